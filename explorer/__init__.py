@@ -1,0 +1,55 @@
+"""explorer: enumerate every interleaving of small concurrent Python scenarios.
+
+>>> from explorer import Scenario, explore, read, write
+>>> def increment():
+...     value = yield read("x")
+...     yield write("x", value + 1)
+>>> result = explore(Scenario("lost update", variables={"x": 0},
+...                           threads={"A": increment, "B": increment}))
+>>> result.executions, result.final_states[State(x=1)]
+(6, 4)
+"""
+
+from .errors import (
+    ExplorerError,
+    InvalidArgument,
+    NondeterminismError,
+    ScenarioError,
+    ScenarioTypeError,
+    ScheduleError,
+)
+from .explore import explore, replay
+from .findings import Event, Finding, Trace
+from .outcomes import Outcome, State
+from .results import Execution, ExplorationResult
+from .scenario import Scenario
+from .steps import acquire, read, release, write
+
+__all__ = [
+    # describing a scenario
+    "Scenario",
+    "read",
+    "write",
+    "acquire",
+    "release",
+    # running it
+    "explore",
+    "replay",
+    # what comes back
+    "ExplorationResult",
+    "Execution",
+    "State",
+    "Outcome",
+    "Finding",
+    "Trace",
+    "Event",
+    # misuse
+    "ExplorerError",
+    "ScenarioError",
+    "ScenarioTypeError",
+    "InvalidArgument",
+    "ScheduleError",
+    "NondeterminismError",
+]
+
+__version__ = "0.1.0"

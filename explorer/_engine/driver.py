@@ -1,0 +1,68 @@
+"""Starting thread generators and locating where they are suspended.
+
+The hot loop in :mod:`.execution` advances generators inline (a function call per
+step would cost more than the step); this module holds the rare-path pieces:
+starting a thread and capturing what it did as data, never as a leaking exception.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import types
+from collections.abc import Callable
+
+# What starting a thread produced. Each is a plain value the execution inspects.
+STARTED, RETURNED, RAISED, NOT_A_GENERATOR = range(4)
+
+
+def start(factory: Callable[[], object]) -> tuple[int, object, object]:
+    """Call a thread's factory and run it to its first step.
+
+    Returns ``(STARTED, generator, first_step)``, ``(RETURNED, generator, value)`` for a
+    thread with no steps, ``(RAISED, generator_or_None, exception)`` or
+    ``(NOT_A_GENERATOR, None, what_the_factory_returned)``.
+    """
+    try:
+        gen = factory()
+    except Exception as exc:
+        return RAISED, None, exc
+    if type(gen) is not types.GeneratorType:
+        if inspect.iscoroutine(gen):
+            gen.close()  # never awaited, and never will be: silence Python's warning
+        return NOT_A_GENERATOR, None, gen
+    try:
+        return STARTED, gen, gen.send(None)
+    except StopIteration as stop:
+        return RETURNED, gen, stop.value
+    except Exception as exc:
+        return RAISED, gen, exc
+
+
+def location(gen: object) -> str | None:
+    """``file:line`` of the innermost ``yield`` a suspended generator is paused at."""
+    frame = None
+    while isinstance(gen, types.GeneratorType) and gen.gi_frame is not None:
+        frame = gen.gi_frame
+        gen = gen.gi_yieldfrom
+    if frame is None:
+        return None
+    return f"{_short(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def exception_location(exc: BaseException) -> str | None:
+    """``file:line`` where an exception was raised: the innermost traceback frame."""
+    tb = exc.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{_short(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+
+
+def _short(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative

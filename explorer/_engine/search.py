@@ -1,0 +1,178 @@
+"""The search loop: run executions as a strategy directs, and collect what they show."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from types import MappingProxyType
+
+from ..errors import ExplorerError
+from ..findings import Event, Finding, Trace
+from ..outcomes import Outcome, State
+from ..results import ExplorationResult
+from ..settings import Settings
+from ..strategies.schedule import FollowSchedule
+from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, TRUNCATED, Execution, RawFinding
+from .program import Program
+
+
+def search(program: Program, strategy, strategy_name: str, settings: Settings) -> ExplorationResult:
+    """Explore until the strategy is done or a budget is hit; never raises for the scenario's faults."""
+    counts = {COMPLETED: 0, DEADLOCKED: 0, FAILED: 0, TRUNCATED: 0, DIVERGED: 0}
+    outcome_counts: dict[tuple, int] = {}
+    found: dict[tuple, list] = {}  # finding key -> [raw finding, events, occurrences, score]
+    steps = 0
+    stop_reason = None
+    max_executions = settings.max_executions
+    max_steps = settings.max_steps
+    started = time.monotonic()
+    deadline = None if settings.time_limit is None else started + settings.time_limit
+    executions = 0
+    previous: list[tuple] = []
+    choose, begin, end = strategy.choose, strategy.begin, strategy.end
+    try:
+        while begin():
+            if max_executions is not None and executions >= max_executions:
+                stop_reason = "max_executions"
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                stop_reason = "time_limit"
+                break
+            run = Execution(program)
+            status = run.run(choose, max_steps, previous)
+            executions += 1
+            steps += len(run.events)
+            if status is COMPLETED:
+                key = (tuple(run.values.values()), tuple(run.returns))
+                try:
+                    outcome_counts[key] = outcome_counts.get(key, 0) + 1
+                except TypeError:
+                    status = FAILED
+                    run.findings.append(_unhashable(run))
+            counts[status] += 1
+            for raw in run.findings:
+                _note(found, raw, run.events)
+            if status is DIVERGED:
+                stop_reason = "nondeterminism"
+                break
+            end()
+            previous = run.events
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+    elapsed = time.monotonic() - started
+
+    names = program.var_names
+    outcomes: Counter = Counter()
+    final_states: Counter = Counter()
+    states: dict[tuple, State] = {}
+    for (values, returns), count in outcome_counts.items():
+        state = states.get(values)
+        if state is None:
+            state = states[values] = State._from(names, values)
+        final_states[state] += count
+        outcomes[Outcome._of(state, program.thread_names, returns)] += count
+
+    return ExplorationResult(
+        scenario=program.scenario,
+        strategy=strategy_name,
+        executions=executions,
+        completed=counts[COMPLETED],
+        deadlocked=counts[DEADLOCKED],
+        failed=counts[FAILED] + counts[DIVERGED],
+        truncated=counts[TRUNCATED],
+        steps=steps,
+        elapsed=elapsed,
+        stop_reason=stop_reason,
+        final_states=final_states,
+        outcomes=outcomes,
+        findings=_public_findings(program, found, max_steps),
+    )
+
+
+def preemptions(events: list[tuple]) -> int:
+    """Switches away from a thread that could have continued."""
+    return sum(1 for a, b in zip(events, events[1:]) if a[0] != b[0] and a[0] in b[3])
+
+
+def _note(found: dict, raw: RawFinding, events: list[tuple]) -> None:
+    score = (preemptions(events), len(events))
+    entry = found.get(raw.key)
+    if entry is None:
+        found[raw.key] = [raw, events, 1, score]
+        return
+    entry[2] += 1
+    if score < entry[3]:
+        entry[0], entry[1], entry[3] = raw, events, score
+
+
+def _unhashable(run: Execution) -> RawFinding:
+    names = run.program.thread_names
+    for var, value in run.values.items():
+        try:
+            hash(value)
+        except TypeError:
+            writer = next((names[e[0]] for e in reversed(run.events)
+                           if e[1][0] == "write" and e[1][1] == var), None)
+            message = (f"thread {writer} wrote {value!r} ({type(value).__name__}) to {var!r}, "
+                       f"which is not hashable; shared values must be hashable and never "
+                       f"mutated in place (a tuple, not a list)")
+            thread = names.index(writer) if writer is not None else None
+            return RawFinding("error", "error", thread, ("error", thread, "unhashable", var),
+                              message, {"variable": var, "position": len(run.events)})
+    for i, value in enumerate(run.returns):
+        try:
+            hash(value)
+        except TypeError:
+            message = (f"thread {names[i]} returned {value!r} ({type(value).__name__}), which is "
+                       f"not hashable; outcomes are counted by value, so return a tuple, not a list")
+            return RawFinding("error", "error", i, ("error", i, "unhashable-return"),
+                              message, {"position": len(run.events)})
+    raise AssertionError("[explorer internal bug] a final state failed to hash, but no value is unhashable")
+
+
+def _public_findings(program: Program, found: dict, max_steps: int) -> list[Finding]:
+    findings = []
+    for raw, events, occurrences, (preempted, _) in found.values():
+        locations = _locate(program, events, max_steps)
+        trace = make_trace(program, events, locations, raw, preempted)
+        details = {k: v for k, v in raw.details.items()}
+        thread = None if raw.thread is None else program.thread_names[raw.thread]
+        findings.append(Finding(raw.kind, raw.severity, raw.message, trace, thread, occurrences,
+                                MappingProxyType(details)))
+    findings.sort(key=lambda f: f.severity != "error")
+    return findings
+
+
+def _locate(program: Program, events: list[tuple], max_steps: int) -> list | None:
+    """Replays ``events``' schedule to learn the source line of each step; None if it cannot."""
+    schedule = [event[0] for event in events]
+    run = Execution(program)
+    strategy = FollowSchedule(schedule, program.thread_names)
+    try:
+        status = run.run(strategy.choose, max_steps, events, locate=True)
+    except ExplorerError:
+        return None
+    return None if status is DIVERGED else run.locations
+
+
+def make_trace(program: Program, events: list[tuple], locations: list | None,
+               raw: RawFinding | None, preempted: int | None = None) -> Trace:
+    names = program.thread_names
+    public = []
+    for n, (i, step, value, _enabled) in enumerate(events):
+        if step[0] == "write":
+            value = step[2]
+        public.append(Event(n, names[i], step[0], step[1], value,
+                            None if locations is None else locations[n]))
+    blocked, blocked_at = {}, {}
+    if raw is not None and raw.kind == "deadlock":
+        blocked = {thread: lock for thread, lock, _holder, _finished in raw.details["waits"]}
+        blocked_at = raw.details["blocked_at"]
+    return Trace(
+        schedule=tuple(names[e[0]] for e in events),
+        events=tuple(public),
+        threads=names,
+        blocked=MappingProxyType(blocked),
+        preemptions=preemptions(events) if preempted is None else preempted,
+        blocked_at=MappingProxyType(dict(blocked_at)),
+    )

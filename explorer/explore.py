@@ -1,0 +1,139 @@
+"""The two entry points: :func:`explore` every schedule, :func:`replay` one of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import MappingProxyType
+
+from ._engine.execution import COMPLETED, DIVERGED, Execution as _Run
+from ._engine.program import Program
+from ._engine.search import make_trace, search
+from .errors import InvalidArgument, NondeterminismError, ScenarioTypeError, ScheduleError
+from .findings import Finding, Trace
+from .outcomes import Outcome, State
+from .results import Execution, ExplorationResult
+from .scenario import Scenario
+from .settings import DEFAULT_MAX_STEPS, Settings
+from .strategies import STRATEGIES, FollowSchedule
+
+__all__ = ["explore", "replay"]
+
+
+def explore(
+    scenario: Scenario,
+    *,
+    strategy: str = "exhaustive",
+    max_executions: int | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    time_limit: float | None = None,
+) -> ExplorationResult:
+    """Run ``scenario`` under every schedule the strategy covers and report what happened.
+
+    >>> from explorer import Scenario, explore, read, write
+    >>> def increment():
+    ...     value = yield read("x")
+    ...     yield write("x", value + 1)
+    >>> result = explore(Scenario("counter", variables={"x": 0},
+    ...                           threads={"A": increment, "B": increment}))
+    >>> result.executions, sorted((dict(s)["x"], n) for s, n in result.final_states.items())
+    (6, [(1, 4), (2, 2)])
+
+    Faults in the scenario's threads are findings in the result, never exceptions;
+    a budget that is hit makes ``result.complete`` False.
+    """
+    _check_scenario(scenario)
+    settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit)
+    make = STRATEGIES.get(strategy) if isinstance(strategy, str) else None
+    if make is None:
+        raise InvalidArgument(f"unknown strategy {strategy!r}; the strategies are {sorted(STRATEGIES)}")
+    return search(Program(scenario), make(), strategy, settings)
+
+
+def replay(
+    scenario: Scenario,
+    schedule: Sequence[str] | Trace,
+    *,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    extend: bool = False,
+    check_determinism: bool = True,
+) -> Execution:
+    """Run exactly one schedule (thread names, one per step) and return that execution.
+
+    >>> from explorer import Scenario, replay, read, write
+    >>> def increment():
+    ...     value = yield read("x")
+    ...     yield write("x", value + 1)
+    >>> scenario = Scenario("counter", variables={"x": 0},
+    ...                     threads={"A": increment, "B": increment})
+    >>> replay(scenario, ["A", "B", "A", "B"]).final_state
+    State(x=1)
+
+    ``schedule`` may also be a finding's ``trace``. A thread that is not enabled
+    where the schedule names it raises :class:`ScheduleError`; so does a schedule
+    that ends early, unless ``extend=True`` lets it finish without preemptions.
+    With ``check_determinism`` the schedule runs twice and any difference raises
+    :class:`NondeterminismError` naming the step.
+    """
+    _check_scenario(scenario)
+    Settings(max_steps=max_steps)
+    program = Program(scenario)
+    indices = _schedule_indices(program, schedule)
+    run = _follow(program, indices, max_steps, extend, ())
+    if check_determinism:
+        chosen = [event[0] for event in run.events]
+        again = _follow(program, chosen, max_steps, False, run.events)
+        if again.status == DIVERGED:
+            raise NondeterminismError(f"scenario {scenario.name!r}: {again.findings[-1].message}")
+    trace = None
+    findings = []
+    for raw in run.findings:
+        trace = make_trace(program, run.events, run.locations, raw)
+        findings.append(Finding(raw.kind, raw.severity, raw.message, trace,
+                                None if raw.thread is None else program.thread_names[raw.thread],
+                                1, MappingProxyType(dict(raw.details))))
+    if trace is None:
+        trace = make_trace(program, run.events, run.locations, None)
+    final_state = outcome = None
+    if run.status == COMPLETED:
+        final_state = State._from(program.var_names, tuple(run.values.values()))
+        outcome = Outcome._of(final_state, program.thread_names, tuple(run.returns))
+    return Execution(scenario, run.status, trace, final_state, outcome, findings)
+
+
+def _follow(program: Program, schedule: list[int], max_steps: int, extend: bool, previous) -> _Run:
+    strategy = FollowSchedule(schedule, program.thread_names, extend=extend)
+    strategy.begin()
+    run = _Run(program)
+    run.run(strategy.choose, max_steps, previous, locate=True)
+    if run.status != DIVERGED:
+        strategy.end()
+    return run
+
+
+def _check_scenario(scenario: object) -> None:
+    if not isinstance(scenario, Scenario):
+        raise ScenarioTypeError(
+            f"expected a Scenario, got {type(scenario).__name__} {scenario!r}; build one with "
+            f"Scenario(name, variables=..., locks=..., threads=...)"
+        )
+
+
+def _schedule_indices(program: Program, schedule: object) -> list[int]:
+    if isinstance(schedule, Trace):
+        schedule = schedule.schedule
+    if isinstance(schedule, str) or not isinstance(schedule, Sequence):
+        raise ScheduleError(
+            f"a schedule is a list of thread names, one per step, such as "
+            f"{list(program.thread_names[:2]) * 2!r}; got {type(schedule).__name__} {schedule!r}"
+        )
+    index = {name: i for i, name in enumerate(program.thread_names)}
+    indices = []
+    for position, name in enumerate(schedule):
+        i = index.get(name) if isinstance(name, str) else None
+        if i is None:
+            raise ScheduleError(
+                f"schedule position {position} names {name!r}, which is not a thread of "
+                f"scenario {program.scenario.name!r}; its threads are {list(program.thread_names)}"
+            )
+        indices.append(i)
+    return indices

@@ -1,0 +1,68 @@
+"""Finding ``Scenario`` objects in files and folders. Loading a file runs its code."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .scenario import Scenario
+
+__all__ = ["load_scenarios", "LoadFailure"]
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A file that could not be imported, and why."""
+
+    path: Path
+    error: BaseException
+
+    def __str__(self) -> str:
+        return f"{self.path}: cannot load: {type(self.error).__name__}: {self.error}"
+
+
+def load_scenarios(paths: list[str | Path]) -> tuple[list[tuple[Path, str, Scenario]], list[LoadFailure]]:
+    """Import every ``.py`` file under ``paths`` and collect its module-level scenarios.
+
+    Returns ``(found, failures)``: ``found`` holds ``(file, attribute name, scenario)``
+    in file order, then definition order; a file that fails to import is a failure,
+    and the others still load.
+    """
+    found, failures = [], []
+    for file in _python_files(paths):
+        try:
+            module = _import(file)
+        except Exception as exc:
+            failures.append(LoadFailure(file, exc))
+            continue
+        for attribute, value in vars(module).items():
+            if isinstance(value, Scenario):
+                found.append((file, attribute, value))
+    return found, failures
+
+
+def _python_files(paths: list[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*.py") if p.name != "__init__.py")
+        elif path.exists():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return files
+
+
+def _import(file: Path):
+    name = "explorer_scenarios." + "_".join(file.resolve().with_suffix("").parts[-3:])
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

@@ -1,0 +1,129 @@
+"""What exploring and replaying return."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .findings import Finding, Trace
+from .outcomes import Outcome, State
+from .scenario import Scenario
+
+__all__ = ["ExplorationResult", "Execution", "STOP_REASONS"]
+
+#: Why an exploration stopped before covering its whole space.
+STOP_REASONS = ("max_executions", "time_limit", "interrupted", "nondeterminism")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Execution:
+    """One execution, as :func:`explorer.replay` returns it.
+
+    ``status`` is ``completed``, ``deadlocked``, ``failed`` (a thread raised or
+    misused a step) or ``truncated`` (a thread hit ``max_steps``). ``final_state``
+    and ``outcome`` are ``None`` unless it completed.
+    """
+
+    scenario: Scenario
+    status: str
+    trace: Trace
+    final_state: State | None
+    outcome: Outcome | None
+    findings: list[Finding]
+
+    @property
+    def schedule(self) -> tuple[str, ...]:
+        return self.trace.schedule
+
+    @property
+    def events(self):
+        return self.trace.events
+
+    def render(self) -> str:
+        lines = [f"execution of {self.scenario.name!r}: {self.status}, {len(self.trace)} steps"]
+        lines.append(self.trace.render())
+        if self.outcome is not None:
+            lines.append(f"  outcome: {self.outcome}")
+        lines += [f"  {f.severity.upper()} [{f.kind}] {f.message}" for f in self.findings]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ExplorationResult:
+    """The result of :func:`explorer.explore`.
+
+    ``executions`` counts maximal schedules explored: ``completed`` +
+    ``deadlocked`` + ``failed`` + ``truncated``. ``complete`` is True only when the
+    strategy covered its whole space within every budget and no execution was cut
+    at ``max_steps``; otherwise ``incomplete_reason`` says why. ``final_states`` and
+    ``outcomes`` count completed executions only. ``findings`` lists each distinct
+    finding once, errors first.
+    """
+
+    scenario: Scenario
+    strategy: str
+    executions: int
+    completed: int
+    deadlocked: int
+    failed: int
+    truncated: int
+    steps: int
+    elapsed: float
+    stop_reason: str | None
+    final_states: Counter
+    outcomes: Counter
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.stop_reason is None and self.truncated == 0
+
+    @property
+    def incomplete_reason(self) -> str | None:
+        reasons = {
+            "max_executions": "stopped at max_executions",
+            "time_limit": "stopped at time_limit",
+            "interrupted": "interrupted (Ctrl-C)",
+            "nondeterminism": "stopped because the scenario is nondeterministic",
+        }
+        parts = []
+        if self.stop_reason is not None:
+            parts.append(reasons[self.stop_reason])
+        if self.truncated:
+            parts.append(f"{self.truncated} executions cut short at max_steps")
+        return "; ".join(parts) or None
+
+    @property
+    def deadlocks(self) -> list[Finding]:
+        return [f for f in self.findings if f.kind == "deadlock"]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.kind == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def summary(self) -> str:
+        """One line: executions by status, steps, distinct outcomes, time."""
+        parts = [f"{self.executions} executions ({self.completed} completed"]
+        for count, word in ((self.deadlocked, "deadlocked"), (self.failed, "failed"),
+                            (self.truncated, "truncated")):
+            if count:
+                parts.append(f"{count} {word}")
+        text = ", ".join(parts) + ")"
+        text += f", {self.steps} steps, {len(self.final_states)} distinct final states"
+        text += f", {self.elapsed:.2f}s, {self.strategy}"
+        return text + ("" if self.complete else ", INCOMPLETE")
+
+    def render(self, *, traces: bool = True) -> str:
+        from .render import render_result
+
+        return render_result(self, traces=traces)
+
+    def __str__(self) -> str:
+        return self.render()

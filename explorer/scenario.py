@@ -1,0 +1,153 @@
+"""A scenario: shared variables, locks, and the threads that use them.
+
+>>> from explorer import Scenario, read, write
+>>> def increment():
+...     value = yield read("x")
+...     yield write("x", value + 1)
+>>> Scenario("counter", variables={"x": 0}, threads={"A": increment, "B": increment})
+Scenario('counter', variables={'x': 0}, locks={}, threads=['A', 'B'])
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from .errors import ScenarioError, ScenarioTypeError
+
+__all__ = ["Scenario", "LOCK_KINDS"]
+
+#: The lock kinds a scenario may declare, named after the ``threading`` class each models.
+LOCK_KINDS = ("lock", "rlock")
+
+
+class Scenario:
+    """A named concurrency scenario, validated once when it is made.
+
+    ``variables`` maps each shared variable to its initial value; values must be
+    hashable, because final states are counted by value (use a tuple, not a list).
+    ``locks`` maps each lock to ``"lock"`` (``threading.Lock``) or ``"rlock"``
+    (``threading.RLock``); a list or tuple of names declares plain locks.
+    ``threads`` maps each thread's name to a zero-argument callable that returns a
+    generator yielding steps; ``functools.partial`` and lambdas supply arguments.
+    Threads are scheduled in the order given here wherever an order is needed.
+    """
+
+    __slots__ = ("name", "variables", "locks", "threads", "source")
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        threads: Mapping[str, Callable[[], object]],
+        variables: Mapping[str, object] | None = None,
+        locks: Mapping[str, str] | list[str] | tuple[str, ...] | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ScenarioTypeError(
+                f"Scenario name must be a non-empty string, got {name!r}; "
+                f"the name appears in every report, so make it say what the scenario shows"
+            )
+        self.name = name
+        where = f"Scenario {name!r}"
+        variables = _as_mapping(where, "variables", {} if variables is None else variables)
+        for var, value in variables.items():
+            _check_name(where, "variable", var)
+            try:
+                hash(value)
+            except TypeError:
+                raise ScenarioTypeError(
+                    f"{where}: variable {var!r} starts as {value!r}, a {type(value).__name__}, "
+                    f"which is not hashable. Explorer counts final states by value, so shared "
+                    f"values must be hashable and never mutated in place: use a tuple instead "
+                    f"of a list, a frozenset instead of a set."
+                ) from None
+        self.variables = MappingProxyType(dict(variables))
+        self.locks = MappingProxyType(_lock_kinds(where, locks))
+        threads = _as_mapping(where, "threads", threads)
+        if not threads:
+            raise ScenarioError(
+                f"{where} has no threads; give at least one, e.g. threads={{'A': body}} "
+                f"where body is a generator function"
+            )
+        for thread, body in threads.items():
+            _check_name(where, "thread", thread)
+            if not callable(body):
+                raise ScenarioTypeError(
+                    f"{where}: thread {thread!r} is {body!r}, which is not callable. Give the "
+                    f"generator function itself (threads={{{thread!r}: increment}}), not the "
+                    f"result of calling it; use functools.partial or a lambda for arguments."
+                )
+        self.threads = MappingProxyType(dict(threads))
+        _check_distinct(where, self)
+        caller = sys._getframe(1)
+        self.source = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+
+    @property
+    def thread_names(self) -> tuple[str, ...]:
+        return tuple(self.threads)
+
+    def __repr__(self) -> str:
+        return (
+            f"Scenario({self.name!r}, variables={dict(self.variables)!r}, "
+            f"locks={dict(self.locks)!r}, threads={list(self.threads)!r})"
+        )
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        if hasattr(self, "source"):
+            raise AttributeError(f"a Scenario is read-only once made; build a new one to change {attr!r}")
+        object.__setattr__(self, attr, value)
+
+
+def _as_mapping(where: str, field: str, value: object) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise ScenarioTypeError(
+            f"{where}: {field} must be a dict mapping names to values, got "
+            f"{type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _check_name(where: str, what: str, name: object) -> None:
+    if not isinstance(name, str) or not name:
+        raise ScenarioTypeError(
+            f"{where}: every {what} name must be a non-empty string, got {name!r} "
+            f"({type(name).__name__}); steps refer to {what}s by these names"
+        )
+
+
+def _lock_kinds(where: str, locks: object) -> dict[str, str]:
+    if locks is None:
+        return {}
+    if isinstance(locks, (list, tuple)):
+        for lock in locks:
+            _check_name(where, "lock", lock)
+        if len(set(locks)) != len(locks):
+            raise ScenarioError(f"{where}: lock names must be distinct, got {list(locks)!r}")
+        return {lock: "lock" for lock in locks}
+    locks = _as_mapping(where, "locks", locks)
+    kinds = {}
+    for lock, kind in locks.items():
+        _check_name(where, "lock", lock)
+        normal = kind.lower() if isinstance(kind, str) else kind
+        if normal not in LOCK_KINDS:
+            raise ScenarioError(
+                f"{where}: lock {lock!r} has kind {kind!r}; the kinds are 'lock' "
+                f"(threading.Lock, not re-entrant) and 'rlock' (threading.RLock, re-entrant)"
+            )
+        kinds[lock] = normal
+    return kinds
+
+
+def _check_distinct(where: str, scenario: Scenario) -> None:
+    seen: dict[str, str] = {}
+    for what, names in (("variable", scenario.variables), ("lock", scenario.locks), ("thread", scenario.threads)):
+        for name in names:
+            if name in seen:
+                raise ScenarioError(
+                    f"{where}: {name!r} names both a {seen[name]} and a {what}. Give each "
+                    f"variable, lock and thread its own name: outcomes and traces list them "
+                    f"side by side."
+                )
+            seen[name] = what

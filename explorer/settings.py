@@ -1,0 +1,43 @@
+"""Budgets and options for exploring, validated once on entry."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+from .errors import InvalidArgument
+
+__all__ = ["Settings", "DEFAULT_MAX_STEPS"]
+
+#: Steps one thread may take in one execution before it counts as an endless loop.
+DEFAULT_MAX_STEPS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """``max_executions``: stop after this many executions (None: no limit).
+    ``max_steps``: steps one thread may take in one execution; a thread that wants
+    more is a ``max-steps`` finding and the execution is cut (default 10,000).
+    ``time_limit``: seconds, checked between executions (None: no limit).
+    Hitting any of them makes the result say ``complete=False``.
+    """
+
+    max_executions: int | None = None
+    max_steps: int = DEFAULT_MAX_STEPS
+    time_limit: float | None = None
+
+    def __post_init__(self) -> None:
+        _count("max_executions", self.max_executions, optional=True)
+        _count("max_steps", self.max_steps, optional=False)
+        limit = self.time_limit
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Real)
+                                  or not limit > 0):
+            raise InvalidArgument(f"time_limit must be a positive number of seconds or None, got {limit!r}")
+
+
+def _count(name: str, value: object, *, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        none = " or None for no limit" if optional else ""
+        raise InvalidArgument(f"{name} must be a positive whole number{none}, got {value!r}")

@@ -1,0 +1,26 @@
+"""The contract between the search loop and a strategy."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Strategy(Protocol):
+    """Decides the order threads run in, one execution at a time.
+
+    The search loop calls ``begin()`` before each execution; ``False`` means the
+    strategy has nothing left to explore. During the execution it calls
+    ``choose(enabled)`` before every step: ``enabled`` lists the indices of the
+    threads that can run now, in thread order, and is never empty; the strategy
+    returns one of them. ``end()`` follows each execution, whether it completed,
+    deadlocked or failed.
+
+    Executions are deterministic: the same choices from the start give the same
+    enabled sets (the engine checks this and reports nondeterminism otherwise).
+    """
+
+    def begin(self) -> bool: ...
+
+    def choose(self, enabled: list[int]) -> int: ...
+
+    def end(self) -> None: ...

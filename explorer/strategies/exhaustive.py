@@ -1,0 +1,52 @@
+"""Depth-first enumeration of every schedule: the reference every other strategy must match."""
+
+from __future__ import annotations
+
+
+class Exhaustive:
+    """Tries every enabled thread at every point, depth first, lowest thread first.
+
+    Each execution replays the previous one's choices up to the deepest point
+    with an untried alternative, then takes that alternative, then the lowest
+    enabled thread from there on. Only points with two or more enabled threads
+    are remembered, so forced steps cost one comparison.
+    """
+
+    __slots__ = ("choices", "branches", "position", "replaying", "done")
+
+    def __init__(self) -> None:
+        self.choices: list[int] = []  # the thread chosen at each step of the current execution
+        self.branches: list[list] = []  # [position, enabled, index tried] per branch point, by depth
+        self.position = 0
+        self.replaying = 0  # how many leading choices to copy from ``choices``
+        self.done = False
+
+    def begin(self) -> bool:
+        self.position = 0
+        return not self.done
+
+    def choose(self, enabled: list[int]) -> int:
+        position = self.position
+        self.position = position + 1
+        if position < self.replaying:
+            return self.choices[position]
+        if len(enabled) > 1:
+            self.branches.append([position, enabled, 0])
+        thread = enabled[0]
+        self.choices.append(thread)
+        return thread
+
+    def end(self) -> None:
+        branches = self.branches
+        while branches:
+            branch = branches[-1]
+            position, enabled, tried = branch
+            tried += 1
+            if tried < len(enabled):
+                branch[2] = tried
+                del self.choices[position:]
+                self.choices.append(enabled[tried])
+                self.replaying = position + 1
+                return
+            branches.pop()
+        self.done = True

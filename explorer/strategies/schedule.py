@@ -1,0 +1,66 @@
+"""Following one given schedule: replay is just another strategy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import ScheduleError
+
+
+class FollowSchedule:
+    """Runs the threads in exactly the order ``schedule`` (thread indices) gives, once.
+
+    A thread that is not enabled where the schedule names it, or a schedule that
+    ends while threads can still run, raises :class:`ScheduleError`; with
+    ``extend=True`` a short schedule is finished by keeping the last thread running
+    while it can (no preemption), else the first enabled thread.
+    """
+
+    def __init__(self, schedule: Sequence[int], names: Sequence[str], *, extend: bool = False) -> None:
+        self.schedule = list(schedule)
+        self.names = tuple(names)
+        self.extend = extend
+        self.position = 0
+        self.started = False
+        self.last: int | None = None
+
+    def begin(self) -> bool:
+        if self.started:
+            return False
+        self.started = True
+        return True
+
+    def choose(self, enabled: list[int]) -> int:
+        position = self.position
+        self.position = position + 1
+        if position < len(self.schedule):
+            thread = self.schedule[position]
+            if thread not in enabled:
+                raise ScheduleError(
+                    f"schedule position {position} (step {position + 1}) asks for thread "
+                    f"{self.names[thread]!r}, which is not enabled there; enabled: "
+                    f"{[self.names[i] for i in enabled]}. {self._why(thread)}"
+                )
+        elif self.extend:
+            thread = self.last if self.last in enabled else enabled[0]
+        else:
+            raise ScheduleError(
+                f"the schedule has {len(self.schedule)} steps but threads "
+                f"{[self.names[i] for i in enabled]} can still run after it; give the whole "
+                f"schedule (finding.trace.schedule), or pass extend=True to finish it without "
+                f"further preemptions"
+            )
+        self.last = thread
+        return thread
+
+    def end(self) -> None:
+        if self.position < len(self.schedule):
+            raise ScheduleError(
+                f"the schedule has {len(self.schedule)} steps but the execution ended after "
+                f"{self.position}: no thread could run at step {self.position + 1} "
+                f"(every thread finished, deadlocked, or one failed)"
+            )
+
+    @staticmethod
+    def _why(thread: int) -> str:
+        return ("It has finished, or is blocked on a lock another thread holds.")

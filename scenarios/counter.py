@@ -1,0 +1,35 @@
+"""The lost update: ``counter += 1`` is a read and a write, and another thread can run between them.
+
+Two threads each add one to ``x``. Of the 6 interleavings of their 4 steps, 4 end
+with ``x == 1``: both threads read 0 before either writes, so one write is lost.
+Holding a lock around the read and the write leaves 2 interleavings (A first or B
+first), both ending with ``x == 2``.
+"""
+
+from explorer import Scenario, acquire, read, release, write
+
+
+def increment():
+    value = yield read("x")
+    yield write("x", value + 1)
+
+
+def locked_increment():
+    yield acquire("lock")
+    value = yield read("x")
+    yield write("x", value + 1)
+    yield release("lock")
+
+
+lost_update = Scenario(
+    "lost update",
+    variables={"x": 0},
+    threads={"A": increment, "B": increment},
+)
+
+locked_counter = Scenario(
+    "locked counter",
+    variables={"x": 0},
+    locks=["lock"],
+    threads={"A": locked_increment, "B": locked_increment},
+)

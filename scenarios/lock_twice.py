@@ -1,0 +1,33 @@
+"""Acquiring a lock you already hold.
+
+A ``threading.Lock`` does not know who holds it: a thread that acquires it a second
+time waits for itself, forever. A ``threading.RLock`` counts its owner's
+acquisitions, so a function holding it may call another that takes it again; it is
+free once released as many times as acquired.
+"""
+
+from explorer import Scenario, acquire, read, release, write
+
+
+def increment_twice_nested():
+    yield acquire("lock")
+    value = yield read("x")
+    yield acquire("lock")  # e.g. a helper that also takes the lock
+    yield write("x", value + 1)
+    yield release("lock")
+    yield release("lock")
+
+
+lock_acquired_twice = Scenario(
+    "Lock acquired twice",
+    variables={"x": 0},
+    locks={"lock": "lock"},
+    threads={"A": increment_twice_nested},
+)
+
+rlock_acquired_twice = Scenario(
+    "RLock acquired twice",
+    variables={"x": 0},
+    locks={"lock": "rlock"},
+    threads={"A": increment_twice_nested, "B": increment_twice_nested},
+)

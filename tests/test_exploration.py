@@ -1,0 +1,314 @@
+"""Exploration: counts, final states, outcomes, findings, budgets."""
+
+from functools import partial
+
+import pytest
+
+from explorer import InvalidArgument, Outcome, Scenario, State, explore, read, replay, write
+from explorer import acquire, release
+
+
+def increment():
+    value = yield read("x")
+    yield write("x", value + 1)
+    return value
+
+
+def locked_increment(lock="lock"):
+    yield acquire(lock)
+    value = yield from increment()
+    yield release(lock)
+    return value
+
+
+COUNTER = Scenario("counter", variables={"x": 0}, threads={"A": increment, "B": increment})
+
+
+def test_unlocked_counter_loses_an_update_in_four_of_six_executions():
+    result = explore(COUNTER)
+    assert result.executions == result.completed == 6
+    assert result.complete and result.stop_reason is None
+    assert result.final_states == {State(x=1): 4, State(x=2): 2}
+    assert result.steps == 24
+    assert result.findings == []
+
+
+def test_outcomes_hold_each_threads_return_value():
+    result = explore(COUNTER)
+    assert result.outcomes == {
+        Outcome({"x": 1}, {"A": 0, "B": 0}): 4,
+        Outcome({"x": 2}, {"A": 0, "B": 1}): 1,
+        Outcome({"x": 2}, {"A": 1, "B": 0}): 1,
+    }
+    outcome = next(iter(result.outcomes))
+    assert outcome["A"] == outcome.returns["A"] and outcome["x"] == outcome.state["x"]
+
+
+def test_final_state_keys_are_read_only_hashable_mappings():
+    state = next(iter(explore(COUNTER).final_states))
+    assert dict(state) in ({"x": 1}, {"x": 2})
+    with pytest.raises(TypeError):
+        state["x"] = 5
+    assert hash(state) == hash(State(dict(state)))
+
+
+@pytest.mark.parametrize("kind", ["lock", "rlock"])
+def test_locked_counter_has_two_executions_that_both_end_at_two(kind):
+    scenario = Scenario("locked", variables={"x": 0}, locks={"lock": kind},
+                        threads={"A": locked_increment, "B": locked_increment})
+    result = explore(scenario)
+    assert result.executions == 2
+    assert result.final_states == {State(x=2): 2}
+    assert result.findings == []
+
+
+def test_abba_deadlock_is_reported_with_its_cycle_and_a_replayable_trace():
+    def take(first, second):
+        yield acquire(first)
+        yield acquire(second)
+        yield release(second)
+        yield release(first)
+
+    scenario = Scenario("abba", locks=["a", "b"],
+                        threads={"A": partial(take, "a", "b"), "B": partial(take, "b", "a")})
+    result = explore(scenario)
+    assert (result.executions, result.completed, result.deadlocked) == (6, 4, 2)
+    (deadlock,) = result.deadlocks
+    assert deadlock.cycle == ["A", "B", "A"]
+    assert deadlock.occurrences == 2
+    assert deadlock.trace.schedule == ("A", "B")
+    assert dict(deadlock.trace.blocked) == {"A": "b", "B": "a"}
+    graph = deadlock.wait_for_graph()
+    assert set(graph.edges(data="lock")) == {("A", "B", "b"), ("B", "A", "a")}
+    assert replay(scenario, deadlock.trace).status == "deadlocked"
+
+
+def test_a_plain_lock_acquired_twice_by_its_holder_deadlocks_on_itself():
+    def twice():
+        yield acquire("l")
+        yield acquire("l")
+
+    result = explore(Scenario("twice", locks={"l": "lock"}, threads={"A": twice}))
+    (deadlock,) = result.deadlocks
+    assert deadlock.cycle == ["A", "A"]
+    assert "itself holds" in deadlock.message
+
+
+def test_an_rlock_counts_its_owners_acquisitions():
+    def twice_then_once_released():
+        yield acquire("r")
+        yield acquire("r")
+        yield release("r")
+        value = yield read("x")  # still held: depth 1
+        yield write("x", value + 1)
+        yield release("r")
+
+    scenario = Scenario("rlock", variables={"x": 0}, locks={"r": "rlock"},
+                        threads={"A": twice_then_once_released, "B": twice_then_once_released})
+    result = explore(scenario)
+    assert result.final_states == {State(x=2): result.executions}
+    assert result.executions == 2  # held from first acquire to last release: no interleaving inside
+
+
+def test_a_thread_that_raises_is_an_error_finding_and_the_others_still_explore():
+    def fragile():
+        value = yield read("x")
+        if value == 1:
+            raise ValueError("saw a one")
+        yield write("x", 1)
+
+    result = explore(Scenario("fragile", variables={"x": 0}, threads={"A": fragile, "B": fragile}))
+    assert result.executions == 6 and result.failed == 2 and result.completed == 4
+    assert {f.thread for f in result.errors} == {"A", "B"}
+    error = result.errors[0]
+    assert isinstance(error.exception, ValueError)
+    assert "raised ValueError: saw a one" in error.message and "test_exploration.py" in error.message
+
+
+def test_a_thread_called_with_the_wrong_arguments_fails_to_start_and_says_so():
+    def update(name):
+        yield read("x")
+
+    result = explore(Scenario("signature", variables={"x": 0}, threads={"A": partial(update, 1, 2)}))
+    (error,) = result.errors
+    assert "did not start" in error.message and "TypeError" in error.message
+    assert result.executions == 1 and result.failed == 1
+
+
+@pytest.mark.parametrize("body, expected", [
+    (lambda: 42, "returned int 42, not a generator"),
+    (lambda: iter([read("x")]), "not a generator"),
+])
+def test_a_thread_body_that_is_not_a_generator_is_an_error_finding(body, expected):
+    (error,) = explore(Scenario("plain", variables={"x": 0}, threads={"A": body})).errors
+    assert expected in error.message
+
+
+def test_a_coroutine_thread_body_is_an_error_and_leaves_no_never_awaited_warning(recwarn):
+    async def body():
+        return 1
+
+    (error,) = explore(Scenario("async", threads={"A": body})).errors
+    assert "coroutine" in error.message
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
+
+
+def test_yielding_a_non_step_names_the_thread_the_value_and_the_line():
+    def odd():
+        yield read("x")
+        yield 42
+
+    (error,) = explore(Scenario("odd", variables={"x": 0}, threads={"A": odd})).errors
+    assert "thread A yielded 42 (int)" in error.message
+    assert "test_exploration.py:" in error.message
+    assert error.trace.schedule == ("A",)
+
+
+def test_an_unknown_variable_or_lock_is_an_error_naming_the_declared_ones():
+    def unknown():
+        yield read("y")
+
+    (error,) = explore(Scenario("unknown", variables={"x": 0}, threads={"A": unknown})).errors
+    assert "'y' is not a declared variable" in error.message and "['x']" in error.message
+
+
+def test_releasing_an_unheld_lock_is_an_error_like_threading_runtime_error():
+    def release_first():
+        yield release("l")
+
+    (error,) = explore(Scenario("unheld", locks=["l"], threads={"A": release_first})).errors
+    assert "RuntimeError('release unlocked lock')" in error.message
+    assert isinstance(error.exception, RuntimeError)
+
+
+def test_releasing_an_rlock_held_by_another_thread_is_an_error():
+    def hold():
+        yield acquire("r")
+        yield release("r")
+
+    def steal():
+        yield release("r")
+
+    result = explore(Scenario("steal", locks={"r": "rlock"}, threads={"A": hold, "B": steal}))
+    messages = [f.message for f in result.errors]
+    assert any("cannot release un-acquired lock" in m and "held by A" in m for m in messages)
+
+
+def test_releasing_a_plain_lock_held_by_another_thread_is_allowed_but_warned():
+    def hold():
+        yield acquire("l")
+
+    def release_for_it():
+        yield release("l")
+
+    result = explore(Scenario("foreign", locks=["l"], threads={"A": hold, "B": release_for_it}))
+    assert "foreign-release" in {f.kind for f in result.warnings}
+    assert result.completed >= 1
+
+
+def test_a_thread_that_finishes_holding_a_lock_is_a_warning_and_the_lock_stays_held():
+    def leaky():
+        yield acquire("l")
+
+    def later():
+        yield acquire("l")
+        yield release("l")
+
+    result = explore(Scenario("leak", locks=["l"], threads={"A": leaky, "B": later}))
+    assert [f.kind for f in result.warnings] == ["lock-held-at-exit"]
+    (deadlock,) = result.deadlocks
+    assert "finished without releasing it" in deadlock.message
+    assert result.completed == 1  # only B first, then A keeps it
+
+
+def test_a_thread_past_max_steps_is_a_finding_and_the_result_is_incomplete():
+    def spin():
+        while (yield read("flag")) == 0:
+            pass
+
+    result = explore(Scenario("spin", variables={"flag": 0}, threads={"A": spin}), max_steps=50)
+    assert result.truncated == 1 and not result.complete
+    (finding,) = [f for f in result.findings if f.kind == "max-steps"]
+    assert "max_steps=50" in finding.message and len(finding.trace) == 50
+    assert "max_steps" in result.incomplete_reason
+
+
+def test_max_executions_stops_early_and_says_the_result_is_incomplete():
+    result = explore(COUNTER, max_executions=4)
+    assert result.executions == 4 and not result.complete
+    assert result.stop_reason == "max_executions"
+    assert sum(result.final_states.values()) == 4
+
+
+def test_a_budget_equal_to_the_whole_space_still_counts_as_complete():
+    result = explore(COUNTER, max_executions=6)
+    assert result.executions == 6 and result.complete
+
+
+def test_a_time_limit_that_expires_makes_the_result_incomplete():
+    def long():
+        for _ in range(8):
+            value = yield read("x")
+            yield write("x", value + 1)
+
+    scenario = Scenario("long", variables={"x": 0}, threads={"A": long, "B": long, "C": long})
+    result = explore(scenario, time_limit=0.05)
+    assert not result.complete and result.stop_reason == "time_limit"
+
+
+def test_nondeterministic_scenario_is_reported_with_the_step_and_stops_the_search():
+    calls = []
+
+    def drifting():
+        calls.append(1)
+        yield write("x", len(calls))  # differs from run to run
+        yield read("x")
+
+    result = explore(Scenario("drift", variables={"x": 0}, threads={"A": drifting, "B": increment}))
+    (finding,) = [f for f in result.findings if f.kind == "nondeterminism"]
+    assert "step 1" in finding.message and "write('x'" in finding.message
+    assert result.stop_reason == "nondeterminism" and not result.complete
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"strategy": "dfs"}, "unknown strategy 'dfs'"),
+    ({"max_executions": 0}, "max_executions must be a positive whole number"),
+    ({"max_steps": 2.5}, "max_steps must be a positive whole number"),
+    ({"time_limit": -1}, "time_limit must be a positive number"),
+])
+def test_bad_arguments_to_explore_are_refused_before_anything_runs(kwargs, message):
+    with pytest.raises(InvalidArgument, match=message):
+        explore(COUNTER, **kwargs)
+
+
+def test_explore_refuses_something_that_is_not_a_scenario():
+    with pytest.raises(TypeError, match="expected a Scenario"):
+        explore({"threads": {}})
+
+
+def test_generators_of_an_unfinished_execution_are_closed_in_thread_order():
+    closed = []
+
+    def waiter(name):
+        try:
+            yield acquire("l")
+            yield acquire("l")
+        finally:
+            closed.append(name)
+
+    explore(Scenario("close", locks=["l"], threads={"A": partial(waiter, "A")}))
+    assert closed == ["A", "A"]  # once by the search, once by the located replay of the finding
+
+
+def test_a_generator_that_yields_after_being_closed_is_reported_not_fatal():
+    def stubborn():
+        yield acquire("l")
+        while True:
+            try:
+                yield acquire("l")
+            except GeneratorExit:
+                pass
+
+    result = explore(Scenario("stubborn", locks=["l"], threads={"A": stubborn}))
+    assert any("while being closed" in f.message for f in result.warnings)
+    assert result.deadlocks
