@@ -7,7 +7,8 @@ from types import MappingProxyType
 
 from ._engine.execution import COMPLETED, DIVERGED, Execution as _Run
 from ._engine.program import Program
-from ._engine.search import make_trace, search
+from ._engine.search import make_trace, outcome_findings, search
+from .detectors import PER_EXECUTION
 from .errors import InvalidArgument, NondeterminismError, ScenarioTypeError, ScheduleError
 from .findings import Finding, Trace
 from .outcomes import Outcome, State
@@ -84,9 +85,15 @@ def replay(
         again = _follow(program, chosen, max_steps, False, run.events)
         if again.status == DIVERGED:
             raise NondeterminismError(f"scenario {scenario.name!r}: {again.findings[-1].message}")
+    raws = list(run.findings)
+    for detect in PER_EXECUTION:
+        raws += detect(run.events, program.thread_names)
+    if run.status == COMPLETED:
+        key = (tuple(run.values.values()), tuple(run.returns))
+        raws += [raw for _key, raw in outcome_findings(program, [key], max_steps)]
     trace = None
     findings = []
-    for raw in run.findings:
+    for raw in raws:
         trace = make_trace(program, run.events, run.locations, raw)
         findings.append(Finding(raw.kind, raw.severity, raw.message, trace,
                                 None if raw.thread is None else program.thread_names[raw.thread],

@@ -62,7 +62,8 @@ class Trace:
 
     ``schedule`` is the tuple of thread names, one per step, that ``replay``
     accepts; ``blocked`` maps each thread left waiting at the end (in a deadlock)
-    to the lock it waits for, and ``blocked_at`` to where it waits.
+    to the lock it waits for, and ``blocked_at`` to where it waits. ``marks`` maps
+    event indices to what those steps did for the finding ("lost write").
     """
 
     schedule: tuple[str, ...]
@@ -71,6 +72,7 @@ class Trace:
     blocked: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     preemptions: int = 0
     blocked_at: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
+    marks: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __len__(self) -> int:
         return len(self.schedule)
@@ -89,8 +91,9 @@ class Trace:
 class Finding:
     """Something that went wrong in at least one execution, with the best trace showing it.
 
-    ``kind`` is one of ``deadlock``, ``error``, ``max-steps``, ``nondeterminism``,
-    ``lock-held-at-exit`` and ``foreign-release``; ``severity`` is ``error`` or
+    ``kind`` is one of ``lost-update``, ``nonserializable``, ``invariant``,
+    ``deadlock``, ``error``, ``max-steps``, ``nondeterminism``, ``lock-held-at-exit``
+    and ``foreign-release``; ``severity`` is ``error`` or
     ``warning``. ``trace`` is the explored execution with the fewest preemptions,
     then the fewest steps, among the ``occurrences`` executions that showed it.
     ``details`` holds what the kind knows: for a deadlock ``waits`` (thread, lock,

@@ -22,6 +22,8 @@ _GAP = "  "
 
 
 def render_trace(trace: Trace, *, locations: bool = True) -> str:
+    if not trace.events and not trace.blocked:
+        return "  (no step ran: the execution ended before its first step)"
     threads = list(trace.threads)
     column = {name: c for c, name in enumerate(threads)}
     rows: list[list[str]] = []
@@ -29,15 +31,16 @@ def render_trace(trace: Trace, *, locations: bool = True) -> str:
     for event in trace.events:
         cells = [""] * len(threads)
         cells[column[event.thread]] = event.describe()
-        rows.append([str(event.index + 1)] + cells)
+        mark = trace.marks.get(event.index)
+        rows.append([str(event.index + 1)] + cells + [f"<- {mark}" if mark else ""])
         tails.append((event.location or "") if locations else "")
     if trace.blocked:
         cells = [""] * len(threads)
         for thread, lock in trace.blocked.items():
             cells[column[thread]] = f"BLOCKED acquire {lock}"
-        rows.append(["--"] + cells)
+        rows.append(["--"] + cells + [""])
         tails.append(", ".join(trace.blocked_at.get(t) or "" for t in trace.blocked) if locations else "")
-    header = ["step"] + threads
+    header = ["step"] + threads + [""]
     widths = [max(len(row[c]) for row in rows + [header]) for c in range(len(header))]
     lines = [_line(header, widths, "")]
     lines += [_line(row, widths, tail) for row, tail in zip(rows, tails)]

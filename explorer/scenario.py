@@ -32,9 +32,12 @@ class Scenario:
     ``threads`` maps each thread's name to a zero-argument callable that returns a
     generator yielding steps; ``functools.partial`` and lambdas supply arguments.
     Threads are scheduled in the order given here wherever an order is needed.
+    ``invariant(state)`` is checked on every final state and ``check(outcome)`` on
+    every outcome (state plus return values); returning false or raising
+    ``AssertionError`` makes an ``invariant`` finding.
     """
 
-    __slots__ = ("name", "variables", "locks", "threads", "source")
+    __slots__ = ("name", "variables", "locks", "threads", "invariant", "check", "source")
 
     def __init__(
         self,
@@ -43,6 +46,8 @@ class Scenario:
         threads: Mapping[str, Callable[[], object]],
         variables: Mapping[str, object] | None = None,
         locks: Mapping[str, str] | list[str] | tuple[str, ...] | None = None,
+        invariant: Callable[[Mapping[str, object]], bool] | None = None,
+        check: Callable[[Mapping[str, object]], bool] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ScenarioTypeError(
@@ -80,6 +85,15 @@ class Scenario:
                     f"result of calling it; use functools.partial or a lambda for arguments."
                 )
         self.threads = MappingProxyType(dict(threads))
+        for field, predicate in (("invariant", invariant), ("check", check)):
+            if predicate is not None and not callable(predicate):
+                raise ScenarioTypeError(
+                    f"{where}: {field} must be a function taking the final "
+                    f"{'state' if field == 'invariant' else 'outcome'} and returning True when it is "
+                    f"acceptable, got {predicate!r}"
+                )
+        self.invariant = invariant
+        self.check = check
         _check_distinct(where, self)
         caller = sys._getframe(1)
         self.source = f"{caller.f_code.co_filename}:{caller.f_lineno}"

@@ -56,21 +56,21 @@ def update_without_name():
 fake_database_update = Scenario(
     "FakeDatabase.update",
     variables={"value": 0},
-    threads={"thread 0": partial(update, 0), "thread 1": partial(update, 1)},
+    threads={"T0": partial(update, 0), "T1": partial(update, 1)},
 )
 
 fake_database_locked_update = Scenario(
     "FakeDatabase.locked_update",
     variables={"value": 0},
     locks=["_lock"],
-    threads={"thread 0": partial(locked_update, 0), "thread 1": partial(locked_update, 1)},
+    threads={"T0": partial(locked_update, 0), "T1": partial(locked_update, 1)},
 )
 
 fake_database_wrong_signature = Scenario(
     "FakeDatabase.update, wrong signature",
     variables={"value": 0},
     threads={
-        "thread 0": partial(update_without_name, 0),
-        "thread 1": partial(update_without_name, 1),
+        "T0": partial(update_without_name, 0),
+        "T1": partial(update_without_name, 1),
     },
 )

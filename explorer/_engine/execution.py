@@ -44,7 +44,7 @@ class RawFinding:
 class Execution:
     """The state of one run of a program, and its record once finished."""
 
-    __slots__ = ("program", "status", "events", "locations", "values", "returns", "findings",
+    __slots__ = ("program", "status", "events", "locations", "values", "returns", "findings", "preemptions",
                  "owner", "depth", "pending", "gens")
 
     def __init__(self, program: Program) -> None:
@@ -53,6 +53,7 @@ class Execution:
         self.events: list[tuple] = []
         self.locations: list[str | None] | None = None
         self.findings: list[RawFinding] = []
+        self.preemptions = 0  # switches away from a thread that could have continued
 
     def run(self, choose: Callable[[list[int]], int], max_steps: int = UNLIMITED,
             previous: Sequence[tuple] = (), locate: bool = False) -> str:
@@ -99,6 +100,8 @@ class Execution:
                 if locate:
                     where[i] = location(gen)
 
+        last = -1
+        preempted = 0
         n_previous = len(previous)
         shared = n_previous > 0
         before = None
@@ -121,6 +124,10 @@ class Execution:
                 else:
                     shared = False
             i = choose(enabled)
+            if i != last:
+                if last in enabled:
+                    preempted += 1
+                last = i
             step = pending[i]
             cls = step.__class__
             value = None
@@ -155,6 +162,7 @@ class Execution:
             if locate:
                 self.locations.append(where[i])
             position += 1
+            self.preemptions = preempted
             try:
                 step = gens[i].send(value)
             except StopIteration as stop:

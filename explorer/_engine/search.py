@@ -14,12 +14,17 @@ from ..settings import Settings
 from ..strategies.schedule import FollowSchedule
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, TRUNCATED, Execution, RawFinding
 from .program import Program
+from ..detectors import PER_EXECUTION, invariant_violations, nonserializable_outcomes
+from ..detectors.serializability import MAX_THREADS
+from ..strategies.serial import Serial
 
 
 def search(program: Program, strategy, strategy_name: str, settings: Settings) -> ExplorationResult:
     """Explore until the strategy is done or a budget is hit; never raises for the scenario's faults."""
     counts = {COMPLETED: 0, DEADLOCKED: 0, FAILED: 0, TRUNCATED: 0, DIVERGED: 0}
     outcome_counts: dict[tuple, int] = {}
+    witnesses: dict[tuple, tuple] = {}  # outcome key -> (score, events) of its fewest-preemption execution
+    names = program.thread_names
     found: dict[tuple, list] = {}  # finding key -> [raw finding, events, occurrences, score]
     steps = 0
     stop_reason = None
@@ -44,14 +49,26 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             steps += len(run.events)
             if status is COMPLETED:
                 key = (tuple(run.values.values()), tuple(run.returns))
+                score = (run.preemptions, len(run.events))
                 try:
-                    outcome_counts[key] = outcome_counts.get(key, 0) + 1
+                    seen = outcome_counts.get(key)
                 except TypeError:
                     status = FAILED
                     run.findings.append(_unhashable(run))
+                else:
+                    if seen is None:
+                        outcome_counts[key] = 1
+                        witnesses[key] = (score, run.events)
+                    else:
+                        outcome_counts[key] = seen + 1
+                        if score < witnesses[key][0]:
+                            witnesses[key] = (score, run.events)
             counts[status] += 1
             for raw in run.findings:
-                _note(found, raw, run.events)
+                _note(found, raw, run)
+            for detect in PER_EXECUTION:
+                for raw in detect(run.events, names):
+                    _note(found, raw, run)
             if status is DIVERGED:
                 stop_reason = "nondeterminism"
                 break
@@ -61,14 +78,18 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         stop_reason = "interrupted"
     elapsed = time.monotonic() - started
 
-    names = program.var_names
+    for key, raw in outcome_findings(program, list(outcome_counts), max_steps):
+        score, events = witnesses[key]
+        found[raw.key] = [raw, events, outcome_counts[key], score]
+
+    var_names = program.var_names
     outcomes: Counter = Counter()
     final_states: Counter = Counter()
     states: dict[tuple, State] = {}
     for (values, returns), count in outcome_counts.items():
         state = states.get(values)
         if state is None:
-            state = states[values] = State._from(names, values)
+            state = states[values] = State._from(var_names, values)
         final_states[state] += count
         outcomes[Outcome._of(state, program.thread_names, returns)] += count
 
@@ -89,13 +110,49 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     )
 
 
+def outcome_findings(program: Program, keys: list[tuple], max_steps: int) -> list[tuple[tuple, RawFinding]]:
+    """Findings about whole outcomes: not serializable, or rejected by the scenario's
+    invariant (on the final state) or check (on the outcome)."""
+    scenario = program.scenario
+    found = []
+    if len(program.thread_names) <= MAX_THREADS:
+        serial = serial_outcomes(program, max_steps)
+        found += nonserializable_outcomes(keys, serial, program.var_names, program.thread_names)
+    if scenario.invariant is not None:
+        found += invariant_violations("invariant", scenario.invariant, keys,
+                                      lambda key: State._from(program.var_names, key[0]))
+    if scenario.check is not None:
+        found += invariant_violations("check", scenario.check, keys,
+                                      lambda key: Outcome._of(State._from(program.var_names, key[0]),
+                                                              program.thread_names, key[1]))
+    return found
+
+
+def serial_outcomes(program: Program, max_steps: int) -> set[tuple]:
+    """The (values, returns) of every completed serial execution, over all thread orders."""
+    from itertools import permutations
+
+    serial = set()
+    for order in permutations(range(len(program.thread_names))):
+        strategy = Serial(order)
+        strategy.begin()
+        run = Execution(program)
+        if run.run(strategy.choose, max_steps) is COMPLETED:
+            try:
+                serial.add((tuple(run.values.values()), tuple(run.returns)))
+            except TypeError:
+                pass  # reported as an error by the search itself
+    return serial
+
+
 def preemptions(events: list[tuple]) -> int:
     """Switches away from a thread that could have continued."""
     return sum(1 for a, b in zip(events, events[1:]) if a[0] != b[0] and a[0] in b[3])
 
 
-def _note(found: dict, raw: RawFinding, events: list[tuple]) -> None:
-    score = (preemptions(events), len(events))
+def _note(found: dict, raw: RawFinding, run: Execution) -> None:
+    events = run.events
+    score = (run.preemptions, len(events))
     entry = found.get(raw.key)
     if entry is None:
         found[raw.key] = [raw, events, 1, score]
@@ -164,6 +221,7 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
             value = step[2]
         public.append(Event(n, names[i], step[0], step[1], value,
                             None if locations is None else locations[n]))
+    marks = {} if raw is None else raw.details.get("marks", {})
     blocked, blocked_at = {}, {}
     if raw is not None and raw.kind == "deadlock":
         blocked = {thread: lock for thread, lock, _holder, _finished in raw.details["waits"]}
@@ -175,4 +233,5 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         blocked=MappingProxyType(blocked),
         preemptions=preemptions(events) if preempted is None else preempted,
         blocked_at=MappingProxyType(dict(blocked_at)),
+        marks=MappingProxyType(dict(marks)),
     )

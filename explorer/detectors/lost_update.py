@@ -1,0 +1,56 @@
+"""Lost updates (P4 in Berenson et al., "A Critique of ANSI SQL Isolation Levels").
+
+Thread T reads v, another thread U writes v, then T writes v: T's write was computed
+from a read older than U's write, so U's write is lost.
+"""
+
+from __future__ import annotations
+
+from .._engine.execution import RawFinding
+
+
+def lost_updates(events: list[tuple], names: tuple[str, ...]) -> list[RawFinding]:
+    """Every lost update in one execution, one finding per (variable, pair of threads).
+
+    >>> from explorer import read, write
+    >>> events = [(0, read("x"), 0, [0, 1]), (1, read("x"), 0, [0, 1]),
+    ...           (1, write("x", 1), None, [0, 1]), (0, write("x", 1), None, [0])]
+    >>> [f.message for f in lost_updates(events, ("A", "B"))]  # doctest: +NORMALIZE_WHITESPACE
+    ["lost update of 'x': B's write x = 1 at step 3 is overwritten at step 4 by A,
+      whose write was computed from its read x -> 0 at step 1, before B's write"]
+    """
+    latest_read: dict[tuple[int, str], int] = {}
+    writes: dict[str, list[tuple[int, int]]] = {}
+    found: dict[tuple, RawFinding] = {}
+    for position, (thread, step, _value, _enabled) in enumerate(events):
+        kind = step[0]
+        if kind == "read":
+            latest_read[thread, step[1]] = position
+        elif kind == "write":
+            var = step[1]
+            history = writes.setdefault(var, [])
+            read_at = latest_read.get((thread, var))
+            if read_at is not None:
+                for written_at, writer in reversed(history):
+                    if written_at < read_at:
+                        break
+                    if writer != thread:
+                        key = ("lost-update", var) + tuple(sorted((thread, writer)))
+                        if key not in found:
+                            found[key] = _finding(key, events, names, var, read_at, written_at, position)
+                        break
+            history.append((position, thread))
+    return list(found.values())
+
+
+def _finding(key, events, names, var, read_at, written_at, position) -> RawFinding:
+    thread, writer = events[position][0], events[written_at][0]
+    t, u = names[thread], names[writer]
+    lost = events[written_at][1]
+    message = (f"lost update of {var!r}: {u}'s write {var} = {lost[2]!r} at step {written_at + 1} is "
+               f"overwritten at step {position + 1} by {t}, whose write was computed from its read "
+               f"{var} -> {events[read_at][2]!r} at step {read_at + 1}, before {u}'s write")
+    marks = {read_at: f"{t}'s stale read", written_at: "lost write", position: "overwrites it"}
+    return RawFinding("lost-update", "error", thread, key, message,
+                      {"variable": var, "stale_read": read_at, "lost_write": written_at,
+                       "overwrite": position, "marks": marks, "position": len(events)})

@@ -1,0 +1,42 @@
+"""Non-serializable outcomes: results no serial order of the threads can produce.
+
+This catches what the lost-update pattern misses, such as the seed's
+``db = db + (old + 1)`` where the second read is fresh but the first is stale.
+"""
+
+from __future__ import annotations
+
+from .._engine.execution import RawFinding
+
+#: Beyond this many threads the k! serial orders are too many to run; the check is skipped.
+MAX_THREADS = 7
+
+
+def nonserializable_outcomes(outcomes: list[tuple[tuple, tuple]], serial: set[tuple[tuple, tuple]],
+                             var_names: tuple[str, ...], thread_names: tuple[str, ...]) -> list[tuple[tuple, RawFinding]]:
+    """``(outcome key, finding)`` for each outcome (values, returns) not in ``serial``.
+
+    An outcome whose final state no serial order gives is flagged for its state;
+    one whose state is serial but whose return values are not, for its returns.
+    """
+    serial_states = {values for values, _ in serial}
+    shown = "; ".join(sorted(_outcome(var_names, thread_names, key) for key in serial)) or "(none completed)"
+    found = []
+    for key in outcomes:
+        if key in serial:
+            continue
+        values, _returns = key
+        what = "final state" if values not in serial_states else "outcome (return values)"
+        message = (f"{what} {_outcome(var_names, thread_names, key)} is not serializable: no order of "
+                   f"running the threads one after another produces it. Serial outcomes: {shown}")
+        finding = RawFinding("nonserializable", "error", None, ("nonserializable",) + key, message,
+                             {"outcome": key, "serial": sorted(serial, key=repr)})
+        found.append((key, finding))
+    return found
+
+
+def _outcome(var_names, thread_names, key) -> str:
+    values, returns = key
+    parts = [f"{n}={v!r}" for n, v in zip(var_names, values)]
+    parts += [f"{n} returned {v!r}" for n, v in zip(thread_names, returns) if v is not None]
+    return ", ".join(parts)
