@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import MappingProxyType
 
-from ._engine.execution import COMPLETED, DIVERGED, Execution as _Run
+from ._engine.execution import COMPLETED, DIVERGED, FAILED, Execution as _Run
 from ._engine.program import Program
-from ._engine.search import make_trace, outcome_findings, search
+from ._engine.search import _unhashable, make_trace, outcome_findings, search
 from .detectors import PER_EXECUTION
 from .errors import InvalidArgument, NondeterminismError, ScenarioTypeError, ScheduleError
 from .findings import Finding, Trace
@@ -81,30 +81,52 @@ def replay(
     indices = _schedule_indices(program, schedule)
     run = _follow(program, indices, max_steps, extend, ())
     if check_determinism:
-        chosen = [event[0] for event in run.events]
-        again = _follow(program, chosen, max_steps, False, run.events)
-        if again.status == DIVERGED:
-            raise NondeterminismError(f"scenario {scenario.name!r}: {again.findings[-1].message}")
+        _check_same(scenario, program, run, max_steps)
+    final_state = outcome = None
+    if run.status == COMPLETED:
+        try:
+            hash((tuple(run.values.values()), tuple(run.returns)))
+        except TypeError:
+            run.findings.append(_unhashable(run))
+            run.status = FAILED
     raws = list(run.findings)
     for detect in PER_EXECUTION:
         raws += detect(run.events, program.thread_names)
     if run.status == COMPLETED:
         key = (tuple(run.values.values()), tuple(run.returns))
         raws += [raw for _key, raw in outcome_findings(program, [key], max_steps)]
-    trace = None
     findings = []
     for raw in raws:
         trace = make_trace(program, run.events, run.locations, raw)
         findings.append(Finding(raw.kind, raw.severity, raw.message, trace,
                                 None if raw.thread is None else program.thread_names[raw.thread],
                                 1, MappingProxyType(dict(raw.details))))
-    if trace is None:
-        trace = make_trace(program, run.events, run.locations, None)
-    final_state = outcome = None
+    deadlock = next((raw for raw in raws if raw.kind == "deadlock"), None)
+    trace = make_trace(program, run.events, run.locations, deadlock)
     if run.status == COMPLETED:
         final_state = State._from(program.var_names, tuple(run.values.values()))
         outcome = Outcome._of(final_state, program.thread_names, tuple(run.returns))
     return Execution(scenario, run.status, trace, final_state, outcome, findings)
+
+
+def _check_same(scenario: Scenario, program: Program, run: _Run, max_steps: int) -> None:
+    """Run the same choices again; any difference in steps, status or findings is nondeterminism."""
+    chosen = [event[0] for event in run.events]
+    strategy = FollowSchedule(chosen, program.thread_names, extend=True)
+    strategy.begin()
+    again = _Run(program)
+    again.run(strategy.choose, max_steps, run.events)
+    if again.status == DIVERGED:
+        raise NondeterminismError(f"scenario {scenario.name!r}: {again.findings[-1].message}")
+    first = (run.status, len(run.events), [f.message for f in run.findings])
+    second = (again.status, len(again.events), [f.message for f in again.findings])
+    if first != second:
+        raise NondeterminismError(
+            f"scenario {scenario.name!r} is nondeterministic: the same schedule ran twice ended "
+            f"{first[0]} after {first[1]} steps, then {second[0]} after {second[1]} steps"
+            + ("" if first[2] == second[2] else f", with findings {first[2]} then {second[2]}")
+            + ". Exploration assumes each thread does the same thing given the same values read."
+        )
 
 
 def _follow(program: Program, schedule: list[int], max_steps: int, extend: bool, previous) -> _Run:

@@ -25,7 +25,9 @@ def start(factory: Callable[[], object]) -> tuple[int, object, object]:
     """
     try:
         gen = factory()
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit too: a thread body's exit is a finding
         return RAISED, None, exc
     if type(gen) is not types.GeneratorType:
         if inspect.iscoroutine(gen):
@@ -35,7 +37,9 @@ def start(factory: Callable[[], object]) -> tuple[int, object, object]:
         return STARTED, gen, gen.send(None)
     except StopIteration as stop:
         return RETURNED, gen, stop.value
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         return RAISED, gen, exc
 
 

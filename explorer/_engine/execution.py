@@ -90,7 +90,7 @@ class Execution:
             if outcome is RETURNED:
                 returns[i] = payload
             elif outcome is RAISED or outcome is NOT_A_GENERATOR:
-                self._failed_start(i, outcome, payload)
+                self._failed_start(i, outcome, payload, gen)
                 return FAILED
             elif not self._valid(payload):
                 self._bad_step(i, payload, gen)
@@ -155,7 +155,7 @@ class Execution:
             if shared:
                 if before[0] != i:
                     shared = False
-                elif before != event and _differs(before, event):
+                elif _differs(before, event):
                     self._diverged(position, before, event, enabled)
                     return DIVERGED
             append(event)
@@ -170,7 +170,9 @@ class Execution:
                 returns[i] = stop.value
                 self._check_locks_at_exit(i)
                 continue
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit and GeneratorExit too: findings, not crashes
                 self._raised(i, exc, len(events))
                 return FAILED
             try:
@@ -205,7 +207,7 @@ class Execution:
         except Exception:
             return False
 
-    def _failed_start(self, i: int, outcome: object, payload: object) -> None:
+    def _failed_start(self, i: int, outcome: object, payload: object, gen: object) -> None:
         name = self._name(i)
         factory = self.program.factories[i]
         if outcome is NOT_A_GENERATOR:
@@ -219,22 +221,31 @@ class Execution:
             self._add("error", "error", i, ("not-a-generator", what), message,
                       {"returned": payload})
             return
+        text = _safe_str(payload)
+        where = exception_location(payload)
+        if gen is not None:  # the body itself raised, before yielding anything
+            message = (f"thread {name} raised {type(payload).__name__}: {text} before its first step"
+                       + (f", at {where}" if where else ""))
+            self._add("error", "error", i, ("raised", type(payload).__name__, text, where), message,
+                      {"exception": payload, "location": where})
+            return
         message = (
             f"thread {name} did not start: calling {_describe(factory)} raised "
-            f"{type(payload).__name__}: {payload}"
+            f"{type(payload).__name__}: {text}"
         )
-        if isinstance(payload, TypeError) and "argument" in str(payload):
+        if isinstance(payload, TypeError) and "argument" in text:
             message += (". Check the arguments the thread is given (functools.partial or "
                         "lambda) against the function's signature.")
-        self._add("error", "error", i, ("start", type(payload).__name__, str(payload)), message,
+        self._add("error", "error", i, ("start", type(payload).__name__, text), message,
                   {"exception": payload, "location": exception_location(payload)})
 
     def _raised(self, i: int, exc: Exception, steps: int) -> None:
         name = self._name(i)
         where = exception_location(exc)
         at = f" at {where}" if where else ""
-        message = f"thread {name} raised {type(exc).__name__}: {exc}{at}, after step {steps}"
-        self._add("error", "error", i, ("raised", type(exc).__name__, str(exc), where), message,
+        text = _safe_str(exc)
+        message = f"thread {name} raised {type(exc).__name__}: {text}{at}, after step {steps}"
+        self._add("error", "error", i, ("raised", type(exc).__name__, text, where), message,
                   {"exception": exc, "location": where})
 
     def _bad_step(self, i: int, step: object, gen: object) -> None:
@@ -351,10 +362,11 @@ class Execution:
             try:
                 gen.close()
             except Exception as exc:
-                message = (f"thread {self._name(i)} raised {type(exc).__name__}: {exc} while being "
+                text = _safe_str(exc)
+                message = (f"thread {self._name(i)} raised {type(exc).__name__}: {text} while being "
                            f"closed at the end of the execution (in a finally block, or by "
                            f"yielding after GeneratorExit)")
-                self._add("error", "warning", i, ("close", type(exc).__name__, str(exc)), message,
+                self._add("close-error", "warning", i, (type(exc).__name__, text), message,
                           {"exception": exc, "location": exception_location(exc)})
                 _kill(gen)
 
@@ -374,11 +386,24 @@ def _kill(gen) -> None:
 
 
 def _differs(before: tuple, event: tuple) -> bool:
-    # Equal values can compare unequal (nan) or refuse to compare; fall back to repr.
+    """Whether two events differ. Equal values can compare unequal (nan) or refuse to
+    compare (arrays); those fall back to comparing reprs."""
+    try:
+        if before == event:
+            return False
+    except Exception:
+        pass
     try:
         return repr(before[1:3]) != repr(event[1:3]) or before[3] != event[3]
     except Exception:
         return True
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return f"<{type(exc).__name__} whose str() raised>"
 
 
 def _find_cycle(waits_on: dict[int, int | None]) -> list[int]:

@@ -1,0 +1,90 @@
+"""Faults found in review: each must stay a finding or a clear error, never a crash."""
+
+import sys
+
+import pytest
+
+from explorer import NondeterminismError, Scenario, acquire, explore, read, replay, write
+
+
+def test_a_thread_calling_sys_exit_is_an_error_finding_not_an_exit_of_the_explorer():
+    def quits():
+        yield read("x")
+        sys.exit(1)
+
+    (error,) = explore(Scenario("exit", variables={"x": 0}, threads={"A": quits})).errors
+    assert "raised SystemExit" in error.message
+
+
+def test_an_exception_whose_str_fails_is_still_reported():
+    class Opaque(Exception):
+        def __str__(self):
+            raise RuntimeError("no str")
+
+    def raises():
+        yield read("x")
+        raise Opaque()
+
+    (error,) = explore(Scenario("opaque", variables={"x": 0}, threads={"A": raises})).errors
+    assert "Opaque whose str() raised" in error.message
+
+
+def test_a_body_raising_before_its_first_step_gets_no_hint_about_arguments():
+    def early():
+        int(None)
+        yield read("x")
+
+    (error,) = explore(Scenario("early", variables={"x": 0}, threads={"A": early})).errors
+    assert "before its first step" in error.message and "partial" not in error.message
+
+
+def test_replay_reports_an_unhashable_write_as_a_finding():
+    def lists():
+        yield write("x", [1])
+
+    execution = replay(Scenario("list", variables={"x": ()}, threads={"A": lists}), ["A"])
+    assert execution.status == "failed" and "not hashable" in execution.findings[0].message
+
+
+def test_values_whose_equality_raises_are_findings_not_crashes():
+    class Ambiguous:
+        def __eq__(self, other):
+            raise ValueError("ambiguous truth value")
+
+        __hash__ = None
+
+    def writes():
+        yield write("x", Ambiguous())
+        yield read("x")
+
+    result = explore(Scenario("ambiguous", variables={"x": 0}, threads={"A": writes, "B": writes}))
+    assert result.errors and all("not hashable" in f.message for f in result.errors)
+
+
+def test_replay_detects_a_thread_that_stops_early_on_the_second_run():
+    runs = []
+
+    def flaky():
+        runs.append(1)
+        yield read("x")
+        if len(runs) % 2 == 0:
+            return
+        yield write("x", 1)
+
+    with pytest.raises(NondeterminismError, match="ran twice ended completed after 2 steps, then completed after 1"):
+        replay(Scenario("flaky", variables={"x": 0}, threads={"A": flaky}), ["A", "A"])
+
+
+def test_a_failing_finally_at_close_is_a_warning_and_not_listed_among_errors():
+    def stuck():
+        try:
+            yield acquire("l")
+            yield acquire("l")
+        finally:
+            raise ValueError("cleanup failed")
+
+    result = explore(Scenario("cleanup", locks=["l"], threads={"A": stuck}))
+    assert [f.kind for f in result.warnings] == ["close-error"]
+    assert result.errors == [] and result.deadlocks
+    execution = replay(Scenario("cleanup", locks=["l"], threads={"A": stuck}), ["A"])
+    assert dict(execution.trace.blocked) == {"A": "l"}  # the deadlock's trace, not the warning's
