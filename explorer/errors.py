@@ -9,11 +9,11 @@ from __future__ import annotations
 
 __all__ = [
     "ExplorerError",
+    "InvalidArgument",
+    "NondeterminismError",
     "ScenarioError",
     "ScenarioTypeError",
-    "InvalidArgument",
     "ScheduleError",
-    "NondeterminismError",
 ]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import MappingProxyType
 
-from ._engine.execution import COMPLETED, DIVERGED, FAILED, Execution as _Run
+from ._engine.execution import COMPLETED, DIVERGED, FAILED
+from ._engine.execution import Execution as _Run
 from ._engine.program import Program
 from ._engine.search import _unhashable, make_trace, outcome_findings, search
 from .detectors import PER_EXECUTION

@@ -18,7 +18,7 @@ from typing import Any
 
 from .steps import Acquire, Read, Release, Step, Write
 
-__all__ = ["Event", "Trace", "Finding", "SEVERITIES"]
+__all__ = ["SEVERITIES", "Event", "Finding", "Trace"]
 
 SEVERITIES = ("error", "warning")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .scenario import Scenario
 
-__all__ = ["load_scenarios", "LoadFailure"]
+__all__ = ["LoadFailure", "load_scenarios"]
 
 
 @dataclass(frozen=True)

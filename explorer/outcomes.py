@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-__all__ = ["State", "Outcome"]
+__all__ = ["Outcome", "State"]
 
 
 class State(Mapping):
@@ -20,7 +20,7 @@ class State(Mapping):
     keys keep the scenario's declaration order.
     """
 
-    __slots__ = ("_names", "_values", "_hash")
+    __slots__ = ("_hash", "_names", "_values")
 
     def __init__(self, items: Mapping[str, object] | None = None, /, **kwargs: object) -> None:
         items = dict(items or {}, **kwargs)

@@ -9,7 +9,7 @@ from .findings import Finding, Trace
 from .outcomes import Outcome, State
 from .scenario import Scenario
 
-__all__ = ["ExplorationResult", "Execution", "STOP_REASONS"]
+__all__ = ["STOP_REASONS", "Execution", "ExplorationResult"]
 
 #: Why an exploration stopped before covering its whole space.
 STOP_REASONS = ("max_executions", "time_limit", "interrupted", "nondeterminism")

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 from .errors import ScenarioError, ScenarioTypeError
 
-__all__ = ["Scenario", "LOCK_KINDS"]
+__all__ = ["LOCK_KINDS", "Scenario"]
 
 #: The lock kinds a scenario may declare, named after the ``threading`` class each models.
 LOCK_KINDS = ("lock", "rlock")
@@ -37,7 +37,7 @@ class Scenario:
     ``AssertionError`` makes an ``invariant`` finding.
     """
 
-    __slots__ = ("name", "variables", "locks", "threads", "invariant", "check", "source")
+    __slots__ = ("check", "invariant", "locks", "name", "source", "threads", "variables")
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .errors import InvalidArgument
 
-__all__ = ["Settings", "DEFAULT_MAX_STEPS"]
+__all__ = ["DEFAULT_MAX_STEPS", "Settings"]
 
 #: Steps one thread may take in one execution before it counts as an endless loop.
 DEFAULT_MAX_STEPS = 10_000

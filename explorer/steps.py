@@ -18,7 +18,7 @@ exactly when they do the same thing. Anything else a thread yields is an
 
 from __future__ import annotations
 
-__all__ = ["Step", "Read", "Write", "Acquire", "Release", "read", "write", "acquire", "release"]
+__all__ = ["Acquire", "Read", "Release", "Step", "Write", "acquire", "read", "release", "write"]
 
 
 class Step(tuple):

@@ -4,8 +4,9 @@ from functools import partial
 
 import pytest
 
-from explorer import InvalidArgument, Outcome, Scenario, State, explore, read, replay, write
-from explorer import acquire, release
+from explorer import InvalidArgument, Outcome, Scenario, State, acquire, explore, read, release, replay, write
+
+from .helpers import abba
 
 
 def increment():
@@ -63,14 +64,7 @@ def test_locked_counter_has_two_executions_that_both_end_at_two(kind):
 
 
 def test_abba_deadlock_is_reported_with_its_cycle_and_a_replayable_trace():
-    def take(first, second):
-        yield acquire(first)
-        yield acquire(second)
-        yield release(second)
-        yield release(first)
-
-    scenario = Scenario("abba", locks=["a", "b"],
-                        threads={"A": partial(take, "a", "b"), "B": partial(take, "b", "a")})
+    scenario = abba()
     result = explore(scenario)
     assert (result.executions, result.completed, result.deadlocked) == (6, 4, 2)
     (deadlock,) = result.deadlocks

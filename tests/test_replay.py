@@ -4,8 +4,20 @@ import random
 
 import pytest
 
-from explorer import NondeterminismError, Scenario, ScheduleError, State, acquire, explore, read
-from explorer import release, replay, write
+from explorer import (
+    NondeterminismError,
+    Scenario,
+    ScheduleError,
+    State,
+    acquire,
+    explore,
+    read,
+    release,
+    replay,
+    write,
+)
+
+from .helpers import abba
 
 
 def increment():
@@ -76,14 +88,7 @@ def test_replay_detects_a_scenario_that_uses_randomness():
 
 
 def test_every_explored_deadlock_trace_replays_to_a_deadlock():
-    def take(first, second):
-        yield acquire(first)
-        yield acquire(second)
-        yield release(second)
-        yield release(first)
-
-    scenario = Scenario("abba", locks=["a", "b"],
-                        threads={"A": lambda: take("a", "b"), "B": lambda: take("b", "a")})
+    scenario = abba()
     (deadlock,) = explore(scenario).deadlocks
     execution = replay(scenario, deadlock.trace.schedule)
     assert execution.status == "deadlocked"

@@ -29,7 +29,7 @@ UNLIMITED = sys.maxsize
 class RawFinding:
     """A finding as the engine records it: cheap to make, turned public later."""
 
-    __slots__ = ("kind", "severity", "thread", "key", "message", "details")
+    __slots__ = ("details", "key", "kind", "message", "severity", "thread")
 
     def __init__(self, kind: str, severity: str, thread: int | None, key: tuple, message: str,
                  details: dict | None = None) -> None:
@@ -44,8 +44,20 @@ class RawFinding:
 class Execution:
     """The state of one run of a program, and its record once finished."""
 
-    __slots__ = ("program", "status", "events", "locations", "values", "returns", "findings", "preemptions",
-                 "owner", "depth", "pending", "gens")
+    __slots__ = (
+        "depth",
+        "events",
+        "findings",
+        "gens",
+        "locations",
+        "owner",
+        "pending",
+        "preemptions",
+        "program",
+        "returns",
+        "status",
+        "values",
+    )
 
     def __init__(self, program: Program) -> None:
         self.program = program

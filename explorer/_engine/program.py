@@ -9,8 +9,16 @@ from ..steps import Acquire, Read, Release, Write
 class Program:
     """Everything about a scenario that does not change between executions."""
 
-    __slots__ = ("scenario", "thread_names", "factories", "var_names", "initial", "lock_names",
-                 "reentrant", "targets")
+    __slots__ = (
+        "factories",
+        "initial",
+        "lock_names",
+        "reentrant",
+        "scenario",
+        "targets",
+        "thread_names",
+        "var_names",
+    )
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario

@@ -6,17 +6,17 @@ import time
 from collections import Counter
 from types import MappingProxyType
 
+from ..detectors import PER_EXECUTION, invariant_violations, nonserializable_outcomes
+from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from ..findings import Event, Finding, Trace
 from ..outcomes import Outcome, State
 from ..results import ExplorationResult
 from ..settings import Settings
 from ..strategies.schedule import FollowSchedule
+from ..strategies.serial import Serial
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, TRUNCATED, Execution, RawFinding
 from .program import Program
-from ..detectors import PER_EXECUTION, invariant_violations, nonserializable_outcomes
-from ..detectors.serializability import MAX_THREADS
-from ..strategies.serial import Serial
 
 
 def search(program: Program, strategy, strategy_name: str, settings: Settings) -> ExplorationResult:

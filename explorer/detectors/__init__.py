@@ -13,4 +13,4 @@ from .serializability import nonserializable_outcomes
 #: Detectors run on every execution's events.
 PER_EXECUTION = (lost_updates,)
 
-__all__ = ["PER_EXECUTION", "lost_updates", "nonserializable_outcomes", "invariant_violations"]
+__all__ = ["PER_EXECUTION", "invariant_violations", "lost_updates", "nonserializable_outcomes"]

@@ -7,7 +7,7 @@ from .base import Strategy
 from .exhaustive import Exhaustive
 from .schedule import FollowSchedule
 
-__all__ = ["Strategy", "Exhaustive", "FollowSchedule", "STRATEGIES"]
+__all__ = ["STRATEGIES", "Exhaustive", "FollowSchedule", "Strategy"]
 
 #: The strategies ``explore(strategy=...)`` accepts by name.
 STRATEGIES = {"exhaustive": Exhaustive}

@@ -12,7 +12,7 @@ class Exhaustive:
     are remembered, so forced steps cost one comparison.
     """
 
-    __slots__ = ("choices", "branches", "position", "replaying", "done")
+    __slots__ = ("branches", "choices", "done", "position", "replaying")
 
     def __init__(self) -> None:
         self.choices: list[int] = []  # the thread chosen at each step of the current execution
