@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "ExplorerError",
+    "GraphTooLarge",
     "InvalidArgument",
     "NondeterminismError",
     "ScenarioError",
@@ -39,3 +40,7 @@ class ScheduleError(ExplorerError, ValueError):
 
 class NondeterminismError(ExplorerError, RuntimeError):
     """The same schedule produced different steps on two runs of a scenario."""
+
+
+class GraphTooLarge(ExplorerError, ValueError):
+    """A graph is too large to build or draw within the limit asked for."""

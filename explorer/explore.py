@@ -9,7 +9,8 @@ from ._engine.execution import COMPLETED, DIVERGED, FAILED
 from ._engine.execution import Execution as _Run
 from ._engine.program import Program
 from ._engine.search import _unhashable, make_trace, outcome_findings, search
-from .detectors import PER_EXECUTION
+from .detectors import PER_EXECUTION, cycle_finding, lock_order_edges, merge_races, potential_deadlocks, races
+from .detectors.lock_order import with_locations
 from .errors import InvalidArgument, NondeterminismError, ScenarioTypeError, ScheduleError
 from .findings import Finding, Trace
 from .outcomes import Outcome, State
@@ -91,17 +92,22 @@ def replay(
             run.findings.append(_unhashable(run))
             run.status = FAILED
     raws = list(run.findings)
-    for detect in PER_EXECUTION:
+    for detect in PER_EXECUTION + (races,):
         raws += detect(run.events, program.thread_names)
+    edges = lock_order_edges(run.events)
+    raws += [cycle_finding(chosen, program.thread_names, edges, run.events)
+             for chosen in potential_deadlocks(edges)]
     if run.status == COMPLETED:
         key = (tuple(run.values.values()), tuple(run.returns))
         raws += [raw for _key, raw in outcome_findings(program, [key], max_steps)]
     findings = []
     for raw in raws:
         trace = make_trace(program, run.events, run.locations, raw)
-        findings.append(Finding(raw.kind, raw.severity, raw.message, trace,
-                                None if raw.thread is None else program.thread_names[raw.thread],
-                                1, MappingProxyType(dict(raw.details))))
+        findings.append(with_locations(Finding(
+            raw.kind, raw.severity, raw.message, trace,
+            None if raw.thread is None else program.thread_names[raw.thread],
+            1, MappingProxyType(dict(raw.details)))))
+    findings = merge_races(findings)
     deadlock = next((raw for raw in raws if raw.kind == "deadlock"), None)
     trace = make_trace(program, run.events, run.locations, deadlock)
     if run.status == COMPLETED:

@@ -76,6 +76,32 @@ class ExplorationResult:
     final_states: Counter
     outcomes: Counter
     findings: list[Finding] = field(default_factory=list)
+    #: Lock-order edges seen: (held, acquired, thread, every lock held, location of the acquire).
+    lock_order: tuple = ()
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def state_graph(self):
+        """The scenario's reachable states as a ``networkx.DiGraph``; see
+        :func:`explorer.graphs.state_graph`. Built on first use (it explores the states
+        again, independent of the strategy), then kept."""
+        if "state_graph" not in self._cache:
+            from .graphs import state_graph
+
+            self._cache["state_graph"] = state_graph(self.scenario)
+        return self._cache["state_graph"]
+
+    @property
+    def lock_order_graph(self):
+        """Locks taken while holding others, as a ``networkx.MultiDiGraph`` with the
+        potential-deadlock cycles marked; see :func:`explorer.graphs.lock_order_graph`."""
+        from .graphs import lock_order_graph
+
+        return lock_order_graph(self)
+
+    @property
+    def races(self) -> list[Finding]:
+        return [f for f in self.findings if f.kind == "race"]
 
     @property
     def complete(self) -> bool:

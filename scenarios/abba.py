@@ -3,7 +3,9 @@
 Thread A takes lock ``a`` then ``b``; thread B takes ``b`` then ``a``. If each gets
 its first lock before the other's second, both wait forever: A holds ``a`` and
 waits for ``b``, B holds ``b`` and waits for ``a``. Taking locks in one global
-order (always ``a`` before ``b``) makes the cycle impossible.
+order (always ``a`` before ``b``) makes the cycle impossible, and so does a common
+``gate`` lock around both: the lock-order graph still has the cycle a -> b -> a, but
+its two edges are taken under the same gate, so they can never run at once.
 """
 
 from functools import partial
@@ -20,6 +22,13 @@ def move(first, second):
     yield release(first)
 
 
+def gated_move(first, second):
+    """The ABBA moves, each inside a common ``gate`` lock: the opposite orders never meet."""
+    yield acquire("gate")
+    yield from move(first, second)
+    yield release("gate")
+
+
 abba_deadlock = Scenario(
     "ABBA deadlock",
     variables={"moves": 0},
@@ -32,4 +41,11 @@ abba_ordered = Scenario(
     variables={"moves": 0},
     locks=["a", "b"],
     threads={"A": partial(move, "a", "b"), "B": partial(move, "a", "b")},
+)
+
+abba_gated = Scenario(
+    "ABBA behind a gate lock",
+    variables={"moves": 0},
+    locks=["gate", "a", "b"],
+    threads={"A": partial(gated_move, "a", "b"), "B": partial(gated_move, "b", "a")},
 )

@@ -31,7 +31,7 @@ def test_unlocked_counter_loses_an_update_in_four_of_six_executions():
     assert result.complete and result.stop_reason is None
     assert result.final_states == {State(x=1): 4, State(x=2): 2}
     assert result.steps == 24
-    assert sorted(f.kind for f in result.findings) == ["lost-update", "nonserializable"]
+    assert sorted(f.kind for f in result.findings) == ["lost-update", "nonserializable", "race", "race"]
 
 
 def test_outcomes_hold_each_threads_return_value():

@@ -6,7 +6,18 @@ import time
 from collections import Counter
 from types import MappingProxyType
 
-from ..detectors import PER_EXECUTION, invariant_violations, nonserializable_outcomes
+from ..detectors import (
+    PER_EXECUTION,
+    cycle_finding,
+    invariant_violations,
+    lock_order_edges,
+    merge_races,
+    nonserializable_outcomes,
+    potential_deadlocks,
+    race_finding,
+    race_pairs,
+)
+from ..detectors.lock_order import with_locations
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from ..findings import Event, Finding, Trace
@@ -34,6 +45,10 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     deadline = None if settings.time_limit is None else started + settings.time_limit
     executions = 0
     previous: list[tuple] = []
+    has_locks = bool(program.lock_names)
+    k = len(names)
+    edge_witness: dict[tuple, tuple] = {}  # lock-order edge -> (score, events) of its best execution
+    edge_sets: dict[frozenset, list] = {}  # the edges of an execution -> [score, events, executions]
     choose, begin, end = strategy.choose, strategy.begin, strategy.end
     try:
         while begin():
@@ -69,6 +84,9 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             for detect in PER_EXECUTION:
                 for raw in detect(run.events, names):
                     _note(found, raw, run)
+            _note_races(found, run, k)
+            if has_locks:
+                _note_lock_order(run, edge_witness, edge_sets)
             if status is DIVERGED:
                 stop_reason = "nondeterminism"
                 break
@@ -81,6 +99,16 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     for key, raw in outcome_findings(program, list(outcome_counts), max_steps):
         score, events = witnesses[key]
         found[raw.key] = [raw, events, outcome_counts[key], score]
+    for chosen in potential_deadlocks(edge_witness):
+        raw, events, occurrences, score = _cycle(chosen, names, edge_witness, edge_sets)
+        found[raw.key] = [raw, events, occurrences, score]
+    locate = _Locator(program, max_steps)
+    lock_order = []
+    for (held, acquired, thread, holding), (_score, events) in edge_witness.items():
+        locations = locate(events)
+        position = lock_order_edges(events)[held, acquired, thread, holding]
+        lock_order.append((held, acquired, names[thread], holding,
+                           None if locations is None else locations[position]))
 
     var_names = program.var_names
     outcomes: Counter = Counter()
@@ -106,7 +134,8 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         stop_reason=stop_reason,
         final_states=final_states,
         outcomes=outcomes,
-        findings=_public_findings(program, found, max_steps),
+        findings=_public_findings(program, found, locate),
+        lock_order=tuple(sorted(lock_order, key=repr)),
     )
 
 
@@ -187,15 +216,85 @@ def _unhashable(run: Execution) -> RawFinding:
     raise AssertionError("[explorer internal bug] a final state failed to hash, but no value is unhashable")
 
 
-def _public_findings(program: Program, found: dict, max_steps: int) -> list[Finding]:
+def _note_races(found: dict, run: Execution, k: int) -> None:
+    events = run.events
+    score = None
+    for key, earlier, later in race_pairs(events, k):
+        entry = found.get(key)
+        if score is None:
+            score = (run.preemptions, len(events))
+        if entry is None:
+            found[key] = [race_finding(key, earlier, later, events), events, 1, score]
+        else:
+            entry[2] += 1
+            if score < entry[3]:
+                entry[0], entry[1], entry[3] = race_finding(key, earlier, later, events), events, score
+
+
+#: Distinct sets of lock-order edges kept with a witness; beyond it, cycles fall back to
+#: the trace of their first edge.
+MAX_EDGE_SETS = 1_000
+
+
+def _note_lock_order(run: Execution, edge_witness: dict, edge_sets: dict) -> None:
+    edges = lock_order_edges(run.events)
+    if not edges:
+        return
+    score = (run.preemptions, len(run.events))
+    for edge in edges:
+        best = edge_witness.get(edge)
+        if best is None or score < best[0]:
+            edge_witness[edge] = (score, run.events)
+    signature = frozenset(edges)
+    entry = edge_sets.get(signature)
+    if entry is None:
+        if len(edge_sets) < MAX_EDGE_SETS:
+            edge_sets[signature] = [score, run.events, 1]
+    else:
+        entry[2] += 1
+        if score < entry[0]:
+            entry[0], entry[1] = score, run.events
+
+
+def _cycle(chosen: list[tuple], names: tuple[str, ...], edge_witness: dict, edge_sets: dict) -> tuple:
+    """The finding for a potential deadlock, with the best execution that takes all its edges."""
+    need = set(chosen)
+    best, occurrences = None, 0
+    for signature, (score, events, count) in edge_sets.items():
+        if need <= signature:
+            occurrences += count
+            if best is None or score < best[0]:
+                best = (score, events)
+    if best is None:
+        score, events = edge_witness[chosen[0]]
+        return cycle_finding(chosen, names, None, events), events, 1, score
+    score, events = best
+    return cycle_finding(chosen, names, lock_order_edges(events), events), events, occurrences, score
+
+
+class _Locator:
+    """Source lines of an execution's steps, by replaying it once per distinct execution."""
+
+    def __init__(self, program: Program, max_steps: int) -> None:
+        self.program, self.max_steps, self.cache = program, max_steps, {}
+
+    def __call__(self, events: list[tuple]) -> list | None:
+        key = id(events)
+        if key not in self.cache:
+            self.cache[key] = (events, _locate(self.program, events, self.max_steps))
+        return self.cache[key][1]
+
+
+def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Finding]:
     findings = []
     for raw, events, occurrences, (preempted, _) in found.values():
-        locations = _locate(program, events, max_steps)
+        locations = locate(events)
         trace = make_trace(program, events, locations, raw, preempted)
         details = {k: v for k, v in raw.details.items()}
         thread = None if raw.thread is None else program.thread_names[raw.thread]
-        findings.append(Finding(raw.kind, raw.severity, raw.message, trace, thread, occurrences,
-                                MappingProxyType(details)))
+        findings.append(with_locations(Finding(raw.kind, raw.severity, raw.message, trace, thread,
+                                               occurrences, MappingProxyType(details))))
+    findings = merge_races(findings)
     findings.sort(key=lambda f: f.severity != "error")
     return findings
 

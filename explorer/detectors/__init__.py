@@ -7,10 +7,25 @@ the outcomes of a whole search. Each returns :class:`RawFinding` records whose
 """
 
 from .invariants import invariant_violations
+from .lock_order import cycle_finding, lock_order_edges, potential_deadlocks
 from .lost_update import lost_updates
+from .races import merge_races, race_finding, race_pairs, races
 from .serializability import nonserializable_outcomes
 
-#: Detectors run on every execution's events.
+#: Detectors run on every execution's events. (Races run there too, through the
+#: cheaper ``race_pairs``, which builds a finding only for a new or better witness.)
 PER_EXECUTION = (lost_updates,)
 
-__all__ = ["PER_EXECUTION", "invariant_violations", "lost_updates", "nonserializable_outcomes"]
+__all__ = [
+    "PER_EXECUTION",
+    "cycle_finding",
+    "invariant_violations",
+    "lock_order_edges",
+    "lost_updates",
+    "merge_races",
+    "nonserializable_outcomes",
+    "potential_deadlocks",
+    "race_finding",
+    "race_pairs",
+    "races",
+]

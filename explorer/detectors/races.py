@@ -1,0 +1,178 @@
+"""Data races: two accesses to one variable from different threads, at least one a
+write, that happens-before does not order.
+
+Happens-before is program order plus release -> later acquire of the same lock,
+tracked with vector clocks. Within one execution a racing pair is keyed by each
+access's thread and its index among that thread's steps, which is cheap and stable
+across executions; :func:`merge_races` later folds the keys that land on the same
+pair of source lines into one finding per pair of lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+
+from .._engine.execution import RawFinding
+
+
+def unordered_pairs(accesses) -> list[tuple[int, int]]:
+    """Positions ``(earlier, later)`` of every conflicting pair not ordered by happens-before.
+
+    ``accesses`` is a sequence of ``(thread, kind, target)`` with ``kind`` one of
+    ``read``, ``write``, ``acquire``, ``release``; threads are any hashable labels.
+
+    >>> unordered_pairs([("A", "read", "x"), ("B", "write", "x"), ("A", "write", "x")])
+    [(0, 1), (1, 2)]
+    >>> unordered_pairs([("A", "acquire", "l"), ("A", "write", "x"), ("A", "release", "l"),
+    ...                  ("B", "acquire", "l"), ("B", "write", "x"), ("B", "release", "l")])
+    []
+    """
+    clocks: dict = {}  # thread -> {thread: epoch}
+    lock_clocks: dict = {}
+    history: dict = {}  # variable -> {thread: [(epoch, is_write, position)]}
+    pairs = []
+    for position, (thread, kind, target) in enumerate(accesses):
+        clock = clocks.get(thread)
+        if clock is None:
+            clock = clocks[thread] = {thread: 1}
+        if kind == "acquire":
+            released = lock_clocks.get(target)
+            if released:
+                for other, epoch in released.items():
+                    if epoch > clock.get(other, 0):
+                        clock[other] = epoch
+        elif kind == "release":
+            lock_clocks[target] = dict(clock)
+            clock[thread] += 1
+        else:
+            write = kind == "write"
+            per_thread = history.setdefault(target, {})
+            for other, earlier in per_thread.items():
+                if other == thread:
+                    continue
+                seen = clock.get(other, 0)
+                for epoch, was_write, at in reversed(earlier):
+                    if epoch <= seen:
+                        break  # ordered before this access, and so is everything before it
+                    if was_write or write:
+                        pairs.append((at, position))
+            per_thread.setdefault(thread, []).append((clock[thread], write, position))
+    pairs.sort()
+    return pairs
+
+
+def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
+    """``(key, earlier, later)`` for every racing pair in one execution's engine events.
+
+    The same relation as :func:`unordered_pairs`, specialised for the hot path: threads
+    are the indices ``0..k-1``, and the key names each access by its thread, its index
+    among that thread's steps, and whether it writes, so it is stable across executions.
+    """
+    clocks = [[0] * k for _ in range(k)]
+    for thread in range(k):
+        clocks[thread][thread] = 1
+    lock_clocks: dict = {}
+    history: dict = {}  # variable -> [(thread, epoch, writes, position, ordinal)]
+    ordinals = [0] * k
+    found = []
+    for position, event in enumerate(events):
+        thread = event[0]
+        step = event[1]
+        kind = step[0]
+        ordinal = ordinals[thread]
+        ordinals[thread] = ordinal + 1
+        if kind == "read" or kind == "write":
+            clock = clocks[thread]
+            writes = kind == "write"
+            var = step[1]
+            earlier = history.get(var)
+            access = (thread, clock[thread], writes, position, ordinal)
+            if earlier is None:
+                history[var] = [access]
+                continue
+            for other, epoch, wrote, at, number in earlier:
+                if other != thread and epoch > clock[other] and (wrote or writes):
+                    found.append((("race", var, (other, number, wrote), (thread, ordinal, writes)),
+                                  at, position))
+            earlier.append(access)
+        elif kind == "acquire":
+            released = lock_clocks.get(step[1])
+            if released is not None:
+                clock = clocks[thread]
+                for other in range(k):
+                    if released[other] > clock[other]:
+                        clock[other] = released[other]
+        else:
+            clock = clocks[thread]
+            lock_clocks[step[1]] = clock[:]
+            clock[thread] += 1
+    return found
+
+
+def race_finding(key: tuple, earlier: int, later: int, events: list[tuple]) -> RawFinding:
+    """The finding for one racing pair; :func:`merge_races` words it once lines are known."""
+    kinds = (events[earlier][1][0], events[later][1][0])
+    marks = {earlier: f"racing {kinds[0]}", later: f"racing {kinds[1]}"}
+    return RawFinding("race", "warning", events[later][0], key, "",
+                      {"variable": key[1], "steps": (earlier, later), "marks": marks,
+                       "position": len(events)})
+
+
+def races(events: list[tuple], names: tuple[str, ...]) -> list[RawFinding]:
+    """One finding per racing pair of steps in one execution."""
+    return [race_finding(key, earlier, later, events)
+            for key, earlier, later in race_pairs(events, len(names))]
+
+
+def merge_races(findings: list) -> list:
+    """Fold race findings on the same pair of source lines into one, and word them.
+
+    Findings of other kinds pass through unchanged. Of the merged ones the trace with
+    the fewest preemptions (then steps) is kept; ``occurrences`` is the largest count
+    among them, a lower bound on the executions that showed the pair.
+    """
+    merged: dict = {}
+    order = []
+    for finding in findings:
+        if finding.kind != "race":
+            order.append(finding)
+            continue
+        key = (finding.details["variable"],) + tuple(sorted(
+            _site(finding.trace.events[i]) for i in finding.details["steps"]))
+        best = merged.get(key)
+        if best is None:
+            merged[key] = finding
+            order.append(key)
+            continue
+        occurrences = max(finding.occurrences, best.occurrences)
+        if _score(finding) < _score(best):
+            best = finding
+        merged[key] = replace(best, occurrences=occurrences)
+    return [_worded(merged[item]) if isinstance(item, tuple) else item for item in order]
+
+
+def _score(finding) -> tuple:
+    return (finding.trace.preemptions, len(finding.trace), tuple(finding.details["steps"]))
+
+
+def _site(event) -> tuple:
+    """Where an access is in the code; its thread and step number when the line is unknown."""
+    if event.location is None:
+        return (event.kind, event.thread, event.index)
+    return (event.kind, event.location)
+
+
+def _worded(finding):
+    first, second = (finding.trace.events[i] for i in finding.details["steps"])
+    var = finding.details["variable"]
+
+    def said(event):
+        where = f" at {event.location}" if event.location else ""
+        return f"{event.thread}'s {event.describe()} (step {event.index + 1}{where})"
+
+    message = (f"data race on {var!r}: {said(first)} and {said(second)} are not ordered by "
+               f"happens-before; no lock held by both orders them, so they can run in either order")
+    details = dict(finding.details)
+    details["locations"] = (first.location, second.location)
+    return replace(finding, message=message, details=MappingProxyType(details))

@@ -1,0 +1,212 @@
+"""The race detector (happens-before) and the lock-order-cycle detector (potential deadlocks)."""
+
+import networkx as nx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from explorer import Scenario, acquire, explore, read, release, replay, write
+from explorer.detectors.races import race_pairs, unordered_pairs
+from scenarios import abba, bank_transfer, counter, dining_philosophers, fake_database
+
+from .helpers import take
+from .test_properties import lock_kinds, programs, recorded, scenario_of
+
+
+def of_kind(result, kind):
+    return [f for f in result.findings if f.kind == kind]
+
+
+# ---- races -------------------------------------------------------------------------------
+
+def test_the_unlocked_counter_races_read_against_write_and_write_against_write():
+    races = of_kind(explore(counter.lost_update), "race")
+    pairs = sorted(tuple(sorted(e.kind for e in (f.trace.events[i] for i in f.details["steps"])))
+                   for f in races)
+    assert pairs == [("read", "write"), ("write", "write")]
+    for race in races:
+        assert race.severity == "warning"
+        assert all(location.startswith("scenarios/counter.py:") for location in race.details["locations"])
+        assert "data race on 'x'" in race.message and "not ordered by happens-before" in race.message
+        assert all(mark.startswith("racing") for mark in race.trace.marks.values())
+
+
+def test_racing_lines_are_reported_once_however_many_threads_race_on_them():
+    def increment():
+        value = yield read("x")
+        yield write("x", value + 1)
+
+    three = Scenario("three", variables={"x": 0}, threads={t: increment for t in "ABC"})
+    assert len(of_kind(explore(three), "race")) == 2
+
+
+@pytest.mark.parametrize("scenario", [counter.locked_counter, fake_database.fake_database_locked_update,
+                                      bank_transfer.bank_transfer_ordered, abba.abba_ordered])
+def test_locked_versions_have_no_race(scenario):
+    assert of_kind(explore(scenario), "race") == []
+
+
+def test_a_lock_only_one_thread_takes_does_not_order_anything():
+    def locked_writer():
+        yield acquire("l")
+        yield write("x", 1)
+        yield release("l")
+
+    def reader():
+        yield read("x")
+
+    scenario = Scenario("half-locked", variables={"x": 0}, locks=["l"],
+                        threads={"A": locked_writer, "B": reader})
+    assert len(of_kind(explore(scenario), "race")) == 1
+
+
+def test_reads_alone_never_race():
+    def reader():
+        yield read("x")
+        yield read("x")
+
+    assert explore(Scenario("readers", variables={"x": 0}, threads={"A": reader, "B": reader})).findings == []
+
+
+def test_a_release_orders_everything_before_it_with_everything_after_the_next_acquire():
+    # A writes x, then hands over through the lock; B acquires after A released.
+    events = [("A", "write", "x"), ("A", "acquire", "l"), ("A", "release", "l"),
+              ("B", "acquire", "l"), ("B", "read", "x")]
+    assert unordered_pairs(events) == []
+    # Without the hand-over the same accesses race.
+    assert unordered_pairs([events[0], events[4]]) == [(0, 1)]
+
+
+def reference_unordered_pairs(accesses):
+    """Happens-before as the transitive closure of program order and release -> later
+    acquire of the same lock, by graph reachability: no vector clocks."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(len(accesses)))
+    last = {}
+    for j, (thread, kind, target) in enumerate(accesses):
+        if thread in last:
+            graph.add_edge(last[thread], j)
+        last[thread] = j
+        if kind == "acquire":
+            for i in range(j):
+                if accesses[i][1] == "release" and accesses[i][2] == target:
+                    graph.add_edge(i, j)
+    pairs = []
+    for j, (thread, kind, target) in enumerate(accesses):
+        if kind not in ("read", "write"):
+            continue
+        before = nx.ancestors(graph, j)
+        for i in range(j):
+            other, other_kind, other_target = accesses[i]
+            if (other != thread and other_target == target and other_kind in ("read", "write")
+                    and "write" in (kind, other_kind) and i not in before):
+                pairs.append((i, j))
+    return sorted(pairs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs, lock_kinds)
+def test_vector_clock_races_agree_with_happens_before_by_reachability_on_every_execution(programs, kinds):
+    scenario = scenario_of(programs, kinds)
+    _, schedules = recorded(scenario)
+    names = list(scenario.threads)
+    for schedule in schedules:
+        trace = replay(scenario, [names[i] for i in schedule], check_determinism=False).trace
+        accesses = [(e.thread, e.kind, e.target) for e in trace.events]
+        expected = reference_unordered_pairs(accesses)
+        assert unordered_pairs(accesses) == expected
+        engine_events = [(names.index(e.thread), e.step, None, None) for e in trace.events]
+        assert sorted((a, b) for _key, a, b in race_pairs(engine_events, len(names))) == expected
+
+
+# ---- lock-order cycles -----------------------------------------------------------------
+
+@pytest.mark.parametrize("scenario", [abba.abba_deadlock, dining_philosophers.dining_philosophers,
+                                      bank_transfer.bank_transfer_deadlock])
+def test_deadlocking_scenarios_report_the_lock_order_cycle_once(scenario):
+    result = explore(scenario)
+    cycles = of_kind(result, "lock-order-cycle")
+    assert len(cycles) == 1 and result.deadlocks
+    cycle = cycles[0].details["cycle"]
+    assert cycle[0] == cycle[-1] and set(cycle) == set(scenario.locks)
+    graph = result.lock_order_graph
+    assert graph.graph["cycles"] == [cycle[:-1]]
+    assert {lock for lock, data in graph.nodes(data=True) if data["in_cycle"]} == set(scenario.locks)
+
+
+@pytest.mark.parametrize("scenario", [abba.abba_ordered, dining_philosophers.dining_philosophers_ordered,
+                                      bank_transfer.bank_transfer_ordered, abba.abba_gated])
+def test_ordered_and_gated_scenarios_report_no_cycle_and_no_deadlock(scenario):
+    result = explore(scenario)
+    assert of_kind(result, "lock-order-cycle") == [] and result.deadlocks == []
+
+
+def test_the_gated_cycle_is_in_the_lock_order_graph_but_not_reported():
+    graph = explore(abba.abba_gated).lock_order_graph
+    assert graph.has_edge("a", "b") and graph.has_edge("b", "a")
+    assert graph.graph["cycles"] == [] and not any(d["in_cycle"] for _, _, d in graph.edges(data=True))
+    assert [d["held"] for u, v, d in graph.edges(data=True) if (u, v) == ("a", "b")] == [("a", "gate")]
+
+
+def test_a_cycle_is_found_even_when_the_budget_stops_before_any_deadlock():
+    result = explore(abba.abba_deadlock, max_executions=1)
+    assert result.deadlocks == [] and not result.complete
+    cycle, = of_kind(result, "lock-order-cycle")
+    marks = cycle.trace.marks
+    assert sorted(marks.values()) == ["acquires a holding b", "acquires b holding a"]
+    assert "abba.py" in cycle.message
+
+
+def test_one_thread_taking_locks_in_both_orders_is_no_cycle():
+    def both_orders():
+        yield from take("a", "b")
+        yield from take("b", "a")
+
+    result = explore(Scenario("alone", locks=["a", "b"], threads={"A": both_orders}))
+    assert result.findings == [] and result.lock_order_graph.number_of_edges() == 2
+
+
+def test_reacquiring_a_held_rlock_adds_no_edge():
+    def nested():
+        yield acquire("r")
+        yield acquire("r")
+        yield release("r")
+        yield release("r")
+
+    result = explore(Scenario("rlock", locks={"r": "rlock"}, threads={"A": nested, "B": nested}))
+    assert result.lock_order == () and result.findings == []
+
+
+def test_the_lock_order_graph_labels_edges_with_thread_and_location():
+    graph = explore(abba.abba_deadlock).lock_order_graph
+    edges = {(u, v, d["thread"]) for u, v, d in graph.edges(data=True)}
+    assert edges == {("a", "b", "A"), ("b", "a", "B")}
+    assert all(d["location"].startswith("scenarios/abba.py:") for _, _, d in graph.edges(data=True))
+
+
+def test_a_three_lock_cycle_needs_three_threads():
+    three = dining_philosophers.dining(3, ordered=False)
+    cycle, = of_kind(explore(three), "lock-order-cycle")
+    assert len({edge[2] for edge in cycle.details["edges"]}) == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.permutations(["a", "b", "c"]), st.permutations(["a", "b", "c"]))
+def test_two_threads_have_a_cycle_exactly_when_some_pair_of_locks_is_taken_in_opposite_orders(first, second):
+    def chain(order):
+        def run():
+            for lock in order:
+                yield acquire(lock)
+            for lock in reversed(order):
+                yield release(lock)
+        return run
+
+    result = explore(Scenario("chains", locks=["a", "b", "c"],
+                              threads={"A": chain(first), "B": chain(second)}))
+    opposite = any(first.index(x) < first.index(y) and second.index(x) > second.index(y)
+                   for x in "abc" for y in "abc")
+    # Two threads with straight-line nested locking deadlock exactly when the Goodlock
+    # condition holds: a pair of locks in opposite orders that no lock taken earlier gates.
+    assert bool(result.deadlocks) == bool(of_kind(result, "lock-order-cycle"))
+    if not opposite:
+        assert of_kind(result, "lock-order-cycle") == []
