@@ -66,7 +66,10 @@ def to_dot(graph) -> str:
     edge's ``label`` (or else its ``thread``) is shown."""
     directed = graph.is_directed()
     lines = [f"{'digraph' if directed else 'graph'} {_quote(graph.graph.get('kind', 'explorer'))} {{"]
+    styled = graph.graph.get("kind") == "state"
     for node, data in graph.nodes(data=True):
+        if styled:
+            data = {**data, **_state_style(data)}
         lines.append(f"  {_quote(node)}{_attributes(data, label_from=None)};")
     arrow = "->" if directed else "--"
     for u, v, data in graph.edges(data=True):
@@ -80,6 +83,20 @@ def to_node_link(graph) -> dict:
     import networkx as nx
 
     return _json_safe(nx.node_link_data(graph, edges="links"))
+
+
+def _state_style(data: dict) -> dict:
+    """Graphviz styling of a state: terminals ringed, bad ones filled vermilion."""
+    style = {}
+    if data.get("terminal"):
+        style["shape"] = "doublecircle" if data["terminal"] == "completed" else "doubleoctagon"
+        if data.get("outcome"):
+            style["xlabel"] = data["outcome"]
+    if data.get("bad"):
+        style.update(style="filled", fillcolor="#D55E00", fontcolor="white")
+    elif data.get("initial"):
+        style.update(style="filled", fillcolor="#56B4E9")
+    return style
 
 
 def _attributes(data: dict, label_from: str | None) -> str:
