@@ -127,6 +127,15 @@ def _check_same(scenario: Scenario, program: Program, run: _Run, max_steps: int)
         raise NondeterminismError(f"scenario {scenario.name!r}: {again.findings[-1].message}")
     first = (run.status, len(run.events), [f.message for f in run.findings])
     second = (again.status, len(again.events), [f.message for f in again.findings])
+    if first == second and run.status == COMPLETED:
+        ends = [(repr(tuple(r.values.values())), repr(tuple(r.returns))) for r in (run, again)]
+        if ends[0] != ends[1]:
+            raise NondeterminismError(
+                f"scenario {scenario.name!r} is nondeterministic: the same schedule ran twice "
+                f"took the same steps but ended with final values and returns {ends[0][0]}, "
+                f"{ends[0][1]} then {ends[1][0]}, {ends[1][1]}. Exploration assumes each thread "
+                f"does the same thing given the same values read."
+            )
     if first != second:
         raise NondeterminismError(
             f"scenario {scenario.name!r} is nondeterministic: the same schedule ran twice ended "

@@ -1,10 +1,11 @@
 """Faults found in review: each must stay a finding or a clear error, never a crash."""
 
+import itertools
 import sys
 
 import pytest
 
-from explorer import NondeterminismError, Scenario, acquire, explore, read, replay, write
+from explorer import NondeterminismError, Scenario, ScheduleError, acquire, explore, read, replay, write
 
 
 def test_a_thread_calling_sys_exit_is_an_error_finding_not_an_exit_of_the_explorer():
@@ -88,3 +89,28 @@ def test_a_failing_finally_at_close_is_a_warning_and_not_listed_among_errors():
     assert result.errors == [] and result.deadlocks
     execution = replay(Scenario("cleanup", locks=["l"], threads={"A": stuck}), ["A"])
     assert dict(execution.trace.blocked) == {"A": "l"}  # the deadlock's trace, not the warning's
+
+
+def test_replay_catches_nondeterminism_that_shows_only_in_a_return_value():
+    calls = itertools.count()
+
+    def counts_calls():
+        yield read("x")
+        return next(calls)
+
+    scenario = Scenario("return differs", variables={"x": 0}, threads={"A": counts_calls})
+    with pytest.raises(NondeterminismError, match="ended with final values and returns"):
+        replay(scenario, ["A"])
+
+
+def test_a_thread_waiting_for_its_own_plain_lock_is_explained_when_a_schedule_names_it():
+    def twice():
+        yield acquire("l")
+        yield acquire("l")
+
+    def other():
+        yield read("x")
+
+    scenario = Scenario("twice", variables={"x": 0}, locks=["l"], threads={"A": twice, "B": other})
+    with pytest.raises(ScheduleError, match="by itself when it acquires a plain Lock a second time"):
+        replay(scenario, ["A", "A"])

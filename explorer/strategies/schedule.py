@@ -63,4 +63,5 @@ class FollowSchedule:
 
     @staticmethod
     def _why(thread: int) -> str:
-        return ("It has finished, or is blocked on a lock another thread holds.")
+        return ("It has finished, or it is waiting for a lock that is held: by another thread, "
+                "or by itself when it acquires a plain Lock a second time.")
