@@ -20,6 +20,7 @@ from .errors import (
 )
 from .explore import explore, replay
 from .findings import Event, Finding, Trace
+from .json_format import load_trace
 from .outcomes import Outcome, State
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
@@ -35,6 +36,7 @@ __all__ = [
     # running it
     "explore",
     "replay",
+    "load_trace",
     # what comes back
     "ExplorationResult",
     "Execution",

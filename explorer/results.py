@@ -134,6 +134,12 @@ class ExplorationResult:
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "warning"]
 
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The result as JSON in the documented, versioned format (``docs/json-format.md``)."""
+        from .json_format import result_to_json
+
+        return result_to_json(self, indent=indent)
+
     def summary(self) -> str:
         """One line: executions by status, steps, distinct outcomes, time."""
         parts = [f"{self.executions} executions ({self.completed} completed"]

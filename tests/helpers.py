@@ -1,6 +1,16 @@
 """Scenario pieces several test modules share."""
 
+from pathlib import Path
+
 from explorer import Scenario, acquire, release
+from explorer.loading import load_scenarios
+
+
+def library() -> list[Scenario]:
+    """Every scenario in the bundled library, scenarios/."""
+    found, failures = load_scenarios([Path(__file__).parent.parent / "scenarios"])
+    assert not failures, failures
+    return [scenario for _path, _name, scenario in found]
 
 
 def take(first, second):
