@@ -27,15 +27,15 @@ __all__ = ["FORMATS", "to_dot", "to_node_link", "write_graph"]
 FORMATS = (".dot", ".gv", ".graphml", ".json", ".svg", ".png", ".pdf")
 
 
-def write_graph(graph, path, **options) -> Path:
-    """Write one of explorer's graphs to ``path``; the suffix picks the format.
+def write_graph(graph, file, **options) -> Path:
+    """Write one of explorer's graphs to ``file``; the suffix picks the format.
 
     ``.dot``/``.gv`` (Graphviz text), ``.graphml``, ``.json`` (networkx node-link),
     or a picture: ``.svg``, ``.png``, ``.pdf`` (drawn with matplotlib; ``options`` go to
     the drawing function, such as ``path=`` for a state graph's counterexample). The
     file is replaced atomically.
     """
-    path = Path(path)
+    path = Path(file)
     suffix = path.suffix.lower()
     if suffix in (".dot", ".gv"):
         return _write_text(path, to_dot(graph) + "\n")
