@@ -141,3 +141,11 @@ def test_lock_protected_scenarios_with_nested_helpers_report_nothing():
                         threads={"A": lambda: locked("l", counter.increment),
                                  "B": lambda: locked("l", counter.increment)})
     assert explore(scenario).findings == []
+
+
+def test_a_deadlock_trace_marks_the_acquisitions_the_blocked_threads_wait_on():
+    from scenarios import abba
+
+    deadlock, = explore(abba.abba_deadlock).deadlocks
+    marks = {deadlock.trace.events[i].describe(): text for i, text in deadlock.trace.marks.items()}
+    assert marks == {"acquire a": "a taken; B waits for it", "acquire b": "b taken; A waits for it"}

@@ -344,7 +344,23 @@ class Execution:
         if cycle:
             message += ". Cycle: " + " -> ".join(names[i] for i in cycle)
         self._add("deadlock", "error", None, tuple(sorted(waits)), message,
-                  {"waits": waits, "cycle": [names[i] for i in cycle], "blocked_at": blocked_at})
+                  {"waits": waits, "cycle": [names[i] for i in cycle], "blocked_at": blocked_at,
+                   "marks": self._holding_marks(waits_on)})
+
+    def _holding_marks(self, waits_on: dict[int, int | None]) -> dict[int, str]:
+        """Each acquisition a blocked thread waits on: the holder's last acquire of that lock."""
+        names = self.program.thread_names
+        marks = {}
+        for waiter, holder in waits_on.items():
+            if holder is None:
+                continue
+            lock = self.pending[waiter][1]
+            for position in range(len(self.events) - 1, -1, -1):
+                thread, step = self.events[position][0], self.events[position][1]
+                if thread == holder and step[0] == "acquire" and step[1] == lock:
+                    marks[position] = f"{lock} taken; {names[waiter]} waits for it"
+                    break
+        return marks
 
     def _diverged(self, position: int, before: tuple, event: tuple | None, enabled: list) -> None:
         names = self.program.thread_names
