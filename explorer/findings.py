@@ -92,9 +92,9 @@ class Finding:
     """Something that went wrong in at least one execution, with the best trace showing it.
 
     ``kind`` is one of ``lost-update``, ``nonserializable``, ``invariant``,
-    ``deadlock``, ``error``, ``max-steps``, ``nondeterminism``, ``lock-held-at-exit``
-    and ``foreign-release``; ``severity`` is ``error`` or
-    ``warning``. ``trace`` is the explored execution with the fewest preemptions,
+    ``deadlock``, ``lock-order-cycle``, ``race``, ``error``, ``max-steps``,
+    ``nondeterminism``, ``lock-held-at-exit``, ``foreign-release`` and ``close-error``;
+    ``severity`` is ``error`` or ``warning``. ``trace`` is the explored execution with the fewest preemptions,
     then the fewest steps, among the ``occurrences`` executions that showed it.
     ``details`` holds what the kind knows: for a deadlock ``waits`` (thread, lock,
     holder, holder finished) and ``cycle`` (thread names, first repeated last); for an
@@ -111,7 +111,8 @@ class Finding:
 
     @property
     def cycle(self) -> list[str]:
-        """For a deadlock, the threads in the wait-for cycle, the first repeated at the end."""
+        """For a deadlock, the threads in the wait-for cycle; for a lock-order cycle, its
+        locks. The first is repeated at the end."""
         return list(self.details.get("cycle", []))
 
     @property
