@@ -124,7 +124,7 @@ class Finding:
         labelled with the lock."""
         import networkx as nx
 
-        graph = nx.DiGraph()
+        graph = nx.DiGraph(kind="wait-for")
         for thread, lock, holder, finished in self.details.get("waits", ()):
             graph.add_node(thread, finished=False)
             if holder is not None:
