@@ -65,3 +65,10 @@ def test_the_benchmark_script_runs_and_its_counts_match_their_closed_forms():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "COUNT MISMATCH" not in done.stdout and "counter 3x1" in done.stdout
+
+
+def test_the_state_graph_benchmark_counts_one_path_per_explored_execution():
+    done = subprocess.run([sys.executable, "benchmarks/bench_state_graph.py", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "MISMATCH" not in done.stdout and "dining philosophers, 3" in done.stdout
