@@ -29,7 +29,7 @@ from explorer.json_format import (
     trace_to_json,
 )
 from explorer.steps import write as write_step
-from scenarios import abba, bank_transfer, counter, fake_database
+from scenarios import abba, bank_transfer, counter, fake_database, lock_twice
 
 from .helpers import library
 
@@ -441,8 +441,8 @@ def test_a_result_file_with_several_findings_needs_finding_and_lists_them():
 
 
 def test_a_result_with_one_finding_loads_it_without_finding_and_one_with_none_says_so():
-    only = explored(fake_database.fake_database_wrong_signature)
-    assert [f.kind for f in only.findings] == ["error"]
+    only = explored(lock_twice.lock_acquired_twice)
+    assert [f.kind for f in only.findings] == ["deadlock"]
     assert load_trace(result_to_json(only)) == only.findings[0].trace
     with pytest.raises(InvalidArgument, match=r"the result has no findings, so it holds no trace"):
         load_trace(result_to_json(explored(counter.locked_counter)))

@@ -105,6 +105,13 @@ def test_every_finding_trace_replays_to_the_same_finding(programs, kinds):
     scenario = scenario_of(programs, kinds)
     for finding in explore(scenario).findings:
         execution = replay(scenario, finding.trace)
+        if finding.kind == "lock-order-cycle" and finding.details["steps"] is None:
+            # No single execution takes every edge of this cycle (its message says so);
+            # the trace shows its first edge, which the replay must take.
+            held, acquired, thread, _holding = finding.details["edges"][0]
+            taken = [(e.thread, e.target) for e in execution.events if e.kind == "acquire"]
+            assert (thread, acquired) in taken and "no explored execution takes all" in finding.message
+            continue
         assert finding.kind in {f.kind for f in execution.findings}
         assert finding.message in {f.message for f in execution.findings}
 

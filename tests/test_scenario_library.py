@@ -41,7 +41,7 @@ def test_fake_database_update_ends_at_one_two_or_three_but_locked_update_only_at
 def test_fake_database_wrong_signature_is_an_error_finding_not_a_silent_zero():
     result = explore(fake_database.fake_database_wrong_signature)
     assert not result.final_states
-    assert {f.thread for f in result.errors} == {"T0"}  # the first failure ends the execution
+    assert {f.thread for f in result.errors} == {"T0", "T1"}  # every thread that cannot start
     assert "TypeError" in result.errors[0].message
     assert "update_without_name() takes 0 positional arguments but 1 was given" in result.errors[0].message
 

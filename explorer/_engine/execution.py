@@ -96,6 +96,7 @@ class Execution:
         if locate:
             self.locations = []
 
+        failed = False  # every thread is started, so each one that cannot start is reported
         for i, factory in enumerate(program.factories):
             outcome, gen, payload = start(factory)
             gens[i] = gen
@@ -103,14 +104,16 @@ class Execution:
                 returns[i] = payload
             elif outcome is RAISED or outcome is NOT_A_GENERATOR:
                 self._failed_start(i, outcome, payload, gen)
-                return FAILED
+                failed = True
             elif not self._valid(payload):
                 self._bad_step(i, payload, gen)
-                return FAILED
+                failed = True
             else:
                 pending[i] = payload
                 if locate:
                     where[i] = location(gen)
+        if failed:
+            return FAILED
 
         last = -1
         preempted = 0

@@ -1,0 +1,334 @@
+"""Cross-checking the model against real threads.
+
+:func:`crosscheck` runs a scenario's thread bodies on real ``threading`` threads many
+times and compares what happens with what exploration predicted, jcstress style:
+every observed outcome is *expected*, *expected but flagged* by a finding, or
+**unexpected**, which means the model is wrong. :func:`replay_on_threads` runs one
+schedule on real threads taking turns, so any counterexample can be shown for real.
+
+>>> from explorer import Scenario, read, write
+>>> def increment():
+...     value = yield read("x")
+...     yield write("x", value + 1)
+>>> counter = Scenario("counter", variables={"x": 0}, threads={"A": increment, "B": increment})
+>>> check = crosscheck(counter, runs=200, seed=1)
+>>> check.unexpected, check.runs, set(check.observed) <= {State(x=1), State(x=2)}
+([], 200, True)
+>>> replay_on_threads(counter, ["A", "B", "A", "B"]).final_state
+State(x=1)
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ._engine.program import Program
+from .errors import ExplorerError, InvalidArgument
+from .outcomes import Outcome, State
+from .real_threads import COMPLETED, DEADLOCKED, FAILED, HUNG, stress_run, turn_run
+from .results import Execution, ExplorationResult
+from .scenario import Scenario
+from .settings import DEFAULT_MAX_STEPS
+
+__all__ = ["CrosscheckResult", "ModelMismatch", "crosscheck", "replay_on_threads"]
+
+#: The interpreter's switch interval during a cross-check (restored afterwards): small,
+#: so that threads are preempted often between steps.
+SWITCH_INTERVAL = 1e-6
+
+EXPECTED, FLAGGED, UNEXPECTED = "expected", "expected, flagged", "UNEXPECTED"
+
+
+class ModelMismatch(ExplorerError, AssertionError):
+    """Real threads did something the model says they cannot: the model is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One row of the outcome table: what real threads did, how often, and its verdict."""
+
+    what: str  # "outcome", "deadlock", "error", "hung"
+    label: str
+    count: int
+    verdict: str
+    flagged_by: tuple[str, ...] = ()
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CrosscheckResult:
+    """What real threads did in ``runs`` runs, next to the model's prediction.
+
+    ``observed`` counts final states and ``outcomes`` outcomes (state and returns) of the
+    runs that completed, as ``explore`` counts them; ``deadlocked``, ``errors`` (a
+    ``Counter`` of ``(thread, exception type, message)``) and ``hung`` count the rest.
+    ``unexpected`` lists the observations the model never produced: empty, or the
+    model is wrong. ``missed`` lists the explored outcomes no run reached.
+    """
+
+    scenario: Scenario
+    model: ExplorationResult
+    runs: int
+    seed: int
+    elapsed: float
+    observed: Counter
+    outcomes: Counter
+    deadlocked: int
+    deadlocks: Counter  # waits (thread, lock, holder) tuples -> runs
+    errors: Counter
+    hung: int
+    switch_probability: float
+    stopped_early: str | None = None
+    rows: tuple[Observation, ...] = field(default_factory=tuple)
+
+    @property
+    def unexpected(self) -> list[Observation]:
+        return [row for row in self.rows if row.verdict == UNEXPECTED]
+
+    @property
+    def missed(self) -> list[Outcome]:
+        return [outcome for outcome in self.model.outcomes if outcome not in self.outcomes]
+
+    @property
+    def ok(self) -> bool:
+        """No unexpected observation."""
+        return not self.unexpected
+
+    def render(self) -> str:
+        """The outcome table, then coverage; see the module docstring for the verdicts."""
+        lines = [f"cross-check of {self.scenario.name!r} on real threads: {self.runs} runs, seed "
+                 f"{self.seed}, {self.elapsed:.2f}s (switch interval {SWITCH_INTERVAL:g}s, "
+                 f"sleep(0) between steps with p={self.switch_probability:g})"]
+        if self.stopped_early:
+            lines.append(f"  STOPPED EARLY: {self.stopped_early}")
+        width = max([len(row.label) for row in self.rows] + [20])
+        lines.append(f"  {'observed on real threads':<{width}}  {'runs':>7}  {'share':>6}  verdict")
+        for row in self.rows:
+            verdict = row.verdict + (f" ({', '.join(row.flagged_by)})" if row.flagged_by else "")
+            lines.append(f"  {row.label:<{width}}  {row.count:>7}  {row.count / max(self.runs, 1):>6.1%}  {verdict}")
+        explored = len(self.model.outcomes)
+        reached = explored - len(self.missed)
+        lines.append(f"  coverage: real threads reached {reached} of the {explored} outcomes exploration found"
+                     + ("" if self.model.complete else " (exploration was INCOMPLETE)"))
+        for outcome in self.missed:
+            lines.append(f"    never observed: {_label(outcome)}")
+        if self.model.deadlocked and not self.deadlocked:
+            lines.append(f"    never observed: the deadlock exploration found in {self.model.deadlocked} executions")
+        if self.unexpected:
+            lines.append(f"  MODEL IS WRONG: {len(self.unexpected)} observation(s) exploration never produced")
+        else:
+            lines.append("  no unexpected outcome: every observation is one exploration predicted")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def to_dict(self) -> dict:
+        """The table as JSON-ready data."""
+        from .json_format import encode_value
+
+        return {
+            "scenario": self.scenario.name,
+            "runs": self.runs,
+            "seed": self.seed,
+            "elapsed": self.elapsed,
+            "switch_interval": SWITCH_INTERVAL,
+            "switch_probability": self.switch_probability,
+            "stopped_early": self.stopped_early,
+            "rows": [
+                {"what": row.what, "label": row.label, "count": row.count, "verdict": row.verdict,
+                 "flagged_by": list(row.flagged_by),
+                 "state": None if row.outcome is None else {k: encode_value(v) for k, v in row.outcome.state.items()},
+                 "returns": None if row.outcome is None else {k: encode_value(v) for k, v in row.outcome.returns.items()}}
+                for row in self.rows
+            ],
+            "missed": [_label(outcome) for outcome in self.missed],
+            "unexpected": len(self.unexpected),
+            "model": {"executions": self.model.executions, "complete": self.model.complete,
+                      "outcomes": len(self.model.outcomes), "deadlocked": self.model.deadlocked},
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+
+def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: float = 2.0,
+               switch_probability: float = 0.5, model: ExplorationResult | None = None,
+               max_steps: int = DEFAULT_MAX_STEPS, time_limit: float | None = None) -> CrosscheckResult:
+    """Run ``scenario`` on real threads ``runs`` times and classify what happens.
+
+    Each run starts fresh threads at a barrier, uses real ``Lock``/``RLock`` objects and
+    a shared dict, and sleeps ``sleep(0)`` between steps with ``switch_probability``
+    (seeded from ``seed``); the interpreter's switch interval is lowered for the
+    cross-check and restored after. A run whose threads all wait on locks nobody can
+    release is a deadlock; one that makes no progress for ``timeout`` seconds is
+    abandoned as hung, and the cross-check stops there. ``model`` is the exploration to
+    compare with (by default ``explore(scenario)``); ``time_limit`` caps the whole
+    cross-check, which then says it stopped early.
+    """
+    from .explore import _check_scenario, explore
+
+    _check_scenario(scenario)
+    for name, value in (("runs", runs), ("timeout", timeout)):
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise InvalidArgument(f"crosscheck {name} must be a positive number, got {value!r}")
+    if not 0 <= switch_probability <= 1:
+        raise InvalidArgument(f"switch_probability is a probability in [0, 1], got {switch_probability!r}")
+    if model is None:
+        model = explore(scenario, max_steps=max_steps)
+    program = Program(scenario)
+    rng = random.Random(seed)
+    observed: Counter = Counter()
+    outcomes: Counter = Counter()
+    deadlocks: Counter = Counter()
+    errors: Counter = Counter()
+    hung = done = 0
+    stopped = None
+    started = time.monotonic()
+    previous_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        for _ in range(runs):
+            if time_limit is not None and time.monotonic() - started > time_limit:
+                stopped = f"time_limit={time_limit}s reached after {done} runs"
+                break
+            run = stress_run(program, rng, switch_probability=switch_probability, timeout=timeout,
+                             max_steps=max_steps)
+            done += 1
+            if run.status == COMPLETED:
+                state = State._from(program.var_names, tuple(run.store[v] for v in program.var_names))
+                observed[state] += 1
+                outcomes[Outcome._of(state, program.thread_names, tuple(run.returns))] += 1
+            elif run.status == DEADLOCKED:
+                deadlocks[tuple(sorted(run.waits()))] += 1
+            elif run.status == FAILED:
+                for thread, exc, _where in run.errors:
+                    errors[(program.thread_names[thread], type(exc).__name__, _text(exc))] += 1
+            else:
+                assert run.status == HUNG, f"[explorer internal bug] unknown run status {run.status}"
+                hung += 1
+                stopped = (f"run {done} made no progress for {timeout}s while a thread was busy "
+                           f"between steps (an endless loop without steps?); its threads are daemons "
+                           f"and are left running")
+                break
+    except KeyboardInterrupt:
+        stopped = f"interrupted (Ctrl-C) after {done} runs"
+    finally:
+        sys.setswitchinterval(previous_interval)
+    elapsed = time.monotonic() - started
+    rows = _classify(model, outcomes, deadlocks, errors, hung)
+    return CrosscheckResult(scenario=scenario, model=model, runs=done, seed=seed, elapsed=elapsed,
+                            observed=observed, outcomes=outcomes, deadlocked=sum(deadlocks.values()),
+                            deadlocks=deadlocks, errors=errors, hung=hung,
+                            switch_probability=switch_probability, stopped_early=stopped, rows=tuple(rows))
+
+
+def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, errors: Counter,
+              hung: int) -> list[Observation]:
+    flagged: dict[tuple, list[str]] = {}
+    for finding in model.findings:
+        key = finding.details.get("outcome")
+        if key is not None:
+            flagged.setdefault(tuple(key), []).append(finding.kind)
+        subject = finding.details.get("subject")
+        if isinstance(subject, State):
+            flagged.setdefault(("state", subject), []).append(finding.kind)
+    rows = []
+    for outcome, count in sorted(outcomes.items(), key=lambda item: -item[1]):
+        key = (tuple(outcome.state.values()), tuple(outcome.returns.values()))
+        kinds = flagged.get(key, []) + flagged.get(("state", outcome.state), [])
+        if outcome not in model.outcomes:
+            verdict = UNEXPECTED
+        else:
+            verdict = FLAGGED if kinds else EXPECTED
+        rows.append(Observation("outcome", _label(outcome), count, verdict, tuple(kinds), outcome))
+    for waits, count in sorted(deadlocks.items(), key=lambda item: -item[1]):
+        text = "deadlock: " + ", ".join(f"{t} waits for {lock}" for t, lock, _holder in waits)
+        verdict = FLAGGED if model.deadlocked else UNEXPECTED
+        rows.append(Observation("deadlock", text, count, verdict, ("deadlock",) if model.deadlocked else ()))
+    model_errors = {(f.thread, type(f.exception).__name__) for f in model.findings if f.exception is not None}
+    for (thread, kind, message), count in sorted(errors.items(), key=lambda item: -item[1]):
+        verdict = FLAGGED if (thread, kind) in model_errors else UNEXPECTED
+        rows.append(Observation("error", f"error: {thread} raised {kind}: {message}", count, verdict,
+                                ("error",) if verdict == FLAGGED else ()))
+    if hung:
+        rows.append(Observation("hung", "hung: no progress within the timeout", hung, UNEXPECTED))
+    return rows
+
+
+def replay_on_threads(scenario: Scenario, schedule, *, timeout: float = 5.0,
+                      max_steps: int = DEFAULT_MAX_STEPS) -> Execution:
+    """Run one schedule on real threads and real locks, the threads taking turns.
+
+    The schedule is first replayed in the model (so a bad schedule is refused exactly
+    as :func:`explorer.replay` refuses it); then each real thread waits for its turn
+    before every step. A schedule that ends in a deadlock is followed by every blocked
+    thread really trying its ``acquire``, which must block. Returns the execution as
+    ``replay`` does, built from what the real threads did; raises
+    :class:`ModelMismatch` if they did anything else than the model.
+    """
+    from ._engine.search import make_trace
+    from .detectors import PER_EXECUTION, merge_races, races
+    from .explore import _schedule_indices, replay
+    from .findings import Finding
+
+    modelled = replay(scenario, schedule, max_steps=max_steps)
+    program = Program(scenario)
+    indices = _schedule_indices(program, modelled.schedule)
+    run = turn_run(program, indices, timeout=timeout, max_steps=max_steps,
+                   deadlock=modelled.status == "deadlocked")
+    names = program.thread_names
+    real = [(names[i], step[0], step[1], step[2] if step[0] == "write" else value)
+            for i, step, value in run.events]
+    expected = [(e.thread, e.kind, e.target, e.value) for e in modelled.events]
+    if real != expected:
+        at = next((n for n, (a, b) in enumerate(zip(real, expected)) if a != b), min(len(real), len(expected)))
+        raise ModelMismatch(
+            f"scenario {scenario.name!r}: on real threads the schedule ran differently from the model "
+            f"at step {at + 1}: the model did {expected[at:at + 1] or 'nothing'}, real threads did "
+            f"{real[at:at + 1] or 'nothing'}")
+    status = {COMPLETED: "completed", DEADLOCKED: "deadlocked", FAILED: "failed", HUNG: "hung"}[run.status]
+    if status != modelled.status:
+        raise ModelMismatch(f"scenario {scenario.name!r}: the schedule ended {modelled.status} in the "
+                            f"model but {status} on real threads")
+    final_state = outcome = None
+    if status == "completed":
+        final_state = State._from(program.var_names, tuple(run.store[v] for v in program.var_names))
+        outcome = Outcome._of(final_state, names, tuple(run.returns))
+        if outcome != modelled.outcome:
+            raise ModelMismatch(f"scenario {scenario.name!r}: the schedule ended at {outcome} on real "
+                                f"threads but at {modelled.outcome} in the model")
+    events = [(i, step, value, ()) for i, step, value in run.events]
+    locations = [event.location for event in modelled.events]
+    findings = []
+    for detect in PER_EXECUTION + (races,):
+        for raw in detect(events, names):
+            trace = make_trace(program, events, locations, raw, modelled.trace.preemptions)
+            findings.append(Finding(raw.kind, raw.severity, raw.message, trace,
+                                    None if raw.thread is None else names[raw.thread], 1,
+                                    MappingProxyType(dict(raw.details))))
+    findings = merge_races(findings)
+    trace = make_trace(program, events, locations, None, modelled.trace.preemptions)
+    if status == "deadlocked":
+        trace = modelled.trace
+    return Execution(scenario, status, trace, final_state, outcome, findings)
+
+
+def _label(outcome: Outcome) -> str:
+    parts = [f"{name}={value!r}" for name, value in outcome.state.items()]
+    parts += [f"{name} returned {value!r}" for name, value in outcome.returns.items() if value is not None]
+    return ", ".join(parts) or "(no variables)"
+
+
+def _text(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001
+        return f"<{type(exc).__name__} whose str() raised>"
