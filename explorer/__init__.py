@@ -18,6 +18,7 @@ from .errors import (
     ScenarioTypeError,
     ScheduleError,
 )
+from .crosscheck import CrosscheckResult, crosscheck, replay_on_threads
 from .explore import explore, replay
 from .findings import Event, Finding, Trace
 from .json_format import load_trace
@@ -37,6 +38,10 @@ __all__ = [
     "explore",
     "replay",
     "load_trace",
+    # checking the model against real threads
+    "crosscheck",
+    "replay_on_threads",
+    "CrosscheckResult",
     # what comes back
     "ExplorationResult",
     "Execution",

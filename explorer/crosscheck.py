@@ -58,6 +58,7 @@ class Observation:
     verdict: str
     flagged_by: tuple[str, ...] = ()
     outcome: Outcome | None = None
+    explored: int = 0  # executions exploration found it in
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -101,16 +102,18 @@ class CrosscheckResult:
 
     def render(self) -> str:
         """The outcome table, then coverage; see the module docstring for the verdicts."""
-        lines = [f"cross-check of {self.scenario.name!r} on real threads: {self.runs} runs, seed "
-                 f"{self.seed}, {self.elapsed:.2f}s (switch interval {SWITCH_INTERVAL:g}s, "
-                 f"sleep(0) between steps with p={self.switch_probability:g})"]
+        lines = [(f"cross-check of {self.scenario.name!r} on real threads: {self.runs} runs, seed "
+                  f"{self.seed}, {self.elapsed:.2f}s (switch interval {SWITCH_INTERVAL:g}s, "
+                  f"sleep(0) between steps with p={self.switch_probability:g})")]
         if self.stopped_early:
             lines.append(f"  STOPPED EARLY: {self.stopped_early}")
-        width = max([len(row.label) for row in self.rows] + [20])
-        lines.append(f"  {'observed on real threads':<{width}}  {'runs':>7}  {'share':>6}  verdict")
+        head = "observed on real threads"
+        width = max([len(row.label) for row in self.rows] + [len(head)])
+        lines.append(f"  {head:<{width}}  {'runs':>7}  {'share':>6}  {'explored':>8}  verdict")
         for row in self.rows:
             verdict = row.verdict + (f" ({', '.join(row.flagged_by)})" if row.flagged_by else "")
-            lines.append(f"  {row.label:<{width}}  {row.count:>7}  {row.count / max(self.runs, 1):>6.1%}  {verdict}")
+            lines.append(f"  {row.label:<{width}}  {row.count:>7}  {row.count / max(self.runs, 1):>6.1%}  "
+                         f"{row.explored:>8}  {verdict}")
         explored = len(self.model.outcomes)
         reached = explored - len(self.missed)
         lines.append(f"  coverage: real threads reached {reached} of the {explored} outcomes exploration found"
@@ -141,7 +144,8 @@ class CrosscheckResult:
             "switch_probability": self.switch_probability,
             "stopped_early": self.stopped_early,
             "rows": [
-                {"what": row.what, "label": row.label, "count": row.count, "verdict": row.verdict,
+                {"what": row.what, "label": row.label, "count": row.count, "explored": row.explored,
+                 "verdict": row.verdict,
                  "flagged_by": list(row.flagged_by),
                  "state": None if row.outcome is None else {k: encode_value(v) for k, v in row.outcome.state.items()},
                  "returns": None if row.outcome is None else {k: encode_value(v) for k, v in row.outcome.returns.items()}}
@@ -248,11 +252,13 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
             verdict = UNEXPECTED
         else:
             verdict = FLAGGED if kinds else EXPECTED
-        rows.append(Observation("outcome", _label(outcome), count, verdict, tuple(kinds), outcome))
+        rows.append(Observation("outcome", _label(outcome), count, verdict, tuple(kinds), outcome,
+                                model.outcomes.get(outcome, 0)))
     for waits, count in sorted(deadlocks.items(), key=lambda item: -item[1]):
         text = "deadlock: " + ", ".join(f"{t} waits for {lock}" for t, lock, _holder in waits)
         verdict = FLAGGED if model.deadlocked else UNEXPECTED
-        rows.append(Observation("deadlock", text, count, verdict, ("deadlock",) if model.deadlocked else ()))
+        rows.append(Observation("deadlock", text, count, verdict, ("deadlock",) if model.deadlocked else (),
+                                None, model.deadlocked))
     model_errors = {(f.thread, type(f.exception).__name__) for f in model.findings if f.exception is not None}
     for (thread, kind, message), count in sorted(errors.items(), key=lambda item: -item[1]):
         verdict = FLAGGED if (thread, kind) in model_errors else UNEXPECTED

@@ -1,0 +1,155 @@
+"""The model against real threads: stress runs never show an outcome exploration did not
+predict, counterexamples replay on real threads, and nothing hangs."""
+
+import json
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from explorer import Scenario, ScheduleError, State, explore, replay, write
+from explorer.crosscheck import SWITCH_INTERVAL, ModelMismatch, crosscheck, replay_on_threads
+from scenarios import counter, counter_threads, fake_database, fake_database_threads
+
+from .helpers import library
+
+ROOT = Path(__file__).parent.parent
+LIBRARY = library()
+
+
+def runs_for(scenario):
+    """A few thousand runs, fewer where runs deadlock (each deadlock is waited out)."""
+    return 300 if explore(scenario).deadlocked else 2000
+
+
+@pytest.mark.parametrize("scenario", LIBRARY, ids=lambda s: s.name)
+def test_real_threads_never_produce_an_outcome_exploration_did_not_predict(scenario):
+    check = crosscheck(scenario, runs=runs_for(scenario), seed=7)
+    assert check.runs == runs_for(scenario) and check.stopped_early is None
+    assert check.unexpected == [], check.render()
+    assert sum(row.count for row in check.rows) >= check.runs
+
+
+def test_the_unlocked_counter_loses_an_update_on_real_threads():
+    check = crosscheck(counter.lost_update, runs=2000, seed=7)
+    assert check.observed[State(x=1)] > 0, check.render()
+    row = next(row for row in check.rows if row.label == "x=1")
+    assert row.verdict == "expected, flagged" and "nonserializable" in row.flagged_by
+
+
+def test_the_outcome_table_reads_as_a_table_and_its_numbers_are_data():
+    check = crosscheck(counter.lost_update, runs=300, seed=3)
+    text = check.render()
+    assert "observed on real threads" in text and "coverage: real threads reached" in text
+    data = json.loads(check.to_json())
+    assert sum(row["count"] for row in data["rows"]) == 300
+    assert {row["state"]["x"] for row in data["rows"]} == {state["x"] for state in check.observed}
+
+
+def test_exceptions_in_real_threads_are_collected_not_swallowed():
+    check = crosscheck(fake_database.fake_database_wrong_signature, runs=50, seed=1)
+    assert check.errors == Counter({
+        (thread, "TypeError", "update_without_name() takes 0 positional arguments but 1 was given"): 50
+        for thread in ("T0", "T1")})
+    assert check.unexpected == []
+
+
+def test_the_switch_interval_is_restored_after_a_crosscheck():
+    before = sys.getswitchinterval()
+    crosscheck(counter.lost_update, runs=20)
+    assert sys.getswitchinterval() == before != SWITCH_INTERVAL
+
+
+def python_exits_normally(code: str, timeout: float) -> list[str]:
+    """Run ``code`` in a fresh interpreter (so no thread it leaves can touch this one);
+    it must exit with status 0 within ``timeout``. Returns the words it printed."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_a_real_deadlock_is_reported_within_the_timeout_and_the_process_exits_normally():
+    code = ("from explorer.crosscheck import crosscheck\n"
+            "from scenarios.abba import abba_deadlock\n"
+            "check = crosscheck(abba_deadlock, runs=60, seed=2, timeout=1.0)\n"
+            "print(check.deadlocked, len(check.unexpected))\n")
+    deadlocked, unexpected = map(int, python_exits_normally(code, timeout=120))
+    assert deadlocked > 0 and unexpected == 0
+
+
+def test_a_thread_busy_forever_between_steps_stops_the_crosscheck_without_hanging():
+    code = ("import threading, time\n"
+            "from explorer import Scenario, read\n"
+            "from explorer.crosscheck import crosscheck\n"
+            "def busy():\n"
+            "    yield read('x')\n"
+            "    end = time.monotonic() + 30\n"
+            "    while threading.current_thread().name.startswith('explorer-') and time.monotonic() < end:\n"
+            "        pass\n"
+            "check = crosscheck(Scenario('busy', variables={'x': 0}, threads={'A': busy}), runs=5,\n"
+            "                   timeout=0.5)\n"
+            "print(check.hung, check.runs, bool(check.stopped_early), len(check.unexpected))\n")
+    assert python_exits_normally(code, timeout=25) == ["1", "1", "True", "1"]  # the hung run is reported as unexpected
+
+
+@pytest.mark.parametrize("scenario", LIBRARY, ids=lambda s: s.name)
+def test_every_finding_trace_replays_on_real_threads_to_the_same_end(scenario):
+    for finding in explore(scenario).findings:
+        modelled = replay(scenario, finding.trace)
+        real = replay_on_threads(scenario, finding.trace)
+        assert (real.status, real.final_state, real.outcome) == \
+               (modelled.status, modelled.final_state, modelled.outcome)
+        assert [(e.thread, e.describe()) for e in real.events] == \
+               [(e.thread, e.describe()) for e in modelled.events]
+        if finding.kind in ("lost-update", "race"):
+            assert finding.kind in {f.kind for f in real.findings}
+
+
+def test_replay_on_threads_refuses_a_schedule_the_model_refuses():
+    with pytest.raises(ScheduleError):
+        replay_on_threads(counter.lost_update, ["A", "C"])
+
+
+def test_real_threads_that_behave_differently_from_the_model_are_a_model_mismatch():
+    def knows_where_it_runs():
+        real = threading.current_thread().name.startswith("explorer-")
+        yield write("x", 1 if real else 0)
+
+    scenario = Scenario("odd", variables={"x": 0}, threads={"A": knows_where_it_runs})
+    with pytest.raises(ModelMismatch, match="ran differently from the model at step 1"):
+        replay_on_threads(scenario, ["A"])
+
+
+def test_no_runner_thread_outlives_a_crosscheck():
+    crosscheck(counter.lost_update, runs=50)
+    assert not [t for t in threading.enumerate() if t.name.startswith("explorer-")]
+
+
+@pytest.fixture
+def fast_switching():
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    yield
+    sys.setswitchinterval(before)
+
+
+def final_values(scenario, variable):
+    return {state[variable] for state in explore(scenario).final_states}
+
+
+def test_the_native_fake_database_twin_only_produces_explored_values(fast_switching):
+    for method, scenario in (("update", fake_database.fake_database_update),
+                             ("locked_update", fake_database.fake_database_locked_update)):
+        produced = Counter(fake_database_threads.run(method) for _ in range(300))
+        assert set(produced) <= final_values(scenario, "value"), (method, produced)
+    assert fake_database_threads.run("locked_update") == 3
+
+
+def test_the_native_counter_twin_only_produces_explored_values(fast_switching):
+    produced = Counter(counter_threads.run() for _ in range(300))
+    assert set(produced) <= final_values(counter.lost_update, "x")
+    assert {counter_threads.run(locked=True) for _ in range(100)} <= final_values(counter.locked_counter, "x")
