@@ -22,7 +22,7 @@ LIBRARY = library()
 
 def runs_for(scenario):
     """A few thousand runs, fewer where runs deadlock (each deadlock is waited out)."""
-    return 300 if explore(scenario).deadlocked else 2000
+    return 1000 if explore(scenario).deadlocked else 2000
 
 
 @pytest.mark.parametrize("scenario", LIBRARY, ids=lambda s: s.name)
