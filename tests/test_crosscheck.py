@@ -75,7 +75,7 @@ def python_exits_normally(code: str, timeout: float) -> list[str]:
 def test_a_real_deadlock_is_reported_within_the_timeout_and_the_process_exits_normally():
     code = ("from explorer.crosscheck import crosscheck\n"
             "from scenarios.abba import abba_deadlock\n"
-            "check = crosscheck(abba_deadlock, runs=60, seed=2, timeout=1.0)\n"
+            "check = crosscheck(abba_deadlock, runs=60, seed=2, timeout=2.0)\n"
             "print(check.deadlocked, len(check.unexpected))\n")
     deadlocked, unexpected = map(int, python_exits_normally(code, timeout=120))
     assert deadlocked > 0 and unexpected == 0
