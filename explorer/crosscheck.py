@@ -259,7 +259,10 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
         verdict = FLAGGED if model.deadlocked else UNEXPECTED
         rows.append(Observation("deadlock", text, count, verdict, ("deadlock",) if model.deadlocked else (),
                                 None, model.deadlocked))
-    model_errors = {(f.thread, type(f.exception).__name__) for f in model.findings if f.exception is not None}
+    # A bad yield or a body that is not a generator is an error finding with no exception
+    # in the model; on real threads it is the TypeError the runner raises for it.
+    model_errors = {(f.thread, type(f.exception).__name__ if f.exception is not None else "TypeError")
+                    for f in model.findings if f.kind == "error"}
     for (thread, kind, message), count in sorted(errors.items(), key=lambda item: -item[1]):
         verdict = FLAGGED if (thread, kind) in model_errors else UNEXPECTED
         rows.append(Observation("error", f"error: {thread} raised {kind}: {message}", count, verdict,

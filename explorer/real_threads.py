@@ -55,7 +55,6 @@ class RealRun:
         self.progress = 0
         self.aborted = False
         self.status: str | None = None
-        self.turns_taken = 0
 
     # ---- one thread ---------------------------------------------------------------------
 
@@ -73,7 +72,7 @@ class RealRun:
                     f"calling the thread body returned {type(payload).__name__}, not a generator")
                 self.errors.append((i, error, exception_location(error) if outcome is RAISED else None))
                 return
-            step, steps = payload, 0
+            step, steps = self._checked(payload), 0
             while True:
                 before_step(i, step)
                 value = self._do(i, step)
@@ -84,14 +83,11 @@ class RealRun:
                     if steps >= self.max_steps:
                         raise RuntimeError(f"thread ran past max_steps={self.max_steps} steps")
                     try:
-                        step = gen.send(value)
+                        step = self._checked(gen.send(value))
                     except StopIteration as stop:
                         self.returns[i] = stop.value
                         self.finished[i] = True
                         return
-                    if not isinstance(step, tuple) or step.__class__ not in self.program.targets \
-                            or step[1] not in self.program.targets[step.__class__]:
-                        raise TypeError(f"thread yielded {step!r}, which is not a step of this scenario")
                 finally:
                     after_step(i)
         except _Aborted:
@@ -104,6 +100,14 @@ class RealRun:
                     gen.close()
                 except BaseException:  # noqa: BLE001,S110 - its close error is not the run's result
                     pass
+
+    def _checked(self, step: object) -> tuple:
+        """``step`` if it is a step on a declared variable or lock; a TypeError otherwise,
+        which the thread reports as its error (the model reports the same yield)."""
+        targets = self.program.targets.get(step.__class__)
+        if targets is None or step[1] not in targets:
+            raise TypeError(f"thread yielded {step!r}, which is not a step on a declared variable or lock")
+        return step
 
     def _do(self, i: int, step: tuple) -> object:
         kind, target = step[0], step[1]
@@ -243,9 +247,7 @@ def turn_run(program: Program, schedule: list[int], *, timeout: float, max_steps
             position[0] += 1
             turn.notify_all()
 
-    run = _run(run, lambda i: run._thread(i, before, after), threading.Barrier(k), timeout)
-    run.turns_taken = position[0]
-    return run
+    return _run(run, lambda i: run._thread(i, before, after), threading.Barrier(k), timeout)
 
 
 def _run(run: RealRun, target, barrier: threading.Barrier, timeout: float) -> RealRun:

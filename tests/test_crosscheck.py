@@ -153,3 +153,11 @@ def test_the_native_counter_twin_only_produces_explored_values(fast_switching):
     produced = Counter(counter_threads.run() for _ in range(300))
     assert set(produced) <= final_values(counter.lost_update, "x")
     assert {counter_threads.run(locked=True) for _ in range(100)} <= final_values(counter.locked_counter, "x")
+
+
+def test_a_bad_yield_on_real_threads_is_the_error_the_model_predicted():
+    def not_a_step():
+        yield "nope"
+
+    check = crosscheck(Scenario("bad", variables={"x": 0}, threads={"A": not_a_step}), runs=10)
+    assert [(row.what, row.verdict) for row in check.rows] == [("error", "expected, flagged")]
