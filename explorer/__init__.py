@@ -19,6 +19,7 @@ from .errors import (
     ScheduleError,
 )
 from .crosscheck import CrosscheckResult, crosscheck, replay_on_threads
+from .expect import Expect
 from .explore import explore, replay
 from .findings import Event, Finding, Trace
 from .json_format import load_trace
@@ -30,6 +31,7 @@ from .steps import acquire, read, release, write
 __all__ = [
     # describing a scenario
     "Scenario",
+    "Expect",
     "read",
     "write",
     "acquire",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from .errors import ScenarioError, ScenarioTypeError
+from .expect import Expect
 
 __all__ = ["LOCK_KINDS", "Scenario"]
 
@@ -34,10 +35,12 @@ class Scenario:
     Threads are scheduled in the order given here wherever an order is needed.
     ``invariant(state)`` is checked on every final state and ``check(outcome)`` on
     every outcome (state plus return values); returning false or raising
-    ``AssertionError`` makes an ``invariant`` finding.
+    ``AssertionError`` makes an ``invariant`` finding. ``expect`` states what the
+    scenario teaches (:class:`explorer.Expect`); ``pytest`` checks it for every scenario
+    in the files it is given.
     """
 
-    __slots__ = ("check", "invariant", "locks", "name", "source", "threads", "variables")
+    __slots__ = ("check", "expect", "invariant", "locks", "name", "source", "threads", "variables")
 
     def __init__(
         self,
@@ -48,6 +51,7 @@ class Scenario:
         locks: Mapping[str, str] | list[str] | tuple[str, ...] | None = None,
         invariant: Callable[[Mapping[str, object]], bool] | None = None,
         check: Callable[[Mapping[str, object]], bool] | None = None,
+        expect: Expect | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ScenarioTypeError(
@@ -94,6 +98,11 @@ class Scenario:
                 )
         self.invariant = invariant
         self.check = check
+        if expect is not None and not isinstance(expect, Expect):
+            raise ScenarioTypeError(
+                f"{where}: expect must be an explorer.Expect, such as Expect(findings=set()) for "
+                f"'no findings', got {expect!r}")
+        self.expect = expect
         _check_distinct(where, self)
         caller = sys._getframe(1)
         self.source = f"{caller.f_code.co_filename}:{caller.f_lineno}"

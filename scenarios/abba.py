@@ -10,7 +10,7 @@ its two edges are taken under the same gate, so they can never run at once.
 
 from functools import partial
 
-from explorer import Scenario, acquire, read, release, write
+from explorer import Expect, Scenario, acquire, read, release, write
 
 
 def move(first, second):
@@ -34,6 +34,7 @@ abba_deadlock = Scenario(
     variables={"moves": 0},
     locks=["a", "b"],
     threads={"A": partial(move, "a", "b"), "B": partial(move, "b", "a")},
+    expect=Expect(outcomes=[{"moves": 2}], findings={"deadlock", "lock-order-cycle"}, deadlock=True),
 )
 
 abba_ordered = Scenario(
@@ -41,6 +42,7 @@ abba_ordered = Scenario(
     variables={"moves": 0},
     locks=["a", "b"],
     threads={"A": partial(move, "a", "b"), "B": partial(move, "a", "b")},
+    expect=Expect(outcomes=[{"moves": 2}], findings=set(), deadlock=False),
 )
 
 abba_gated = Scenario(
@@ -48,4 +50,5 @@ abba_gated = Scenario(
     variables={"moves": 0},
     locks=["gate", "a", "b"],
     threads={"A": partial(gated_move, "a", "b"), "B": partial(gated_move, "b", "a")},
+    expect=Expect(outcomes=[{"moves": 2}], findings=set(), deadlock=False),
 )

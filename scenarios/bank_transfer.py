@@ -9,7 +9,7 @@ directions. Locking both accounts in a fixed order (by name) does both.
 
 from functools import partial
 
-from explorer import Scenario, acquire, read, release, write
+from explorer import Expect, Scenario, acquire, read, release, write
 
 
 def transfer(source, target, amount):
@@ -30,7 +30,7 @@ def locked_transfer(source, target, amount, *, ordered):
     yield release(f"{first} lock")
 
 
-def _bank(name, body):
+def _bank(name, body, expect):
     return Scenario(
         name,
         variables={"checking": 100, "savings": 100},
@@ -39,10 +39,14 @@ def _bank(name, body):
             "to savings": partial(body, "checking", "savings", 10),
             "to checking": partial(body, "savings", "checking", 20),
         },
+        expect=expect,
     )
 
 
-bank_transfer_unlocked = _bank("bank transfer, unlocked", transfer)
-bank_transfer_deadlock = _bank("bank transfer, source lock first",
-                               partial(locked_transfer, ordered=False))
-bank_transfer_ordered = _bank("bank transfer, locks in order", partial(locked_transfer, ordered=True))
+bank_transfer_unlocked = _bank("bank transfer, unlocked", transfer,
+                               Expect(findings={"lost-update", "nonserializable", "race"}, deadlock=False))
+bank_transfer_deadlock = _bank("bank transfer, source lock first", partial(locked_transfer, ordered=False),
+                               Expect(outcomes=[{"checking": 110, "savings": 90}],
+                                      findings={"deadlock", "lock-order-cycle"}, deadlock=True))
+bank_transfer_ordered = _bank("bank transfer, locks in order", partial(locked_transfer, ordered=True),
+                              Expect(outcomes=[{"checking": 110, "savings": 90}], findings=set(), deadlock=False))

@@ -8,7 +8,7 @@ one withdrawal succeeds and the balance ends at 30.
 
 from functools import partial
 
-from explorer import Scenario, acquire, read, release, write
+from explorer import Expect, Scenario, acquire, read, release, write
 
 
 def withdraw(amount):
@@ -31,6 +31,10 @@ check_then_act = Scenario(
     "check-then-act overdraft",
     variables={"balance": 100},
     threads={"alice": partial(withdraw, 70), "bob": partial(withdraw, 70)},
+    expect=Expect(
+        outcomes=[{"balance": -40}, {"balance": 30}],
+        findings={"lost-update", "nonserializable", "race"},
+        deadlock=False),
 )
 
 check_then_act_locked = Scenario(
@@ -38,4 +42,5 @@ check_then_act_locked = Scenario(
     variables={"balance": 100},
     locks=["account"],
     threads={"alice": partial(locked_withdraw, 70), "bob": partial(locked_withdraw, 70)},
+    expect=Expect(outcomes=[{"balance": 30}], findings=set(), deadlock=False),
 )

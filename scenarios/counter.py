@@ -6,7 +6,7 @@ Holding a lock around the read and the write leaves 2 interleavings (A first or 
 first), both ending with ``x == 2``.
 """
 
-from explorer import Scenario, acquire, read, release, write
+from explorer import Expect, Scenario, acquire, read, release, write
 
 
 def increment():
@@ -25,6 +25,10 @@ lost_update = Scenario(
     "lost update",
     variables={"x": 0},
     threads={"A": increment, "B": increment},
+    expect=Expect(
+        outcomes=[{"x": 1}, {"x": 2}],
+        findings={"lost-update", "nonserializable", "race"},
+        deadlock=False),
 )
 
 locked_counter = Scenario(
@@ -32,4 +36,5 @@ locked_counter = Scenario(
     variables={"x": 0},
     locks=["lock"],
     threads={"A": locked_increment, "B": locked_increment},
+    expect=Expect(outcomes=[{"x": 2}], findings=set(), deadlock=False),
 )

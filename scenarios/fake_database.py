@@ -29,7 +29,7 @@ an error finding that names the thread and the ``TypeError``.
 
 from functools import partial
 
-from explorer import Scenario, acquire, read, release, write
+from explorer import Expect, Scenario, acquire, read, release, write
 
 
 def update(name):
@@ -57,6 +57,10 @@ fake_database_update = Scenario(
     "FakeDatabase.update",
     variables={"value": 0},
     threads={"T0": partial(update, 0), "T1": partial(update, 1)},
+    expect=Expect(
+        outcomes=[{"value": 1}, {"value": 2}, {"value": 3}],
+        findings={"lost-update", "nonserializable", "race"},
+        deadlock=False),
 )
 
 fake_database_locked_update = Scenario(
@@ -64,6 +68,7 @@ fake_database_locked_update = Scenario(
     variables={"value": 0},
     locks=["_lock"],
     threads={"T0": partial(locked_update, 0), "T1": partial(locked_update, 1)},
+    expect=Expect(outcomes=[{"value": 3}], findings=set(), deadlock=False),
 )
 
 fake_database_wrong_signature = Scenario(
@@ -73,4 +78,5 @@ fake_database_wrong_signature = Scenario(
         "T0": partial(update_without_name, 0),
         "T1": partial(update_without_name, 1),
     },
+    expect=Expect(outcomes=[], findings={"error"}, deadlock=False),
 )

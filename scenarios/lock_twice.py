@@ -6,7 +6,7 @@ acquisitions, so a function holding it may call another that takes it again; it 
 free once released as many times as acquired.
 """
 
-from explorer import Scenario, acquire, read, release, write
+from explorer import Expect, Scenario, acquire, read, release, write
 
 
 def increment_twice_nested():
@@ -23,6 +23,7 @@ lock_acquired_twice = Scenario(
     variables={"x": 0},
     locks={"lock": "lock"},
     threads={"A": increment_twice_nested},
+    expect=Expect(outcomes=[], findings={"deadlock"}, deadlock=True),
 )
 
 rlock_acquired_twice = Scenario(
@@ -30,4 +31,5 @@ rlock_acquired_twice = Scenario(
     variables={"x": 0},
     locks={"lock": "rlock"},
     threads={"A": increment_twice_nested, "B": increment_twice_nested},
+    expect=Expect(outcomes=[{"x": 2}], findings=set(), deadlock=False),
 )

@@ -1,0 +1,96 @@
+"""What a scenario teaches, stated so a test can hold it: ``Scenario(..., expect=Expect(...))``.
+
+>>> from explorer import Expect, Scenario, explore, read, write
+>>> def increment():
+...     value = yield read("x")
+...     yield write("x", value + 1)
+>>> expect = Expect(outcomes=[{"x": 1}, {"x": 2}], findings={"lost-update", "nonserializable", "race"})
+>>> counter = Scenario("counter", variables={"x": 0}, threads={"A": increment, "B": increment},
+...                    expect=expect)
+>>> expect.problems(explore(counter))
+[]
+>>> Expect(findings=set()).problems(explore(counter))[0]
+'findings: expected none, found lost-update, nonserializable, race'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import ScenarioTypeError
+
+if TYPE_CHECKING:
+    from .results import ExplorationResult
+
+__all__ = ["Expect"]
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """The verdicts a scenario should get; each field left ``None`` is not checked.
+
+    ``outcomes``: the exact set of final states (mappings such as ``{"x": 2}``).
+    ``findings``: the exact set of finding kinds (``set()`` for none at all).
+    ``deadlock``: whether some execution deadlocks. ``complete``: the exploration must
+    cover the whole space (default True: a partial answer proves nothing).
+    """
+
+    outcomes: Iterable[Mapping] | None = None
+    findings: Iterable[str] | None = None
+    deadlock: bool | None = None
+    complete: bool = True
+
+    def __post_init__(self) -> None:
+        if self.outcomes is not None:
+            outcomes = list(self.outcomes) if not isinstance(self.outcomes, Mapping) else None
+            if outcomes is None or not all(isinstance(o, Mapping) for o in outcomes):
+                raise ScenarioTypeError(
+                    f"Expect(outcomes=...) takes the final states as a list of mappings, such as "
+                    f"[{{'x': 1}}, {{'x': 2}}]; got {self.outcomes!r}")
+            object.__setattr__(self, "outcomes", tuple(dict(o) for o in outcomes))
+        if self.findings is not None:
+            if isinstance(self.findings, str) or not all(isinstance(k, str) for k in self.findings):
+                raise ScenarioTypeError(
+                    f"Expect(findings=...) takes a set of finding kinds, such as {{'deadlock'}} or "
+                    f"set() for none; got {self.findings!r}")
+            object.__setattr__(self, "findings", frozenset(self.findings))
+        if self.deadlock not in (None, True, False):
+            raise ScenarioTypeError(f"Expect(deadlock=...) is True, False or None, got {self.deadlock!r}")
+
+    def problems(self, result: ExplorationResult) -> list[str]:
+        """What in ``result`` differs from this expectation, one sentence each; empty if nothing."""
+        problems = []
+        if self.complete and not result.complete:
+            problems.append(f"exploration was incomplete ({result.incomplete_reason}), so nothing is proved")
+        if self.outcomes is not None:
+            wanted = {_text(o) for o in self.outcomes}
+            got = {_text(state) for state in result.final_states}
+            if wanted != got:
+                parts = []
+                if got - wanted:
+                    parts.append(f"unexpected {', '.join(sorted(got - wanted))}")
+                if wanted - got:
+                    parts.append(f"never reached {', '.join(sorted(wanted - got))}")
+                problems.append(f"final states: {'; '.join(parts)}")
+        if self.findings is not None:
+            got_kinds = {f.kind for f in result.findings}
+            if got_kinds != self.findings:
+                if not self.findings:
+                    problems.append(f"findings: expected none, found {', '.join(sorted(got_kinds))}")
+                else:
+                    parts = []
+                    if got_kinds - self.findings:
+                        parts.append(f"unexpected {', '.join(sorted(got_kinds - self.findings))}")
+                    if self.findings - got_kinds:
+                        parts.append(f"missing {', '.join(sorted(self.findings - got_kinds))}")
+                    problems.append(f"findings: {'; '.join(parts)}")
+        if self.deadlock is not None and bool(result.deadlocks) != self.deadlock:
+            problems.append("expected a deadlock, but no execution deadlocks" if self.deadlock
+                            else f"expected no deadlock, but {result.deadlocked} executions deadlock")
+        return problems
+
+
+def _text(state: Mapping) -> str:
+    return "{" + ", ".join(f"{k}={v!r}" for k, v in sorted(dict(state).items())) + "}"

@@ -1,0 +1,89 @@
+"""Helpers for users' own tests: explore a scenario and assert what it must show.
+
+Each helper explores, and on failure raises ``AssertionError`` whose message holds the
+findings with their traces, so the test report shows the counterexample.
+
+>>> from explorer import Scenario, acquire, read, release, write
+>>> def locked_increment():
+...     yield acquire("lock")
+...     value = yield read("x")
+...     yield write("x", value + 1)
+...     yield release("lock")
+>>> counter = Scenario("locked counter", variables={"x": 0}, locks=["lock"],
+...                    threads={"A": locked_increment, "B": locked_increment})
+>>> assert_no_findings(counter).executions
+2
+>>> assert_outcomes(counter, [{"x": 2}]).complete
+True
+
+Hypothesis strategies for scenarios and schedules are in
+:mod:`explorer.testing.strategies`; the pytest plugin in
+:mod:`explorer.testing.pytest_plugin`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ..expect import Expect
+from ..explore import explore
+from ..results import ExplorationResult
+from ..scenario import Scenario
+
+__all__ = ["assert_expected", "assert_finds", "assert_no_findings", "assert_outcomes"]
+
+
+def assert_no_findings(scenario: Scenario, *, warnings: bool = True, **explore_options) -> ExplorationResult:
+    """Explore ``scenario`` completely and fail if any finding (or, with
+    ``warnings=False``, any error-severity finding) shows up. Returns the result."""
+    result = _explored(scenario, explore_options)
+    shown = [f for f in result.findings if warnings or f.severity == "error"]
+    if shown:
+        raise AssertionError(_report(scenario, result, f"{len(shown)} finding(s), expected none", shown))
+    return result
+
+
+def assert_outcomes(scenario: Scenario, expected: Iterable[Mapping], **explore_options) -> ExplorationResult:
+    """Explore completely and fail unless the final states are exactly ``expected``."""
+    return assert_expected(scenario, Expect(outcomes=list(expected)), **explore_options)
+
+
+def assert_finds(scenario: Scenario, kind: str, **explore_options) -> ExplorationResult:
+    """Explore and fail unless some finding of ``kind`` (say ``"deadlock"``) shows up."""
+    result = _explored(scenario, explore_options)
+    if not any(f.kind == kind for f in result.findings):
+        kinds = sorted({f.kind for f in result.findings}) or "none"
+        raise AssertionError(_report(scenario, result, f"no {kind} finding; found {kinds}", []))
+    return result
+
+
+def assert_expected(scenario: Scenario, expect: Expect | None = None, **explore_options) -> ExplorationResult:
+    """Explore and fail if the result differs from ``expect`` (default: the scenario's own)."""
+    expect = expect if expect is not None else scenario.expect
+    if expect is None:
+        raise AssertionError(f"scenario {scenario.name!r} states no expectation: give "
+                             f"Scenario(..., expect=Expect(...)) or pass expect=")
+    result = explore(scenario, **explore_options)
+    problems = expect.problems(result)
+    if problems:
+        raise AssertionError(_report(scenario, result, "; ".join(problems), result.findings))
+    return result
+
+
+def _explored(scenario: Scenario, options: dict) -> ExplorationResult:
+    result = explore(scenario, **options)
+    if not result.complete:
+        raise AssertionError(f"scenario {scenario.name!r}: exploration was incomplete "
+                             f"({result.incomplete_reason}), so it proves nothing")
+    return result
+
+
+def _report(scenario: Scenario, result: ExplorationResult, headline: str, findings) -> str:
+    """The failure message: what differs, the summary, then each finding with its trace."""
+    from ..render import replay_hint
+
+    lines = [f"scenario {scenario.name!r} ({scenario.source}): {headline}", f"  {result.summary()}"]
+    for finding in findings:
+        lines.append("\n".join("  " + line for line in finding.render().splitlines()))
+        lines.append("  to replay: " + replay_hint(finding.trace))
+    return "\n".join(lines)
