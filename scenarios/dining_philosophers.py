@@ -9,7 +9,7 @@ for fork 0 first and the cycle cannot close.
 
 from functools import partial
 
-from explorer import Scenario, acquire, release, write
+from explorer import Expect, Scenario, acquire, release, write
 
 
 def philosopher(seat, first, second):
@@ -33,6 +33,7 @@ def dining(n, *, ordered):
         variables={f"ate {seat}": False for seat in range(n)},
         locks=forks,
         threads=threads,
+        expect=Expect(findings=set() if ordered else {"deadlock", "lock-order-cycle"}, deadlock=not ordered),
     )
 
 
