@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import ExplorerError
@@ -16,6 +18,10 @@ EXAMPLES = """\
 examples:
   explorer run scenarios/counter.py          explore every scenario in a file
   explorer run scenarios/ -k deadlock        only scenarios whose name contains 'deadlock'
+  explorer run scenarios/ --json out.json    also write the results as JSON
+  explorer run scenarios/abba.py --graph g/  also write state and lock-order graphs (DOT, GraphML, SVG)
+  explorer run scenarios/counter.py --save-trace t/   write each finding's trace to a file
+  explorer replay scenarios/counter.py --trace t/lost-update-0.json   show a saved trace step by step
   explorer list scenarios/                   one line per scenario
   explorer crosscheck scenarios/counter.py   run on real threads and compare with the model
 
@@ -41,8 +47,34 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS)
     run.add_argument("--time-limit", type=float, default=None, help="seconds per scenario")
     run.add_argument("-q", "--quiet", action="store_true", help="one line per finding, no traces")
-    listing = commands.add_parser("list", help="list the scenarios in files or folders")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="also print every outcome with its return values")
+    run.add_argument("--json", dest="json_file", metavar="FILE",
+                     help="write the results as JSON (docs/json-format.md) to FILE")
+    run.add_argument("--graph", dest="graph_dir", metavar="DIR",
+                     help="write each scenario's state graph and lock-order graph to DIR as .dot, .graphml "
+                          "and .svg (a state graph too large to draw is cut to the paths to findings)")
+    run.add_argument("--save-trace", dest="trace_dir", metavar="DIR",
+                     help="write each finding's trace to DIR as a JSON file that 'explorer replay' reads")
+    run.add_argument("--report", dest="report_file", metavar="FILE.html",
+                     help="write one self-contained HTML page with the summaries, traces and graphs")
+    listing = commands.add_parser("list", help="list the scenarios in files or folders",
+                                  epilog="example:\n  explorer list scenarios/",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     listing.add_argument("paths", nargs="+", metavar="PATH")
+    again = commands.add_parser(
+        "replay", help="replay a saved trace step by step",
+        description="Replay one trace (from --save-trace, or a finding of a --json result file) against "
+                    "its scenario and show it step by step. The scenario is found in PATH by the name the "
+                    "file records, or by -k.",
+        epilog="example:\n  explorer run scenarios/counter.py --save-trace traces/\n"
+               "  explorer replay scenarios/counter.py --trace traces/lost-update-0-lost-update.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    again.add_argument("paths", nargs="+", metavar="PATH", help="the scenario file or folder")
+    again.add_argument("--trace", required=True, metavar="FILE", help="a trace file or a result file")
+    again.add_argument("--finding", default=None,
+                       help="in a result file: the finding's position or kind (default: the only one)")
+    again.add_argument("-k", dest="select", help="the scenario whose name contains this text")
     check = commands.add_parser(
         "crosscheck", help="run scenarios on real threads many times and compare with exploration",
         description="Run each scenario's threads on real threading.Thread objects many times and "
@@ -75,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         return status
     if args.command == "crosscheck":
         return _crosscheck(args, chosen, status)
+    if args.command == "replay":
+        return _replay(args, chosen, status)
+    results = []
     for file, attribute, scenario in chosen:
         print(f"{file}::{attribute}")
         try:
@@ -85,9 +120,110 @@ def main(argv: list[str] | None = None) -> int:
             status = 2
             continue
         print(result.render(traces=not args.quiet))
+        if args.verbose:
+            print("  outcomes (final state and return values):")
+            for outcome, count in sorted(result.outcomes.items(), key=lambda item: -item[1]):
+                print(f"    {outcome}  {count}")
+        results.append(result)
+        _write_artifacts(args, result)
         print()
         if status == 0 and any(f.severity == "error" for f in result.findings):
             status = 1
+    if args.json_file:
+        from .export import _write_text
+        from .json_format import result_to_dict
+
+        document = {"format": "explorer-run", "version": 1, "results": [result_to_dict(r) for r in results]}
+        _write_text(Path(args.json_file), json.dumps(document, indent=2, allow_nan=False) + "\n")
+    if args.report_file:
+        from .report_html import write_report
+
+        print(f"report: {write_report(args.report_file, results)}")
+    return status
+
+
+def _write_artifacts(args, result) -> None:
+    """The per-scenario files --graph and --save-trace ask for."""
+    from .errors import GraphTooLarge
+    from .export import _write_text, write_graph
+    from .json_format import trace_to_json
+
+    slug = "".join(c if c.isalnum() else "-" for c in result.scenario.name).strip("-") or "scenario"
+    if args.graph_dir:
+        folder = Path(args.graph_dir)
+        try:
+            states = result.state_graph
+        except GraphTooLarge as exc:
+            print(f"  graph: {exc}")
+        else:
+            for suffix in (".dot", ".graphml"):
+                write_graph(states, folder / f"{slug}-states{suffix}")
+            try:
+                write_graph(states, folder / f"{slug}-states.svg")
+            except GraphTooLarge as exc:
+                print(f"  graph: {slug}-states.svg not drawn: {exc}")
+        if result.lock_order:
+            for suffix in (".dot", ".graphml", ".svg"):
+                write_graph(result.lock_order_graph, folder / f"{slug}-lock-order{suffix}")
+        print(f"  graphs written to {folder}/{slug}-*")
+    if args.trace_dir:
+        for number, finding in enumerate(result.findings):
+            path = Path(args.trace_dir) / f"{slug}-{number}-{finding.kind}.json"
+            _write_text(path, trace_to_json(finding.trace, scenario=result.scenario) + "\n")
+            print(f"  trace of finding {number} ({finding.kind}): {path}")
+
+
+def _one_result(run: dict, select: str | None) -> dict:
+    """From an ``explorer run --json`` file, the result -k names, or the only one with findings."""
+    from .errors import InvalidArgument
+
+    results = [r for r in run.get("results", []) if isinstance(r, dict)]
+    names = [str(r.get("scenario", {}).get("name")) for r in results]
+    if select:
+        picked = [r for r, name in zip(results, names) if select.lower() in name.lower()]
+    else:
+        picked = [r for r in results if r.get("findings")]
+    if len(picked) != 1:
+        raise InvalidArgument(f"the file holds the results of {names}; name one with -k")
+    return picked[0]
+
+
+def _replay(args, chosen, status: int) -> int:
+    from .explore import replay
+    from .json_format import load_trace
+
+    finding = args.finding
+    if finding is not None and finding.isdigit():
+        finding = int(finding)
+    try:
+        recorded = json.loads(Path(args.trace).read_text(encoding="utf-8"))
+        if isinstance(recorded, dict) and recorded.get("format") == "explorer-run":
+            recorded = _one_result(recorded, args.select)
+        trace = load_trace(recorded, finding=finding)
+    except (OSError, ValueError) as exc:  # ExplorerErrors are ValueErrors too
+        print(f"explorer: {args.trace}: {exc}", file=sys.stderr)
+        return 2
+    name = recorded.get("scenario")
+    name = name.get("name") if isinstance(name, dict) else name
+    candidates = [item for item in chosen if args.select or item[2].name == name]
+    if len(candidates) != 1:
+        names = [item[2].name for item in chosen]
+        print(f"explorer: the trace is of scenario {name!r}; found {len(candidates)} matching scenarios "
+              f"among {names} (use -k to pick one)", file=sys.stderr)
+        return 2
+    file, attribute, scenario = candidates[0]
+    try:
+        execution = replay(scenario, trace)
+    except ExplorerError as exc:
+        print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{file}::{attribute}")
+    if execution.trace.schedule == trace.schedule and trace.marks:
+        # the saved trace's marks (the stale read, the lost write...) belong to this very schedule
+        execution = replace(execution, trace=replace(execution.trace, marks=trace.marks))
+    print(execution.render())
+    if status == 0 and any(f.severity == "error" for f in execution.findings):
+        status = 1
     return status
 
 

@@ -1,0 +1,78 @@
+"""The ``explorer`` command, run as a user runs it: a subprocess, its exit status and its files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from explorer import explore, load_trace, replay
+from scenarios import counter
+
+ROOT = Path(__file__).parent.parent
+
+
+def explorer(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "explorer", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def test_exit_status_is_zero_without_error_findings_one_with_them_and_two_for_a_missing_file():
+    assert explorer("run", "scenarios/counter.py", "-k", "locked").returncode == 0
+    assert explorer("run", "scenarios/counter.py").returncode == 1
+    missing = explorer("run", "no/such/file.py")
+    assert missing.returncode == 2 and "no/such/file.py" in missing.stderr
+
+
+def test_json_output_holds_every_result_with_the_counts_explore_gives(tmp_path):
+    done = explorer("run", "scenarios/counter.py", "--json", tmp_path / "run.json", "-q")
+    assert done.returncode == 1
+    document = json.loads((tmp_path / "run.json").read_text())
+    assert document["format"] == "explorer-run"
+    by_name = {r["scenario"]["name"]: r for r in document["results"]}
+    assert by_name["lost update"]["counts"]["executions"] == explore(counter.lost_update).executions == 6
+    assert by_name["locked counter"]["findings"] == []
+
+
+def test_saved_traces_replay_from_the_command_line_and_from_python(tmp_path):
+    explorer("run", "scenarios/counter.py", "-k", "lost", "--save-trace", tmp_path)
+    saved = sorted(tmp_path.glob("*.json"))
+    assert [p.name for p in saved][0] == "lost-update-0-lost-update.json"
+    shown = explorer("replay", "scenarios/counter.py", "--trace", saved[0])
+    assert shown.returncode == 1 and "<- lost write" in shown.stdout
+    assert replay(counter.lost_update, load_trace(saved[0])).final_state == {"x": 1}
+
+
+def test_a_finding_of_a_json_run_file_replays_by_position(tmp_path):
+    explorer("run", "scenarios/counter.py", "--json", tmp_path / "run.json")
+    shown = explorer("replay", "scenarios/counter.py", "--trace", tmp_path / "run.json", "--finding", "1")
+    assert shown.returncode == 1 and "nonserializable" in shown.stdout
+
+
+def test_a_broken_trace_file_is_refused_with_exit_two_and_never_run(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "explorer-trace", "version": 99, "trace": {}}')
+    refused = explorer("replay", "scenarios/counter.py", "--trace", bad)
+    assert refused.returncode == 2 and "version" in refused.stderr
+
+
+def test_graphs_are_written_as_dot_graphml_and_svg(tmp_path):
+    explorer("run", "scenarios/abba.py", "-k", "deadlock", "--graph", tmp_path)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"ABBA-deadlock-states.dot", "ABBA-deadlock-states.graphml", "ABBA-deadlock-states.svg",
+            "ABBA-deadlock-lock-order.svg"} <= names
+
+
+def test_crosscheck_prints_the_outcome_table_and_exits_zero_when_the_model_holds(tmp_path):
+    done = explorer("crosscheck", "scenarios/counter.py", "-k", "lost", "--runs", "300",
+                    "--json", tmp_path / "check.json")
+    assert done.returncode == 0, done.stderr
+    assert "observed on real threads" in done.stdout and "no unexpected outcome" in done.stdout
+    assert json.loads((tmp_path / "check.json").read_text())[0]["runs"] == 300
+
+
+@pytest.mark.parametrize("command", ["run", "list", "replay", "crosscheck"])
+def test_every_command_explains_itself_with_an_example(command):
+    shown = explorer(command, "--help")
+    assert shown.returncode == 0 and "example" in shown.stdout
