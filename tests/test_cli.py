@@ -38,7 +38,7 @@ def test_json_output_holds_every_result_with_the_counts_explore_gives(tmp_path):
 def test_saved_traces_replay_from_the_command_line_and_from_python(tmp_path):
     explorer("run", "scenarios/counter.py", "-k", "lost", "--save-trace", tmp_path)
     saved = sorted(tmp_path.glob("*.json"))
-    assert [p.name for p in saved][0] == "lost-update-0-lost-update.json"
+    assert saved[0].name == "lost-update-0-lost-update.json"
     shown = explorer("replay", "scenarios/counter.py", "--trace", saved[0])
     assert shown.returncode == 1 and "<- lost write" in shown.stdout
     assert replay(counter.lost_update, load_trace(saved[0])).final_state == {"x": 1}
