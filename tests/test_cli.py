@@ -76,3 +76,10 @@ def test_crosscheck_prints_the_outcome_table_and_exits_zero_when_the_model_holds
 def test_every_command_explains_itself_with_an_example(command):
     shown = explorer(command, "--help")
     assert shown.returncode == 0 and "example" in shown.stdout
+
+
+def test_a_report_is_one_self_contained_page(tmp_path):
+    done = explorer("run", "scenarios/counter.py", "-q", "--report", tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text()
+    assert done.returncode == 1 and "<svg" in page and "lost update" in page
+    assert "<script" not in page and 'src="http' not in page
