@@ -1,0 +1,287 @@
+"""The hypothesis strategies in explorer.testing.strategies: generated scenarios are valid and
+explore completely, generated schedules are real schedules, and failures shrink to small ones."""
+
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
+
+from explorer import Scenario, State, acquire, explore, read, release, replay, write
+from explorer._engine.program import Program
+from explorer._engine.search import search
+from explorer.errors import InvalidArgument
+from explorer.settings import Settings
+from explorer.strategies.exhaustive import Exhaustive
+from explorer.strategies.recording import Recording
+from explorer.testing import strategies as xst
+
+from .reference import enumerate_programs
+
+QUICK = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+SHRINK = settings(QUICK, derandomize=True, max_examples=500)
+
+
+def explored_schedules(scenario):
+    recording = Recording(Exhaustive())
+    result = search(Program(scenario), recording, "exhaustive", Settings())
+    names = scenario.thread_names
+    return result, {tuple(names[i] for i in schedule) for schedule in recording.schedules}
+
+
+def increment():
+    value = yield read("x")
+    yield write("x", value + 1)
+
+
+COUNTER = Scenario("counter", variables={"x": 0}, threads={"A": increment, "B": increment})
+
+
+# ---- scenarios() ------------------------------------------------------------------------
+
+@settings(QUICK, max_examples=80)
+@given(xst.scenarios())
+def test_generated_scenarios_explore_completely_and_agree_with_the_reference_oracle(scenario):
+    programs = {name: body.ops for name, body in scenario.threads.items()}
+    completed, deadlocked, failed, finals = enumerate_programs(
+        programs, dict(scenario.variables), dict(scenario.locks))
+    result = explore(scenario)
+    assert result.complete
+    assert (result.completed, result.deadlocked, result.failed) == (completed, deadlocked, failed)
+    assert result.final_states == Counter({State(x=x, y=y): n for (x, y), n in finals.items()})
+
+
+@settings(QUICK, max_examples=80)
+@given(xst.scenarios(well_nested=True))
+def test_well_nested_scenarios_release_in_reverse_order_and_never_have_error_findings(scenario):
+    for body in scenario.threads.values():
+        held = []
+        for op in body.ops:
+            if op[0] == "acquire":
+                assert scenario.locks[op[1]] == "rlock" or op[1] not in held
+                held.append(op[1])
+            elif op[0] == "release":
+                assert held.pop() == op[1]
+        assert held == []
+    result = explore(scenario)
+    assert result.complete and result.failed == 0
+    assert not result.errors
+    assert not {f.kind for f in result.findings} & {"lock-held-at-exit", "foreign-release"}
+    for deadlock in result.deadlocks:  # threads may deadlock each other, never themselves
+        assert all(thread != holder and not finished for thread, _lock, holder, finished in deadlock.details["waits"])
+
+
+@settings(QUICK, max_examples=30)
+@given(xst.scenarios(well_nested=True, variables=(), max_steps_per_thread=2))
+def test_well_nested_threads_on_locks_alone_are_an_acquire_and_its_release(scenario):
+    assert all(len(body.ops) == 2 and body.ops[0][0] == "acquire" for body in scenario.threads.values())
+
+
+@settings(QUICK, max_examples=40)
+@given(xst.scenarios(threads=range(2, 4), max_steps_per_thread=3, variables=("v",), locks=("k",),
+                     lock_kinds="rlock", values=st.just(7)))
+def test_scenarios_honour_every_option(scenario):
+    assert list(scenario.threads) in (["A", "B"], ["A", "B", "C"])
+    assert dict(scenario.variables) == {"v": 0} and dict(scenario.locks) == {"k": "rlock"}
+    for body in scenario.threads.values():
+        assert 1 <= len(body.ops) <= 3
+        assert all(op[2] == 7 for op in body.ops if op[0] == "write")
+
+
+@settings(QUICK, max_examples=20)
+@given(xst.scenarios(threads=st.sampled_from([2, 4])))
+def test_the_number_of_threads_may_be_a_strategy(scenario):
+    assert len(scenario.threads) in (2, 4)
+
+
+def test_a_scenario_name_spells_out_each_threads_program():
+    body = xst.StraightLine([("write", "y", 2), ("read", "x"), ("write", "y", -1), ("read", "y"),
+                             ("write", "x", 0), ("acquire", "l"), ("release", "l")])
+    assert str(body) == "w y=2, r x, w y=x-1, r y, w x=y, acq l, rel l"
+    assert find(xst.scenarios(), lambda s: True, settings=SHRINK).name == "A: r x"
+    scenario = find(xst.scenarios(), lambda s: len(s.threads) == 2, settings=SHRINK)
+    assert scenario.name == "A: r x | B: r x"
+    assert scenario.name == " | ".join(f"{name}: {body}" for name, body in scenario.threads.items())
+    assert repr(scenario).startswith("Scenario('A: r x | B: r x', variables={'x': 0, 'y': 0}")
+
+
+def test_scenarios_shrink_to_a_smallest_program_that_loses_an_update():
+    lossy = find(xst.scenarios(), lambda s: any(f.kind == "lost-update" for f in explore(s).findings),
+                 settings=SHRINK)
+    # a read and a write in one thread, a write between them in another
+    assert sorted(len(body.ops) for body in lossy.threads.values()) == [1, 2], lossy.name
+
+
+def test_well_nested_scenarios_shrink_to_the_abba_deadlock():
+    deadlocking = find(xst.scenarios(well_nested=True, variables=()), lambda s: explore(s).deadlocked > 0,
+                       settings=SHRINK)
+    assert deadlocking.name in ("A: acq l, acq m, rel m, rel l | B: acq m, acq l, rel l, rel m",
+                                "A: acq m, acq l, rel l, rel m | B: acq l, acq m, rel m, rel l")
+
+
+# ---- schedules() and executions() -----------------------------------------------------------
+
+@settings(QUICK, max_examples=60)
+@given(st.data())
+def test_every_generated_schedule_replays_and_is_one_exhaustive_exploration_enumerates(data):
+    scenario = data.draw(xst.scenarios(max_steps_per_thread=3), label="scenario")
+    result, explored = explored_schedules(scenario)
+    assert result.complete
+    for _ in range(3):
+        schedule = data.draw(xst.schedules(scenario), label="schedule")
+        assert isinstance(schedule, list)
+        assert tuple(schedule) in explored
+        execution = replay(scenario, schedule)
+        assert execution.status in ("completed", "deadlocked", "failed")
+        assert execution.schedule == tuple(schedule)
+
+
+def test_schedules_reach_every_interleaving_of_a_small_scenario():
+    drawn = set()
+
+    @settings(SHRINK, max_examples=200)
+    @given(xst.schedules(COUNTER))
+    def collect(schedule):
+        drawn.add(tuple(schedule))
+
+    collect()
+    assert drawn == explored_schedules(COUNTER)[1]
+    assert len(drawn) == 6
+
+
+def test_schedules_shrink_to_running_each_thread_to_the_end_in_order():
+    three = Scenario("three counters", variables={"x": 0},
+                     threads={"A": increment, "B": increment, "C": increment})
+    assert find(xst.schedules(three), lambda schedule: True, settings=SHRINK) == ["A", "A", "B", "B", "C", "C"]
+
+
+def test_schedules_shrink_a_lost_update_to_one_preemption():
+    lost = find(xst.schedules(COUNTER), lambda s: replay(COUNTER, s).final_state["x"] == 1, settings=SHRINK)
+    assert lost == ["A", "B", "B", "A"]
+    assert replay(COUNTER, lost).trace.preemptions == 1
+
+
+def take(first, second):
+    yield acquire(first)
+    yield acquire(second)
+    yield release(second)
+    yield release(first)
+
+
+ABBA = Scenario("ABBA", locks=["a", "b"], threads={"A": lambda: take("a", "b"), "B": lambda: take("b", "a")})
+
+
+def test_schedules_that_end_in_a_deadlock_replay_as_deadlocked():
+    stuck = find(xst.schedules(ABBA), lambda s: replay(ABBA, s).status == "deadlocked", settings=SHRINK)
+    assert stuck == ["A", "B"]
+    assert replay(ABBA, stuck).trace.blocked == {"A": "b", "B": "a"}
+
+
+@settings(QUICK, max_examples=30)
+@given(xst.executions(ABBA))
+def test_executions_are_the_replays_of_generated_schedules(execution):
+    assert execution.status in ("completed", "deadlocked")
+    assert (execution.status == "deadlocked") == (execution.schedule[:2] in (("A", "B"), ("B", "A")))
+
+
+def spin_until_set():
+    while (yield read("flag")) == 0:
+        pass
+
+
+def set_flag():
+    yield write("flag", 1)
+
+
+SPIN = Scenario("spin", variables={"flag": 0}, threads={"A": spin_until_set, "B": set_flag})
+
+
+@settings(QUICK, max_examples=40)
+@given(xst.schedules(SPIN, max_length=8))
+def test_max_length_bounds_the_schedules_of_a_thread_that_spins(schedule):
+    assert len(schedule) <= 8
+    assert replay(SPIN, schedule).status == "completed"
+
+
+# ---- the point: search a scenario too big to enumerate, and shrink what fails ---------------------
+
+def hit_then_miss():
+    yield acquire("l")
+    hits = yield read("hits")
+    yield write("hits", hits + 1)
+    yield release("l")
+    misses = yield read("misses")  # forgot the lock here
+    yield write("misses", misses + 1)
+
+
+CACHE = Scenario("cache counters", variables={"hits": 0, "misses": 0}, locks=["l"],
+                 threads={name: hit_then_miss for name in "ABCD"})
+
+
+def test_hypothesis_finds_and_shrinks_a_lost_update_among_too_many_interleavings_to_enumerate():
+    assert not explore(CACHE, max_executions=5_000).complete  # 4 threads x 6 steps
+    failing = []
+
+    @settings(SHRINK, max_examples=300)
+    @given(xst.schedules(CACHE))
+    def test_every_hit_and_miss_is_counted(schedule):
+        if replay(CACHE, schedule, check_determinism=False).final_state != State(hits=4, misses=4):
+            failing.append(schedule)
+            raise AssertionError("an update was lost")
+
+    with pytest.raises(AssertionError) as raised:
+        test_every_hit_and_miss_is_counted()
+    shrunk = failing[-1]  # hypothesis reruns the shrunk example last, to report it
+    assert "".join(f"schedule={shrunk!r}".split()) in "".join("".join(raised.value.__notes__).split())
+    execution = replay(CACHE, shrunk)
+    assert execution.final_state == State(hits=4, misses=3)
+    # No update is lost without a preemption. Shrinking usually reaches one; it can stop
+    # at two, where moving a switch one step later and dropping another at once would be needed.
+    assert 1 <= execution.trace.preemptions <= 2, shrunk
+
+
+# ---- misuse ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: xst.scenarios(threads=0), "threads must be a number of threads from 1 to 26"),
+    (lambda: xst.scenarios(threads=27), "threads must be a number of threads from 1 to 26"),
+    (lambda: xst.scenarios(threads="2"), "threads must be a number of threads"),
+    (lambda: xst.scenarios(threads=range(3)), "non-empty range with step 1 within 1 to 26"),
+    (lambda: xst.scenarios(threads=range(3, 3)), "non-empty range"),
+    (lambda: xst.scenarios(max_steps_per_thread=0), "max_steps_per_thread must be a positive whole number"),
+    (lambda: xst.scenarios(max_steps_per_thread=True), "max_steps_per_thread must be a positive whole number"),
+    (lambda: xst.scenarios(variables="xy"), "variables must be a list or tuple of names"),
+    (lambda: xst.scenarios(variables=("x", "x")), "variables must be distinct"),
+    (lambda: xst.scenarios(variables=("x", "")), "non-empty string"),
+    (lambda: xst.scenarios(locks=("A",)), "a name generated threads may take"),
+    (lambda: xst.scenarios(variables=("x",), locks=("x",)), "named both a variable and a lock"),
+    (lambda: xst.scenarios(variables=(), locks=()), "at least one variable or lock"),
+    (lambda: xst.scenarios(lock_kinds="mutex"), "lock_kinds must be one of ['lock', 'rlock']"),
+    (lambda: xst.scenarios(lock_kinds=()), "lock_kinds must be one of"),
+    (lambda: xst.scenarios(well_nested=1), "well_nested must be True or False"),
+    (lambda: xst.scenarios(values=(1, 2)), "values must be a hypothesis strategy of ints"),
+    (lambda: xst.scenarios(variables=(), well_nested=True, max_steps_per_thread=1),
+     "needs max_steps_per_thread >= 2"),
+    (lambda: xst.schedules("counter"), "schedules() takes a Scenario, got str"),
+    (lambda: xst.schedules(COUNTER, max_length=0), "max_length must be a positive whole number or None"),
+    (lambda: xst.executions(COUNTER, max_length=1.5), "max_length must be a positive whole number"),
+])
+def test_bad_arguments_raise_invalid_argument_saying_what_is_wrong(call, message):
+    with pytest.raises(InvalidArgument) as raised:
+        call()
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"threads": st.just(0)}, "the threads strategy drew 0"),
+    ({"values": st.just(0.5), "locks": ()}, "the values strategy drew 0.5"),
+])
+def test_strategies_that_draw_bad_values_raise_invalid_argument(options, message):
+    @settings(QUICK, max_examples=100)
+    @given(xst.scenarios(**options))
+    def test(scenario):
+        pass
+
+    with pytest.raises(InvalidArgument) as raised:
+        test()
+    assert message in str(raised.value)
