@@ -26,7 +26,9 @@ examples:
   explorer crosscheck scenarios/counter.py   run on real threads and compare with the model
 
 exit status: 0 no error findings, 1 some scenario has an error finding, 2 a file or
-scenario could not be used. Loading a scenario file runs its Python code.
+scenario could not be used, 130 interrupted by Ctrl-C (the partial result is printed
+first, marked INCOMPLETE). A progress line shows on a terminal, never on a pipe.
+Loading a scenario file runs its Python code.
 """
 
 
@@ -112,13 +114,17 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for file, attribute, scenario in chosen:
         print(f"{file}::{attribute}")
+        bar = _ProgressBar() if sys.stderr.isatty() else None
         try:
             result = explore(scenario, strategy=args.strategy, max_executions=args.max_executions,
-                             max_steps=args.max_steps, time_limit=args.time_limit)
+                             max_steps=args.max_steps, time_limit=args.time_limit, progress=bar)
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
             status = 2
             continue
+        finally:
+            if bar is not None:
+                bar.clear()
         print(result.render(traces=not args.quiet))
         if args.verbose:
             print("  outcomes (final state and return values):")
@@ -129,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         print()
         if status == 0 and any(f.severity == "error" for f in result.findings):
             status = 1
+        if result.stop_reason == "interrupted":
+            print("explorer: interrupted (Ctrl-C); the result above is partial, and no further "
+                  "scenario was explored", file=sys.stderr)
+            status = 130
+            break
     if args.json_file:
         from .export import _write_text
         from .json_format import result_to_dict
@@ -140,6 +151,24 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"report: {write_report(args.report_file, results)}")
     return status
+
+
+class _ProgressBar:
+    """One self-overwriting line on a terminal's stderr: executions, rate, elapsed."""
+
+    def __call__(self, executions: int, steps: int, seconds: float) -> None:
+        rate = executions / seconds if seconds > 0 else 0.0
+        minutes, secs = divmod(int(seconds), 60)
+        sys.stderr.write(f"\r  exploring: {executions:,} executions, {steps:,} steps, "
+                         f"{rate:,.0f} executions/s, {minutes}:{secs:02d} (Ctrl-C stops and shows "
+                         f"what was found)")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if getattr(self, "shown", False):
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
 
 
 def _write_artifacts(args, result) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import MappingProxyType
 
 from ._engine.execution import COMPLETED, DIVERGED, FAILED
@@ -29,6 +29,7 @@ def explore(
     max_executions: int | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
     time_limit: float | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
 ) -> ExplorationResult:
     """Run ``scenario`` under every schedule the strategy covers and report what happened.
 
@@ -42,10 +43,12 @@ def explore(
     (6, [(1, 4), (2, 2)])
 
     Faults in the scenario's threads are findings in the result, never exceptions;
-    a budget that is hit makes ``result.complete`` False.
+    a budget that is hit makes ``result.complete`` False. ``progress``, if given, is
+    called as ``progress(executions, steps, seconds)`` about every 1,024 executions.
     """
     _check_scenario(scenario)
-    settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit)
+    settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,
+                        progress=progress)
     make = STRATEGIES.get(strategy) if isinstance(strategy, str) else None
     if make is None:
         raise InvalidArgument(f"unknown strategy {strategy!r}; the strategies are {sorted(STRATEGIES)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import InvalidArgument
@@ -20,11 +21,14 @@ class Settings:
     more is a ``max-steps`` finding and the execution is cut (default 10,000).
     ``time_limit``: seconds, checked between executions (None: no limit).
     Hitting any of them makes the result say ``complete=False``.
+    ``progress``: called as ``progress(executions, steps, seconds)`` about every
+    1,024 executions, for a progress display (None: nothing).
     """
 
     max_executions: int | None = None
     max_steps: int = DEFAULT_MAX_STEPS
     time_limit: float | None = None
+    progress: Callable[[int, int, float], None] | None = None
 
     def __post_init__(self) -> None:
         _count("max_executions", self.max_executions, optional=True)
@@ -33,6 +37,9 @@ class Settings:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Real)
                                   or not limit > 0):
             raise InvalidArgument(f"time_limit must be a positive number of seconds or None, got {limit!r}")
+        if self.progress is not None and not callable(self.progress):
+            raise InvalidArgument(f"progress must be a function of (executions, steps, seconds), "
+                                  f"got {self.progress!r}")
 
 
 def _count(name: str, value: object, *, optional: bool) -> None:

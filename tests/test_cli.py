@@ -83,3 +83,62 @@ def test_a_report_is_one_self_contained_page(tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert done.returncode == 1 and "<svg" in page and "lost update" in page
     assert "<script" not in page and 'src="http' not in page
+
+
+LONG = '''
+from scenarios.dining_philosophers import dining
+philosophers = dining(4, ordered=False)
+'''
+
+
+def test_progress_is_reported_every_1024_executions():
+    from explorer import Scenario, read, write
+
+    def increment():
+        value = yield read("x")
+        yield write("x", value + 1)
+
+    seen = []
+    five = Scenario("five", variables={"x": 0}, threads={t: increment for t in "ABCDE"})
+    explore(five, max_executions=5000, progress=lambda executions, steps, seconds: seen.append(executions))
+    assert seen == [1024, 2048, 3072, 4096]
+
+
+def test_a_progress_line_shows_on_a_terminal_and_not_on_a_pipe(tmp_path):
+    import os
+    import pty
+
+    (tmp_path / "long.py").write_text(LONG)
+    command = [sys.executable, "-m", "explorer", "run", tmp_path / "long.py", "-q", "--max-executions", "30000"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    piped = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert "exploring:" not in piped.stderr and "INCOMPLETE" in piped.stdout
+    leader, follower = pty.openpty()
+    try:
+        shown = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=follower, timeout=120,
+                               env=env, check=False)
+        os.set_blocking(leader, False)
+        text = os.read(leader, 1 << 16).decode(errors="replace")
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert shown.returncode == 1 and "exploring: " in text and "executions/s" in text
+
+
+def test_ctrl_c_prints_the_partial_result_marked_incomplete_and_exits_130(tmp_path):
+    import os
+    import signal
+    import time
+
+    (tmp_path / "long.py").write_text(LONG)
+    process = subprocess.Popen([sys.executable, "-m", "explorer", "run", tmp_path / "long.py", "-q"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        time.sleep(2.0)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "INCOMPLETE: interrupted (Ctrl-C)" in out and "interrupted" in err

@@ -41,6 +41,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     stop_reason = None
     max_executions = settings.max_executions
     max_steps = settings.max_steps
+    progress = settings.progress
     started = time.monotonic()
     deadline = None if settings.time_limit is None else started + settings.time_limit
     executions = 0
@@ -90,6 +91,8 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             if status is DIVERGED:
                 stop_reason = "nondeterminism"
                 break
+            if progress is not None and not executions & 1023:
+                progress(executions, steps, time.monotonic() - started)
             end()
             previous = run.events
     except KeyboardInterrupt:
