@@ -10,6 +10,7 @@
 (6, 4)
 """
 
+from .crosscheck import CrosscheckResult, crosscheck, replay_on_threads
 from .errors import (
     ExplorerError,
     InvalidArgument,
@@ -18,7 +19,6 @@ from .errors import (
     ScenarioTypeError,
     ScheduleError,
 )
-from .crosscheck import CrosscheckResult, crosscheck, replay_on_threads
 from .expect import Expect
 from .explore import explore, replay
 from .findings import Event, Finding, Trace

@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             status = 130
             break
     if args.json_file:
-        from .export import _write_text
+        from ._files import write_text as _write_text
         from .json_format import result_to_dict
 
         document = {"format": "explorer-run", "version": 1, "results": [result_to_dict(r) for r in results]}
@@ -173,8 +173,9 @@ class _ProgressBar:
 
 def _write_artifacts(args, result) -> None:
     """The per-scenario files --graph and --save-trace ask for."""
+    from ._files import write_text as _write_text
     from .errors import GraphTooLarge
-    from .export import _write_text, write_graph
+    from .export import write_graph
     from .json_format import trace_to_json
 
     slug = "".join(c if c.isalnum() else "-" for c in result.scenario.name).strip("-") or "scenario"
@@ -259,8 +260,8 @@ def _replay(args, chosen, status: int) -> int:
 def _crosscheck(args, chosen, status: int) -> int:
     import json
 
+    from ._files import write_text as _write_text
     from .crosscheck import crosscheck
-    from .export import _write_text
 
     tables = []
     for file, attribute, scenario in chosen:

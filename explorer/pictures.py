@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 import textwrap
 import threading
 from collections import deque
@@ -46,6 +45,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.path import Path as CurvePath
 from matplotlib.textpath import TextToPath
 
+from ._files import write_atomically
 from .errors import GraphTooLarge, InvalidArgument
 
 if TYPE_CHECKING:
@@ -225,28 +225,13 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
         raise InvalidArgument(f"save_figure needs a matplotlib Figure, such as draw_swimlane returns, "
                               f"not {type(figure).__name__}")
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}, "png": {}}[fmt]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = _temporary_beside(target)
-    try:
-        with os.fdopen(handle, "wb") as stream, _style():
-            figure.savefig(stream, format=fmt, dpi=_PNG_DPI if fmt == "png" else None, metadata=metadata)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return target
+    dpi = _PNG_DPI if fmt == "png" else None
 
+    def write(stream) -> None:
+        with _style():
+            figure.savefig(stream, format=fmt, dpi=dpi, metadata=metadata)
 
-def _temporary_beside(target: Path) -> tuple[int, str]:
-    """A new, hidden file in ``target``'s folder (so that ``os.replace`` is atomic), created with
-    the usual permissions (``tempfile.mkstemp`` would make it private to its owner)."""
-    for _ in range(100):
-        name = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), str(name)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file next to {str(target)!r}")
+    return write_atomically(target, write)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,20 +44,9 @@ def write_report(path: str | os.PathLike, results: Sequence[ExplorationResult], 
     The file appears whole or not at all: it is written next to its destination and
     renamed into place, so a browser or a web server never sees half a report.
     """
-    from .pictures import _temporary_beside
+    from ._files import write_text
 
-    page = render_report(results, crosschecks=crosschecks, title=title)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = _temporary_beside(target)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(page)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text(path, render_report(results, crosschecks=crosschecks, title=title))
 
 
 def render_report(results: Sequence[ExplorationResult], *, crosschecks: Sequence[CrosscheckResult] = (),

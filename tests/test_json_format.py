@@ -29,7 +29,7 @@ from explorer.json_format import (
     trace_to_json,
 )
 from explorer.steps import write as write_step
-from scenarios import abba, bank_transfer, counter, fake_database, lock_twice
+from scenarios import abba, bank_transfer, counter, lock_twice
 
 from .helpers import library
 

@@ -108,7 +108,7 @@ def test_every_finding_trace_replays_to_the_same_finding(programs, kinds):
         if finding.kind == "lock-order-cycle" and finding.details["steps"] is None:
             # No single execution takes every edge of this cycle (its message says so);
             # the trace shows its first edge, which the replay must take.
-            held, acquired, thread, _holding = finding.details["edges"][0]
+            _held, acquired, thread, _holding = finding.details["edges"][0]
             taken = [(e.thread, e.target) for e in execution.events if e.kind == "acquire"]
             assert (thread, acquired) in taken and "no explored execution takes all" in finding.message
             continue

@@ -123,8 +123,9 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 
 
 def _save(result, folder: Path) -> list[Path]:
+    from explorer._files import write_text as _write_text
     from explorer.errors import ExplorerError
-    from explorer.export import _write_text, write_graph
+    from explorer.export import write_graph
 
     folder.mkdir(parents=True, exist_ok=True)
     written = [_write_text(folder / "result.json", result.to_json() + "\n")]

@@ -1,0 +1,52 @@
+"""Writing files atomically: a reader (or a crash) sees the old file or the new one, never half.
+
+>>> import pathlib, tempfile
+>>> target = pathlib.Path(tempfile.mkdtemp()) / "sub" / "note.txt"
+>>> write_text(target, "hello\\n").read_text()
+'hello\\n'
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write(stream)`` on a new file beside ``path``, then rename it into place.
+
+    The folder is created if needed; on any failure the temporary file is removed and
+    the old ``path`` (if any) is left as it was.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = _temporary_beside(target)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` as UTF-8, atomically."""
+    return write_atomically(path, lambda stream: stream.write(text.encode("utf-8")))
+
+
+def _temporary_beside(target: Path) -> tuple[int, str]:
+    """A new, hidden file in ``target``'s folder (so that ``os.replace`` is atomic), created with
+    the usual permissions (``tempfile.mkstemp`` would make it private to its owner)."""
+    for _ in range(100):
+        name = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            return os.open(name, flags, 0o666), str(name)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file next to {str(target)!r}")
