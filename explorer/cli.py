@@ -44,7 +44,12 @@ def main(argv: list[str] | None = None) -> int:
                               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     run.add_argument("-k", dest="select", help="only scenarios whose name contains this text")
-    run.add_argument("--strategy", default="exhaustive", choices=sorted(STRATEGIES))
+    run.add_argument("--strategy", default="exhaustive", choices=sorted(STRATEGIES),
+                     help="exhaustive (every schedule, the default), bounded (at most --preemptions), "
+                          "random or pct (seeded samples; 1,000 executions unless --max-executions)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the random and pct strategies")
+    run.add_argument("--preemptions", type=int, default=None, help="the bound of the bounded strategy (2)")
+    run.add_argument("--depth", type=int, default=None, help="the bug depth pct aims at (3)")
     run.add_argument("--max-executions", type=int, default=None)
     run.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS)
     run.add_argument("--time-limit", type=float, default=None, help="seconds per scenario")
@@ -117,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         bar = _ProgressBar() if sys.stderr.isatty() else None
         try:
             result = explore(scenario, strategy=args.strategy, max_executions=args.max_executions,
-                             max_steps=args.max_steps, time_limit=args.time_limit, progress=bar)
+                             max_steps=args.max_steps, time_limit=args.time_limit, progress=bar,
+                             seed=args.seed, preemptions=args.preemptions, depth=args.depth)
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
             status = 2

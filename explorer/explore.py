@@ -17,9 +17,12 @@ from .outcomes import Outcome, State
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
 from .settings import DEFAULT_MAX_STEPS, Settings
-from .strategies import STRATEGIES, FollowSchedule
+from .strategies import SAMPLING, STRATEGIES, FollowSchedule
 
 __all__ = ["explore", "replay"]
+
+#: Executions a sampling strategy runs when no budget is given.
+DEFAULT_SAMPLES = 1_000
 
 
 def explore(
@@ -30,6 +33,9 @@ def explore(
     max_steps: int = DEFAULT_MAX_STEPS,
     time_limit: float | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    seed: int = 0,
+    preemptions: int | None = None,
+    depth: int | None = None,
 ) -> ExplorationResult:
     """Run ``scenario`` under every schedule the strategy covers and report what happened.
 
@@ -42,17 +48,33 @@ def explore(
     >>> result.executions, sorted((dict(s)["x"], n) for s, n in result.final_states.items())
     (6, [(1, 4), (2, 2)])
 
+    ``strategy`` is ``"exhaustive"`` (every schedule), ``"bounded"`` (every schedule with
+    at most ``preemptions`` preemptions, default 2), ``"random"`` or ``"pct"`` (seeded
+    samples; PCT aims at bugs of ``depth`` ordering constraints, default 3; without a
+    budget they stop after 1,000 executions). Only a search that covered every
+    schedule is ``complete``.
     Faults in the scenario's threads are findings in the result, never exceptions;
     a budget that is hit makes ``result.complete`` False. ``progress``, if given, is
     called as ``progress(executions, steps, seconds)`` about every 1,024 executions.
     """
     _check_scenario(scenario)
-    settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,
-                        progress=progress)
     make = STRATEGIES.get(strategy) if isinstance(strategy, str) else None
     if make is None:
         raise InvalidArgument(f"unknown strategy {strategy!r}; the strategies are {sorted(STRATEGIES)}")
-    return search(Program(scenario), make(), strategy, settings)
+    for name, value, least in (("seed", seed, None), ("preemptions", preemptions, 0), ("depth", depth, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or (least is not None and value < least)):
+            raise InvalidArgument(f"{name} must be a whole number{'' if least is None else f' >= {least}'}, "
+                                  f"got {value!r}")
+    if preemptions is not None and strategy != "bounded":
+        raise InvalidArgument(f"preemptions= bounds the 'bounded' strategy, not {strategy!r}")
+    if depth is not None and strategy != "pct":
+        raise InvalidArgument(f"depth= is the bug depth of the 'pct' strategy, not {strategy!r}")
+    if strategy in SAMPLING and max_executions is None and time_limit is None:
+        max_executions = DEFAULT_SAMPLES
+    settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,
+                        progress=progress)
+    return search(Program(scenario), make(seed, preemptions, depth), strategy, settings)
 
 
 def replay(

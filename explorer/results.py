@@ -78,6 +78,8 @@ class ExplorationResult:
     findings: list[Finding] = field(default_factory=list)
     #: Lock-order edges seen: (held, acquired, thread, every lock held, location of the acquire).
     lock_order: tuple = ()
+    #: Why the strategy itself does not cover every schedule (a sample, a bound), or None.
+    strategy_reason: str | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -105,7 +107,7 @@ class ExplorationResult:
 
     @property
     def complete(self) -> bool:
-        return self.stop_reason is None and self.truncated == 0
+        return self.stop_reason is None and self.truncated == 0 and self.strategy_reason is None
 
     @property
     def incomplete_reason(self) -> str | None:
@@ -116,6 +118,8 @@ class ExplorationResult:
             "nondeterminism": "stopped because the scenario is nondeterministic",
         }
         parts = []
+        if self.strategy_reason is not None:
+            parts.append(self.strategy_reason)
         if self.stop_reason is not None:
             parts.append(reasons[self.stop_reason])
         if self.truncated:

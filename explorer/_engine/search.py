@@ -98,6 +98,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     except KeyboardInterrupt:
         stop_reason = "interrupted"
     elapsed = time.monotonic() - started
+    covered = getattr(strategy, "incomplete_reason", None)  # None: the strategy covers everything
 
     for key, raw in outcome_findings(program, list(outcome_counts), max_steps):
         score, events = witnesses[key]
@@ -139,6 +140,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         outcomes=outcomes,
         findings=_public_findings(program, found, locate),
         lock_order=tuple(sorted(lock_order, key=repr)),
+        strategy_reason=covered,
     )
 
 

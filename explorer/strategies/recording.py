@@ -23,3 +23,7 @@ class Recording:
     def end(self) -> None:
         self.schedules.append(tuple(self._current))
         self.inner.end()
+
+    @property
+    def incomplete_reason(self) -> str | None:
+        return getattr(self.inner, "incomplete_reason", None)
