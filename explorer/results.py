@@ -80,6 +80,8 @@ class ExplorationResult:
     lock_order: tuple = ()
     #: Why the strategy itself does not cover every schedule (a sample, a bound), or None.
     strategy_reason: str | None = None
+    #: Executions a reducing strategy abandoned because they could only repeat explored ones.
+    pruned: int = 0
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -152,6 +154,8 @@ class ExplorationResult:
             if count:
                 parts.append(f"{count} {word}")
         text = ", ".join(parts) + ")"
+        if self.pruned:
+            text += f", {self.pruned} pruned"
         text += f", {self.steps} steps, {len(self.final_states)} distinct final states"
         text += f", {self.elapsed:.2f}s, {self.strategy}"
         return text + ("" if self.complete else ", INCOMPLETE")

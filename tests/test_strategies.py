@@ -92,3 +92,66 @@ def test_sampling_without_a_budget_stops_at_a_thousand_executions():
 def test_strategy_options_are_checked(options, message):
     with pytest.raises(InvalidArgument, match=message):
         explore(counter.lost_update, **options)
+
+
+def canonical(events):
+    """A Mazurkiewicz trace's canonical linearisation, computed without explorer's DPOR:
+    repeatedly take the lowest thread whose next event has all its predecessors taken
+    (same thread, or the same variable with a write, or the same lock)."""
+    def conflict(a, b):
+        if a.thread == b.thread:
+            return True
+        if a.target != b.target:
+            return False
+        if a.kind in ("read", "write"):
+            return b.kind in ("read", "write") and "write" in (a.kind, b.kind)
+        return b.kind in ("acquire", "release")
+
+    before = [{i for i in range(j) if conflict(events[i], events[j])} for j in range(len(events))]
+    taken, order = set(), []
+    while len(order) < len(events):
+        ready = [j for j in range(len(events)) if j not in taken and before[j] <= taken]
+        j = min(ready, key=lambda j: (events[j].thread, j))
+        taken.add(j)
+        order.append((events[j].thread, events[j].kind, events[j].target))
+    return tuple(order)
+
+
+lock_free_programs = st.dictionaries(
+    st.sampled_from(["A", "B", "C"]),
+    st.lists(st.one_of(st.tuples(st.just("read"), st.sampled_from(["x", "y"])),
+                       st.tuples(st.just("write"), st.sampled_from(["x", "y"]), st.integers(0, 2))),
+             max_size=3),
+    min_size=1)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lock_free_programs)
+def test_dpor_runs_exactly_one_execution_per_mazurkiewicz_trace_without_locks(programs):
+    scenario = scenario_of(programs, {"l": "lock", "m": "lock"})
+    _, schedules = recorded(scenario)
+    names = list(scenario.threads)
+    traces = {canonical(replay(scenario, [names[i] for i in s], check_determinism=False).trace.events)
+              for s in schedules}
+    dpor = explore(scenario, strategy="dpor")
+    assert dpor.executions == len(traces)
+    assert verdicts(dpor) == verdicts(explore(scenario))
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs, lock_kinds)
+def test_dpor_gives_the_verdicts_of_exhaustive_exploration_with_fewer_executions(programs, kinds):
+    scenario = scenario_of(programs, kinds)
+    exhaustive, dpor = explore(scenario), explore(scenario, strategy="dpor")
+    assert dpor.complete and dpor.executions <= exhaustive.executions
+    assert verdicts(dpor) == verdicts(exhaustive)
+    assert (dpor.deadlocked > 0) == (exhaustive.deadlocked > 0)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_dpor_finds_the_philosophers_deadlock_in_far_fewer_executions(n):
+    scenario = dining_philosophers.dining(n, ordered=False)
+    dpor = explore(scenario, strategy="dpor")
+    assert dpor.deadlocks and {"deadlock", "lock-order-cycle"} <= {f.kind for f in dpor.findings}
+    if n < 4:
+        assert dpor.executions < explore(scenario).executions

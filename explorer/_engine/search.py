@@ -24,6 +24,7 @@ from ..findings import Event, Finding, Trace
 from ..outcomes import Outcome, State
 from ..results import ExplorationResult
 from ..settings import Settings
+from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, TRUNCATED, Execution, RawFinding
@@ -51,6 +52,8 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     edge_witness: dict[tuple, tuple] = {}  # lock-order edge -> (score, events) of its best execution
     edge_sets: dict[frozenset, list] = {}  # the edges of an execution -> [score, events, executions]
     choose, begin, end = strategy.choose, strategy.begin, strategy.end
+    needs_pending = getattr(strategy, "needs_pending", False)
+    pruned = 0
     try:
         while begin():
             if max_executions is not None and executions >= max_executions:
@@ -60,7 +63,19 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
                 stop_reason = "time_limit"
                 break
             run = Execution(program)
-            status = run.run(choose, max_steps, previous)
+            try:
+                if needs_pending:  # the strategy also sees which step each thread would take
+                    status = run.run(lambda enabled, run=run: choose(enabled, run.pending), max_steps, previous)
+                else:
+                    status = run.run(choose, max_steps, previous)
+            except Abandon:
+                pruned += 1
+                strategy.ended = "abandoned"
+                end()
+                previous = run.events
+                continue
+            if needs_pending:
+                strategy.ended = status
             executions += 1
             steps += len(run.events)
             if status is COMPLETED:
@@ -141,6 +156,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         findings=_public_findings(program, found, locate),
         lock_order=tuple(sorted(lock_order, key=repr)),
         strategy_reason=covered,
+        pruned=pruned,
     )
 
 

@@ -24,3 +24,8 @@ class Strategy(Protocol):
     def choose(self, enabled: list[int]) -> int: ...
 
     def end(self) -> None: ...
+
+
+class Abandon(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by ``choose`` to give up the current execution: it can only repeat one
+    already explored (the search counts it as pruned, not as an execution)."""
