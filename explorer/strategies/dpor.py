@@ -45,22 +45,29 @@ _LOCAL = ("local", None)
 
 
 def _without_reentry(events: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
-    """``events`` with every re-entrant acquire and inner release made local."""
-    depth: dict[tuple[int, str], int] = {}
+    """``events`` with every re-entrant acquire and inner release made local.
+
+    Follows who holds each lock as the engine does: any release of a plain Lock frees
+    it, even by another thread (``threading`` allows that).
+    """
+    holder: dict[str, list] = {}  # lock -> [thread, depth]
     result = []
     for thread, step in events:
-        if step[0] == "acquire":
-            held = depth.get((thread, step[1]), 0)
-            depth[thread, step[1]] = held + 1
-            if held:
-                step = _LOCAL
-        elif step[0] == "release":
-            held = depth.get((thread, step[1]), 0)
-            if held > 1:
-                depth[thread, step[1]] = held - 1
+        kind = step[0]
+        if kind == "acquire":
+            held = holder.get(step[1])
+            if held is not None and held[0] == thread:
+                held[1] += 1
                 step = _LOCAL
             else:
-                depth.pop((thread, step[1]), None)
+                holder[step[1]] = [thread, 1]
+        elif kind == "release":
+            held = holder.get(step[1])
+            if held is not None and held[0] == thread and held[1] > 1:
+                held[1] -= 1
+                step = _LOCAL
+            else:
+                holder.pop(step[1], None)
         result.append((thread, step))
     return result
 
@@ -193,15 +200,17 @@ class DPOR:
     def _races_of(self, events, after, j, thread, step, before: int) -> None:
         """Reverse every race of event ``j`` (or of a step left pending, at ``j == len(events)``)."""
         if step[0] == "acquire":
-            # Two acquires of one lock race unless something besides the lock orders them;
-            # the release between them is how the lock orders them, so it is looked past.
+            # An acquire races with every earlier use of its lock by another thread that
+            # nothing besides the lock orders before it: the release between two acquires
+            # is how the lock orders them, so it is looked past (and a release by a thread
+            # that does not hold the lock may let the acquire through earlier).
             last_of = {}
             for k in range(j):
                 last_of[events[k][0]] = k
             alone = self._happens_before(events, j, thread, step, after, last_of, skip_lock=step[1])
             for i in range(j):
                 other, earlier = events[i]
-                if other != thread and earlier[0] == "acquire" and earlier[1] == step[1] \
+                if other != thread and earlier[0] in ("acquire", "release") and earlier[1] == step[1] \
                         and not (alone >> i) & 1:
                     self._reverse_race(events, after, i, j, thread, alone)
             return
