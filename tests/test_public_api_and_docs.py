@@ -72,3 +72,10 @@ def test_the_state_graph_benchmark_counts_one_path_per_explored_execution():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "MISMATCH" not in done.stdout and "dining philosophers, 3" in done.stdout
+
+
+def test_the_strategies_benchmark_finds_dpor_at_one_execution_per_trace():
+    done = subprocess.run([sys.executable, "benchmarks/bench_strategies.py", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "counter 4x1" in done.stdout and "1.00" in done.stdout

@@ -1,0 +1,88 @@
+"""Strategies side by side: executions, seconds and steps per second, exhaustive against dpor.
+
+    python benchmarks/bench_strategies.py          # every row (about a minute and a half)
+    python benchmarks/bench_strategies.py --quick  # the small rows
+
+"traces" is the number of Mazurkiewicz traces where a closed form gives it: (n!)^2 for the
+n-thread counter, 1 for threads that share nothing. dpor/traces must be 1.00 there; a
+mismatch exits with status 1. Exhaustive rows above ~1 million executions are skipped
+(marked "-") to keep the run short.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from math import factorial
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from explorer import Scenario, explore, read, write  # noqa: E402
+from scenarios.dining_philosophers import dining  # noqa: E402
+
+
+def increment():
+    value = yield read("x")
+    yield write("x", value + 1)
+
+
+def counter(n: int) -> tuple[Scenario, int]:
+    scenario = Scenario(f"counter {n}x1", variables={"x": 0}, threads={f"T{i}": increment for i in range(n)})
+    return scenario, factorial(n) ** 2
+
+
+def independent(n: int, steps: int) -> tuple[Scenario, int]:
+    def private(var):
+        def run():
+            for _ in range(steps):
+                value = yield read(var)
+                yield write(var, value + 1)
+        return run
+
+    scenario = Scenario(f"independent {n}x{2 * steps}", variables={f"v{i}": 0 for i in range(n)},
+                        threads={f"T{i}": private(f"v{i}") for i in range(n)})
+    return scenario, 1
+
+
+def timed(scenario, strategy):
+    started = time.perf_counter()
+    result = explore(scenario, strategy=strategy)
+    return result, time.perf_counter() - started
+
+
+def main(quick: bool) -> int:
+    rows = [counter(2), counter(3), counter(4), independent(3, 1), independent(3, 2),
+            (dining(3, ordered=False), None), (dining(4, ordered=False), None)]
+    if not quick:
+        rows += [counter(5), counter(6), independent(4, 2), (dining(5, ordered=False), None),
+                 (dining(8, ordered=False), None)]
+    skip_exhaustive = {"counter 6x1", "independent 4x4", "dining philosophers, 5, left fork first",
+                       "dining philosophers, 8, left fork first"}
+    timed(counter(2)[0], "dpor")  # warm up: imports and first-call costs stay out of the rows
+    print(f"python {sys.version.split()[0]}")
+    head = (f"{'scenario':34} {'traces':>8} {'exhaustive':>11} {'s':>6} {'steps/s':>8} "
+            f"{'dpor':>7} {'pruned':>6} {'s':>6} {'steps/s':>8} {'dpor/traces':>11} {'speed-up':>8}")
+    print(head)
+    print("-" * len(head))
+    failed = False
+    for scenario, traces in rows:
+        dpor, dpor_s = timed(scenario, "dpor")
+        if scenario.name in skip_exhaustive:
+            exhaustive_cells, speedup = f"{'-':>11} {'-':>6} {'-':>8}", "-"
+        else:
+            exhaustive, exhaustive_s = timed(scenario, "exhaustive")
+            exhaustive_cells = (f"{exhaustive.executions:>11,} {exhaustive_s:>6.2f} "
+                                f"{exhaustive.steps / exhaustive_s:>8,.0f}")
+            speedup = f"{exhaustive_s / dpor_s:.0f}x"
+            failed |= set(exhaustive.final_states) != set(dpor.final_states)
+        ratio = "-" if traces is None else f"{dpor.executions / traces:.2f}"
+        failed |= traces is not None and dpor.executions != traces
+        print(f"{scenario.name:34} {traces if traces is not None else '-':>8} {exhaustive_cells} "
+              f"{dpor.executions:>7,} {dpor.pruned:>6,} {dpor_s:>6.2f} {dpor.steps / dpor_s:>8,.0f} "
+              f"{ratio:>11} {speedup:>8}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main("--quick" in sys.argv))
