@@ -53,9 +53,9 @@ def timed(scenario, strategy):
 
 def main(quick: bool) -> int:
     rows = [counter(2), counter(3), counter(4), independent(3, 1), independent(3, 2),
-            (dining(3, ordered=False), None), (dining(4, ordered=False), None)]
+            (dining(3, ordered=False), None)]
     if not quick:
-        rows += [counter(5), counter(6), independent(4, 2), (dining(5, ordered=False), None),
+        rows += [(dining(4, ordered=False), None), counter(5), counter(6), independent(4, 2), (dining(5, ordered=False), None),
                  (dining(8, ordered=False), None)]
     skip_exhaustive = {"counter 6x1", "independent 4x4", "dining philosophers, 5, left fork first",
                        "dining philosophers, 8, left fork first"}
