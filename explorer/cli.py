@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +34,18 @@ Loading a scenario file runs its Python code.
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status. A reader that stops early
+    (``explorer run scenarios/ | head``) ends the output quietly."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Python would complain again when flushing stdout at exit; point it at nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="explorer",
         description="Explore every interleaving of the threads in scenario files.",

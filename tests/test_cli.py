@@ -142,3 +142,9 @@ def test_ctrl_c_prints_the_partial_result_marked_incomplete_and_exits_130(tmp_pa
         process.kill()
     assert process.returncode == 130, err
     assert "INCOMPLETE: interrupted (Ctrl-C)" in out and "interrupted" in err
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    done = subprocess.run(f"{sys.executable} -m explorer run scenarios/ | head -1", shell=True, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.stdout.count("\n") == 1 and "Traceback" not in done.stderr
