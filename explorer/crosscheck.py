@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ._engine.program import Program
+from ._text import shown
 from .errors import ExplorerError, InvalidArgument
 from .outcomes import Outcome, State
 from .real_threads import COMPLETED, DEADLOCKED, FAILED, HUNG, stress_run, turn_run
@@ -331,8 +332,8 @@ def replay_on_threads(scenario: Scenario, schedule, *, timeout: float = 5.0,
 
 
 def _label(outcome: Outcome) -> str:
-    parts = [f"{name}={value!r}" for name, value in outcome.state.items()]
-    parts += [f"{name} returned {value!r}" for name, value in outcome.returns.items() if value is not None]
+    parts = [f"{name}={shown(value)}" for name, value in outcome.state.items()]
+    parts += [f"{name} returned {shown(value)}" for name, value in outcome.returns.items() if value is not None]
     return ", ".join(parts) or "(no variables)"
 
 

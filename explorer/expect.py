@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._text import shown
 from .errors import ScenarioTypeError
 
 if TYPE_CHECKING:
@@ -93,4 +94,4 @@ class Expect:
 
 
 def _text(state: Mapping) -> str:
-    return "{" + ", ".join(f"{k}={v!r}" for k, v in sorted(dict(state).items())) + "}"
+    return "{" + ", ".join(f"{k}={shown(v)}" for k, v in sorted(dict(state).items())) + "}"

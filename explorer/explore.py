@@ -9,6 +9,7 @@ from ._engine.execution import COMPLETED, DIVERGED, FAILED
 from ._engine.execution import Execution as _Run
 from ._engine.program import Program
 from ._engine.search import _unhashable, make_trace, outcome_findings, search
+from ._text import shown
 from .detectors import PER_EXECUTION, cycle_finding, lock_order_edges, merge_races, potential_deadlocks, races
 from .detectors.lock_order import with_locations
 from .errors import InvalidArgument, NondeterminismError, ScenarioTypeError, ScheduleError
@@ -153,8 +154,9 @@ def _check_same(scenario: Scenario, program: Program, run: _Run, max_steps: int)
     first = (run.status, len(run.events), [f.message for f in run.findings])
     second = (again.status, len(again.events), [f.message for f in again.findings])
     if first == second and run.status == COMPLETED:
-        ends = [(repr(tuple(r.values.values())), repr(tuple(r.returns))) for r in (run, again)]
-        if ends[0] != ends[1]:
+        ends = [(tuple(r.values.values()), tuple(r.returns)) for r in (run, again)]
+        if not _equal(ends[0], ends[1]):
+            ends = [(shown(values), shown(returns)) for values, returns in ends]
             raise NondeterminismError(
                 f"scenario {scenario.name!r} is nondeterministic: the same schedule ran twice "
                 f"took the same steps but ended with final values and returns {ends[0][0]}, "
@@ -168,6 +170,16 @@ def _check_same(scenario: Scenario, program: Program, run: _Run, max_steps: int)
             + ("" if first[2] == second[2] else f", with findings {first[2]} then {second[2]}")
             + ". Exploration assumes each thread does the same thing given the same values read."
         )
+
+
+def _equal(a: object, b: object) -> bool:
+    """Equal, or shown the same (nan is not equal to itself, but the same value)."""
+    try:
+        if a == b:
+            return True
+    except Exception:  # noqa: BLE001 - values that refuse to compare are compared as text
+        pass
+    return shown(a) == shown(b)
 
 
 def _follow(program: Program, schedule: list[int], max_steps: int, extend: bool, previous) -> _Run:

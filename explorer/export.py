@@ -18,6 +18,7 @@ import math
 from pathlib import Path
 
 from ._files import write_text as _write_text
+from ._text import shown
 from .errors import InvalidArgument
 
 __all__ = ["FORMATS", "to_dot", "to_node_link", "write_graph"]
@@ -118,7 +119,7 @@ def _quote(value: object) -> str:
 
 
 def _text(value: object) -> str:
-    return value if isinstance(value, str) else repr(value)
+    return value if isinstance(value, str) else shown(value)
 
 
 def _scalar_attributes(graph):
@@ -140,20 +141,24 @@ def _relabel(graph, mapping):
 
 
 def _scalar(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool) and shown(value).startswith("<"):
+        return shown(value)  # too many digits for str(), which GraphML needs
     if isinstance(value, bool | int | str) or (isinstance(value, float) and not math.isnan(value)):
         return value
     if value is None:
         return ""
-    return repr(value)
+    return shown(value)
 
 
 def _json_safe(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool) and shown(value).startswith("<"):
+        return shown(value)  # too many digits for JSON's decimal form
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
+        return value if math.isfinite(value) else shown(value)
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
-    return repr(value)
+    return shown(value)

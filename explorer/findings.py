@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ._text import shown
 from .steps import Acquire, Read, Release, Step, Write
 
 __all__ = ["SEVERITIES", "Event", "Finding", "Trace"]
@@ -47,9 +48,9 @@ class Event:
     def describe(self) -> str:
         """The step in words: ``read x -> 0``, ``write x = 1``, ``acquire l``."""
         if self.kind == "read":
-            return f"read {self.target} -> {self.value!r}"
+            return f"read {self.target} -> {shown(self.value)}"
         if self.kind == "write":
-            return f"write {self.target} = {self.value!r}"
+            return f"write {self.target} = {shown(self.value)}"
         return f"{self.kind} {self.target}"
 
     def __str__(self) -> str:

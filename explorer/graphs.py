@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ._engine.program import Program
 from ._engine.state_space import explore_states
+from ._text import shown
 from .errors import ScheduleError
 from .settings import DEFAULT_MAX_STEPS, Settings
 
@@ -71,7 +72,7 @@ def state_graph(scenario: Scenario, *, max_states: int = DEFAULT_MAX_STATES,
         if attrs["terminal"] == "completed":
             completed[node] = (attrs["values"], attrs["returns"])
     flagged: dict = {}
-    for key, raw in outcome_findings(program, sorted(set(completed.values()), key=repr), max_steps):
+    for key, raw in outcome_findings(program, sorted(set(completed.values()), key=shown), max_steps):
         flagged.setdefault(key, []).append(raw.kind)
 
     graph = nx.DiGraph(kind="state", scenario=scenario.name, threads=names, variables=var_names,
@@ -80,13 +81,13 @@ def state_graph(scenario: Scenario, *, max_states: int = DEFAULT_MAX_STATES,
         findings = list(attrs["findings"])
         outcome = None
         if node in completed:
-            parts = [f"{n}={v!r}" for n, v in zip(var_names, attrs["values"])]
-            parts += [f"{n} returned {v!r}" for n, v in zip(names, attrs["returns"]) if v is not None]
+            parts = [f"{n}={shown(v)}" for n, v in zip(var_names, attrs["values"])]
+            parts += [f"{n} returned {shown(v)}" for n, v in zip(names, attrs["returns"]) if v is not None]
             outcome = ", ".join(parts) or "(no variables)"
             findings += flagged.get(completed[node], [])
         if attrs["terminal"] == "deadlocked":
             findings.append("deadlock")
-        label = ", ".join(f"{n}={v!r}" for n, v in zip(var_names, attrs["values"]))
+        label = ", ".join(f"{n}={shown(v)}" for n, v in zip(var_names, attrs["values"]))
         held = [f"{lock}:{holder}" for lock, holder in zip(program.lock_names, attrs["holders"]) if holder]
         if held:
             label += ("\n" if label else "") + " ".join(held)
@@ -97,9 +98,9 @@ def state_graph(scenario: Scenario, *, max_states: int = DEFAULT_MAX_STATES,
     from .findings import Event
 
     for source, target, thread, step, value in space.edges:
-        shown = Event(0, names[thread], step[0], step[1], step[2] if step[0] == "write" else value)
-        graph.add_edge(source, target, thread=names[thread], step=shown.describe(),
-                       label=f"{names[thread]}: {shown.describe()}")
+        event = Event(0, names[thread], step[0], step[1], step[2] if step[0] == "write" else value)
+        graph.add_edge(source, target, thread=names[thread], step=event.describe(),
+                       label=f"{names[thread]}: {event.describe()}")
     return graph
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from ._text import shown
+
 __all__ = ["Outcome", "State"]
 
 
@@ -61,11 +63,11 @@ class State(Mapping):
 
     def __repr__(self) -> str:
         if all(name.isidentifier() for name in self._names):
-            return f"{type(self).__name__}({', '.join(f'{n}={v!r}' for n, v in self.items())})"
+            return f"{type(self).__name__}({', '.join(f'{n}={shown(v)}' for n, v in self.items())})"
         return f"{type(self).__name__}({dict(self.items())!r})"
 
     def __str__(self) -> str:
-        return ", ".join(f"{name}={value!r}" for name, value in self.items())
+        return ", ".join(f"{name}={shown(value)}" for name, value in self.items())
 
     def __reduce__(self):
         return (type(self)._from, (self._names, self._values))

@@ -46,6 +46,7 @@ from matplotlib.path import Path as CurvePath
 from matplotlib.textpath import TextToPath
 
 from ._files import write_atomically
+from ._text import shown
 from .errors import GraphTooLarge, InvalidArgument
 
 if TYPE_CHECKING:
@@ -499,7 +500,7 @@ class _StatePicture:
         locks, holders = self.graph.graph.get("locks") or (), data.get("holders") or ()
         if names is None or values is None or len(names) != len(values) or len(locks) != len(holders):
             return _wrap_items(str(data.get("label") or ""))
-        lines = [_wrap_items(", ".join(f"{name}={value!r}" for name, value in zip(names, values)))]
+        lines = [_wrap_items(", ".join(f"{name}={shown(value)}" for name, value in zip(names, values)))]
         lines += [f"{lock} held by {holder}" for lock, holder in zip(locks, holders) if holder is not None]
         return "\n".join(line for line in lines if line)
 
@@ -529,7 +530,7 @@ class _StatePicture:
         for node, data in graph.nodes(data=True):
             counts = tuple(data.get("counts") or ())
             ideal = unit * sum(c * u for c, u in zip(counts, units))
-            layers.setdefault(data.get("depth", 0), []).append((ideal, counts, repr(data.get("values")), node))
+            layers.setdefault(data.get("depth", 0), []).append((ideal, counts, shown(data.get("values")), node))
         positions: dict = {}
         for depth in sorted(layers):
             members = []

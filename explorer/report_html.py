@@ -25,6 +25,7 @@ from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._text import shown
 from .errors import ExplorerError, InvalidArgument
 
 if TYPE_CHECKING:
@@ -535,6 +536,6 @@ def _count(number: int, noun: str) -> str:
 
 
 def _outcome_label(outcome) -> str:
-    parts = [f"{name}={value!r}" for name, value in outcome.state.items()]
-    parts += [f"{name} returned {value!r}" for name, value in outcome.returns.items() if value is not None]
+    parts = [f"{name}={shown(value)}" for name, value in outcome.state.items()]
+    parts += [f"{name} returned {shown(value)}" for name, value in outcome.returns.items() if value is not None]
     return ", ".join(parts) or "(no variables)"

@@ -114,3 +114,21 @@ def test_a_thread_waiting_for_its_own_plain_lock_is_explained_when_a_schedule_na
     scenario = Scenario("twice", variables={"x": 0}, locks=["l"], threads={"A": twice, "B": other})
     with pytest.raises(ScheduleError, match="by itself when it acquires a plain Lock a second time"):
         replay(scenario, ["A", "A"])
+
+
+def test_an_int_too_long_to_print_is_shown_short_everywhere_and_crashes_nothing(tmp_path):
+    from explorer.export import write_graph
+    from explorer.report_html import render_report
+
+    def huge():
+        value = yield read("x")
+        yield write("x", value + 10 ** 5000)
+
+    scenario = Scenario("huge", variables={"x": 0}, threads={"A": huge, "B": huge})
+    result = explore(scenario)
+    text = result.render()
+    assert "<int of about 5001 digits>" in text and "[lost-update]" in text
+    for suffix in ("dot", "graphml", "json", "svg"):
+        write_graph(result.state_graph, tmp_path / f"states.{suffix}")
+    assert result.to_json().startswith("{") and "<svg" in render_report([result])
+    assert replay(scenario, result.findings[0].trace).final_state == {"x": 10 ** 5000}

@@ -7,6 +7,7 @@ from a read older than U's write, so U's write is lost.
 from __future__ import annotations
 
 from .._engine.execution import RawFinding
+from .._text import shown
 
 
 def lost_updates(events: list[tuple], names: tuple[str, ...]) -> list[RawFinding]:
@@ -47,9 +48,9 @@ def _finding(key, events, names, var, read_at, written_at, position) -> RawFindi
     thread, writer = events[position][0], events[written_at][0]
     t, u = names[thread], names[writer]
     lost = events[written_at][1]
-    message = (f"lost update of {var!r}: {u}'s write {var} = {lost[2]!r} at step {written_at + 1} is "
+    message = (f"lost update of {var!r}: {u}'s write {var} = {shown(lost[2])} at step {written_at + 1} is "
                f"overwritten at step {position + 1} by {t}, whose write was computed from its read "
-               f"{var} -> {events[read_at][2]!r} at step {read_at + 1}, before {u}'s write")
+               f"{var} -> {shown(events[read_at][2])} at step {read_at + 1}, before {u}'s write")
     marks = {read_at: f"{t}'s stale read", written_at: "lost write", position: "overwrites it"}
     return RawFinding("lost-update", "error", thread, key, message,
                       {"variable": var, "stale_read": read_at, "lost_write": written_at,

@@ -7,6 +7,7 @@ This catches what the lost-update pattern misses, such as the seed's
 from __future__ import annotations
 
 from .._engine.execution import RawFinding
+from .._text import shown
 
 #: Beyond this many threads the k! serial orders are too many to run; the check is skipped.
 MAX_THREADS = 7
@@ -20,7 +21,7 @@ def nonserializable_outcomes(outcomes: list[tuple[tuple, tuple]], serial: set[tu
     one whose state is serial but whose return values are not, for its returns.
     """
     serial_states = {values for values, _ in serial}
-    shown = "; ".join(sorted(_outcome(var_names, thread_names, key) for key in serial)) or "(none completed)"
+    listed = "; ".join(sorted(_outcome(var_names, thread_names, key) for key in serial)) or "(none completed)"
     found = []
     for key in outcomes:
         if key in serial:
@@ -28,15 +29,15 @@ def nonserializable_outcomes(outcomes: list[tuple[tuple, tuple]], serial: set[tu
         values, _returns = key
         what = "final state" if values not in serial_states else "outcome (return values)"
         message = (f"{what} {_outcome(var_names, thread_names, key)} is not serializable: no order of "
-                   f"running the threads one after another produces it. Serial outcomes: {shown}")
+                   f"running the threads one after another produces it. Serial outcomes: {listed}")
         finding = RawFinding("nonserializable", "error", None, ("nonserializable",) + key, message,
-                             {"outcome": key, "serial": sorted(serial, key=repr)})
+                             {"outcome": key, "serial": sorted(serial, key=shown)})
         found.append((key, finding))
     return found
 
 
 def _outcome(var_names, thread_names, key) -> str:
     values, returns = key
-    parts = [f"{n}={v!r}" for n, v in zip(var_names, values)]
-    parts += [f"{n} returned {v!r}" for n, v in zip(thread_names, returns) if v is not None]
+    parts = [f"{n}={shown(v)}" for n, v in zip(var_names, values)]
+    parts += [f"{n} returned {shown(v)}" for n, v in zip(thread_names, returns) if v is not None]
     return ", ".join(parts)
