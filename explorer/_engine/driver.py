@@ -7,6 +7,7 @@ starting a thread and capturing what it did as data, never as a leaking exceptio
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import types
@@ -65,8 +66,14 @@ def exception_location(exc: BaseException) -> str | None:
 
 
 def _short(path: str) -> str:
+    return _relative(path, os.getcwd())
+
+
+@functools.lru_cache(maxsize=256)
+def _relative(path: str, cwd: str) -> str:
+    """``path`` relative to ``cwd`` when it lies below it (cached: every reported step asks)."""
     try:
-        relative = os.path.relpath(path)
+        relative = os.path.relpath(path, cwd)
     except ValueError:  # another drive on Windows
         return path
     return path if relative.startswith("..") else relative

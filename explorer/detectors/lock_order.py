@@ -67,6 +67,8 @@ def potential_deadlocks(edges) -> list[list[tuple]]:
     >>> potential_deadlocks([("a", "b", 0, ("a", "g")), ("b", "a", 1, ("b", "g"))])  # gated by g
     []
     """
+    if not edges:
+        return []
     import networkx as nx
 
     between: dict[tuple[str, str], list[tuple]] = {}

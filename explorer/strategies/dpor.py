@@ -1,4 +1,4 @@
-"""Dynamic partial order reduction with sleep sets: one execution per Mazurkiewicz trace.
+"""Optimal dynamic partial order reduction: one execution per Mazurkiewicz trace, none wasted.
 
 Two steps of different threads are *dependent* when they touch the same variable and
 one writes, or take the same lock. Executions that differ only in the order of
@@ -6,13 +6,20 @@ independent steps are equivalent (one Mazurkiewicz trace), and every verdict exp
 gives (final states, deadlocks, lost updates, races, lock orders) is the same for all
 of them, so one per trace is enough.
 
-After each execution the strategy looks for *races*: a step and an earlier dependent
-step of another thread with no other step ordered between them. For each, it makes
-sure that one of the threads that can start the reversed order is tried just before
-the earlier step (source sets, Abdulla, Aronis, Jonsson and Sagonas, POPL 2014; where
-none of them can run there because of a held lock, every enabled thread is tried). Sleep sets (Godefroid 1996) keep each trace from being run twice: a thread
-already explored at a point sleeps until a dependent step wakes it; an execution whose
-every enabled thread sleeps is abandoned, counted as pruned, not as an execution.
+This is Abdulla, Aronis, Jonsson and Sagonas's optimal DPOR (POPL 2014). After each
+execution the strategy looks for *races*: a step and an earlier dependent step of
+another thread with no other step ordered between them. To reverse a race it builds
+the sequence ``v`` that runs the later step first (the steps after the earlier one that
+do not depend on it, then the later step) and inserts ``v`` in the *wakeup tree* of the
+point where the race began: an ordered tree of sequences still to run from there. A
+sequence whose trace is already covered (one of its *weak initials* is a thread already
+explored there, or a branch of the tree is a prefix of it up to equivalence) is not
+inserted. Sleep sets (Godefroid 1996) keep each trace from being run twice: a thread
+already explored at a point sleeps until a dependent step wakes it.
+
+Without locks, every execution is complete and of a new trace: nothing is abandoned.
+Locks block, which the theory leaves out: an execution whose every enabled thread sleeps
+can still occur there; it is abandoned and counted as pruned, not as an execution.
 Two acquires of one lock race (the one who gets the lock first may change); a release
 and the acquire it lets through do not, since they cannot both be enabled.
 """
@@ -72,16 +79,44 @@ def _without_reentry(events: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]
     return result
 
 
+def _weak_initial(thread: int, step: tuple, v: list[tuple[int, tuple]]) -> list | None:
+    """``v`` without ``thread``'s first step if ``thread`` can start ``v`` (a *weak initial*):
+    its first step in ``v`` depends on no earlier step there, or, having no step in ``v``,
+    its ``step`` depends on none of them. None when it cannot.
+
+    >>> from explorer import read, write
+    >>> v = [(1, read("y")), (2, write("x", 1))]
+    >>> _weak_initial(2, write("x", 1), v), _weak_initial(0, read("x"), v)
+    ([(1, read('y'))], None)
+    >>> _weak_initial(0, read("z"), v) == v
+    True
+    """
+    for k, (owner, own) in enumerate(v):
+        if owner == thread:
+            for j in range(k):
+                if dependent(v[j][1], own):
+                    return None
+            return v[:k] + v[k + 1:]
+    for _owner, other in v:
+        if dependent(step, other):
+            return None
+    return v
+
+
 class _Point:
-    """One step of the current execution: what could run, what ran, and what is left to try."""
+    """One step of the current execution: what could run, what ran, and what is left to try.
 
-    __slots__ = ("backtrack", "chosen", "done", "enabled", "fatal", "pending", "sleep")
+    ``wakeup`` is the wakeup tree of this point: nodes ``[thread, step, children]`` in the
+    order they are to run; the first is the thread running here now.
+    """
 
-    def __init__(self, enabled: list[int], pending: dict[int, tuple], chosen: int, sleep: frozenset) -> None:
+    __slots__ = ("chosen", "done", "enabled", "fatal", "pending", "sleep", "wakeup")
+
+    def __init__(self, enabled: list[int], pending: tuple, wakeup: list, sleep: frozenset) -> None:
         self.enabled = enabled
-        self.pending = pending  # the step each enabled thread would take here
-        self.chosen = chosen
-        self.backtrack = {chosen}
+        self.pending = pending  # the step every thread would take here (None once finished)
+        self.wakeup = wakeup
+        self.chosen = wakeup[0][0]
         self.done: set[int] = set()
         self.fatal: set[int] = set()  # threads whose step here ended their execution (it failed)
         self.sleep = sleep
@@ -114,16 +149,23 @@ class DPOR:
         position = self.position
         self.position = position + 1
         self.pending_now = pending
+        points = self.points
         if position < self.replay:
-            return self.points[position].chosen
+            return points[position].chosen
         sleep = self._sleep_after(position)
+        planned = points[position - 1].wakeup[0][2] if position else None
+        if planned:  # the wakeup tree says what runs next
+            assert planned[0][0] in enabled and planned[0][0] not in sleep, \
+                "[explorer internal bug] dpor's wakeup tree plans a thread that cannot run or sleeps"
+            points.append(_Point(list(enabled), tuple(pending), planned, sleep))
+            return planned[0][0]
         awake = [t for t in enabled if t not in sleep]
         if not awake:
             self.pruned += 1
             raise Abandon
-        last = self.points[position - 1].chosen if position else None
+        last = points[position - 1].chosen if position else None
         chosen = last if last in awake else awake[0]
-        self.points.append(_Point(list(enabled), {t: pending[t] for t in enabled}, chosen, sleep))
+        points.append(_Point(list(enabled), tuple(pending), [[chosen, pending[chosen], []]], sleep))
         return chosen
 
     def _sleep_after(self, position: int) -> frozenset:
@@ -145,24 +187,26 @@ class DPOR:
             # could have run instead is tried there, and the failing thread never sleeps.
             last = self.points[-1]
             last.fatal.add(last.chosen)
-            last.backtrack.update(last.enabled)
-        self._add_backtracking()
+            planned = {node[0] for node in last.wakeup} | last.sleep | last.done
+            for thread in last.enabled:
+                if thread not in planned:
+                    last.wakeup.append([thread, last.pending[thread], []])
+        self._add_races()
         points = self.points
         for index in range(len(points) - 1, -1, -1):
             point = points[index]
             point.done.add(point.chosen)
-            left = sorted(point.backtrack - point.done - point.sleep)
-            if left:
-                point.chosen = left[0]
+            del point.wakeup[0]  # the branch just explored, with what was planned below it
+            if point.wakeup:
+                point.chosen = point.wakeup[0][0]
                 del points[index + 1:]
                 self.replay = index + 1
                 return
             points.pop()
         self.finished = True
 
-    def _add_backtracking(self) -> None:
-        """Source-DPOR (Abdulla, Aronis, Jonsson, Sagonas, POPL 2014): for each race, make
-        sure some thread that can start the reversed order is tried where the race began."""
+    def _add_races(self) -> None:
+        """For each race of the execution, plan the sequence that reverses it."""
         points = self.points
         events = _without_reentry([(p.chosen, p.pending[p.chosen]) for p in points])
         after: list[int] = []  # bitmask of the events that happen before each event
@@ -200,19 +244,20 @@ class DPOR:
     def _races_of(self, events, after, j, thread, step, before: int) -> None:
         """Reverse every race of event ``j`` (or of a step left pending, at ``j == len(events)``)."""
         if step[0] == "acquire":
-            # An acquire races with every earlier use of its lock by another thread that
-            # nothing besides the lock orders before it: the release between two acquires
-            # is how the lock orders them, so it is looked past (and a release by a thread
-            # that does not hold the lock may let the acquire through earlier).
+            # An acquire races with every earlier acquire of its lock by another thread
+            # that nothing besides the lock orders before it: the release between two
+            # acquires is how the lock orders them, so it is looked past. A release never
+            # races with a later acquire: the lock is held until it, so the acquire
+            # cannot come first.
             last_of = {}
             for k in range(j):
                 last_of[events[k][0]] = k
             alone = self._happens_before(events, j, thread, step, after, last_of, skip_lock=step[1])
             for i in range(j):
                 other, earlier = events[i]
-                if other != thread and earlier[0] in ("acquire", "release") and earlier[1] == step[1] \
+                if other != thread and earlier[0] == "acquire" and earlier[1] == step[1] \
                         and not (alone >> i) & 1:
-                    self._reverse_race(events, after, i, j, thread, alone)
+                    self._reverse_race(events, after, i, thread, step, alone)
             return
         for i in range(j):
             other, earlier = events[i]
@@ -220,32 +265,38 @@ class DPOR:
                 continue
             if any((after[k] >> i) & 1 for k in range(i + 1, j) if (before >> k) & 1):
                 continue  # not an immediate race: another event lies between them
-            self._reverse_race(events, after, i, j, thread, before)
+            self._reverse_race(events, after, i, thread, step, before)
 
-    def _reverse_race(self, events, after, i: int, j: int, thread: int, before: int) -> None:
-        """Make sure a thread that can start ``v`` (what does not depend on event ``i``,
-        then ``thread``) is tried just before ``i``."""
-        v = [k for k in range(i + 1, j) if not (after[k] >> i) & 1]
-        v_mask = 0
-        for k in v:
-            v_mask |= 1 << k
-        initials, seen = [], set()
-        for k in v:
-            owner = events[k][0]
-            if owner not in seen:
-                seen.add(owner)
-                if not after[k] & v_mask:
-                    initials.append(owner)
-        if thread not in seen and not before & v_mask:
-            initials.append(thread)
-        self._reverse_with(i, initials)
+    def _reverse_race(self, events, after, i: int, thread: int, step: tuple, before: int) -> None:
+        """Plan, where event ``i`` ran, the steps of the execution after it that do not
+        happen after it, then ``thread``'s ``step`` (which does)."""
+        v = [events[k] for k in range(i + 1, len(events)) if not (after[k] >> i) & 1]
+        v.append((thread, step))
+        self._insert(i, v)
 
-    def _reverse_with(self, position: int, initials: list[int]) -> None:
+    def _insert(self, position: int, v: list[tuple[int, tuple]]) -> None:
+        """Add ``v`` to the wakeup tree at ``position`` unless a run already planned or
+        done there covers it (Abdulla et al.'s insertion, with weak initials)."""
         point = self.points[position]
-        if point.backtrack.intersection(initials):
-            return
-        runnable = [t for t in initials if t in point.enabled]
-        if runnable:
-            point.backtrack.add(runnable[0])
-        else:  # none can start here (a lock is held): be safe and try every thread
-            point.backtrack.update(point.enabled)
+        pending = point.pending
+        for thread in point.sleep | point.done:
+            if _weak_initial(thread, pending[thread], v) is not None and (
+                    thread not in point.fatal or any(owner == thread for owner, _ in v)):
+                # Its trace starts with a thread explored here already (one whose step
+                # failed here covers only sequences it starts: the failure ends them).
+                return
+        nodes = point.wakeup
+        while True:
+            for node in nodes:
+                rest = _weak_initial(node[0], node[1], v)
+                if rest is not None:
+                    if not node[2] or not rest:
+                        return  # a planned branch already leads there
+                    nodes, v = node[2], rest
+                    break
+            else:
+                chain: list = []
+                for thread, step in reversed(v):
+                    chain = [[thread, step, chain]] if chain else [[thread, step, []]]
+                nodes.append(chain[0])
+                return
