@@ -13,8 +13,8 @@ Nothing touches a slot outside its lock, so the critical section acts as one ato
 step, and two CASes on one slot are dependent (two critical sections of one lock), as
 two CASes on one location are for the papers; Nidhugg's C version models the CAS with
 a mutex per slot in the same way. One difference: a true CAS that fails only reads, so
-two failing CASes on one slot commute, while two critical sections do not; in this
-program no slot is ever tried by more than two threads, so the counts agree.
+two failing CASes on one slot commute, while two critical sections do not; with up to
+15 threads no slot is ever tried by more than two threads, so the counts agree.
 
 What it shows: with up to 11 threads every message has a slot of its own, so there is
 one Mazurkiewicz trace. Thread ``t + 11``'s m-th message equals thread ``t``'s
