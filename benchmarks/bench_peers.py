@@ -1,0 +1,198 @@
+"""explorer beside its Python peers, frontrun, ploom and interleave-test: the same scenarios, in one run.
+
+    python benchmarks/bench_peers.py                  # every tool (about 3 minutes, more on the first run)
+    python benchmarks/bench_peers.py --explorer-only  # explorer's rows only: no peer, no network
+    python benchmarks/bench_peers.py --json FILE      # also write every row as JSON
+
+Each peer lives only in its own virtual environment, benchmarks/.venvs/<tool>, which the first run
+creates from the pinned benchmarks/requirements-peers-<tool>.txt with the Python that pyenv provides
+(frontrun and ploom: 3.13, interleave-test: 3.12; if `pyenv prefix 3.13` finds none, `pyenv install
+3.13` first). None of them is a dependency of explorer. A peer that cannot be installed or run is
+reported as "not installed: <reason>", and the other tools still run.
+
+explorer runs in this process; each peer runs its driver from benchmarks/peers/ in a subprocess, in
+its venv. Every tool times only its exploration, inside its own process, with the same rule
+(peers/_measure.py: a warm-up call, then the mean of calls adding up to 0.2 s, or a single call of
+2 s or more). Scenarios: the counter with 2 and 3 threads (each reads x, writes x + 1: an update can
+be lost), the 2-thread counter with a lock around the read and the write (no bug), and the ABBA
+deadlock (two threads take locks a and b in opposite orders). Each peer's driver writes them the way
+its README does, in its documented modes; the mode column names each, and the drivers' docstrings say
+what counts as an execution. Columns:
+
+    executions   runs the tool made (counterexample replays and minimizing included); "N+" when a
+                 budget stopped it
+    bug found    whether the tool reported the lost update or the deadlock ("not checked" when the
+                 assertion was removed so that a tool which stops at the first failure enumerates
+                 every schedule)
+    rate ratio   explorer's exhaustive executions per second on the scenario / this row's
+    dpor vs      explorer's dpor executions on the scenario, against this row's executions
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE), str(HERE / "peers")]
+
+from _measure import outcome, row  # noqa: E402
+from bench_strategies import counter  # noqa: E402
+
+from explorer import explore  # noqa: E402
+from scenarios.abba import abba_deadlock  # noqa: E402
+from scenarios.counter import locked_counter  # noqa: E402
+
+VENVS = HERE / ".venvs"
+BUG_KINDS = {"lost-update", "deadlock"}
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    python: str  # the minor version pyenv must provide
+    command: tuple[str, ...]  # inside the venv's bin/, before the driver's path
+    driver: str
+
+    @property
+    def requirements(self) -> Path:
+        return HERE / f"requirements-peers-{self.name}.txt"
+
+
+PEERS = (
+    # frontrun.explore() runs only under the frontrun CLI, as its README says.
+    Peer("frontrun", "3.13", ("frontrun", "python"), "frontrun_driver.py"),
+    Peer("ploom", "3.13", ("python",), "ploom_driver.py"),
+    Peer("interleave-test", "3.12", ("python",), "interleave_test_driver.py"),
+)
+
+
+class NotInstalled(Exception):
+    """Why a peer's venv could not be made: the benchmark reports it and goes on."""
+
+
+def explorer_rows() -> list[dict]:
+    scenarios = [counter(2)[0], counter(3)[0], locked_counter, abba_deadlock]
+    explore(scenarios[0], strategy="dpor")  # imports and first-call costs stay out of every row
+    rows = []
+    for scenario in scenarios:
+        for strategy in ("exhaustive", "dpor"):
+            def run(scenario=scenario, strategy=strategy):
+                result = explore(scenario, strategy=strategy)
+                bug = bool(BUG_KINDS & {finding.kind for finding in result.findings})
+                return outcome(result.executions, bug, complete=result.complete)
+            rows.append(row("explorer", strategy, scenario.name, run))
+    return rows
+
+
+def interpreter(version: str) -> str:
+    """The Python `version` ("3.13") that pyenv provides, or else the one on PATH."""
+    if shutil.which("pyenv"):
+        found = subprocess.run(["pyenv", "prefix", version], capture_output=True, text=True, check=False)
+        if found.returncode == 0:
+            return str(Path(found.stdout.split(":")[0].strip()) / "bin" / "python")
+    plain = shutil.which(f"python{version}")
+    if plain:
+        return plain
+    raise NotInstalled(f"no Python {version} (try: pyenv install {version})")
+
+
+def venv(peer: Peer) -> Path:
+    """The peer's venv, made from its pinned requirements unless it already holds exactly them."""
+    home = VENVS / peer.name
+    stamp = home / "installed-requirements.txt"
+    wanted = peer.requirements.read_text()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return home
+    python = interpreter(peer.python)
+    shutil.rmtree(home, ignore_errors=True)
+    steps = ([python, "-m", "venv", str(home)],
+             [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(peer.requirements)])
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True, timeout=900, check=False)
+        if done.returncode != 0:
+            lines = (done.stderr or done.stdout).strip().splitlines()
+            raise NotInstalled(lines[-1] if lines else f"{step[0]} exited with {done.returncode}")
+    stamp.write_text(wanted)
+    return home
+
+
+def peer_rows(peer: Peer) -> tuple[list[dict], dict]:
+    """The rows the peer's driver printed, and what to say about the peer (version, or why it is absent)."""
+    try:
+        home = venv(peer)
+    except (NotInstalled, OSError, subprocess.TimeoutExpired) as error:
+        return [], {"tool": peer.name, "error": f"not installed: {error}"}
+    command = [str(home / "bin" / peer.command[0]), *peer.command[1:], str(HERE / "peers" / peer.driver)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=3600, check=False)
+    except subprocess.TimeoutExpired:
+        return [], {"tool": peer.name, "error": "its driver ran for more than an hour"}
+    printed = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    about = next((line for line in printed if "version" in line), {"tool": peer.name})
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        about = {**about, "error": f"driver exited with {done.returncode}: {lines[-1] if lines else ''}"}
+    return [line for line in printed if "version" not in line], about
+
+
+def count(value: int, complete: bool) -> str:
+    return f"{value:,}" if complete else f"{value:,}+"
+
+
+def table(rows: list[dict]) -> list[list[str]]:
+    by_scenario = {}
+    for line in rows:
+        by_scenario.setdefault(line["scenario"], []).append(line)
+    cells = [["scenario", "tool", "mode", "executions", "seconds", "exec/s", "bug found", "rate ratio", "dpor vs"]]
+    for scenario, lines in by_scenario.items():
+        ours = {line["mode"]: line for line in lines if line["tool"] == "explorer"}
+        exhaustive, dpor = ours["exhaustive"], ours["dpor"]
+        for line in lines:
+            rate = line["executions"] / line["seconds"]
+            theirs = line["tool"] != "explorer"
+            bug = {True: "yes", False: "no", None: "not checked"}[line["bug"]]
+            ratio = f"{exhaustive['executions'] / exhaustive['seconds'] / rate:,.0f}x" if theirs else ""
+            versus = f"{dpor['executions']} vs {count(line['executions'], line['complete'])}" if theirs else ""
+            cells.append([scenario, line["tool"], line["mode"], count(line["executions"], line["complete"]),
+                          f"{line['seconds']:.4f}", f"{rate:,.0f}", bug, ratio, versus])
+    return cells
+
+
+def markdown(cells: list[list[str]]) -> str:
+    widths = [max(len(row_[column]) for row_ in cells) for column in range(len(cells[0]))]
+    numeric = [column in (3, 4, 5, 7, 8) for column in range(len(widths))]
+    lines = ["| " + " | ".join(cell.rjust(width) if right else cell.ljust(width)
+                               for cell, width, right in zip(row_, widths, numeric)) + " |" for row_ in cells]
+    lines.insert(1, "|" + "|".join("-" * (width + 1) + (":" if right else "-")
+                                   for width, right in zip(widths, numeric)) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--explorer-only", action="store_true", help="run explorer's rows only")
+    parser.add_argument("--json", metavar="FILE", help="also write every row to FILE as JSON")
+    options = parser.parse_args(argv)
+    rows = explorer_rows()
+    about = [{"tool": "explorer", "version": "(this checkout)", "python": sys.version.split()[0]}]
+    for peer in () if options.explorer_only else PEERS:
+        found, said = peer_rows(peer)
+        rows += found
+        about.append(said)
+    for said in about:
+        where = said.get("error") or f"{said.get('version', '')} on Python {said['python']}".strip()
+        print(f"{said['tool']}: {where}")
+    print(markdown(table(rows)))
+    if options.json:
+        Path(options.json).write_text(json.dumps({"tools": about, "rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

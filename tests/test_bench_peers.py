@@ -1,0 +1,66 @@
+"""benchmarks/bench_peers.py: explorer's rows carry the known counts, and a missing peer is reported, not fatal.
+
+Nothing here installs or runs a peer, and nothing reaches beyond this machine.
+"""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+SCRIPT = ROOT / "benchmarks" / "bench_peers.py"
+
+
+def load_bench_peers():
+    spec = importlib.util.spec_from_file_location("bench_peers", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_explorer_only_run_reports_the_known_executions_and_bugs(tmp_path):
+    written = tmp_path / "rows.json"
+    done = subprocess.run([sys.executable, str(SCRIPT), "--explorer-only", "--json", str(written)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)  # status checked below
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = json.loads(written.read_text())["rows"]
+    found = {(line["scenario"], line["mode"]): (line["executions"], line["bug"]) for line in rows}
+    assert found == {
+        ("counter 2x1", "exhaustive"): (6, True), ("counter 2x1", "dpor"): (4, True),
+        ("counter 3x1", "exhaustive"): (90, True), ("counter 3x1", "dpor"): (36, True),
+        ("locked counter", "exhaustive"): (2, False), ("locked counter", "dpor"): (2, False),
+        ("ABBA deadlock", "exhaustive"): (6, True), ("ABBA deadlock", "dpor"): (3, True),
+    }
+    assert {line["tool"] for line in rows} == {"explorer"}
+    assert all(line["seconds"] > 0 and line["complete"] for line in rows)
+    assert "| counter 2x1    | explorer | exhaustive |" in done.stdout
+
+
+def test_a_peer_row_gets_explorers_ratios_and_a_budget_cut_count_ends_in_plus():
+    bench = load_bench_peers()
+    rows = [
+        {"tool": "explorer", "mode": "exhaustive", "scenario": "s", "seconds": 0.001, "executions": 6,
+         "bug": True, "complete": True, "note": ""},
+        {"tool": "explorer", "mode": "dpor", "scenario": "s", "seconds": 0.001, "executions": 4,
+         "bug": True, "complete": True, "note": ""},
+        {"tool": "peer", "mode": "dfs", "scenario": "s", "seconds": 2.0, "executions": 200,
+         "bug": None, "complete": False, "note": "budget hit"},
+    ]
+    header, *_, peer = bench.table(rows)
+    assert dict(zip(header, peer)) == {
+        "scenario": "s", "tool": "peer", "mode": "dfs", "executions": "200+", "seconds": "2.0000",
+        "exec/s": "100", "bug found": "not checked", "rate ratio": "60x", "dpor vs": "4 vs 200+"}
+
+
+def test_a_peer_whose_python_is_missing_is_reported_as_not_installed(tmp_path, monkeypatch):
+    bench = load_bench_peers()
+    monkeypatch.setattr(bench, "HERE", tmp_path)
+    monkeypatch.setattr(bench, "VENVS", tmp_path / ".venvs")
+    (tmp_path / "requirements-peers-no-such-peer.txt").write_text("no-such-peer==1.0\n")
+    rows, said = bench.peer_rows(bench.Peer("no-such-peer", "2.1", ("python",), "no_driver.py"))
+    assert rows == []
+    assert said == {"tool": "no-such-peer", "error": "not installed: no Python 2.1 (try: pyenv install 2.1)"}
+    assert not (tmp_path / ".venvs").exists()
