@@ -103,6 +103,58 @@ def _weak_initial(thread: int, step: tuple, v: list[tuple[int, tuple]]) -> list 
     return v
 
 
+class _Order:
+    """Happens-before over one execution, step by step: program order, and each step after
+    the dependent steps before it. Only the latest of those that are ordered among
+    themselves is needed: the last write of a variable (it follows every earlier access
+    of it), the reads since that write, and the last use of a lock.
+    """
+
+    __slots__ = ("after", "last_lock", "last_of", "last_write", "previous", "reads")
+
+    def __init__(self, after: list[int]) -> None:
+        self.after = after  # per step, the bitmask of the steps that happen before it
+        self.last_of: dict[int, int] = {}
+        self.previous: list[int | None] = []  # per step, its thread's step before it
+        self.last_write: dict[str, int] = {}
+        self.reads: dict[str, list[int]] = {}
+        self.last_lock: dict[str, int] = {}
+
+    def before(self, thread: int, step: tuple) -> int:
+        """The steps so far that happen before ``thread`` taking ``step`` next."""
+        after = self.after
+        mask = 0
+        previous = self.last_of.get(thread)
+        if previous is not None:
+            mask = after[previous] | (1 << previous)
+        kind = step[0]
+        if kind == "read" or kind == "write":
+            write = self.last_write.get(step[1])
+            if write is not None:
+                mask |= after[write] | (1 << write)
+            if kind == "write":
+                for read in self.reads.get(step[1], ()):
+                    mask |= after[read] | (1 << read)
+        elif kind == "acquire" or kind == "release":
+            use = self.last_lock.get(step[1])
+            if use is not None:
+                mask |= after[use] | (1 << use)
+        return mask
+
+    def add(self, j: int, thread: int, step: tuple) -> None:
+        """Step ``j`` is ``thread`` taking ``step``."""
+        self.previous.append(self.last_of.get(thread))
+        self.last_of[thread] = j
+        kind = step[0]
+        if kind == "read":
+            self.reads.setdefault(step[1], []).append(j)
+        elif kind == "write":
+            self.last_write[step[1]] = j
+            self.reads[step[1]] = []
+        elif kind == "acquire" or kind == "release":
+            self.last_lock[step[1]] = j
+
+
 class _Point:
     """One step of the current execution: what could run, what ran, and what is left to try.
 
@@ -140,9 +192,12 @@ class DPOR:
         self.finished = False
         self.pending_now: list | None = None
         self.pruned = 0
+        self.fresh = 0
+        self.after: list[int] = []  # per step of the execution: the steps that happen before it
 
     def begin(self) -> bool:
         self.position = 0
+        self.fresh = self.replay - 1 if self.replay else 0  # the first step not run before
         return not self.finished
 
     def choose(self, enabled: list[int], pending: list) -> int:
@@ -206,68 +261,64 @@ class DPOR:
         self.finished = True
 
     def _add_races(self) -> None:
-        """For each race of the execution, plan the sequence that reverses it."""
+        """For each race of the execution's new steps, plan the sequence that reverses it.
+
+        Steps before the first new choice ran the same way in an earlier execution, whose
+        analysis already planned their races; what happens before them is kept too.
+        """
         points = self.points
         events = _without_reentry([(p.chosen, p.pending[p.chosen]) for p in points])
-        after: list[int] = []  # bitmask of the events that happen before each event
-        last_of: dict[int, int] = {}
+        fresh = min(self.fresh, len(events))
+        after = self.after  # per event, the bitmask of the events that happen before it
+        del after[fresh:]
+        order = _Order(after)
         for j, (thread, step) in enumerate(events):
-            after.append(self._happens_before(events, j, thread, step, after, last_of))
-            last_of[thread] = j
-        for j, (thread, step) in enumerate(events):
-            self._races_of(events, after, j, thread, step, after[j])
+            if j >= fresh:
+                after.append(order.before(thread, step))
+            order.add(j, thread, step)
+        for j in range(fresh, len(events)):
+            thread, step = events[j]
+            self._races_of(events, after, j, thread, step, after[j], order.previous[j])
         pending = self.pending_now
         if pending is None:
             return
         for thread, step in enumerate(pending):  # steps left waiting when the execution ended
             if step is not None:
-                before = self._happens_before(events, len(events), thread, step, after, last_of)
-                self._races_of(events, after, len(events), thread, step, before)
+                self._races_of(events, after, len(events), thread, step, order.before(thread, step),
+                               order.last_of.get(thread))
 
-    @staticmethod
-    def _happens_before(events, j, thread, step, after, last_of, skip_lock: str | None = None) -> int:
-        """The events before ``j`` that happen before it; with ``skip_lock``, ignoring the
-        direct ordering through that lock by other threads (to see what else orders them)."""
-        mask = 0
-        previous = last_of.get(thread)
-        if previous is not None:
-            mask |= after[previous] | (1 << previous)
-        for i in range(j):
-            other, earlier = events[i]
-            if other == thread or (mask >> i) & 1 or not dependent(earlier, step):
-                continue
-            if skip_lock is not None and earlier[1] == skip_lock and earlier[0] in ("acquire", "release"):
-                continue
-            mask |= after[i] | (1 << i)
-        return mask
-
-    def _races_of(self, events, after, j, thread, step, before: int) -> None:
-        """Reverse every race of event ``j`` (or of a step left pending, at ``j == len(events)``)."""
+    def _races_of(self, events, after, j, thread, step, before: int, previous: int | None) -> None:
+        """Reverse every race of event ``j`` (or of a step left pending, at ``j == len(events)``);
+        ``previous`` is the thread's step before it."""
         if step[0] == "acquire":
             # An acquire races with every earlier acquire of its lock by another thread
             # that nothing besides the lock orders before it: the release between two
             # acquires is how the lock orders them, so it is looked past. A release never
             # races with a later acquire: the lock is held until it, so the acquire
             # cannot come first.
-            last_of = {}
-            for k in range(j):
-                last_of[events[k][0]] = k
-            alone = self._happens_before(events, j, thread, step, after, last_of, skip_lock=step[1])
+            alone = 0 if previous is None else after[previous] | (1 << previous)
+            lock = step[1]
             for i in range(j):
                 other, earlier = events[i]
-                if other != thread and earlier[0] == "acquire" and earlier[1] == step[1] \
-                        and not (alone >> i) & 1:
-                    self._reverse_race(events, after, i, thread, step, alone)
+                if other != thread and earlier[0] == "acquire" and earlier[1] == lock and not (alone >> i) & 1:
+                    self._reverse_race(events, after, i, thread, step)
             return
-        for i in range(j):
+        covered = 0  # what happens before the events before this one: not immediate
+        rest = before
+        while rest:
+            low = rest & -rest
+            covered |= after[low.bit_length() - 1]
+            rest ^= low
+        immediate = before & ~covered
+        while immediate:
+            low = immediate & -immediate
+            immediate ^= low
+            i = low.bit_length() - 1
             other, earlier = events[i]
-            if other == thread or not (before >> i) & 1 or not dependent(earlier, step):
-                continue
-            if any((after[k] >> i) & 1 for k in range(i + 1, j) if (before >> k) & 1):
-                continue  # not an immediate race: another event lies between them
-            self._reverse_race(events, after, i, thread, step, before)
+            if other != thread and dependent(earlier, step):
+                self._reverse_race(events, after, i, thread, step)
 
-    def _reverse_race(self, events, after, i: int, thread: int, step: tuple, before: int) -> None:
+    def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not
         happen after it, then ``thread``'s ``step`` (which does)."""
         v = [events[k] for k in range(i + 1, len(events)) if not (after[k] >> i) & 1]
