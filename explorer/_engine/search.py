@@ -7,7 +7,6 @@ from collections import Counter
 from types import MappingProxyType
 
 from ..detectors import (
-    PER_EXECUTION,
     cycle_finding,
     invariant_violations,
     lock_order_edges,
@@ -18,6 +17,7 @@ from ..detectors import (
     race_pairs,
 )
 from ..detectors.lock_order import with_locations
+from ..detectors.lost_update import lost_update_finding, lost_update_keys
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from ..findings import Event, Finding, Trace
@@ -97,9 +97,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             counts[status] += 1
             for raw in run.findings:
                 _note(found, raw, run)
-            for detect in PER_EXECUTION:
-                for raw in detect(run.events, names):
-                    _note(found, raw, run)
+            _note_lost_updates(found, run, names)
             _note_races(found, run, k)
             if has_locks:
                 _note_lock_order(run, edge_witness, edge_sets)
@@ -237,13 +235,30 @@ def _unhashable(run: Execution) -> RawFinding:
     raise AssertionError("[explorer internal bug] a final state failed to hash, but no value is unhashable")
 
 
-def _note_races(found: dict, run: Execution, k: int) -> None:
+def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...]) -> None:
+    """:func:`_note` for each lost update, wording a finding only when it is kept."""
     events = run.events
-    score = None
-    for key, earlier, later in race_pairs(events, k):
+    for located in lost_update_keys(events):
+        key = located[0]
         entry = found.get(key)
-        if score is None:
-            score = (run.preemptions, len(events))
+        score = (run.preemptions, len(events))
+        if entry is None:
+            found[key] = [lost_update_finding(events, names, *located), events, 1, score]
+        else:
+            entry[2] += 1
+            if score < entry[3]:
+                entry[0], entry[1], entry[3] = lost_update_finding(events, names, *located), events, score
+
+
+def _note_races(found: dict, run: Execution, k: int) -> None:
+    pairs = race_pairs(run.events, k)
+    if not pairs:
+        return
+    events = run.events
+    score = (run.preemptions, len(events))
+    get = found.get
+    for key, earlier, later in pairs:
+        entry = get(key)
         if entry is None:
             found[key] = [race_finding(key, earlier, later, events), events, 1, score]
         else:

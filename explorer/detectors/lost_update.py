@@ -20,9 +20,15 @@ def lost_updates(events: list[tuple], names: tuple[str, ...]) -> list[RawFinding
     ["lost update of 'x': B's write x = 1 at step 3 is overwritten at step 4 by A,
       whose write was computed from its read x -> 0 at step 1, before B's write"]
     """
+    return [lost_update_finding(events, names, *found) for found in lost_update_keys(events)]
+
+
+def lost_update_keys(events: list[tuple]) -> list[tuple]:
+    """``(key, stale read, lost write, overwrite)`` positions of each lost update in one
+    execution, the first per key: the hot path's form, which words nothing."""
     latest_read: dict[tuple[int, str], int] = {}
     writes: dict[str, list[tuple[int, int]]] = {}
-    found: dict[tuple, RawFinding] = {}
+    found: dict[tuple, tuple] = {}
     for position, (thread, step, _value, _enabled) in enumerate(events):
         kind = step[0]
         if kind == "read":
@@ -38,13 +44,15 @@ def lost_updates(events: list[tuple], names: tuple[str, ...]) -> list[RawFinding
                     if writer != thread:
                         key = ("lost-update", var) + tuple(sorted((thread, writer)))
                         if key not in found:
-                            found[key] = _finding(key, events, names, var, read_at, written_at, position)
+                            found[key] = (key, read_at, written_at, position)
                         break
             history.append((position, thread))
     return list(found.values())
 
 
-def _finding(key, events, names, var, read_at, written_at, position) -> RawFinding:
+def lost_update_finding(events, names, key, read_at, written_at, position) -> RawFinding:
+    """The finding for one lost update found by :func:`lost_update_keys`."""
+    var = key[1]
     thread, writer = events[position][0], events[written_at][0]
     t, u = names[thread], names[writer]
     lost = events[written_at][1]

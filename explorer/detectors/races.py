@@ -66,8 +66,9 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
     """``(key, earlier, later)`` for every racing pair in one execution's engine events.
 
     The same relation as :func:`unordered_pairs`, specialised for the hot path: threads
-    are the indices ``0..k-1``, and the key names each access by its thread, its index
-    among that thread's steps, and whether it writes, so it is stable across executions.
+    are the indices ``0..k-1``, and the key (flat, to hash fast) names each access by its
+    thread, its index among that thread's steps, and whether it writes, so it is stable
+    across executions: ``("race", variable, thread, index, writes, thread, index, writes)``.
     """
     clocks = [[0] * k for _ in range(k)]
     for thread in range(k):
@@ -93,8 +94,7 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
                 continue
             for other, epoch, wrote, at, number in earlier:
                 if other != thread and epoch > clock[other] and (wrote or writes):
-                    found.append((("race", var, (other, number, wrote), (thread, ordinal, writes)),
-                                  at, position))
+                    found.append((("race", var, other, number, wrote, thread, ordinal, writes), at, position))
             earlier.append(access)
         elif kind == "acquire":
             released = lock_clocks.get(step[1])
