@@ -233,3 +233,16 @@ def test_equal_values_of_different_types_are_different_states():
                         threads={"A": setter(True, "a done"), "B": setter(1, "b done"), "D": reader})
     result = assert_same_verdicts(scenario)
     assert {outcome["D"] for outcome in result.outcomes} == {"bool", "int", None}
+
+
+def test_states_holding_unhashable_values_are_explored_without_caching():
+    def appender(item):
+        def run():
+            items = yield read("items")
+            yield write("items", list(items) + [item])
+        return run
+
+    scenario = Scenario("unhashable", variables={"items": ()},
+                        threads={"A": appender(1), "B": appender(2)})
+    result = assert_same_verdicts(scenario)
+    assert result.executions == 6 and result.pruned == 0 and result.errors

@@ -44,7 +44,9 @@ from it: final states and outcomes (so serializability, invariants and checks),
 deadlocks, errors and warnings the engine raises, a step count reaching
 ``max_steps``, and lock-order edges (the thread, the lock it acquires, and the locks
 it holds, which follow from its own history). So equal keys give equal futures.
-A value that cannot be hashed makes its state's key unique (never cached).
+Values are compared by type and equality (``-0.0`` and ``0.0`` are one state, as they
+are one outcome). A value that cannot be hashed or compared makes its state unique:
+it is never cached.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ class _Tracker:
                 node = histories.get(entry)
                 if node is None:
                     node = histories[entry] = len(histories) + 1
-            except TypeError:  # an unhashable value read: this history is like no other
+            except Exception:  # a value read that cannot be hashed or compared: a history like no other
                 node = object()
             history[thread] = node
             kind = step[0]

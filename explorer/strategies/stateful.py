@@ -49,6 +49,6 @@ class Stateful(Exhaustive):
                 if key in self.visited:
                     raise Abandon
                 self.visited.add(key)
-            except TypeError:  # holds an unhashable value: never cached
+            except Exception:  # holds a value that cannot be hashed or compared: never cached
                 pass
         return Exhaustive.choose(self, enabled)
