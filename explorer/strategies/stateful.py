@@ -46,9 +46,11 @@ class Stateful(Exhaustive):
         if self.position >= self.replaying:  # a state this run is the first of its prefix to reach
             key = state()
             try:
-                if key in self.visited:
-                    raise Abandon
-                self.visited.add(key)
+                seen = key in self.visited
+                if not seen:
+                    self.visited.add(key)
             except Exception:  # holds a value that cannot be hashed or compared: never cached
-                pass
+                seen = False
+            if seen:
+                raise Abandon
         return Exhaustive.choose(self, enabled)
