@@ -8,8 +8,8 @@ argument). Past the replayed prefix, a run that reaches a state already visited 
 only repeat what was explored from it the first time, so it is abandoned (counted
 as pruned, not as an execution) and the search backtracks as :class:`.Exhaustive` does.
 
-Why the verdicts are those of exhaustive exploration: states form a DAG (histories
-only grow), and a state is added to the visited set on the run that first reaches it,
+Why the verdicts are those of exhaustive exploration: no run reaches a state twice
+(histories only grow, and finished threads stay finished), and a state is added to the visited set on the run that first reaches it,
 which goes on from it and leaves a branch point for each other enabled thread, so
 every reachable state is visited and every step from it is taken exactly once. Final
 states and deadlocks are states; every finding is shown by a step from a state (its
