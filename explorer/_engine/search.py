@@ -29,6 +29,7 @@ from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, TRUNCATED, Execution, RawFinding
 from .program import Program
+from .state_keys import StateKeys
 
 
 def search(program: Program, strategy, strategy_name: str, settings: Settings) -> ExplorationResult:
@@ -53,6 +54,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     edge_sets: dict[frozenset, list] = {}  # the edges of an execution -> [score, events, executions]
     choose, begin, end = strategy.choose, strategy.begin, strategy.end
     needs_pending = getattr(strategy, "needs_pending", False)
+    state_keys = StateKeys(program) if getattr(strategy, "needs_state", False) else None
     pruned = 0
     try:
         while begin():
@@ -66,14 +68,22 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             try:
                 if needs_pending:  # the strategy also sees which step each thread would take
                     status = run.run(lambda enabled, run=run: choose(enabled, run.pending), max_steps, previous)
+                elif state_keys is not None:  # the strategy also sees the key of each state reached
+                    status = run.run(lambda enabled, key=state_keys.follow(run): choose(enabled, key),
+                                     max_steps, previous)
                 else:
                     status = run.run(choose, max_steps, previous)
             except Abandon:
-                pruned += 1
-                strategy.ended = "abandoned"
-                end()
-                previous = run.events
-                continue
+                if state_keys is not None and _shows_new(run, found, edge_witness, names):
+                    run = _run_to_end(program, run, max_steps)
+                    status = run.status
+                else:
+                    pruned += 1
+                    if needs_pending:
+                        strategy.ended = "abandoned"
+                    end()
+                    previous = run.events
+                    continue
             if needs_pending:
                 strategy.ended = status
             executions += 1
@@ -370,3 +380,30 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         blocked_at=MappingProxyType(dict(blocked_at)),
         marks=MappingProxyType(dict(marks)),
     )
+
+
+# ---- cut runs of a stateful search ----------------------------------------------------
+
+
+def _shows_new(run: Execution, found: dict, edge_witness: dict, names: tuple[str, ...]) -> bool:
+    """Whether a run cut at a visited state showed a finding or lock-order edge not seen
+    before: its last step was the one time that step is taken from its state."""
+    events = run.events
+    for raw in run.findings:
+        if raw.key not in found and raw.kind != "close-error":  # closing a cut run is not the scenario's doing
+            return True
+    if any(located[0] not in found for located in lost_update_keys(events)):
+        return True
+    if any(key not in found for key, _earlier, _later in race_pairs(events, len(names))):
+        return True
+    return any(edge not in edge_witness for edge in lock_order_edges(events))
+
+
+def _run_to_end(program: Program, cut: Execution, max_steps: int) -> Execution:
+    """``cut``'s schedule run again and on to its end without further preemptions: an
+    execution whose trace shows what the cut run showed (every detector reads events in
+    order, so what a prefix shows, the whole run shows)."""
+    schedule = FollowSchedule([event[0] for event in cut.events], program.thread_names, extend=True)
+    run = Execution(program)
+    run.run(schedule.choose, max_steps, cut.events)
+    return run

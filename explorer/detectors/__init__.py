@@ -12,8 +12,10 @@ from .lost_update import lost_updates
 from .races import merge_races, race_finding, race_pairs, races
 from .serializability import nonserializable_outcomes
 
-#: Detectors run on every execution's events. (Races run there too, through the
-#: cheaper ``race_pairs``, which builds a finding only for a new or better witness.)
+#: Detectors run on every execution's events (on real threads' too). The search runs
+#: each through its hot-path form, which words a finding only for a new or better
+#: witness: ``lost_update_keys`` and ``race_pairs``; a detector added here needs one
+#: there, and a summary in the stateful search's key (``_engine/state_keys.py``).
 PER_EXECUTION = (lost_updates,)
 
 __all__ = [

@@ -17,6 +17,12 @@ class Strategy(Protocol):
 
     Executions are deterministic: the same choices from the start give the same
     enabled sets (the engine checks this and reports nondeterminism otherwise).
+
+    A strategy whose ``needs_state`` is true is called as ``choose(enabled, state)``:
+    ``state()`` returns an opaque hashable key of the current state, equal for two
+    states only when everything explorer can observe from them on is equal (see
+    ``explorer/_engine/state_keys.py``). It costs a little per call, so call it only
+    where it is needed.
     """
 
     def begin(self) -> bool: ...

@@ -1,0 +1,170 @@
+"""The identity of each state a search reaches, for strategies that cache visited states.
+
+A key is equal for two points of two executions only if everything explorer can
+still observe from there on is equal: every step either execution can take next,
+every finding those steps can show, and every final outcome. It has two parts.
+
+**The program state**, as :mod:`.state_space` defines it: each variable's value (with
+its type, so ``1`` and ``True`` stay apart), each lock's holder and depth, and per
+thread its history, the values sent into its generator so far (a deterministic
+generator's next step, and everything after, is a function of exactly that), or once
+it has finished, its return value. Histories are interned: ``(parent id, value,
+type)`` maps to a small int, so a key is cheap to build and compare, and two ids are
+equal exactly when the histories are (a dict compares by equality; nothing is
+hashed lossily). Generator locals cannot stand in for histories (see
+:mod:`.state_space`).
+
+**A summary of the path-dependent detectors**, holding exactly what their future
+detections depend on; the detectors' state is otherwise a function of the path, not
+of the state, and caching on the program state alone would lose findings.
+
+* Lost updates (:mod:`..detectors.lost_update`). A write by ``T`` to ``v`` is a lost
+  update of the pair ``(T, W)``, where ``W`` wrote ``v`` last among the threads other
+  than ``T`` since ``T``'s latest read of ``v``. So the summary keeps, for each running
+  thread ``T`` and variable ``v`` it has read, that ``W`` or None. It evolves from
+  itself alone: ``T`` reads ``v``: None; ``U`` writes ``v``: ``U`` for every other
+  thread that has read ``v``. Finished threads write nothing more and are left out.
+* Races (:mod:`..detectors.races`). A race is keyed by its two accesses, each named by
+  its thread, its index among that thread's steps and whether it writes. An access
+  ``a`` of ``U`` races with a later conflicting access of ``T != U`` exactly when
+  ``T``'s vector clock does not cover ``a``'s epoch. So the summary keeps, per epoch
+  ``(U, e)`` (``U``'s steps between two of its releases) that accessed a variable, the
+  set of threads and locks whose clocks cover it: its *knowers*. This set evolves
+  from itself alone, as the clocks do: a new access is known by ``U`` only (no clock
+  has seen ``U``'s current epoch); ``T`` acquiring ``L`` joins ``L``'s clock into
+  ``T``'s, so ``T`` now knows what ``L`` knows; ``T`` releasing ``L`` replaces ``L``'s
+  clock with a copy of ``T``'s, so ``L`` knows exactly what ``T`` knows. Which of
+  ``U``'s accesses lie in epoch ``e`` follows from ``U``'s history, which the key keeps
+  for a finished thread too while it has such an epoch. Knowledge only grows, so an
+  epoch every running thread but ``U`` knows can never race again and is dropped,
+  and finished threads are dropped from the knowers.
+
+Everything else explorer reports is a function of the program state or of one step
+from it: final states and outcomes (so serializability, invariants and checks),
+deadlocks, errors and warnings the engine raises, a step count reaching
+``max_steps``, and lock-order edges (the thread, the lock it acquires, and the locks
+it holds, which follow from its own history). So equal keys give equal futures.
+Values are compared by type and equality (``-0.0`` and ``0.0`` are one state, as they
+are one outcome). A value that cannot be hashed or compared makes its state unique:
+it is never cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+
+from .execution import Execution
+from .program import Program
+
+FINISHED = "finished"
+
+
+class StateKeys:
+    """Makes, for each execution, a function returning the key of the state it is in.
+
+    One per search: history ids are shared by all of its executions.
+    """
+
+    __slots__ = ("histories", "initial", "k", "lock_bits", "var_index")
+
+    def __init__(self, program: Program) -> None:
+        k = self.k = len(program.thread_names)
+        self.var_index = {var: n for n, var in enumerate(program.var_names)}
+        # Knowers are bitmasks: bit i for thread i, bit k + n for the n-th lock.
+        self.lock_bits = {lock: 1 << (k + n) for n, lock in enumerate(program.lock_names)}
+        self.initial = [(value, value.__class__) for value in program.initial.values()]
+        self.histories: dict = {}  # (parent id, value sent, its type) -> id; 0 is the empty history
+
+    def follow(self, run: Execution) -> Callable[[], Hashable]:
+        """The key of the state ``run`` is in, whenever it is called (between steps)."""
+        return _Tracker(self, run).key
+
+
+class _Tracker:
+    """One execution's key, brought up to date from its new events when asked for."""
+
+    __slots__ = ("epoch", "history", "keys", "knowers", "run", "seen", "stale", "tokens")
+
+    def __init__(self, keys: StateKeys, run: Execution) -> None:
+        self.keys = keys
+        self.run = run
+        self.seen = 0  # events folded in so far
+        self.history = [0] * keys.k
+        self.tokens = list(keys.initial)  # (value, type) per variable
+        self.stale: dict = {}  # (thread, var) -> the last other writer since its last read, or None
+        self.knowers: dict = {}  # (thread, epoch) -> bitmask of the threads and locks that know it
+        self.epoch = [1] * keys.k
+
+    def key(self) -> Hashable:
+        run = self.run
+        events = run.events
+        if self.seen < len(events):
+            self._fold(events)
+        pending = run.pending
+        k = self.keys.k
+        live = 0
+        for i in range(k):
+            if pending[i] is not None:
+                live |= 1 << i
+        knowers = self.knowers
+        relevant = live | ~((1 << k) - 1)  # running threads, and every lock
+        races = []
+        owners = 0  # threads owning an epoch that can still race
+        for epoch, mask in list(knowers.items()):
+            others = live & ~(1 << epoch[0])
+            if mask & others == others:
+                del knowers[epoch]  # every thread that can still access knows it
+            else:
+                races.append((epoch, mask & relevant))
+                owners |= 1 << epoch[0]
+        history, returns = self.history, run.returns
+        threads = []
+        for i in range(k):
+            if pending[i] is not None:
+                threads.append(history[i])
+            else:
+                value = returns[i]
+                threads.append((FINISHED, value, value.__class__, history[i] if owners >> i & 1 else None))
+        stale = frozenset(item for item in self.stale.items() if live >> item[0][0] & 1)
+        return (tuple(self.tokens), tuple(run.owner.values()), tuple(run.depth.values()), tuple(threads),
+                stale, frozenset(races))
+
+    def _fold(self, events: list[tuple]) -> None:
+        keys = self.keys
+        histories, history, tokens, stale, knowers, epoch = (
+            keys.histories, self.history, self.tokens, self.stale, self.knowers, self.epoch)
+        for position in range(self.seen, len(events)):
+            thread, step, value, _enabled = events[position]
+            entry = (history[thread], value, value.__class__)
+            try:
+                node = histories.get(entry)
+                if node is None:
+                    node = histories[entry] = len(histories) + 1
+            except Exception:  # a value read that cannot be hashed or compared: a history like no other
+                node = object()
+            history[thread] = node
+            kind = step[0]
+            if kind == "read" or kind == "write":
+                var = step[1]
+                if kind == "read":
+                    stale[thread, var] = None
+                else:
+                    written = step[2]
+                    tokens[keys.var_index[var]] = (written, written.__class__)
+                    for other in range(keys.k):
+                        if other != thread and (other, var) in stale:
+                            stale[other, var] = thread
+                here = (thread, epoch[thread])
+                if here not in knowers:
+                    knowers[here] = 1 << thread
+            elif kind == "acquire":
+                lock, me = keys.lock_bits[step[1]], 1 << thread
+                for known, mask in knowers.items():
+                    if mask & lock:
+                        knowers[known] = mask | me
+            else:
+                lock, me = keys.lock_bits[step[1]], 1 << thread
+                for known, mask in knowers.items():
+                    knowers[known] = mask | lock if mask & me else mask & ~lock
+                epoch[thread] += 1
+        self.seen = len(events)
