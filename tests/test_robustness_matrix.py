@@ -623,3 +623,16 @@ def test_the_readme_says_plainly_that_loading_a_scenario_file_runs_its_code():
     readme = (ROOT / "README.md").read_text()
     assert "Loading a scenario file runs its Python code" in readme
     assert os.path.exists(ROOT / "explorer" / "loading.py")
+
+
+# ---- resources -------------------------------------------------------------------------------
+
+def test_peak_memory_of_exhaustive_exploration_does_not_grow_with_the_executions():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_memory
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    small, large = bench_memory.main(["--quick"])  # 2,520 and 25,200 executions, each in a fresh process
+    assert (small["executions"], large["executions"]) == (2_520, 25_200)
+    assert large["peak_kib"] - small["peak_kib"] < 4 * 1024
