@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # outside an exploration (loading files, writing them): nothing partial to show
+        print("\nexplorer: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -491,6 +491,38 @@ def test_the_cli_reports_a_hung_step_as_a_finding_and_does_not_hang(tmp_path):
     assert "interrupted at " in done.stdout and "hangs.py:4)" in done.stdout and "INCOMPLETE" in done.stdout
 
 
+LONG = """
+from explorer import Scenario, read, write
+def increment():
+    value = yield read("x")
+    yield write("x", value + 1)
+print("loaded", flush=True)
+long = Scenario("long", variables={"x": 0}, threads={t: increment for t in "ABCDEFG"})
+"""
+
+
+@pytest.mark.parametrize("where, source", [
+    ("while exploring", LONG),
+    ("while loading a file", "import time\nprint('loaded', flush=True)\ntime.sleep(60)\n"),
+])
+def test_sigint_to_explorer_run_exits_130_without_a_traceback(tmp_path, where, source):
+    (tmp_path / "slow.py").write_text(source)
+    process = subprocess.Popen([sys.executable, "-m", "explorer", "run", tmp_path / "slow.py", "-q"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert process.stdout.readline().strip() == "loaded"
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130 and "Traceback" not in err and "interrupted (Ctrl-C)" in err
+    if where == "while exploring":
+        assert "INCOMPLETE: interrupted (Ctrl-C)" in out and "[lost-update]" in out
+
+
 # ---- files: strict, never executed, written atomically --------------------------------------
 
 COUNTER = Scenario("counter", variables={"x": 0}, threads={"A": increment, "B": increment})

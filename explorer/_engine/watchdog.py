@@ -25,7 +25,6 @@ try:
     import ctypes
 
     _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-    _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
 except (ImportError, AttributeError):  # not CPython
     _set_async_exc = None
 
@@ -53,12 +52,12 @@ class Watchdog:
         self.fired = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._target = threading.get_ident()
 
     def __enter__(self) -> Watchdog:
         if self.limit is not None and _set_async_exc is not None:
-            target = threading.get_ident()
             timeout = type("StepTimeout", (StepTimeout,), {"seconds": self.limit})
-            self._thread = threading.Thread(target=self._watch, args=(target, timeout),
+            self._thread = threading.Thread(target=self._watch, args=(self._target, timeout),
                                             name="explorer-watchdog", daemon=True)
             self._thread.start()
         return self
@@ -67,6 +66,8 @@ class Watchdog:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        if self.fired:  # an interrupt still pending (its step moved on just in time) must not leak out
+            _set_async_exc(ctypes.c_ulong(self._target), None)
 
     def _watch(self, target: int, timeout: type[StepTimeout]) -> None:
         poll = min(max(self.limit / 8, 0.005), 0.5)
@@ -82,6 +83,6 @@ class Watchdog:
             if progress != seen:
                 seen, since = progress, now
             elif now - since >= self.limit and RUNNING.get(target) is run and run.status is None:
-                _set_async_exc(target, timeout)
+                _set_async_exc(ctypes.c_ulong(target), ctypes.py_object(timeout))
                 self.fired += 1
                 since = now  # a body that swallows it is interrupted again after another limit
