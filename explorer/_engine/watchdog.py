@@ -47,6 +47,11 @@ class StepTimeout(BaseException):
 class Watchdog:
     """``with Watchdog(limit):`` interrupts the calling thread's stuck steps; a no-op for ``None``."""
 
+    # A pending interrupt is never cleared: PyThreadState_SetAsyncExc(id, NULL) leaves the
+    # eval loop's "pending" flag set in CPython 3.11, which makes traced code (hypothesis,
+    # coverage) spin. The interrupt is only sent after `limit` seconds without a step and
+    # lands within microseconds, in the stuck step, so none is left pending at the end.
+
     def __init__(self, limit: float | None) -> None:
         self.limit = limit
         self.fired = 0
@@ -66,8 +71,6 @@ class Watchdog:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        if self.fired:  # an interrupt still pending (its step moved on just in time) must not leak out
-            _set_async_exc(ctypes.c_ulong(self._target), None)
 
     def _watch(self, target: int, timeout: type[StepTimeout]) -> None:
         poll = min(max(self.limit / 8, 0.005), 0.5)
