@@ -278,6 +278,20 @@ def test_an_endless_loop_without_steps_is_interrupted_by_the_watchdog_and_stops_
     assert "after step 2" in hung.message and line("spin").rsplit(":")[0] in hung.message
     assert not result.complete and result.stop_reason == "step_timeout"
     assert "INCOMPLETE" in result.render()
+    assert_traced_code_still_runs()
+
+
+def assert_traced_code_still_runs():
+    """Nothing of the watchdog's interrupt is left behind: traced code (hypothesis, coverage) runs."""
+    previous = sys.gettrace()
+    sys.settrace(lambda frame, event, arg: None)
+    try:
+        started = time.monotonic()
+        for _ in range(10_000):
+            next(step_of(), None)  # a Python call: the tracer sees it
+        assert time.monotonic() - started < 5
+    finally:
+        sys.settrace(previous)
 
 
 def test_a_step_that_never_yields_before_its_first_step_is_cut_at_the_time_limit_too():
