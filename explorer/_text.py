@@ -20,3 +20,11 @@ def shown(value: object) -> str:
         return f"<{type(value).__name__} whose repr failed>"
     except Exception:  # noqa: BLE001 - a user's __repr__ may raise anything
         return f"<{type(value).__name__} whose repr failed>"
+
+
+def text_of(error: BaseException) -> str:
+    """``str(error)``, or a stand-in when a user's ``__str__`` raises."""
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 - a user's __str__ may raise anything
+        return f"<{type(error).__name__} whose str() raised>"

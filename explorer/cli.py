@@ -12,7 +12,7 @@ from pathlib import Path
 from .errors import ExplorerError
 from .explore import explore
 from .loading import load_scenarios
-from .settings import DEFAULT_MAX_STEPS
+from .settings import DEFAULT_MAX_STEPS, DEFAULT_STEP_TIMEOUT
 from .strategies import STRATEGIES
 
 EXAMPLES = """\
@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # outside an exploration (loading files, writing them): nothing partial to show
+        print("\nexplorer: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
 
 
 def _main(argv: list[str] | None = None) -> int:
@@ -66,6 +69,8 @@ def _main(argv: list[str] | None = None) -> int:
     run.add_argument("--max-executions", type=int, default=None)
     run.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS)
     run.add_argument("--time-limit", type=float, default=None, help="seconds per scenario")
+    run.add_argument("--step-timeout", type=float, default=DEFAULT_STEP_TIMEOUT,
+                     help="seconds one step's code may run before it counts as hung (default 10)")
     run.add_argument("-q", "--quiet", action="store_true", help="one line per finding, no traces")
     run.add_argument("-v", "--verbose", action="store_true",
                      help="also print every outcome with its return values")
@@ -135,7 +140,7 @@ def _main(argv: list[str] | None = None) -> int:
         bar = _ProgressBar() if sys.stderr.isatty() else None
         try:
             result = explore(scenario, strategy=args.strategy, max_executions=args.max_executions,
-                             max_steps=args.max_steps, time_limit=args.time_limit, progress=bar,
+                             max_steps=args.max_steps, time_limit=args.time_limit, step_timeout=args.step_timeout, progress=bar,
                              seed=args.seed, preemptions=args.preemptions, depth=args.depth)
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)

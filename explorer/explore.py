@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 
-from ._engine.execution import COMPLETED, DIVERGED, FAILED
+from ._engine.execution import COMPLETED, DIVERGED, FAILED, HUNG
 from ._engine.execution import Execution as _Run
 from ._engine.program import Program
 from ._engine.search import _unhashable, make_trace, outcome_findings, search
+from ._engine.watchdog import Watchdog
 from ._text import shown
 from .detectors import PER_EXECUTION, cycle_finding, lock_order_edges, merge_races, potential_deadlocks, races
 from .detectors.lock_order import with_locations
@@ -17,7 +18,7 @@ from .findings import Finding, Trace
 from .outcomes import Outcome, State
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
-from .settings import DEFAULT_MAX_STEPS, Settings
+from .settings import DEFAULT_MAX_STEPS, DEFAULT_STEP_TIMEOUT, Settings
 from .strategies import SAMPLING, STRATEGIES, FollowSchedule
 
 __all__ = ["explore", "replay"]
@@ -33,6 +34,7 @@ def explore(
     max_executions: int | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
     time_limit: float | None = None,
+    step_timeout: float | None = DEFAULT_STEP_TIMEOUT,
     progress: Callable[[int, int, float], None] | None = None,
     seed: int = 0,
     preemptions: int | None = None,
@@ -57,6 +59,8 @@ def explore(
     Faults in the scenario's threads are findings in the result, never exceptions;
     a budget that is hit makes ``result.complete`` False. ``progress``, if given, is
     called as ``progress(executions, steps, seconds)`` about every 1,024 executions.
+    ``step_timeout`` (seconds, None for none) interrupts a step whose code never yields,
+    such as ``while True: pass``; see :class:`explorer.settings.Settings`.
     """
     _check_scenario(scenario)
     make = STRATEGIES.get(strategy) if isinstance(strategy, str) else None
@@ -74,8 +78,9 @@ def explore(
     if strategy in SAMPLING and max_executions is None and time_limit is None:
         max_executions = DEFAULT_SAMPLES
     settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,
-                        progress=progress)
-    return search(Program(scenario), make(seed, preemptions, depth), strategy, settings)
+                        step_timeout=step_timeout, progress=progress)
+    with Watchdog(settings.step_limit):
+        return search(Program(scenario), make(seed, preemptions, depth), strategy, settings)
 
 
 def replay(
@@ -85,6 +90,7 @@ def replay(
     max_steps: int = DEFAULT_MAX_STEPS,
     extend: bool = False,
     check_determinism: bool = True,
+    step_timeout: float | None = DEFAULT_STEP_TIMEOUT,
 ) -> Execution:
     """Run exactly one schedule (thread names, one per step) and return that execution.
 
@@ -101,15 +107,17 @@ def replay(
     where the schedule names it raises :class:`ScheduleError`; so does a schedule
     that ends early, unless ``extend=True`` lets it finish without preemptions.
     With ``check_determinism`` the schedule runs twice and any difference raises
-    :class:`NondeterminismError` naming the step.
+    :class:`NondeterminismError` naming the step. A step that runs past ``step_timeout``
+    seconds ends the execution with status ``hung`` and a ``step-timeout`` finding.
     """
     _check_scenario(scenario)
-    Settings(max_steps=max_steps)
+    settings = Settings(max_steps=max_steps, step_timeout=step_timeout)
     program = Program(scenario)
     indices = _schedule_indices(program, schedule)
-    run = _follow(program, indices, max_steps, extend, ())
-    if check_determinism:
-        _check_same(scenario, program, run, max_steps)
+    with Watchdog(settings.step_limit):
+        run = _follow(program, indices, max_steps, extend, ())
+        if check_determinism and run.status != HUNG:
+            _check_same(scenario, program, run, max_steps)
     final_state = outcome = None
     if run.status == COMPLETED:
         try:
@@ -151,8 +159,9 @@ def _check_same(scenario: Scenario, program: Program, run: _Run, max_steps: int)
     again.run(strategy.choose, max_steps, run.events)
     if again.status == DIVERGED:
         raise NondeterminismError(f"scenario {scenario.name!r}: {again.findings[-1].message}")
-    first = (run.status, len(run.events), [f.message for f in run.findings])
-    second = (again.status, len(again.events), [f.message for f in again.findings])
+    # findings compare by key: a message may show an object's address, which differs between runs
+    first = (run.status, len(run.events), [f.key for f in run.findings])
+    second = (again.status, len(again.events), [f.key for f in again.findings])
     if first == second and run.status == COMPLETED:
         ends = [(tuple(r.values.values()), tuple(r.returns)) for r in (run, again)]
         if not _equal(ends[0], ends[1]):
@@ -167,7 +176,8 @@ def _check_same(scenario: Scenario, program: Program, run: _Run, max_steps: int)
         raise NondeterminismError(
             f"scenario {scenario.name!r} is nondeterministic: the same schedule ran twice ended "
             f"{first[0]} after {first[1]} steps, then {second[0]} after {second[1]} steps"
-            + ("" if first[2] == second[2] else f", with findings {first[2]} then {second[2]}")
+            + ("" if first[2] == second[2] else f", with findings {[f.message for f in run.findings]} "
+                                                f"then {[f.message for f in again.findings]}")
             + ". Exploration assumes each thread does the same thing given the same values read."
         )
 

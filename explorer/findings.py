@@ -93,7 +93,7 @@ class Finding:
     """Something that went wrong in at least one execution, with the best trace showing it.
 
     ``kind`` is one of ``lost-update``, ``nonserializable``, ``invariant``,
-    ``deadlock``, ``lock-order-cycle``, ``race``, ``error``, ``max-steps``,
+    ``deadlock``, ``lock-order-cycle``, ``race``, ``error``, ``max-steps``, ``step-timeout``,
     ``nondeterminism``, ``lock-held-at-exit``, ``foreign-release`` and ``close-error``;
     ``severity`` is ``error`` or ``warning``. ``trace`` is the explored execution with the fewest preemptions,
     then the fewest steps, among the ``occurrences`` executions that showed it.

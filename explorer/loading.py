@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._text import text_of
 from .scenario import Scenario
 
 __all__ = ["LoadFailure", "load_scenarios"]
@@ -20,7 +21,22 @@ class LoadFailure:
     error: BaseException
 
     def __str__(self) -> str:
-        return f"{self.path}: cannot load: {type(self.error).__name__}: {self.error}"
+        line = _failing_line(self.path, self.error)
+        at = f" (at {self.path}:{line})" if line is not None else ""
+        return f"{self.path}: cannot load: {type(self.error).__name__}: {text_of(self.error)}{at}"
+
+
+def _failing_line(path: Path, error: BaseException) -> int | None:
+    """The line of ``path`` the import failed at: the innermost traceback frame in that file."""
+    if isinstance(error, SyntaxError):
+        return None  # its message already says "(file, line n)"
+    line, tb = None, error.__traceback__
+    target = str(Path(path).resolve())
+    while tb is not None:
+        if str(Path(tb.tb_frame.f_code.co_filename).resolve()) == target:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def load_scenarios(paths: list[str | Path]) -> tuple[list[tuple[Path, str, Scenario]], list[LoadFailure]]:
@@ -34,7 +50,7 @@ def load_scenarios(paths: list[str | Path]) -> tuple[list[tuple[Path, str, Scena
     for file in _python_files(paths):
         try:
             module = _import(file)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() at import fails this file, not the CLI
             failures.append(LoadFailure(file, exc))
             continue
         for attribute, value in vars(module).items():

@@ -12,7 +12,7 @@ from .scenario import Scenario
 __all__ = ["STOP_REASONS", "Execution", "ExplorationResult"]
 
 #: Why an exploration stopped before covering its whole space.
-STOP_REASONS = ("max_executions", "time_limit", "interrupted", "nondeterminism")
+STOP_REASONS = ("max_executions", "time_limit", "interrupted", "nondeterminism", "step_timeout")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -118,6 +118,7 @@ class ExplorationResult:
             "time_limit": "stopped at time_limit",
             "interrupted": "interrupted (Ctrl-C)",
             "nondeterminism": "stopped because the scenario is nondeterministic",
+            "step_timeout": "stopped because a step ran past step_timeout",
         }
         parts = []
         if self.strategy_reason is not None:

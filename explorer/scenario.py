@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
+
+from ._text import shown
 
 from .errors import ScenarioError, ScenarioTypeError
 from .expect import Expect
@@ -63,15 +65,7 @@ class Scenario:
         variables = _as_mapping(where, "variables", {} if variables is None else variables)
         for var, value in variables.items():
             _check_name(where, "variable", var)
-            try:
-                hash(value)
-            except TypeError:
-                raise ScenarioTypeError(
-                    f"{where}: variable {var!r} starts as {value!r}, a {type(value).__name__}, "
-                    f"which is not hashable. Explorer counts final states by value, so shared "
-                    f"values must be hashable and never mutated in place: use a tuple instead "
-                    f"of a list, a frozenset instead of a set."
-                ) from None
+            _check_value(where, var, value)
         self.variables = MappingProxyType(dict(variables))
         self.locks = MappingProxyType(_lock_kinds(where, locks))
         threads = _as_mapping(where, "threads", threads)
@@ -137,6 +131,31 @@ def _check_name(where: str, what: str, name: object) -> None:
         raise ScenarioTypeError(
             f"{where}: every {what} name must be a non-empty string, got {name!r} "
             f"({type(name).__name__}); steps refer to {what}s by these names"
+        )
+
+
+def _check_value(where: str, var: str, value: object) -> None:
+    """An initial value must be hashable and compare by value: explorer never copies it."""
+    try:
+        hash(value)
+    except Exception as exc:  # noqa: BLE001 - a user's __hash__ may raise anything
+        problem = "is not hashable" if isinstance(exc, TypeError) else f"fails to hash ({type(exc).__name__})"
+        raise ScenarioTypeError(
+            f"{where}: variable {var!r} starts as {shown(value)} (class {type(value).__name__}), "
+            f"which {problem}. Explorer counts final states by value, so shared "
+            f"values must be hashable and never mutated in place: use a tuple instead "
+            f"of a list, a frozenset instead of a set."
+        ) from None
+    kind = type(value)
+    if (kind.__hash__ is object.__hash__ and kind.__eq__ is object.__eq__ and hasattr(value, "__dict__")
+            and not callable(value) and not isinstance(value, ModuleType)):
+        raise ScenarioTypeError(
+            f"{where}: variable {var!r} starts as {shown(value)}, an object of class {kind.__name__} "
+            f"compared by identity whose attributes can change. Every execution starts from this same object "
+            f"(explorer never copies values), so a change made in one execution would leak into the "
+            f"next, and equal states would not count as equal: use a frozen dataclass "
+            f"(@dataclass(frozen=True)), a namedtuple or a tuple, and write a new value instead of "
+            f"changing it in place."
         )
 
 

@@ -6,9 +6,10 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._engine.watchdog import DEFAULT_STEP_TIMEOUT
 from .errors import InvalidArgument
 
-__all__ = ["DEFAULT_MAX_STEPS", "Settings"]
+__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_STEP_TIMEOUT", "Settings"]
 
 #: Steps one thread may take in one execution before it counts as an endless loop.
 DEFAULT_MAX_STEPS = 10_000
@@ -20,6 +21,10 @@ class Settings:
     ``max_steps``: steps one thread may take in one execution; a thread that wants
     more is a ``max-steps`` finding and the execution is cut (default 10,000).
     ``time_limit``: seconds, checked between executions (None: no limit).
+    ``step_timeout``: seconds one step's code (a thread's Python code between two
+    yields) may run before a watchdog thread interrupts it (default 10; None: no
+    watchdog); a step that hangs is a ``step-timeout`` finding and the search stops.
+    With a ``time_limit``, no step may run longer than it either.
     Hitting any of them makes the result say ``complete=False``.
     ``progress``: called as ``progress(executions, steps, seconds)`` about every
     1,024 executions, for a progress display (None: nothing).
@@ -28,18 +33,27 @@ class Settings:
     max_executions: int | None = None
     max_steps: int = DEFAULT_MAX_STEPS
     time_limit: float | None = None
+    step_timeout: float | None = DEFAULT_STEP_TIMEOUT
     progress: Callable[[int, int, float], None] | None = None
 
     def __post_init__(self) -> None:
         _count("max_executions", self.max_executions, optional=True)
         _count("max_steps", self.max_steps, optional=False)
-        limit = self.time_limit
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Real)
-                                  or not limit > 0):
-            raise InvalidArgument(f"time_limit must be a positive number of seconds or None, got {limit!r}")
+        for name in ("time_limit", "step_timeout"):
+            limit = getattr(self, name)
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Real)
+                                      or not limit > 0):
+                raise InvalidArgument(f"{name} must be a positive number of seconds or None, got {limit!r}")
         if self.progress is not None and not callable(self.progress):
             raise InvalidArgument(f"progress must be a function of (executions, steps, seconds), "
                                   f"got {self.progress!r}")
+
+
+    @property
+    def step_limit(self) -> float | None:
+        """Seconds the watchdog lets one step run: step_timeout, and never more than time_limit."""
+        limits = [limit for limit in (self.step_timeout, self.time_limit) if limit is not None]
+        return min(limits) if limits else None
 
 
 def _count(name: str, value: object, *, optional: bool) -> None:

@@ -14,14 +14,18 @@ while both follow the same schedule, which is how nondeterminism is caught.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable, Sequence
+from threading import get_ident
 
 from ..steps import Acquire, Read, Write
 from .driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, location, start
 from .program import Program
+from .watchdog import RUNNING, StepTimeout
 
 COMPLETED, DEADLOCKED, FAILED, TRUNCATED, DIVERGED = "completed", "deadlocked", "failed", "truncated", "diverged"
+HUNG = "hung"  # a step ran past the watchdog's step_timeout: the search stops
 
 UNLIMITED = sys.maxsize
 
@@ -70,12 +74,19 @@ class Execution:
     def run(self, choose: Callable[[list[int]], int], max_steps: int = UNLIMITED,
             previous: Sequence[tuple] = (), locate: bool = False) -> str:
         """Run to the end and return the status; ``previous`` is the last execution's events."""
+        me = get_ident()
+        RUNNING[me] = self  # for the watchdog (watchdog.py), which interrupts a step that never yields
+        status = None
         try:
-            self.status = self._run(choose, max_steps, previous, locate)
+            status = self._run(choose, max_steps, previous, locate)
+            if status is FAILED and self.findings[-1].kind == "step-timeout":
+                status = HUNG
         finally:
-            if self.status != COMPLETED:
-                self._close_threads()
-        return self.status
+            if status is not COMPLETED:
+                self._close_threads()  # still watched: a finally block can loop forever too
+            RUNNING.pop(me, None)
+        self.status = status
+        return status
 
     def _run(self, choose, max_steps, previous, locate) -> str:
         program = self.program
@@ -216,6 +227,15 @@ class Execution:
     def _name(self, i: int) -> str:
         return self.program.thread_names[i]
 
+    def _who(self, i: int) -> str:
+        """How a message about a thread's fault begins: the scenario and the thread."""
+        return f"scenario {self.program.scenario.name!r}: thread {self._name(i)}"
+
+    def _when(self) -> str:
+        """Where in the execution a fault shows: after the trace's last step."""
+        steps = len(self.events)
+        return f"after step {steps}" if steps else "before its first step"
+
     def _valid(self, step: object) -> bool:
         try:
             return step[1] in self.program.targets[step.__class__]
@@ -223,29 +243,32 @@ class Execution:
             return False
 
     def _failed_start(self, i: int, outcome: object, payload: object, gen: object) -> None:
-        name = self._name(i)
+        name = self._who(i)
         factory = self.program.factories[i]
         if outcome is NOT_A_GENERATOR:
             what = type(payload).__name__
+            hint = _not_a_generator_hint(factory, payload)
             message = (
-                f"thread {name} did not start: calling {_describe(factory)} returned {what} "
+                f"{name} did not start: calling {_describe(factory)} returned {what} "
                 f"{_short_repr(payload)}, not a generator. A thread body must be a generator "
-                f"function that yields steps (value = yield read('x')); a coroutine (async def) "
-                f"or a plain function is not one."
+                f"function that yields steps (value = yield read('x')); {hint}"
             )
             self._add("error", "error", i, ("not-a-generator", what), message,
                       {"returned": payload})
             return
         text = _safe_str(payload)
         where = exception_location(payload)
+        if isinstance(payload, StepTimeout):
+            self._timed_out(i, payload)
+            return
         if gen is not None:  # the body itself raised, before yielding anything
-            message = (f"thread {name} raised {type(payload).__name__}: {text} before its first step"
+            message = (f"{name} raised {type(payload).__name__}: {text} before its first step"
                        + (f", at {where}" if where else ""))
             self._add("error", "error", i, ("raised", type(payload).__name__, text, where), message,
                       {"exception": payload, "location": where})
             return
         message = (
-            f"thread {name} did not start: calling {_describe(factory)} raised "
+            f"{name} did not start: calling {_describe(factory)} raised "
             f"{type(payload).__name__}: {text}"
         )
         if isinstance(payload, TypeError) and "argument" in text:
@@ -254,53 +277,71 @@ class Execution:
         self._add("error", "error", i, ("start", type(payload).__name__, text), message,
                   {"exception": payload, "location": exception_location(payload)})
 
-    def _raised(self, i: int, exc: Exception, steps: int) -> None:
-        name = self._name(i)
+    def _raised(self, i: int, exc: BaseException, steps: int) -> None:
+        if isinstance(exc, StepTimeout):
+            self._timed_out(i, exc)
+            return
+        name = self._who(i)
         where = exception_location(exc)
         at = f" at {where}" if where else ""
         text = _safe_str(exc)
-        message = f"thread {name} raised {type(exc).__name__}: {text}{at}, after step {steps}"
+        message = f"{name} raised {type(exc).__name__}: {text}{at}, after step {steps}"
         self._add("error", "error", i, ("raised", type(exc).__name__, text, where), message,
                   {"exception": exc, "location": where})
 
+    def _timed_out(self, i: int, exc: StepTimeout) -> None:
+        where = exception_location(exc)
+        message = (
+            f"{self._who(i)} ran for more than step_timeout={exc.seconds:g}s without yielding a step "
+            f"({self._when()}{f', interrupted at {where}' if where else ''}): an endless loop with no "
+            f"step in it, or code that blocks (sleep, I/O, a real lock). Every loop in a thread body "
+            f"must yield a step; raise step_timeout if the code is just slow. The search stops here."
+        )
+        self._add("step-timeout", "error", i, (where,), message,
+                  {"step_timeout": exc.seconds, "location": where})
+
     def _bad_step(self, i: int, step: object, gen: object) -> None:
-        name = self._name(i)
+        name = self._who(i)
         where = location(gen)
         at = f" at {where}" if where else ""
+        at += f", {self._when()}"
         known = self.program.targets.get(step.__class__) if isinstance(step, tuple) else None
         if known is not None:
             what = "variable" if step[0] in ("read", "write") else "lock"
             declared = sorted(known)
             message = (
-                f"thread {name} yielded {step!r}{at}, but {step[1]!r} is not a declared "
+                f"{name} yielded {step!r}{at}, but {step[1]!r} is not a declared "
                 f"{what}; the scenario declares {what}s {declared}"
             )
             key = ("unknown-name", step[0], repr(step[1]))
         else:
             message = (
-                f"thread {name} yielded {_short_repr(step)} ({type(step).__name__}){at}; a "
+                f"{name} yielded {_short_repr(step)} ({type(step).__name__}){at}; a "
                 f"scenario may only yield read(), write(), acquire() or release() steps"
+                + ("; a bare `yield` yields None: end a thread with `return`, not `yield`"
+                   if step is None else "")
             )
             key = ("not-a-step", type(step).__name__, where)
         self._add("error", "error", i, key, message, {"yielded": step, "location": where})
 
     def _foreign_release(self, i: int, lock: str) -> bool:
         """A release of a lock ``i`` does not hold. Returns True when it is an error."""
-        name = self._name(i)
+        where = location(self.gens[i])
+        name = f"{self._who(i)}, at step {len(self.events) + 1}" + (f" ({where})" if where else "")
         holder = self.owner[lock]
         kind = "RLock" if self.program.reentrant[lock] else "Lock"
         if holder is not None and kind == "Lock":
             # threading.Lock has no owner: any thread may release it. Legal, but rarely meant.
             self.owner[lock] = None
             self.depth[lock] = 0
-            message = (f"thread {name} released lock {lock!r}, which {self._name(holder)} holds; "
+            message = (f"{name} released lock {lock!r}, which {self._name(holder)} holds; "
                        f"threading.Lock allows this, but it is rarely what was meant")
             self._add("foreign-release", "warning", i, (lock, holder), message,
                       {"lock": lock, "holder": self._name(holder)})
             return False
         error = "release unlocked lock" if kind == "Lock" else "cannot release un-acquired lock"
         held = f"held by {self._name(holder)}" if holder is not None else "not held by anyone"
-        message = (f"thread {name} released {kind} {lock!r}, which is {held}; threading raises "
+        message = (f"{name} released {kind} {lock!r}, which is {held}; threading raises "
                    f"RuntimeError('{error}') here")
         self._add("error", "error", i, ("release", lock, holder is None), message,
                   {"lock": lock, "exception": RuntimeError(error)})
@@ -309,12 +350,14 @@ class Execution:
     def _check_locks_at_exit(self, i: int) -> None:
         for lock, holder in self.owner.items():
             if holder == i:
-                message = (f"thread {self._name(i)} finished while holding lock {lock!r}; it stays "
+                message = (f"{self._who(i)} finished {self._when()} while holding lock {lock!r}; it stays "
                            f"locked, and any thread that acquires it later blocks forever")
                 self._add("lock-held-at-exit", "warning", i, (lock,), message, {"lock": lock})
 
     def _truncated(self, i: int, max_steps: int) -> None:
-        message = (f"thread {self._name(i)} did not finish within max_steps={max_steps} steps: "
+        where = location(self.gens[i])
+        message = (f"{self._who(i)} did not finish within max_steps={max_steps} steps ({self._when()}"
+                   f"{f', at {where}' if where else ''}): "
                    f"an endless loop, or a livelock where threads wait on each other while "
                    f"stepping; raise max_steps if the thread is just long")
         self._add("max-steps", "error", i, (), message, {"max_steps": max_steps})
@@ -373,7 +416,8 @@ class Execution:
         else:
             detail = (f"thread {names[event[0]]} did {_describe_event(before)} before and "
                       f"{_describe_event(event)} now")
-        message = (f"nondeterministic scenario: the same schedule ran differently at step "
+        message = (f"scenario {self.program.scenario.name!r} is nondeterministic: the same schedule "
+                   f"ran differently at step "
                    f"{position + 1}: {detail}. Exploration assumes each thread does the same "
                    f"thing given the same values read; randomness, time, or state kept between "
                    f"runs (globals, default arguments, closures) break that.")
@@ -392,9 +436,11 @@ class Execution:
                 continue
             try:
                 gen.close()
-            except Exception as exc:
+            except (Exception, StepTimeout) as exc:
                 text = _safe_str(exc)
-                message = (f"thread {self._name(i)} raised {type(exc).__name__}: {text} while being "
+                if isinstance(exc, StepTimeout):
+                    text = f"its code ran past step_timeout={exc.seconds:g}s"
+                message = (f"{self._who(i)} raised {type(exc).__name__}: {text} while being "
                            f"closed at the end of the execution (in a finally block, or by "
                            f"yielding after GeneratorExit)")
                 self._add("close-error", "warning", i, (type(exc).__name__, text), message,
@@ -455,6 +501,14 @@ def _find_cycle(waits_on: dict[int, int | None]) -> list[int]:
 def _describe(factory: object) -> str:
     name = getattr(factory, "__qualname__", None) or getattr(getattr(factory, "func", None), "__qualname__", None)
     return f"{name}()" if name else repr(factory)
+
+
+def _not_a_generator_hint(factory: object, returned: object) -> str:
+    if inspect.iscoroutine(returned) or inspect.iscoroutinefunction(factory):
+        return "this is a coroutine (async def): write it with def and yield steps instead of await"
+    if returned is None:
+        return "this function returned None: give it at least one `yield` of a step"
+    return "a plain function is not one: replace its body's `return` of a value by yields of steps"
 
 
 def _describe_event(event: tuple) -> str:

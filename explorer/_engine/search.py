@@ -27,14 +27,15 @@ from ..settings import Settings
 from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
-from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, TRUNCATED, Execution, RawFinding
+from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution, RawFinding
+from .watchdog import StepTimeout
 from .program import Program
 from .state_keys import StateKeys
 
 
 def search(program: Program, strategy, strategy_name: str, settings: Settings) -> ExplorationResult:
     """Explore until the strategy is done or a budget is hit; never raises for the scenario's faults."""
-    counts = {COMPLETED: 0, DEADLOCKED: 0, FAILED: 0, TRUNCATED: 0, DIVERGED: 0}
+    counts = {COMPLETED: 0, DEADLOCKED: 0, FAILED: 0, TRUNCATED: 0, DIVERGED: 0, HUNG: 0}
     outcome_counts: dict[tuple, int] = {}
     witnesses: dict[tuple, tuple] = {}  # outcome key -> (score, events) of its fewest-preemption execution
     names = program.thread_names
@@ -111,8 +112,8 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             _note_races(found, run, k)
             if has_locks:
                 _note_lock_order(run, edge_witness, edge_sets)
-            if status is DIVERGED:
-                stop_reason = "nondeterminism"
+            if status is DIVERGED or status is HUNG:
+                stop_reason = "nondeterminism" if status is DIVERGED else "step_timeout"
                 break
             if progress is not None and not executions & 1023:
                 progress(executions, steps, time.monotonic() - started)
@@ -120,6 +121,8 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             previous = run.events
     except KeyboardInterrupt:
         stop_reason = "interrupted"
+    except StepTimeout:  # the watchdog's interrupt landed just after the stuck step moved on
+        stop_reason = "step_timeout"
     elapsed = time.monotonic() - started
     covered = getattr(strategy, "incomplete_reason", None)  # None: the strategy covers everything
 
@@ -154,7 +157,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         executions=executions,
         completed=counts[COMPLETED],
         deadlocked=counts[DEADLOCKED],
-        failed=counts[FAILED] + counts[DIVERGED],
+        failed=counts[FAILED] + counts[DIVERGED] + counts[HUNG],
         truncated=counts[TRUNCATED],
         steps=steps,
         elapsed=elapsed,
@@ -175,7 +178,8 @@ def outcome_findings(program: Program, keys: list[tuple], max_steps: int) -> lis
     found = []
     if len(program.thread_names) <= MAX_THREADS:
         serial = serial_outcomes(program, max_steps)
-        found += nonserializable_outcomes(keys, serial, program.var_names, program.thread_names)
+        if serial is not None:
+            found += nonserializable_outcomes(keys, serial, program.var_names, program.thread_names)
     if scenario.invariant is not None:
         found += invariant_violations("invariant", scenario.invariant, keys,
                                       lambda key: State._from(program.var_names, key[0]))
@@ -186,8 +190,10 @@ def outcome_findings(program: Program, keys: list[tuple], max_steps: int) -> lis
     return found
 
 
-def serial_outcomes(program: Program, max_steps: int) -> set[tuple]:
-    """The (values, returns) of every completed serial execution, over all thread orders."""
+def serial_outcomes(program: Program, max_steps: int) -> set[tuple] | None:
+    """The (values, returns) of every completed serial execution, over all thread orders;
+    None if one hangs (a step past step_timeout): the baseline is unknown, and the next
+    orders would hang too."""
     from itertools import permutations
 
     serial = set()
@@ -195,7 +201,10 @@ def serial_outcomes(program: Program, max_steps: int) -> set[tuple]:
         strategy = Serial(order)
         strategy.begin()
         run = Execution(program)
-        if run.run(strategy.choose, max_steps) is COMPLETED:
+        status = run.run(strategy.choose, max_steps)
+        if status is HUNG:
+            return None
+        if status is COMPLETED:
             try:
                 serial.add((tuple(run.values.values()), tuple(run.returns)))
             except TypeError:
