@@ -13,11 +13,17 @@ reported as "not installed: <reason>", and the other tools still run.
 explorer runs in this process; each peer runs its driver from benchmarks/peers/ in a subprocess, in
 its venv. Every tool times only its exploration, inside its own process, with the same rule
 (peers/_measure.py: a warm-up call, then the mean of calls adding up to 0.2 s, or a single call of
-2 s or more). Scenarios: the counter with 2 and 3 threads (each reads x, writes x + 1: an update can
-be lost), the 2-thread counter with a lock around the read and the write (no bug), and the ABBA
-deadlock (two threads take locks a and b in opposite orders). Each peer's driver writes them the way
-its README does, in its documented modes; the mode column names each, and the drivers' docstrings say
-what counts as an execution. Columns:
+2 s or more). Scenarios: "counter NxK" is N threads each adding one to x K times (a read of x, then
+a write of x + 1: an update can be lost); the 2-thread counter with a lock around the read and the
+write (no bug); and the ABBA deadlock (two threads take locks a and b in opposite orders). The small
+scenarios (2x1, 3x1, locked, ABBA) show the cost of a whole search, fixed costs included; on the
+counters 2x3 (924 interleavings) and 2x4 (12,870), where every tool runs each of its every-schedule
+modes for hundreds or thousands of executions (stopped by a budget where that would take minutes),
+the rate is the steady cost of one execution. A separate line gives explorer's fixed cost per
+explore() call: a whole call with a single execution and nothing to report, and, on the 2-thread
+counter, the time spent after the search loop building the findings. Each peer's driver writes
+the scenarios the way its README does, in its documented modes; the mode column names each, and the
+drivers' docstrings say what counts as an execution. Columns:
 
     executions   runs the tool made (counterexample replays and minimizing included); "N+" when a
                  budget stopped it
@@ -41,10 +47,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE), str(HERE / "peers")]
 
-from _measure import outcome, row  # noqa: E402
-from bench_strategies import counter  # noqa: E402
+from _measure import measure, outcome, row  # noqa: E402
 
-from explorer import explore  # noqa: E402
+from explorer import Scenario, explore, read, write  # noqa: E402
 from scenarios.abba import abba_deadlock  # noqa: E402
 from scenarios.counter import locked_counter  # noqa: E402
 
@@ -76,8 +81,33 @@ class NotInstalled(Exception):
     """Why a peer's venv could not be made: the benchmark reports it and goes on."""
 
 
+def counter(threads: int, increments: int = 1) -> Scenario:
+    """`threads` threads, each adding one to x `increments` times, a read and then a write."""
+    def increment():
+        for _ in range(increments):
+            value = yield read("x")
+            yield write("x", value + 1)
+    return Scenario(f"counter {threads}x{increments}", variables={"x": 0},
+                    threads={f"T{i}": increment for i in range(threads)})
+
+
+def explorer_fixed_cost() -> dict:
+    """What an explore() call costs beyond its executions, in seconds.
+
+    "floor": a whole call on the 1-thread counter, which has one execution and nothing to report.
+    "after the search": on the 2-thread counter, the call's time less its search loop's
+    (result.elapsed): the findings' work (serial runs, replays that locate source lines, traces).
+    """
+    one, two = counter(1), counter(2)
+    _, floor = measure(lambda: explore(one))
+    loops = []
+    _, call = measure(lambda: loops.append(explore(two).elapsed))
+    loop = sum(loops[1:]) / len(loops[1:])  # loops[0] is measure()'s warm-up
+    return {"floor": floor, "scenario": two.name, "call": call, "after the search": call - loop}
+
+
 def explorer_rows() -> list[dict]:
-    scenarios = [counter(2)[0], counter(3)[0], locked_counter, abba_deadlock]
+    scenarios = [counter(2), counter(3), locked_counter, abba_deadlock, counter(2, 3), counter(2, 4)]
     explore(scenarios[0], strategy="dpor")  # imports and first-call costs stay out of every row
     rows = []
     for scenario in scenarios:
@@ -158,7 +188,7 @@ def table(rows: list[dict]) -> list[list[str]]:
             theirs = line["tool"] != "explorer"
             bug = {True: "yes", False: "no", None: "not checked"}[line["bug"]]
             ratio = f"{exhaustive['executions'] / exhaustive['seconds'] / rate:,.0f}x" if theirs else ""
-            versus = f"{dpor['executions']} vs {count(line['executions'], line['complete'])}" if theirs else ""
+            versus = f"{dpor['executions']:,} vs {count(line['executions'], line['complete'])}" if theirs else ""
             cells.append([scenario, line["tool"], line["mode"], count(line["executions"], line["complete"]),
                           f"{line['seconds']:.4f}", f"{rate:,.0f}", bug, ratio, versus])
     return cells
@@ -180,6 +210,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write every row to FILE as JSON")
     options = parser.parse_args(argv)
     rows = explorer_rows()
+    fixed = explorer_fixed_cost()
     about = [{"tool": "explorer", "version": "(this checkout)", "python": sys.version.split()[0]}]
     for peer in () if options.explorer_only else PEERS:
         found, said = peer_rows(peer)
@@ -189,8 +220,16 @@ def main(argv: list[str]) -> int:
         where = said.get("error") or f"{said.get('version', '')} on Python {said['python']}".strip()
         print(f"{said['tool']}: {where}")
     print(markdown(table(rows)))
+    steady = next(line for line in rows if line["tool"] == "explorer" and line["mode"] == "exhaustive"
+                  and line["scenario"] == "counter 2x4")
+    print(f"explorer's fixed cost per explore() call: {fixed['floor'] * 1e3:.2f} ms with one execution and "
+          f"nothing to report (counter 1x1); on {fixed['scenario']}, {fixed['after the search'] * 1e3:.2f} ms "
+          f"of its {fixed['call'] * 1e3:.2f} ms come after the search (findings: serial runs, replays that "
+          f"locate source lines, traces). At steady state one execution costs "
+          f"{steady['seconds'] / steady['executions'] * 1e6:.0f} µs (counter 2x4, exhaustive).")
     if options.json:
-        Path(options.json).write_text(json.dumps({"tools": about, "rows": rows}, indent=2) + "\n")
+        Path(options.json).write_text(json.dumps({"tools": about, "rows": rows, "explorer fixed cost": fixed},
+                                                 indent=2) + "\n")
     return 0
 
 

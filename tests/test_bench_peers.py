@@ -7,6 +7,8 @@ import importlib.util
 import json
 import subprocess
 import sys
+from itertools import combinations
+from math import factorial
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -33,10 +35,32 @@ def test_the_explorer_only_run_reports_the_known_executions_and_bugs(tmp_path):
         ("counter 3x1", "exhaustive"): (90, True), ("counter 3x1", "dpor"): (36, True),
         ("locked counter", "exhaustive"): (2, False), ("locked counter", "dpor"): (2, False),
         ("ABBA deadlock", "exhaustive"): (6, True), ("ABBA deadlock", "dpor"): (3, True),
+        ("counter 2x3", "exhaustive"): (924, True), ("counter 2x3", "dpor"): (two_thread_counter_traces(3), True),
+        ("counter 2x4", "exhaustive"): (12_870, True), ("counter 2x4", "dpor"): (two_thread_counter_traces(4), True),
     }
     assert {line["tool"] for line in rows} == {"explorer"}
     assert all(line["seconds"] > 0 and line["complete"] for line in rows)
+    fixed = json.loads(written.read_text())["explorer fixed cost"]
+    assert 0 < fixed["floor"] and 0 < fixed["after the search"] < fixed["call"]
     assert "| counter 2x1    | explorer | exhaustive |" in done.stdout
+    assert "explorer's fixed cost per explore() call: " in done.stdout
+
+
+def two_thread_counter_traces(increments):
+    """Mazurkiewicz traces of two threads each reading then writing x `increments` times, without explorer:
+    an interleaving's trace is which of each cross-thread pair of steps, one a write, comes first."""
+    steps = ["read", "write"] * increments
+    n = len(steps)
+    traces = set()
+    for firsts in combinations(range(2 * n), n):  # the positions of thread 0's steps
+        seconds = [position for position in range(2 * n) if position not in firsts]
+        traces.add(frozenset((i, j) for i in range(n) for j in range(n)
+                             if "write" in (steps[i], steps[j]) and firsts[i] < seconds[j]))
+    return len(traces)
+
+
+def test_the_trace_count_agrees_with_the_closed_form_for_one_increment():
+    assert two_thread_counter_traces(1) == factorial(2) ** 2  # bench_strategies.py's (n!)^2 for n threads
 
 
 def test_a_peer_row_gets_explorers_ratios_and_a_budget_cut_count_ends_in_plus():

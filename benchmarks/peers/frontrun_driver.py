@@ -1,10 +1,14 @@
-"""bench_peers.py's frontrun driver: the four scenarios written the way frontrun's README shows.
+"""bench_peers.py's frontrun driver: the scenarios written the way frontrun's README shows.
 
 Run by bench_peers.py as `benchmarks/.venvs/frontrun/bin/frontrun python frontrun_driver.py`:
 frontrun.explore() refuses to run outside its CLI. Shared state is an object whose
 attributes frontrun's bytecode tracing sees; the workers run on real threads that
 frontrun's scheduler lets through one at a time. Executions are counted as calls of
 `setup`, which frontrun makes once per execution, counterexample replays included.
+On the counters 2x3 and 2x4 (the steady-state rows) the every-schedule modes run
+with a budget: DPOR's own `max_executions`, and, as `explore_marker_interleavings`
+has none, a `setup` that stops the search by raising once MARKER_BUDGET executions
+have run (the bug then counts as found if the invariant failed before).
 """
 
 import sys
@@ -17,12 +21,21 @@ from frontrun.trace_markers import explore_marker_interleavings
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import about, emit, outcome, row  # noqa: E402
 
+BUDGET = 1_000  # executions, on the steady-state rows
+MARKER_BUDGET = 100  # marker mode runs a few dozen executions a second at most
 setups = 0
+cutoff = None  # a number of executions after which setup stops the search
+
+
+class BudgetHit(Exception):
+    """Raised by setup to stop a search that has no budget of its own."""
 
 
 class Shared:
     def __init__(self):
         global setups
+        if setups == cutoff:
+            raise BudgetHit
         setups += 1
         self.x = 0
         self.lock = threading.Lock()
@@ -33,6 +46,15 @@ class Shared:
 def increment(shared):
     value = shared.x  # frontrun: read_x
     shared.x = value + 1  # frontrun: write_x
+
+
+def increments(count):
+    """The counter's worker when it adds one `count` times."""
+    def run(shared):
+        for _ in range(count):
+            value = shared.x  # frontrun: read_x
+            shared.x = value + 1  # frontrun: write_x
+    return run
 
 
 def locked_increment(shared):
@@ -58,23 +80,39 @@ SCENARIOS = {  # name: (workers, expected final x)
 }
 
 
+STEADY = {"counter 2x3": 3, "counter 2x4": 4}  # name: increments per thread, 2 threads
+
+
 def dpor(workers, expected, **options):
     def run():
         global setups
         setups = 0
         result = frontrun.explore(setup=Shared, workers=workers, invariant=lambda s: s.x == expected, **options)
-        return outcome(setups, result.property_holds is False, complete=result.property_holds is not None,
+        complete = result.property_holds is not None and result.num_explored != options.get("max_executions")
+        return outcome(setups, result.property_holds is False, complete=complete,
                        note=f"num_explored={result.num_explored}")
     return run
 
 
-def markers(count, expected):
+def markers(count, expected, repeats=1, budget=None):
     def run():
-        global setups
-        setups = 0
-        threads = {f"T{i}": (increment, ["read_x", "write_x"]) for i in range(count)}
-        result = explore_marker_interleavings(setup=Shared, threads=threads, invariant=lambda s: s.x == expected,
-                                              stop_on_first=False)
+        global setups, cutoff
+        setups, cutoff, violated = 0, budget, []
+
+        def invariant(shared):
+            violated.append(shared.x != expected)
+            return not violated[-1]
+
+        worker = increment if repeats == 1 else increments(repeats)
+        threads = {f"T{i}": (worker, ["read_x", "write_x"] * repeats) for i in range(count)}
+        try:
+            result = explore_marker_interleavings(setup=Shared, threads=threads, invariant=invariant,
+                                                  stop_on_first=False)
+        except BudgetHit:
+            return outcome(setups, any(violated), complete=False,
+                           note=f"budget of {budget:,} executions hit; bug: a violated invariant before it")
+        finally:
+            cutoff = None
         return outcome(setups, result.property_holds is False, note=f"num_explored={result.num_explored}")
     return run
 
@@ -87,6 +125,11 @@ def main():
                  dpor(workers, expected, stop_on_first=False, preemption_bound=None)))
         if "counter" in name and "locked" not in name:
             emit(row("frontrun", "markers, every schedule", name, markers(len(workers), expected)))
+    for name, count in STEADY.items():
+        emit(row("frontrun", "dpor, every schedule", name,
+                 dpor([increments(count)] * 2, 2 * count, stop_on_first=False, preemption_bound=None,
+                      max_executions=BUDGET)))
+        emit(row("frontrun", "markers, every schedule", name, markers(2, 2 * count, count, MARKER_BUDGET)))
 
 
 if __name__ == "__main__":

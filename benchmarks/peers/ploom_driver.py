@@ -1,4 +1,4 @@
-"""bench_peers.py's ploom driver: the four scenarios as ploom's README writes them.
+"""bench_peers.py's ploom driver: the scenarios as ploom's README writes them.
 
 ploom.check() runs depth first over every schedule of the ploom operations
 (SharedCell reads and writes, Lock, Thread start and join), each schedule in a fresh
@@ -6,7 +6,8 @@ Python process, and stops at the first failing schedule, which it then minimizes
 (extra executions, counted here; minimizing stops after ploom's default 2 seconds, so
 their number moves with the machine's speed). Its Statistics give the executions. The default
 budget of 200 executions is raised so that a search is never cut short; traces go to a
-temporary directory.
+temporary directory. On the counters 2x3 and 2x4 (the steady-state rows) only the
+"assertion removed" mode runs, with a budget of STEADY_BUDGET executions (a few a second).
 """
 
 import sys
@@ -19,16 +20,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import about, emit, outcome, row  # noqa: E402
 
 CONFIG = ploom.Config(max_executions=1_000_000, timeout=3600.0)
+STEADY_BUDGET = 30
 
 
-def counter(count, locked=False, check=True):
+def counter(count, locked=False, check=True, repeats=1):
     def scenario():
         x = ploom.SharedCell(0)
         lock = ploom.Lock()
 
         def increment():
-            value = x.read()
-            x.write(value + 1)
+            for _ in range(repeats):
+                value = x.read()
+                x.write(value + 1)
 
         def locked_increment():
             with lock:
@@ -40,7 +43,7 @@ def counter(count, locked=False, check=True):
         for thread in threads:
             thread.join()
         if check:
-            assert x.read() == count, "lost update"
+            assert x.read() == count * repeats, "lost update"
     return scenario
 
 
@@ -75,10 +78,16 @@ def check(scenario):
     return run
 
 
-def enumerate_only(scenario):
+def enumerate_only(scenario, budget=None):
+    config = CONFIG if budget is None else ploom.Config(max_executions=budget, timeout=CONFIG.timeout)
+
     def run():
-        statistics = ploom.check(scenario, config=CONFIG)
-        return outcome(statistics.executions, None, note="no assertion: every schedule, nothing checked")
+        note = "no assertion: every schedule, nothing checked"
+        try:
+            statistics = ploom.check(scenario, config=config)
+        except ploom.IncompleteExplorationError as cut:
+            return outcome(cut.statistics.executions, None, complete=False, note=f"{note}; budget hit")
+        return outcome(statistics.executions, None, note=note)
     return run
 
 
@@ -88,6 +97,9 @@ def main():
                            "locked counter": counter(2, locked=True), "ABBA deadlock": abba}.items():
         emit(row("ploom", "check (every schedule until a failure)", name, check(scenario)))
     emit(row("ploom", "check, assertion removed", "counter 2x1", enumerate_only(counter(2, check=False))))
+    for repeats in (3, 4):
+        emit(row("ploom", "check, assertion removed", f"counter 2x{repeats}",
+                 enumerate_only(counter(2, check=False, repeats=repeats), STEADY_BUDGET)))
 
 
 if __name__ == "__main__":
