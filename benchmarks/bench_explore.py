@@ -107,7 +107,7 @@ def main() -> None:
     print("-" * len(header))
     ok = True
     for scenario, expected in cases(args.quick):
-        result = explore(scenario)
+        result = explore(scenario, strategy="exhaustive")
         base = baseline(scenario, result.steps)
         per_step = result.elapsed / result.steps
         match = result.executions == expected and result.complete

@@ -47,7 +47,7 @@ scenario = Scenario("counter", variables={"x": 0, **{n.lower(): 0 for n in names
                     threads={n: body(n.lower(), s) for n, s in zip(names, steps)})
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.monotonic()
-result = explore(scenario)
+result = explore(scenario, strategy="exhaustive")
 seconds = time.monotonic() - started
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"executions": result.executions, "complete": result.complete, "seconds": seconds,

@@ -55,7 +55,7 @@ def main(quick: bool) -> int:
         graph = state_graph(scenario)
         built = time.perf_counter() - started
         started = time.perf_counter()
-        result = explore(scenario)
+        result = explore(scenario, strategy="exhaustive")
         explored = time.perf_counter() - started
         paths = maximal_paths(graph)
         failed |= paths != result.executions

@@ -4,9 +4,12 @@
 >>> def increment():
 ...     value = yield read("x")
 ...     yield write("x", value + 1)
->>> result = explore(Scenario("lost update", variables={"x": 0},
-...                           threads={"A": increment, "B": increment}))
->>> result.executions, result.final_states[State(x=1)]
+>>> counter = Scenario("lost update", variables={"x": 0}, threads={"A": increment, "B": increment})
+>>> result = explore(counter)  # dpor: one execution per Mazurkiewicz trace
+>>> result.executions, result.final_states[State(x=1)], sorted({f.kind for f in result.findings})
+(4, 2, ['lost-update', 'nonserializable', 'race'])
+>>> every = explore(counter, strategy="exhaustive")  # every interleaving, one by one
+>>> every.executions, every.final_states[State(x=1)]
 (6, 4)
 """
 

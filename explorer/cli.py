@@ -60,8 +60,9 @@ def _main(argv: list[str] | None = None) -> int:
                               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     run.add_argument("-k", dest="select", help="only scenarios whose name contains this text")
-    run.add_argument("--strategy", default="exhaustive", choices=sorted(STRATEGIES),
-                     help="exhaustive (every schedule, the default), bounded (at most --preemptions), "
+    run.add_argument("--strategy", default="dpor", choices=sorted(STRATEGIES),
+                     help="dpor (one schedule per Mazurkiewicz trace, the default), exhaustive (every "
+                          "schedule: counts of interleavings), stateful, bounded (at most --preemptions), "
                           "random or pct (seeded samples; 1,000 executions unless --max-executions)")
     run.add_argument("--seed", type=int, default=0, help="seed of the random and pct strategies")
     run.add_argument("--preemptions", type=int, default=None, help="the bound of the bounded strategy (2)")

@@ -30,7 +30,7 @@ DEFAULT_SAMPLES = 1_000
 def explore(
     scenario: Scenario,
     *,
-    strategy: str = "exhaustive",
+    strategy: str = "dpor",
     max_executions: int | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
     time_limit: float | None = None,
@@ -46,16 +46,22 @@ def explore(
     >>> def increment():
     ...     value = yield read("x")
     ...     yield write("x", value + 1)
-    >>> result = explore(Scenario("counter", variables={"x": 0},
-    ...                           threads={"A": increment, "B": increment}))
+    >>> counter = Scenario("counter", variables={"x": 0}, threads={"A": increment, "B": increment})
+    >>> result = explore(counter)
     >>> result.executions, sorted((dict(s)["x"], n) for s, n in result.final_states.items())
+    (4, [(1, 2), (2, 2)])
+    >>> every = explore(counter, strategy="exhaustive")
+    >>> every.executions, sorted((dict(s)["x"], n) for s, n in every.final_states.items())
     (6, [(1, 4), (2, 2)])
 
-    ``strategy`` is ``"exhaustive"`` (every schedule), ``"bounded"`` (every schedule with
-    at most ``preemptions`` preemptions, default 2), ``"random"`` or ``"pct"`` (seeded
-    samples; PCT aims at bugs of ``depth`` ordering constraints, default 3; without a
-    budget they stop after 1,000 executions). Only a search that covered every
-    schedule is ``complete``.
+    ``strategy`` is ``"dpor"`` (the default: one schedule per Mazurkiewicz trace, the
+    fastest complete search), ``"exhaustive"`` (every schedule: counts are counts of
+    interleavings), ``"stateful"`` (every schedule, cut at states already visited),
+    ``"bounded"`` (every schedule with at most ``preemptions`` preemptions, default 2),
+    ``"random"`` or ``"pct"`` (seeded samples; PCT aims at bugs of ``depth`` ordering
+    constraints, default 3; without a budget they stop after 1,000 executions). Every
+    complete strategy gives the same final states, deadlocks and findings; only a
+    search that covered every schedule is ``complete``.
     Faults in the scenario's threads are findings in the result, never exceptions;
     a budget that is hit makes ``result.complete`` False. ``progress``, if given, is
     called as ``progress(executions, steps, seconds)`` about every 1,024 executions.

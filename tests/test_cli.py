@@ -31,7 +31,7 @@ def test_json_output_holds_every_result_with_the_counts_explore_gives(tmp_path):
     document = json.loads((tmp_path / "run.json").read_text())
     assert document["format"] == "explorer-run"
     by_name = {r["scenario"]["name"]: r for r in document["results"]}
-    assert by_name["lost update"]["counts"]["executions"] == explore(counter.lost_update).executions == 6
+    assert by_name["lost update"]["counts"]["executions"] == explore(counter.lost_update).executions == 4
     assert by_name["locked counter"]["findings"] == []
 
 
@@ -109,7 +109,8 @@ def test_a_progress_line_shows_on_a_terminal_and_not_on_a_pipe(tmp_path):
     import pty
 
     (tmp_path / "long.py").write_text(LONG)
-    command = [sys.executable, "-m", "explorer", "run", tmp_path / "long.py", "-q", "--max-executions", "30000"]
+    command = [sys.executable, "-m", "explorer", "run", tmp_path / "long.py", "-q", "--max-executions", "30000",
+               "--strategy", "exhaustive"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     piped = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env, check=False)
     assert "exploring:" not in piped.stderr and "INCOMPLETE" in piped.stdout
@@ -131,7 +132,8 @@ def test_ctrl_c_prints_the_partial_result_marked_incomplete_and_exits_130(tmp_pa
     import time
 
     (tmp_path / "long.py").write_text(LONG)
-    process = subprocess.Popen([sys.executable, "-m", "explorer", "run", tmp_path / "long.py", "-q"], cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "explorer", "run", tmp_path / "long.py", "-q",
+                                "--strategy", "exhaustive"], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:

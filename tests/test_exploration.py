@@ -26,7 +26,7 @@ COUNTER = Scenario("counter", variables={"x": 0}, threads={"A": increment, "B": 
 
 
 def test_unlocked_counter_loses_an_update_in_four_of_six_executions():
-    result = explore(COUNTER)
+    result = explore(COUNTER, strategy="exhaustive")
     assert result.executions == result.completed == 6
     assert result.complete and result.stop_reason is None
     assert result.final_states == {State(x=1): 4, State(x=2): 2}
@@ -35,7 +35,7 @@ def test_unlocked_counter_loses_an_update_in_four_of_six_executions():
 
 
 def test_outcomes_hold_each_threads_return_value():
-    result = explore(COUNTER)
+    result = explore(COUNTER, strategy="exhaustive")
     assert result.outcomes == {
         Outcome({"x": 1}, {"A": 0, "B": 0}): 4,
         Outcome({"x": 2}, {"A": 0, "B": 1}): 1,
@@ -65,7 +65,7 @@ def test_locked_counter_has_two_executions_that_both_end_at_two(kind):
 
 def test_abba_deadlock_is_reported_with_its_cycle_and_a_replayable_trace():
     scenario = abba()
-    result = explore(scenario)
+    result = explore(scenario, strategy="exhaustive")
     assert (result.executions, result.completed, result.deadlocked) == (6, 4, 2)
     (deadlock,) = result.deadlocks
     assert deadlock.cycle == ["A", "B", "A"]
@@ -111,7 +111,7 @@ def test_a_thread_that_raises_is_an_error_finding_and_the_others_still_explore()
             raise ValueError("saw a one")
         yield write("x", 1)
 
-    result = explore(Scenario("fragile", variables={"x": 0}, threads={"A": fragile, "B": fragile}))
+    result = explore(Scenario("fragile", variables={"x": 0}, threads={"A": fragile, "B": fragile}), strategy="exhaustive")
     assert result.executions == 6 and result.failed == 2 and result.completed == 4
     assert {f.thread for f in result.errors} == {"A", "B"}
     error = result.errors[0]
@@ -228,14 +228,14 @@ def test_a_thread_past_max_steps_is_a_finding_and_the_result_is_incomplete():
 
 
 def test_max_executions_stops_early_and_says_the_result_is_incomplete():
-    result = explore(COUNTER, max_executions=4)
+    result = explore(COUNTER, max_executions=4, strategy="exhaustive")
     assert result.executions == 4 and not result.complete
     assert result.stop_reason == "max_executions"
     assert sum(result.final_states.values()) == 4
 
 
 def test_a_budget_equal_to_the_whole_space_still_counts_as_complete():
-    result = explore(COUNTER, max_executions=6)
+    result = explore(COUNTER, max_executions=6, strategy="exhaustive")
     assert result.executions == 6 and result.complete
 
 

@@ -89,7 +89,7 @@ def test_the_result_builds_its_state_graph_once():
 @given(programs, lock_kinds)
 def test_the_state_graph_has_one_maximal_path_per_execution_and_the_same_outcomes(programs, kinds):
     scenario = scenario_of(programs, kinds)
-    result = explore(scenario)
+    result = explore(scenario, strategy="exhaustive")
     graph = state_graph(scenario)
     assert maximal_paths(graph) == result.executions
     terminal = [d for _, d in graph.nodes(data=True) if d["terminal"]]

@@ -45,7 +45,7 @@ def test_generated_scenarios_explore_completely_and_agree_with_the_reference_ora
     programs = {name: body.ops for name, body in scenario.threads.items()}
     completed, deadlocked, failed, finals = enumerate_programs(
         programs, dict(scenario.variables), dict(scenario.locks))
-    result = explore(scenario)
+    result = explore(scenario, strategy="exhaustive")
     assert result.complete
     assert (result.completed, result.deadlocked, result.failed) == (completed, deadlocked, failed)
     assert result.final_states == Counter({State(x=x, y=y): n for (x, y), n in finals.items()})

@@ -39,7 +39,7 @@ LIBRARY = library()
 
 @cache
 def explored(scenario):
-    return explore(scenario)
+    return explore(scenario, strategy="exhaustive")
 
 
 def strict_json(text):
@@ -153,7 +153,7 @@ def test_the_documented_examples_are_what_the_code_writes_for_the_lost_update_co
     path = ROOT / "docs" / "json-format.md"
     doc = path.read_text(encoding="utf-8")
     example = re.compile(r"(<!-- example: (\w+) -->\n```json\n)(.*?)(\n```)", re.DOTALL)
-    result = explore(counter.lost_update)
+    result = explore(counter.lost_update, strategy="exhaustive")
     written = {"result": result_to_json(result),
                "trace": trace_to_json(result.findings[0].trace, scenario=counter.lost_update)}
     if os.environ.get("UPDATE_DOCS"):

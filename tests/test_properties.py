@@ -44,7 +44,7 @@ def recorded(scenario):
 @given(programs, lock_kinds)
 def test_exhaustive_exploration_agrees_with_an_independent_recursive_enumeration(programs, kinds):
     completed, deadlocked, failed, finals = enumerate_programs(programs, dict.fromkeys(VARIABLES, 0), kinds)
-    result = explore(scenario_of(programs, kinds))
+    result = explore(scenario_of(programs, kinds), strategy="exhaustive")
     assert (result.completed, result.deadlocked, result.failed) == (completed, deadlocked, failed)
     assert result.executions == completed + deadlocked + failed
     assert result.final_states == Counter({State(x=x, y=y): n for (x, y), n in finals.items()})
@@ -75,7 +75,7 @@ def test_independent_threads_have_the_multinomial_number_of_executions(steps):
     expected = factorial(sum(counts))
     for n in counts:
         expected //= factorial(n)
-    result = explore(scenario)
+    result = explore(scenario, strategy="exhaustive")
     assert result.executions == expected
     assert result.steps == expected * sum(counts)
     assert result.final_states == {State({f"v{t}": max(n - 1, 0) for t, n in enumerate(lengths)}): expected}

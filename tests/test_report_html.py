@@ -28,7 +28,7 @@ VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "li
 
 @pytest.fixture(scope="module")
 def results():
-    return [explore(counter.lost_update), explore(abba.abba_deadlock)]
+    return [explore(counter.lost_update, strategy="exhaustive"), explore(abba.abba_deadlock, strategy="exhaustive")]
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +158,7 @@ def test_an_incomplete_result_carries_a_banner_and_a_state_graph_too_large_says_
     # 8 ** 3 = 512 states, more than the 400 a picture shows, and no finding to cut them down to.
     scenario = Scenario("three counters", variables={"a": 0, "b": 0, "c": 0},
                         threads={"A": count_to("a"), "B": count_to("b"), "C": count_to("c")})
-    result = explore(scenario, max_executions=3)
+    result = explore(scenario, max_executions=3, strategy="exhaustive")
     assert not result.complete
     page = render_report([result])
     assert '<div class="banner incomplete" role="alert">INCOMPLETE: stopped at max_executions' in page

@@ -25,7 +25,7 @@ def verdicts(result):
 @given(programs, lock_kinds)
 def test_bounded_search_with_a_bound_beyond_every_schedule_is_exhaustive(programs, kinds):
     scenario = scenario_of(programs, kinds)
-    exhaustive = explore(scenario)
+    exhaustive = explore(scenario, strategy="exhaustive")
     bounded = explore(scenario, strategy="bounded", preemptions=12)  # 3 threads x 3 steps never need more
     assert bounded.complete and bounded.executions == exhaustive.executions
     assert verdicts(bounded) == verdicts(exhaustive)
@@ -170,7 +170,7 @@ def test_dpor_finds_the_philosophers_deadlock_in_far_fewer_executions(n):
     dpor = explore(scenario, strategy="dpor")
     assert dpor.deadlocks and {"deadlock", "lock-order-cycle"} <= {f.kind for f in dpor.findings}
     if n < 4:
-        assert dpor.executions < explore(scenario).executions
+        assert dpor.executions < explore(scenario, strategy="exhaustive").executions
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -196,3 +196,37 @@ def test_dpor_runs_n_factorial_squared_executions_on_the_n_thread_counter(thread
     # writes before it (k ways), so n! again: (n!)^2. Canonicalising every schedule of
     # n = 2, 3, 4 threads (as the test above does) gives 4, 36 and 576 too.
     assert explore(scenario, strategy="dpor").executions == factorial(threads) ** 2
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs, lock_kinds)
+def test_a_trace_is_shown_by_its_schedule_with_the_fewest_preemptions(programs, kinds):
+    # Independently: replay every schedule, group them by trace, and take each group's
+    # fewest preemptions; the search over one member's orderings must reach it.
+    from explorer._engine.execution import COMPLETED, DEADLOCKED, Execution
+    from explorer._engine.linearize import fewest_preemptions
+    from explorer.strategies.schedule import FollowSchedule
+
+    scenario = scenario_of(programs, kinds)
+    program = Program(scenario)
+    names = program.thread_names
+    _, schedules = recorded(scenario)
+    groups: dict = {}
+    for schedule in schedules:
+        run = Execution(program)
+        status = run.run(FollowSchedule(list(schedule), names).choose)
+        if status in (COMPLETED, DEADLOCKED):
+            trace = canonical(replay(scenario, [names[i] for i in schedule], check_determinism=False).trace.events)
+            groups.setdefault(trace, []).append(run)
+    for runs in groups.values():
+        fewest = min(run.preemptions for run in runs)
+        some = runs[-1]
+        order = fewest_preemptions(some.events, list(some.pending), program.reentrant, below=some.preemptions)
+        if some.preemptions == fewest:
+            assert order is None  # nothing shorter exists
+            continue
+        again = Execution(program)
+        again.run(FollowSchedule(order, names).choose)
+        assert again.preemptions == fewest
+        assert canonical(replay(scenario, [names[i] for i in order], check_determinism=False).trace.events) \
+            == canonical(replay(scenario, [names[e[0]] for e in some.events], check_determinism=False).trace.events)

@@ -27,6 +27,7 @@ from ..settings import Settings
 from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
+from .linearize import fewest_preemptions
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution, RawFinding
 from .watchdog import StepTimeout
 from .program import Program
@@ -132,6 +133,11 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     for chosen in potential_deadlocks(edge_witness):
         raw, events, occurrences, score = _cycle(chosen, names, edge_witness, edge_sets)
         found[raw.key] = [raw, events, occurrences, score]
+    if getattr(strategy, "reduced", False) and stop_reason is None:
+        try:
+            _shorten_witnesses(program, max_steps, found, deadline)
+        except (KeyboardInterrupt, StepTimeout):
+            pass  # the traces found so far stand
     locate = _Locator(program, max_steps)
     lock_order = []
     for (held, acquired, thread, holding), (_score, events) in edge_witness.items():
@@ -389,6 +395,72 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         blocked_at=MappingProxyType(dict(blocked_at)),
         marks=MappingProxyType(dict(marks)),
     )
+
+
+# ---- shorter traces for a reduced search's findings ----------------------------------
+
+#: Findings of a reduced search whose traces are shortened, those with most preemptions first.
+MAX_SHORTENED = 200
+#: Finding kinds that hold for every execution ending in the same outcome.
+_OUTCOME_KINDS = ("nonserializable", "invariant", "check")
+
+
+def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: float | None) -> None:
+    """Give each finding of a reduced search the schedule of its trace with the fewest
+    preemptions (:func:`.linearize.fewest_preemptions`), run again to word it anew.
+
+    Only witnesses change: no finding, count or outcome is added, and the runs are not
+    executions. Lock-order cycles keep theirs (their edges may come from several runs).
+    """
+    names = program.thread_names
+    shorter: dict[int, Execution | None] = {}  # id(events) -> the run of a shorter schedule
+    entries = sorted((entry for entry in found.values()
+                      if entry[3][0] > 0 and entry[0].kind != "lock-order-cycle"), key=lambda e: -e[3][0])
+    for entry in entries[:MAX_SHORTENED]:
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        raw, events = entry[0], entry[1]
+        if id(events) not in shorter:
+            shorter[id(events)] = _shorter_run(program, events, entry[3][0], max_steps)
+        run = shorter[id(events)]
+        if run is None:
+            continue
+        better = _same_finding(raw, run, names)
+        if better is not None:
+            entry[0], entry[1], entry[3] = better, run.events, (run.preemptions, len(run.events))
+
+
+def _shorter_run(program: Program, events: list[tuple], preempted: int, max_steps: int) -> Execution | None:
+    """The run of a schedule of ``events``' trace with fewer preemptions, if one is found."""
+    names = program.thread_names
+    schedule = [event[0] for event in events]
+    try:
+        again = Execution(program)
+        again.run(FollowSchedule(schedule, names).choose, max_steps, events)
+        order = fewest_preemptions(events, list(again.pending), program.reentrant, below=preempted)
+        if order is None:
+            return None
+        run = Execution(program)
+        status = run.run(FollowSchedule(order, names).choose, max_steps)
+    except ExplorerError:
+        return None
+    if status is DIVERGED or status is HUNG or run.preemptions >= preempted:
+        return None
+    return run
+
+
+def _same_finding(raw: RawFinding, run: Execution, names: tuple[str, ...]) -> RawFinding | None:
+    """``raw`` as ``run`` shows it (its step positions are ``run``'s), or None if it does not."""
+    events = run.events
+    if raw.kind == "lost-update":
+        located = next((found for found in lost_update_keys(events) if found[0] == raw.key), None)
+        return None if located is None else lost_update_finding(events, names, *located)
+    if raw.kind == "race":
+        pair = next((pair for pair in race_pairs(events, len(names)) if pair[0] == raw.key), None)
+        return None if pair is None else race_finding(raw.key, pair[1], pair[2], events)
+    if raw.kind in _OUTCOME_KINDS:  # the same trace ends in the same outcome; words no step
+        return raw if run.status is COMPLETED else None
+    return next((mine for mine in run.findings if mine.key == raw.key), None)
 
 
 # ---- cut runs of a stateful search ----------------------------------------------------

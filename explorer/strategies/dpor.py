@@ -182,6 +182,7 @@ class DPOR:
     """
 
     needs_pending = True
+    reduced = True  # one run stands for many: the search looks for shorter traces after
     incomplete_reason = None
 
     def __init__(self) -> None:

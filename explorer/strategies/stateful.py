@@ -37,6 +37,7 @@ class Stateful(Exhaustive):
     __slots__ = ("visited",)
 
     needs_state = True
+    reduced = True  # one run stands for many: the search looks for shorter traces after
 
     def __init__(self) -> None:
         super().__init__()
