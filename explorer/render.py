@@ -61,13 +61,20 @@ def replay_hint(trace: Trace) -> str:
     return f"replay(scenario, {list(trace.schedule)!r})"
 
 
+#: What a reduced search's counts per final state count.
+_COUNTED = {
+    "dpor": " (counted per trace, not per interleaving: --strategy exhaustive counts those)",
+    "stateful": " (counted per run made, not per interleaving: --strategy exhaustive counts those)",
+}
+
+
 def render_result(result: ExplorationResult, *, traces: bool = True) -> str:
     """The summary of an exploration: counts, final states, findings with their traces."""
     lines = [f"scenario {result.scenario.name!r}: {result.summary()}"]
     if not result.complete:
         lines.append(f"  INCOMPLETE: {result.incomplete_reason}; nothing beyond this was checked")
     if result.final_states:
-        lines.append("  final states:")
+        lines.append(f"  final states{_COUNTED.get(result.strategy, '')}:")
         total = sum(result.final_states.values())
         for state, count in sorted(result.final_states.items(), key=lambda item: -item[1]):
             lines.append(f"    {str(state) or '(no variables)':<30} {count:>8}  ({count / total:.0%})")
