@@ -27,8 +27,9 @@ examples:
   explorer crosscheck scenarios/counter.py   run on real threads and compare with the model
 
 exit status: 0 no error findings, 1 some scenario has an error finding, 2 a file or
-scenario could not be used, 130 interrupted by Ctrl-C (the partial result is printed
-first, marked INCOMPLETE). A progress line shows on a terminal, never on a pipe.
+scenario could not be used, 3 no error finding but some exploration was INCOMPLETE (a
+budget, bound or sample: the absence of bugs is not proven), 130 interrupted by Ctrl-C
+(the partial result is printed first, marked INCOMPLETE). A progress line shows on a terminal, never on a pipe.
 Loading a scenario file runs its Python code.
 """
 
@@ -136,6 +137,7 @@ def _main(argv: list[str] | None = None) -> int:
     if args.command == "replay":
         return _replay(args, chosen, status)
     results = []
+    incomplete = False
     for file, attribute, scenario in chosen:
         print(f"{file}::{attribute}")
         bar = _ProgressBar() if sys.stderr.isatty() else None
@@ -160,6 +162,7 @@ def _main(argv: list[str] | None = None) -> int:
         print()
         if status == 0 and any(f.severity == "error" for f in result.findings):
             status = 1
+        incomplete |= not result.complete
         if result.stop_reason == "interrupted":
             print("explorer: interrupted (Ctrl-C); the result above is partial, and no further "
                   "scenario was explored", file=sys.stderr)
@@ -175,7 +178,7 @@ def _main(argv: list[str] | None = None) -> int:
         from .report_html import write_report
 
         print(f"report: {write_report(args.report_file, results)}")
-    return status
+    return 3 if status == 0 and incomplete else status
 
 
 class _ProgressBar:

@@ -150,3 +150,15 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     done = subprocess.run(f"{sys.executable} -m explorer run scenarios/ | head -1", shell=True, cwd=ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.stdout.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_a_clean_but_incomplete_run_exits_three_not_zero():
+    # A budget, a bound or a sample proves no absence of bugs, so it must not look like a pass.
+    budget_cut = explorer("run", "scenarios/counter.py", "-k", "locked", "--strategy", "exhaustive",
+                          "--max-executions", "1")
+    assert budget_cut.returncode == 3 and "INCOMPLETE" in budget_cut.stdout
+    sampled = explorer("run", "scenarios/counter.py", "-k", "locked", "--strategy", "random", "--max-executions", "5")
+    assert sampled.returncode == 3
+    assert explorer("run", "scenarios/counter.py", "-k", "locked").returncode == 0
+    found = explorer("run", "scenarios/counter.py", "-k", "lost", "--strategy", "random", "--max-executions", "50")
+    assert found.returncode == 1 and "INCOMPLETE" in found.stdout  # an error finding wins
