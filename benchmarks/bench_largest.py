@@ -7,13 +7,14 @@
 For each strategy that covers its space (exhaustive, dpor, bounded, and any other
 not in ``SAMPLING``), each family grows one size at a time, and the largest size whose
 ``explore()`` finishes within the limit is reported with its executions and seconds.
-A family stops at its first size that does not finish. Where times grow slowly
-(by less than half from one size to the next, as when dpor's work grows with the
-number of threads rather than the number of schedules) and the last size took at
-least 0.1 s, the next size tried is the one a power law through the last two points
-puts at a quarter of the limit (at most twice the size); if that one does not finish,
-the sizes between are bisected, so the size reported is still the largest that
-finished, with the next one failing.
+A family stops at its first size that does not finish. A size that takes under 0.01 s
+is followed by twice that size. Where times grow slowly (by
+less than half from one size to the next, as when dpor's work grows with the number
+of threads rather than the number of schedules), the next size tried is twice the
+last while it took under 0.1 s, and after that the one a power law through the last
+two points puts at a quarter of the limit (at most twice the size); if that one does
+not finish, the sizes between are bisected, so the size reported is still the
+largest that finished, with the next one failing.
 
 Every probe runs ``explore(..., time_limit=limit)`` in a subprocess: a search that hits
 the limit stops itself, and a runaway one (a single endless execution, or a slow
@@ -92,14 +93,18 @@ def probe(strategy: str, family: str, n: int, limit: float) -> dict:
 def next_size(done: list[tuple[int, float]], limit: float, cap: int) -> int:
     """The next size to try after the sizes ``done`` (size, seconds), all finished."""
     n, t = done[-1]
-    if len(done) < 2 or t < 0.1 or done[-2][1] <= 0:
+    if t < 0.01:  # too fast to time: double (a bisection follows if that overshoots)
+        return max(n + 1, min(2 * n, cap))
+    if len(done) < 2 or done[-2][1] < 0.01:  # too fast to read a trend from
         return n + 1
     m, s = done[-2]
-    if (t / s) ** (1 / (n - m)) < 1.5:  # per size, times grow by less than half: a power law
-        power = max(math.log(t / s) / math.log(n / m), 1.0)
-        target = n * (limit / 4 / t) ** (1 / power)
-        return max(n + 1, min(int(target), 2 * n, cap))
-    return n + 1
+    if (t / s) ** (1 / (n - m)) >= 1.5:  # times multiply from one size to the next
+        return n + 1
+    if t < 0.1:  # they grow slowly and are still short: double
+        return max(n + 1, min(2 * n, cap))
+    power = max(math.log(t / s) / math.log(n / m), 1.0)  # a power law through the last two
+    target = n * (limit / 4 / t) ** (1 / power)
+    return max(n + 1, min(int(target), 2 * n, cap))
 
 
 def grow(strategy: str, family: str, limit: float, cap: int, say) -> tuple[tuple | None, dict | None, int]:

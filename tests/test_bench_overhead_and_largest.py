@@ -85,7 +85,9 @@ def load_bench_largest():
 def test_the_largest_size_search_steps_by_one_where_times_multiply_and_at_most_doubles_elsewhere():
     next_size = load_bench_largest().next_size
     assert next_size([(4, 0.2), (5, 5.0)], 60, 1024) == 6  # the counter: 25 times per size
+    assert next_size([(5, 0.002)], 60, 1024) == 10  # too fast to time
     assert next_size([(2, 0.001), (3, 0.01)], 60, 1024) == 4  # too fast to read a trend from
+    assert next_size([(100, 0.02), (101, 0.021)], 60, 1024) == 202  # slow growth, still short: double
     jump = next_size([(100, 0.4), (110, 0.5)], 60, 1024)  # growing as a low power of the size
     assert 110 < jump <= 220
     assert next_size([(100, 0.4), (110, 0.5)], 60, 150) == 150  # never past the cap
