@@ -682,3 +682,24 @@ def test_peak_memory_of_exhaustive_exploration_does_not_grow_with_the_executions
     small, large = bench_memory.main(["--quick"])  # 2,520 and 25,200 executions, each in a fresh process
     assert (small["executions"], large["executions"]) == (2_520, 25_200)
     assert large["peak_kib"] - small["peak_kib"] < 4 * 1024
+
+
+def test_a_body_that_raises_system_exit_while_being_closed_is_a_close_error_not_a_crash():
+    # Found by the fuzz run in CI: swallowing GeneratorExit, then calling sys.exit().
+    from explorer import Scenario, explore, read
+
+    def stubborn():
+        try:
+            yield read("x")
+            yield read("x")
+        except GeneratorExit:
+            raise SystemExit("no")
+
+    def quick():
+        yield read("x")
+        raise RuntimeError("ends the execution while the other thread is suspended")
+
+    result = explore(Scenario("stubborn", variables={"x": 0}, threads={"A": stubborn, "B": quick}),
+                     strategy="exhaustive")
+    closing = [f for f in result.findings if f.kind == "close-error"]
+    assert closing and "SystemExit" in closing[0].message and "thread A" in closing[0].message

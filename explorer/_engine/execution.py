@@ -436,7 +436,9 @@ class Execution:
                 continue
             try:
                 gen.close()
-            except (Exception, StepTimeout) as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit and the step timeout too: findings, not crashes
                 text = _safe_str(exc)
                 if isinstance(exc, StepTimeout):
                     text = f"its code ran past step_timeout={exc.seconds:g}s"
