@@ -2,6 +2,7 @@
 
     python benchmarks/bench_largest.py              # every strategy and family (20 minutes or more)
     python benchmarks/bench_largest.py --limit 10   # another limit, in seconds
+    python benchmarks/bench_largest.py --strategy stateful   # one strategy only
     python benchmarks/bench_largest.py --quick      # 1 s limit, two families up to size 4: checks it runs
 
 For each strategy that covers its space (exhaustive, dpor, bounded, and any other
@@ -158,6 +159,8 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=60.0, help="seconds a probe may take (default 60)")
     parser.add_argument("--quick", action="store_true",
                         help=f"1 s limit, families {', '.join(QUICK_FAMILIES)}, sizes up to {QUICK_CAP}")
+    parser.add_argument("--strategy", action="append", choices=sorted(STRATEGIES),
+                        help="only this strategy (repeatable; default: every one)")
     parser.add_argument("--probe", nargs=3, metavar=("STRATEGY", "FAMILY", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
@@ -173,7 +176,8 @@ def main() -> int:
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    complete = [name for name in STRATEGIES if name not in SAMPLING]
+    chosen = args.strategy or list(STRATEGIES)
+    complete = [name for name in chosen if name not in SAMPLING]
     table: dict[str, dict[str, str]] = {}
     reached: dict[str, int] = {}
     for strategy in complete:
@@ -191,7 +195,7 @@ def main() -> int:
             if best is not None and (strategy == "dpor" or family not in reached):
                 reached[family] = best[0]
             print(f"{strategy} {family}: {cell} [{probes} probes]", flush=True)
-    for strategy in (name for name in STRATEGIES if name in SAMPLING):
+    for strategy in (name for name in chosen if name in SAMPLING):
         table[strategy] = {family: samples(strategy, family, reached.get(family, FAMILIES[family][2]), limit)
                            for family in families}
         print(f"{strategy}: done", flush=True)

@@ -41,7 +41,7 @@ def test_the_overhead_benchmark_prints_the_known_counts_and_a_figure_for_every_p
     rows = {}
     for line in out.splitlines():
         match = re.match(r"(counter 3x1|independent 2x4|philosophers 3|indexer\(12\)) +(\w+) +([\d,]+) +([\d,]+) "
-                         r"+((?:-?\d+ +){4})([\d,]+) +((?:-?\d+ +){5})([\d.]+)x$", line)
+                         r"+((?:-?\d+ +){4})([\d,]+) +((?:-?\d+ +){5})([\d.]+)x(?:  \(.*\))?$", line)
         if match:
             scenario, strategy, executions, steps = match.group(1, 2, 3, 4)
             rows[scenario, strategy] = (int(executions.replace(",", "")), int(steps.replace(",", "")))
