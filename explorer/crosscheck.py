@@ -175,7 +175,9 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     cross-check and restored after. A run whose threads all wait on locks nobody can
     release is a deadlock; one that makes no progress for ``timeout`` seconds is
     abandoned as hung, and the cross-check stops there. ``model`` is the exploration to
-    compare with (by default ``explore(scenario)``); ``time_limit`` caps the whole
+    compare with (by default ``explore(scenario, strategy="exhaustive")``, so that the
+    table's "explored" column counts interleavings, beside the real runs' shares; pass
+    a dpor result for a scenario too large for that); ``time_limit`` caps the whole
     cross-check, which then says it stopped early.
     """
     from .explore import _check_scenario, explore
@@ -187,7 +189,7 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     if not 0 <= switch_probability <= 1:
         raise InvalidArgument(f"switch_probability is a probability in [0, 1], got {switch_probability!r}")
     if model is None:
-        model = explore(scenario, max_steps=max_steps)
+        model = explore(scenario, strategy="exhaustive", max_steps=max_steps)
     program = Program(scenario)
     rng = random.Random(seed)
     observed: Counter = Counter()
