@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType, ModuleType
 
 from ._text import shown
-
 from .errors import ScenarioError, ScenarioTypeError
 from .expect import Expect
 

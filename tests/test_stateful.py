@@ -18,7 +18,7 @@ from scenarios.dining_philosophers import dining
 
 from .helpers import library
 from .reference import body
-from .test_properties import LOCKS, VARIABLES, lock_kinds, op
+from .test_properties import VARIABLES, lock_kinds, op
 
 SLOW = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -27,11 +27,11 @@ from ..settings import Settings
 from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
-from .linearize import fewest_preemptions
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution, RawFinding
-from .watchdog import StepTimeout
+from .linearize import fewest_preemptions
 from .program import Program
 from .state_keys import StateKeys
+from .watchdog import StepTimeout
 
 
 def search(program: Program, strategy, strategy_name: str, settings: Settings) -> ExplorationResult:
@@ -133,7 +133,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     for chosen in potential_deadlocks(edge_witness):
         raw, events, occurrences, score = _cycle(chosen, names, edge_witness, edge_sets)
         found[raw.key] = [raw, events, occurrences, score]
-    if getattr(strategy, "reduced", False) and stop_reason is None:
+    if getattr(strategy, "reduced", False) and stop_reason in (None, "max_executions"):
         try:
             _shorten_witnesses(program, max_steps, found, deadline)
         except (KeyboardInterrupt, StepTimeout):
