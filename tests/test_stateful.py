@@ -250,3 +250,18 @@ def test_states_holding_unhashable_values_are_explored_without_caching():
     unhashable = assert_same_verdicts(scenario([1]))
     assert unhashable.executions == 6 and unhashable.pruned == 0 and unhashable.errors
     assert assert_same_verdicts(scenario((1,))).pruned > 0
+
+
+@pytest.mark.parametrize("strategy", ["stateful", "dpor"])
+def test_a_shortened_trace_words_each_race_it_shows_as_the_result_does(strategy):
+    # Found by hypothesis: shortening one race's trace must also give the shorter run to the
+    # other races it shows, or merging races by source line words them from another step pair.
+    bodies = {"A": body([("read", "x")]),
+              "B": failing([], 1, [("read", "x"), ("acquire", "l")]),
+              "C": failing([("acquire", "l")], 1, [("write", "x", 0), ("release", "l")])}
+    scenario = Scenario("generated", variables=dict.fromkeys(VARIABLES, 0), locks={"l": "lock", "m": "lock"},
+                        threads=bodies)
+    findings = explore(scenario, strategy=strategy).findings
+    assert any(f.kind == "race" for f in findings)
+    for finding in findings:
+        assert finding.message in {f.message for f in replay(scenario, finding.trace).findings}

@@ -425,9 +425,34 @@ def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: 
         run = shorter[id(events)]
         if run is None:
             continue
+        score = (run.preemptions, len(run.events))
+        if score >= entry[3]:
+            continue  # an earlier shorter run already gave this finding a trace as good
         better = _same_finding(raw, run, names)
         if better is not None:
-            entry[0], entry[1], entry[3] = better, run.events, (run.preemptions, len(run.events))
+            entry[0], entry[1], entry[3] = better, run.events, score
+            _improve_others(found, run, names, score)
+
+
+def _improve_others(found: dict, run: Execution, names: tuple[str, ...], score: tuple) -> None:
+    """Give ``run`` as witness to every other event finding it shows with a better score,
+    as the search does, so that among the findings a trace shows, each one's own witness
+    is at least as good (merging races by source line relies on it)."""
+    events = run.events
+    for raw in run.findings:
+        _improve(found, raw.key, score, events, lambda raw=raw: raw)
+    for located in lost_update_keys(events):
+        _improve(found, located[0], score, events, lambda located=located: lost_update_finding(events, names, *located))
+    for key, earlier, later in race_pairs(events, len(names)):
+        _improve(found, key, score, events, lambda key=key, earlier=earlier, later=later:
+                 race_finding(key, earlier, later, events))
+
+
+def _improve(found: dict, key: tuple, score: tuple, events: list, make) -> None:
+    """Take ``events`` as the witness of an already found ``key`` if it scores better."""
+    entry = found.get(key)
+    if entry is not None and score < entry[3]:
+        entry[0], entry[1], entry[3] = make(), events, score
 
 
 def _shorter_run(program: Program, events: list[tuple], preempted: int, max_steps: int) -> Execution | None:
