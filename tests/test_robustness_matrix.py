@@ -631,13 +631,12 @@ def test_the_cli_refuses_a_trace_of_threads_the_scenario_lacks_with_exit_two(tmp
 def test_a_crash_while_writing_a_result_leaves_the_old_file_whole(tmp_path):
     target = tmp_path / "result.json"
     target.write_text("old result\n")
-    writer = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time\nfrom explorer._files import write_atomically\n"
-         "def slowly(stream):\n"
-         "    stream.write(b'{\"half\": '); stream.flush(); print('writing', flush=True); time.sleep(60)\n"
-         "write_atomically(sys.argv[1], slowly)\n", str(target)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    program = ("import sys, time\nfrom explorer._files import write_atomically\n"
+               "def slowly(stream):\n"
+               "    stream.write(b'{\"half\": '); stream.flush(); print('writing', flush=True); time.sleep(60)\n"
+               "write_atomically(sys.argv[1], slowly)\n")
+    writer = subprocess.Popen([sys.executable, "-c", program, str(target)],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert writer.stdout.readline().strip() == "writing"
         writer.send_signal(signal.SIGKILL)  # a crash: no clean-up runs

@@ -262,11 +262,14 @@ def _unhashable(run: Execution) -> RawFinding:
 
 def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...]) -> None:
     """:func:`_note` for each lost update, wording a finding only when it is kept."""
+    located_all = lost_update_keys(run.events)
+    if not located_all:
+        return
     events = run.events
-    for located in lost_update_keys(events):
+    score = (run.preemptions, len(events))
+    for located in located_all:
         key = located[0]
         entry = found.get(key)
-        score = (run.preemptions, len(events))
         if entry is None:
             found[key] = [lost_update_finding(events, names, *located), events, 1, score]
         else:
