@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from threading import get_ident
 
-from ..findings import RawFinding
+from ..findings import RawFinding, waiting_words
 from ..objects.base import HIDDEN, Continue, Misuse, Model, Recorded, Throw
 from ..objects.thread import Spawner, ThreadModel
 from ..objects.variable import VariableModel
@@ -542,6 +542,7 @@ class Execution:
         waits_on: dict[int, int | None] = {}
         blocked_at: dict[str, str | None] = {}
         waiting_for: dict[str, str] = {}
+        waiting_in: dict[str, str] = {}
         parts = []
         marks: dict[int, str] = {}
         for i, step in enumerate(self.pending):
@@ -554,6 +555,7 @@ class Execution:
             waits.append((names[i], step[1], None if holder is None else names[holder], finished))
             blocked_at[names[i]] = location(self.gens[i])
             waiting_for[names[i]] = what
+            waiting_in[names[i]] = waiting_words(step[0], step[1])
             marks.update(model.marks(i, step))
             if holder == i:
                 parts.append(f"{names[i]} waits for {what}, which {names[i]} itself holds"
@@ -573,7 +575,8 @@ class Execution:
         marks.update(self._holding_marks(waits_on))
         self._add("deadlock", "error", None, tuple(sorted(waits, key=repr)), message,
                   {"waits": waits, "cycle": [names[i] for i in cycle], "blocked_at": blocked_at,
-                   "marks": marks, "lost_wakeup": lost, "waiting_for": waiting_for})
+                   "marks": marks, "lost_wakeup": lost, "waiting_for": waiting_for,
+                   "waiting_in": waiting_in})
 
     def _holding_marks(self, waits_on: dict[int, int | None]) -> dict[int, str]:
         """Each acquisition a blocked thread waits on: the holder's last acquire of that lock."""
