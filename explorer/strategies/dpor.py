@@ -407,6 +407,10 @@ class DPOR:
                     part = self.role(earlier)
                     if part is not None and part[1] == lock and (part[0] == ACQUIRE or part[0] == REACQUIRE):
                         self._reverse_race(events, after, i, thread, step)
+                    elif part is None and earlier[0] == "acquire" and lock in self.footprint(earlier):
+                        # A try (blocking=False, or a timeout) may take the lock too, and
+                        # this acquire running first makes it give up: reversed alike.
+                        self._reverse_race(events, after, i, thread, step)
             return
         # Any other step on an object may wait for another thread's step, so reversing a
         # race could plan a run that cannot happen. For these the classic rule (Flanagan and
