@@ -1,9 +1,11 @@
 """Regressions that the property tests over every kind of object (test_object_properties.py)
 found, each shrunk by hypothesis and by hand to its smallest scenario."""
 
-from explorer import Scenario, acquire, explore, release
+import pytest
 
-from .helpers import assert_complete_strategies_agree
+from explorer import Scenario, ScheduleError, acquire, explore, release, replay, spawn, write
+
+from .helpers import assert_complete_strategies_agree, assert_findings_replay
 
 
 def try_then_release():
@@ -25,3 +27,30 @@ def test_dpor_reverses_a_try_acquire_and_a_later_blocking_acquire_of_the_same_lo
                         threads={"A": try_then_release, "B": take_and_release})
     assert_complete_strategies_agree(scenario)
     assert {outcome["A"] for outcome in explore(scenario, strategy="dpor").outcomes} == {True, False}
+
+
+def write_x():
+    yield write("x", 1)
+
+
+def spawn_a_writer():
+    yield spawn("A1", write_x)
+
+
+def test_a_finding_whose_trace_names_a_spawned_thread_replays_to_that_finding():
+    # replay numbered only the scenario's own threads and refused the trace's "A1" as
+    # no thread of the scenario.
+    scenario = Scenario("spawned writer", variables={"x": 0}, threads={"A": spawn_a_writer, "B": write_x})
+    race = next(finding for finding in explore(scenario).findings if finding.kind == "race")
+    assert "A1" in race.trace.schedule
+    assert race.message in {finding.message for finding in replay(scenario, race.trace).findings}
+    assert_findings_replay(scenario)
+
+
+def test_a_schedule_naming_a_thread_no_step_has_started_is_refused_as_no_thread_of_the_scenario():
+    scenario = Scenario("spawned writer", variables={"x": 0}, threads={"A": spawn_a_writer, "B": write_x})
+    with pytest.raises(ScheduleError, match="names 'A2', which is not a thread of scenario 'spawned writer', "
+                                            "nor one started before step 2"):
+        replay(scenario, ["A", "A2"])
+    with pytest.raises(ScheduleError, match="names 'A1', which is not a thread of scenario"):
+        replay(scenario, ["A1", "A"])

@@ -16,13 +16,20 @@ class FollowSchedule:
     while it can (no preemption), else the first enabled thread.
     """
 
-    def __init__(self, schedule: Sequence[int], names: Sequence[str], *, extend: bool = False) -> None:
+    def __init__(self, schedule: Sequence[int], names: Sequence[str], *, extend: bool = False,
+                 scenario: str | None = None, declared: int | None = None) -> None:
         self.schedule = list(schedule)
         self.names = tuple(names)
         self.extend = extend
         self.position = 0
         self.started = False
         self.last: int | None = None
+        # Threads numbered beyond the scenario's ``declared`` ones are started during the
+        # run (a spawn, a pool's worker); one the schedule names that no run has started
+        # by then is no thread of ``scenario`` at all.
+        self.scenario = scenario
+        self.declared = declared
+        self.seen: set[int] = set()
 
     def begin(self) -> bool:
         if self.started:
@@ -35,7 +42,14 @@ class FollowSchedule:
         self.position = position + 1
         if position < len(self.schedule):
             thread = self.schedule[position]
+            if self.declared is not None:
+                self.seen.update(enabled)
             if thread not in enabled:
+                if self.declared is not None and thread >= self.declared and thread not in self.seen:
+                    raise ScheduleError(
+                        f"schedule position {position} names {self.names[thread]!r}, which is not a thread "
+                        f"of scenario {self.scenario!r}, nor one started before step {position + 1} (by a "
+                        f"spawn or a pool); its threads are {list(self.names[:self.declared])}")
                 raise ScheduleError(
                     f"schedule position {position} (step {position + 1}) asks for thread "
                     f"{self.names[thread]!r}, which is not enabled there; enabled: "
