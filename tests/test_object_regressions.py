@@ -3,7 +3,7 @@ found, each shrunk by hypothesis and by hand to its smallest scenario."""
 
 import pytest
 
-from explorer import Scenario, ScheduleError, acquire, explore, release, replay, spawn, write
+from explorer import Queue, Scenario, ScheduleError, acquire, explore, join, put, read, release, replay, spawn, write
 
 from .helpers import assert_complete_strategies_agree, assert_findings_replay
 
@@ -54,3 +54,23 @@ def test_a_schedule_naming_a_thread_no_step_has_started_is_refused_as_no_thread_
         replay(scenario, ["A", "A2"])
     with pytest.raises(ScheduleError, match="names 'A1', which is not a thread of scenario"):
         replay(scenario, ["A1", "A"])
+
+
+def put_an_item():
+    yield put("jobs", 0)
+
+
+def read_then_join_the_queue():
+    yield read("x")
+    yield join("jobs")
+
+
+def test_dpor_tries_a_queue_join_before_a_put_even_behind_an_independent_step():
+    # B's join (enabled only while no item is unfinished) follows its read of x. dpor ran
+    # A's put first, and the backtracking point it planned for B (B's read, before the put)
+    # was judged covered by the branch of A's put, since the read commutes with it: it
+    # missed the run where B joins first and both finish.
+    scenario = Scenario("put, or join first", variables={"x": 0}, objects={"jobs": Queue()},
+                        threads={"A": put_an_item, "B": read_then_join_the_queue})
+    assert_complete_strategies_agree(scenario)
+    assert explore(scenario, strategy="dpor").completed == 1

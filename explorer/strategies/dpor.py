@@ -424,12 +424,16 @@ class DPOR:
                 self._fallback(i, thread)
 
     def _fallback(self, position: int, thread: int) -> None:
+        # A backtracking set, as Flanagan and Godefroid have it: the thread starts a branch
+        # unless it ran, sleeps or starts one here already. Not _insert: its test that a
+        # branch covers a sequence holds for a whole race reversal, not for this one step
+        # (with a step of the thread before the blocking one, it took that step to commute
+        # past the racing step and judged the branch covered).
         point = self.points[position]
-        if thread in point.enabled:
-            self._insert(position, [(thread, point.pending[thread])])
-            return
-        for other in point.enabled:
-            self._insert(position, [(other, point.pending[other])])
+        planned = {node[0] for node in point.wakeup} | point.done | point.sleep
+        for other in [thread] if thread in point.enabled else point.enabled:
+            if other not in planned:
+                point.wakeup.append([other, point.pending[other], []])
 
     def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not
