@@ -5,6 +5,8 @@ import pytest
 
 from explorer import Queue, Scenario, ScheduleError, acquire, explore, join, put, read, release, replay, spawn, write
 
+from explorer.testing import strategies as xst
+
 from .helpers import assert_complete_strategies_agree, assert_findings_replay
 
 
@@ -74,3 +76,35 @@ def test_dpor_tries_a_queue_join_before_a_put_even_behind_an_independent_step():
                         threads={"A": put_an_item, "B": read_then_join_the_queue})
     assert_complete_strategies_agree(scenario)
     assert explore(scenario, strategy="dpor").completed == 1
+
+
+def take_the_lock():
+    yield acquire("l")
+
+
+def take_then_try_again():
+    yield acquire("l")
+    return (yield acquire("l", blocking=False))
+
+
+def test_dpor_never_plans_a_thread_first_where_it_cannot_run():
+    # B's try, while B holds the lock, races with A's acquire left waiting at the end; its
+    # reversal put A first at a point where B held the lock, and dpor ran A's acquire there
+    # (the engine trusts the strategy): an outcome no schedule has, B returning False.
+    scenario = Scenario("take, then try", locks={"l": "lock"},
+                        threads={"A": take_the_lock, "B": take_then_try_again})
+    assert_complete_strategies_agree(scenario)
+    assert not explore(scenario, strategy="dpor").outcomes
+
+
+def test_a_race_merged_by_source_line_replays_worded_from_the_same_pair_of_steps():
+    # Every read of a StraightLine is on one line, so B's and A's reads of x race with C's
+    # write as one merged finding. Its trace B, C, A, A, A was worded from C's write and A's
+    # read, but replaying it words it from B's read and C's write (earlier steps of the same
+    # trace): the search kept another, equally short, witness for that pair. Not about the
+    # new kinds: it shows wherever one trace has two races on the same lines.
+    scenario = Scenario("two reads on one line", variables={"x": 0, "y": 0}, threads={
+        "A": xst.StraightLine([("read", "y"), ("read", "y"), ("read", "x")]),
+        "B": xst.StraightLine([("read", "x")]),
+        "C": xst.StraightLine([("write", "x", -1)])})
+    assert_findings_replay(scenario)

@@ -464,6 +464,10 @@ class DPOR:
                     nodes, v = node[2], rest
                     break
             else:
+                if nodes is point.wakeup and v[0][0] not in point.enabled:
+                    # A thread waiting here cannot start a branch here (a try-acquire's race
+                    # with an acquire, while the lock is held): the race is not reversible.
+                    return
                 chain: list = []
                 for thread, step in reversed(v):
                     chain = [[thread, step, chain]] if chain else [[thread, step, []]]
