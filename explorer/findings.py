@@ -20,7 +20,7 @@ from ._text import shown
 from .objects.event import Event as _EventDeclaration
 from .steps import Acquire, Op, Read, Release, Step, Write
 
-__all__ = ["SEVERITIES", "Event", "Finding", "Trace"]
+__all__ = ["SEVERITIES", "Event", "Finding", "RawFinding", "Trace"]
 
 SEVERITIES = ("error", "warning")
 
@@ -182,3 +182,18 @@ class Finding:
 
     def __str__(self) -> str:
         return self.render()
+
+
+class RawFinding:
+    """A finding as the engine records it: cheap to make, turned public later."""
+
+    __slots__ = ("details", "key", "kind", "message", "severity", "thread")
+
+    def __init__(self, kind: str, severity: str, thread: int | None, key: tuple, message: str,
+                 details: dict | None = None) -> None:
+        self.kind = kind
+        self.severity = severity
+        self.thread = thread
+        self.key = key
+        self.message = message
+        self.details = details or {}

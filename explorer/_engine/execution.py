@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from threading import get_ident
 
+from ..findings import RawFinding
 from ..objects.base import HIDDEN, Continue, Misuse, Model, Recorded, Throw
 from ..objects.thread import Spawner, ThreadModel
 from ..objects.variable import VariableModel
@@ -43,21 +44,6 @@ class Events(list):
     def __init__(self) -> None:
         super().__init__()
         self.syncs: dict[int, list] = {}
-
-
-class RawFinding:
-    """A finding as the engine records it: cheap to make, turned public later."""
-
-    __slots__ = ("details", "key", "kind", "message", "severity", "thread")
-
-    def __init__(self, kind: str, severity: str, thread: int | None, key: tuple, message: str,
-                 details: dict | None = None) -> None:
-        self.kind = kind
-        self.severity = severity
-        self.thread = thread
-        self.key = key
-        self.message = message
-        self.details = details or {}
 
 
 class Execution:
@@ -296,7 +282,7 @@ class Execution:
     def sync(self, thread: int, absorb: object = None, publish: object = None) -> None:
         """Record a happens-before edge of the step being executed (races.py reads them)."""
         entry = self.syncs.get(len(self.events))
-        if entry is None:
+        if entry is None:  # an empty entry says "no edge" where objects.base.edges would assume one
             entry = self.syncs[len(self.events)] = []
         if publish is not None:
             entry.append((True, publish))
@@ -368,7 +354,7 @@ class Execution:
             self.returns[i] = payload
             return True
         if outcome is RAISED or outcome is NOT_A_GENERATOR:
-            self._failed_start(i, outcome, payload, gen)
+            self._failed_start(i, outcome, payload, gen, factory)
             return False
         if payload.__class__ is Read or payload.__class__ is Write:
             model = None
@@ -437,9 +423,8 @@ class Execution:
         except Exception:
             return False
 
-    def _failed_start(self, i: int, outcome: object, payload: object, gen: object) -> None:
+    def _failed_start(self, i: int, outcome: object, payload: object, gen: object, factory) -> None:
         name = self._who(i)
-        factory = self.program.factories[i]
         if outcome is NOT_A_GENERATOR:
             what = type(payload).__name__
             hint = _not_a_generator_hint(factory, payload)

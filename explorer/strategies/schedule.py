@@ -16,20 +16,18 @@ class FollowSchedule:
     while it can (no preemption), else the first enabled thread.
     """
 
-    def __init__(self, schedule: Sequence[int], names: Sequence[str], *, extend: bool = False,
-                 scenario: str | None = None, declared: int | None = None) -> None:
+    def __init__(self, schedule: Sequence[int | str], names: Sequence[str], *, extend: bool = False,
+                 index: dict[str, int] | None = None, scenario: str | None = None) -> None:
         self.schedule = list(schedule)
         self.names = tuple(names)
+        # A name the scenario does not declare (a thread a spawn or a pool starts) is looked
+        # up when its turn comes, in ``index``, which the run fills as threads start.
+        self.index = index
+        self.scenario = scenario
         self.extend = extend
         self.position = 0
         self.started = False
         self.last: int | None = None
-        # Threads numbered beyond the scenario's ``declared`` ones are started during the
-        # run (a spawn, a pool's worker); one the schedule names that no run has started
-        # by then is no thread of ``scenario`` at all.
-        self.scenario = scenario
-        self.declared = declared
-        self.seen: set[int] = set()
 
     def begin(self) -> bool:
         if self.started:
@@ -42,14 +40,9 @@ class FollowSchedule:
         self.position = position + 1
         if position < len(self.schedule):
             thread = self.schedule[position]
-            if self.declared is not None:
-                self.seen.update(enabled)
+            if thread.__class__ is str:
+                thread = self._started(thread, position)
             if thread not in enabled:
-                if self.declared is not None and thread >= self.declared and thread not in self.seen:
-                    raise ScheduleError(
-                        f"schedule position {position} names {self.names[thread]!r}, which is not a thread "
-                        f"of scenario {self.scenario!r}, nor one started before step {position + 1} (by a "
-                        f"spawn or a pool); its threads are {list(self.names[:self.declared])}")
                 raise ScheduleError(
                     f"schedule position {position} (step {position + 1}) asks for thread "
                     f"{self.names[thread]!r}, which is not enabled there; enabled: "
@@ -74,6 +67,18 @@ class FollowSchedule:
                 f"{self.position}: no thread could run at step {self.position + 1} "
                 f"(every thread finished, deadlocked, or one failed)"
             )
+
+    def _started(self, name: str, position: int) -> int:
+        number = None if self.index is None else self.index.get(name)
+        if number is None:
+            raise ScheduleError(
+                f"schedule position {position} names {name!r}, which is not a thread of "
+                f"{'the scenario' if self.scenario is None else f'scenario {self.scenario!r}'}; its threads are "
+                f"{list(self.names)}, and no spawn or pool has started a thread of that name before "
+                f"step {position + 1}")
+        if number >= len(self.names):
+            self.names = tuple(sorted(self.index, key=self.index.get))
+        return number
 
     @staticmethod
     def _why(thread: int) -> str:
