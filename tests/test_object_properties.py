@@ -8,6 +8,7 @@ larger programs. The regressions these properties found, each shrunk to its smal
 scenario, are in test_object_regressions.py.
 """
 
+import queue
 from collections import Counter
 from math import factorial
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from explorer import (
     Barrier, Condition, Event, Queue, Scenario, Semaphore, acquire, clear_event, explore, get, is_set, notify, put,
-    release, replay, set_event, update, wait,
+    read, release, replay, set_event, update, wait, write,
 )
 from explorer._engine.program import Program
 from explorer._engine.search import search
@@ -109,8 +110,8 @@ def multinomial(counts):
     return total
 
 
-#: Steps a thread can take on objects of its own that never make it wait, each with the number of
-#: steps it is, and what the thread's register holds after it.
+#: What a thread can do on objects of its own without ever waiting: ``private_thread`` runs
+#: them, ``steps_of`` counts their steps, ``serial_return`` works out what the thread returns.
 PRIVATE_STEPS = ("update", "is_set", "set", "clear", "try_sem", "release_sem", "put_nowait", "get_nowait",
                  "notify", "try_lock")
 
@@ -213,6 +214,83 @@ def test_threads_on_objects_of_their_own_have_the_multinomial_number_of_executio
     # along it without cutting
     dpor = explore(scenario, strategy="dpor")
     assert dpor.executions == 1 and dpor.pruned == 0 and dpor.outcomes == Counter({outcome: 1})
+
+
+#: Steps on shared objects that never wait: ``shared_thread`` runs them.
+SHARED_STEPS = ("read", "write", "update", "is_set", "set", "clear", "put_nowait", "get_nowait", "try_sem",
+                "release_sem")
+
+
+def shared_thread(ops):
+    def run():
+        total = 0
+        for op in ops:
+            if op == "read":
+                total += yield read("x")
+            elif op == "write":
+                yield write("x", total + 1)
+            elif op == "update":
+                total += yield update("x", lambda value: value + 2)
+            elif op == "is_set":
+                total += (yield is_set("go"))
+            elif op == "set":
+                yield set_event("go")
+            elif op == "clear":
+                yield clear_event("go")
+            elif op == "put_nowait":
+                try:
+                    yield put("jobs", total, block=False)
+                except queue.Full:
+                    total += 100
+            elif op == "get_nowait":
+                try:
+                    total += yield get("jobs", block=False)
+                except queue.Empty:
+                    total += 1000
+            elif op == "try_sem":
+                total += (yield acquire("sem", blocking=False))
+            else:
+                yield release("sem")
+        return total
+    return run
+
+
+def canonical(events):
+    """A Mazurkiewicz trace's canonical linearisation, worked out without explorer's DPOR:
+    repeatedly take the lowest thread whose next event has all its predecessors taken.
+    Events conflict when of one thread, or on one object, unless both read a variable."""
+    def conflict(a, b):
+        if a.thread == b.thread:
+            return True
+        return a.target == b.target and not (a.kind == "read" and b.kind == "read")
+
+    before = [{i for i in range(j) if conflict(events[i], events[j])} for j in range(len(events))]
+    taken, order = set(), []
+    while len(order) < len(events):
+        j = min((j for j in range(len(events)) if j not in taken and before[j] <= taken),
+                key=lambda j: (events[j].thread, j))
+        taken.add(j)
+        order.append((events[j].thread, events[j].kind, events[j].target))
+    return tuple(order)
+
+
+@settings(QUICK, max_examples=60)
+@given(st.lists(st.lists(st.sampled_from(SHARED_STEPS), min_size=1, max_size=3), min_size=1, max_size=3)
+       .filter(lambda threads: sum(map(len, threads)) <= 7))
+def test_dpor_runs_one_execution_per_mazurkiewicz_trace_when_no_step_waits(threads):
+    scenario = Scenario("never waits", variables={"x": 0},
+                        objects={"go": Event(), "jobs": Queue(maxsize=1), "sem": Semaphore(1)},
+                        threads={f"T{t}": shared_thread(ops) for t, ops in enumerate(threads)})
+    recording = Recording(Exhaustive())
+    program = Program(scenario)
+    search(program, recording, "exhaustive", Settings())
+    names = program.thread_names
+    traces = {canonical(replay(scenario, [names[i] for i in s], check_determinism=False).trace.events)
+              for s in recording.schedules}
+    dpor = explore(scenario, strategy="dpor")
+    assert dpor.executions == len(traces)
+    assert dpor.pruned == 0  # optimal: without waiting, no execution is started in vain
+    assert set(dpor.outcomes) == set(explore(scenario, strategy="exhaustive").outcomes)
 
 
 @settings(QUICK, max_examples=20)
