@@ -108,3 +108,19 @@ def test_a_race_merged_by_source_line_replays_worded_from_the_same_pair_of_steps
         "B": xst.StraightLine([("read", "x")]),
         "C": xst.StraightLine([("write", "x", -1)])})
     assert_findings_replay(scenario)
+
+
+def test_dpor_never_runs_a_new_branch_whose_thread_cannot_run_there():
+    # Found by the slow tier: a branch planned from a try-acquire's race began with a thread
+    # whose plain acquire waited for an RLock the other held; dpor replayed up to it and the
+    # engine ran the blocked acquire, inventing the outcome x=-1, A=0, B=1, C=1. The branch is
+    # now dropped as it comes (counted in pruned), like a planned run whose threads all sleep.
+    line = xst.StraightLine
+    scenario = Scenario(
+        "A: r y, acq~ l, acq m, rel l | B: acq~ m, r x, acq l, rel m, acq~ m, rel m | C: w x=-1, acq~ m",
+        variables={"x": 0, "y": 0}, locks={"l": "lock", "m": "rlock"},
+        threads={"A": line([("read", "y"), ("acquire", "l", "timeout"), ("acquire", "m"), ("release", "l")]),
+                 "B": line([("acquire", "m", "timeout"), ("read", "x"), ("acquire", "l"), ("release", "m"),
+                            ("acquire", "m", "timeout"), ("release", "m")]),
+                 "C": line([("write", "x", -1), ("acquire", "m", "timeout")])})
+    assert_complete_strategies_agree(scenario)

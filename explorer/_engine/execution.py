@@ -37,13 +37,15 @@ UNLIMITED = sys.maxsize
 class Events(list):
     """An execution's event log, with the happens-before edges its steps on objects made:
     ``syncs`` maps a step's position to ``[(publishes, channel), ...]`` (objects/base.py).
-    The detectors read them from here, so they travel with the events."""
+    The detectors read them from here, so they travel with the events. A run logs into a
+    plain list (the fastest to append to) and becomes one of these at its end only when
+    its steps recorded an edge."""
 
     __slots__ = ("syncs",)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.syncs: dict[int, list] = {}
+    def __init__(self, events: list, syncs: dict[int, list]) -> None:
+        super().__init__(events)
+        self.syncs = syncs
 
 
 class Execution:
@@ -67,6 +69,7 @@ class Execution:
         "spawner",
         "status",
         "syncs",
+        "threads",
         "values",
         "variables",
         "where",
@@ -75,7 +78,8 @@ class Execution:
     def __init__(self, program: Program) -> None:
         self.program = program
         self.status: str | None = None
-        self.events: list[tuple] = Events()
+        self.events: list[tuple] = []
+        self.syncs: dict[int, list] = {}  # position -> happens-before edges recorded there
         self.locations: list[str | None] | None = None
         self.findings: list[RawFinding] = []
         self.preemptions = 0  # switches away from a thread that could have continued
@@ -94,6 +98,8 @@ class Execution:
             if status is not COMPLETED:
                 self._close_threads()  # still watched: a finally block can loop forever too
             RUNNING.pop(me, None)
+            if self.syncs:
+                self.events = Events(self.events, self.syncs)
         self.status = status
         return status
 
@@ -108,7 +114,6 @@ class Execution:
         for name, declaration in program.declarations.items():
             objects[name] = declaration.model(name, self)
         self.spawner = None
-        self.syncs = self.events.syncs
         self.enders: list = []
         pending: list = [None] * k
         gens: list = [None] * k
@@ -116,6 +121,7 @@ class Execution:
         models: list = [None] * k  # the model of each pending step (None: a read or write)
         self.pending, self.gens, self.returns, self.models = pending, gens, returns, models
         counts = self.counts = [0] * k
+        threads = self.threads = list(range(k))  # grows as threads start
         self.live = [True] * k  # started in this run (spawned threads join later)
         events = self.events
         append = events.append
@@ -140,7 +146,7 @@ class Execution:
         position = 0
         while True:
             enabled = [
-                i for i in range(len(pending))
+                i for i in threads
                 if (s := pending[i]) is not None and ((m := models[i]) is None or m.enabled(i, s))
             ]
             if not enabled:
@@ -335,6 +341,7 @@ class Execution:
                 table.extend([None] * grow)
             self.returns.extend([HIDDEN] * grow)
             self.counts.extend([0] * grow)
+            self.threads.extend(range(len(self.threads), len(self.threads) + grow))
             self.live.extend([False] * grow)
         self.live[index] = True
         self.returns[index] = None

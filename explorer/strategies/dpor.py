@@ -224,6 +224,7 @@ class DPOR:
         self.thread_index: dict[str, int] = {}
         self.dependent = dependent
         self.infeasible = 0  # planned runs whose next thread could not run (counted as pruned)
+        self.unrun = False  # the last run stopped before its new branch's first step
 
     def bind(self, program) -> None:
         """What dpor needs to know of the program: which objects a step touches, which
@@ -244,7 +245,15 @@ class DPOR:
         self.pending_now = pending
         points = self.points
         if position < self.replay:
-            return points[position].chosen
+            chosen = points[position].chosen
+            if position == self.replay - 1 and chosen not in enabled:
+                # The new branch's thread cannot run here: only a step that may wait makes
+                # a planned branch infeasible. It stands for no trace; drop it.
+                self.infeasible += 1
+                self.pruned += 1
+                self.unrun = True  # the branch never ran: nothing of it to analyse
+                raise Abandon
+            return chosen
         sleep = self._sleep_after(position)
         planned = points[position - 1].wakeup[0][2] if position else None
         if planned:  # the wakeup tree says what runs next
@@ -289,7 +298,10 @@ class DPOR:
             for thread in last.enabled:
                 if thread not in planned:
                     last.wakeup.append([thread, last.pending[thread], []])
-        self._add_races()
+        if self.unrun:
+            self.unrun = False
+        else:
+            self._add_races()
         points = self.points
         for index in range(len(points) - 1, -1, -1):
             point = points[index]
@@ -352,7 +364,7 @@ class DPOR:
         kind = step[0]
         if kind == "local":
             return
-        if not self.may_block(step):
+        if kind == "read" or kind == "write" or not self.may_block(step):
             # A step that never waits races with the dependent steps just before it.
             covered = 0  # what happens before the events before this one: not immediate
             rest = before
