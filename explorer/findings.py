@@ -19,9 +19,14 @@ from typing import Any
 from ._text import shown
 from .steps import Acquire, Read, Release, Step, Write
 
-__all__ = ["SEVERITIES", "Event", "Finding", "Trace"]
+__all__ = ["FINDING_KINDS", "SEVERITIES", "Event", "Finding", "Trace"]
 
 SEVERITIES = ("error", "warning")
+
+#: Every kind of finding, as ``Finding.kind`` and ``Expect(findings=...)`` spell it.
+FINDING_KINDS = ("lost-update", "nonserializable", "invariant", "deadlock", "lock-order-cycle", "race",
+                 "error", "max-steps", "step-timeout", "nondeterminism", "lock-held-at-exit",
+                 "foreign-release", "close-error")
 
 _STEP_TYPES = {"read": Read, "write": Write, "acquire": Acquire, "release": Release}
 

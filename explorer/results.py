@@ -135,10 +135,15 @@ class ExplorationResult:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.kind == "error"]
+        """Every finding of severity ``error`` (a lost update, a deadlock, a thread that
+        raised...), so ``assert not result.errors`` fails on any of them. The findings
+        of the one kind ``error`` (a thread raised or misused a step) are
+        ``[f for f in result.errors if f.kind == "error"]``."""
+        return [f for f in self.findings if f.severity == "error"]
 
     @property
     def warnings(self) -> list[Finding]:
+        """Every finding of severity ``warning`` (a race, a lock held at exit...)."""
         return [f for f in self.findings if f.severity == "warning"]
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -149,7 +154,7 @@ class ExplorationResult:
 
     def summary(self) -> str:
         """One line: executions by status, steps, distinct outcomes, time."""
-        parts = [f"{self.executions} executions ({self.completed} completed"]
+        parts = [f"{self.executions} execution{'' if self.executions == 1 else 's'} ({self.completed} completed"]
         for count, word in ((self.deadlocked, "deadlocked"), (self.failed, "failed"),
                             (self.truncated, "truncated")):
             if count:
