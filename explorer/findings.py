@@ -92,6 +92,14 @@ class Trace:
     def __str__(self) -> str:
         return self.render()
 
+    def __repr__(self) -> str:
+        return f"<Trace of {len(self.schedule)} steps: {', '.join(self.schedule) or 'none'}>"
+
+    def _repr_html_(self) -> str:
+        from .notebook import trace_html
+
+        return trace_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -128,9 +136,9 @@ class Finding:
     def wait_for_graph(self):
         """For a deadlock, a ``networkx.DiGraph``: thread -> thread it waits for, edges
         labelled with the lock."""
-        import networkx as nx
+        from ._graph_types import DiGraph
 
-        graph = nx.DiGraph(kind="wait-for")
+        graph = DiGraph(kind="wait-for")
         for thread, lock, holder, finished in self.details.get("waits", ()):
             graph.add_node(thread, finished=False)
             if holder is not None:
@@ -147,3 +155,12 @@ class Finding:
 
     def __str__(self) -> str:
         return self.render()
+
+    def __repr__(self) -> str:
+        return (f"<Finding {self.severity} {self.kind}: {self.message[:80]}"
+                f"{'...' if len(self.message) > 80 else ''} ({len(self.trace)} steps)>")
+
+    def _repr_html_(self) -> str:
+        from .notebook import finding_html
+
+        return finding_html(self)

@@ -338,6 +338,16 @@ def _wrap_title(text: str, width: float, size: float) -> str:
     return "\n".join(lines)
 
 
+class Picture(Figure):
+    """A matplotlib ``Figure`` that shows itself in a notebook as SVG, with no
+    ``%matplotlib inline`` needed and no pyplot."""
+
+    def _repr_svg_(self) -> str:
+        from .notebook import figure_svg
+
+        return figure_svg(self)
+
+
 class _Sheet:
     """A figure whose drawing area is measured in inches, with a title on top and a legend below.
 
@@ -365,7 +375,7 @@ class _Sheet:
         legend_h = rows * 0.24 + (0.15 if rows else 0)
         height = (y1 - y0) + title_h + legend_h + 3 * _PAD
         extra = (width - content) / 2
-        self.figure = Figure(figsize=(width, height), dpi=100)
+        self.figure = Picture(figsize=(width, height), dpi=100)
         FigureCanvasAgg(self.figure)
         bottom = (legend_h + _PAD) / height
         self.axes = self.figure.add_axes((0, bottom, 1, (y1 - y0) / height))

@@ -12,6 +12,7 @@ interleaving at a glance::
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,18 +34,28 @@ def render_trace(trace: Trace, *, locations: bool = True) -> str:
         cells[column[event.thread]] = event.describe()
         mark = trace.marks.get(event.index)
         rows.append([str(event.index + 1)] + cells + [f"<- {mark}" if mark else ""])
-        tails.append((event.location or "") if locations else "")
+        tails.append((display_location(event.location) or "") if locations else "")
     if trace.blocked:
         cells = [""] * len(threads)
         for thread, lock in trace.blocked.items():
             cells[column[thread]] = f"BLOCKED acquire {lock}"
         rows.append(["--"] + cells + [""])
-        tails.append(", ".join(trace.blocked_at.get(t) or "" for t in trace.blocked) if locations else "")
+        tails.append(", ".join(display_location(trace.blocked_at.get(t)) or "" for t in trace.blocked)
+                     if locations else "")
     header = ["step"] + threads + [""]
     widths = [max(len(row[c]) for row in rows + [header]) for c in range(len(header))]
     lines = [_line(header, widths, "")]
     lines += [_line(row, widths, tail) for row, tail in zip(rows, tails)]
     return "\n".join(lines)
+
+
+def display_location(location: str | None) -> str | None:
+    """A step's ``file:line`` as a person finds it: in a notebook, the cell's name."""
+    if location and "IPython" in sys.modules:
+        from .notebook import cell_location
+
+        return cell_location(location)
+    return location
 
 
 def _line(cells: list[str], widths: list[int], tail: str) -> str:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .crosscheck import CrosscheckResult
-    from .findings import Finding
+    from .findings import Finding, Trace
     from .results import ExplorationResult
 
 __all__ = ["render_report", "write_report"]
@@ -208,7 +208,14 @@ figure.picture svg { display: block; max-width: 100%; height: auto; margin: 0 au
 figure.picture svg * { stroke-linejoin: round; stroke-linecap: butt; }
 figcaption { color: var(--muted); font-size: 0.9rem; text-align: center; margin-top: 4px; }
 .note { background: var(--panel); border: 1px dashed var(--line); border-radius: 6px; padding: 10px 14px; }
-.replay { margin: 6px 0 0; }
+.replay { margin: 6px 0 0; overflow-wrap: anywhere; }
+table.trace { width: 100%; table-layout: auto; font-size: 0.86rem; }
+table.trace th, table.trace td { padding: 3px 8px; }
+table.trace td code { white-space: pre-wrap; overflow-wrap: anywhere; }
+table.trace td.mark { color: var(--error); font-weight: 600; }
+table.trace td.source { color: var(--muted); font-size: 0.8rem; overflow-wrap: anywhere; }
+table.trace tr.marked td { background: var(--error-bg); }
+table.trace tr.blocked td { color: var(--wrong); font-weight: 600; }
 .top { font-size: 0.85rem; }
 footer { margin-top: 48px; color: var(--muted); font-size: 0.85rem; border-top: 1px solid var(--line);
   padding-top: 10px; }
@@ -379,10 +386,48 @@ def _finding(fid: str, finding: Finding, ids) -> str:
          f'<span class="occurrences">{_e(occurrences)}</span></h4>'),
         f'<p class="message">{_e(finding.message)}</p>',
         picture,
-        f"<pre class=\"trace\">{_e(finding.trace.render())}</pre>",
+        _trace_table(finding.trace),
         f'<p class="replay">To replay: <code>{_e(replay_hint(finding.trace))}</code></p>',
         "</article>",
     ])
+
+
+def _trace_table(trace: Trace) -> str:
+    """The steps as a table that fits its card: one row per step, one column per thread,
+    then what the step did for the finding and its source line (the file's name; the whole
+    path on hover), every cell wrapping rather than scrolling."""
+    threads = list(trace.threads)
+    head = ('<tr><th class="num" scope="col">step</th>' + "".join(f'<th scope="col">{_e(t)}</th>'
+                                                                  for t in threads)
+            + '<th scope="col"></th><th scope="col">source</th></tr>')
+    rows = []
+    for event in trace.events:
+        cells = "".join(f"<td><code>{_e(event.describe())}</code></td>" if t == event.thread else "<td></td>"
+                        for t in threads)
+        mark = trace.marks.get(event.index)
+        css = ' class="marked"' if mark else ""
+        note = _e("<- " + mark) if mark else ""
+        rows.append(f'<tr{css}><td class="num">{event.index + 1}</td>{cells}'
+                    f'<td class="mark">{note}</td>{_source(event.location)}</tr>')
+    if trace.blocked:
+        cells = "".join(f"<td><code>BLOCKED acquire {_e(trace.blocked[t])}</code></td>" if t in trace.blocked
+                        else "<td></td>" for t in threads)
+        where = ", ".join(trace.blocked_at.get(t) or "" for t in trace.blocked)
+        rows.append(f'<tr class="blocked"><td class="num">--</td>{cells}<td></td>{_source(where)}</tr>')
+    if not rows:
+        return '<p class="note">No step ran: the execution ended before its first step.</p>'
+    return (f'<table class="trace">\n<thead>{head}</thead>\n<tbody>\n' + "\n".join(rows)
+            + "\n</tbody>\n</table>")
+
+
+def _source(location: str | None) -> str:
+    from .render import display_location
+
+    if not location:
+        return '<td class="source"></td>'
+    shown_as = display_location(location)
+    short = shown_as.rsplit("/", 1)[-1]
+    return f'<td class="source" title="{_e(shown_as)}">{_e(short)}</td>'
 
 
 def _state_graph(result: ExplorationResult, ids) -> str:

@@ -50,6 +50,15 @@ class Execution:
     def __str__(self) -> str:
         return self.render()
 
+    def __repr__(self) -> str:
+        return (f"<Execution of {self.scenario.name!r}: {self.status}, {len(self.trace)} steps"
+                + (f", {self.outcome}" if self.outcome is not None else "") + f", {_counts(self.findings)}>")
+
+    def _repr_html_(self) -> str:
+        from .notebook import execution_html
+
+        return execution_html(self)
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ExplorationResult:
@@ -173,3 +182,21 @@ class ExplorationResult:
 
     def __str__(self) -> str:
         return self.render()
+
+    def __repr__(self) -> str:
+        return f"<ExplorationResult {self.scenario.name!r}: {self.summary()}; {_counts(self.findings)}>"
+
+    def _repr_html_(self) -> str:
+        from .notebook import result_html
+
+        return result_html(self)
+
+
+def _counts(findings: list[Finding]) -> str:
+    """``no findings``, or ``3 findings (2 errors, 1 warning)``."""
+    if not findings:
+        return "no findings"
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    return (f"{len(findings)} finding{'' if len(findings) == 1 else 's'} ({errors} error"
+            f"{'' if errors == 1 else 's'}, {warnings} warning{'' if warnings == 1 else 's'})")

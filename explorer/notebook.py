@@ -1,0 +1,216 @@
+"""How explorer's objects show in a notebook: IPython's rich display protocol.
+
+Every object a person looks at has a short ``__repr__`` and a ``_repr_html_`` that calls
+the function of this module for its type, lazily, so nothing here is imported until a
+notebook asks. The HTML reuses the report's cards (``report_html``): a result shows its
+counts, its outcomes with shares, and each finding with its swimlane and trace; what is
+large stays folded in ``<details>`` until clicked. Pictures (matplotlib figures that
+``explorer.pictures`` draws, and explorer's graphs) show as SVG.
+
+>>> from explorer import explore
+>>> from scenarios.counter import lost_update
+>>> page = explore(lost_update)._repr_html_()
+>>> page.startswith('<div class="explorer-nb">'), "lost-update" in page, "<svg" in page
+(True, True, True)
+>>> page.count("<details")  # the findings, folded: only the first error is open
+4
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from .errors import ExplorerError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .crosscheck import CrosscheckResult
+    from .findings import Finding, Trace
+    from .results import Execution, ExplorationResult
+
+__all__ = ["cell_location", "crosscheck_html", "execution_html", "figure_svg", "finding_html", "graph_svg",
+           "result_html", "trace_html"]
+
+#: Findings drawn as swimlanes in one result; the rest show their text trace only.
+MAX_PICTURES = 8
+#: Outcome rows shown open; a longer table is folded.
+MAX_OPEN_ROWS = 12
+
+
+def result_html(result: ExplorationResult) -> str:
+    """A result as the report shows one scenario, its findings folded but the first error."""
+    from .render import group_findings
+    from .report_html import _Ids, _badge, _e, _outcomes_table, _worst
+
+    ids = _Ids()
+    parts = [f'<p><strong>{_e(result.scenario.name)}</strong> {_badge(_worst(result))} '
+             f'<span class="summary">{_e(result.summary())}</span></p>']
+    if not result.complete:
+        parts.append(f'<div class="banner incomplete">INCOMPLETE: {_e(result.incomplete_reason)}; nothing '
+                     f"beyond this was checked.</div>")
+    table = _outcomes_table(result)
+    rows = len(result.outcomes) + bool(result.deadlocked) + bool(result.failed) + bool(result.truncated)
+    parts.append(table if rows <= MAX_OPEN_ROWS else _fold(f"outcomes ({rows})", table))
+    groups = group_findings(result.findings)
+    first_error = next((n for n, g in enumerate(groups) if g[0].severity == "error"), None)
+    for number, group in enumerate(groups):
+        parts.append(_finding_details(group, ids, open_=number == first_error,
+                                      picture=number < MAX_PICTURES))
+    if not result.findings:
+        parts.append('<p class="banner fine">No findings' + ("" if result.complete else
+                                                            " in the part that was explored") + ".</p>")
+    return _wrap("\n".join(parts))
+
+
+def finding_html(finding: Finding) -> str:
+    """One finding as the report's card: message, swimlane, trace, replay line."""
+    from .report_html import _finding, _Ids
+
+    return _wrap(_finding("finding", finding, _Ids()))
+
+
+def trace_html(trace: Trace) -> str:
+    """A trace as its swimlane and, folded, its table of steps."""
+    from .report_html import _Ids, _trace_table
+
+    return _wrap(_swimlane(trace, _Ids(), "trace") + _fold(f"the {len(trace)} steps", _trace_table(trace)))
+
+
+def execution_html(execution: Execution) -> str:
+    """One execution (what ``replay`` returns): status, swimlane, steps, outcome, findings."""
+    from .report_html import _badge, _e, _Ids, _trace_table
+
+    worst = {f.severity for f in execution.findings}
+    badge = _badge("error" if "error" in worst else "warning" if worst else "clean")
+    parts = [f"<p><strong>{_e(execution.scenario.name)}</strong> {badge} "
+             f'<span class="summary">{_e(execution.status)}, {len(execution.trace)} steps'
+             + (f", outcome {_e(execution.outcome)}" if execution.outcome is not None else "") + "</span></p>",
+             _swimlane(execution.trace, _Ids(), "execution"), _trace_table(execution.trace)]
+    parts += [f'<p class="message">{_badge(f.severity)} <span class="kind">{_e(f.kind)}</span> {_e(f.message)}</p>'
+              for f in execution.findings]
+    return _wrap("\n".join(parts))
+
+
+def crosscheck_html(check: CrosscheckResult) -> str:
+    """A cross-check as the report's table: what real threads did, next to the model."""
+    from .report_html import _crosscheck, _e
+
+    return _wrap(f"<p><strong>{_e(check.scenario.name)}</strong></p>\n{_crosscheck(check)}")
+
+
+def figure_svg(figure: Figure) -> str:
+    """A matplotlib figure as the text of an SVG picture."""
+    from .report_html import _Ids, _svg
+
+    return _svg(figure, _Ids(), "picture")
+
+
+def graph_svg(graph) -> str | None:
+    """An explorer graph (state, lock-order, happens-before, wait-for) drawn as SVG, or None
+    (IPython then shows the text) when it is too large to draw or of no kind explorer draws."""
+    from . import pictures
+
+    kind = graph.graph.get("kind")
+    draw = {"state": pictures.draw_state_graph, "lock-order": pictures.draw_lock_order_graph,
+            "happens-before": pictures.draw_happens_before}.get(kind)
+    if draw is None:
+        return None
+    try:
+        return figure_svg(draw(graph))
+    except ExplorerError:
+        return None
+
+
+def cell_location(location: str | None) -> str | None:
+    """``file:line`` as a person finds it: in a notebook, the hidden file IPython compiled
+    a cell under becomes the cell's name (``In[3]:5``); anything else is returned as it is."""
+    if not location or "IPython" not in sys.modules:
+        return location
+    file, _, line = location.rpartition(":")
+    try:
+        from IPython import get_ipython
+
+        named = get_ipython().compile.format_code_name(file)
+    except Exception:  # noqa: BLE001 - no shell, or one without cell names: keep the file's name
+        return location
+    return location if not named else f"{named[1]}:{line}"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _finding_details(group: list[Finding], ids, *, open_: bool, picture: bool) -> str:
+    """A group of findings (one, or one kind about one subject) as a folded card."""
+    from .render import render_group
+    from .report_html import _badge, _e, _trace_table
+
+    first = group[0]
+    headline = render_group(group, traces=False)
+    summary = headline[0].split("] ", 1)[-1]
+    severity = "error" if first.severity == "error" else "warning"
+    body = [f'<pre class="message">{_e(chr(10).join(headline[1:]))}</pre>' if len(headline) > 1 else "",
+            _swimlane(first.trace, ids, first.kind) if picture else "",
+            _trace_table(first.trace),
+            f'<p class="replay">To replay: <code>{_e(_hint(first.trace))}</code></p>']
+    return (f'<details class="finding {severity}"{" open" if open_ else ""}><summary>{_badge(severity)} '
+            f'<span class="kind">{_e(first.kind)}</span> {_e(summary)}</summary>\n'
+            + "\n".join(part for part in body if part) + "\n</details>")
+
+
+def _hint(trace: Trace) -> str:
+    from .render import replay_hint
+
+    return replay_hint(trace)
+
+
+def _swimlane(trace: Trace, ids, what: str) -> str:
+    from .pictures import draw_swimlane
+    from .report_html import _e, _figure, _svg
+
+    try:
+        return _figure(_svg(draw_swimlane(trace), ids, f"swimlane of the {what}"))
+    except ExplorerError as error:
+        return f'<p class="note">swimlane not drawn: {_e(str(error))}</p>'
+
+
+def _fold(title: str, html_text: str) -> str:
+    from .report_html import _e
+
+    return f"<details><summary>{_e(title)}</summary>\n{html_text}\n</details>"
+
+
+def _wrap(body: str) -> str:
+    return f'<div class="explorer-nb">\n<style>{_scoped_css()}</style>\n{body}\n</div>'
+
+
+_MEDIA = re.compile(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_WHOLE = {":root", "html", "body", "main"}
+
+
+@lru_cache(maxsize=1)
+def _scoped_css() -> str:
+    """The report's style sheet, every rule confined to ``.explorer-nb`` so that it styles
+    explorer's output and nothing else of the notebook."""
+    from .report_html import _CSS
+
+    rules = []
+    for selectors, body in _RULE.findall(_MEDIA.sub("", _CSS)):
+        scoped = []
+        for selector in (s.strip() for s in selectors.split(",")):
+            if selector in _WHOLE:
+                scoped.append(".explorer-nb")
+            else:
+                scoped.append(f".explorer-nb {selector}")
+        rules.append(f"{', '.join(dict.fromkeys(scoped))} {{{body.strip()}}}")
+    rules.append(".explorer-nb { padding: 8px 12px; border-radius: 6px; }")
+    rules.append(".explorer-nb details { margin: 8px 0; } .explorer-nb summary { cursor: pointer; }")
+    rules.append(".explorer-nb details.finding { border: 1px solid var(--line); border-left: 6px solid "
+                 "var(--line); border-radius: 6px; padding: 6px 12px; }")
+    rules.append(".explorer-nb details.finding.error { border-left-color: var(--error); }")
+    rules.append(".explorer-nb details.finding.warning { border-left-color: #d9a400; }")
+    return "\n".join(rules)
