@@ -184,12 +184,32 @@ def _fold(title: str, html_text: str) -> str:
 
 
 def _wrap(body: str) -> str:
-    return f'<div class="explorer-nb">\n<style>{_scoped_css()}</style>\n{body}\n</div>'
+    return f'<div class="explorer-nb">\n<style>{_scoped_css()}</style>\n{_cells_named(body)}\n</div>'
+
+
+def _cells_named(text: str) -> str:
+    """``text`` with each notebook cell's hidden file name (in messages, too) replaced by the
+    cell's name, ``/tmp/ipykernel_1/123.py:4`` by ``In[2]:4``."""
+    if "IPython" not in sys.modules:
+        return text
+    try:
+        from IPython import get_ipython
+
+        compiler = get_ipython().compile
+        files = compiler._filename_map
+    except Exception:  # noqa: BLE001 - no shell, or one that names no cells
+        return text
+    for file in sorted((f for f in files if f in text), key=len, reverse=True):
+        named = compiler.format_code_name(file)
+        if named:
+            text = text.replace(f"{file}:", f"{named[1]}:")
+    return text
 
 
 _MEDIA = re.compile(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
 _RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _WHOLE = {":root", "html", "body", "main"}
+_SCOPE = "div.explorer-nb.explorer-nb"
 
 
 @lru_cache(maxsize=1)
@@ -202,15 +222,18 @@ def _scoped_css() -> str:
     for selectors, body in _RULE.findall(_MEDIA.sub("", _CSS)):
         scoped = []
         for selector in (s.strip() for s in selectors.split(",")):
+            # the class twice outweighs a notebook's own rules for tables (JupyterLab right-aligns
+            # every cell with a selector of two classes)
             if selector in _WHOLE:
-                scoped.append(".explorer-nb")
+                scoped.append(_SCOPE)
             else:
-                scoped.append(f".explorer-nb {selector}")
+                scoped.append(f"{_SCOPE} {selector}")
         rules.append(f"{', '.join(dict.fromkeys(scoped))} {{{body.strip()}}}")
-    rules.append(".explorer-nb { padding: 8px 12px; border-radius: 6px; }")
-    rules.append(".explorer-nb details { margin: 8px 0; } .explorer-nb summary { cursor: pointer; }")
-    rules.append(".explorer-nb details.finding { border: 1px solid var(--line); border-left: 6px solid "
-                 "var(--line); border-radius: 6px; padding: 6px 12px; }")
-    rules.append(".explorer-nb details.finding.error { border-left-color: var(--error); }")
-    rules.append(".explorer-nb details.finding.warning { border-left-color: #d9a400; }")
+    rules += [f"{_SCOPE} {{ padding: 8px 12px; border-radius: 6px; text-align: left; }}",
+              f"{_SCOPE} table {{ table-layout: auto; margin-left: 0; }}",
+              f"{_SCOPE} details {{ margin: 8px 0; }} {_SCOPE} summary {{ cursor: pointer; }}",
+              f"{_SCOPE} details.finding {{ border: 1px solid var(--line); border-left: 6px solid var(--line); "
+              f"border-radius: 6px; padding: 6px 12px; }}",
+              f"{_SCOPE} details.finding.error {{ border-left-color: var(--error); }}",
+              f"{_SCOPE} details.finding.warning {{ border-left-color: #d9a400; }}"]
     return "\n".join(rules)
