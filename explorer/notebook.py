@@ -88,10 +88,11 @@ def execution_html(execution: Execution) -> str:
     badge = _badge("error" if "error" in worst else "warning" if worst else "clean")
     parts = [f"<p><strong>{_e(execution.scenario.name)}</strong> {badge} "
              f'<span class="summary">{_e(execution.status)}, {len(execution.trace)} steps'
-             + (f", outcome {_e(execution.outcome)}" if execution.outcome is not None else "") + "</span></p>",
+             + (f", outcome {_e(execution.outcome)}" if execution.outcome is not None else "")
+             + "</span></p>",
              _swimlane(execution.trace, _Ids(), "execution"), _trace_table(execution.trace)]
-    parts += [f'<p class="message">{_badge(f.severity)} <span class="kind">{_e(f.kind)}</span> {_e(f.message)}</p>'
-              for f in execution.findings]
+    parts += [f'<p class="message">{_badge(f.severity)} <span class="kind">{_e(f.kind)}</span> '
+              f"{_e(f.message)}</p>" for f in execution.findings]
     return _wrap("\n".join(parts))
 
 
@@ -232,8 +233,8 @@ def _scoped_css() -> str:
     rules += [f"{_SCOPE} {{ padding: 8px 12px; border-radius: 6px; text-align: left; }}",
               f"{_SCOPE} table {{ table-layout: auto; margin-left: 0; }}",
               f"{_SCOPE} details {{ margin: 8px 0; }} {_SCOPE} summary {{ cursor: pointer; }}",
-              f"{_SCOPE} details.finding {{ border: 1px solid var(--line); border-left: 6px solid var(--line); "
-              f"border-radius: 6px; padding: 6px 12px; }}",
+              f"{_SCOPE} details.finding {{ border: 1px solid var(--line); "
+              f"border-left: 6px solid var(--line); border-radius: 6px; padding: 6px 12px; }}",
               f"{_SCOPE} details.finding.error {{ border-left-color: var(--error); }}",
               f"{_SCOPE} details.finding.warning {{ border-left-color: #d9a400; }}"]
     return "\n".join(rules)

@@ -213,7 +213,7 @@ table.trace { width: 100%; table-layout: auto; font-size: 0.86rem; }
 table.trace th, table.trace td { padding: 3px 8px; }
 table.trace td code { white-space: pre-wrap; overflow-wrap: anywhere; }
 table.trace td.mark { color: var(--error); font-weight: 600; }
-table.trace td.source { color: var(--muted); font-size: 0.8rem; overflow-wrap: anywhere; }
+table.trace td.source { color: var(--muted); font-size: 0.8rem; white-space: nowrap; }
 table.trace tr.marked td { background: var(--error-bg); }
 table.trace tr.blocked td { color: var(--wrong); font-weight: 600; }
 .top { font-size: 0.85rem; }
@@ -221,6 +221,9 @@ footer { margin-top: 48px; color: var(--muted); font-size: 0.85rem; border-top: 
   padding-top: 10px; }
 @media print { section.scenario { break-before: page; } a.top { display: none; } }
 """
+
+#: States above which a report's state graph shows only the paths to findings and the steps off them.
+COLLAPSE_ABOVE = 60
 
 # No script, and nothing may be loaded: the page is all there is.
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -435,22 +438,27 @@ def _state_graph(result: ExplorationResult, ids) -> str:
     from .pictures import draw_state_graph
 
     head = "<h3>State graph</h3>"
-    first_error = next((f for f in result.findings if f.severity == "error"), None)
     try:
         graph = result.state_graph
-        path = None
-        if first_error is not None:
+        paths = []
+        for finding in result.findings:
             try:
-                path = path_of(graph, first_error.trace)
+                walk = path_of(graph, finding.trace)
             except ExplorerError:
-                path = None  # a trace the state graph cannot follow (nondeterminism): no path drawn
-        svg = _svg(draw_state_graph(graph, path=path), ids, f"state graph of {result.scenario.name}")
+                continue  # a trace the state graph cannot follow (nondeterminism): no path drawn
+            if walk not in paths:
+                paths.append(walk)
+        svg = _svg(draw_state_graph(graph, paths=paths, collapse_above=COLLAPSE_ABOVE), ids,
+                   f"state graph of {result.scenario.name}")
     except ExplorerError as error:  # GraphTooLarge above all: say why, draw nothing
         return f'{head}\n<p class="note">The state graph is not drawn: {_e(str(error))}</p>'
     caption = None
-    if path is not None:
-        caption = (f"The highlighted path is the trace of the first error finding "
-                   f"({first_error.kind}).")
+    if paths:
+        caption = (f"The highlighted paths are the traces of the findings ({len(paths)} "
+                   f"path{'s' if len(paths) != 1 else ''}).")
+        if graph.number_of_nodes() > COLLAPSE_ABOVE:
+            caption += (f" The graph has {graph.number_of_nodes()} states; only those on the paths and the "
+                        f"steps leaving them are drawn.")
     return f"{head}\n{_figure(svg, caption)}"
 
 
@@ -540,6 +548,8 @@ def _svg(figure: Figure, ids: _Ids, label: str) -> str:
     start = text.find("<svg")
     assert start >= 0, "[explorer internal bug] matplotlib wrote an SVG without an <svg> element"
     text = _SVG_STYLE.sub("", _METADATA.sub("", text[start:], count=1), count=1)
+    for gid, title in getattr(figure, "hover_titles", {}).items():  # the whole text of a shortened label
+        text = text.replace(f'<g id="{gid}">', f'<g id="{gid}">\n<title>{_e(title)}</title>', 1)
     names = set(_ID.findall(text))
     if names:
         prefix = ids.prefix()

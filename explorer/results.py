@@ -163,7 +163,8 @@ class ExplorationResult:
 
     def summary(self) -> str:
         """One line: executions by status, steps, distinct outcomes, time."""
-        parts = [f"{self.executions} execution{'' if self.executions == 1 else 's'} ({self.completed} completed"]
+        noun = "execution" if self.executions == 1 else "executions"
+        parts = [f"{self.executions} {noun} ({self.completed} completed"]
         for count, word in ((self.deadlocked, "deadlocked"), (self.failed, "failed"),
                             (self.truncated, "truncated")):
             if count:

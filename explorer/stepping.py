@@ -88,7 +88,7 @@ class Stepper:
         if thread not in self.enabled:
             view = next(v for v in self.threads if v.name == thread)
             why = {"finished": "it has finished",
-                   "waiting": f"it is waiting at {view.step or 'its next step'}"}.get(view.status, view.status)
+                   "waiting": f"it is waiting at {view.step or 'its next step'}"}[view.status]
             raise ScheduleError(f"thread {thread!r} cannot run at step {len(self._schedule) + 1}: {why}; "
                                 f"threads that can: {list(self.enabled) or 'none'}")
         self._schedule.append(thread)
@@ -192,7 +192,8 @@ class Stepper:
         lines = [f"{self.scenario.name!r} after {len(self._schedule)} steps: {_shown_state(self.state)}"]
         for view in self.threads:
             where = f"  # {view.location}: {view.line}" if view.location else ""
-            lines.append(f"  {view.name}: {view.status}" + (f", next {view.step}" if view.step else "") + where)
+            step = f", next {view.step}" if view.step else ""
+            lines.append(f"  {view.name}: {view.status}{step}{where}")
         if self.events:
             from .findings import Trace
 
@@ -243,7 +244,8 @@ class PuzzleVerdict:
     message: str
 
 
-def check_schedule(scenario: Scenario, schedule: Sequence[str], *, kind: str = "lost-update") -> PuzzleVerdict:
+def check_schedule(scenario: Scenario, schedule: Sequence[str], *,
+                   kind: str = "lost-update") -> PuzzleVerdict:
     """Does ``schedule`` (whole, or the start of one) reach a finding of ``kind``, and what is
     the shortest schedule that does? The witness is the shortest start, among the
     witnesses exploration finds (fewest preemptions first), that reaches the finding."""
