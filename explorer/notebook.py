@@ -75,14 +75,14 @@ def finding_html(finding: Finding) -> str:
 
 def trace_html(trace: Trace) -> str:
     """A trace as its swimlane and, folded, its table of steps."""
-    from .report_html import _Ids, _trace_table
+    from .report_html import _Ids, _swimlane, _trace_table
 
-    return _wrap(_swimlane(trace, _Ids(), "trace") + _fold(f"the {len(trace)} steps", _trace_table(trace)))
+    return _wrap(_swimlane(trace, _Ids(), "the trace") + _fold(f"the {len(trace)} steps", _trace_table(trace)))
 
 
 def execution_html(execution: Execution) -> str:
     """One execution (what ``replay`` returns): status, swimlane, steps, outcome, findings."""
-    from .report_html import _badge, _e, _Ids, _trace_table
+    from .report_html import _badge, _e, _Ids, _swimlane, _trace_table
 
     worst = {f.severity for f in execution.findings}
     badge = _badge("error" if "error" in worst else "warning" if worst else "clean")
@@ -90,7 +90,7 @@ def execution_html(execution: Execution) -> str:
              f'<span class="summary">{_e(execution.status)}, {len(execution.trace)} steps'
              + (f", outcome {_e(execution.outcome)}" if execution.outcome is not None else "")
              + "</span></p>",
-             _swimlane(execution.trace, _Ids(), "execution"), _trace_table(execution.trace)]
+             _swimlane(execution.trace, _Ids(), "the execution"), _trace_table(execution.trace)]
     parts += [f'<p class="message">{_badge(f.severity)} <span class="kind">{_e(f.kind)}</span> '
               f"{_e(f.message)}</p>" for f in execution.findings]
     return _wrap("\n".join(parts))
@@ -146,36 +146,20 @@ def cell_location(location: str | None) -> str | None:
 
 def _finding_details(group: list[Finding], ids, *, open_: bool, picture: bool) -> str:
     """A group of findings (one, or one kind about one subject) as a folded card."""
-    from .render import render_group
-    from .report_html import _badge, _e, _trace_table
+    from .render import render_group, replay_hint
+    from .report_html import _badge, _e, _swimlane, _trace_table
 
     first = group[0]
     headline = render_group(group, traces=False)
     summary = headline[0].split("] ", 1)[-1]
     severity = "error" if first.severity == "error" else "warning"
     body = [f'<pre class="message">{_e(chr(10).join(headline[1:]))}</pre>' if len(headline) > 1 else "",
-            _swimlane(first.trace, ids, first.kind) if picture else "",
+            _swimlane(first.trace, ids, f"the {first.kind} finding") if picture else "",
             _trace_table(first.trace),
-            f'<p class="replay">To replay: <code>{_e(_hint(first.trace))}</code></p>']
+            f'<p class="replay">To replay: <code>{_e(replay_hint(first.trace))}</code></p>']
     return (f'<details class="finding {severity}"{" open" if open_ else ""}><summary>{_badge(severity)} '
             f'<span class="kind">{_e(first.kind)}</span> {_e(summary)}</summary>\n'
             + "\n".join(part for part in body if part) + "\n</details>")
-
-
-def _hint(trace: Trace) -> str:
-    from .render import replay_hint
-
-    return replay_hint(trace)
-
-
-def _swimlane(trace: Trace, ids, what: str) -> str:
-    from .pictures import draw_swimlane
-    from .report_html import _e, _figure, _svg
-
-    try:
-        return _figure(_svg(draw_swimlane(trace), ids, f"swimlane of the {what}"))
-    except ExplorerError as error:
-        return f'<p class="note">swimlane not drawn: {_e(str(error))}</p>'
 
 
 def _fold(title: str, html_text: str) -> str:

@@ -372,17 +372,13 @@ def _outcome_flags(result: ExplorationResult) -> dict:
 
 
 def _finding(fid: str, finding: Finding, ids) -> str:
-    from .pictures import draw_swimlane
     from .render import replay_hint
 
     severity = "error" if finding.severity == "error" else "warning"
     times = finding.occurrences
     occurrences = f"in {_count(times, 'execution')}" + ("; the trace has the fewest preemptions" if times > 1
                                                          else "")
-    try:
-        picture = _figure(_svg(draw_swimlane(finding.trace), ids, f"swimlane of the {finding.kind} finding"))
-    except ExplorerError as error:
-        picture = f'<p class="note">swimlane not drawn: {_e(str(error))}</p>'
+    picture = _swimlane(finding.trace, ids, f"the {finding.kind} finding")
     return "\n".join([
         f'<article class="finding {severity}" id="{fid}">',
         (f'<h4>{_badge(severity)} <span class="kind">{_e(finding.kind)}</span>'
@@ -393,6 +389,16 @@ def _finding(fid: str, finding: Finding, ids) -> str:
         f'<p class="replay">To replay: <code>{_e(replay_hint(finding.trace))}</code></p>',
         "</article>",
     ])
+
+
+def _swimlane(trace: Trace, ids, what: str) -> str:
+    """The trace's swimlane as a figure, or a note saying why it is not drawn."""
+    from .pictures import draw_swimlane
+
+    try:
+        return _figure(_svg(draw_swimlane(trace), ids, f"swimlane of {what}"))
+    except ExplorerError as error:
+        return f'<p class="note">swimlane not drawn: {_e(str(error))}</p>'
 
 
 def _trace_table(trace: Trace) -> str:
