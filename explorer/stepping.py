@@ -82,9 +82,9 @@ class Stepper:
 
     def step(self, thread: str) -> Stepper:
         """Run ``thread``'s next step; returns the stepper, so steps chain."""
-        if thread not in self.scenario.threads:
-            raise ScheduleError(f"{thread!r} is not a thread of scenario {self.scenario.name!r}; its threads "
-                                f"are {list(self.scenario.threads)}")
+        if thread not in self.names:
+            raise ScheduleError(f"{thread!r} is not a thread of scenario {self.scenario.name!r} at step "
+                                f"{len(self._schedule) + 1}; its threads are {list(self.names)}")
         if thread not in self.enabled:
             view = next(v for v in self.threads if v.name == thread)
             why = {"finished": "it has finished",
@@ -126,6 +126,13 @@ class Stepper:
         return self._ahead().trace.events[:len(self._schedule)]
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """The threads so far: the scenario's, then those started during the run, in order."""
+        ahead, runs = self._look()
+        started = [e.thread for e in ahead.trace.events[:len(self._schedule)]]
+        return tuple(dict.fromkeys([*self.scenario.threads, *started, *runs]))
+
+    @property
     def enabled(self) -> tuple[str, ...]:
         """The threads that can run the next step, in declaration order."""
         return tuple(self._look()[1])
@@ -142,6 +149,8 @@ class Stepper:
         for event in self.events:
             if event.kind == "write":
                 values[event.target] = event.value
+            elif event.kind == "update" and isinstance(event.value, tuple) and len(event.value) == 2:
+                values[event.target] = event.value[1]  # (before, after)
         return values
 
     @property
@@ -149,6 +158,8 @@ class Stepper:
         """Each held lock and the thread holding it."""
         held: dict[str, list[str]] = {}
         for event in self.events:
+            if event.target not in self.scenario.locks:
+                continue  # a semaphore is acquired too, but nobody holds it
             if event.kind == "acquire":
                 held.setdefault(event.target, []).append(event.thread)
             elif event.kind == "release" and held.get(event.target):
@@ -161,7 +172,7 @@ class Stepper:
         ahead, runs = self._look()
         position = len(self._schedule)
         views = []
-        for name in self.scenario.threads:
+        for name in self.names:
             if name in runs:
                 views.append(_view(name, "ready", runs[name].trace.events[position]))
                 continue
@@ -191,13 +202,13 @@ class Stepper:
 
         lines = [f"{self.scenario.name!r} after {len(self._schedule)} steps: {_shown_state(self.state)}"]
         for view in self.threads:
-            where = f"  # {view.location}: {view.line}" if view.location else ""
+            where = (f"  # {view.location}" + (f": {view.line}" if view.line else "")) if view.location else ""
             step = f", next {view.step}" if view.step else ""
             lines.append(f"  {view.name}: {view.status}{step}{where}")
         if self.events:
             from .findings import Trace
 
-            lines.append(render_trace(Trace(self.schedule, self.events, tuple(self.scenario.threads))))
+            lines.append(render_trace(Trace(self.schedule, self.events, self.names)))
         lines += [f"  reached: {f.severity.upper()} [{f.kind}] {f.message}" for f in self.reached]
         return "\n".join(lines)
 
@@ -221,7 +232,7 @@ class Stepper:
         if key not in self._cache:
             ahead = replay(self.scenario, key, extend=True, check_determinism=False)
             runs = {}
-            for name in self.scenario.threads:
+            for name in dict.fromkeys([*self.scenario.threads, *ahead.trace.threads]):
                 try:
                     runs[name] = replay(self.scenario, key + (name,), extend=True, check_determinism=False)
                 except ScheduleError:

@@ -39,18 +39,11 @@ def step_through(scenario: Scenario, schedule: Sequence[str] = (), *, goal: str 
     stepper = Stepper(scenario, schedule)
     view = widgets.HTML()
     verdict = widgets.HTML()
-    buttons = {name: widgets.Button(description=f"run {name}", tooltip=f"run {name}'s next step")
-               for name in scenario.threads}
+    buttons: dict = {}  # a thread started during the run gets its button when it appears
+    row = widgets.HBox()
     back = widgets.Button(description="step back", icon="undo")
     reset = widgets.Button(description="start again")
     check = widgets.Button(description=f"check: {goal}?", button_style="info") if goal else None
-
-    def show(_=None) -> None:
-        enabled = set(stepper.enabled)
-        for name, button in buttons.items():
-            button.disabled = name not in enabled
-        back.disabled = not stepper.schedule
-        view.value = stepper_html(stepper)
 
     def run(name):
         def click(_):
@@ -59,11 +52,20 @@ def step_through(scenario: Scenario, schedule: Sequence[str] = (), *, goal: str 
             show()
         return click
 
-    for name, button in buttons.items():
-        button.on_click(run(name))
+    def show(_=None) -> None:
+        for name in stepper.names:
+            if name not in buttons:
+                buttons[name] = widgets.Button(description=f"run {name}", tooltip=f"run {name}'s next step")
+                buttons[name].on_click(run(name))
+        enabled = set(stepper.enabled)
+        for name, button in buttons.items():
+            button.disabled = name not in enabled
+        back.disabled = not stepper.schedule
+        row.children = [*buttons.values(), back, reset] + ([check] if check is not None else [])
+        view.value = stepper_html(stepper)
+
     back.on_click(lambda _: (stepper.back(), show()))
     reset.on_click(lambda _: (stepper.reset(), show()))
-    controls = [*buttons.values(), back, reset]
     if check is not None:
         def judge(_):
             from .report_html import _e
@@ -72,9 +74,8 @@ def step_through(scenario: Scenario, schedule: Sequence[str] = (), *, goal: str 
             colour = "#17693a" if answer.reached else "#a63c06"
             verdict.value = f'<p style="color:{colour};font-weight:600">{_e(answer.message)}</p>'
         check.on_click(judge)
-        controls.append(check)
     show()
-    box = widgets.VBox([widgets.HBox(controls), verdict, view])
+    box = widgets.VBox([row, verdict, view])
     box.stepper = stepper
     return box
 
@@ -101,7 +102,7 @@ def stepper_html(stepper: Stepper) -> str:
     if stepper.events:
         from .findings import Trace
 
-        parts.append(_trace_table(Trace(stepper.schedule, stepper.events, tuple(stepper.scenario.threads))))
+        parts.append(_trace_table(Trace(stepper.schedule, stepper.events, stepper.names)))
     for finding in stepper.reached:
         parts.append(f'<p class="message">{_badge(finding.severity)} reached <span class="kind">'
                      f"{_e(finding.kind)}</span>: {_e(finding.message)}</p>")

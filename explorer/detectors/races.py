@@ -1,7 +1,10 @@
 """Data races: two accesses to one variable from different threads, at least one a
 write, that happens-before does not order.
 
-Happens-before is program order plus release -> later acquire of the same lock,
+Happens-before is program order plus the edges steps on objects create (release ->
+later acquire of a lock or semaphore, notify -> the wake-up it causes, set -> wait,
+put -> the get of that item, barrier arrivals -> departures, spawn -> the child's first
+step, a thread's end -> its join, submit -> the task, the task's end -> result),
 tracked with vector clocks. Within one execution a racing pair is keyed by each
 access's thread and its index among that thread's steps, which is cheap and stable
 across executions; :func:`merge_races` later folds the keys that land on the same
@@ -69,12 +72,19 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
     are the indices ``0..k-1``, and the key (flat, to hash fast) names each access by its
     thread, its index among that thread's steps, and whether it writes, so it is stable
     across executions: ``("race", variable, thread, index, writes, thread, index, writes)``.
+    An ``update`` writes, atomically: two updates never race with each other.
+
+    Happens-before comes from the edges the steps on objects recorded (``events.syncs``:
+    publishing joins the thread's clock into a channel and starts a new epoch, absorbing
+    joins a channel into the thread's clock); events without them (a plain list) take a
+    lock's acquire as absorbing and its release as publishing, as before objects existed.
     """
+    syncs = getattr(events, "syncs", None)
     clocks = [[0] * k for _ in range(k)]
     for thread in range(k):
         clocks[thread][thread] = 1
-    lock_clocks: dict = {}
-    history: dict = {}  # variable -> [(thread, epoch, writes, position, ordinal)]
+    channels: dict = {}
+    history: dict = {}  # variable -> [(thread, epoch, writes, position, ordinal, atomic)]
     ordinals = [0] * k
     found = []
     for position, event in enumerate(events):
@@ -83,30 +93,53 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
         kind = step[0]
         ordinal = ordinals[thread]
         ordinals[thread] = ordinal + 1
-        if kind == "read" or kind == "write":
+        if kind == "read" or kind == "write" or kind == "update":
             clock = clocks[thread]
-            writes = kind == "write"
+            writes = kind != "read"
+            atomic = kind == "update"
             var = step[1]
             earlier = history.get(var)
-            access = (thread, clock[thread], writes, position, ordinal)
+            access = (thread, clock[thread], writes, position, ordinal, atomic)
             if earlier is None:
                 history[var] = [access]
                 continue
-            for other, epoch, wrote, at, number in earlier:
-                if other != thread and epoch > clock[other] and (wrote or writes):
+            for other, epoch, wrote, at, number, was_atomic in earlier:
+                if (other != thread and epoch > clock[other] and (wrote or writes)
+                        and not (atomic and was_atomic)):
                     found.append((("race", var, other, number, wrote, thread, ordinal, writes), at, position))
             earlier.append(access)
-        elif kind == "acquire":
-            released = lock_clocks.get(step[1])
-            if released is not None:
-                clock = clocks[thread]
-                for other in range(k):
-                    if released[other] > clock[other]:
-                        clock[other] = released[other]
+            continue
+        if syncs is None:
+            edges = ((False, step[1]),) if kind == "acquire" else ((True, step[1]),) if kind == "release" else ()
         else:
+            edges = syncs.get(position, ())
+        for publishes, channel in edges:
             clock = clocks[thread]
-            lock_clocks[step[1]] = clock[:]
-            clock[thread] += 1
+            if publishes:
+                if channel.__class__ is tuple and channel[0] == "start":  # a new thread starts here
+                    child = clocks[channel[1]]
+                    for other in range(k):
+                        if clock[other] > child[other]:
+                            child[other] = clock[other]
+                else:
+                    known = channels.get(channel)
+                    if known is None:
+                        channels[channel] = clock[:]
+                    else:
+                        for other in range(k):
+                            if clock[other] > known[other]:
+                                known[other] = clock[other]
+                clock[thread] += 1
+            else:
+                if channel.__class__ is tuple and channel[0] == "thread":  # a join: all it did
+                    known = clocks[channel[1]]
+                else:
+                    known = channels.get(channel)
+                    if known is None:
+                        continue
+                for other in range(k):
+                    if known[other] > clock[other]:
+                        clock[other] = known[other]
     return found
 
 
