@@ -179,7 +179,7 @@ class Stepper:
             later = next((e for e in ahead.trace.events[position:] if e.thread == name), None)
             if name in ahead.trace.blocked:
                 where = ahead.trace.blocked_at.get(name)
-                views.append(ThreadView(name, "waiting", f"acquire {ahead.trace.blocked[name]}", where,
+                views.append(ThreadView(name, "waiting", f"blocked on {ahead.trace.blocked[name]}", where,
                                         _source(where)))
             elif later is not None:
                 views.append(_view(name, "waiting", later))

@@ -53,7 +53,8 @@ def test_the_site_builds_strictly_with_a_page_for_every_docs_file_and_the_tutori
         name = "index.html" if page.stem == "index" else f"{page.stem}/index.html"
         assert (site / name).exists(), name
     assert sorted(p.name for p in (site / "tutorial").glob("*.ipynb")) == [
-        "01-race.ipynb", "02-lock.ipynb", "03-deadlock.ipynb", "04-rlock.ipynb"]
+        "01-race.ipynb", "02-lock.ipynb", "03-deadlock.ipynb", "04-rlock.ipynb", "05-condition.ipynb",
+        "06-queue.ipynb"]
 
 
 def test_the_site_pages_open_in_headless_chromium_with_their_title_and_navigation(site, tmp_path):

@@ -27,8 +27,9 @@ def outputs(book):
     return [(cell, output) for cell in book.cells if cell.cell_type == "code" for output in cell.outputs]
 
 
-def test_there_are_tutorials_for_the_race_the_lock_the_deadlock_and_the_rlock():
-    assert [path.stem for path in TUTORIALS] == ["01-race", "02-lock", "03-deadlock", "04-rlock"]
+def test_there_are_tutorials_for_the_race_the_lock_the_deadlock_the_rlock_the_condition_and_the_queue():
+    assert [path.stem for path in TUTORIALS] == ["01-race", "02-lock", "03-deadlock", "04-rlock", "05-condition",
+                                                 "06-queue"]
 
 
 def test_every_tutorial_cell_runs_without_an_error_and_shows_something(executed):
