@@ -175,6 +175,12 @@ def _main(argv: list[str] | None = None) -> int:
     for failure in failures:
         print(f"explorer: {failure}", file=sys.stderr)
     status = 2 if failures else 0
+    for file, names in named.items():
+        there = [attribute for f, attribute, _ in found if str(Path(f)) == file]
+        for name in sorted(set(names) - set(there)):
+            print(f"explorer: {file} has no scenario named {name!r}; its scenarios are {there}",
+                  file=sys.stderr)
+            status = 2
     chosen = [item for item in found if _picked(item, named, matches)]
     if args.command == "list":
         for file, attribute, scenario in chosen:

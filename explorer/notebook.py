@@ -77,7 +77,8 @@ def trace_html(trace: Trace) -> str:
     """A trace as its swimlane and, folded, its table of steps."""
     from .report_html import _Ids, _swimlane, _trace_table
 
-    return _wrap(_swimlane(trace, _Ids(), "the trace") + _fold(f"the {len(trace)} steps", _trace_table(trace)))
+    steps = _fold(f"the {len(trace)} steps", _trace_table(trace))
+    return _wrap(_swimlane(trace, _Ids(), "the trace") + steps)
 
 
 def execution_html(execution: Execution) -> str:

@@ -202,7 +202,8 @@ class Stepper:
 
         lines = [f"{self.scenario.name!r} after {len(self._schedule)} steps: {_shown_state(self.state)}"]
         for view in self.threads:
-            where = (f"  # {view.location}" + (f": {view.line}" if view.line else "")) if view.location else ""
+            where = f"  # {view.location}" if view.location else ""
+            where += f": {view.line}" if view.location and view.line else ""
             step = f", next {view.step}" if view.step else ""
             lines.append(f"  {view.name}: {view.status}{step}{where}")
         if self.events:

@@ -53,6 +53,13 @@ def test_file_double_colon_name_picks_one_scenario():
     assert scenario_lines(shown.stdout) == ["scenarios/counter.py::locked_counter"] and shown.returncode == 0
 
 
+def test_file_double_colon_an_unknown_name_is_refused_with_the_names_there():
+    refused = explorer("run", "scenarios/counter.py::lost")
+    assert refused.returncode == 2
+    assert ("scenarios/counter.py has no scenario named 'lost'; its scenarios are ['lost_update', "
+            in refused.stderr)
+
+
 def test_run_exits_zero_on_the_scenario_folder_because_every_lesson_shows_what_its_expect_says():
     done = explorer("run", "scenarios/", "-q")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
@@ -68,7 +75,8 @@ def test_an_expect_that_does_not_hold_fails_the_run_and_says_what_differs(tmp_pa
         "                 expect=Expect(findings={'deadlock'}))\n")
     done = explorer("run", tmp_path / "wrong.py", "-q")
     assert done.returncode == 1
-    assert "expect: FAILS: findings: unexpected lost-update, nonserializable, race; missing deadlock" in done.stdout
+    assert ("expect: FAILS: findings: unexpected lost-update, nonserializable, race; missing deadlock"
+            in done.stdout)
 
 
 def test_ignore_expect_judges_the_raw_findings():
@@ -111,7 +119,8 @@ def test_no_color_turns_colour_off_on_a_terminal():
 
 
 def test_json_dash_writes_only_json_to_stdout_and_the_text_to_stderr(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "explorer", "run", ROOT / "scenarios/counter.py", "--json", "-"],
+    command = [sys.executable, "-m", "explorer", "run", ROOT / "scenarios/counter.py", "--json", "-"]
+    done = subprocess.run(command,
                           cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     document = json.loads(done.stdout)
@@ -122,7 +131,8 @@ def test_json_dash_writes_only_json_to_stdout_and_the_text_to_stderr(tmp_path):
 
 def test_the_printed_replay_hint_is_a_command_that_replays_the_finding():
     shown = explorer("run", "scenarios/counter.py::lost_update")
-    hint = next(line.split("to replay: ", 1)[1] for line in shown.stdout.splitlines() if "to replay: " in line)
+    hint = next(line.split("to replay: ", 1)[1] for line in shown.stdout.splitlines()
+                if "to replay: " in line)
     assert hint == "explorer replay scenarios/counter.py::lost_update --schedule A,B,B,A"
     replayed = explorer(*hint.split()[1:])
     assert replayed.returncode == 1 and "[lost-update]" in replayed.stdout
@@ -146,7 +156,8 @@ def test_an_invariant_broken_by_several_outcomes_is_one_finding_listing_each_wit
         "    balance = yield read('balance')\n"
         "    yield write('balance', balance - amount)\n"
         "def never_negative(state):\n    return state['balance'] >= 0\n"
-        "overdraft = Scenario('overdraft', variables={'balance': 100}, threads={'alice': partial(withdraw, 70),\n"
+        "overdraft = Scenario('overdraft', variables={'balance': 100},\n"
+        "    threads={'alice': partial(withdraw, 70),\n"
         "    'bob': partial(withdraw, 70), 'carol': partial(withdraw, 20)}, invariant=never_negative)\n")
     shown = explorer("run", tmp_path / "overdraft.py", "-q").stdout
     assert shown.count("[invariant]") == 1
@@ -156,7 +167,8 @@ def test_an_invariant_broken_by_several_outcomes_is_one_finding_listing_each_wit
 
 def test_outcome_shares_include_deadlocked_runs():
     shown = explorer("run", "scenarios/abba.py::abba_deadlock", "--strategy", "exhaustive").stdout
-    rows = [line.split() for line in shown.splitlines() if line.strip().startswith(("moves=", "(deadlocked)"))]
+    rows = [line.split() for line in shown.splitlines()
+            if line.strip().startswith(("moves=", "(deadlocked)"))]
     counts = {row[0]: int(row[1]) for row in rows}
     total = sum(counts.values())
     assert set(counts) == {"moves=2", "(deadlocked)"}

@@ -25,7 +25,8 @@ def test_a_result_shows_its_counts_outcomes_and_each_finding_folded_but_the_firs
     page = explore(lost_update)._repr_html_()
     assert page.count("<details") == 4 and page.count("<details class=\"finding error\" open>") == 1
     assert "Outcomes of 4 executions" in page and page.count("<svg") == 4
-    assert "To replay: <code>replay(scenario, [&#x27;A&#x27;, &#x27;B&#x27;, &#x27;B&#x27;, &#x27;A&#x27;])" in page
+    quoted = ", ".join(f"&#x27;{name}&#x27;" for name in "ABBA")
+    assert f"To replay: <code>replay(scenario, [{quoted}])" in page
 
 
 def test_a_long_outcome_table_is_folded():

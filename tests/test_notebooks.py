@@ -13,7 +13,8 @@ TUTORIALS = sorted((ROOT / "docs" / "tutorial").glob("*.ipynb"))
 
 
 def execute(book, folder: Path):
-    NotebookClient(book, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(book, timeout=180, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
     return book
 
 
@@ -28,8 +29,8 @@ def outputs(book):
 
 
 def test_there_are_tutorials_for_the_race_the_lock_the_deadlock_the_rlock_the_condition_and_the_queue():
-    assert [path.stem for path in TUTORIALS] == ["01-race", "02-lock", "03-deadlock", "04-rlock", "05-condition",
-                                                 "06-queue"]
+    assert [path.stem for path in TUTORIALS] == ["01-race", "02-lock", "03-deadlock", "04-rlock",
+                                                 "05-condition", "06-queue"]
 
 
 def test_every_tutorial_cell_runs_without_an_error_and_shows_something(executed):
@@ -66,7 +67,8 @@ def test_locations_in_a_notebook_name_the_cell_not_a_temporary_file(executed):
 def test_a_picture_shows_as_svg_and_the_step_through_widget_is_a_widget(tmp_path):
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in [
         "from explorer.pictures import draw_swimlane\nfrom explorer import replay\n"
-        "from scenarios.counter import lost_update\ndraw_swimlane(replay(lost_update, ['A', 'B', 'B', 'A']).trace)",
+        "from scenarios.counter import lost_update\n"
+        "draw_swimlane(replay(lost_update, ['A', 'B', 'B', 'A']).trace)",
         "from explorer.widget import step_through\nbox = step_through(lost_update, goal='lost-update')\nbox",
         "for name in 'ABBA':\n    box.stepper.step(name)\n[f.kind for f in box.stepper.reached]",
     ]])
@@ -77,7 +79,8 @@ def test_a_picture_shows_as_svg_and_the_step_through_widget_is_a_widget(tmp_path
     assert reached.data["text/plain"] == "['lost-update', 'race', 'race', 'nonserializable']"
 
 
-def test_the_rendered_tutorials_open_in_headless_chromium_with_no_error_cell_or_empty_output(executed, tmp_path):
+def test_the_rendered_tutorials_open_in_headless_chromium_with_no_error_cell_or_empty_output(executed,
+                                                                                             tmp_path):
     from nbconvert import HTMLExporter
 
     from tests.test_report_html import chromium, run_chromium

@@ -55,8 +55,8 @@ def test_a_cut_label_and_a_cut_thread_name_show_their_whole_text_on_hover_in_the
     page = render_report([explore(long_labels)])
     titles = re.findall(r"<title>([^<]*)</title>", page)
     assert "deposit_from_the_payroll_service_nightly" in titles  # the lane's name, cut in the picture
-    whole = (f"B: step 3: write {LONG_NAME} = (&#x27;{OWNER}&#x27;, 100, (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)) "
-             f"(lost write)")
+    whole = (f"B: step 3: write {LONG_NAME} = (&#x27;{OWNER}&#x27;, 100, "
+             f"(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)) (lost write)")
     assert whole in titles
 
 
@@ -68,6 +68,7 @@ def test_a_large_state_graph_in_the_report_shows_only_the_paths_to_findings_and_
     four = explore(Scenario("four counters", variables={"x": 0}, threads={t: increment for t in "ABCD"}))
     assert four.state_graph.number_of_nodes() > COLLAPSE_ABOVE
     page = render_report([four])
-    shown = re.search(r"showing (\d+) of (\d+) states: the paths to the findings and the steps off them", page)
+    shown = re.search(r"showing (\d+) of (\d+) states: the paths to the findings and the steps off them",
+                      page)
     assert shown and int(shown[1]) < int(shown[2]) == four.state_graph.number_of_nodes()
     assert "The highlighted paths are the traces of the findings" in page and "paths to findings" in page

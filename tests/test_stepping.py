@@ -79,7 +79,8 @@ def test_the_puzzle_check_says_when_no_schedule_can_reach_the_bug_and_refuses_un
 
 def test_a_schedule_that_cannot_run_is_answered_not_raised():
     verdict = check_schedule(locked_counter, ["A", "B"], kind="lost-update")
-    assert not verdict.reached and verdict.message.startswith("That schedule cannot run: thread 'B' cannot run")
+    assert not verdict.reached
+    assert verdict.message.startswith("That schedule cannot run: thread 'B' cannot run")
 
 
 def test_the_widget_buttons_drive_the_same_model():
