@@ -324,7 +324,9 @@ def _command_hint(file, attribute: str):
 
 _COLOURS = {"ERROR": "31;1", "FAILS": "31;1", "failed": "31;1", "WARNING": "33", "INCOMPLETE": "33",
             "incomplete": "33", "holds": "32", "passed": "32"}
-_PAINTED = re.compile(r"\b(" + "|".join(_COLOURS) + r")\b")
+# Only the verdict words where they are verdicts: a message saying a thread "holds" a lock stays plain.
+_PAINTED = re.compile(r"\b(ERROR|WARNING)(?= \[)|(?<=expect: )(holds|FAILS)|\bINCOMPLETE\b"
+                      r"|(?<=\d )(failed|passed|incomplete)(?=[,;])")
 
 
 def _painter(choice: str, stream):
@@ -333,7 +335,7 @@ def _painter(choice: str, stream):
     on = choice == "yes" or (choice == "auto" and not os.environ.get("NO_COLOR") and stream.isatty())
     if not on:
         return lambda text: text
-    return lambda text: _PAINTED.sub(lambda m: f"\033[{_COLOURS[m.group(1)]}m{m.group(1)}\033[0m", text)
+    return lambda text: _PAINTED.sub(lambda m: f"\033[{_COLOURS[m[0]]}m{m[0]}\033[0m", text)
 
 
 class _ProgressBar:

@@ -97,6 +97,9 @@ def test_colour_only_on_request_or_a_terminal_and_never_with_no_color():
     forced = explorer("run", "scenarios/counter.py", "--ignore-expect", "--color", "yes")
     assert "\033[31;1mERROR\033[0m [lost-update]" in forced.stdout
     assert "\033[31;1mfailed\033[0m" in forced.stdout.splitlines()[-1]
+    abba = explorer("run", "scenarios/lock_twice.py", "--color", "yes").stdout
+    assert "which A itself holds (a plain Lock" in abba  # a word in a message is not a verdict
+    assert "expect: \033[32mholds\033[0m" in abba
 
 
 def test_no_color_turns_colour_off_on_a_terminal():
