@@ -19,10 +19,10 @@ large stays folded in ``<details>`` until clicked. Pictures (matplotlib figures 
 from __future__ import annotations
 
 import re
-import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ._text import cells_named
 from .errors import ExplorerError
 
 if TYPE_CHECKING:
@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from .crosscheck import CrosscheckResult
     from .findings import Finding, Trace
     from .results import Execution, ExplorationResult
+    from .stepping import Stepper
 
-__all__ = ["cell_location", "crosscheck_html", "execution_html", "figure_svg", "finding_html", "graph_svg",
-           "result_html", "trace_html"]
+__all__ = ["crosscheck_html", "execution_html", "figure_svg", "finding_html", "graph_svg",
+           "result_html", "stepper_html", "trace_html"]
 
 #: Findings drawn as swimlanes in one result; the rest show their text trace only.
 MAX_PICTURES = 8
@@ -127,19 +128,33 @@ def graph_svg(graph) -> str | None:
         return None
 
 
-def cell_location(location: str | None) -> str | None:
-    """``file:line`` as a person finds it: in a notebook, the hidden file IPython compiled
-    a cell under becomes the cell's name (``In[3]:5``); anything else is returned as it is."""
-    if not location or "IPython" not in sys.modules:
-        return location
-    file, _, line = location.rpartition(":")
-    try:
-        from IPython import get_ipython
+def stepper_html(stepper: Stepper) -> str:
+    """The position as HTML: a table of threads (status, next step, its line), the shared
+    state and locks, the steps so far, and each finding reached."""
+    from .findings import Trace
+    from .render import display_location
+    from .report_html import _badge, _e, _trace_table
 
-        named = get_ipython().compile.format_code_name(file)
-    except Exception:  # noqa: BLE001 - no shell, or one without cell names: keep the file's name
-        return location
-    return location if not named else f"{named[1]}:{line}"
+    rows = []
+    for view in stepper.threads:
+        where = display_location(view.location) or ""
+        rows.append(f'<tr><td class="kind">{_e(view.name)}</td><td>{_e(view.status)}</td>'
+                    f"<td><code>{_e(view.step or '')}</code></td><td><code>{_e(view.line or '')}</code></td>"
+                    f'<td class="source">{_e(where.rsplit("/", 1)[-1])}</td></tr>')
+    threads = ('<table class="trace"><thead><tr><th>thread</th><th>status</th><th>next step</th>'
+               '<th>line</th><th>source</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
+    state = ", ".join(f"{name} = {value!r}" for name, value in stepper.state.items()) or "(no variables)"
+    held = ", ".join(f"{lock} held by {owner}" for lock, owner in stepper.holders.items())
+    parts = [f"<p><strong>{_e(stepper.scenario.name)}</strong>: step {len(stepper.schedule)}; "
+             f"shared state <code>{_e(state)}</code>" + (f"; {_e(held)}" if held else "") + "</p>", threads]
+    if stepper.events:
+        parts.append(_trace_table(Trace(stepper.schedule, stepper.events, stepper.names)))
+    for finding in stepper.reached:
+        parts.append(f'<p class="message">{_badge(finding.severity)} reached <span class="kind">'
+                     f"{_e(finding.kind)}</span>: {_e(finding.message)}</p>")
+    if stepper.finished:
+        parts.append('<p class="muted">No thread can run: the run is over.</p>')
+    return _wrap("\n".join(parts))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,26 +185,7 @@ def _fold(title: str, html_text: str) -> str:
 
 
 def _wrap(body: str) -> str:
-    return f'<div class="explorer-nb">\n<style>{_scoped_css()}</style>\n{_cells_named(body)}\n</div>'
-
-
-def _cells_named(text: str) -> str:
-    """``text`` with each notebook cell's hidden file name (in messages, too) replaced by the
-    cell's name, ``/tmp/ipykernel_1/123.py:4`` by ``In[2]:4``."""
-    if "IPython" not in sys.modules:
-        return text
-    try:
-        from IPython import get_ipython
-
-        compiler = get_ipython().compile
-        files = compiler._filename_map
-    except Exception:  # noqa: BLE001 - no shell, or one that names no cells
-        return text
-    for file in sorted((f for f in files if f in text), key=len, reverse=True):
-        named = compiler.format_code_name(file)
-        if named:
-            text = text.replace(f"{file}:", f"{named[1]}:")
-    return text
+    return f'<div class="explorer-nb">\n<style>{_scoped_css()}</style>\n{cells_named(body)}\n</div>'
 
 
 _MEDIA = re.compile(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")

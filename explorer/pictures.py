@@ -1047,7 +1047,9 @@ def _draw_swimlane(trace, title) -> Figure:
     events = list(trace.events)
     blocked = {str(t): lock for t, lock in trace.blocked.items()}
     columns = len(events) + (1 if blocked else 0)
-    texts = [e.describe() for e in events] + [f"BLOCKED\nacquire {lock}" for lock in blocked.values()]
+    waiting = trace.waiting
+    texts = [e.describe() for e in events] + [f"BLOCKED\n{waiting.get(t) or f'acquire {lock}'}"
+                                              for t, lock in blocked.items()]
     width = _column_width(texts, _STEP_SIZE, least=1.0, most=2.0)
     labels = [_step_label(text, width - 0.18) for text in texts[:len(events)]]
     box_h = max([_BOX_HEIGHT] + [lines * size * 1.2 / 72 + 0.14 for _, size, lines in labels])
@@ -1130,7 +1132,8 @@ def _draw_swimlane(trace, title) -> Figure:
                             lane_top[band, threads[0]], lane_top[band, threads[-1]] - lane_h[threads[-1]])
             else:
                 for thread, lock in blocked.items():
-                    _blocked_box(axes, cx, box_y[band, thread], width, box_h, f"BLOCKED\nacquire {lock}")
+                    _blocked_box(axes, cx, box_y[band, thread], width, box_h,
+                                 f"BLOCKED\n{trace.waiting.get(thread) or f'acquire {lock}'}")
         for (thread, lock, start, stop), level in zip(holds, levels):
             lo, hi = max(start, shown.start), min(stop, shown.stop - 1)
             if lo > hi:

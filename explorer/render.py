@@ -12,8 +12,9 @@ interleaving at a glance::
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
+
+from ._text import cell_location
 
 if TYPE_CHECKING:
     from .findings import Finding, Trace
@@ -38,7 +39,7 @@ def render_trace(trace: Trace, *, locations: bool = True) -> str:
     if trace.blocked:
         cells = [""] * len(threads)
         for thread, lock in trace.blocked.items():
-            cells[column[thread]] = f"BLOCKED acquire {lock}"
+            cells[column[thread]] = f"BLOCKED {trace.waiting.get(thread) or f'acquire {lock}'}"
         rows.append(["--"] + cells + [""])
         tails.append(", ".join(display_location(trace.blocked_at.get(t)) or "" for t in trace.blocked)
                      if locations else "")
@@ -51,11 +52,7 @@ def render_trace(trace: Trace, *, locations: bool = True) -> str:
 
 def display_location(location: str | None) -> str | None:
     """A step's ``file:line`` as a person finds it: in a notebook, the cell's name."""
-    if location and "IPython" in sys.modules:
-        from .notebook import cell_location
-
-        return cell_location(location)
-    return location
+    return cell_location(location)
 
 
 def _line(cells: list[str], widths: list[int], tail: str) -> str:

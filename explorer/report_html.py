@@ -283,7 +283,7 @@ def _contents(results, matched) -> str:
 
 
 def _footer() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return (f"<footer>Made by explorer {_e(__version__)}. This page is self-contained: no script, "
             f"and nothing is loaded from elsewhere.</footer>")
@@ -419,8 +419,9 @@ def _trace_table(trace: Trace) -> str:
         rows.append(f'<tr{css}><td class="num">{event.index + 1}</td>{cells}'
                     f'<td class="mark">{note}</td>{_source(event.location)}</tr>')
     if trace.blocked:
-        cells = "".join(f"<td><code>BLOCKED acquire {_e(trace.blocked[t])}</code></td>" if t in trace.blocked
-                        else "<td></td>" for t in threads)
+        waits = {t: trace.waiting.get(t) or f"acquire {lock}" for t, lock in trace.blocked.items()}
+        cells = "".join(f"<td><code>BLOCKED {_e(waits[t])}</code></td>" if t in waits else "<td></td>"
+                        for t in threads)
         where = ", ".join(trace.blocked_at.get(t) or "" for t in trace.blocked)
         rows.append(f'<tr class="blocked"><td class="num">--</td>{cells}<td></td>{_source(where)}</tr>')
     if not rows:

@@ -179,8 +179,8 @@ class Stepper:
             later = next((e for e in ahead.trace.events[position:] if e.thread == name), None)
             if name in ahead.trace.blocked:
                 where = ahead.trace.blocked_at.get(name)
-                views.append(ThreadView(name, "waiting", f"blocked on {ahead.trace.blocked[name]}", where,
-                                        _source(where)))
+                step = ahead.trace.waiting.get(name) or f"acquire {ahead.trace.blocked[name]}"
+                views.append(ThreadView(name, "waiting", step, where, _source(where)))
             elif later is not None:
                 views.append(_view(name, "waiting", later))
             else:
@@ -217,7 +217,7 @@ class Stepper:
         return f"<Stepper {self.scenario.name!r} at {list(self._schedule)}; can run {list(self.enabled)}>"
 
     def _repr_html_(self) -> str:
-        from .widget import stepper_html
+        from .notebook import stepper_html
 
         return stepper_html(self)
 

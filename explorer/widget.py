@@ -8,7 +8,7 @@ when a widget is made, never before.
 
 >>> from scenarios.counter import lost_update
 >>> from explorer.stepping import Stepper
->>> "lost-update" in stepper_html(Stepper(lost_update, ["A", "B", "B", "A"]))
+>>> "lost-update" in Stepper(lost_update, ["A", "B", "B", "A"])._repr_html_()
 True
 """
 
@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .scenario import Scenario
-    from .stepping import Stepper
 
-__all__ = ["step_through", "stepper_html"]
+__all__ = ["step_through"]
 
 
 def step_through(scenario: Scenario, schedule: Sequence[str] = (), *, goal: str | None = None):
@@ -34,6 +33,7 @@ def step_through(scenario: Scenario, schedule: Sequence[str] = (), *, goal: str 
     except ImportError as error:
         raise ImportError("the step-through widget needs ipywidgets: pip install 'explorer[notebook]' "
                           "(the Stepper in explorer.stepping works without it)") from error
+    from .notebook import stepper_html
     from .stepping import Stepper, check_schedule
 
     stepper = Stepper(scenario, schedule)
@@ -78,34 +78,3 @@ def step_through(scenario: Scenario, schedule: Sequence[str] = (), *, goal: str 
     box = widgets.VBox([row, verdict, view])
     box.stepper = stepper
     return box
-
-
-def stepper_html(stepper: Stepper) -> str:
-    """The position as HTML: a table of threads (status, next step, its line), the shared
-    state and locks, the steps so far, and each finding reached."""
-    from .notebook import _wrap
-    from .report_html import _badge, _e, _trace_table
-    from .render import display_location
-
-    rows = []
-    for view in stepper.threads:
-        where = display_location(view.location) or ""
-        rows.append(f'<tr><td class="kind">{_e(view.name)}</td><td>{_e(view.status)}</td>'
-                    f"<td><code>{_e(view.step or '')}</code></td><td><code>{_e(view.line or '')}</code></td>"
-                    f'<td class="source">{_e(where.rsplit("/", 1)[-1])}</td></tr>')
-    threads = ('<table class="trace"><thead><tr><th>thread</th><th>status</th><th>next step</th>'
-               '<th>line</th><th>source</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
-    state = ", ".join(f"{name} = {value!r}" for name, value in stepper.state.items()) or "(no variables)"
-    held = ", ".join(f"{lock} held by {owner}" for lock, owner in stepper.holders.items())
-    parts = [f"<p><strong>{_e(stepper.scenario.name)}</strong>: step {len(stepper.schedule)}; "
-             f"shared state <code>{_e(state)}</code>" + (f"; {_e(held)}" if held else "") + "</p>", threads]
-    if stepper.events:
-        from .findings import Trace
-
-        parts.append(_trace_table(Trace(stepper.schedule, stepper.events, stepper.names)))
-    for finding in stepper.reached:
-        parts.append(f'<p class="message">{_badge(finding.severity)} reached <span class="kind">'
-                     f"{_e(finding.kind)}</span>: {_e(finding.message)}</p>")
-    if stepper.finished:
-        parts.append('<p class="muted">No thread can run: the run is over.</p>')
-    return _wrap("\n".join(parts))

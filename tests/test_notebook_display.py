@@ -3,7 +3,8 @@ reuse the report's, graphs and pictures as SVG."""
 
 from explorer import crosscheck, explore, replay
 from explorer.graphs import happens_before_graph
-from explorer.notebook import MAX_OPEN_ROWS, cell_location
+from explorer._text import cell_location
+from explorer.notebook import MAX_OPEN_ROWS
 from explorer.pictures import draw_swimlane
 from scenarios.abba import abba_deadlock
 from scenarios.counter import lost_update
