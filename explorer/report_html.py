@@ -211,8 +211,10 @@ figcaption { color: var(--muted); font-size: 0.9rem; text-align: center; margin-
 .replay { margin: 6px 0 0; overflow-wrap: anywhere; }
 table.trace { width: 100%; table-layout: auto; font-size: 0.86rem; }
 table.trace th, table.trace td { padding: 3px 8px; }
+table.trace th { white-space: normal; overflow-wrap: anywhere; }
 table.trace td code { white-space: pre-wrap; overflow-wrap: anywhere; }
-table.trace td.mark { color: var(--error); font-weight: 600; }
+table.trace td.step { min-width: 14ch; }
+table.trace td.mark { color: var(--error); font-weight: 600; max-width: 18ch; overflow-wrap: anywhere; }
 table.trace td.source { color: var(--muted); font-size: 0.8rem; white-space: nowrap; }
 table.trace tr.marked td { background: var(--error-bg); }
 table.trace tr.blocked td { color: var(--wrong); font-weight: 600; }
@@ -411,8 +413,8 @@ def _trace_table(trace: Trace) -> str:
             + '<th scope="col"></th><th scope="col">source</th></tr>')
     rows = []
     for event in trace.events:
-        cells = "".join(f"<td><code>{_e(event.describe())}</code></td>" if t == event.thread else "<td></td>"
-                        for t in threads)
+        cells = "".join(f'<td class="step"><code>{_e(event.describe())}</code></td>' if t == event.thread
+                        else '<td class="step"></td>' for t in threads)
         mark = trace.marks.get(event.index)
         css = ' class="marked"' if mark else ""
         note = _e("<- " + mark) if mark else ""
@@ -420,8 +422,8 @@ def _trace_table(trace: Trace) -> str:
                     f'<td class="mark">{note}</td>{_source(event.location)}</tr>')
     if trace.blocked:
         waits = {t: trace.waiting.get(t) or f"acquire {lock}" for t, lock in trace.blocked.items()}
-        cells = "".join(f"<td><code>BLOCKED {_e(waits[t])}</code></td>" if t in waits else "<td></td>"
-                        for t in threads)
+        cells = "".join(f'<td class="step"><code>BLOCKED {_e(waits[t])}</code></td>' if t in waits
+                        else '<td class="step"></td>' for t in threads)
         where = ", ".join(trace.blocked_at.get(t) or "" for t in trace.blocked)
         rows.append(f'<tr class="blocked"><td class="num">--</td>{cells}<td></td>{_source(where)}</tr>')
     if not rows:

@@ -72,3 +72,20 @@ def test_a_large_state_graph_in_the_report_shows_only_the_paths_to_findings_and_
                       page)
     assert shown and int(shown[1]) < int(shown[2]) == four.state_graph.number_of_nodes()
     assert "The highlighted paths are the traces of the findings" in page and "paths to findings" in page
+
+
+def test_the_trace_table_of_long_steps_fits_its_card_in_a_narrow_browser_window(tmp_path):
+    from tests.test_report_html import chromium, run_chromium
+
+    browser = chromium()
+    page = render_report([explore(long_labels)])
+    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page)  # to let the probe run
+    probe = ("<script>const inner = a => a.clientWidth - parseFloat(getComputedStyle(a).paddingLeft)"
+             " - parseFloat(getComputedStyle(a).paddingRight);"
+             "document.body.dataset.overflowing = [...document.querySelectorAll('table.trace')]"
+             ".filter(t => t.scrollWidth > inner(t.closest('article'))).length;"
+             "document.body.dataset.tables = document.querySelectorAll('table.trace').length;</script>")
+    (tmp_path / "narrow.html").write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom = run_chromium(browser, tmp_path, "--window-size=760,1200", "--dump-dom",
+                       (tmp_path / "narrow.html").as_uri())
+    assert re.search(r'data-tables="[1-9]\d*"', dom) and 'data-overflowing="0"' in dom
