@@ -302,6 +302,7 @@ def trace_to_dict(trace: Trace) -> dict[str, Any]:
         "blocked_at": {name: trace.blocked_at[name] for name in by_thread(trace.blocked_at)},
         "marks": {str(index): trace.marks[index] for index in sorted(trace.marks)},
         "preemptions": trace.preemptions,
+        "waiting": {name: trace.waiting[name] for name in by_thread(trace.waiting)},
     }
 
 
@@ -383,6 +384,13 @@ def _trace(data: Any, where: str, prefix: str) -> Trace:
     preemptions = _field(obj, "preemptions", where, prefix, "a count of preemptions", int)
     if preemptions < 0:
         _fail(where, f"{prefix}preemptions", "a count of preemptions (0 or more)", preemptions)
+    waiting = {}
+    if "waiting" in obj:  # version 2: the step each blocked thread waits in, in words
+        waiting = _mapping(obj, "waiting", where, prefix, "an object mapping blocked threads to steps in words")
+        for name, words in waiting.items():
+            thread(name, f"{prefix}waiting.{name}")
+            if type(words) is not str:
+                _fail(where, f"{prefix}waiting.{name}", "a string", words)
     return Trace(
         schedule=tuple(schedule),
         events=tuple(events),
@@ -391,6 +399,7 @@ def _trace(data: Any, where: str, prefix: str) -> Trace:
         preemptions=preemptions,
         blocked_at=MappingProxyType(dict(blocked_at)),
         marks=MappingProxyType(marks),
+        waiting=MappingProxyType(dict(waiting)),
     )
 
 

@@ -402,10 +402,11 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         public.append(Event(n, names[i], step[0], step[1], value,
                             None if locations is None else locations[n]))
     marks = {} if raw is None else raw.details.get("marks", {})
-    blocked, blocked_at = {}, {}
+    blocked, blocked_at, waiting = {}, {}, {}
     if raw is not None and raw.kind == "deadlock":
         blocked = {thread: lock for thread, lock, _holder, _finished in raw.details["waits"]}
         blocked_at = raw.details["blocked_at"]
+        waiting = raw.details.get("waiting_in", {})
     return Trace(
         schedule=tuple(names[e[0]] for e in events),
         events=tuple(public),
@@ -414,6 +415,7 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         preemptions=preemptions(events) if preempted is None else preempted,
         blocked_at=MappingProxyType(dict(blocked_at)),
         marks=MappingProxyType(dict(marks)),
+        waiting=MappingProxyType(dict(waiting)),
     )
 
 
