@@ -53,6 +53,7 @@ class Execution:
 
     __slots__ = (
         "counts",
+        "ended_at",
         "enders",
         "events",
         "findings",
@@ -94,6 +95,8 @@ class Execution:
             status = self._run(choose, max_steps, previous, locate)
             if status is FAILED and self.findings[-1].kind == "step-timeout":
                 status = HUNG
+            if self.ended_at and status is not DIVERGED:
+                self._check_locks_at_end()
         finally:
             if status is not COMPLETED:
                 self._close_threads()  # still watched: a finally block can loop forever too
@@ -115,6 +118,7 @@ class Execution:
             objects[name] = declaration.model(name, self)
         self.spawner = None
         self.enders: list = []
+        self.ended_at: dict[int, int] = {}  # thread -> the number of steps when it returned
         pending: list = [None] * k
         gens: list = [None] * k
         returns: list = [None] * k
@@ -222,7 +226,8 @@ class Execution:
                 pending[i] = None
                 models[i] = None
                 returns[i] = stop.value
-                self._check_locks_at_exit(i)
+                if self.program.lock_names:
+                    self.ended_at[i] = len(events)
                 continue
             except KeyboardInterrupt:
                 raise
@@ -539,11 +544,16 @@ class Execution:
                                  if k not in ("wake", "pass", "take", "finish", "drain")))
         return (f"{target!r} is a {what}, which takes {takes}, not {kind}"), ("wrong-kind", kind, repr(target))
 
-    def _check_locks_at_exit(self, i: int) -> None:
+    def _check_locks_at_end(self) -> None:
+        """A lock a finished thread still holds when the run ends. Checked at the end, not
+        when the thread returns: another thread may release a plain Lock after its holder
+        ended (a foreign release), and whether it did is the same in every run of one
+        trace, while the order of that release and the holder's last step is not."""
         for lock in self.program.lock_names:
-            if self.objects[lock].owner == i:
-                message = (f"{self._who(i)} finished {self._when()} while holding lock {lock!r}; it stays "
-                           f"locked, and any thread that acquires it later blocks forever")
+            i = self.objects[lock].owner
+            if i is not None and i in self.ended_at and self.pending[i] is None:
+                message = (f"{self._who(i)} finished after step {self.ended_at[i]} while holding lock "
+                           f"{lock!r}; it stays locked, and any thread that acquires it later blocks forever")
                 self._add("lock-held-at-exit", "warning", i, (lock,), message, {"lock": lock})
 
     def _truncated(self, i: int, max_steps: int) -> None:
