@@ -27,7 +27,7 @@ and the acquire it lets through do not, since they cannot both be enabled.
 from __future__ import annotations
 
 from ..objects.base import ACQUIRE, REACQUIRE, RELEASE
-from ..objects.dependence import dependent
+from ..objects.dependence import dependence, dependent
 from .base import Abandon
 
 
@@ -225,6 +225,7 @@ class DPOR:
         self.dependent = dependent
         self.infeasible = 0  # planned runs whose next thread could not run (counted as pruned)
         self.unrun = False  # the last run stopped before its new branch's first step
+        self.branch = -1
 
     def bind(self, program) -> None:
         """What dpor needs to know of the program: which objects a step touches, which
@@ -232,10 +233,11 @@ class DPOR:
         footprint = program.footprint
         self.footprint, self.role, self.may_block = footprint, program.lock_role, program.may_block
         self.thread_index = program.thread_index
-        self.dependent = lambda a, b: dependent(a, b, footprint)
+        self.dependent = dependence(footprint)
 
     def begin(self) -> bool:
         self.position = 0
+        self.branch = self.replay - 1  # where this execution's new branch begins
         self.fresh = self.replay - 1 if self.replay else 0  # the first step not run before
         return not self.finished
 
@@ -246,7 +248,7 @@ class DPOR:
         points = self.points
         if position < self.replay:
             chosen = points[position].chosen
-            if position == self.replay - 1 and chosen not in enabled:
+            if position == self.branch and chosen not in enabled:
                 # The new branch's thread cannot run here: only a step that may wait makes
                 # a planned branch infeasible. It stands for no trace; drop it.
                 self.infeasible += 1
