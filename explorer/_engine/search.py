@@ -391,8 +391,6 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         kind = step[0]
         if kind == "write" or kind == "put":
             value = step[2]
-        elif kind == "take" and value is not None:
-            value = value[0]  # the future it took, not its function
         elif kind == "finish":
             value = step[2] if step[3] is None else step[3]
         public.append(Event(n, names[i], step[0], step[1], value,
