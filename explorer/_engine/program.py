@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..objects import IMPLICIT
 from ..scenario import Scenario
 from ..steps import Acquire, Read, Release, Write
 
@@ -54,16 +55,21 @@ class Program:
             self.thread_names = self.thread_names + (name,)
         return index
 
+    def _declaration(self, step: tuple):
+        declaration = self.declarations.get(step[1])
+        return IMPLICIT.get(step[0]) if declaration is None else declaration
+
     def lock_role(self, step: tuple) -> tuple | None:
         """A step's part in a lock's life (objects/base.py), or None."""
-        declaration = self.declarations.get(step[1])
+        declaration = self._declaration(step)
         return None if declaration is None else declaration.lock_role(step[1], step)
+
+    def may_block(self, step: tuple) -> bool:
+        """Whether a step can wait for another thread's (a read or write never does)."""
+        declaration = self._declaration(step)
+        return declaration is not None and declaration.may_block(step[1], step)
 
     def footprint(self, step: tuple) -> tuple:
         """The shared objects a step touches, by name (DPOR's dependence)."""
-        declaration = self.declarations.get(step[1])
-        if declaration is None:
-            if step[0] == "finish":  # a pool task's end touches its future and its pool
-                return (step[1], step[1].rpartition("#")[0])
-            return (step[1],)
-        return declaration.footprint(step[1], step)
+        declaration = self._declaration(step)
+        return (step[1],) if declaration is None else declaration.footprint(step[1], step)

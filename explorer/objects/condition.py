@@ -60,6 +60,9 @@ class Condition(Declaration):
     def footprint(self, name: str, step: tuple) -> tuple:
         return (name,) if self.lock is None else (name, self.lock)
 
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "wake" or (step[0] == "acquire" and len(step) == 2)
+
     def lock_role(self, name: str, step: tuple) -> tuple | None:
         role = _ROLES.get(step[0])
         if role is None or (step[0] == "acquire" and len(step) == 3):
@@ -112,8 +115,14 @@ class ConditionModel(Model):
     def step(self, thread: int, step: tuple):
         kind = step[0]
         lock = self.lock
-        if kind == "acquire" or kind == "release":
-            return lock.step(thread, step)
+        if kind == "acquire":
+            if not lock.free_for(thread):
+                return False  # blocking=False, or the timeout fired
+            lock.take(thread)
+            return True if len(step) == 3 else None
+        if kind == "release":
+            lock.give(thread)
+            return None
         if kind == "wake":
             notified = self._notified(thread)
             self.waiters = [w for w in self.waiters if w[0] != thread]
