@@ -229,7 +229,7 @@ def test_executor_map_gives_results_in_item_order_whichever_task_ran_first():
 
 def test_the_notebooks_lost_type_error_is_an_error_finding_naming_the_task_and_the_exception():
     errors = explore(seed_notebook.lost_type_error).errors
-    assert len(errors) == 2
+    assert {error.details["future"] for error in errors} == {"executor#1", "executor#2"}
     for error in errors:
         assert "submitted by main) raised TypeError: FakeDatabase.update() takes 1 positional argument " \
                "but 2 were given" in error.message
