@@ -89,6 +89,13 @@ def test_the_state_graph_benchmark_counts_one_path_per_explored_execution():
     assert "MISMATCH" not in done.stdout and "dining philosophers, 3" in done.stdout
 
 
+def test_the_lessons_benchmark_runs_and_dpor_agrees_with_exhaustive_on_every_lesson():
+    done = subprocess.run([sys.executable, "benchmarks/bench_lessons.py", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "MISMATCH" not in done.stdout and "three threads started and joined" in done.stdout
+
+
 def test_the_strategies_benchmark_finds_dpor_at_one_execution_per_trace():
     done = subprocess.run([sys.executable, "benchmarks/bench_strategies.py", "--quick"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, check=False)
