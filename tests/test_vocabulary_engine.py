@@ -344,3 +344,51 @@ def test_a_trace_through_spawned_threads_and_pool_workers_replays_by_their_names
     assert any(f.kind == "lost-update" for f in again.findings)
     with pytest.raises(Exception, match="no spawn or pool has started a thread of that name"):
         replay(scenario, ["main", "nobody"])
+
+
+def test_a_wait_releases_an_rlock_at_any_depth_and_restores_the_depth_after():
+    def waiter():
+        yield acquire("r")
+        yield acquire("r")
+        while not (yield read("ready")):
+            yield wait("cond")
+        yield release("r")
+        yield release("r")  # still held once more after the wait: no error here
+        return "done"
+
+    def setter():
+        yield acquire("cond")  # a condition's acquire takes its lock
+        yield write("ready", True)
+        yield notify_all("cond")
+        yield release("cond")
+
+    from explorer import notify_all
+
+    scenario = Scenario("rlock depth", variables={"ready": False}, locks={"r": "rlock"},
+                        objects={"cond": Condition("r")}, threads={"W": waiter, "S": setter})
+    for strategy in ("exhaustive", "dpor", "stateful"):
+        found = explore(scenario, strategy=strategy)
+        assert {o["W"] for o in found.outcomes} == {"done"} and not found.findings, found.findings
+
+
+def test_a_condition_of_its_own_is_taken_and_released_by_its_own_name():
+    def consumer():
+        yield acquire("cond")
+        while (yield read("items")) == 0:
+            yield wait("cond")
+        left = (yield read("items")) - 1
+        yield write("items", left)
+        yield release("cond")
+
+    def producer():
+        yield acquire("cond")
+        yield write("items", 1)
+        yield notify("cond")
+        yield release("cond")
+
+    scenario = Scenario("own lock", variables={"items": 0}, objects={"cond": Condition()},
+                        threads={"C": consumer, "P": producer})
+    for strategy in ("exhaustive", "dpor", "stateful"):
+        found = explore(scenario, strategy=strategy)
+        assert dict(found.final_states) == {next(iter(found.final_states)): found.executions}
+        assert {s["items"] for s in found.final_states} == {0} and not found.findings

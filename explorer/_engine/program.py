@@ -19,6 +19,7 @@ class Program:
     __slots__ = (
         "declarations",
         "factories",
+        "footprints",
         "initial",
         "lock_names",
         "reentrant",
@@ -40,6 +41,7 @@ class Program:
         self.lock_names = tuple(scenario.locks)
         self.reentrant = {lock: kind == "rlock" for lock, kind in scenario.locks.items()}
         self.declarations = dict(scenario.declarations)
+        self.footprints: dict = {}  # step -> its footprint: dpor asks for every step it analyses
         # Serial orders are a baseline only when no thread can wait for another's step.
         self.serializable = all(d.serializable for d in self.declarations.values())
         variables = frozenset(self.var_names)
@@ -71,5 +73,15 @@ class Program:
 
     def footprint(self, step: tuple) -> tuple:
         """The shared objects a step touches, by name (DPOR's dependence)."""
+        try:
+            return self.footprints[step]
+        except KeyError:
+            pass
+        except TypeError:  # a step holding an unhashable item (a list put in a queue)
+            return self._footprint(step)
+        found = self.footprints[step] = self._footprint(step)
+        return found
+
+    def _footprint(self, step: tuple) -> tuple:
         declaration = self._declaration(step)
         return (step[1],) if declaration is None else declaration.footprint(step[1], step)

@@ -26,11 +26,13 @@ def dependent(a: tuple, b: tuple, footprint=None) -> bool:
     (True, False)
     """
     kind_a, kind_b = a[0], b[0]
-    if (kind_a == "read" or kind_a == "write") and (kind_b == "read" or kind_b == "write"):
+    access_a = kind_a == "read" or kind_a == "write"
+    access_b = kind_b == "read" or kind_b == "write"
+    if access_a and access_b:
         return a[1] == b[1] and (kind_a == "write" or kind_b == "write")
     if kind_a == "local" or kind_b == "local":
         return False
     if footprint is None:
         return a[1] == b[1]
-    touched = footprint(b)
-    return any(name in touched for name in footprint(a))
+    touched = (b[1],) if access_b else footprint(b)
+    return any(name in touched for name in ((a[1],) if access_a else footprint(a)))
