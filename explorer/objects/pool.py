@@ -165,7 +165,8 @@ class FutureModel(Model):
         return self.value
 
     def key(self) -> object:
-        return (self.done, self.value, None if self.error is None else repr(self.error))
+        # the worker too: an exception nobody reads is reported as the worker's
+        return (self.done, self.value, None if self.error is None else repr(self.error), self.worker)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         worker = self.run.index_of(self.worker) if self.worker is not None else None
