@@ -293,9 +293,11 @@ def _note_races(found: dict, run: Execution, k: int) -> None:
     if not pairs:
         return
     events = run.events
-    score = (run.preemptions, len(events))
     get = found.get
     for key, earlier, later in pairs:
+        # Then the earliest steps, as merge_races words a merged race: so that of the races
+        # on the same lines one trace shows, each is worded from the pair replay words.
+        score = (run.preemptions, len(events), (earlier, later))
         entry = get(key)
         if entry is None:
             found[key] = [race_finding(key, earlier, later, events), events, 1, score]
@@ -361,7 +363,7 @@ class _Locator:
 
 def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Finding]:
     findings = []
-    for raw, events, occurrences, (preempted, _) in found.values():
+    for raw, events, occurrences, (preempted, *_) in found.values():
         locations = locate(events)
         trace = make_trace(program, events, locations, raw, preempted)
         details = {k: v for k, v in raw.details.items()}
@@ -450,7 +452,8 @@ def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: 
             continue  # an earlier shorter run already gave this finding a trace as good
         better = _same_finding(raw, run, names)
         if better is not None:
-            entry[0], entry[1], entry[3] = better, run.events, score
+            entry[0], entry[1], entry[3] = better, run.events, score + (
+                (better.details["steps"],) if better.kind == "race" else ())
             _improve_others(found, run, names, score)
 
 
@@ -464,7 +467,7 @@ def _improve_others(found: dict, run: Execution, names: tuple[str, ...], score: 
     for located in lost_update_keys(events):
         _improve(found, located[0], score, events, lambda located=located: lost_update_finding(events, names, *located))
     for key, earlier, later in race_pairs(events, len(names)):
-        _improve(found, key, score, events, lambda key=key, earlier=earlier, later=later:
+        _improve(found, key, score + ((earlier, later),), events, lambda key=key, earlier=earlier, later=later:
                  race_finding(key, earlier, later, events))
 
 

@@ -385,6 +385,10 @@ class DPOR:
                     part = self.role(earlier)
                     if part is not None and part[1] == lock and (part[0] == ACQUIRE or part[0] == REACQUIRE):
                         self._reverse_race(events, after, i, thread, step)
+                    elif part is None and earlier[0] == "acquire" and lock in self.footprint(earlier):
+                        # A try (blocking=False, or a timeout) may take the lock too, and
+                        # this acquire running first makes it give up: reversed alike.
+                        self._reverse_race(events, after, i, thread, step)
             return
         # Any other step on an object may wait for another thread's step, so reversing a
         # race could plan a run that cannot happen. For these the classic rule (Flanagan and
@@ -398,12 +402,16 @@ class DPOR:
                 self._fallback(i, thread)
 
     def _fallback(self, position: int, thread: int) -> None:
+        # A backtracking set, as Flanagan and Godefroid have it: the thread starts a branch
+        # unless it ran, sleeps or starts one here already. Not _insert: its test that a
+        # branch covers a sequence holds for a whole race reversal, not for this one step
+        # (with a step of the thread before the blocking one, it took that step to commute
+        # past the racing step and judged the branch covered).
         point = self.points[position]
-        if thread in point.enabled:
-            self._insert(position, [(thread, point.pending[thread])])
-            return
-        for other in point.enabled:
-            self._insert(position, [(other, point.pending[other])])
+        planned = {node[0] for node in point.wakeup} | point.done | point.sleep
+        for other in [thread] if thread in point.enabled else point.enabled:
+            if other not in planned:
+                point.wakeup.append([other, point.pending[other], []])
 
     def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not
@@ -434,6 +442,10 @@ class DPOR:
                     nodes, v = node[2], rest
                     break
             else:
+                if nodes is point.wakeup and v[0][0] not in point.enabled:
+                    # A thread waiting here cannot start a branch here (a try-acquire's race
+                    # with an acquire, while the lock is held): the race is not reversible.
+                    return
                 chain: list = []
                 for thread, step in reversed(v):
                     chain = [[thread, step, chain]] if chain else [[thread, step, []]]
