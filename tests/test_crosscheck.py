@@ -18,6 +18,46 @@ from .helpers import library
 
 ROOT = Path(__file__).parent.parent
 LIBRARY = library()
+#: The threading lessons of issue 13 that step on Condition, Semaphore, Event, Barrier, Queue,
+#: spawn, join, pools and update: real_threads.py on this branch refuses those steps, and their
+#: twins come with the twins branch. Strict, so these marks must go when the twins land.
+WITHOUT_TWINS = {
+    "ThreadPoolExecutor.map",
+    "barrier phases",
+    "barrier, one party short",
+    "bounded buffer",
+    "bounded buffer, acquires swapped",
+    "counter made safe with update",
+    "event handshake",
+    "producer/consumer, if, spurious wakeups",
+    "producer/consumer, if, two consumers",
+    "producer/consumer, notify before the wait",
+    "producer/consumer, while",
+    "producer/consumer, while, spurious wakeups",
+    "queue worker pool",
+    "queue worker pool, one sentinel short",
+    "readers-writers lock",
+    "readers-writers lock, read after leaving",
+    "submit whose TypeError nobody reads",
+    "three threads started and joined",
+}
+#: Of those, the ones with findings, whose traces the replay test runs on real threads.
+WITH_FINDINGS = {
+    "barrier, one party short",
+    "bounded buffer, acquires swapped",
+    "producer/consumer, if, spurious wakeups",
+    "producer/consumer, if, two consumers",
+    "producer/consumer, notify before the wait",
+    "queue worker pool, one sentinel short",
+    "readers-writers lock, read after leaving",
+    "submit whose TypeError nobody reads",
+}
+
+
+def on_real_threads(names):
+    """The library, each scenario named in ``names`` marked as failing until the twins land."""
+    twins_pending = pytest.mark.xfail(strict=True, reason="real-thread twins of the new kinds are not on this branch")
+    return [pytest.param(s, id=s.name, marks=[twins_pending] if s.name in names else []) for s in LIBRARY]
 
 
 def runs_for(scenario):
@@ -25,7 +65,7 @@ def runs_for(scenario):
     return 1000 if explore(scenario).deadlocked else 2000
 
 
-@pytest.mark.parametrize("scenario", LIBRARY, ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", on_real_threads(WITHOUT_TWINS))
 def test_real_threads_never_produce_an_outcome_exploration_did_not_predict(scenario):
     check = crosscheck(scenario, runs=runs_for(scenario), seed=7)
     assert check.runs == runs_for(scenario) and check.stopped_early is None
@@ -96,7 +136,7 @@ def test_a_thread_busy_forever_between_steps_stops_the_crosscheck_without_hangin
     assert python_exits_normally(code, timeout=25) == ["1", "1", "True", "1"]  # the hung run is reported as unexpected
 
 
-@pytest.mark.parametrize("scenario", LIBRARY, ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", on_real_threads(WITH_FINDINGS))
 def test_every_finding_trace_replays_on_real_threads_to_the_same_end(scenario):
     for finding in explore(scenario).findings:
         modelled = replay(scenario, finding.trace)

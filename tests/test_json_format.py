@@ -111,7 +111,8 @@ def test_every_library_result_is_strict_json_whose_counts_agree_with_the_result(
         assert data["stop_reason"] == result.stop_reason
         assert sum(entry["count"] for entry in data["final_states"]) == result.completed
         assert {json.dumps(e["state"]): e["count"] for e in data["final_states"]} == {
-            json.dumps(dict(state)): count for state, count in result.final_states.items()
+            json.dumps({name: encode_value(value) for name, value in state.items()}): count
+            for state, count in result.final_states.items()
         }
         assert sum(entry["count"] for entry in data["outcomes"]) == result.completed
         assert [f["kind"] for f in data["findings"]] == [f.kind for f in result.findings]

@@ -27,6 +27,21 @@ def test_the_readme_tutorial_produces_the_output_it_shows():
     assert tried > 10 and failures == 0
 
 
+def test_the_scenario_language_page_runs_as_written():
+    failures, tried = doctest.testfile(str(ROOT / "docs" / "scenario-language.md"), module_relative=False,
+                                       optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 40 and failures == 0
+
+
+def test_the_scenario_language_page_has_a_running_example_of_every_kind_and_step():
+    examples = "\n".join(line for line in (ROOT / "docs" / "scenario-language.md").read_text().splitlines()
+                         if line.startswith((">>> ", "... ")))
+    for name in ["Semaphore(", "BoundedSemaphore(", "Condition(", "Event()", "Barrier(", "Queue(", "ThreadPool(",
+                 "locks=", "update(", "acquire(", "release(", "wait(", "notify(", "set_event(", "get(", "put(",
+                 "spawn(", "join(", "submit(", "result(", "shutdown("]:
+        assert name in examples, name
+
+
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "explorer", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, check=False)
@@ -72,6 +87,13 @@ def test_the_state_graph_benchmark_counts_one_path_per_explored_execution():
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "MISMATCH" not in done.stdout and "dining philosophers, 3" in done.stdout
+
+
+def test_the_lessons_benchmark_runs_and_dpor_agrees_with_exhaustive_on_every_lesson():
+    done = subprocess.run([sys.executable, "benchmarks/bench_lessons.py", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "MISMATCH" not in done.stdout and "three threads started and joined" in done.stdout
 
 
 def test_the_strategies_benchmark_finds_dpor_at_one_execution_per_trace():

@@ -4,19 +4,30 @@ from pathlib import Path
 
 import pytest
 
-from explorer import State, explore, replay
+from explorer import Condition, Event, Scenario, State, acquire, explore, notify, replay, wait
 from explorer.loading import load_scenarios
+from explorer.strategies import COMPLETE
 from scenarios import (
     abba,
     bank_transfer,
+    barrier_phases,
+    bounded_buffer,
     check_then_act,
     counter,
     dining_philosophers,
+    event_handshake,
     fake_database,
     lock_twice,
+    producer_consumer,
+    queue_workers,
+    readers_writers,
+    seed_notebook,
 )
 
 LIBRARY = Path(__file__).parent.parent / "scenarios"
+LESSONS = [scenario for _file, _name, scenario in load_scenarios([LIBRARY])[0] if scenario.expect is not None]
+#: A preemption bound no lesson reaches, so the bounded search covers every schedule.
+NO_BOUND = 100
 
 
 def states(result, var):
@@ -103,3 +114,143 @@ def test_every_finding_in_the_library_replays_to_the_same_finding():
             assert finding.message in [f.message for f in execution.findings]
             checked += 1
     assert checked >= 5
+
+
+@pytest.mark.parametrize("strategy", COMPLETE)
+@pytest.mark.parametrize("scenario", LESSONS, ids=lambda s: s.name)
+def test_every_lesson_gets_the_verdicts_its_expect_states_under_every_complete_strategy(scenario, strategy):
+    options = {"preemptions": NO_BOUND} if strategy == "bounded" else {}
+    result = explore(scenario, strategy=strategy, **options)
+    assert scenario.expect.problems(result) == [], result.summary()
+
+
+def test_every_kind_of_threading_object_has_a_lesson():
+    kinds = {type(declaration).__name__ for scenario in LESSONS for declaration in scenario.objects.values()}
+    assert {"Condition", "Semaphore", "Event", "Barrier", "Queue", "ThreadPool"} <= kinds
+
+
+def test_an_if_around_wait_lets_the_other_consumer_take_the_item_and_the_woken_one_fails():
+    errors = explore(producer_consumer.producer_consumer_if).errors
+    assert {e.thread for e in errors} == {"C1", "C2"}
+    assert all("IndexError: tuple index out of range" in e.message for e in errors)
+    assert all(e.trace.preemptions >= 1 for e in errors)  # the other consumer got in between
+
+
+def test_a_spurious_wakeup_breaks_an_if_with_one_consumer_but_not_a_while():
+    (error,) = explore(producer_consumer.producer_consumer_if_spurious).errors
+    assert "woken in ready" in error.trace.render() and "notify" not in error.trace.render()
+    assert explore(producer_consumer.producer_consumer_while_spurious).findings == []
+
+
+@pytest.mark.parametrize("strategy", COMPLETE)
+def test_a_while_loop_around_wait_with_spurious_wakeups_is_explored_to_the_end(strategy):
+    # Regression: a thread could wake spuriously at every wait, so a correct while loop spun
+    # forever and no search ended. Each thread now wakes spuriously once per condition and run.
+    result = explore(producer_consumer.producer_consumer_while_spurious, strategy=strategy, max_executions=1000,
+                     max_steps=200)
+    assert result.complete and result.executions < 50
+
+
+def test_a_notify_before_the_wait_deadlocks_as_a_lost_wakeup_with_the_notify_marked():
+    # Regression: the message said the consumer waited for the lock, which was free.
+    (deadlock,) = explore(producer_consumer.lost_wakeup).deadlocks
+    assert deadlock.message == ("deadlock: C waits for a notify on condition 'ready' "
+                                "(a lost wakeup: a notify came before the wait)")
+    assert deadlock.details["lost_wakeup"]
+    (marked,) = deadlock.trace.marks
+    assert deadlock.trace.events[marked].describe() == "notify ready"
+    assert deadlock.trace.marks[marked] == "notify on 'ready' with no waiter: lost"
+
+
+def test_a_woken_waiter_that_cannot_get_the_lock_back_waits_for_the_lock_not_a_notify():
+    def holder():
+        yield acquire("lock")
+        yield notify("ready")
+        yield acquire("other")  # never free: the notifier keeps "lock" forever
+
+    def waiter():
+        yield acquire("lock")
+        yield wait("ready")
+
+    def blocker():
+        yield acquire("other")
+        yield wait("never")
+
+    scenario = Scenario("woken, lock taken", locks={"lock": "lock", "other": "lock"},
+                        objects={"ready": Condition("lock"), "never": Event()},
+                        threads={"W": waiter, "H": holder, "B": blocker})
+    messages = {d.message for d in explore(scenario, strategy="exhaustive").deadlocks}
+    assert any("W waits for lock 'lock' to return from waiting on condition 'ready' held by H" in m
+               for m in messages), messages
+
+
+def test_the_bounded_buffer_with_swapped_acquires_deadlocks_on_the_semaphore_and_the_mutex():
+    (deadlock,) = explore(bounded_buffer.bounded_buffer_swapped).deadlocks
+    assert deadlock.message == "deadlock: P waits for semaphore 'empty' at zero; C waits for lock 'mutex' held by P"
+    assert replay(bounded_buffer.bounded_buffer_swapped, deadlock.trace).status == "deadlocked"
+
+
+def test_the_event_handshake_orders_the_writes_before_the_reads_and_without_events_they_race():
+    result = explore(event_handshake.event_handshake, strategy="exhaustive")
+    assert {outcome.returns["client"] for outcome in result.outcomes} == {"pong"}
+    races = explore(event_handshake.handshake_without_events).races
+    assert {race.details["variable"] for race in races} == {"request", "answer"}
+
+
+def test_barrier_arrivals_get_each_index_once_and_one_party_short_never_passes():
+    result = explore(barrier_phases.barrier_phases, strategy="exhaustive")
+    assert {tuple(sorted(index for index, _ in o.returns.values())) for o in result.outcomes} == {(0, 1, 2)}
+    assert len(result.outcomes) == 6  # who arrives in which place
+    (deadlock,) = explore(barrier_phases.barrier_one_party_short).deadlocks
+    assert "waits for barrier 'phase', where 2 of 3 parties have arrived" in deadlock.message
+
+
+def test_one_sentinel_short_leaves_a_worker_on_the_empty_queue_and_main_in_join():
+    deadlocks = explore(queue_workers.queue_workers_sentinel_short).deadlocks
+    assert {d.details["cycle"] == [] for d in deadlocks} == {True}
+    for deadlock in deadlocks:
+        waiting = deadlock.details["waiting_for"]
+        assert waiting["main"].startswith("thread 'W")
+        assert "an item in queue 'jobs', which is empty" in waiting.values()
+
+
+def test_three_started_threads_log_in_all_90_orders_and_main_sees_every_line_after_joining():
+    result = explore(seed_notebook.start_and_join)
+    assert len(result.final_states) == 90 and {s["seen_by_main"] for s in result.final_states} == {6}
+    assert result.findings == []
+
+
+def test_executor_map_gives_results_in_item_order_whichever_task_ran_first():
+    result = explore(seed_notebook.executor_map)
+    finished = {state["log"].index("Thread 1: finishing") < state["log"].index("Thread 0: finishing")
+                for state in result.final_states}
+    assert finished == {True, False} and {s["results"] for s in result.final_states} == {(0, 1)}
+
+
+def test_the_notebooks_lost_type_error_is_an_error_finding_naming_the_task_and_the_exception():
+    errors = explore(seed_notebook.lost_type_error).errors
+    assert {error.details["future"] for error in errors} == {"executor#1", "executor#2"}
+    for error in errors:
+        assert "submitted by main) raised TypeError: FakeDatabase.update() takes 1 positional argument " \
+               "but 2 were given" in error.message
+        assert "nobody read its result" in error.message
+
+
+def test_a_task_that_is_a_method_of_an_object_made_in_each_run_is_no_nondeterminism():
+    # Regression: a worker's take step recorded the task's function, a method bound to a new
+    # object in every execution, so the second execution "differed" from the first.
+    result = explore(seed_notebook.lost_type_error, strategy="exhaustive")
+    assert result.complete and "nondeterminism" not in {f.kind for f in result.findings}
+
+
+def test_readers_share_the_lock_without_racing_and_a_read_after_leaving_races_with_the_writer():
+    result = explore(readers_writers.readers_writers, strategy="exhaustive")
+    assert {(o.returns["R1"], o.returns["R2"]) for o in result.outcomes} == {
+        ("old", "old"), ("old", "new"), ("new", "old"), ("new", "new")}
+    races = explore(readers_writers.readers_writers_read_after_leaving).races
+    assert {race.details["variable"] for race in races} == {"data"}
+
+
+def test_a_counter_incremented_by_update_never_loses_an_increment():
+    result = explore(counter.atomic_counter, strategy="exhaustive")
+    assert result.executions == 2 and states(result, "x") == {2: 2} and result.findings == []

@@ -395,10 +395,10 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         kind = step[0]
         if kind == "write" or kind == "put":
             value = step[2]
-        elif kind == "take" and value is not None:
-            value = value[0]  # the future it took, not its function
         elif kind == "finish":
-            value = step[2] if step[3] is None else step[3]
+            # an exception compares by identity, so a trace holding one would never equal its
+            # replay or its JSON; the event keeps what a reader needs, in words
+            value = step[2] if step[3] is None else f"raised {type(step[3]).__name__}: {step[3]}"
         public.append(Event(n, names[i], step[0], step[1], value,
                             None if locations is None else locations[n]))
     marks = {} if raw is None else raw.details.get("marks", {})

@@ -4,6 +4,9 @@
 depth, and parks the thread; a second step, shown as ``wake``, runs once the thread is
 notified (or its timeout fires, or a spurious wakeup is allowed) and the lock is free:
 it re-takes the lock at the old depth and sends back True (False on a timeout).
+With ``spurious_wakeups=True`` each thread may wake without a notify once per condition
+and execution: once is enough to show an ``if`` that should be a ``while``, and more
+would let a correct ``while`` loop wait and wake forever, so no search would end.
 ``notify(n)`` wakes the first n waiters, in the order they waited; with no waiter it is
 lost, as on real threads, and a deadlock that follows names it a lost wakeup.
 Happens-before: a notify publishes on the condition and the wake-up it causes absorbs
@@ -79,7 +82,7 @@ class Condition(Declaration):
 
 
 class ConditionModel(Model):
-    __slots__ = ("lock", "lost", "spurious", "waiters")
+    __slots__ = ("lock", "lost", "spurious", "waiters", "woke_spuriously")
     accepts = frozenset({"acquire", "release", "wait", "notify", "notify_all", "wake"})
 
     def __init__(self, name: str, run, lock: LockModel, spurious: bool) -> None:
@@ -88,16 +91,20 @@ class ConditionModel(Model):
         self.waiters: list[list] = []  # [thread, notified], in the order they waited
         self.lost: list[int] = []  # positions of notifies that found no waiter
         self.spurious = spurious
+        self.woke_spuriously: frozenset[int] = frozenset()  # threads that had their one spurious wakeup
 
     def enabled(self, thread: int, step: tuple) -> bool:
         kind = step[0]
         if kind == "wake":
-            if not self.lock.free_for(thread):
-                return False
-            return step[3] is not None or self.spurious or self._notified(thread)
+            return self.lock.free_for(thread) and self._may_wake(thread, step)
         if kind == "acquire":
             return self.lock.enabled(thread, step)
         return True
+
+    def _may_wake(self, thread: int, step: tuple) -> bool:
+        """Whether the parked thread may return from ``wait`` once it has the lock back."""
+        return (step[3] is not None or self._notified(thread)
+                or (self.spurious and thread not in self.woke_spuriously))
 
     def _notified(self, thread: int) -> bool:
         for waiter in self.waiters:
@@ -122,6 +129,8 @@ class ConditionModel(Model):
             lock.take(thread, step[2])
             if notified:
                 self.run.sync(thread, absorb=self.name)
+            elif step[3] is None:
+                self.woke_spuriously |= {thread}
             return notified or step[3] is None
         if lock.owner != thread:
             error = WAIT_UNOWNED if kind == "wait" else NOTIFY_UNOWNED
@@ -146,11 +155,11 @@ class ConditionModel(Model):
         return None
 
     def key(self) -> object:
-        return (tuple(tuple(w) for w in self.waiters), self.lock.key())
+        return (tuple(tuple(w) for w in self.waiters), self.lock.key(), tuple(sorted(self.woke_spuriously)))
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         if step[0] == "wake":
-            if self._notified(thread):
+            if self._may_wake(thread, step):
                 return (f"lock {self.lock.name!r} to return from waiting on condition {self.name!r}",
                         self.lock.owner)
             lost = " (a lost wakeup: a notify came before the wait)" if self.lost else ""

@@ -21,7 +21,7 @@ import types
 
 from ..errors import ScenarioError
 from ..steps import Op
-from .base import HIDDEN, Continue, Declaration, Misuse, Model, Throw
+from .base import HIDDEN, Continue, Declaration, Misuse, Model, Recorded, Throw
 
 AFTER_SHUTDOWN = "cannot schedule new futures after shutdown"
 
@@ -113,7 +113,9 @@ class PoolModel(Model):
             run.sync(thread, absorb=("task", future))
             task = run.objects[future]
             task.worker = run.name(thread)
-            return (future, task.fn, task.args)
+            # the log records the future's name only: the function may be a method of an object
+            # made afresh in each execution, which compares unequal to the last one's
+            return Recorded((future, task.fn, task.args), future)
         if kind == "shutdown":
             self.shut = True
             return Continue(Op("drain", self.name))
@@ -163,7 +165,8 @@ class FutureModel(Model):
         return self.value
 
     def key(self) -> object:
-        return (self.done, self.value, None if self.error is None else repr(self.error))
+        # the worker too: an exception nobody reads is reported as the worker's
+        return (self.done, self.value, None if self.error is None else repr(self.error), self.worker)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         worker = self.run.index_of(self.worker) if self.worker is not None else None
