@@ -95,7 +95,7 @@ class Event:
                 return f"update {target}: {shown(value[0])} -> {shown(value[1])}"
             return f"update {target}"
         words = _WORDS.get(kind, kind)
-        if kind in _SHOWS_VALUE and value is not None:
+        if kind in _SHOWS_VALUE and (value is not None or kind == "get" or kind == "result"):
             return f"{words} {target} -> {shown(value)}"
         if kind == "put":
             return f"put {shown(value)} in {target}"

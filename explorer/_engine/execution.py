@@ -591,7 +591,7 @@ class Execution:
             elif finished:
                 parts.append(f"{names[i]} waits for {what}, held by {names[holder]}, which has "
                              f"finished without releasing it")
-            elif holder is not None:
+            elif holder is not None and model.__class__ is not ThreadModel:
                 parts.append(f"{names[i]} waits for {what} held by {names[holder]}")
             else:
                 parts.append(f"{names[i]} waits for {what}")

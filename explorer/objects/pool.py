@@ -177,7 +177,7 @@ class FutureModel(Model):
             return
         run = self.run
         error = self.error
-        run.note("error", "error", run.index_of(self.worker) if self.worker else None,
+        run.note("error", "error", None,  # one finding per future, whichever worker ran it
                  ("unread-exception", self.name, type(error).__name__),
                  f"scenario {run.program.scenario.name!r}: task {self.name} ({_call(self.fn, self.args)}, "
                  f"submitted by {self.submitter}) raised {type(error).__name__}: {_text(error)} in worker "
