@@ -9,9 +9,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ._files import write_text as _write_text
 from .errors import ExplorerError
 from .explore import explore
-from .loading import load_scenarios
+from .loading import load_scenarios, nothing_collected
 from .settings import DEFAULT_MAX_STEPS, DEFAULT_STEP_TIMEOUT
 from .strategies import STRATEGIES
 
@@ -36,20 +37,43 @@ Loading a scenario file runs its Python code.
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status. A reader that stops early
-    (``explorer run scenarios/ | head``) ends the output quietly."""
+    (``explorer run scenarios/ | head``) ends the output quietly, and the status is
+    still never 0 unless every scenario was explored completely and showed no error."""
+    so_far = _Status()
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is shown escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
-        return _main(argv)
+        return _main(argv, so_far)
     except BrokenPipeError:
         # Python would complain again when flushing stdout at exit; point it at nothing.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        return so_far.on_broken_pipe()
     except KeyboardInterrupt:  # outside an exploration (loading files, writing them): nothing partial to show
         print("\nexplorer: interrupted (Ctrl-C)", file=sys.stderr)
         return 130
 
 
-def _main(argv: list[str] | None = None) -> int:
+class _Status:
+    """The exit status known so far, for a run the reader cut short."""
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.finished = True  # False while scenarios remain to be explored or checked
+
+    def on_broken_pipe(self) -> int:
+        if self.status != 0:
+            return self.status
+        return 0 if self.finished else EXIT_INCOMPLETE
+
+
+EXIT_INCOMPLETE = 3
+#: Nothing was collected: no scenario in the files, or none that -k selects (as pytest's 5).
+EXIT_NOTHING_COLLECTED = 5
+
+
+def _main(argv: list[str] | None, so_far: _Status) -> int:
     parser = argparse.ArgumentParser(
         prog="explorer",
         description="Explore every interleaving of the threads in scenario files.",
@@ -118,26 +142,35 @@ def _main(argv: list[str] | None = None) -> int:
     check.add_argument("--json", dest="json_file", help="also write the tables as JSON to this file")
     args = parser.parse_args(argv)
 
+    notes: list[str] = []
     try:
-        found, failures = load_scenarios(args.paths)
+        found, failures = load_scenarios(args.paths, notes=notes)
     except FileNotFoundError as exc:
         print(f"explorer: {exc}", file=sys.stderr)
         return 2
+    for note in notes:
+        print(f"explorer: {note}", file=sys.stderr)
     for failure in failures:
         print(f"explorer: {failure}", file=sys.stderr)
     status = 2 if failures else 0
     select = getattr(args, "select", None)
     chosen = [item for item in found if not select or select.lower() in item[2].name.lower()]
+    if not chosen:
+        print(f"explorer: {nothing_collected(args.paths, found, failures, select)}", file=sys.stderr)
+        return status or EXIT_NOTHING_COLLECTED
+    if args.command in ("run", "crosscheck"):
+        so_far.finished = False
     if args.command == "list":
         for file, attribute, scenario in chosen:
             print(f"{file}::{attribute}  {scenario.name!r}  threads={list(scenario.threads)}")
         return status
     if args.command == "crosscheck":
-        return _crosscheck(args, chosen, status)
+        return _crosscheck(args, chosen, status, so_far)
     if args.command == "replay":
         return _replay(args, chosen, status)
     results = []
     incomplete = False
+    unwritten: list[str] = []  # one line per file that could not be written, said at the end
     for file, attribute, scenario in chosen:
         print(f"{file}::{attribute}")
         bar = _ProgressBar() if sys.stderr.isatty() else None
@@ -147,38 +180,67 @@ def _main(argv: list[str] | None = None) -> int:
                              seed=args.seed, preemptions=args.preemptions, depth=args.depth)
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
-            status = 2
+            status = so_far.status = 2
             continue
         finally:
             if bar is not None:
                 bar.clear()
+        if status == 0 and any(f.severity == "error" for f in result.findings):
+            status = so_far.status = 1
+        incomplete |= not result.complete
+        if incomplete and status == 0:
+            so_far.status = EXIT_INCOMPLETE
+        results.append(result)
         print(result.render(traces=not args.quiet))
         if args.verbose:
             print("  outcomes (final state and return values):")
             for outcome, count in sorted(result.outcomes.items(), key=lambda item: -item[1]):
                 print(f"    {outcome}  {count}")
-        results.append(result)
-        _write_artifacts(args, result)
+        unwritten += _write_artifacts(args, result)
         print()
-        if status == 0 and any(f.severity == "error" for f in result.findings):
-            status = 1
-        incomplete |= not result.complete
         if result.stop_reason == "interrupted":
             print("explorer: interrupted (Ctrl-C); the result above is partial, and no further "
                   "scenario was explored", file=sys.stderr)
-            status = 130
+            status = so_far.status = 130
             break
     if args.json_file:
-        from ._files import write_text as _write_text
         from .json_format import result_to_dict
 
         document = {"format": "explorer-run", "version": 1, "results": [result_to_dict(r) for r in results]}
-        _write_text(Path(args.json_file), json.dumps(document, indent=2, allow_nan=False) + "\n")
+        unwritten += _output("--json", args.json_file, json.dumps(document, indent=2, allow_nan=False) + "\n")
     if args.report_file:
-        from .report_html import write_report
+        from .report_html import render_report
 
-        print(f"report: {write_report(args.report_file, results)}")
-    return 3 if status == 0 and incomplete else status
+        failed = _output("--report", args.report_file, render_report(results))
+        if not failed and args.report_file != "-":
+            print(f"report: {Path(args.report_file)}")
+        unwritten += failed
+    so_far.finished = True
+    for failure in unwritten:
+        print(f"explorer: {failure}", file=sys.stderr)
+    if unwritten and status in (0, 1):
+        status = 2
+    return EXIT_INCOMPLETE if status == 0 and incomplete else status
+
+
+def _output(flag: str, target: str, text: str) -> list[str]:
+    """Write ``text`` where ``flag`` asks (``-`` is standard output); the failure, as one line, or []."""
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return []
+    return _saved(flag, target, lambda: _write_text(Path(target), text))
+
+
+def _saved(flag: str, target, write) -> list[str]:
+    """Call ``write()``; a file that cannot be written is one line naming it and why, not a traceback."""
+    from ._files import unwritable
+
+    try:
+        write()
+    except OSError as exc:
+        return [f"{flag}: cannot write {target}: {unwritable(exc)}"]
+    return []
 
 
 class _ProgressBar:
@@ -199,13 +261,14 @@ class _ProgressBar:
             sys.stderr.flush()
 
 
-def _write_artifacts(args, result) -> None:
-    """The per-scenario files --graph and --save-trace ask for."""
-    from ._files import write_text as _write_text
+def _write_artifacts(args, result) -> list[str]:
+    """The per-scenario files --graph and --save-trace ask for; returns one line per file
+    that could not be written (the run goes on with the next scenario)."""
     from .errors import GraphTooLarge
     from .export import write_graph
     from .json_format import trace_to_json
 
+    failed: list[str] = []
     slug = "".join(c if c.isalnum() else "-" for c in result.scenario.name).strip("-") or "scenario"
     if args.graph_dir:
         folder = Path(args.graph_dir)
@@ -215,20 +278,29 @@ def _write_artifacts(args, result) -> None:
             print(f"  graph: {exc}")
         else:
             for suffix in (".dot", ".graphml"):
-                write_graph(states, folder / f"{slug}-states{suffix}")
+                failed += _saved("--graph", folder / f"{slug}-states{suffix}",
+                                 lambda path=folder / f"{slug}-states{suffix}": write_graph(states, path))
             try:
-                write_graph(states, folder / f"{slug}-states.svg")
+                failed += _saved("--graph", folder / f"{slug}-states.svg",
+                                 lambda: write_graph(states, folder / f"{slug}-states.svg"))
             except GraphTooLarge as exc:
                 print(f"  graph: {slug}-states.svg not drawn: {exc}")
         if result.lock_order:
             for suffix in (".dot", ".graphml", ".svg"):
-                write_graph(result.lock_order_graph, folder / f"{slug}-lock-order{suffix}")
-        print(f"  graphs written to {folder}/{slug}-*")
+                path = folder / f"{slug}-lock-order{suffix}"
+                failed += _saved("--graph", path, lambda path=path: write_graph(result.lock_order_graph, path))
+        if not failed:
+            print(f"  graphs written to {folder}/{slug}-*")
     if args.trace_dir:
         for number, finding in enumerate(result.findings):
             path = Path(args.trace_dir) / f"{slug}-{number}-{finding.kind}.json"
-            _write_text(path, trace_to_json(finding.trace, scenario=result.scenario) + "\n")
+            text = trace_to_json(finding.trace, scenario=result.scenario) + "\n"
+            failure = _saved("--save-trace", path, lambda path=path, text=text: _write_text(path, text))
+            if failure:
+                failed += failure
+                break  # the next ones would fail alike
             print(f"  trace of finding {number} ({finding.kind}): {path}")
+    return failed
 
 
 def _one_result(run: dict, select: str | None) -> dict:
@@ -285,10 +357,7 @@ def _replay(args, chosen, status: int) -> int:
     return status
 
 
-def _crosscheck(args, chosen, status: int) -> int:
-    import json
-
-    from ._files import write_text as _write_text
+def _crosscheck(args, chosen, status: int, so_far: _Status) -> int:
     from .crosscheck import crosscheck
 
     tables = []
@@ -298,15 +367,18 @@ def _crosscheck(args, chosen, status: int) -> int:
             check = crosscheck(scenario, runs=args.runs, seed=args.seed, timeout=args.timeout)
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
-            status = 2
+            status = so_far.status = 2
             continue
+        if status == 0 and check.unexpected:
+            status = so_far.status = 1
         print(check.render())
         print()
         tables.append(check.to_dict())
-        if status == 0 and check.unexpected:
-            status = 1
+    so_far.finished = True
     if args.json_file:
-        _write_text(Path(args.json_file), json.dumps(tables, indent=2, allow_nan=False) + "\n")
+        for failure in _output("--json", args.json_file, json.dumps(tables, indent=2, allow_nan=False) + "\n"):
+            print(f"explorer: {failure}", file=sys.stderr)
+            status = max(status, 2) if status != 130 else status
     return status
 
 

@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 from ._engine.execution import COMPLETED, DIVERGED, FAILED, HUNG
 from ._engine.execution import Execution as _Run
+from ._engine.guards import no_process_exit
 from ._engine.program import Program
 from ._engine.search import _unhashable, make_trace, outcome_findings, search
 from ._engine.watchdog import Watchdog
@@ -85,7 +86,7 @@ def explore(
         max_executions = DEFAULT_SAMPLES
     settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,
                         step_timeout=step_timeout, progress=progress)
-    with Watchdog(settings.step_limit):
+    with Watchdog(settings.step_limit), no_process_exit():
         return search(Program(scenario), make(seed, preemptions, depth), strategy, settings)
 
 
@@ -120,7 +121,7 @@ def replay(
     settings = Settings(max_steps=max_steps, step_timeout=step_timeout)
     program = Program(scenario)
     indices = _schedule_indices(program, schedule)
-    with Watchdog(settings.step_limit):
+    with Watchdog(settings.step_limit), no_process_exit():
         run = _follow(program, indices, max_steps, extend, ())
         if check_determinism and run.status != HUNG:
             _check_same(scenario, program, run, max_steps)
