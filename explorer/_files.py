@@ -51,15 +51,18 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return write_atomically(path, lambda stream: stream.write(text.encode("utf-8", "backslashreplace")))
 
 
-def unwritable(error: OSError) -> str:
-    """Why a file could not be written, in a few words (``folder not writable: ...``)."""
+def unwritable(error: OSError, target: str | os.PathLike) -> str:
+    """Why ``target`` could not be written, in a few words, naming the path at fault when
+    it is another (the folder a temporary file was to go in, a part of the path)."""
     reasons = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
                errno.EROFS: "the file system is read-only", errno.EISDIR: "it is a folder, not a file",
                errno.ENOTDIR: "a part of the path is a file, not a folder", errno.ENOSPC: "no space left",
                errno.ENAMETOOLONG: "the name is too long", errno.EEXIST: "a file of that name is in the way"}
     reason = reasons.get(error.errno) or error.strerror or type(error).__name__
     where = error.filename
-    return reason if where is None else f"{reason} ({where})"
+    if where is not None and Path(os.fsdecode(where)).name.endswith(".tmp"):
+        where = Path(os.fsdecode(where)).parent  # the temporary file beside the target: its folder is at fault
+    return reason if where is None or str(where) == str(target) else f"{reason} ({where})"
 
 
 def _temporary_beside(target: Path) -> tuple[int, str]:

@@ -239,7 +239,7 @@ def _saved(flag: str, target, write) -> list[str]:
     try:
         write()
     except OSError as exc:
-        return [f"{flag}: cannot write {target}: {unwritable(exc)}"]
+        return [f"{flag}: cannot write {target}: {unwritable(exc, target)}"]
     return []
 
 
@@ -303,32 +303,41 @@ def _write_artifacts(args, result) -> list[str]:
     return failed
 
 
-def _one_result(run: dict, select: str | None) -> dict:
+def _one_result(run: dict, select: str | None, where: str) -> dict:
     """From an ``explorer run --json`` file, the result -k names, or the only one with findings."""
     from .errors import InvalidArgument
 
-    results = [r for r in run.get("results", []) if isinstance(r, dict)]
-    names = [str(r.get("scenario", {}).get("name")) for r in results]
+    results = run.get("results")
+    if not isinstance(results, list):
+        raise InvalidArgument(f"{where}: field 'results' must be a list of results, got {type(results).__name__}")
+    names = []
+    for position, entry in enumerate(results):
+        scenario = entry.get("scenario") if isinstance(entry, dict) else None
+        name = scenario.get("name") if isinstance(scenario, dict) else None
+        if not isinstance(name, str):
+            raise InvalidArgument(f"{where}: field 'results[{position}].scenario.name' must be the scenario's "
+                                  f"name (a string)")
+        names.append(name)
     if select:
         picked = [r for r, name in zip(results, names) if select.lower() in name.lower()]
     else:
         picked = [r for r in results if r.get("findings")]
     if len(picked) != 1:
-        raise InvalidArgument(f"the file holds the results of {names}; name one with -k")
+        raise InvalidArgument(f"{where}: the file holds the results of {names}; name one with -k")
     return picked[0]
 
 
 def _replay(args, chosen, status: int) -> int:
     from .explore import replay
-    from .json_format import load_trace
+    from .json_format import load_trace, read_json_file
 
     finding = args.finding
     if finding is not None and finding.isdigit():
         finding = int(finding)
     try:
-        recorded = json.loads(Path(args.trace).read_text(encoding="utf-8"))
+        recorded = read_json_file(args.trace)
         if isinstance(recorded, dict) and recorded.get("format") == "explorer-run":
-            recorded = _one_result(recorded, args.select)
+            recorded = _one_result(recorded, args.select, f"result file {args.trace!r}")
         trace = load_trace(recorded, finding=finding)
     except (OSError, ValueError) as exc:  # ExplorerErrors are ValueErrors too
         print(f"explorer: {args.trace}: {exc}", file=sys.stderr)
@@ -347,6 +356,11 @@ def _replay(args, chosen, status: int) -> int:
     except ExplorerError as exc:
         print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
         return 2
+    mismatch = _other_steps(trace, execution.trace)
+    if mismatch:
+        print(f"explorer: {args.trace}: the trace was not recorded from {file}::{attribute} as it is now: "
+              f"{mismatch}; record it again with 'explorer run --save-trace'", file=sys.stderr)
+        return 2
     print(f"{file}::{attribute}")
     if execution.trace.schedule == trace.schedule and trace.marks:
         # the saved trace's marks (the stale read, the lost write...) belong to this very schedule
@@ -355,6 +369,19 @@ def _replay(args, chosen, status: int) -> int:
     if status == 0 and any(f.severity == "error" for f in execution.findings):
         status = 1
     return status
+
+
+def _other_steps(saved, replayed) -> str | None:
+    """Where a saved trace's steps differ from the steps its schedule takes now, or None."""
+    from ._text import shown
+
+    for saved_event, event in zip(saved.events, replayed.events):
+        if (saved_event.kind, saved_event.target) != (event.kind, event.target):
+            return (f"at step {event.index + 1} it says {saved_event.thread} did {saved_event.kind} "
+                    f"{shown(saved_event.target)}, but the scenario does {event.kind} {shown(event.target)}")
+    if len(saved.events) != len(replayed.events):
+        return f"it has {len(saved.events)} steps, but its schedule runs {len(replayed.events)} steps"
+    return None
 
 
 def _crosscheck(args, chosen, status: int, so_far: _Status) -> int:

@@ -143,3 +143,182 @@ def test_the_cli_reports_os_exit_in_a_body_with_exit_one_and_a_summary(tmp_path)
     """)
     done = explorer("run", path, "-q")
     assert done.returncode == 1 and "os._exit(0) was called in a thread body" in done.stdout
+
+
+# ---- files: write only where asked, never clobber ------------------------------------------------
+
+def test_json_dash_writes_the_results_to_standard_output():
+    import json
+
+    done = explorer("run", "scenarios/counter.py", "-k", "locked", "-q", "--json", "-")
+    document = json.loads(done.stdout[done.stdout.index("{"):])
+    assert done.returncode == 0 and document["results"][0]["scenario"]["name"] == "locked counter"
+
+
+def test_a_fifo_output_target_is_written_directly_and_stays_a_fifo(tmp_path):
+    import json
+    import stat
+    import threading
+
+    fifo = tmp_path / "out.json"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    done = explorer("run", "scenarios/counter.py", "-k", "locked", "-q", "--json", fifo)
+    reader.join(30)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert json.loads(received[0])["results"][0]["scenario"]["name"] == "locked counter"
+
+
+def test_a_link_as_output_target_stays_a_link_to_the_written_file(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    (tmp_path / "link.json").symlink_to(real)
+    done = explorer("run", "scenarios/counter.py", "-k", "locked", "-q", "--json", tmp_path / "link.json")
+    assert done.returncode == 0 and (tmp_path / "link.json").is_symlink()
+    assert '"locked counter"' in real.read_text()
+
+
+@pytest.mark.parametrize("flag", ["--json", "--report"])
+def test_a_folder_as_output_file_exits_two_with_one_line_after_the_results(tmp_path, flag):
+    done = explorer("run", "scenarios/counter.py", "-k", "locked", "-q", flag, tmp_path)
+    assert done.returncode == 2 and "locked counter" in done.stdout
+    assert done.stderr == f"explorer: {flag}: cannot write {tmp_path}: it is a folder, not a file\n"
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+def test_an_output_under_a_file_exits_two_naming_the_path_and_the_reason(tmp_path):
+    (tmp_path / "plain").write_text("")
+    done = explorer("run", "scenarios/counter.py", "-k", "locked", "-q", "--json", tmp_path / "plain" / "out.json")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"--json: cannot write {tmp_path / 'plain' / 'out.json'}: " in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_an_output_in_a_read_only_folder_exits_two_with_permission_denied(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        done = explorer("run", "scenarios/counter.py", "-k", "locked", "-q", "--json", folder / "out.json")
+    finally:
+        folder.chmod(0o700)
+    assert done.returncode == 2 and "permission denied" in done.stderr and list(folder.iterdir()) == []
+
+
+def test_a_failing_graph_write_is_reported_and_the_next_scenarios_are_still_explored(tmp_path):
+    (tmp_path / "graphs").write_text("a file where a folder should be")
+    done = explorer("run", "scenarios/counter.py", "-q", "--graph", tmp_path / "graphs")
+    assert done.returncode == 2
+    assert "lost update" in done.stdout and "locked counter" in done.stdout  # both scenarios explored
+    assert "--graph: cannot write" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_failing_save_trace_write_is_reported_and_the_run_goes_on(tmp_path):
+    (tmp_path / "traces").write_text("")
+    done = explorer("run", "scenarios/counter.py", "-q", "--save-trace", tmp_path / "traces")
+    assert done.returncode == 2 and "locked counter" in done.stdout
+    assert "--save-trace: cannot write" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_escaped_in_the_report(tmp_path):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    source = "from explorer import Scenario, read, write\n" \
+             "def body():\n    value = yield read('x')\n    yield write('x', value + 1)\n" \
+             "counter = Scenario('odd name', variables={'x': 0}, threads={'A': body, 'B': body})\n"
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.py"), "w") as stream:
+        stream.write(source)
+    done = subprocess.run([sys.executable, "-m", "explorer", "run", folder, "-q", "--report", tmp_path / "r.html"],
+                          cwd=tmp_path, capture_output=True, timeout=120, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1, done.stderr
+    assert b"caf\\udce9.py" in (tmp_path / "r.html").read_bytes()
+    assert b"Traceback" not in done.stderr
+
+
+# ---- files: read only what is a file -------------------------------------------------------------
+
+def saved_trace(tmp_path) -> Path:
+    done = explorer("run", "scenarios/counter.py", "-k", "lost", "-q", "--save-trace", tmp_path)
+    assert done.returncode == 1
+    return sorted(tmp_path.glob("*lost-update*.json"))[0]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_trace_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
+    target = tmp_path / "trace.json"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        target.symlink_to("/dev/zero")
+    else:
+        target.mkdir()
+    done = explorer("replay", "scenarios/counter.py", "--trace", target, timeout=30)
+    assert done.returncode == 2 and "not a regular file: not read" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_a_deeply_nested_trace_file_is_refused_in_one_line(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    done = explorer("replay", "scenarios/counter.py", "--trace", tmp_path / "deep.json")
+    assert done.returncode == 2 and "nested too deeply" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_a_result_file_with_fields_of_the_wrong_type_is_refused_naming_the_field(tmp_path):
+    (tmp_path / "run.json").write_text('{"format": "explorer-run", "version": 1, "results": [{"scenario": 3}]}')
+    done = explorer("replay", "scenarios/counter.py", "--trace", tmp_path / "run.json")
+    assert done.returncode == 2 and "results[0].scenario.name" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_replay_from_the_command_line_refuses_a_duplicated_key_like_load_trace(tmp_path):
+    path = saved_trace(tmp_path)
+    text = path.read_text()
+    path.write_text(text.replace('"version": 1,', '"version": 1, "version": 1,', 1))
+    done = explorer("replay", "scenarios/counter.py", "--trace", path)
+    assert done.returncode == 2 and "has the key 'version' twice" in done.stderr
+
+
+def test_a_trace_recorded_for_another_scenario_is_refused_not_replayed_with_its_marks(tmp_path):
+    path = saved_trace(tmp_path)
+    other = scenario_file(tmp_path, """
+        from explorer import Scenario, read, write
+        def body():
+            yield write("x", 5)
+            yield write("x", 6)
+        lost = Scenario("lost update", variables={"x": 0}, threads={"A": body, "B": body})
+    """, name="other.py")
+    done = explorer("replay", other, "--trace", path)
+    assert done.returncode == 2 and "the trace was not recorded from" in done.stderr
+    assert "says A did read 'x', but the scenario does write 'x'" in done.stderr
+
+
+def test_a_scenario_folder_skips_fifos_and_devices_with_a_note(tmp_path):
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "zero.py").symlink_to("/dev/zero")
+    scenario_file(tmp_path, """
+        from explorer import Scenario, read
+        def body():
+            yield read("x")
+        fine = Scenario("fine", variables={"x": 0}, threads={"A": body})
+    """)
+    done = explorer("run", tmp_path, "-q", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "pipe.py: skipped: a FIFO (named pipe), not a regular file" in done.stderr
+    assert "zero.py: skipped: a device, not a regular file" in done.stderr
+
+
+def test_a_file_raising_generator_exit_at_import_is_a_load_failure_and_the_others_run(tmp_path):
+    scenario_file(tmp_path, "raise GeneratorExit('at import')\n", name="a_bad.py")
+    scenario_file(tmp_path, """
+        from explorer import Scenario, read
+        def body():
+            yield read("x")
+        fine = Scenario("fine", variables={"x": 0}, threads={"A": body})
+    """, name="b_good.py")
+    done = explorer("run", tmp_path, "-q")
+    assert done.returncode == 2 and "fine" in done.stdout
+    assert "a_bad.py: cannot load: GeneratorExit: at import (at " in done.stderr and "Traceback" not in done.stderr
