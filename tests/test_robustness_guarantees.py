@@ -322,3 +322,35 @@ def test_a_file_raising_generator_exit_at_import_is_a_load_failure_and_the_other
     done = explorer("run", tmp_path, "-q")
     assert done.returncode == 2 and "fine" in done.stdout
     assert "a_bad.py: cannot load: GeneratorExit: at import (at " in done.stderr and "Traceback" not in done.stderr
+
+
+# ---- PCT as published ----------------------------------------------------------------------------
+
+def writes_one_then_two():
+    yield write("x", 1)
+    yield write("x", 2)
+
+
+def reads_twice():
+    first = yield read("x")
+    second = yield read("x")
+    return first, second
+
+
+TWO_PREEMPTIONS = Scenario("two preemptions", variables={"x": 0},
+                           threads={"A": writes_one_then_two, "B": reads_twice})
+
+
+@pytest.mark.parametrize("returned", [(1, 2), (0, 1)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pct_finds_a_depth_three_bug_at_least_as_often_as_the_paper_guarantees(returned, seed):
+    # B returning (1, 2) needs A, B, A, B; (0, 1) needs B, A, B, A: two ordering constraints
+    # past the first (depth 3). Published PCT finds a depth-d bug among n threads and k steps
+    # with probability at least p = 1 / (n * k^(d-1)) per execution: here 1 / (2 * 4^2) = 1/32.
+    runs, n, k, d = 3_200, 2, 4, 3
+    result = explore(TWO_PREEMPTIONS, strategy="pct", depth=d, seed=seed, max_executions=runs)
+    found = sum(count for outcome, count in result.outcomes.items() if outcome.returns["B"] == returned)
+    p = 1 / (n * k ** (d - 1))
+    expected, spread = runs * p, (runs * p * (1 - p)) ** 0.5
+    # below the mean by more than five standard deviations: about one chance in 3.5 million
+    assert found >= expected - 5 * spread, (found, expected)
