@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 
@@ -10,7 +11,7 @@ from ._engine.execution import Execution as _Run
 from ._engine.guards import no_process_exit
 from ._engine.program import Program
 from ._engine.search import _unhashable, make_trace, outcome_findings, search
-from ._engine.watchdog import Watchdog
+from ._engine.watchdog import Deadline, Watchdog
 from ._text import shown
 from .detectors import PER_EXECUTION, cycle_finding, lock_order_edges, merge_races, potential_deadlocks, races
 from .detectors.lock_order import with_locations
@@ -86,7 +87,8 @@ def explore(
         max_executions = DEFAULT_SAMPLES
     settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,
                         step_timeout=step_timeout, progress=progress)
-    with Watchdog(settings.step_limit), no_process_exit():
+    deadline = Deadline(None if time_limit is None else time.monotonic() + time_limit)
+    with Watchdog(settings.step_limit, deadline), no_process_exit():
         return search(Program(scenario), make(seed, preemptions, depth), strategy, settings)
 
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -354,3 +355,78 @@ def test_pct_finds_a_depth_three_bug_at_least_as_often_as_the_paper_guarantees(r
     expected, spread = runs * p, (runs * p * (1 - p)) ** 0.5
     # below the mean by more than five standard deviations: about one chance in 3.5 million
     assert found >= expected - 5 * spread, (found, expected)
+
+
+# ---- budgets hold at any size --------------------------------------------------------------------
+# The bounds leave room for a loaded 2-core machine; before issue 14 each case ran for 13 s to minutes.
+
+def increments():
+    value = yield read("x")
+    yield write("x", value + 1)
+
+
+def reads_of(n):
+    def body():
+        for _ in range(n):
+            yield read("x")
+    return body
+
+
+def writes_of(n):
+    def body():
+        for value in range(n):
+            yield write("x", value)
+    return body
+
+
+@pytest.mark.parametrize("threads, limit", [
+    ({f"T{i}": increments for i in range(200)}, 1.0),   # 400-step executions, 19,900 lost-update pairs
+    ({f"T{i}": reads_of(300) for i in range(7)}, 1.0),   # 7! serial orders of 2,100 steps each
+    ({"A": writes_of(500), "B": writes_of(500)}, 2.0),   # 250,000 racing pairs per execution
+], ids=["200 threads", "7 threads of 300 reads", "2 threads of 500 writes"])
+def test_a_time_limit_is_kept_within_a_second_or_two_at_any_size(threads, limit):
+    scenario = Scenario("big", variables={"x": 0}, threads=threads)
+    started = time.monotonic()
+    result = explore(scenario, time_limit=limit)
+    assert time.monotonic() - started < limit + 2.5
+    assert not result.complete and result.stop_reason == "time_limit"
+    assert "INCOMPLETE: stopped at time_limit" in result.render()
+
+
+def test_racing_writes_make_one_race_finding_per_pair_of_lines_with_a_trace_only_for_it():
+    result = explore(Scenario("writers", variables={"x": 0}, threads={"A": writes_of(500), "B": writes_of(500)}),
+                     max_executions=2)
+    (race,) = [f for f in result.findings if f.kind == "race"]
+    assert race.occurrences >= 1 and len(race.trace) == 1000
+    assert race.message.startswith("data race on 'x': A's write x = 0 (step 1 at ")
+
+
+def busy(seconds):
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        pass
+
+
+def test_a_slow_step_under_a_shorter_time_limit_is_a_budget_not_a_step_timeout():
+    def slow():
+        value = yield read("x")
+        busy(5)
+        yield write("x", value + 1)
+
+    started = time.monotonic()
+    result = explore(Scenario("slow", variables={"x": 0}, threads={"A": slow, "B": slow}),
+                     time_limit=0.5, step_timeout=10)
+    assert time.monotonic() - started < 3
+    assert result.findings == [] and result.stop_reason == "time_limit" and not result.complete
+
+
+def test_dpor_time_per_step_does_not_grow_with_the_length_of_one_execution():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from bench_long_execution import lockers, measure, readers
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    for make in (readers, lockers):
+        short = min(measure(make(1_000))[1] for _ in range(3))
+        long = min(measure(make(8_000))[1] for _ in range(2))
+        assert long < 3 * short, (make.__name__, short, long)  # quadratic was 8 times, and more

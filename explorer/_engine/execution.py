@@ -22,7 +22,7 @@ from threading import get_ident
 from ..steps import Acquire, Read, Write
 from .driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, location, start
 from .program import Program
-from .watchdog import RUNNING, StepTimeout
+from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
 
 COMPLETED, DEADLOCKED, FAILED, TRUNCATED, DIVERGED = "completed", "deadlocked", "failed", "truncated", "diverged"
 HUNG = "hung"  # a step ran past the watchdog's step_timeout: the search stops
@@ -133,7 +133,10 @@ class Execution:
         before = None
         position = 0
         threads = range(k)
+        passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed  # the watchdog sets it at the time limit
         while True:
+            if passed[0]:
+                raise TimeLimitReached
             enabled = [
                 i for i in threads
                 if (s := pending[i]) is not None

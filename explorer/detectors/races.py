@@ -74,7 +74,11 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
     for thread in range(k):
         clocks[thread][thread] = 1
     lock_clocks: dict = {}
-    history: dict = {}  # variable -> [(thread, epoch, writes, position, ordinal)]
+    # variable -> per thread, its accesses and its writes: [(epoch, writes, position, ordinal)]. A
+    # thread's epochs only grow, so the accesses another thread has not seen are a suffix of its
+    # list: each access looks back only at those (a read only at writes), never at all before it.
+    accesses: dict = {}
+    writes_of: dict = {}
     ordinals = [0] * k
     found = []
     for position, event in enumerate(events):
@@ -87,15 +91,28 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
             clock = clocks[thread]
             writes = kind == "write"
             var = step[1]
-            earlier = history.get(var)
-            access = (thread, clock[thread], writes, position, ordinal)
-            if earlier is None:
-                history[var] = [access]
-                continue
-            for other, epoch, wrote, at, number in earlier:
-                if other != thread and epoch > clock[other] and (wrote or writes):
-                    found.append((("race", var, other, number, wrote, thread, ordinal, writes), at, position))
-            earlier.append(access)
+            every = accesses.get(var)
+            if every is None:
+                every = accesses[var] = [[] for _ in range(k)]
+                writes_of[var] = [[] for _ in range(k)]
+            written = writes_of[var]
+            hits = []
+            for other, earlier in enumerate(every if writes else written):
+                if other == thread:
+                    continue
+                seen = clock[other]
+                for index in range(len(earlier) - 1, -1, -1):
+                    epoch, wrote, at, number = earlier[index]
+                    if epoch <= seen:
+                        break  # ordered before this access, and so is everything before it
+                    hits.append((at, ("race", var, other, number, wrote, thread, ordinal, writes)))
+            if hits:
+                hits.sort()
+                found += [(key, at, position) for at, key in hits]
+            access = (clock[thread], writes, position, ordinal)
+            every[thread].append(access)
+            if writes:
+                written[thread].append(access)
         elif kind == "acquire":
             released = lock_clocks.get(step[1])
             if released is not None:

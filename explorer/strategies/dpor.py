@@ -26,6 +26,9 @@ and the acquire it lets through do not, since they cannot both be enabled.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
+from .._engine.watchdog import check_deadline
 from .base import Abandon
 
 
@@ -273,22 +276,28 @@ class DPOR:
         after = self.after  # per event, the bitmask of the events that happen before it
         del after[fresh:]
         order = _Order(after)
+        acquires: dict[str, list[int]] = {}  # per lock, the positions of its acquires
         for j, (thread, step) in enumerate(events):
             if j >= fresh:
                 after.append(order.before(thread, step))
             order.add(j, thread, step)
+            if step[0] == "acquire":
+                acquires.setdefault(step[1], []).append(j)
         for j in range(fresh, len(events)):
             thread, step = events[j]
-            self._races_of(events, after, j, thread, step, after[j], order.previous[j])
+            self._races_of(events, after, j, thread, step, after[j], order.previous[j], acquires)
+            if not j & 255:
+                check_deadline()
         pending = self.pending_now
         if pending is None:
             return
         for thread, step in enumerate(pending):  # steps left waiting when the execution ended
             if step is not None:
                 self._races_of(events, after, len(events), thread, step, order.before(thread, step),
-                               order.last_of.get(thread))
+                               order.last_of.get(thread), acquires)
 
-    def _races_of(self, events, after, j, thread, step, before: int, previous: int | None) -> None:
+    def _races_of(self, events, after, j, thread, step, before: int, previous: int | None,
+                  acquires: dict[str, list[int]]) -> None:
         """Reverse every race of event ``j`` (or of a step left pending, at ``j == len(events)``);
         ``previous`` is the thread's step before it."""
         if step[0] == "acquire":
@@ -298,18 +307,23 @@ class DPOR:
             # races with a later acquire: the lock is held until it, so the acquire
             # cannot come first.
             alone = 0 if previous is None else after[previous] | (1 << previous)
-            lock = step[1]
-            for i in range(j):
-                other, earlier = events[i]
-                if other != thread and earlier[0] == "acquire" and earlier[1] == lock and not (alone >> i) & 1:
-                    self._reverse_race(events, after, i, thread, step)
+            taken = acquires.get(step[1], ())
+            racing = []
+            for index in range(bisect_left(taken, j) - 1, -1, -1):
+                i = taken[index]
+                if (alone >> i) & 1:
+                    break  # the lock orders every earlier acquire of it before this one too
+                if events[i][0] != thread:
+                    racing.append(i)
+            for i in reversed(racing):
+                self._reverse_race(events, after, i, thread, step)
             return
         covered = 0  # what happens before the events before this one: not immediate
         rest = before
-        while rest:
-            low = rest & -rest
-            covered |= after[low.bit_length() - 1]
-            rest ^= low
+        while rest:  # from the latest down, passing over what a later one covers: at most one per thread
+            top = rest.bit_length() - 1
+            covered |= after[top]
+            rest &= ~(after[top] | (1 << top))
         immediate = before & ~covered
         while immediate:
             low = immediate & -immediate
