@@ -25,11 +25,32 @@ from .errors import (
 from .expect import Expect
 from .explore import explore, replay
 from .findings import Event, Finding, Trace
+from .objects import Barrier, BoundedSemaphore, Condition, Queue, Semaphore, ThreadPool
 from .json_format import load_trace
 from .outcomes import Outcome, State
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
-from .steps import acquire, read, release, write
+from .steps import (
+    acquire,
+    clear_event,
+    get,
+    is_set,
+    join,
+    notify,
+    notify_all,
+    put,
+    read,
+    release,
+    result,
+    set_event,
+    shutdown,
+    spawn,
+    submit,
+    task_done,
+    update,
+    wait,
+    write,
+)
 
 __all__ = [
     # describing a scenario
@@ -39,6 +60,28 @@ __all__ = [
     "write",
     "acquire",
     "release",
+    "update",
+    # the threading vocabulary's objects (objects=) and the steps on them
+    "Condition",
+    "Semaphore",
+    "BoundedSemaphore",
+    "Barrier",
+    "Queue",
+    "ThreadPool",
+    "wait",
+    "notify",
+    "notify_all",
+    "set_event",
+    "clear_event",
+    "is_set",
+    "put",
+    "get",
+    "task_done",
+    "join",
+    "spawn",
+    "submit",
+    "result",
+    "shutdown",
     # running it
     "explore",
     "replay",
@@ -54,7 +97,7 @@ __all__ = [
     "Outcome",
     "Finding",
     "Trace",
-    "Event",
+    "Event",  # a trace's step, and with no arguments a threading.Event declaration
     # misuse
     "ExplorerError",
     "ScenarioError",

@@ -17,20 +17,39 @@ from types import MappingProxyType
 from typing import Any
 
 from ._text import shown
-from .steps import Acquire, Read, Release, Step, Write
+from .objects.event import Event as _EventDeclaration
+from .steps import Acquire, Op, Read, Release, Step, Write
 
 __all__ = ["SEVERITIES", "Event", "Finding", "Trace"]
 
 SEVERITIES = ("error", "warning")
 
 _STEP_TYPES = {"read": Read, "write": Write, "acquire": Acquire, "release": Release}
+#: How steps on objects read in a trace, when not by their own name.
+_WORDS = {"wake": "woken in", "pass": "pass barrier", "take": "take a task from", "finish": "finish",
+          "drain": "all workers done in", "set_event": "set", "clear_event": "clear", "is_set": "is set"}
+#: Steps whose event shows the value the thread got back.
+_SHOWS_VALUE = frozenset({"acquire", "wake", "wait", "pass", "get", "is_set", "result", "submit", "take"})
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
     """One executed step: ``index`` (0-based position in the schedule), the thread,
     the step's kind and target, and the value read or written (``None`` for locks).
-    ``location`` is the ``file:line`` of the ``yield``, when it was recorded."""
+    ``location`` is the ``file:line`` of the ``yield``, when it was recorded.
+
+    Called with no arguments, ``Event()`` declares a ``threading.Event`` for a
+    scenario's ``objects=`` (:class:`explorer.objects.Event`): the one public name
+    serves both, since a trace's step always has arguments.
+
+    >>> Event()
+    Event()
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if not args and not kwargs:
+            return _EventDeclaration()
+        return object.__new__(cls)
 
     index: int
     thread: str
@@ -39,20 +58,34 @@ class Event:
     value: Any = None
     location: str | None = None
 
+    def __reduce__(self):
+        return (Event, (self.index, self.thread, self.kind, self.target, self.value, self.location))
+
     @property
     def step(self) -> Step:
+        """The step, as far as the event holds it (a step on an object loses its arguments)."""
         if self.kind == "write":
             return Write(self.target, self.value)
-        return _STEP_TYPES[self.kind](self.target)
+        cls = _STEP_TYPES.get(self.kind)
+        return cls(self.target) if cls is not None else Op(self.kind, self.target)
 
     def describe(self) -> str:
-        """The step in words: ``read x -> 0``, ``write x = 1``, ``acquire l``."""
-        if self.kind == "read":
-            return f"read {self.target} -> {shown(self.value)}"
-        if self.kind == "write":
-            return f"write {self.target} = {shown(self.value)}"
-        return f"{self.kind} {self.target}"
-
+        """The step in words: ``read x -> 0``, ``write x = 1``, ``acquire l``, ``get q -> 3``."""
+        kind, target, value = self.kind, self.target, self.value
+        if kind == "read":
+            return f"read {target} -> {shown(value)}"
+        if kind == "write":
+            return f"write {target} = {shown(value)}"
+        if kind == "update":
+            if isinstance(value, tuple) and len(value) == 2:
+                return f"update {target}: {shown(value[0])} -> {shown(value[1])}"
+            return f"update {target}"
+        words = _WORDS.get(kind, kind)
+        if kind in _SHOWS_VALUE and value is not None:
+            return f"{words} {target} -> {shown(value)}"
+        if kind == "put":
+            return f"put {shown(value)} in {target}"
+        return f"{words} {target}"
     def __str__(self) -> str:
         return f"{self.thread}: {self.describe()}"
 
@@ -122,15 +155,22 @@ class Finding:
 
     def wait_for_graph(self):
         """For a deadlock, a ``networkx.DiGraph``: thread -> thread it waits for, edges
-        labelled with the lock."""
+        labelled with the lock (or other object) it waits on; a thread that waits for
+        something nobody holds (a notify, an item, a barrier's parties) points at a
+        resource node (``kind="resource"``, ``waits_for`` in words) instead."""
         import networkx as nx
 
         graph = nx.DiGraph(kind="wait-for")
+        waiting_for = self.details.get("waiting_for", {})
         for thread, lock, holder, finished in self.details.get("waits", ()):
-            graph.add_node(thread, finished=False)
+            graph.add_node(thread, finished=False, kind="thread", waits_for=waiting_for.get(thread))
             if holder is not None:
-                graph.add_node(holder, finished=finished)
+                if holder not in graph:
+                    graph.add_node(holder, finished=finished, kind="thread")
                 graph.add_edge(thread, holder, lock=lock)
+            else:
+                graph.add_node(lock, kind="resource", waits_for=waiting_for.get(thread))
+                graph.add_edge(thread, lock, lock=lock)
         return graph
 
     def render(self, *, locations: bool = True) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from ._text import shown
+from .objects.base import HIDDEN
 
 __all__ = ["Outcome", "State"]
 
@@ -85,6 +86,11 @@ class Outcome(State):
 
     @classmethod
     def _of(cls, state: State, threads: tuple[str, ...], returns: tuple) -> Outcome:
+        """``returns`` lines up with ``threads``; a thread not started in the run, or a pool's
+        worker, has ``HIDDEN`` there and is left out."""
+        if len(threads) != len(returns) or HIDDEN in returns:
+            pairs = [(name, value) for name, value in zip(threads, returns) if value is not HIDDEN]
+            threads, returns = tuple(name for name, _ in pairs), tuple(value for _, value in pairs)
         made = cls.__new__(cls)
         made._init(state._names + threads, state._values + returns)
         made._split = len(state._names)

@@ -17,6 +17,7 @@ from types import MappingProxyType, ModuleType
 from ._text import shown
 from .errors import ScenarioError, ScenarioTypeError
 from .expect import Expect
+from .objects import Declaration, LockDeclaration
 
 __all__ = ["LOCK_KINDS", "Scenario"]
 
@@ -31,6 +32,11 @@ class Scenario:
     hashable, because final states are counted by value (use a tuple, not a list).
     ``locks`` maps each lock to ``"lock"`` (``threading.Lock``) or ``"rlock"``
     (``threading.RLock``); a list or tuple of names declares plain locks.
+    ``objects`` maps names to the other kinds of shared object (:mod:`explorer.objects`):
+    ``Semaphore(2)``, ``BoundedSemaphore(1)``, ``Condition("lock")``, ``Event()``,
+    ``Barrier(3)``, ``Queue(maxsize=2)``, ``ThreadPool(max_workers=2)``; with
+    ``spurious_wakeups=True`` a condition's wait may also return without a notify, as
+    Python's documentation allows.
     ``threads`` maps each thread's name to a zero-argument callable that returns a
     generator yielding steps; ``functools.partial`` and lambdas supply arguments.
     Threads are scheduled in the order given here wherever an order is needed.
@@ -41,7 +47,8 @@ class Scenario:
     in the files it is given.
     """
 
-    __slots__ = ("check", "expect", "invariant", "locks", "name", "source", "threads", "variables")
+    __slots__ = ("check", "declarations", "expect", "invariant", "locks", "name", "objects", "source",
+                 "spurious_wakeups", "threads", "variables")
 
     def __init__(
         self,
@@ -53,6 +60,8 @@ class Scenario:
         invariant: Callable[[Mapping[str, object]], bool] | None = None,
         check: Callable[[Mapping[str, object]], bool] | None = None,
         expect: Expect | None = None,
+        objects: Mapping[str, Declaration] | None = None,
+        spurious_wakeups: bool = False,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ScenarioTypeError(
@@ -67,6 +76,24 @@ class Scenario:
             _check_value(where, var, value)
         self.variables = MappingProxyType(dict(variables))
         self.locks = MappingProxyType(_lock_kinds(where, locks))
+        objects = _as_mapping(where, "objects", {} if objects is None else objects)
+        for obj, declaration in objects.items():
+            _check_name(where, "object", obj)
+            if not isinstance(declaration, Declaration):
+                raise ScenarioTypeError(
+                    f"{where}: object {obj!r} is declared as {shown(declaration)}; objects= takes "
+                    f"explorer's declarations, such as Semaphore(2), Condition('lock'), Event(), "
+                    f"Barrier(3), Queue(maxsize=2) or ThreadPool(max_workers=2)")
+        self.objects = MappingProxyType(dict(objects))
+        declarations: dict[str, Declaration] = {
+            lock: LockDeclaration(kind == "rlock") for lock, kind in self.locks.items()}
+        declarations.update(objects)
+        self.declarations = MappingProxyType(declarations)
+        for obj, declaration in objects.items():
+            declaration.check(obj, declarations, where)
+        if not isinstance(spurious_wakeups, bool):
+            raise ScenarioTypeError(f"{where}: spurious_wakeups must be True or False, got {spurious_wakeups!r}")
+        self.spurious_wakeups = spurious_wakeups
         threads = _as_mapping(where, "threads", threads)
         if not threads:
             raise ScenarioError(
@@ -105,9 +132,10 @@ class Scenario:
         return tuple(self.threads)
 
     def __repr__(self) -> str:
+        objects = f"objects={dict(self.objects)!r}, " if self.objects else ""
         return (
             f"Scenario({self.name!r}, variables={dict(self.variables)!r}, "
-            f"locks={dict(self.locks)!r}, threads={list(self.threads)!r})"
+            f"locks={dict(self.locks)!r}, {objects}threads={list(self.threads)!r})"
         )
 
     def __setattr__(self, attr: str, value: object) -> None:
@@ -183,7 +211,8 @@ def _lock_kinds(where: str, locks: object) -> dict[str, str]:
 
 def _check_distinct(where: str, scenario: Scenario) -> None:
     seen: dict[str, str] = {}
-    for what, names in (("variable", scenario.variables), ("lock", scenario.locks), ("thread", scenario.threads)):
+    for what, names in (("variable", scenario.variables), ("lock", scenario.locks),
+                        ("object", scenario.objects), ("thread", scenario.threads)):
         for name in names:
             if name in seen:
                 raise ScenarioError(

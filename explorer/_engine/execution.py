@@ -19,7 +19,10 @@ import sys
 from collections.abc import Callable, Sequence
 from threading import get_ident
 
-from ..steps import Acquire, Read, Write
+from ..objects.base import HIDDEN, Continue, Misuse, Model, Recorded, Throw
+from ..objects.thread import Spawner, ThreadModel
+from ..objects.variable import VariableModel
+from ..steps import Acquire, Op, Read, Release, Write
 from .driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, location, start
 from .program import Program
 from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
@@ -28,6 +31,18 @@ COMPLETED, DEADLOCKED, FAILED, TRUNCATED, DIVERGED = "completed", "deadlocked", 
 HUNG = "hung"  # a step ran past the watchdog's step_timeout: the search stops
 
 UNLIMITED = sys.maxsize
+
+
+class Events(list):
+    """An execution's event log, with the happens-before edges its steps on objects made:
+    ``syncs`` maps a step's position to ``[(publishes, channel), ...]`` (objects/base.py).
+    The detectors read them from here, so they travel with the events."""
+
+    __slots__ = ("syncs",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.syncs: dict[int, list] = {}
 
 
 class RawFinding:
@@ -49,24 +64,32 @@ class Execution:
     """The state of one run of a program, and its record once finished."""
 
     __slots__ = (
-        "depth",
+        "counts",
+        "enders",
         "events",
         "findings",
         "gens",
+        "live",
+        "locate",
         "locations",
-        "owner",
+        "models",
+        "objects",
         "pending",
         "preemptions",
         "program",
         "returns",
+        "spawner",
         "status",
+        "syncs",
         "values",
+        "variables",
+        "where",
     )
 
     def __init__(self, program: Program) -> None:
         self.program = program
         self.status: str | None = None
-        self.events: list[tuple] = []
+        self.events: list[tuple] = Events()
         self.locations: list[str | None] | None = None
         self.findings: list[RawFinding] = []
         self.preemptions = 0  # switches away from a thread that could have continued
@@ -90,39 +113,38 @@ class Execution:
 
     def _run(self, choose, max_steps, previous, locate) -> str:
         program = self.program
-        k = len(program.thread_names)
-        targets = program.targets
-        reentrant = program.reentrant
+        k = len(program.factories)
+        variables = self.variables = program.targets[Read]
         values = self.values = dict(program.initial)
-        owner = self.owner = dict.fromkeys(program.lock_names)
-        depth = self.depth = dict.fromkeys(program.lock_names, 0)
+        objects = self.objects = {}
+        for name in program.var_names:
+            objects[name] = VariableModel(name, self)
+        for name, declaration in program.declarations.items():
+            objects[name] = declaration.model(name, self)
+        for name in program.thread_names[:k]:
+            objects[name] = ThreadModel(name, self)
+        self.spawner = Spawner("spawn", self)
+        self.syncs = self.events.syncs
+        self.enders: list = []
         pending: list = [None] * k
         gens: list = [None] * k
         returns: list = [None] * k
-        self.pending, self.gens, self.returns = pending, gens, returns
-        counts = [0] * k
+        models: list = [None] * k  # the model of each pending step (None: a read or write)
+        self.pending, self.gens, self.returns, self.models = pending, gens, returns, models
+        counts = self.counts = [0] * k
+        self.live = [True] * k  # started in this run (spawned threads join later)
         events = self.events
         append = events.append
         where: list = [None] * k
+        self.where = where
+        self.locate = locate
         if locate:
             self.locations = []
 
         failed = False  # every thread is started, so each one that cannot start is reported
         for i, factory in enumerate(program.factories):
-            outcome, gen, payload = start(factory)
-            gens[i] = gen
-            if outcome is RETURNED:
-                returns[i] = payload
-            elif outcome is RAISED or outcome is NOT_A_GENERATOR:
-                self._failed_start(i, outcome, payload, gen)
+            if not self._begin(i, factory):
                 failed = True
-            elif not self._valid(payload):
-                self._bad_step(i, payload, gen)
-                failed = True
-            else:
-                pending[i] = payload
-                if locate:
-                    where[i] = location(gen)
         if failed:
             return FAILED
 
@@ -132,15 +154,13 @@ class Execution:
         shared = n_previous > 0
         before = None
         position = 0
-        threads = range(k)
         passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed  # the watchdog sets it at the time limit
         while True:
             if passed[0]:
                 raise TimeLimitReached
             enabled = [
-                i for i in threads
-                if (s := pending[i]) is not None
-                and (s.__class__ is not Acquire or (o := owner[s[1]]) is None or (o == i and reentrant[s[1]]))
+                i for i in range(len(pending))
+                if (s := pending[i]) is not None and ((m := models[i]) is None or m.enabled(i, s))
             ]
             if not enabled:
                 break
@@ -160,26 +180,36 @@ class Execution:
             step = pending[i]
             cls = step.__class__
             value = None
+            thrown = follow = None
             if cls is Read:
-                value = values[step[1]]
+                value = sent = values[step[1]]
             elif cls is Write:
                 values[step[1]] = step[2]
-            elif cls is Acquire:
-                lock = step[1]
-                owner[lock] = i
-                depth[lock] += 1
+                sent = None
             else:
-                lock = step[1]
-                if owner[lock] == i:
-                    left = depth[lock] - 1
-                    depth[lock] = left
-                    if left == 0:
-                        owner[lock] = None
-                elif self._foreign_release(i, lock):
+                try:
+                    value = sent = models[i].step(i, step)
+                except Throw as throw:
+                    thrown = throw.exception
+                except Misuse as misuse:
+                    append((i, step, None, enabled))
+                    if locate:
+                        self.locations.append(where[i])
+                    self._misused(i, misuse)
+                    return FAILED
+                except _Failed:
                     append((i, step, None, enabled))
                     if locate:
                         self.locations.append(where[i])
                     return FAILED
+                else:
+                    special = value.__class__
+                    if special is Continue or special is Recorded:
+                        if special is Continue:
+                            follow = value.step
+                            value = sent = None
+                        else:
+                            value, sent = value.shown, value.sent
             event = (i, step, value, enabled)
             if shared:
                 if before[0] != i:
@@ -192,10 +222,18 @@ class Execution:
                 self.locations.append(where[i])
             position += 1
             self.preemptions = preempted
+            if follow is not None:  # a two-phase step: the thread stays at its yield
+                pending[i] = follow
+                models[i] = self._model(follow)
+                continue
             try:
-                step = gens[i].send(value)
+                if thrown is not None:
+                    step = gens[i].throw(thrown)
+                else:
+                    step = gens[i].send(sent)
             except StopIteration as stop:
                 pending[i] = None
+                models[i] = None
                 returns[i] = stop.value
                 self._check_locks_at_exit(i)
                 continue
@@ -204,10 +242,15 @@ class Execution:
             except BaseException as exc:  # SystemExit and GeneratorExit too: findings, not crashes
                 self._raised(i, exc, len(events))
                 return FAILED
-            try:
-                valid = step[1] in targets[step.__class__]
-            except Exception:
-                valid = False
+            if step.__class__ is Read or step.__class__ is Write:
+                try:
+                    valid = step[1] in variables
+                except Exception:
+                    valid = False
+                model = None
+            else:
+                model = self._model(step)
+                valid = model is not None
             if not valid:
                 self._bad_step(i, step, gens[i])
                 return FAILED
@@ -217,13 +260,165 @@ class Execution:
                 self._truncated(i, max_steps)
                 return TRUNCATED
             pending[i] = step
+            models[i] = model
             if locate:
                 where[i] = location(gens[i])
 
         if any(step is not None for step in pending):
-            self._deadlocked()
-            return DEADLOCKED
+            if all(step is None or models[i].idle(i, step) for i, step in enumerate(pending)):
+                self._close_idle()
+            else:
+                self._deadlocked()
+                return DEADLOCKED
+        for model in self.enders:
+            model.at_end()
         return COMPLETED
+
+    # ---- what the object models ask of the run (objects/base.py) ---------------------
+
+    def object_keys(self) -> tuple:
+        """Every object's part of the state key (stateful search, state graphs)."""
+        return tuple((name, model.key()) for name, model in self.objects.items()
+                     if model.__class__ is not VariableModel and model.__class__ is not ThreadModel)
+
+    @property
+    def owner(self) -> dict:
+        """Each lock's holder (a thread number) or None."""
+        return {lock: self.objects[lock].owner for lock in self.program.lock_names}
+
+    @property
+    def depth(self) -> dict:
+        """How many times each lock's holder holds it."""
+        return {lock: self.objects[lock].depth for lock in self.program.lock_names}
+
+    @property
+    def position(self) -> int:
+        """The index of the step being executed."""
+        return len(self.events)
+
+    def sync(self, thread: int, absorb: object = None, publish: object = None) -> None:
+        """Record a happens-before edge of the step being executed (races.py reads them)."""
+        entry = self.syncs.get(len(self.events))
+        if entry is None:
+            entry = self.syncs[len(self.events)] = []
+        if publish is not None:
+            entry.append((True, publish))
+        if absorb is not None:
+            entry.append((False, absorb))
+
+    def note(self, kind: str, severity: str, thread: int | None, key: tuple, message: str,
+             details: dict) -> None:
+        """A finding that does not end the run."""
+        self._add(kind, severity, thread, key, message, details)
+
+    def who(self, i: int) -> str:
+        return self._who(i)
+
+    def at(self, i: int) -> str:
+        where = location(self.gens[i]) if i < len(self.gens) else None
+        return f" ({where})" if where else ""
+
+    def name(self, i: int) -> str:
+        return self.program.thread_names[i]
+
+    def index_of(self, name: str) -> int | None:
+        return self.program.thread_index.get(name)
+
+    def started(self, i: int) -> bool:
+        return i < len(self.live) and self.live[i]
+
+    def finished(self, i: int) -> bool:
+        return i < len(self.live) and self.live[i] and self.pending[i] is None
+
+    def name_taken(self, name: str) -> str | None:
+        """Why ``name`` cannot name a new thread, or None."""
+        index = self.program.thread_index.get(name)
+        if index is not None and self.started(index):
+            return "a thread of that name was already started in this run"
+        if name in self.objects and not isinstance(self.objects[name], ThreadModel):
+            return "that name is declared as a variable or an object"
+        return None
+
+    def add_object(self, name: str, model) -> None:
+        self.objects[name] = model
+        if type(model).at_end is not Model.at_end:
+            self.enders.append(model)
+
+    def start_thread(self, name: str, factory, parent: int) -> int:
+        """Start a thread during the run (a spawn, a pool's worker); returns its number.
+        A thread that cannot start ends the run (``_Failed``) with its finding."""
+        index = self.program.register_thread(name)
+        grow = index + 1 - len(self.pending)
+        if grow > 0:
+            for table in (self.pending, self.gens, self.models, self.where):
+                table.extend([None] * grow)
+            self.returns.extend([HIDDEN] * grow)
+            self.counts.extend([0] * grow)
+            self.live.extend([False] * grow)
+        self.live[index] = True
+        self.returns[index] = None
+        self.objects[name] = ThreadModel(name, self)
+        self.sync(parent, publish=("start", index))
+        if not self._begin(index, factory):
+            raise _Failed
+        return index
+
+    def _begin(self, i: int, factory) -> bool:
+        """Run thread ``i``'s body to its first step; False when that ended the run."""
+        outcome, gen, payload = start(factory)
+        self.gens[i] = gen
+        if outcome is RETURNED:
+            self.returns[i] = payload
+            return True
+        if outcome is RAISED or outcome is NOT_A_GENERATOR:
+            self._failed_start(i, outcome, payload, gen)
+            return False
+        if payload.__class__ is Read or payload.__class__ is Write:
+            model = None
+            valid = self._valid(payload)
+        else:
+            model = self._model(payload)
+            valid = model is not None
+        if not valid:
+            self._bad_step(i, payload, gen)
+            return False
+        self.pending[i] = payload
+        self.models[i] = model
+        if self.locate:
+            self.where[i] = location(gen)
+        return True
+
+    def _model(self, step: object):
+        """The model that executes ``step``, or None when nothing declared takes it."""
+        try:
+            kind = step[0]
+            if step.__class__ is Op and kind == "spawn":
+                return self.spawner
+            model = self.objects.get(step[1])
+            if model is None and kind == "join" and step.__class__ is Op:
+                model = self.objects[step[1]] = ThreadModel(step[1], self)  # never started (yet)
+        except Exception:
+            return None
+        if model is None or kind not in model.accepts or step.__class__ not in _STEP_CLASSES:
+            return None
+        return model
+
+    def _misused(self, i: int, misuse: Misuse) -> None:
+        message = f"{self._who(i)}, at step {len(self.events)}{self.at(i)} {misuse.message}"
+        self._add("error", "error", i, misuse.key, message,
+                  {"exception": misuse.exception, "location": location(self.gens[i])})
+
+    def _close_idle(self) -> None:
+        """Threads idle at the end (a pool's workers with no task) end as the interpreter
+        would end them at exit."""
+        for i, step in enumerate(self.pending):
+            if step is not None:
+                self.pending[i] = None
+                self.models[i] = None
+                self.returns[i] = HIDDEN
+                gen = self.gens[i]
+                if gen is not None:
+                    gen.close()
 
     # ---- rare paths: each turns what happened into a finding --------------------------
 
@@ -241,7 +436,7 @@ class Execution:
 
     def _valid(self, step: object) -> bool:
         try:
-            return step[1] in self.program.targets[step.__class__]
+            return step[1] in self.variables
         except Exception:
             return False
 
@@ -308,51 +503,45 @@ class Execution:
         where = location(gen)
         at = f" at {where}" if where else ""
         at += f", {self._when()}"
-        known = self.program.targets.get(step.__class__) if isinstance(step, tuple) else None
-        if known is not None:
-            what = "variable" if step[0] in ("read", "write") else "lock"
-            declared = sorted(known)
-            message = (
-                f"{name} yielded {step!r}{at}, but {step[1]!r} is not a declared "
-                f"{what}; the scenario declares {what}s {declared}"
-            )
-            key = ("unknown-name", step[0], repr(step[1]))
+        if isinstance(step, (Read, Write, Acquire, Release, Op)):
+            message, key = self._unknown_name(step)
+            message = f"{name} yielded {_short_repr(step)}{at}, but {message}"
         else:
             message = (
                 f"{name} yielded {_short_repr(step)} ({type(step).__name__}){at}; a "
-                f"scenario may only yield read(), write(), acquire() or release() steps"
+                f"scenario may only yield read(), write(), acquire(), release(), or a step on "
+                f"a declared object (wait(), put(), join(), ...)"
                 + ("; a bare `yield` yields None: end a thread with `return`, not `yield`"
                    if step is None else "")
             )
             key = ("not-a-step", type(step).__name__, where)
         self._add("error", "error", i, key, message, {"yielded": step, "location": where})
 
-    def _foreign_release(self, i: int, lock: str) -> bool:
-        """A release of a lock ``i`` does not hold. Returns True when it is an error."""
-        where = location(self.gens[i])
-        name = f"{self._who(i)}, at step {len(self.events) + 1}" + (f" ({where})" if where else "")
-        holder = self.owner[lock]
-        kind = "RLock" if self.program.reentrant[lock] else "Lock"
-        if holder is not None and kind == "Lock":
-            # threading.Lock has no owner: any thread may release it. Legal, but rarely meant.
-            self.owner[lock] = None
-            self.depth[lock] = 0
-            message = (f"{name} released lock {lock!r}, which {self._name(holder)} holds; "
-                       f"threading.Lock allows this, but it is rarely what was meant")
-            self._add("foreign-release", "warning", i, (lock, holder), message,
-                      {"lock": lock, "holder": self._name(holder)})
-            return False
-        error = "release unlocked lock" if kind == "Lock" else "cannot release un-acquired lock"
-        held = f"held by {self._name(holder)}" if holder is not None else "not held by anyone"
-        message = (f"{name} released {kind} {lock!r}, which is {held}; threading raises "
-                   f"RuntimeError('{error}') here")
-        self._add("error", "error", i, ("release", lock, holder is None), message,
-                  {"lock": lock, "exception": RuntimeError(error)})
-        return True
+    def _unknown_name(self, step: tuple) -> tuple[str, tuple]:
+        """Why a step's name does not fit: undeclared, or an object of another kind."""
+        kind, target = step[0], step[1]
+        key = ("unknown-name", kind, repr(target))
+        if kind in ("read", "write"):
+            return (f"{target!r} is not a declared variable; the scenario declares variables "
+                    f"{sorted(self.variables)}"), key
+        model = self.objects.get(target)
+        if model is None:
+            what = "lock" if kind in ("acquire", "release") else "object"
+            names = sorted(n for n, m in self.objects.items()
+                           if not isinstance(m, (VariableModel, ThreadModel)))
+            return (f"{target!r} is not a declared {what}; the scenario declares {what}s {names}"
+                    if what == "lock" else
+                    f"{target!r} is not declared; the scenario declares objects {names}"), key
+        declaration = self.program.declarations.get(target)
+        what = ("variable" if isinstance(model, VariableModel) else "thread" if isinstance(model, ThreadModel)
+                else declaration.kind if declaration is not None else "future")
+        takes = ", ".join(sorted(k for k in model.accepts
+                                 if k not in ("wake", "pass", "take", "finish", "drain")))
+        return (f"{target!r} is a {what}, which takes {takes}, not {kind}"), ("wrong-kind", kind, repr(target))
 
     def _check_locks_at_exit(self, i: int) -> None:
-        for lock, holder in self.owner.items():
-            if holder == i:
+        for lock in self.program.lock_names:
+            if self.objects[lock].owner == i:
                 message = (f"{self._who(i)} finished {self._when()} while holding lock {lock!r}; it stays "
                            f"locked, and any thread that acquires it later blocks forever")
                 self._add("lock-held-at-exit", "warning", i, (lock,), message, {"lock": lock})
@@ -370,31 +559,39 @@ class Execution:
         waits = []
         waits_on: dict[int, int | None] = {}
         blocked_at: dict[str, str | None] = {}
+        waiting_for: dict[str, str] = {}
+        parts = []
+        marks: dict[int, str] = {}
         for i, step in enumerate(self.pending):
             if step is None:
                 continue
-            holder = self.owner[step[1]]
+            model = self.models[i]
+            what, holder = model.waiting(i, step)
             waits_on[i] = holder
             finished = holder is not None and self.pending[holder] is None
             waits.append((names[i], step[1], None if holder is None else names[holder], finished))
             blocked_at[names[i]] = location(self.gens[i])
-        cycle = _find_cycle(waits_on)
-        parts = []
-        for thread, lock, holder, finished in waits:
-            if holder == thread:
-                parts.append(f"{thread} waits for lock {lock!r}, which {thread} itself holds "
-                             f"(a plain Lock is not re-entrant)")
+            waiting_for[names[i]] = what
+            marks.update(model.marks(i, step))
+            if holder == i:
+                parts.append(f"{names[i]} waits for {what}, which {names[i]} itself holds"
+                             + (" (a plain Lock is not re-entrant)" if step[0] == "acquire" else ""))
             elif finished:
-                parts.append(f"{thread} waits for lock {lock!r}, held by {holder}, which has "
+                parts.append(f"{names[i]} waits for {what}, held by {names[holder]}, which has "
                              f"finished without releasing it")
+            elif holder is not None:
+                parts.append(f"{names[i]} waits for {what} held by {names[holder]}")
             else:
-                parts.append(f"{thread} waits for lock {lock!r} held by {holder}")
+                parts.append(f"{names[i]} waits for {what}")
+        cycle = _find_cycle(waits_on)
         message = "deadlock: " + "; ".join(parts)
         if cycle:
             message += ". Cycle: " + " -> ".join(names[i] for i in cycle)
-        self._add("deadlock", "error", None, tuple(sorted(waits)), message,
+        lost = any("lost wakeup" in part for part in parts)
+        marks.update(self._holding_marks(waits_on))
+        self._add("deadlock", "error", None, tuple(sorted(waits, key=repr)), message,
                   {"waits": waits, "cycle": [names[i] for i in cycle], "blocked_at": blocked_at,
-                   "marks": self._holding_marks(waits_on)})
+                   "marks": marks, "lost_wakeup": lost, "waiting_for": waiting_for})
 
     def _holding_marks(self, waits_on: dict[int, int | None]) -> dict[int, str]:
         """Each acquisition a blocked thread waits on: the holder's last acquire of that lock."""
@@ -403,10 +600,11 @@ class Execution:
         for waiter, holder in waits_on.items():
             if holder is None:
                 continue
-            lock = self.pending[waiter][1]
+            model = self.models[waiter]
+            lock = getattr(getattr(model, "lock", model), "name", None)
             for position in range(len(self.events) - 1, -1, -1):
                 thread, step = self.events[position][0], self.events[position][1]
-                if thread == holder and step[0] == "acquire" and step[1] == lock:
+                if thread == holder and step[0] in ("acquire", "wake") and step[1] == lock:
                     marks[position] = f"{lock} taken; {names[waiter]} waits for it"
                     break
         return marks
@@ -451,6 +649,14 @@ class Execution:
                 self._add("close-error", "warning", i, (type(exc).__name__, text), message,
                           {"exception": exc, "location": exception_location(exc)})
                 _kill(gen)
+
+
+class _Failed(Exception):
+    """A model's step ended the run with a finding already recorded (a spawned thread
+    that could not start)."""
+
+
+_STEP_CLASSES = (Acquire, Release, Op)
 
 
 class _Abandoned(BaseException):

@@ -56,6 +56,9 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     edge_witness: dict[tuple, tuple] = {}  # lock-order edge -> (score, events) of its best execution
     edge_sets: dict[frozenset, list] = {}  # the edges of an execution -> [score, events, executions]
     choose, begin, end = strategy.choose, strategy.begin, strategy.end
+    bind = getattr(strategy, "bind", None)
+    if bind is not None:  # dpor: which objects each step touches, and the locks' roles
+        bind(program.footprint, program.lock_role, program.thread_index)
     needs_pending = getattr(strategy, "needs_pending", False)
     state_keys = StateKeys(program) if getattr(strategy, "needs_state", False) else None
     pruned = 0
@@ -77,6 +80,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
                 else:
                     status = run.run(choose, max_steps, previous)
             except Abandon:
+                names = program.thread_names  # a run may have started threads never seen before
                 if state_keys is not None and _shows_new(run, found, edge_witness, names):
                     run = _run_to_end(program, run, max_steps)
                     status = run.status
@@ -87,6 +91,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
                     end()
                     previous = run.events
                     continue
+            names = program.thread_names
             if needs_pending:
                 strategy.ended = status
             executions += 1
@@ -111,7 +116,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             for raw in run.findings:
                 _note(found, raw, run)
             _note_lost_updates(found, run, names)
-            _note_races(found, run, k, deadline.passed)
+            _note_races(found, run, len(run.pending), deadline.passed)
             if has_locks:
                 _note_lock_order(run, edge_witness, edge_sets)
             if status is DIVERGED or status is HUNG:
@@ -225,7 +230,10 @@ def outcome_findings(program: Program, keys: list[tuple], max_steps: int) -> lis
     invariant (on the final state) or check (on the outcome)."""
     scenario = program.scenario
     found = []
-    if len(program.thread_names) <= MAX_THREADS:
+    # Serial orders are a baseline only for a fixed set of threads that never wait for
+    # each other's steps (objects that block, threads started during a run: none).
+    if (len(program.thread_names) <= MAX_THREADS and program.serializable
+            and len(program.thread_names) == len(program.factories)):
         serial = serial_outcomes(program, max_steps)
         if serial is not None:
             found += nonserializable_outcomes(keys, serial, program.var_names, program.thread_names)
@@ -502,8 +510,13 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
     names = program.thread_names
     public = []
     for n, (i, step, value, _enabled) in enumerate(events):
-        if step[0] == "write":
+        kind = step[0]
+        if kind == "write" or kind == "put":
             value = step[2]
+        elif kind == "take" and value is not None:
+            value = value[0]  # the future it took, not its function
+        elif kind == "finish":
+            value = step[2] if step[3] is None else step[3]
         public.append(Event(n, names[i], step[0], step[1], value,
                             None if locations is None else locations[n]))
     marks = {} if raw is None else raw.details.get("marks", {})

@@ -53,10 +53,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
+from ..steps import Op
 from .execution import Execution
 from .program import Program
 
 FINISHED = "finished"
+_SECOND_HALVES = frozenset({"wake", "pass", "drain"})
+UNSTARTED = "unstarted"
+#: The first knowers bit of a channel: threads are numbered below it.
+CHANNELS = 1024
 
 
 class StateKeys:
@@ -65,13 +70,14 @@ class StateKeys:
     One per search: history ids are shared by all of its executions.
     """
 
-    __slots__ = ("histories", "initial", "k", "lock_bits", "var_index")
+    __slots__ = ("channel_bits", "histories", "initial", "k", "var_index")
 
     def __init__(self, program: Program) -> None:
-        k = self.k = len(program.thread_names)
+        self.k = len(program.thread_names)
         self.var_index = {var: n for n, var in enumerate(program.var_names)}
-        # Knowers are bitmasks: bit i for thread i, bit k + n for the n-th lock.
-        self.lock_bits = {lock: 1 << (k + n) for n, lock in enumerate(program.lock_names)}
+        # Knowers are bitmasks: bit i for thread i, bit CHANNELS + n for the n-th channel
+        # (a lock, or whatever an object publishes on) in the order first seen.
+        self.channel_bits: dict = {}
         self.initial = [(value, value.__class__) for value in program.initial.values()]
         self.histories: dict = {}  # (parent id, value sent, its type) -> id; 0 is the empty history
 
@@ -101,13 +107,17 @@ class _Tracker:
         if self.seen < len(events):
             self._fold(events)
         pending = run.pending
-        k = self.keys.k
+        k = len(pending)
+        history = self.history
+        if len(history) < k:
+            history.extend([0] * (k - len(history)))
+            self.epoch.extend([1] * (k - len(self.epoch)))
         live = 0
         for i in range(k):
             if pending[i] is not None:
                 live |= 1 << i
         knowers = self.knowers
-        relevant = live | ~((1 << k) - 1)  # running threads, and every lock
+        relevant = live | ~((1 << CHANNELS) - 1)  # running threads, and every channel
         races = []
         owners = 0  # threads owning an epoch that can still race
         for epoch, mask in list(knowers.items()):
@@ -117,22 +127,31 @@ class _Tracker:
             else:
                 races.append((epoch, mask & relevant))
                 owners |= 1 << epoch[0]
-        history, returns = self.history, run.returns
+        returns, started = run.returns, run.live
         threads = []
         for i in range(k):
-            if pending[i] is not None:
-                threads.append(history[i])
+            step = pending[i]
+            if step is not None:
+                # a two-phase step's second half (objects/base.py Continue) is not in the history
+                threads.append(history[i] if step.__class__ is not Op or step[0] not in _SECOND_HALVES
+                               else (history[i], step))
+            elif not started[i]:
+                threads.append(UNSTARTED)
             else:
                 value = returns[i]
                 threads.append((FINISHED, value, value.__class__, history[i] if owners >> i & 1 else None))
         stale = frozenset(item for item in self.stale.items() if live >> item[0][0] & 1)
-        return (tuple(self.tokens), tuple(run.owner.values()), tuple(run.depth.values()), tuple(threads),
-                stale, frozenset(races))
+        return (tuple(self.tokens), run.object_keys(), tuple(threads), stale, frozenset(races))
 
     def _fold(self, events: list[tuple]) -> None:
         keys = self.keys
         histories, history, tokens, stale, knowers, epoch = (
             keys.histories, self.history, self.tokens, self.stale, self.knowers, self.epoch)
+        syncs = events.syncs
+        k = len(self.run.pending)
+        if len(history) < k:
+            history.extend([0] * (k - len(history)))
+            epoch.extend([1] * (k - len(epoch)))
         for position in range(self.seen, len(events)):
             thread, step, value, _enabled = events[position]
             entry = (history[thread], value, value.__class__)
@@ -144,27 +163,44 @@ class _Tracker:
                 node = object()
             history[thread] = node
             kind = step[0]
-            if kind == "read" or kind == "write":
+            if kind == "read" or kind == "write" or kind == "update":
                 var = step[1]
                 if kind == "read":
                     stale[thread, var] = None
                 else:
-                    written = step[2]
+                    written = step[2] if kind == "write" else value[1]
                     tokens[keys.var_index[var]] = (written, written.__class__)
-                    for other in range(keys.k):
+                    for other in range(k):
                         if other != thread and (other, var) in stale:
                             stale[other, var] = thread
+                    if kind == "update":
+                        stale[thread, var] = None
                 here = (thread, epoch[thread])
                 if here not in knowers:
                     knowers[here] = 1 << thread
-            elif kind == "acquire":
-                lock, me = keys.lock_bits[step[1]], 1 << thread
-                for known, mask in knowers.items():
-                    if mask & lock:
-                        knowers[known] = mask | me
-            else:
-                lock, me = keys.lock_bits[step[1]], 1 << thread
-                for known, mask in knowers.items():
-                    knowers[known] = mask | lock if mask & me else mask & ~lock
-                epoch[thread] += 1
+                continue
+            me = 1 << thread
+            for publishes, channel in syncs.get(position, ()):
+                if channel.__class__ is tuple and channel[0] == "start":
+                    child = 1 << channel[1]  # the new thread knows what its parent knows
+                    for known, mask in knowers.items():
+                        if mask & me:
+                            knowers[known] = mask | child
+                    epoch[thread] += 1
+                    continue
+                if channel.__class__ is tuple and channel[0] == "thread":
+                    bit = 1 << channel[1]  # a join knows what the joined thread knew
+                else:
+                    bit = keys.channel_bits.get(channel)
+                    if bit is None:
+                        bit = keys.channel_bits[channel] = 1 << (CHANNELS + len(keys.channel_bits))
+                if publishes:
+                    for known, mask in knowers.items():
+                        if mask & me:
+                            knowers[known] = mask | bit
+                    epoch[thread] += 1
+                else:
+                    for known, mask in knowers.items():
+                        if mask & bit:
+                            knowers[known] = mask | me
         self.seen = len(events)

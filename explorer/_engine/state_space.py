@@ -58,7 +58,8 @@ def explore_states(program: Program, *, max_states: int, max_steps: int) -> Stat
                 threads.append(tuple(histories[i]))
         values = tuple(run.values.values())
         holders = tuple(run.owner.values())
-        key = (_hashable(values), holders, tuple(run.depth.values()), tuple(threads), status)
+        key = (_hashable(values), holders, tuple(run.depth.values()), _hashable(run.object_keys()),
+               tuple(threads), status)
         attrs = {
             "depth": len(run.events),
             "counts": tuple(len(h) for h in histories),

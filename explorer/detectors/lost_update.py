@@ -47,6 +47,9 @@ def lost_update_keys(events: list[tuple]) -> list[tuple]:
                             found[key] = (key, read_at, written_at, position)
                         break
             history.append((position, thread))
+        elif kind == "update":  # atomic: its write is computed from a fresh read
+            writes.setdefault(step[1], []).append((position, thread))
+            latest_read[thread, step[1]] = position
     return list(found.values())
 
 

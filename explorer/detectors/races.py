@@ -1,7 +1,10 @@
 """Data races: two accesses to one variable from different threads, at least one a
 write, that happens-before does not order.
 
-Happens-before is program order plus release -> later acquire of the same lock,
+Happens-before is program order plus the edges steps on objects create (release ->
+later acquire of a lock or semaphore, notify -> the wake-up it causes, set -> wait,
+put -> the get of that item, barrier arrivals -> departures, spawn -> the child's first
+step, a thread's end -> its join, submit -> the task, the task's end -> result),
 tracked with vector clocks. Within one execution a racing pair is keyed by each
 access's thread and its index among that thread's steps, which is cheap and stable
 across executions; :func:`merge_races` later folds the keys that land on the same
@@ -69,16 +72,23 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
     are the indices ``0..k-1``, and the key (flat, to hash fast) names each access by its
     thread, its index among that thread's steps, and whether it writes, so it is stable
     across executions: ``("race", variable, thread, index, writes, thread, index, writes)``.
+    An ``update`` writes, atomically: two updates never race with each other.
+
+    Happens-before comes from the edges the steps on objects recorded (``events.syncs``:
+    publishing joins the thread's clock into a channel and starts a new epoch, absorbing
+    joins a channel into the thread's clock); events without them (a plain list) take a
+    lock's acquire as absorbing and its release as publishing, as before objects existed.
     """
+    syncs = getattr(events, "syncs", None)
     clocks = [[0] * k for _ in range(k)]
     for thread in range(k):
         clocks[thread][thread] = 1
-    lock_clocks: dict = {}
-    # variable -> per thread, its accesses and its writes: [(epoch, writes, position, ordinal)]. A
-    # thread's epochs only grow, so the accesses another thread has not seen are a suffix of its
-    # list: each access looks back only at those (a read only at writes), never at all before it.
-    accesses: dict = {}
-    writes_of: dict = {}
+    channels: dict = {}
+    # variable -> per thread, [its accesses, its writes and updates, its reads and writes], each a
+    # list of (epoch, writes, position, ordinal). A thread's epochs only grow, so the accesses
+    # another thread has not seen are a suffix of each list: an access looks back only at those
+    # it conflicts with (a read at writes, an update at what is not an update), never at all.
+    history: dict = {}
     ordinals = [0] * k
     found = []
     for position, event in enumerate(events):
@@ -87,19 +97,19 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
         kind = step[0]
         ordinal = ordinals[thread]
         ordinals[thread] = ordinal + 1
-        if kind == "read" or kind == "write":
+        if kind == "read" or kind == "write" or kind == "update":
             clock = clocks[thread]
-            writes = kind == "write"
+            writes = kind != "read"
             var = step[1]
-            every = accesses.get(var)
-            if every is None:
-                every = accesses[var] = [[] for _ in range(k)]
-                writes_of[var] = [[] for _ in range(k)]
-            written = writes_of[var]
+            lists = history.get(var)
+            if lists is None:
+                lists = history[var] = [[[], [], []] for _ in range(k)]
+            conflicting = 1 if kind == "read" else 0 if kind == "write" else 2
             hits = []
-            for other, earlier in enumerate(every if writes else written):
+            for other in range(k):
                 if other == thread:
                     continue
+                earlier = lists[other][conflicting]
                 seen = clock[other]
                 for index in range(len(earlier) - 1, -1, -1):
                     epoch, wrote, at, number = earlier[index]
@@ -110,20 +120,44 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
                 hits.sort()
                 found += [(key, at, position) for at, key in hits]
             access = (clock[thread], writes, position, ordinal)
-            every[thread].append(access)
+            mine = lists[thread]
+            mine[0].append(access)
             if writes:
-                written[thread].append(access)
-        elif kind == "acquire":
-            released = lock_clocks.get(step[1])
-            if released is not None:
-                clock = clocks[thread]
-                for other in range(k):
-                    if released[other] > clock[other]:
-                        clock[other] = released[other]
+                mine[1].append(access)
+            if kind != "update":
+                mine[2].append(access)
+            continue
+        if syncs is None:
+            edges = ((False, step[1]),) if kind == "acquire" else ((True, step[1]),) if kind == "release" else ()
         else:
+            edges = syncs.get(position, ())
+        for publishes, channel in edges:
             clock = clocks[thread]
-            lock_clocks[step[1]] = clock[:]
-            clock[thread] += 1
+            if publishes:
+                if channel.__class__ is tuple and channel[0] == "start":  # a new thread starts here
+                    child = clocks[channel[1]]
+                    for other in range(k):
+                        if clock[other] > child[other]:
+                            child[other] = clock[other]
+                else:
+                    known = channels.get(channel)
+                    if known is None:
+                        channels[channel] = clock[:]
+                    else:
+                        for other in range(k):
+                            if clock[other] > known[other]:
+                                known[other] = clock[other]
+                clock[thread] += 1
+            else:
+                if channel.__class__ is tuple and channel[0] == "thread":  # a join: all it did
+                    known = clocks[channel[1]]
+                else:
+                    known = channels.get(channel)
+                    if known is None:
+                        continue
+                for other in range(k):
+                    if known[other] > clock[other]:
+                        clock[other] = known[other]
     return found
 
 

@@ -29,11 +29,17 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from .._engine.watchdog import check_deadline
+from ..objects.base import ACQUIRE, REACQUIRE, RELEASE
 from .base import Abandon
 
 
-def dependent(a: tuple, b: tuple) -> bool:
+def dependent(a: tuple, b: tuple, footprint=None) -> bool:
     """Whether two steps of different threads do not commute.
+
+    Two accesses of one variable are dependent unless both read; any other two steps
+    are dependent when they touch a common object. ``footprint(step)`` names the
+    objects a step touches (a condition's steps touch its lock too); by default a step
+    touches just its target.
 
     >>> from explorer import read, write, acquire, release
     >>> dependent(read("x"), write("x", 1)), dependent(read("x"), read("x")), dependent(read("x"), write("y", 1))
@@ -41,12 +47,15 @@ def dependent(a: tuple, b: tuple) -> bool:
     >>> dependent(acquire("l"), release("l")), dependent(acquire("l"), acquire("m"))
     (True, False)
     """
-    if a[1] != b[1]:
-        return False
     kind_a, kind_b = a[0], b[0]
-    if kind_a == "read" or kind_a == "write":
-        return (kind_b == "read" or kind_b == "write") and (kind_a == "write" or kind_b == "write")
-    return kind_b == "acquire" or kind_b == "release"
+    if (kind_a == "read" or kind_a == "write") and (kind_b == "read" or kind_b == "write"):
+        return a[1] == b[1] and (kind_a == "write" or kind_b == "write")
+    if kind_a == "local" or kind_b == "local":
+        return False
+    if footprint is None:
+        return a[1] == b[1]
+    touched = footprint(b)
+    return any(name in touched for name in footprint(a))
 
 
 #: What a re-entrant acquire or release of a lock its thread holds is replaced by for the
@@ -54,35 +63,49 @@ def dependent(a: tuple, b: tuple) -> bool:
 _LOCAL = ("local", None)
 
 
-def _without_reentry(events: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
+def _plain_role(step: tuple) -> tuple | None:
+    """A step's part in a lock's life when every acquire and release is of a plain lock."""
+    kind = step[0]
+    if kind == "acquire":
+        return (ACQUIRE, step[1]) if len(step) == 2 else None
+    if kind == "release":
+        return (RELEASE, step[1])
+    return None
+
+
+def _without_reentry(events: list[tuple[int, tuple]], role=_plain_role) -> list[tuple[int, tuple]]:
     """``events`` with every re-entrant acquire and inner release made local.
 
     Follows who holds each lock as the engine does: any release of a plain Lock frees
-    it, even by another thread (``threading`` allows that).
+    it, even by another thread (``threading`` allows that). ``role(step)`` is
+    ``(ACQUIRE | RELEASE | RELEASE_ALL | REACQUIRE, lock)`` for a step that takes or
+    gives a lock (a condition's wait gives it up entirely, its wake-up re-takes it).
     """
     holder: dict[str, list] = {}  # lock -> [thread, depth]
     result = []
     for thread, step in events:
-        kind = step[0]
-        if kind == "acquire":
-            held = holder.get(step[1])
-            if held is not None and held[0] == thread:
-                held[1] += 1
-                step = _LOCAL
-            else:
-                holder[step[1]] = [thread, 1]
-        elif kind == "release":
-            held = holder.get(step[1])
-            if held is not None and held[0] == thread and held[1] > 1:
+        part = role(step)
+        if part is not None:
+            what, lock = part
+            held = holder.get(lock)
+            if what == ACQUIRE:
+                if held is not None and held[0] == thread:
+                    held[1] += 1
+                    step = _LOCAL
+                else:
+                    holder[lock] = [thread, 1]
+            elif what == REACQUIRE:
+                holder[lock] = [thread, step[2]]
+            elif what == RELEASE and held is not None and held[0] == thread and held[1] > 1:
                 held[1] -= 1
                 step = _LOCAL
             else:
-                holder.pop(step[1], None)
+                holder.pop(lock, None)
         result.append((thread, step))
     return result
 
 
-def _weak_initial(thread: int, step: tuple, v: list[tuple[int, tuple]]) -> list | None:
+def _weak_initial(thread: int, step: tuple, v: list[tuple[int, tuple]], dependent=dependent) -> list | None:
     """``v`` without ``thread``'s first step if ``thread`` can start ``v`` (a *weak initial*):
     its first step in ``v`` depends on no earlier step there, or, having no step in ``v``,
     its ``step`` depends on none of them. None when it cannot.
@@ -110,52 +133,76 @@ class _Order:
     """Happens-before over one execution, step by step: program order, and each step after
     the dependent steps before it. Only the latest of those that are ordered among
     themselves is needed: the last write of a variable (it follows every earlier access
-    of it), the reads since that write, and the last use of a lock.
+    of it), the reads since that write, and the last step on each other object. A
+    thread's first step also follows the step that started it, and a join follows the
+    joined thread's last step (what enables each).
     """
 
-    __slots__ = ("after", "last_lock", "last_of", "last_write", "previous", "reads")
+    __slots__ = ("after", "footprint", "index", "last_of", "last_use", "last_write", "previous", "reads",
+                 "spawned")
 
-    def __init__(self, after: list[int]) -> None:
+    def __init__(self, after: list[int], footprint, index: dict, spawned: dict) -> None:
         self.after = after  # per step, the bitmask of the steps that happen before it
         self.last_of: dict[int, int] = {}
         self.previous: list[int | None] = []  # per step, its thread's step before it
         self.last_write: dict[str, int] = {}
         self.reads: dict[str, list[int]] = {}
-        self.last_lock: dict[str, int] = {}
+        self.last_use: dict[str, int] = {}
+        self.footprint = footprint
+        self.index = index  # thread name -> number
+        self.spawned = spawned  # thread -> the step that started it
 
     def before(self, thread: int, step: tuple) -> int:
         """The steps so far that happen before ``thread`` taking ``step`` next."""
         after = self.after
         mask = 0
         previous = self.last_of.get(thread)
+        if previous is None:
+            previous = self.spawned.get(thread)
         if previous is not None:
             mask = after[previous] | (1 << previous)
         kind = step[0]
-        if kind == "read" or kind == "write":
+        if kind == "read" or kind == "write" or kind == "update":
             write = self.last_write.get(step[1])
             if write is not None:
                 mask |= after[write] | (1 << write)
-            if kind == "write":
+            if kind != "read":
                 for read in self.reads.get(step[1], ()):
                     mask |= after[read] | (1 << read)
-        elif kind == "acquire" or kind == "release":
-            use = self.last_lock.get(step[1])
-            if use is not None:
-                mask |= after[use] | (1 << use)
+        elif kind != "local":
+            for name in self.footprint(step):
+                use = self.last_use.get(name)
+                if use is not None:
+                    mask |= after[use] | (1 << use)
+            if kind == "join":
+                joined = self.index.get(step[1])
+                end = None if joined is None else self.last_of.get(joined)
+                if end is not None:
+                    mask |= after[end] | (1 << end)
         return mask
 
     def add(self, j: int, thread: int, step: tuple) -> None:
         """Step ``j`` is ``thread`` taking ``step``."""
-        self.previous.append(self.last_of.get(thread))
+        previous = self.last_of.get(thread)
+        self.previous.append(self.spawned.get(thread) if previous is None else previous)
         self.last_of[thread] = j
         kind = step[0]
         if kind == "read":
             self.reads.setdefault(step[1], []).append(j)
-        elif kind == "write":
+        elif kind == "write" or kind == "update":
             self.last_write[step[1]] = j
             self.reads[step[1]] = []
-        elif kind == "acquire" or kind == "release":
-            self.last_lock[step[1]] = j
+        elif kind != "local":
+            for name in self.footprint(step):
+                self.last_use[name] = j
+
+
+#: Step kinds that can wait for another thread (their non-blocking forms excepted).
+_MAY_BLOCK = frozenset({"acquire", "get", "put", "join", "wake", "pass", "take", "drain", "result"})
+
+
+def _own(step: tuple) -> tuple:
+    return (step[1],)
 
 
 class _Point:
@@ -198,6 +245,17 @@ class DPOR:
         self.pruned = 0
         self.fresh = 0
         self.after: list[int] = []  # per step of the execution: the steps that happen before it
+        self.footprint = _own
+        self.role = _plain_role
+        self.thread_index: dict[str, int] = {}
+        self.dependent = dependent
+        self.infeasible = 0  # planned runs whose next thread could not run (counted as pruned)
+
+    def bind(self, footprint, role, thread_index: dict) -> None:
+        """What dpor needs to know of the program: which objects a step touches, which
+        steps take or give a lock, and the threads' numbers by name."""
+        self.footprint, self.role, self.thread_index = footprint, role, thread_index
+        self.dependent = lambda a, b: dependent(a, b, footprint)
 
     def begin(self) -> bool:
         self.position = 0
@@ -214,8 +272,12 @@ class DPOR:
         sleep = self._sleep_after(position)
         planned = points[position - 1].wakeup[0][2] if position else None
         if planned:  # the wakeup tree says what runs next
-            assert planned[0][0] in enabled and planned[0][0] not in sleep, \
-                "[explorer internal bug] dpor's wakeup tree plans a thread that cannot run or sleeps"
+            if planned[0][0] not in enabled or planned[0][0] in sleep:
+                # Only a blocking object can make a planned sequence infeasible; the run
+                # stands for no trace, so it is dropped like a run whose threads all sleep.
+                self.infeasible += 1
+                self.pruned += 1
+                raise Abandon
             points.append(_Point(list(enabled), tuple(pending), planned, sleep))
             return planned[0][0]
         awake = [t for t in enabled if t not in sleep]
@@ -234,6 +296,7 @@ class DPOR:
             return frozenset()
         before = self.points[position - 1]
         taken = before.pending[before.chosen]
+        dependent = self.dependent
         return frozenset(t for t in before.sleep | (before.done - before.fatal)
                          if t != before.chosen and not dependent(before.pending[t], taken))
 
@@ -271,18 +334,19 @@ class DPOR:
         analysis already planned their races; what happens before them is kept too.
         """
         points = self.points
-        events = _without_reentry([(p.chosen, p.pending[p.chosen]) for p in points])
+        events = _without_reentry([(p.chosen, p.pending[p.chosen]) for p in points], self.role)
         fresh = min(self.fresh, len(events))
         after = self.after  # per event, the bitmask of the events that happen before it
         del after[fresh:]
-        order = _Order(after)
-        acquires: dict[str, list[int]] = {}  # per lock, the positions of its acquires
+        order = _Order(after, self.footprint, self.thread_index, self._births())
+        acquires: dict[str, list[int]] = {}  # per lock, the positions of the steps that take it
         for j, (thread, step) in enumerate(events):
             if j >= fresh:
                 after.append(order.before(thread, step))
             order.add(j, thread, step)
-            if step[0] == "acquire":
-                acquires.setdefault(step[1], []).append(j)
+            role = self.role(step) if step[0] != "local" else None
+            if role is not None and (role[0] == ACQUIRE or role[0] == REACQUIRE):
+                acquires.setdefault(role[1], []).append(j)
         for j in range(fresh, len(events)):
             thread, step = events[j]
             self._races_of(events, after, j, thread, step, after[j], order.previous[j], acquires)
@@ -296,42 +360,87 @@ class DPOR:
                 self._races_of(events, after, len(events), thread, step, order.before(thread, step),
                                order.last_of.get(thread), acquires)
 
+    def _births(self) -> dict[int, int]:
+        """Per thread started during the execution (a spawn, a pool's worker), the step
+        that started it: the step after which it first has a pending step."""
+        points = self.points
+        final = self.pending_now
+        if not points or final is None or len(final) == len(points[0].pending):
+            return {}
+        born = {}
+        for p, point in enumerate(points):
+            now = point.pending
+            later = points[p + 1].pending if p + 1 < len(points) else final
+            for t in range(len(later)):
+                if later[t] is not None and (t >= len(now) or now[t] is None) and t not in born:
+                    born[t] = p
+        return born
+
     def _races_of(self, events, after, j, thread, step, before: int, previous: int | None,
                   acquires: dict[str, list[int]]) -> None:
         """Reverse every race of event ``j`` (or of a step left pending, at ``j == len(events)``);
         ``previous`` is the thread's step before it."""
-        if step[0] == "acquire":
+        kind = step[0]
+        if kind == "local":
+            return
+        if kind not in _MAY_BLOCK or (len(step) == 3 and (kind == "acquire" or kind == "get")) or (
+                kind == "put" and len(step) == 4):
+            # A step that never waits races with the dependent steps just before it.
+            covered = 0  # what happens before the events before this one: not immediate
+            rest = before
+            while rest:  # from the latest down, passing over what a later one covers: one per thread at most
+                top = rest.bit_length() - 1
+                covered |= after[top]
+                rest &= ~(after[top] | (1 << top))
+            immediate = before & ~covered
+            dependent = self.dependent
+            while immediate:
+                low = immediate & -immediate
+                immediate ^= low
+                i = low.bit_length() - 1
+                other, earlier = events[i]
+                if other != thread and dependent(earlier, step):
+                    self._reverse_race(events, after, i, thread, step)
+            return
+        alone = 0 if previous is None else after[previous] | (1 << previous)
+        role = self.role(step)
+        if role is not None and role[0] == ACQUIRE and kind == "acquire":
             # An acquire races with every earlier acquire of its lock by another thread
             # that nothing besides the lock orders before it: the release between two
             # acquires is how the lock orders them, so it is looked past. A release never
             # races with a later acquire: the lock is held until it, so the acquire
             # cannot come first.
-            alone = 0 if previous is None else after[previous] | (1 << previous)
-            taken = acquires.get(step[1], ())
+            # Every step that takes the lock has it in its footprint, so _Order chains them all:
+            # once one is ordered before this thread's previous step, so is every earlier one.
+            taken = acquires.get(role[1], ())
             racing = []
             for index in range(bisect_left(taken, j) - 1, -1, -1):
                 i = taken[index]
                 if (alone >> i) & 1:
-                    break  # the lock orders every earlier acquire of it before this one too
+                    break
                 if events[i][0] != thread:
                     racing.append(i)
             for i in reversed(racing):
                 self._reverse_race(events, after, i, thread, step)
             return
-        covered = 0  # what happens before the events before this one: not immediate
-        rest = before
-        while rest:  # from the latest down, passing over what a later one covers: at most one per thread
-            top = rest.bit_length() - 1
-            covered |= after[top]
-            rest &= ~(after[top] | (1 << top))
-        immediate = before & ~covered
-        while immediate:
-            low = immediate & -immediate
-            immediate ^= low
-            i = low.bit_length() - 1
+        # Any other step on an object may wait for another thread's step, so reversing a
+        # race could plan a run that cannot happen. For these the classic rule (Flanagan and
+        # Godefroid, POPL 2005) is used instead: at each earlier dependent step of another
+        # thread not ordered before this one except through the object, try this thread
+        # there if it could run, else every thread that could.
+        dependent = self.dependent
+        for i in range(j):
             other, earlier = events[i]
-            if other != thread and dependent(earlier, step):
-                self._reverse_race(events, after, i, thread, step)
+            if other != thread and not (alone >> i) & 1 and dependent(earlier, step):
+                self._fallback(i, thread)
+
+    def _fallback(self, position: int, thread: int) -> None:
+        point = self.points[position]
+        if thread in point.enabled:
+            self._insert(position, [(thread, point.pending[thread])])
+            return
+        for other in point.enabled:
+            self._insert(position, [(other, point.pending[other])])
 
     def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not
@@ -345,8 +454,9 @@ class DPOR:
         done there covers it (Abdulla et al.'s insertion, with weak initials)."""
         point = self.points[position]
         pending = point.pending
+        dependent = self.dependent
         for thread in point.sleep | point.done:
-            if _weak_initial(thread, pending[thread], v) is not None and (
+            if _weak_initial(thread, pending[thread], v, dependent) is not None and (
                     thread not in point.fatal or any(owner == thread for owner, _ in v)):
                 # Its trace starts with a thread explored here already (one whose step
                 # failed here covers only sequences it starts: the failure ends them).
@@ -354,7 +464,7 @@ class DPOR:
         nodes = point.wakeup
         while True:
             for node in nodes:
-                rest = _weak_initial(node[0], node[1], v)
+                rest = _weak_initial(node[0], node[1], v, dependent)
                 if rest is not None:
                     if not node[2] or not rest:
                         return  # a planned branch already leads there

@@ -1,0 +1,34 @@
+"""The kinds of shared object a scenario can declare, one module each.
+
+``variable`` (update), ``lock`` (Lock, RLock), ``semaphore`` (Semaphore,
+BoundedSemaphore), ``condition``, ``event``, ``barrier``, ``queue``, ``thread``
+(spawn, join) and ``pool`` (ThreadPool and its futures). :mod:`.base` states the
+protocol the engine talks to; adding a kind means adding a module here, and nothing
+in the engine, the strategies or the detectors.
+"""
+
+from .barrier import Barrier
+from .base import Continue, Declaration, Misuse, Model, Recorded, Throw
+from .condition import Condition
+from .event import Event
+from .lock import LockDeclaration
+from .pool import ThreadPool
+from .queue import Queue
+from .semaphore import BoundedSemaphore, Semaphore
+
+__all__ = [
+    "Barrier",
+    "BoundedSemaphore",
+    "Condition",
+    "Continue",
+    "Declaration",
+    "Event",
+    "LockDeclaration",
+    "Misuse",
+    "Model",
+    "Queue",
+    "Recorded",
+    "Semaphore",
+    "ThreadPool",
+    "Throw",
+]

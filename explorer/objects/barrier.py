@@ -1,0 +1,88 @@
+"""``threading.Barrier(parties)``: threads wait until ``parties`` of them have arrived.
+
+``wait`` is two steps: the arrival (which takes the next arrival index; the last party
+to arrive releases everyone and passes at once), and, for the others, the departure
+(``pass``), enabled once their generation is complete, which sends back the arrival
+index as ``Barrier.wait`` returns it. A timeout that fires breaks the barrier:
+``threading.BrokenBarrierError`` is thrown into that thread and every other waiter.
+Happens-before: every arrival publishes on the generation; every departure absorbs it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ..errors import ScenarioError
+from ..steps import Op
+from .base import Continue, Declaration, Model, Throw
+
+
+class Barrier(Declaration):
+    """``Barrier(parties)``: ``parties`` threads must call ``wait`` before any passes.
+
+    >>> Barrier(3)
+    Barrier(3)
+    """
+
+    __slots__ = ("parties",)
+    _fields = ("parties",)
+    kind = "Barrier"
+
+    def __init__(self, parties: int) -> None:
+        if isinstance(parties, bool) or not isinstance(parties, int) or parties < 1:
+            raise ScenarioError(f"Barrier({parties!r}): parties must be an int >= 1; a barrier lets "
+                                f"threads pass once that many have called wait()")
+        self.parties = parties
+        self._frozen = True
+
+
+
+
+    def model(self, name: str, run) -> BarrierModel:
+        return BarrierModel(name, run, self.parties)
+
+    def twin(self, name: str, real):
+        return threading.Barrier(self.parties)
+
+
+class BarrierModel(Model):
+    __slots__ = ("arrived", "broken", "generation", "parties")
+    accepts = frozenset({"wait", "pass"})
+
+    def __init__(self, name: str, run, parties: int) -> None:
+        super().__init__(name, run)
+        self.parties = parties
+        self.arrived = 0
+        self.generation = 0
+        self.broken = False
+
+    def enabled(self, thread: int, step: tuple) -> bool:
+        return step[0] != "pass" or self.generation > step[2] or self.broken or step[4] is not None
+
+    def step(self, thread: int, step: tuple):
+        run = self.run
+        if step[0] == "wait":
+            if self.broken:
+                raise Throw(threading.BrokenBarrierError())
+            index = self.arrived
+            generation = self.generation
+            run.sync(thread, publish=(self.name, generation))
+            if index + 1 == self.parties:
+                self.arrived = 0
+                self.generation += 1
+                run.sync(thread, absorb=(self.name, generation))
+                return index
+            self.arrived += 1
+            return Continue(Op("pass", self.name, generation, index, step[2] if len(step) > 2 else None))
+        if self.generation > step[2]:
+            run.sync(thread, absorb=(self.name, step[2]))
+            return step[3]
+        self.broken = True  # its timeout fired, or another's did
+        raise Throw(threading.BrokenBarrierError())
+
+    def key(self) -> object:
+        return (self.arrived, self.generation, self.broken)
+
+    def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
+        return (f"barrier {self.name!r}, where {self.arrived} of {self.parties} parties have arrived",
+                None)

@@ -1,0 +1,174 @@
+"""The protocol every kind of shared object follows, and the values its steps hand back.
+
+A *declaration* (``Semaphore(2)``, ``Queue(maxsize=1)``) is what a scenario writes in
+``objects=``: frozen, validated when made. For each execution the engine asks the
+declaration for a *model*: a small mutable object holding that object's state for one
+run. The engine knows nothing else about a kind; everything it needs it asks the
+model (is this step enabled? do it) or the declaration (which steps are dependent,
+what the real ``threading`` twin is):
+
+========================  ===============================================================
+``Model.accepts``         the step kinds the object takes (``acquire``, ``wait``, ...)
+``Model.enabled``         whether a thread's pending step can run now
+``Model.run``             do the step; returns the value sent back, or :class:`Continue`,
+                          or raises :class:`Throw` (into the thread) / :class:`Misuse`
+``Model.key``             the object's part of a state key (``stateful``), hashable
+``Model.waiting``         for a deadlock: what a blocked step waits for, and on whom
+``Model.idle``            a blocked step that is no deadlock (a pool worker with no task)
+``Declaration.footprint`` the objects a step touches: steps with disjoint footprints are
+                          independent (DPOR); steps touching a common one are dependent
+``Declaration.twin``      a real ``threading``/``queue`` object with the same semantics
+========================  ===============================================================
+
+Synchronisation (happens-before) is recorded by the model while it runs a step, through
+``run.sync(thread, absorb=..., publish=...)``: publishing joins the thread's clock into a
+*channel*, absorbing joins a channel into the thread's clock (release/acquire). The race
+detector reads those annotations and never learns what a kind is.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ACQUIRE", "HIDDEN", "REACQUIRE", "RELEASE", "RELEASE_ALL", "Continue", "Declaration", "Misuse", "Model",
+           "Recorded", "Throw"]
+
+#: A step's part in a lock's life (``Declaration.lock_role``): it takes the lock, gives it
+#: back once, gives it up entirely (a condition's wait), or takes it back at the depth it
+#: had (the wake-up after that wait).
+ACQUIRE, RELEASE, RELEASE_ALL, REACQUIRE = range(4)
+
+
+class _Hidden:
+    """The return value of a thread that is not part of an outcome: one not started in
+    the run, or a pool's worker."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "HIDDEN"
+
+    def __reduce__(self):
+        return "HIDDEN"
+
+
+HIDDEN = _Hidden()
+
+
+class Recorded:
+    """What a step sends back when the event log should record something else: an
+    ``update`` sends the old value to the thread and records ``(old, new)``."""
+
+    __slots__ = ("sent", "shown")
+
+    def __init__(self, sent: object, shown: object) -> None:
+        self.sent = sent
+        self.shown = shown
+
+
+class Continue:
+    """What a two-phase step sends back instead of a value: the thread stays at its
+    ``yield`` and its pending step becomes ``step`` (a condition's wait releases the
+    lock, then waits for a notify and the lock in a second step)."""
+
+    __slots__ = ("step",)
+
+    def __init__(self, step: tuple) -> None:
+        self.step = step
+
+
+class Throw(Exception):
+    """Raised by a model to throw ``exception`` into the thread at its ``yield``, as the
+    ``threading`` call would raise it there (``queue.Empty``, a task's own exception)."""
+
+    def __init__(self, exception: BaseException) -> None:
+        super().__init__(exception)
+        self.exception = exception
+
+
+class Misuse(Exception):
+    """Raised by a model for a step ``threading`` would refuse: an ``error`` finding in
+    ``threading``'s own words (``exception``) that ends the execution."""
+
+    def __init__(self, message: str, exception: BaseException, key: tuple = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exception = exception
+        self.key = key
+
+
+class Declaration:
+    """A declared object of some kind; subclasses are frozen once made."""
+
+    __slots__ = ("_frozen",)
+    #: the attributes that make two declarations equal (and show in the repr)
+    _fields: tuple[str, ...] = ()
+    #: the name users know it by, used in messages: "Semaphore", "Condition", ...
+    kind = "object"
+    #: whether a scenario with this object has a serial baseline (serializability)
+    serializable = False
+
+    def check(self, name: str, declared: dict, where: str) -> None:
+        """Validate against the rest of the scenario; raise ScenarioError naming ``name``."""
+
+    def model(self, name: str, run) -> Model:
+        raise NotImplementedError
+
+    def footprint(self, name: str, step: tuple) -> tuple:
+        """The objects ``step`` touches (by name)."""
+        return (name,)
+
+    def lock_role(self, name: str, step: tuple) -> tuple | None:
+        """``(ACQUIRE | RELEASE | RELEASE_ALL | REACQUIRE, lock name)`` for a step that takes
+        or gives a lock by blocking (DPOR treats those like lock acquires), else None."""
+        return None
+
+    def twin(self, name: str, real):
+        """The real object for runs on ``threading`` threads (``real`` is that run)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(repr(getattr(self, f)) for f in self._fields)})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__,) + tuple(getattr(self, f) for f in self._fields))
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        if hasattr(self, "_frozen"):
+            raise AttributeError(f"a {self.kind} declaration is read-only once made")
+        object.__setattr__(self, attr, value)
+
+
+class Model:
+    """One object's state during one execution."""
+
+    __slots__ = ("name", "run")
+    accepts: frozenset = frozenset()
+
+    def __init__(self, name: str, run) -> None:
+        self.name = name
+        self.run = run
+
+    def enabled(self, thread: int, step: tuple) -> bool:
+        return True
+
+    def step(self, thread: int, step: tuple):
+        raise NotImplementedError
+
+    def key(self) -> object:
+        return None
+
+    def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
+        """``(what the blocked step waits for, in words; the thread it waits on or None)``."""
+        return f"{step[0]} on {self.name!r}", None
+
+    def idle(self, thread: int, step: tuple) -> bool:
+        return False
+
+    def marks(self, thread: int, step: tuple) -> dict[int, str]:
+        """For a deadlock: the earlier steps that explain why ``step`` waits (a lost notify)."""
+        return {}
+
+    def at_end(self) -> None:
+        """Called once when every thread has finished; may add findings."""

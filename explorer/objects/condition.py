@@ -1,0 +1,158 @@
+"""``threading.Condition``: a lock plus a queue of waiters.
+
+``wait`` (holding the lock) releases it completely, as ``threading`` does at any RLock
+depth, and parks the thread; a second step, shown as ``wake``, runs once the thread is
+notified (or its timeout fires, or a spurious wakeup is allowed) and the lock is free:
+it re-takes the lock at the old depth and sends back True (False on a timeout).
+``notify(n)`` wakes the first n waiters, in the order they waited; with no waiter it is
+lost, as on real threads, and a deadlock that follows names it a lost wakeup.
+Happens-before: a notify publishes on the condition and the wake-up it causes absorbs
+it; the lock's own edges come from the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ..errors import ScenarioError
+from ..steps import Op
+from .base import ACQUIRE, REACQUIRE, RELEASE, RELEASE_ALL, Continue, Declaration, Misuse, Model
+from .lock import LockDeclaration, LockModel
+
+_ROLES = {"acquire": ACQUIRE, "release": RELEASE, "wait": RELEASE_ALL, "wake": REACQUIRE}
+WAIT_UNOWNED = "cannot wait on un-acquired lock"
+NOTIFY_UNOWNED = "cannot notify on un-acquired lock"
+
+
+class Condition(Declaration):
+    """``Condition(lock=None)``: over a declared Lock or RLock, or its own RLock.
+
+    >>> Condition("lock"), Condition()
+    (Condition('lock'), Condition())
+    """
+
+    __slots__ = ("lock",)
+    _fields = ("lock",)
+    kind = "Condition"
+
+    def __init__(self, lock: str | None = None) -> None:
+        if lock is not None and (not isinstance(lock, str) or not lock):
+            raise ScenarioError(f"Condition({lock!r}): give the name of a lock declared in locks=, "
+                                f"or nothing for a condition with its own RLock")
+        self.lock = lock
+        self._frozen = True
+
+    def __repr__(self) -> str:
+        return "Condition()" if self.lock is None else f"Condition({self.lock!r})"
+
+
+
+    def check(self, name: str, declared: dict, where: str) -> None:
+        if self.lock is not None and not isinstance(declared.get(self.lock), LockDeclaration):
+            raise ScenarioError(
+                f"{where}: condition {name!r} is over lock {self.lock!r}, which is not declared "
+                f"as a lock; add locks={{{self.lock!r}: 'lock'}} (or 'rlock'), or write Condition() "
+                f"for a condition with its own RLock")
+
+    def footprint(self, name: str, step: tuple) -> tuple:
+        return (name,) if self.lock is None else (name, self.lock)
+
+    def lock_role(self, name: str, step: tuple) -> tuple | None:
+        role = _ROLES.get(step[0])
+        if role is None or (step[0] == "acquire" and len(step) == 3):
+            return None
+        return (role, self.lock_name(name))
+
+    def lock_name(self, name: str) -> str:
+        """The name the condition's lock is known by in traces and happens-before."""
+        return self.lock if self.lock is not None else name
+
+    def model(self, name: str, run) -> ConditionModel:
+        lock = run.objects[self.lock] if self.lock is not None else LockModel(name, run, True)
+        return ConditionModel(name, run, lock, run.program.scenario.spurious_wakeups)
+
+    def twin(self, name: str, real):
+        return threading.Condition(real.objects[self.lock] if self.lock is not None else None)
+
+
+class ConditionModel(Model):
+    __slots__ = ("lock", "lost", "spurious", "waiters")
+    accepts = frozenset({"acquire", "release", "wait", "notify", "notify_all", "wake"})
+
+    def __init__(self, name: str, run, lock: LockModel, spurious: bool) -> None:
+        super().__init__(name, run)
+        self.lock = lock
+        self.waiters: list[list] = []  # [thread, notified], in the order they waited
+        self.lost: list[int] = []  # positions of notifies that found no waiter
+        self.spurious = spurious
+
+    def enabled(self, thread: int, step: tuple) -> bool:
+        kind = step[0]
+        if kind == "wake":
+            if not self.lock.free_for(thread):
+                return False
+            return step[3] is not None or self.spurious or self._notified(thread)
+        if kind == "acquire":
+            return self.lock.enabled(thread, step)
+        return True
+
+    def _notified(self, thread: int) -> bool:
+        for waiter in self.waiters:
+            if waiter[0] == thread:
+                return waiter[1]
+        return True  # already taken off the queue by a notify
+
+    def step(self, thread: int, step: tuple):
+        kind = step[0]
+        lock = self.lock
+        if kind == "acquire" or kind == "release":
+            return lock.step(thread, step)
+        if kind == "wake":
+            notified = self._notified(thread)
+            self.waiters = [w for w in self.waiters if w[0] != thread]
+            lock.take(thread, step[2])
+            if notified:
+                self.run.sync(thread, absorb=self.name)
+            return notified or step[3] is None
+        if lock.owner != thread:
+            error = WAIT_UNOWNED if kind == "wait" else NOTIFY_UNOWNED
+            raise Misuse(f"called {kind} on condition {self.name!r} without holding its lock; "
+                         f"threading raises RuntimeError('{error}') here", RuntimeError(error),
+                         (kind, self.name))
+        if kind == "wait":
+            depth = lock.give(thread, fully=True)
+            self.waiters.append([thread, False])
+            return Continue(_wake(self.name, depth, step[2] if len(step) > 2 else None))
+        n = len(self.waiters) if kind == "notify_all" else step[2]
+        woken = 0
+        for waiter in self.waiters:
+            if woken == n:
+                break
+            if not waiter[1]:
+                waiter[1] = True
+                woken += 1
+        if woken == 0 and n:
+            self.lost.append(self.run.position)
+        self.run.sync(thread, publish=self.name)
+        return None
+
+    def key(self) -> object:
+        return (tuple(tuple(w) for w in self.waiters), self.lock.key())
+
+    def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
+        if step[0] == "wake":
+            if self.lock.free_for(thread) or self._notified(thread):
+                return (f"lock {self.lock.name!r} to return from waiting on condition {self.name!r}",
+                        self.lock.owner)
+            lost = " (a lost wakeup: a notify came before the wait)" if self.lost else ""
+            return f"a notify on condition {self.name!r}{lost}", None
+        return self.lock.waiting(thread, step)
+
+    def marks(self, thread: int, step: tuple) -> dict[int, str]:
+        if step[0] != "wake" or self._notified(thread):
+            return {}
+        return {position: f"notify on {self.name!r} with no waiter: lost" for position in self.lost}
+
+
+def _wake(name: str, depth: int, timeout: float | None) -> Op:
+    return Op("wake", name, depth, timeout)

@@ -1,0 +1,112 @@
+"""``threading.Lock`` and ``threading.RLock``: one owner at a time; an RLock counts re-entries.
+
+Steps: ``acquire`` (blocks while another thread holds it; a plain Lock also blocks its
+own holder, which is a self-deadlock), ``release``. With ``blocking=False`` or a
+``timeout``, ``acquire`` is always enabled and sends back True or False.
+Happens-before: a release publishes the holder's clock on the lock; an acquire absorbs it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .base import ACQUIRE, RELEASE, Declaration, Misuse, Model
+
+RELEASE_UNLOCKED = "release unlocked lock"
+RELEASE_UNOWNED = "cannot release un-acquired lock"
+
+
+class LockDeclaration(Declaration):
+    """A lock as ``locks={"l": "lock"}`` (or ``"rlock"``) declares it."""
+
+    __slots__ = ("reentrant",)
+    _fields = ("reentrant",)
+    serializable = True
+
+    def __init__(self, reentrant: bool = False) -> None:
+        self.reentrant = reentrant
+        self._frozen = True
+
+    @property
+    def kind(self) -> str:
+        return "RLock" if self.reentrant else "Lock"
+
+    def lock_role(self, name: str, step: tuple) -> tuple | None:
+        if step[0] == "acquire":
+            return (ACQUIRE, name) if len(step) == 2 else None
+        return (RELEASE, name)
+
+    def model(self, name: str, run) -> LockModel:
+        return LockModel(name, run, self.reentrant)
+
+    def twin(self, name: str, real):
+        return threading.RLock() if self.reentrant else threading.Lock()
+
+
+class LockModel(Model):
+    """Who holds the lock, and how many times (an RLock's depth)."""
+
+    __slots__ = ("depth", "owner", "reentrant")
+    accepts = frozenset({"acquire", "release"})
+
+    def __init__(self, name: str, run, reentrant: bool) -> None:
+        super().__init__(name, run)
+        self.reentrant = reentrant
+        self.owner: int | None = None
+        self.depth = 0
+
+    def enabled(self, thread: int, step: tuple) -> bool:
+        owner = self.owner
+        return owner is None or step[0] == "release" or (owner == thread and self.reentrant) or len(step) == 3
+
+    def free_for(self, thread: int) -> bool:
+        owner = self.owner
+        return owner is None or (owner == thread and self.reentrant)
+
+    def step(self, thread: int, step: tuple):
+        if step[0] == "acquire":
+            if not self.free_for(thread):
+                return False  # blocking=False, or the timeout fired while it waited
+            self.take(thread)
+            return True if len(step) == 3 else None
+        self.give(thread)
+        return None
+
+    def take(self, thread: int, depth: int = 1) -> None:
+        self.owner = thread
+        self.depth += depth
+        self.run.sync(thread, absorb=self.name)
+
+    def give(self, thread: int, fully: bool = False) -> int:
+        """Release once (or ``fully``, as a condition's wait does); returns the depth given up."""
+        owner = self.owner
+        if owner == thread:
+            given = self.depth if fully else 1
+            self.depth -= given
+            if self.depth == 0:
+                self.owner = None
+            self.run.sync(thread, publish=self.name)
+            return given
+        run = self.run
+        if owner is not None and not self.reentrant:
+            # threading.Lock has no owner: any thread may release it. Legal, but rarely meant.
+            self.owner, self.depth = None, 0
+            run.sync(thread, publish=self.name)
+            run.note("foreign-release", "warning", thread, (self.name, owner),
+                     f"{run.who(thread)}, at step {run.position + 1}{run.at(thread)} released lock "
+                     f"{self.name!r}, which {run.name(owner)} holds; threading.Lock allows this, "
+                     f"but it is rarely what was meant",
+                     {"lock": self.name, "holder": run.name(owner)})
+            return 1
+        kind = "RLock" if self.reentrant else "Lock"
+        error = RELEASE_UNOWNED if self.reentrant else RELEASE_UNLOCKED
+        held = f"held by {run.name(owner)}" if owner is not None else "not held by anyone"
+        raise Misuse(f"released {kind} {self.name!r}, which is {held}; threading raises "
+                     f"RuntimeError('{error}') here", RuntimeError(error),
+                     ("release", self.name, owner is None))
+
+    def key(self) -> object:
+        return (self.owner, self.depth)
+
+    def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
+        return f"lock {self.name!r}", self.owner

@@ -1,0 +1,209 @@
+"""``concurrent.futures.ThreadPoolExecutor`` and its futures.
+
+``submit(pool, fn, *args)`` queues a task and sends back the name of its future
+(``"pool#1"``, ``"pool#2"``, ...); like ``ThreadPoolExecutor`` it starts a worker thread
+(``"pool-0"``, ``"pool-1"``, ...) when no worker is idle and fewer than ``max_workers``
+exist. A worker is a thread of its own, so which worker takes which task, and when, is
+explored: its steps ``take`` (a task from the pool, blocking while there is none) and
+``finish`` (the task's end, storing its value or exception in the future) show in
+traces. ``result(future)`` blocks until the task ends, then sends back its value or
+throws its exception into the caller. ``shutdown(pool)`` refuses further tasks and
+waits until every worker is done. A worker waiting for a task when everything else has
+finished is no deadlock (the interpreter's exit shuts the pool down); a task whose
+exception nobody read is an ``error`` finding, since ``concurrent.futures`` keeps it
+silently. Happens-before: ``submit`` before the task, the task's end before ``result``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import types
+
+from ..errors import ScenarioError
+from ..steps import Op
+from .base import HIDDEN, Continue, Declaration, Misuse, Model, Throw
+
+AFTER_SHUTDOWN = "cannot schedule new futures after shutdown"
+
+
+class ThreadPool(Declaration):
+    """``ThreadPool(max_workers)``, as ``ThreadPoolExecutor(max_workers)``.
+
+    >>> ThreadPool(max_workers=2)
+    ThreadPool(max_workers=2)
+    """
+
+    __slots__ = ("max_workers",)
+    _fields = ("max_workers",)
+    kind = "ThreadPool"
+
+    def __init__(self, max_workers: int) -> None:
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise ScenarioError(f"ThreadPool(max_workers={max_workers!r}): max_workers must be an int >= 1 "
+                                f"(ThreadPoolExecutor raises ValueError otherwise); each worker is a thread "
+                                f"the explorer schedules, so keep it small")
+        self.max_workers = max_workers
+        self._frozen = True
+
+    def __repr__(self) -> str:
+        return f"ThreadPool(max_workers={self.max_workers})"
+
+
+
+    def model(self, name: str, run) -> PoolModel:
+        return PoolModel(name, run, self.max_workers)
+
+    def footprint(self, name: str, step: tuple) -> tuple:
+        return (name, step[1]) if step[0] == "finish" else (name,)
+
+    def twin(self, name: str, real):
+        return concurrent.futures.ThreadPoolExecutor(self.max_workers, thread_name_prefix=name)
+
+
+class PoolModel(Model):
+    __slots__ = ("idle_count", "max_workers", "shut", "submitted", "tasks", "workers")
+    accepts = frozenset({"submit", "take", "shutdown", "drain"})
+
+    def __init__(self, name: str, run, max_workers: int) -> None:
+        super().__init__(name, run)
+        self.max_workers = max_workers
+        self.tasks: list[str] = []  # futures of tasks not taken yet
+        self.workers: list[int] = []
+        self.idle_count = 0
+        self.shut = False
+        self.submitted = 0
+
+    def enabled(self, thread: int, step: tuple) -> bool:
+        kind = step[0]
+        if kind == "take":
+            return bool(self.tasks) or self.shut
+        if kind == "drain":
+            return all(self.run.finished(worker) for worker in self.workers)
+        return True
+
+    def idle(self, thread: int, step: tuple) -> bool:
+        return step[0] == "take" and not self.tasks and not self.shut
+
+    def step(self, thread: int, step: tuple):
+        kind = step[0]
+        run = self.run
+        if kind == "submit":
+            if self.shut:
+                raise Misuse(f"submitted a task to pool {self.name!r} after its shutdown; "
+                             f"ThreadPoolExecutor raises RuntimeError('{AFTER_SHUTDOWN}') here",
+                             RuntimeError(AFTER_SHUTDOWN), ("submit-after-shutdown", self.name))
+            self.submitted += 1
+            future = f"{self.name}#{self.submitted}"
+            run.add_object(future, FutureModel(future, run, step[2], step[3], run.name(thread), self.name))
+            self.tasks.append(future)
+            run.sync(thread, publish=("task", future))
+            if self.idle_count > 0:
+                self.idle_count -= 1
+            elif len(self.workers) < self.max_workers:
+                worker = f"{self.name}-{len(self.workers)}"
+                self.workers.append(run.start_thread(worker, lambda: _worker(self.name), thread))
+            return future
+        if kind == "take":
+            if not self.tasks:
+                return None  # shut down: the worker ends
+            future = self.tasks.pop(0)
+            run.sync(thread, absorb=("task", future))
+            task = run.objects[future]
+            task.worker = run.name(thread)
+            return (future, task.fn, task.args)
+        if kind == "shutdown":
+            self.shut = True
+            return Continue(Op("drain", self.name))
+        for worker in self.workers:  # drain: every worker has ended
+            run.sync(thread, absorb=("thread", worker))
+        return None
+
+    def key(self) -> object:
+        return (tuple(self.tasks), len(self.workers), self.idle_count, self.shut)
+
+    def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
+        if step[0] == "take":
+            return f"a task from pool {self.name!r}", None
+        running = [w for w in self.workers if not self.run.finished(w)]
+        return f"the workers of pool {self.name!r} to finish", running[0] if running else None
+
+
+class FutureModel(Model):
+    """One submitted task: its function, and once it ends its value or exception."""
+
+    __slots__ = ("args", "done", "error", "fn", "pool", "read", "submitter", "value", "worker")
+    accepts = frozenset({"result", "finish"})
+
+    def __init__(self, name: str, run, fn, args: tuple, submitter: str, pool: str) -> None:
+        super().__init__(name, run)
+        self.fn, self.args, self.submitter, self.pool = fn, args, submitter, pool
+        self.done = False
+        self.value = self.error = None
+        self.read = False
+        self.worker: str | None = None
+
+    def enabled(self, thread: int, step: tuple) -> bool:
+        return step[0] == "finish" or self.done
+
+    def step(self, thread: int, step: tuple):
+        run = self.run
+        if step[0] == "finish":
+            self.done = True
+            self.value, self.error = step[2], step[3]
+            run.objects[self.pool].idle_count += 1
+            run.sync(thread, publish=("done", self.name))
+            return None
+        run.sync(thread, absorb=("done", self.name))
+        if self.error is not None:
+            self.read = True
+            raise Throw(self.error)
+        return self.value
+
+    def key(self) -> object:
+        return (self.done, self.value, None if self.error is None else repr(self.error))
+
+    def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
+        worker = self.run.index_of(self.worker) if self.worker is not None else None
+        return f"future {self.name!r} ({_call(self.fn, self.args)}) to finish", worker
+
+    def at_end(self) -> None:
+        if self.error is None or self.read:
+            return
+        run = self.run
+        error = self.error
+        run.note("error", "error", run.index_of(self.worker) if self.worker else None,
+                 ("unread-exception", self.name, type(error).__name__),
+                 f"scenario {run.program.scenario.name!r}: task {self.name} ({_call(self.fn, self.args)}, "
+                 f"submitted by {self.submitter}) raised {type(error).__name__}: {_text(error)} in worker "
+                 f"{self.worker}, and nobody read its result; concurrent.futures keeps the exception in "
+                 f"the future, so the program never sees it: call result() on every future",
+                 {"exception": error, "future": self.name})
+
+
+def _worker(pool: str):
+    """The body of a pool's worker thread: take a task, run it, store how it ended."""
+    while True:
+        task = yield Op("take", pool)
+        if task is None:
+            return HIDDEN  # a worker's end is no part of the outcome
+        future, fn, args = task
+        try:
+            out = fn(*args)
+            if isinstance(out, types.GeneratorType):
+                out = yield from out
+        except Exception as exc:  # noqa: BLE001 - the future holds whatever the task raised
+            yield Op("finish", future, None, exc)
+        else:
+            yield Op("finish", future, out, None)
+
+
+def _call(fn, args: tuple) -> str:
+    name = getattr(fn, "__qualname__", None) or repr(fn)
+    return f"{name}({', '.join(map(repr, args))})"
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001
+        return "<str() failed>"

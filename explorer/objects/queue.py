@@ -1,0 +1,134 @@
+"""``queue.Queue``, ``queue.LifoQueue`` and ``queue.PriorityQueue``.
+
+``put`` blocks while the queue is full (``maxsize`` > 0), ``get`` while it is empty and
+sends back the item; their non-blocking and timed forms are always enabled and throw
+``queue.Full`` / ``queue.Empty`` into the thread when they give up, so its own
+``except`` runs. ``task_done`` and ``join`` count unfinished items as ``queue.Queue``
+does (a ``task_done`` too many is an ``error`` with its ``ValueError``).
+Happens-before: a ``put`` publishes on its item, the ``get`` that takes the item absorbs
+it; every ``task_done`` publishes on the queue, and ``join`` absorbs them.
+"""
+
+from __future__ import annotations
+
+import queue
+
+from ..errors import ScenarioError
+from .base import Declaration, Misuse, Model, Throw
+
+TOO_MANY = "task_done() called too many times"
+ORDERS = ("fifo", "lifo", "priority")
+
+
+class Queue(Declaration):
+    """``Queue(maxsize=0, order="fifo")``: ``order`` "lifo" is ``queue.LifoQueue`` and
+    "priority" is ``queue.PriorityQueue`` (smallest item first).
+
+    >>> Queue(maxsize=2), Queue(order="lifo")
+    (Queue(maxsize=2), Queue(order='lifo'))
+    """
+
+    __slots__ = ("maxsize", "order")
+    _fields = ("maxsize", "order")
+    kind = "Queue"
+
+    def __init__(self, maxsize: int = 0, order: str = "fifo") -> None:
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int):
+            raise ScenarioError(f"Queue(maxsize={maxsize!r}): maxsize must be an int "
+                                f"(0 or less: unbounded, as queue.Queue has it)")
+        if order not in ORDERS:
+            raise ScenarioError(f"Queue(order={order!r}): the orders are {', '.join(map(repr, ORDERS))}")
+        self.maxsize = maxsize
+        self.order = order
+        self._frozen = True
+
+    def __repr__(self) -> str:
+        parts = [f"maxsize={self.maxsize}"] if self.maxsize else []
+        if self.order != "fifo":
+            parts.append(f"order={self.order!r}")
+        return f"Queue({', '.join(parts)})"
+
+
+
+    def model(self, name: str, run) -> QueueModel:
+        return QueueModel(name, run, self.maxsize, self.order)
+
+    def twin(self, name: str, real):
+        kind = {"fifo": queue.Queue, "lifo": queue.LifoQueue, "priority": queue.PriorityQueue}[self.order]
+        return kind(self.maxsize)
+
+
+class QueueModel(Model):
+    __slots__ = ("items", "maxsize", "order", "sequence", "unfinished")
+    accepts = frozenset({"put", "get", "task_done", "join"})
+
+    def __init__(self, name: str, run, maxsize: int, order: str) -> None:
+        super().__init__(name, run)
+        self.maxsize = maxsize
+        self.order = order
+        self.items: list[tuple[object, int]] = []  # (item, put number), in arrival order
+        self.sequence = 0
+        self.unfinished = 0
+
+    def full(self) -> bool:
+        return 0 < self.maxsize <= len(self.items)
+
+    def enabled(self, thread: int, step: tuple) -> bool:
+        kind = step[0]
+        if kind == "put":
+            return len(step) == 4 or not self.full()
+        if kind == "get":
+            return len(step) == 3 or bool(self.items)
+        if kind == "join":
+            return self.unfinished == 0
+        return True
+
+    def step(self, thread: int, step: tuple):
+        kind = step[0]
+        run = self.run
+        if kind == "put":
+            if self.full():
+                raise Throw(queue.Full())
+            self.items.append((step[2], self.sequence))
+            run.sync(thread, publish=(self.name, self.sequence))
+            self.sequence += 1
+            self.unfinished += 1
+            return None
+        if kind == "get":
+            if not self.items:
+                raise Throw(queue.Empty())
+            item, number = self.items.pop(self._next())
+            run.sync(thread, absorb=(self.name, number))
+            return item
+        if kind == "task_done":
+            if self.unfinished <= 0:
+                raise Misuse(f"called task_done on queue {self.name!r} more times than items were put; "
+                             f"queue.Queue raises ValueError('{TOO_MANY}') here", ValueError(TOO_MANY),
+                             ("task_done", self.name))
+            self.unfinished -= 1
+            run.sync(thread, publish=self.name)
+            return None
+        run.sync(thread, absorb=self.name)  # join
+        return None
+
+    def _next(self) -> int:
+        if self.order == "fifo":
+            return 0
+        if self.order == "lifo":
+            return len(self.items) - 1
+        best = 0
+        for index in range(1, len(self.items)):
+            if self.items[index][0] < self.items[best][0]:
+                best = index
+        return best
+
+    def key(self) -> object:
+        return (tuple(item for item, _ in self.items), self.unfinished)
+
+    def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
+        kind = step[0]
+        if kind == "get":
+            return f"an item in queue {self.name!r}, which is empty", None
+        if kind == "put":
+            return f"room in queue {self.name!r}, which is full ({len(self.items)} items)", None
+        return f"every item of queue {self.name!r} to be done ({self.unfinished} unfinished)", None

@@ -1,0 +1,88 @@
+"""``threading.Semaphore(n)`` and ``threading.BoundedSemaphore(n)``: a counter of permits.
+
+``acquire`` blocks at zero and takes a permit; ``release`` gives one back (a bounded
+semaphore refuses to go past its initial value, with ``threading``'s ``ValueError``).
+Happens-before: a release publishes on the semaphore, an acquire absorbs everything
+published there so far (a conservative join: it never invents a race).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ..errors import ScenarioError
+from .base import Declaration, Misuse, Model
+
+TOO_MANY = "Semaphore released too many times"
+
+
+class Semaphore(Declaration):
+    """``Semaphore(value=1)``, as ``threading.Semaphore``: acquire blocks while it is zero.
+
+    >>> Semaphore(2)
+    Semaphore(2)
+    """
+
+    __slots__ = ("value",)
+    _fields = ("value",)
+    kind = "Semaphore"
+    bounded = False
+    serializable = True
+
+    def __init__(self, value: int = 1) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ScenarioError(f"{type(self).__name__}({value!r}): the initial value must be an int >= 0, "
+                                f"as threading requires ('semaphore initial value must be >= 0')")
+        self.value = value
+        self._frozen = True
+
+
+
+
+    def model(self, name: str, run) -> SemaphoreModel:
+        return SemaphoreModel(name, run, self.value, self.bounded)
+
+    def twin(self, name: str, real):
+        return (threading.BoundedSemaphore if self.bounded else threading.Semaphore)(self.value)
+
+
+class BoundedSemaphore(Semaphore):
+    """``BoundedSemaphore(value=1)``: releasing past the initial value is an ``error``."""
+
+    __slots__ = ()
+    kind = "BoundedSemaphore"
+    bounded = True
+
+
+class SemaphoreModel(Model):
+    __slots__ = ("bounded", "initial", "value")
+    accepts = frozenset({"acquire", "release"})
+
+    def __init__(self, name: str, run, value: int, bounded: bool) -> None:
+        super().__init__(name, run)
+        self.value = self.initial = value
+        self.bounded = bounded
+
+    def enabled(self, thread: int, step: tuple) -> bool:
+        return self.value > 0 or len(step) == 3 or step[0] == "release"
+
+    def step(self, thread: int, step: tuple):
+        if step[0] == "acquire":
+            if self.value == 0:
+                return False  # blocking=False, or the timeout fired
+            self.value -= 1
+            self.run.sync(thread, absorb=self.name)
+            return True if len(step) == 3 else None
+        if self.bounded and self.value >= self.initial:
+            raise Misuse(f"released BoundedSemaphore {self.name!r} past its initial value "
+                         f"{self.initial}; threading raises ValueError('{TOO_MANY}') here",
+                         ValueError(TOO_MANY), ("too-many-releases", self.name))
+        self.value += 1
+        self.run.sync(thread, publish=self.name)
+        return None
+
+    def key(self) -> object:
+        return self.value
+
+    def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
+        return f"semaphore {self.name!r} at zero", None

@@ -1,0 +1,64 @@
+"""Threads as objects: ``spawn`` starts one during a run, ``join`` waits for its end.
+
+Every thread has a handle under its name, the scenario's threads from the start and
+spawned ones from their ``spawn``. ``join(name)`` blocks while the thread runs; joining
+oneself, or a thread not started yet, is an ``error`` with ``threading``'s
+``RuntimeError`` text. ``spawn(name, fn, *args)`` starts ``fn(*args)`` as thread
+``name`` (a name already used in the run is an ``error``); the child runs to its first
+step within the spawn. Happens-before: everything the parent did before ``spawn``
+happens before the child's first step; everything the thread did happens before the
+``join`` that returns.
+"""
+
+from __future__ import annotations
+
+from .base import Misuse, Model
+
+JOIN_SELF = "cannot join current thread"
+JOIN_UNSTARTED = "cannot join thread before it is started"
+
+
+class ThreadModel(Model):
+    """The handle of thread ``name``: started or not, finished or not."""
+
+    __slots__ = ()
+    accepts = frozenset({"join"})
+
+    def _index(self) -> int | None:
+        return self.run.index_of(self.name)
+
+    def enabled(self, thread: int, step: tuple) -> bool:
+        index = self._index()
+        return index is None or index == thread or not self.run.started(index) or self.run.finished(index)
+
+    def step(self, thread: int, step: tuple):
+        index = self._index()
+        if index == thread:
+            raise Misuse(f"joined itself; threading raises RuntimeError('{JOIN_SELF}') here",
+                         RuntimeError(JOIN_SELF), ("join-self",))
+        if index is None or not self.run.started(index):
+            raise Misuse(f"joined thread {self.name!r}, which has not been started (spawn it first); "
+                         f"threading raises RuntimeError('{JOIN_UNSTARTED}') here",
+                         RuntimeError(JOIN_UNSTARTED), ("join-unstarted", self.name))
+        self.run.sync(thread, absorb=("thread", index))
+        return None
+
+    def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
+        return f"thread {self.name!r} to finish", self._index()
+
+
+class Spawner(Model):
+    """Where ``spawn`` steps go: their target is the new thread's name, not an object."""
+
+    __slots__ = ()
+    accepts = frozenset({"spawn"})
+
+    def step(self, thread: int, step: tuple):
+        name, fn, args = step[1], step[2], step[3]
+        run = self.run
+        taken = run.name_taken(name)
+        if taken:
+            raise Misuse(f"spawned a thread named {name!r}, but {taken}; give every thread its own name",
+                         RuntimeError(f"thread name {name!r} already used"), ("spawn-name", name))
+        run.start_thread(name, (lambda: fn(*args)) if args else fn, thread)
+        return None
