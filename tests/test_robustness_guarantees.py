@@ -430,3 +430,102 @@ def test_dpor_time_per_step_does_not_grow_with_the_length_of_one_execution():
         short = min(measure(make(1_000))[1] for _ in range(3))
         long = min(measure(make(8_000))[1] for _ in range(2))
         assert long < 3 * short, (make.__name__, short, long)  # quadratic was 8 times, and more
+
+
+# ---- real threading objects in a body, Ctrl-C, nested explorations ---------------------------
+
+def real_objects():
+    """One body per real threading object a half-converted scenario keeps: each blocks for good
+    once another body holds or owes what it waits for."""
+    import queue
+    import threading
+
+    class Account:
+        def __init__(self):
+            self._lock = threading.Lock()
+
+    account, ready, items, slots = Account(), threading.Event(), queue.Queue(), threading.Semaphore(1)
+
+    def locked():
+        with account._lock:  # @real-lock
+            value = yield read("x")
+            yield write("x", value + 1)
+
+    def waits():
+        value = yield read("x")
+        ready.wait()  # @real-event
+        yield write("x", value + 1)
+
+    def takes():
+        value = yield read("x")
+        items.get()  # @real-queue
+        yield write("x", value + 1)
+
+    def counts():
+        slots.acquire()  # @real-semaphore
+        value = yield read("x")
+        yield write("x", value + 1)
+        slots.release()
+
+    return {"lock": (locked, "threading.Lock `account._lock`", "locks=['lock']"),
+            "event": (waits, "threading.Event.wait() on `ready`", "explorer.Event()"),
+            "queue": (takes, "threading.Queue.get() on `items`", "explorer.Queue()"),
+            "semaphore": (counts, "threading.Semaphore.acquire() on `slots`", "explorer.Semaphore(2)")}
+
+
+@pytest.mark.parametrize("kind", ["lock", "event", "queue", "semaphore"])
+def test_a_real_threading_object_in_a_body_is_an_error_naming_it_within_the_step_timeout(kind):
+    body, named, hint = real_objects()[kind]
+    started = time.monotonic()
+    result = explore(Scenario("half converted", variables={"x": 0}, threads={"A": body, "B": body}),
+                     step_timeout=0.5)
+    assert time.monotonic() - started < 0.5 + 2.5
+    (error,) = [f for f in result.findings if f.severity == "error"]
+    assert error.kind == "step-timeout" and result.stop_reason == "step_timeout"
+    assert f"is blocked in a real {named} at " in error.message and line("real-" + kind) in error.message
+    assert "declare it in the scenario" in error.message and hint in error.message
+    assert error.thread in ("A", "B") and f"thread {error.thread} " in error.message
+
+
+def test_ctrl_c_while_a_body_is_blocked_in_a_real_lock_prints_the_partial_result_within_seconds(tmp_path):
+    import signal
+
+    path = scenario_file(tmp_path, """
+        import threading
+        from explorer import Scenario, read, write
+        lock = threading.Lock()
+        def body():
+            with lock:
+                value = yield read("x")
+                yield write("x", value + 1)
+        stuck = Scenario("stuck", variables={"x": 0}, threads={"A": body, "B": body})
+    """)
+    process = subprocess.Popen([sys.executable, "-m", "explorer", "run", path, "--step-timeout", "600"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5 if os.cpu_count() > 2 else 3.0)  # started, and blocked in the lock
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        answered = time.monotonic() - interrupted
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "INCOMPLETE: interrupted (Ctrl-C)" in out and "Traceback" not in err
+    assert answered < 5  # the partial result is assembled within a grace of half a second
+
+
+def test_a_body_that_explores_then_spins_is_still_caught_by_the_outer_watchdog():
+    inner = Scenario("inner", variables={"y": 0}, threads={"C": increments})
+
+    def explores_then_spins():
+        yield read("x")
+        explore(inner, step_timeout=5)
+        while True:  # @spins-after-nested
+            pass
+
+    started = time.monotonic()
+    result = explore(Scenario("outer", variables={"x": 0}, threads={"A": explores_then_spins}), step_timeout=0.5)
+    assert time.monotonic() - started < 5
+    (hung,) = result.findings
+    assert hung.kind == "step-timeout" and line("spins-after-nested").split(":")[0] in hung.message

@@ -98,6 +98,7 @@ class Execution:
             previous: Sequence[tuple] = (), locate: bool = False) -> str:
         """Run to the end and return the status; ``previous`` is the last execution's events."""
         me = get_ident()
+        outer = RUNNING.get(me)  # the run of a body that calls explore() itself: watched again after
         RUNNING[me] = self  # for the watchdog (watchdog.py), which interrupts a step that never yields
         status = None
         try:
@@ -107,7 +108,10 @@ class Execution:
         finally:
             if status is not COMPLETED:
                 self._close_threads()  # still watched: a finally block can loop forever too
-            RUNNING.pop(me, None)
+            if outer is None:
+                RUNNING.pop(me, None)
+            else:
+                RUNNING[me] = outer
         self.status = status
         return status
 
@@ -495,6 +499,8 @@ class Execution:
             f"step in it, or code that blocks (sleep, I/O, a real lock). Every loop in a thread body "
             f"must yield a step; raise step_timeout if the code is just slow. The search stops here."
         )
+        if exc.blocked:  # in a real threading object (real_blocking.py): named, with the fix
+            message = f"{self._who(i)} {exc.blocked} ({self._when()}). The search stops here."
         self._add("step-timeout", "error", i, (where,), message,
                   {"step_timeout": exc.seconds, "location": where})
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 import threading
 import time
 
+from . import real_blocking
+
 try:
     import ctypes
 
@@ -97,6 +99,8 @@ class StepTimeout(BaseException):
     """
 
     seconds: float = 0.0
+    #: how the body is blocked in a real threading object (real_blocking.py), or None
+    blocked: str | None = None
 
 
 class Watchdog:
@@ -160,10 +164,29 @@ class Watchdog:
             progress = (id(run), len(run.events))
             if progress != seen:
                 seen, since = progress, now
-            elif now - since >= self.limit and RUNNING.get(target) is run and run.status is None:
-                _set_async_exc(ctypes.c_ulong(target), ctypes.py_object(timeout))
-                self.fired += 1
-                since = now  # a body that swallows it is interrupted again after another limit
+            elif RUNNING.get(target) is run and run.status is None and (
+                    now - since >= self.limit or (now - since >= min(self.limit, 0.1) and real_blocking.KNOWN
+                                                  and real_blocking.stuck_at_known_site(target))):
+                if self._interrupt(target, timeout, only_if_blocked=now - since < self.limit):
+                    self.fired += 1
+                    since = now  # a body that swallows it is interrupted again after another limit
+
+    def _interrupt(self, target: int, exception: type[BaseException], only_if_blocked: bool = False) -> bool:
+        """Raise ``exception`` in the exploring thread; if it is blocked in a real threading
+        object (real_blocking.py), say so in the finding and release what it waits on, so that
+        the exception lands. Returns whether it was raised."""
+        blocked = real_blocking.diagnose(target)
+        if only_if_blocked and (blocked is None or blocked.free is None):
+            return False
+        if blocked is not None and issubclass(exception, StepTimeout):
+            exception = type("StepTimeout", (exception,), {"blocked": blocked.message})
+        _set_async_exc(ctypes.c_ulong(target), ctypes.py_object(exception))
+        if blocked is not None and blocked.free is not None:
+            try:
+                blocked.free.release()
+            except RuntimeError:  # released meanwhile: the acquire has returned already
+                pass
+        return True
 
     def _past_deadline(self, target: int, run: object, now: float) -> bool:
         """Mark the deadline passed when it is; interrupt a step still running well past it.
@@ -178,6 +201,6 @@ class Watchdog:
         if (run is not None and run.status is None and _set_async_exc is not None
                 and now >= deadline.at + self.SLOW_STEP_GRACE and RUNNING.get(target) is run
                 and self._late == (id(run), len(run.events))):
-            _set_async_exc(ctypes.c_ulong(target), ctypes.py_object(TimeLimitReached))
+            self._interrupt(target, TimeLimitReached)
             deadline.at = now + self.SLOW_STEP_GRACE  # again later, if the body swallows it
         return True
