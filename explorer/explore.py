@@ -198,7 +198,7 @@ def _equal(a: object, b: object) -> bool:
             return True
     except Exception:  # noqa: BLE001 - values that refuse to compare are compared as text
         pass
-    return shown(a) == shown(b)
+    return shown(a, limit=None) == shown(b, limit=None)
 
 
 def _follow(program: Program, schedule: list[int], max_steps: int, extend: bool, previous) -> _Run:

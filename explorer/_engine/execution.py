@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from threading import get_ident
 
+from .._text import shown
 from ..objects.base import HIDDEN, Continue, Misuse, Model, Recorded, Throw
 from ..objects.thread import Spawner, ThreadModel
 from ..objects.variable import VariableModel
@@ -723,6 +724,9 @@ def _describe(factory: object) -> str:
 def _not_a_generator_hint(factory: object, returned: object) -> str:
     if inspect.iscoroutine(returned) or inspect.iscoroutinefunction(factory):
         return "this is a coroutine (async def): write it with def and yield steps instead of await"
+    if inspect.isasyncgen(returned) or inspect.isasyncgenfunction(factory):
+        return ("this is an async generator (async def with yield): drop the async, keep the yields of "
+                "steps, and replace each await by a step")
     if returned is None:
         return "this function returned None: give it at least one `yield` of a step"
     return "a plain function is not one: replace its body's `return` of a value by yields of steps"
@@ -730,7 +734,7 @@ def _not_a_generator_hint(factory: object, returned: object) -> str:
 
 def _describe_event(event: tuple) -> str:
     step, value = event[1], event[2]
-    return f"{step!r} -> {value!r}" if step[0] == "read" else repr(step)
+    return f"{shown(step)} -> {shown(value)}" if step[0] == "read" else shown(step)
 
 
 def _short_repr(value: object, limit: int = 80) -> str:

@@ -21,6 +21,7 @@ from ..detectors.lock_order import with_locations
 from ..detectors.lost_update import lost_update_finding, lost_update_keys
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
+from .._text import text_of
 from ..findings import Event, Finding, Trace
 from ..outcomes import Outcome, State
 from ..results import ExplorationResult
@@ -51,6 +52,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     deadline = _deadline(started, settings.time_limit)
     executions = 0
     previous: list[tuple] = []
+    first: list[tuple] = []
     has_locks = bool(program.lock_names)
     k = len(names)
     edge_witness: dict[tuple, tuple] = {}  # lock-order edge -> (score, events) of its best execution
@@ -95,6 +97,8 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             if needs_pending:
                 strategy.ended = status
             executions += 1
+            if executions == 1:
+                first = run.events  # the reference run: what later runs are checked against
             steps += len(run.events)
             if status is COMPLETED:
                 key = (tuple(run.values.values()), tuple(run.returns))
@@ -156,6 +160,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         except StepTimeout:
             pass
     locate = _Locator(program, max_steps, deadline)
+    stop_reason = _check_witnesses(found, witnesses, locate, stop_reason, first)
     lock_order = []
     for (held, acquired, thread, holding), (_score, events) in edge_witness.items():
         locations = locate(events)
@@ -187,7 +192,9 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         stop_reason=stop_reason,
         final_states=final_states,
         outcomes=outcomes,
-        findings=_public_findings(program, found, locate),
+        findings=_public_findings(program, {key: entry for key, entry in found.items()
+                                            if id(entry[1]) not in locate.diverged
+                                            or entry[0].kind == "nondeterminism"}, locate),
         lock_order=tuple(sorted(lock_order, key=repr)),
         strategy_reason=covered,
         pruned=pruned,
@@ -417,6 +424,8 @@ class _Locator:
 
     def __init__(self, program: Program, max_steps: int, deadline: Deadline) -> None:
         self.program, self.max_steps, self.cache, self.deadline = program, max_steps, {}, deadline
+        self.diverged: dict[int, RawFinding] = {}  # id(events) -> how its replay differed
+        self.shown: dict[int, set] = {}  # id(events) -> the keys of the findings its replay made
 
     def __call__(self, events: list[tuple]) -> list | None:
         key = id(events)
@@ -424,11 +433,48 @@ class _Locator:
             if self.deadline.passed[0]:
                 return None
             try:
-                self.cache[key] = (events, _locate(self.program, events, self.max_steps))
+                self.cache[key] = (events, _locate(self.program, events, self.max_steps, self.diverged,
+                                                   self.shown))
             except KeyboardInterrupt:  # the time limit too: the traces go without source lines
                 self.deadline.passed[0] = True
                 return None
         return self.cache[key][1]
+
+
+#: Outcome witnesses replayed at the end to check that the scenario ran deterministically.
+MAX_CHECKED_OUTCOMES = 200
+
+
+def _check_witnesses(found: dict, witnesses: dict, locate: _Locator, stop_reason: str | None,
+                     first: list) -> str | None:
+    """Replay each finding's witness (for its source lines) and some outcomes' witnesses: a
+    run that does not repeat means the scenario is nondeterministic in a way the search did
+    not see while running (state kept between runs, past the replayed prefix). Its findings
+    are not shown, a ``nondeterminism`` finding says where the replay differed, and the
+    result is incomplete: nothing built from a run that does not repeat is reported. The
+    first run is the reference the others were checked against, and is kept whatever
+    its replay does (values compared by identity never repeat, but are what ran)."""
+    for raw, events, _occurrences, _score in list(found.values()):
+        locate(events)
+        again = locate.shown.get(id(events))
+        if again is not None and raw.kind not in _DETECTED and raw.key not in again and id(events) not in locate.diverged:
+            names = locate.program.thread_names
+            message = (f"scenario {locate.program.scenario.name!r} is nondeterministic: a run that showed "
+                       f"\"{_clipped(raw.message)}\" did not show it when run again with the same "
+                       f"{len(events)} steps ({' '.join(names[e[0]] for e in events[:20])}"
+                       f"{' ...' if len(events) > 20 else ''}). Exploration assumes each thread does the same "
+                       f"thing given the same values read; state kept between runs breaks that.")
+            locate.diverged[id(events)] = RawFinding("nondeterminism", "error", None, ("nondeterminism", None),
+                                                     message, {"position": len(events)})
+    for _score, events in list(witnesses.values())[:MAX_CHECKED_OUTCOMES]:
+        locate(events)
+    locate.diverged.pop(id(first), None)
+    if not locate.diverged:
+        return stop_reason
+    first = next(iter(locate.diverged.values()))
+    if first.key not in found:
+        found[first.key] = [first, [], 1, (0, 0)]
+    return "nondeterminism" if stop_reason in (None, "max_executions") else stop_reason
 
 
 def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Finding]:
@@ -493,16 +539,40 @@ def _sites(events: list[tuple], locations: list | None, names: tuple[str, ...]) 
             for position, (event, where) in enumerate(zip(events, locations))]
 
 
-def _locate(program: Program, events: list[tuple], max_steps: int) -> list | None:
-    """Replays ``events``' schedule to learn the source line of each step; None if it cannot."""
+def _locate(program: Program, events: list[tuple], max_steps: int, diverged: dict | None = None,
+            shown: dict | None = None) -> list | None:
+    """Replays ``events``' schedule to learn the source line of each step; None if it cannot
+    (and, when it ran differently, the nondeterminism finding in ``diverged``)."""
     schedule = [event[0] for event in events]
     run = Execution(program)
     strategy = FollowSchedule(schedule, program.thread_names)
     try:
         status = run.run(strategy.choose, max_steps, events, locate=True)
-    except ExplorerError:
+    except ExplorerError as error:  # the schedule no longer fits: the run went on, or could not
+        if diverged is not None:
+            diverged[id(events)] = RawFinding(
+                "nondeterminism", "error", None, ("nondeterminism", None),
+                f"scenario {program.scenario.name!r} is nondeterministic: a run of {len(events)} steps did "
+                f"not repeat when its schedule was run again ({_clipped(text_of(error))}). Exploration "
+                f"assumes each thread does the same thing given the same values read; state kept "
+                f"between runs breaks that.", {"position": len(events)})
         return None
-    return None if status is DIVERGED else run.locations
+    if status is DIVERGED:
+        if diverged is not None:
+            diverged[id(events)] = run.findings[-1]
+        return None
+    if shown is not None:
+        shown[id(events)] = {raw.key for raw in run.findings}
+    return run.locations
+
+
+#: Kinds of finding the detectors make from a run's events (the others the run itself makes).
+_DETECTED = frozenset({"race", "lost-update", "nonserializable", "invariant", "check", "lock-order-cycle",
+                       "nondeterminism"})
+
+
+def _clipped(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def make_trace(program: Program, events: list[tuple], locations: list | None,
