@@ -202,7 +202,8 @@ def _equal(a: object, b: object) -> bool:
 
 
 def _follow(program: Program, schedule: list[int], max_steps: int, extend: bool, previous) -> _Run:
-    strategy = FollowSchedule(schedule, program.thread_names, extend=extend)
+    strategy = FollowSchedule(schedule, program.thread_names, extend=extend, index=program.thread_index,
+                              scenario=program.scenario.name)
     strategy.begin()
     run = _Run(program)
     run.run(strategy.choose, max_steps, previous, locate=True)
@@ -228,10 +229,13 @@ def _schedule_indices(program: Program, schedule: object) -> list[int]:
             f"{list(program.thread_names[:2]) * 2!r}; got {type(schedule).__name__} {schedule!r}"
         )
     index = {name: i for i, name in enumerate(program.thread_names)}
-    indices = []
+    indices: list[int | str] = []
     for position, name in enumerate(schedule):
         i = index.get(name) if isinstance(name, str) else None
         if i is None:
+            if isinstance(name, str) and name:
+                indices.append(name)  # a thread started during the run: looked up when it comes
+                continue
             raise ScheduleError(
                 f"schedule position {position} names {name!r}, which is not a thread of "
                 f"scenario {program.scenario.name!r}; its threads are {list(program.thread_names)}"

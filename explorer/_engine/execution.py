@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from threading import get_ident
 
 from .._text import shown
+from ..findings import RawFinding, waiting_words
 from ..objects.base import HIDDEN, Continue, Misuse, Model, Recorded, Throw
 from ..objects.thread import Spawner, ThreadModel
 from ..objects.variable import VariableModel
@@ -44,21 +45,6 @@ class Events(list):
     def __init__(self) -> None:
         super().__init__()
         self.syncs: dict[int, list] = {}
-
-
-class RawFinding:
-    """A finding as the engine records it: cheap to make, turned public later."""
-
-    __slots__ = ("details", "key", "kind", "message", "severity", "thread")
-
-    def __init__(self, kind: str, severity: str, thread: int | None, key: tuple, message: str,
-                 details: dict | None = None) -> None:
-        self.kind = kind
-        self.severity = severity
-        self.thread = thread
-        self.key = key
-        self.message = message
-        self.details = details or {}
 
 
 class Execution:
@@ -304,7 +290,7 @@ class Execution:
     def sync(self, thread: int, absorb: object = None, publish: object = None) -> None:
         """Record a happens-before edge of the step being executed (races.py reads them)."""
         entry = self.syncs.get(len(self.events))
-        if entry is None:
+        if entry is None:  # an empty entry says "no edge" where objects.base.edges would assume one
             entry = self.syncs[len(self.events)] = []
         if publish is not None:
             entry.append((True, publish))
@@ -376,7 +362,7 @@ class Execution:
             self.returns[i] = payload
             return True
         if outcome is RAISED or outcome is NOT_A_GENERATOR:
-            self._failed_start(i, outcome, payload, gen)
+            self._failed_start(i, outcome, payload, gen, factory)
             return False
         if payload.__class__ is Read or payload.__class__ is Write:
             model = None
@@ -445,9 +431,8 @@ class Execution:
         except Exception:
             return False
 
-    def _failed_start(self, i: int, outcome: object, payload: object, gen: object) -> None:
+    def _failed_start(self, i: int, outcome: object, payload: object, gen: object, factory) -> None:
         name = self._who(i)
-        factory = self.program.factories[i]
         if outcome is NOT_A_GENERATOR:
             what = type(payload).__name__
             hint = _not_a_generator_hint(factory, payload)
@@ -567,6 +552,7 @@ class Execution:
         waits_on: dict[int, int | None] = {}
         blocked_at: dict[str, str | None] = {}
         waiting_for: dict[str, str] = {}
+        waiting_in: dict[str, str] = {}
         parts = []
         marks: dict[int, str] = {}
         for i, step in enumerate(self.pending):
@@ -579,6 +565,7 @@ class Execution:
             waits.append((names[i], step[1], None if holder is None else names[holder], finished))
             blocked_at[names[i]] = location(self.gens[i])
             waiting_for[names[i]] = what
+            waiting_in[names[i]] = waiting_words(step[0], step[1])
             marks.update(model.marks(i, step))
             if holder == i:
                 parts.append(f"{names[i]} waits for {what}, which {names[i]} itself holds"
@@ -598,7 +585,8 @@ class Execution:
         marks.update(self._holding_marks(waits_on))
         self._add("deadlock", "error", None, tuple(sorted(waits, key=repr)), message,
                   {"waits": waits, "cycle": [names[i] for i in cycle], "blocked_at": blocked_at,
-                   "marks": marks, "lost_wakeup": lost, "waiting_for": waiting_for})
+                   "marks": marks, "lost_wakeup": lost, "waiting_for": waiting_for,
+                   "waiting_in": waiting_in})
 
     def _holding_marks(self, waits_on: dict[int, int | None]) -> dict[int, str]:
         """Each acquisition a blocked thread waits on: the holder's last acquire of that lock."""

@@ -22,14 +22,15 @@ from ..detectors.lost_update import lost_update_finding, lost_update_keys
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from .._text import text_of
-from ..findings import Event, Finding, Trace
+from ..findings import Event, Finding, RawFinding, Trace
+from ..objects.dependence import dependent
 from ..outcomes import Outcome, State
 from ..results import ExplorationResult
 from ..settings import Settings
 from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
-from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution, RawFinding
+from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution
 from .linearize import fewest_preemptions
 from .program import Program
 from .state_keys import StateKeys
@@ -60,7 +61,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     choose, begin, end = strategy.choose, strategy.begin, strategy.end
     bind = getattr(strategy, "bind", None)
     if bind is not None:  # dpor: which objects each step touches, and the locks' roles
-        bind(program.footprint, program.lock_role, program.thread_index)
+        bind(program)
     needs_pending = getattr(strategy, "needs_pending", False)
     state_keys = StateKeys(program) if getattr(strategy, "needs_state", False) else None
     pruned = 0
@@ -590,10 +591,11 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         public.append(Event(n, names[i], step[0], step[1], value,
                             None if locations is None else locations[n]))
     marks = {} if raw is None else raw.details.get("marks", {})
-    blocked, blocked_at = {}, {}
+    blocked, blocked_at, waiting = {}, {}, {}
     if raw is not None and raw.kind == "deadlock":
         blocked = {thread: lock for thread, lock, _holder, _finished in raw.details["waits"]}
         blocked_at = raw.details["blocked_at"]
+        waiting = raw.details.get("waiting_in", {})
     return Trace(
         schedule=tuple(names[e[0]] for e in events),
         events=tuple(public),
@@ -602,6 +604,7 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         preemptions=preemptions(events) if preempted is None else preempted,
         blocked_at=MappingProxyType(dict(blocked_at)),
         marks=MappingProxyType(dict(marks)),
+        waiting=MappingProxyType(dict(waiting)),
     )
 
 
@@ -670,7 +673,9 @@ def _shorter_run(program: Program, events: list[tuple], preempted: int, max_step
     try:
         again = Execution(program)
         again.run(FollowSchedule(schedule, names).choose, max_steps, events)
-        order = fewest_preemptions(events, list(again.pending), program.reentrant, below=preempted)
+        order = fewest_preemptions(events, list(again.pending), program.reentrant, below=preempted,
+                                   dependent=lambda a, b: dependent(a, b, program.footprint),
+                                   thread_index=program.thread_index)
         if order is None:
             return None
         run = Execution(program)

@@ -28,6 +28,9 @@ class Event(Declaration):
 
 
 
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "wake"
+
     def model(self, name: str, run) -> EventModel:
         return EventModel(name, run)
 

@@ -12,7 +12,7 @@ happens before the child's first step; everything the thread did happens before 
 
 from __future__ import annotations
 
-from .base import Misuse, Model
+from .base import Declaration, Misuse, Model
 
 JOIN_SELF = "cannot join current thread"
 JOIN_UNSTARTED = "cannot join thread before it is started"
@@ -62,3 +62,17 @@ class Spawner(Model):
                          RuntimeError(f"thread name {name!r} already used"), ("spawn-name", name))
         run.start_thread(name, (lambda: fn(*args)) if args else fn, thread)
         return None
+
+
+class ThreadHandles(Declaration):
+    """What every thread's name declares, without a declaration: ``spawn`` and ``join``
+    touch the thread of that name, and a join waits for it."""
+
+    __slots__ = ()
+    kind = "thread"
+
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "join"
+
+
+THREADS = ThreadHandles()

@@ -30,32 +30,8 @@ from bisect import bisect_left
 
 from .._engine.watchdog import check_deadline
 from ..objects.base import ACQUIRE, REACQUIRE, RELEASE
+from ..objects.dependence import dependent
 from .base import Abandon
-
-
-def dependent(a: tuple, b: tuple, footprint=None) -> bool:
-    """Whether two steps of different threads do not commute.
-
-    Two accesses of one variable are dependent unless both read; any other two steps
-    are dependent when they touch a common object. ``footprint(step)`` names the
-    objects a step touches (a condition's steps touch its lock too); by default a step
-    touches just its target.
-
-    >>> from explorer import read, write, acquire, release
-    >>> dependent(read("x"), write("x", 1)), dependent(read("x"), read("x")), dependent(read("x"), write("y", 1))
-    (True, False, False)
-    >>> dependent(acquire("l"), release("l")), dependent(acquire("l"), acquire("m"))
-    (True, False)
-    """
-    kind_a, kind_b = a[0], b[0]
-    if (kind_a == "read" or kind_a == "write") and (kind_b == "read" or kind_b == "write"):
-        return a[1] == b[1] and (kind_a == "write" or kind_b == "write")
-    if kind_a == "local" or kind_b == "local":
-        return False
-    if footprint is None:
-        return a[1] == b[1]
-    touched = footprint(b)
-    return any(name in touched for name in footprint(a))
 
 
 #: What a re-entrant acquire or release of a lock its thread holds is replaced by for the
@@ -197,8 +173,8 @@ class _Order:
                 self.last_use[name] = j
 
 
-#: Step kinds that can wait for another thread (their non-blocking forms excepted).
-_MAY_BLOCK = frozenset({"acquire", "get", "put", "join", "wake", "pass", "take", "drain", "result"})
+def _plain_may_block(step: tuple) -> bool:
+    return step[0] == "acquire" and len(step) == 2
 
 
 def _own(step: tuple) -> tuple:
@@ -247,14 +223,17 @@ class DPOR:
         self.after: list[int] = []  # per step of the execution: the steps that happen before it
         self.footprint = _own
         self.role = _plain_role
+        self.may_block = _plain_may_block
         self.thread_index: dict[str, int] = {}
         self.dependent = dependent
         self.infeasible = 0  # planned runs whose next thread could not run (counted as pruned)
 
-    def bind(self, footprint, role, thread_index: dict) -> None:
+    def bind(self, program) -> None:
         """What dpor needs to know of the program: which objects a step touches, which
-        steps take or give a lock, and the threads' numbers by name."""
-        self.footprint, self.role, self.thread_index = footprint, role, thread_index
+        steps take or give a lock, which may wait, and the threads' numbers by name."""
+        footprint = program.footprint
+        self.footprint, self.role, self.may_block = footprint, program.lock_role, program.may_block
+        self.thread_index = program.thread_index
         self.dependent = lambda a, b: dependent(a, b, footprint)
 
     def begin(self) -> bool:
@@ -383,8 +362,7 @@ class DPOR:
         kind = step[0]
         if kind == "local":
             return
-        if kind not in _MAY_BLOCK or (len(step) == 3 and (kind == "acquire" or kind == "get")) or (
-                kind == "put" and len(step) == 4):
+        if not self.may_block(step):
             # A step that never waits races with the dependent steps just before it.
             covered = 0  # what happens before the events before this one: not immediate
             rest = before
