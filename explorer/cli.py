@@ -27,10 +27,12 @@ examples:
   explorer list scenarios/                   one line per scenario
   explorer crosscheck scenarios/counter.py   run on real threads and compare with the model
 
-exit status: 0 no error findings, 1 some scenario has an error finding, 2 a file or
-scenario could not be used, 3 no error finding but some exploration was INCOMPLETE (a
-budget, bound or sample: the absence of bugs is not proven), 130 interrupted by Ctrl-C
-(the partial result is printed first, marked INCOMPLETE). A progress line shows on a terminal, never on a pipe.
+exit status: 0 every scenario explored completely with no error finding, 1 some scenario
+has an error finding, 2 a file or scenario could not be used or an output not written, 3
+no error finding but some exploration was INCOMPLETE (a budget, bound or sample: the
+absence of bugs is not proven), 5 nothing collected (no scenario, or none -k selects),
+130 interrupted by Ctrl-C (the partial result is printed first, marked INCOMPLETE).
+--json - and --report - write to standard output. A progress line shows on a terminal, never on a pipe.
 Loading a scenario file runs its Python code.
 """
 

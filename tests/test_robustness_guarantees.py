@@ -637,3 +637,14 @@ def test_crosscheck_matches_a_real_thread_hang_with_the_step_timeout_exploration
     check = crosscheck(scenario, runs=1, timeout=0.5, model=model)
     (hung,) = [row for row in check.rows if row.what == "hung"]
     assert not check.unexpected and hung.flagged_by == ("step-timeout",) and "MODEL IS WRONG" not in check.render()
+
+
+# ---- the README states the guarantees ------------------------------------------------------------
+
+def test_the_readme_troubleshooting_section_states_every_guarantee():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Troubleshooting"):readme.index("## Scenario library")]
+    for promise in ("exits with 0 only when every", "5 when nothing was collected", "130 after Ctrl-C",
+                    "How soon a time limit and Ctrl-C are honoured", "Real `threading` objects in a thread body",
+                    "What is refused when reading files", "at most 256 MiB", "`--json -`", "about 2 KiB per state"):
+        assert promise in section, promise
