@@ -648,3 +648,17 @@ def test_the_readme_troubleshooting_section_states_every_guarantee():
                     "How soon a time limit and Ctrl-C are honoured", "Real `threading` objects in a thread body",
                     "What is refused when reading files", "at most 256 MiB", "`--json -`", "about 2 KiB per state"):
         assert promise in section, promise
+
+
+def test_ctrl_c_while_the_result_is_assembled_keeps_the_result_marked_interrupted():
+    def interrupts(state):
+        raise KeyboardInterrupt  # as if Ctrl-C came while the outcomes are judged, after the search
+
+    scenario = Scenario("counter", variables={"x": 0}, threads={"A": increments, "B": increments},
+                        invariant=interrupts)
+    started = time.monotonic()
+    result = explore(scenario, time_limit=30)
+    assert time.monotonic() - started < 5
+    assert result.stop_reason == "interrupted" and not result.complete
+    assert {"lost-update", "race"} <= {f.kind for f in result.findings}
+    assert "INCOMPLETE: interrupted (Ctrl-C)" in result.render()

@@ -161,7 +161,10 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         except StepTimeout:
             pass
     locate = _Locator(program, max_steps, deadline)
-    stop_reason = _check_witnesses(found, witnesses, locate, stop_reason, first)
+    try:
+        stop_reason = _check_witnesses(found, witnesses, locate, stop_reason, first)
+    except KeyboardInterrupt as stop:  # the time limit too
+        stop_reason = _cut_short(deadline, stop, stop_reason)
     lock_order = []
     for (held, acquired, thread, holding), (_score, events) in edge_witness.items():
         locations = locate(events)
@@ -180,6 +183,13 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         final_states[state] += count
         outcomes[Outcome._of(state, program.thread_names, returns)] += count
 
+    shown = {key: entry for key, entry in found.items()
+             if id(entry[1]) not in locate.diverged or entry[0].kind == "nondeterminism"}
+    try:
+        findings = _public_findings(program, shown, locate)
+    except KeyboardInterrupt as stop:  # Ctrl-C while wording findings: word them again, without lines
+        stop_reason = _cut_short(deadline, stop, stop_reason)
+        findings = _public_findings(program, shown, locate)
     return ExplorationResult(
         scenario=program.scenario,
         strategy=strategy_name,
@@ -193,9 +203,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         stop_reason=stop_reason,
         final_states=final_states,
         outcomes=outcomes,
-        findings=_public_findings(program, {key: entry for key, entry in found.items()
-                                            if id(entry[1]) not in locate.diverged
-                                            or entry[0].kind == "nondeterminism"}, locate),
+        findings=findings,
         lock_order=tuple(sorted(lock_order, key=repr)),
         strategy_reason=covered,
         pruned=pruned,
