@@ -107,14 +107,12 @@ class Execution:
         k = len(program.factories)
         variables = self.variables = program.targets[Read]
         values = self.values = dict(program.initial)
+        # Declared objects get their model now; variables (for update), thread handles
+        # (for join) and the spawner when a step first needs one (_model).
         objects = self.objects = {}
-        for name in program.var_names:
-            objects[name] = VariableModel(name, self)
         for name, declaration in program.declarations.items():
             objects[name] = declaration.model(name, self)
-        for name in program.thread_names[:k]:
-            objects[name] = ThreadModel(name, self)
-        self.spawner = Spawner("spawn", self)
+        self.spawner = None
         self.syncs = self.events.syncs
         self.enders: list = []
         pending: list = [None] * k
@@ -326,7 +324,7 @@ class Execution:
         index = self.program.thread_index.get(name)
         if index is not None and self.started(index):
             return "a thread of that name was already started in this run"
-        if name in self.objects and not isinstance(self.objects[name], ThreadModel):
+        if name in self.variables or name in self.program.declarations:
             return "that name is declared as a variable or an object"
         return None
 
@@ -383,16 +381,29 @@ class Execution:
         """The model that executes ``step``, or None when nothing declared takes it."""
         try:
             kind = step[0]
-            if step.__class__ is Op and kind == "spawn":
-                return self.spawner
-            model = self.objects.get(step[1])
-            if model is None and kind == "join" and step.__class__ is Op:
-                model = self.objects[step[1]] = ThreadModel(step[1], self)  # never started (yet)
+            model = None if kind == "spawn" else self.objects.get(step[1])
+            if model is None and step.__class__ is Op:
+                model = self._implicit(kind, step[1])
         except Exception:
             return None
         if model is None or kind not in model.accepts or step.__class__ not in _STEP_CLASSES:
             return None
         return model
+
+    def _implicit(self, kind: str, name: str):
+        """The model of an object no declaration makes: a variable's (for ``update``), a
+        thread's handle (for ``join``; a name not started yet joins as such), the spawner."""
+        if kind == "spawn":
+            if self.spawner is None:
+                self.spawner = Spawner("spawn", self)
+            return self.spawner
+        if kind == "update" and name in self.variables:
+            model = self.objects[name] = VariableModel(name, self)
+            return model
+        if kind == "join":
+            model = self.objects[name] = ThreadModel(name, self)
+            return model
+        return None
 
     def _misused(self, i: int, misuse: Misuse) -> None:
         message = f"{self._who(i)}, at step {len(self.events)}{self.at(i)} {misuse.message}"

@@ -353,11 +353,13 @@ def _note_races(found: dict, run: Execution, k: int, passed: list) -> None:
     if not pairs:
         return
     events = run.events
-    score = (run.preemptions, len(events))
     get = found.get
     for number, (key, earlier, later) in enumerate(pairs):
         if not number & 4095 and passed[0]:
             raise TimeLimitReached
+        # Then the earliest steps, as merge_races words a merged race: so that of the races
+        # on the same lines one trace shows, each is worded from the pair replay words.
+        score = (run.preemptions, len(events), (earlier, later))
         entry = get(key)
         if entry is None:
             found[key] = [_Race(key, earlier, later), events, 1, score]
@@ -488,7 +490,7 @@ def _check_witnesses(found: dict, witnesses: dict, locate: _Locator, stop_reason
 
 def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Finding]:
     findings = []
-    for raw, events, occurrences, (preempted, _) in _one_race_per_site(program, found, locate):
+    for raw, events, occurrences, (preempted, *_) in _one_race_per_site(program, found, locate):
         if raw.__class__ is _Race:
             raw = raw.finding(events)
         locations = locate(events)
@@ -649,7 +651,8 @@ def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: 
             continue  # an earlier shorter run already gave this finding a trace as good
         better = _same_finding(raw, run, names)
         if better is not None:
-            entry[0], entry[1], entry[3] = better, run.events, score
+            entry[0], entry[1], entry[3] = better, run.events, score + (
+                (better.details["steps"],) if better.kind == "race" else ())
             _improve_others(found, run, names, score)
 
 
@@ -663,7 +666,7 @@ def _improve_others(found: dict, run: Execution, names: tuple[str, ...], score: 
     for located in lost_update_keys(events):
         _improve(found, located[0], score, events, lambda located=located: lost_update_finding(events, names, *located))
     for key, earlier, later in race_pairs(events, len(names)):
-        _improve(found, key, score, events, lambda key=key, earlier=earlier, later=later:
+        _improve(found, key, score + ((earlier, later),), events, lambda key=key, earlier=earlier, later=later:
                  race_finding(key, earlier, later, events))
 
 

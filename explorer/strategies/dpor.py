@@ -326,6 +326,9 @@ class DPOR:
             role = self.role(step) if step[0] != "local" else None
             if role is not None and (role[0] == ACQUIRE or role[0] == REACQUIRE):
                 acquires.setdefault(role[1], []).append(j)
+            elif role is None and step[0] == "acquire":  # a try: it may take any lock it touches
+                for name in self.footprint(step):
+                    acquires.setdefault(name, []).append(j)
         for j in range(fresh, len(events)):
             thread, step = events[j]
             self._races_of(events, after, j, thread, step, after[j], order.previous[j], acquires)
@@ -388,8 +391,10 @@ class DPOR:
             # acquires is how the lock orders them, so it is looked past. A release never
             # races with a later acquire: the lock is held until it, so the acquire
             # cannot come first.
-            # Every step that takes the lock has it in its footprint, so _Order chains them all:
-            # once one is ordered before this thread's previous step, so is every earlier one.
+            # Every step that may take the lock (an acquire, a condition's re-acquire, a try) has
+            # it in its footprint, so _Order chains them all: once one is ordered before this
+            # thread's previous step, so is every earlier one. A try that lost to this acquire
+            # running first gives up: reversed alike.
             taken = acquires.get(role[1], ())
             racing = []
             for index in range(bisect_left(taken, j) - 1, -1, -1):
@@ -413,12 +418,16 @@ class DPOR:
                 self._fallback(i, thread)
 
     def _fallback(self, position: int, thread: int) -> None:
+        # A backtracking set, as Flanagan and Godefroid have it: the thread starts a branch
+        # unless it ran, sleeps or starts one here already. Not _insert: its test that a
+        # branch covers a sequence holds for a whole race reversal, not for this one step
+        # (with a step of the thread before the blocking one, it took that step to commute
+        # past the racing step and judged the branch covered).
         point = self.points[position]
-        if thread in point.enabled:
-            self._insert(position, [(thread, point.pending[thread])])
-            return
-        for other in point.enabled:
-            self._insert(position, [(other, point.pending[other])])
+        planned = {node[0] for node in point.wakeup} | point.done | point.sleep
+        for other in [thread] if thread in point.enabled else point.enabled:
+            if other not in planned:
+                point.wakeup.append([other, point.pending[other], []])
 
     def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not
@@ -449,6 +458,10 @@ class DPOR:
                     nodes, v = node[2], rest
                     break
             else:
+                if nodes is point.wakeup and v[0][0] not in point.enabled:
+                    # A thread waiting here cannot start a branch here (a try-acquire's race
+                    # with an acquire, while the lock is held): the race is not reversible.
+                    return
                 chain: list = []
                 for thread, step in reversed(v):
                     chain = [[thread, step, chain]] if chain else [[thread, step, []]]
