@@ -14,10 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
+from ._files import write_text as _write_text
 from ._keyword import keyword_matcher
 from .errors import ExplorerError
 from .explore import explore
-from .loading import load_scenarios
+from .loading import load_scenarios, nothing_collected
 from .render import render_result
 from .settings import DEFAULT_MAX_STEPS, DEFAULT_STEP_TIMEOUT
 from .strategies import STRATEGIES
@@ -44,26 +45,51 @@ failure. A scenario without an Expect passes when it has no error-severity findi
 
 exit status: 0 every scenario passed, 1 some scenario failed (an Expect that does not
 hold, or an error finding where nothing is expected), 2 a file or scenario could not be
-used, 3 nothing failed but some exploration was INCOMPLETE (a budget, bound or sample:
-the absence of bugs is not proven), 130 interrupted by Ctrl-C (the partial result is
-printed first, marked INCOMPLETE). A progress line shows on a terminal, never on a pipe;
-colour too, unless NO_COLOR is set. Loading a scenario file runs its Python code.
+used or an output not written, 3 nothing failed but some exploration was INCOMPLETE (a
+budget, bound or sample: the absence of bugs is not proven), 5 nothing collected (no
+scenario, or none -k selects), 130 interrupted by Ctrl-C (the partial result is printed
+first, marked INCOMPLETE). --json - and --report - write to standard output. A progress
+line shows on a terminal, never on a pipe; colour too, unless NO_COLOR is set. Loading a
+scenario file runs its Python code.
 """
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status. A reader that stops early
-    (``explorer run scenarios/ | head``) ends the output quietly."""
+    (``explorer run scenarios/ | head``) ends the output quietly, and the status is
+    still never 0 unless every scenario was explored completely and passed."""
+    so_far = _Status()
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is shown escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
-        return _main(argv)
+        return _main(argv, so_far)
     except BrokenPipeError:
         # Python would complain again when flushing stdout at exit; point it at nothing.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        return so_far.on_broken_pipe()
     except KeyboardInterrupt:  # outside an exploration (loading files, writing them): nothing partial to show
         print("\nexplorer: interrupted (Ctrl-C)", file=sys.stderr)
         return 130
+
+
+class _Status:
+    """The exit status known so far, for a run the reader cut short."""
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.finished = True  # False while scenarios remain to be explored or checked
+
+    def on_broken_pipe(self) -> int:
+        if self.status != 0:
+            return self.status
+        return 0 if self.finished else EXIT_INCOMPLETE
+
+
+EXIT_INCOMPLETE = 3
+#: Nothing was collected: no scenario in the files, or none that -k selects (as pytest's 5).
+EXIT_NOTHING_COLLECTED = 5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -158,7 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _main(argv: list[str] | None = None) -> int:
+def _main(argv: list[str] | None, so_far: _Status) -> int:
     args = _parser().parse_args(argv)
 
     try:
@@ -167,11 +193,14 @@ def _main(argv: list[str] | None = None) -> int:
         print(f"explorer: {exc}", file=sys.stderr)
         return 2
     paths, named = _split_names(args.paths)
+    notes: list[str] = []
     try:
-        found, failures = load_scenarios(paths)
+        found, failures = load_scenarios(paths, notes=notes)
     except FileNotFoundError as exc:
         print(f"explorer: {exc}", file=sys.stderr)
         return 2
+    for note in notes:
+        print(f"explorer: {note}", file=sys.stderr)
     for failure in failures:
         print(f"explorer: {failure}", file=sys.stderr)
     status = 2 if failures else 0
@@ -182,30 +211,57 @@ def _main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             status = 2
     chosen = [item for item in found if _picked(item, named, matches)]
+    if not chosen and not named:
+        print(f"explorer: {nothing_collected(paths, found, failures, getattr(args, 'select', None))}",
+              file=sys.stderr)
+        return status or EXIT_NOTHING_COLLECTED
+    if args.command in ("run", "crosscheck"):
+        so_far.finished = False
     if args.command == "list":
         for file, attribute, scenario in chosen:
             print(f"{file}::{attribute}  {scenario.name!r}  threads={list(scenario.threads)}")
         return status
     if args.command == "crosscheck":
-        return _crosscheck(args, chosen, status)
+        return _crosscheck(args, chosen, status, so_far)
     if args.command == "replay":
         return _replay(args, chosen, status)
+    unwritten: list[str] = []  # one line per file that could not be written, said at the end
     if args.json_file == "-":  # standard output carries the JSON alone; the text goes to stderr
         with contextlib.redirect_stdout(sys.stderr):
-            status, results = _run(args, chosen, status)
+            status, results = _run(args, chosen, status, so_far, unwritten)
     else:
-        status, results = _run(args, chosen, status)
+        status, results = _run(args, chosen, status, so_far, unwritten)
     if args.json_file:
-        from ._files import write_text as _write_text
         from .json_format import result_to_dict
 
         document = {"format": "explorer-run", "version": 1, "results": [result_to_dict(r) for r in results]}
-        text = json.dumps(document, indent=2, allow_nan=False) + "\n"
-        if args.json_file == "-":
-            sys.stdout.write(text)
-        else:
-            _write_text(Path(args.json_file), text)
+        unwritten += _output("--json", args.json_file, json.dumps(document, indent=2, allow_nan=False) + "\n")
+    so_far.finished = True
+    for failure in unwritten:
+        print(f"explorer: {failure}", file=sys.stderr)
+    if unwritten and status in (0, 1, EXIT_INCOMPLETE):
+        status = 2
     return status
+
+
+def _output(flag: str, target: str, text: str) -> list[str]:
+    """Write ``text`` where ``flag`` asks (``-`` is standard output); the failure, as one line, or []."""
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return []
+    return _saved(flag, target, lambda: _write_text(Path(target), text))
+
+
+def _saved(flag: str, target, write) -> list[str]:
+    """Call ``write()``; a file that cannot be written is one line naming it and why, not a traceback."""
+    from ._files import unwritable
+
+    try:
+        write()
+    except OSError as exc:
+        return [f"{flag}: cannot write {target}: {unwritable(exc, target)}"]
+    return []
 
 
 _K_HELP = ("only scenarios whose FILE::NAME or name contains the words, combined as pytest's -k does: "
@@ -231,7 +287,7 @@ def _picked(item, named: dict[str, set[str]], matches) -> bool:
     return matches is None or matches([f"{file}::{attribute}", scenario.name])
 
 
-def _run(args, chosen, status: int) -> tuple[int, list]:
+def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tuple[int, list]:
     """``explorer run``: explore each scenario, print it, judge it; then the closing line."""
     paint = _painter(args.color, sys.stdout)
     results, verdicts = [], []
@@ -245,33 +301,40 @@ def _run(args, chosen, status: int) -> tuple[int, list]:
                              seed=args.seed, preemptions=args.preemptions, depth=args.depth)
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
-            status = 2
+            status = so_far.status = 2
             continue
         finally:
             if bar is not None:
                 bar.clear()
+        verdict, line = _judge(result, ignore_expect=args.ignore_expect)
+        if verdict == "failed" and so_far.status in (0, EXIT_INCOMPLETE):
+            so_far.status = 1
+        elif verdict == "incomplete" and so_far.status == 0:
+            so_far.status = EXIT_INCOMPLETE
         hint = _command_hint(file, attribute)
         print(paint(render_result(result, traces=not args.quiet, hint=hint)))
         if args.verbose:
             print("  outcomes (final state and return values):")
             for outcome, count in sorted(result.outcomes.items(), key=lambda item: -item[1]):
                 print(f"    {outcome}  {count}")
-        verdict, line = _judge(result, ignore_expect=args.ignore_expect)
         if line:
             print(paint(line))
         results.append(result)
         verdicts.append(verdict)
-        _write_artifacts(args, result)
+        unwritten += _write_artifacts(args, result)
         print()
         if result.stop_reason == "interrupted":
             print("explorer: interrupted (Ctrl-C); the result above is partial, and no further "
                   "scenario was explored", file=sys.stderr)
-            status = 130
+            status = so_far.status = 130
             break
     if args.report_file:
-        from .report_html import write_report
+        from .report_html import render_report
 
-        print(f"report: {write_report(args.report_file, results)}")
+        failed = _output("--report", args.report_file, render_report(results))
+        if not failed and args.report_file != "-":
+            print(f"report: {Path(args.report_file)}")
+        unwritten += failed
     print(paint(_closing_line(results, verdicts, time.perf_counter() - started)))
     if status == 0 and "failed" in verdicts:
         status = 1
@@ -332,7 +395,8 @@ _PAINTED = re.compile(r"\b(ERROR|WARNING)(?= \[)|(?<=expect: )(holds|FAILS)|\bIN
 def _painter(choice: str, stream):
     """A function that colours the verdict words of a text, or leaves it alone: colour is
     on for ``yes``, and for ``auto`` on a terminal when ``NO_COLOR`` is unset."""
-    on = choice == "yes" or (choice == "auto" and not os.environ.get("NO_COLOR") and stream.isatty())
+    isatty = getattr(stream, "isatty", None)
+    on = choice == "yes" or (choice == "auto" and not os.environ.get("NO_COLOR") and isatty is not None and isatty())
     if not on:
         return lambda text: text
     return lambda text: _PAINTED.sub(lambda m: f"\033[{_COLOURS[m[0]]}m{m[0]}\033[0m", text)
@@ -356,13 +420,14 @@ class _ProgressBar:
             sys.stderr.flush()
 
 
-def _write_artifacts(args, result) -> None:
-    """The per-scenario files --graph and --save-trace ask for."""
-    from ._files import write_text as _write_text
+def _write_artifacts(args, result) -> list[str]:
+    """The per-scenario files --graph and --save-trace ask for; returns one line per file
+    that could not be written (the run goes on with the next scenario)."""
     from .errors import GraphTooLarge
     from .export import write_graph
     from .json_format import trace_to_json
 
+    failed: list[str] = []
     slug = "".join(c if c.isalnum() else "-" for c in result.scenario.name).strip("-") or "scenario"
     if args.graph_dir:
         folder = Path(args.graph_dir)
@@ -372,35 +437,53 @@ def _write_artifacts(args, result) -> None:
             print(f"  graph: {exc}")
         else:
             for suffix in (".dot", ".graphml"):
-                write_graph(states, folder / f"{slug}-states{suffix}")
+                failed += _saved("--graph", folder / f"{slug}-states{suffix}",
+                                 lambda path=folder / f"{slug}-states{suffix}": write_graph(states, path))
             try:
-                write_graph(states, folder / f"{slug}-states.svg")
+                failed += _saved("--graph", folder / f"{slug}-states.svg",
+                                 lambda: write_graph(states, folder / f"{slug}-states.svg"))
             except GraphTooLarge as exc:
                 print(f"  graph: {slug}-states.svg not drawn: {exc}")
         if result.lock_order:
             for suffix in (".dot", ".graphml", ".svg"):
-                write_graph(result.lock_order_graph, folder / f"{slug}-lock-order{suffix}")
-        print(f"  graphs written to {folder}/{slug}-*")
+                path = folder / f"{slug}-lock-order{suffix}"
+                failed += _saved("--graph", path, lambda path=path: write_graph(result.lock_order_graph, path))
+        if not failed:
+            print(f"  graphs written to {folder}/{slug}-*")
     if args.trace_dir:
         for number, finding in enumerate(result.findings):
             path = Path(args.trace_dir) / f"{slug}-{number}-{finding.kind}.json"
-            _write_text(path, trace_to_json(finding.trace, scenario=result.scenario) + "\n")
+            text = trace_to_json(finding.trace, scenario=result.scenario) + "\n"
+            failure = _saved("--save-trace", path, lambda path=path, text=text: _write_text(path, text))
+            if failure:
+                failed += failure
+                break  # the next ones would fail alike
             print(f"  trace of finding {number} ({finding.kind}): {path}")
+    return failed
 
 
-def _one_result(run: dict, select: str | None) -> dict:
+def _one_result(run: dict, select: str | None, where: str) -> dict:
     """From an ``explorer run --json`` file, the result -k names, or the only one with findings."""
     from .errors import InvalidArgument
 
-    results = [r for r in run.get("results", []) if isinstance(r, dict)]
-    names = [str(r.get("scenario", {}).get("name")) for r in results]
+    results = run.get("results")
+    if not isinstance(results, list):
+        raise InvalidArgument(f"{where}: field 'results' must be a list of results, got {type(results).__name__}")
+    names = []
+    for position, entry in enumerate(results):
+        scenario = entry.get("scenario") if isinstance(entry, dict) else None
+        name = scenario.get("name") if isinstance(scenario, dict) else None
+        if not isinstance(name, str):
+            raise InvalidArgument(f"{where}: field 'results[{position}].scenario.name' must be the scenario's "
+                                  f"name (a string)")
+        names.append(name)
     if select:
         matches = keyword_matcher(select)
         picked = [r for r, name in zip(results, names) if matches([name])]
     else:
         picked = [r for r in results if r.get("findings")]
     if len(picked) != 1:
-        raise InvalidArgument(f"the file holds the results of {names}; name one with -k")
+        raise InvalidArgument(f"{where}: the file holds the results of {names}; name one with -k")
     return picked[0]
 
 
@@ -425,6 +508,12 @@ def _replay(args, chosen, status: int) -> int:
     except ExplorerError as exc:
         print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
         return 2
+    if args.schedule is None:
+        mismatch = _other_steps(trace, execution.trace)
+        if mismatch:
+            print(f"explorer: {args.trace}: the trace was not recorded from {file}::{attribute} as it is now: "
+                  f"{mismatch}; record it again with 'explorer run --save-trace'", file=sys.stderr)
+            return 2
     print(f"{file}::{attribute}")
     if args.schedule is None and execution.trace.schedule == trace.schedule and trace.marks:
         # the saved trace's marks (the stale read, the lost write...) belong to this very schedule
@@ -437,15 +526,15 @@ def _replay(args, chosen, status: int) -> int:
 
 def _saved_trace(args, chosen):
     """``(the scenario, the trace)`` --trace names, or the exit status when it cannot be used."""
-    from .json_format import load_trace
+    from .json_format import load_trace, read_json_file
 
     finding = args.finding
     if finding is not None and finding.isdigit():
         finding = int(finding)
     try:
-        recorded = json.loads(Path(args.trace).read_text(encoding="utf-8"))
+        recorded = read_json_file(args.trace)
         if isinstance(recorded, dict) and recorded.get("format") == "explorer-run":
-            recorded = _one_result(recorded, args.select)
+            recorded = _one_result(recorded, args.select, f"result file {args.trace!r}")
         trace = load_trace(recorded, finding=finding)
     except (OSError, ValueError) as exc:  # ExplorerErrors are ValueErrors too
         print(f"explorer: {args.trace}: {exc}", file=sys.stderr)
@@ -461,10 +550,20 @@ def _saved_trace(args, chosen):
     return candidates[0], trace
 
 
-def _crosscheck(args, chosen, status: int) -> int:
-    import json
+def _other_steps(saved, replayed) -> str | None:
+    """Where a saved trace's steps differ from the steps its schedule takes now, or None."""
+    from ._text import shown
 
-    from ._files import write_text as _write_text
+    for saved_event, event in zip(saved.events, replayed.events):
+        if (saved_event.kind, saved_event.target) != (event.kind, event.target):
+            return (f"at step {event.index + 1} it says {saved_event.thread} did {saved_event.kind} "
+                    f"{shown(saved_event.target)}, but the scenario does {event.kind} {shown(event.target)}")
+    if len(saved.events) != len(replayed.events):
+        return f"it has {len(saved.events)} steps, but its schedule runs {len(replayed.events)} steps"
+    return None
+
+
+def _crosscheck(args, chosen, status: int, so_far: _Status) -> int:
     from .crosscheck import crosscheck
 
     tables = []
@@ -474,15 +573,18 @@ def _crosscheck(args, chosen, status: int) -> int:
             check = crosscheck(scenario, runs=args.runs, seed=args.seed, timeout=args.timeout)
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
-            status = 2
+            status = so_far.status = 2
             continue
+        if status == 0 and check.unexpected:
+            status = so_far.status = 1
         print(check.render())
         print()
         tables.append(check.to_dict())
-        if status == 0 and check.unexpected:
-            status = 1
+    so_far.finished = True
     if args.json_file:
-        _write_text(Path(args.json_file), json.dumps(tables, indent=2, allow_nan=False) + "\n")
+        for failure in _output("--json", args.json_file, json.dumps(tables, indent=2, allow_nan=False) + "\n"):
+            print(f"explorer: {failure}", file=sys.stderr)
+            status = max(status, 2) if status != 130 else status
     return status
 
 

@@ -280,7 +280,11 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
         rows.append(Observation("error", f"error: {thread} raised {kind}: {message}", count, verdict,
                                 ("error",) if verdict == FLAGGED else ()))
     if hung:
-        rows.append(Observation("hung", "hung: no progress within the timeout", hung, UNEXPECTED))
+        # exploration reports a body that never yields (or blocks for good) as a step-timeout:
+        # the same fault as a real thread that makes no progress
+        timed_out = [f for f in model.findings if f.kind == "step-timeout"]
+        rows.append(Observation("hung", "hung: no progress within the timeout", hung,
+                                FLAGGED if timed_out else UNEXPECTED, ("step-timeout",) if timed_out else ()))
     return rows
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 
 from ._engine.execution import COMPLETED, DIVERGED, FAILED, HUNG
 from ._engine.execution import Execution as _Run
+from ._engine.guards import no_process_exit
 from ._engine.program import Program
 from ._engine.search import _unhashable, make_trace, outcome_findings, search
-from ._engine.watchdog import Watchdog
+from ._engine.watchdog import Deadline, Watchdog
 from ._text import shown
 from .detectors import PER_EXECUTION, cycle_finding, lock_order_edges, merge_races, potential_deadlocks, races
 from .detectors.lock_order import with_locations
@@ -85,7 +87,8 @@ def explore(
         max_executions = DEFAULT_SAMPLES
     settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,
                         step_timeout=step_timeout, progress=progress)
-    with Watchdog(settings.step_limit):
+    deadline = Deadline(None if time_limit is None else time.monotonic() + time_limit)
+    with Watchdog(settings.step_limit, deadline), no_process_exit():
         return search(Program(scenario), make(seed, preemptions, depth), strategy, settings)
 
 
@@ -120,7 +123,7 @@ def replay(
     settings = Settings(max_steps=max_steps, step_timeout=step_timeout)
     program = Program(scenario)
     indices = _schedule_indices(program, schedule)
-    with Watchdog(settings.step_limit):
+    with Watchdog(settings.step_limit), no_process_exit():
         run = _follow(program, indices, max_steps, extend, ())
         if check_determinism and run.status != HUNG:
             _check_same(scenario, program, run, max_steps)
@@ -195,7 +198,7 @@ def _equal(a: object, b: object) -> bool:
             return True
     except Exception:  # noqa: BLE001 - values that refuse to compare are compared as text
         pass
-    return shown(a) == shown(b)
+    return shown(a, limit=None) == shown(b, limit=None)
 
 
 def _follow(program: Program, schedule: list[int], max_steps: int, extend: bool, previous) -> _Run:

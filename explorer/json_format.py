@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
@@ -492,7 +493,7 @@ def _read(source: Any) -> tuple[Any, str | None]:
         return _parse_file(os.fspath(source))
     if isinstance(source, str):
         looks_like_json = source.lstrip().startswith(("{", "["))
-        if not looks_like_json and os.path.isfile(source):
+        if not looks_like_json and os.path.exists(source):
             return _parse_file(source)
         try:
             return _loads(source), None
@@ -504,15 +505,49 @@ def _read(source: Any) -> tuple[Any, str | None]:
     raise InvalidArgument(f"load_trace takes JSON text, a path or the parsed dict, got {type(source).__name__}")
 
 
+#: The largest trace or result file read (bytes): a bigger one is refused before it is read.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+def read_json_file(path: str | bytes | os.PathLike) -> Any:
+    """The JSON data of an explorer file, read strictly: only a regular file of at most
+    :data:`MAX_FILE_BYTES` (a FIFO, a device or ``/dev/zero`` is refused before it is
+    opened), UTF-8, no key twice, no NaN, no nesting past Python's recursion limit.
+    Every refusal is an :class:`InvalidArgument` naming the file."""
+    return _parse_file(os.fspath(path))[0]
+
+
 def _parse_file(path: str | bytes) -> tuple[Any, str]:
     name = os.fsdecode(path)
     try:
+        refusal = _not_readable(os.stat(path))
+        if refusal:
+            raise InvalidArgument(f"load_trace: file {name!r} {refusal}")
         with open(path, "rb") as file:
-            raw = file.read()
+            raw = file.read(MAX_FILE_BYTES + 1)
     except (OSError, ValueError) as exc:
+        if isinstance(exc, InvalidArgument):
+            raise
         raise InvalidArgument(f"load_trace: cannot read file {name!r}: {exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InvalidArgument(f"load_trace: file {name!r} is larger than {MAX_FILE_BYTES:,} bytes; "
+                              f"explorer's trace and result files are far smaller: is it the right file?")
     where = f"file {name!r}"
     return _parse(_decode_bytes(raw, where), where), name
+
+
+def _not_readable(status: os.stat_result) -> str | None:
+    """Why a file with this ``stat`` is not read, or None for a regular file of a sane size."""
+    mode = status.st_mode
+    if stat.S_ISREG(mode):
+        if status.st_size > MAX_FILE_BYTES:
+            return (f"is larger than {MAX_FILE_BYTES:,} bytes ({status.st_size:,}); explorer's trace and "
+                    f"result files are far smaller: is it the right file?")
+        return None
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file")
+    return f"is {kind}, not a regular file: not read (explorer reads traces only from files)"
 
 
 def _decode_bytes(raw: bytes, where: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from ._text import text_of
 from .scenario import Scenario
 
-__all__ = ["LoadFailure", "load_scenarios"]
+__all__ = ["LoadFailure", "load_scenarios", "nothing_collected"]
 
 
 @dataclass(frozen=True)
@@ -39,18 +39,26 @@ def _failing_line(path: Path, error: BaseException) -> int | None:
     return line
 
 
-def load_scenarios(paths: list[str | Path]) -> tuple[list[tuple[Path, str, Scenario]], list[LoadFailure]]:
+def load_scenarios(paths: list[str | Path], *, notes: list[str] | None = None,
+                   ) -> tuple[list[tuple[Path, str, Scenario]], list[LoadFailure]]:
     """Import every ``.py`` file under ``paths`` and collect its module-level scenarios.
 
     Returns ``(found, failures)``: ``found`` holds ``(file, attribute name, scenario)``
-    in file order, then definition order; a file that fails to import is a failure,
-    and the others still load.
+    in file order, then definition order; a file that fails to import (whatever it
+    raises, but Ctrl-C) is a failure, and the others still load. In a folder, what is not
+    a regular file (a FIFO, a device, a link to one) is never opened: it is skipped, with
+    a line added to ``notes`` if given; named on its own, it is a failure.
     """
     found, failures = [], []
-    for file in _python_files(paths):
+    for file in _python_files(paths, notes if notes is not None else []):
+        if not file.is_file():
+            failures.append(LoadFailure(file, OSError(f"{_kind(file)}, not a regular file: not opened")))
+            continue
         try:
             module = _import(file)
-        except (Exception, SystemExit) as exc:  # sys.exit() at import fails this file, not the CLI
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - sys.exit(), GeneratorExit... at import fail this file, not the CLI
             failures.append(LoadFailure(file, exc))
             continue
         for attribute, value in vars(module).items():
@@ -59,11 +67,65 @@ def load_scenarios(paths: list[str | Path]) -> tuple[list[tuple[Path, str, Scena
     return found, failures
 
 
-def _python_files(paths: list[str | Path]) -> list[Path]:
+def nothing_collected(paths: list[str | Path], found: list, failures: list, select: str | None) -> str:
+    """One line saying why no scenario was collected from ``paths``, and how to fix it."""
+    shown = ", ".join(map(str, paths))
+    if found and select:
+        names = sorted({item[2].name for item in found})
+        listed = ", ".join(map(repr, names[:10])) + (", ..." if len(names) > 10 else "")
+        return (f"no scenario name contains {select!r}; the {len(names)} scenarios found in {shown} are "
+                f"{listed} (-k matches part of a name, ignoring case)")
+    files = _python_files(paths, [])
+    if not files:
+        return f"nothing collected: no Python file (.py) in {shown}"
+    loaded = [file for file in files if file not in {failure.path for failure in failures}]
+    if not loaded:
+        return f"nothing collected: no file in {shown} could be loaded"
+    threaded = [file for file in loaded if _uses_threading(file)]
+    hint = ""
+    if threaded:
+        hint = (f"; {threaded[0]} uses threading: write each thread's body as a generator function that "
+                f"yields read('x'), write('x', value), acquire('lock') and release('lock') steps, and assign "
+                f"Scenario('name', variables={{'x': 0}}, locks=['lock'], threads={{'A': body, 'B': body}}) "
+                f"to a module-level name")
+    return (f"nothing collected: no Scenario object at module level in {len(loaded)} file"
+            f"{'s' if len(loaded) != 1 else ''} read from {shown}{hint}")
+
+
+def _uses_threading(file: Path) -> bool:
+    try:
+        with open(file, "rb") as stream:
+            head = stream.read(1 << 20)
+    except OSError:
+        return False
+    return b"threading" in head or b"concurrent.futures" in head
+
+
+def _kind(path: Path) -> str:
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "unreadable"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+
+
+def _python_files(paths: list[str | Path], notes: list[str]) -> list[Path]:
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*.py") if p.name != "__init__.py")
+            for file in sorted(p for p in path.rglob("*.py") if p.name != "__init__.py"):
+                if file.is_file():
+                    files.append(file)
+                else:
+                    notes.append(f"{file}: skipped: {_kind(file)}, not a regular file")
         elif path.exists():
             files.append(path)
         else:

@@ -20,11 +20,13 @@ class Settings:
     """``max_executions``: stop after this many executions (None: no limit).
     ``max_steps``: steps one thread may take in one execution; a thread that wants
     more is a ``max-steps`` finding and the execution is cut (default 10,000).
-    ``time_limit``: seconds, checked between executions (None: no limit).
+    ``time_limit``: seconds (None: no limit), kept within about a second at any size:
+    the clock is checked before every step, inside the strategy's own work, and while the
+    result is assembled; a step whose own code is still running just after it is
+    interrupted. The result is then ``complete=False``, ``stop_reason="time_limit"``.
     ``step_timeout``: seconds one step's code (a thread's Python code between two
     yields) may run before a watchdog thread interrupts it (default 10; None: no
     watchdog); a step that hangs is a ``step-timeout`` finding and the search stops.
-    With a ``time_limit``, no step may run longer than it either.
     Hitting any of them makes the result say ``complete=False``.
     ``progress``: called as ``progress(executions, steps, seconds)`` about every
     1,024 executions, for a progress display (None: nothing).
@@ -51,9 +53,10 @@ class Settings:
 
     @property
     def step_limit(self) -> float | None:
-        """Seconds the watchdog lets one step run: step_timeout, and never more than time_limit."""
-        limits = [limit for limit in (self.step_timeout, self.time_limit) if limit is not None]
-        return min(limits) if limits else None
+        """Seconds the watchdog lets one step run before it is a ``step-timeout`` finding. The
+        time limit does not shorten it: a budget is not a bug, so a step still running at the
+        time limit ends the search as ``time_limit`` (incomplete), not as a finding."""
+        return self.step_timeout
 
 
 def _count(name: str, value: object, *, optional: bool) -> None:

@@ -132,18 +132,25 @@ def test_ctrl_c_prints_the_partial_result_marked_incomplete_and_exits_130(tmp_pa
     import time
 
     (tmp_path / "long.py").write_text(LONG)
+    # Unbuffered, so that the scenario's header line shows when exploring has begun: on a loaded
+    # machine a fixed sleep could interrupt the interpreter's start-up instead of the search.
     process = subprocess.Popen([sys.executable, "-m", "explorer", "run", tmp_path / "long.py", "-q",
                                 "--strategy", "exhaustive"], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+                               env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
     try:
-        time.sleep(2.0)
+        header = process.stdout.readline()
+        time.sleep(0.5)
+        interrupted = time.monotonic()
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        rest, err = process.communicate(timeout=120)
+        answered = time.monotonic() - interrupted
     finally:
         process.kill()
+    assert header.endswith("long.py::philosophers\n")
     assert process.returncode == 130, err
-    assert "INCOMPLETE: interrupted (Ctrl-C)" in out and "interrupted" in err
+    assert "INCOMPLETE: interrupted (Ctrl-C)" in rest and "interrupted" in err
+    assert answered < 20  # half a second of grace to assemble the result; the rest is a loaded machine
 
 
 def test_a_reader_that_stops_early_gets_no_traceback():

@@ -300,10 +300,11 @@ def test_a_step_that_never_yields_before_its_first_step_is_cut_at_the_time_limit
             pass
         yield read("x")
 
+    started = time.monotonic()
     result = explore(Scenario("spins early", variables={"x": 0}, threads={"A": spins_at_once}),
                      time_limit=0.2, step_timeout=None)
-    (hung,) = result.findings
-    assert hung.kind == "step-timeout" and "before its first step" in hung.message
+    assert time.monotonic() - started < 2
+    assert result.findings == [] and result.stop_reason == "time_limit"  # a budget, not a bug
     assert not result.complete
     execution = replay(result.scenario, [], extend=True, step_timeout=0.2)
     assert execution.status == "hung" and execution.findings[0].kind == "step-timeout"

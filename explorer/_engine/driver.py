@@ -63,9 +63,15 @@ def exception_location(exc: BaseException) -> str | None:
     tb = exc.__traceback__
     if tb is None:
         return None
-    while tb.tb_next is not None:
+    innermost = tb
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename != _GUARDS:  # os._exit's stand-in is not where the body called it
+            innermost = tb
         tb = tb.tb_next
-    return f"{_short(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+    return f"{_short(innermost.tb_frame.f_code.co_filename)}:{innermost.tb_lineno}"
+
+
+_GUARDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guards.py")
 
 
 def _short(path: str) -> str:

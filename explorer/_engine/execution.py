@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from threading import get_ident
 
+from .._text import shown
 from ..findings import RawFinding, waiting_words
 from ..objects.base import HIDDEN, Continue, Misuse, Model, Recorded, Throw
 from ..objects.thread import Spawner, ThreadModel
@@ -26,7 +27,7 @@ from ..objects.variable import VariableModel
 from ..steps import Acquire, Op, Read, Release, Write
 from .driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, location, start
 from .program import Program
-from .watchdog import RUNNING, StepTimeout
+from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
 
 COMPLETED, DEADLOCKED, FAILED, TRUNCATED, DIVERGED = "completed", "deadlocked", "failed", "truncated", "diverged"
 HUNG = "hung"  # a step ran past the watchdog's step_timeout: the search stops
@@ -89,6 +90,7 @@ class Execution:
             previous: Sequence[tuple] = (), locate: bool = False) -> str:
         """Run to the end and return the status; ``previous`` is the last execution's events."""
         me = get_ident()
+        outer = RUNNING.get(me)  # the run of a body that calls explore() itself: watched again after
         RUNNING[me] = self  # for the watchdog (watchdog.py), which interrupts a step that never yields
         status = None
         try:
@@ -100,7 +102,10 @@ class Execution:
         finally:
             if status is not COMPLETED:
                 self._close_threads()  # still watched: a finally block can loop forever too
-            RUNNING.pop(me, None)
+            if outer is None:
+                RUNNING.pop(me, None)
+            else:
+                RUNNING[me] = outer
             if self.syncs:
                 self.events = Events(self.events, self.syncs)
         self.status = status
@@ -148,7 +153,10 @@ class Execution:
         shared = n_previous > 0
         before = None
         position = 0
+        passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed  # the watchdog sets it at the time limit
         while True:
+            if passed[0]:
+                raise TimeLimitReached
             enabled = [
                 i for i in threads
                 if (s := pending[i]) is not None and ((m := models[i]) is None or m.enabled(i, s))
@@ -500,6 +508,8 @@ class Execution:
             f"step in it, or code that blocks (sleep, I/O, a real lock). Every loop in a thread body "
             f"must yield a step; raise step_timeout if the code is just slow. The search stops here."
         )
+        if exc.blocked:  # in a real threading object (real_blocking.py): named, with the fix
+            message = f"{self._who(i)} {exc.blocked} ({self._when()}). The search stops here."
         self._add("step-timeout", "error", i, (where,), message,
                   {"step_timeout": exc.seconds, "location": where})
 
@@ -730,6 +740,9 @@ def _describe(factory: object) -> str:
 def _not_a_generator_hint(factory: object, returned: object) -> str:
     if inspect.iscoroutine(returned) or inspect.iscoroutinefunction(factory):
         return "this is a coroutine (async def): write it with def and yield steps instead of await"
+    if inspect.isasyncgen(returned) or inspect.isasyncgenfunction(factory):
+        return ("this is an async generator (async def with yield): drop the async, keep the yields of "
+                "steps, and replace each await by a step")
     if returned is None:
         return "this function returned None: give it at least one `yield` of a step"
     return "a plain function is not one: replace its body's `return` of a value by yields of steps"
@@ -737,7 +750,7 @@ def _not_a_generator_hint(factory: object, returned: object) -> str:
 
 def _describe_event(event: tuple) -> str:
     step, value = event[1], event[2]
-    return f"{step!r} -> {value!r}" if step[0] == "read" else repr(step)
+    return f"{shown(step)} -> {shown(value)}" if step[0] == "read" else shown(step)
 
 
 def _short_repr(value: object, limit: int = 80) -> str:

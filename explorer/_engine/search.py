@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from types import MappingProxyType
@@ -20,7 +21,8 @@ from ..detectors.lock_order import with_locations
 from ..detectors.lost_update import lost_update_finding, lost_update_keys
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
-from ..findings import Event, Finding, Trace
+from .._text import text_of
+from ..findings import Event, Finding, RawFinding, Trace
 from ..objects.dependence import dependence
 from ..outcomes import Outcome, State
 from ..results import ExplorationResult
@@ -28,12 +30,11 @@ from ..settings import Settings
 from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
-from ..findings import RawFinding
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution
 from .linearize import fewest_preemptions
 from .program import Program
 from .state_keys import StateKeys
-from .watchdog import StepTimeout
+from .watchdog import DEADLINES, Deadline, StepTimeout, TimeLimitReached
 
 
 def search(program: Program, strategy, strategy_name: str, settings: Settings) -> ExplorationResult:
@@ -49,9 +50,10 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     max_steps = settings.max_steps
     progress = settings.progress
     started = time.monotonic()
-    deadline = None if settings.time_limit is None else started + settings.time_limit
+    deadline = _deadline(started, settings.time_limit)
     executions = 0
     previous: list[tuple] = []
+    first: list[tuple] = []
     has_locks = bool(program.lock_names)
     k = len(names)
     edge_witness: dict[tuple, tuple] = {}  # lock-order edge -> (score, events) of its best execution
@@ -68,7 +70,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             if max_executions is not None and executions >= max_executions:
                 stop_reason = "max_executions"
                 break
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline.at is not None and (deadline.passed[0] or time.monotonic() >= deadline.at):
                 stop_reason = "time_limit"
                 break
             run = Execution(program)
@@ -96,6 +98,8 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             if needs_pending:
                 strategy.ended = status
             executions += 1
+            if executions == 1:
+                first = run.events  # the reference run: what later runs are checked against
             steps += len(run.events)
             if status is COMPLETED:
                 key = (tuple(run.values.values()), tuple(run.returns))
@@ -117,7 +121,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             for raw in run.findings:
                 _note(found, raw, run)
             _note_lost_updates(found, run, names)
-            _note_races(found, run, len(run.pending))
+            _note_races(found, run, len(run.pending), deadline.passed)
             if has_locks:
                 _note_lock_order(run, edge_witness, edge_sets)
             if status is DIVERGED or status is HUNG:
@@ -127,6 +131,8 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
                 progress(executions, steps, time.monotonic() - started)
             end()
             previous = run.events
+    except TimeLimitReached:
+        stop_reason = "time_limit"
     except KeyboardInterrupt:
         stop_reason = "interrupted"
     except StepTimeout:  # the watchdog's interrupt landed just after the stuck step moved on
@@ -134,18 +140,31 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     elapsed = time.monotonic() - started
     covered = getattr(strategy, "incomplete_reason", None)  # None: the strategy covers everything
 
-    for key, raw in outcome_findings(program, list(outcome_counts), max_steps):
-        score, events = witnesses[key]
-        found[raw.key] = [raw, events, outcome_counts[key], score]
-    for chosen in potential_deadlocks(edge_witness):
-        raw, events, occurrences, score = _cycle(chosen, names, edge_witness, edge_sets)
-        found[raw.key] = [raw, events, occurrences, score]
+    # The result's assembly (outcome findings, shorter witnesses, source lines) replays runs
+    # too: under a time limit or after Ctrl-C it gets ASSEMBLY_GRACE seconds, then gives up
+    # what it has not done, and a result that lacks findings for it says it is incomplete.
+    _grace(deadline, stop_reason)
+    try:
+        for key, raw in outcome_findings(program, list(outcome_counts), max_steps):
+            score, events = witnesses[key]
+            found[raw.key] = [raw, events, outcome_counts[key], score]
+        for chosen in potential_deadlocks(edge_witness):
+            raw, events, occurrences, score = _cycle(chosen, names, edge_witness, edge_sets)
+            found[raw.key] = [raw, events, occurrences, score]
+    except KeyboardInterrupt as stop:  # the time limit too
+        stop_reason = _cut_short(deadline, stop, stop_reason)
     if getattr(strategy, "reduced", False) and stop_reason in (None, "max_executions"):
         try:
-            _shorten_witnesses(program, max_steps, found, deadline)
-        except (KeyboardInterrupt, StepTimeout):
-            pass  # the traces found so far stand
-    locate = _Locator(program, max_steps)
+            _shorten_witnesses(program, max_steps, found, deadline.at)
+        except KeyboardInterrupt as stop:  # the traces found so far stand
+            _cut_short(deadline, stop, stop_reason)
+        except StepTimeout:
+            pass
+    locate = _Locator(program, max_steps, deadline)
+    try:
+        stop_reason = _check_witnesses(found, witnesses, locate, stop_reason, first)
+    except KeyboardInterrupt as stop:  # the time limit too
+        stop_reason = _cut_short(deadline, stop, stop_reason)
     lock_order = []
     for (held, acquired, thread, holding), (_score, events) in edge_witness.items():
         locations = locate(events)
@@ -164,6 +183,13 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         final_states[state] += count
         outcomes[Outcome._of(state, program.thread_names, returns)] += count
 
+    shown = {key: entry for key, entry in found.items()
+             if id(entry[1]) not in locate.diverged or entry[0].kind == "nondeterminism"}
+    try:
+        findings = _public_findings(program, shown, locate)
+    except KeyboardInterrupt as stop:  # Ctrl-C while wording findings: word them again, without lines
+        stop_reason = _cut_short(deadline, stop, stop_reason)
+        findings = _public_findings(program, shown, locate)
     return ExplorationResult(
         scenario=program.scenario,
         strategy=strategy_name,
@@ -177,11 +203,42 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         stop_reason=stop_reason,
         final_states=final_states,
         outcomes=outcomes,
-        findings=_public_findings(program, found, locate),
+        findings=findings,
         lock_order=tuple(sorted(lock_order, key=repr)),
         strategy_reason=covered,
         pruned=pruned,
     )
+
+
+#: Seconds the result's assembly may take once the search has stopped at a budget or Ctrl-C.
+ASSEMBLY_GRACE = 0.5
+
+
+def _deadline(started: float, time_limit: float | None) -> Deadline:
+    """The deadline the watchdog keeps for this thread's search (explore() registers it)."""
+    deadline = DEADLINES.get(threading.get_ident())
+    if deadline is None:  # searched without explore(): no watchdog, the clock is read between runs
+        deadline = Deadline(None if time_limit is None else started + time_limit)
+    return deadline
+
+
+def _grace(deadline: Deadline, stop_reason: str | None) -> None:
+    """Give the result's assembly at least ASSEMBLY_GRACE seconds, and no more once the
+    search was cut short (by the time limit, or by Ctrl-C: the user is waiting)."""
+    if stop_reason in ("time_limit", "interrupted"):
+        deadline.extend(ASSEMBLY_GRACE)
+    elif deadline.at is not None:
+        deadline.at = max(deadline.at, time.monotonic() + ASSEMBLY_GRACE)
+        deadline.passed[0] = False
+
+
+def _cut_short(deadline: Deadline, stop: KeyboardInterrupt, stop_reason: str | None) -> str:
+    """The assembly was interrupted: the rest of it gives up replaying runs at once (no
+    source lines), and the result says why it is incomplete."""
+    deadline.passed[0] = True
+    if stop_reason in (None, "max_executions"):
+        return "time_limit" if isinstance(stop, TimeLimitReached) else "interrupted"
+    return stop_reason
 
 
 def outcome_findings(program: Program, keys: list[tuple], max_steps: int) -> list[tuple[tuple, RawFinding]]:
@@ -288,23 +345,47 @@ def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...]) -> N
                 entry[0], entry[1], entry[3] = lost_update_finding(events, names, *located), events, score
 
 
-def _note_races(found: dict, run: Execution, k: int) -> None:
+def _note_races(found: dict, run: Execution, k: int, passed: list) -> None:
+    """:func:`_note` for each racing pair; a finding is worded only for the pairs that are
+    kept in the end (:class:`_Race`). ``passed`` is the time limit's flag: one execution
+    may race in hundreds of thousands of pairs."""
     pairs = race_pairs(run.events, k)
     if not pairs:
         return
     events = run.events
     get = found.get
-    for key, earlier, later in pairs:
+    for number, (key, earlier, later) in enumerate(pairs):
+        if not number & 4095 and passed[0]:
+            raise TimeLimitReached
         # Then the earliest steps, as merge_races words a merged race: so that of the races
         # on the same lines one trace shows, each is worded from the pair replay words.
         score = (run.preemptions, len(events), (earlier, later))
         entry = get(key)
         if entry is None:
-            found[key] = [race_finding(key, earlier, later, events), events, 1, score]
+            found[key] = [_Race(key, earlier, later), events, 1, score]
         else:
             entry[2] += 1
             if score < entry[3]:
-                entry[0], entry[1], entry[3] = race_finding(key, earlier, later, events), events, score
+                entry[0], entry[1], entry[3] = _Race(key, earlier, later), events, score
+
+
+class _Race:
+    """A racing pair as the search keeps it: its key and its two steps. The finding (with
+    its marks) is made by :meth:`finding` only for a pair that is shown in the result."""
+
+    __slots__ = ("key", "steps")
+    kind = "race"
+
+    def __init__(self, key: tuple, earlier: int, later: int) -> None:
+        self.key = key
+        self.steps = (earlier, later)
+
+    @property
+    def details(self) -> dict:
+        return {"variable": self.key[1], "steps": self.steps}
+
+    def finding(self, events: list[tuple]) -> RawFinding:
+        return race_finding(self.key, self.steps[0], self.steps[1], events)
 
 
 #: Distinct sets of lock-order edges kept with a witness; beyond it, cycles fall back to
@@ -349,21 +430,69 @@ def _cycle(chosen: list[tuple], names: tuple[str, ...], edge_witness: dict, edge
 
 
 class _Locator:
-    """Source lines of an execution's steps, by replaying it once per distinct execution."""
+    """Source lines of an execution's steps, by replaying it once per distinct execution;
+    None for every execution once the assembly's time is up or Ctrl-C is pressed."""
 
-    def __init__(self, program: Program, max_steps: int) -> None:
-        self.program, self.max_steps, self.cache = program, max_steps, {}
+    def __init__(self, program: Program, max_steps: int, deadline: Deadline) -> None:
+        self.program, self.max_steps, self.cache, self.deadline = program, max_steps, {}, deadline
+        self.diverged: dict[int, RawFinding] = {}  # id(events) -> how its replay differed
+        self.shown: dict[int, set] = {}  # id(events) -> the keys of the findings its replay made
 
     def __call__(self, events: list[tuple]) -> list | None:
         key = id(events)
         if key not in self.cache:
-            self.cache[key] = (events, _locate(self.program, events, self.max_steps))
+            if self.deadline.passed[0]:
+                return None
+            try:
+                self.cache[key] = (events, _locate(self.program, events, self.max_steps, self.diverged,
+                                                   self.shown))
+            except KeyboardInterrupt:  # the time limit too: the traces go without source lines
+                self.deadline.passed[0] = True
+                return None
         return self.cache[key][1]
+
+
+#: Outcome witnesses replayed at the end to check that the scenario ran deterministically.
+MAX_CHECKED_OUTCOMES = 200
+
+
+def _check_witnesses(found: dict, witnesses: dict, locate: _Locator, stop_reason: str | None,
+                     first: list) -> str | None:
+    """Replay each finding's witness (for its source lines) and some outcomes' witnesses: a
+    run that does not repeat means the scenario is nondeterministic in a way the search did
+    not see while running (state kept between runs, past the replayed prefix). Its findings
+    are not shown, a ``nondeterminism`` finding says where the replay differed, and the
+    result is incomplete: nothing built from a run that does not repeat is reported. The
+    first run is the reference the others were checked against, and is kept whatever
+    its replay does (values compared by identity never repeat, but are what ran)."""
+    for raw, events, _occurrences, _score in list(found.values()):
+        locate(events)
+        again = locate.shown.get(id(events))
+        if again is not None and raw.kind not in _DETECTED and raw.key not in again and id(events) not in locate.diverged:
+            names = locate.program.thread_names
+            message = (f"scenario {locate.program.scenario.name!r} is nondeterministic: a run that showed "
+                       f"\"{_clipped(raw.message)}\" did not show it when run again with the same "
+                       f"{len(events)} steps ({' '.join(names[e[0]] for e in events[:20])}"
+                       f"{' ...' if len(events) > 20 else ''}). Exploration assumes each thread does the same "
+                       f"thing given the same values read; state kept between runs breaks that.")
+            locate.diverged[id(events)] = RawFinding("nondeterminism", "error", None, ("nondeterminism", None),
+                                                     message, {"position": len(events)})
+    for _score, events in list(witnesses.values())[:MAX_CHECKED_OUTCOMES]:
+        locate(events)
+    locate.diverged.pop(id(first), None)
+    if not locate.diverged:
+        return stop_reason
+    first = next(iter(locate.diverged.values()))
+    if first.key not in found:
+        found[first.key] = [first, [], 1, (0, 0)]
+    return "nondeterminism" if stop_reason in (None, "max_executions") else stop_reason
 
 
 def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Finding]:
     findings = []
-    for raw, events, occurrences, (preempted, *_) in found.values():
+    for raw, events, occurrences, (preempted, *_) in _one_race_per_site(program, found, locate):
+        if raw.__class__ is _Race:
+            raw = raw.finding(events)
         locations = locate(events)
         trace = make_trace(program, events, locations, raw, preempted)
         details = {k: v for k, v in raw.details.items()}
@@ -375,16 +504,86 @@ def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Fi
     return findings
 
 
-def _locate(program: Program, events: list[tuple], max_steps: int) -> list | None:
-    """Replays ``events``' schedule to learn the source line of each step; None if it cannot."""
+def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[list]:
+    """``found``'s entries, with races folded as :func:`merge_races` folds them (by variable
+    and pair of source lines) before any trace is built: two threads writing one variable
+    500 times race in 250,000 pairs of steps, which are two lines of code and one trace.
+    Of each fold the best witness is kept (fewest preemptions, then steps, then positions),
+    the first on a tie, with the largest count: what merge_races would keep."""
+    names = program.thread_names
+    kept: list[list] = []
+    best: dict[tuple, int] = {}  # fold key -> position in kept
+    sites_of: dict[int, tuple] = {}  # id(events) -> (events, the site of each step)
+    for entry in found.values():
+        raw, events, occurrences, score = entry
+        if raw.kind != "race":
+            kept.append(entry)
+            continue
+        known = sites_of.get(id(events))
+        if known is None:
+            known = sites_of[id(events)] = (events, _sites(events, locate(events), names))
+        sites = known[1]
+        steps = raw.steps if raw.__class__ is _Race else raw.details["steps"]
+        first, second = sites[steps[0]], sites[steps[1]]
+        fold = (raw.key[1], first, second) if first <= second else (raw.key[1], second, first)
+        index = best.get(fold)
+        if index is None:
+            best[fold] = len(kept)
+            kept.append([raw, events, occurrences, score, (score[0], len(events), tuple(steps))])
+            continue
+        chosen = kept[index]
+        rank = (score[0], len(events), tuple(steps))
+        most = occurrences if occurrences > chosen[2] else chosen[2]
+        if rank < chosen[4]:
+            kept[index] = [raw, events, most, score, rank]
+        else:
+            chosen[2] = most
+    return [entry[:4] for entry in kept]
+
+
+def _sites(events: list[tuple], locations: list | None, names: tuple[str, ...]) -> list[tuple]:
+    """Where each step is in the code (as races.merge_races sees it): its kind and source
+    line, or its kind, thread and position when the line is unknown."""
+    if locations is None:
+        return [(event[1][0], names[event[0]], position) for position, event in enumerate(events)]
+    return [(event[1][0], where) if where is not None else (event[1][0], names[event[0]], position)
+            for position, (event, where) in enumerate(zip(events, locations))]
+
+
+def _locate(program: Program, events: list[tuple], max_steps: int, diverged: dict | None = None,
+            shown: dict | None = None) -> list | None:
+    """Replays ``events``' schedule to learn the source line of each step; None if it cannot
+    (and, when it ran differently, the nondeterminism finding in ``diverged``)."""
     schedule = [event[0] for event in events]
     run = Execution(program)
     strategy = FollowSchedule(schedule, program.thread_names)
     try:
         status = run.run(strategy.choose, max_steps, events, locate=True)
-    except ExplorerError:
+    except ExplorerError as error:  # the schedule no longer fits: the run went on, or could not
+        if diverged is not None:
+            diverged[id(events)] = RawFinding(
+                "nondeterminism", "error", None, ("nondeterminism", None),
+                f"scenario {program.scenario.name!r} is nondeterministic: a run of {len(events)} steps did "
+                f"not repeat when its schedule was run again ({_clipped(text_of(error))}). Exploration "
+                f"assumes each thread does the same thing given the same values read; state kept "
+                f"between runs breaks that.", {"position": len(events)})
         return None
-    return None if status is DIVERGED else run.locations
+    if status is DIVERGED:
+        if diverged is not None:
+            diverged[id(events)] = run.findings[-1]
+        return None
+    if shown is not None:
+        shown[id(events)] = {raw.key for raw in run.findings}
+    return run.locations
+
+
+#: Kinds of finding the detectors make from a run's events (the others the run itself makes).
+_DETECTED = frozenset({"race", "lost-update", "nonserializable", "invariant", "check", "lock-order-cycle",
+                       "nondeterminism"})
+
+
+def _clipped(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def make_trace(program: Program, events: list[tuple], locations: list | None,

@@ -8,6 +8,13 @@ that watches the running execution's event log; when no step has been taken for
 engine captures it like any other exception a thread raises, and it becomes a
 ``step-timeout`` finding naming the scenario, the thread, the step and the line.
 
+It also keeps the search's ``time_limit`` (:class:`Deadline`). The engine and the
+strategies check a flag the watchdog raises at the deadline, at points where stopping
+leaves nothing half-done: before each step of an execution, and inside long strategy
+work (dpor's race analysis). A step whose own code is still running a moment after
+the deadline is interrupted with :class:`TimeLimitReached`, which the engine passes
+up like Ctrl-C: a budget is not a bug, so it is never a ``step-timeout`` finding.
+
 What this guards, and what it cannot: Python code that loops or recurses without a
 step is interrupted (CPython checks for the exception between bytecodes). A step
 blocked inside one C call (``time.sleep``, I/O, a real lock's ``acquire``) is
@@ -20,6 +27,8 @@ from __future__ import annotations
 
 import threading
 import time
+
+from . import real_blocking
 
 try:
     import ctypes
@@ -35,6 +44,54 @@ DEFAULT_STEP_TIMEOUT = 10.0
 RUNNING: dict[int, object] = {}
 
 
+class TimeLimitReached(KeyboardInterrupt):
+    """The search's ``time_limit`` has passed: the search stops, and its result is incomplete.
+
+    A ``KeyboardInterrupt``, so that every place that lets Ctrl-C through a thread body
+    (the engine, a body's ``except Exception``) lets the time limit through as well.
+    """
+
+
+class Deadline:
+    """The time limit of the search running in one thread.
+
+    ``passed[0]`` turns True once the watchdog sees ``at`` go by; code on the exploring
+    thread checks it and raises :class:`TimeLimitReached` where stopping is clean.
+    ``at`` may be moved (the result's assembly gets a short grace after the search).
+    """
+
+    __slots__ = ("at", "passed")
+
+    def __init__(self, at: float | None) -> None:
+        self.at = at
+        self.passed = [False]
+
+    def extend(self, seconds: float) -> None:
+        """A new deadline ``seconds`` from now, not yet passed."""
+        self.at = time.monotonic() + seconds
+        self.passed[0] = False
+
+    def check(self) -> None:
+        """Raise :class:`TimeLimitReached` if the deadline has passed."""
+        if self.passed[0] or (self.at is not None and time.monotonic() >= self.at):
+            self.passed[0] = True
+            raise TimeLimitReached
+
+
+#: thread id -> the deadline of the search that thread runs (set by the search)
+DEADLINES: dict[int, Deadline] = {}
+#: the deadline of a thread that runs no search: never passed
+NO_DEADLINE = Deadline(None)
+
+
+def check_deadline() -> None:
+    """Raise :class:`TimeLimitReached` if the calling thread's search is past its time limit.
+    Cheap enough for a loop over a long execution's events (call it every few hundred)."""
+    deadline = DEADLINES.get(threading.get_ident())
+    if deadline is not None and deadline.passed[0]:
+        raise TimeLimitReached
+
+
 class StepTimeout(BaseException):
     """Raised inside a thread body whose step ran longer than ``seconds``.
 
@@ -42,25 +99,36 @@ class StepTimeout(BaseException):
     """
 
     seconds: float = 0.0
+    #: how the body is blocked in a real threading object (real_blocking.py), or None
+    blocked: str | None = None
 
 
 class Watchdog:
-    """``with Watchdog(limit):`` interrupts the calling thread's stuck steps; a no-op for ``None``."""
+    """``with Watchdog(limit):`` interrupts the calling thread's stuck steps, and marks its
+    search's :class:`Deadline` passed at the time limit; a no-op when both are ``None``."""
 
     # A pending interrupt is never cleared: PyThreadState_SetAsyncExc(id, NULL) leaves the
     # eval loop's "pending" flag set in CPython 3.11, which makes traced code (hypothesis,
     # coverage) spin. The interrupt is only sent after `limit` seconds without a step and
     # lands within microseconds, in the stuck step, so none is left pending at the end.
 
-    def __init__(self, limit: float | None) -> None:
+    #: Seconds past the deadline a step's own code may go on before it is interrupted.
+    SLOW_STEP_GRACE = 0.25
+
+    def __init__(self, limit: float | None, deadline: Deadline | None = None) -> None:
         self.limit = limit
+        self.deadline = deadline
         self.fired = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._target = threading.get_ident()
+        self._previous: Deadline | None = None
 
     def __enter__(self) -> Watchdog:
-        if self.limit is not None and _set_async_exc is not None:
+        if self.deadline is not None:
+            self._previous = DEADLINES.get(self._target)
+            DEADLINES[self._target] = self.deadline
+        if self.limit is not None or self.deadline is not None:
             timeout = type("StepTimeout", (StepTimeout,), {"seconds": self.limit})
             self._thread = threading.Thread(target=self._watch, args=(self._target, timeout),
                                             name="explorer-watchdog", daemon=True)
@@ -71,21 +139,68 @@ class Watchdog:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        if self.deadline is not None:
+            if self._previous is None:
+                DEADLINES.pop(self._target, None)
+            else:
+                DEADLINES[self._target] = self._previous  # a nested explore() has returned
 
     def _watch(self, target: int, timeout: type[StepTimeout]) -> None:
-        poll = min(max(self.limit / 8, 0.005), 0.5)
+        poll = 0.5 if self.limit is None else min(max(self.limit / 8, 0.005), 0.5)
+        if self.deadline is not None:
+            poll = min(poll, 0.05)
         seen: tuple | None = None
         since = time.monotonic()
         while not self._stop.wait(poll):
             run = RUNNING.get(target)
             now = time.monotonic()
+            if self._past_deadline(target, run, now):
+                continue
+            if self.limit is None or _set_async_exc is None:
+                continue
             if run is None or run.status is not None:
                 seen, since = None, now
                 continue
             progress = (id(run), len(run.events))
             if progress != seen:
                 seen, since = progress, now
-            elif now - since >= self.limit and RUNNING.get(target) is run and run.status is None:
-                _set_async_exc(ctypes.c_ulong(target), ctypes.py_object(timeout))
-                self.fired += 1
-                since = now  # a body that swallows it is interrupted again after another limit
+            elif RUNNING.get(target) is run and run.status is None and (
+                    now - since >= self.limit or (now - since >= min(self.limit, 0.1) and real_blocking.KNOWN
+                                                  and real_blocking.stuck_at_known_site(target))):
+                if self._interrupt(target, timeout, only_if_blocked=now - since < self.limit):
+                    self.fired += 1
+                    since = now  # a body that swallows it is interrupted again after another limit
+
+    def _interrupt(self, target: int, exception: type[BaseException], only_if_blocked: bool = False) -> bool:
+        """Raise ``exception`` in the exploring thread; if it is blocked in a real threading
+        object (real_blocking.py), say so in the finding and release what it waits on, so that
+        the exception lands. Returns whether it was raised."""
+        blocked = real_blocking.diagnose(target)
+        if only_if_blocked and (blocked is None or blocked.free is None):
+            return False
+        if blocked is not None and issubclass(exception, StepTimeout):
+            exception = type("StepTimeout", (exception,), {"blocked": blocked.message})
+        _set_async_exc(ctypes.c_ulong(target), ctypes.py_object(exception))
+        if blocked is not None and blocked.free is not None:
+            try:
+                blocked.free.release()
+            except RuntimeError:  # released meanwhile: the acquire has returned already
+                pass
+        return True
+
+    def _past_deadline(self, target: int, run: object, now: float) -> bool:
+        """Mark the deadline passed when it is; interrupt a step still running well past it.
+        True once the deadline is past: the step timeout no longer applies."""
+        deadline = self.deadline
+        if deadline is None or deadline.at is None or now < deadline.at:
+            return False
+        if not deadline.passed[0]:
+            deadline.passed[0] = True
+            self._late = (id(run), len(run.events)) if run is not None else None
+            return True
+        if (run is not None and run.status is None and _set_async_exc is not None
+                and now >= deadline.at + self.SLOW_STEP_GRACE and RUNNING.get(target) is run
+                and self._late == (id(run), len(run.events))):
+            self._interrupt(target, TimeLimitReached)
+            deadline.at = now + self.SLOW_STEP_GRACE  # again later, if the body swallows it
+        return True

@@ -85,7 +85,11 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
     for thread in range(k):
         clocks[thread][thread] = 1
     channels: dict = {}
-    history: dict = {}  # variable -> [(thread, epoch, writes, position, ordinal, atomic)]
+    # variable -> per thread, [its accesses, its writes and updates, its reads and writes], each a
+    # list of (epoch, writes, position, ordinal). A thread's epochs only grow, so the accesses
+    # another thread has not seen are a suffix of each list: an access looks back only at those
+    # it conflicts with (a read at writes, an update at what is not an update), never at all.
+    history: dict = {}
     ordinals = [0] * k
     found = []
     for position, event in enumerate(events):
@@ -97,18 +101,32 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
         if kind == "read" or kind == "write" or kind == "update":
             clock = clocks[thread]
             writes = kind != "read"
-            atomic = kind == "update"
             var = step[1]
-            earlier = history.get(var)
-            access = (thread, clock[thread], writes, position, ordinal, atomic)
-            if earlier is None:
-                history[var] = [access]
-                continue
-            for other, epoch, wrote, at, number, was_atomic in earlier:
-                if (other != thread and epoch > clock[other] and (wrote or writes)
-                        and not (atomic and was_atomic)):
-                    found.append((("race", var, other, number, wrote, thread, ordinal, writes), at, position))
-            earlier.append(access)
+            lists = history.get(var)
+            if lists is None:
+                lists = history[var] = [[[], [], []] for _ in range(k)]
+            conflicting = 1 if kind == "read" else 0 if kind == "write" else 2
+            hits = []
+            for other in range(k):
+                if other == thread:
+                    continue
+                earlier = lists[other][conflicting]
+                seen = clock[other]
+                for index in range(len(earlier) - 1, -1, -1):
+                    epoch, wrote, at, number = earlier[index]
+                    if epoch <= seen:
+                        break  # ordered before this access, and so is everything before it
+                    hits.append((at, ("race", var, other, number, wrote, thread, ordinal, writes)))
+            if hits:
+                hits.sort()
+                found += [(key, at, position) for at, key in hits]
+            access = (clock[thread], writes, position, ordinal)
+            mine = lists[thread]
+            mine[0].append(access)
+            if writes:
+                mine[1].append(access)
+            if kind != "update":
+                mine[2].append(access)
             continue
         for publishes, channel in edges(syncs, position, step):
             clock = clocks[thread]

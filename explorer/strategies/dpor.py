@@ -26,6 +26,9 @@ and the acquire it lets through do not, since they cannot both be enabled.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
+from .._engine.watchdog import check_deadline
 from ..objects.base import ACQUIRE, REACQUIRE, RELEASE
 from ..objects.dependence import dependence, dependent
 from .base import Abandon
@@ -329,20 +332,29 @@ class DPOR:
         after = self.after  # per event, the bitmask of the events that happen before it
         del after[fresh:]
         order = _Order(after, self.footprint, self.thread_index, self._births())
+        acquires: dict[str, list[int]] = {}  # per lock, the positions of the steps that take it
         for j, (thread, step) in enumerate(events):
             if j >= fresh:
                 after.append(order.before(thread, step))
             order.add(j, thread, step)
+            role = self.role(step) if step[0] != "local" else None
+            if role is not None and (role[0] == ACQUIRE or role[0] == REACQUIRE):
+                acquires.setdefault(role[1], []).append(j)
+            elif role is None and step[0] == "acquire":  # a try: it may take any lock it touches
+                for name in self.footprint(step):
+                    acquires.setdefault(name, []).append(j)
         for j in range(fresh, len(events)):
             thread, step = events[j]
-            self._races_of(events, after, j, thread, step, after[j], order.previous[j])
+            self._races_of(events, after, j, thread, step, after[j], order.previous[j], acquires)
+            if not j & 255:
+                check_deadline()
         pending = self.pending_now
         if pending is None:
             return
         for thread, step in enumerate(pending):  # steps left waiting when the execution ended
             if step is not None:
                 self._races_of(events, after, len(events), thread, step, order.before(thread, step),
-                               order.last_of.get(thread))
+                               order.last_of.get(thread), acquires)
 
     def _births(self) -> dict[int, int]:
         """Per thread started during the execution (a spawn, a pool's worker), the step
@@ -360,7 +372,8 @@ class DPOR:
                     born[t] = p
         return born
 
-    def _races_of(self, events, after, j, thread, step, before: int, previous: int | None) -> None:
+    def _races_of(self, events, after, j, thread, step, before: int, previous: int | None,
+                  acquires: dict[str, list[int]]) -> None:
         """Reverse every race of event ``j`` (or of a step left pending, at ``j == len(events)``);
         ``previous`` is the thread's step before it."""
         kind = step[0]
@@ -370,10 +383,10 @@ class DPOR:
             # A step that never waits races with the dependent steps just before it.
             covered = 0  # what happens before the events before this one: not immediate
             rest = before
-            while rest:
-                low = rest & -rest
-                covered |= after[low.bit_length() - 1]
-                rest ^= low
+            while rest:  # from the latest down, passing over what a later one covers: one per thread at most
+                top = rest.bit_length() - 1
+                covered |= after[top]
+                rest &= ~(after[top] | (1 << top))
             immediate = before & ~covered
             dependent = self.dependent
             while immediate:
@@ -392,17 +405,20 @@ class DPOR:
             # acquires is how the lock orders them, so it is looked past. A release never
             # races with a later acquire: the lock is held until it, so the acquire
             # cannot come first.
-            lock = role[1]
-            for i in range(j):
-                other, earlier = events[i]
-                if other != thread and not (alone >> i) & 1:
-                    part = self.role(earlier)
-                    if part is not None and part[1] == lock and (part[0] == ACQUIRE or part[0] == REACQUIRE):
-                        self._reverse_race(events, after, i, thread, step)
-                    elif part is None and earlier[0] == "acquire" and lock in self.footprint(earlier):
-                        # A try (blocking=False, or a timeout) may take the lock too, and
-                        # this acquire running first makes it give up: reversed alike.
-                        self._reverse_race(events, after, i, thread, step)
+            # Every step that may take the lock (an acquire, a condition's re-acquire, a try) has
+            # it in its footprint, so _Order chains them all: once one is ordered before this
+            # thread's previous step, so is every earlier one. A try that lost to this acquire
+            # running first gives up: reversed alike.
+            taken = acquires.get(role[1], ())
+            racing = []
+            for index in range(bisect_left(taken, j) - 1, -1, -1):
+                i = taken[index]
+                if (alone >> i) & 1:
+                    break
+                if events[i][0] != thread:
+                    racing.append(i)
+            for i in reversed(racing):
+                self._reverse_race(events, after, i, thread, step)
             return
         # Any other step on an object may wait for another thread's step, so reversing a
         # race could plan a run that cannot happen. For these the classic rule (Flanagan and

@@ -2,9 +2,11 @@
 "A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010).
 
 Each execution gives the threads random distinct priorities and always runs the
-highest-priority enabled thread; at ``depth - 1`` random steps it drops the running
-thread's priority below all others. A bug of depth d among n threads and k steps is
-found by one execution with probability at least 1 / (n * k^(d-1)).
+highest-priority enabled thread; at ``depth - 1`` random steps (the change points) it
+drops the running thread's priority below every priority given so far, so a thread
+demoted later runs after one demoted earlier (as in the paper, Coyote and shuttle).
+A bug of depth d among n threads and k steps is found by one execution with
+probability at least 1 / (n * k^(d-1)); k is the longest execution seen so far.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class PCT:
         self.seed = seed
         self.depth = depth
         self.rng = random.Random(seed)
-        self.length = 16  # estimated steps per execution; grows to the longest seen
+        self.length = 1  # steps per execution: the longest seen so far
         self.priority: dict[int, float] = {}
         self.change_points: dict[int, int] = {}
         self.position = 0
@@ -32,8 +34,9 @@ class PCT:
         self.position = 0
         self.priority = {}
         points = self.rng.sample(range(1, self.length + 1), min(self.depth - 1, self.length))
-        # the i-th change point lowers the running thread to priority i (below every initial one)
-        self.change_points = {point: rank for rank, point in enumerate(sorted(points))}
+        # each change point lowers the running thread below every priority so far: the first to
+        # depth - 1, the next to depth - 2, ..., all below the initial ones (depth and above)
+        self.change_points = {point: self.depth - 1 - rank for rank, point in enumerate(sorted(points))}
         return True
 
     def choose(self, enabled: list[int]) -> int:
@@ -43,9 +46,9 @@ class PCT:
             if thread not in priority:
                 priority[thread] = self.depth + self.rng.random()  # initial priorities exceed every change
         chosen = max(enabled, key=priority.__getitem__)
-        rank = self.change_points.get(self.position)
-        if rank is not None:
-            priority[chosen] = rank + self.rng.random() * 0.5
+        lowered = self.change_points.get(self.position)
+        if lowered is not None:
+            priority[chosen] = lowered
             chosen = max(enabled, key=priority.__getitem__)
         return chosen
 
