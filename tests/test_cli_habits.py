@@ -32,7 +32,7 @@ def test_version_prints_the_package_version():
 def test_k_takes_not_and_or_as_pytest_does():
     assert scenario_lines(explorer("run", "scenarios/abba.py", "-q", "-k", "not gated").stdout) == [
         "scenarios/abba.py::abba_deadlock", "scenarios/abba.py::abba_ordered"]
-    assert scenario_lines(explorer("run", "scenarios/", "-q", "-k", "counter and not locked").stdout) == [
+    assert scenario_lines(explorer("run", "scenarios/", "-q", "-k", "counter and not locked and not atomic").stdout) == [
         "scenarios/counter.py::lost_update"]
     both = explorer("run", "scenarios/", "-q", "-k", "(abba and gated) or lost_update").stdout
     assert scenario_lines(both) == ["scenarios/abba.py::abba_gated", "scenarios/counter.py::lost_update"]

@@ -156,3 +156,19 @@ def test_a_lock_left_held_is_judged_at_the_end_of_the_run_the_same_by_every_stra
     for strategy in ("exhaustive", "dpor", "stateful"):
         held = [f for f in explore(alone, strategy=strategy).findings if f.kind == "lock-held-at-exit"]
         assert held and re.search(r"thread C finished after step \d+ while holding lock 'm'", held[0].message)
+
+
+def test_dpor_keeps_a_read_before_a_signal_when_it_moves_a_non_blocking_get_after_the_put():
+    # Found by the slow tier: dpor ran 3 executions for 42 schedules and missed A getting the
+    # item while B still read x=0: the branch that moved C's put before A's get started with C
+    # alone, and in it A, asleep, judged the reversal of B's read and C's write covered.
+    line = xst.StraightLine
+    from explorer import Condition
+
+    scenario = Scenario("get? jobs | r x | signal cond x=1, put jobs=0", variables={"x": 0},
+                        objects={"cond": Condition(), "jobs": Queue()},
+                        threads={"A": line([("get", "jobs", "nowait")]), "B": line([("read", "x")]),
+                                 "C": line([("signal", "cond", "x", 1, False), ("put", "jobs", 0, None)])})
+    assert_complete_strategies_agree(scenario)
+    assert {(o["A"], o["B"]) for o in explore(scenario, strategy="dpor").outcomes} == {
+        (0, 0), (0, 1), (-1, 0), (-1, 1)}

@@ -52,7 +52,9 @@ class Queue(Declaration):
 
     def may_block(self, name: str, step: tuple) -> bool:
         kind = step[0]
-        return (kind == "get" and len(step) == 2) or (kind == "put" and len(step) == 3) or kind == "join"
+        # a put waits only on a bounded queue
+        return (kind == "get" and len(step) == 2) or (kind == "put" and len(step) == 3 and self.maxsize > 0) \
+            or kind == "join"
 
     def model(self, name: str, run) -> QueueModel:
         return QueueModel(name, run, self.maxsize, self.order)

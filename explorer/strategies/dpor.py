@@ -437,9 +437,14 @@ class DPOR:
         # branch covers a sequence holds for a whole race reversal, not for this one step
         # (with a step of the thread before the blocking one, it took that step to commute
         # past the racing step and judged the branch covered).
+        # Every thread that could run there starts a branch, not only the racing one: with
+        # that one alone, a thread explored at the point sleeps in its branch and, as a weak
+        # initial of a later reversal there, let that reversal be judged covered although
+        # the run it stood for had the racing steps the other way round (found by the slow
+        # property tier: 'A: get? jobs | B: r x | C: signal cond x=1, put jobs=0').
         point = self.points[position]
         planned = {node[0] for node in point.wakeup} | point.done | point.sleep
-        for other in [thread] if thread in point.enabled else point.enabled:
+        for other in point.enabled:
             if other not in planned:
                 point.wakeup.append([other, point.pending[other], []])
 
