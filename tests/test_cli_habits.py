@@ -87,7 +87,7 @@ def test_ignore_expect_judges_the_raw_findings():
 def test_the_last_line_counts_scenarios_by_verdict_and_findings_by_severity():
     done = explorer("run", "scenarios/counter.py", "--ignore-expect")
     last = done.stdout.splitlines()[-1]
-    assert last.startswith("== 2 scenarios: 1 failed, 1 passed; findings: 2 errors, 2 warnings; ")
+    assert last.startswith("== 3 scenarios: 1 failed, 2 passed; findings: 2 errors, 2 warnings; ")
     assert last.endswith("s ==")
 
 
@@ -127,8 +127,8 @@ def test_json_dash_writes_only_json_to_stdout_and_the_text_to_stderr(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     document = json.loads(done.stdout)
-    assert document["format"] == "explorer-run" and len(document["results"]) == 2
-    assert "[lost-update]" in done.stderr and "== 2 scenarios" in done.stderr
+    assert document["format"] == "explorer-run" and len(document["results"]) == 3
+    assert "[lost-update]" in done.stderr and "== 3 scenarios" in done.stderr
     assert not (tmp_path / "-").exists()
 
 
