@@ -202,7 +202,18 @@ def _follow(program: Program, schedule: list[int], max_steps: int, extend: bool,
     strategy = FollowSchedule(schedule, program.thread_names, extend=extend)
     strategy.begin()
     run = _Run(program)
-    run.run(strategy.choose, max_steps, previous, locate=True)
+    try:
+        run.run(strategy.choose, max_steps, previous, locate=True)
+    except ScheduleError:
+        position = strategy.position - 1
+        i = schedule[position] if 0 <= position < len(schedule) else None
+        if i is not None and i >= len(program.factories) and not run.started(i):
+            raise ScheduleError(
+                f"schedule position {position} names {program.thread_names[i]!r}, which is not a thread of "
+                f"scenario {program.scenario.name!r}; its threads are {list(program.scenario.threads)}, "
+                f"and no thread of that name had been started (spawn, a pool's worker) at that point"
+            ) from None
+        raise
     if run.status != DIVERGED:
         strategy.end()
     return run
@@ -228,6 +239,10 @@ def _schedule_indices(program: Program, schedule: object) -> list[int]:
     indices = []
     for position, name in enumerate(schedule):
         i = index.get(name) if isinstance(name, str) else None
+        if i is None and isinstance(name, str) and name:
+            # a thread a step starts (spawn, a pool's worker): numbered now, and if it never
+            # starts where the schedule names it, _follow says it is no thread of the scenario
+            i = index[name] = program.register_thread(name)
         if i is None:
             raise ScheduleError(
                 f"schedule position {position} names {name!r}, which is not a thread of "
