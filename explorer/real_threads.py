@@ -147,8 +147,7 @@ class RealRun:
         if follow is None:
             return False
         local.follow = None
-        self.events.append((local.thread, local.step, None))
-        self.progress += 1
+        self._record(local.thread, local.step, None)
         self.after(local.actor)
         local.step = follow
         self.before(local.actor, follow)
@@ -309,6 +308,8 @@ class RealRun:
                 self.after(actor)
 
     def _record(self, i: int, step: tuple, value: object) -> None:
+        if self.aborted:  # what a call returned once the run was stopped (a task's _Aborted) is no step
+            raise _Aborted
         self.events.append((i, step, value))
         self.progress += 1
 

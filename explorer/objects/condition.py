@@ -169,7 +169,7 @@ class ConditionTwin(Twin):
     def __init__(self, name: str, real, lock: LockTwin) -> None:
         super().__init__(name, real)
         self.lock = lock
-        self.condition = WaitingCondition(lock.lock, real)
+        self.condition = WaitingCondition(lock.lock, real, lambda: lock.owner is None)
 
     def step(self, thread: int, step: tuple):
         kind = step[0]
@@ -207,9 +207,12 @@ class WaitingCondition(threading.Condition):
     spuriously when the scenario allows it), so the wait for the notify does not block.
     """
 
-    def __init__(self, lock, real) -> None:
+    def __init__(self, lock, real, free=None) -> None:
         super().__init__(lock)
         self._real = real
+        # whether the lock is free, asked by the supervisor: never by trying it, which a
+        # thread's acquire(blocking=False) could see fail
+        self._free = free or (lambda: not lock.locked())
 
     def wait(self, timeout: float | None = None) -> bool:
         if not self._is_owned():
@@ -229,8 +232,7 @@ class WaitingCondition(threading.Condition):
             return notified
         finally:
             lock = self._lock
-            real.block(lambda s: lock.acquire(True, s) if s > 0 else lock.acquire(False), None,
-                       lambda: not _held(lock))
+            real.block(lambda s: lock.acquire(True, s) if s > 0 else lock.acquire(False), None, self._free)
             for _ in range(saved[0] - 1 if isinstance(saved, tuple) else 0):
                 lock.acquire()  # an RLock back at its depth
             if not notified:
@@ -239,10 +241,3 @@ class WaitingCondition(threading.Condition):
                 except ValueError:  # notified after all, just now
                     pass
 
-
-def _held(lock) -> bool:
-    """Whether a Lock or RLock is held by some thread, asked from another thread."""
-    if lock.acquire(False):
-        lock.release()
-        return False
-    return True

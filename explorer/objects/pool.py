@@ -237,9 +237,11 @@ class FutureTwin(Twin):
         future = self.future
         self.real.block(lambda s: not concurrent.futures.wait((future,), s).not_done, None, future.done)
         error = future.exception()
-        if error is not None:
+        if error is None:
+            return future.result()
+        if isinstance(error, Exception):
             raise Throw(error)
-        return future.result()
+        raise error  # the task's worker failed (its error is recorded) or the run was stopped
 
 
 def _worker(pool: str):
