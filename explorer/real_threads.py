@@ -158,11 +158,14 @@ class RealRun:
         return (index is not None and index in self.thread_done) or (
             name in self.objects and not isinstance(self.objects[name], ThreadTwin))
 
-    def start_thread(self, name: str, factory) -> int:
-        """Start thread ``name`` (a ``spawn``) and wait until it reaches its first step."""
-        with self.lock:
+    def start_thread(self, name: str, factory, taken: str) -> int:
+        """Start thread ``name`` (a ``spawn``) and wait until it reaches its first step; a
+        name a thread of the run already has raises ``RuntimeError(taken)``."""
+        with self.lock:  # one step, as in the model: two spawns never share a name
+            if self.name_taken(name):
+                raise RuntimeError(taken)
             index = self.program.register_thread(name)
-        self._enrol(index)
+            self._enrol(index)
         ready = threading.Event()
         thread = threading.Thread(target=self._body, args=(index, factory, ready), daemon=True,
                                   name=f"explorer-{name}")
@@ -194,7 +197,8 @@ class RealRun:
         local = self.local
         local.actor, local.thread, local.follow = actor, worker, None
         self.blocked.pop(actor, None)
-        pool.running += 1
+        with pool.lock:
+            pool.running += 1
         gen = None
         error = None
         try:
@@ -230,7 +234,8 @@ class RealRun:
             raise _Ended from exc
         finally:
             _close(gen)
-            pool.running -= 1
+            with pool.lock:
+                pool.running -= 1
             self.active.discard(actor)
         if error is not None:
             raise error

@@ -20,6 +20,7 @@ standing for ``pool-0``, ...) running each task as the run runs a thread body
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import types
 
 from ..errors import ScenarioError
@@ -182,9 +183,9 @@ class FutureModel(Model):
 
 
 class PoolTwin(Twin):
-    """A real executor; ``running`` counts its tasks under way (the run keeps it)."""
+    """A real executor; ``running`` counts its tasks under way (the run keeps it, under ``lock``)."""
 
-    __slots__ = ("executor", "futures", "running")
+    __slots__ = ("executor", "futures", "lock", "running")
     accepts = frozenset({"submit", "shutdown"})
 
     def __init__(self, name: str, real, max_workers: int) -> None:
@@ -192,20 +193,22 @@ class PoolTwin(Twin):
         self.executor = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix=f"explorer-{name}")
         self.futures: list[concurrent.futures.Future] = []
         self.running = 0
+        self.lock = threading.Lock()
 
     def step(self, thread: int, step: tuple):
         real = self.real
         futures = self.futures
         if step[0] == "submit":
-            future = f"{self.name}#{len(futures) + 1}"
-            real.queue_task(future, self.has_room)
-            try:
-                task = self.executor.submit(real.run_task, self, future, step[2], step[3])
-            except RuntimeError:  # cannot schedule new futures after shutdown
-                real.drop_task(future)
-                raise
-            futures.append(task)
-            real.objects[future] = FutureTwin(future, real, task)
+            with self.lock:  # one step, as in the model: two threads never share a name
+                future = f"{self.name}#{len(futures) + 1}"
+                real.queue_task(future, self.has_room)
+                try:
+                    task = self.executor.submit(real.run_task, self, future, step[2], step[3])
+                except RuntimeError:  # cannot schedule new futures after shutdown
+                    real.drop_task(future)
+                    raise
+                real.objects[future] = FutureTwin(future, real, task)
+                futures.append(task)
             return future
         self.executor.shutdown(wait=False)
         real.park(Op("drain", self.name))

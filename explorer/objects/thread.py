@@ -91,8 +91,5 @@ class SpawnTwin(Twin):
 
     def step(self, thread: int, step: tuple):
         name, fn, args = step[1], step[2], step[3]
-        real = self.real
-        if real.name_taken(name):
-            raise RuntimeError(f"thread name {name!r} already used")
-        real.start_thread(name, (lambda: fn(*args)) if args else fn)
+        self.real.start_thread(name, (lambda: fn(*args)) if args else fn, f"thread name {name!r} already used")
         return None
