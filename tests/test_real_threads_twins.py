@@ -664,3 +664,22 @@ def test_stress_runs_of_generated_programs_using_every_kind_show_only_outcomes_t
     check = crosscheck(scenario, runs=15, seed=1, model=model)
     assert check.unexpected == [] and check.hung == 0, check.render()
     assert no_runner_left() == []
+
+
+def test_a_task_that_is_a_bound_method_made_afresh_in_each_run_is_no_nondeterminism_and_replays():
+    class Database:
+        def update(self, n):
+            value = yield read("x")
+            yield write("x", value + n)
+
+    def main():
+        database = Database()  # a new object, so a new bound method, in every execution
+        yield submit("pool", database.update, 1)
+        yield shutdown("pool")
+
+    scenario = Scenario("bound method task", variables={"x": 0}, objects={"pool": ThreadPool(max_workers=1)},
+                        threads={"main": main})
+    explored = explore(scenario)
+    assert explored.complete and "nondeterminism" not in {f.kind for f in explored.findings}
+    for schedule in every_schedule(scenario):
+        assert replays_like_the_model(scenario, schedule).final_state == State(x=1)

@@ -25,7 +25,7 @@ import types
 
 from ..errors import ScenarioError
 from ..steps import Op
-from .base import HIDDEN, Continue, Declaration, Misuse, Model, Throw, Twin
+from .base import HIDDEN, Continue, Declaration, Misuse, Model, Recorded, Throw, Twin
 
 AFTER_SHUTDOWN = "cannot schedule new futures after shutdown"
 
@@ -112,7 +112,9 @@ class PoolModel(Model):
             run.sync(thread, absorb=("task", future))
             task = run.objects[future]
             task.worker = run.name(thread)
-            return (future, task.fn, task.args)
+            # the event records the future alone: a task's function is often made afresh in
+            # each execution (a bound method, a lambda), and events must compare equal
+            return Recorded((future, task.fn, task.args), (future,))
         if kind == "shutdown":
             self.shut = True
             return Continue(Op("drain", self.name))
