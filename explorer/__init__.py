@@ -13,6 +13,7 @@
 (6, 4)
 """
 
+from ._version import __version__
 from .crosscheck import CrosscheckResult, crosscheck, replay_on_threads
 from .errors import (
     ExplorerError,
@@ -107,4 +108,3 @@ __all__ = [
     "NondeterminismError",
 ]
 
-__version__ = "0.1.0"

@@ -298,11 +298,11 @@ def replay_on_threads(scenario: Scenario, schedule, *, timeout: float = 5.0,
 
     modelled = replay(scenario, schedule, max_steps=max_steps)
     program = Program(scenario)
-    indices = _schedule_indices(program, modelled.schedule)
     # The same schedule in the model once more, on this program: threads started during
     # the run get the same numbers on both sides, and the real events, once shown equal to
     # the model's, carry the happens-before edges the model's objects recorded for them.
-    model_run = _follow(program, indices, max_steps, False, ())
+    model_run = _follow(program, _schedule_indices(program, modelled.schedule), max_steps, False, ())
+    indices = [program.thread_index[name] for name in modelled.schedule]
     actors, virtual, roles = _turns(program, modelled.events)
     run = turn_run(program, indices, timeout=timeout, max_steps=max_steps,
                    deadlock=modelled.status == "deadlocked", actors=actors, virtual=virtual, roles=roles)

@@ -199,21 +199,11 @@ def _equal(a: object, b: object) -> bool:
 
 
 def _follow(program: Program, schedule: list[int], max_steps: int, extend: bool, previous) -> _Run:
-    strategy = FollowSchedule(schedule, program.thread_names, extend=extend)
+    strategy = FollowSchedule(schedule, program.thread_names, extend=extend, index=program.thread_index,
+                              scenario=program.scenario.name)
     strategy.begin()
     run = _Run(program)
-    try:
-        run.run(strategy.choose, max_steps, previous, locate=True)
-    except ScheduleError:
-        position = strategy.position - 1
-        i = schedule[position] if 0 <= position < len(schedule) else None
-        if i is not None and i >= len(program.factories) and not run.started(i):
-            raise ScheduleError(
-                f"schedule position {position} names {program.thread_names[i]!r}, which is not a thread of "
-                f"scenario {program.scenario.name!r}; its threads are {list(program.scenario.threads)}, "
-                f"and no thread of that name had been started (spawn, a pool's worker) at that point"
-            ) from None
-        raise
+    run.run(strategy.choose, max_steps, previous, locate=True)
     if run.status != DIVERGED:
         strategy.end()
     return run
@@ -236,14 +226,13 @@ def _schedule_indices(program: Program, schedule: object) -> list[int]:
             f"{list(program.thread_names[:2]) * 2!r}; got {type(schedule).__name__} {schedule!r}"
         )
     index = {name: i for i, name in enumerate(program.thread_names)}
-    indices = []
+    indices: list[int | str] = []
     for position, name in enumerate(schedule):
         i = index.get(name) if isinstance(name, str) else None
-        if i is None and isinstance(name, str) and name:
-            # a thread a step starts (spawn, a pool's worker): numbered now, and if it never
-            # starts where the schedule names it, _follow says it is no thread of the scenario
-            i = index[name] = program.register_thread(name)
         if i is None:
+            if isinstance(name, str) and name:
+                indices.append(name)  # a thread started during the run: looked up when it comes
+                continue
             raise ScheduleError(
                 f"schedule position {position} names {name!r}, which is not a thread of "
                 f"scenario {program.scenario.name!r}; its threads are {list(program.thread_names)}"

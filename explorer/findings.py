@@ -20,7 +20,7 @@ from ._text import shown
 from .objects.event import Event as _EventDeclaration
 from .steps import Acquire, Op, Read, Release, Step, Write
 
-__all__ = ["SEVERITIES", "Event", "Finding", "Trace"]
+__all__ = ["SEVERITIES", "Event", "Finding", "RawFinding", "Trace"]
 
 SEVERITIES = ("error", "warning")
 
@@ -28,6 +28,15 @@ _STEP_TYPES = {"read": Read, "write": Write, "acquire": Acquire, "release": Rele
 #: How steps on objects read in a trace, when not by their own name.
 _WORDS = {"wake": "woken in", "pass": "pass barrier", "take": "take a task from", "finish": "finish",
           "drain": "all workers done in", "set_event": "set", "clear_event": "clear", "is_set": "is set"}
+#: A waiting step in words: the second half of a two-phase step is the call the thread is in.
+_WAITING = {"wake": "wait", "pass": "wait", "take": "take a task from", "drain": "shutdown"}
+
+
+def waiting_words(kind: str, target: str) -> str:
+    """What a thread left waiting is doing, as a trace shows it: ``wait ready``."""
+    return f"{_WAITING.get(kind, kind)} {target}"
+
+
 #: Steps whose event shows the value the thread got back.
 _SHOWS_VALUE = frozenset({"acquire", "wake", "wait", "pass", "get", "is_set", "result", "submit", "take"})
 
@@ -96,7 +105,8 @@ class Trace:
 
     ``schedule`` is the tuple of thread names, one per step, that ``replay``
     accepts; ``blocked`` maps each thread left waiting at the end (in a deadlock)
-    to the lock it waits for, and ``blocked_at`` to where it waits. ``marks`` maps
+    to the lock (or object) it waits for, ``waiting`` to the step it waits in, in words
+    (``"acquire l"``, ``"wait ready"``), and ``blocked_at`` to where it waits. ``marks`` maps
     event indices to what those steps did for the finding ("lost write").
     """
 
@@ -107,6 +117,8 @@ class Trace:
     preemptions: int = 0
     blocked_at: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
     marks: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: each thread left waiting at the end, and the step it waits in, in words ("wait ready")
+    waiting: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __len__(self) -> int:
         return len(self.schedule)
@@ -182,3 +194,18 @@ class Finding:
 
     def __str__(self) -> str:
         return self.render()
+
+
+class RawFinding:
+    """A finding as the engine records it: cheap to make, turned public later."""
+
+    __slots__ = ("details", "key", "kind", "message", "severity", "thread")
+
+    def __init__(self, kind: str, severity: str, thread: int | None, key: tuple, message: str,
+                 details: dict | None = None) -> None:
+        self.kind = kind
+        self.severity = severity
+        self.thread = thread
+        self.key = key
+        self.message = message
+        self.details = details or {}

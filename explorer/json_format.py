@@ -54,12 +54,17 @@ __all__ = [
 ]
 
 #: The schema's major version. Readers reject a newer one; fields may be added within a version.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: ``format`` of a result file, and of a file holding one trace.
 FORMAT = "explorer-result"
 TRACE_FORMAT = "explorer-trace"
 
-_STEP_KINDS = ("read", "write", "acquire", "release")
+_STEP_KINDS = (
+    "read", "write", "acquire", "release",
+    # version 2: steps on the threading vocabulary's objects, and their second halves
+    "update", "wait", "wake", "pass", "notify", "notify_all", "set_event", "clear_event", "is_set",
+    "put", "get", "task_done", "join", "spawn", "submit", "take", "finish", "result", "shutdown", "drain",
+)
 # Deeper values are written as their repr: they are not worth a RecursionError.
 _MAX_DEPTH = 100
 _SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -297,6 +302,7 @@ def trace_to_dict(trace: Trace) -> dict[str, Any]:
         "blocked_at": {name: trace.blocked_at[name] for name in by_thread(trace.blocked_at)},
         "marks": {str(index): trace.marks[index] for index in sorted(trace.marks)},
         "preemptions": trace.preemptions,
+        "waiting": {name: trace.waiting[name] for name in by_thread(trace.waiting)},
     }
 
 
@@ -349,8 +355,8 @@ def _trace(data: Any, where: str, prefix: str) -> Trace:
         kind = _field(event, "kind", where, path + ".", f"one of {list(_STEP_KINDS)}", str)
         if kind not in _STEP_KINDS:
             _fail(where, f"{path}.kind", f"one of {list(_STEP_KINDS)}", kind)
-        target = _field(event, "target", where, path + ".", "a variable or lock name")
-        _name(target, where, f"{path}.target", "a variable or lock name (a non-empty string)")
+        target = _field(event, "target", where, path + ".", "a variable, lock or object name")
+        _name(target, where, f"{path}.target", "a variable, lock or object name (a non-empty string)")
         if "value" not in event:
             _missing(where, f"{path}.value", "the value read or written (null for a lock step)")
         value = _decode_value(event["value"], where, f"{path}.value", 0)
@@ -378,6 +384,13 @@ def _trace(data: Any, where: str, prefix: str) -> Trace:
     preemptions = _field(obj, "preemptions", where, prefix, "a count of preemptions", int)
     if preemptions < 0:
         _fail(where, f"{prefix}preemptions", "a count of preemptions (0 or more)", preemptions)
+    waiting = {}
+    if "waiting" in obj:  # version 2: the step each blocked thread waits in, in words
+        waiting = _mapping(obj, "waiting", where, prefix, "an object mapping blocked threads to steps in words")
+        for name, words in waiting.items():
+            thread(name, f"{prefix}waiting.{name}")
+            if type(words) is not str:
+                _fail(where, f"{prefix}waiting.{name}", "a string", words)
     return Trace(
         schedule=tuple(schedule),
         events=tuple(events),
@@ -386,6 +399,7 @@ def _trace(data: Any, where: str, prefix: str) -> Trace:
         preemptions=preemptions,
         blocked_at=MappingProxyType(dict(blocked_at)),
         marks=MappingProxyType(marks),
+        waiting=MappingProxyType(dict(waiting)),
     )
 
 
@@ -655,7 +669,7 @@ def _short_path(source: str) -> str:
 
 
 def _explorer_version() -> str:
-    from . import __version__  # at call time: the package may import this module before defining it
+    from ._version import __version__
 
     return __version__
 

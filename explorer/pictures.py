@@ -1016,7 +1016,9 @@ def _draw_swimlane(trace, title) -> Figure:
     events = list(trace.events)
     blocked = {str(t): lock for t, lock in trace.blocked.items()}
     columns = len(events) + (1 if blocked else 0)
-    texts = [e.describe() for e in events] + [f"BLOCKED\nacquire {lock}" for lock in blocked.values()]
+    waiting = trace.waiting
+    texts = [e.describe() for e in events] + [f"BLOCKED\n{waiting.get(t) or f'acquire {lock}'}"
+                                              for t, lock in blocked.items()]
     width = _column_width(texts, _STEP_SIZE, least=1.0, most=1.5)
     label_w = max([_text_size(t, 12, True)[0] for t in threads] + [0.3]) + 0.3
     per_band = max(6, int(_MAX_WIDTH / width))
@@ -1091,7 +1093,8 @@ def _draw_swimlane(trace, title) -> Figure:
                             lane_top[band, threads[0]], lane_top[band, threads[-1]] - lane_h[threads[-1]])
             else:
                 for thread, lock in blocked.items():
-                    _blocked_box(axes, cx, box_y[band, thread], width, f"BLOCKED\nacquire {lock}")
+                    _blocked_box(axes, cx, box_y[band, thread], width,
+                                 f"BLOCKED\n{trace.waiting.get(thread) or f'acquire {lock}'}")
         for (thread, lock, start, stop), level in zip(holds, levels):
             lo, hi = max(start, shown.start), min(stop, shown.stop - 1)
             if lo > hi:

@@ -37,7 +37,7 @@ def render_trace(trace: Trace, *, locations: bool = True) -> str:
     if trace.blocked:
         cells = [""] * len(threads)
         for thread, lock in trace.blocked.items():
-            cells[column[thread]] = f"BLOCKED acquire {lock}"
+            cells[column[thread]] = f"BLOCKED {trace.waiting.get(thread) or f'acquire {lock}'}"
         rows.append(["--"] + cells + [""])
         tails.append(", ".join(trace.blocked_at.get(t) or "" for t in trace.blocked) if locations else "")
     header = ["step"] + threads + [""]

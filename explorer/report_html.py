@@ -273,7 +273,7 @@ def _contents(results, matched) -> str:
 
 
 def _footer() -> str:
-    from . import __version__
+    from ._version import __version__
 
     return (f"<footer>Made by explorer {_e(__version__)}. This page is self-contained: no script, "
             f"and nothing is loaded from elsewhere.</footer>")

@@ -1,8 +1,8 @@
-"""Scenario pieces several test modules share."""
+"""Scenario pieces and assertions several test modules share."""
 
 from pathlib import Path
 
-from explorer import Scenario, acquire, release
+from explorer import Scenario, acquire, explore, release, replay
 from explorer.loading import load_scenarios
 
 
@@ -25,3 +25,46 @@ def abba():
     """The ABBA deadlock: A takes a then b, B takes b then a."""
     return Scenario("abba", locks=["a", "b"],
                     threads={"A": lambda: take("a", "b"), "B": lambda: take("b", "a")})
+
+
+#: A preemption bound no generated program reaches: bounded search is then exhaustive.
+LARGE_BOUND = 40
+
+
+def verdicts(result):
+    """What every complete strategy must give alike."""
+    return (set(result.final_states), set(result.outcomes), result.deadlocked > 0,
+            {finding.kind for finding in result.findings})
+
+
+def assert_complete_strategies_agree(scenario):
+    """dpor, stateful and bounded search with a bound beyond every schedule give exhaustive
+    enumeration's final states, outcomes, deadlock presence and finding kinds; dpor runs no
+    more executions, and bounded search runs exactly exhaustive's schedules."""
+    exhaustive = explore(scenario, strategy="exhaustive")
+    assert exhaustive.complete
+    expected = verdicts(exhaustive)
+    dpor = explore(scenario, strategy="dpor")
+    assert dpor.complete and verdicts(dpor) == expected
+    assert dpor.executions <= exhaustive.executions
+    stateful = explore(scenario, strategy="stateful")
+    assert stateful.complete and verdicts(stateful) == expected
+    bounded = explore(scenario, strategy="bounded", preemptions=LARGE_BOUND)
+    assert bounded.complete and verdicts(bounded) == expected
+    # every schedule, each once: the very counts of exhaustive enumeration
+    assert bounded.executions == exhaustive.executions and bounded.outcomes == exhaustive.outcomes
+    assert bounded.final_states == exhaustive.final_states
+
+
+def assert_findings_replay(scenario, strategies=("exhaustive", "dpor", "stateful")):
+    """Every finding each strategy reports replays from its trace to a finding with its message."""
+    for strategy in strategies:
+        for finding in explore(scenario, strategy=strategy).findings:
+            execution = replay(scenario, finding.trace)
+            if finding.kind == "lock-order-cycle" and finding.details["steps"] is None:
+                # No single execution takes every edge of this cycle (its message says so);
+                # the trace shows its first edge, which the replay must take.
+                _held, acquired, thread, _holding = finding.details["edges"][0]
+                assert (thread, acquired) in [(e.thread, e.target) for e in execution.events if e.kind == "acquire"]
+                continue
+            assert finding.message in {f.message for f in execution.findings}, (strategy, finding.message)

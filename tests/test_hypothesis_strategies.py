@@ -1,13 +1,14 @@
 """The hypothesis strategies in explorer.testing.strategies: generated scenarios are valid and
 explore completely, generated schedules are real schedules, and failures shrink to small ones."""
 
+import queue
 from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from explorer import Scenario, State, acquire, explore, read, release, replay, write
+from explorer import Scenario, State, acquire, explore, get, is_set, put, read, release, replay, write
 from explorer._engine.program import Program
 from explorer._engine.search import search
 from explorer.errors import InvalidArgument
@@ -24,8 +25,9 @@ SHRINK = settings(QUICK, derandomize=True, max_examples=500)
 
 def explored_schedules(scenario):
     recording = Recording(Exhaustive())
-    result = search(Program(scenario), recording, "exhaustive", Settings())
-    names = scenario.thread_names
+    program = Program(scenario)
+    result = search(program, recording, "exhaustive", Settings())
+    names = program.thread_names  # spawned threads and pool workers too
     return result, {tuple(names[i] for i in schedule) for schedule in recording.schedules}
 
 
@@ -117,6 +119,76 @@ def test_well_nested_scenarios_shrink_to_the_abba_deadlock():
                        settings=SHRINK)
     assert deadlocking.name in ("A: acq l, acq m, rel m, rel l | B: acq m, acq l, rel l, rel m",
                                 "A: acq m, acq l, rel l, rel m | B: acq l, acq m, rel m, rel l")
+
+
+def _kinds_used(scenario):
+    """The op kinds and object declarations a generated scenario uses, spawned threads' and
+    tasks' included, with ``+mode`` for an acquire, put or get drawn non-blocking or timed."""
+    used = {type(declaration).__name__ for declaration in scenario.objects.values()}
+
+    def walk(body):
+        for op in body.ops:
+            used.add(op[0])
+            if op[0] in ("acquire", "get", "put") and op[-1] in ("nowait", "timeout"):
+                used.add(f"{op[0]}+{op[-1]}")
+            if op[0] == "wait" and op[-1] == "timeout":
+                used.add("wait+timeout")
+            if op[0] in ("spawn", "submit"):
+                walk(op[2])
+
+    for body in scenario.threads.values():
+        walk(body)
+    if scenario.spurious_wakeups:
+        used.add("spurious")
+    return used
+
+
+def test_scenarios_with_objects_draw_programs_using_every_kind_and_every_blocking_form():
+    used = set()
+
+    @settings(SHRINK, max_examples=300)
+    @given(xst.scenarios(objects="all", max_steps_per_thread=6, max_steps=10))
+    def collect(scenario):
+        used.update(_kinds_used(scenario))
+
+    collect()
+    kinds = {"Semaphore", "BoundedSemaphore", "Condition", "Event", "Barrier", "Queue", "ThreadPool",
+             "read", "write", "update", "acquire", "release", "wait", "notify", "notify_all", "await",
+             "signal", "set", "clear", "is_set", "put", "get", "task_done", "join", "spawn", "submit",
+             "result", "shutdown", "raise", "acquire+nowait", "acquire+timeout", "get+nowait", "get+timeout",
+             "put+nowait", "put+timeout", "wait+timeout", "spurious"}
+    assert kinds <= used, kinds - used
+
+
+@settings(QUICK, max_examples=60)
+@given(xst.scenarios(objects="all", max_steps_per_thread=6, max_steps=10))
+def test_programs_with_objects_stay_within_max_steps_and_always_end(scenario):
+    result, explored = explored_schedules(scenario)
+    assert result.complete and result.truncated == 0
+    assert max(len(schedule) for schedule in explored) <= 10, scenario.name
+    assert result.executions == len(explored)
+
+
+@settings(QUICK, max_examples=40)
+@given(xst.scenarios(objects=("queue", "event"), variables=("v",), locks=(), threads=2, max_steps=4))
+def test_scenarios_with_objects_declare_only_the_kinds_asked_for_and_name_them(scenario):
+    assert set(scenario.objects) <= {"jobs", "go"} and not scenario.locks
+    assert list(scenario.threads) == ["A", "B"]
+    program = scenario.name.split(" || ")
+    assert program[0] == " | ".join(f"{name}: {body}" for name, body in scenario.threads.items())
+    assert program[1:] == ([", ".join(f"{name}={d!r}" for name, d in scenario.objects.items())]
+                           if scenario.objects else [])
+
+
+def test_a_generated_body_sends_what_it_receives_through_its_register():
+    body = xst.StraightLine([("get", "jobs", "nowait"), ("put", "jobs", 1, None), ("is_set", "go"),
+                             ("write", "x", 2)])
+    assert str(body) == "get? jobs, put jobs=jobs+1, is_set go, w x=go+2"
+    generator = body()
+    assert next(generator) == get("jobs", block=False)
+    assert generator.throw(queue.Empty()) == put("jobs", 0)  # gave up: the register holds -1
+    assert generator.send(None) == is_set("go")
+    assert generator.send(True) == write("x", 3)
 
 
 # ---- schedules() and executions() -----------------------------------------------------------
@@ -262,6 +334,11 @@ def test_hypothesis_finds_and_shrinks_a_lost_update_among_too_many_interleavings
     (lambda: xst.scenarios(values=(1, 2)), "values must be a hypothesis strategy of ints"),
     (lambda: xst.scenarios(variables=(), well_nested=True, max_steps_per_thread=1),
      "needs max_steps_per_thread >= 2"),
+    (lambda: xst.scenarios(objects="semaphores"), "objects must be 'all' or a list of the kinds"),
+    (lambda: xst.scenarios(objects=("queue", "lock")), "objects must be 'all' or a list of the kinds"),
+    (lambda: xst.scenarios(objects="all", variables=("jobs",)), "['jobs'] named a variable or a lock"),
+    (lambda: xst.scenarios(objects="all", well_nested=True), "cannot be combined with objects="),
+    (lambda: xst.scenarios(max_steps=0), "max_steps must be a positive whole number or None"),
     (lambda: xst.schedules("counter"), "schedules() takes a Scenario, got str"),
     (lambda: xst.schedules(COUNTER, max_length=0), "max_length must be a positive whole number or None"),
     (lambda: xst.executions(COUNTER, max_length=1.5), "max_length must be a positive whole number"),

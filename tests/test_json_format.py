@@ -352,7 +352,7 @@ def trace_document():
 def test_a_newer_version_is_refused_with_advice_to_upgrade():
     document = trace_document()
     document["version"] = SCHEMA_VERSION + 1
-    with pytest.raises(InvalidArgument, match=r"trace file: version 2 is newer than this explorer reads .*upgrade"):
+    with pytest.raises(InvalidArgument, match=rf"trace file: version {SCHEMA_VERSION + 1} is newer than this explorer reads .*upgrade"):
         load_trace(document)
 
 

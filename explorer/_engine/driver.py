@@ -13,6 +13,9 @@ import os
 import types
 from collections.abc import Callable
 
+#: Where explorer's own modules lie: a step yielded there has no source line worth showing.
+_OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
 # What starting a thread produced. Each is a plain value the execution inspects.
 STARTED, RETURNED, RAISED, NOT_A_GENERATOR = range(4)
 
@@ -50,8 +53,8 @@ def location(gen: object) -> str | None:
     while isinstance(gen, types.GeneratorType) and gen.gi_frame is not None:
         frame = gen.gi_frame
         gen = gen.gi_yieldfrom
-    if frame is None:
-        return None
+    if frame is None or frame.f_code.co_filename.startswith(_OWN):
+        return None  # explorer's own code (a pool worker between tasks): no line of the user's
     return f"{_short(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 

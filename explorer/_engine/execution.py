@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from threading import get_ident
 
+from ..findings import RawFinding, waiting_words
 from ..objects.base import HIDDEN, Continue, Misuse, Model, Recorded, Throw
 from ..objects.thread import Spawner, ThreadModel
 from ..objects.variable import VariableModel
@@ -43,21 +44,6 @@ class Events(list):
     def __init__(self) -> None:
         super().__init__()
         self.syncs: dict[int, list] = {}
-
-
-class RawFinding:
-    """A finding as the engine records it: cheap to make, turned public later."""
-
-    __slots__ = ("details", "key", "kind", "message", "severity", "thread")
-
-    def __init__(self, kind: str, severity: str, thread: int | None, key: tuple, message: str,
-                 details: dict | None = None) -> None:
-        self.kind = kind
-        self.severity = severity
-        self.thread = thread
-        self.key = key
-        self.message = message
-        self.details = details or {}
 
 
 class Execution:
@@ -116,14 +102,12 @@ class Execution:
         k = len(program.factories)
         variables = self.variables = program.targets[Read]
         values = self.values = dict(program.initial)
+        # Declared objects get their model now; variables (for update), thread handles
+        # (for join) and the spawner when a step first needs one (_model).
         objects = self.objects = {}
-        for name in program.var_names:
-            objects[name] = VariableModel(name, self)
         for name, declaration in program.declarations.items():
             objects[name] = declaration.model(name, self)
-        for name in program.thread_names[:k]:
-            objects[name] = ThreadModel(name, self)
-        self.spawner = Spawner("spawn", self)
+        self.spawner = None
         self.syncs = self.events.syncs
         self.enders: list = []
         pending: list = [None] * k
@@ -296,7 +280,7 @@ class Execution:
     def sync(self, thread: int, absorb: object = None, publish: object = None) -> None:
         """Record a happens-before edge of the step being executed (races.py reads them)."""
         entry = self.syncs.get(len(self.events))
-        if entry is None:
+        if entry is None:  # an empty entry says "no edge" where objects.base.edges would assume one
             entry = self.syncs[len(self.events)] = []
         if publish is not None:
             entry.append((True, publish))
@@ -332,7 +316,7 @@ class Execution:
         index = self.program.thread_index.get(name)
         if index is not None and self.started(index):
             return "a thread of that name was already started in this run"
-        if name in self.objects and not isinstance(self.objects[name], ThreadModel):
+        if name in self.variables or name in self.program.declarations:
             return "that name is declared as a variable or an object"
         return None
 
@@ -368,7 +352,7 @@ class Execution:
             self.returns[i] = payload
             return True
         if outcome is RAISED or outcome is NOT_A_GENERATOR:
-            self._failed_start(i, outcome, payload, gen)
+            self._failed_start(i, outcome, payload, gen, factory)
             return False
         if payload.__class__ is Read or payload.__class__ is Write:
             model = None
@@ -389,16 +373,29 @@ class Execution:
         """The model that executes ``step``, or None when nothing declared takes it."""
         try:
             kind = step[0]
-            if step.__class__ is Op and kind == "spawn":
-                return self.spawner
-            model = self.objects.get(step[1])
-            if model is None and kind == "join" and step.__class__ is Op:
-                model = self.objects[step[1]] = ThreadModel(step[1], self)  # never started (yet)
+            model = None if kind == "spawn" else self.objects.get(step[1])
+            if model is None and step.__class__ is Op:
+                model = self._implicit(kind, step[1])
         except Exception:
             return None
         if model is None or kind not in model.accepts or step.__class__ not in _STEP_CLASSES:
             return None
         return model
+
+    def _implicit(self, kind: str, name: str):
+        """The model of an object no declaration makes: a variable's (for ``update``), a
+        thread's handle (for ``join``; a name not started yet joins as such), the spawner."""
+        if kind == "spawn":
+            if self.spawner is None:
+                self.spawner = Spawner("spawn", self)
+            return self.spawner
+        if kind == "update" and name in self.variables:
+            model = self.objects[name] = VariableModel(name, self)
+            return model
+        if kind == "join":
+            model = self.objects[name] = ThreadModel(name, self)
+            return model
+        return None
 
     def _misused(self, i: int, misuse: Misuse) -> None:
         message = f"{self._who(i)}, at step {len(self.events)}{self.at(i)} {misuse.message}"
@@ -437,9 +434,8 @@ class Execution:
         except Exception:
             return False
 
-    def _failed_start(self, i: int, outcome: object, payload: object, gen: object) -> None:
+    def _failed_start(self, i: int, outcome: object, payload: object, gen: object, factory) -> None:
         name = self._who(i)
-        factory = self.program.factories[i]
         if outcome is NOT_A_GENERATOR:
             what = type(payload).__name__
             hint = _not_a_generator_hint(factory, payload)
@@ -557,6 +553,7 @@ class Execution:
         waits_on: dict[int, int | None] = {}
         blocked_at: dict[str, str | None] = {}
         waiting_for: dict[str, str] = {}
+        waiting_in: dict[str, str] = {}
         parts = []
         marks: dict[int, str] = {}
         for i, step in enumerate(self.pending):
@@ -569,6 +566,7 @@ class Execution:
             waits.append((names[i], step[1], None if holder is None else names[holder], finished))
             blocked_at[names[i]] = location(self.gens[i])
             waiting_for[names[i]] = what
+            waiting_in[names[i]] = waiting_words(step[0], step[1])
             marks.update(model.marks(i, step))
             if holder == i:
                 parts.append(f"{names[i]} waits for {what}, which {names[i]} itself holds"
@@ -588,7 +586,8 @@ class Execution:
         marks.update(self._holding_marks(waits_on))
         self._add("deadlock", "error", None, tuple(sorted(waits, key=repr)), message,
                   {"waits": waits, "cycle": [names[i] for i in cycle], "blocked_at": blocked_at,
-                   "marks": marks, "lost_wakeup": lost, "waiting_for": waiting_for})
+                   "marks": marks, "lost_wakeup": lost, "waiting_for": waiting_for,
+                   "waiting_in": waiting_in})
 
     def _holding_marks(self, waits_on: dict[int, int | None]) -> dict[int, str]:
         """Each acquisition a blocked thread waits on: the holder's last acquire of that lock."""

@@ -12,7 +12,7 @@ thread that could have run, as the engine counts them).
 
 from __future__ import annotations
 
-from ..strategies.dpor import dependent
+from ..objects.dependence import dependent
 
 #: Search nodes one call may visit before it gives up (and the trace stays as it was).
 NODE_BUDGET = 20_000
@@ -20,13 +20,16 @@ NODE_BUDGET = 20_000
 MAX_EVENTS = 400
 
 
-def fewest_preemptions(events: list[tuple], final: list, reentrant: dict, below: int) -> list[int] | None:
+def fewest_preemptions(events: list[tuple], final: list, reentrant: dict, below: int,
+                       dependent=dependent, thread_index: dict | None = None) -> list[int] | None:
     """A schedule of ``events``' trace with fewer than ``below`` preemptions, or None.
 
     ``events`` are the engine's ``(thread, step, value, enabled)``; ``final`` is the step
     each thread was left waiting on at the end (None once it returned), which decides
     whether it could run after its last event; ``reentrant`` maps each lock to whether
-    it is an RLock. The last event stays last when its execution failed there (the
+    it is an RLock; ``dependent`` is the program's dependence (objects' footprints), and
+    ``thread_index`` numbers threads by name, so a spawned thread's steps stay after the
+    spawn that started it and a join after the joined thread's last step. The last event stays last when its execution failed there (the
     caller passes ``events`` so): nothing may follow a step that ended the run.
 
     >>> from explorer import read, write
@@ -42,11 +45,21 @@ def fewest_preemptions(events: list[tuple], final: list, reentrant: dict, below:
     k = len(final)
     mine: list[list[int]] = [[] for _ in range(k)]
     needs = [0] * n  # per event, the bitmask of the earlier events it must follow
+    started: dict[int, int] = {}  # thread -> the spawn event that started it
     for j, (thread, step, _value, _enabled) in enumerate(events):
         mask = 0
         for i in range(j):
             if events[i][0] == thread or dependent(events[i][1], step):
                 mask |= 1 << i
+        if not mine[thread] and thread in started:
+            mask |= 1 << started[thread]
+        kind = step[0]
+        if thread_index is not None and (kind == "spawn" or kind == "join"):
+            other = thread_index.get(step[1])
+            if other is not None and kind == "spawn":
+                started[other] = j
+            elif other is not None and other < k and mine[other]:
+                mask |= 1 << mine[other][-1]
         needs[j] = mask
         mine[thread].append(j)
     budget = [NODE_BUDGET]

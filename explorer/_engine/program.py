@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..objects import IMPLICIT
 from ..scenario import Scenario
 from ..steps import Acquire, Read, Release, Write
 
@@ -18,6 +19,7 @@ class Program:
     __slots__ = (
         "declarations",
         "factories",
+        "footprints",
         "initial",
         "lock_names",
         "reentrant",
@@ -39,6 +41,7 @@ class Program:
         self.lock_names = tuple(scenario.locks)
         self.reentrant = {lock: kind == "rlock" for lock, kind in scenario.locks.items()}
         self.declarations = dict(scenario.declarations)
+        self.footprints: dict = {}  # step -> its footprint: dpor asks for every step it analyses
         # Serial orders are a baseline only when no thread can wait for another's step.
         self.serializable = all(d.serializable for d in self.declarations.values())
         variables = frozenset(self.var_names)
@@ -54,16 +57,31 @@ class Program:
             self.thread_names = self.thread_names + (name,)
         return index
 
+    def _declaration(self, step: tuple):
+        declaration = self.declarations.get(step[1])
+        return IMPLICIT.get(step[0]) if declaration is None else declaration
+
     def lock_role(self, step: tuple) -> tuple | None:
         """A step's part in a lock's life (objects/base.py), or None."""
-        declaration = self.declarations.get(step[1])
+        declaration = self._declaration(step)
         return None if declaration is None else declaration.lock_role(step[1], step)
+
+    def may_block(self, step: tuple) -> bool:
+        """Whether a step can wait for another thread's (a read or write never does)."""
+        declaration = self._declaration(step)
+        return declaration is not None and declaration.may_block(step[1], step)
 
     def footprint(self, step: tuple) -> tuple:
         """The shared objects a step touches, by name (DPOR's dependence)."""
-        declaration = self.declarations.get(step[1])
-        if declaration is None:
-            if step[0] == "finish":  # a pool task's end touches its future and its pool
-                return (step[1], step[1].rpartition("#")[0])
-            return (step[1],)
-        return declaration.footprint(step[1], step)
+        try:
+            return self.footprints[step]
+        except KeyError:
+            pass
+        except TypeError:  # a step holding an unhashable item (a list put in a queue)
+            return self._footprint(step)
+        found = self.footprints[step] = self._footprint(step)
+        return found
+
+    def _footprint(self, step: tuple) -> tuple:
+        declaration = self._declaration(step)
+        return (step[1],) if declaration is None else declaration.footprint(step[1], step)

@@ -21,13 +21,15 @@ from ..detectors.lost_update import lost_update_finding, lost_update_keys
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from ..findings import Event, Finding, Trace
+from ..objects.dependence import dependent
 from ..outcomes import Outcome, State
 from ..results import ExplorationResult
 from ..settings import Settings
 from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
-from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution, RawFinding
+from ..findings import RawFinding
+from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution
 from .linearize import fewest_preemptions
 from .program import Program
 from .state_keys import StateKeys
@@ -57,7 +59,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     choose, begin, end = strategy.choose, strategy.begin, strategy.end
     bind = getattr(strategy, "bind", None)
     if bind is not None:  # dpor: which objects each step touches, and the locks' roles
-        bind(program.footprint, program.lock_role, program.thread_index)
+        bind(program)
     needs_pending = getattr(strategy, "needs_pending", False)
     state_keys = StateKeys(program) if getattr(strategy, "needs_state", False) else None
     pruned = 0
@@ -291,9 +293,11 @@ def _note_races(found: dict, run: Execution, k: int) -> None:
     if not pairs:
         return
     events = run.events
-    score = (run.preemptions, len(events))
     get = found.get
     for key, earlier, later in pairs:
+        # Then the earliest steps, as merge_races words a merged race: so that of the races
+        # on the same lines one trace shows, each is worded from the pair replay words.
+        score = (run.preemptions, len(events), (earlier, later))
         entry = get(key)
         if entry is None:
             found[key] = [race_finding(key, earlier, later, events), events, 1, score]
@@ -359,7 +363,7 @@ class _Locator:
 
 def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Finding]:
     findings = []
-    for raw, events, occurrences, (preempted, _) in found.values():
+    for raw, events, occurrences, (preempted, *_) in found.values():
         locations = locate(events)
         trace = make_trace(program, events, locations, raw, preempted)
         details = {k: v for k, v in raw.details.items()}
@@ -398,10 +402,11 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         public.append(Event(n, names[i], step[0], step[1], value,
                             None if locations is None else locations[n]))
     marks = {} if raw is None else raw.details.get("marks", {})
-    blocked, blocked_at = {}, {}
+    blocked, blocked_at, waiting = {}, {}, {}
     if raw is not None and raw.kind == "deadlock":
         blocked = {thread: lock for thread, lock, _holder, _finished in raw.details["waits"]}
         blocked_at = raw.details["blocked_at"]
+        waiting = raw.details.get("waiting_in", {})
     return Trace(
         schedule=tuple(names[e[0]] for e in events),
         events=tuple(public),
@@ -410,6 +415,7 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
         preemptions=preemptions(events) if preempted is None else preempted,
         blocked_at=MappingProxyType(dict(blocked_at)),
         marks=MappingProxyType(dict(marks)),
+        waiting=MappingProxyType(dict(waiting)),
     )
 
 
@@ -446,7 +452,8 @@ def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: 
             continue  # an earlier shorter run already gave this finding a trace as good
         better = _same_finding(raw, run, names)
         if better is not None:
-            entry[0], entry[1], entry[3] = better, run.events, score
+            entry[0], entry[1], entry[3] = better, run.events, score + (
+                (better.details["steps"],) if better.kind == "race" else ())
             _improve_others(found, run, names, score)
 
 
@@ -460,7 +467,7 @@ def _improve_others(found: dict, run: Execution, names: tuple[str, ...], score: 
     for located in lost_update_keys(events):
         _improve(found, located[0], score, events, lambda located=located: lost_update_finding(events, names, *located))
     for key, earlier, later in race_pairs(events, len(names)):
-        _improve(found, key, score, events, lambda key=key, earlier=earlier, later=later:
+        _improve(found, key, score + ((earlier, later),), events, lambda key=key, earlier=earlier, later=later:
                  race_finding(key, earlier, later, events))
 
 
@@ -478,7 +485,9 @@ def _shorter_run(program: Program, events: list[tuple], preempted: int, max_step
     try:
         again = Execution(program)
         again.run(FollowSchedule(schedule, names).choose, max_steps, events)
-        order = fewest_preemptions(events, list(again.pending), program.reentrant, below=preempted)
+        order = fewest_preemptions(events, list(again.pending), program.reentrant, below=preempted,
+                                   dependent=lambda a, b: dependent(a, b, program.footprint),
+                                   thread_index=program.thread_index)
         if order is None:
             return None
         run = Execution(program)

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
+from ..objects.base import edges
 from ..steps import Op
 from .execution import Execution
 from .program import Program
@@ -180,7 +181,7 @@ class _Tracker:
                     knowers[here] = 1 << thread
                 continue
             me = 1 << thread
-            for publishes, channel in syncs.get(position, ()):
+            for publishes, channel in edges(syncs, position, step):
                 if channel.__class__ is tuple and channel[0] == "start":
                     child = 1 << channel[1]  # the new thread knows what its parent knows
                     for known, mask in knowers.items():

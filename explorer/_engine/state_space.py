@@ -44,9 +44,8 @@ def explore_states(program: Program, *, max_states: int, max_steps: int) -> Stat
     """
     space = StateSpace()
     ids: dict = {}
-    k = len(program.thread_names)
-
     def snapshot(run: Execution, status: str | None, enabled: list[int]) -> tuple[tuple, dict]:
+        k = len(run.pending)  # a run may have started threads
         histories: list[list] = [[] for _ in range(k)]
         for thread, step, value, _enabled in run.events:
             histories[thread].append((step, value))

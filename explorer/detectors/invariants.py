@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .._engine.execution import RawFinding
+from ..findings import RawFinding
 
 
 def invariant_violations(what: str, predicate: Callable, keys: list, make) -> list[tuple[object, RawFinding]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import product
 
-from .._engine.execution import RawFinding
+from ..findings import RawFinding
 
 #: Longest lock cycle looked for; longer ones are rare and their number explodes.
 MAX_CYCLE = 8

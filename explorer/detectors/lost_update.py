@@ -6,7 +6,7 @@ from a read older than U's write, so U's write is lost.
 
 from __future__ import annotations
 
-from .._engine.execution import RawFinding
+from ..findings import RawFinding
 from .._text import shown
 
 

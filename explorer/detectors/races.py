@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
-from .._engine.execution import RawFinding
+from ..findings import RawFinding
+from ..objects.base import edges
 
 
 def unordered_pairs(accesses) -> list[tuple[int, int]]:
@@ -76,8 +77,8 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
 
     Happens-before comes from the edges the steps on objects recorded (``events.syncs``:
     publishing joins the thread's clock into a channel and starts a new epoch, absorbing
-    joins a channel into the thread's clock); events without them (a plain list) take a
-    lock's acquire as absorbing and its release as publishing, as before objects existed.
+    joins a channel into the thread's clock); a lock's acquire and release, unrecorded,
+    absorb and publish on the lock (:func:`explorer.objects.base.edges`).
     """
     syncs = getattr(events, "syncs", None)
     clocks = [[0] * k for _ in range(k)]
@@ -109,11 +110,7 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
                     found.append((("race", var, other, number, wrote, thread, ordinal, writes), at, position))
             earlier.append(access)
             continue
-        if syncs is None:
-            edges = ((False, step[1]),) if kind == "acquire" else ((True, step[1]),) if kind == "release" else ()
-        else:
-            edges = syncs.get(position, ())
-        for publishes, channel in edges:
+        for publishes, channel in edges(syncs, position, step):
             clock = clocks[thread]
             if publishes:
                 if channel.__class__ is tuple and channel[0] == "start":  # a new thread starts here

@@ -6,7 +6,7 @@ This catches what the lost-update pattern misses, such as the seed's
 
 from __future__ import annotations
 
-from .._engine.execution import RawFinding
+from ..findings import RawFinding
 from .._text import shown
 
 #: Beyond this many threads the k! serial orders are too many to run; the check is skipped.

@@ -12,11 +12,17 @@ from .base import Continue, Declaration, Misuse, Model, Recorded, Throw
 from .condition import Condition
 from .event import Event
 from .lock import LockDeclaration
-from .pool import ThreadPool
+from .pool import FUTURES, ThreadPool
 from .queue import Queue
 from .semaphore import BoundedSemaphore, Semaphore
+from .thread import THREADS
+
+#: What a step on a name that no declaration gives means, by the step's kind: the
+#: objects a run makes itself (threads it starts, futures its pools hand out).
+IMPLICIT = {"spawn": THREADS, "join": THREADS, "result": FUTURES, "finish": FUTURES}
 
 __all__ = [
+    "IMPLICIT",
     "Barrier",
     "BoundedSemaphore",
     "Condition",

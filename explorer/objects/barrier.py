@@ -41,6 +41,9 @@ class Barrier(Declaration):
         self.parties = parties
         self._frozen = True
 
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "pass"
+
     def model(self, name: str, run) -> BarrierModel:
         return BarrierModel(name, run, self.parties)
 

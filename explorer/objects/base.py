@@ -29,13 +29,42 @@ detector reads those annotations and never learns what a kind is.
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE", "HIDDEN", "REACQUIRE", "RELEASE", "RELEASE_ALL", "Continue", "Declaration", "Misuse", "Model",
+__all__ = ["ACQUIRE", "HIDDEN", "edges", "REACQUIRE", "RELEASE", "RELEASE_ALL", "Continue", "Declaration", "Misuse", "Model",
            "Recorded", "Throw", "Twin"]
 
 #: A step's part in a lock's life (``Declaration.lock_role``): it takes the lock, gives it
 #: back once, gives it up entirely (a condition's wait), or takes it back at the depth it
 #: had (the wake-up after that wait).
 ACQUIRE, RELEASE, RELEASE_ALL, REACQUIRE = range(4)
+
+
+_ABSORB = {}
+_PUBLISH = {}
+
+
+def edges(syncs: dict | None, position: int, step: tuple):
+    """The happens-before edges of the step at ``position``: ``(publishes, channel)`` pairs.
+
+    Those its model recorded (``run.sync``), else a lock's, which are left unrecorded to
+    keep the hot path plain: an ``acquire`` absorbs its target, a ``release`` publishes on
+    it (a model records ``[]`` for an acquire that gave up). Real-thread runs record none.
+    """
+    if syncs is not None:
+        recorded = syncs.get(position)
+        if recorded is not None:
+            return recorded
+    kind = step[0]
+    if kind == "acquire":
+        found = _ABSORB.get(step[1])
+        if found is None:
+            found = _ABSORB[step[1]] = ((False, step[1]),)
+        return found
+    if kind == "release":
+        found = _PUBLISH.get(step[1])
+        if found is None:
+            found = _PUBLISH[step[1]] = ((True, step[1]),)
+        return found
+    return ()
 
 
 class _Hidden:
@@ -116,6 +145,11 @@ class Declaration:
     def footprint(self, name: str, step: tuple) -> tuple:
         """The objects ``step`` touches (by name)."""
         return (name,)
+
+    def may_block(self, name: str, step: tuple) -> bool:
+        """Whether ``step`` can wait for another thread's step (DPOR reverses races of such
+        steps with care: the reversal could plan a run that cannot happen)."""
+        return False
 
     def lock_role(self, name: str, step: tuple) -> tuple | None:
         """``(ACQUIRE | RELEASE | RELEASE_ALL | REACQUIRE, lock name)`` for a step that takes

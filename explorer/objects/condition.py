@@ -58,6 +58,9 @@ class Condition(Declaration):
     def footprint(self, name: str, step: tuple) -> tuple:
         return (name,) if self.lock is None else (name, self.lock)
 
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "wake" or (step[0] == "acquire" and len(step) == 2)
+
     def lock_role(self, name: str, step: tuple) -> tuple | None:
         role = _ROLES.get(step[0])
         if role is None or (step[0] == "acquire" and len(step) == 3):
@@ -107,8 +110,14 @@ class ConditionModel(Model):
     def step(self, thread: int, step: tuple):
         kind = step[0]
         lock = self.lock
-        if kind == "acquire" or kind == "release":
-            return lock.step(thread, step)
+        if kind == "acquire":
+            if not lock.free_for(thread):
+                return False  # blocking=False, or the timeout fired
+            lock.take(thread)
+            return True if len(step) == 3 else None
+        if kind == "release":
+            lock.give(thread)
+            return None
         if kind == "wake":
             notified = self._notified(thread)
             self.waiters = [w for w in self.waiters if w[0] != thread]
@@ -143,7 +152,7 @@ class ConditionModel(Model):
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         if step[0] == "wake":
-            if self.lock.free_for(thread) or self._notified(thread):
+            if self._notified(thread):
                 return (f"lock {self.lock.name!r} to return from waiting on condition {self.name!r}",
                         self.lock.owner)
             lost = " (a lost wakeup: a notify came before the wait)" if self.lost else ""

@@ -27,6 +27,9 @@ class Event(Declaration):
     def __init__(self) -> None:
         self._frozen = True
 
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "wake"
+
     def model(self, name: str, run) -> EventModel:
         return EventModel(name, run)
 

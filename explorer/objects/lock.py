@@ -33,6 +33,9 @@ class LockDeclaration(Declaration):
     def kind(self) -> str:
         return "RLock" if self.reentrant else "Lock"
 
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "acquire" and len(step) == 2
+
     def lock_role(self, name: str, step: tuple) -> tuple | None:
         if step[0] == "acquire":
             return (ACQUIRE, name) if len(step) == 2 else None
@@ -66,20 +69,24 @@ class LockModel(Model):
         return owner is None or (owner == thread and self.reentrant)
 
     def step(self, thread: int, step: tuple):
+        # A step on the lock itself leaves its happens-before edges unrecorded: an acquire
+        # absorbs the lock's name and a release publishes on it (objects.base.edges).
         if step[0] == "acquire":
             if not self.free_for(thread):
+                self.run.sync(thread)  # gave up: no edge at all
                 return False  # blocking=False, or the timeout fired while it waited
-            self.take(thread)
+            self.take(thread, record=False)
             return True if len(step) == 3 else None
-        self.give(thread)
+        self.give(thread, record=False)
         return None
 
-    def take(self, thread: int, depth: int = 1) -> None:
+    def take(self, thread: int, depth: int = 1, record: bool = True) -> None:
         self.owner = thread
         self.depth += depth
-        self.run.sync(thread, absorb=self.name)
+        if record:
+            self.run.sync(thread, absorb=self.name)
 
-    def give(self, thread: int, fully: bool = False) -> int:
+    def give(self, thread: int, fully: bool = False, record: bool = True) -> int:
         """Release once (or ``fully``, as a condition's wait does); returns the depth given up."""
         owner = self.owner
         if owner == thread:
@@ -87,13 +94,15 @@ class LockModel(Model):
             self.depth -= given
             if self.depth == 0:
                 self.owner = None
-            self.run.sync(thread, publish=self.name)
+            if record:
+                self.run.sync(thread, publish=self.name)
             return given
         run = self.run
         if owner is not None and not self.reentrant:
             # threading.Lock has no owner: any thread may release it. Legal, but rarely meant.
             self.owner, self.depth = None, 0
-            run.sync(thread, publish=self.name)
+            if record:
+                run.sync(thread, publish=self.name)
             run.note("foreign-release", "warning", thread, (self.name, owner),
                      f"{run.who(thread)}, at step {run.position + 1}{run.at(thread)} released lock "
                      f"{self.name!r}, which {run.name(owner)} holds; threading.Lock allows this, "

@@ -52,6 +52,9 @@ class ThreadPool(Declaration):
     def __repr__(self) -> str:
         return f"ThreadPool(max_workers={self.max_workers})"
 
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "take" or step[0] == "drain"
+
     def model(self, name: str, run) -> PoolModel:
         return PoolModel(name, run, self.max_workers)
 
@@ -276,3 +279,20 @@ def _text(error: BaseException) -> str:
         return str(error)
     except Exception:  # noqa: BLE001
         return "<str() failed>"
+
+
+class Futures(Declaration):
+    """What a future's name (``"pool#1"``) declares: ``result`` waits for the task's
+    ``finish``, which also touches the pool it came from (a worker becomes idle)."""
+
+    __slots__ = ()
+    kind = "future"
+
+    def footprint(self, name: str, step: tuple) -> tuple:
+        return (name, name.rpartition("#")[0]) if step[0] == "finish" else (name,)
+
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "result"
+
+
+FUTURES = Futures()

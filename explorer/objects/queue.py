@@ -49,6 +49,10 @@ class Queue(Declaration):
             parts.append(f"order={self.order!r}")
         return f"Queue({', '.join(parts)})"
 
+    def may_block(self, name: str, step: tuple) -> bool:
+        kind = step[0]
+        return (kind == "get" and len(step) == 2) or (kind == "put" and len(step) == 3) or kind == "join"
+
     def model(self, name: str, run) -> QueueModel:
         return QueueModel(name, run, self.maxsize, self.order)
 

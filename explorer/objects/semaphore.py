@@ -37,6 +37,9 @@ class Semaphore(Declaration):
         self.value = value
         self._frozen = True
 
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "acquire" and len(step) == 2
+
     def model(self, name: str, run) -> SemaphoreModel:
         return SemaphoreModel(name, run, self.value, self.bounded)
 
@@ -67,16 +70,15 @@ class SemaphoreModel(Model):
     def step(self, thread: int, step: tuple):
         if step[0] == "acquire":
             if self.value == 0:
+                self.run.sync(thread)  # gave up: no edge at all
                 return False  # blocking=False, or the timeout fired
-            self.value -= 1
-            self.run.sync(thread, absorb=self.name)
+            self.value -= 1  # absorbs the semaphore's name, unrecorded (objects.base.edges)
             return True if len(step) == 3 else None
         if self.bounded and self.value >= self.initial:
             raise Misuse(f"released BoundedSemaphore {self.name!r} past its initial value "
                          f"{self.initial}; threading raises ValueError('{TOO_MANY}') here",
                          ValueError(TOO_MANY), ("too-many-releases", self.name))
-        self.value += 1
-        self.run.sync(thread, publish=self.name)
+        self.value += 1  # publishes on the semaphore's name, unrecorded (objects.base.edges)
         return None
 
     def key(self) -> object:

@@ -15,7 +15,7 @@ thread's body to end.
 
 from __future__ import annotations
 
-from .base import Misuse, Model, Twin
+from .base import Declaration, Misuse, Model, Twin
 
 JOIN_SELF = "cannot join current thread"
 JOIN_UNSTARTED = "cannot join thread before it is started"
@@ -65,6 +65,20 @@ class Spawner(Model):
                          RuntimeError(f"thread name {name!r} already used"), ("spawn-name", name))
         run.start_thread(name, (lambda: fn(*args)) if args else fn, thread)
         return None
+
+
+class ThreadHandles(Declaration):
+    """What every thread's name declares, without a declaration: ``spawn`` and ``join``
+    touch the thread of that name, and a join waits for it."""
+
+    __slots__ = ()
+    kind = "thread"
+
+    def may_block(self, name: str, step: tuple) -> bool:
+        return step[0] == "join"
+
+
+THREADS = ThreadHandles()
 
 
 class ThreadTwin(Twin):

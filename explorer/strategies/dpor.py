@@ -27,32 +27,8 @@ and the acquire it lets through do not, since they cannot both be enabled.
 from __future__ import annotations
 
 from ..objects.base import ACQUIRE, REACQUIRE, RELEASE
+from ..objects.dependence import dependent
 from .base import Abandon
-
-
-def dependent(a: tuple, b: tuple, footprint=None) -> bool:
-    """Whether two steps of different threads do not commute.
-
-    Two accesses of one variable are dependent unless both read; any other two steps
-    are dependent when they touch a common object. ``footprint(step)`` names the
-    objects a step touches (a condition's steps touch its lock too); by default a step
-    touches just its target.
-
-    >>> from explorer import read, write, acquire, release
-    >>> dependent(read("x"), write("x", 1)), dependent(read("x"), read("x")), dependent(read("x"), write("y", 1))
-    (True, False, False)
-    >>> dependent(acquire("l"), release("l")), dependent(acquire("l"), acquire("m"))
-    (True, False)
-    """
-    kind_a, kind_b = a[0], b[0]
-    if (kind_a == "read" or kind_a == "write") and (kind_b == "read" or kind_b == "write"):
-        return a[1] == b[1] and (kind_a == "write" or kind_b == "write")
-    if kind_a == "local" or kind_b == "local":
-        return False
-    if footprint is None:
-        return a[1] == b[1]
-    touched = footprint(b)
-    return any(name in touched for name in footprint(a))
 
 
 #: What a re-entrant acquire or release of a lock its thread holds is replaced by for the
@@ -194,8 +170,8 @@ class _Order:
                 self.last_use[name] = j
 
 
-#: Step kinds that can wait for another thread (their non-blocking forms excepted).
-_MAY_BLOCK = frozenset({"acquire", "get", "put", "join", "wake", "pass", "take", "drain", "result"})
+def _plain_may_block(step: tuple) -> bool:
+    return step[0] == "acquire" and len(step) == 2
 
 
 def _own(step: tuple) -> tuple:
@@ -244,14 +220,17 @@ class DPOR:
         self.after: list[int] = []  # per step of the execution: the steps that happen before it
         self.footprint = _own
         self.role = _plain_role
+        self.may_block = _plain_may_block
         self.thread_index: dict[str, int] = {}
         self.dependent = dependent
         self.infeasible = 0  # planned runs whose next thread could not run (counted as pruned)
 
-    def bind(self, footprint, role, thread_index: dict) -> None:
+    def bind(self, program) -> None:
         """What dpor needs to know of the program: which objects a step touches, which
-        steps take or give a lock, and the threads' numbers by name."""
-        self.footprint, self.role, self.thread_index = footprint, role, thread_index
+        steps take or give a lock, which may wait, and the threads' numbers by name."""
+        footprint = program.footprint
+        self.footprint, self.role, self.may_block = footprint, program.lock_role, program.may_block
+        self.thread_index = program.thread_index
         self.dependent = lambda a, b: dependent(a, b, footprint)
 
     def begin(self) -> bool:
@@ -373,8 +352,7 @@ class DPOR:
         kind = step[0]
         if kind == "local":
             return
-        if kind not in _MAY_BLOCK or (len(step) == 3 and (kind == "acquire" or kind == "get")) or (
-                kind == "put" and len(step) == 4):
+        if not self.may_block(step):
             # A step that never waits races with the dependent steps just before it.
             covered = 0  # what happens before the events before this one: not immediate
             rest = before
@@ -407,6 +385,10 @@ class DPOR:
                     part = self.role(earlier)
                     if part is not None and part[1] == lock and (part[0] == ACQUIRE or part[0] == REACQUIRE):
                         self._reverse_race(events, after, i, thread, step)
+                    elif part is None and earlier[0] == "acquire" and lock in self.footprint(earlier):
+                        # A try (blocking=False, or a timeout) may take the lock too, and
+                        # this acquire running first makes it give up: reversed alike.
+                        self._reverse_race(events, after, i, thread, step)
             return
         # Any other step on an object may wait for another thread's step, so reversing a
         # race could plan a run that cannot happen. For these the classic rule (Flanagan and
@@ -420,12 +402,16 @@ class DPOR:
                 self._fallback(i, thread)
 
     def _fallback(self, position: int, thread: int) -> None:
+        # A backtracking set, as Flanagan and Godefroid have it: the thread starts a branch
+        # unless it ran, sleeps or starts one here already. Not _insert: its test that a
+        # branch covers a sequence holds for a whole race reversal, not for this one step
+        # (with a step of the thread before the blocking one, it took that step to commute
+        # past the racing step and judged the branch covered).
         point = self.points[position]
-        if thread in point.enabled:
-            self._insert(position, [(thread, point.pending[thread])])
-            return
-        for other in point.enabled:
-            self._insert(position, [(other, point.pending[other])])
+        planned = {node[0] for node in point.wakeup} | point.done | point.sleep
+        for other in [thread] if thread in point.enabled else point.enabled:
+            if other not in planned:
+                point.wakeup.append([other, point.pending[other], []])
 
     def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not
@@ -456,6 +442,10 @@ class DPOR:
                     nodes, v = node[2], rest
                     break
             else:
+                if nodes is point.wakeup and v[0][0] not in point.enabled:
+                    # A thread waiting here cannot start a branch here (a try-acquire's race
+                    # with an acquire, while the lock is held): the race is not reversible.
+                    return
                 chain: list = []
                 for thread, step in reversed(v):
                     chain = [[thread, step, chain]] if chain else [[thread, step, []]]

@@ -16,9 +16,14 @@ class FollowSchedule:
     while it can (no preemption), else the first enabled thread.
     """
 
-    def __init__(self, schedule: Sequence[int], names: Sequence[str], *, extend: bool = False) -> None:
+    def __init__(self, schedule: Sequence[int | str], names: Sequence[str], *, extend: bool = False,
+                 index: dict[str, int] | None = None, scenario: str | None = None) -> None:
         self.schedule = list(schedule)
         self.names = tuple(names)
+        # A name the scenario does not declare (a thread a spawn or a pool starts) is looked
+        # up when its turn comes, in ``index``, which the run fills as threads start.
+        self.index = index
+        self.scenario = scenario
         self.extend = extend
         self.position = 0
         self.started = False
@@ -35,6 +40,8 @@ class FollowSchedule:
         self.position = position + 1
         if position < len(self.schedule):
             thread = self.schedule[position]
+            if thread.__class__ is str:
+                thread = self._started(thread, position)
             if thread not in enabled:
                 raise ScheduleError(
                     f"schedule position {position} (step {position + 1}) asks for thread "
@@ -60,6 +67,18 @@ class FollowSchedule:
                 f"{self.position}: no thread could run at step {self.position + 1} "
                 f"(every thread finished, deadlocked, or one failed)"
             )
+
+    def _started(self, name: str, position: int) -> int:
+        number = None if self.index is None else self.index.get(name)
+        if number is None:
+            raise ScheduleError(
+                f"schedule position {position} names {name!r}, which is not a thread of "
+                f"{'the scenario' if self.scenario is None else f'scenario {self.scenario!r}'}; its threads are "
+                f"{list(self.names)}, and no spawn or pool has started a thread of that name before "
+                f"step {position + 1}")
+        if number >= len(self.names):
+            self.names = tuple(sorted(self.index, key=self.index.get))
+        return number
 
     @staticmethod
     def _why(thread: int) -> str:

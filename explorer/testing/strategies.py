@@ -22,8 +22,11 @@ This module imports hypothesis, so only code that uses hypothesis imports it.
 
 from __future__ import annotations
 
+import functools
 import numbers
+import queue
 import string
+import threading
 from collections.abc import Iterator, Sequence
 
 from hypothesis import assume
@@ -35,10 +38,14 @@ from .._engine.program import Program
 from ..errors import InvalidArgument
 from ..explore import replay
 from ..results import Execution
+from ..objects import Barrier, BoundedSemaphore, Condition, Event, Queue, Semaphore, ThreadPool
 from ..scenario import LOCK_KINDS, Scenario
-from ..steps import acquire, read, release, write
+from ..steps import (
+    acquire, clear_event, get, is_set, join, notify, notify_all, put, read, release, result, set_event,
+    shutdown, spawn, submit, task_done, update, wait, write,
+)
 
-__all__ = ["StraightLine", "executions", "scenarios", "schedules"]
+__all__ = ["OBJECT_KINDS", "GeneratedError", "StraightLine", "executions", "scenarios", "schedules"]
 
 #: Generated threads are named "A", "B", ... in order, so there are at most 26 of them.
 THREAD_NAMES = tuple(string.ascii_uppercase)
@@ -51,6 +58,26 @@ DEFAULT_VALUES = st.integers(-2, 2)
 _ONE_MORE = st.integers(0, 2).map(bool)
 
 _SHORT = {"read": "r", "write": "w", "acquire": "acq", "release": "rel"}
+
+#: The kinds of shared object ``scenarios(objects=...)`` can add to variables and locks, and
+#: the name each is declared under in a generated scenario.
+OBJECT_KINDS = ("update", "semaphore", "condition", "event", "barrier", "queue", "thread", "pool")
+_OBJECT_NAMES = {"semaphore": "sem", "condition": "cond", "event": "go", "barrier": "phase",
+                 "queue": "jobs", "pool": "pool"}
+
+#: The timeout generated timed steps carry; time is not modelled, so any number would do.
+_TIMEOUT = 0.1
+
+#: How an ``acquire``, ``get``, ``put`` or ``wait`` op blocks, and its mark in the op's text.
+_MODES = {None: "", "nowait": "?", "timeout": "~"}
+
+
+class GeneratedError(Exception):
+    """What a generated task's ``("raise",)`` op raises (with the task's register)."""
+
+
+def _plus(constant: int, value: int) -> int:
+    return value + constant
 
 
 class StraightLine:
@@ -69,6 +96,36 @@ class StraightLine:
     >>> generator = body()
     >>> next(generator), generator.send(5)
     (read('x'), write('x', 6))
+
+    Scenarios drawn with ``objects=`` use more ops, each a fixed pattern of steps whose
+    every value sent back is loaded into the register (a bool as 0 or 1), so a body is a
+    deterministic function of what it receives, and every loop in it is bounded:
+
+    - ``("update", var, c)``: ``update(var, old + c)``, loading the old value.
+    - ``("acquire", name, mode)``: with ``mode`` ``"nowait"`` (``blocking=False``) or
+      ``"timeout"``, loading True or False; ``name`` may be a lock, a semaphore or a
+      condition, as may a ``release``'s.
+    - ``("wait", name)``, ``("wait", name, "timeout")``: on a condition (which needs its
+      lock held: without it, an ``error``), an event or a barrier; a broken barrier
+      loads -1.
+    - ``("notify", cond, n)``, ``("notify_all", cond)``, ``("set", event)``,
+      ``("clear", event)``, ``("is_set", event)``.
+    - ``("await", cond, var, tries, timed)``: the ``while`` loop of a consumer, at most
+      ``tries`` waits: take the condition's lock, wait while ``var`` reads 0, release;
+      loads the value read last.
+    - ``("signal", cond, var, value, all)``: take the lock, write ``value`` to ``var``,
+      ``notify`` (``notify_all`` if ``all``), release.
+    - ``("put", queue, c, mode)`` puts the register plus ``c``; ``("get", queue, mode)``
+      loads the item; a ``put``/``get`` that gives up (``queue.Full``/``queue.Empty``)
+      loads -1. ``("task_done", queue)``, ``("join", queue or thread)``.
+    - ``("spawn", name, body)`` starts thread ``name`` running another ``StraightLine``.
+    - ``("submit", pool, body)`` submits ``body`` to the pool, ``("result", k)`` loads the
+      result of this thread's ``k``-th future (-1 if the task raised), ``("shutdown",
+      pool)``; ``("raise",)`` raises :class:`GeneratedError` (in tasks).
+
+    >>> str(StraightLine([("await", "cond", "x", 2, False), ("put", "jobs", 1, "nowait"),
+    ...                   ("spawn", "A1", StraightLine([("update", "y", 1)])), ("join", "A1")]))
+    'await cond x (2), put? jobs=x+1, spawn A1{upd y+1}, join A1'
     """
 
     __slots__ = ("ops",)
@@ -81,6 +138,7 @@ class StraightLine:
 
     def _run(self):
         register = 0
+        futures: list[str] = []
         for op in self.ops:
             kind = op[0]
             if kind == "read":
@@ -88,27 +146,33 @@ class StraightLine:
             elif kind == "write":
                 yield write(op[1], register + op[2])
             elif kind == "acquire":
-                yield acquire(op[1])
-            else:
+                if len(op) == 2 or op[2] is None:
+                    yield acquire(op[1])
+                else:
+                    nowait = op[2] == "nowait"
+                    register = int((yield acquire(op[1], blocking=not nowait, timeout=None if nowait else _TIMEOUT)))
+            elif kind == "release":
                 yield release(op[1])
+            else:
+                register = yield from _other(op, register, futures)
         return register
 
     def __str__(self) -> str:
         parts = []
-        source = None  # the variable the register was last read from
+        source = None  # what the register was last loaded from
         for op in self.ops:
-            if op[0] == "read":
-                source = op[1]
-                parts.append(f"r {op[1]}")
-            elif op[0] == "write":
-                constant = op[2]
-                if source is None:
-                    value = str(constant)
-                else:
-                    value = source + (f"+{constant}" if constant > 0 else f"-{-constant}" if constant < 0 else "")
-                parts.append(f"w {op[1]}={value}")
+            kind = op[0]
+            if kind in ("write", "put"):
+                value = _plus_text(source, op[2])
+                parts.append(f"w {op[1]}={value}" if kind == "write" else f"put{_MODES[op[3]]} {op[1]}={value}")
+            elif kind in ("read", "acquire", "release"):
+                mode = _MODES[op[2]] if len(op) > 2 else ""
+                parts.append(f"{_SHORT[kind]}{mode} {op[1]}")
             else:
-                parts.append(f"{_SHORT[op[0]]} {op[1]}")
+                parts.append(_text(op))
+            loaded = _loads(op)
+            if loaded is not None:
+                source = loaded
         return ", ".join(parts) or "-"
 
     def __repr__(self) -> str:
@@ -121,6 +185,121 @@ class StraightLine:
         return hash(self.ops)
 
 
+def _loads(op: tuple) -> str | None:
+    """What ``op`` loads the register from, as its text names it, or None if it loads nothing."""
+    kind = op[0]
+    if kind in ("read", "update", "wait", "is_set", "get"):
+        return op[1]
+    if kind == "await":
+        return op[2]
+    if kind == "result":
+        return f"f{op[1]}"
+    if kind in ("acquire", "put") and op[-1] is not None and len(op) > 2 + (kind == "put"):
+        return op[1]
+    return None
+
+
+def _plus_text(source: str | None, constant: int) -> str:
+    if source is None:
+        return str(constant)
+    return source + (f"+{constant}" if constant > 0 else f"-{-constant}" if constant < 0 else "")
+
+
+def _text(op: tuple) -> str:
+    kind = op[0]
+    if kind == "update":
+        return f"upd {op[1]}{'+' if op[2] >= 0 else '-'}{abs(op[2])}"
+    if kind == "wait":
+        return f"wait{_MODES[op[2]] if len(op) > 2 else ''} {op[1]}"
+    if kind == "notify":
+        return f"notify {op[1]}" + (f" {op[2]}" if op[2] != 1 else "")
+    if kind == "await":
+        return f"await{'~' if op[4] else ''} {op[1]} {op[2]} ({op[3]})"
+    if kind == "signal":
+        return f"signal{'-all' if op[4] else ''} {op[1]} {op[2]}={op[3]}"
+    if kind == "get":
+        return f"get{_MODES[op[2]]} {op[1]}"
+    if kind in ("spawn", "submit"):
+        return f"{kind} {op[1]}{{{op[2]}}}"
+    if kind == "result":
+        return f"result f{op[1]}"
+    if kind == "raise":
+        return "raise"
+    return f"{kind} {op[1]}"  # notify_all, set, clear, is_set, task_done, join, shutdown
+
+
+def _other(op: tuple, register: int, futures: list):
+    """Run one op beyond read, write, acquire and release; returns the new register."""
+    kind = op[0]
+    if kind == "update":
+        return (yield update(op[1], functools.partial(_plus, op[2])))
+    if kind == "wait":
+        try:
+            value = yield wait(op[1], _TIMEOUT if len(op) > 2 and op[2] else None)
+        except threading.BrokenBarrierError:
+            return -1
+        return int(value)
+    if kind == "notify":
+        yield notify(op[1], op[2])
+    elif kind == "notify_all":
+        yield notify_all(op[1])
+    elif kind == "set":
+        yield set_event(op[1])
+    elif kind == "clear":
+        yield clear_event(op[1])
+    elif kind == "is_set":
+        return int((yield is_set(op[1])))
+    elif kind == "await":
+        _kind, cond, var, tries, timed = op
+        yield acquire(cond)
+        value = yield read(var)
+        for _ in range(tries):  # a while loop, bounded
+            if value != 0:
+                break
+            yield wait(cond, _TIMEOUT if timed else None)
+            value = yield read(var)
+        yield release(cond)
+        return value
+    elif kind == "signal":
+        _kind, cond, var, value, everyone = op
+        yield acquire(cond)
+        yield write(var, value)
+        yield notify_all(cond) if everyone else notify(cond)
+        yield release(cond)
+    elif kind == "put":
+        mode = op[3]
+        try:
+            yield put(op[1], register + op[2], block=mode is None, timeout=_TIMEOUT if mode == "timeout" else None)
+        except queue.Full:
+            return -1
+    elif kind == "get":
+        mode = op[2]
+        try:
+            return (yield get(op[1], block=mode is None, timeout=_TIMEOUT if mode == "timeout" else None))
+        except queue.Empty:
+            return -1
+    elif kind == "task_done":
+        yield task_done(op[1])
+    elif kind == "join":
+        yield join(op[1])
+    elif kind == "spawn":
+        yield spawn(op[1], op[2])
+    elif kind == "submit":
+        futures.append((yield submit(op[1], op[2])))
+    elif kind == "result":
+        try:
+            return (yield result(futures[op[1]]))
+        except GeneratedError:
+            return -1
+    elif kind == "shutdown":
+        yield shutdown(op[1])
+    elif kind == "raise":
+        raise GeneratedError(register)
+    else:
+        raise AssertionError(f"[explorer internal bug] a generated body has an unknown op {op!r}")
+    return register
+
+
 def scenarios(
     *,
     threads: int | range | SearchStrategy[int] = range(1, 4),
@@ -130,6 +309,8 @@ def scenarios(
     lock_kinds: str | Sequence[str] = LOCK_KINDS,
     well_nested: bool = False,
     values: SearchStrategy[int] = DEFAULT_VALUES,
+    objects: str | Sequence[str] = (),
+    max_steps: int | None = None,
 ) -> SearchStrategy[Scenario]:
     """Random :class:`~explorer.Scenario` s whose threads are straight-line programs.
 
@@ -157,12 +338,45 @@ def scenarios(
     ... def test_well_nested_threads_raise_nothing(scenario):
     ...     assert not explore(scenario).errors
     >>> test_well_nested_threads_raise_nothing()
+
+    ``objects`` (``"all"``, or some of :data:`OBJECT_KINDS`: ``"update"``,
+    ``"semaphore"``, ``"condition"``, ``"event"``, ``"barrier"``, ``"queue"``,
+    ``"thread"``, ``"pool"``) lets threads use other kinds too: for each scenario up to
+    three of them are drawn, with their declarations (a ``Semaphore`` or
+    ``BoundedSemaphore`` of 0 to 2, a ``Condition`` over one of ``locks`` or its own,
+    ``Event()``, ``Barrier(1 to 3)``, a ``Queue`` of maxsize 0 to 2 in any order, a
+    ``ThreadPool`` of 1 or 2 workers) named ``sem``, ``cond``, ``go``, ``phase``,
+    ``jobs`` and ``pool``, and ``spurious_wakeups`` drawn when there is a condition.
+    Ops that can block are drawn blocking, non-blocking or timed; threads spawn and join
+    threads ("A1", ...), submit tasks, read their results and shut the pool down; a
+    condition is used as a consumer's bounded ``while`` loop and a producer's notify, and
+    misused too (a ``wait`` without its lock). :class:`StraightLine` lists the ops.
+    Every loop is bounded, so every program ends (or deadlocks). Then
+    ``max_steps_per_thread`` counts steps, an op costing as many as it may take, and
+    ``max_steps`` (None for no limit) bounds the steps of all threads together, spawned
+    threads and pool workers included, which keeps exhaustive enumeration quick: with
+    ``max_steps=10`` it takes well under a second per program. The scenario's name
+    ends with the declarations used (``"A: put jobs=1 | B: get jobs || jobs=Queue()"``).
     """
     thread_counts = _thread_counts(threads)
     steps = _positive_int("max_steps_per_thread", max_steps_per_thread)
     variables = _names("variables", variables)
     locks = _names("locks", locks)
-    if not variables and not locks:
+    kinds_of_objects = _object_kinds(objects)
+    total_steps = _positive_int("max_steps", max_steps, optional=True) if max_steps is not None else None
+    if kinds_of_objects:
+        clash = sorted(set(_OBJECT_NAMES[kind] for kind in kinds_of_objects if kind in _OBJECT_NAMES)
+                       & set(variables + locks))
+        if clash:
+            raise InvalidArgument(
+                f"scenarios(objects=...): {clash} named a variable or a lock, but generated objects "
+                f"are declared under the names {sorted(_OBJECT_NAMES.values())}; pick other names")
+        if well_nested:
+            raise InvalidArgument(
+                "scenarios(): well_nested=True keeps locks in order; it cannot be combined with "
+                "objects=..., whose generated programs misuse objects on purpose (a wait without "
+                "the lock, a task_done too many)")
+    if not variables and not locks and not kinds_of_objects:
         raise InvalidArgument(
             "scenarios() needs at least one variable or lock for its threads to step on; "
             "got variables=() and locks=()"
@@ -203,13 +417,136 @@ def scenarios(
                     f"scenarios(): the threads strategy drew {count!r}; it must draw ints from 1 to "
                     f"{len(THREAD_NAMES)}"
                 )
+        if total_steps is not None:
+            count = min(count, total_steps)
+        if kinds_of_objects:
+            return _object_scenario(draw, THREAD_NAMES[:count], steps, total_steps, variables, lock_kind,
+                                    values, kinds_of_objects)
         bodies = {}
-        for name in THREAD_NAMES[:count]:
-            bodies[name] = StraightLine(_ops(draw, steps, variables, lock_kind, values, well_nested))
+        left = total_steps if total_steps is not None else steps * count
+        for index, name in enumerate(THREAD_NAMES[:count]):
+            ops = _ops(draw, min(steps, left - (count - index - 1)), variables, lock_kind, values, well_nested)
+            left -= len(ops)
+            bodies[name] = StraightLine(ops)
         program = " | ".join(f"{name}: {body}" for name, body in bodies.items())
         return Scenario(program, variables=dict.fromkeys(variables, 0), locks=lock_kind, threads=bodies)
 
     return scenario()
+
+
+#: The most ops a spawned thread's or a submitted task's body has.
+_CHILD_OPS = 2
+
+#: The ways a step that can block may be drawn: blocking, ``blocking=False`` (or
+#: ``block=False``), or with a timeout.
+_BLOCKING = st.sampled_from([None, "nowait", "timeout"])
+
+
+def _object_scenario(draw, names: tuple, most: int, total: int, variables: tuple, lock_kind: dict, values,
+                     kinds: tuple) -> Scenario:
+    """A scenario whose threads use some of ``kinds`` of objects besides variables and locks.
+
+    Up to three kinds are drawn for each scenario, so that the steps on each meet often
+    (a ``result`` needs a ``submit`` before it, a ``notify`` a ``wait``).
+    """
+    kinds = tuple(draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=min(3, len(kinds)), unique=True)))
+    objects: dict[str, object] = {}
+    if "semaphore" in kinds:
+        count = draw(st.integers(0, 2))
+        objects["sem"] = BoundedSemaphore(count) if draw(st.booleans()) else Semaphore(count)
+    if "condition" in kinds:
+        objects["cond"] = Condition(draw(st.sampled_from((None,) + tuple(lock_kind))))
+    if "event" in kinds:
+        objects["go"] = Event()
+    if "barrier" in kinds:
+        objects["phase"] = Barrier(draw(st.integers(1, 3)))
+    if "queue" in kinds:
+        objects["jobs"] = Queue(maxsize=draw(st.integers(0, 2)),
+                                order=draw(st.sampled_from(["fifo", "lifo", "priority"])))
+    if "pool" in kinds:
+        objects["pool"] = ThreadPool(max_workers=draw(st.integers(1, 2)))
+    spurious = "condition" in kinds and draw(st.booleans())
+    menu = _Menu(variables, tuple(lock_kind), objects, "update" in kinds, "thread" in kinds, names, values)
+    bodies = {}
+    left = total if total is not None else most * len(names)
+    for index, name in enumerate(names):
+        ops = _object_ops(draw, min(most, left - (len(names) - index - 1)), menu, name)
+        left -= _steps(ops)
+        bodies[name] = StraightLine(ops)
+    used = set()
+    for body in bodies.values():
+        _collect_names(body, used)
+    declared = {name: declaration for name, declaration in objects.items() if name in used}
+    program = " | ".join(f"{name}: {body}" for name, body in bodies.items())
+    if declared:
+        program += " || " + ", ".join(f"{name}={declaration!r}" for name, declaration in declared.items())
+    if spurious:
+        program += " (spurious wakeups)"
+    return Scenario(program, variables=dict.fromkeys(variables, 0), locks=lock_kind, threads=bodies,
+                    objects=declared, spurious_wakeups=spurious)
+
+
+def _collect_names(body: StraightLine, into: set) -> None:
+    for op in body.ops:
+        if op[0] in ("spawn", "submit"):
+            _collect_names(op[2], into)
+        if len(op) > 1 and isinstance(op[1], str):
+            into.add(op[1])
+
+
+class _Menu:
+    """What a generated op may name: the scenario's variables, lock-like objects, and the rest."""
+
+    __slots__ = ("barrier", "condition", "event", "lockish", "pool", "queue", "spawns", "threads", "updates",
+                 "values", "variables")
+
+    def __init__(self, variables: tuple, locks: tuple, objects: dict, updates: bool, spawns: bool,
+                 threads: tuple, values) -> None:
+        self.variables = variables
+        self.condition = "cond" if "cond" in objects else None
+        self.lockish = locks + tuple(name for name in ("sem", "cond") if name in objects)
+        self.event = "go" if "go" in objects else None
+        self.barrier = "phase" if "phase" in objects else None
+        self.queue = "jobs" if "jobs" in objects else None
+        self.pool = "pool" if "pool" in objects else None
+        self.updates = updates
+        self.spawns = spawns
+        self.threads = threads
+        self.values = values
+
+    def kinds(self, top: bool, task: bool, futures: int) -> list[str]:
+        """The op kinds to draw from, simplest first: a top-level thread's, or a spawned
+        thread's or task's (``top`` False), which neither spawns, submits nor joins threads."""
+        kinds = ["read", "write"] if self.variables else []
+        if self.updates and self.variables:
+            kinds.append("update")
+        if self.lockish:
+            kinds += ["acquire", "release"]
+        if self.condition:
+            kinds += ["wait", "notify", "notify_all"] + (["await", "signal"] if self.variables else [])
+        elif self.event or self.barrier:
+            kinds.append("wait")
+        if self.event:
+            kinds += ["set", "clear", "is_set"]
+        if self.queue:
+            kinds += ["put", "get", "task_done", "join"]
+        if top and self.spawns:
+            kinds += ["spawn", "join"]
+        if top and self.pool:
+            kinds += ["submit", "shutdown"] + (["result"] * 3 if futures else [])  # the future's point
+        if task:
+            kinds += ["raise"] * 2
+        return kinds
+
+
+def _constant(draw, values) -> int:
+    constant = draw(values)
+    if isinstance(constant, bool) or not isinstance(constant, numbers.Integral):
+        raise InvalidArgument(
+            f"scenarios(): the values strategy drew {constant!r}; it must draw ints, "
+            f"the constants a write adds to the value read"
+        )
+    return int(constant)
 
 
 def _ops(draw, most: int, variables: tuple, lock_kind: dict, values, well_nested: bool) -> list:
@@ -260,6 +597,98 @@ def _ops(draw, most: int, variables: tuple, lock_kind: dict, values, well_nested
             ops.append(("release", draw(st.sampled_from(locks))))
     ops += [("release", lock) for lock in reversed(held)]
     return ops
+
+
+#: What each op costs in steps (at most), beyond any body it carries: a wait is the
+#: wait and the wake-up; a submitted task adds the worker's take and finish, and the
+#: take that ends the worker; a shutdown waits in a second step. ``await`` costs 3 plus
+#: 3 per try, and is priced where it is drawn.
+_COST = {"wait": 2, "signal": 4, "submit": 4, "shutdown": 2}
+
+
+def _object_ops(draw, budget: int, menu: _Menu, thread: str, *, top: bool = True, task: bool = False) -> list:
+    """One thread's ops over the objects of ``menu``, taking at most ``budget`` steps together
+    (at least one op, unless the thread has nothing it may step on).
+
+    Spawned threads are named after their parent ("A1", "A2", ...); their bodies and
+    submitted tasks have at most two ops and start no thread, so programs stay small.
+    """
+    ops: list[tuple] = []
+    children: list[str] = []
+    futures = 0
+    while budget > 0:
+        if ops and not draw(_ONE_MORE):
+            break
+        kinds = [kind for kind in menu.kinds(top, task, futures)
+                 if _COST.get(kind, 1) + (kind == "await") * 5 <= budget]
+        if not kinds:  # nothing it may step on, or nothing that fits
+            break
+        kind = draw(st.sampled_from(kinds))
+        cost = _COST.get(kind, 1)
+        if kind == "read":
+            ops.append(("read", draw(st.sampled_from(menu.variables))))
+        elif kind == "write":
+            ops.append(("write", draw(st.sampled_from(menu.variables)), _constant(draw, menu.values)))
+        elif kind == "update":
+            ops.append(("update", draw(st.sampled_from(menu.variables)), _constant(draw, menu.values)))
+        elif kind in ("acquire", "release"):
+            target = draw(st.sampled_from(menu.lockish))
+            ops.append((kind, target, draw(_BLOCKING)) if kind == "acquire" else (kind, target))
+        elif kind == "wait":
+            target = draw(st.sampled_from([t for t in (menu.condition, menu.event, menu.barrier) if t]))
+            ops.append(("wait", target, "timeout") if draw(st.booleans()) else ("wait", target))
+        elif kind == "notify":
+            ops.append(("notify", menu.condition, draw(st.integers(1, 2))))
+        elif kind == "notify_all":
+            ops.append((kind, menu.condition))
+        elif kind == "await":
+            tries = draw(st.integers(1, min(2, (budget - 3) // 3)))
+            cost = 3 + 3 * tries
+            ops.append(("await", menu.condition, draw(st.sampled_from(menu.variables)), tries, draw(st.booleans())))
+        elif kind == "signal":
+            ops.append(("signal", menu.condition, draw(st.sampled_from(menu.variables)),
+                        _constant(draw, menu.values), draw(st.booleans())))
+        elif kind in ("set", "clear", "is_set"):
+            ops.append((kind, menu.event))
+        elif kind == "put":
+            ops.append(("put", menu.queue, _constant(draw, menu.values), draw(_BLOCKING)))
+        elif kind == "get":
+            ops.append(("get", menu.queue, draw(_BLOCKING)))
+        elif kind == "task_done":
+            ops.append(("task_done", menu.queue))
+        elif kind == "join":
+            targets = children + ([menu.queue] if menu.queue else []) + (list(menu.threads) if top and menu.spawns else [])
+            ops.append(("join", draw(st.sampled_from(targets))))
+        elif kind == "spawn":
+            child = f"{thread}{len(children) + 1}"
+            children.append(child)
+            body = _object_ops(draw, min(_CHILD_OPS, budget - 1), menu, child, top=False)
+            cost += _steps(body)
+            ops.append(("spawn", child, StraightLine(body)))
+        elif kind == "submit":
+            futures += 1
+            body = _object_ops(draw, min(_CHILD_OPS, budget - cost), menu, thread, top=False, task=True)
+            cost += _steps(body)
+            ops.append(("submit", menu.pool, StraightLine(body)))
+        elif kind == "result":
+            ops.append(("result", draw(st.integers(0, futures - 1))))
+        elif kind == "shutdown":
+            ops.append(("shutdown", menu.pool))
+        else:
+            ops.append(("raise",))
+        budget -= cost
+    return ops
+
+
+def _steps(ops: list) -> int:
+    """The most steps ``ops`` take, as :data:`_COST` prices them."""
+    total = 0
+    for op in ops:
+        kind = op[0]
+        total += 3 + 3 * op[3] if kind == "await" else _COST.get(kind, 1)
+        if kind in ("spawn", "submit"):
+            total += _steps(op[2].ops)
+    return total
 
 
 def schedules(scenario: Scenario, *, max_length: int | None = None) -> SearchStrategy[list[str]]:
@@ -394,6 +823,14 @@ def _names(field: str, names: object) -> tuple[str, ...]:
     if len(set(names)) != len(names):
         raise InvalidArgument(f"scenarios(): {field} must be distinct, got {list(names)!r}")
     return tuple(names)
+
+
+def _object_kinds(objects: object) -> tuple[str, ...]:
+    kinds = OBJECT_KINDS if objects == "all" else objects
+    if isinstance(kinds, str) or not isinstance(kinds, Sequence) or any(kind not in OBJECT_KINDS for kind in kinds):
+        raise InvalidArgument(
+            f"scenarios(): objects must be 'all' or a list of the kinds {list(OBJECT_KINDS)}; got {objects!r}")
+    return tuple(dict.fromkeys(kinds))
 
 
 def _lock_kinds(lock_kinds: object) -> tuple[str, ...]:

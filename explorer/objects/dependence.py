@@ -1,0 +1,38 @@
+"""The dependence relation: which two steps of different threads do not commute.
+
+It belongs to the objects: a step's *footprint* (``Declaration.footprint``) names the
+objects it touches, and two steps are dependent exactly when they touch a common one,
+except that two reads of a variable commute. DPOR, the witness shortening and the
+state graph's notion of "the same trace" all take it from here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["dependent"]
+
+
+def dependent(a: tuple, b: tuple, footprint=None) -> bool:
+    """Whether two steps of different threads do not commute.
+
+    Two accesses of one variable are dependent unless both read; any other two steps
+    are dependent when they touch a common object. ``footprint(step)`` names the
+    objects a step touches (a condition's steps touch its lock too); by default a step
+    touches just its target.
+
+    >>> from explorer import read, write, acquire, release
+    >>> dependent(read("x"), write("x", 1)), dependent(read("x"), read("x")), dependent(read("x"), write("y", 1))
+    (True, False, False)
+    >>> dependent(acquire("l"), release("l")), dependent(acquire("l"), acquire("m"))
+    (True, False)
+    """
+    kind_a, kind_b = a[0], b[0]
+    access_a = kind_a == "read" or kind_a == "write"
+    access_b = kind_b == "read" or kind_b == "write"
+    if access_a and access_b:
+        return a[1] == b[1] and (kind_a == "write" or kind_b == "write")
+    if kind_a == "local" or kind_b == "local":
+        return False
+    if footprint is None:
+        return a[1] == b[1]
+    touched = (b[1],) if access_b else footprint(b)
+    return any(name in touched for name in ((a[1],) if access_a else footprint(a)))
