@@ -51,6 +51,7 @@ from explorer.crosscheck import crosscheck, replay_on_threads
 from explorer.settings import Settings
 from explorer.strategies.exhaustive import Exhaustive
 from explorer.strategies.recording import Recording
+from explorer.testing import strategies as xst
 
 
 def every_schedule(scenario, most=200):
@@ -683,3 +684,30 @@ def test_a_task_that_is_a_bound_method_made_afresh_in_each_run_is_no_nondetermin
     assert explored.complete and "nondeterminism" not in {f.kind for f in explored.findings}
     for schedule in every_schedule(scenario):
         assert replays_like_the_model(scenario, schedule).final_state == State(x=1)
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(xst.scenarios(objects="all", max_steps=60))
+def test_programs_the_public_strategy_draws_with_every_kind_agree_with_real_threads(scenario):
+    model = explore(scenario, strategy="dpor", max_executions=2000)
+    assume(model.complete)
+    check = crosscheck(scenario, runs=10, seed=2, model=model)
+    assert check.unexpected == [] and check.hung == 0, check.render()
+    for finding in model.findings[:2]:
+        replays_like_the_model(scenario, finding.trace)
+
+
+def test_a_thread_releasing_an_rlock_it_does_not_hold_leaves_the_holder_its_lock_on_real_threads():
+    def holder():
+        yield acquire("ready")
+        yield notify("ready")
+        yield release("ready")
+
+    def intruder():
+        yield release("ready")
+
+    scenario = Scenario("intruder", objects={"ready": Condition()}, threads={"H": holder, "I": intruder})
+    check = crosscheck(scenario, runs=100, seed=2)
+    assert check.unexpected == [], check.render()  # H's notify never finds its lock gone
+    assert ("I", "RuntimeError", "cannot release un-acquired lock") in check.errors

@@ -148,9 +148,10 @@ class LockTwin(Twin):
             self.depth -= 1
             if self.depth == 0:
                 self.owner = None
-        else:
-            self.owner, self.depth = None, 0
-        self.lock.release()  # threading's own RuntimeError for a lock not held
+            self.lock.release()
+            return None
+        self.lock.release()  # threading's own RuntimeError for a lock not held (by the caller, an RLock)
+        self.owner, self.depth = None, 0  # a Lock released by another thread than its holder
         return None
 
     def take(self, thread: int, timeout: float | None, depth: int = 1) -> bool:
