@@ -171,11 +171,13 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
                max_steps: int = DEFAULT_MAX_STEPS, time_limit: float | None = None) -> CrosscheckResult:
     """Run ``scenario`` on real threads ``runs`` times and classify what happens.
 
-    Each run starts fresh threads at a barrier, uses the real ``threading``, ``queue``
-    and ``concurrent.futures`` twin of every declared object and a shared dict, and sleeps ``sleep(0)`` between steps with ``switch_probability``
+    Each run starts fresh threads at a barrier, uses the real ``threading``,
+    ``queue`` and ``concurrent.futures`` twin of every declared object and a shared
+    dict, and sleeps ``sleep(0)`` between steps with ``switch_probability``
     (seeded from ``seed``); the interpreter's switch interval is lowered for the
-    cross-check and restored after. A run whose threads all wait in calls that cannot go
-    on (a lock nobody can release, a notify nobody is left to send, ...) is a deadlock; one that makes no progress for ``timeout`` seconds is
+    cross-check and restored after. A run whose threads all wait in calls that cannot
+    go on (a lock nobody can release, a notify nobody is left to send, ...) is a
+    deadlock; one that makes no progress for ``timeout`` seconds is
     abandoned as hung, and the cross-check stops there. ``model`` is the exploration to
     compare with (by default ``explore(scenario, strategy="exhaustive")``, so that the
     table's "explored" column counts interleavings, beside the real runs' shares; pass
@@ -350,7 +352,7 @@ def _turns(program: Program, events) -> tuple[list, dict, dict]:
     thread it names, except for a pool's workers, whose steps belong to the task the
     model gave them (whichever executor thread runs it); a worker's last ``take``, by
     which it leaves a pool shut down, has no real counterpart and is the model's event."""
-    pools = {name for name, declaration in program.declarations.items() if isinstance(declaration, ThreadPool)}
+    pools = {name for name, kind in program.declarations.items() if isinstance(kind, ThreadPool)}
     actors, virtual, roles = [], {}, {}
     task: dict[str, str | None] = {}
     for position, event in enumerate(events):

@@ -68,7 +68,8 @@ def replays_like_the_model(scenario, schedule):
     modelled = replay(scenario, schedule)
     real = replay_on_threads(scenario, schedule)
     assert (real.status, real.outcome) == (modelled.status, modelled.outcome)
-    assert [(e.thread, e.describe()) for e in real.events] == [(e.thread, e.describe()) for e in modelled.events]
+    shown = [[(e.thread, e.describe()) for e in execution.events] for execution in (real, modelled)]
+    assert shown[0] == shown[1]
     return real
 
 
@@ -290,7 +291,8 @@ def arrive():
 
 
 def test_crosscheck_of_a_barrier_sends_back_each_arrival_index_once():
-    scenario = Scenario("barrier", objects={"phase": Barrier(3)}, threads={"A": arrive, "B": arrive, "C": arrive})
+    scenario = Scenario("barrier", objects={"phase": Barrier(3)},
+                        threads={"A": arrive, "B": arrive, "C": arrive})
     check = crosscheck(scenario, runs=200, seed=6)
     assert check.unexpected == [] and check.deadlocked == 0, check.render()
     assert all(sorted(outcome.returns.values()) == [0, 1, 2] for outcome in check.outcomes)
@@ -299,7 +301,8 @@ def test_crosscheck_of_a_barrier_sends_back_each_arrival_index_once():
 
 
 def test_a_barrier_one_party_short_replays_on_real_threads_as_a_deadlock():
-    scenario = Scenario("barrier one short", objects={"phase": Barrier(3)}, threads={"A": arrive, "B": arrive})
+    scenario = Scenario("barrier one short", objects={"phase": Barrier(3)},
+                        threads={"A": arrive, "B": arrive})
     finding = next(f for f in explore(scenario).findings if f.kind == "deadlock")
     assert replays_like_the_model(scenario, finding.trace).status == "deadlocked"
     check = crosscheck(scenario, runs=30)
@@ -350,7 +353,8 @@ def get_or_empty():
 
 def test_a_non_blocking_get_throws_queue_empty_into_the_thread_on_real_threads():
     scenario = Scenario("get or empty", objects={"jobs": Queue()}, threads={"P": feed(7), "G": get_or_empty})
-    returns = {replays_like_the_model(scenario, schedule).outcome["G"] for schedule in every_schedule(scenario)}
+    schedules = every_schedule(scenario)
+    returns = {replays_like_the_model(scenario, schedule).outcome["G"] for schedule in schedules}
     assert returns == {7, "empty"}
 
 
@@ -359,7 +363,8 @@ def test_lifo_and_priority_queues_hand_items_out_in_their_own_order_on_real_thre
         return ((yield get("jobs")), (yield get("jobs")), (yield get("jobs")))
 
     for order in ("lifo", "priority"):
-        scenario = Scenario(order, objects={"jobs": Queue(order=order)}, threads={"P": feed(3, 1, 2), "G": take_three})
+        scenario = Scenario(order, objects={"jobs": Queue(order=order)},
+                            threads={"P": feed(3, 1, 2), "G": take_three})
         for schedule in every_schedule(scenario):
             replays_like_the_model(scenario, schedule)
         assert crosscheck(scenario, runs=100).unexpected == []
@@ -610,8 +615,8 @@ def _snippet(kind, me, n):
 
 #: Every kind, timed or non-blocking forms mostly (both ends of a timeout are explored),
 #: and a few that can block forever (deadlocks) or refuse (a submit after shutdown).
-KINDS = ("rw", "update", "lock", "semaphore", "notify", "wait", "event", "event-wait", "put", "get", "barrier",
-         "spawn", "submit", "wait-forever", "take-forever", "shutdown")
+KINDS = ("rw", "update", "lock", "semaphore", "notify", "wait", "event", "event-wait", "put", "get",
+         "barrier", "spawn", "submit", "wait-forever", "take-forever", "shutdown")
 
 
 def _program(me, kinds):

@@ -29,8 +29,8 @@ detector reads those annotations and never learns what a kind is.
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE", "HIDDEN", "edges", "REACQUIRE", "RELEASE", "RELEASE_ALL", "Continue", "Declaration", "Misuse", "Model",
-           "Recorded", "Throw", "Twin"]
+__all__ = ["ACQUIRE", "HIDDEN", "REACQUIRE", "RELEASE", "RELEASE_ALL", "Continue", "Declaration", "Misuse", "Model",
+           "Recorded", "Throw", "Twin", "edges"]
 
 #: A step's part in a lock's life (``Declaration.lock_role``): it takes the lock, gives it
 #: back once, gives it up entirely (a condition's wait), or takes it back at the depth it

@@ -195,7 +195,8 @@ class PoolTwin(Twin):
 
     def __init__(self, name: str, real, max_workers: int) -> None:
         super().__init__(name, real)
-        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix=f"explorer-{name}")
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers,
+                                                              thread_name_prefix=f"explorer-{name}")
         self.futures: list[concurrent.futures.Future] = []
         self.running = 0
         self.lock = threading.Lock()

@@ -173,7 +173,8 @@ class QueueTwin(Twin):
                 except queue.Empty:
                     return False
                 return True
-        if not self.real.block(attempt, timeout, (lambda: not q.full()) if kind == "put" else (lambda: not q.empty())):
+        ready = (lambda: not q.full()) if kind == "put" else (lambda: not q.empty())
+        if not self.real.block(attempt, timeout, ready):
             raise Throw(queue.Full() if kind == "put" else queue.Empty())
         return got[0] if got else None
 

@@ -44,7 +44,8 @@ class Semaphore(Declaration):
         return SemaphoreModel(name, run, self.value, self.bounded)
 
     def twin(self, name: str, real) -> SemaphoreTwin:
-        return SemaphoreTwin(name, real, (threading.BoundedSemaphore if self.bounded else threading.Semaphore)(self.value))
+        kind = threading.BoundedSemaphore if self.bounded else threading.Semaphore
+        return SemaphoreTwin(name, real, kind(self.value))
 
 
 class BoundedSemaphore(Semaphore):

@@ -105,5 +105,6 @@ class SpawnTwin(Twin):
 
     def step(self, thread: int, step: tuple):
         name, fn, args = step[1], step[2], step[3]
-        self.real.start_thread(name, (lambda: fn(*args)) if args else fn, f"thread name {name!r} already used")
+        taken = f"thread name {name!r} already used"
+        self.real.start_thread(name, (lambda: fn(*args)) if args else fn, taken)
         return None
