@@ -218,7 +218,7 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
                 observed[outcome.state] += 1
                 outcomes[outcome] += 1
             elif run.status == DEADLOCKED:
-                deadlocks[tuple(sorted(run.waits()))] += 1
+                deadlocks[tuple(sorted(run.stuck))] += 1
             elif run.status == FAILED:
                 for thread, exc, _where in run.errors:
                     errors[(program.thread_names[thread], type(exc).__name__, _text(exc))] += 1

@@ -102,6 +102,7 @@ class RealRun:
         self.progress = 0
         self.aborted = False
         self.status: str | None = None
+        self.stuck: list[tuple[str, str, str | None]] = []  # waits() when a deadlock was seen
         self.before = self.after = None  # pacing: set by stress_run and turn_run
         self.exact = _never
         self.roles: dict[str, int] = {}  # turn runs: future -> the worker the model gave it
@@ -412,6 +413,8 @@ class RealRun:
         return FAILED if self.errors else COMPLETED
 
     def _stop(self, status: str) -> str:
+        if status != HUNG:
+            self.stuck = self.waits()  # before the threads unwind and stop waiting
         self.aborted = True
         for thread in list(self.threads):
             thread.join(0.5)

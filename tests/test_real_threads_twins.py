@@ -307,6 +307,7 @@ def test_a_barrier_one_party_short_replays_on_real_threads_as_a_deadlock():
     assert replays_like_the_model(scenario, finding.trace).status == "deadlocked"
     check = crosscheck(scenario, runs=30)
     assert check.deadlocked == 30 and check.hung == 0 and check.unexpected == []
+    assert set(check.deadlocks) == {(("A", "phase", None), ("B", "phase", None))}  # who waits on what
 
 
 # ---- queues ------------------------------------------------------------------------------
@@ -500,6 +501,7 @@ def test_a_task_blocked_forever_in_a_pool_is_a_deadlock_on_real_threads_not_a_ha
                         threads={"main": main})
     check = crosscheck(scenario, runs=20, timeout=2.0)
     assert check.deadlocked == 20 and check.hung == 0 and check.unexpected == []
+    assert set(check.deadlocks) == {(("main", "pool#1", None), ("pool-0", "go", None))}
     finding = next(f for f in explore(scenario).findings if f.kind == "deadlock")
     assert replays_like_the_model(scenario, finding.trace).status == "deadlocked"
     assert no_runner_left() == []
