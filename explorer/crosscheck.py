@@ -200,6 +200,7 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     outcomes: Counter = Counter()
     deadlocks: Counter = Counter()
     errors: Counter = Counter()
+    firsts: set = set()  # errors that were the first of their run
     hung = done = 0
     stopped = None
     started = time.monotonic()
@@ -220,8 +221,11 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
             elif run.status == DEADLOCKED:
                 deadlocks[tuple(sorted(run.stuck))] += 1
             elif run.status == FAILED:
-                for thread, exc, _where in run.errors:
-                    errors[(program.thread_names[thread], type(exc).__name__, _text(exc))] += 1
+                for n, (thread, exc, _where) in enumerate(run.errors):
+                    key = (program.thread_names[thread], type(exc).__name__, _text(exc))
+                    errors[key] += 1
+                    if n == 0:
+                        firsts.add(key)
             else:
                 assert run.status == HUNG, f"[explorer internal bug] unknown run status {run.status}"
                 hung += 1
@@ -234,7 +238,7 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     finally:
         sys.setswitchinterval(previous_interval)
     elapsed = time.monotonic() - started
-    rows = _classify(model, outcomes, deadlocks, errors, hung)
+    rows = _classify(model, outcomes, deadlocks, errors, firsts, hung)
     return CrosscheckResult(scenario=scenario, model=model, runs=done, seed=seed, elapsed=elapsed,
                             observed=observed, outcomes=outcomes, deadlocked=sum(deadlocks.values()),
                             deadlocks=deadlocks, errors=errors, hung=hung,
@@ -242,7 +246,7 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
 
 
 def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, errors: Counter,
-              hung: int) -> list[Observation]:
+              firsts: set, hung: int) -> list[Observation]:
     flagged: dict[tuple, list[str]] = {}
     for finding in model.findings:
         key = finding.details.get("outcome")
@@ -270,10 +274,18 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
     # in the model; on real threads it is the TypeError the runner raises for it.
     model_errors = {(f.thread, type(f.exception).__name__ if f.exception is not None else "TypeError")
                     for f in model.findings if f.kind == "error"}
-    for (thread, kind, message), count in sorted(errors.items(), key=lambda item: -item[1]):
-        verdict = FLAGGED if (thread, kind) in model_errors else UNEXPECTED
-        rows.append(Observation("error", f"error: {thread} raised {kind}: {message}", count, verdict,
-                                ("error",) if verdict == FLAGGED else ()))
+    # An execution ends at its first error; on real threads the other threads go on, so
+    # an error that only ever came after another one in its run is past what the model
+    # runs, and cannot contradict it.
+    for key, count in sorted(errors.items(), key=lambda item: -item[1]):
+        thread, kind, message = key
+        if (thread, kind) in model_errors:
+            verdict, by = FLAGGED, ("error",)
+        elif key not in firsts:
+            verdict, by = FLAGGED, ("after another error, where the model stops",)
+        else:
+            verdict, by = UNEXPECTED, ()
+        rows.append(Observation("error", f"error: {thread} raised {kind}: {message}", count, verdict, by))
     if hung:
         rows.append(Observation("hung", "hung: no progress within the timeout", hung, UNEXPECTED))
     return rows

@@ -718,3 +718,18 @@ def test_a_thread_releasing_an_rlock_it_does_not_hold_leaves_the_holder_its_lock
     check = crosscheck(scenario, runs=100, seed=2)
     assert check.unexpected == [], check.render()  # H's notify never finds its lock gone
     assert ("I", "RuntimeError", "cannot release un-acquired lock") in check.errors
+
+
+def test_an_error_that_only_follows_another_in_its_run_is_past_the_model_not_against_it():
+    def release_unheld():
+        yield release("l")
+
+    def join_then_release():
+        yield join("B")
+        yield release("l")
+
+    scenario = Scenario("two errors", locks={"l": "lock"}, threads={"A": join_then_release, "B": release_unheld})
+    check = crosscheck(scenario, runs=20)
+    assert check.errors == Counter({(t, "RuntimeError", "release unlocked lock"): 20 for t in ("A", "B")})
+    row = next(row for row in check.rows if row.label.startswith("error: A"))
+    assert row.verdict == "expected, flagged" and "model stops" in row.flagged_by[0] and check.unexpected == []
