@@ -3,34 +3,51 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
+import shlex
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
+from . import __version__
+from ._keyword import keyword_matcher
 from .errors import ExplorerError
 from .explore import explore
 from .loading import load_scenarios
+from .render import render_result
 from .settings import DEFAULT_MAX_STEPS, DEFAULT_STEP_TIMEOUT
 from .strategies import STRATEGIES
 
 EXAMPLES = """\
 examples:
   explorer run scenarios/counter.py          explore every scenario in a file
+  explorer run scenarios/counter.py::lost_update   one scenario, by its name in the file
   explorer run scenarios/ -k deadlock        only scenarios whose name contains 'deadlock'
+  explorer run scenarios/ -k "abba and not gated"  -k combines words with and, or, not
   explorer run scenarios/ --json out.json    also write the results as JSON
+  explorer run scenarios/ --json - -q        the JSON alone on standard output (text on stderr)
   explorer run scenarios/abba.py --graph g/  also write state and lock-order graphs (DOT, GraphML, SVG)
   explorer run scenarios/counter.py --save-trace t/   write each finding's trace to a file
   explorer replay scenarios/counter.py --trace t/lost-update-0.json   show a saved trace step by step
+  explorer replay scenarios/counter.py::lost_update --schedule A,B,B,A   run one schedule step by step
   explorer list scenarios/                   one line per scenario
   explorer crosscheck scenarios/counter.py   run on real threads and compare with the model
 
-exit status: 0 no error findings, 1 some scenario has an error finding, 2 a file or
-scenario could not be used, 3 no error finding but some exploration was INCOMPLETE (a
-budget, bound or sample: the absence of bugs is not proven), 130 interrupted by Ctrl-C
-(the partial result is printed first, marked INCOMPLETE). A progress line shows on a terminal, never on a pipe.
-Loading a scenario file runs its Python code.
+A scenario that states what it teaches (Scenario(..., expect=Expect(...))) passes when
+its Expect holds: a lesson that shows a lost update as it says it does is not a
+failure. A scenario without an Expect passes when it has no error-severity finding.
+--ignore-expect judges every scenario by its raw findings.
+
+exit status: 0 every scenario passed, 1 some scenario failed (an Expect that does not
+hold, or an error finding where nothing is expected), 2 a file or scenario could not be
+used, 3 nothing failed but some exploration was INCOMPLETE (a budget, bound or sample:
+the absence of bugs is not proven), 130 interrupted by Ctrl-C (the partial result is
+printed first, marked INCOMPLETE). A progress line shows on a terminal, never on a pipe;
+colour too, unless NO_COLOR is set. Loading a scenario file runs its Python code.
 """
 
 
@@ -49,35 +66,48 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line's parser: every command and option, each with its help text."""
     parser = argparse.ArgumentParser(
         prog="explorer",
         description="Explore every interleaving of the threads in scenario files.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"explorer {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="explore scenarios and print findings with traces",
                               epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
-    run.add_argument("-k", dest="select", help="only scenarios whose name contains this text")
+    run.add_argument("paths", nargs="+", metavar="PATH",
+                     help="scenario files or folders; FILE::NAME picks one scenario of a file")
+    run.add_argument("-k", dest="select", metavar="EXPRESSION", help=_K_HELP)
     run.add_argument("--strategy", default="dpor", choices=sorted(STRATEGIES),
                      help="dpor (one schedule per Mazurkiewicz trace, the default), exhaustive (every "
                           "schedule: counts of interleavings), stateful, bounded (at most --preemptions), "
                           "random or pct (seeded samples; 1,000 executions unless --max-executions)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the random and pct strategies")
-    run.add_argument("--preemptions", type=int, default=None, help="the bound of the bounded strategy (2)")
-    run.add_argument("--depth", type=int, default=None, help="the bug depth pct aims at (3)")
-    run.add_argument("--max-executions", type=int, default=None)
-    run.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS)
-    run.add_argument("--time-limit", type=float, default=None, help="seconds per scenario")
-    run.add_argument("--step-timeout", type=float, default=DEFAULT_STEP_TIMEOUT,
+    run.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random and pct strategies")
+    run.add_argument("--preemptions", type=int, default=None, metavar="K",
+                     help="the bound of the bounded strategy (2)")
+    run.add_argument("--depth", type=int, default=None, metavar="D", help="the bug depth pct aims at (3)")
+    run.add_argument("--max-executions", type=int, default=None, metavar="N",
+                     help="stop each exploration after this many executions (the result says INCOMPLETE)")
+    run.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
+                     help=f"steps one execution may take before it counts as endless (default "
+                          f"{DEFAULT_MAX_STEPS:,})")
+    run.add_argument("--time-limit", type=float, default=None, metavar="SECONDS", help="seconds per scenario")
+    run.add_argument("--step-timeout", type=float, default=DEFAULT_STEP_TIMEOUT, metavar="SECONDS",
                      help="seconds one step's code may run before it counts as hung (default 10)")
     run.add_argument("-q", "--quiet", action="store_true", help="one line per finding, no traces")
     run.add_argument("-v", "--verbose", action="store_true",
                      help="also print every outcome with its return values")
+    run.add_argument("--ignore-expect", action="store_true",
+                     help="judge every scenario by its raw findings (fail on any error finding), even "
+                          "one whose Expect states them")
+    run.add_argument("--color", choices=("auto", "yes", "no"), default="auto",
+                     help="colour the verdicts: auto (on a terminal, unless NO_COLOR is set), yes, no")
     run.add_argument("--json", dest="json_file", metavar="FILE",
-                     help="write the results as JSON (docs/json-format.md) to FILE")
+                     help="write the results as JSON (docs/json-format.md) to FILE; '-' writes them to "
+                          "standard output and the text to standard error")
     run.add_argument("--graph", dest="graph_dir", metavar="DIR",
                      help="write each scenario's state graph and lock-order graph to DIR as .dot, .graphml "
                           "and .svg (a state graph too large to draw is cut to the paths to findings)")
@@ -88,20 +118,27 @@ def _main(argv: list[str] | None = None) -> int:
     listing = commands.add_parser("list", help="list the scenarios in files or folders",
                                   epilog="example:\n  explorer list scenarios/",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    listing.add_argument("paths", nargs="+", metavar="PATH")
+    listing.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
+    listing.add_argument("-k", dest="select", metavar="EXPRESSION", help=_K_HELP)
     again = commands.add_parser(
         "replay", help="replay a saved trace step by step",
-        description="Replay one trace (from --save-trace, or a finding of a --json result file) against "
-                    "its scenario and show it step by step. The scenario is found in PATH by the name the "
-                    "file records, or by -k.",
-        epilog="example:\n  explorer run scenarios/counter.py --save-trace traces/\n"
+        description="Replay one trace (from --save-trace, or a finding of a --json result file), or one "
+                    "schedule typed as thread names, against its scenario and show it step by step. The "
+                    "scenario is found in PATH by the name the file records, by FILE::NAME, or by -k.",
+        epilog="examples:\n  explorer replay scenarios/counter.py::lost_update --schedule A,B,B,A\n"
+               "  explorer run scenarios/counter.py --save-trace traces/\n"
                "  explorer replay scenarios/counter.py --trace traces/lost-update-0-lost-update.json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    again.add_argument("paths", nargs="+", metavar="PATH", help="the scenario file or folder")
-    again.add_argument("--trace", required=True, metavar="FILE", help="a trace file or a result file")
-    again.add_argument("--finding", default=None,
+    again.add_argument("paths", nargs="+", metavar="PATH", help="the scenario file or folder (FILE::NAME "
+                                                                "picks one scenario)")
+    given = again.add_mutually_exclusive_group(required=True)
+    given.add_argument("--trace", metavar="FILE", help="a trace file or a result file")
+    given.add_argument("--schedule", metavar="A,B,...",
+                       help="the schedule: the thread to run at each step, separated by commas")
+    again.add_argument("--finding", default=None, metavar="N|KIND",
                        help="in a result file: the finding's position or kind (default: the only one)")
-    again.add_argument("-k", dest="select", help="the scenario whose name contains this text")
+    again.add_argument("-k", dest="select", metavar="EXPRESSION", help="the scenario -k selects (" + _K_HELP
+                       + ")")
     check = commands.add_parser(
         "crosscheck", help="run scenarios on real threads many times and compare with exploration",
         description="Run each scenario's threads on real threading.Thread objects many times and "
@@ -110,24 +147,41 @@ def _main(argv: list[str] | None = None) -> int:
         epilog="example:\n  explorer crosscheck scenarios/counter.py --runs 2000 --seed 1",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
-    check.add_argument("-k", dest="select", help="only scenarios whose name contains this text")
-    check.add_argument("--runs", type=int, default=1000, help="runs per scenario (default 1000)")
-    check.add_argument("--seed", type=int, default=0, help="seed of the random pauses between steps")
-    check.add_argument("--timeout", type=float, default=2.0,
+    check.add_argument("-k", dest="select", metavar="EXPRESSION", help=_K_HELP)
+    check.add_argument("--runs", type=int, default=1000, metavar="N", help="runs per scenario (default 1000)")
+    check.add_argument("--seed", type=int, default=0, metavar="N",
+                       help="seed of the random pauses between steps")
+    check.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS",
                        help="seconds without progress before a run is given up (default 2)")
-    check.add_argument("--json", dest="json_file", help="also write the tables as JSON to this file")
-    args = parser.parse_args(argv)
+    check.add_argument("--json", dest="json_file", metavar="FILE",
+                       help="also write the tables as JSON to FILE")
+    return parser
+
+
+def _main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     try:
-        found, failures = load_scenarios(args.paths)
+        matches = keyword_matcher(args.select) if getattr(args, "select", None) else None
+    except ExplorerError as exc:
+        print(f"explorer: {exc}", file=sys.stderr)
+        return 2
+    paths, named = _split_names(args.paths)
+    try:
+        found, failures = load_scenarios(paths)
     except FileNotFoundError as exc:
         print(f"explorer: {exc}", file=sys.stderr)
         return 2
     for failure in failures:
         print(f"explorer: {failure}", file=sys.stderr)
     status = 2 if failures else 0
-    select = getattr(args, "select", None)
-    chosen = [item for item in found if not select or select.lower() in item[2].name.lower()]
+    for file, names in named.items():
+        there = [attribute for f, attribute, _ in found if str(Path(f)) == file]
+        for name in sorted(set(names) - set(there)):
+            print(f"explorer: {file} has no scenario named {name!r}; its scenarios are {there}",
+                  file=sys.stderr)
+            status = 2
+    chosen = [item for item in found if _picked(item, named, matches)]
     if args.command == "list":
         for file, attribute, scenario in chosen:
             print(f"{file}::{attribute}  {scenario.name!r}  threads={list(scenario.threads)}")
@@ -136,8 +190,52 @@ def _main(argv: list[str] | None = None) -> int:
         return _crosscheck(args, chosen, status)
     if args.command == "replay":
         return _replay(args, chosen, status)
-    results = []
-    incomplete = False
+    if args.json_file == "-":  # standard output carries the JSON alone; the text goes to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            status, results = _run(args, chosen, status)
+    else:
+        status, results = _run(args, chosen, status)
+    if args.json_file:
+        from ._files import write_text as _write_text
+        from .json_format import result_to_dict
+
+        document = {"format": "explorer-run", "version": 1, "results": [result_to_dict(r) for r in results]}
+        text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+        if args.json_file == "-":
+            sys.stdout.write(text)
+        else:
+            _write_text(Path(args.json_file), text)
+    return status
+
+
+_K_HELP = ("only scenarios whose FILE::NAME or name contains the words, combined as pytest's -k does: "
+           "-k 'counter and not locked', -k 'abba or lock'")
+
+
+def _split_names(paths: list[str]) -> tuple[list[str], dict[str, set[str]]]:
+    """``FILE::NAME`` arguments split into the files to load and, per file, the names picked."""
+    files, named = [], {}
+    for path in paths:
+        file, _, name = str(path).partition("::")
+        files.append(file)
+        if name:
+            named.setdefault(str(Path(file)), set()).add(name)
+    return files, named
+
+
+def _picked(item, named: dict[str, set[str]], matches) -> bool:
+    file, attribute, scenario = item
+    names = named.get(str(Path(file)))
+    if names is not None and attribute not in names:
+        return False
+    return matches is None or matches([f"{file}::{attribute}", scenario.name])
+
+
+def _run(args, chosen, status: int) -> tuple[int, list]:
+    """``explorer run``: explore each scenario, print it, judge it; then the closing line."""
+    paint = _painter(args.color, sys.stdout)
+    results, verdicts = [], []
+    started = time.perf_counter()
     for file, attribute, scenario in chosen:
         print(f"{file}::{attribute}")
         bar = _ProgressBar() if sys.stderr.isatty() else None
@@ -152,33 +250,92 @@ def _main(argv: list[str] | None = None) -> int:
         finally:
             if bar is not None:
                 bar.clear()
-        print(result.render(traces=not args.quiet))
+        hint = _command_hint(file, attribute)
+        print(paint(render_result(result, traces=not args.quiet, hint=hint)))
         if args.verbose:
             print("  outcomes (final state and return values):")
             for outcome, count in sorted(result.outcomes.items(), key=lambda item: -item[1]):
                 print(f"    {outcome}  {count}")
+        verdict, line = _judge(result, ignore_expect=args.ignore_expect)
+        if line:
+            print(paint(line))
         results.append(result)
+        verdicts.append(verdict)
         _write_artifacts(args, result)
         print()
-        if status == 0 and any(f.severity == "error" for f in result.findings):
-            status = 1
-        incomplete |= not result.complete
         if result.stop_reason == "interrupted":
             print("explorer: interrupted (Ctrl-C); the result above is partial, and no further "
                   "scenario was explored", file=sys.stderr)
             status = 130
             break
-    if args.json_file:
-        from ._files import write_text as _write_text
-        from .json_format import result_to_dict
-
-        document = {"format": "explorer-run", "version": 1, "results": [result_to_dict(r) for r in results]}
-        _write_text(Path(args.json_file), json.dumps(document, indent=2, allow_nan=False) + "\n")
     if args.report_file:
         from .report_html import write_report
 
         print(f"report: {write_report(args.report_file, results)}")
-    return 3 if status == 0 and incomplete else status
+    print(paint(_closing_line(results, verdicts, time.perf_counter() - started)))
+    if status == 0 and "failed" in verdicts:
+        status = 1
+    return (3 if status == 0 and "incomplete" in verdicts else status), results
+
+
+def _judge(result, *, ignore_expect: bool) -> tuple[str, str]:
+    """``(verdict, line)``: ``passed``, ``failed`` or ``incomplete``, and what the scenario's
+    Expect says (empty without one). An incomplete exploration whose Expect otherwise holds
+    is ``incomplete``, not ``passed``: it proves nothing."""
+    expect = None if ignore_expect else result.scenario.expect
+    if expect is None:
+        if any(f.severity == "error" for f in result.findings):
+            return "failed", ""
+        return ("passed" if result.complete else "incomplete"), ""
+    problems = replace(expect, complete=False).problems(result)
+    if problems:
+        return "failed", "  expect: FAILS: " + "; ".join(problems)
+    if expect.complete and not result.complete:
+        return "incomplete", "  expect: holds so far, but the exploration was INCOMPLETE"
+    shown = ", ".join(sorted({f.kind for f in result.findings})) or "no finding"
+    return "passed", f"  expect: holds ({shown}, as the scenario states)"
+
+
+def _closing_line(results, verdicts: list[str], seconds: float) -> str:
+    """pytest's last line: scenarios by verdict, findings by severity, time."""
+    counts = [f"{verdicts.count(v)} {v}" for v in ("failed", "passed", "incomplete") if v in verdicts]
+    findings = [f for r in results for f in r.findings]
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    scenarios = f"{len(verdicts)} scenario{'' if len(verdicts) == 1 else 's'}"
+    text = (f"{scenarios}: {', '.join(counts) or 'none run'}; "
+            f"findings: {errors} error{'' if errors == 1 else 's'}, {warnings} warning"
+            f"{'' if warnings == 1 else 's'}; {seconds:.2f}s")
+    return f"== {text} =="
+
+
+def _command_hint(file, attribute: str):
+    """The command that replays a trace of this scenario, as ``explorer replay`` takes it."""
+    from .render import replay_hint
+
+    def hint(trace) -> str:
+        if any("," in name or not name.strip() or name != name.strip() for name in trace.schedule):
+            return replay_hint(trace)  # thread names a comma list cannot carry
+        return (f"explorer replay {shlex.quote(f'{file}::{attribute}')} --schedule "
+                f"{shlex.quote(','.join(trace.schedule))}")
+
+    return hint
+
+
+_COLOURS = {"ERROR": "31;1", "FAILS": "31;1", "failed": "31;1", "WARNING": "33", "INCOMPLETE": "33",
+            "incomplete": "33", "holds": "32", "passed": "32"}
+# Only the verdict words where they are verdicts: a message saying a thread "holds" a lock stays plain.
+_PAINTED = re.compile(r"\b(ERROR|WARNING)(?= \[)|(?<=expect: )(holds|FAILS)|\bINCOMPLETE\b"
+                      r"|(?<=\d )(failed|passed|incomplete)(?=[,;])")
+
+
+def _painter(choice: str, stream):
+    """A function that colours the verdict words of a text, or leaves it alone: colour is
+    on for ``yes``, and for ``auto`` on a terminal when ``NO_COLOR`` is unset."""
+    on = choice == "yes" or (choice == "auto" and not os.environ.get("NO_COLOR") and stream.isatty())
+    if not on:
+        return lambda text: text
+    return lambda text: _PAINTED.sub(lambda m: f"\033[{_COLOURS[m[0]]}m{m[0]}\033[0m", text)
 
 
 class _ProgressBar:
@@ -238,7 +395,8 @@ def _one_result(run: dict, select: str | None) -> dict:
     results = [r for r in run.get("results", []) if isinstance(r, dict)]
     names = [str(r.get("scenario", {}).get("name")) for r in results]
     if select:
-        picked = [r for r, name in zip(results, names) if select.lower() in name.lower()]
+        matches = keyword_matcher(select)
+        picked = [r for r, name in zip(results, names) if matches([name])]
     else:
         picked = [r for r in results if r.get("findings")]
     if len(picked) != 1:
@@ -248,6 +406,37 @@ def _one_result(run: dict, select: str | None) -> dict:
 
 def _replay(args, chosen, status: int) -> int:
     from .explore import replay
+
+    if args.schedule is not None:
+        if len(chosen) != 1:
+            names = [f"{file}::{attribute}" for file, attribute, _ in chosen]
+            print(f"explorer: --schedule replays one scenario; found {len(chosen)}: {names} (name one as "
+                  f"FILE::NAME or with -k)", file=sys.stderr)
+            return 2
+        file, attribute, scenario = chosen[0]
+        trace = tuple(name.strip() for name in args.schedule.split(","))
+    else:
+        picked = _saved_trace(args, chosen)
+        if isinstance(picked, int):
+            return picked
+        (file, attribute, scenario), trace = picked
+    try:
+        execution = replay(scenario, trace)
+    except ExplorerError as exc:
+        print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{file}::{attribute}")
+    if args.schedule is None and execution.trace.schedule == trace.schedule and trace.marks:
+        # the saved trace's marks (the stale read, the lost write...) belong to this very schedule
+        execution = replace(execution, trace=replace(execution.trace, marks=trace.marks))
+    print(execution.render())
+    if status == 0 and any(f.severity == "error" for f in execution.findings):
+        status = 1
+    return status
+
+
+def _saved_trace(args, chosen):
+    """``(the scenario, the trace)`` --trace names, or the exit status when it cannot be used."""
     from .json_format import load_trace
 
     finding = args.finding
@@ -269,20 +458,7 @@ def _replay(args, chosen, status: int) -> int:
         print(f"explorer: the trace is of scenario {name!r}; found {len(candidates)} matching scenarios "
               f"among {names} (use -k to pick one)", file=sys.stderr)
         return 2
-    file, attribute, scenario = candidates[0]
-    try:
-        execution = replay(scenario, trace)
-    except ExplorerError as exc:
-        print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
-        return 2
-    print(f"{file}::{attribute}")
-    if execution.trace.schedule == trace.schedule and trace.marks:
-        # the saved trace's marks (the stale read, the lost write...) belong to this very schedule
-        execution = replace(execution, trace=replace(execution.trace, marks=trace.marks))
-    print(execution.render())
-    if status == 0 and any(f.severity == "error" for f in execution.findings):
-        status = 1
-    return status
+    return candidates[0], trace
 
 
 def _crosscheck(args, chosen, status: int) -> int:

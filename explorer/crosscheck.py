@@ -134,6 +134,15 @@ class CrosscheckResult:
     def __str__(self) -> str:
         return self.render()
 
+    def __repr__(self) -> str:
+        verdict = "MODEL IS WRONG" if self.unexpected else "as the model predicts"
+        return f"<CrosscheckResult {self.scenario.name!r}: {self.runs} runs, {verdict}>"
+
+    def _repr_html_(self) -> str:
+        from .notebook import crosscheck_html
+
+        return crosscheck_html(self)
+
     def to_dict(self) -> dict:
         """The table as JSON-ready data."""
         from .json_format import encode_value

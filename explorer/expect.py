@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._text import shown
-from .errors import ScenarioTypeError
+from .errors import ScenarioError, ScenarioTypeError
+from .findings import FINDING_KINDS
 
 if TYPE_CHECKING:
     from .results import ExplorationResult
@@ -57,6 +58,11 @@ class Expect:
                     f"Expect(findings=...) takes a set of finding kinds, such as {{'deadlock'}} or "
                     f"set() for none; got {self.findings!r}")
             object.__setattr__(self, "findings", frozenset(self.findings))
+            unknown = sorted(self.findings - set(FINDING_KINDS))
+            if unknown:
+                raise ScenarioError(
+                    f"Expect(findings=...) names {', '.join(map(repr, unknown))}, which is not a kind of "
+                    f"finding; the kinds are {', '.join(FINDING_KINDS)} (spelt with hyphens)")
         if self.deadlock not in (None, True, False):
             raise ScenarioTypeError(f"Expect(deadlock=...) is True, False or None, got {self.deadlock!r}")
 

@@ -20,9 +20,14 @@ from ._text import shown
 from .objects.event import Event as _EventDeclaration
 from .steps import Acquire, Op, Read, Release, Step, Write
 
-__all__ = ["SEVERITIES", "Event", "Finding", "RawFinding", "Trace"]
+__all__ = ["FINDING_KINDS", "SEVERITIES", "Event", "Finding", "RawFinding", "Trace"]
 
 SEVERITIES = ("error", "warning")
+
+#: Every kind of finding, as ``Finding.kind`` and ``Expect(findings=...)`` spell it.
+FINDING_KINDS = ("lost-update", "nonserializable", "invariant", "deadlock", "lock-order-cycle", "race",
+                 "error", "max-steps", "step-timeout", "nondeterminism", "lock-held-at-exit",
+                 "foreign-release", "close-error")
 
 _STEP_TYPES = {"read": Read, "write": Write, "acquire": Acquire, "release": Release}
 #: How steps on objects read in a trace, when not by their own name.
@@ -132,6 +137,14 @@ class Trace:
     def __str__(self) -> str:
         return self.render()
 
+    def __repr__(self) -> str:
+        return f"<Trace of {len(self.schedule)} steps: {', '.join(self.schedule) or 'none'}>"
+
+    def _repr_html_(self) -> str:
+        from .notebook import trace_html
+
+        return trace_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -170,9 +183,9 @@ class Finding:
         labelled with the lock (or other object) it waits on; a thread that waits for
         something nobody holds (a notify, an item, a barrier's parties) points at a
         resource node (``kind="resource"``, ``waits_for`` in words) instead."""
-        import networkx as nx
+        from ._graph_types import DiGraph
 
-        graph = nx.DiGraph(kind="wait-for")
+        graph = DiGraph(kind="wait-for")
         waiting_for = self.details.get("waiting_for", {})
         for thread, lock, holder, finished in self.details.get("waits", ()):
             graph.add_node(thread, finished=False, kind="thread", waits_for=waiting_for.get(thread))
@@ -194,6 +207,15 @@ class Finding:
 
     def __str__(self) -> str:
         return self.render()
+
+    def __repr__(self) -> str:
+        return (f"<Finding {self.severity} {self.kind}: {self.message[:80]}"
+                f"{'...' if len(self.message) > 80 else ''} ({len(self.trace)} steps)>")
+
+    def _repr_html_(self) -> str:
+        from .notebook import finding_html
+
+        return finding_html(self)
 
 
 class RawFinding:

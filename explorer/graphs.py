@@ -56,7 +56,7 @@ def state_graph(scenario: Scenario, *, max_states: int = DEFAULT_MAX_STATES,
     the same result) meet in one node. Raises :class:`explorer.errors.GraphTooLarge`
     beyond ``max_states``.
     """
-    import networkx as nx
+    from . import _graph_types as _types
 
     from ._engine.search import outcome_findings
     from .explore import _check_scenario
@@ -75,7 +75,7 @@ def state_graph(scenario: Scenario, *, max_states: int = DEFAULT_MAX_STATES,
     for key, raw in outcome_findings(program, sorted(set(completed.values()), key=shown), max_steps):
         flagged.setdefault(key, []).append(raw.kind)
 
-    graph = nx.DiGraph(kind="state", scenario=scenario.name, threads=names, variables=var_names,
+    graph = _types.DiGraph(kind="state", scenario=scenario.name, threads=names, variables=var_names,
                        locks=program.lock_names)
     for node, attrs in enumerate(space.nodes):
         findings = list(attrs["findings"])
@@ -134,12 +134,12 @@ def lock_order_graph(result: ExplorationResult) -> nx.MultiDiGraph:
     ``held`` (every lock held then); edges and locks on a reported lock-order cycle
     have ``in_cycle=True``, and ``graph.graph["cycles"]`` lists those cycles.
     """
-    import networkx as nx
+    from . import _graph_types as _types
 
     cycles = [list(f.details["cycle"][:-1]) for f in result.findings if f.kind == "lock-order-cycle"]
     cycle_edges = {(f_edge[0], f_edge[1], f_edge[2], tuple(f_edge[3]))
                    for f in result.findings if f.kind == "lock-order-cycle" for f_edge in f.details["edges"]}
-    graph = nx.MultiDiGraph(kind="lock-order", scenario=result.scenario.name, cycles=cycles)
+    graph = _types.MultiDiGraph(kind="lock-order", scenario=result.scenario.name, cycles=cycles)
     in_cycle = {lock for cycle in cycles for lock in cycle}
     for lock in result.scenario.locks:
         graph.add_node(lock, in_cycle=lock in in_cycle)
@@ -164,11 +164,11 @@ def happens_before_graph(trace: Trace) -> nx.DiGraph:
     >>> sorted((u, v) for u, v, d in graph.edges(data=True) if d["relation"] == "race")
     [(0, 3), (1, 2), (2, 3)]
     """
-    import networkx as nx
+    from . import _graph_types as _types
 
     from .detectors.races import unordered_pairs
 
-    graph = nx.DiGraph(kind="happens-before", threads=tuple(trace.threads))
+    graph = _types.DiGraph(kind="happens-before", threads=tuple(trace.threads))
     last: dict[str, int] = {}
     released: dict[str, tuple[int, str]] = {}
     for event in trace.events:

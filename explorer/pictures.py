@@ -100,13 +100,19 @@ _PAD = 0.2  # inches around everything
 
 
 def draw_state_graph(graph: nx.DiGraph, *, path: Sequence[int] | None = None, max_nodes: int = 400,
-                     title: str | None = None) -> Figure:
+                     title: str | None = None, paths: Sequence[Sequence[int]] = (),
+                     collapse_above: int | None = None) -> Figure:
     """Every state of a scenario, one row per step taken, the initial state at the top.
 
     ``graph`` is a state graph (``kind="state"``, as :func:`explorer.graphs.state_graph`
     builds). A node's x is its step counts projected so that two threads make the
     classic interleaving diamond: thread A's steps go left, B's go right. ``path``
-    (node ids from 0, e.g. a counterexample) is drawn thick in the highlight colour.
+    (node ids from 0, e.g. a counterexample) is drawn thick in the highlight colour, and so
+    is each of ``paths`` (say, the trace of every finding).
+
+    With ``collapse_above``, a graph of more states than that, drawn with paths, keeps only
+    the states on the paths and the steps that leave them (the choices not taken), and the
+    title says how many states are left out: the way to each finding stays readable.
 
     Above ``max_nodes`` states only the states on paths from the start to a finding
     (a bad or deadlocked end) are drawn, and the title says so; if even those are
@@ -130,9 +136,16 @@ def draw_state_graph(graph: nx.DiGraph, *, path: Sequence[int] | None = None, ma
         raise InvalidArgument("a state graph needs node 0, the initial state; this one has none. "
                               "Build it with explorer.graphs.state_graph(scenario)")
     path = _check_path(graph, path)
+    others = [_check_path(graph, other) for other in paths]
     total = graph.number_of_nodes()
     note = None
-    if total > max_nodes:
+    walked = set(path).union(*others)
+    if collapse_above is not None and total > collapse_above and len(walked) > 1:
+        keep = walked | {after for node in walked for after in graph.succ[node]}
+        if len(keep) < total:
+            graph = graph.subgraph(keep)
+            note = f"showing {len(keep)} of {total} states: the paths to the findings and the steps off them"
+    if graph.number_of_nodes() > max_nodes:
         keep = _on_paths_to_findings(graph, path)
         if len(keep) <= 1:
             raise GraphTooLarge(
@@ -147,7 +160,7 @@ def draw_state_graph(graph: nx.DiGraph, *, path: Sequence[int] | None = None, ma
         graph = graph.subgraph(keep)
         note = f"showing {len(keep)} of {total} states: paths to findings"
     with _style():
-        return _StatePicture(graph, path, note, title).draw()
+        return _StatePicture(graph, path, note, title, others).draw()
 
 
 def draw_lock_order_graph(graph: nx.MultiDiGraph, *, title: str | None = None) -> Figure:
@@ -338,6 +351,16 @@ def _wrap_title(text: str, width: float, size: float) -> str:
     return "\n".join(lines)
 
 
+class Picture(Figure):
+    """A matplotlib ``Figure`` that shows itself in a notebook as SVG, with no
+    ``%matplotlib inline`` needed and no pyplot."""
+
+    def _repr_svg_(self) -> str:
+        from .notebook import figure_svg
+
+        return figure_svg(self)
+
+
 class _Sheet:
     """A figure whose drawing area is measured in inches, with a title on top and a legend below.
 
@@ -365,7 +388,7 @@ class _Sheet:
         legend_h = rows * 0.24 + (0.15 if rows else 0)
         height = (y1 - y0) + title_h + legend_h + 3 * _PAD
         extra = (width - content) / 2
-        self.figure = Figure(figsize=(width, height), dpi=100)
+        self.figure = Picture(figsize=(width, height), dpi=100)
         FigureCanvasAgg(self.figure)
         bottom = (legend_h + _PAD) / height
         self.axes = self.figure.add_axes((0, bottom, 1, (y1 - y0) / height))
@@ -385,7 +408,7 @@ class _Sheet:
 
 
 def _box(axes, x, y, width, height, *, face, edge, linewidth=1.0, zorder=3, hatch=None):
-    axes.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+    return axes.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
                                   boxstyle="round,pad=0,rounding_size=0.05", facecolor=face, edgecolor=edge,
                                   linewidth=linewidth, zorder=zorder, hatch=hatch))
 
@@ -441,9 +464,13 @@ def _node_kind(data) -> str:
 
 
 class _StatePicture:
-    def __init__(self, graph, path, note, title):
+    def __init__(self, graph, path, note, title, others=()):
         self.graph = graph
         self.path = [node for node in path if node in graph]
+        walks = [self.path] + [[node for node in other if node in graph] for other in others]
+        self.walked_edges = {edge for walk in walks for edge in pairwise(walk)}
+        self.walked_nodes = {node for walk in walks if len(walk) > 1 for node in walk}
+        self.walks = sum(1 for walk in walks if len(walk) > 1)
         self.note = note
         self.title = title
         threads = list(graph.graph.get("threads", ()))
@@ -580,12 +607,13 @@ class _StatePicture:
                                       markeredgecolor=edge, markersize=size * 0.8), text))
         for thread in self.threads:
             legend.append((Line2D([], [], color=self.colours[thread], linewidth=2), f"step of {thread}"))
-        if len(self.path) > 1:
-            legend.append((Line2D([], [], color=HIGHLIGHT, linewidth=4), "counterexample path"))
+        if self.walked_edges:
+            words = "counterexample path" if self.walks == 1 else "paths to findings"
+            legend.append((Line2D([], [], color=HIGHLIGHT, linewidth=4), words))
         return legend
 
     def _draw_edges(self, axes, positions, labels) -> None:
-        on_path = set(pairwise(self.path))
+        on_path = self.walked_edges
         segments, colours = [], []
         for source, target, data in sorted(self.graph.edges(data=True), key=lambda e: (repr(e[0]), repr(e[1]))):
             start, end = positions[source], positions[target]
@@ -641,7 +669,7 @@ class _StatePicture:
 
     def _draw_nodes(self, axes, positions, texts) -> None:
         graph = self.graph
-        path_nodes = set(self.path) if len(self.path) > 1 else set()
+        path_nodes = self.walked_nodes
         for node, data in sorted(graph.nodes(data=True), key=lambda item: repr(item[0])):
             x, y = positions[node]
             kind = _node_kind(data)
@@ -1005,6 +1033,9 @@ def _lane_bands(axes, threads, lane_y, lane_h, left, right) -> None:
 # The swimlane
 
 _MAX_WIDTH = 16.0  # inches of steps per band before the trace wraps onto another band
+_STEP_LINES = 3  # lines a step's label may take; the rest is cut with "…" (the whole shows on hover)
+_STEP_MIN_SIZE = 7.5  # points: a label shrinks no further, it wraps or is cut instead
+_THREAD_WIDTH = 2.6  # inches a thread's name may take at the left; a longer one is cut in the middle
 _BAR_HEIGHT = 0.16
 _BAR_COLOUR = "#555555"
 
@@ -1019,8 +1050,11 @@ def _draw_swimlane(trace, title) -> Figure:
     waiting = trace.waiting
     texts = [e.describe() for e in events] + [f"BLOCKED\n{waiting.get(t) or f'acquire {lock}'}"
                                               for t, lock in blocked.items()]
-    width = _column_width(texts, _STEP_SIZE, least=1.0, most=1.5)
-    label_w = max([_text_size(t, 12, True)[0] for t in threads] + [0.3]) + 0.3
+    width = _column_width(texts, _STEP_SIZE, least=1.0, most=2.0)
+    labels = [_step_label(text, width - 0.18) for text in texts[:len(events)]]
+    box_h = max([_BOX_HEIGHT] + [lines * size * 1.2 / 72 + 0.14 for _, size, lines in labels])
+    names = {t: _middle_cut(t, _THREAD_WIDTH, 12, bold=True) for t in threads}
+    label_w = max([_text_size(names[t], 12, True)[0] for t in threads] + [0.3]) + 0.3
     per_band = max(6, int(_MAX_WIDTH / width))
     bands = max(1, math.ceil(columns / per_band))
     per_band = math.ceil(columns / bands) if columns else 1
@@ -1031,7 +1065,7 @@ def _draw_swimlane(trace, title) -> Figure:
              for thread in threads}
     marks = {index: str(text) for index, text in trace.marks.items()}
     mark_h = 0.32 if marks else 0.0
-    lane_h = {t: 0.25 + mark_h + _BOX_HEIGHT + 0.08 + depth[t] * (_BAR_HEIGHT + 0.05) + 0.12 for t in threads}
+    lane_h = {t: 0.25 + mark_h + box_h + 0.08 + depth[t] * (_BAR_HEIGHT + 0.05) + 0.12 for t in threads}
     header = 0.35
     band_h = header + sum(lane_h.values())
     band_gap = 0.35
@@ -1067,7 +1101,7 @@ def _draw_swimlane(trace, title) -> Figure:
         y = top - header
         for thread in threads:
             lane_top[band, thread] = y
-            box_y[band, thread] = y - 0.25 - mark_h - _BOX_HEIGHT / 2
+            box_y[band, thread] = y - 0.25 - mark_h - box_h / 2
             y -= lane_h[thread]
         band_lane_y = {t: box_y[band, t] for t in threads}
         for i, thread in enumerate(threads):
@@ -1076,7 +1110,11 @@ def _draw_swimlane(trace, title) -> Figure:
                                               label_w - 0.05 + len(shown) * width, lane_h[thread],
                                               boxstyle="square,pad=0", facecolor="#F4F4F4", edgecolor="none",
                                               zorder=0))
-        _lane_labels(axes, threads, band_lane_y, colours, -0.12)
+        for thread in threads:
+            name = axes.text(-0.12, band_lane_y[thread], names[thread], ha="right", va="center", fontsize=12,
+                             weight="bold", color=colours[thread])
+            if names[thread] != thread:
+                _hover(sheet.figure, name, thread)
         axes.text(-0.12, top - header / 2, "step", ha="right", va="center", fontsize=7.5, color=GREY)
         for c in shown:
             cx = (c - first + 0.5) * width
@@ -1087,13 +1125,14 @@ def _draw_swimlane(trace, title) -> Figure:
             if c < len(events):
                 event = events[c]
                 mark = marks.get(event.index)
-                _step_box(axes, cx, box_y[band, event.thread], width, texts[c], colours[event.thread], mark)
+                _step_box(axes, cx, box_y[band, event.thread], width, box_h, labels[c], texts[c],
+                          colours[event.thread], mark, sheet.figure, f"{event.thread}: step {c + 1}")
                 if c > first and events[c - 1].thread != event.thread:
                     _switch(axes, cx - width / 2, box_y[band, events[c - 1].thread], box_y[band, event.thread],
                             lane_top[band, threads[0]], lane_top[band, threads[-1]] - lane_h[threads[-1]])
             else:
                 for thread, lock in blocked.items():
-                    _blocked_box(axes, cx, box_y[band, thread], width,
+                    _blocked_box(axes, cx, box_y[band, thread], width, box_h,
                                  f"BLOCKED\n{trace.waiting.get(thread) or f'acquire {lock}'}")
         for (thread, lock, start, stop), level in zip(holds, levels):
             lo, hi = max(start, shown.start), min(stop, shown.stop - 1)
@@ -1101,7 +1140,7 @@ def _draw_swimlane(trace, title) -> Figure:
                 continue
             left = (lo - first) * width + 0.06
             right = (hi - first + 1) * width - 0.06
-            bar_y = box_y[band, thread] - _BOX_HEIGHT / 2 - 0.1 - level * (_BAR_HEIGHT + 0.05)
+            bar_y = box_y[band, thread] - box_h / 2 - 0.1 - level * (_BAR_HEIGHT + 0.05)
             axes.add_patch(FancyBboxPatch((left, bar_y - _BAR_HEIGHT), right - left, _BAR_HEIGHT,
                                           boxstyle="round,pad=0,rounding_size=0.04", facecolor=_BAR_COLOUR,
                                           edgecolor="none", zorder=2))
@@ -1110,19 +1149,93 @@ def _draw_swimlane(trace, title) -> Figure:
     return sheet.figure
 
 
-def _step_box(axes, x, y, width, text, colour, mark) -> None:
-    fitted, size = _fit_text(text, width - 0.18, _STEP_SIZE)
-    _box(axes, x, y, width - 0.1, _BOX_HEIGHT, face=_tint(colour, 0.15),
-         edge=HIGHLIGHT if mark else colour, linewidth=2.5 if mark else 1.0)
-    axes.text(x, y, fitted, ha="center", va="center", fontsize=size, zorder=4, linespacing=1.0)
+def _step_box(axes, x, y, width, height, label, text, colour, mark, figure, where) -> None:
+    fitted, size, _lines = label
+    box = _box(axes, x, y, width - 0.1, height, face=_tint(colour, 0.15),
+               edge=HIGHLIGHT if mark else colour, linewidth=2.5 if mark else 1.0)
+    words = axes.text(x, y, fitted, ha="center", va="center", fontsize=size, zorder=4, linespacing=1.1)
+    hover = f"{where}: {text}" + (f" ({mark})" if mark else "")
+    _hover(figure, box, hover)
+    _hover(figure, words, hover)
     if mark:
         mark_text, mark_size = _fit_text(mark, width - 0.04, 7.5, bold=True)
-        axes.text(x, y + _BOX_HEIGHT / 2 + 0.05, mark_text, ha="center", va="bottom", fontsize=mark_size,
+        axes.text(x, y + height / 2 + 0.05, mark_text, ha="center", va="bottom", fontsize=mark_size,
                   color=HIGHLIGHT, style="italic", weight="bold", zorder=4, linespacing=1.0)
 
 
-def _blocked_box(axes, x, y, width, text) -> None:
-    _box(axes, x, y, width - 0.1, _BOX_HEIGHT, face=_tint(HIGHLIGHT, 0.12), edge=HIGHLIGHT, linewidth=2.0,
+def _step_label(text: str, width: float) -> tuple[str, float, int]:
+    """``(label, size, lines)``: a step's text broken before its ``->`` or ``=`` and wherever
+    a line is full, in at most ``_STEP_LINES`` lines; the font shrinks from ``_STEP_SIZE``
+    to ``_STEP_MIN_SIZE`` before the last line is cut with "…". A label never overflows its box."""
+    size = _STEP_SIZE
+    lines = _wrapped(text, width, size)
+    while len(lines) > _STEP_LINES and size > _STEP_MIN_SIZE:
+        size -= 0.5
+        lines = _wrapped(text, width, size)
+    if len(lines) > _STEP_LINES:
+        lines = lines[:_STEP_LINES]
+        last = lines[-1]
+        while last and _text_size(last + "…", size)[0] > width:
+            last = last[:-1]
+        lines[-1] = last + "…"
+    return "\n".join(lines), size, len(lines)
+
+
+def _wrapped(text: str, width: float, size: float) -> list[str]:
+    """``text`` in lines of at most ``width`` inches: a new line before ``->`` or ``=``, then
+    each line as long as fits, ending at a space, comma or underscore when one is near its end."""
+    for sep in (" -> ", " = "):
+        if sep in text and _text_size(text, size)[0] > width:
+            head, tail = text.split(sep, 1)
+            parts = [head, f"{sep.strip()} {tail}"]
+            break
+    else:
+        parts = [text]
+    lines = []
+    for part in parts:
+        while part:
+            low, high = 1, len(part)  # the longest start of part that fits
+            while low < high:
+                middle = (low + high + 1) // 2
+                if _text_size(part[:middle], size)[0] <= width:
+                    low = middle
+                else:
+                    high = middle - 1
+            cut = low
+            if cut < len(part):
+                soft = max(part.rfind(" ", 0, cut + 1), part.rfind(",", 0, cut) + 1,
+                           part.rfind("_", 0, cut) + 1)
+                if soft > cut // 2:
+                    cut = soft
+            lines.append(part[:cut].rstrip())
+            part = part[cut:].lstrip()
+    return lines
+
+
+def _middle_cut(text: str, width: float, size: float, *, bold: bool = False) -> str:
+    """``text``, or its start and end around "…" when it is wider than ``width`` inches."""
+    if _text_size(text, size, bold)[0] <= width:
+        return text
+    def cut(keep: int) -> str:
+        return f"{text[:(keep + 1) // 2]}…{text[len(text) - keep // 2:]}"
+
+    keep = len(text)
+    while keep > 2 and _text_size(cut(keep), size, bold)[0] > width:
+        keep -= 1
+    return cut(keep)
+
+
+def _hover(figure, artist, text: str) -> None:
+    """Give ``artist`` the full ``text`` that shows on hover in the SVG the report and notebooks
+    embed (a ``<title>``; ``report_html._svg`` writes it)."""
+    titles = figure.__dict__.setdefault("hover_titles", {})
+    gid = f"hover-{len(titles) + 1}"
+    artist.set_gid(gid)
+    titles[gid] = text
+
+
+def _blocked_box(axes, x, y, width, height, text) -> None:
+    _box(axes, x, y, width - 0.1, height, face=_tint(HIGHLIGHT, 0.12), edge=HIGHLIGHT, linewidth=2.0,
          hatch="///")
     fitted, size = _fit_text(text, width - 0.18, 8.0, bold=True)
     axes.text(x, y, fitted, ha="center", va="center", fontsize=size, weight="bold", color=HIGHLIGHT,

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .crosscheck import CrosscheckResult
-    from .findings import Finding
+    from .findings import Finding, Trace
     from .results import ExplorationResult
 
 __all__ = ["render_report", "write_report"]
@@ -208,12 +208,24 @@ figure.picture svg { display: block; max-width: 100%; height: auto; margin: 0 au
 figure.picture svg * { stroke-linejoin: round; stroke-linecap: butt; }
 figcaption { color: var(--muted); font-size: 0.9rem; text-align: center; margin-top: 4px; }
 .note { background: var(--panel); border: 1px dashed var(--line); border-radius: 6px; padding: 10px 14px; }
-.replay { margin: 6px 0 0; }
+.replay { margin: 6px 0 0; overflow-wrap: anywhere; }
+table.trace { width: 100%; table-layout: auto; font-size: 0.86rem; }
+table.trace th, table.trace td { padding: 3px 8px; }
+table.trace th { white-space: normal; overflow-wrap: anywhere; }
+table.trace td code { white-space: pre-wrap; overflow-wrap: anywhere; }
+table.trace td.step { min-width: 14ch; }
+table.trace td.mark { color: var(--error); font-weight: 600; max-width: 18ch; overflow-wrap: anywhere; }
+table.trace td.source { color: var(--muted); font-size: 0.8rem; white-space: nowrap; }
+table.trace tr.marked td { background: var(--error-bg); }
+table.trace tr.blocked td { color: var(--wrong); font-weight: 600; }
 .top { font-size: 0.85rem; }
 footer { margin-top: 48px; color: var(--muted); font-size: 0.85rem; border-top: 1px solid var(--line);
   padding-top: 10px; }
 @media print { section.scenario { break-before: page; } a.top { display: none; } }
 """
+
+#: States above which a report's state graph shows only the paths to findings and the steps off them.
+COLLAPSE_ABOVE = 60
 
 # No script, and nothing may be loaded: the page is all there is.
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -362,27 +374,72 @@ def _outcome_flags(result: ExplorationResult) -> dict:
 
 
 def _finding(fid: str, finding: Finding, ids) -> str:
-    from .pictures import draw_swimlane
     from .render import replay_hint
 
     severity = "error" if finding.severity == "error" else "warning"
     times = finding.occurrences
     occurrences = f"in {_count(times, 'execution')}" + ("; the trace has the fewest preemptions" if times > 1
                                                          else "")
-    try:
-        picture = _figure(_svg(draw_swimlane(finding.trace), ids, f"swimlane of the {finding.kind} finding"))
-    except ExplorerError as error:
-        picture = f'<p class="note">swimlane not drawn: {_e(str(error))}</p>'
+    picture = _swimlane(finding.trace, ids, f"the {finding.kind} finding")
     return "\n".join([
         f'<article class="finding {severity}" id="{fid}">',
         (f'<h4>{_badge(severity)} <span class="kind">{_e(finding.kind)}</span>'
          f'<span class="occurrences">{_e(occurrences)}</span></h4>'),
         f'<p class="message">{_e(finding.message)}</p>',
         picture,
-        f"<pre class=\"trace\">{_e(finding.trace.render())}</pre>",
+        _trace_table(finding.trace),
         f'<p class="replay">To replay: <code>{_e(replay_hint(finding.trace))}</code></p>',
         "</article>",
     ])
+
+
+def _swimlane(trace: Trace, ids, what: str) -> str:
+    """The trace's swimlane as a figure, or a note saying why it is not drawn."""
+    from .pictures import draw_swimlane
+
+    try:
+        return _figure(_svg(draw_swimlane(trace), ids, f"swimlane of {what}"))
+    except ExplorerError as error:
+        return f'<p class="note">swimlane not drawn: {_e(str(error))}</p>'
+
+
+def _trace_table(trace: Trace) -> str:
+    """The steps as a table that fits its card: one row per step, one column per thread,
+    then what the step did for the finding and its source line (the file's name; the whole
+    path on hover), every cell wrapping rather than scrolling."""
+    threads = list(trace.threads)
+    head = ('<tr><th class="num" scope="col">step</th>' + "".join(f'<th scope="col">{_e(t)}</th>'
+                                                                  for t in threads)
+            + '<th scope="col"></th><th scope="col">source</th></tr>')
+    rows = []
+    for event in trace.events:
+        cells = "".join(f'<td class="step"><code>{_e(event.describe())}</code></td>' if t == event.thread
+                        else '<td class="step"></td>' for t in threads)
+        mark = trace.marks.get(event.index)
+        css = ' class="marked"' if mark else ""
+        note = _e("<- " + mark) if mark else ""
+        rows.append(f'<tr{css}><td class="num">{event.index + 1}</td>{cells}'
+                    f'<td class="mark">{note}</td>{_source(event.location)}</tr>')
+    if trace.blocked:
+        waits = {t: trace.waiting.get(t) or f"acquire {lock}" for t, lock in trace.blocked.items()}
+        cells = "".join(f'<td class="step"><code>BLOCKED {_e(waits[t])}</code></td>' if t in waits
+                        else '<td class="step"></td>' for t in threads)
+        where = ", ".join(trace.blocked_at.get(t) or "" for t in trace.blocked)
+        rows.append(f'<tr class="blocked"><td class="num">--</td>{cells}<td></td>{_source(where)}</tr>')
+    if not rows:
+        return '<p class="note">No step ran: the execution ended before its first step.</p>'
+    return (f'<table class="trace">\n<thead>{head}</thead>\n<tbody>\n' + "\n".join(rows)
+            + "\n</tbody>\n</table>")
+
+
+def _source(location: str | None) -> str:
+    from .render import display_location
+
+    if not location:
+        return '<td class="source"></td>'
+    shown_as = display_location(location)
+    short = shown_as.rsplit("/", 1)[-1]
+    return f'<td class="source" title="{_e(shown_as)}">{_e(short)}</td>'
 
 
 def _state_graph(result: ExplorationResult, ids) -> str:
@@ -390,22 +447,27 @@ def _state_graph(result: ExplorationResult, ids) -> str:
     from .pictures import draw_state_graph
 
     head = "<h3>State graph</h3>"
-    first_error = next((f for f in result.findings if f.severity == "error"), None)
     try:
         graph = result.state_graph
-        path = None
-        if first_error is not None:
+        paths = []
+        for finding in result.findings:
             try:
-                path = path_of(graph, first_error.trace)
+                walk = path_of(graph, finding.trace)
             except ExplorerError:
-                path = None  # a trace the state graph cannot follow (nondeterminism): no path drawn
-        svg = _svg(draw_state_graph(graph, path=path), ids, f"state graph of {result.scenario.name}")
+                continue  # a trace the state graph cannot follow (nondeterminism): no path drawn
+            if walk not in paths:
+                paths.append(walk)
+        svg = _svg(draw_state_graph(graph, paths=paths, collapse_above=COLLAPSE_ABOVE), ids,
+                   f"state graph of {result.scenario.name}")
     except ExplorerError as error:  # GraphTooLarge above all: say why, draw nothing
         return f'{head}\n<p class="note">The state graph is not drawn: {_e(str(error))}</p>'
     caption = None
-    if path is not None:
-        caption = (f"The highlighted path is the trace of the first error finding "
-                   f"({first_error.kind}).")
+    if paths:
+        caption = (f"The highlighted paths are the traces of the findings ({len(paths)} "
+                   f"path{'s' if len(paths) != 1 else ''}).")
+        if graph.number_of_nodes() > COLLAPSE_ABOVE:
+            caption += (f" The graph has {graph.number_of_nodes()} states; only those on the paths and the "
+                        f"steps leaving them are drawn.")
     return f"{head}\n{_figure(svg, caption)}"
 
 
@@ -495,6 +557,8 @@ def _svg(figure: Figure, ids: _Ids, label: str) -> str:
     start = text.find("<svg")
     assert start >= 0, "[explorer internal bug] matplotlib wrote an SVG without an <svg> element"
     text = _SVG_STYLE.sub("", _METADATA.sub("", text[start:], count=1), count=1)
+    for gid, title in getattr(figure, "hover_titles", {}).items():  # the whole text of a shortened label
+        text = text.replace(f'<g id="{gid}">', f'<g id="{gid}">\n<title>{_e(title)}</title>', 1)
     names = set(_ID.findall(text))
     if names:
         prefix = ids.prefix()

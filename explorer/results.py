@@ -50,6 +50,15 @@ class Execution:
     def __str__(self) -> str:
         return self.render()
 
+    def __repr__(self) -> str:
+        return (f"<Execution of {self.scenario.name!r}: {self.status}, {len(self.trace)} steps"
+                + (f", {self.outcome}" if self.outcome is not None else "") + f", {_counts(self.findings)}>")
+
+    def _repr_html_(self) -> str:
+        from .notebook import execution_html
+
+        return execution_html(self)
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ExplorationResult:
@@ -135,10 +144,15 @@ class ExplorationResult:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.kind == "error"]
+        """Every finding of severity ``error`` (a lost update, a deadlock, a thread that
+        raised...), so ``assert not result.errors`` fails on any of them. The findings
+        of the one kind ``error`` (a thread raised or misused a step) are
+        ``[f for f in result.errors if f.kind == "error"]``."""
+        return [f for f in self.findings if f.severity == "error"]
 
     @property
     def warnings(self) -> list[Finding]:
+        """Every finding of severity ``warning`` (a race, a lock held at exit...)."""
         return [f for f in self.findings if f.severity == "warning"]
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -149,7 +163,8 @@ class ExplorationResult:
 
     def summary(self) -> str:
         """One line: executions by status, steps, distinct outcomes, time."""
-        parts = [f"{self.executions} executions ({self.completed} completed"]
+        noun = "execution" if self.executions == 1 else "executions"
+        parts = [f"{self.executions} {noun} ({self.completed} completed"]
         for count, word in ((self.deadlocked, "deadlocked"), (self.failed, "failed"),
                             (self.truncated, "truncated")):
             if count:
@@ -168,3 +183,21 @@ class ExplorationResult:
 
     def __str__(self) -> str:
         return self.render()
+
+    def __repr__(self) -> str:
+        return f"<ExplorationResult {self.scenario.name!r}: {self.summary()}; {_counts(self.findings)}>"
+
+    def _repr_html_(self) -> str:
+        from .notebook import result_html
+
+        return result_html(self)
+
+
+def _counts(findings: list[Finding]) -> str:
+    """``no findings``, or ``3 findings (2 errors, 1 warning)``."""
+    if not findings:
+        return "no findings"
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    return (f"{len(findings)} finding{'' if len(findings) == 1 else 's'} ({errors} error"
+            f"{'' if errors == 1 else 's'}, {warnings} warning{'' if warnings == 1 else 's'})")

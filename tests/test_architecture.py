@@ -18,6 +18,12 @@ CONVENIENCES = {
     ("explorer.results", "explorer.json_format"),
     ("explorer.results", "explorer.render"),
     ("explorer.findings", "explorer.render"),
+    # how the records show in a notebook (``_repr_html_``, ``_repr_svg_``): explorer.notebook
+    ("explorer.results", "explorer.notebook"),
+    ("explorer.findings", "explorer.notebook"),
+    ("explorer.crosscheck", "explorer.notebook"),
+    ("explorer.pictures", "explorer.notebook"),
+    ("explorer._graph_types", "explorer.notebook"),
 }
 
 

@@ -67,7 +67,7 @@ def test_well_nested_scenarios_release_in_reverse_order_and_never_have_error_fin
         assert held == []
     result = explore(scenario)
     assert result.complete and result.failed == 0
-    assert not result.errors
+    assert not [f for f in result.errors if f.kind == "error"]
     assert not {f.kind for f in result.findings} & {"lock-held-at-exit", "foreign-release"}
     for deadlock in result.deadlocks:  # threads may deadlock each other, never themselves
         assert all(thread != holder and not finished for thread, _lock, holder, finished in deadlock.details["waits"])

@@ -47,7 +47,7 @@ def test_dpor_stateful_and_bounded_search_agree_with_exhaustive_enumeration_on_e
 
 
 @pytest.mark.slow
-@settings(QUICK, max_examples=1500)
+@settings(QUICK, max_examples=400)
 @given(EVERY_KIND_LARGER)
 def test_dpor_stateful_and_bounded_search_agree_with_exhaustive_enumeration_on_larger_programs(scenario):
     assert_complete_strategies_agree(scenario)
@@ -62,7 +62,7 @@ def test_every_finding_on_every_kind_replays_to_the_same_finding(scenario):
 
 
 @pytest.mark.slow
-@settings(QUICK, max_examples=800)
+@settings(QUICK, max_examples=250)
 @given(EVERY_KIND_LARGER)
 def test_every_finding_on_larger_programs_of_every_kind_replays_to_the_same_finding(scenario):
     assert_findings_replay(scenario)

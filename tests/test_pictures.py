@@ -355,11 +355,12 @@ def test_pictures_drawn_in_parallel_threads_match_those_drawn_one_at_a_time(tmp_
     assert results == [expected] * 4
 
 
-def test_the_docs_script_draws_every_picture_the_readme_links(tmp_path):
+def test_the_docs_script_draws_every_picture_the_readme_and_the_docs_link(tmp_path):
     root = Path(__file__).parent.parent
     make = runpy.run_path(str(root / "docs" / "pictures" / "make_pictures.py"))["make"]
     written = {path.name for path in make(tmp_path)}
-    linked = set(re.findall(r"docs/pictures/([\w.-]+\.svg)", (root / "README.md").read_text()))
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    linked = {name for page in pages for name in re.findall(r"pictures/([\w.-]+\.svg)", page.read_text())}
     assert linked and linked <= written
     for name in written:
         ET.parse(tmp_path / name)  # well-formed SVG

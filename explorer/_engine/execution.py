@@ -37,13 +37,15 @@ UNLIMITED = sys.maxsize
 class Events(list):
     """An execution's event log, with the happens-before edges its steps on objects made:
     ``syncs`` maps a step's position to ``[(publishes, channel), ...]`` (objects/base.py).
-    The detectors read them from here, so they travel with the events."""
+    The detectors read them from here, so they travel with the events. A run logs into a
+    plain list (the fastest to append to) and becomes one of these at its end only when
+    its steps recorded an edge."""
 
     __slots__ = ("syncs",)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.syncs: dict[int, list] = {}
+    def __init__(self, events: list, syncs: dict[int, list]) -> None:
+        super().__init__(events)
+        self.syncs = syncs
 
 
 class Execution:
@@ -51,6 +53,7 @@ class Execution:
 
     __slots__ = (
         "counts",
+        "ended_at",
         "enders",
         "events",
         "findings",
@@ -67,6 +70,7 @@ class Execution:
         "spawner",
         "status",
         "syncs",
+        "threads",
         "values",
         "variables",
         "where",
@@ -75,7 +79,8 @@ class Execution:
     def __init__(self, program: Program) -> None:
         self.program = program
         self.status: str | None = None
-        self.events: list[tuple] = Events()
+        self.events: list[tuple] = []
+        self.syncs: dict[int, list] = {}  # position -> happens-before edges recorded there
         self.locations: list[str | None] | None = None
         self.findings: list[RawFinding] = []
         self.preemptions = 0  # switches away from a thread that could have continued
@@ -90,10 +95,14 @@ class Execution:
             status = self._run(choose, max_steps, previous, locate)
             if status is FAILED and self.findings[-1].kind == "step-timeout":
                 status = HUNG
+            if self.ended_at and status is not DIVERGED:
+                self._check_locks_at_end()
         finally:
             if status is not COMPLETED:
                 self._close_threads()  # still watched: a finally block can loop forever too
             RUNNING.pop(me, None)
+            if self.syncs:
+                self.events = Events(self.events, self.syncs)
         self.status = status
         return status
 
@@ -108,14 +117,15 @@ class Execution:
         for name, declaration in program.declarations.items():
             objects[name] = declaration.model(name, self)
         self.spawner = None
-        self.syncs = self.events.syncs
         self.enders: list = []
+        self.ended_at: dict[int, int] = {}  # thread -> the number of steps when it returned
         pending: list = [None] * k
         gens: list = [None] * k
         returns: list = [None] * k
         models: list = [None] * k  # the model of each pending step (None: a read or write)
         self.pending, self.gens, self.returns, self.models = pending, gens, returns, models
         counts = self.counts = [0] * k
+        threads = self.threads = list(range(k))  # grows as threads start
         self.live = [True] * k  # started in this run (spawned threads join later)
         events = self.events
         append = events.append
@@ -140,7 +150,7 @@ class Execution:
         position = 0
         while True:
             enabled = [
-                i for i in range(len(pending))
+                i for i in threads
                 if (s := pending[i]) is not None and ((m := models[i]) is None or m.enabled(i, s))
             ]
             if not enabled:
@@ -216,7 +226,8 @@ class Execution:
                 pending[i] = None
                 models[i] = None
                 returns[i] = stop.value
-                self._check_locks_at_exit(i)
+                if self.program.lock_names:
+                    self.ended_at[i] = len(events)
                 continue
             except KeyboardInterrupt:
                 raise
@@ -335,6 +346,7 @@ class Execution:
                 table.extend([None] * grow)
             self.returns.extend([HIDDEN] * grow)
             self.counts.extend([0] * grow)
+            self.threads.extend(range(len(self.threads), len(self.threads) + grow))
             self.live.extend([False] * grow)
         self.live[index] = True
         self.returns[index] = None
@@ -532,11 +544,16 @@ class Execution:
                                  if k not in ("wake", "pass", "take", "finish", "drain")))
         return (f"{target!r} is a {what}, which takes {takes}, not {kind}"), ("wrong-kind", kind, repr(target))
 
-    def _check_locks_at_exit(self, i: int) -> None:
+    def _check_locks_at_end(self) -> None:
+        """A lock a finished thread still holds when the run ends. Checked at the end, not
+        when the thread returns: another thread may release a plain Lock after its holder
+        ended (a foreign release), and whether it did is the same in every run of one
+        trace, while the order of that release and the holder's last step is not."""
         for lock in self.program.lock_names:
-            if self.objects[lock].owner == i:
-                message = (f"{self._who(i)} finished {self._when()} while holding lock {lock!r}; it stays "
-                           f"locked, and any thread that acquires it later blocks forever")
+            i = self.objects[lock].owner
+            if i is not None and i in self.ended_at and self.pending[i] is None:
+                message = (f"{self._who(i)} finished after step {self.ended_at[i]} while holding lock "
+                           f"{lock!r}; it stays locked, and any thread that acquires it later blocks forever")
                 self._add("lock-held-at-exit", "warning", i, (lock,), message, {"lock": lock})
 
     def _truncated(self, i: int, max_steps: int) -> None:

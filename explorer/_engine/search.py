@@ -21,7 +21,7 @@ from ..detectors.lost_update import lost_update_finding, lost_update_keys
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from ..findings import Event, Finding, Trace
-from ..objects.dependence import dependent
+from ..objects.dependence import dependence
 from ..outcomes import Outcome, State
 from ..results import ExplorationResult
 from ..settings import Settings
@@ -486,7 +486,7 @@ def _shorter_run(program: Program, events: list[tuple], preempted: int, max_step
         again = Execution(program)
         again.run(FollowSchedule(schedule, names).choose, max_steps, events)
         order = fewest_preemptions(events, list(again.pending), program.reentrant, below=preempted,
-                                   dependent=lambda a, b: dependent(a, b, program.footprint),
+                                   dependent=dependence(program.footprint),
                                    thread_index=program.thread_index)
         if order is None:
             return None

@@ -148,7 +148,7 @@ class _Tracker:
         keys = self.keys
         histories, history, tokens, stale, knowers, epoch = (
             keys.histories, self.history, self.tokens, self.stale, self.knowers, self.epoch)
-        syncs = events.syncs
+        syncs = self.run.syncs
         k = len(self.run.pending)
         if len(history) < k:
             history.extend([0] * (k - len(history)))

@@ -8,7 +8,7 @@ state graph's notion of "the same trace" all take it from here.
 
 from __future__ import annotations
 
-__all__ = ["dependent"]
+__all__ = ["dependence", "dependent"]
 
 
 def dependent(a: tuple, b: tuple, footprint=None) -> bool:
@@ -36,3 +36,16 @@ def dependent(a: tuple, b: tuple, footprint=None) -> bool:
         return a[1] == b[1]
     touched = (b[1],) if access_b else footprint(b)
     return any(name in touched for name in ((a[1],) if access_a else footprint(a)))
+
+
+def dependence(footprint):
+    """:func:`dependent` for one program (its steps' ``footprint``), as one function of two
+    steps: reads and writes decided inline, the hot case of every search."""
+
+    def dependent_here(a: tuple, b: tuple) -> bool:
+        kind_a, kind_b = a[0], b[0]
+        if (kind_a == "read" or kind_a == "write") and (kind_b == "read" or kind_b == "write"):
+            return a[1] == b[1] and (kind_a == "write" or kind_b == "write")
+        return dependent(a, b, footprint)
+
+    return dependent_here

@@ -27,7 +27,7 @@ and the acquire it lets through do not, since they cannot both be enabled.
 from __future__ import annotations
 
 from ..objects.base import ACQUIRE, REACQUIRE, RELEASE
-from ..objects.dependence import dependent
+from ..objects.dependence import dependence, dependent
 from .base import Abandon
 
 
@@ -224,6 +224,8 @@ class DPOR:
         self.thread_index: dict[str, int] = {}
         self.dependent = dependent
         self.infeasible = 0  # planned runs whose next thread could not run (counted as pruned)
+        self.unrun = False  # the last run stopped before its new branch's first step
+        self.branch = -1
 
     def bind(self, program) -> None:
         """What dpor needs to know of the program: which objects a step touches, which
@@ -231,10 +233,11 @@ class DPOR:
         footprint = program.footprint
         self.footprint, self.role, self.may_block = footprint, program.lock_role, program.may_block
         self.thread_index = program.thread_index
-        self.dependent = lambda a, b: dependent(a, b, footprint)
+        self.dependent = dependence(footprint)
 
     def begin(self) -> bool:
         self.position = 0
+        self.branch = self.replay - 1  # where this execution's new branch begins
         self.fresh = self.replay - 1 if self.replay else 0  # the first step not run before
         return not self.finished
 
@@ -244,7 +247,15 @@ class DPOR:
         self.pending_now = pending
         points = self.points
         if position < self.replay:
-            return points[position].chosen
+            chosen = points[position].chosen
+            if position == self.branch and chosen not in enabled:
+                # The new branch's thread cannot run here: only a step that may wait makes
+                # a planned branch infeasible. It stands for no trace; drop it.
+                self.infeasible += 1
+                self.pruned += 1
+                self.unrun = True  # the branch never ran: nothing of it to analyse
+                raise Abandon
+            return chosen
         sleep = self._sleep_after(position)
         planned = points[position - 1].wakeup[0][2] if position else None
         if planned:  # the wakeup tree says what runs next
@@ -289,7 +300,10 @@ class DPOR:
             for thread in last.enabled:
                 if thread not in planned:
                     last.wakeup.append([thread, last.pending[thread], []])
-        self._add_races()
+        if self.unrun:
+            self.unrun = False
+        else:
+            self._add_races()
         points = self.points
         for index in range(len(points) - 1, -1, -1):
             point = points[index]
@@ -352,7 +366,7 @@ class DPOR:
         kind = step[0]
         if kind == "local":
             return
-        if not self.may_block(step):
+        if kind == "read" or kind == "write" or not self.may_block(step):
             # A step that never waits races with the dependent steps just before it.
             covered = 0  # what happens before the events before this one: not immediate
             rest = before

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ..errors import InvalidArgument
 from ..expect import Expect
 from ..explore import explore
+from ..findings import FINDING_KINDS
 from ..results import ExplorationResult
 from ..scenario import Scenario
 
@@ -36,6 +38,7 @@ __all__ = ["assert_expected", "assert_finds", "assert_no_findings", "assert_outc
 def assert_no_findings(scenario: Scenario, *, warnings: bool = True, **explore_options) -> ExplorationResult:
     """Explore ``scenario`` completely and fail if any finding (or, with
     ``warnings=False``, any error-severity finding) shows up. Returns the result."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not this helper's
     result = _explored(scenario, explore_options)
     shown = [f for f in result.findings if warnings or f.severity == "error"]
     if shown:
@@ -45,11 +48,16 @@ def assert_no_findings(scenario: Scenario, *, warnings: bool = True, **explore_o
 
 def assert_outcomes(scenario: Scenario, expected: Iterable[Mapping], **explore_options) -> ExplorationResult:
     """Explore completely and fail unless the final states are exactly ``expected``."""
+    __tracebackhide__ = True
     return assert_expected(scenario, Expect(outcomes=list(expected)), **explore_options)
 
 
 def assert_finds(scenario: Scenario, kind: str, **explore_options) -> ExplorationResult:
     """Explore and fail unless some finding of ``kind`` (say ``"deadlock"``) shows up."""
+    __tracebackhide__ = True
+    if kind not in FINDING_KINDS:
+        raise InvalidArgument(f"assert_finds: {kind!r} is not a kind of finding; the kinds are "
+                              f"{', '.join(FINDING_KINDS)}")
     result = _explored(scenario, explore_options)
     if not any(f.kind == kind for f in result.findings):
         kinds = sorted({f.kind for f in result.findings}) or "none"
@@ -59,6 +67,7 @@ def assert_finds(scenario: Scenario, kind: str, **explore_options) -> Exploratio
 
 def assert_expected(scenario: Scenario, expect: Expect | None = None, **explore_options) -> ExplorationResult:
     """Explore and fail if the result differs from ``expect`` (default: the scenario's own)."""
+    __tracebackhide__ = True
     expect = expect if expect is not None else scenario.expect
     if expect is None:
         raise AssertionError(f"scenario {scenario.name!r} states no expectation: give "
@@ -71,6 +80,7 @@ def assert_expected(scenario: Scenario, expect: Expect | None = None, **explore_
 
 
 def _explored(scenario: Scenario, options: dict) -> ExplorationResult:
+    __tracebackhide__ = True
     result = explore(scenario, **options)
     if not result.complete:
         raise AssertionError(f"scenario {scenario.name!r}: exploration was incomplete "

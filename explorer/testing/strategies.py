@@ -336,7 +336,7 @@ def scenarios(
     >>> @settings(max_examples=20, database=None, deadline=None)
     ... @given(scenarios(threads=2, max_steps_per_thread=3, well_nested=True))
     ... def test_well_nested_threads_raise_nothing(scenario):
-    ...     assert not explore(scenario).errors
+    ...     assert not [f for f in explore(scenario).findings if f.kind == "error"]
     >>> test_well_nested_threads_raise_nothing()
 
     ``objects`` (``"all"``, or some of :data:`OBJECT_KINDS`: ``"update"``,
