@@ -330,8 +330,9 @@ def replay_on_threads(scenario: Scenario, schedule, *, timeout: float = 5.0,
     run = turn_run(program, indices, timeout=timeout, max_steps=max_steps,
                    deadlock=modelled.status == "deadlocked", actors=actors, virtual=virtual, roles=roles)
     names = program.thread_names
-    events = Events()
-    events.extend((i, step, value, ()) for i, step, value in run.events)
+    # the model's happens-before edges (a plain list when its steps recorded none)
+    events = Events([(i, step, value, ()) for i, step, value in run.events],
+                    getattr(model_run.events, "syncs", {}))
     shown_real = make_trace(program, events, None, None).events
     real = [(e.thread, e.kind, e.target, _comparable(e.value)) for e in shown_real]
     expected = [(e.thread, e.kind, e.target, _comparable(e.value)) for e in modelled.events]
@@ -352,7 +353,6 @@ def replay_on_threads(scenario: Scenario, schedule, *, timeout: float = 5.0,
         if outcome != modelled.outcome:
             raise ModelMismatch(f"scenario {scenario.name!r}: the schedule ended at {outcome} on real "
                                 f"threads but at {modelled.outcome} in the model")
-    events.syncs = model_run.events.syncs
     locations = [event.location for event in modelled.events]
     findings = []
     for detect in PER_EXECUTION + (races,):
