@@ -30,11 +30,13 @@ from types import MappingProxyType
 from ._engine.program import Program
 from ._text import shown
 from .errors import ExplorerError, InvalidArgument
+from .objects.pool import ThreadPool
 from .outcomes import Outcome, State
 from .real_threads import COMPLETED, DEADLOCKED, FAILED, HUNG, stress_run, turn_run
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
 from .settings import DEFAULT_MAX_STEPS
+from .steps import Op
 
 __all__ = ["CrosscheckResult", "ModelMismatch", "crosscheck", "replay_on_threads"]
 
@@ -178,11 +180,13 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
                max_steps: int = DEFAULT_MAX_STEPS, time_limit: float | None = None) -> CrosscheckResult:
     """Run ``scenario`` on real threads ``runs`` times and classify what happens.
 
-    Each run starts fresh threads at a barrier, uses real ``Lock``/``RLock`` objects and
-    a shared dict, and sleeps ``sleep(0)`` between steps with ``switch_probability``
+    Each run starts fresh threads at a barrier, uses the real ``threading``,
+    ``queue`` and ``concurrent.futures`` twin of every declared object and a shared
+    dict, and sleeps ``sleep(0)`` between steps with ``switch_probability``
     (seeded from ``seed``); the interpreter's switch interval is lowered for the
-    cross-check and restored after. A run whose threads all wait on locks nobody can
-    release is a deadlock; one that makes no progress for ``timeout`` seconds is
+    cross-check and restored after. A run whose threads all wait in calls that cannot
+    go on (a lock nobody can release, a notify nobody is left to send, ...) is a
+    deadlock; one that makes no progress for ``timeout`` seconds is
     abandoned as hung, and the cross-check stops there. ``model`` is the exploration to
     compare with (by default ``explore(scenario, strategy="exhaustive")``, so that the
     table's "explored" column counts interleavings, beside the real runs' shares; pass
@@ -205,6 +209,7 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     outcomes: Counter = Counter()
     deadlocks: Counter = Counter()
     errors: Counter = Counter()
+    firsts: set = set()  # errors that were the first of their run
     hung = done = 0
     stopped = None
     started = time.monotonic()
@@ -219,14 +224,17 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
                              max_steps=max_steps)
             done += 1
             if run.status == COMPLETED:
-                state = State._from(program.var_names, tuple(run.store[v] for v in program.var_names))
-                observed[state] += 1
-                outcomes[Outcome._of(state, program.thread_names, tuple(run.returns))] += 1
+                outcome = run.outcome()
+                observed[outcome.state] += 1
+                outcomes[outcome] += 1
             elif run.status == DEADLOCKED:
-                deadlocks[tuple(sorted(run.waits()))] += 1
+                deadlocks[tuple(sorted(run.stuck))] += 1
             elif run.status == FAILED:
-                for thread, exc, _where in run.errors:
-                    errors[(program.thread_names[thread], type(exc).__name__, _text(exc))] += 1
+                for n, (thread, exc, _where) in enumerate(run.errors):
+                    key = (program.thread_names[thread], type(exc).__name__, _text(exc))
+                    errors[key] += 1
+                    if n == 0:
+                        firsts.add(key)
             else:
                 assert run.status == HUNG, f"[explorer internal bug] unknown run status {run.status}"
                 hung += 1
@@ -239,7 +247,7 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     finally:
         sys.setswitchinterval(previous_interval)
     elapsed = time.monotonic() - started
-    rows = _classify(model, outcomes, deadlocks, errors, hung)
+    rows = _classify(model, outcomes, deadlocks, errors, firsts, hung)
     return CrosscheckResult(scenario=scenario, model=model, runs=done, seed=seed, elapsed=elapsed,
                             observed=observed, outcomes=outcomes, deadlocked=sum(deadlocks.values()),
                             deadlocks=deadlocks, errors=errors, hung=hung,
@@ -247,7 +255,7 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
 
 
 def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, errors: Counter,
-              hung: int) -> list[Observation]:
+              firsts: set, hung: int) -> list[Observation]:
     flagged: dict[tuple, list[str]] = {}
     for finding in model.findings:
         key = finding.details.get("outcome")
@@ -275,10 +283,18 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
     # in the model; on real threads it is the TypeError the runner raises for it.
     model_errors = {(f.thread, type(f.exception).__name__ if f.exception is not None else "TypeError")
                     for f in model.findings if f.kind == "error"}
-    for (thread, kind, message), count in sorted(errors.items(), key=lambda item: -item[1]):
-        verdict = FLAGGED if (thread, kind) in model_errors else UNEXPECTED
-        rows.append(Observation("error", f"error: {thread} raised {kind}: {message}", count, verdict,
-                                ("error",) if verdict == FLAGGED else ()))
+    # An execution ends at its first error; on real threads the other threads go on, so
+    # an error that only ever came after another one in its run is past what the model
+    # runs, and cannot contradict it.
+    for key, count in sorted(errors.items(), key=lambda item: -item[1]):
+        thread, kind, message = key
+        if (thread, kind) in model_errors:
+            verdict, by = FLAGGED, ("error",)
+        elif key not in firsts:
+            verdict, by = FLAGGED, ("after another error, where the model stops",)
+        else:
+            verdict, by = UNEXPECTED, ()
+        rows.append(Observation("error", f"error: {thread} raised {kind}: {message}", count, verdict, by))
     if hung:
         # exploration reports a body that never yields (or blocks for good) as a step-timeout:
         # the same fault as a real thread that makes no progress
@@ -290,29 +306,40 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
 
 def replay_on_threads(scenario: Scenario, schedule, *, timeout: float = 5.0,
                       max_steps: int = DEFAULT_MAX_STEPS) -> Execution:
-    """Run one schedule on real threads and real locks, the threads taking turns.
+    """Run one schedule on real threads and real objects, the threads taking turns.
 
     The schedule is first replayed in the model (so a bad schedule is refused exactly
     as :func:`explorer.replay` refuses it); then each real thread waits for its turn
-    before every step. A schedule that ends in a deadlock is followed by every blocked
-    thread really trying its ``acquire``, which must block. Returns the execution as
+    before every step (``explorer/real_threads.py`` says what a turn is for a step the
+    model takes in two phases, and for a pool's workers). A schedule that ends in a
+    deadlock is followed by every blocked thread really trying its step, which must
+    block. Returns the execution as
     ``replay`` does, built from what the real threads did; raises
     :class:`ModelMismatch` if they did anything else than the model.
     """
+    from ._engine.execution import Events
     from ._engine.search import make_trace
     from .detectors import PER_EXECUTION, merge_races, races
-    from .explore import _schedule_indices, replay
+    from .explore import _follow, _schedule_indices, replay
     from .findings import Finding
 
     modelled = replay(scenario, schedule, max_steps=max_steps)
     program = Program(scenario)
-    indices = _schedule_indices(program, modelled.schedule)
+    # The same schedule in the model once more, on this program: threads started during
+    # the run get the same numbers on both sides, and the real events, once shown equal to
+    # the model's, carry the happens-before edges the model's objects recorded for them.
+    model_run = _follow(program, _schedule_indices(program, modelled.schedule), max_steps, False, ())
+    indices = [program.thread_index[name] for name in modelled.schedule]
+    actors, virtual, roles = _turns(program, modelled.events)
     run = turn_run(program, indices, timeout=timeout, max_steps=max_steps,
-                   deadlock=modelled.status == "deadlocked")
+                   deadlock=modelled.status == "deadlocked", actors=actors, virtual=virtual, roles=roles)
     names = program.thread_names
-    real = [(names[i], step[0], step[1], step[2] if step[0] == "write" else value)
-            for i, step, value in run.events]
-    expected = [(e.thread, e.kind, e.target, e.value) for e in modelled.events]
+    # the model's happens-before edges (a plain list when its steps recorded none)
+    events = Events([(i, step, value, ()) for i, step, value in run.events],
+                    getattr(model_run.events, "syncs", {}))
+    shown_real = make_trace(program, events, None, None).events
+    real = [(e.thread, e.kind, e.target, _comparable(e.value)) for e in shown_real]
+    expected = [(e.thread, e.kind, e.target, _comparable(e.value)) for e in modelled.events]
     if real != expected:
         at = next((n for n, (a, b) in enumerate(zip(real, expected)) if a != b), min(len(real), len(expected)))
         raise ModelMismatch(
@@ -325,12 +352,11 @@ def replay_on_threads(scenario: Scenario, schedule, *, timeout: float = 5.0,
                             f"model but {status} on real threads")
     final_state = outcome = None
     if status == "completed":
-        final_state = State._from(program.var_names, tuple(run.store[v] for v in program.var_names))
-        outcome = Outcome._of(final_state, names, tuple(run.returns))
+        outcome = run.outcome()
+        final_state = outcome.state
         if outcome != modelled.outcome:
             raise ModelMismatch(f"scenario {scenario.name!r}: the schedule ended at {outcome} on real "
                                 f"threads but at {modelled.outcome} in the model")
-    events = [(i, step, value, ()) for i, step, value in run.events]
     locations = [event.location for event in modelled.events]
     findings = []
     for detect in PER_EXECUTION + (races,):
@@ -344,6 +370,38 @@ def replay_on_threads(scenario: Scenario, schedule, *, timeout: float = 5.0,
     if status == "deadlocked":
         trace = modelled.trace
     return Execution(scenario, status, trace, final_state, outcome, findings)
+
+
+def _turns(program: Program, events) -> tuple[list, dict, dict]:
+    """Who takes each turn of a schedule on real threads (real_threads.turn_run): the
+    thread it names, except for a pool's workers, whose steps belong to the task the
+    model gave them (whichever executor thread runs it); a worker's last ``take``, by
+    which it leaves a pool shut down, has no real counterpart and is the model's event."""
+    pools = {name for name, kind in program.declarations.items() if isinstance(kind, ThreadPool)}
+    actors, virtual, roles = [], {}, {}
+    task: dict[str, str | None] = {}
+    for position, event in enumerate(events):
+        i = program.thread_index[event.thread]
+        if event.kind == "take" and event.target in pools:
+            if event.value is None:
+                actors.append(None)
+                virtual[position] = (i, Op("take", event.target), None)
+                continue
+            task[event.thread] = event.value
+            roles[event.value] = i
+        future = task.get(event.thread)
+        actors.append(i if future is None else ("task", future))
+        if event.kind == "finish":
+            task[event.thread] = None
+    return actors, virtual, roles
+
+
+def _comparable(value: object) -> object:
+    """An event's value as compared between the model and real threads: an exception (a
+    task's, stored in its future) by its type and text, since each side raised its own."""
+    if isinstance(value, BaseException):
+        return (type(value).__name__, _text(value))
+    return value
 
 
 def _label(outcome: Outcome) -> str:

@@ -6,6 +6,11 @@ to arrive releases everyone and passes at once), and, for the others, the depart
 index as ``Barrier.wait`` returns it. A timeout that fires breaks the barrier:
 ``threading.BrokenBarrierError`` is thrown into that thread and every other waiter.
 Happens-before: every arrival publishes on the generation; every departure absorbs it.
+Twin: a real ``threading.Barrier`` whose inner condition is a :class:`WaitingCondition`.
+A thread that arrives for the next generation while the last one is still leaving
+waits inside ``threading.Barrier`` until it has left, where the model lets it arrive at
+once: turn runs of such schedules (a barrier used again before every party passed) do
+not follow the model there.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ import threading
 
 from ..errors import ScenarioError
 from ..steps import Op
-from .base import Continue, Declaration, Model, Throw
+from .base import Continue, Declaration, Model, Throw, Twin
+from .condition import WaitingCondition
 
 
 class Barrier(Declaration):
@@ -35,17 +41,14 @@ class Barrier(Declaration):
         self.parties = parties
         self._frozen = True
 
-
-
-
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "pass"
 
     def model(self, name: str, run) -> BarrierModel:
         return BarrierModel(name, run, self.parties)
 
-    def twin(self, name: str, real):
-        return threading.Barrier(self.parties)
+    def twin(self, name: str, real) -> BarrierTwin:
+        return BarrierTwin(name, real, self.parties)
 
 
 class BarrierModel(Model):
@@ -89,3 +92,47 @@ class BarrierModel(Model):
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         return (f"barrier {self.name!r}, where {self.arrived} of {self.parties} parties have arrived",
                 None)
+
+
+class BarrierTwin(Twin):
+    __slots__ = ("barrier",)
+    accepts = BarrierModel.accepts
+
+    def __init__(self, name: str, real, parties: int) -> None:
+        super().__init__(name, real)
+        self.barrier = _Barrier(parties, name, real)
+
+    def step(self, thread: int, step: tuple):
+        try:
+            return self.barrier.wait(step[2] if len(step) > 2 else None)
+        except threading.BrokenBarrierError as broken:
+            raise Throw(broken) from None
+
+
+class _Barrier(threading.Barrier):
+    """``threading.Barrier`` waiting on a :class:`WaitingCondition` (CPython keeps its
+    condition in ``_cond``), counting generations so a departure names its own."""
+
+    def __init__(self, parties: int, name: str, real) -> None:
+        super().__init__(parties)
+        self._cond = WaitingCondition(threading.Lock(), real)
+        self._name = name
+        self._real = real
+        self.generation = 0
+
+    def _release(self) -> None:
+        self.generation += 1
+        super()._release()
+
+    def _wait(self, timeout: float | None) -> None:
+        # Barrier._wait with one wait instead of wait_for's loop: this condition never
+        # wakes spuriously, and a second wait must not park the step twice.
+        self._real.local.follow = Op("pass", self._name, self.generation, self._count - 1, timeout)
+        if self._state == 0:
+            self._cond.wait(timeout)
+        self._real.local.follow = None
+        if self._state == 0:  # the timeout fired: it breaks the barrier, as threading does
+            self._break()
+            raise threading.BrokenBarrierError
+        if self._state < 0:
+            raise threading.BrokenBarrierError

@@ -17,7 +17,8 @@ what the real ``threading`` twin is):
 ``Model.idle``            a blocked step that is no deadlock (a pool worker with no task)
 ``Declaration.footprint`` the objects a step touches: steps with disjoint footprints are
                           independent (DPOR); steps touching a common one are dependent
-``Declaration.twin``      a real ``threading``/``queue`` object with the same semantics
+``Declaration.twin``      a :class:`Twin`: the real ``threading`` / ``queue`` /
+                          ``concurrent.futures`` object doing the same steps on real threads
 ========================  ===============================================================
 
 Synchronisation (happens-before) is recorded by the model while it runs a step, through
@@ -28,8 +29,8 @@ detector reads those annotations and never learns what a kind is.
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE", "HIDDEN", "edges", "REACQUIRE", "RELEASE", "RELEASE_ALL", "Continue", "Declaration", "Misuse", "Model",
-           "Recorded", "Throw"]
+__all__ = ["ACQUIRE", "HIDDEN", "REACQUIRE", "RELEASE", "RELEASE_ALL", "Continue", "Declaration", "Misuse", "Model",
+           "Recorded", "Throw", "Twin", "edges"]
 
 #: A step's part in a lock's life (``Declaration.lock_role``): it takes the lock, gives it
 #: back once, gives it up entirely (a condition's wait), or takes it back at the depth it
@@ -155,8 +156,8 @@ class Declaration:
         or gives a lock by blocking (DPOR treats those like lock acquires), else None."""
         return None
 
-    def twin(self, name: str, real):
-        """The real object for runs on ``threading`` threads (``real`` is that run)."""
+    def twin(self, name: str, real) -> Twin:
+        """The object's :class:`Twin` for one run on real threads (``real`` is that run)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -206,3 +207,33 @@ class Model:
 
     def at_end(self) -> None:
         """Called once when every thread has finished; may add findings."""
+
+
+class Twin:
+    """One object during one run on real threads (``explorer/real_threads.py``): the real
+    ``threading`` object and the code that does each step with it.
+
+    ``step(thread, step)`` makes the real call and returns what it returned (a
+    :class:`Recorded` for an ``update``). It raises :class:`Throw` for an exception the
+    call throws into the thread at its ``yield`` (``queue.Empty``, a task's exception);
+    anything else it raises is the thread's error, as ``threading`` raised it. A call that
+    may block goes through ``real.block(attempt, timeout, ready)``, which polls
+    ``attempt(seconds)`` so that the run can be stopped and tells the supervisor, through
+    ``ready()``, whether the call could go on now (a deadlock is every thread blocked and
+    none ready). A two-phase step (a condition's ``wait`` then ``wake``) sets
+    ``real.local.follow`` to its second step before the real call; the real wait calls
+    ``real.park()`` once it has let go of the lock, which ends the first phase there.
+    """
+
+    __slots__ = ("name", "real")
+    accepts: frozenset = frozenset()
+
+    def __init__(self, name: str, real) -> None:
+        self.name = name
+        self.real = real
+
+    def step(self, thread: int, step: tuple):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """End whatever the twin started (a pool's worker threads) once the run is over."""

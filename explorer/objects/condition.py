@@ -11,16 +11,19 @@ would let a correct ``while`` loop wait and wake forever, so no search would end
 lost, as on real threads, and a deadlock that follows names it a lost wakeup.
 Happens-before: a notify publishes on the condition and the wake-up it causes absorbs
 it; the lock's own edges come from the lock.
+Twin: a real ``threading.Condition`` over the lock's twin, whose ``wait`` polls
+(:class:`WaitingCondition`); ``Event`` and ``Barrier`` twins wait on one too.
 """
 
 from __future__ import annotations
 
 import threading
+from _thread import allocate_lock
 
 from ..errors import ScenarioError
 from ..steps import Op
-from .base import ACQUIRE, REACQUIRE, RELEASE, RELEASE_ALL, Continue, Declaration, Misuse, Model
-from .lock import LockDeclaration, LockModel
+from .base import ACQUIRE, REACQUIRE, RELEASE, RELEASE_ALL, Continue, Declaration, Misuse, Model, Twin
+from .lock import LockDeclaration, LockModel, LockTwin
 
 _ROLES = {"acquire": ACQUIRE, "release": RELEASE, "wait": RELEASE_ALL, "wake": REACQUIRE}
 WAIT_UNOWNED = "cannot wait on un-acquired lock"
@@ -47,8 +50,6 @@ class Condition(Declaration):
 
     def __repr__(self) -> str:
         return "Condition()" if self.lock is None else f"Condition({self.lock!r})"
-
-
 
     def check(self, name: str, declared: dict, where: str) -> None:
         if self.lock is not None and not isinstance(declared.get(self.lock), LockDeclaration):
@@ -77,8 +78,9 @@ class Condition(Declaration):
         lock = run.objects[self.lock] if self.lock is not None else LockModel(name, run, True)
         return ConditionModel(name, run, lock, run.program.scenario.spurious_wakeups)
 
-    def twin(self, name: str, real):
-        return threading.Condition(real.objects[self.lock] if self.lock is not None else None)
+    def twin(self, name: str, real) -> ConditionTwin:
+        lock = real.objects[self.lock] if self.lock is not None else LockTwin(name, real, True)
+        return ConditionTwin(name, real, lock)
 
 
 class ConditionModel(Model):
@@ -174,3 +176,86 @@ class ConditionModel(Model):
 
 def _wake(name: str, depth: int, timeout: float | None) -> Op:
     return Op("wake", name, depth, timeout)
+
+
+class ConditionTwin(Twin):
+    """A real condition over the twin of its lock, which keeps track of the holder."""
+
+    __slots__ = ("condition", "lock")
+    accepts = ConditionModel.accepts
+
+    def __init__(self, name: str, real, lock: LockTwin) -> None:
+        super().__init__(name, real)
+        self.lock = lock
+        self.condition = WaitingCondition(lock.lock, real, lambda: lock.owner is None)
+
+    def step(self, thread: int, step: tuple):
+        kind = step[0]
+        lock = self.lock
+        if kind == "acquire" or kind == "release":
+            return lock.step(thread, step)
+        # threading checks ownership only as far as a plain Lock can tell (held by anyone);
+        # the model, and so the twin, want the caller to hold it
+        if lock.owner != thread:
+            raise RuntimeError(WAIT_UNOWNED if kind == "wait" else NOTIFY_UNOWNED)
+        if kind == "notify":
+            self.condition.notify(step[2])
+            return None
+        if kind == "notify_all":
+            self.condition.notify_all()
+            return None
+        depth = lock.depth
+        timeout = step[2] if len(step) > 2 else None
+        lock.owner, lock.depth = None, 0
+        self.real.local.follow = _wake(self.name, depth, timeout)
+        woke = self.condition.wait(timeout)
+        lock.owner, lock.depth = thread, depth
+        return woke
+
+
+class WaitingCondition(threading.Condition):
+    """``threading.Condition`` with a ``wait`` that can be stopped and taken in turns.
+
+    It is ``Condition.wait`` (CPython 3.11) with its two blocking calls, the wait for a
+    notify and the lock's re-acquisition, made through ``real.block``, which polls (so an
+    aborted run ends) and tells the supervisor what the thread waits for. Between letting
+    go of the lock and waiting, it calls ``real.park()``: a two-phase step's first phase
+    ends there, and in a turn run the thread waits for its second phase's turn. At that
+    turn the model has already decided how the wait ends (notified, timed out, or woken
+    spuriously when the scenario allows it), so the wait for the notify does not block.
+    """
+
+    def __init__(self, lock, real, free=None) -> None:
+        super().__init__(lock)
+        self._real = real
+        # whether the lock is free, asked by the supervisor: never by trying it, which a
+        # thread's acquire(blocking=False) could see fail
+        self._free = free or (lambda: not lock.locked())
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self._is_owned():
+            raise RuntimeError(WAIT_UNOWNED)
+        real = self._real
+        waiter = allocate_lock()
+        waiter.acquire()
+        self._waiters.append(waiter)
+        saved = self._release_save()
+        notified = False
+        try:
+            if real.park() and real.exact():
+                notified = waiter.acquire(False)
+                return notified or timeout is None
+            notified = real.block(lambda s: waiter.acquire(True, s) if s > 0 else waiter.acquire(False),
+                                  timeout, lambda: not waiter.locked())
+            return notified
+        finally:
+            lock = self._lock
+            real.block(lambda s: lock.acquire(True, s) if s > 0 else lock.acquire(False), None, self._free)
+            for _ in range(saved[0] - 1 if isinstance(saved, tuple) else 0):
+                lock.acquire()  # an RLock back at its depth
+            if not notified:
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:  # notified after all, just now
+                    pass
+

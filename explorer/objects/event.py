@@ -6,6 +6,7 @@ which then returns True in a second step (``wake``) once set, as ``threading`` d
 if the flag was cleared again before it ran; with a timeout that step may also run
 unset and send back False. Happens-before: ``set_event`` publishes on the event; a
 ``wait`` or ``is_set`` that sees it set absorbs it.
+Twin: a real ``threading.Event`` whose inner condition is a :class:`WaitingCondition`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import threading
 
 from ..steps import Op
-from .base import Continue, Declaration, Model
+from .base import Continue, Declaration, Model, Twin
+from .condition import WaitingCondition
 
 
 class Event(Declaration):
@@ -25,17 +27,14 @@ class Event(Declaration):
     def __init__(self) -> None:
         self._frozen = True
 
-
-
-
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "wake"
 
     def model(self, name: str, run) -> EventModel:
         return EventModel(name, run)
 
-    def twin(self, name: str, real):
-        return threading.Event()
+    def twin(self, name: str, real) -> EventTwin:
+        return EventTwin(name, real)
 
 
 class EventModel(Model):
@@ -82,3 +81,34 @@ class EventModel(Model):
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         return f"event {self.name!r} to be set", None
+
+
+class EventTwin(Twin):
+    __slots__ = ("event",)
+    accepts = EventModel.accepts
+
+    def __init__(self, name: str, real) -> None:
+        super().__init__(name, real)
+        self.event = threading.Event()
+        # Event.wait waits on this condition (CPython keeps it in _cond): make that wait one
+        # that polls and that parks a two-phase wait, as a Condition twin's does.
+        self.event._cond = WaitingCondition(threading.Lock(), real)
+
+    def step(self, thread: int, step: tuple):
+        kind = step[0]
+        event = self.event
+        if kind == "set_event":
+            event.set()
+            return None
+        if kind == "clear_event":
+            event.clear()
+            return None
+        if kind == "is_set":
+            return event.is_set()
+        timeout = step[2] if len(step) > 2 else None
+        local = self.real.local
+        local.follow = Op("wake", self.name, timeout)  # taken only if the flag is not set yet
+        try:
+            return event.wait(timeout)
+        finally:
+            local.follow = None

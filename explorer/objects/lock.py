@@ -4,13 +4,15 @@ Steps: ``acquire`` (blocks while another thread holds it; a plain Lock also bloc
 own holder, which is a self-deadlock), ``release``. With ``blocking=False`` or a
 ``timeout``, ``acquire`` is always enabled and sends back True or False.
 Happens-before: a release publishes the holder's clock on the lock; an acquire absorbs it.
+Twin: the real ``threading.Lock`` or ``RLock``, and who holds it (for the supervisor and
+for a condition over it).
 """
 
 from __future__ import annotations
 
 import threading
 
-from .base import ACQUIRE, RELEASE, Declaration, Misuse, Model
+from .base import ACQUIRE, RELEASE, Declaration, Misuse, Model, Twin
 
 RELEASE_UNLOCKED = "release unlocked lock"
 RELEASE_UNOWNED = "cannot release un-acquired lock"
@@ -42,8 +44,8 @@ class LockDeclaration(Declaration):
     def model(self, name: str, run) -> LockModel:
         return LockModel(name, run, self.reentrant)
 
-    def twin(self, name: str, real):
-        return threading.RLock() if self.reentrant else threading.Lock()
+    def twin(self, name: str, real) -> LockTwin:
+        return LockTwin(name, real, self.reentrant)
 
 
 class LockModel(Model):
@@ -119,3 +121,54 @@ class LockModel(Model):
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         return f"lock {self.name!r}", self.owner
+
+
+class LockTwin(Twin):
+    """A real lock, with its holder and depth kept beside it (an RLock does not tell)."""
+
+    __slots__ = ("depth", "lock", "owner", "reentrant")
+    accepts = LockModel.accepts
+
+    def __init__(self, name: str, real, reentrant: bool) -> None:
+        super().__init__(name, real)
+        self.reentrant = reentrant
+        self.lock = threading.RLock() if reentrant else threading.Lock()
+        self.owner: int | None = None
+        self.depth = 0
+
+    def step(self, thread: int, step: tuple):
+        if step[0] == "acquire":
+            if len(step) == 3:
+                blocking, timeout = step[2]
+                got = self.take(thread, timeout if blocking else 0)
+                return got
+            self.take(thread, None)
+            return None
+        if self.owner == thread:
+            self.depth -= 1
+            if self.depth == 0:
+                self.owner = None
+            self.lock.release()
+            return None
+        self.lock.release()  # threading's own RuntimeError for a lock not held (by the caller, an RLock)
+        self.owner, self.depth = None, 0  # a Lock released by another thread than its holder
+        return None
+
+    def take(self, thread: int, timeout: float | None, depth: int = 1) -> bool:
+        """Acquire (waiting at most ``timeout``, None: as long as it takes) at ``depth``."""
+        lock = self.lock
+        if not self.real.block(lambda s: lock.acquire(True, s) if s > 0 else lock.acquire(False), timeout,
+                               lambda: self.free_for(thread), self.holder):
+            return False
+        for _ in range(depth - 1):
+            lock.acquire()
+        self.owner = thread
+        self.depth += depth
+        return True
+
+    def free_for(self, thread: int) -> bool:
+        owner = self.owner
+        return owner is None or (owner == thread and self.reentrant)
+
+    def holder(self) -> int | None:
+        return self.owner

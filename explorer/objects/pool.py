@@ -12,16 +12,20 @@ waits until every worker is done. A worker waiting for a task when everything el
 finished is no deadlock (the interpreter's exit shuts the pool down); a task whose
 exception nobody read is an ``error`` finding, since ``concurrent.futures`` keeps it
 silently. Happens-before: ``submit`` before the task, the task's end before ``result``.
+Twin: a real ``ThreadPoolExecutor`` of ``max_workers`` threads (``explorer-pool_0``, ...,
+standing for ``pool-0``, ...) running each task as the run runs a thread body
+(``real.run_task``), and the real ``Future`` behind each future's name.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import types
 
 from ..errors import ScenarioError
 from ..steps import Op
-from .base import HIDDEN, Continue, Declaration, Misuse, Model, Recorded, Throw
+from .base import HIDDEN, Continue, Declaration, Misuse, Model, Recorded, Throw, Twin
 
 AFTER_SHUTDOWN = "cannot schedule new futures after shutdown"
 
@@ -48,8 +52,6 @@ class ThreadPool(Declaration):
     def __repr__(self) -> str:
         return f"ThreadPool(max_workers={self.max_workers})"
 
-
-
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "take" or step[0] == "drain"
 
@@ -59,8 +61,8 @@ class ThreadPool(Declaration):
     def footprint(self, name: str, step: tuple) -> tuple:
         return (name, step[1]) if step[0] == "finish" else (name,)
 
-    def twin(self, name: str, real):
-        return concurrent.futures.ThreadPoolExecutor(self.max_workers, thread_name_prefix=name)
+    def twin(self, name: str, real) -> PoolTwin:
+        return PoolTwin(name, real, self.max_workers)
 
 
 class PoolModel(Model):
@@ -184,6 +186,72 @@ class FutureModel(Model):
                  f"{self.worker}, and nobody read its result; concurrent.futures keeps the exception in "
                  f"the future, so the program never sees it: call result() on every future",
                  {"exception": error, "future": self.name})
+
+
+class PoolTwin(Twin):
+    """A real executor; ``running`` counts its tasks under way (the run keeps it, under ``lock``)."""
+
+    __slots__ = ("executor", "futures", "lock", "running")
+    accepts = frozenset({"submit", "shutdown"})
+
+    def __init__(self, name: str, real, max_workers: int) -> None:
+        super().__init__(name, real)
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers,
+                                                              thread_name_prefix=f"explorer-{name}")
+        self.futures: list[concurrent.futures.Future] = []
+        self.running = 0
+        self.lock = threading.Lock()
+
+    def step(self, thread: int, step: tuple):
+        real = self.real
+        futures = self.futures
+        if step[0] == "submit":
+            with self.lock:  # one step, as in the model: two threads never share a name
+                future = f"{self.name}#{len(futures) + 1}"
+                real.queue_task(future, self.has_room)
+                try:
+                    task = self.executor.submit(real.run_task, self, future, step[2], step[3])
+                except RuntimeError:  # cannot schedule new futures after shutdown
+                    real.drop_task(future)
+                    raise
+                real.objects[future] = FutureTwin(future, real, task)
+                futures.append(task)
+            return future
+        self.executor.shutdown(wait=False)
+        real.park(Op("drain", self.name))
+        real.block(lambda s: not concurrent.futures.wait(futures, s).not_done, None,
+                   lambda: all(task.done() for task in futures))
+        self.executor.shutdown(wait=True)  # every task has ended: its threads are leaving
+        return None
+
+    def has_room(self) -> bool:
+        """Whether a task waiting in the executor's queue can start now."""
+        return self.running < len(self.executor._threads)  # CPython's set of worker threads
+
+    def close(self) -> None:
+        executor = self.executor
+        executor.shutdown(wait=False, cancel_futures=True)
+        for worker in list(executor._threads):
+            worker.join(1.0)
+
+
+class FutureTwin(Twin):
+    __slots__ = ("future",)
+    accepts = frozenset({"result"})
+
+    def __init__(self, name: str, real, future: concurrent.futures.Future) -> None:
+        super().__init__(name, real)
+        self.future = future
+
+    def step(self, thread: int, step: tuple):
+        future = self.future
+        self.real.block(lambda s: not concurrent.futures.wait((future,), s).not_done, None, future.done)
+        error = future.exception()
+        if error is None:
+            return future.result()
+        if isinstance(error, Exception):
+            raise Throw(error)
+        raise error  # the task's worker failed (its error is recorded) or the run was stopped
 
 
 def _worker(pool: str):

@@ -7,6 +7,7 @@ sends back the item; their non-blocking and timed forms are always enabled and t
 does (a ``task_done`` too many is an ``error`` with its ``ValueError``).
 Happens-before: a ``put`` publishes on its item, the ``get`` that takes the item absorbs
 it; every ``task_done`` publishes on the queue, and ``join`` absorbs them.
+Twin: the real ``queue.Queue``, ``LifoQueue`` or ``PriorityQueue``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import queue
 
 from ..errors import ScenarioError
-from .base import Declaration, Misuse, Model, Throw
+from .base import Declaration, Misuse, Model, Throw, Twin
 
 TOO_MANY = "task_done() called too many times"
 ORDERS = ("fifo", "lifo", "priority")
@@ -48,8 +49,6 @@ class Queue(Declaration):
             parts.append(f"order={self.order!r}")
         return f"Queue({', '.join(parts)})"
 
-
-
     def may_block(self, name: str, step: tuple) -> bool:
         kind = step[0]
         # a put waits only on a bounded queue
@@ -59,9 +58,9 @@ class Queue(Declaration):
     def model(self, name: str, run) -> QueueModel:
         return QueueModel(name, run, self.maxsize, self.order)
 
-    def twin(self, name: str, real):
+    def twin(self, name: str, real) -> QueueTwin:
         kind = {"fifo": queue.Queue, "lifo": queue.LifoQueue, "priority": queue.PriorityQueue}[self.order]
-        return kind(self.maxsize)
+        return QueueTwin(name, real, kind(self.maxsize))
 
 
 class QueueModel(Model):
@@ -138,3 +137,53 @@ class QueueModel(Model):
         if kind == "put":
             return f"room in queue {self.name!r}, which is full ({len(self.items)} items)", None
         return f"every item of queue {self.name!r} to be done ({self.unfinished} unfinished)", None
+
+
+class QueueTwin(Twin):
+    __slots__ = ("queue",)
+    accepts = QueueModel.accepts
+
+    def __init__(self, name: str, real, real_queue: queue.Queue) -> None:
+        super().__init__(name, real)
+        self.queue = real_queue
+
+    def step(self, thread: int, step: tuple):
+        kind = step[0]
+        q = self.queue
+        if kind == "task_done":
+            q.task_done()  # queue's own ValueError when called too many times
+            return None
+        if kind == "join":
+            self.real.block(self._joined, None, lambda: q.unfinished_tasks == 0)
+            return None
+        options = step[-1] if len(step) == (4 if kind == "put" else 3) else (True, None)
+        timeout = options[1] if options[0] else 0
+        got: list = []
+        if kind == "put":
+            item = step[2]
+
+            def attempt(seconds: float) -> bool:
+                try:
+                    q.put(item, seconds > 0, seconds or None)
+                except queue.Full:
+                    return False
+                return True
+        else:
+            def attempt(seconds: float) -> bool:
+                try:
+                    got.append(q.get(seconds > 0, seconds or None))
+                except queue.Empty:
+                    return False
+                return True
+        ready = (lambda: not q.full()) if kind == "put" else (lambda: not q.empty())
+        if not self.real.block(attempt, timeout, ready):
+            raise Throw(queue.Full() if kind == "put" else queue.Empty())
+        return got[0] if got else None
+
+    def _joined(self, seconds: float) -> bool:
+        done = self.queue.all_tasks_done
+        with done:
+            if self.queue.unfinished_tasks and seconds > 0:
+                done.wait(seconds)
+            return not self.queue.unfinished_tasks
+

@@ -4,6 +4,7 @@
 semaphore refuses to go past its initial value, with ``threading``'s ``ValueError``).
 Happens-before: a release publishes on the semaphore, an acquire absorbs everything
 published there so far (a conservative join: it never invents a race).
+Twin: the real ``threading.Semaphore`` or ``BoundedSemaphore``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import threading
 
 from ..errors import ScenarioError
-from .base import Declaration, Misuse, Model
+from .base import Declaration, Misuse, Model, Twin
 
 TOO_MANY = "Semaphore released too many times"
 
@@ -36,17 +37,15 @@ class Semaphore(Declaration):
         self.value = value
         self._frozen = True
 
-
-
-
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "acquire" and len(step) == 2
 
     def model(self, name: str, run) -> SemaphoreModel:
         return SemaphoreModel(name, run, self.value, self.bounded)
 
-    def twin(self, name: str, real):
-        return (threading.BoundedSemaphore if self.bounded else threading.Semaphore)(self.value)
+    def twin(self, name: str, real) -> SemaphoreTwin:
+        kind = threading.BoundedSemaphore if self.bounded else threading.Semaphore
+        return SemaphoreTwin(name, real, kind(self.value))
 
 
 class BoundedSemaphore(Semaphore):
@@ -88,3 +87,22 @@ class SemaphoreModel(Model):
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         return f"semaphore {self.name!r} at zero", None
+
+
+class SemaphoreTwin(Twin):
+    __slots__ = ("semaphore",)
+    accepts = SemaphoreModel.accepts
+
+    def __init__(self, name: str, real, semaphore: threading.Semaphore) -> None:
+        super().__init__(name, real)
+        self.semaphore = semaphore
+
+    def step(self, thread: int, step: tuple):
+        semaphore = self.semaphore
+        if step[0] == "release":
+            semaphore.release()  # a BoundedSemaphore's own ValueError past its initial value
+            return None
+        timeout = None if len(step) == 2 else step[2][1] if step[2][0] else 0
+        got = self.real.block(lambda s: semaphore.acquire(True, s) if s > 0 else semaphore.acquire(False),
+                              timeout, lambda: semaphore._value > 0)  # CPython's count of permits
+        return got if len(step) == 3 else None

@@ -8,11 +8,14 @@ oneself, or a thread not started yet, is an ``error`` with ``threading``'s
 step within the spawn. Happens-before: everything the parent did before ``spawn``
 happens before the child's first step; everything the thread did happens before the
 ``join`` that returns.
+Twins: ``spawn`` starts a real ``threading.Thread`` (the run does, as it starts the
+scenario's threads) and waits until it reaches its first step; ``join`` waits for that
+thread's body to end.
 """
 
 from __future__ import annotations
 
-from .base import Declaration, Misuse, Model
+from .base import Declaration, Misuse, Model, Twin
 
 JOIN_SELF = "cannot join current thread"
 JOIN_UNSTARTED = "cannot join thread before it is started"
@@ -76,3 +79,32 @@ class ThreadHandles(Declaration):
 
 
 THREADS = ThreadHandles()
+
+
+class ThreadTwin(Twin):
+    """``join`` on real threads: the run's record of thread ``name`` (``real.thread_done``)."""
+
+    __slots__ = ()
+    accepts = ThreadModel.accepts
+
+    def step(self, thread: int, step: tuple):
+        real = self.real
+        index = real.program.thread_index.get(self.name)
+        if index == thread:
+            raise RuntimeError(JOIN_SELF)
+        done = real.thread_done.get(index)
+        if done is None:
+            raise RuntimeError(JOIN_UNSTARTED)
+        real.block(lambda s: done.wait(s) if s > 0 else done.is_set(), None, done.is_set)
+        return None
+
+
+class SpawnTwin(Twin):
+    __slots__ = ()
+    accepts = Spawner.accepts
+
+    def step(self, thread: int, step: tuple):
+        name, fn, args = step[1], step[2], step[3]
+        taken = f"thread name {name!r} already used"
+        self.real.start_thread(name, (lambda: fn(*args)) if args else fn, taken)
+        return None
