@@ -205,7 +205,7 @@ class RealRun:
         try:
             take = local.step = Op("take", pool.name)
             self.before(actor, take)
-            self._record(worker, take, (future,))
+            self._record(worker, take, future)
             out = first = None
             try:
                 try:
