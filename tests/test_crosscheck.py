@@ -60,8 +60,9 @@ def on_real_threads(names):
 
 
 def runs_for(scenario):
-    """A few thousand runs, fewer where runs deadlock (each deadlock is waited out)."""
-    return 1000 if explore(scenario).deadlocked else 2000
+    """Some hundreds of runs per lesson, fewer where runs deadlock (each deadlock is waited
+    out): the library has forty lessons, and CI has fifteen minutes for everything."""
+    return 250 if explore(scenario).deadlocked else 600
 
 
 @pytest.mark.parametrize("scenario", on_real_threads(WITHOUT_TWINS))

@@ -97,8 +97,8 @@ class Execution:
             status = self._run(choose, max_steps, previous, locate)
             if status is FAILED and self.findings[-1].kind == "step-timeout":
                 status = HUNG
-            if self.ended_at and status is not DIVERGED:
-                self._check_locks_at_end()
+            if self.ended_at and (status is COMPLETED or status is DEADLOCKED):
+                self._check_locks_at_end()  # a run an error cut short ends with that error alone
         finally:
             if status is not COMPLETED:
                 self._close_threads()  # still watched: a finally block can loop forever too
@@ -558,7 +558,9 @@ class Execution:
         """A lock a finished thread still holds when the run ends. Checked at the end, not
         when the thread returns: another thread may release a plain Lock after its holder
         ended (a foreign release), and whether it did is the same in every run of one
-        trace, while the order of that release and the holder's last step is not."""
+        trace, while the order of that release and the holder's last step is not. Only for
+        runs that end by themselves (completed or deadlocked): where an error cuts a run
+        short, what was left held depends on which independent steps came before it."""
         for lock in self.program.lock_names:
             i = self.objects[lock].owner
             if i is not None and i in self.ended_at and self.pending[i] is None:
