@@ -29,6 +29,7 @@ from .findings import Event, Finding, Trace
 from .objects import Barrier, BoundedSemaphore, Condition, Queue, Semaphore, ThreadPool
 from .json_format import load_trace
 from .outcomes import Outcome, State
+from .plain import program
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
 from .steps import (
@@ -56,6 +57,7 @@ from .steps import (
 __all__ = [
     # describing a scenario
     "Scenario",
+    "program",
     "Expect",
     "read",
     "write",

@@ -32,6 +32,10 @@ class State(Mapping):
     @classmethod
     def _from(cls, names: tuple[str, ...], values: tuple) -> State:
         made = cls.__new__(cls)
+        if len(names) != len(values) or any(value is HIDDEN for value in values):
+            # a plain program's run: attributes it never set (or set in other runs only) are absent
+            pairs = [(name, value) for name, value in zip(names, values) if value is not HIDDEN]
+            names, values = tuple(name for name, _ in pairs), tuple(value for _, value in pairs)
         made._init(names, values)
         return made
 

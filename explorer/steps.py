@@ -25,6 +25,8 @@ exactly when they do the same thing. Anything else a thread yields is an
 
 from __future__ import annotations
 
+import inspect
+
 __all__ = [
     "Acquire", "Op", "Read", "Release", "Step", "Write",
     "acquire", "clear_event", "get", "is_set", "join", "notify", "notify_all", "put", "read", "release",
@@ -204,10 +206,9 @@ def _same(item: object) -> object:
 
 
 def _argument(item: object) -> str:
-    name = getattr(item, "__qualname__", None)
-    if name is not None and callable(item):
-        return name
-    return repr(item)
+    if isinstance(item, type) or inspect.isroutine(item):
+        return getattr(item, "__qualname__", None) or repr(item)
+    return repr(item)  # a plain program's Call shows as FakeDatabase.update(0)
 
 
 def _check_names(function: str, what: str, name: object) -> None:

@@ -21,6 +21,7 @@ from threading import get_ident
 
 from .._text import shown
 from ..findings import RawFinding, waiting_words
+from ..objects.clock import SleepModel
 from ..objects.base import HIDDEN, Continue, Misuse, Model, Recorded, Throw
 from ..objects.thread import Spawner, ThreadModel
 from ..objects.variable import VariableModel
@@ -54,6 +55,7 @@ class Execution:
 
     __slots__ = (
         "counts",
+        "daemons",
         "ended_at",
         "enders",
         "events",
@@ -93,7 +95,10 @@ class Execution:
         outer = RUNNING.get(me)  # the run of a body that calls explore() itself: watched again after
         RUNNING[me] = self  # for the watchdog (watchdog.py), which interrupts a step that never yields
         status = None
+        plain = self.program.plain
         try:
+            if plain is not None:
+                plain.enter(self)  # plain code's threads are greenlets; threading is patched till exit
             status = self._run(choose, max_steps, previous, locate)
             if status is FAILED and self.findings[-1].kind == "step-timeout":
                 status = HUNG
@@ -102,6 +107,8 @@ class Execution:
         finally:
             if status is not COMPLETED:
                 self._close_threads()  # still watched: a finally block can loop forever too
+            if plain is not None:
+                plain.exit(self, status)
             if outer is None:
                 RUNNING.pop(me, None)
             else:
@@ -119,9 +126,10 @@ class Execution:
         # Declared objects get their model now; variables (for update), thread handles
         # (for join) and the spawner when a step first needs one (_model).
         objects = self.objects = {}
-        for name, declaration in program.declarations.items():
+        for name, declaration in program.scenario.declarations.items():
             objects[name] = declaration.model(name, self)
         self.spawner = None
+        self.daemons: set[int] = set()  # threads the program's end does not wait for
         self.enders: list = []
         self.ended_at: dict[int, int] = {}  # thread -> the number of steps when it returned
         pending: list = [None] * k
@@ -236,6 +244,8 @@ class Execution:
                 returns[i] = stop.value
                 if self.program.lock_names:
                     self.ended_at[i] = len(events)
+                if self.daemons and self._only_daemons_left():
+                    break
                 continue
             except KeyboardInterrupt:
                 raise
@@ -265,7 +275,8 @@ class Execution:
                 where[i] = location(gens[i])
 
         if any(step is not None for step in pending):
-            if all(step is None or models[i].idle(i, step) for i, step in enumerate(pending)):
+            if all(step is None or i in self.daemons or models[i].idle(i, step)
+                   for i, step in enumerate(pending)):
                 self._close_idle()
             else:
                 self._deadlocked()
@@ -284,12 +295,14 @@ class Execution:
     @property
     def owner(self) -> dict:
         """Each lock's holder (a thread number) or None."""
-        return {lock: self.objects[lock].owner for lock in self.program.lock_names}
+        objects = self.objects
+        return {lock: objects[lock].owner if lock in objects else None for lock in self.program.lock_names}
 
     @property
     def depth(self) -> dict:
         """How many times each lock's holder holds it."""
-        return {lock: self.objects[lock].depth for lock in self.program.lock_names}
+        objects = self.objects
+        return {lock: objects[lock].depth if lock in objects else 0 for lock in self.program.lock_names}
 
     @property
     def position(self) -> int:
@@ -412,15 +425,23 @@ class Execution:
         if kind == "update" and name in self.variables:
             model = self.objects[name] = VariableModel(name, self)
             return model
-        if kind == "join":
+        if kind == "join" or kind == "is_alive":
             model = self.objects[name] = ThreadModel(name, self)
             return model
+        if kind == "sleep":
+            return _SLEEP
         return None
 
     def _misused(self, i: int, misuse: Misuse) -> None:
         message = f"{self._who(i)}, at step {len(self.events)}{self.at(i)} {misuse.message}"
         self._add("error", "error", i, misuse.key, message,
                   {"exception": misuse.exception, "location": location(self.gens[i])})
+
+    def _only_daemons_left(self) -> bool:
+        """Whether every thread still running is a daemon: the program has ended, and the
+        interpreter's exit ends them where they are (threading's daemon threads)."""
+        daemons = self.daemons
+        return all(step is None or i in daemons for i, step in enumerate(self.pending))
 
     def _close_idle(self) -> None:
         """Threads idle at the end (a pool's workers with no task) end as the interpreter
@@ -562,7 +583,10 @@ class Execution:
         runs that end by themselves (completed or deadlocked): where an error cuts a run
         short, what was left held depends on which independent steps came before it."""
         for lock in self.program.lock_names:
-            i = self.objects[lock].owner
+            model = self.objects.get(lock)
+            if model is None:  # made by plain code in other runs, not in this one
+                continue
+            i = model.owner
             if i is not None and i in self.ended_at and self.pending[i] is None:
                 message = (f"{self._who(i)} finished after step {self.ended_at[i]} while holding lock "
                            f"{lock!r}; it stays locked, and any thread that acquires it later blocks forever")
@@ -682,6 +706,7 @@ class _Failed(Exception):
 
 
 _STEP_CLASSES = (Acquire, Release, Op)
+_SLEEP = SleepModel("time", None)  # stateless: one for every run
 
 
 class _Abandoned(BaseException):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..objects import IMPLICIT
+from ..objects import IMPLICIT, LockDeclaration
+from ..objects.base import HIDDEN
 from ..scenario import Scenario
 from ..steps import Acquire, Read, Release, Write
 
@@ -22,6 +23,7 @@ class Program:
         "footprints",
         "initial",
         "lock_names",
+        "plain",
         "reentrant",
         "scenario",
         "serializable",
@@ -44,10 +46,34 @@ class Program:
         self.footprints: dict = {}  # step -> its footprint: dpor asks for every step it analyses
         # Serial orders are a baseline only when no thread can wait for another's step.
         self.serializable = all(d.serializable for d in self.declarations.values())
-        variables = frozenset(self.var_names)
+        variables = set(self.var_names)  # grows as plain code's runs name new ones
         locks = frozenset(self.lock_names)
         # step class -> the names a step of that class may target
         self.targets = {Read: variables, Write: variables, Acquire: locks, Release: locks}
+        # plain threading code (explorer.program): the runtime that runs its threads as
+        # greenlets and names the variables and objects it makes as it runs
+        plain = getattr(scenario, "plain", None)
+        self.plain = None if plain is None else plain.runtime(self)
+
+    def register_variable(self, name: str) -> None:
+        """A variable first seen during a run (a tracked object's attribute): known from
+        now on to every run of the search, absent (HIDDEN) until a run writes it."""
+        if name not in self.initial:
+            self.var_names = self.var_names + (name,)
+            self.initial[name] = HIDDEN
+            self.targets[Read].add(name)  # the same set as targets[Write]
+
+    def register_object(self, name: str, declaration) -> None:
+        """An object a run makes as it runs (plain code's ``threading.Lock()``): its
+        declaration answers for its steps in every run of the search."""
+        known = self.declarations.get(name)
+        if known is None:
+            self.declarations[name] = declaration
+            if isinstance(declaration, LockDeclaration):
+                self.lock_names = self.lock_names + (name,)
+                self.reentrant[name] = declaration.reentrant
+            self.serializable = self.serializable and declaration.serializable
+            self.footprints.clear()
 
     def register_thread(self, name: str) -> int:
         """The number of thread ``name``, given it when first seen."""

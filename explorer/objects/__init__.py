@@ -8,6 +8,7 @@ in the engine, the strategies or the detectors.
 """
 
 from .barrier import Barrier
+from .clock import SLEEPS
 from .base import Continue, Declaration, Misuse, Model, Recorded, Throw
 from .condition import Condition
 from .event import Event
@@ -19,7 +20,8 @@ from .thread import THREADS
 
 #: What a step on a name that no declaration gives means, by the step's kind: the
 #: objects a run makes itself (threads it starts, futures its pools hand out).
-IMPLICIT = {"spawn": THREADS, "join": THREADS, "result": FUTURES, "finish": FUTURES}
+IMPLICIT = {"spawn": THREADS, "join": THREADS, "is_alive": THREADS, "result": FUTURES, "finish": FUTURES,
+            "done": FUTURES, "sleep": SLEEPS}
 
 __all__ = [
     "IMPLICIT",

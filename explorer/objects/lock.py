@@ -39,7 +39,7 @@ class LockDeclaration(Declaration):
     def lock_role(self, name: str, step: tuple) -> tuple | None:
         if step[0] == "acquire":
             return (ACQUIRE, name) if len(step) == 2 else None
-        return (RELEASE, name)
+        return (RELEASE, name) if step[0] == "release" else None
 
     def model(self, name: str, run) -> LockModel:
         return LockModel(name, run, self.reentrant)
@@ -52,7 +52,7 @@ class LockModel(Model):
     """Who holds the lock, and how many times (an RLock's depth)."""
 
     __slots__ = ("depth", "owner", "reentrant")
-    accepts = frozenset({"acquire", "release"})
+    accepts = frozenset({"acquire", "release", "locked"})
 
     def __init__(self, name: str, run, reentrant: bool) -> None:
         super().__init__(name, run)
@@ -71,6 +71,8 @@ class LockModel(Model):
     def step(self, thread: int, step: tuple):
         # A step on the lock itself leaves its happens-before edges unrecorded: an acquire
         # absorbs the lock's name and a release publishes on it (objects.base.edges).
+        if step[0] == "locked":  # Lock.locked(): whether anyone holds it
+            return self.owner is not None
         if step[0] == "acquire":
             if not self.free_for(thread):
                 self.run.sync(thread)  # gave up: no edge at all

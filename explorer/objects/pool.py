@@ -120,7 +120,8 @@ class PoolModel(Model):
             return Recorded((future, task.fn, task.args), future)
         if kind == "shutdown":
             self.shut = True
-            return Continue(Op("drain", self.name))
+            # shutdown(wait=False) (a third item, False) returns at once
+            return Continue(Op("drain", self.name)) if len(step) == 2 or step[2] else None
         for worker in self.workers:  # drain: every worker has ended
             run.sync(thread, absorb=("thread", worker))
         return None
@@ -139,7 +140,7 @@ class FutureModel(Model):
     """One submitted task: its function, and once it ends its value or exception."""
 
     __slots__ = ("args", "done", "error", "fn", "pool", "read", "submitter", "value", "worker")
-    accepts = frozenset({"result", "finish"})
+    accepts = frozenset({"result", "finish", "done"})
 
     def __init__(self, name: str, run, fn, args: tuple, submitter: str, pool: str) -> None:
         super().__init__(name, run)
@@ -150,7 +151,7 @@ class FutureModel(Model):
         self.worker: str | None = None
 
     def enabled(self, thread: int, step: tuple) -> bool:
-        return step[0] == "finish" or self.done
+        return step[0] != "result" or self.done
 
     def step(self, thread: int, step: tuple):
         run = self.run
@@ -160,6 +161,10 @@ class FutureModel(Model):
             run.objects[self.pool].idle_count += 1
             run.sync(thread, publish=("done", self.name))
             return None
+        if step[0] == "done":  # Future.done(): whether the task has ended
+            if self.done:
+                run.sync(thread, absorb=("done", self.name))
+            return self.done
         run.sync(thread, absorb=("done", self.name))
         if self.error is not None:
             self.read = True
@@ -294,7 +299,7 @@ class Futures(Declaration):
         return (name, name.rpartition("#")[0]) if step[0] == "finish" else (name,)
 
     def may_block(self, name: str, step: tuple) -> bool:
-        return step[0] == "result"
+        return step[0] == "result" or step[0] == "done"
 
 
 FUTURES = Futures()

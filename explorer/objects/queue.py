@@ -65,7 +65,7 @@ class Queue(Declaration):
 
 class QueueModel(Model):
     __slots__ = ("items", "maxsize", "order", "sequence", "unfinished")
-    accepts = frozenset({"put", "get", "task_done", "join"})
+    accepts = frozenset({"put", "get", "task_done", "join", "qsize"})
 
     def __init__(self, name: str, run, maxsize: int, order: str) -> None:
         super().__init__(name, run)
@@ -105,6 +105,8 @@ class QueueModel(Model):
             item, number = self.items.pop(self._next())
             run.sync(thread, absorb=(self.name, number))
             return item
+        if kind == "qsize":  # qsize(), empty(), full(): how many items it holds now
+            return len(self.items)
         if kind == "task_done":
             if self.unfinished <= 0:
                 raise Misuse(f"called task_done on queue {self.name!r} more times than items were put; "

@@ -25,17 +25,24 @@ class ThreadModel(Model):
     """The handle of thread ``name``: started or not, finished or not."""
 
     __slots__ = ()
-    accepts = frozenset({"join"})
+    accepts = frozenset({"join", "is_alive"})
 
     def _index(self) -> int | None:
         return self.run.index_of(self.name)
 
     def enabled(self, thread: int, step: tuple) -> bool:
+        if len(step) > 2 or step[0] == "is_alive":  # a join with a timeout may give up at any point
+            return True
         index = self._index()
         return index is None or index == thread or not self.run.started(index) or self.run.finished(index)
 
     def step(self, thread: int, step: tuple):
         index = self._index()
+        if step[0] == "is_alive":  # Thread.is_alive(): started and not finished
+            alive = index is not None and self.run.started(index) and not self.run.finished(index)
+            if index is not None and not alive and self.run.started(index):
+                self.run.sync(thread, absorb=("thread", index))
+            return alive
         if index == thread:
             raise Misuse(f"joined itself; threading raises RuntimeError('{JOIN_SELF}') here",
                          RuntimeError(JOIN_SELF), ("join-self",))
@@ -43,6 +50,8 @@ class ThreadModel(Model):
             raise Misuse(f"joined thread {self.name!r}, which has not been started (spawn it first); "
                          f"threading raises RuntimeError('{JOIN_UNSTARTED}') here",
                          RuntimeError(JOIN_UNSTARTED), ("join-unstarted", self.name))
+        if len(step) > 2 and not self.run.finished(index):
+            return None  # join(timeout) gave up: the thread runs on
         self.run.sync(thread, absorb=("thread", index))
         return None
 
@@ -75,7 +84,10 @@ class ThreadHandles(Declaration):
     kind = "thread"
 
     def may_block(self, name: str, step: tuple) -> bool:
-        return step[0] == "join"
+        # is_alive and a timed join do not wait, but what they see depends on whether the
+        # thread has ended, which no step of theirs touches: DPOR treats them as it treats
+        # a join (it tries every enabled thread first)
+        return step[0] == "join" or step[0] == "is_alive"
 
 
 THREADS = ThreadHandles()

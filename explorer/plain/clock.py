@@ -1,0 +1,63 @@
+"""``time`` in plain code: virtual time.
+
+``time.sleep`` is a ``sleep`` step (objects/clock.py): a point where another thread may
+run, taking no real time. Each thread keeps its own clock, which starts at its
+parent's when it is started and moves only by its own sleeps; ``time.monotonic()`` and
+``time.perf_counter()`` read it, ``time.time()`` adds it to the second the search
+started. So a program that sleeps a second in a loop explores in microseconds, and
+what a thread reads of the time depends only on its own steps (a run stays
+reproducible). Outside a program's threads the real functions answer.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..steps import Op
+from .runtime import current, step
+
+__all__ = ["install", "monotonic", "perf_counter", "sleep", "time_"]
+
+_real = {name: getattr(time, name) for name in
+         ("sleep", "time", "monotonic", "perf_counter", "time_ns", "monotonic_ns", "perf_counter_ns")}
+
+
+def sleep(seconds: float) -> None:
+    here = current()
+    if here is None:
+        return _real["sleep"](seconds)
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
+    here.clock += seconds
+    step(Op("sleep", "time", seconds), here)
+    return None
+
+
+def time_() -> float:
+    here = current()
+    return _real["time"]() if here is None else here.runtime.epoch + here.clock
+
+
+def monotonic() -> float:
+    here = current()
+    return _real["monotonic"]() if here is None else here.clock
+
+
+def perf_counter() -> float:
+    here = current()
+    return _real["perf_counter"]() if here is None else here.clock
+
+
+def _ns(seconds) -> int:
+    return int(seconds * 1_000_000_000)
+
+
+def install(patches) -> None:
+    patches.set(time, "sleep", sleep)
+    patches.set(time, "time", time_)
+    patches.set(time, "monotonic", monotonic)
+    patches.set(time, "perf_counter", perf_counter)
+    patches.set(time, "time_ns", lambda: _real["time_ns"]() if current() is None else _ns(time_()))
+    patches.set(time, "monotonic_ns", lambda: _real["monotonic_ns"]() if current() is None else _ns(monotonic()))
+    patches.set(time, "perf_counter_ns",
+                lambda: _real["perf_counter_ns"]() if current() is None else _ns(perf_counter()))

@@ -1,0 +1,99 @@
+"""``threading.Condition`` in plain code: the vocabulary's condition (objects/condition.py).
+
+Patched in place on the class for the length of a run, so ``from threading import
+Condition`` works too; a condition made outside a program's threads keeps threading's
+own code. ``Condition()`` has its own RLock; ``Condition(lock)`` shares a lock the
+program made. ``wait_for`` is threading's own loop over the patched ``wait``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from ..errors import ScenarioError
+from ..objects import Condition as ConditionDeclaration
+from ..steps import Acquire, Op, acquire, release
+from .locks import PlainLock
+from .runtime import current, maker, step
+
+__all__ = ["install"]
+
+_NAME = "_explorer_name"
+
+
+def install(patches) -> None:
+    cls = threading.Condition
+    original = {attr: cls.__dict__.get(attr) for attr in
+                ("__init__", "__enter__", "__exit__", "wait", "notify", "notify_all", "notifyAll", "__repr__")}
+
+    def __init__(self, lock=None):
+        here = maker()
+        if here is None:
+            return original["__init__"](self, lock)
+        if lock is not None and not isinstance(lock, PlainLock):
+            raise ScenarioError(
+                f"Condition({lock!r}): its lock was made before the exploration (or is not a "
+                f"threading lock); make the lock inside the program too")
+        runtime = here.runtime
+        name = runtime.object_name("Condition", here, sys._getframe(1))
+        self.__dict__[_NAME] = name
+        runtime.new_object(name, ConditionDeclaration(None if lock is None else lock.name), self)
+
+    def own(method):
+        """``method`` for a condition made in a run, threading's own for any other."""
+        name_of = method.__name__
+        real = original.get(name_of)
+
+        def patched(self, *args, **kwargs):
+            name = self.__dict__.get(_NAME)
+            if name is None:
+                return real(self, *args, **kwargs)
+            return method(self, name, *args, **kwargs)
+        patched.__name__ = name_of
+        return patched
+
+    def acquire_(self, *args, **kwargs):  # class level: a real condition has its own, per instance
+        return _acquire(self.__dict__[_NAME], *args, **kwargs)
+
+    def release_(self):
+        step(release(self.__dict__[_NAME]))
+
+    @own
+    def __enter__(self, name):
+        return _acquire(name)
+
+    @own
+    def __exit__(self, name, *exc_info):
+        step(release(name))
+
+    @own
+    def wait(self, name, timeout=None):
+        return step(Op("wait", name) if timeout is None else Op("wait", name, max(timeout, 0)))
+
+    @own
+    def notify(self, name, n=1):
+        step(Op("notify", name, n))
+
+    @own
+    def notify_all(self, name):
+        step(Op("notify_all", name))
+
+    @own
+    def __repr__(self, name):
+        return f"<explorer Condition {name}>"
+
+    for method in (__init__, __enter__, __exit__, wait, notify, notify_all, __repr__):
+        patches.set(cls, method.__name__, method)
+    patches.set(cls, "notifyAll", notify_all)
+    patches.set(cls, "acquire", acquire_)
+    patches.set(cls, "release", release_)
+
+
+def _acquire(name: str, blocking: bool = True, timeout: float = -1) -> bool:
+    if not blocking:
+        return step(Acquire(name, False))
+    if timeout is not None and timeout >= 0:
+        return step(Acquire(name, True, timeout))
+    step(acquire(name))
+    return True

@@ -1,0 +1,98 @@
+"""``threading.Lock`` and ``threading.RLock`` in plain code: made in a run, they are the
+vocabulary's locks (explorer/objects/lock.py) under a name (``FakeDatabase#1._lock``,
+``Lock#1``), and each call is one step.
+
+``threading.Lock`` is a C function, so it is replaced on the ``threading`` module (and
+wherever a module imported it by name, modules.py) for the length of a run; outside a
+program's threads it still makes a real lock.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from ..objects import LockDeclaration
+from ..steps import Acquire, Op, acquire, release
+from .runtime import maker, step
+
+__all__ = ["Lock", "PlainLock", "RLock", "global_lock", "install"]
+
+_real_lock = threading.Lock
+_real_rlock = threading.RLock
+
+
+class PlainLock:
+    """A lock made by an explored program: each call is a step on the model of that name."""
+
+    __slots__ = ("__weakref__", "name")
+    kind = "Lock"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if timeout != -1:
+            if not blocking:
+                raise ValueError("can't specify a timeout for a non-blocking call")
+            if timeout < 0:
+                raise ValueError("timeout value must be a non-negative number")
+            return step(Acquire(self.name, True, timeout))
+        if not blocking:
+            return step(Acquire(self.name, False))
+        step(acquire(self.name))
+        return True
+
+    def release(self) -> None:
+        step(release(self.name))
+
+    def locked(self) -> bool:
+        return step(Op("locked", self.name))
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"<explorer {self.kind} {self.name}>"
+
+
+class PlainRLock(PlainLock):
+    __slots__ = ()
+    kind = "RLock"
+
+
+def _make(reentrant: bool):
+    here = maker(3)
+    if here is None:
+        return _real_rlock() if reentrant else _real_lock()
+    runtime = here.runtime
+    kind = "RLock" if reentrant else "Lock"
+    made = (PlainRLock if reentrant else PlainLock)("")
+    made.name = runtime.object_name(kind, here, sys._getframe(2))
+    runtime.new_object(made.name, LockDeclaration(reentrant), made)
+    return made
+
+
+def Lock():  # noqa: N802 - threading's name
+    """``threading.Lock()``: a model lock in a program's thread, else a real one."""
+    return _make(False)
+
+
+def RLock(*args, **kwargs):  # noqa: N802 - threading's name
+    """``threading.RLock()``: a model RLock in a program's thread, else a real one."""
+    return _make(True)
+
+
+def global_lock(runtime, name: str, reentrant: bool) -> PlainLock:
+    """The stand-in, for one run, of a lock made at import as module global ``name``."""
+    made = (PlainRLock if reentrant else PlainLock)(name)
+    runtime.new_object(name, LockDeclaration(reentrant), made)
+    return made
+
+
+def install(patches) -> None:
+    patches.set(threading, "Lock", Lock)
+    patches.set(threading, "RLock", RLock)

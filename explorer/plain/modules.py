@@ -1,0 +1,74 @@
+"""The program's own modules: names bound at import to what a run patches, and threading
+objects made at import, before any run.
+
+``from threading import Lock`` or ``from time import sleep`` at the top of a module binds
+the real function before any patching; for the length of a run such names point at the
+patched ones. A ``Lock``, ``RLock`` or ``Event`` made at import (a module global) is
+shared by every run: each run gets a fresh model of it under the global's name, starting
+as the real one is (which must be unlocked, or unset); any other threading object made
+at import is refused with a message that says how to fix it.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+from ..errors import ScenarioError
+from . import clock, events, locks, queues, threads
+
+__all__ = ["rebind_module_globals"]
+
+_LOCK_TYPE = type(threading.Lock())
+_RLOCK_TYPES = tuple({type(threading.RLock()), threading._PyRLock})  # noqa: SLF001 - both RLock kinds
+
+
+def _replacements() -> dict[int, object]:
+    """id of an original -> what stands for it while a run is under way."""
+    return {
+        id(threading.Lock): locks.Lock, id(threading.RLock): locks.RLock,
+        id(time.sleep): clock.sleep, id(time.time): clock.time_, id(time.monotonic): clock.monotonic,
+        id(time.perf_counter): clock.perf_counter,
+        id(threading.current_thread): threads.current_thread, id(queue.SimpleQueue): queues.SimpleQueue,
+    }
+
+
+_REFUSED = (threading.Condition, threading.Semaphore, threading.Barrier, queue.Queue)
+
+
+def rebind_module_globals(runtime, modules, patches) -> None:
+    replacements = _replacements()
+    for module in modules:
+        where = vars(module)
+        for name, value in list(where.items()):
+            stand_in = replacements.get(id(value))
+            if stand_in is not None:
+                patches.set(module, name, stand_in)
+                continue
+            kind = type(value)
+            if kind is _LOCK_TYPE or kind in _RLOCK_TYPES:
+                reentrant = kind is not _LOCK_TYPE
+                if _held(value):
+                    raise ScenarioError(
+                        f"{module.__name__}.{name} is a {'RLock' if reentrant else 'Lock'} made at import and "
+                        f"held now; every run starts from it, so it must be free when the exploration starts")
+                patches.set(module, name, locks.global_lock(runtime, name, reentrant))
+            elif kind is threading.Event:
+                if value.is_set():
+                    raise ScenarioError(f"{module.__name__}.{name} is an Event made at import and set now; "
+                                        f"every run starts from it, so it must be clear when the exploration starts")
+                patches.set(module, name, events.global_event(runtime, name))
+            elif isinstance(value, _REFUSED):
+                raise ScenarioError(
+                    f"{module.__name__}.{name} is a {kind.__name__} made at import, before the exploration: every "
+                    f"run would share it and its state. Make it inside the program (in main, or in the "
+                    f"__init__ of a tracked class)")
+
+
+def _held(lock) -> bool:
+    if lock.acquire(blocking=False):
+        lock.release()
+        return False
+    return True
+

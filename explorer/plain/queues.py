@@ -1,0 +1,115 @@
+"""``queue.Queue``, ``LifoQueue``, ``PriorityQueue`` and ``SimpleQueue`` in plain code:
+the vocabulary's queue (objects/queue.py).
+
+``Queue`` is patched in place for a run (its subclasses follow; the order comes from
+the class: ``LifoQueue`` last in first out, ``PriorityQueue`` smallest first).
+``put``, ``get``, ``task_done`` and ``join`` are steps, ``put_nowait``/``get_nowait``
+their non-blocking forms, ``qsize``/``empty``/``full`` one step that reads the size.
+``SimpleQueue`` is a C class: ``queue.SimpleQueue`` makes an unbounded FIFO model
+instead, for the length of a run.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+
+from ..objects import Queue as QueueDeclaration
+from ..steps import Op, get, put
+from .runtime import current, maker, step
+
+__all__ = ["SimpleQueue", "install"]
+
+_NAME = "_explorer_name"
+_real_simple = queue.SimpleQueue
+
+
+def _order(cls) -> str:
+    if issubclass(cls, queue.PriorityQueue):
+        return "priority"
+    return "lifo" if issubclass(cls, queue.LifoQueue) else "fifo"
+
+
+def install(patches) -> None:
+    cls = queue.Queue
+    real = {attr: cls.__dict__[attr] for attr in ("__init__", "put", "get", "task_done", "join", "qsize",
+                                                  "empty", "full")}
+
+    def __init__(self, maxsize=0):
+        here = maker()
+        if here is None:
+            return real["__init__"](self, maxsize)
+        runtime = here.runtime
+        name = runtime.object_name(type(self).__name__, here, sys._getframe(1))
+        self.__dict__[_NAME] = name
+        self.maxsize = maxsize
+        runtime.new_object(name, QueueDeclaration(maxsize, _order(type(self))), self)
+
+    def same(attr, model):
+        original = real[attr]
+
+        def patched(self, *args, **kwargs):
+            name = self.__dict__.get(_NAME)
+            return original(self, *args, **kwargs) if name is None else model(name, *args, **kwargs)
+        return patched
+
+    def put_(name, item, block=True, timeout=None):
+        step(put(name, item, block, None if timeout is None else max(timeout, 0)))
+
+    def get_(name, block=True, timeout=None):
+        return step(get(name, block, None if timeout is None else max(timeout, 0)))
+
+    patches.set(cls, "__init__", __init__)
+    patches.set(cls, "put", same("put", put_))
+    patches.set(cls, "get", same("get", get_))
+    patches.set(cls, "task_done", same("task_done", lambda name: step(Op("task_done", name))))
+    patches.set(cls, "join", same("join", lambda name: step(Op("join", name))))
+    patches.set(cls, "qsize", same("qsize", lambda name: step(Op("qsize", name))))
+    patches.set(cls, "empty", same("empty", lambda name: step(Op("qsize", name)) == 0))
+
+    def full(self):
+        name = self.__dict__.get(_NAME)
+        if name is None:
+            return real["full"](self)
+        return 0 < self.maxsize <= step(Op("qsize", name))
+    patches.set(cls, "full", full)
+    patches.set(queue, "SimpleQueue", SimpleQueue)
+
+
+class _PlainSimpleQueue:
+    """``queue.SimpleQueue()`` made by an explored program: an unbounded FIFO model."""
+
+    __slots__ = ("__weakref__", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def put(self, item, block=True, timeout=None):
+        step(put(self.name, item))
+
+    put_nowait = put
+
+    def get(self, block=True, timeout=None):
+        return step(get(self.name, block, None if timeout is None else max(timeout, 0)))
+
+    def get_nowait(self):
+        return self.get(False)
+
+    def qsize(self):
+        return step(Op("qsize", self.name))
+
+    def empty(self):
+        return self.qsize() == 0
+
+    def __repr__(self) -> str:
+        return f"<explorer SimpleQueue {self.name}>"
+
+
+def SimpleQueue():  # noqa: N802 - queue's name
+    here = maker()
+    if here is None:
+        return _real_simple()
+    runtime = here.runtime
+    made = _PlainSimpleQueue(runtime.object_name("SimpleQueue", here, sys._getframe(1)))
+    runtime.new_object(made.name, QueueDeclaration(0), made)
+    return made

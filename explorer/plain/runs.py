@@ -1,0 +1,181 @@
+"""What a plain program needs from one run: names for what its threads make, the patches
+that make ``threading`` speak in steps, and final values that can be counted.
+
+One :class:`PlainRuntime` serves a whole search (the engine's ``Program`` makes it);
+``enter`` and ``exit`` bracket each run (``Execution.run``), so the patches are in
+place exactly while the program's code can run, and are undone however the run ends.
+"""
+
+from __future__ import annotations
+
+import gc
+import linecache
+import re
+import time
+
+from ..errors import NondeterminismError
+from ..objects.base import HIDDEN
+from . import barriers, clock, conditions, events, executor, locks, queues, semaphores, threads
+from .freezing import freeze
+from .modules import rebind_module_globals
+from .patches import Patches
+from .runtime import ThreadGreenlet
+from .threads import Handle
+from .tracking import install_tracking
+
+__all__ = ["PlainRuntime", "active"]
+
+#: The runtimes whose run is under way, innermost last (a program may explore another).
+ACTIVE: list[PlainRuntime] = []
+
+_SELF_ATTRIBUTE = re.compile(r"^\s*self\.([A-Za-z_]\w*)\s*(?::[^=]+)?=[^=]")
+
+
+def active() -> PlainRuntime:
+    return ACTIVE[-1]
+
+
+class PlainRuntime:
+    """The plain side of one search: configuration, and the state of the run under way."""
+
+    def __init__(self, program, config) -> None:
+        self.program = program
+        self.config = config
+        self.epoch = float(int(time.time()))  # time.time() at virtual time 0, the same in every run
+        self.preexisting: dict[int, object] | None = None
+        self.run = None
+        self.instance_names: dict[int, str] = {}
+        self.objects_named: dict[int, str] = {}  # id of a threading object -> its name
+        self._keep: list = []
+        self._counters: dict = {}
+        self._threads_named: set = set()
+        self._patches: Patches | None = None
+
+    # ---- a run's brackets -------------------------------------------------------------
+
+    def enter(self, run) -> None:
+        if self.preexisting is None:  # once per search: tracked objects that outlive every run
+            tracked = tuple(self.config.track)
+            self.preexisting = {id(obj): obj for obj in gc.get_objects() if isinstance(obj, tracked)} \
+                if tracked else {}
+        self.run = run
+        self.instance_names = {}
+        self.objects_named = {}
+        self._keep = []
+        self._counters = {}
+        self._threads_named = {"main"}
+        patches = self._patches = Patches()
+        ACTIVE.append(self)
+        try:
+            threads.install(patches)
+            locks.install(patches)
+            conditions.install(patches)
+            semaphores.install(patches)
+            events.install(patches)
+            barriers.install(patches)
+            queues.install(patches)
+            executor.install(patches)
+            clock.install(patches)
+            install_tracking(self, self.config.track, patches)
+            rebind_module_globals(self, self.config.modules, patches)
+        except BaseException:
+            self._close()
+            raise
+
+    def exit(self, run, status) -> None:
+        try:
+            if status == "completed":
+                values = run.values
+                made = self.objects_named
+                for var, value in values.items():
+                    # an attribute holding a lock or a queue is no part of the final state: the
+                    # object's own state is in the run's models, and its name says nothing new
+                    values[var] = HIDDEN if id(value) in made else freeze(value, self)
+                run.returns[:] = [freeze(value, self) for value in run.returns]
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        try:
+            if self._patches is not None:
+                self._patches.restore()
+        finally:
+            self._patches = None
+            if self in ACTIVE:
+                ACTIVE.remove(self)
+            self.run = None
+            self._keep = []
+
+    # ---- names ------------------------------------------------------------------------
+
+    def count(self, kind: str, label: str, start: int = 1) -> int:
+        """How many ``kind`` thread ``label`` has made in this run, this one included
+        (counting from ``start``)."""
+        key = (label, kind)
+        n = self._counters[key] = self._counters.get(key, start - 1) + 1
+        return n
+
+    def fresh(self, kind: str, label: str) -> str:
+        """``kind#n``: the n-th ``kind`` that thread ``label`` made in this run."""
+        n = self.count(kind, label)
+        return f"{kind}#{n}" if label == "main" else f"{kind}#{n}@{label}"
+
+    def name_instance(self, obj: object, here: ThreadGreenlet) -> str | None:
+        """The name of a tracked instance first touched now; None for one made before the search."""
+        if id(obj) in self.preexisting:
+            return None
+        name = self.instance_names[id(obj)] = self.fresh(type(obj).__name__, here.label)
+        self._keep.append(obj)  # its id stays its own for the run
+        return name
+
+    def object_name(self, kind: str, here: ThreadGreenlet, frame) -> str:
+        """A name for a threading object made now: ``FakeDatabase#1._lock`` when the line
+        making it assigns it to an attribute of a tracked instance, else ``Lock#1``."""
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+        found = _SELF_ATTRIBUTE.match(line)
+        if found is not None:
+            owner = self.instance_names.get(id(frame.f_locals.get("self")))
+            if owner is not None:
+                name = f"{owner}.{found.group(1)}"
+                if name not in self.run.objects:
+                    return name
+        return self.fresh(kind, here.label)
+
+    def thread_name(self, wanted: str) -> str:
+        """``wanted``, or ``wanted#2``... when a thread of the run already has that name
+        (``threading`` allows two threads one name; traces need them apart)."""
+        name, n = wanted, 1
+        while name in self._threads_named:
+            n += 1
+            name = f"{wanted}#{n}"
+        self._threads_named.add(name)
+        return name
+
+    def task_handle(self, future: str) -> Handle:
+        """What ``current_thread()`` returns in a pool's task: its worker."""
+        model = self.run.objects.get(future)
+        return Handle(getattr(model, "worker", None) or future)
+
+    def name_of(self, obj: object) -> str | None:
+        """The name of a tracked instance or a threading object of this run, or None."""
+        return self.instance_names.get(id(obj)) or self.objects_named.get(id(obj))
+
+    # ---- what the run learns ------------------------------------------------------------
+
+    def new_variable(self, var: str) -> None:
+        self.program.register_variable(var)
+        self.run.values.setdefault(var, HIDDEN)
+
+    def new_object(self, name: str, declaration, obj: object) -> None:
+        """Declare and make the model of a threading object the program made now."""
+        known = self.program.declarations.get(name)
+        if known is not None and known != declaration:
+            raise NondeterminismError(
+                f"program {self.program.scenario.name!r} made {name!r} as {declaration!r} in this run and as "
+                f"{known!r} in an earlier one; exploration assumes each thread makes the same objects "
+                f"given the same values read")
+        self.program.register_object(name, declaration)
+        self.run.add_object(name, declaration.model(name, self.run))
+        self.objects_named[id(obj)] = name
+        self._keep.append(obj)
+

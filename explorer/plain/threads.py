@@ -1,0 +1,111 @@
+"""``threading.Thread`` (and so ``Timer``) and ``current_thread`` in plain code.
+
+``Thread`` is patched in place for a run: a thread made in a program's thread is named as
+``threading`` names it in a fresh interpreter (``Thread-1 (worker)``, counted per
+creating thread), ``start`` is the vocabulary's ``spawn``, ``join`` its ``join`` (a
+``timeout`` may run out at any point), ``is_alive`` asks the thread's handle. Its
+``run`` is the body, so subclasses that override ``run`` work as written. A daemon
+thread does not keep the program alive: once every other thread has ended, the run
+ends (as the interpreter's exit ends daemon threads). An exception that ends a thread
+is an ``error`` finding (threading would print it and go on; explorer never hides it).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ..steps import Op
+from .runtime import Call, current, step
+
+__all__ = ["Handle", "current_thread", "install"]
+
+_real_current_thread = threading.current_thread
+
+
+class Handle:
+    """What ``threading.current_thread()`` returns in the main thread or a pool's worker."""
+
+    __slots__ = ("daemon", "name")
+
+    def __init__(self, name: str, daemon: bool = False) -> None:
+        self.name = name
+        self.daemon = daemon
+
+    def is_alive(self) -> bool:
+        return True
+
+    def getName(self) -> str:  # noqa: N802 - threading's old name
+        return self.name
+
+    @property
+    def ident(self) -> int:
+        return hash(self.name) & 0x7FFFFFFF
+
+    native_id = ident
+
+    def __repr__(self) -> str:
+        return f"<explorer thread {self.name}>"
+
+
+MAIN = Handle("MainThread")
+
+
+def current_thread():
+    here = current()
+    return _real_current_thread() if here is None else here.handle
+
+
+def install(patches) -> None:
+    cls = threading.Thread
+    real_init, real_start, real_join, real_is_alive = cls.__init__, cls.start, cls.join, cls.is_alive
+
+    def __init__(self, group=None, target=None, name=None, args=(), kwargs=None, *, daemon=None):
+        here = current()
+        if here is None or here.internal:
+            return real_init(self, group, target, name, args, kwargs, daemon=daemon)
+        here.internal += 1  # threading's own Event and lock inside: real ones, never waited on
+        try:
+            real_init(self, group, target, name, args, kwargs, daemon=daemon)
+        finally:
+            here.internal -= 1
+        if name is None:
+            n = here.runtime.count("Thread", here.label)
+            suffix = f" ({target.__name__})" if getattr(target, "__name__", None) else ""
+            self._name = f"Thread-{n}{suffix}" if here.label == "main" else f"{here.label}/Thread-{n}{suffix}"
+        self.__dict__["_explorer_started"] = False
+
+    def start(self):
+        if "_explorer_started" not in self.__dict__:
+            return real_start(self)
+        if self.__dict__["_explorer_started"]:
+            raise RuntimeError("threads can only be started once")
+        here = current()
+        runtime = here.runtime
+        name = self.__dict__["_explorer_name"] = runtime.thread_name(self._name)
+        call = Call(runtime, self.run, (), {}, name, self, here.clock)
+        self.__dict__["_explorer_started"] = True
+        step(Op("spawn", name, call, ()), here)
+        if self.daemon:
+            runtime.run.daemons.add(runtime.program.thread_index[name])
+
+    def join(self, timeout=None):
+        started = self.__dict__.get("_explorer_started")
+        if started is None:
+            return real_join(self, timeout)
+        if not started:
+            raise RuntimeError("cannot join thread before it is started")
+        name = self.__dict__["_explorer_name"]
+        step(Op("join", name) if timeout is None else Op("join", name, max(timeout, 0)))
+
+    def is_alive(self):
+        started = self.__dict__.get("_explorer_started")
+        if started is None:
+            return real_is_alive(self)
+        return bool(started) and step(Op("is_alive", self.__dict__["_explorer_name"]))
+
+    patches.set(cls, "__init__", __init__)
+    patches.set(cls, "start", start)
+    patches.set(cls, "join", join)
+    patches.set(cls, "is_alive", is_alive)
+    patches.set(threading, "current_thread", current_thread)
+    patches.set(threading, "currentThread", current_thread)
