@@ -49,7 +49,7 @@ from scenarios import (  # noqa: E402
     producer_consumer,
     queue_workers,
     readers_writers,
-    seed_notebook,
+    seed_notebook_steps,
 )
 
 
@@ -70,14 +70,14 @@ def bigger_producer_consumer() -> Scenario:
 
 
 def speed_rows(quick: bool) -> list[Scenario]:
-    rows = [producer_consumer.producer_consumer, seed_notebook.executor_map]
+    rows = [producer_consumer.producer_consumer, seed_notebook_steps.executor_map]
     if not quick:
         rows += [bigger_producer_consumer(), queue_workers.queue_workers]
     return rows
 
 
 def lessons() -> list[Scenario]:
-    modules = [producer_consumer, bounded_buffer, event_handshake, barrier_phases, queue_workers, seed_notebook,
+    modules = [producer_consumer, bounded_buffer, event_handshake, barrier_phases, queue_workers, seed_notebook_steps,
                readers_writers]
     found = [value for module in modules for value in vars(module).values() if isinstance(value, Scenario)]
     return found + [counter.atomic_counter]

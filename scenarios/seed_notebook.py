@@ -1,119 +1,183 @@
-"""The seed notebook's first cells: start three threads and join them; ``ThreadPoolExecutor.map``;
-and a ``submit`` whose ``TypeError`` nobody sees.
+"""The seed notebook's code as written, checked by ``explorer.program``: no step in it.
 
-The notebook's ``thread_function(name)`` logs "starting", sleeps, and logs "finishing".
-Its main thread starts three of them and joins each::
+The notebook follows Real Python's "An Intro to Threading in Python": threads that log
+and sleep, started and joined; ``ThreadPoolExecutor.map``; a ``FakeDatabase`` whose
+``update`` reads ``self.value``, sleeps, and writes it back, first without a lock and then
+``with self._lock``; a lock acquired twice; an ``RLock``. Its cells are below unchanged,
+each function body one cell; the notebook configured logging with
+``logging.basicConfig(format="%(asctime)s: %(message)s", level=logging.INFO,
+datefmt="%H:%M:%S")``, which here runs only when the file runs as a script (explored,
+every run would print its lines). What explorer says about each cell:
 
-    threads = [threading.Thread(target=thread_function, args=(i,)) for i in range(3)]
-    for thread in threads: thread.start()
-    for thread in threads: thread.join()
+- three threads started and joined, and ``executor.map``: every order of their steps,
+  no finding; ``time.sleep(2)`` takes no time (virtual time);
+- the notebook's first ``FakeDatabase.update`` took no ``name`` but was submitted with
+  one: the ``TypeError`` stayed inside a future nobody read and the cell printed 0;
+  here it is an ``error`` finding naming the task and the ``TypeError``;
+- ``update`` run by two workers loses an update (``FakeDatabase#1.value`` ends at 1 or 2);
+- ``locked_update`` loses none (always 2);
+- a ``Lock`` acquired twice by one thread deadlocks, the thread waiting on itself; an
+  ``RLock`` does not (and explorer warns that the cell ends holding it).
 
-Here each log line is one atomic ``update`` of a shared tuple (``logging`` takes a lock
-per record), ``spawn`` starts a thread and ``join`` waits for it. The lines of
-different threads interleave in every way that keeps each thread's "starting" before
-its "finishing" (90 orders), yet after the three joins the main thread always sees all
-six: ``join`` is what makes a thread's work visible.
-
-``executor.map(thread_function, range(3))`` is ``submit`` for each item, then
-``result`` of each future in order: the tasks run in any order on the pool's workers,
-but the results come back in the order of the items. (Two items on two workers here:
-every worker is a thread of its own, and three of each already make hundreds of
-thousands of schedules.)
-
-The notebook's ``FakeDatabase`` cell submitted ``database.update`` with an argument it
-did not take. ``concurrent.futures`` keeps the ``TypeError`` in a future that nobody
-read, the program printed 0, and nobody noticed. The explorer reports that exception as
-an ``error`` finding naming the task, its worker and the ``TypeError``.
+    explorer run scenarios/seed_notebook.py
 """
 
-from itertools import combinations
+import concurrent.futures
+import logging
+import threading
+import time
 
-from explorer import Expect, Scenario, ThreadPool, join, read, result, shutdown, spawn, submit, update, write
-
-NAMES = (0, 1, 2)
-MAP_ITEMS = (0, 1)
-
-
-def log(line):
-    return update("log", lambda lines: lines + (line,))
+from explorer import Expect, program
 
 
 def thread_function(name):
-    yield log(f"Thread {name}: starting")
-    yield log(f"Thread {name}: finishing")
-    return name * name
+    logging.info("Thread %s: starting", name)
+    time.sleep(2)
+    logging.info("Thread %s: finishing", name)
 
 
-def main():
-    for name in NAMES:
-        yield spawn(f"thread-{name}", thread_function, name)
-    for name in NAMES:
-        yield join(f"thread-{name}")
-    lines = yield read("log")
-    yield write("seen_by_main", len(lines))
+def start_and_join():
+    threads = list()
+    for index in range(3):
+        logging.info("Main    : create and start thread %d.", index)
+        x = threading.Thread(target=thread_function, args=(index,))
+        threads.append(x)
+        x.start()
+
+    for index, thread in enumerate(threads):
+        logging.info("Main    : before joining thread %d.", index)
+        thread.join()
+        logging.info("Main    : thread %d done", index)
 
 
-def main_with_map():
-    futures = []
-    for name in MAP_ITEMS:
-        futures.append((yield submit("executor", thread_function, name)))
-    results = []
-    for future in futures:
-        results.append((yield result(future)))
-    yield shutdown("executor")
-    yield write("results", tuple(results))
+def executor_map():
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as executor:
+        executor.map(thread_function, range(3))
+
+
+class FirstCell:
+    """The notebook's first try, kept apart so that both versions keep their name."""
+
+    class FakeDatabase:
+        def __init__(self):
+            self.value = 0
+
+        def update(self):
+            logging.info("Thread %s: starting update", "?")
+            local_copy = self.value
+            local_copy += 1
+            time.sleep(0.1)
+            self.value = local_copy
+            logging.info("Thread %s: finishing update", "?")
 
 
 class FakeDatabase:
-    def update(self):  # the notebook's bug: update(self) was submitted with an argument
-        value = yield read("value")
-        yield write("value", value + 1)
+    def __init__(self):
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def update(self, name):
+        logging.info("Thread %s: starting update", name)
+        local_copy = self.value
+        local_copy += 1
+        time.sleep(0.1)
+        self.value = local_copy
+        logging.info("Thread %s: finishing update", name)
+
+    def locked_update(self, name):
+        logging.info("Thread %s: starting update", name)
+        logging.debug("Thread %s about to lock", name)
+        with self._lock:
+            logging.debug("Thread %s has lock", name)
+            local_copy = self.value
+            local_copy += 1
+            time.sleep(0.1)
+            self.value = local_copy
+            logging.debug("Thread %s about to release lock", name)
+        logging.debug("Thread %s after release", name)
+        logging.info("Thread %s: finishing update", name)
 
 
-def main_with_lost_type_error():
+def first_update_cell():
+    database = FirstCell.FakeDatabase()
+    logging.info("Testing update. Starting value is %d.", database.value)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as executor:
+        for index in range(2):
+            executor.submit(database.update, index)
+    logging.info("Testing update. Ending value is %d.", database.value)
+    return database.value
+
+
+def update_cell():
     database = FakeDatabase()
-    for index in range(2):
-        yield submit("executor", database.update, index)
-    yield shutdown("executor")
+    logging.info("Testing update. Starting value is %d.", database.value)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as executor:
+        for index in range(2):
+            executor.submit(database.update, index)
+    logging.info("Testing update. Ending value is %d.", database.value)
+    return database.value
 
 
-def every_log(names=NAMES):
-    """Every order of the log lines that keeps each thread's start before its finish."""
-    orders = [()]
-    for name in names:
-        pair = (f"Thread {name}: starting", f"Thread {name}: finishing")
-        merged = []
-        for order in orders:
-            size = len(order) + 2
-            for first, second in combinations(range(size), 2):
-                rest = iter(order)
-                merged.append(tuple(pair[0] if k == first else pair[1] if k == second else next(rest)
-                                    for k in range(size)))
-        orders = merged
-    return orders
+def locked_update_cell():
+    database = FakeDatabase()
+    logging.info("Testing locked update. Starting value is %d.", database.value)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as executor:
+        for index in range(2):
+            executor.submit(database.locked_update, index)
+    logging.info("Testing locked update. Ending value is %d.", database.value)
+    return database.value
 
 
-start_and_join = Scenario(
-    "three threads started and joined",
-    variables={"log": (), "seen_by_main": 0},
-    threads={"main": main},
-    expect=Expect(outcomes=[{"log": log, "seen_by_main": 6} for log in every_log()], findings=set(),
-                  deadlock=False),
-)
+def lock_twice_cell():
+    l = threading.Lock()  # noqa: E741 - the notebook's name
+    print("before first acquire")
+    l.acquire()
+    print("before second acquire")
+    l.acquire()
+    print("acquired lock twice")
 
-executor_map = Scenario(
-    "ThreadPoolExecutor.map",
-    variables={"log": (), "results": ()},
-    objects={"executor": ThreadPool(max_workers=2)},
-    threads={"main": main_with_map},
-    expect=Expect(outcomes=[{"log": log, "results": (0, 1)} for log in every_log(MAP_ITEMS)], findings=set(),
-                  deadlock=False),
-)
 
-lost_type_error = Scenario(
-    "submit whose TypeError nobody reads",
-    variables={"value": 0},
-    objects={"executor": ThreadPool(max_workers=2)},
-    threads={"main": main_with_lost_type_error},
-    expect=Expect(outcomes=[{"value": 0}], findings={"error"}, deadlock=False),
-)
+def rlock_twice_cell():
+    l = threading.RLock()  # noqa: E741 - the notebook's name
+    print("before first acquire")
+    l.acquire()
+    print("before second acquire")
+    l.acquire()
+    print("acquired lock twice")
+
+
+three_threads = program(
+    "three threads started and joined", start_and_join,
+    expect=Expect(outcomes=[{}], findings=set(), deadlock=False))
+
+executor_map_cell = program(
+    "ThreadPoolExecutor.map", executor_map,
+    expect=Expect(outcomes=[{}], findings=set(), deadlock=False))
+
+swallowed_type_error = program(
+    "FakeDatabase.update without name: the swallowed TypeError", first_update_cell, track=[FirstCell.FakeDatabase],
+    expect=Expect(outcomes=[{"FakeDatabase#1.value": 0}], findings={"error"}, deadlock=False))
+
+lost_update = program(
+    "FakeDatabase.update", update_cell, track=[FakeDatabase],
+    expect=Expect(outcomes=[{"FakeDatabase#1.value": 1}, {"FakeDatabase#1.value": 2}],
+                  findings={"lost-update", "race"}, deadlock=False))
+
+locked_update = program(
+    "FakeDatabase.locked_update", locked_update_cell, track=[FakeDatabase],
+    expect=Expect(outcomes=[{"FakeDatabase#1.value": 2}], findings=set(), deadlock=False))
+
+lock_acquired_twice = program(
+    "Lock acquired twice", lock_twice_cell,
+    expect=Expect(outcomes=[], findings={"deadlock"}, deadlock=True))
+
+rlock_acquired_twice = program(
+    "RLock acquired twice", rlock_twice_cell,  # no deadlock; but the cell never releases it
+    expect=Expect(outcomes=[{}], findings={"lock-held-at-exit"}, deadlock=False))
+
+
+if __name__ == "__main__":
+    logging.basicConfig(format="%(asctime)s: %(message)s", level=logging.INFO, datefmt="%H:%M:%S")
+    start_and_join()
+    executor_map()
+    print(first_update_cell(), update_cell(), locked_update_cell())

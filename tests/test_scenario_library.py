@@ -21,7 +21,7 @@ from scenarios import (
     producer_consumer,
     queue_workers,
     readers_writers,
-    seed_notebook,
+    seed_notebook_steps,
 )
 
 LIBRARY = Path(__file__).parent.parent / "scenarios"
@@ -215,20 +215,20 @@ def test_one_sentinel_short_leaves_a_worker_on_the_empty_queue_and_main_in_join(
 
 
 def test_three_started_threads_log_in_all_90_orders_and_main_sees_every_line_after_joining():
-    result = explore(seed_notebook.start_and_join)
+    result = explore(seed_notebook_steps.start_and_join)
     assert len(result.final_states) == 90 and {s["seen_by_main"] for s in result.final_states} == {6}
     assert result.findings == []
 
 
 def test_executor_map_gives_results_in_item_order_whichever_task_ran_first():
-    result = explore(seed_notebook.executor_map)
+    result = explore(seed_notebook_steps.executor_map)
     finished = {state["log"].index("Thread 1: finishing") < state["log"].index("Thread 0: finishing")
                 for state in result.final_states}
     assert finished == {True, False} and {s["results"] for s in result.final_states} == {(0, 1)}
 
 
 def test_the_notebooks_lost_type_error_is_an_error_finding_naming_the_task_and_the_exception():
-    errors = explore(seed_notebook.lost_type_error).errors
+    errors = explore(seed_notebook_steps.lost_type_error).errors
     assert {error.details["future"] for error in errors} == {"executor#1", "executor#2"}
     for error in errors:
         assert "submitted by main) raised TypeError: FakeDatabase.update() takes 1 positional argument " \
@@ -239,7 +239,7 @@ def test_the_notebooks_lost_type_error_is_an_error_finding_naming_the_task_and_t
 def test_a_task_that_is_a_method_of_an_object_made_in_each_run_is_no_nondeterminism():
     # Regression: a worker's take step recorded the task's function, a method bound to a new
     # object in every execution, so the second execution "differed" from the first.
-    result = explore(seed_notebook.lost_type_error, strategy="exhaustive")
+    result = explore(seed_notebook_steps.lost_type_error, strategy="exhaustive")
     assert result.complete and "nondeterminism" not in {f.kind for f in result.findings}
 
 
