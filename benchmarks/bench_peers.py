@@ -3,6 +3,7 @@
     python benchmarks/bench_peers.py                  # every tool (about 3 minutes, more on the first run)
     python benchmarks/bench_peers.py --explorer-only  # explorer's rows only: no peer, no network
     python benchmarks/bench_peers.py --json FILE      # also write every row as JSON
+    python benchmarks/bench_peers.py --plain          # the plain-code rows only (explorer.program, frontrun)
 
 Each peer lives only in its own virtual environment, benchmarks/.venvs/<tool>, which the first run
 creates from the pinned benchmarks/requirements-peers-<tool>.txt with the Python that pyenv provides
@@ -32,12 +33,24 @@ drivers' docstrings say what counts as an execution. Columns:
                  every schedule)
     rate ratio   explorer's exhaustive executions per second on the scenario / this row's
     dpor vs      explorer's dpor executions on the scenario, against this row's executions
+
+Plain code, unmodified (a second table): the classes of peers/plain_code.py, frontrun's README
+Counter (two workers increment it) and the seed notebook's FakeDatabase (two or three workers
+update it; logging and a sleep between its read and its write), run by frontrun.explore() on the
+class itself (DPOR, with its defaults and over every schedule) and by explorer.program() in its
+short form (setup=the class, threads=one method call each, check=the final value) and, for the
+FakeDatabase, in its long form: the notebook's cell, two updates submitted to a ThreadPoolExecutor.
+Each explorer row's "x frontrun ..." columns are its executions per second divided by frontrun's
+in that mode on the same class (the issue's goal: 20 times or more). An explorer execution here
+is a run of the whole program (its main thread included, which explorer also interleaves);
+frontrun's executions include its 10 replays of a counterexample.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -49,7 +62,9 @@ sys.path[:0] = [str(HERE.parent), str(HERE), str(HERE / "peers")]
 
 from _measure import measure, outcome, row  # noqa: E402
 
-from explorer import Scenario, explore, read, write  # noqa: E402
+from plain_code import Counter, FakeDatabase, notebook_cell, updater  # noqa: E402
+
+from explorer import Scenario, explore, program, read, write  # noqa: E402
 from scenarios.abba import abba_deadlock  # noqa: E402
 from scenarios.counter import locked_counter  # noqa: E402
 
@@ -120,6 +135,38 @@ def explorer_rows() -> list[dict]:
     return rows
 
 
+#: The plain-code scenarios: name -> (class, number of workers); frontrun_driver.py's PLAIN.
+PLAIN = {"Counter (frontrun README)": (Counter, 2), "FakeDatabase 2 threads": (FakeDatabase, 2),
+         "FakeDatabase 3 threads": (FakeDatabase, 3)}
+NOTEBOOK = "notebook cell (executor), "  # the mode's prefix for the long form
+
+
+def plain_programs() -> list[tuple[str, str, Scenario]]:
+    """(scenario, mode prefix, program): the short form on each class, and the notebook's cell."""
+    programs = []
+    for name, (cls, workers) in PLAIN.items():
+        work = ({f"T{i}": cls.increment for i in range(workers)} if cls is Counter
+                else {f"T{i}": updater(i) for i in range(workers)})
+        programs.append((name, "", program(name, setup=cls, threads=work,
+                                           check=lambda shared, workers=workers: shared.value == workers)))
+    programs.append(("FakeDatabase 2 threads", NOTEBOOK,
+                     program("FakeDatabase 2 threads", notebook_cell, track=[FakeDatabase])))
+    return programs
+
+
+def explorer_plain_rows() -> list[dict]:
+    """explorer.program on the unmodified classes, exhaustive and dpor."""
+    rows = []
+    for scenario_name, prefix, scenario in plain_programs():
+        for strategy in ("exhaustive", "dpor"):
+            def run(scenario=scenario, strategy=strategy):
+                result = explore(scenario, strategy=strategy)
+                bug = bool((BUG_KINDS | {"invariant"}) & {finding.kind for finding in result.findings})
+                return outcome(result.executions, bug, complete=result.complete)
+            rows.append(row("explorer", prefix + strategy, scenario_name, run))
+    return rows
+
+
 def interpreter(version: str) -> str:
     """The Python `version` ("3.13") that pyenv provides, or else the one on PATH."""
     if shutil.which("pyenv"):
@@ -152,13 +199,13 @@ def venv(peer: Peer) -> Path:
     return home
 
 
-def peer_rows(peer: Peer) -> tuple[list[dict], dict]:
+def peer_rows(peer: Peer, *arguments: str) -> tuple[list[dict], dict]:
     """The rows the peer's driver printed, and what to say about the peer (version, or why it is absent)."""
     try:
         home = venv(peer)
     except (NotInstalled, OSError, subprocess.TimeoutExpired) as error:
         return [], {"tool": peer.name, "error": f"not installed: {error}"}
-    command = [str(home / "bin" / peer.command[0]), *peer.command[1:], str(HERE / "peers" / peer.driver)]
+    command = [str(home / "bin" / peer.command[0]), *peer.command[1:], str(HERE / "peers" / peer.driver), *arguments]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=3600, check=False)
     except subprocess.TimeoutExpired:
@@ -194,6 +241,27 @@ def table(rows: list[dict]) -> list[list[str]]:
     return cells
 
 
+FRONTRUN_MODES = ("dpor (defaults)", "dpor, every schedule")
+
+
+def plain_table(rows: list[dict]) -> list[list[str]]:
+    """The plain-code rows; on explorer's, its rate over frontrun's in each mode on the same class."""
+    cells = [["scenario", "tool", "mode", "executions", "seconds", "exec/s", "bug found",
+              *(f"x frontrun {mode}" for mode in FRONTRUN_MODES)]]
+    for scenario in PLAIN:
+        lines = [line for line in rows if line["scenario"] == scenario]
+        theirs = {line["mode"]: line["executions"] / line["seconds"] for line in lines if line["tool"] == "frontrun"}
+        for line in lines:
+            rate = line["executions"] / line["seconds"]
+            ours = line["tool"] == "explorer"
+            ratios = [(f"{rate / theirs[mode]:,.1f}x" if mode in theirs else "-") if ours else ""
+                      for mode in FRONTRUN_MODES]
+            bug = {True: "yes", False: "no", None: "not checked"}[line["bug"]]
+            cells.append([scenario, line["tool"], line["mode"], count(line["executions"], line["complete"]),
+                          f"{line['seconds']:.4f}", f"{rate:,.0f}", bug, *ratios])
+    return cells
+
+
 def markdown(cells: list[list[str]]) -> str:
     widths = [max(len(row_[column]) for row_ in cells) for column in range(len(cells[0]))]
     numeric = [column in (3, 4, 5, 7, 8) for column in range(len(widths))]
@@ -207,30 +275,50 @@ def markdown(cells: list[list[str]]) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--explorer-only", action="store_true", help="run explorer's rows only")
+    parser.add_argument("--plain", action="store_true",
+                        help="only the plain-code rows: explorer.program and frontrun on unmodified classes")
     parser.add_argument("--json", metavar="FILE", help="also write every row to FILE as JSON")
     options = parser.parse_args(argv)
-    rows = explorer_rows()
-    fixed = explorer_fixed_cost()
+    rows = [] if options.plain else explorer_rows()
+    fixed = None if options.plain else explorer_fixed_cost()
+    plain = explorer_plain_rows()
     about = [{"tool": "explorer", "version": "(this checkout)", "python": sys.version.split()[0]}]
-    for peer in () if options.explorer_only else PEERS:
-        found, said = peer_rows(peer)
-        rows += found
+    peers = () if options.explorer_only else PEERS[:1] if options.plain else PEERS
+    for peer in peers:
+        found, said = peer_rows(peer, *(["--plain-only"] if options.plain else []))
+        rows += [line for line in found if line["scenario"] not in PLAIN]
+        plain += [line for line in found if line["scenario"] in PLAIN]
         about.append(said)
     for said in about:
         where = said.get("error") or f"{said.get('version', '')} on Python {said['python']}".strip()
         print(f"{said['tool']}: {where}")
-    print(markdown(table(rows)))
-    steady = next(line for line in rows if line["tool"] == "explorer" and line["mode"] == "exhaustive"
-                  and line["scenario"] == "counter 2x4")
-    print(f"explorer's fixed cost per explore() call: {fixed['floor'] * 1e3:.2f} ms with one execution and "
-          f"nothing to report (counter 1x1); on {fixed['scenario']}, {fixed['after the search'] * 1e3:.2f} ms "
-          f"of its {fixed['call'] * 1e3:.2f} ms come after the search (findings: serial runs, replays that "
-          f"locate source lines, traces). At steady state one execution costs "
-          f"{steady['seconds'] / steady['executions'] * 1e6:.0f} µs (counter 2x4, exhaustive).")
+    print(load())
+    if rows:
+        print(markdown(table(rows)))
+    if fixed is not None:
+        steady = next(line for line in rows if line["tool"] == "explorer" and line["mode"] == "exhaustive"
+                      and line["scenario"] == "counter 2x4")
+        print(f"explorer's fixed cost per explore() call: {fixed['floor'] * 1e3:.2f} ms with one execution and "
+              f"nothing to report (counter 1x1); on {fixed['scenario']}, {fixed['after the search'] * 1e3:.2f} ms "
+              f"of its {fixed['call'] * 1e3:.2f} ms come after the search (findings: serial runs, replays that "
+              f"locate source lines, traces). At steady state one execution costs "
+              f"{steady['seconds'] / steady['executions'] * 1e6:.0f} µs (counter 2x4, exhaustive).")
+    print("\nPlain code, unmodified: explorer.program and frontrun on the same classes")
+    print(markdown(plain_table(plain)))
+    print(load())
     if options.json:
-        Path(options.json).write_text(json.dumps({"tools": about, "rows": rows, "explorer fixed cost": fixed},
-                                                 indent=2) + "\n")
+        written = {"tools": about, "rows": rows, "plain rows": plain}
+        if fixed is not None:
+            written["explorer fixed cost"] = fixed
+        Path(options.json).write_text(json.dumps(written, indent=2) + "\n")
     return 0
+
+
+def load() -> str:
+    try:
+        return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
 
 
 if __name__ == "__main__":

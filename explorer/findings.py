@@ -99,6 +99,8 @@ class Event:
             return f"{words} {target} -> {shown(value)}"
         if kind == "put":
             return f"put {shown(value)} in {target}"
+        if kind == "sleep":  # plain code's time.sleep: virtual time, a point where others may run
+            return f"sleep {shown(value)} s"
         return f"{words} {target}"
     def __str__(self) -> str:
         return f"{self.thread}: {self.describe()}"

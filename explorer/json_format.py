@@ -65,6 +65,8 @@ _STEP_KINDS = (
     # version 2: steps on the threading vocabulary's objects, and their second halves
     "update", "wait", "wake", "pass", "notify", "notify_all", "set_event", "clear_event", "is_set",
     "put", "get", "task_done", "join", "spawn", "submit", "take", "finish", "result", "shutdown", "drain",
+    # plain code (explorer.program): the queries and time.sleep, same version
+    "locked", "is_alive", "done", "qsize", "sleep",
 )
 # Deeper values are written as their repr: they are not worth a RecursionError.
 _MAX_DEPTH = 100

@@ -9,6 +9,11 @@ On the counters 2x3 and 2x4 (the steady-state rows) the every-schedule modes run
 with a budget: DPOR's own `max_executions`, and, as `explore_marker_interleavings`
 has none, a `setup` that stops the search by raising once MARKER_BUDGET executions
 have run (the bug then counts as found if the invariant failed before).
+
+The plain-code rows (PLAIN) run frontrun on the unmodified classes of plain_code.py, as
+its README runs its Counter: `setup` the class, the workers its methods, the invariant
+the final value; DPOR with its defaults and over every schedule. With `--plain-only`
+(bench_peers.py --plain) the driver runs those rows alone.
 """
 
 import sys
@@ -20,6 +25,7 @@ from frontrun.trace_markers import explore_marker_interleavings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import about, emit, outcome, row  # noqa: E402
+from plain_code import Counter, FakeDatabase, updater  # noqa: E402
 
 BUDGET = 1_000  # executions, on the steady-state rows
 MARKER_BUDGET = 100  # marker mode runs a few dozen executions a second at most
@@ -83,6 +89,30 @@ SCENARIOS = {  # name: (workers, expected final x)
 STEADY = {"counter 2x3": 3, "counter 2x4": 4}  # name: increments per thread, 2 threads
 
 
+PLAIN = {  # name: (class, workers, expected final value); the names are bench_peers.py's
+    "Counter (frontrun README)": (Counter, [Counter.increment] * 2, 2),
+    "FakeDatabase 2 threads": (FakeDatabase, [updater(0), updater(1)], 2),
+    "FakeDatabase 3 threads": (FakeDatabase, [updater(0), updater(1), updater(2)], 3),
+}
+
+
+def plain(cls, workers, expected, **options):
+    """frontrun.explore on an unmodified class, executions counted as the class's instances made."""
+    def setup():
+        global setups
+        setups += 1
+        return cls()
+
+    def run():
+        global setups
+        setups = 0
+        result = frontrun.explore(setup=setup, workers=workers, invariant=lambda shared: shared.value == expected,
+                                  **options)
+        return outcome(setups, result.property_holds is False, complete=result.property_holds is not None,
+                       note=f"num_explored={result.num_explored}")
+    return run
+
+
 def dpor(workers, expected, **options):
     def run():
         global setups
@@ -117,8 +147,18 @@ def markers(count, expected, repeats=1, budget=None):
     return run
 
 
-def main():
+def main(argv):
     about("frontrun", "frontrun")
+    if "--plain-only" not in argv:
+        counters()
+    for name, (cls, workers, expected) in PLAIN.items():
+        emit(row("frontrun", "dpor (defaults)", name, plain(cls, workers, expected)))
+        emit(row("frontrun", "dpor, every schedule", name,
+                 plain(cls, workers, expected, stop_on_first=False, preemption_bound=None)))
+
+
+def counters():
+    """The rows on `Shared`: the counters, the locked counter and ABBA."""
     for name, (workers, expected) in SCENARIOS.items():
         emit(row("frontrun", "dpor (defaults)", name, dpor(workers, expected)))
         emit(row("frontrun", "dpor, every schedule", name,
@@ -133,4 +173,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

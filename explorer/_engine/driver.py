@@ -10,8 +10,11 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sysconfig
 import types
 from collections.abc import Callable
+
+from ..plain.runtime import drive
 
 #: Where explorer's own modules lie: a step yielded there has no source line worth showing.
 _OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -48,14 +51,34 @@ def start(factory: Callable[[], object]) -> tuple[int, object, object]:
 
 
 def location(gen: object) -> str | None:
-    """``file:line`` of the innermost ``yield`` a suspended generator is paused at."""
+    """``file:line`` of the innermost ``yield`` a suspended generator is paused at; for
+    plain code (explorer.program), the line of the program's own code that made the step."""
     frame = None
     while isinstance(gen, types.GeneratorType) and gen.gi_frame is not None:
         frame = gen.gi_frame
         gen = gen.gi_yieldfrom
+    if frame is not None and frame.f_code is _DRIVE:
+        return _plain_location(frame.f_locals.get("glet"))
     if frame is None or frame.f_code.co_filename.startswith(_OWN):
         return None  # explorer's own code (a pool worker between tasks): no line of the user's
     return f"{_short(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def _plain_location(glet) -> str | None:
+    """The innermost frame of a plain program's thread that is the program's own: not
+    explorer's, not the standard library's (``with lock:`` in the program, not the lock's
+    ``__enter__``; the program's ``executor.map`` call, not the executor's loop)."""
+    frame = getattr(glet, "gr_frame", None)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith(_OWN) and not name.startswith(_STDLIB):
+            return f"{_short(name)}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
+
+
+_DRIVE = drive.__code__
+_STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
 
 
 def exception_location(exc: BaseException) -> str | None:
