@@ -108,7 +108,7 @@ def program(
             raise ScenarioTypeError(f"{where}: check must be a function of the setup object, got {check!r}")
         body = _short_form(setup, threads, check)
         functions = [setup, *threads.values(), check]
-        verdict = None if check is None else _verdict
+        verdict = None if check is None else _verdict(check)
     else:
         if main is None:
             raise ScenarioTypeError(f"{where}: give main, a plain function to run as the main thread "
@@ -131,9 +131,12 @@ def program(
     return scenario
 
 
-def _verdict(outcome) -> bool:
-    """The short form's check: main returns what ``check(obj)`` said."""
-    return outcome["main"] is not False
+def _verdict(check):
+    """The short form's check on the outcome: main returns what ``check(obj)`` said."""
+    def verdict(outcome) -> bool:
+        return outcome["main"] is not False
+    verdict.__qualname__ = verdict.__name__ = getattr(check, "__qualname__", "check")
+    return verdict
 
 
 def _short_form(setup, threads: dict, check):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 
 from ..steps import Op
-from .runtime import Call, current, step
+from .runtime import Call, NotModelled, current, step
 
 __all__ = ["Handle", "current_thread", "install"]
 
@@ -107,5 +107,13 @@ def install(patches) -> None:
     patches.set(cls, "start", start)
     patches.set(cls, "join", join)
     patches.set(cls, "is_alive", is_alive)
+    real_local = threading.local
+
+    def local(*args, **kwargs):
+        if current() is None:
+            return real_local(*args, **kwargs)
+        raise NotModelled("threading.local() is not modelled yet: a program's threads share one OS thread, so "
+                          "its values would be shared; keep per-thread values in locals or arguments")
+    patches.set(threading, "local", local)
     patches.set(threading, "current_thread", current_thread)
     patches.set(threading, "currentThread", current_thread)
