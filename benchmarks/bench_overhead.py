@@ -3,6 +3,8 @@
     python benchmarks/bench_overhead.py                       # every row (several minutes)
     python benchmarks/bench_overhead.py --quick               # small sizes, a few seconds
     python benchmarks/bench_overhead.py --profile exhaustive  # where the time goes, counter 5x1
+    python benchmarks/bench_overhead.py --plain               # plain code against its generator twin only
+    python benchmarks/bench_overhead.py --plain --profile exhaustive  # where a plain program's time goes
 
 Each row runs one strategy on one scenario four ways, in the same process and run:
 
@@ -23,6 +25,14 @@ execution's events) and ``search`` is the rest: explore minus +strategy minus de
 strategy abandons (dpor's sleep-set blocked runs) count in the strategy's time, not in
 the steps. Each timing is the minimum of a few repeats where one run takes under 3 s.
 Counts with a closed form are checked; a mismatch exits with status 1.
+
+A second table sets plain code (``explorer.program``, issue 15) beside its generator twin:
+the same program written step for step as generators (its main thread's writes in
+``__init__``, its spawns and joins, each worker's read, sleep and write, the check's read),
+so that both make the same executions of the same steps under every strategy. Per step,
+``plain`` and ``twin`` are each a whole ``explore()`` (the least of a few repeats where a
+run is under 3 s) divided by its steps, and ``x`` is plain over twin (the goal: at most
+3). Differing counts print COUNT MISMATCH and exit with status 1.
 """
 
 from __future__ import annotations
@@ -43,17 +53,20 @@ sys.path.insert(0, str(HERE))
 from bench_explore import multinomial  # noqa: E402
 from bench_strategies import counter, independent  # noqa: E402
 
-from explorer import explore  # noqa: E402
+from explorer import Scenario, explore, join, program, read, spawn, write  # noqa: E402
 from explorer._engine.execution import Execution  # noqa: E402
 from explorer._engine.program import Program  # noqa: E402
 from explorer.detectors import PER_EXECUTION, lock_order_edges, race_pairs  # noqa: E402
 from explorer.explore import DEFAULT_SAMPLES  # noqa: E402
 from explorer.settings import DEFAULT_MAX_STEPS  # noqa: E402
-from explorer.steps import Read, Write  # noqa: E402
+from explorer.steps import Op, Read, Write  # noqa: E402
 from explorer.strategies import SAMPLING, STRATEGIES  # noqa: E402
 from explorer.strategies.base import Abandon  # noqa: E402
 from scenarios.dining_philosophers import dining  # noqa: E402
 from scenarios.indexer import indexer  # noqa: E402
+
+sys.path.insert(0, str(HERE / "peers"))
+from plain_code import Counter, FakeDatabase, updater  # noqa: E402
 
 #: Runs shorter than this are repeated and the fastest kept.
 CHEAP = 3.0
@@ -225,25 +238,140 @@ def load() -> str:
         return "load average unknown"
 
 
+# ---- plain code against its generator twin -------------------------------------------
+
+#: What ``time.sleep`` is in plain code (explorer/plain/clock.py), for the twins to yield.
+SLEEP = Op("sleep", "time", 0.1)
+
+
+def plain_counter(workers: int) -> Scenario:
+    """frontrun's README Counter, unmodified, incremented by ``workers`` threads."""
+    return program(f"Counter {workers} threads", setup=Counter,
+                   threads={f"T{i}": Counter.increment for i in range(workers)},
+                   check=lambda counter: counter.value == workers)
+
+
+def twin_counter(workers: int) -> Scenario:
+    """``plain_counter`` written as generators, step for step."""
+    def increment():
+        temp = yield read("value")
+        yield write("value", temp + 1)
+
+    def main():
+        yield write("value", 0)  # __init__
+        for i in range(workers):
+            yield spawn(f"T{i}", increment)
+        for i in range(workers):
+            yield join(f"T{i}")
+        return (yield read("value")) == workers  # check
+
+    return Scenario(f"Counter {workers} threads, twin", variables={"value": None}, threads={"main": main},
+                    check=lambda outcome: outcome["main"])
+
+
+def plain_database(workers: int) -> Scenario:
+    """The seed notebook's FakeDatabase, unmodified, updated by ``workers`` threads."""
+    return program(f"FakeDatabase {workers} threads", setup=FakeDatabase,
+                   threads={f"T{i}": updater(i) for i in range(workers)},
+                   check=lambda database: database.value == workers)
+
+
+def twin_database(workers: int) -> Scenario:
+    """``plain_database`` written as generators, step for step (logging is not a step)."""
+    def update(name):
+        local_copy = yield read("value")
+        local_copy += 1
+        yield SLEEP
+        yield write("value", local_copy)
+
+    def main():
+        yield write("value", 0)  # __init__
+        yield write("_lock", None)
+        for i in range(workers):
+            yield spawn(f"T{i}", update, i)
+        for i in range(workers):
+            yield join(f"T{i}")
+        return (yield read("value")) == workers  # check
+
+    return Scenario(f"FakeDatabase {workers} threads, twin", variables={"value": None, "_lock": None},
+                    threads={"main": main}, check=lambda outcome: outcome["main"])
+
+
+def plain_cases(quick: bool) -> list[tuple]:
+    """(label, plain program, its generator twin, strategies)."""
+    every = tuple(STRATEGIES)
+    cases_ = [("Counter 2", plain_counter(2), twin_counter(2), every),
+              ("FakeDatabase 2", plain_database(2), twin_database(2), every)]
+    if not quick:
+        cases_ += [("Counter 3", plain_counter(3), twin_counter(3), every),
+                   ("FakeDatabase 3", plain_database(3), twin_database(3), every)]
+    return cases_
+
+
+def plain_row(label: str, plain, twin, name: str) -> tuple[str, bool]:
+    """One strategy on a plain program and on its twin, per step. A strategy that cannot run a
+    plain program gets a line saying what it raised (an explorer bug to fix, not a figure)."""
+    twin_seconds, twin_result = explore_seconds(twin, name)
+    try:
+        plain_seconds, plain_result = explore_seconds(plain, name)
+    except Exception as error:  # noqa: BLE001 - reported in the table, the other rows still run
+        return f"{label:<16} {name:<10} explore() of the plain program raised {error!r}", True
+    twin_seconds = fastest(lambda: explore_seconds(twin, name)[0], twin_seconds)
+    plain_seconds = fastest(lambda: explore_seconds(plain, name)[0], plain_seconds)
+    steps = plain_result.steps
+    same = (plain_result.executions, steps) == (twin_result.executions, twin_result.steps)
+    twin_ns, plain_ns = twin_seconds * 1e9 / twin_result.steps, plain_seconds * 1e9 / steps
+    cells = (f"{label:<16} {name:<10} {plain_result.executions:>10,} {steps:>10,} "
+             f"{twin_ns:>9,.0f} {plain_ns:>9,.0f} {plain_ns / twin_ns:>6.2f}x "
+             f"{plain_result.executions / plain_seconds:>9,.0f} "
+             f"{twin_result.executions / twin_seconds:>9,.0f}")
+    if not same:
+        cells += (f"  COUNT MISMATCH (twin: {twin_result.executions:,} executions, "
+                  f"{twin_result.steps:,} steps)")
+    return cells, same
+
+
+PLAIN_HEAD = (f"{'program':<16} {'strategy':<10} {'executions':>10} {'steps':>10} "
+              f"{'twin ns':>9} {'plain ns':>9} {'x':>7} {'plain e/s':>9} {'twin e/s':>9}")
+
+
+def plain_rows(quick: bool) -> bool:
+    print("plain code (explorer.program) against its generator twin: ns per step of a whole explore(), "
+          "x = plain / twin; then executions per second")
+    print(PLAIN_HEAD)
+    print("-" * len(PLAIN_HEAD))
+    ok = True
+    for label, plain, twin, names in plain_cases(quick):
+        for name in names:
+            text, good = plain_row(label, plain, twin, name)
+            ok &= good
+            print(text, flush=True)
+    return ok
+
+
 # ---- the profile ---------------------------------------------------------------------
 
 USER = "user code (thread bodies, step objects)"
 #: Where a function's file lies -> the part its own time counts to; the first match wins.
 GROUPS = (("search loop", f"explorer{os.sep}_engine{os.sep}search.py"), ("engine", f"explorer{os.sep}_engine{os.sep}"),
           ("strategy", f"explorer{os.sep}strategies{os.sep}"), ("detectors", f"explorer{os.sep}detectors{os.sep}"),
-          (USER, f"explorer{os.sep}steps.py"), ("explorer, other", f"explorer{os.sep}"),
+          (USER, f"explorer{os.sep}steps.py"), ("plain runtime", f"explorer{os.sep}plain{os.sep}"),
+          ("explorer, other", f"explorer{os.sep}"),
           (USER, f"benchmarks{os.sep}"), (USER, f"scenarios{os.sep}"))
 
 
 def group_of(filename: str, function: str) -> str:
     if filename == "~":
+        if "greenlet" in function:
+            return "C builtins (greenlet switch)"
         return "C builtins (" + ("generator send" if "'send' of 'generator'" in function else "other") + ")"
     return next((group for group, part in GROUPS if part in filename), "python library")
 
 
-def profile(name: str, size: int) -> None:
-    scenario = counter(size)[0]
-    explore(counter(2)[0], strategy=name)  # imports and first calls stay out of the profile
+def profile(name: str, size: int, plain: bool = False) -> None:
+    scenario = plain_database(size) if plain else counter(size)[0]
+    # imports and first calls stay out of the profile
+    explore(plain_database(2) if plain else counter(2)[0], strategy=name)
     profiler = cProfile.Profile()
     profiler.enable()
     result = explore(scenario, strategy=name)
@@ -267,12 +395,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the script runs")
     parser.add_argument("--profile", metavar="STRATEGY", choices=sorted(STRATEGIES),
-                        help="profile explore() on counter 5x1 (3x1 with --quick) with this strategy instead")
+                        help="profile explore() on counter 5x1 (3x1 with --quick) with this strategy instead "
+                             "(with --plain: the plain FakeDatabase, 3 threads, 2 with --quick)")
+    parser.add_argument("--plain", action="store_true",
+                        help="only plain code (explorer.program) against its generator twin")
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}; {load()}")
     if args.profile:
-        profile(args.profile, 3 if args.quick else 5)
+        size = (2 if args.quick else 3) if args.plain else (3 if args.quick else 5)
+        profile(args.profile, size, args.plain)
         return 0
+    if args.plain:
+        explore(plain_database(2), strategy="dpor")  # warm up
+        ok = plain_rows(args.quick)
+        print(load())
+        return 0 if ok else 1
     explore(counter(2)[0], strategy="dpor")  # warm up: imports and first calls stay out of the rows
     print("ns per step: base, engine, +strat, explore; then explore's steps/s; then overhead per step "
           "(ns): engine, strat, detect, search, over = explore - base; x = explore / base")
@@ -284,6 +421,8 @@ def main() -> int:
             text, good = row(label, scenario, name, expected.get(name))
             ok &= good
             print(text, flush=True)
+    print()
+    ok &= plain_rows(args.quick)
     print(load())
     return 0 if ok else 1
 

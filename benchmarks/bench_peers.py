@@ -1,6 +1,6 @@
 """explorer beside its Python peers, frontrun, ploom and interleave-test: the same scenarios, in one run.
 
-    python benchmarks/bench_peers.py                  # every tool (about 3 minutes, more on the first run)
+    python benchmarks/bench_peers.py                  # every tool (about 4 minutes, more on the first run)
     python benchmarks/bench_peers.py --explorer-only  # explorer's rows only: no peer, no network
     python benchmarks/bench_peers.py --json FILE      # also write every row as JSON
     python benchmarks/bench_peers.py --plain          # the plain-code rows only (explorer.program, frontrun)
@@ -205,7 +205,8 @@ def peer_rows(peer: Peer, *arguments: str) -> tuple[list[dict], dict]:
         home = venv(peer)
     except (NotInstalled, OSError, subprocess.TimeoutExpired) as error:
         return [], {"tool": peer.name, "error": f"not installed: {error}"}
-    command = [str(home / "bin" / peer.command[0]), *peer.command[1:], str(HERE / "peers" / peer.driver), *arguments]
+    command = [str(home / "bin" / peer.command[0]), *peer.command[1:], str(HERE / "peers" / peer.driver),
+               *arguments]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=3600, check=False)
     except subprocess.TimeoutExpired:
@@ -250,7 +251,8 @@ def plain_table(rows: list[dict]) -> list[list[str]]:
               *(f"x frontrun {mode}" for mode in FRONTRUN_MODES)]]
     for scenario in PLAIN:
         lines = [line for line in rows if line["scenario"] == scenario]
-        theirs = {line["mode"]: line["executions"] / line["seconds"] for line in lines if line["tool"] == "frontrun"}
+        theirs = {line["mode"]: line["executions"] / line["seconds"]
+                  for line in lines if line["tool"] == "frontrun"}
         for line in lines:
             rate = line["executions"] / line["seconds"]
             ours = line["tool"] == "explorer"
@@ -279,6 +281,7 @@ def main(argv: list[str]) -> int:
                         help="only the plain-code rows: explorer.program and frontrun on unmodified classes")
     parser.add_argument("--json", metavar="FILE", help="also write every row to FILE as JSON")
     options = parser.parse_args(argv)
+    started = load()
     rows = [] if options.plain else explorer_rows()
     fixed = None if options.plain else explorer_fixed_cost()
     plain = explorer_plain_rows()
@@ -292,7 +295,7 @@ def main(argv: list[str]) -> int:
     for said in about:
         where = said.get("error") or f"{said.get('version', '')} on Python {said['python']}".strip()
         print(f"{said['tool']}: {where}")
-    print(load())
+    print(f"{started} at the start, {load()} at the end")
     if rows:
         print(markdown(table(rows)))
     if fixed is not None:
@@ -305,7 +308,6 @@ def main(argv: list[str]) -> int:
               f"{steady['seconds'] / steady['executions'] * 1e6:.0f} µs (counter 2x4, exhaustive).")
     print("\nPlain code, unmodified: explorer.program and frontrun on the same classes")
     print(markdown(plain_table(plain)))
-    print(load())
     if options.json:
         written = {"tools": about, "rows": rows, "plain rows": plain}
         if fixed is not None:

@@ -91,3 +91,18 @@ def test_the_largest_size_search_steps_by_one_where_times_multiply_and_at_most_d
     jump = next_size([(100, 0.4), (110, 0.5)], 60, 1024)  # growing as a low power of the size
     assert 110 < jump <= 220
     assert next_size([(100, 0.4), (110, 0.5)], 60, 150) == 150  # never past the cap
+
+
+def test_each_plain_program_and_its_generator_twin_make_the_same_executions_of_the_same_steps():
+    spec = importlib.util.spec_from_file_location("bench_overhead", ROOT / "benchmarks" / "bench_overhead.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    from explorer import explore
+
+    for plain, twin in ((bench.plain_counter(2), bench.twin_counter(2)),
+                        (bench.plain_database(2), bench.twin_database(2))):
+        for strategy in ("exhaustive", "dpor"):
+            ours, theirs = explore(plain, strategy=strategy), explore(twin, strategy=strategy)
+            assert (ours.executions, ours.steps) == (theirs.executions, theirs.steps), (plain.name, strategy)
+            assert "lost-update" in {finding.kind for finding in ours.findings}
+            assert "lost-update" in {finding.kind for finding in theirs.findings}

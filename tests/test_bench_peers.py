@@ -88,3 +88,20 @@ def test_a_peer_whose_python_is_missing_is_reported_as_not_installed(tmp_path, m
     assert rows == []
     assert said == {"tool": "no-such-peer", "error": "not installed: no Python 2.1 (try: pyenv install 2.1)"}
     assert not (tmp_path / ".venvs").exists()
+
+
+def test_a_plain_code_row_of_explorer_gets_its_rate_over_frontruns_in_each_mode():
+    bench = load_bench_peers()
+    scenario = "FakeDatabase 2 threads"
+    line = {"scenario": scenario, "bug": True, "complete": True, "note": ""}
+    rows = [{**line, "tool": "explorer", "mode": "exhaustive", "seconds": 0.01, "executions": 69},
+            {**line, "tool": "frontrun", "mode": "dpor (defaults)", "seconds": 0.06, "executions": 12},
+            {**line, "tool": "frontrun", "mode": "dpor, every schedule", "seconds": 0.08, "executions": 16}]
+    header, ours, *theirs = bench.plain_table(rows)
+    assert dict(zip(header, ours)) == {
+        "scenario": scenario, "tool": "explorer", "mode": "exhaustive", "executions": "69",
+        "seconds": "0.0100", "exec/s": "6,900", "bug found": "yes", "x frontrun dpor (defaults)": "34.5x",
+        "x frontrun dpor, every schedule": "34.5x"}
+    assert [row[-2:] for row in theirs] == [["", ""], ["", ""]]
+    alone = bench.plain_table(rows[:1])[1]  # --explorer-only: no frontrun to divide by
+    assert alone[-2:] == ["-", "-"]

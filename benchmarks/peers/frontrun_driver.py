@@ -106,8 +106,8 @@ def plain(cls, workers, expected, **options):
     def run():
         global setups
         setups = 0
-        result = frontrun.explore(setup=setup, workers=workers, invariant=lambda shared: shared.value == expected,
-                                  **options)
+        result = frontrun.explore(setup=setup, workers=workers,
+                                  invariant=lambda shared: shared.value == expected, **options)
         return outcome(setups, result.property_holds is False, complete=result.property_holds is not None,
                        note=f"num_explored={result.num_explored}")
     return run
