@@ -29,7 +29,7 @@ from .findings import Event, Finding, Trace
 from .objects import Barrier, BoundedSemaphore, Condition, Queue, Semaphore, ThreadPool
 from .json_format import load_trace
 from .outcomes import Outcome, State
-from .plain import program
+from .plain import program, untracked
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
 from .steps import (
@@ -58,6 +58,7 @@ __all__ = [
     # describing a scenario
     "Scenario",
     "program",
+    "untracked",
     "Expect",
     "read",
     "write",

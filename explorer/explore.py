@@ -89,7 +89,9 @@ def explore(
                         step_timeout=step_timeout, progress=progress)
     deadline = Deadline(None if time_limit is None else time.monotonic() + time_limit)
     with Watchdog(settings.step_limit, deadline), no_process_exit():
-        return search(Program(scenario), make(seed, preemptions, depth), strategy, settings)
+        program = Program(scenario)
+        with program.session():  # plain code: patched once for the whole search
+            return search(program, make(seed, preemptions, depth), strategy, settings)
 
 
 def replay(

@@ -64,7 +64,8 @@ def state_graph(scenario: Scenario, *, max_states: int = DEFAULT_MAX_STATES,
     _check_scenario(scenario)
     Settings(max_steps=max_steps)
     program = Program(scenario)
-    space = explore_states(program, max_states=max_states, max_steps=max_steps)
+    with program.session():
+        space = explore_states(program, max_states=max_states, max_steps=max_steps)
     names, var_names = program.thread_names, program.var_names
 
     completed = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from ..objects import IMPLICIT, LockDeclaration
 from ..objects.base import HIDDEN
 from ..scenario import Scenario
@@ -54,6 +56,10 @@ class Program:
         # greenlets and names the variables and objects it makes as it runs
         plain = getattr(scenario, "plain", None)
         self.plain = None if plain is None else plain.runtime(self)
+
+    def session(self):
+        """A context for a whole search: plain code's patches stay in place between runs."""
+        return nullcontext() if self.plain is None else self.plain.session()
 
     def register_variable(self, name: str) -> None:
         """A variable first seen during a run (a tracked object's attribute): known from

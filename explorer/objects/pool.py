@@ -59,7 +59,10 @@ class ThreadPool(Declaration):
         return PoolModel(name, run, self.max_workers)
 
     def footprint(self, name: str, step: tuple) -> tuple:
-        return (name, step[1]) if step[0] == "finish" else (name,)
+        # A submit reads how many workers are idle (to start one or not), a task's finish
+        # adds one: those touch "<pool>/idle". The queue of tasks ("<pool>") is what
+        # submit, take and shutdown touch; a take and another task's finish commute.
+        return (name, name + "/idle") if step[0] == "submit" else (name,)
 
     def twin(self, name: str, real) -> PoolTwin:
         return PoolTwin(name, real, self.max_workers)
@@ -296,7 +299,7 @@ class Futures(Declaration):
     kind = "future"
 
     def footprint(self, name: str, step: tuple) -> tuple:
-        return (name, name.rpartition("#")[0]) if step[0] == "finish" else (name,)
+        return (name, name.rpartition("#")[0] + "/idle") if step[0] == "finish" else (name,)
 
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "result" or step[0] == "done"

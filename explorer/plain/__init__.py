@@ -9,5 +9,6 @@ variables (tracking.py). runs.py brackets each run; patches.py undoes everything
 """
 
 from .program import program
+from .untracked import Untracked, untracked
 
-__all__ = ["program"]
+__all__ = ["Untracked", "program", "untracked"]

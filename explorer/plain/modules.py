@@ -18,7 +18,7 @@ import time
 from ..errors import ScenarioError
 from . import clock, events, locks, queues, threads
 
-__all__ = ["rebind_module_globals"]
+__all__ = ["plan_module_globals", "rebind_module_globals"]
 
 _LOCK_TYPE = type(threading.Lock())
 _RLOCK_TYPES = tuple({type(threading.RLock()), threading._PyRLock})  # noqa: SLF001 - both RLock kinds
@@ -37,14 +37,18 @@ def _replacements() -> dict[int, object]:
 _REFUSED = (threading.Condition, threading.Semaphore, threading.Barrier, queue.Queue)
 
 
-def rebind_module_globals(runtime, modules, patches) -> None:
+def plan_module_globals(modules) -> list[tuple]:
+    """What each run does to the program's modules: ``(module, name, stand_in)`` for a name
+    bound to a patched function or class, ``(module, name, kind)`` with kind ``"Lock"``,
+    ``"RLock"`` or ``"Event"`` for an object made at import. Made once per search;
+    raises ScenarioError for an object made at import that cannot stand in fresh."""
     replacements = _replacements()
+    plan = []
     for module in modules:
-        where = vars(module)
-        for name, value in list(where.items()):
+        for name, value in list(vars(module).items()):
             stand_in = replacements.get(id(value))
             if stand_in is not None:
-                patches.set(module, name, stand_in)
+                plan.append((module, name, stand_in))
                 continue
             kind = type(value)
             if kind is _LOCK_TYPE or kind in _RLOCK_TYPES:
@@ -53,17 +57,28 @@ def rebind_module_globals(runtime, modules, patches) -> None:
                     raise ScenarioError(
                         f"{module.__name__}.{name} is a {'RLock' if reentrant else 'Lock'} made at import and "
                         f"held now; every run starts from it, so it must be free when the exploration starts")
-                patches.set(module, name, locks.global_lock(runtime, name, reentrant))
+                plan.append((module, name, "RLock" if reentrant else "Lock"))
             elif kind is threading.Event:
                 if value.is_set():
                     raise ScenarioError(f"{module.__name__}.{name} is an Event made at import and set now; "
                                         f"every run starts from it, so it must be clear when the exploration starts")
-                patches.set(module, name, events.global_event(runtime, name))
+                plan.append((module, name, "Event"))
             elif isinstance(value, _REFUSED):
                 raise ScenarioError(
                     f"{module.__name__}.{name} is a {kind.__name__} made at import, before the exploration: every "
                     f"run would share it and its state. Make it inside the program (in main, or in the "
                     f"__init__ of a tracked class)")
+    return plan
+
+
+def rebind_module_globals(runtime, plan: list[tuple], patches) -> None:
+    """Carry out a plan for one run: fresh stand-ins for the objects made at import."""
+    for module, name, action in plan:
+        if action == "Lock" or action == "RLock":
+            action = locks.global_lock(runtime, name, action == "RLock")
+        elif action == "Event":
+            action = events.global_event(runtime, name)
+        patches.set(module, name, action)
 
 
 def _held(lock) -> bool:

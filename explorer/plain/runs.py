@@ -9,6 +9,7 @@ place exactly while the program's code can run, and are undone however the run e
 from __future__ import annotations
 
 import gc
+from contextlib import contextmanager
 import linecache
 import re
 import time
@@ -17,7 +18,7 @@ from ..errors import NondeterminismError
 from ..objects.base import HIDDEN
 from . import barriers, clock, conditions, events, executor, locks, queues, semaphores, threads
 from .freezing import freeze
-from .modules import rebind_module_globals
+from .modules import plan_module_globals, rebind_module_globals
 from .patches import Patches
 from .runtime import ThreadGreenlet
 from .threads import Handle
@@ -49,7 +50,45 @@ class PlainRuntime:
         self._keep: list = []
         self._counters: dict = {}
         self._threads_named: set = set()
-        self._patches: Patches | None = None
+        self._patches: Patches | None = None  # the patches of the run under way (module globals)
+        self._held: Patches | None = None  # threading's, queue's, time's and the tracked classes'
+        self._plan: list | None = None  # what each run does to the program's modules
+        self._sessions = 0  # > 0 while a search keeps them in place between its runs
+
+    # ---- a search's brackets ----------------------------------------------------------
+
+    @contextmanager
+    def session(self):
+        """Keep the patches in place for a whole search: installing them costs more than a
+        short run. Between runs, patched code outside a program's threads does the real thing."""
+        if self._sessions == 0:
+            self._held = self._install()
+        self._sessions += 1
+        try:
+            yield
+        finally:
+            self._sessions -= 1
+            if self._sessions == 0:
+                held, self._held = self._held, None
+                held.restore()
+
+    def _install(self) -> Patches:
+        patches = Patches()
+        try:
+            threads.install(patches)
+            locks.install(patches)
+            conditions.install(patches)
+            semaphores.install(patches)
+            events.install(patches)
+            barriers.install(patches)
+            queues.install(patches)
+            executor.install(patches)
+            clock.install(patches)
+            install_tracking(self, self.config.track, patches)
+        except BaseException:
+            patches.restore()
+            raise
+        return patches
 
     # ---- a run's brackets -------------------------------------------------------------
 
@@ -64,20 +103,14 @@ class PlainRuntime:
         self._keep = []
         self._counters = {}
         self._threads_named = {"main"}
-        patches = self._patches = Patches()
         ACTIVE.append(self)
         try:
-            threads.install(patches)
-            locks.install(patches)
-            conditions.install(patches)
-            semaphores.install(patches)
-            events.install(patches)
-            barriers.install(patches)
-            queues.install(patches)
-            executor.install(patches)
-            clock.install(patches)
-            install_tracking(self, self.config.track, patches)
-            rebind_module_globals(self, self.config.modules, patches)
+            if self._held is None:  # a run on its own (a replay): patch for this run only
+                self._held = self._install()
+            self._patches = Patches()
+            if self._plan is None:
+                self._plan = plan_module_globals(self.config.modules)
+            rebind_module_globals(self, self._plan, self._patches)
         except BaseException:
             self._close()
             raise
@@ -101,6 +134,9 @@ class PlainRuntime:
                 self._patches.restore()
         finally:
             self._patches = None
+            if self._sessions == 0 and self._held is not None:
+                held, self._held = self._held, None
+                held.restore()
             if self in ACTIVE:
                 ACTIVE.remove(self)
             self.run = None

@@ -1,0 +1,161 @@
+"""The blind spot, shown: attributes and globals that more than one thread writes, but that
+are not tracked (so their accesses are no steps, and no interleaving of them is explored).
+
+``untracked(scenario)`` runs a few executions of a plain program with an opcode tracer on
+the program's own frames (``sys.settrace`` with ``f_trace_opcodes``; slow, which is why it
+is opt-in) and records every ``STORE_ATTR``/``DELETE_ATTR`` on an instance of a class
+not in ``track=``, and every ``STORE_GLOBAL``/``DELETE_GLOBAL``, with the thread that
+did it. Those written by two threads or more come back as :class:`Untracked` entries,
+each saying what to add (``track=[Account]``); a global is better moved into a tracked
+object. The object a ``STORE_ATTR`` writes to is found from the instruction that loaded
+it (``self.x = ...``, ``obj.x = ...``, a closure's cell); a write through an expression
+(``a.b.x = ...``) names the class of ``a.b`` when it can be found that way, else none.
+"""
+
+from __future__ import annotations
+
+import dis
+import os
+import sys
+import sysconfig
+from dataclasses import dataclass
+
+from .runtime import current
+
+__all__ = ["Untracked", "untracked"]
+
+_OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
+_LOADS = {"LOAD_FAST": "local", "LOAD_DEREF": "cell", "LOAD_GLOBAL": "global", "LOAD_NAME": "global"}
+
+
+@dataclass(frozen=True)
+class Untracked:
+    """Shared state written by several threads that exploration does not see."""
+
+    kind: str  # "attribute" or "global"
+    owner: str  # the class's qualified name, or the module's name
+    name: str  # the attribute or the global
+    threads: tuple[str, ...]
+    location: str  # file:line of the first write seen
+    fix: str  # what to do about it
+
+    def __str__(self) -> str:
+        return (f"{self.kind} {self.owner}.{self.name} is written by {', '.join(self.threads)} "
+                f"(first at {self.location}) but not tracked: {self.fix}")
+
+
+def untracked(scenario, executions: int = 20, seed: int = 0) -> list[Untracked]:
+    """Attributes and globals of a plain program written by more than one thread but not
+    tracked, found in up to ``executions`` random runs (``seed`` picks them)."""
+    from ..explore import explore  # the search runs the program; this module sits below it
+
+    plain = getattr(scenario, "plain", None)
+    if plain is None:
+        raise TypeError(f"untracked() takes a scenario made by explorer.program, got {scenario!r}")
+    tracked = tuple(plain.track)
+    seen: dict[tuple, list] = {}  # (kind, owner, name) -> [threads, first location, class or None]
+    stores = _StoreTable()
+
+    def tracer(frame, event, arg):
+        code = frame.f_code
+        name = code.co_filename
+        if name.startswith(_OWN) or name.startswith(_STDLIB) or current() is None:
+            return None
+        frame.f_trace_opcodes = True
+        return opcode
+
+    def opcode(frame, event, arg):
+        if event != "opcode":
+            return opcode
+        found = stores.at(frame.f_code, frame.f_lasti)
+        if found is None:
+            return opcode
+        op, target, load = found
+        here = current()
+        if here is None:
+            return opcode
+        where = f"{_short(frame.f_code.co_filename)}:{frame.f_lineno}"
+        if op == "global":
+            key = ("global", frame.f_globals.get("__name__", "?"), target)
+            cls = None
+        else:
+            obj = _loaded(frame, load)
+            if obj is _UNKNOWN or isinstance(obj, tracked) or isinstance(obj, type):
+                return opcode
+            cls = type(obj)
+            if cls.__module__ == "builtins":
+                return opcode
+            key = ("attribute", cls.__qualname__, target)
+        entry = seen.setdefault(key, [[], where, cls])
+        if here.label not in entry[0]:
+            entry[0].append(here.label)
+        return opcode
+
+    before = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        explore(scenario, strategy="random", max_executions=executions, seed=seed)
+    finally:
+        sys.settrace(before)
+    found = []
+    for (kind, owner, name), (threads, where, cls) in seen.items():
+        if len(threads) < 2:
+            continue
+        if kind == "global":
+            fix = f"move {name} into an object of a tracked class; globals are not steps"
+        else:
+            fix = f"add track=[{cls.__name__}]" if cls is not None else "track its class"
+        found.append(Untracked(kind, owner, name, tuple(threads), where, fix))
+    return sorted(found, key=lambda entry: (entry.kind, entry.owner, entry.name))
+
+
+_UNKNOWN = object()
+
+
+class _StoreTable:
+    """For each code object, the offsets of its stores: ``(op, name, how the target was loaded)``."""
+
+    def __init__(self) -> None:
+        self.tables: dict = {}
+
+    def at(self, code, offset: int):
+        table = self.tables.get(code)
+        if table is None:
+            table = self.tables[code] = _stores(code)
+        return table.get(offset)
+
+
+def _stores(code) -> dict:
+    table = {}
+    previous = None
+    for instruction in dis.get_instructions(code):
+        op = instruction.opname
+        if op in ("STORE_ATTR", "DELETE_ATTR"):
+            load = None
+            if previous is not None and previous.opname in _LOADS:
+                load = (_LOADS[previous.opname], previous.argval)
+            table[instruction.offset] = ("attribute", instruction.argval, load)
+        elif op in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+            table[instruction.offset] = ("global", instruction.argval, None)
+        if op not in ("CACHE", "EXTENDED_ARG"):
+            previous = instruction
+    return table
+
+
+def _loaded(frame, load):
+    """The object a store writes to, from the instruction that loaded it just before."""
+    if load is None:
+        return _UNKNOWN
+    how, name = load
+    if how == "local" or how == "cell":
+        return frame.f_locals.get(name, _UNKNOWN)
+    return frame.f_globals.get(name, frame.f_builtins.get(name, _UNKNOWN))
+
+
+def _short(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
