@@ -12,6 +12,7 @@ import gc
 from contextlib import contextmanager
 import linecache
 import re
+import threading
 import time
 
 from ..errors import NondeterminismError
@@ -22,18 +23,61 @@ from .modules import plan_module_globals, rebind_module_globals
 from .patches import Patches
 from .runtime import ThreadGreenlet
 from .threads import Handle
-from .tracking import install_tracking
+from .tracking import hook, roots
 
 __all__ = ["PlainRuntime", "active"]
 
-#: The runtimes whose run is under way, innermost last (a program may explore another).
-ACTIVE: list[PlainRuntime] = []
+#: The runtimes whose run is under way on each OS thread, innermost last.
+_ACTIVE = threading.local()  # .stack: this OS thread's runtimes with a run under way
 
 _SELF_ATTRIBUTE = re.compile(r"^\s*self\.([A-Za-z_]\w*)\s*(?::[^=]+)?=[^=]")
 
 
 def active() -> PlainRuntime:
-    return ACTIVE[-1]
+    return _ACTIVE.stack[-1]
+
+
+# The patches are the process's, shared by every program exploring at the time (each
+# patched function asks the greenlet running it which program it belongs to): installed
+# by the first, undone by the last, under a real lock made before any patching.
+_SHARED_LOCK = threading.Lock()
+_SHARED: dict = {"users": 0, "patches": None}
+_HOOKED: dict = {}  # tracked class -> [users, its Patches]
+
+
+def _share(track) -> None:
+    with _SHARED_LOCK:
+        if _SHARED["users"] == 0:
+            patches = Patches()
+            try:
+                for module in (threads, locks, conditions, semaphores, events, barriers, queues, executor, clock):
+                    module.install(patches)
+            except BaseException:
+                patches.restore()
+                raise
+            _SHARED["patches"] = patches
+        _SHARED["users"] += 1
+        for cls in roots(track):
+            entry = _HOOKED.get(cls)
+            if entry is None:
+                patches = Patches()
+                hook(cls, patches)
+                entry = _HOOKED[cls] = [0, patches]
+            entry[0] += 1
+
+
+def _unshare(track) -> None:
+    with _SHARED_LOCK:
+        for cls in roots(track):
+            entry = _HOOKED[cls]
+            entry[0] -= 1
+            if entry[0] == 0:
+                del _HOOKED[cls]
+                entry[1].restore()
+        _SHARED["users"] -= 1
+        if _SHARED["users"] == 0:
+            patches, _SHARED["patches"] = _SHARED["patches"], None
+            patches.restore()
 
 
 class PlainRuntime:
@@ -42,6 +86,7 @@ class PlainRuntime:
     def __init__(self, program, config) -> None:
         self.program = program
         self.config = config
+        self.tracked = tuple(config.track)  # isinstance() of these: a tracked instance
         self.epoch = float(int(time.time()))  # time.time() at virtual time 0, the same in every run
         self.preexisting: dict[int, object] | None = None
         self.run = None
@@ -51,7 +96,7 @@ class PlainRuntime:
         self._counters: dict = {}
         self._threads_named: set = set()
         self._patches: Patches | None = None  # the patches of the run under way (module globals)
-        self._held: Patches | None = None  # threading's, queue's, time's and the tracked classes'
+        self._held: bool | None = None  # whether this runtime holds the shared patches (below)
         self._plan: list | None = None  # what each run does to the program's modules
         self._sessions = 0  # > 0 while a search keeps them in place between its runs
 
@@ -62,33 +107,16 @@ class PlainRuntime:
         """Keep the patches in place for a whole search: installing them costs more than a
         short run. Between runs, patched code outside a program's threads does the real thing."""
         if self._sessions == 0:
-            self._held = self._install()
+            _share(self.config.track)
+            self._held = True
         self._sessions += 1
         try:
             yield
         finally:
             self._sessions -= 1
             if self._sessions == 0:
-                held, self._held = self._held, None
-                held.restore()
-
-    def _install(self) -> Patches:
-        patches = Patches()
-        try:
-            threads.install(patches)
-            locks.install(patches)
-            conditions.install(patches)
-            semaphores.install(patches)
-            events.install(patches)
-            barriers.install(patches)
-            queues.install(patches)
-            executor.install(patches)
-            clock.install(patches)
-            install_tracking(self, self.config.track, patches)
-        except BaseException:
-            patches.restore()
-            raise
-        return patches
+                self._held = None
+                _unshare(self.config.track)
 
     # ---- a run's brackets -------------------------------------------------------------
 
@@ -103,10 +131,14 @@ class PlainRuntime:
         self._keep = []
         self._counters = {}
         self._threads_named = {"main"}
-        ACTIVE.append(self)
+        stack = getattr(_ACTIVE, "stack", None)
+        if stack is None:
+            stack = _ACTIVE.stack = []
+        stack.append(self)
         try:
             if self._held is None:  # a run on its own (a replay): patch for this run only
-                self._held = self._install()
+                _share(self.config.track)
+                self._held = True
             self._patches = Patches()
             if self._plan is None:
                 self._plan = plan_module_globals(self.config.modules)
@@ -135,10 +167,11 @@ class PlainRuntime:
         finally:
             self._patches = None
             if self._sessions == 0 and self._held is not None:
-                held, self._held = self._held, None
-                held.restore()
-            if self in ACTIVE:
-                ACTIVE.remove(self)
+                self._held = None
+                _unshare(self.config.track)
+            stack = getattr(_ACTIVE, "stack", [])
+            if self in stack:
+                stack.remove(self)
             self.run = None
             self._keep = []
 

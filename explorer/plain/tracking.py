@@ -45,21 +45,18 @@ def _classify(cls: type, attr: str) -> int:
 _MISSING = object()
 
 
-def install_tracking(runtime, classes, patches) -> None:
-    """Hook every class in ``classes`` for one run (a subclass of another tracked class
-    is hooked through it); ``patches`` undoes it."""
-    for cls in classes:
-        if not any(other is not cls and issubclass(cls, other) for other in classes):
-            _hook(runtime, cls, patches)
+def roots(classes) -> list[type]:
+    """The classes to hook: a subclass of another tracked class is hooked through it."""
+    return [cls for cls in classes if not any(other is not cls and issubclass(cls, other) for other in classes)]
 
 
-def _hook(runtime, cls: type, patches) -> None:
+def hook(cls: type, patches) -> None:
+    """Hook ``cls`` (``patches`` undoes it). The hooks serve whichever program's thread
+    runs: its runtime says whether it tracks the class and names the instances."""
     get_original = cls.__getattribute__
     set_original = cls.__setattr__
     del_original = cls.__delattr__
     kinds: dict = {}  # (class, attribute) -> _DATA or _CLASS_LEVEL
-    program = runtime.program
-    known = program.initial
 
     def kind_of(klass: type, attr: str) -> int:
         try:
@@ -69,6 +66,8 @@ def _hook(runtime, cls: type, patches) -> None:
             return found
 
     def variable(obj, attr: str, here: ThreadGreenlet) -> str:
+        runtime = here.runtime
+        program = runtime.program
         name = runtime.instance_names.get(id(obj))
         if name is None:
             name = runtime.name_instance(obj, here)
@@ -79,13 +78,14 @@ def _hook(runtime, cls: type, patches) -> None:
                 f"every run would start from what the last one left in it. Make it inside the program "
                 f"(in main, or with setup=)")
         var = f"{name}.{attr}"
-        if var not in known:
+        if var not in program.initial:
             runtime.new_variable(var)
         return var
 
     def __getattribute__(self, attr):
         here = getcurrent()
-        if here.__class__ is not ThreadGreenlet or attr[:2] == "__" or here.dying:
+        if here.__class__ is not ThreadGreenlet or attr[:2] == "__" or here.dying \
+                or not isinstance(self, here.runtime.tracked):
             return get_original(self, attr)
         if kind_of(self.__class__, attr) is _CLASS_LEVEL:
             return get_original(self, attr)
@@ -94,7 +94,8 @@ def _hook(runtime, cls: type, patches) -> None:
 
     def __setattr__(self, attr, value):
         here = getcurrent()
-        if here.__class__ is not ThreadGreenlet or attr[:2] == "__" or here.dying:
+        if here.__class__ is not ThreadGreenlet or attr[:2] == "__" or here.dying \
+                or not isinstance(self, here.runtime.tracked):
             return set_original(self, attr, value)
         if kind_of(self.__class__, attr) is _CLASS_LEVEL:  # a property's setter: its own accesses are steps
             return set_original(self, attr, value)
@@ -103,7 +104,8 @@ def _hook(runtime, cls: type, patches) -> None:
 
     def __delattr__(self, attr):
         here = getcurrent()
-        if here.__class__ is not ThreadGreenlet or attr[:2] == "__" or here.dying:
+        if here.__class__ is not ThreadGreenlet or attr[:2] == "__" or here.dying \
+                or not isinstance(self, here.runtime.tracked):
             return del_original(self, attr)
         if kind_of(self.__class__, attr) is _CLASS_LEVEL:
             return del_original(self, attr)
