@@ -1,0 +1,1519 @@
+"""Plain threading code explored unmodified (``explorer.program``, issue 15).
+
+Each program below is ordinary ``threading``/``queue``/``concurrent.futures``/``time``
+code. The tests check what exploring it says against arithmetic done here by hand or by
+:func:`orders` (every order of the steps that keeps each thread's own order: an
+enumeration that knows nothing of explorer), and check that every complete strategy
+(dpor, stateful, bounded with a bound beyond every schedule) says what exhaustive
+enumeration says: the same final states, outcomes, finding kinds and deadlock verdict.
+
+Nothing here may make a threading object at module level: every program run from this
+file rebinds its module's threading globals (a global ``Lock`` is explored as a lock
+named after it), so such objects live in modules of their own (:func:`module_of`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import queue
+import sys
+import textwrap
+import threading
+import time
+import types
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import explorer
+from explorer import Expect, ScenarioError, explore, load_trace, program, replay
+from scenarios import seed_notebook
+
+LARGE_BOUND = 40  # more preemptions than any program here has steps: bounded search is exhaustive
+COMPLETE = ("dpor", "stateful", "bounded")
+
+
+# ---- the independent arithmetic ----------------------------------------------------------
+
+
+def orders(chains: dict[str, list[str]], before: tuple = ()) -> list[tuple[str, ...]]:
+    """Every order of the steps of ``chains`` (thread -> its steps, in its order) that keeps
+    each thread's order and each ``(a, b)`` of ``before`` (a spawn before the spawned
+    thread's first step, a thread's last step before its join). Step labels are unique."""
+    preds: dict[str, set] = {step: set() for chain in chains.values() for step in chain}
+    for chain in chains.values():
+        for a, b in zip(chain, chain[1:]):
+            preds[b].add(a)
+    for a, b in before:
+        preds[b].add(a)
+    found: list[tuple[str, ...]] = []
+
+    def extend(done: set, order: list) -> None:
+        if len(order) == len(preds):
+            found.append(tuple(order))
+            return
+        for step, needs in preds.items():
+            if step not in done and needs <= done:
+                done.add(step)
+                order.append(step)
+                extend(done, order)
+                order.pop()
+                done.remove(step)
+
+    extend(set(), [])
+    return found
+
+
+def two_threads_of(steps: list[str], init: int = 1) -> tuple[dict, tuple]:
+    """main makes the object (``init`` writes), starts A and B, joins them, reads the
+    result; A and B each run ``steps``."""
+    chains = {"main": [f"init{n}" for n in range(init)] + ["startA", "startB", "joinA", "joinB", "result"],
+              "A": [f"A.{s}" for s in steps], "B": [f"B.{s}" for s in steps]}
+    before = (("startA", chains["A"][0]), ("startB", chains["B"][0]),
+              (chains["A"][-1], "joinA"), (chains["B"][-1], "joinB"))
+    return chains, before
+
+
+def increments(order: tuple[str, ...], adds: dict[str, int]) -> int:
+    """The final value of a counter when each thread reads it (``.read``) and later writes
+    what it read plus ``adds[thread]`` (``.write``), in ``order``."""
+    value, seen = 0, {}
+    for step in order:
+        thread, _, what = step.partition(".")
+        if what == "read":
+            seen[thread] = value
+        elif what == "write":
+            value = seen[thread] + adds[thread]
+    return value
+
+
+def mutually_exclusive(order: tuple[str, ...], threads=("A", "B")) -> bool:
+    """Whether no thread's ``acquire`` .. ``release`` overlaps another's."""
+    holder = None
+    for step in order:
+        thread, _, what = step.partition(".")
+        if what == "acquire":
+            if holder is not None:
+                return False
+            holder = thread
+        elif what == "release":
+            holder = None
+    return True
+
+
+# ---- exploring and comparing ---------------------------------------------------------------
+
+
+def verdicts(result) -> tuple:
+    return (set(result.final_states), set(result.outcomes), result.deadlocked > 0,
+            {finding.kind for finding in result.findings})
+
+
+def explored(scenario, strategy: str = "exhaustive", **options):
+    if strategy == "bounded":
+        options.setdefault("preemptions", LARGE_BOUND)
+    result = explore(scenario, strategy=strategy, **options)
+    assert result.complete, (strategy, result.incomplete_reason)
+    return result
+
+
+def states(result) -> dict[str, int]:
+    """Final states as text, with how many executions ended in each."""
+    return {str(state): n for state, n in result.final_states.items()}
+
+
+def returns(result, thread: str = "main") -> Counter:
+    """What ``thread`` returned, with how many executions it returned it in."""
+    counts = Counter()
+    for outcome, n in result.outcomes.items():
+        counts[outcome[thread]] += n
+    return counts
+
+
+def kinds(result) -> set[str]:
+    return {finding.kind for finding in result.findings}
+
+
+def module_of(name: str, source: str) -> types.ModuleType:
+    """A module of its own, made from ``source`` (its globals are made at its import)."""
+    module = types.ModuleType(name)
+    module.__file__ = f"<{name}>"
+    sys.modules[name] = module
+    exec(compile(textwrap.dedent(source), f"<{name}>", "exec"), module.__dict__)  # noqa: S102 - test code
+    return module
+
+
+# ---- the programs ---------------------------------------------------------------------------
+
+
+class Counter_:
+    """A counter whose increment reads, then writes: the classic lost update."""
+
+    def __init__(self):
+        self.value = 0
+
+    def increment(self):
+        self.value = self.value + 1
+
+
+def two_increments():
+    counter = Counter_()
+    workers = [threading.Thread(target=counter.increment) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return counter.value
+
+
+class Account:
+    """A balance guarded by locks of each kind the program makes."""
+
+    def __init__(self, reentrant=False):
+        self.balance = 0
+        self._lock = threading.RLock() if reentrant else threading.Lock()
+
+    def deposit(self, amount):
+        with self._lock:
+            balance = self.balance
+            self.balance = balance + amount
+
+    def deposit_twice_locked(self, amount):
+        with self._lock:
+            self.deposit(amount)  # the RLock taken again by its holder
+
+
+def locked_deposits():
+    account = Account()
+    workers = [threading.Thread(target=account.deposit, args=(n,)) for n in (1, 2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return account.balance
+
+
+def reentrant_deposits():
+    account = Account(reentrant=True)
+    workers = [threading.Thread(target=account.deposit_twice_locked, args=(n,)) for n in (1, 2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return account.balance
+
+
+class Mailbox:
+    """One slot, filled by a producer and emptied by a consumer, under a condition."""
+
+    def __init__(self, lock=None):
+        self.item = None
+        self.ready = threading.Condition(lock)
+
+    def fill(self, item):
+        with self.ready:
+            self.item = item
+            self.ready.notify()
+
+    def take(self):
+        with self.ready:
+            while self.item is None:
+                self.ready.wait()
+            return self.item
+
+
+def condition_handoff():
+    box = Mailbox()
+    consumer = threading.Thread(target=box.take)
+    consumer.start()
+    box.fill("parcel")
+    consumer.join()
+    return box.item
+
+
+class Tally:
+    """A shared number, and a log of what the threads saw."""
+
+    def __init__(self):
+        self.count = 0
+        self.seen = ()
+
+    def bump(self):
+        self.count = self.count + 1
+
+    def note(self, what):
+        self.seen = self.seen + (what,)
+
+
+def condition_on_a_shared_lock():
+    """Two threads bump under the program's lock and notify_all; a third waits (wait_for)
+    on a condition over that same lock until the count reaches 2."""
+    tally = Tally()
+    lock = threading.Lock()
+    reached = threading.Condition(lock)
+
+    def bump():
+        with lock:
+            tally.bump()
+            reached.notify_all()
+
+    def watch():
+        with reached:
+            reached.wait_for(lambda: tally.count == 2)
+            tally.note("saw 2")
+
+    threads = [threading.Thread(target=f) for f in (watch, bump, bump)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def semaphore_counter(permits):
+    def main():
+        tally = Tally()
+        slots = threading.Semaphore(permits)
+
+        def bump():
+            with slots:
+                tally.bump()
+
+        workers = [threading.Thread(target=bump) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return tally.count
+    main.__qualname__ = f"semaphore_counter_{permits}"
+    return main
+
+
+def bounded_semaphore_released_twice():
+    slots = threading.BoundedSemaphore(1)
+    slots.acquire()
+    slots.release()
+    slots.release()
+
+
+def semaphore_released_twice():
+    slots = threading.Semaphore(1)
+    slots.acquire()
+    slots.release()
+    slots.release()
+    return [slots.acquire(blocking=False) for _ in range(3)]
+
+
+def event_waits():
+    """A thread waits for an event with a timeout while main sets it, reads and clears it."""
+    tally = Tally()
+    go = threading.Event()
+
+    def waiter():
+        tally.note(go.wait(timeout=5))
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    go.set()
+    was_set = go.is_set()
+    go.clear()
+    thread.join()
+    return was_set, go.is_set()
+
+
+def event_blocking_wait():
+    tally = Tally()
+    go = threading.Event()
+
+    def waiter():
+        go.wait()
+        tally.note(tally.count)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    tally.count = 1
+    go.set()
+    thread.join()
+
+
+def barrier_meeting():
+    """Each thread writes its own attribute, meets the other at the barrier, then reads
+    the other's: after the barrier, both writes are always seen."""
+    tally = Tally()
+    meeting = threading.Barrier(2)
+
+    def left():
+        tally.count = tally.count  # a read and a write before the barrier
+        meeting.wait()
+        tally.note("left")
+
+    def right():
+        tally.seen = ("right",)
+        meeting.wait()
+        return tally.count
+
+    threads = [threading.Thread(target=left), threading.Thread(target=right)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def queue_pipeline():
+    """A worker takes two items, marking each done; main puts them and joins the queue,
+    then a get_nowait on the empty queue raises queue.Empty."""
+    tally = Tally()
+    work = queue.Queue()
+
+    def worker():
+        for _ in range(2):
+            tally.note(work.get())
+            work.task_done()
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    work.put("a")
+    work.put("b")
+    work.join()
+    try:
+        work.get_nowait()
+    except queue.Empty:
+        empty = True
+    else:
+        empty = False
+    return empty
+
+
+def queue_orders():
+    lifo, priority, simple = queue.LifoQueue(), queue.PriorityQueue(), queue.SimpleQueue()
+    for item in (2, 3, 1):
+        lifo.put(item)
+        priority.put(item)
+        simple.put(item)
+    return ([lifo.get() for _ in range(3)], [priority.get() for _ in range(3)],
+            [simple.get() for _ in range(3)], simple.empty())
+
+
+def threads_alive_and_daemon():
+    tally = Tally()
+    worker = threading.Thread(target=tally.bump, name="worker", daemon=True)
+    before = worker.is_alive()
+    worker.start()
+    during = worker.is_alive()
+    worker.join()
+    return before, during, worker.is_alive(), worker.daemon, worker.name
+
+
+def timer_cancelled():
+    tally = Tally()
+    timer = threading.Timer(10.0, tally.bump)
+    timer.start()
+    timer.cancel()
+    timer.join()
+    return tally.count
+
+
+def timer_fires():
+    tally = Tally()
+    timer = threading.Timer(10.0, tally.bump)
+    timer.start()
+    timer.join()
+    return tally.count
+
+
+def square(n):
+    return n * n
+
+
+def executor_results():
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        future = pool.submit(square, 7)
+        value = future.result()
+        finished = future.done()
+        squares = list(pool.map(square, [2]))
+    return value, finished, squares
+
+
+def executor_shutdown():
+    tally = Tally()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(tally.bump)
+    early = future.done()
+    pool.shutdown(wait=True)
+    return early, future.done(), future.result(), future.exception()
+
+
+def sleepers():
+    start = time.monotonic()
+
+    def nap():
+        time.sleep(10)
+
+    thread = threading.Thread(target=nap)
+    thread.start()
+    time.sleep(10)
+    time.sleep(5)
+    thread.join()
+    return time.monotonic() - start
+
+
+class Shelf:
+    """A helper chain between switch points: put -> _stock -> _count, each a plain call."""
+
+    def __init__(self):
+        self.items = 0
+
+    def _count(self):
+        return self.items
+
+    def _stock(self, n):
+        current = self._count()
+        self.items = current + n
+
+    def put(self, n):
+        self._stock(n)
+
+
+def nested_calls():
+    shelf = Shelf()
+    workers = [threading.Thread(target=shelf.put, args=(n,)) for n in (1, 10)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return shelf.items
+
+
+def threads_from_threads():
+    tally = Tally()
+
+    def leaf():
+        tally.bump()
+
+    def parent():
+        child = threading.Thread(target=leaf, name="child")
+        child.start()
+        leaf()
+        child.join()
+
+    thread = threading.Thread(target=parent, name="parent")
+    thread.start()
+    thread.join()
+    return tally.count
+
+
+class Box:
+    def __init__(self):
+        self.x = 0
+        self.y = 0
+
+
+def daemon_writes():
+    """A daemon thread writes x while main writes y; the program ends with main, so the
+    daemon's write happens in some runs and not in others."""
+    box = Box()
+
+    def write_x():
+        box.x = 1
+
+    threading.Thread(target=write_x, daemon=True).start()
+    box.y = 1
+
+
+def napper():
+    time.sleep(1)
+
+
+def alive_after_start():
+    worker = threading.Thread(target=napper)
+    worker.start()
+    return worker.is_alive()
+
+
+#: Programs whose every shared access is tracked or a threading object's: on these every
+#: complete strategy must say exactly what exhaustive enumeration says.
+PROGRAMS = {
+    "two increments": (two_increments, [Counter_]),
+    "locked deposits": (locked_deposits, [Account]),
+    "reentrant deposits": (reentrant_deposits, [Account]),
+    "condition handoff": (condition_handoff, [Mailbox]),
+    "condition on a shared lock": (condition_on_a_shared_lock, [Tally]),
+    "semaphore of 1": (semaphore_counter(1), [Tally]),
+    "semaphore of 2": (semaphore_counter(2), [Tally]),
+    "bounded semaphore released twice": (bounded_semaphore_released_twice, []),
+    "semaphore released twice": (semaphore_released_twice, []),
+    "event waits": (event_waits, [Tally]),
+    "event blocking wait": (event_blocking_wait, [Tally]),
+    "barrier meeting": (barrier_meeting, [Tally]),
+    "queue pipeline": (queue_pipeline, [Tally]),
+    "queue orders": (queue_orders, []),
+    "threads alive and daemon": (threads_alive_and_daemon, [Tally]),
+    "timer cancelled": (timer_cancelled, [Tally]),
+    "timer fires": (timer_fires, [Tally]),
+    "executor results": (executor_results, []),
+    "executor shutdown": (executor_shutdown, [Tally]),
+    "sleepers": (sleepers, []),
+    "nested calls": (nested_calls, [Shelf]),
+    "threads from threads": (threads_from_threads, [Tally]),
+    "daemon writes": (daemon_writes, [Box]),
+    "alive after start": (alive_after_start, []),
+}
+
+
+def scenario_of(name: str):
+    main, track = PROGRAMS[name]
+    return program(name, main, track=track)
+
+
+# ---- every complete strategy agrees with exhaustive enumeration ----------------------------------
+
+
+@pytest.mark.parametrize("strategy", COMPLETE)
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_every_complete_strategy_gives_exhaustive_enumerations_verdicts_on_plain_code(name, strategy):
+    scenario = scenario_of(name)
+    assert verdicts(explored(scenario, strategy)) == verdicts(explored(scenario))
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_bounded_search_beyond_every_schedule_runs_exactly_exhaustive_enumerations_schedules(name):
+    scenario = scenario_of(name)
+    exhaustive, bounded = explored(scenario), explored(scenario, "bounded")
+    assert bounded.executions == exhaustive.executions
+    assert bounded.final_states == exhaustive.final_states and bounded.outcomes == exhaustive.outcomes
+
+
+# ---- Thread, Lock, RLock ---------------------------------------------------------------------------
+
+
+def test_two_threads_incrementing_unlocked_lose_an_update_in_9_of_19_interleavings():
+    chains, before = two_threads_of(["read", "write"])
+    every = orders(chains, before)
+    by_value = Counter(increments(order, {"A": 1, "B": 1}) for order in every)
+    assert (len(every), by_value) == (19, Counter({2: 10, 1: 9}))
+
+    result = explored(program("two increments", two_increments, track=[Counter_]))
+    assert result.executions == len(every) and result.steps == 10 * len(every)
+    assert states(result) == {"Counter_#1.value=2": 10, "Counter_#1.value=1": 9}
+    assert returns(result) == Counter({2: 10, 1: 9})
+    assert "lost-update" in kinds(result)
+    (lost,) = [f for f in result.findings if f.kind == "lost-update"]
+    assert "Counter_#1.value" in lost.message
+
+
+def test_a_lock_made_in_the_program_keeps_every_deposit_in_exactly_the_mutually_exclusive_orders():
+    # Account() writes balance and _lock; each deposit reads _lock, then acquire, read, write, release
+    chains, before = two_threads_of(["lock", "acquire", "read", "write", "release"], init=2)
+    every = orders(chains, before)
+    exclusive = [order for order in every if mutually_exclusive(order)]
+    assert (len(every), len(exclusive)) == (923, 118)
+    result = explored(program("locked deposits", locked_deposits, track=[Account]))
+    assert result.executions == len(exclusive)
+    assert states(result) == {"Account#1.balance=3": len(exclusive)}
+    assert result.findings == []
+
+
+def test_an_rlock_taken_again_by_its_holder_neither_deadlocks_nor_loses_a_deposit():
+    # the outer with reads _lock and acquires; deposit() reads _lock and acquires again, reads
+    # and writes the balance, releases; the outer with releases
+    chains, before = two_threads_of(["lock", "acquire", "lock2", "acquire2", "read", "write", "release2",
+                                     "release"], init=2)
+    exclusive = [order for order in orders(chains, before) if mutually_exclusive(order)]
+    result = explored(program("reentrant deposits", reentrant_deposits, track=[Account]))
+    assert result.executions == len(exclusive)
+    assert result.deadlocked == 0 and result.findings == []
+    assert states(result) == {"Account#1.balance=3": len(exclusive)}
+
+
+def test_a_plain_lock_taken_again_by_its_holder_deadlocks_with_the_thread_waiting_on_itself():
+    def main():
+        lock = threading.Lock()
+        lock.acquire()
+        lock.acquire()
+
+    result = explored(program("lock twice", main))
+    assert (result.executions, result.deadlocked) == (1, 1)
+    (deadlock,) = result.deadlocks
+    assert deadlock.cycle == ["main", "main"] and "Lock#1" in deadlock.message
+
+
+def test_lock_acquire_without_blocking_reports_whether_it_got_the_lock():
+    def main():
+        lock = threading.Lock()
+        first = lock.acquire(blocking=False)
+        second = lock.acquire(blocking=False)
+        lock.release()
+        third = lock.acquire(blocking=False)
+        lock.release()
+        return first, second, third
+
+    result = explored(program("try lock", main))
+    assert returns(result) == Counter({(True, False, True): 1})
+    assert result.findings == []
+
+
+def test_lock_locked_says_whether_the_lock_is_held_and_never_waits():
+    def main():
+        lock = threading.Lock()
+        before = lock.locked()
+        lock.acquire()
+        during = lock.locked()
+        lock.release()
+        return before, during
+
+    result = explored(program("locked", main))
+    assert result.deadlocked == 0
+    assert returns(result) == Counter({(False, True): 1})
+
+
+# ---- Condition -----------------------------------------------------------------------------------
+
+
+def test_a_condition_with_its_own_lock_hands_the_item_over_in_every_interleaving():
+    result = explored(program("condition handoff", condition_handoff, track=[Mailbox]))
+    assert set(states(result)) == {"Mailbox#1.item='parcel'"}
+    assert result.executions > 1 and result.deadlocked == 0 and result.findings == []
+
+
+def test_wait_for_on_a_condition_over_a_shared_lock_wakes_only_when_both_bumps_are_done():
+    result = explored(program("condition on a shared lock", condition_on_a_shared_lock, track=[Tally]))
+    assert set(states(result)) == {"Tally#1.count=2, Tally#1.seen=('saw 2',)"}
+    assert result.deadlocked == 0 and result.findings == []
+
+
+def test_notify_before_anyone_waits_is_lost_and_a_wait_without_timeout_then_deadlocks():
+    def main():
+        ready = threading.Condition()
+        with ready:
+            ready.notify()
+        with ready:
+            ready.wait()
+
+    result = explored(program("notify first", main))
+    assert result.deadlocked == result.executions == 1
+    assert kinds(result) == {"deadlock"}
+
+
+def test_a_condition_wait_with_a_timeout_nobody_notifies_returns_false():
+    def main():
+        ready = threading.Condition()
+        with ready:
+            return ready.wait(timeout=2)
+
+    assert returns(explored(program("wait timeout", main))) == Counter({False: 1})
+
+
+# ---- Semaphore, BoundedSemaphore ---------------------------------------------------------------
+
+
+def test_a_semaphore_of_one_permit_excludes_and_one_of_two_lets_an_update_be_lost():
+    one = explored(program("semaphore of 1", semaphore_counter(1), track=[Tally]))
+    two = explored(program("semaphore of 2", semaphore_counter(2), track=[Tally]))
+    assert returns(one).keys() == {2} and "lost-update" not in kinds(one)
+    assert returns(two).keys() == {1, 2} and "lost-update" in kinds(two)
+
+
+def test_releasing_a_bounded_semaphore_past_its_value_is_an_error_finding():
+    result = explored(program("over-release", bounded_semaphore_released_twice))
+    assert (result.executions, result.failed) == (1, 1)
+    (error,) = [f for f in result.findings if f.kind == "error"]
+    assert "BoundedSemaphore#1" in error.message and "released too many times" in error.message
+    assert error.thread == "main"
+
+
+def test_releasing_a_plain_semaphore_past_its_value_adds_a_permit():
+    result = explored(program("plain over-release", semaphore_released_twice))
+    assert result.findings == []
+    assert returns(result) == Counter({(True, True, False): 1})
+
+
+# ---- Event ---------------------------------------------------------------------------------------
+
+
+def test_an_event_wait_with_a_timeout_returns_true_when_set_first_and_may_time_out_otherwise():
+    result = explored(program("event waits", event_waits, track=[Tally]))
+    assert {dict(state)["Tally#1.seen"] for state in result.final_states} == {(True,), (False,)}
+    assert returns(result).keys() == {(True, False)}  # is_set after set, and after clear
+    assert result.findings == []
+
+
+def test_an_event_wait_without_timeout_always_sees_what_was_written_before_set():
+    result = explored(program("event blocking wait", event_blocking_wait, track=[Tally]))
+    assert {dict(state)["Tally#1.seen"] for state in result.final_states} == {(1,)}
+    assert "race" not in kinds(result) and result.deadlocked == 0
+
+
+def test_waiting_on_an_event_nobody_sets_deadlocks():
+    def main():
+        threading.Event().wait()
+
+    result = explored(program("never set", main))
+    assert result.deadlocked == 1 and kinds(result) == {"deadlock"}
+
+
+# ---- Barrier -------------------------------------------------------------------------------------
+
+
+def test_after_a_barrier_each_thread_sees_what_the_other_wrote_before_it():
+    result = explored(program("barrier meeting", barrier_meeting, track=[Tally]))
+    assert set(states(result)) == {"Tally#1.count=0, Tally#1.seen=('right', 'left')"}
+    assert "race" not in kinds(result)
+
+
+def test_a_barrier_one_party_short_deadlocks():
+    def main():
+        threading.Barrier(2).wait()
+
+    assert explored(program("one short", main)).deadlocked == 1
+
+
+# ---- queues --------------------------------------------------------------------------------------
+
+
+def test_a_queue_joined_after_task_done_has_handed_both_items_over_and_get_nowait_raises_empty():
+    result = explored(program("queue pipeline", queue_pipeline, track=[Tally]))
+    assert set(states(result)) == {"Tally#1.count=0, Tally#1.seen=('a', 'b')"}
+    assert returns(result).keys() == {True}
+    assert result.findings == [] and result.deadlocked == 0
+
+
+def test_lifo_priority_and_simple_queues_hand_items_back_in_their_own_orders():
+    result = explored(program("queue orders", queue_orders))
+    assert returns(result) == Counter({((1, 3, 2), (1, 2, 3), (2, 3, 1), True): 1})
+
+
+def test_a_get_with_a_timeout_may_time_out_before_the_put_and_raise_empty():
+    def main():
+        tally = Tally()
+        items = queue.Queue()
+
+        def consume():
+            try:
+                tally.count = items.get(timeout=1)
+            except queue.Empty:
+                tally.count = -1
+
+        thread = threading.Thread(target=consume)
+        thread.start()
+        items.put(5)
+        thread.join()
+
+    result = explored(program("get timeout", main, track=[Tally]))
+    assert {dict(state)["Tally#1.count"] for state in result.final_states} == {5, -1}
+
+
+def test_a_bounded_queue_blocks_the_second_put_until_a_get_and_full_says_so():
+    def main():
+        tally = Tally()
+        items = queue.Queue(maxsize=1)
+
+        def produce():
+            items.put(1)
+            items.put(2)
+
+        thread = threading.Thread(target=produce)
+        thread.start()
+        full = items.full()
+        tally.seen = (items.get(), items.get())
+        thread.join()
+        return full
+
+    result = explored(program("bounded queue", main, track=[Tally]))
+    assert {dict(state)["Tally#1.seen"] for state in result.final_states} == {(1, 2)}
+    assert returns(result).keys() == {True, False} and result.deadlocked == 0
+
+
+def test_joining_a_queue_whose_item_is_never_marked_done_deadlocks_naming_the_queue():
+    def main():
+        items = queue.Queue()
+        thread = threading.Thread(target=items.get)
+        thread.start()
+        items.put(1)
+        items.join()
+
+    result = explored(program("no task_done", main))
+    assert result.deadlocked == result.executions
+    (deadlock,) = result.deadlocks
+    assert "Queue#1" in deadlock.message
+
+
+# ---- Thread details, Timer -----------------------------------------------------------------------
+
+
+def test_a_thread_is_alive_only_between_start_and_end_and_keeps_its_name_and_daemon_flag():
+    result = explored(program("alive", threads_alive_and_daemon, track=[Tally]))
+    # before start: not alive; after start: alive or already done; after join: not alive
+    assert returns(result).keys() == {(False, True, False, True, "worker"), (False, False, False, True, "worker")}
+    assert "worker" in next(iter(result.outcomes))
+
+
+def test_threads_are_named_as_threading_names_them():
+    result = explored(program("two increments", two_increments, track=[Counter_]))
+    assert set(next(iter(result.outcomes))) == {"Counter_#1.value", "main", "Thread-1 (increment)",
+                                                "Thread-2 (increment)"}
+
+
+class Incrementer(threading.Thread):
+    """A Thread subclass that overrides run()."""
+
+    def __init__(self, counter):
+        super().__init__()
+        self.counter = counter
+
+    def run(self):
+        self.counter.increment()
+
+
+def test_a_thread_subclass_that_overrides_run_loses_an_update_like_a_target_does():
+    def main():
+        counter = Counter_()
+        workers = [Incrementer(counter) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return counter.value
+
+    result = explored(program("subclass", main, track=[Counter_]))
+    assert returns(result) == Counter({2: 10, 1: 9})  # as two_increments, by orders()
+    assert set(next(iter(result.outcomes))) >= {"Thread-1", "Thread-2"}
+
+
+def test_current_thread_is_the_thread_the_pool_worker_or_the_main_thread_by_name():
+    def main():
+        tally = Tally()
+
+        def who():
+            tally.note(threading.current_thread().name)
+
+        thread = threading.Thread(target=who, name="W")
+        thread.start()
+        thread.join()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(who).result()
+        who()
+
+    result = explored(program("names", main, track=[Tally]))
+    assert {dict(state)["Tally#1.seen"] for state in result.final_states} == {
+        ("W", "ThreadPoolExecutor-0-0", "MainThread")}
+
+
+def test_releasing_an_rlock_held_by_another_thread_is_an_error_finding():
+    def main():
+        lock = threading.RLock()
+        lock.acquire()
+        thread = threading.Thread(target=lock.release, name="stranger")
+        thread.start()
+        thread.join()
+
+    result = explored(program("foreign release", main))
+    (error,) = [f for f in result.findings if f.kind == "error"]
+    assert error.thread == "stranger" and "RLock#1" in error.message and "cannot release" in error.message
+
+
+def test_a_semaphore_acquire_with_a_timeout_gets_the_permit_or_gives_up():
+    def main():
+        tally = Tally()
+        permits = threading.Semaphore(0)
+
+        def take():
+            tally.count = permits.acquire(timeout=1)
+
+        thread = threading.Thread(target=take)
+        thread.start()
+        permits.release()
+        thread.join()
+
+    result = explored(program("semaphore timeout", main, track=[Tally]))
+    assert {dict(state)["Tally#1.count"] for state in result.final_states} == {True, False}
+
+
+def test_a_timer_left_alone_fires_once_and_a_cancelled_one_fires_only_if_its_wait_ran_out_first():
+    fired = explored(program("timer fires", timer_fires, track=[Tally]))
+    assert returns(fired) == Counter({1: fired.executions})
+    cancelled = explored(program("timer cancelled", timer_cancelled, track=[Tally]))
+    assert returns(cancelled).keys() == {0, 1}
+
+
+# ---- ThreadPoolExecutor and futures --------------------------------------------------------------
+
+
+def test_an_executor_gives_each_future_its_result_and_map_its_results_in_order():
+    result = explored(program("executor results", executor_results))
+    assert returns(result).keys() == {(49, True, (4,))}  # the list, frozen
+    assert result.findings == []
+
+
+def test_shutdown_waits_for_the_tasks_so_their_futures_are_done_after_it():
+    result = explored(program("executor shutdown", executor_shutdown, track=[Tally]))
+    assert returns(result).keys() == {(True, True, None, None), (False, True, None, None)}
+    assert set(states(result)) == {"Tally#1.count=1, Tally#1.seen=()"}
+
+
+def fails(n):
+    raise KeyError(n)
+
+
+def test_a_tasks_exception_nobody_reads_is_an_error_finding_naming_the_task():
+    def main():
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(fails, 7)
+
+    result = explored(program("unread", main))
+    (error,) = [f for f in result.findings if f.kind == "error"]
+    assert "ThreadPoolExecutor-0#1" in error.message and "KeyError" in error.message
+    assert "fails(7)" in error.message
+
+
+def test_a_task_is_shown_as_the_call_it_is_not_as_a_call_of_that_call():
+    def main():
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(fails, 7)
+
+    (error,) = explored(program("unread", main)).errors
+    assert "fails(7)()" not in error.message, error.message
+
+
+def test_a_tasks_exception_read_through_result_or_exception_is_no_finding():
+    def caught():
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            future = pool.submit(fails, 7)
+            try:
+                future.result()
+            except KeyError as error:
+                return error.args
+
+    def asked():
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return repr(pool.submit(fails, 7).exception())
+
+    by_result, by_exception = explored(program("caught", caught)), explored(program("asked", asked))
+    assert (returns(by_result), by_result.findings) == (Counter({(7,): 1}), [])
+    assert (returns(by_exception), by_exception.findings) == (Counter({"KeyError(7)": 1}), [])
+
+
+# ---- virtual time --------------------------------------------------------------------------------
+
+
+def test_a_program_that_sleeps_ten_seconds_explores_at_once_and_monotonic_moves_by_its_sleeps_only():
+    started = time.perf_counter()
+    result = explored(program("sleepers", sleepers))
+    assert time.perf_counter() - started < 5
+    assert returns(result) == Counter({15.0: result.executions})
+    # main sleeps twice and joins; the napper sleeps once: 3 interleavings of the nap
+    assert result.executions == 3
+
+
+def test_time_time_is_the_search_start_plus_the_threads_sleeps():
+    def main():
+        before = time.time()
+        time.sleep(60)
+        return time.time() - before
+
+    assert returns(explored(program("wall clock", main))) == Counter({60.0: 1})
+
+
+# ---- tracked attributes ----------------------------------------------------------------------------
+
+
+class WithProperty:
+    def __init__(self):
+        self._level = 0
+
+    @property
+    def level(self):
+        return self._level
+
+    @level.setter
+    def level(self, value):
+        self._level = value
+
+
+class Slotted:
+    __slots__ = ("level",)
+
+    def __init__(self):
+        self.level = 0
+
+
+class Base:
+    limit = 5
+
+    def __init__(self):
+        self.level = 0
+
+
+class Sub(Base):
+    def raise_level(self):
+        if self.level < self.limit:
+            self.level = self.level + 1
+
+
+def raise_twice(make):
+    def main():
+        obj = make()
+
+        def work():
+            obj.level = obj.level + 1
+
+        workers = [threading.Thread(target=work) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    return main
+
+
+@pytest.mark.parametrize("cls, variable", [(WithProperty, "WithProperty#1._level"), (Slotted, "Slotted#1.level"),
+                                           (Sub, "Sub#1.level")])
+def test_a_tracked_attribute_behind_a_property_a_slot_or_a_base_class_loses_an_update_like_any(cls, variable):
+    track = [Base] if cls is Sub else [cls]  # the base class tracked, the subclass instantiated
+    result = explored(program(cls.__name__, raise_twice(cls), track=track))
+    assert states(result) == {f"{variable}=2": 10, f"{variable}=1": 9}  # as two_increments, by orders()
+    assert "lost-update" in kinds(result)
+
+
+def test_a_class_variable_read_through_an_instance_is_a_read_of_the_value_the_class_holds():
+    def main():
+        obj = Sub()
+        obj.raise_level()
+        return obj.level
+
+    result = explored(program("class variable", main, track=[Base]))
+    assert returns(result) == Counter({1: 1})
+    reads = [e for e in result_trace(program("class variable", main, track=[Base])) if e.target == "Sub#1.limit"]
+    assert len(reads) == 1 and reads[0].kind == "read"
+    assert reads[0].value == 5, reads[0].describe()
+
+
+def result_trace(scenario):
+    """The events of the one schedule of a single-threaded program."""
+    return replay(scenario, ["main"], extend=True).events
+
+
+def test_a_class_variable_read_through_an_instance_by_two_threads_keeps_both_below_the_limit():
+    def main():
+        obj = Sub()
+        workers = [threading.Thread(target=obj.raise_level) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    chains, before = two_threads_of(["read", "limit", "reread", "write"])
+    every = orders(chains, before)
+    # the write is computed from the re-read, the last read before it
+    final = Counter(increments(tuple(s.replace("reread", "read") for s in order if not s.endswith(
+        (".read", ".limit"))), {"A": 1, "B": 1}) for order in every)
+    result = explored(program("class variable, two threads", main, track=[Base]))
+    assert result.executions == len(every)
+    assert {int(k.rpartition("=")[2]): n for k, n in states(result).items()} == dict(final)
+
+
+def test_nested_calls_between_switch_points_each_step_at_its_own_access():
+    chains, before = two_threads_of(["read", "write"])
+    every = orders(chains, before)
+    final = Counter(increments(order, {"A": 1, "B": 10}) for order in every)
+    result = explored(program("nested calls", nested_calls, track=[Shelf]))
+    assert result.executions == len(every) == 19
+    assert {int(k.rpartition("=")[2]): n for k, n in states(result).items()} == dict(final)
+    assert set(final) == {11, 10, 1}
+
+
+def test_a_thread_started_by_a_thread_is_explored_and_named_by_its_name():
+    result = explored(program("threads from threads", threads_from_threads, track=[Tally]))
+    # parent's read and write interleave with child's: C(4, 2) orders, 2 of them serial
+    assert result.executions == 6
+    assert returns(result) == Counter({2: 2, 1: 4})
+    assert {"parent", "child"} <= set(next(iter(result.outcomes)))
+
+
+# ---- exceptions in threads ---------------------------------------------------------------------------
+
+
+def test_an_exception_ending_a_thread_is_an_error_finding_naming_that_thread():
+    def main():
+        tally = Tally()
+
+        def worker():
+            tally.bump()
+            raise RuntimeError("worker gave up")
+
+        thread = threading.Thread(target=worker, name="quitter")
+        thread.start()
+        thread.join()
+
+    result = explored(program("thread raises", main, track=[Tally]))
+    (error,) = [f for f in result.findings if f.kind == "error"]
+    assert error.thread == "quitter"
+    assert "quitter" in error.message and "RuntimeError" in error.message and "worker gave up" in error.message
+    assert isinstance(error.exception, RuntimeError)
+
+
+# ---- what each strategy must see, named one by one -----------------------------------------------
+
+
+def test_stateful_search_explores_a_program_whose_tracked_attributes_are_named_as_it_runs():
+    # the module docstring's own example: Counter_#1.value exists only once a run makes it
+    scenario = program("two increments", two_increments, track=[Counter_])
+    result = explored(scenario, "stateful")
+    assert set(states(result)) == {"Counter_#1.value=1", "Counter_#1.value=2"}
+
+
+def test_dpor_reaches_the_final_state_in_which_a_daemon_thread_wrote_before_the_program_ended():
+    # main writes y and ends, which ends the daemon: its write of x is in some runs, not others
+    exhaustive = explored(program("daemon writes", daemon_writes, track=[Box]))
+    assert set(states(exhaustive)) == {"Box#1.x=0, Box#1.y=1", "Box#1.x=1, Box#1.y=1"}
+    dpor = explored(program("daemon writes", daemon_writes, track=[Box]), "dpor")
+    assert set(states(dpor)) == set(states(exhaustive))
+
+
+def test_dpor_explores_both_answers_of_is_alive_asked_while_the_thread_may_be_ending():
+    exhaustive = explored(program("alive", alive_after_start))
+    assert returns(exhaustive).keys() == {True, False}
+    dpor = explored(program("alive", alive_after_start), "dpor")
+    assert returns(dpor).keys() == {True, False}
+
+
+# ---- restoration -----------------------------------------------------------------------------------
+
+
+class Restored:
+    def __init__(self):
+        self.x = 0
+
+
+def patched_things() -> dict:
+    return {
+        "threading.Lock": threading.Lock, "threading.RLock": threading.RLock,
+        "threading.Thread.start": threading.Thread.start, "threading.Thread.join": threading.Thread.join,
+        "threading.Condition.wait": threading.Condition.wait, "threading.Event.set": threading.Event.set,
+        "time.sleep": time.sleep, "time.monotonic": time.monotonic, "time.time": time.time,
+        "queue.Queue.put": queue.Queue.put, "queue.SimpleQueue": queue.SimpleQueue,
+        "ThreadPoolExecutor.submit": concurrent.futures.ThreadPoolExecutor.submit,
+        "Restored.__getattribute__": Restored.__getattribute__, "Restored.__setattr__": Restored.__setattr__,
+        "Restored's own entries": tuple(sorted(vars(Restored))),
+    }
+
+
+def assert_restored(before: dict) -> None:
+    after = patched_things()
+    assert [k for k in before if after[k] is not before[k] and after[k] != before[k]] == []
+    assert "__getattribute__" not in vars(Restored) and "__setattr__" not in vars(Restored)
+    assert threading.Lock().__class__.__module__ == "_thread"
+
+
+def uses_everything():
+    obj = Restored()
+    obj.x = 1
+    threading.Lock()
+    time.sleep(1)
+    queue.Queue().put(1)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(square, 2).result()
+
+
+def test_everything_patched_is_the_original_again_after_a_program_that_raises():
+    def main():
+        uses_everything()
+        raise ValueError("the program failed")
+
+    before = patched_things()
+    result = explored(program("raises", main, track=[Restored]))
+    assert kinds(result) == {"error"} and "the program failed" in result.findings[0].message
+    assert_restored(before)
+
+
+def test_a_keyboard_interrupt_in_a_thread_stops_the_search_as_interrupted_and_restores_everything():
+    def main():
+        uses_everything()
+
+        def interrupted():
+            Restored().x = 2
+            raise KeyboardInterrupt
+
+        thread = threading.Thread(target=interrupted)
+        thread.start()
+        thread.join()
+
+    before = patched_things()
+    result = explore(program("ctrl-c", main, track=[Restored]), strategy="exhaustive")
+    assert result.stop_reason == "interrupted" and not result.complete
+    assert "Ctrl-C" in result.incomplete_reason
+    assert_restored(before)
+    # and the next exploration starts afresh
+    assert explored(program("two increments", two_increments, track=[Counter_])).executions == 19
+
+
+def test_everything_patched_is_the_original_again_after_a_program_that_completes():
+    before = patched_things()
+    result = explored(program("fine", uses_everything, track=[Restored]))
+    assert result.findings == [] and result.completed == result.executions
+    assert_restored(before)
+
+
+# ---- objects made before the exploration ----------------------------------------------------------
+
+
+def test_a_tracked_instance_made_before_the_exploration_is_refused_by_an_error_finding_naming_it():
+    made_before = Restored()
+
+    def main():
+        made_before.x = 5
+
+    result = explored(program("made before", main, track=[Restored]))
+    (error,) = [f for f in result.findings if f.kind == "error"]
+    assert "Restored" in error.message and "'x'" in error.message
+    assert "made before the exploration" in error.message
+    assert made_before.x == 0  # never written by any run
+
+
+def test_a_module_global_lock_made_at_import_is_explored_as_a_lock_named_after_the_global():
+    module = module_of("plain_global_lock", """
+        import threading
+        from time import sleep
+
+        GUARD = threading.Lock()
+
+        class Wallet:
+            def __init__(self):
+                self.coins = 0
+
+            def add(self):
+                with GUARD:
+                    coins = self.coins
+                    sleep(1)
+                    self.coins = coins + 1
+
+        def main():
+            wallet = Wallet()
+            workers = [threading.Thread(target=wallet.add) for _ in range(2)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            return wallet.coins
+    """)
+    real = module.GUARD
+    scenario = program("global lock", module.main, track=[module.Wallet])
+    result = explored(scenario)
+    assert returns(result).keys() == {2} and "lost-update" not in kinds(result)
+    acquired = {e.target for e in replay(scenario, ["main"], extend=True).events if e.kind == "acquire"}
+    assert acquired == {"GUARD"}
+    assert module.GUARD is real and not real.locked()
+    for strategy in COMPLETE:
+        assert verdicts(explored(scenario, strategy)) == verdicts(result)
+
+
+def test_a_module_global_condition_is_refused_with_a_message_that_names_it_and_restores_everything():
+    module = module_of("plain_global_condition", """
+        import threading
+
+        READY = threading.Condition()
+
+        def main():
+            with READY:
+                READY.notify_all()
+    """)
+    before = patched_things()
+    with pytest.raises(ScenarioError, match=r"plain_global_condition\.READY is a Condition made at import"):
+        explore(program("global condition", module.main))
+    assert_restored(before)
+
+
+# ---- replay and JSON ---------------------------------------------------------------------------------
+
+
+class Ledger:
+    def __init__(self):
+        self.total = 0
+
+    def add(self, amount):
+        total = self.total
+        time.sleep(0.1)
+        self.total = total + amount
+
+
+def ledger_cell():
+    ledger = Ledger()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for amount in (1, 2):
+            pool.submit(ledger.add, amount)
+    return ledger.total
+
+
+def test_replaying_a_findings_schedule_reproduces_the_finding_and_its_final_state():
+    scenario = program("ledger", ledger_cell, track=[Ledger])
+    result = explored(scenario, "dpor")
+    (lost,) = [f for f in result.findings if f.kind == "lost-update"]
+    again = replay(scenario, lost.trace.schedule)
+    assert lost.message in {f.message for f in again.findings}
+    assert again.status == "completed" and dict(again.final_state)["Ledger#1.total"] in (1, 2)
+    assert again.trace.schedule == lost.trace.schedule
+
+
+def test_a_result_saved_as_json_loads_back_a_trace_that_replays_to_the_same_finding():
+    scenario = program("ledger", ledger_cell, track=[Ledger])
+    result = explored(scenario, "dpor")
+    text = result.to_json()
+    document = json.loads(text)
+    assert document["scenario"]["name"] == "ledger"
+    (lost,) = [f for f in result.findings if f.kind == "lost-update"]
+    trace = load_trace(text, finding="lost-update")
+    assert trace.schedule == lost.trace.schedule
+    assert [(e.thread, e.kind, e.target) for e in trace.events] == [(e.thread, e.kind, e.target)
+                                                                    for e in lost.trace.events]
+    assert lost.message in {f.message for f in replay(scenario, trace).findings}
+
+
+# ---- the short form ----------------------------------------------------------------------------------
+
+
+class Pair:
+    def __init__(self):
+        self.n = 0
+
+    def add(self, k):
+        self.n = self.n + k
+
+
+def test_the_short_form_with_a_failing_check_gives_an_invariant_finding_in_exactly_the_lost_runs():
+    chains, before = two_threads_of(["read", "write"])
+    every = orders(chains, before)
+    final = Counter(increments(order, {"A": 1, "B": 2}) for order in every)
+    assert final == Counter({3: 10, 2: 6, 1: 3})
+
+    scenario = program("pair", setup=Pair, threads={"T0": lambda p: p.add(1), "T1": lambda p: p.add(2)},
+                       check=lambda p: p.n == 3)
+    result = explored(scenario)
+    assert {int(k.rpartition("=")[2]): n for k, n in states(result).items()} == dict(final)
+    assert returns(result) == Counter({True: 10, False: 9})
+    assert "invariant" in kinds(result)
+    for strategy in COMPLETE:
+        assert verdicts(explored(scenario, strategy)) == verdicts(result)
+
+
+def test_the_short_form_with_a_passing_check_gives_no_invariant_finding():
+    scenario = program("pair", setup=Pair, threads={"T0": lambda p: p.add(1), "T1": lambda p: p.add(2)},
+                       check=lambda p: p.n in (1, 2, 3))
+    result = explored(scenario)
+    assert "invariant" not in kinds(result) and returns(result).keys() == {True}
+
+
+# ---- the seed notebook ---------------------------------------------------------------------------------
+
+NOTEBOOK = {name: value for name, value in vars(seed_notebook).items() if isinstance(value, explorer.Scenario)}
+
+
+#: Exhaustive enumeration of these takes minutes: 16,532 and 90,270 schedules.
+SLOW = {("lost_update", "exhaustive"), ("locked_update", "exhaustive"), ("executor_map_cell", "dpor")}
+#: executor.map of three sleeping tasks on three workers: more than 300,000 schedules, left out.
+TOO_BIG = {("executor_map_cell", "exhaustive")}
+
+
+@pytest.mark.parametrize("name, strategy", [
+    pytest.param(name, strategy, marks=[pytest.mark.slow] if (name, strategy) in SLOW else [])
+    for name in NOTEBOOK for strategy in ("exhaustive", "dpor", "stateful") if (name, strategy) not in TOO_BIG])
+def test_every_seed_notebook_cell_passes_its_expect(name, strategy):
+    scenario = NOTEBOOK[name]
+    assert scenario.expect is not None
+    assert scenario.expect.problems(explore(scenario, strategy=strategy)) == []
+
+
+# ---- generated programs ---------------------------------------------------------------------------------
+
+
+class Shared:
+    def __init__(self):
+        self.a = 0
+        self.b = 0
+
+
+#: (operation, steps it takes at most)
+OPERATIONS = {
+    "read a": 1, "write a": 1, "increment a": 2, "increment b": 2, "locked increment a": 4, "try lock": 2,
+    "set": 1, "clear": 1, "is set": 1, "wait 1s": 1, "wait": 1,
+    "put": 1, "get nowait": 1, "get 1s": 1, "get": 1, "acquire semaphore": 1, "release semaphore": 1,
+}
+
+
+def run_operations(operations, shared):
+    box, lock, event, items, permits = shared
+    seen = []
+    for operation in operations:
+        if operation == "read a":
+            seen.append(box.a)
+        elif operation == "write a":
+            box.a = len(seen)
+        elif operation == "increment a":
+            box.a = box.a + 1
+        elif operation == "increment b":
+            box.b = box.b + 1
+        elif operation == "locked increment a":
+            with lock:
+                box.a = box.a + 1
+        elif operation == "try lock":
+            got = lock.acquire(blocking=False)
+            seen.append(got)
+            if got:
+                lock.release()
+        elif operation == "set":
+            event.set()
+        elif operation == "clear":
+            event.clear()
+        elif operation == "is set":
+            seen.append(event.is_set())
+        elif operation == "wait 1s":
+            seen.append(event.wait(timeout=1))
+        elif operation == "wait":
+            event.wait()
+        elif operation == "put":
+            items.put(len(seen))
+        elif operation == "get nowait":
+            try:
+                seen.append(items.get_nowait())
+            except queue.Empty:
+                seen.append("empty")
+        elif operation == "get 1s":
+            try:
+                seen.append(items.get(timeout=1))
+            except queue.Empty:
+                seen.append("empty")
+        elif operation == "get":
+            seen.append(items.get())
+        elif operation == "acquire semaphore":
+            seen.append(permits.acquire(blocking=False))
+        elif operation == "release semaphore":
+            permits.release()
+    return tuple(seen)
+
+
+def make_shared():
+    return Shared(), threading.Lock(), threading.Event(), queue.Queue(), threading.Semaphore(1)
+
+
+def thread_operations():
+    return st.lists(st.sampled_from(sorted(OPERATIONS)), min_size=1, max_size=3).filter(
+        lambda ops: sum(OPERATIONS[op] for op in ops) <= 5)
+
+
+def generated(first, second):
+    return program(f"{first} | {second}", setup=make_shared, track=[Shared],
+                   threads={"T0": lambda shared: run_operations(first, shared),
+                            "T1": lambda shared: run_operations(second, shared)})
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(thread_operations(), thread_operations())
+def test_dpor_agrees_with_exhaustive_enumeration_on_generated_plain_programs(first, second):
+    scenario = generated(first, second)
+    assert verdicts(explored(scenario, "dpor")) == verdicts(explored(scenario))
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(thread_operations(), thread_operations())
+def test_stateful_search_agrees_with_exhaustive_enumeration_on_generated_plain_programs(first, second):
+    scenario = generated(first, second)
+    assert verdicts(explored(scenario, "stateful")) == verdicts(explored(scenario))
