@@ -149,7 +149,7 @@ def module_of(name: str, source: str) -> types.ModuleType:
 # ---- the programs ---------------------------------------------------------------------------
 
 
-class Counter_:
+class Score:
     """A counter whose increment reads, then writes: the classic lost update."""
 
     def __init__(self):
@@ -160,13 +160,22 @@ class Counter_:
 
 
 def two_increments():
-    counter = Counter_()
+    counter = Score()
     workers = [threading.Thread(target=counter.increment) for _ in range(2)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
     return counter.value
+
+
+def three_increments():
+    score = Score()
+    workers = [threading.Thread(target=score.increment) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
 
 
 class Account:
@@ -577,7 +586,7 @@ def abba_in_turn():
 #: Programs whose every shared access is tracked or a threading object's: on these every
 #: complete strategy must say exactly what exhaustive enumeration says.
 PROGRAMS = {
-    "two increments": (two_increments, [Counter_]),
+    "two increments": (two_increments, [Score]),
     "locked deposits": (locked_deposits, [Account]),
     "reentrant deposits": (reentrant_deposits, [Account]),
     "condition handoff": (condition_handoff, [Mailbox]),
@@ -638,13 +647,26 @@ def test_two_threads_incrementing_unlocked_lose_an_update_in_9_of_19_interleavin
     by_value = Counter(increments(order, {"A": 1, "B": 1}) for order in every)
     assert (len(every), by_value) == (19, Counter({2: 10, 1: 9}))
 
-    result = explored(program("two increments", two_increments, track=[Counter_]))
+    result = explored(program("two increments", two_increments, track=[Score]))
     assert result.executions == len(every) and result.steps == 10 * len(every)
-    assert states(result) == {"Counter_#1.value=2": 10, "Counter_#1.value=1": 9}
+    assert states(result) == {"Score#1.value=2": 10, "Score#1.value=1": 9}
     assert returns(result) == Counter({2: 10, 1: 9})
     assert "lost-update" in kinds(result)
     (lost,) = [f for f in result.findings if f.kind == "lost-update"]
-    assert "Counter_#1.value" in lost.message
+    assert "Score#1.value" in lost.message
+
+
+def test_three_threads_incrementing_unlocked_end_at_3_2_or_1_in_184_610_and_327_of_1121_interleavings():
+    chains = {"main": ["init", "startA", "startB", "startC", "joinA", "joinB", "joinC"],
+              **{t: [f"{t}.read", f"{t}.write"] for t in "ABC"}}
+    before = [(f"start{t}", f"{t}.read") for t in "ABC"] + [(f"{t}.write", f"join{t}") for t in "ABC"]
+    every = orders(chains, before)
+    by_value = Counter(increments(order, {"A": 1, "B": 1, "C": 1}) for order in every)
+    assert (len(every), by_value) == (1121, Counter({3: 184, 2: 610, 1: 327}))
+
+    result = explored(program("three increments", three_increments, track=[Score]))
+    assert result.executions == len(every)
+    assert states(result) == {f"Score#1.value={v}": n for v, n in by_value.items()}
 
 
 def test_a_lock_made_in_the_program_keeps_every_deposit_in_exactly_the_mutually_exclusive_orders():
@@ -907,8 +929,8 @@ def test_a_join_with_a_timeout_may_return_while_the_thread_still_runs():
 
 
 def test_threads_are_named_as_threading_names_them():
-    result = explored(program("two increments", two_increments, track=[Counter_]))
-    assert set(next(iter(result.outcomes))) == {"Counter_#1.value", "main", "Thread-1 (increment)",
+    result = explored(program("two increments", two_increments, track=[Score]))
+    assert set(next(iter(result.outcomes))) == {"Score#1.value", "main", "Thread-1 (increment)",
                                                 "Thread-2 (increment)"}
 
 
@@ -925,7 +947,7 @@ class Incrementer(threading.Thread):
 
 def test_a_thread_subclass_that_overrides_run_loses_an_update_like_a_target_does():
     def main():
-        counter = Counter_()
+        counter = Score()
         workers = [Incrementer(counter) for _ in range(2)]
         for worker in workers:
             worker.start()
@@ -933,7 +955,7 @@ def test_a_thread_subclass_that_overrides_run_loses_an_update_like_a_target_does
             worker.join()
         return counter.value
 
-    result = explored(program("subclass", main, track=[Counter_]))
+    result = explored(program("subclass", main, track=[Score]))
     assert returns(result) == Counter({2: 10, 1: 9})  # as two_increments, by orders()
     assert set(next(iter(result.outcomes))) >= {"Thread-1", "Thread-2"}
 
@@ -1059,8 +1081,10 @@ def test_a_program_that_sleeps_ten_seconds_explores_at_once_and_monotonic_moves_
     result = explored(program("sleepers", sleepers))
     assert time.perf_counter() - started < 5
     assert returns(result) == Counter({15.0: result.executions})
-    # main sleeps twice and joins; the napper sleeps once: 3 interleavings of the nap
-    assert result.executions == 3
+    # main starts the napper, sleeps twice and joins it; the napper sleeps once
+    every = orders({"main": ["start", "sleep10", "sleep5", "join"], "napper": ["sleep"]},
+                   (("start", "sleep"), ("sleep", "join")))
+    assert result.executions == len(every) == 3
 
 
 def test_time_time_is_the_search_start_plus_the_threads_sleeps():
@@ -1213,10 +1237,10 @@ def test_an_exception_ending_a_thread_is_an_error_finding_naming_that_thread():
 
 
 def test_stateful_search_explores_a_program_whose_tracked_attributes_are_named_as_it_runs():
-    # the module docstring's own example: Counter_#1.value exists only once a run makes it
-    scenario = program("two increments", two_increments, track=[Counter_])
+    # the module docstring's own example: Score#1.value exists only once a run makes it
+    scenario = program("two increments", two_increments, track=[Score])
     result = explored(scenario, "stateful")
-    assert set(states(result)) == {"Counter_#1.value=1", "Counter_#1.value=2"}
+    assert set(states(result)) == {"Score#1.value=1", "Score#1.value=2"}
 
 
 def test_locks_taken_in_opposite_orders_are_a_lock_order_cycle_even_when_no_run_deadlocks():
@@ -1309,7 +1333,20 @@ def test_a_keyboard_interrupt_in_a_thread_stops_the_search_as_interrupted_and_re
     assert "Ctrl-C" in result.incomplete_reason
     assert_restored(before)
     # and the next exploration starts afresh
-    assert explored(program("two increments", two_increments, track=[Counter_])).executions == 19
+    assert explored(program("two increments", two_increments, track=[Score])).executions == 19
+
+
+def test_a_ctrl_c_between_runs_stops_the_search_as_interrupted_after_the_runs_so_far_and_restores_everything():
+    def interrupt(executions, steps, seconds):
+        raise KeyboardInterrupt  # progress is called after about every 1,024 executions
+
+    before = patched_things()
+    result = explore(program("three increments", three_increments, track=[Score]), strategy="exhaustive",
+                     progress=interrupt)
+    assert result.stop_reason == "interrupted" and 0 < result.executions < 1121
+    assert sum(result.final_states.values()) == result.completed == result.executions
+    assert_restored(before)
+    assert "__getattribute__" not in vars(Score) and "__setattr__" not in vars(Score)
 
 
 def test_everything_patched_is_the_original_again_after_a_program_that_completes():
@@ -1333,6 +1370,18 @@ def test_a_tracked_instance_made_before_the_exploration_is_refused_by_an_error_f
     assert "Restored" in error.message and "'x'" in error.message
     assert "made before the exploration" in error.message
     assert made_before.x == 0  # never written by any run
+
+
+def test_the_refusal_of_an_instance_made_before_points_at_the_programs_line_not_at_explorers():
+    made_before = Restored()
+
+    def main():
+        made_before.x = 5  # the line the finding should show
+
+    line = main.__code__.co_firstlineno + 1
+    (error,) = explored(program("made before", main, track=[Restored])).errors
+    assert error.details["location"] == f"tests/test_plain_programs.py:{line}", error.message
+    assert "explorer/plain" not in error.message
 
 
 def test_a_module_global_lock_made_at_import_is_explored_as_a_lock_named_after_the_global():
@@ -1541,16 +1590,20 @@ class Shared:
         self.b = 0
 
 
-#: (operation, steps it takes at most)
+#: operation -> the most steps it takes
 OPERATIONS = {
-    "read a": 1, "write a": 1, "increment a": 2, "increment b": 2, "locked increment a": 4, "try lock": 2,
+    "read a": 1, "write a": 1, "increment a": 2, "increment b": 2, "locked increment a": 4,
+    "rlock increment b": 4, "try lock": 2, "lock with timeout": 2,
     "set": 1, "clear": 1, "is set": 1, "wait 1s": 1, "wait": 1,
-    "put": 1, "get nowait": 1, "get 1s": 1, "get": 1, "acquire semaphore": 1, "release semaphore": 1,
+    "put": 1, "put nowait": 1, "get nowait": 1, "get 1s": 1, "get": 1, "qsize": 1,
+    "acquire semaphore": 1, "release semaphore": 1, "semaphore increment b": 4,
+    "barrier": 1, "notify": 3, "condition wait 1s": 3, "sleep": 1,
 }
 
 
 def run_operations(operations, shared):
-    box, lock, event, items, permits = shared
+    """One thread of a generated program: ``operations`` in turn; returns what it saw."""
+    box, lock, rlock, event, items, permits, barrier, condition = shared
     seen = []
     for operation in operations:
         if operation == "read a":
@@ -1564,8 +1617,11 @@ def run_operations(operations, shared):
         elif operation == "locked increment a":
             with lock:
                 box.a = box.a + 1
-        elif operation == "try lock":
-            got = lock.acquire(blocking=False)
+        elif operation == "rlock increment b":
+            with rlock:
+                box.b = box.b + 1
+        elif operation == "try lock" or operation == "lock with timeout":
+            got = lock.acquire(blocking=False) if operation == "try lock" else lock.acquire(timeout=1)
             seen.append(got)
             if got:
                 lock.release()
@@ -1581,32 +1637,48 @@ def run_operations(operations, shared):
             event.wait()
         elif operation == "put":
             items.put(len(seen))
-        elif operation == "get nowait":
+        elif operation == "put nowait":
             try:
-                seen.append(items.get_nowait())
-            except queue.Empty:
-                seen.append("empty")
-        elif operation == "get 1s":
+                items.put_nowait(len(seen))
+            except queue.Full:
+                seen.append("full")
+        elif operation == "get nowait" or operation == "get 1s":
             try:
-                seen.append(items.get(timeout=1))
+                seen.append(items.get_nowait() if operation == "get nowait" else items.get(timeout=1))
             except queue.Empty:
                 seen.append("empty")
         elif operation == "get":
             seen.append(items.get())
+        elif operation == "qsize":
+            seen.append(items.qsize())
         elif operation == "acquire semaphore":
             seen.append(permits.acquire(blocking=False))
         elif operation == "release semaphore":
             permits.release()
+        elif operation == "semaphore increment b":
+            with permits:
+                box.b = box.b + 1
+        elif operation == "barrier":
+            seen.append(barrier.wait())
+        elif operation == "notify":
+            with condition:
+                condition.notify()
+        elif operation == "condition wait 1s":
+            with condition:
+                seen.append(condition.wait(timeout=1))
+        elif operation == "sleep":
+            time.sleep(1)
     return tuple(seen)
 
 
 def make_shared():
-    return Shared(), threading.Lock(), threading.Event(), queue.Queue(), threading.Semaphore(1)
+    return (Shared(), threading.Lock(), threading.RLock(), threading.Event(), queue.Queue(maxsize=1),
+            threading.Semaphore(1), threading.Barrier(2), threading.Condition())
 
 
 def thread_operations():
     return st.lists(st.sampled_from(sorted(OPERATIONS)), min_size=1, max_size=3).filter(
-        lambda ops: sum(OPERATIONS[op] for op in ops) <= 5)
+        lambda ops: sum(OPERATIONS[op] for op in ops) <= 6)
 
 
 def generated(first, second):
@@ -1615,7 +1687,7 @@ def generated(first, second):
                             "T1": lambda shared: run_operations(second, shared)})
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(thread_operations(), thread_operations())
 def test_dpor_agrees_with_exhaustive_enumeration_on_generated_plain_programs(first, second):
     scenario = generated(first, second)
