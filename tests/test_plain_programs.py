@@ -583,6 +583,24 @@ def abba_in_turn():
         thread.join()
 
 
+class Link:
+    def __init__(self):
+        self.peer = None
+
+
+def linking():
+    """A thread links one tracked object to another while main unlinks it."""
+    first, second = Link(), Link()
+
+    def link():
+        first.peer = second
+
+    thread = threading.Thread(target=link)
+    thread.start()
+    first.peer = None
+    thread.join()
+
+
 #: Programs whose every shared access is tracked or a threading object's: on these every
 #: complete strategy must say exactly what exhaustive enumeration says.
 PROGRAMS = {
@@ -612,6 +630,7 @@ PROGRAMS = {
     "alive after start": (alive_after_start, []),
     "abba": (abba, []),
     "abba in turn": (abba_in_turn, []),
+    "linking": (linking, [Link]),
 }
 
 
@@ -1214,6 +1233,15 @@ def test_a_thread_started_by_a_thread_is_explored_and_named_by_its_name():
     assert {"parent", "child"} <= set(next(iter(result.outcomes)))
 
 
+def test_a_tracked_attribute_that_refers_to_another_tracked_object_is_deterministic_and_shown_by_name():
+    result = explored(program("linking", linking, track=[Link]))
+    assert "nondeterminism" not in kinds(result)
+    assert set(states(result)) == {"Link#1.peer=None, Link#2.peer=None",
+                                   "Link#1.peer=Link#2, Link#2.peer=None"}
+    (race,) = result.races
+    assert "Link#2" in race.message and "object at 0x" not in race.message
+
+
 # ---- exceptions in threads ---------------------------------------------------------------------------
 
 
@@ -1389,6 +1417,25 @@ def test_everything_patched_is_the_original_again_after_a_program_that_completes
     assert_restored(before)
 
 
+def test_programs_explored_in_several_os_threads_at_once_each_get_their_serial_verdicts_and_all_is_restored():
+    names = ["two increments", "locked deposits", "event waits", "queue pipeline", "executor shutdown"]
+    serial = {name: verdicts(explored(scenario_of(name))) for name in names}
+    before = patched_things()
+    found: dict[str, list] = {name: [] for name in names}
+
+    def explore_thrice(name):
+        for _ in range(3):
+            found[name].append(verdicts(explored(scenario_of(name))))
+
+    explorers = [threading.Thread(target=explore_thrice, args=(name,)) for name in names]
+    for thread in explorers:
+        thread.start()
+    for thread in explorers:
+        thread.join()
+    assert found == {name: [serial[name]] * 3 for name in names}
+    assert_restored(before)
+
+
 # ---- objects made before the exploration ----------------------------------------------------------
 
 
@@ -1520,6 +1567,13 @@ def test_replaying_a_findings_schedule_reproduces_the_finding_and_its_final_stat
     assert lost.message in {f.message for f in again.findings}
     assert again.status == "completed" and dict(again.final_state)["Ledger#1.total"] in (1, 2)
     assert again.trace.schedule == lost.trace.schedule
+
+
+def test_replaying_a_schedule_that_ends_while_a_started_thread_can_still_run_is_a_schedule_error():
+    scenario = program("two increments", two_increments, track=[Score])
+    with pytest.raises(explorer.ScheduleError):
+        replay(scenario, ["main", "main", "main"])  # Score(), two starts: both threads can still run
+    assert replay(scenario, ["main", "main", "main"], extend=True).status == "completed"
 
 
 def test_a_result_saved_as_json_loads_back_a_trace_that_replays_to_the_same_finding():
