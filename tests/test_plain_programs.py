@@ -790,6 +790,17 @@ def test_a_condition_wait_with_a_timeout_nobody_notifies_returns_false():
     assert returns(explored(program("wait timeout", main))) == Counter({False: 1})
 
 
+def test_wait_for_with_a_timeout_on_a_predicate_nobody_makes_true_returns_false():
+    def main():
+        ready = threading.Condition()
+        with ready:
+            return ready.wait_for(lambda: False, timeout=1)
+
+    result = explore(program("wait_for timeout", main), strategy="exhaustive", max_steps=200)
+    assert "max-steps" not in kinds(result)
+    assert returns(result) == Counter({False: 1})
+
+
 # ---- Semaphore, BoundedSemaphore ---------------------------------------------------------------
 
 
