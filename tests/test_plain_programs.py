@@ -1010,6 +1010,26 @@ def test_current_thread_is_the_thread_the_pool_worker_or_the_main_thread_by_name
         ("W", "ThreadPoolExecutor-0-0", "MainThread")}
 
 
+def test_each_thread_has_its_own_ident_as_threading_gives_it():
+    def main():
+        tally = Tally()
+
+        def who():
+            here = threading.current_thread()
+            tally.note((threading.get_ident(), here.ident))
+
+        for _ in range(2):  # one after the other: no update of seen is lost
+            worker = threading.Thread(target=who)
+            worker.start()
+            worker.join()
+        who()
+        seen = tally.seen
+        return len({ident for ident, _ in seen}), len({ident for _, ident in seen}), None in seen[0]
+
+    result = explored(program("idents", main, track=[Tally]))
+    assert returns(result).keys() == {(3, 3, False)}  # three threads, three idents each way
+
+
 def test_releasing_an_rlock_held_by_another_thread_is_an_error_finding():
     def main():
         lock = threading.RLock()
