@@ -3,8 +3,11 @@
 :func:`crosscheck` runs a scenario's thread bodies on real ``threading`` threads many
 times and compares what happens with what exploration predicted, jcstress style:
 every observed outcome is *expected*, *expected but flagged* by a finding, or
-**unexpected**, which means the model is wrong. :func:`replay_on_threads` runs one
-schedule on real threads taking turns, so any counterexample can be shown for real.
+**unexpected**, which means the model is wrong. A plain program
+(:func:`explorer.program`) needs no twin: its very ``main`` runs on real threads
+(``explorer/plain/real.py``). :func:`replay_on_threads` runs one schedule of a
+generator scenario on real threads taking turns, so any counterexample can be shown
+for real.
 
 >>> from explorer import Scenario, read, write
 >>> def increment():
@@ -20,6 +23,7 @@ State(x=1)
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 import time
@@ -105,9 +109,12 @@ class CrosscheckResult:
 
     def render(self) -> str:
         """The outcome table, then coverage; see the module docstring for the verdicts."""
+        if getattr(self.scenario, "plain", None) is not None:
+            how = "the program's time.sleep shortened to at most 2 ms"
+        else:
+            how = f"sleep(0) between steps with p={self.switch_probability:g}"
         lines = [(f"cross-check of {self.scenario.name!r} on real threads: {self.runs} runs, seed "
-                  f"{self.seed}, {self.elapsed:.2f}s (switch interval {SWITCH_INTERVAL:g}s, "
-                  f"sleep(0) between steps with p={self.switch_probability:g})")]
+                  f"{self.seed}, {self.elapsed:.2f}s (switch interval {SWITCH_INTERVAL:g}s, {how})")]
         if self.stopped_early:
             lines.append(f"  STOPPED EARLY: {self.stopped_early}")
         head = "observed on real threads"
@@ -192,6 +199,18 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     table's "explored" column counts interleavings, beside the real runs' shares; pass
     a dpor result for a scenario too large for that); ``time_limit`` caps the whole
     cross-check, which then says it stopped early.
+
+    A plain program (:func:`explorer.program`) runs as written: its ``main`` on a real
+    thread, with the real ``threading``, ``queue`` and ``concurrent.futures``, and no
+    twin (``explorer/plain/real.py``). Its ``time.sleep`` calls are shortened, on the
+    run's threads only, to a random ``uniform(0, min(seconds, 2 ms))``, so that runs are
+    quick and their interleavings diverse; ``switch_probability`` does not apply. A run
+    whose threads have not all ended within ``timeout`` seconds (or that sits still,
+    every thread blocked, for a quarter of a second) is a deadlock; its threads are
+    daemons, left blocked. Its default model is ``explore(scenario)``'s (dpor): a
+    program's runs take many steps, and exhaustive search of a pool of three sleepers
+    takes minutes. An exception that ends a thread (``threading.excepthook``) or main
+    is an error, as a thread body's is.
     """
     from .explore import _check_scenario, explore
 
@@ -201,9 +220,10 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
             raise InvalidArgument(f"crosscheck {name} must be a positive number, got {value!r}")
     if not 0 <= switch_probability <= 1:
         raise InvalidArgument(f"switch_probability is a probability in [0, 1], got {switch_probability!r}")
+    plain = getattr(scenario, "plain", None) is not None
     if model is None:
-        model = explore(scenario, strategy="exhaustive", max_steps=max_steps)
-    program = Program(scenario)
+        model = explore(scenario, max_steps=max_steps) if plain else \
+            explore(scenario, strategy="exhaustive", max_steps=max_steps)
     rng = random.Random(seed)
     observed: Counter = Counter()
     outcomes: Counter = Counter()
@@ -213,35 +233,55 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     hung = done = 0
     stopped = None
     started = time.monotonic()
+    if plain:
+        from .plain.real import RealThreads
+
+        real = RealThreads(scenario, timeout=timeout)
+
+        def one_run():
+            return real.run(rng)
+
+        def failures(run):
+            return run.errors
+    else:
+        real = contextlib.nullcontext()
+        program = Program(scenario)
+
+        def one_run():
+            return stress_run(program, rng, switch_probability=switch_probability, timeout=timeout,
+                              max_steps=max_steps)
+
+        def failures(run):
+            return [(program.thread_names[thread], exc) for thread, exc, _where in run.errors]
     previous_interval = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)
     try:
-        for _ in range(runs):
-            if time_limit is not None and time.monotonic() - started > time_limit:
-                stopped = f"time_limit={time_limit}s reached after {done} runs"
-                break
-            run = stress_run(program, rng, switch_probability=switch_probability, timeout=timeout,
-                             max_steps=max_steps)
-            done += 1
-            if run.status == COMPLETED:
-                outcome = run.outcome()
-                observed[outcome.state] += 1
-                outcomes[outcome] += 1
-            elif run.status == DEADLOCKED:
-                deadlocks[tuple(sorted(run.stuck))] += 1
-            elif run.status == FAILED:
-                for n, (thread, exc, _where) in enumerate(run.errors):
-                    key = (program.thread_names[thread], type(exc).__name__, _text(exc))
-                    errors[key] += 1
-                    if n == 0:
-                        firsts.add(key)
-            else:
-                assert run.status == HUNG, f"[explorer internal bug] unknown run status {run.status}"
-                hung += 1
-                stopped = (f"run {done} made no progress for {timeout}s while a thread was busy "
-                           f"between steps (an endless loop without steps?); its threads are daemons "
-                           f"and are left running")
-                break
+        with real:
+            for _ in range(runs):
+                if time_limit is not None and time.monotonic() - started > time_limit:
+                    stopped = f"time_limit={time_limit}s reached after {done} runs"
+                    break
+                run = one_run()
+                done += 1
+                if run.status == COMPLETED:
+                    outcome = run.outcome()
+                    observed[outcome.state] += 1
+                    outcomes[outcome] += 1
+                elif run.status == DEADLOCKED:
+                    deadlocks[tuple(sorted(run.stuck))] += 1
+                elif run.status == FAILED:
+                    for n, (thread, exc) in enumerate(failures(run)):
+                        key = (thread, type(exc).__name__, _text(exc))
+                        errors[key] += 1
+                        if n == 0:
+                            firsts.add(key)
+                else:
+                    assert run.status == HUNG, f"[explorer internal bug] unknown run status {run.status}"
+                    hung += 1
+                    stopped = (f"run {done} made no progress for {timeout}s while a thread was busy "
+                               f"between steps (an endless loop without steps?); its threads are daemons "
+                               f"and are left running")
+                    break
     except KeyboardInterrupt:
         stopped = f"interrupted (Ctrl-C) after {done} runs"
     finally:
@@ -323,6 +363,12 @@ def replay_on_threads(scenario: Scenario, schedule, *, timeout: float = 5.0,
     from .explore import _follow, _schedule_indices, replay
     from .findings import Finding
 
+    if getattr(scenario, "plain", None) is not None:
+        raise InvalidArgument(
+            f"scenario {scenario.name!r} is a plain program: replay_on_threads makes real threads take "
+            f"turns at the steps of generator bodies, and a program's threads run unpatched threading "
+            f"code, which takes no turns. Replay its schedule in the model with explorer.replay, or "
+            f"sample its real runs with crosscheck")
     modelled = replay(scenario, schedule, max_steps=max_steps)
     program = Program(scenario)
     # The same schedule in the model once more, on this program: threads started during

@@ -1,0 +1,174 @@
+"""Plain programs on real threads: crosscheck runs the very same ``main``, with no twin,
+and finds what the model misses."""
+
+import inspect
+import threading
+import time
+
+import pytest
+
+from explorer import Scenario, State, explore, program
+from explorer.crosscheck import crosscheck, replay_on_threads
+from explorer.plain.real import MAX_SLEEP
+from scenarios import seed_notebook
+
+NOTEBOOK = [value for value in vars(seed_notebook).values() if isinstance(value, Scenario)]
+
+
+def runs_for(scenario):
+    """Each deadlocked run is waited out (a quarter of a second), so few of those."""
+    return 4 if scenario.expect.deadlock else 150
+
+
+@pytest.mark.parametrize("scenario", [pytest.param(s, id=s.name) for s in NOTEBOOK])
+def test_every_seed_notebook_program_on_real_threads_shows_only_outcomes_exploration_predicted(scenario):
+    check = crosscheck(scenario, runs=runs_for(scenario), seed=7)
+    assert check.runs == runs_for(scenario) and check.stopped_early is None
+    assert check.unexpected == [], check.render()
+    assert sum(row.count for row in check.rows) == check.runs
+    assert "time.sleep shortened" in check.render()
+
+
+def test_the_unlocked_fake_database_loses_an_update_on_real_threads_and_the_locked_one_never_does():
+    lost = crosscheck(seed_notebook.lost_update, runs=150, seed=1)
+    assert set(lost.observed) == {State({"FakeDatabase#1.value": 1}), State({"FakeDatabase#1.value": 2})}, \
+        lost.render()
+    assert {outcome["main"] for outcome in lost.outcomes} == {1, 2}
+    locked = crosscheck(seed_notebook.locked_update, runs=100, seed=1)
+    assert set(locked.observed) == {State({"FakeDatabase#1.value": 2})}
+
+
+def test_a_lock_acquired_twice_deadlocks_on_real_threads_and_the_row_says_where():
+    check = crosscheck(seed_notebook.lock_acquired_twice, runs=2, seed=1, timeout=5.0)
+    assert check.deadlocked == 2 and check.elapsed < 3, check.render()
+    row = check.rows[0]
+    assert row.what == "deadlock" and row.verdict == "expected, flagged"
+    lines, first = inspect.getsourcelines(seed_notebook.lock_twice_cell)
+    second_acquire = first + [n for n, line in enumerate(lines) if "l.acquire()" in line][1]
+    assert row.label == f"deadlock: main waits for l.acquire() (seed_notebook.py:{second_acquire})"
+
+
+def test_the_notebook_sleeps_are_shortened_on_real_threads_only():
+    check = crosscheck(seed_notebook.three_threads, runs=20, seed=1)  # each thread sleeps 2 s as written
+    assert check.ok and check.elapsed < 20 * 3 * MAX_SLEEP + 2, check.render()
+    started = time.monotonic()
+    time.sleep(0.05)  # this thread's sleep is the real one, during a crosscheck and after
+    assert time.monotonic() - started >= 0.05
+
+
+class Box:
+    def __init__(self):
+        self.value = 0
+
+
+class Untracked:
+    def __init__(self):
+        self.value = 0
+
+
+def spin(box):
+    local = box.value
+    for _ in range(20_000):  # no step here: the model runs this atomically, real threads do not
+        pass
+    box.value = local + 1
+
+
+def two_spinners():
+    box, shared = Box(), Untracked()
+    threads = [threading.Thread(target=spin, args=(shared,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    box.value = shared.value
+    return shared.value
+
+
+def test_untracked_state_lets_real_threads_do_what_the_model_cannot_and_crosscheck_says_so():
+    scenario = program("two spinners on an untracked object", two_spinners, track=[Box])
+    assert {outcome["main"] for outcome in explore(scenario).outcomes} == {2}  # the model's blind spot
+    check = crosscheck(scenario, runs=60, seed=3)
+    assert not check.ok, check.render()
+    [row] = check.unexpected
+    assert row.label == "Box#1.value=1, main returned 1" and row.verdict == "UNEXPECTED"
+    assert "MODEL IS WRONG" in check.render()
+
+
+def failing(name):
+    if name == "bad":
+        raise ValueError(f"{name} input")
+
+
+def threads_one_of_which_fails():
+    threads = [threading.Thread(target=failing, args=(name,)) for name in ("good", "bad")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_an_exception_that_ends_a_real_thread_is_counted_under_the_name_exploration_gives_it():
+    scenario = program("one thread of two fails", threads_one_of_which_fails)
+    for _ in range(2):  # threading's own counter has moved on the second time: names are per run
+        check = crosscheck(scenario, runs=20, seed=1)
+        assert dict(check.errors) == {("Thread-2 (failing)", "ValueError", "bad input"): 20}, check.render()
+        assert check.ok and check.rows[0].verdict == "expected, flagged"
+
+
+def make_in_a_thread(out):
+    box = Box()
+    box.value = 5
+    out.append(box.value)
+
+
+def a_box_made_by_a_named_thread():
+    out = []
+    worker = threading.Thread(target=make_in_a_thread, args=(out,), name="T0")
+    worker.start()
+    worker.join()
+    return out
+
+
+def test_an_instance_first_written_by_a_named_thread_is_named_after_it_on_both_sides():
+    scenario = program("a box made by T0", a_box_made_by_a_named_thread, track=[Box])
+    check = crosscheck(scenario, runs=10, seed=1)
+    assert check.ok, check.render()
+    [outcome] = check.outcomes
+    assert dict(outcome.state) == {"Box#1@T0.value": 5} and outcome["T0"] is None
+
+
+def test_the_short_form_runs_its_threads_by_name_on_real_threads():
+    scenario = program("short form", setup=Box,
+                       threads={"T0": lambda box: setattr(box, "value", box.value + 1),
+                                "T1": lambda box: setattr(box, "value", box.value + 1)},
+                       check=lambda box: box.value == 2)
+    check = crosscheck(scenario, runs=30, seed=1)
+    assert check.ok, check.render()
+    assert {outcome["main"] for outcome in check.outcomes} <= {True, False}
+    assert all(set(outcome.returns) == {"main", "T0", "T1"} for outcome in check.outcomes)
+
+
+def test_the_hooks_are_put_back_after_a_crosscheck_of_a_program():
+    def hooks():
+        return Box.__dict__.get("__setattr__"), threading.excepthook, threading.getprofile(), time.sleep
+
+    before = hooks()
+    crosscheck(program("a box made by T0", a_box_made_by_a_named_thread, track=[Box]), runs=3)
+    assert hooks() == before
+
+
+def test_replay_on_threads_refuses_a_program_and_says_what_to_use_instead():
+    schedule = explore(seed_notebook.lost_update).findings[0].trace.schedule
+    with pytest.raises(ValueError, match="is a plain program.*explorer.replay.*crosscheck"):
+        replay_on_threads(seed_notebook.lost_update, schedule)
+
+
+def main_thread_name():
+    return threading.current_thread().name
+
+
+def test_main_runs_on_a_thread_named_as_exploration_names_it():
+    scenario = program("where main runs", main_thread_name)
+    assert {outcome["main"] for outcome in explore(scenario).outcomes} == {"MainThread"}
+    check = crosscheck(scenario, runs=5)
+    assert check.ok and {outcome["main"] for outcome in check.outcomes} == {"MainThread"}, check.render()
