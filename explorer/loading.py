@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import sys
 from dataclasses import dataclass
@@ -81,24 +82,103 @@ def nothing_collected(paths: list[str | Path], found: list, failures: list, sele
     loaded = [file for file in files if file not in {failure.path for failure in failures}]
     if not loaded:
         return f"nothing collected: no file in {shown} could be loaded"
-    threaded = [file for file in loaded if _uses_threading(file)]
+    threaded = [(file, tree) for file in loaded for tree in [_parsed(file)] if _uses_threading(file, tree)]
     hint = ""
     if threaded:
-        hint = (f"; {threaded[0]} uses threading: write each thread's body as a generator function that "
-                f"yields read('x'), write('x', value), acquire('lock') and release('lock') steps, and assign "
-                f"Scenario('name', variables={{'x': 0}}, locks=['lock'], threads={{'A': body, 'B': body}}) "
-                f"to a module-level name")
+        hint = f"; {threaded[0][0]} uses threading: {_program_hint(*threaded[0])}"
     return (f"nothing collected: no Scenario object at module level in {len(loaded)} file"
             f"{'s' if len(loaded) != 1 else ''} read from {shown}{hint}")
 
 
-def _uses_threading(file: Path) -> bool:
+_THREADING_MODULES = ("threading", "concurrent.futures", "concurrent")
+_STARTERS = frozenset({"Thread", "Timer", "ThreadPoolExecutor", "start"})
+
+
+def _parsed(file: Path) -> ast.Module | None:
     try:
-        with open(file, "rb") as stream:
-            head = stream.read(1 << 20)
-    except OSError:
-        return False
-    return b"threading" in head or b"concurrent.futures" in head
+        return ast.parse(file.read_bytes(), str(file))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _uses_threading(file: Path, tree: ast.Module | None) -> bool:
+    """Whether ``file`` imports ``threading`` or ``concurrent.futures`` (or, when it cannot
+    be parsed, names them)."""
+    if tree is None:
+        try:
+            with open(file, "rb") as stream:
+                head = stream.read(1 << 20)
+        except OSError:
+            return False
+        return b"threading" in head or b"concurrent.futures" in head
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.startswith(_THREADING_MODULES) for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(_THREADING_MODULES):
+            return True
+    return False
+
+
+def _program_hint(file: Path, tree: ast.Module | None) -> str:
+    """The line that makes ``file``'s threading code a scenario, with the names found there:
+    a top-level ``main`` (or the first function that starts threads, taking no argument),
+    and the classes it makes (or, if it makes none, every class the file defines)."""
+    body = tree.body if tree is not None else []
+    functions = [node for node in body if isinstance(node, ast.FunctionDef) and _no_required_arguments(node)]
+    main = next((f for f in functions if f.name == "main"), None) or \
+        next((f for f in functions if _starts_threads(f)), None)
+    classes = [node.name for node in body if isinstance(node, ast.ClassDef) and not _is_thread(node)]
+    if main is not None:
+        made = {call.func.id for call in ast.walk(main)
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)}
+        classes = [name for name in classes if name in made] or classes
+    name = file.stem if main is None or main.name == "main" else main.name
+    imported = _explorer_import(body)
+    call = "program" if imported == "program" else "explorer.program"
+    track = f", track=[{', '.join(classes)}]" if classes else ""
+    line = f'scenario = {call}("{name}", {main.name if main is not None else "main"}{track})'
+    where = "at its end" if imported else "at its end (and import explorer at its top)"
+    if main is not None:
+        return f"to check its code as written, add this line {where}: {line}"
+    return (f"to check its code as written, put what starts its threads in a function main() and add this "
+            f"line {where}: {line}; or write each thread's body as a generator function that yields "
+            f"read('x'), write('x', value), acquire('lock') and release('lock') steps, and assign "
+            f"Scenario('name', variables={{'x': 0}}, locks=['lock'], threads={{'A': body, 'B': body}}) "
+            f"to a module-level name")
+
+
+def _no_required_arguments(function: ast.FunctionDef) -> bool:
+    arguments = function.args
+    positional = arguments.posonlyargs + arguments.args
+    return len(arguments.defaults) == len(positional) and all(d is not None for d in arguments.kw_defaults)
+
+
+def _starts_threads(function: ast.FunctionDef) -> bool:
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if called in _STARTERS:
+                return True
+    return False
+
+
+def _is_thread(cls: ast.ClassDef) -> bool:
+    return any((base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)) == "Thread"
+               for base in cls.bases)
+
+
+def _explorer_import(body: list) -> str | None:
+    """``"explorer"`` if the file imports explorer, ``"program"`` if it imports
+    ``program`` from it, else None."""
+    found = None
+    for node in body:
+        if isinstance(node, ast.Import) and any(a.name == "explorer" and not a.asname for a in node.names):
+            found = found or "explorer"
+        elif isinstance(node, ast.ImportFrom) and node.module == "explorer" and \
+                any(a.name == "program" and a.asname is None for a in node.names):
+            found = "program"
+    return found
 
 
 def _kind(path: Path) -> str:
