@@ -158,12 +158,12 @@ swallowed_type_error = program(
     "FakeDatabase.update without name: the swallowed TypeError", first_update_cell, track=[FirstCell.FakeDatabase],
     expect=Expect(outcomes=[{"FakeDatabase#1.value": 0}], findings={"error"}, deadlock=False))
 
-lost_update = program(
+unlocked_update_program = program(
     "FakeDatabase.update", update_cell, track=[FakeDatabase],
     expect=Expect(outcomes=[{"FakeDatabase#1.value": 1}, {"FakeDatabase#1.value": 2}],
                   findings={"lost-update", "race"}, deadlock=False))
 
-locked_update = program(
+locked_update_program = program(
     "FakeDatabase.locked_update", locked_update_cell, track=[FakeDatabase],
     expect=Expect(outcomes=[{"FakeDatabase#1.value": 2}], findings=set(), deadlock=False))
 

@@ -30,11 +30,11 @@ def test_every_seed_notebook_program_on_real_threads_shows_only_outcomes_explora
 
 
 def test_the_unlocked_fake_database_loses_an_update_on_real_threads_and_the_locked_one_never_does():
-    lost = crosscheck(seed_notebook.lost_update, runs=150, seed=1)
+    lost = crosscheck(seed_notebook.unlocked_update_program, runs=150, seed=1)
     assert set(lost.observed) == {State({"FakeDatabase#1.value": 1}), State({"FakeDatabase#1.value": 2})}, \
         lost.render()
     assert {outcome["main"] for outcome in lost.outcomes} == {1, 2}
-    locked = crosscheck(seed_notebook.locked_update, runs=100, seed=1)
+    locked = crosscheck(seed_notebook.locked_update_program, runs=100, seed=1)
     assert set(locked.observed) == {State({"FakeDatabase#1.value": 2})}
 
 
@@ -158,9 +158,9 @@ def test_the_hooks_are_put_back_after_a_crosscheck_of_a_program():
 
 
 def test_replay_on_threads_refuses_a_program_and_says_what_to_use_instead():
-    schedule = explore(seed_notebook.lost_update).findings[0].trace.schedule
+    schedule = explore(seed_notebook.unlocked_update_program).findings[0].trace.schedule
     with pytest.raises(ValueError, match="is a plain program.*explorer.replay.*crosscheck"):
-        replay_on_threads(seed_notebook.lost_update, schedule)
+        replay_on_threads(seed_notebook.unlocked_update_program, schedule)
 
 
 def main_thread_name():

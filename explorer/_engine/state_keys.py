@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
-from ..objects.base import edges
+from ..objects.base import HIDDEN, edges
 from ..steps import Op
 from .execution import Execution
 from .program import Program
@@ -107,6 +107,9 @@ class _Tracker:
         events = run.events
         if self.seen < len(events):
             self._fold(events)
+        tokens, initial = self.tokens, self.keys.initial
+        if len(tokens) < len(initial):  # variables other runs named since: absent here so far
+            tokens.extend(initial[len(tokens):])
         pending = run.pending
         k = len(pending)
         history = self.history
@@ -170,7 +173,13 @@ class _Tracker:
                     stale[thread, var] = None
                 else:
                     written = step[2] if kind == "write" else value[1]
-                    tokens[keys.var_index[var]] = (written, written.__class__)
+                    index = keys.var_index.get(var)
+                    if index is None:  # a variable plain code named in this run
+                        index = keys.var_index[var] = len(keys.initial)
+                        keys.initial.append((HIDDEN, HIDDEN.__class__))
+                    if index >= len(tokens):
+                        tokens.extend(keys.initial[len(tokens):])
+                    tokens[index] = (written, written.__class__)
                     for other in range(k):
                         if other != thread and (other, var) in stale:
                             stale[other, var] = thread

@@ -41,13 +41,17 @@ __all__ = ["ProgramScenario", "program"]
 
 
 class PlainConfig:
-    """What the engine needs to run a plain program: its classes to track and its modules."""
+    """What the engine needs to run a plain program: its classes to track and its modules;
+    and what real threads run of it (explorer/plain/real.py): ``main`` for the long form,
+    ``setup``, ``threads`` and ``check`` for the short one (``main`` is then None)."""
 
-    __slots__ = ("modules", "track")
+    __slots__ = ("check", "main", "modules", "setup", "threads", "track")
 
-    def __init__(self, track: tuple[type, ...], modules: tuple) -> None:
+    def __init__(self, track: tuple[type, ...], modules: tuple, main=None, setup=None, threads=None,
+                 check=None) -> None:
         self.track = track
         self.modules = modules
+        self.main, self.setup, self.threads, self.check = main, setup, threads, check
 
     def runtime(self, program) -> PlainRuntime:
         return PlainRuntime(program, self)
@@ -123,7 +127,9 @@ def program(
         return Call(active(), body, (), {}, "main", MAIN, 0.0)()
 
     scenario = ProgramScenario.__new__(ProgramScenario)
-    object.__setattr__(scenario, "plain", PlainConfig(track, modules))
+    config = PlainConfig(track, modules, main, setup, threads, check) if main is None else \
+        PlainConfig(track, modules, main)
+    object.__setattr__(scenario, "plain", config)
     Scenario.__init__(scenario, name, threads={"main": run_main}, invariant=invariant, check=verdict,
                       expect=expect, spurious_wakeups=spurious_wakeups)
     caller = sys._getframe(1)

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import concurrent.futures.thread as _pool_threads
-import inspect
 import linecache
 import os
 import queue
@@ -94,17 +93,9 @@ def program_parts(scenario) -> tuple:
     """``("main", main)`` for a program's long form, ``("short", setup, threads, check)``
     for its short form: what its ``main`` thread runs, dug out of the scenario."""
     config = scenario.plain
-    main = getattr(config, "main", None)
-    if main is None:
-        runner = scenario.threads["main"]
-        main = inspect.getclosurevars(runner).nonlocals.get("body")
-        assert callable(main), \
-            f"[explorer internal bug] program {scenario.name!r}: no main found in {runner!r}"
-    short = getattr(main, "__module__", None) == "explorer.plain.program"
-    parts = inspect.getclosurevars(main).nonlocals if short else {}
-    if "threads" in parts:  # the short form's main speaks in steps: run its parts instead
-        return ("short", parts.get("setup"), parts["threads"], parts.get("check"))
-    return ("main", main)
+    if config.main is None:  # the short form's main speaks in steps: run its parts instead
+        return ("short", config.setup, config.threads, config.check)
+    return ("main", config.main)
 
 
 class RealRun:
