@@ -95,7 +95,9 @@ def install(patches) -> None:
         call = Call(here.runtime, fn, args, kwargs, None, None, here.clock)
         future = step(Op("submit", name, call, ()), here)
         call.label = future  # current_thread() in the task: its worker, known when one takes it
-        return PlainFuture(future)
+        made = PlainFuture(future)
+        here.runtime.name_object(made, future)
+        return made
 
     def shutdown(self, wait=True, *, cancel_futures=False):
         name = self.__dict__.get(_NAME)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..objects.base import HIDDEN
 
-__all__ = ["FrozenDict", "FrozenList", "Named", "freeze"]
+__all__ = ["FrozenDict", "FrozenList", "Named", "ObjectName", "freeze"]
 
 _ATOMS = frozenset({int, float, str, bytes, bool, type(None), complex})
 
@@ -42,6 +42,13 @@ class Named(str):
 
     def __repr__(self) -> str:
         return str(self)
+
+
+class ObjectName(Named):
+    """A threading object (or a future) written to an attribute, by its name: the value a
+    ``write`` step carries, equal in every run (the object is another in each)."""
+
+    __slots__ = ()
 
 
 def freeze(value: object, runtime, depth: int = 0) -> object:

@@ -8,7 +8,6 @@ place exactly while the program's code can run, and are undone however the run e
 
 from __future__ import annotations
 
-import gc
 from contextlib import contextmanager
 import linecache
 import re
@@ -18,7 +17,7 @@ import time
 from ..errors import NondeterminismError
 from ..objects.base import HIDDEN
 from . import barriers, clock, conditions, events, executor, locks, queues, semaphores, threads
-from .freezing import freeze
+from .freezing import Named, ObjectName, freeze
 from .modules import plan_module_globals, rebind_module_globals
 from .patches import Patches
 from .runtime import ThreadGreenlet
@@ -31,6 +30,39 @@ __all__ = ["PlainRuntime", "active"]
 _ACTIVE = threading.local()  # .stack: this OS thread's runtimes with a run under way
 
 _SELF_ATTRIBUTE = re.compile(r"^\s*self\.([A-Za-z_]\w*)\s*(?::[^=]+)?=[^=]")
+
+
+def _reachable_instances(config, tracked: tuple) -> dict[int, object]:
+    """Tracked instances the program can reach without making them: its modules' globals,
+    its functions' closures and defaults, and the items of containers held there (one
+    level down). Such an instance outlives every run; the hooks refuse it by name."""
+    if not tracked:
+        return {}
+    places: list = [vars(module).values() for module in config.modules]
+    functions = [config.main, config.setup, config.check, *(config.threads or {}).values()]
+    for fn in functions:
+        fn = getattr(fn, "__func__", getattr(fn, "func", fn))
+        places.append([cell.cell_contents for cell in getattr(fn, "__closure__", None) or ()
+                       if _filled(cell)])
+        places.append(getattr(fn, "__defaults__", None) or ())
+        places.append(getattr(getattr(fn, "__self__", None), "__dict__", {}).values())
+    found = {}
+    for place in places:
+        for value in place:
+            items = value.values() if isinstance(value, dict) else value \
+                if isinstance(value, (list, tuple, set, frozenset)) else (value,)
+            for item in items:
+                if isinstance(item, tracked):
+                    found[id(item)] = item
+    return found
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - an empty cell raises
+    except ValueError:
+        return False
+    return True
 
 
 def active() -> PlainRuntime:
@@ -122,9 +154,7 @@ class PlainRuntime:
 
     def enter(self, run) -> None:
         if self.preexisting is None:  # once per search: tracked objects that outlive every run
-            tracked = tuple(self.config.track)
-            self.preexisting = {id(obj): obj for obj in gc.get_objects() if isinstance(obj, tracked)} \
-                if tracked else {}
+            self.preexisting = _reachable_instances(self.config, self.tracked)
         self.run = run
         self.instance_names = {}
         self.objects_named = {}
@@ -155,7 +185,8 @@ class PlainRuntime:
                 for var, value in values.items():
                     # an attribute holding a lock or a queue is no part of the final state: the
                     # object's own state is in the run's models, and its name says nothing new
-                    values[var] = HIDDEN if id(value) in made else freeze(value, self)
+                    values[var] = HIDDEN if id(value) in made or value.__class__ is ObjectName \
+                        else freeze(value, self)
                 run.returns[:] = [freeze(value, self) for value in run.returns]
         finally:
             self._close()
@@ -225,6 +256,16 @@ class PlainRuntime:
         model = self.run.objects.get(future)
         return Handle(getattr(model, "worker", None) or future)
 
+    def token(self, value: object) -> object:
+        """What a ``write`` of ``value`` carries: a tracked instance or a threading object by
+        its name (so that the step, the trace and the state key are the same in every run,
+        where the object is another), anything else as it is."""
+        name = self.instance_names.get(id(value))
+        if name is not None:
+            return Named(name)
+        name = self.objects_named.get(id(value))
+        return value if name is None else ObjectName(name)
+
     def name_of(self, obj: object) -> str | None:
         """The name of a tracked instance or a threading object of this run, or None."""
         return self.instance_names.get(id(obj)) or self.objects_named.get(id(obj))
@@ -245,6 +286,9 @@ class PlainRuntime:
                 f"given the same values read")
         self.program.register_object(name, declaration)
         self.run.add_object(name, declaration.model(name, self.run))
+        self.name_object(obj, name)
+
+    def name_object(self, obj: object, name: str) -> None:
         self.objects_named[id(obj)] = name
         self._keep.append(obj)
 

@@ -99,7 +99,7 @@ def hook(cls: type, patches) -> None:
             return set_original(self, attr, value)
         if kind_of(self.__class__, attr) is _CLASS_LEVEL:  # a property's setter: its own accesses are steps
             return set_original(self, attr, value)
-        step(Write(variable(self, attr, here), value), here)
+        step(Write(variable(self, attr, here), here.runtime.token(value)), here)
         return set_original(self, attr, value)
 
     def __delattr__(self, attr):
