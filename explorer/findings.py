@@ -154,7 +154,8 @@ class Finding:
     ``deadlock``, ``lock-order-cycle``, ``race``, ``error``, ``max-steps``, ``step-timeout``,
     ``nondeterminism``, ``lock-held-at-exit``, ``foreign-release`` and ``close-error``;
     ``severity`` is ``error`` or ``warning``. ``trace`` is the explored execution with the fewest preemptions,
-    then the fewest steps, among the ``occurrences`` executions that showed it.
+    then the fewest steps, among the ``occurrences`` executions that showed it (:func:`chosen_trace`
+    says it in words); a race's is one where the threads interleave around it, if one does.
     ``details`` holds what the kind knows: for a deadlock ``waits`` (thread, lock,
     holder, holder finished) and ``cycle`` (thread names, first repeated last); for an
     error the ``exception`` and its ``location``.
@@ -202,7 +203,7 @@ class Finding:
         """The message, then the trace as columns."""
         head = f"{self.severity.upper()} [{self.kind}] {self.message}"
         if self.occurrences > 1:
-            head += f"\n  (in {self.occurrences} executions; the trace below has the fewest preemptions)"
+            head += f"\n  (in {self.occurrences} executions; the trace below {chosen_trace(self.kind)})"
         return f"{head}\n{self.trace.render(locations=locations)}"
 
     def __str__(self) -> str:
@@ -216,6 +217,18 @@ class Finding:
         from .notebook import finding_html
 
         return finding_html(self)
+
+
+def chosen_trace(kind: str) -> str:
+    """Why a finding of ``kind`` shows the trace it shows, of the executions that show it.
+
+    A race shows one where the threads interleave around the racing steps, if some
+    execution does (:func:`explorer.detectors.races.witness_ranks`): in A, A, B, B nothing
+    goes wrong, in A, B, B, A the other order of the two steps reads or writes something else.
+    """
+    if kind == "race":
+        return "interleaves the threads around it if one does, then has the fewest preemptions"
+    return "has the fewest preemptions"
 
 
 class RawFinding:

@@ -374,11 +374,12 @@ def _outcome_flags(result: ExplorationResult) -> dict:
 
 
 def _finding(fid: str, finding: Finding, ids) -> str:
+    from .findings import chosen_trace
     from .render import replay_hint
 
     severity = "error" if finding.severity == "error" else "warning"
     times = finding.occurrences
-    occurrences = f"in {_count(times, 'execution')}" + ("; the trace has the fewest preemptions" if times > 1
+    occurrences = f"in {_count(times, 'execution')}" + (f"; the trace {chosen_trace(finding.kind)}" if times > 1
                                                          else "")
     picture = _swimlane(finding.trace, ids, f"the {finding.kind} finding")
     return "\n".join([

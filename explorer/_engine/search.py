@@ -16,6 +16,7 @@ from ..detectors import (
     potential_deadlocks,
     race_finding,
     race_pairs,
+    witness_ranks,
 )
 from ..detectors.lock_order import with_locations
 from ..detectors.lost_update import lost_update_finding, lost_update_keys
@@ -346,20 +347,22 @@ def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...]) -> N
 
 
 def _note_races(found: dict, run: Execution, k: int, passed: list) -> None:
-    """:func:`_note` for each racing pair; a finding is worded only for the pairs that are
-    kept in the end (:class:`_Race`). ``passed`` is the time limit's flag: one execution
-    may race in hundreds of thousands of pairs."""
+    """:func:`_note` for each racing pair, with the trace that shows it best
+    (:func:`.detectors.races.witness_ranks`: its score); a finding is worded only for the
+    pairs that are kept in the end (:class:`_Race`). ``passed`` is the time limit's flag:
+    one execution may race in hundreds of thousands of pairs."""
     pairs = race_pairs(run.events, k)
     if not pairs:
         return
     events = run.events
     get = found.get
+    # merge_races ranks the races on the same lines of one trace the same way: so that
+    # each is worded from the pair replay words.
+    ranks = witness_ranks(events, run.preemptions, pairs)
     for number, (key, earlier, later) in enumerate(pairs):
         if not number & 4095 and passed[0]:
             raise TimeLimitReached
-        # Then the earliest steps, as merge_races words a merged race: so that of the races
-        # on the same lines one trace shows, each is worded from the pair replay words.
-        score = (run.preemptions, len(events), (earlier, later))
+        score = ranks[number]
         entry = get(key)
         if entry is None:
             found[key] = [_Race(key, earlier, later), events, 1, score]
@@ -490,11 +493,11 @@ def _check_witnesses(found: dict, witnesses: dict, locate: _Locator, stop_reason
 
 def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Finding]:
     findings = []
-    for raw, events, occurrences, (preempted, *_) in _one_race_per_site(program, found, locate):
+    for raw, events, occurrences, score in _one_race_per_site(program, found, locate):
         if raw.__class__ is _Race:
             raw = raw.finding(events)
         locations = locate(events)
-        trace = make_trace(program, events, locations, raw, preempted)
+        trace = make_trace(program, events, locations, raw, _preempted(raw, score))
         details = {k: v for k, v in raw.details.items()}
         thread = None if raw.thread is None else program.thread_names[raw.thread]
         findings.append(with_locations(Finding(raw.kind, raw.severity, raw.message, trace, thread,
@@ -508,8 +511,8 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
     """``found``'s entries, with races folded as :func:`merge_races` folds them (by variable
     and pair of source lines) before any trace is built: two threads writing one variable
     500 times race in 250,000 pairs of steps, which are two lines of code and one trace.
-    Of each fold the best witness is kept (fewest preemptions, then steps, then positions),
-    the first on a tie, with the largest count: what merge_races would keep."""
+    Of each fold the best witness is kept (the lowest score, :func:`witness_ranks`), with
+    the largest count: what merge_races would keep."""
     names = program.thread_names
     kept: list[list] = []
     best: dict[tuple, int] = {}  # fold key -> position in kept
@@ -529,16 +532,15 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
         index = best.get(fold)
         if index is None:
             best[fold] = len(kept)
-            kept.append([raw, events, occurrences, score, (score[0], len(events), tuple(steps))])
+            kept.append([raw, events, occurrences, score])
             continue
         chosen = kept[index]
-        rank = (score[0], len(events), tuple(steps))
         most = occurrences if occurrences > chosen[2] else chosen[2]
-        if rank < chosen[4]:
-            kept[index] = [raw, events, most, score, rank]
+        if score < chosen[3]:
+            kept[index] = [raw, events, most, score]
         else:
             chosen[2] = most
-    return [entry[:4] for entry in kept]
+    return kept
 
 
 def _sites(events: list[tuple], locations: list | None, names: tuple[str, ...]) -> list[tuple]:
@@ -628,7 +630,8 @@ _OUTCOME_KINDS = ("nonserializable", "invariant", "check")
 
 def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: float | None) -> None:
     """Give each finding of a reduced search the schedule of its trace with the fewest
-    preemptions (:func:`.linearize.fewest_preemptions`), run again to word it anew.
+    preemptions (:func:`.linearize.fewest_preemptions`), run again to word it anew; a race
+    only when that schedule still ranks better (:func:`witness_ranks`).
 
     Only witnesses change: no finding, count or outcome is added, and the runs are not
     executions. Lock-order cycles keep theirs (their edges may come from several runs).
@@ -636,24 +639,31 @@ def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: 
     names = program.thread_names
     shorter: dict[int, Execution | None] = {}  # id(events) -> the run of a shorter schedule
     entries = sorted((entry for entry in found.values()
-                      if entry[3][0] > 0 and entry[0].kind != "lock-order-cycle"), key=lambda e: -e[3][0])
+                      if _preempted(entry[0], entry[3]) > 0 and entry[0].kind != "lock-order-cycle"),
+                     key=lambda e: -_preempted(e[0], e[3]))
     for entry in entries[:MAX_SHORTENED]:
         if deadline is not None and time.monotonic() >= deadline:
             return
         raw, events = entry[0], entry[1]
         if id(events) not in shorter:
-            shorter[id(events)] = _shorter_run(program, events, entry[3][0], max_steps)
+            shorter[id(events)] = _shorter_run(program, events, _preempted(raw, entry[3]), max_steps)
         run = shorter[id(events)]
         if run is None:
             continue
         score = (run.preemptions, len(run.events))
-        if score >= entry[3]:
+        if raw.kind != "race" and score >= entry[3]:
             continue  # an earlier shorter run already gave this finding a trace as good
         better = _same_finding(raw, run, names)
-        if better is not None:
-            entry[0], entry[1], entry[3] = better, run.events, score + (
-                (better.details["steps"],) if better.kind == "race" else ())
-            _improve_others(found, run, names, score)
+        if better is None:
+            continue
+        # a race is ranked by how well the trace shows it: with fewer preemptions its
+        # threads may run one after the other, which shows it less well
+        mine = score if raw.kind != "race" else \
+            witness_ranks(run.events, run.preemptions, [(raw.key, *better.details["steps"])])[0]
+        if mine >= entry[3]:
+            continue
+        entry[0], entry[1], entry[3] = better, run.events, mine
+        _improve_others(found, run, names, score)
 
 
 def _improve_others(found: dict, run: Execution, names: tuple[str, ...], score: tuple) -> None:
@@ -665,9 +675,15 @@ def _improve_others(found: dict, run: Execution, names: tuple[str, ...], score: 
         _improve(found, raw.key, score, events, lambda raw=raw: raw)
     for located in lost_update_keys(events):
         _improve(found, located[0], score, events, lambda located=located: lost_update_finding(events, names, *located))
-    for key, earlier, later in race_pairs(events, len(names)):
-        _improve(found, key, score + ((earlier, later),), events, lambda key=key, earlier=earlier, later=later:
+    pairs = race_pairs(events, len(names))
+    for (key, earlier, later), rank in zip(pairs, witness_ranks(events, run.preemptions, pairs)):
+        _improve(found, key, rank, events, lambda key=key, earlier=earlier, later=later:
                  race_finding(key, earlier, later, events))
+
+
+def _preempted(raw, score: tuple) -> int:
+    """The preemptions of a finding's witness, from its score: a race's is its rank."""
+    return score[1] if raw.kind == "race" else score[0]
 
 
 def _improve(found: dict, key: tuple, score: tuple, events: list, make) -> None:
