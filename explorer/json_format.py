@@ -33,7 +33,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import InvalidArgument
-from .findings import Event, Finding, Trace
+from .findings import Event, Finding, Trace, group_findings
 from .outcomes import Outcome, State
 from .results import ExplorationResult
 from .scenario import Scenario
@@ -611,7 +611,8 @@ def result_to_dict(result: ExplorationResult) -> dict[str, Any]:
     """A result as JSON data: the scenario, counts, final states and outcomes, findings with traces.
 
     ``final_states`` and ``outcomes`` are lists of ``{"state", ("returns",) "count"}``
-    sorted by value; findings keep the result's order (errors first).
+    sorted by value; findings keep the result's order (errors first), and ``groups`` puts
+    those of one kind about one subject together, as the CLI and the report show them.
     """
     if not isinstance(result, ExplorationResult):
         raise InvalidArgument(f"result_to_dict takes the ExplorationResult of explore(), "
@@ -654,6 +655,7 @@ def result_to_dict(result: ExplorationResult) -> dict[str, Any]:
         "final_states": final_states,
         "outcomes": outcomes,
         "findings": [_finding(finding) for finding in result.findings],
+        "groups": _groups(result.findings),
         "lock_order": [
             {"held": held, "acquired": acquired, "thread": thread, "holding": list(holding),
              "location": location}
@@ -677,6 +679,20 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "details": _plain(finding.details),
         "trace": trace_to_dict(finding.trace),
     }
+
+
+def _groups(findings: list[Finding]) -> list[dict[str, Any]]:
+    """The findings of one kind about one subject together, as a result shows them
+    (:func:`explorer.findings.group_findings`); each names its findings by position."""
+    position = {id(finding): number for number, finding in enumerate(findings)}
+    return [{
+        "kind": group.kind,
+        "severity": group.severity,
+        "subject": group.subject,
+        "summary": group.summary,
+        "findings": [position[id(finding)] for finding in group],
+        "outcomes": [{"outcome": outcome, "executions": runs} for outcome, runs in group.outcomes],
+    } for group in group_findings(findings)]
 
 
 def _state(state: State | Outcome) -> dict[str, Any]:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .crosscheck import CrosscheckResult
-    from .findings import Finding, Trace
+    from .findings import Finding, FindingGroup, Trace
     from .results import Execution, ExplorationResult
     from .stepping import Stepper
 
@@ -44,7 +44,7 @@ MAX_OPEN_ROWS = 12
 
 def result_html(result: ExplorationResult) -> str:
     """A result as the report shows one scenario, its findings folded but the first error."""
-    from .render import group_findings
+    from .findings import group_findings
     from .report_html import _Ids, _badge, _e, _outcomes_table, _worst
 
     ids = _Ids()
@@ -160,7 +160,7 @@ def stepper_html(stepper: Stepper) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _finding_details(group: list[Finding], ids, *, open_: bool, picture: bool) -> str:
+def _finding_details(group: FindingGroup, ids, *, open_: bool, picture: bool) -> str:
     """A group of findings (one, or one kind about one subject) as a folded card."""
     from .render import render_group, replay_hint
     from .report_html import _badge, _e, _swimlane, _trace_table
