@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ._conveniences import provided
 from ._text import shown
 from .objects.event import Event as _EventDeclaration
 from .steps import Acquire, Op, Read, Release, Step, Write
@@ -131,9 +132,7 @@ class Trace:
 
     def render(self, *, locations: bool = True) -> str:
         """One column per thread, one row per step; see :func:`explorer.render.render_trace`."""
-        from .render import render_trace
-
-        return render_trace(self, locations=locations)
+        return provided("render_trace")(self, locations=locations)
 
     def __str__(self) -> str:
         return self.render()
@@ -142,9 +141,7 @@ class Trace:
         return f"<Trace of {len(self.schedule)} steps: {', '.join(self.schedule) or 'none'}>"
 
     def _repr_html_(self) -> str:
-        from .notebook import trace_html
-
-        return trace_html(self)
+        return provided("trace_html")(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +212,7 @@ class Finding:
                 f"{'...' if len(self.message) > 80 else ''} ({len(self.trace)} steps)>")
 
     def _repr_html_(self) -> str:
-        from .notebook import finding_html
-
-        return finding_html(self)
+        return provided("finding_html")(self)
 
 
 #: Kinds whose findings are one per outcome, and what their messages say between the subject

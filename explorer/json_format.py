@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from ._conveniences import provides
 from .errors import InvalidArgument
 from .findings import Event, Finding, Trace, group_findings
 from .outcomes import Outcome, State
@@ -93,6 +94,7 @@ class OpaqueValue:
 # Values
 
 
+@provides
 def encode_value(value: object) -> Any:
     """A shared value (or return value) as JSON data, losslessly where JSON allows.
 
@@ -664,6 +666,7 @@ def result_to_dict(result: ExplorationResult) -> dict[str, Any]:
     }
 
 
+@provides
 def result_to_json(result: ExplorationResult, *, indent: int | None = 2) -> str:
     """:func:`result_to_dict` as text: strict JSON (no NaN), ASCII, deterministic apart from ``elapsed``."""
     return _dumps(result_to_dict(result), indent)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._conveniences import provides
 from ._text import cell_location
 from .findings import FindingGroup, group_findings
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 _GAP = "  "
 
 
+@provides
 def render_trace(trace: Trace, *, locations: bool = True) -> str:
     if not trace.events and not trace.blocked:
         return "  (no step ran: the execution ended before its first step)"
@@ -96,6 +98,7 @@ def render_group(group: FindingGroup, *, traces: bool = True, hint=replay_hint) 
     return lines
 
 
+@provides
 def render_result(result: ExplorationResult, *, traces: bool = True, hint=replay_hint) -> str:
     """The summary of an exploration: counts, final states, findings with their traces.
 
