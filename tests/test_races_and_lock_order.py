@@ -2,7 +2,7 @@
 
 import networkx as nx
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from explorer import Scenario, acquire, explore, read, release, replay, write
@@ -79,6 +79,23 @@ def test_a_race_is_shown_serially_only_when_no_execution_interleaves_around_it(p
     assert {site(race.trace, race.details["steps"]) for race in result.races} == set(somewhere)
     for race in result.races:
         assert interleaved(race.trace, *race.details["steps"]) == somewhere[site(race.trace, race.details["steps"])]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs, lock_kinds)
+def test_a_reduced_search_shows_a_race_interleaved_exactly_when_exhaustive_search_does(programs, kinds):
+    # dpor and stateful run one schedule per trace (or fewer), and look for the schedule of a
+    # race's trace that interleaves around it. Runs an error cuts short are left out: a
+    # reduced search need not run every prefix that ends in the same error.
+    scenario = scenario_of(programs, kinds)
+    exhaustive = explore(scenario, strategy="exhaustive")
+    assume(exhaustive.failed == 0)
+    expected = {site(race.trace, race.details["steps"]): interleaved(race.trace, *race.details["steps"])
+                for race in exhaustive.races}
+    for strategy in ("dpor", "stateful"):
+        shown = {site(race.trace, race.details["steps"]): interleaved(race.trace, *race.details["steps"])
+                 for race in explore(scenario, strategy=strategy).races}
+        assert shown == expected, strategy
 
 
 def test_racing_lines_are_reported_once_however_many_threads_race_on_them():

@@ -20,6 +20,7 @@ from ..detectors import (
 )
 from ..detectors.lock_order import with_locations
 from ..detectors.lost_update import lost_update_finding, lost_update_keys
+from ..detectors.races import ACCESSES as _ACCESSES
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from .._text import text_of
@@ -157,6 +158,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     if getattr(strategy, "reduced", False) and stop_reason in (None, "max_executions"):
         try:
             _shorten_witnesses(program, max_steps, found, deadline.at)
+            _interleave_races(program, max_steps, found, deadline.at)
         except KeyboardInterrupt as stop:  # the traces found so far stand
             _cut_short(deadline, stop, stop_reason)
         except StepTimeout:
@@ -693,25 +695,71 @@ def _improve(found: dict, key: tuple, score: tuple, events: list, make) -> None:
         entry[0], entry[1], entry[3] = make(), events, score
 
 
-def _shorter_run(program: Program, events: list[tuple], preempted: int, max_steps: int) -> Execution | None:
-    """The run of a schedule of ``events``' trace with fewer preemptions, if one is found."""
+def _shorter_run(program: Program, events: list[tuple], preempted: int, max_steps: int,
+                 keep: tuple[int, int] | None = None) -> Execution | None:
+    """The run of a schedule of ``events``' trace with fewer preemptions, if one is found;
+    with ``keep``, of the schedule with the fewest preemptions that also runs those two
+    events in that order."""
     names = program.thread_names
     schedule = [event[0] for event in events]
     try:
         again = Execution(program)
         again.run(FollowSchedule(schedule, names).choose, max_steps, events)
-        order = fewest_preemptions(events, list(again.pending), program.reentrant, below=preempted,
+        order = fewest_preemptions(events, list(again.pending), program.reentrant,
+                                   below=preempted if keep is None else len(events),
                                    dependent=dependence(program.footprint),
-                                   thread_index=program.thread_index)
+                                   thread_index=program.thread_index, keep=keep)
         if order is None:
             return None
         run = Execution(program)
         status = run.run(FollowSchedule(order, names).choose, max_steps)
     except ExplorerError:
         return None
-    if status is DIVERGED or status is HUNG or run.preemptions >= preempted:
+    if status is DIVERGED or status is HUNG or (keep is None and run.preemptions >= preempted):
         return None
     return run
+
+
+def _interleave_races(program: Program, max_steps: int, found: dict, deadline: float | None) -> None:
+    """Give each race a reduced search shows with its threads one after the other a schedule
+    of the same trace that interleaves them around it, if one does (:func:`witness_ranks`
+    puts those first; an exhaustive search runs them all, a reduced one only one per trace).
+
+    The trace keeps the racing pair's order, so one of its threads must be moved: the
+    first thread's next access to the variable after the race, or the second's access
+    before it, to the other side of the racing step of the other thread.
+    """
+    names = program.thread_names
+    serial = [entry for entry in found.values() if entry[0].kind == "race" and entry[3][0]]
+    for entry in serial[:MAX_SHORTENED]:
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        raw, events = entry[0], entry[1]
+        for keep in _interleavings(events, *raw.details["steps"]):
+            run = _shorter_run(program, events, 0, max_steps, keep=keep)
+            better = None if run is None else _same_finding(raw, run, names)
+            if better is None:
+                continue
+            rank = witness_ranks(run.events, run.preemptions, [(raw.key, *better.details["steps"])])[0]
+            if rank < entry[3]:
+                entry[0], entry[1], entry[3] = better, run.events, rank
+
+
+def _interleavings(events: list[tuple], earlier: int, later: int) -> list[tuple[int, int]]:
+    """The orders ``(first, then)`` of two events of which either would interleave the
+    threads around the race of ``earlier`` and ``later``: the later racing step before the
+    first thread's next access to the variable, or the second thread's previous access
+    before the earlier racing step."""
+    var = events[earlier][1][1]
+    mine, theirs = events[earlier][0], events[later][0]
+
+    def accesses(thread, positions):
+        return [n for n in positions if events[n][0] == thread and events[n][1][0] in _ACCESSES
+                and events[n][1][1] == var]
+
+    after = accesses(mine, range(earlier + 1, later))
+    before = accesses(theirs, range(earlier + 1, later))
+    return ([(later, after[0])] if after else []) + ([(before[-1], earlier)] if before else [])
 
 
 def _same_finding(raw: RawFinding, run: Execution, names: tuple[str, ...]) -> RawFinding | None:

@@ -188,7 +188,7 @@ def witness_ranks(events: list[tuple], preemptions: int, pairs: list[tuple[tuple
     accessor = [None] * length  # per position, (thread, variable) of a read or write
     for position, event in enumerate(events):
         step = event[1]
-        if step[0] in _ACCESSES:
+        if step[0] in ACCESSES:
             key = accessor[position] = (event[0], step[1])
             if key not in first:
                 first[key] = position
@@ -200,7 +200,7 @@ def witness_ranks(events: list[tuple], preemptions: int, pairs: list[tuple[tuple
 
 
 #: The kinds of step that access a variable.
-_ACCESSES = frozenset({"read", "write", "update"})
+ACCESSES = frozenset({"read", "write", "update"})
 
 
 def race_finding(key: tuple, earlier: int, later: int, events: list[tuple]) -> RawFinding:
