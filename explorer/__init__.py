@@ -54,6 +54,11 @@ from .steps import (
     write,
 )
 
+# The modules that word, write, build and draw hand the records their conveniences
+# (trace.render(), result.to_json(), result.state_graph, _repr_html_) as they are imported;
+# explorer/_conveniences.py says why the records do not import them.
+from . import graphs, json_format, notebook, render  # noqa: E402, F401  (after the records)
+
 __all__ = [
     # describing a scenario
     "Scenario",

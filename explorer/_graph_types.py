@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import networkx as nx
 
+from ._conveniences import provided
+
 
 class _Shown:
     def _repr_svg_(self) -> str | None:
-        from .notebook import graph_svg
-
-        return graph_svg(self)
+        return provided("graph_svg")(self)
 
     def __repr__(self) -> str:
         kind = self.graph.get("kind", "explorer")

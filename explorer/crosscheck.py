@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from ._conveniences import provided
 from ._engine.program import Program
 from ._text import shown
 from .errors import ExplorerError, InvalidArgument
@@ -146,14 +147,11 @@ class CrosscheckResult:
         return f"<CrosscheckResult {self.scenario.name!r}: {self.runs} runs, {verdict}>"
 
     def _repr_html_(self) -> str:
-        from .notebook import crosscheck_html
-
-        return crosscheck_html(self)
+        return provided("crosscheck_html")(self)
 
     def to_dict(self) -> dict:
         """The table as JSON-ready data."""
-        from .json_format import encode_value
-
+        encode_value = provided("encode_value")
         return {
             "scenario": self.scenario.name,
             "runs": self.runs,

@@ -15,18 +15,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ._text import shown
 from .errors import ScenarioError, ScenarioTypeError
-from .findings import FINDING_KINDS
-
-if TYPE_CHECKING:
-    from .results import ExplorationResult
+from .findings import FINDING_KINDS, Finding
 
 __all__ = ["Expect"]
+
+
+class Judged(Protocol):
+    """What :meth:`Expect.problems` reads of a result: an :class:`explorer.ExplorationResult`,
+    which stands above a scenario (and so above its ``Expect``) in the data flow."""
+
+    @property
+    def complete(self) -> bool: ...
+    @property
+    def incomplete_reason(self) -> str | None: ...
+    @property
+    def final_states(self) -> Mapping: ...
+    @property
+    def findings(self) -> Sequence[Finding]: ...
+    @property
+    def deadlocks(self) -> Sequence[Finding]: ...
+    @property
+    def deadlocked(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +81,7 @@ class Expect:
         if self.deadlock not in (None, True, False):
             raise ScenarioTypeError(f"Expect(deadlock=...) is True, False or None, got {self.deadlock!r}")
 
-    def problems(self, result: ExplorationResult) -> list[str]:
+    def problems(self, result: Judged) -> list[str]:
         """What in ``result`` differs from this expectation, one sentence each; empty if nothing."""
         problems = []
         if self.complete and not result.complete:

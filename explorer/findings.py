@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ._conveniences import provided
 from ._text import shown
 from .objects.event import Event as _EventDeclaration
 from .steps import Acquire, Op, Read, Release, Step, Write
 
-__all__ = ["FINDING_KINDS", "SEVERITIES", "Event", "Finding", "RawFinding", "Trace"]
+__all__ = ["FINDING_KINDS", "SEVERITIES", "Event", "Finding", "FindingGroup", "RawFinding", "Trace",
+           "group_findings"]
 
 SEVERITIES = ("error", "warning")
 
@@ -132,9 +134,7 @@ class Trace:
 
     def render(self, *, locations: bool = True) -> str:
         """One column per thread, one row per step; see :func:`explorer.render.render_trace`."""
-        from .render import render_trace
-
-        return render_trace(self, locations=locations)
+        return provided("render_trace")(self, locations=locations)
 
     def __str__(self) -> str:
         return self.render()
@@ -143,9 +143,7 @@ class Trace:
         return f"<Trace of {len(self.schedule)} steps: {', '.join(self.schedule) or 'none'}>"
 
     def _repr_html_(self) -> str:
-        from .notebook import trace_html
-
-        return trace_html(self)
+        return provided("trace_html")(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +154,8 @@ class Finding:
     ``deadlock``, ``lock-order-cycle``, ``race``, ``error``, ``max-steps``, ``step-timeout``,
     ``nondeterminism``, ``lock-held-at-exit``, ``foreign-release`` and ``close-error``;
     ``severity`` is ``error`` or ``warning``. ``trace`` is the explored execution with the fewest preemptions,
-    then the fewest steps, among the ``occurrences`` executions that showed it.
+    then the fewest steps, among the ``occurrences`` executions that showed it (:func:`chosen_trace`
+    says it in words); a race's is one where the threads interleave around it, if one does.
     ``details`` holds what the kind knows: for a deadlock ``waits`` (thread, lock,
     holder, holder finished) and ``cycle`` (thread names, first repeated last); for an
     error the ``exception`` and its ``location``.
@@ -204,7 +203,7 @@ class Finding:
         """The message, then the trace as columns."""
         head = f"{self.severity.upper()} [{self.kind}] {self.message}"
         if self.occurrences > 1:
-            head += f"\n  (in {self.occurrences} executions; the trace below has the fewest preemptions)"
+            head += f"\n  (in {self.occurrences} executions; the trace below {chosen_trace(self.kind)})"
         return f"{head}\n{self.trace.render(locations=locations)}"
 
     def __str__(self) -> str:
@@ -215,9 +214,120 @@ class Finding:
                 f"{'...' if len(self.message) > 80 else ''} ({len(self.trace)} steps)>")
 
     def _repr_html_(self) -> str:
-        from .notebook import finding_html
+        return provided("finding_html")(self)
 
-        return finding_html(self)
+
+#: Kinds whose findings are one per outcome, and what their messages say between the subject
+#: and the outcome: a result shows them grouped by subject.
+_PER_OUTCOME = {"invariant": " fails on ", "nonserializable": " is not serializable"}
+
+
+@dataclass(frozen=True, slots=True)
+class FindingGroup:
+    """Findings of one kind about one subject, which a result shows as one: an invariant
+    that several outcomes break, the outcomes no serial order gives. A finding of any
+    other kind is a group of its own. A group is the sequence of its findings.
+
+    ``subject`` is what is broken (``"invariant never_negative"``, ``"serializability"``),
+    None for a kind not judged per outcome; ``outcomes`` is each outcome that breaks it,
+    in words, with the executions that reached it (outcomes that differ only where the
+    subject does not look are one row), in the order of the findings.
+    """
+
+    findings: tuple[Finding, ...]
+    subject: str | None = None
+    outcomes: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return self.findings[0].kind
+
+    @property
+    def severity(self) -> str:
+        return self.findings[0].severity
+
+    @property
+    def summary(self) -> str:
+        """The group in words: its finding's message, or for several, what is broken by how
+        many outcomes (``invariant never_negative is broken by 2 outcomes``)."""
+        if len(self.findings) == 1:
+            return self.findings[0].message
+        verb = "is broken by" if self.kind == "invariant" else "fails for"
+        return f"{self.subject} {verb} {len(self.outcomes)} outcomes"
+
+    @property
+    def serial(self) -> str | None:
+        """For non-serializable outcomes, the outcomes that a serial order gives, in words."""
+        message = self.findings[0].message
+        if self.kind != "nonserializable" or "Serial outcomes: " not in message:
+            return None
+        return message.split("Serial outcomes: ", 1)[1]
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __iter__(self):
+        return iter(self.findings)
+
+    def __getitem__(self, index):
+        return self.findings[index]
+
+
+def group_findings(findings: list[Finding]) -> list[FindingGroup]:
+    """The findings with those of one kind about one subject together (an invariant broken
+    by several outcomes, the outcomes no serial order gives), in the order of their first.
+
+    >>> from explorer import explore
+    >>> from scenarios.bank_transfer import bank_transfer_unlocked
+    >>> groups = group_findings(explore(bank_transfer_unlocked).findings)
+    >>> [(group.kind, len(group)) for group in groups][:3]
+    [('lost-update', 1), ('lost-update', 1), ('nonserializable', 4)]
+    >>> groups[2].summary
+    'serializability fails for 4 outcomes'
+    """
+    groups: dict[tuple, list[Finding]] = {}
+    for number, finding in enumerate(findings):
+        cut = _PER_OUTCOME.get(finding.kind)
+        if cut is not None and cut in finding.message:
+            key = (finding.kind, finding.severity, _subject(finding)[0])
+        else:
+            key = (number,)
+        groups.setdefault(key, []).append(finding)
+    made = []
+    for key, members in groups.items():
+        if len(key) == 1:
+            made.append(FindingGroup(tuple(members)))
+            continue
+        rows: dict[str, int] = {}
+        for finding in members:
+            outcome = _subject(finding)[1].strip()
+            rows[outcome] = rows.get(outcome, 0) + finding.occurrences
+        made.append(FindingGroup(tuple(members), key[2], tuple(rows.items())))
+    return made
+
+
+def _subject(finding: Finding) -> tuple[str, str]:
+    """``(what is broken, by which outcome)`` of a per-outcome finding, from its message."""
+    cut = _PER_OUTCOME[finding.kind]
+    head, _, tail = finding.message.partition(cut)
+    if finding.kind == "invariant":
+        return head, tail
+    for prefix in ("final state ", "outcome (return values) "):
+        if head.startswith(prefix):
+            return "serializability", head[len(prefix):]
+    return "serializability", head
+
+
+def chosen_trace(kind: str) -> str:
+    """Why a finding of ``kind`` shows the trace it shows, of the executions that show it.
+
+    A race shows one where the threads interleave around the racing steps, if some
+    execution does (:func:`explorer.detectors.races.witness_ranks`): in A, A, B, B nothing
+    goes wrong, in A, B, B, A the other order of the two steps reads or writes something else.
+    """
+    if kind == "race":
+        return "interleaves the threads around it if one does, then has the fewest preemptions"
+    return "has the fewest preemptions"
 
 
 class RawFinding:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ._conveniences import provides
 from ._engine.program import Program
 from ._engine.state_space import explore_states
 from ._text import shown
@@ -41,6 +42,7 @@ __all__ = ["DEFAULT_MAX_STATES", "happens_before_graph", "lock_order_graph", "pa
 DEFAULT_MAX_STATES = 20_000
 
 
+@provides
 def state_graph(scenario: Scenario, *, max_states: int = DEFAULT_MAX_STATES,
                 max_steps: int = DEFAULT_MAX_STEPS) -> nx.DiGraph:
     """The reachable global states of ``scenario`` (a ``networkx.DiGraph``).
@@ -128,6 +130,7 @@ def path_of(graph: nx.DiGraph, schedule: Sequence[str] | Trace) -> list[int]:
     return path
 
 
+@provides
 def lock_order_graph(result: ExplorationResult) -> nx.MultiDiGraph:
     """Which lock each thread acquired while holding which, over all explored executions.
 

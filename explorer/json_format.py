@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from ._conveniences import provides
 from .errors import InvalidArgument
-from .findings import Event, Finding, Trace
+from .findings import Event, Finding, Trace, group_findings
 from .outcomes import Outcome, State
 from .results import ExplorationResult
 from .scenario import Scenario
@@ -95,6 +96,7 @@ class OpaqueValue:
 # Values
 
 
+@provides
 def encode_value(value: object) -> Any:
     """A shared value (or return value) as JSON data, losslessly where JSON allows.
 
@@ -613,7 +615,8 @@ def result_to_dict(result: ExplorationResult) -> dict[str, Any]:
     """A result as JSON data: the scenario, counts, final states and outcomes, findings with traces.
 
     ``final_states`` and ``outcomes`` are lists of ``{"state", ("returns",) "count"}``
-    sorted by value; findings keep the result's order (errors first).
+    sorted by value; findings keep the result's order (errors first), and ``groups`` puts
+    those of one kind about one subject together, as the CLI and the report show them.
     """
     if not isinstance(result, ExplorationResult):
         raise InvalidArgument(f"result_to_dict takes the ExplorationResult of explore(), "
@@ -656,6 +659,7 @@ def result_to_dict(result: ExplorationResult) -> dict[str, Any]:
         "final_states": final_states,
         "outcomes": outcomes,
         "findings": [_finding(finding) for finding in result.findings],
+        "groups": _groups(result.findings),
         "lock_order": [
             {"held": held, "acquired": acquired, "thread": thread, "holding": list(holding),
              "location": location}
@@ -664,6 +668,7 @@ def result_to_dict(result: ExplorationResult) -> dict[str, Any]:
     }
 
 
+@provides
 def result_to_json(result: ExplorationResult, *, indent: int | None = 2) -> str:
     """:func:`result_to_dict` as text: strict JSON (no NaN), ASCII, deterministic apart from ``elapsed``."""
     return _dumps(result_to_dict(result), indent)
@@ -679,6 +684,20 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "details": _plain(finding.details),
         "trace": trace_to_dict(finding.trace),
     }
+
+
+def _groups(findings: list[Finding]) -> list[dict[str, Any]]:
+    """The findings of one kind about one subject together, as a result shows them
+    (:func:`explorer.findings.group_findings`); each names its findings by position."""
+    position = {id(finding): number for number, finding in enumerate(findings)}
+    return [{
+        "kind": group.kind,
+        "severity": group.severity,
+        "subject": group.subject,
+        "summary": group.summary,
+        "findings": [position[id(finding)] for finding in group],
+        "outcomes": [{"outcome": outcome, "executions": runs} for outcome, runs in group.outcomes],
+    } for group in group_findings(findings)]
 
 
 def _state(state: State | Outcome) -> dict[str, Any]:

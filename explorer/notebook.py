@@ -1,8 +1,9 @@
 """How explorer's objects show in a notebook: IPython's rich display protocol.
 
 Every object a person looks at has a short ``__repr__`` and a ``_repr_html_`` that calls
-the function of this module for its type, lazily, so nothing here is imported until a
-notebook asks. The HTML reuses the report's cards (``report_html``): a result shows its
+the function of this module for its type, which this module hands in to
+``explorer._conveniences`` when the package is imported; what the functions draw with
+(``report_html``, matplotlib) is imported only when a notebook asks. The HTML reuses the report's cards (``report_html``): a result shows its
 counts, its outcomes with shares, and each finding with its swimlane and trace; what is
 large stays folded in ``<details>`` until clicked. Pictures (matplotlib figures that
 ``explorer.pictures`` draws, and explorer's graphs) show as SVG.
@@ -22,6 +23,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ._conveniences import provides
 from ._text import cells_named
 from .errors import ExplorerError
 
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .crosscheck import CrosscheckResult
-    from .findings import Finding, Trace
+    from .findings import Finding, FindingGroup, Trace
     from .results import Execution, ExplorationResult
     from .stepping import Stepper
 
@@ -42,9 +44,10 @@ MAX_PICTURES = 8
 MAX_OPEN_ROWS = 12
 
 
+@provides
 def result_html(result: ExplorationResult) -> str:
     """A result as the report shows one scenario, its findings folded but the first error."""
-    from .render import group_findings
+    from .findings import group_findings
     from .report_html import _Ids, _badge, _e, _outcomes_table, _worst
 
     ids = _Ids()
@@ -67,6 +70,7 @@ def result_html(result: ExplorationResult) -> str:
     return _wrap("\n".join(parts))
 
 
+@provides
 def finding_html(finding: Finding) -> str:
     """One finding as the report's card: message, swimlane, trace, replay line."""
     from .report_html import _finding, _Ids
@@ -74,6 +78,7 @@ def finding_html(finding: Finding) -> str:
     return _wrap(_finding("finding", finding, _Ids()))
 
 
+@provides
 def trace_html(trace: Trace) -> str:
     """A trace as its swimlane and, folded, its table of steps."""
     from .report_html import _Ids, _swimlane, _trace_table
@@ -82,6 +87,7 @@ def trace_html(trace: Trace) -> str:
     return _wrap(_swimlane(trace, _Ids(), "the trace") + steps)
 
 
+@provides
 def execution_html(execution: Execution) -> str:
     """One execution (what ``replay`` returns): status, swimlane, steps, outcome, findings."""
     from .report_html import _badge, _e, _Ids, _swimlane, _trace_table
@@ -98,6 +104,7 @@ def execution_html(execution: Execution) -> str:
     return _wrap("\n".join(parts))
 
 
+@provides
 def crosscheck_html(check: CrosscheckResult) -> str:
     """A cross-check as the report's table: what real threads did, next to the model."""
     from .report_html import _crosscheck, _e
@@ -105,6 +112,7 @@ def crosscheck_html(check: CrosscheckResult) -> str:
     return _wrap(f"<p><strong>{_e(check.scenario.name)}</strong></p>\n{_crosscheck(check)}")
 
 
+@provides
 def figure_svg(figure: Figure) -> str:
     """A matplotlib figure as the text of an SVG picture."""
     from .report_html import _Ids, _svg
@@ -112,6 +120,7 @@ def figure_svg(figure: Figure) -> str:
     return _svg(figure, _Ids(), "picture")
 
 
+@provides
 def graph_svg(graph) -> str | None:
     """An explorer graph (state, lock-order, happens-before, wait-for) drawn as SVG, or None
     (IPython then shows the text) when it is too large to draw or of no kind explorer draws."""
@@ -128,6 +137,7 @@ def graph_svg(graph) -> str | None:
         return None
 
 
+@provides
 def stepper_html(stepper: Stepper) -> str:
     """The position as HTML: a table of threads (status, next step, its line), the shared
     state and locks, the steps so far, and each finding reached."""
@@ -160,7 +170,7 @@ def stepper_html(stepper: Stepper) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _finding_details(group: list[Finding], ids, *, open_: bool, picture: bool) -> str:
+def _finding_details(group: FindingGroup, ids, *, open_: bool, picture: bool) -> str:
     """A group of findings (one, or one kind about one subject) as a folded card."""
     from .render import render_group, replay_hint
     from .report_html import _badge, _e, _swimlane, _trace_table

@@ -45,6 +45,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.path import Path as CurvePath
 from matplotlib.textpath import TextToPath
 
+from ._conveniences import provided
 from ._files import write_atomically
 from ._text import shown
 from .errors import GraphTooLarge, InvalidArgument
@@ -356,9 +357,7 @@ class Picture(Figure):
     ``%matplotlib inline`` needed and no pyplot."""
 
     def _repr_svg_(self) -> str:
-        from .notebook import figure_svg
-
-        return figure_svg(self)
+        return provided("figure_svg")(self)
 
 
 class _Sheet:

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._conveniences import provides
 from ._text import cell_location
+from .findings import FindingGroup, group_findings
 
 if TYPE_CHECKING:
-    from .findings import Finding, Trace
+    from .findings import Trace
     from .results import ExplorationResult
 
 _GAP = "  "
 
 
+@provides
 def render_trace(trace: Trace, *, locations: bool = True) -> str:
     if not trace.events and not trace.blocked:
         return "  (no step ran: the execution ended before its first step)"
@@ -75,37 +78,7 @@ _COUNTED = {
     "stateful": " (counted per run made, not per interleaving: --strategy exhaustive counts those)",
 }
 
-#: Kinds whose findings are one per outcome; a result shows them grouped by subject.
-_PER_OUTCOME = {"invariant": " fails on ", "nonserializable": " is not serializable"}
-
-
-def group_findings(findings: list[Finding]) -> list[list[Finding]]:
-    """The findings with those of one kind about one subject together (an invariant broken
-    by several outcomes, the outcomes no serial order gives), in the order of their first."""
-    groups: dict[tuple, list[Finding]] = {}
-    for number, finding in enumerate(findings):
-        cut = _PER_OUTCOME.get(finding.kind)
-        if cut is not None and cut in finding.message:
-            key = (finding.kind, finding.severity, _subject(finding)[0])
-        else:
-            key = (number,)
-        groups.setdefault(key, []).append(finding)
-    return list(groups.values())
-
-
-def _subject(finding: Finding) -> tuple[str, str]:
-    """``(what is broken, by which outcome)`` of a per-outcome finding."""
-    cut = _PER_OUTCOME[finding.kind]
-    head, _, tail = finding.message.partition(cut)
-    if finding.kind == "invariant":
-        return head, tail
-    for prefix in ("final state ", "outcome (return values) "):
-        if head.startswith(prefix):
-            return "serializability", head[len(prefix):]
-    return "serializability", head
-
-
-def render_group(group: list[Finding], *, traces: bool = True, hint=replay_hint) -> list[str]:
+def render_group(group: FindingGroup, *, traces: bool = True, hint=replay_hint) -> list[str]:
     """Lines for one group of findings: a single finding as it renders itself; several, one
     headline listing each outcome with its count, then the trace of the first."""
     first = group[0]
@@ -113,17 +86,11 @@ def render_group(group: list[Finding], *, traces: bool = True, hint=replay_hint)
         if not traces:
             return [f"{first.severity.upper()} [{first.kind}] {first.message}"]
         return first.render().splitlines() + ["to replay: " + hint(first.trace)]
-    what, _ = _subject(first)
-    verb = "is broken by" if first.kind == "invariant" else "fails for"
-    rows: dict[str, int] = {}  # outcomes that differ only where the subject does not look are one row
-    for finding in group:
-        subject = _subject(finding)[1].strip()
-        rows[subject] = rows.get(subject, 0) + finding.occurrences
-    lines = [f"{first.severity.upper()} [{first.kind}] {what} {verb} {len(rows)} outcomes:"]
-    for subject, runs in rows.items():
-        lines.append(f"  {subject}  (in {runs} execution{'' if runs == 1 else 's'})")
-    if first.kind == "nonserializable" and "Serial outcomes: " in first.message:
-        lines.append("  serial outcomes: " + first.message.split("Serial outcomes: ", 1)[1])
+    lines = [f"{first.severity.upper()} [{first.kind}] {group.summary}:"]
+    for outcome, runs in group.outcomes:
+        lines.append(f"  {outcome}  (in {runs} execution{'' if runs == 1 else 's'})")
+    if group.serial is not None:
+        lines.append("  serial outcomes: " + group.serial)
     if traces:
         lines.append("  the first, step by step:")
         lines += first.trace.render().splitlines()
@@ -131,6 +98,7 @@ def render_group(group: list[Finding], *, traces: bool = True, hint=replay_hint)
     return lines
 
 
+@provides
 def render_result(result: ExplorationResult, *, traces: bool = True, hint=replay_hint) -> str:
     """The summary of an exploration: counts, final states, findings with their traces.
 

@@ -2,7 +2,7 @@
 
 The page holds, per scenario, its summary, an INCOMPLETE banner when a budget stopped
 the search, the outcomes with counts and shares, every finding with its swimlane, text
-trace and replay line, the state graph and the lock-order graph, and the cross-check
+trace and replay line (an invariant broken by several outcomes is one card listing them), the state graph and the lock-order graph, and the cross-check
 against real threads when one is given. A table of contents at the top names each
 scenario's worst severity.
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .crosscheck import CrosscheckResult
-    from .findings import Finding, Trace
+    from .findings import Finding, FindingGroup, Trace
     from .results import ExplorationResult
 
 __all__ = ["render_report", "write_report"]
@@ -306,7 +306,9 @@ def _scenario_section(number: int, result: ExplorationResult, check: CrosscheckR
     parts.append(_outcomes_table(result))
     parts.append(f"<h3>Findings ({len(result.findings)})</h3>")
     if result.findings:
-        parts += [_finding(f"{sid}-f{n}", finding, ids) for n, finding in enumerate(result.findings, 1)]
+        from .findings import group_findings
+
+        parts += [_group(f"{sid}-f{n}", group, ids) for n, group in enumerate(group_findings(result.findings), 1)]
     else:
         parts.append('<p class="banner fine">No findings'
                      + ("" if result.complete else " in the part that was explored") + ".</p>")
@@ -374,18 +376,45 @@ def _outcome_flags(result: ExplorationResult) -> dict:
 
 
 def _finding(fid: str, finding: Finding, ids) -> str:
+    """One finding as a card: what went wrong, its swimlane, its trace, the replay line."""
+    from .findings import chosen_trace
+
+    times = finding.occurrences
+    occurrences = f"in {_count(times, 'execution')}" + (f"; the trace {chosen_trace(finding.kind)}" if times > 1
+                                                         else "")
+    return _card(fid, finding, occurrences, [f'<p class="message">{_e(finding.message)}</p>'], ids)
+
+
+def _group(fid: str, group: FindingGroup, ids) -> str:
+    """Findings of one kind about one subject as one card: an invariant broken by several
+    outcomes lists each with its count, then shows the first one's trace."""
+    if len(group) == 1:
+        return _finding(fid, group[0], ids)
+    rows = "\n".join(f'<tr><td class="label">{_e(outcome)}</td><td class="num">{runs}</td></tr>'
+                     for outcome, runs in group.outcomes)
+    head = '<tr><th scope="col">outcome</th><th class="num" scope="col">executions</th></tr>'
+    parts = [f'<p class="message">{_e(group.summary)}:</p>',
+             f'<div class="scroll"><table class="broken">\n<thead>{head}</thead>\n<tbody>\n{rows}\n'
+             f"</tbody>\n</table></div>"]
+    if group.serial is not None:
+        parts.append(f'<p class="message">Serial outcomes: {_e(group.serial)}</p>')
+    parts.append(f'<p class="muted">The first, {_e(group.outcomes[0][0])}, step by step:</p>')
+    times = sum(finding.occurrences for finding in group)
+    return _card(fid, group[0], f"in {_count(times, 'execution')}", parts, ids)
+
+
+def _card(fid: str, finding: Finding, occurrences: str, said: list[str], ids) -> str:
+    """A finding's card: its heading, what is ``said`` about it, then its trace's swimlane,
+    table and replay line."""
     from .render import replay_hint
 
     severity = "error" if finding.severity == "error" else "warning"
-    times = finding.occurrences
-    occurrences = f"in {_count(times, 'execution')}" + ("; the trace has the fewest preemptions" if times > 1
-                                                         else "")
     picture = _swimlane(finding.trace, ids, f"the {finding.kind} finding")
     return "\n".join([
         f'<article class="finding {severity}" id="{fid}">',
         (f'<h4>{_badge(severity)} <span class="kind">{_e(finding.kind)}</span>'
          f'<span class="occurrences">{_e(occurrences)}</span></h4>'),
-        f'<p class="message">{_e(finding.message)}</p>',
+        *said,
         picture,
         _trace_table(finding.trace),
         f'<p class="replay">To replay: <code>{_e(replay_hint(finding.trace))}</code></p>',

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ._conveniences import provided
 from .findings import Finding, Trace
 from .outcomes import Outcome, State
 from .scenario import Scenario
@@ -55,9 +56,7 @@ class Execution:
                 + (f", {self.outcome}" if self.outcome is not None else "") + f", {_counts(self.findings)}>")
 
     def _repr_html_(self) -> str:
-        from .notebook import execution_html
-
-        return execution_html(self)
+        return provided("execution_html")(self)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -99,18 +98,14 @@ class ExplorationResult:
         :func:`explorer.graphs.state_graph`. Built on first use (it explores the states
         again, independent of the strategy), then kept."""
         if "state_graph" not in self._cache:
-            from .graphs import state_graph
-
-            self._cache["state_graph"] = state_graph(self.scenario)
+            self._cache["state_graph"] = provided("state_graph")(self.scenario)
         return self._cache["state_graph"]
 
     @property
     def lock_order_graph(self):
         """Locks taken while holding others, as a ``networkx.MultiDiGraph`` with the
         potential-deadlock cycles marked; see :func:`explorer.graphs.lock_order_graph`."""
-        from .graphs import lock_order_graph
-
-        return lock_order_graph(self)
+        return provided("lock_order_graph")(self)
 
     @property
     def races(self) -> list[Finding]:
@@ -157,9 +152,7 @@ class ExplorationResult:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The result as JSON in the documented, versioned format (``docs/json-format.md``)."""
-        from .json_format import result_to_json
-
-        return result_to_json(self, indent=indent)
+        return provided("result_to_json")(self, indent=indent)
 
     def summary(self) -> str:
         """One line: executions by status, steps, distinct outcomes, time."""
@@ -177,9 +170,8 @@ class ExplorationResult:
         return text + ("" if self.complete else ", INCOMPLETE")
 
     def render(self, *, traces: bool = True) -> str:
-        from .render import render_result
-
-        return render_result(self, traces=traces)
+        """Counts, final states and findings with their traces; see :func:`explorer.render.render_result`."""
+        return provided("render_result")(self, traces=traces)
 
     def __str__(self) -> str:
         return self.render()
@@ -188,9 +180,7 @@ class ExplorationResult:
         return f"<ExplorationResult {self.scenario.name!r}: {self.summary()}; {_counts(self.findings)}>"
 
     def _repr_html_(self) -> str:
-        from .notebook import result_html
-
-        return result_html(self)
+        return provided("result_html")(self)
 
 
 def _counts(findings: list[Finding]) -> str:

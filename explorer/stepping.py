@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._conveniences import provided
 from .errors import InvalidArgument, ScheduleError
 from .explore import explore, replay
 from .findings import FINDING_KINDS
@@ -198,8 +199,6 @@ class Stepper:
 
     def render(self) -> str:
         """The position as text: threads with their next steps, the state, what was reached."""
-        from .render import render_trace
-
         lines = [f"{self.scenario.name!r} after {len(self._schedule)} steps: {_shown_state(self.state)}"]
         for view in self.threads:
             where = f"  # {view.location}" if view.location else ""
@@ -209,7 +208,7 @@ class Stepper:
         if self.events:
             from .findings import Trace
 
-            lines.append(render_trace(Trace(self.schedule, self.events, self.names)))
+            lines.append(Trace(self.schedule, self.events, self.names).render())
         lines += [f"  reached: {f.severity.upper()} [{f.kind}] {f.message}" for f in self.reached]
         return "\n".join(lines)
 
@@ -217,9 +216,7 @@ class Stepper:
         return f"<Stepper {self.scenario.name!r} at {list(self._schedule)}; can run {list(self.enabled)}>"
 
     def _repr_html_(self) -> str:
-        from .notebook import stepper_html
-
-        return stepper_html(self)
+        return provided("stepper_html")(self)
 
     # -- the replays behind it ------------------------------------------------------------
 

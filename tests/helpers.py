@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from explorer import Scenario, acquire, explore, release, replay
+from explorer import Scenario, acquire, explore, read, release, replay, write
 from explorer.loading import load_scenarios
 
 
@@ -25,6 +25,26 @@ def abba():
     """The ABBA deadlock: A takes a then b, B takes b then a."""
     return Scenario("abba", locks=["a", "b"],
                     threads={"A": lambda: take("a", "b"), "B": lambda: take("b", "a")})
+
+
+def overdraft():
+    """Three withdrawals that check the balance, then read it again and pay: the invariant
+    that it never goes negative is broken by two outcomes, balance -40 and -60 (in 12
+    and 16 traces under dpor)."""
+    def withdraw(amount):
+        def thread():
+            balance = yield read("balance")
+            if balance < amount:
+                return "refused"
+            balance = yield read("balance")
+            yield write("balance", balance - amount)
+        return thread
+
+    def never_negative(state):
+        return state["balance"] >= 0
+
+    return Scenario("overdraft", variables={"balance": 100}, invariant=never_negative,
+                    threads={"alice": withdraw(70), "bob": withdraw(70), "carol": withdraw(20)})
 
 
 #: A preemption bound no generated program reaches: bounded search is then exhaustive.

@@ -10,21 +10,13 @@ import networkx as nx
 
 PACKAGE = Path(__file__).resolve().parent.parent / "explorer"
 
-#: Thin conveniences on result records that call up into the renderings, imported inside the
-#: method that needs them (``result.to_json()``, ``result.render()``, ``trace.render()``,
-#: ``result.state_graph()``): the only imports allowed to point up the data flow.
-CONVENIENCES = {
-    ("explorer.results", "explorer.graphs"),
-    ("explorer.results", "explorer.json_format"),
-    ("explorer.results", "explorer.render"),
-    ("explorer.findings", "explorer.render"),
-    # how the records show in a notebook (``_repr_html_``, ``_repr_svg_``): explorer.notebook
-    ("explorer.results", "explorer.notebook"),
-    ("explorer.findings", "explorer.notebook"),
-    ("explorer.crosscheck", "explorer.notebook"),
-    ("explorer.pictures", "explorer.notebook"),
-    ("explorer._graph_types", "explorer.notebook"),
-}
+#: The modules that word, write, build and draw the records (they hand the records their
+#: conveniences through explorer/_conveniences.py instead of being imported by them).
+RENDERINGS = {"explorer.render", "explorer.json_format", "explorer.graphs", "explorer.notebook",
+              "explorer.report_html", "explorer.pictures"}
+#: What a person gets back and looks at, and what it is made of.
+RECORDS = {"explorer.findings", "explorer.results", "explorer.scenario", "explorer.expect",
+           "explorer.outcomes", "explorer._graph_types", "explorer.crosscheck", "explorer.stepping"}
 
 
 def _module(path: Path) -> str:
@@ -32,25 +24,17 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _type_checking_nodes(tree: ast.AST) -> set[int]:
-    """The ids of nodes under ``if TYPE_CHECKING:``: never imported at run time."""
-    hidden = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
-            hidden.update(id(inner) for inner in ast.walk(node))
-    return hidden
-
-
 def import_graph() -> nx.DiGraph:
+    """Module -> module it imports, wherever the import is: at the top, inside a function,
+    or under ``if TYPE_CHECKING:`` (a type annotation is a dependency too)."""
     graph = nx.DiGraph()
     for path in PACKAGE.rglob("*.py"):
         module = _module(path)
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         tree = ast.parse(path.read_text())
-        hidden = _type_checking_nodes(tree)
         graph.add_node(module)
         for node in ast.walk(tree):
-            if id(node) in hidden or not isinstance(node, ast.ImportFrom) or not node.level:
+            if not isinstance(node, ast.ImportFrom) or not node.level:
                 continue
             base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
             target = ".".join(base + ([node.module] if node.module else []))
@@ -59,7 +43,7 @@ def import_graph() -> nx.DiGraph:
                 relative = Path(*candidate.split(".")[1:])
                 exists = (PACKAGE / relative).with_suffix(".py").exists() or (PACKAGE / relative).is_dir()
                 imported = candidate if exists else target
-                if imported != module and (module, imported) not in CONVENIENCES:
+                if imported != module:
                     graph.add_edge(module, imported)
     return graph
 
@@ -68,6 +52,21 @@ def test_the_package_has_no_import_cycles():
     graph = import_graph()
     cycles = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
     assert not cycles, f"modules importing each other in a circle: {cycles}"
+
+
+def test_the_records_import_nothing_that_words_writes_or_draws_them():
+    graph = import_graph()
+    for record in RECORDS:
+        above = RENDERINGS & nx.descendants(graph, record)
+        assert not above, f"{record} reaches {sorted(above)}"
+
+
+def test_every_convenience_of_the_records_is_provided_once_the_package_is_imported():
+    import explorer  # noqa: F401
+    from explorer._conveniences import _PROVIDED, SLOTS
+
+    assert {name: function.__module__ for name, function in _PROVIDED.items()} == SLOTS
+    assert set(SLOTS.values()) <= RENDERINGS
 
 
 def test_the_objects_and_the_steps_import_nothing_above_them():

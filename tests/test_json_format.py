@@ -31,7 +31,7 @@ from explorer.json_format import (
 from explorer.steps import write as write_step
 from scenarios import abba, bank_transfer, counter, lock_twice
 
-from .helpers import library
+from .helpers import library, overdraft
 
 ROOT = Path(__file__).parent.parent
 LIBRARY = library()
@@ -119,6 +119,30 @@ def test_every_library_result_is_strict_json_whose_counts_agree_with_the_result(
         assert [f["occurrences"] for f in data["findings"]] == [f.occurrences for f in result.findings]
         assert data["scenario"]["threads"] == list(scenario.threads)
         assert data["scenario"]["locks"] == dict(scenario.locks)
+
+
+def test_an_invariant_broken_by_several_outcomes_is_one_group_listing_each_with_its_count():
+    data = strict_json(result_to_json(explore(overdraft())))
+    groups = [group for group in data["groups"] if group["kind"] == "invariant"]
+    assert groups == [{
+        "kind": "invariant", "severity": "error", "subject": "invariant never_negative",
+        "summary": "invariant never_negative is broken by 2 outcomes",
+        "findings": [n for n, finding in enumerate(data["findings"]) if finding["kind"] == "invariant"],
+        "outcomes": [{"outcome": "balance=-40", "executions": 12}, {"outcome": "balance=-60", "executions": 16}],
+    }]
+    assert len(groups[0]["findings"]) == 3  # -40 is reached with two sets of return values
+
+
+def test_groups_place_every_finding_of_the_library_exactly_once_with_its_own_kind():
+    for scenario in LIBRARY:
+        result = explored(scenario)
+        data = strict_json(result_to_json(result))
+        placed = sorted(n for group in data["groups"] for n in group["findings"])
+        assert placed == list(range(len(result.findings)))
+        for group in data["groups"]:
+            assert {data["findings"][n]["kind"] for n in group["findings"]} == {group["kind"]}
+            if len(group["findings"]) == 1:
+                assert group["summary"] == data["findings"][group["findings"][0]]["message"]
 
 
 def test_the_same_exploration_gives_the_same_json_apart_from_elapsed():

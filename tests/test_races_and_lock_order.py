@@ -2,7 +2,7 @@
 
 import networkx as nx
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from explorer import Scenario, acquire, explore, read, release, replay, write
@@ -29,6 +29,73 @@ def test_the_unlocked_counter_races_read_against_write_and_write_against_write()
         assert all(location.startswith("scenarios/counter.py:") for location in race.details["locations"])
         assert "data race on 'x'" in race.message and "not ordered by happens-before" in race.message
         assert all(mark.startswith("racing") for mark in race.trace.marks.values())
+
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "dpor", "stateful", "bounded"])
+def test_the_counter_race_is_shown_with_an_interleaving_where_order_matters(strategy):
+    # Nothing orders A's steps before B's, so the serial run A, A, B, B races too, but
+    # there nothing goes wrong. The witness interleaves the threads around the racing
+    # steps: A reads 0, B writes 1 in between, and A's write is computed from a stale read.
+    shown = {}
+    for race in explore(counter.lost_update, strategy=strategy).races:
+        first, second = (race.trace.events[i] for i in race.details["steps"])
+        shown[first.kind, second.kind] = (race.trace.schedule, str(first), str(second))
+    assert shown == {
+        ("read", "write"): (("A", "B", "B", "A"), "A: read x -> 0", "B: write x = 1"),
+        ("write", "write"): (("A", "B", "B", "A"), "B: write x = 1", "A: write x = 1"),
+    }
+
+
+def interleaved(trace, earlier, later):
+    """Whether one of the racing steps runs between two accesses of the other's thread to
+    the variable, so that the other order of the two reads or writes something else."""
+    events = trace.events
+    var = events[earlier].target
+    accesses = [e.index for e in events if e.kind in ("read", "write") and e.target == var]
+    return (any(i > later and events[i].thread == events[earlier].thread for i in accesses)
+            or any(i < earlier and events[i].thread == events[later].thread for i in accesses))
+
+
+def site(trace, steps):
+    """Where a race is in the code, as races are folded: its variable and racing lines."""
+    return trace.events[steps[0]].target, tuple(sorted((trace.events[i].kind, trace.events[i].location)
+                                                       for i in steps))
+
+
+@settings(max_examples=150, deadline=None)
+@given(programs, lock_kinds)
+def test_a_race_is_shown_serially_only_when_no_execution_interleaves_around_it(programs, kinds):
+    # Independently: replay every schedule, find its races by the reference detector, and
+    # collect per variable and pair of racing lines whether some execution interleaves there.
+    scenario = scenario_of(programs, kinds)
+    result, schedules = recorded(scenario)  # exhaustive
+    names = list(scenario.threads)
+    somewhere: dict = {}
+    for schedule in schedules:
+        trace = replay(scenario, [names[i] for i in schedule], check_determinism=False).trace
+        for pair in unordered_pairs([(e.thread, e.kind, e.target) for e in trace.events]):
+            where = site(trace, pair)
+            somewhere[where] = somewhere.get(where, False) or interleaved(trace, *pair)
+    assert {site(race.trace, race.details["steps"]) for race in result.races} == set(somewhere)
+    for race in result.races:
+        assert interleaved(race.trace, *race.details["steps"]) == somewhere[site(race.trace, race.details["steps"])]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs, lock_kinds)
+def test_a_reduced_search_shows_a_race_interleaved_exactly_when_exhaustive_search_does(programs, kinds):
+    # dpor and stateful run one schedule per trace (or fewer), and look for the schedule of a
+    # race's trace that interleaves around it. Runs an error cuts short are left out: a
+    # reduced search need not run every prefix that ends in the same error.
+    scenario = scenario_of(programs, kinds)
+    exhaustive = explore(scenario, strategy="exhaustive")
+    assume(exhaustive.failed == 0)
+    expected = {site(race.trace, race.details["steps"]): interleaved(race.trace, *race.details["steps"])
+                for race in exhaustive.races}
+    for strategy in ("dpor", "stateful"):
+        shown = {site(race.trace, race.details["steps"]): interleaved(race.trace, *race.details["steps"])
+                 for race in explore(scenario, strategy=strategy).races}
+        assert shown == expected, strategy
 
 
 def test_racing_lines_are_reported_once_however_many_threads_race_on_them():
@@ -104,7 +171,7 @@ def reference_unordered_pairs(accesses):
     return sorted(pairs)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(programs, lock_kinds)
 def test_vector_clock_races_agree_with_happens_before_by_reachability_on_every_execution(programs, kinds):
     scenario = scenario_of(programs, kinds)

@@ -21,6 +21,8 @@ from explorer.render import replay_hint
 from explorer.report_html import render_report, write_report
 from scenarios import abba, counter
 
+from .helpers import overdraft
+
 SVG_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
                  "wbr"}
@@ -131,6 +133,19 @@ def test_every_inline_svg_id_is_unique_and_every_reference_points_into_its_own_p
         assert set(re.findall(r'(?:href="#|url\(#)([^")]+)', picture)) <= inside
         assert "<metadata>" not in picture and "<?xml" not in picture
         assert "<text" in picture  # text stays text, not glyph outlines
+
+
+def test_an_invariant_broken_by_several_outcomes_is_one_card_listing_each_with_its_count():
+    result = explore(overdraft())
+    page = render_report([result])
+    cards = re.findall(r'<article class="finding.*?</article>', page, re.DOTALL)
+    broken = [card for card in cards if '<span class="kind">invariant</span>' in card]
+    assert len(broken) == 1 and sum(f.kind == "invariant" for f in result.findings) == 3
+    assert "invariant never_negative is broken by 2 outcomes:" in broken[0]
+    rows = re.findall(r'<tr><td class="label">(.*?)</td><td class="num">(\d+)</td></tr>', broken[0])
+    assert rows == [("balance=-40", "12"), ("balance=-60", "16")]
+    assert "in 28 executions" in broken[0] and broken[0].count("<svg") == 1  # the first one's swimlane
+    assert parse(page).problems == []
 
 
 def test_user_text_with_markup_is_escaped_everywhere():

@@ -400,7 +400,10 @@ def test_racing_writes_make_one_race_finding_per_pair_of_lines_with_a_trace_only
                      max_executions=2)
     (race,) = [f for f in result.findings if f.kind == "race"]
     assert race.occurrences >= 1 and len(race.trace) == 1000
-    assert race.message.startswith("data race on 'x': A's write x = 0 (step 1 at ")
+    # of the 250,000 racing pairs, the one the second run interleaves (B's writes come
+    # between A's last two), the racing steps side by side
+    assert race.message.startswith("data race on 'x': A's write x = 498 (step 499 at ")
+    assert "and B's write x = 0 (step 500 at " in race.message
 
 
 def busy(seconds):

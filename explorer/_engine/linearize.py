@@ -21,7 +21,8 @@ MAX_EVENTS = 400
 
 
 def fewest_preemptions(events: list[tuple], final: list, reentrant: dict, below: int,
-                       dependent=dependent, thread_index: dict | None = None) -> list[int] | None:
+                       dependent=dependent, thread_index: dict | None = None,
+                       keep: tuple[int, int] | None = None) -> list[int] | None:
     """A schedule of ``events``' trace with fewer than ``below`` preemptions, or None.
 
     ``events`` are the engine's ``(thread, step, value, enabled)``; ``final`` is the step
@@ -30,7 +31,9 @@ def fewest_preemptions(events: list[tuple], final: list, reentrant: dict, below:
     it is an RLock; ``dependent`` is the program's dependence (objects' footprints), and
     ``thread_index`` numbers threads by name, so a spawned thread's steps stay after the
     spawn that started it and a join after the joined thread's last step. The last event stays last when its execution failed there (the
-    caller passes ``events`` so): nothing may follow a step that ended the run.
+    caller passes ``events`` so): nothing may follow a step that ended the run. ``keep`` is a
+    pair ``(first, then)`` of positions the schedule must also run in that order, as if they
+    were dependent (None if no schedule of the trace does).
 
     >>> from explorer import read, write
     >>> A, B = 0, 1
@@ -38,6 +41,10 @@ def fewest_preemptions(events: list[tuple], final: list, reentrant: dict, below:
     ...           (A, write("x", 1), None, [0, 1]), (B, write("y", 1), None, [1])]
     >>> fewest_preemptions(events, [None, None], {}, below=2)   # independent: no switch needed
     [0, 0, 1, 1]
+    >>> fewest_preemptions(events, [None, None], {}, below=4, keep=(3, 0))  # B's write first
+    [1, 1, 0, 0]
+    >>> fewest_preemptions(events, [None, None], {}, below=4, keep=(2, 0)) is None  # A's own order
+    True
     """
     n = len(events)
     if n == 0 or n > MAX_EVENTS or below <= 0:
@@ -62,6 +69,11 @@ def fewest_preemptions(events: list[tuple], final: list, reentrant: dict, below:
                 mask |= 1 << mine[other][-1]
         needs[j] = mask
         mine[thread].append(j)
+    if keep is not None:
+        first, then = keep
+        if _before(needs, then, first):
+            return None  # the trace runs ``then`` before ``first``, and so does every schedule of it
+        needs[then] |= 1 << first
     budget = [NODE_BUDGET]
 
     def next_step(thread: int, done: list[int]):
@@ -122,3 +134,17 @@ def fewest_preemptions(events: list[tuple], final: list, reentrant: dict, below:
         if found is not None or budget[0] < 0:
             return found
     return None
+
+
+def _before(needs: list[int], earlier: int, later: int) -> bool:
+    """Whether event ``earlier`` must come before ``later``: it is among what ``later``
+    needs, or what that needs, and so on."""
+    seen = 0
+    frontier = needs[later]
+    while frontier:
+        bit = frontier & -frontier
+        frontier ^= bit
+        if not seen & bit:
+            seen |= bit
+            frontier |= needs[bit.bit_length() - 1] & ~seen
+    return bool(seen >> earlier & 1)

@@ -16,9 +16,11 @@ from ..detectors import (
     potential_deadlocks,
     race_finding,
     race_pairs,
+    witness_ranks,
 )
 from ..detectors.lock_order import with_locations
 from ..detectors.lost_update import lost_update_finding, lost_update_keys
+from ..detectors.races import ACCESSES as _ACCESSES
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from .._text import text_of
@@ -156,6 +158,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     if getattr(strategy, "reduced", False) and stop_reason in (None, "max_executions"):
         try:
             _shorten_witnesses(program, max_steps, found, deadline.at)
+            _interleave_races(program, max_steps, found, deadline.at)
         except KeyboardInterrupt as stop:  # the traces found so far stand
             _cut_short(deadline, stop, stop_reason)
         except StepTimeout:
@@ -346,20 +349,22 @@ def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...]) -> N
 
 
 def _note_races(found: dict, run: Execution, k: int, passed: list) -> None:
-    """:func:`_note` for each racing pair; a finding is worded only for the pairs that are
-    kept in the end (:class:`_Race`). ``passed`` is the time limit's flag: one execution
-    may race in hundreds of thousands of pairs."""
+    """:func:`_note` for each racing pair, with the trace that shows it best
+    (:func:`.detectors.races.witness_ranks`: its score); a finding is worded only for the
+    pairs that are kept in the end (:class:`_Race`). ``passed`` is the time limit's flag:
+    one execution may race in hundreds of thousands of pairs."""
     pairs = race_pairs(run.events, k)
     if not pairs:
         return
     events = run.events
     get = found.get
+    # merge_races ranks the races on the same lines of one trace the same way: so that
+    # each is worded from the pair replay words.
+    ranks = witness_ranks(events, run.preemptions, pairs)
     for number, (key, earlier, later) in enumerate(pairs):
         if not number & 4095 and passed[0]:
             raise TimeLimitReached
-        # Then the earliest steps, as merge_races words a merged race: so that of the races
-        # on the same lines one trace shows, each is worded from the pair replay words.
-        score = (run.preemptions, len(events), (earlier, later))
+        score = ranks[number]
         entry = get(key)
         if entry is None:
             found[key] = [_Race(key, earlier, later), events, 1, score]
@@ -490,11 +495,11 @@ def _check_witnesses(found: dict, witnesses: dict, locate: _Locator, stop_reason
 
 def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Finding]:
     findings = []
-    for raw, events, occurrences, (preempted, *_) in _one_race_per_site(program, found, locate):
+    for raw, events, occurrences, score in _one_race_per_site(program, found, locate):
         if raw.__class__ is _Race:
             raw = raw.finding(events)
         locations = locate(events)
-        trace = make_trace(program, events, locations, raw, preempted)
+        trace = make_trace(program, events, locations, raw, _preempted(raw, score))
         details = {k: v for k, v in raw.details.items()}
         thread = None if raw.thread is None else program.thread_names[raw.thread]
         findings.append(with_locations(Finding(raw.kind, raw.severity, raw.message, trace, thread,
@@ -508,8 +513,8 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
     """``found``'s entries, with races folded as :func:`merge_races` folds them (by variable
     and pair of source lines) before any trace is built: two threads writing one variable
     500 times race in 250,000 pairs of steps, which are two lines of code and one trace.
-    Of each fold the best witness is kept (fewest preemptions, then steps, then positions),
-    the first on a tie, with the largest count: what merge_races would keep."""
+    Of each fold the best witness is kept (the lowest score, :func:`witness_ranks`), with
+    the largest count: what merge_races would keep."""
     names = program.thread_names
     kept: list[list] = []
     best: dict[tuple, int] = {}  # fold key -> position in kept
@@ -529,16 +534,15 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
         index = best.get(fold)
         if index is None:
             best[fold] = len(kept)
-            kept.append([raw, events, occurrences, score, (score[0], len(events), tuple(steps))])
+            kept.append([raw, events, occurrences, score])
             continue
         chosen = kept[index]
-        rank = (score[0], len(events), tuple(steps))
         most = occurrences if occurrences > chosen[2] else chosen[2]
-        if rank < chosen[4]:
-            kept[index] = [raw, events, most, score, rank]
+        if score < chosen[3]:
+            kept[index] = [raw, events, most, score]
         else:
             chosen[2] = most
-    return [entry[:4] for entry in kept]
+    return kept
 
 
 def _sites(events: list[tuple], locations: list | None, names: tuple[str, ...]) -> list[tuple]:
@@ -628,7 +632,8 @@ _OUTCOME_KINDS = ("nonserializable", "invariant", "check")
 
 def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: float | None) -> None:
     """Give each finding of a reduced search the schedule of its trace with the fewest
-    preemptions (:func:`.linearize.fewest_preemptions`), run again to word it anew.
+    preemptions (:func:`.linearize.fewest_preemptions`), run again to word it anew; a race
+    only when that schedule still ranks better (:func:`witness_ranks`).
 
     Only witnesses change: no finding, count or outcome is added, and the runs are not
     executions. Lock-order cycles keep theirs (their edges may come from several runs).
@@ -636,24 +641,31 @@ def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: 
     names = program.thread_names
     shorter: dict[int, Execution | None] = {}  # id(events) -> the run of a shorter schedule
     entries = sorted((entry for entry in found.values()
-                      if entry[3][0] > 0 and entry[0].kind != "lock-order-cycle"), key=lambda e: -e[3][0])
+                      if _preempted(entry[0], entry[3]) > 0 and entry[0].kind != "lock-order-cycle"),
+                     key=lambda e: -_preempted(e[0], e[3]))
     for entry in entries[:MAX_SHORTENED]:
         if deadline is not None and time.monotonic() >= deadline:
             return
         raw, events = entry[0], entry[1]
         if id(events) not in shorter:
-            shorter[id(events)] = _shorter_run(program, events, entry[3][0], max_steps)
+            shorter[id(events)] = _shorter_run(program, events, _preempted(raw, entry[3]), max_steps)
         run = shorter[id(events)]
         if run is None:
             continue
         score = (run.preemptions, len(run.events))
-        if score >= entry[3]:
+        if raw.kind != "race" and score >= entry[3]:
             continue  # an earlier shorter run already gave this finding a trace as good
         better = _same_finding(raw, run, names)
-        if better is not None:
-            entry[0], entry[1], entry[3] = better, run.events, score + (
-                (better.details["steps"],) if better.kind == "race" else ())
-            _improve_others(found, run, names, score)
+        if better is None:
+            continue
+        # a race is ranked by how well the trace shows it: with fewer preemptions its
+        # threads may run one after the other, which shows it less well
+        mine = score if raw.kind != "race" else \
+            witness_ranks(run.events, run.preemptions, [(raw.key, *better.details["steps"])])[0]
+        if mine >= entry[3]:
+            continue
+        entry[0], entry[1], entry[3] = better, run.events, mine
+        _improve_others(found, run, names, score)
 
 
 def _improve_others(found: dict, run: Execution, names: tuple[str, ...], score: tuple) -> None:
@@ -665,9 +677,15 @@ def _improve_others(found: dict, run: Execution, names: tuple[str, ...], score: 
         _improve(found, raw.key, score, events, lambda raw=raw: raw)
     for located in lost_update_keys(events):
         _improve(found, located[0], score, events, lambda located=located: lost_update_finding(events, names, *located))
-    for key, earlier, later in race_pairs(events, len(names)):
-        _improve(found, key, score + ((earlier, later),), events, lambda key=key, earlier=earlier, later=later:
+    pairs = race_pairs(events, len(names))
+    for (key, earlier, later), rank in zip(pairs, witness_ranks(events, run.preemptions, pairs)):
+        _improve(found, key, rank, events, lambda key=key, earlier=earlier, later=later:
                  race_finding(key, earlier, later, events))
+
+
+def _preempted(raw, score: tuple) -> int:
+    """The preemptions of a finding's witness, from its score: a race's is its rank."""
+    return score[1] if raw.kind == "race" else score[0]
 
 
 def _improve(found: dict, key: tuple, score: tuple, events: list, make) -> None:
@@ -677,25 +695,71 @@ def _improve(found: dict, key: tuple, score: tuple, events: list, make) -> None:
         entry[0], entry[1], entry[3] = make(), events, score
 
 
-def _shorter_run(program: Program, events: list[tuple], preempted: int, max_steps: int) -> Execution | None:
-    """The run of a schedule of ``events``' trace with fewer preemptions, if one is found."""
+def _shorter_run(program: Program, events: list[tuple], preempted: int, max_steps: int,
+                 keep: tuple[int, int] | None = None) -> Execution | None:
+    """The run of a schedule of ``events``' trace with fewer preemptions, if one is found;
+    with ``keep``, of the schedule with the fewest preemptions that also runs those two
+    events in that order."""
     names = program.thread_names
     schedule = [event[0] for event in events]
     try:
         again = Execution(program)
         again.run(FollowSchedule(schedule, names).choose, max_steps, events)
-        order = fewest_preemptions(events, list(again.pending), program.reentrant, below=preempted,
+        order = fewest_preemptions(events, list(again.pending), program.reentrant,
+                                   below=preempted if keep is None else len(events),
                                    dependent=dependence(program.footprint),
-                                   thread_index=program.thread_index)
+                                   thread_index=program.thread_index, keep=keep)
         if order is None:
             return None
         run = Execution(program)
         status = run.run(FollowSchedule(order, names).choose, max_steps)
     except ExplorerError:
         return None
-    if status is DIVERGED or status is HUNG or run.preemptions >= preempted:
+    if status is DIVERGED or status is HUNG or (keep is None and run.preemptions >= preempted):
         return None
     return run
+
+
+def _interleave_races(program: Program, max_steps: int, found: dict, deadline: float | None) -> None:
+    """Give each race a reduced search shows with its threads one after the other a schedule
+    of the same trace that interleaves them around it, if one does (:func:`witness_ranks`
+    puts those first; an exhaustive search runs them all, a reduced one only one per trace).
+
+    The trace keeps the racing pair's order, so one of its threads must be moved: the
+    first thread's next access to the variable after the race, or the second's access
+    before it, to the other side of the racing step of the other thread.
+    """
+    names = program.thread_names
+    serial = [entry for entry in found.values() if entry[0].kind == "race" and entry[3][0]]
+    for entry in serial[:MAX_SHORTENED]:
+        if deadline is not None and time.monotonic() >= deadline:
+            return
+        raw, events = entry[0], entry[1]
+        for keep in _interleavings(events, *raw.details["steps"]):
+            run = _shorter_run(program, events, 0, max_steps, keep=keep)
+            better = None if run is None else _same_finding(raw, run, names)
+            if better is None:
+                continue
+            rank = witness_ranks(run.events, run.preemptions, [(raw.key, *better.details["steps"])])[0]
+            if rank < entry[3]:
+                entry[0], entry[1], entry[3] = better, run.events, rank
+
+
+def _interleavings(events: list[tuple], earlier: int, later: int) -> list[tuple[int, int]]:
+    """The orders ``(first, then)`` of two events of which either would interleave the
+    threads around the race of ``earlier`` and ``later``: the later racing step before the
+    first thread's next access to the variable, or the second thread's previous access
+    before the earlier racing step."""
+    var = events[earlier][1][1]
+    mine, theirs = events[earlier][0], events[later][0]
+
+    def accesses(thread, positions):
+        return [n for n in positions if events[n][0] == thread and events[n][1][0] in _ACCESSES
+                and events[n][1][1] == var]
+
+    after = accesses(mine, range(earlier + 1, later))
+    before = accesses(theirs, range(earlier + 1, later))
+    return ([(later, after[0])] if after else []) + ([(before[-1], earlier)] if before else [])
 
 
 def _same_finding(raw: RawFinding, run: Execution, names: tuple[str, ...]) -> RawFinding | None:

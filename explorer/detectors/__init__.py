@@ -9,7 +9,7 @@ the outcomes of a whole search. Each returns :class:`RawFinding` records whose
 from .invariants import invariant_violations
 from .lock_order import cycle_finding, lock_order_edges, potential_deadlocks
 from .lost_update import lost_updates
-from .races import merge_races, race_finding, race_pairs, races
+from .races import merge_races, race_finding, race_pairs, races, witness_ranks
 from .serializability import nonserializable_outcomes
 
 #: Detectors run on every execution's events (on real threads' too). The search runs
@@ -30,4 +30,5 @@ __all__ = [
     "race_finding",
     "race_pairs",
     "races",
+    "witness_ranks",
 ]

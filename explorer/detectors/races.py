@@ -13,6 +13,7 @@ pair of source lines into one finding per pair of lines.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -158,6 +159,50 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
     return found
 
 
+def witness_ranks(events: list[tuple], preemptions: int, pairs: list[tuple[tuple, int, int]]) -> list[tuple]:
+    """How well one execution shows each of its races: per racing pair ``(key, earlier,
+    later)`` of :func:`race_pairs`, a rank; of the executions that show a race, the one
+    with the lowest rank is its witness. ``events`` are the engine's events.
+
+    A race is two accesses that nothing orders, yet a trace runs them in one order, and
+    where each thread is done with the variable before the other starts (A, A, B, B for
+    ``x += 1``) nothing goes wrong. So first come the traces that interleave around the
+    pair: one racing access runs between two accesses of the other thread to the variable
+    (A reads 0, B writes 1, A writes 1), where the other order reads or writes something
+    else. Then the fewest preemptions, the racing steps closest together, the fewest
+    steps, the earliest pair, and last the schedule itself, so that the choice never
+    depends on the order in which a strategy runs its executions.
+
+    >>> from explorer import read, write
+    >>> A, B = 0, 1
+    >>> serial = [(A, read("x")), (A, write("x", 1)), (B, read("x")), (B, write("x", 2))]
+    >>> witness_ranks(serial, 0, [(None, 0, 3)])[0][0]  # serial: shows the race badly
+    True
+    >>> interleaved = [(A, read("x")), (B, read("x")), (B, write("x", 1)), (A, write("x", 1))]
+    >>> witness_ranks(interleaved, 1, [(None, 0, 2)])[0][0]
+    False
+    """
+    length = len(events)
+    first: dict = {}  # (thread, variable) -> the position of its first access
+    last: dict = {}  # and of its last
+    accessor = [None] * length  # per position, (thread, variable) of a read or write
+    for position, event in enumerate(events):
+        step = event[1]
+        if step[0] in ACCESSES:
+            key = accessor[position] = (event[0], step[1])
+            if key not in first:
+                first[key] = position
+            last[key] = position
+    schedule = tuple([event[0] for event in events])
+    return [(last[accessor[earlier]] < later and first[accessor[later]] > earlier,
+             preemptions, later - earlier, length, earlier, later, schedule)
+            for _key, earlier, later in pairs]
+
+
+#: The kinds of step that access a variable.
+ACCESSES = frozenset({"read", "write", "update"})
+
+
 def race_finding(key: tuple, earlier: int, later: int, events: list[tuple]) -> RawFinding:
     """The finding for one racing pair; :func:`merge_races` words it once lines are known."""
     kinds = (events[earlier][1][0], events[later][1][0])
@@ -176,9 +221,9 @@ def races(events: list[tuple], names: tuple[str, ...]) -> list[RawFinding]:
 def merge_races(findings: list) -> list:
     """Fold race findings on the same pair of source lines into one, and word them.
 
-    Findings of other kinds pass through unchanged. Of the merged ones the trace with
-    the fewest preemptions (then steps) is kept; ``occurrences`` is the largest count
-    among them, a lower bound on the executions that showed the pair.
+    Findings of other kinds pass through unchanged. Of the merged ones the trace that
+    shows the race best is kept (:func:`witness_ranks`); ``occurrences`` is the largest
+    count among them, a lower bound on the executions that showed the pair.
     """
     merged: dict = {}
     order = []
@@ -201,7 +246,9 @@ def merge_races(findings: list) -> list:
 
 
 def _score(finding) -> tuple:
-    return (finding.trace.preemptions, len(finding.trace), tuple(finding.details["steps"]))
+    events = [(event.thread, (event.kind, event.target)) for event in finding.trace.events]
+    earlier, later = finding.details["steps"]
+    return witness_ranks(events, finding.trace.preemptions, [(None, earlier, later)])[0]
 
 
 def _site(event) -> tuple:
