@@ -948,6 +948,21 @@ def test_a_thread_is_alive_only_between_start_and_end_and_keeps_its_name_and_dae
     assert "worker" in next(iter(result.outcomes))
 
 
+def test_two_threads_given_one_name_keep_it_and_are_told_apart_in_traces_as_name_and_name_2():
+    def main():
+        score = Score()
+        workers = [threading.Thread(target=score.increment, name="W") for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return [worker.name for worker in workers]
+
+    result = explored(program("same names", main, track=[Score]))
+    assert returns(result) == Counter({("W", "W"): 19})
+    assert set(next(iter(result.outcomes))) == {"Score#1.value", "main", "W", "W#2"}
+
+
 def test_a_join_with_a_timeout_may_return_while_the_thread_still_runs():
     def main():
         tally = Tally()
@@ -1381,11 +1396,22 @@ def patched_things() -> dict:
     }
 
 
+#: What they are when this module is imported, before any exploration.
+ORIGINALS = patched_things()
+
+
 def assert_restored(before: dict) -> None:
+    """Everything patched is what it was before, and what it was when nothing ran: no
+    function of explorer's (a closure of the patching code) is left on threading, time,
+    queue or concurrent.futures, nor a hook on the tracked class."""
     after = patched_things()
-    assert [k for k in before if after[k] is not before[k] and after[k] != before[k]] == []
+    for originals in (before, ORIGINALS):
+        assert [k for k in originals if after[k] is not originals[k] and after[k] != originals[k]] == []
     assert "__getattribute__" not in vars(Restored) and "__setattr__" not in vars(Restored)
     assert threading.Lock().__class__.__module__ == "_thread"
+    for name, thing in after.items():
+        assert "explorer" not in (getattr(thing, "__module__", None) or ""), name
+        assert "<locals>" not in getattr(thing, "__qualname__", ""), name
 
 
 def uses_everything():
