@@ -1739,6 +1739,16 @@ def test_the_short_form_with_a_passing_check_gives_no_invariant_finding():
     assert "invariant" not in kinds(result) and returns(result).keys() == {True}
 
 
+def test_an_invariant_on_the_final_state_and_a_check_on_the_outcome_fail_in_the_lost_update_only():
+    by_invariant = explored(program("invariant", two_increments, track=[Score],
+                                    invariant=lambda state: state["Score#1.value"] == 2))
+    by_check = explored(program("check", two_increments, track=[Score],
+                                check=lambda outcome: outcome["main"] == 2))
+    for result in (by_invariant, by_check):
+        (failed,) = [f for f in result.findings if f.kind == "invariant"]
+        assert "Score#1.value=1" in failed.message and failed.occurrences == 9  # 9 of 19, by orders()
+
+
 def test_program_refuses_a_generator_main_a_builtin_class_to_track_and_a_short_form_without_threads():
     def steps():
         yield explorer.read("x")
