@@ -67,7 +67,7 @@ _STEP_KINDS = (
     "update", "wait", "wake", "pass", "notify", "notify_all", "set_event", "clear_event", "is_set",
     "put", "get", "task_done", "join", "spawn", "submit", "take", "finish", "result", "shutdown", "drain",
     # plain code (explorer.program): the queries and time.sleep, same version
-    "locked", "is_alive", "done", "qsize", "sleep",
+    "locked", "is_alive", "done", "qsize", "sleep", "end",
 )
 # Deeper values are written as their repr: they are not worth a RecursionError.
 _MAX_DEPTH = 100

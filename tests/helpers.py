@@ -6,11 +6,22 @@ from explorer import Scenario, acquire, explore, read, release, replay, write
 from explorer.loading import load_scenarios
 
 
-def library() -> list[Scenario]:
-    """Every scenario in the bundled library, scenarios/."""
+#: Lessons whose every interleaving is too many to enumerate one by one in a test, with
+#: what was measured (explore(scenario, strategy="exhaustive", time_limit=60)). The
+#: reduced strategies (dpor, stateful) still check them against each other and the Expect.
+TOO_MANY_INTERLEAVINGS = {
+    "ThreadPoolExecutor.map": "the seed notebook's executor.map as written (3 workers, 3 tasks that sleep): over "
+                              "84,000 interleavings, unfinished after 60 s; dpor needs 4,424 runs, stateful 36",
+}
+
+
+def library(exhaustive: bool = False) -> list[Scenario]:
+    """Every scenario in the bundled library, scenarios/; with ``exhaustive``, those whose
+    every interleaving a test can enumerate (TOO_MANY_INTERLEAVINGS says which not, and why)."""
     found, failures = load_scenarios([Path(__file__).parent.parent / "scenarios"])
     assert not failures, failures
-    return [scenario for _path, _name, scenario in found]
+    return [scenario for _path, _name, scenario in found
+            if not (exhaustive and scenario.name in TOO_MANY_INTERLEAVINGS)]
 
 
 def take(first, second):

@@ -34,7 +34,7 @@ from scenarios import abba, bank_transfer, counter, lock_twice
 from .helpers import library, overdraft
 
 ROOT = Path(__file__).parent.parent
-LIBRARY = library()
+LIBRARY = library(exhaustive=True)  # explored() searches each one exhaustively
 
 
 @cache

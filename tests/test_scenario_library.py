@@ -7,6 +7,8 @@ import pytest
 from explorer import Condition, Event, Scenario, State, acquire, explore, notify, replay, wait
 from explorer.loading import load_scenarios
 from explorer.strategies import COMPLETE
+
+from .helpers import TOO_MANY_INTERLEAVINGS
 from scenarios import (
     abba,
     bank_transfer,
@@ -114,15 +116,6 @@ def test_every_finding_in_the_library_replays_to_the_same_finding():
             assert finding.message in [f.message for f in execution.findings]
             checked += 1
     assert checked >= 5
-
-
-#: Lessons whose every interleaving is too many to enumerate one by one in a test, with
-#: what was measured (explore(scenario, strategy="exhaustive", time_limit=60)).
-#: The reduced strategies (dpor, stateful) still check them against each other and the Expect.
-TOO_MANY_INTERLEAVINGS = {
-    "ThreadPoolExecutor.map": "the seed notebook's executor.map as written (3 workers, 3 tasks): over 84,000 "
-                              "interleavings, unfinished after 60 s; dpor needs 4,424 runs, stateful 36",
-}
 
 
 def _lesson_cases():

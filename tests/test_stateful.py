@@ -91,7 +91,7 @@ def test_stateful_finds_exactly_what_exhaustive_finds_with_well_nested_locks(sce
     assert_same_verdicts(scenario)
 
 
-@pytest.mark.parametrize("scenario", library(), ids=lambda scenario: scenario.name)
+@pytest.mark.parametrize("scenario", library(exhaustive=True), ids=lambda scenario: scenario.name)
 def test_stateful_gives_the_verdicts_of_exhaustive_exploration_on_the_scenario_library(scenario):
     assert_same_verdicts(scenario)
 

@@ -88,13 +88,14 @@ def exception_location(exc: BaseException) -> str | None:
         return None
     innermost = tb
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename != _GUARDS:  # os._exit's stand-in is not where the body called it
+        # explorer's own frames (os._exit's stand-in, a plain program's patched objects)
+        # are not where the user's code went wrong: the innermost frame of the user's is
+        if not tb.tb_frame.f_code.co_filename.startswith(_OWN):
             innermost = tb
         tb = tb.tb_next
     return f"{_short(innermost.tb_frame.f_code.co_filename)}:{innermost.tb_lineno}"
 
 
-_GUARDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guards.py")
 
 
 def _short(path: str) -> str:

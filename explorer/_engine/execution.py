@@ -22,8 +22,8 @@ from threading import get_ident
 from .._text import shown
 from ..findings import RawFinding, waiting_words
 from ..objects.clock import SleepModel
-from ..objects.base import HIDDEN, Continue, Misuse, Model, Recorded, Throw
-from ..objects.thread import Spawner, ThreadModel
+from ..objects.base import HIDDEN, Continue, Misuse, Model, Raised, Recorded, Throw
+from ..objects.thread import ProgramEnd, Spawner, ThreadModel
 from ..objects.variable import VariableModel
 from ..steps import Acquire, Op, Read, Release, Write
 from .driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, location, start
@@ -87,6 +87,8 @@ class Execution:
         self.locations: list[str | None] | None = None
         self.findings: list[RawFinding] = []
         self.preemptions = 0  # switches away from a thread that could have continued
+        self.objects: dict = {}  # name -> model; plain code's stand-ins join before the run starts
+        self.enders: list = []
 
     def run(self, choose: Callable[[list[int]], int], max_steps: int = UNLIMITED,
             previous: Sequence[tuple] = (), locate: bool = False) -> str:
@@ -125,12 +127,11 @@ class Execution:
         values = self.values = dict(program.initial)
         # Declared objects get their model now; variables (for update), thread handles
         # (for join) and the spawner when a step first needs one (_model).
-        objects = self.objects = {}
+        objects = self.objects
         for name, declaration in program.scenario.declarations.items():
             objects[name] = declaration.model(name, self)
         self.spawner = None
         self.daemons: set[int] = set()  # threads the program's end does not wait for
-        self.enders: list = []
         self.ended_at: dict[int, int] = {}  # thread -> the number of steps when it returned
         pending: list = [None] * k
         gens: list = [None] * k
@@ -198,6 +199,7 @@ class Execution:
                     value = sent = models[i].step(i, step)
                 except Throw as throw:
                     thrown = throw.exception
+                    value = Raised(thrown)  # what the thread saw: no value, this exception
                 except Misuse as misuse:
                     append((i, step, None, enabled))
                     if locate:
@@ -430,12 +432,20 @@ class Execution:
             return model
         if kind == "sleep":
             return _SLEEP
+        if kind == "end":
+            return ProgramEnd("end", self)
         return None
 
     def _misused(self, i: int, misuse: Misuse) -> None:
         message = f"{self._who(i)}, at step {len(self.events)}{self.at(i)} {misuse.message}"
         self._add("error", "error", i, misuse.key, message,
                   {"exception": misuse.exception, "location": location(self.gens[i])})
+
+    def only_daemons_besides(self, thread: int) -> bool:
+        """Whether every thread but ``thread`` has ended, is a daemon, or idles (a pool's worker)."""
+        daemons, models = self.daemons, self.models
+        return all(step is None or i == thread or i in daemons or models[i].idle(i, step)
+                   for i, step in enumerate(self.pending))
 
     def _only_daemons_left(self) -> bool:
         """Whether every thread still running is a daemon: the program has ended, and the
@@ -445,7 +455,11 @@ class Execution:
 
     def _close_idle(self) -> None:
         """Threads idle at the end (a pool's workers with no task) end as the interpreter
-        would end them at exit."""
+        would end them at exit. Daemon threads stopped by the program's end: the strategy
+        keeps the steps they were about to take (the list it was given stays as it was), so
+        dpor can try them before the end."""
+        if self.daemons:
+            self.pending = list(self.pending)
         for i, step in enumerate(self.pending):
             if step is not None:
                 self.pending[i] = None

@@ -124,7 +124,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
                 _note(found, raw, run)
             _note_lost_updates(found, run, names)
             _note_races(found, run, len(run.pending), deadline.passed)
-            if has_locks:
+            if has_locks or program.lock_names:  # plain code makes its locks as it runs
                 _note_lock_order(run, edge_witness, edge_sets)
             if status is DIVERGED or status is HUNG:
                 stop_reason = "nondeterminism" if status is DIVERGED else "step_timeout"

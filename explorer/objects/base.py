@@ -30,7 +30,7 @@ detector reads those annotations and never learns what a kind is.
 from __future__ import annotations
 
 __all__ = ["ACQUIRE", "HIDDEN", "REACQUIRE", "RELEASE", "RELEASE_ALL", "Continue", "Declaration", "Misuse", "Model",
-           "Recorded", "Throw", "Twin", "edges"]
+           "Raised", "Recorded", "Throw", "Twin", "edges"]
 
 #: A step's part in a lock's life (``Declaration.lock_role``): it takes the lock, gives it
 #: back once, gives it up entirely (a condition's wait), or takes it back at the depth it
@@ -81,6 +81,26 @@ class _Hidden:
 
 
 HIDDEN = _Hidden()
+
+
+class Raised:
+    """The value an event records for a step that threw an exception into its thread
+    (``queue.Full`` from a ``put``): equal to another for the same exception class, so
+    runs compare and state keys tell it from a step that went through."""
+
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: BaseException) -> None:
+        self.exception = exception
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is Raised and type(other.exception) is type(self.exception)
+
+    def __hash__(self) -> int:
+        return hash(type(self.exception).__name__)
+
+    def __repr__(self) -> str:
+        return f"raised {type(self.exception).__name__}"
 
 
 class Recorded:

@@ -8,7 +8,19 @@ state graph's notion of "the same trace" all take it from here.
 
 from __future__ import annotations
 
-__all__ = ["dependence", "dependent"]
+__all__ = ["dependence", "dependent", "touches_everything"]
+
+_EVERYTHING = frozenset({"is_alive", "end"})
+
+
+def _timed_join(step: tuple) -> bool:
+    return step[0] == "join" and len(step) > 2
+
+
+def touches_everything(step: tuple) -> bool:
+    """Whether a step is dependent with every step: what it sees is whether another thread
+    has ended (``is_alive``, a join with a timeout), or it ends the program (``end``)."""
+    return step[0] in _EVERYTHING or _timed_join(step)
 
 
 def dependent(a: tuple, b: tuple, footprint=None) -> bool:
@@ -26,6 +38,11 @@ def dependent(a: tuple, b: tuple, footprint=None) -> bool:
     (True, False)
     """
     kind_a, kind_b = a[0], b[0]
+    if kind_a in _EVERYTHING or kind_b in _EVERYTHING or _timed_join(a) or _timed_join(b):
+        # what they see is whether another thread has ended, which no step of that thread
+        # touches: they are dependent with every step (is_alive, a join with a timeout, and
+        # a plain program's end, which stops its daemon threads wherever they are)
+        return True
     access_a = kind_a == "read" or kind_a == "write"
     access_b = kind_b == "read" or kind_b == "write"
     if access_a and access_b:

@@ -62,7 +62,7 @@ class LockModel(Model):
 
     def enabled(self, thread: int, step: tuple) -> bool:
         owner = self.owner
-        return owner is None or step[0] == "release" or (owner == thread and self.reentrant) or len(step) == 3
+        return owner is None or step[0] != "acquire" or (owner == thread and self.reentrant) or len(step) == 3
 
     def free_for(self, thread: int) -> bool:
         owner = self.owner

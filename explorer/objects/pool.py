@@ -280,6 +280,8 @@ def _worker(pool: str):
 
 
 def _call(fn, args: tuple) -> str:
+    if not args and not callable(getattr(fn, "__get__", None)) and hasattr(fn, "describe"):
+        return fn.describe()  # a plain program's task: it shows its own arguments
     name = getattr(fn, "__qualname__", None) or repr(fn)
     return f"{name}({', '.join(map(repr, args))})"
 

@@ -76,6 +76,24 @@ class Spawner(Model):
         return None
 
 
+class ProgramEnd(Model):
+    """A plain program's end when daemon threads run (``end``): main waits, as the
+    interpreter's exit does, until every other thread that is no daemon has ended (a
+    pool's idle worker counts as ended); then the run ends, and the daemons with it."""
+
+    __slots__ = ()
+    accepts = frozenset({"end"})
+
+    def enabled(self, thread: int, step: tuple) -> bool:
+        return self.run.only_daemons_besides(thread)
+
+    def step(self, thread: int, step: tuple):
+        return None
+
+    def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
+        return "every thread that is no daemon to end, as the interpreter's exit does", None
+
+
 class ThreadHandles(Declaration):
     """What every thread's name declares, without a declaration: ``spawn`` and ``join``
     touch the thread of that name, and a join waits for it."""
@@ -84,10 +102,10 @@ class ThreadHandles(Declaration):
     kind = "thread"
 
     def may_block(self, name: str, step: tuple) -> bool:
-        # is_alive and a timed join do not wait, but what they see depends on whether the
-        # thread has ended, which no step of theirs touches: DPOR treats them as it treats
-        # a join (it tries every enabled thread first)
-        return step[0] == "join" or step[0] == "is_alive"
+        # is_alive and a timed join never wait (what they see, whether a thread has ended,
+        # makes them dependent with every step: objects/dependence.py); a plain program's
+        # end waits for its threads that are no daemons
+        return (step[0] == "join" and len(step) == 2) or step[0] == "end"
 
 
 THREADS = ThreadHandles()

@@ -11,6 +11,7 @@ reproducible). Outside a program's threads the real functions answer.
 
 from __future__ import annotations
 
+import threading
 import time
 
 from ..steps import Op
@@ -52,7 +53,13 @@ def _ns(seconds) -> int:
     return int(seconds * 1_000_000_000)
 
 
+def advance(here, seconds: float) -> None:
+    """A timed wait that timed out took its whole timeout, in virtual time."""
+    here.clock += seconds
+
+
 def install(patches) -> None:
+    patches.set(threading, "_time", monotonic)  # Condition.wait_for's deadline, and Barrier's
     patches.set(time, "sleep", sleep)
     patches.set(time, "time", time_)
     patches.set(time, "monotonic", monotonic)

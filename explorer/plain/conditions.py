@@ -69,7 +69,13 @@ def install(patches) -> None:
 
     @own
     def wait(self, name, timeout=None):
-        return step(Op("wait", name) if timeout is None else Op("wait", name, max(timeout, 0)))
+        if timeout is None:
+            return step(Op("wait", name))
+        here = current()
+        woken = step(Op("wait", name, max(timeout, 0)), here)
+        if not woken:
+            here.clock += max(timeout, 0)  # it timed out: the whole timeout went by
+        return woken
 
     @own
     def notify(self, name, n=1):

@@ -44,7 +44,13 @@ def install(patches) -> None:
         name = self.__dict__.get(_NAME)
         if name is None:
             return real["wait"](self, timeout)
-        return step(Op("wait", name) if timeout is None else Op("wait", name, max(timeout, 0)))
+        if timeout is None:
+            return step(Op("wait", name))
+        here = current()
+        flag = step(Op("wait", name, max(timeout, 0)), here)
+        if not flag:
+            here.clock += max(timeout, 0)  # it timed out: the whole timeout went by
+        return flag
 
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "is_set", is_set)

@@ -24,24 +24,32 @@ _LOCK_TYPE = type(threading.Lock())
 _RLOCK_TYPES = tuple({type(threading.RLock()), threading._PyRLock})  # noqa: SLF001 - both RLock kinds
 
 
+# The originals, taken when explorer is imported, before any run patches them: a module
+# that did ``from time import sleep`` holds these.
+_ORIGINALS = {
+    id(threading.Lock): (locks, "Lock"), id(threading.RLock): (locks, "RLock"),
+    id(time.sleep): (clock, "sleep"), id(time.time): (clock, "time_"), id(time.monotonic): (clock, "monotonic"),
+    id(time.perf_counter): (clock, "perf_counter"), id(threading.current_thread): (threads, "current_thread"),
+    id(threading.get_ident): (threads, "get_ident"), id(queue.SimpleQueue): (queues, "SimpleQueue"),
+}
+_KEEP = (threading.Lock, threading.RLock, time.sleep, time.time, time.monotonic, time.perf_counter,
+         threading.current_thread, threading.get_ident, queue.SimpleQueue)  # their ids stay theirs
+
+
 def _replacements() -> dict[int, object]:
     """id of an original -> what stands for it while a run is under way."""
-    return {
-        id(threading.Lock): locks.Lock, id(threading.RLock): locks.RLock,
-        id(time.sleep): clock.sleep, id(time.time): clock.time_, id(time.monotonic): clock.monotonic,
-        id(time.perf_counter): clock.perf_counter,
-        id(threading.current_thread): threads.current_thread, id(queue.SimpleQueue): queues.SimpleQueue,
-    }
+    return {key: getattr(module, name) for key, (module, name) in _ORIGINALS.items()}
 
 
 _REFUSED = (threading.Condition, threading.Semaphore, threading.Barrier, queue.Queue)
 
 
-def plan_module_globals(modules) -> list[tuple]:
+def plan_module_globals(modules, refuse: bool = True) -> list[tuple]:
     """What each run does to the program's modules: ``(module, name, stand_in)`` for a name
     bound to a patched function or class, ``(module, name, kind)`` with kind ``"Lock"``,
     ``"RLock"`` or ``"Event"`` for an object made at import. Made once per search;
-    raises ScenarioError for an object made at import that cannot stand in fresh."""
+    raises ScenarioError for an object made at import that cannot stand in fresh (with
+    ``refuse``: the program's own modules; other modules of the user's are left alone)."""
     replacements = _replacements()
     plan = []
     for module in modules:
@@ -63,7 +71,7 @@ def plan_module_globals(modules) -> list[tuple]:
                     raise ScenarioError(f"{module.__name__}.{name} is an Event made at import and set now; "
                                         f"every run starts from it, so it must be clear when the exploration starts")
                 plan.append((module, name, "Event"))
-            elif isinstance(value, _REFUSED):
+            elif refuse and isinstance(value, _REFUSED):
                 raise ScenarioError(
                     f"{module.__name__}.{name} is a {kind.__name__} made at import, before the exploration: every "
                     f"run would share it and its state. Make it inside the program (in main, or in the "

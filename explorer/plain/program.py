@@ -124,7 +124,7 @@ def program(
     modules = _modules(functions + list(track))
 
     def run_main():
-        return Call(active(), body, (), {}, "main", MAIN, 0.0)()
+        return Call(active(), _then_end, (body,), {}, "main", MAIN, 0.0)()
 
     scenario = ProgramScenario.__new__(ProgramScenario)
     config = PlainConfig(track, modules, main, setup, threads, check) if main is None else \
@@ -135,6 +135,18 @@ def program(
     caller = sys._getframe(1)
     object.__setattr__(scenario, "source", f"{caller.f_code.co_filename}:{caller.f_lineno}")
     return scenario
+
+
+def _then_end(body):
+    """``main``, then, when it started daemon threads, the program's end: a step that waits
+    for every other thread that is no daemon (as the interpreter's exit does) and after
+    which the daemons stop wherever they are. It is dependent with every step, so every
+    strategy tries each daemon step on both sides of it."""
+    value = body()
+    here = current()
+    if here.runtime.daemons_started:
+        step(Op("end", "program"), here)
+    return value
 
 
 def _verdict(check):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 import linecache
+import os
 import re
+import sys
 import threading
 import time
 
@@ -55,6 +57,46 @@ def _reachable_instances(config, tracked: tuple) -> dict[int, object]:
                 if isinstance(item, tracked):
                     found[id(item)] = item
     return found
+
+
+def _user_modules(modules) -> list:
+    """The program's modules, and every other module of the user's loaded now (not the
+    standard library's, not an installed package's, not explorer's): a lock one of them
+    made at import and holds across a step would otherwise stop the exploring thread."""
+    own = {id(module) for module in modules}
+    installed = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix, _OWN_DIR})
+    found = []
+    for name, module in list(sys.modules.items()):
+        if id(module) in own or name.partition(".")[0] in _SYSTEM:
+            continue
+        path = getattr(module, "__file__", None)
+        if path is None or not os.path.abspath(path).startswith(installed):
+            found.append(module)
+    return found
+
+
+_SYSTEM = frozenset(sys.builtin_module_names) | frozenset(sys.stdlib_module_names) | {"explorer"}
+
+
+_OWN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _own(obj: object, attr: str) -> bool:
+    """Whether ``attr`` is the instance's own (in its ``__dict__`` or a slot it filled)."""
+    try:
+        if attr in object.__getattribute__(obj, "__dict__"):
+            return True
+    except AttributeError:
+        pass
+    for klass in type(obj).__mro__:
+        slot = klass.__dict__.get(attr)
+        if slot is not None and hasattr(slot, "__set__") and not hasattr(slot, "fset"):
+            try:
+                slot.__get__(obj, type(obj))
+            except AttributeError:
+                return False
+            return True
+    return False
 
 
 def _filled(cell) -> bool:
@@ -127,6 +169,8 @@ class PlainRuntime:
         self._keep: list = []
         self._counters: dict = {}
         self._threads_named: set = set()
+        self.daemons_started = False
+        self.class_valued: dict[str, tuple] = {}
         self._patches: Patches | None = None  # the patches of the run under way (module globals)
         self._held: bool | None = None  # whether this runtime holds the shared patches (below)
         self._plan: list | None = None  # what each run does to the program's modules
@@ -161,6 +205,8 @@ class PlainRuntime:
         self._keep = []
         self._counters = {}
         self._threads_named = {"main"}
+        self.daemons_started = False
+        self.class_valued: dict[str, tuple] = {}  # variable -> (instance, attribute) read from its class
         stack = getattr(_ACTIVE, "stack", None)
         if stack is None:
             stack = _ACTIVE.stack = []
@@ -171,7 +217,8 @@ class PlainRuntime:
                 self._held = True
             self._patches = Patches()
             if self._plan is None:
-                self._plan = plan_module_globals(self.config.modules)
+                own = self.config.modules
+                self._plan = plan_module_globals(own) + plan_module_globals(_user_modules(own), refuse=False)
             rebind_module_globals(self, self._plan, self._patches)
         except BaseException:
             self._close()
@@ -181,6 +228,9 @@ class PlainRuntime:
         try:
             if status == "completed":
                 values = run.values
+                for var, (obj, attr) in self.class_valued.items():
+                    if not _own(obj, attr):  # never set on the instance: no attribute of its state
+                        values[var] = HIDDEN
                 made = self.objects_named
                 for var, value in values.items():
                     # an attribute holding a lock or a queue is no part of the final state: the

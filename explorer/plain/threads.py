@@ -13,6 +13,7 @@ is an ``error`` finding (threading would print it and go on; explorer never hide
 from __future__ import annotations
 
 import threading
+import zlib
 
 from ..steps import Op
 from .runtime import Call, NotModelled, current, step
@@ -20,6 +21,12 @@ from .runtime import Call, NotModelled, current, step
 __all__ = ["Handle", "current_thread", "install"]
 
 _real_current_thread = threading.current_thread
+_real_get_ident = threading.get_ident
+
+
+def ident_of(name: str) -> int:
+    """A thread's ident in a run: the same for the same name in every run and process."""
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF or 1
 
 
 class Handle:
@@ -39,7 +46,7 @@ class Handle:
 
     @property
     def ident(self) -> int:
-        return hash(self.name) & 0x7FFFFFFF
+        return ident_of(self.name)
 
     native_id = ident
 
@@ -53,6 +60,11 @@ MAIN = Handle("MainThread")
 def current_thread():
     here = current()
     return _real_current_thread() if here is None else here.handle
+
+
+def get_ident() -> int:
+    here = current()
+    return _real_get_ident() if here is None else here.handle.ident
 
 
 def install(patches) -> None:
@@ -84,9 +96,11 @@ def install(patches) -> None:
         name = self.__dict__["_explorer_name"] = runtime.thread_name(self._name)
         call = Call(runtime, self.run, (), {}, name, self, here.clock)
         self.__dict__["_explorer_started"] = True
+        self._ident = self._native_id = ident_of(name)
         step(Op("spawn", name, call, ()), here)
         if self.daemon:
             runtime.run.daemons.add(runtime.program.thread_index[name])
+            runtime.daemons_started = True
 
     def join(self, timeout=None):
         started = self.__dict__.get("_explorer_started")
@@ -116,4 +130,5 @@ def install(patches) -> None:
                           "its values would be shared; keep per-thread values in locals or arguments")
     patches.set(threading, "local", local)
     patches.set(threading, "current_thread", current_thread)
+    patches.set(threading, "get_ident", get_ident)
     patches.set(threading, "currentThread", current_thread)

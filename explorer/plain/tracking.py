@@ -15,6 +15,7 @@ the object is always what the trace says. Everything is put back when the run en
 
 from __future__ import annotations
 
+import sys
 from types import MemberDescriptorType
 
 from greenlet import getcurrent
@@ -45,6 +46,15 @@ def _classify(cls: type, attr: str) -> int:
 _MISSING = object()
 
 
+def _class_value(cls: type, attr: str):
+    """The class variable ``attr`` an instance shows when it has none of its own."""
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(attr, _MISSING)
+        if found is not _MISSING:
+            return _MISSING if isinstance(found, MemberDescriptorType) else found
+    return _MISSING
+
+
 def roots(classes) -> list[type]:
     """The classes to hook: a subclass of another tracked class is hooked through it."""
     return [cls for cls in classes if not any(other is not cls and issubclass(cls, other) for other in classes)]
@@ -72,14 +82,22 @@ def hook(cls: type, patches) -> None:
         if name is None:
             name = runtime.name_instance(obj, here)
         if name is None:
+            caller = sys._getframe(2)
             raise ScenarioError(
                 f"program {program.scenario.name!r}: thread {here.label} used {attr!r} of a "
-                f"{type(obj).__name__} made before the exploration (at import, or outside the program); "
+                f"{type(obj).__name__} (at {caller.f_code.co_filename}:{caller.f_lineno}) that was "
+                f"made before the exploration (at import, or outside the program); "
                 f"every run would start from what the last one left in it. Make it inside the program "
                 f"(in main, or with setup=)")
         var = f"{name}.{attr}"
         if var not in program.initial:
             runtime.new_variable(var)
+        values = runtime.run.values
+        if values[var] is HIDDEN:  # no value of the instance's own: a class variable shows through
+            found = _class_value(type(obj), attr)
+            if found is not _MISSING:
+                values[var] = found
+                runtime.class_valued[var] = (obj, attr)
         return var
 
     def __getattribute__(self, attr):

@@ -54,6 +54,7 @@ def untracked(scenario, executions: int = 20, seed: int = 0) -> list[Untracked]:
     if plain is None:
         raise TypeError(f"untracked() takes a scenario made by explorer.program, got {scenario!r}")
     tracked = tuple(plain.track)
+    own = {module.__name__ for module in plain.modules}
     seen: dict[tuple, list] = {}  # (kind, owner, name) -> [threads, first location, class or None]
     stores = _StoreTable()
 
@@ -77,7 +78,10 @@ def untracked(scenario, executions: int = 20, seed: int = 0) -> list[Untracked]:
             return opcode
         where = f"{_short(frame.f_code.co_filename)}:{frame.f_lineno}"
         if op == "global":
-            key = ("global", frame.f_globals.get("__name__", "?"), target)
+            module = frame.f_globals.get("__name__", "?")
+            if module not in own:  # a library's bookkeeping (a gc callback that ran here), not the program's
+                return opcode
+            key = ("global", module, target)
             cls = None
         else:
             obj = _loaded(frame, load)

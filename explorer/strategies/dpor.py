@@ -30,7 +30,7 @@ from bisect import bisect_left
 
 from .._engine.watchdog import check_deadline
 from ..objects.base import ACQUIRE, REACQUIRE, RELEASE
-from ..objects.dependence import dependence, dependent
+from ..objects.dependence import dependence, dependent, touches_everything
 from .base import Abandon
 
 
@@ -114,8 +114,8 @@ class _Order:
     joined thread's last step (what enables each).
     """
 
-    __slots__ = ("after", "footprint", "index", "last_of", "last_use", "last_write", "previous", "reads",
-                 "spawned")
+    __slots__ = ("after", "footprint", "index", "last_global", "last_of", "last_use", "last_write", "previous",
+                 "reads", "spawned")
 
     def __init__(self, after: list[int], footprint, index: dict, spawned: dict) -> None:
         self.after = after  # per step, the bitmask of the steps that happen before it
@@ -127,6 +127,7 @@ class _Order:
         self.footprint = footprint
         self.index = index  # thread name -> number
         self.spawned = spawned  # thread -> the step that started it
+        self.last_global: int | None = None  # the last step dependent with every step
 
     def before(self, thread: int, step: tuple) -> int:
         """The steps so far that happen before ``thread`` taking ``step`` next."""
@@ -137,6 +138,13 @@ class _Order:
             previous = self.spawned.get(thread)
         if previous is not None:
             mask = after[previous] | (1 << previous)
+        last_global = self.last_global
+        if last_global is not None:
+            mask |= after[last_global] | (1 << last_global)
+        if touches_everything(step):
+            for last in self.last_of.values():
+                mask |= after[last] | (1 << last)
+            return mask
         kind = step[0]
         if kind == "read" or kind == "write" or kind == "update":
             write = self.last_write.get(step[1])
@@ -162,6 +170,9 @@ class _Order:
         previous = self.last_of.get(thread)
         self.previous.append(self.spawned.get(thread) if previous is None else previous)
         self.last_of[thread] = j
+        if touches_everything(step):
+            self.last_global = j
+            return
         kind = step[0]
         if kind == "read":
             self.reads.setdefault(step[1], []).append(j)

@@ -29,6 +29,12 @@ class FollowSchedule:
         self.started = False
         self.last: int | None = None
 
+    def _name(self, thread: int) -> str:
+        """A thread's name, also for one that started after the schedule was made."""
+        if thread < len(self.names):
+            return self.names[thread]
+        return next((name for name, i in (self.index or {}).items() if i == thread), f"thread {thread}")
+
     def begin(self) -> bool:
         if self.started:
             return False
@@ -45,15 +51,15 @@ class FollowSchedule:
             if thread not in enabled:
                 raise ScheduleError(
                     f"schedule position {position} (step {position + 1}) asks for thread "
-                    f"{self.names[thread]!r}, which is not enabled there; enabled: "
-                    f"{[self.names[i] for i in enabled]}. {self._why(thread)}"
+                    f"{self._name(thread)!r}, which is not enabled there; enabled: "
+                    f"{[self._name(i) for i in enabled]}. {self._why(thread)}"
                 )
         elif self.extend:
             thread = self.last if self.last in enabled else enabled[0]
         else:
             raise ScheduleError(
                 f"the schedule has {len(self.schedule)} steps but threads "
-                f"{[self.names[i] for i in enabled]} can still run after it; give the whole "
+                f"{[self._name(i) for i in enabled]} can still run after it; give the whole "
                 f"schedule (finding.trace.schedule), or pass extend=True to finish it without "
                 f"further preemptions"
             )
