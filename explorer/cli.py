@@ -129,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--ignore-expect", action="store_true",
                      help="judge every scenario by its raw findings (fail on any error finding), even "
                           "one whose Expect states them")
+    run.add_argument("--untracked", action="store_true",
+                     help="for a plain program (explorer.program): also list the attributes and globals "
+                          "that several threads write but that are not tracked, with the track= to add "
+                          "(a slow tracer over 20 random runs)")
     run.add_argument("--color", choices=("auto", "yes", "no"), default="auto",
                      help="colour the verdicts: auto (on a terminal, unless NO_COLOR is set), yes, no")
     run.add_argument("--json", dest="json_file", metavar="FILE",
@@ -319,6 +323,13 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tu
                 print(f"    {outcome}  {count}")
         if line:
             print(paint(line))
+        if args.untracked and getattr(scenario, "plain", None) is not None:
+            from .plain import untracked
+
+            blind = untracked(scenario)
+            print("  untracked shared state: " + ("none seen" if not blind else ""))
+            for entry in blind:
+                print(f"    {entry}")
         results.append(result)
         verdicts.append(verdict)
         unwritten += _write_artifacts(args, result)

@@ -64,3 +64,29 @@ def test_untracked_refuses_a_generator_scenario():
         assert "explorer.program" in str(error)
     else:
         raise AssertionError("untracked() accepted a generator scenario")
+
+
+def test_explorer_run_untracked_lists_the_blind_spot_of_a_plain_program(tmp_path, capsys, monkeypatch):
+    from explorer.cli import main
+
+    (tmp_path / "bumps_program.py").write_text(
+        "import threading\n"
+        "import explorer\n"
+        "class Stats:\n"
+        "    def __init__(self):\n"
+        "        self.n = 0\n"
+        "def bump(stats):\n"
+        "    stats.n = stats.n + 1\n"
+        "def main():\n"
+        "    stats = Stats()\n"
+        "    workers = [threading.Thread(target=bump, args=(stats,)) for _ in range(2)]\n"
+        "    for worker in workers:\n"
+        "        worker.start()\n"
+        "    for worker in workers:\n"
+        "        worker.join()\n"
+        "scenario = explorer.program('bumps', main)\n")
+    monkeypatch.chdir(tmp_path)
+    main(["run", "bumps_program.py", "-q", "--untracked"])
+    out = capsys.readouterr().out
+    assert "attribute Stats.n is written by main, Thread-1 (bump), Thread-2 (bump)" in out
+    assert "add track=[Stats]" in out
