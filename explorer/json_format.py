@@ -115,6 +115,12 @@ def _encode(value: object, depth: int) -> Any:
     kind = type(value)
     if value is None or kind is bool or kind is str:
         return value
+    if kind.__module__ == "explorer.plain.freezing":
+        # a plain program's frozen values: a name (a str) and a list or dict frozen (tuples)
+        value = str(value) if isinstance(value, str) else tuple(value)
+        kind = type(value)
+        if kind is str:
+            return value
     if kind is int:
         return value if _fits_json(value) else {"$int": hex(value)}
     if kind is float:

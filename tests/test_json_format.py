@@ -416,7 +416,7 @@ def test_a_missing_event_value_is_named_with_the_event_position():
     (("schedule",), 3, r"field 'trace\.schedule' must be a list of thread names, got int 3"),
     (("schedule", 1), "C", r"field 'trace\.schedule\[1\]' names 'C', which is not in 'trace\.threads'"),
     (("threads",), ["A", "A"], r"'trace\.threads' names thread 'A' twice"),
-    (("events", 0, "kind"), "sleep", r"'trace\.events\[0\]\.kind' must be one of \['read', 'write'"),
+    (("events", 0, "kind"), "nap", r"'trace\.events\[0\]\.kind' must be one of \['read', 'write'"),
     (("events", 1, "index"), 7, r"'trace\.events\[1\]\.index' must be 1, the event's position"),
     (("events", 1, "thread"), "A", r"'trace\.events\[1\]\.thread' is 'A' but 'trace\.schedule\[1\]' is 'B'"),
     (("events", 0, "value"), [1, 2], r"'trace\.events\[0\]\.value' must be a value: .* got list"),
