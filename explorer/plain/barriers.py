@@ -10,7 +10,7 @@ import threading
 
 from ..objects import Barrier as BarrierDeclaration
 from ..steps import Op
-from .runtime import NotModelled, current, maker, step
+from .runtime import NotModelled, maker, step
 
 __all__ = ["install"]
 

@@ -53,9 +53,17 @@ def _ns(seconds) -> int:
     return int(seconds * 1_000_000_000)
 
 
-def advance(here, seconds: float) -> None:
-    """A timed wait that timed out took its whole timeout, in virtual time."""
-    here.clock += seconds
+def wait(name: str, timeout: float | None):
+    """A condition's or an event's ``wait(timeout)``: the step, and, when the timeout fired,
+    the whole timeout gone by on the thread's clock (``wait_for`` loops read it)."""
+    if timeout is None:
+        return step(Op("wait", name))
+    here = current()
+    timeout = max(timeout, 0)
+    woken = step(Op("wait", name, timeout), here)
+    if not woken:
+        here.clock += timeout
+    return woken
 
 
 def install(patches) -> None:

@@ -14,8 +14,9 @@ import threading
 from ..errors import ScenarioError
 from ..objects import Condition as ConditionDeclaration
 from ..steps import Acquire, Op, acquire, release
+from . import clock
 from .locks import PlainLock
-from .runtime import current, maker, step
+from .runtime import maker, step
 
 __all__ = ["install"]
 
@@ -69,13 +70,7 @@ def install(patches) -> None:
 
     @own
     def wait(self, name, timeout=None):
-        if timeout is None:
-            return step(Op("wait", name))
-        here = current()
-        woken = step(Op("wait", name, max(timeout, 0)), here)
-        if not woken:
-            here.clock += max(timeout, 0)  # it timed out: the whole timeout went by
-        return woken
+        return clock.wait(name, timeout)
 
     @own
     def notify(self, name, n=1):

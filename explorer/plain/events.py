@@ -8,7 +8,8 @@ import threading
 
 from ..objects import Event as EventDeclaration
 from ..steps import Op
-from .runtime import current, maker, step
+from . import clock
+from .runtime import maker, step
 
 __all__ = ["global_event", "install"]
 
@@ -44,13 +45,7 @@ def install(patches) -> None:
         name = self.__dict__.get(_NAME)
         if name is None:
             return real["wait"](self, timeout)
-        if timeout is None:
-            return step(Op("wait", name))
-        here = current()
-        flag = step(Op("wait", name, max(timeout, 0)), here)
-        if not flag:
-            here.clock += max(timeout, 0)  # it timed out: the whole timeout went by
-        return flag
+        return clock.wait(name, timeout)
 
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "is_set", is_set)

@@ -16,7 +16,7 @@ import sys
 
 from ..objects import Queue as QueueDeclaration
 from ..steps import Op, get, put
-from .runtime import current, maker, step
+from .runtime import maker, step
 
 __all__ = ["SimpleQueue", "install"]
 

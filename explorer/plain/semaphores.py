@@ -9,7 +9,7 @@ import threading
 from ..objects import BoundedSemaphore as BoundedDeclaration
 from ..objects import Semaphore as SemaphoreDeclaration
 from ..steps import Acquire, acquire, release
-from .runtime import current, maker, step
+from .runtime import maker, step
 
 __all__ = ["install"]
 
