@@ -92,13 +92,22 @@ def canonical(program: Program, events: list[tuple]) -> tuple:
     for thread, step, _value, _enabled in events:
         steps = mine.setdefault(thread, [])
         named.append((thread, len(steps), step))
-        steps.append(step)
+        steps.append(_comparable(step))
     order = []
     for j, (thread_j, k_j, step_j) in enumerate(named):
         for thread_i, k_i, step_i in named[:j]:
             if thread_i != thread_j and dependent(step_i, step_j, footprint):
                 order.append(((thread_i, k_i), (thread_j, k_j)))
     return tuple(sorted((t, tuple(steps)) for t, steps in mine.items())), frozenset(order)
+
+
+def _comparable(step: tuple) -> tuple:
+    """A step as traces compare it: an exception a task ended with (a ``finish`` step holds
+    one, made afresh in every run) by its class and text, not by its identity."""
+    if any(isinstance(item, BaseException) for item in step):
+        return tuple((type(item).__name__, str(item)) if isinstance(item, BaseException) else item
+                     for item in step)
+    return step
 
 
 def trace_count(scenario: Scenario) -> tuple[int, int]:

@@ -46,7 +46,7 @@ import types
 
 from ._engine.driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, start
 from ._engine.program import Program
-from .objects.base import Recorded, Throw
+from .objects.base import Raised, Recorded, Throw
 from .objects.thread import SpawnTwin, ThreadTwin
 from .objects.variable import VariableTwin
 from .outcomes import Outcome, State
@@ -291,8 +291,9 @@ class RealRun:
                 try:
                     value = sent = self._do(i, step)
                 except Throw as throw:
-                    value = sent = None
+                    sent = None
                     thrown = throw.exception
+                    value = Raised(thrown)  # recorded as the model records it
                 except (_Aborted, _Ended):
                     raise
                 except BaseException as exc:  # noqa: BLE001 - threading refused the call
