@@ -8,7 +8,7 @@ from explorer import Condition, Event, Scenario, State, acquire, explore, notify
 from explorer.loading import load_scenarios
 from explorer.strategies import COMPLETE
 
-from .helpers import TOO_MANY_INTERLEAVINGS
+from .helpers import too_many
 from scenarios import (
     abba,
     bank_transfer,
@@ -121,7 +121,7 @@ def test_every_finding_in_the_library_replays_to_the_same_finding():
 def _lesson_cases():
     for scenario in LESSONS:
         for strategy in COMPLETE:
-            reason = TOO_MANY_INTERLEAVINGS.get(scenario.name)
+            reason = too_many(scenario)
             marks = [pytest.mark.skip(reason=reason)] if reason and strategy in ("exhaustive", "bounded") else []
             yield pytest.param(scenario, strategy, marks=marks, id=f"{scenario.name}-{strategy}")
 
