@@ -2,7 +2,7 @@
 
 import networkx as nx
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from explorer import Scenario, acquire, explore, read, release, replay, write
@@ -83,8 +83,10 @@ def test_a_race_is_shown_serially_only_when_no_execution_interleaves_around_it(p
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs, lock_kinds)
+@example(programs={"A": [("write", "x", 1), ("acquire", "l")], "B": [("write", "x", 1), ("acquire", "l"), ("read", "x")]},
+         kinds={"l": "lock", "m": "lock"})  # found by CI: stateful shows these races serially
 def test_a_reduced_search_shows_a_race_interleaved_exactly_when_exhaustive_search_does(programs, kinds):
-    # dpor and stateful run one schedule per trace (or fewer), and look for the schedule of a
+    # dpor (and stateful, below) run one schedule per trace (or fewer), and look for the schedule of a
     # race's trace that interleaves around it. Runs an error cuts short are left out: a
     # reduced search need not run every prefix that ends in the same error.
     scenario = scenario_of(programs, kinds)
@@ -92,10 +94,16 @@ def test_a_reduced_search_shows_a_race_interleaved_exactly_when_exhaustive_searc
     assume(exhaustive.failed == 0)
     expected = {site(race.trace, race.details["steps"]): interleaved(race.trace, *race.details["steps"])
                 for race in exhaustive.races}
-    for strategy in ("dpor", "stateful"):
-        shown = {site(race.trace, race.details["steps"]): interleaved(race.trace, *race.details["steps"])
-                 for race in explore(scenario, strategy=strategy).races}
-        assert shown == expected, strategy
+    dpor = {site(race.trace, race.details["steps"]): interleaved(race.trace, *race.details["steps"])
+            for race in explore(scenario, strategy="dpor").races}
+    assert dpor == expected
+    # stateful skips a state it has seen, so it may never run the schedule that interleaves a
+    # race (A: write x, take l; B: write x, take l, read x: every run deadlocks, and the runs
+    # it keeps show the writes one after the other): the same races, a serial witness at worst
+    stateful = {site(race.trace, race.details["steps"]): interleaved(race.trace, *race.details["steps"])
+                for race in explore(scenario, strategy="stateful").races}
+    assert set(stateful) == set(expected)
+    assert all(expected[where] for where, shown in stateful.items() if shown)
 
 
 def test_racing_lines_are_reported_once_however_many_threads_race_on_them():
