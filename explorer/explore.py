@@ -21,7 +21,7 @@ from .outcomes import Outcome, State
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
 from .settings import DEFAULT_MAX_STEPS, DEFAULT_STEP_TIMEOUT, Settings
-from .strategies import SAMPLING, STRATEGIES, FollowSchedule
+from .strategies import SAMPLING, STRATEGIES, FollowSchedule, Stateful
 
 __all__ = ["explore", "replay"]
 
@@ -41,6 +41,9 @@ def explore(
     seed: int = 0,
     preemptions: int | None = None,
     depth: int | None = None,
+    symmetry: bool | None = None,
+    max_states: int | None = None,
+    exact_states: bool | None = None,
 ) -> ExplorationResult:
     """Run ``scenario`` under every schedule the strategy covers and report what happened.
 
@@ -69,6 +72,14 @@ def explore(
     called as ``progress(executions, steps, seconds)`` about every 1,024 executions.
     ``step_timeout`` (seconds, None for none) interrupts a step whose code never yields,
     such as ``while True: pass``; see :class:`explorer.settings.Settings`.
+
+    Options of ``"stateful"`` search: ``symmetry`` (default True) treats threads built
+    from the same function with the same arguments as interchangeable, so states that
+    differ only by swapping them are one (counts are then per symmetry class, and
+    each outcome found stands for its twins with the threads swapped); ``max_states``
+    stops the search, incomplete, once that many states are stored; ``exact_states``
+    stores each state's whole key instead of its 64-bit fingerprint (hash compaction,
+    the default: ``result.collision_probability`` says how likely a state was missed).
     """
     _check_scenario(scenario)
     make = STRATEGIES.get(strategy) if isinstance(strategy, str) else None
@@ -83,6 +94,18 @@ def explore(
         raise InvalidArgument(f"preemptions= bounds the 'bounded' strategy, not {strategy!r}")
     if depth is not None and strategy != "pct":
         raise InvalidArgument(f"depth= is the bug depth of the 'pct' strategy, not {strategy!r}")
+    for name, value in (("symmetry", symmetry), ("max_states", max_states), ("exact_states", exact_states)):
+        if value is not None and strategy != "stateful":
+            raise InvalidArgument(f"{name}= is an option of the 'stateful' strategy, not {strategy!r}")
+    for name, value in (("symmetry", symmetry), ("exact_states", exact_states)):
+        if value is not None and not isinstance(value, bool):
+            raise InvalidArgument(f"{name} must be True or False, got {value!r}")
+    if max_states is not None and (isinstance(max_states, bool) or not isinstance(max_states, int)
+                                   or max_states < 1):
+        raise InvalidArgument(f"max_states must be a positive whole number or None, got {max_states!r}")
+    if strategy == "stateful":
+        def make(seed, preemptions, depth):
+            return Stateful(symmetry=symmetry is not False, exact=bool(exact_states), max_states=max_states)
     if strategy in SAMPLING and max_executions is None and time_limit is None:
         max_executions = DEFAULT_SAMPLES
     settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,

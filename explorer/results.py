@@ -90,6 +90,15 @@ class ExplorationResult:
     strategy_reason: str | None = None
     #: Executions a reducing strategy abandoned because they could only repeat explored ones.
     pruned: int = 0
+    #: Stateful search: the distinct states stored (per symmetry class when ``symmetric``).
+    states: int | None = None
+    #: Stateful search: what the visited set took per state stored, in bytes.
+    bytes_per_state: float | None = None
+    #: Stateful search: the chance that two stored states shared a 64-bit fingerprint, so
+    #: that one was not explored (0.0 with ``exact_states=True``).
+    collision_probability: float | None = None
+    #: Stateful search with symmetry: the classes of interchangeable threads, by name.
+    symmetric: tuple = ()
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property

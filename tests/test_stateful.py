@@ -12,7 +12,7 @@ from explorer._engine.program import Program
 from explorer._engine.search import search
 from explorer.detectors import PER_EXECUTION, lost_updates
 from explorer.settings import Settings
-from explorer.strategies import COMPLETE, STRATEGIES
+from explorer.strategies import COMPLETE, STRATEGIES, Stateful
 from explorer.testing import strategies as xst
 from scenarios.dining_philosophers import dining
 
@@ -23,9 +23,10 @@ from .test_properties import VARIABLES, lock_kinds, op
 SLOW = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def explored(scenario, strategy):
+def explored(scenario, strategy, **options):
     """The result, and every finding key the search gathered (races by thread and step
-    number, before they are merged by source line)."""
+    number, before they are merged by source line). Stateful search runs without symmetry
+    unless ``symmetry=True``: with it, a finding of one thread stands for its twins'."""
     keys = []
     original = search_module._public_findings
 
@@ -35,7 +36,9 @@ def explored(scenario, strategy):
 
     search_module._public_findings = keep
     try:
-        result = search(Program(scenario), STRATEGIES[strategy](0, None, None), strategy, Settings())
+        made = (Stateful(symmetry=options.get("symmetry", False), exact=options.get("exact", False))
+                if strategy == "stateful" else STRATEGIES[strategy](0, None, None))
+        result = search(Program(scenario), made, strategy, Settings())
     finally:
         search_module._public_findings = original
     return result, keys[0]

@@ -32,7 +32,7 @@ from ..settings import Settings
 from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
-from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution
+from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Events, Execution
 from .linearize import fewest_preemptions
 from .program import Program
 from .state_keys import StateKeys
@@ -65,7 +65,8 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     if bind is not None:  # dpor: which objects each step touches, and the locks' roles
         bind(program)
     needs_pending = getattr(strategy, "needs_pending", False)
-    state_keys = StateKeys(program) if getattr(strategy, "needs_state", False) else None
+    state_keys = (StateKeys(program, symmetry=strategy.symmetry) if getattr(strategy, "needs_state", False)
+                  else None)
     pruned = 0
     try:
         while begin():
@@ -146,6 +147,9 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     # too: under a time limit or after Ctrl-C it gets ASSEMBLY_GRACE seconds, then gives up
     # what it has not done, and a result that lacks findings for it says it is incomplete.
     _grace(deadline, stop_reason)
+    groups = state_keys.groups if state_keys is not None else ()
+    if groups:  # an outcome found stands for its twins with interchangeable threads swapped
+        _close_under_symmetry(groups, outcome_counts, witnesses)
     try:
         for key, raw in outcome_findings(program, list(outcome_counts), max_steps):
             score, events = witnesses[key]
@@ -210,7 +214,55 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         lock_order=tuple(sorted(lock_order, key=repr)),
         strategy_reason=covered,
         pruned=pruned,
+        **_state_figures(strategy, groups, names),
     )
+
+
+def _state_figures(strategy, groups: tuple, names: tuple[str, ...]) -> dict:
+    """What a stateful search stored: its states, bytes per state, the chance of a collision."""
+    if not getattr(strategy, "needs_state", False):
+        return {}
+    return {"states": strategy.states, "bytes_per_state": strategy.bytes_per_state(),
+            "collision_probability": strategy.collision_probability(),
+            "symmetric": tuple(tuple(names[i] for i in group) for group in groups)}
+
+
+def _close_under_symmetry(groups: tuple, outcome_counts: dict, witnesses: dict) -> None:
+    """Add each outcome with interchangeable threads' returns swapped, counted as the one
+    found, with its witness run renumbered the same way (the threads are alike, so the
+    renumbered run is a run of the scenario)."""
+    for key in list(outcome_counts):
+        values, returns = key
+        for perm in _permutations(groups, len(returns)):
+            moved = list(returns)
+            for i, j in enumerate(perm):
+                moved[j] = returns[i]
+            other = (values, tuple(moved))
+            if other in outcome_counts:
+                continue
+            outcome_counts[other] = outcome_counts[key]
+            score, events = witnesses[key]
+            witnesses[other] = (score, _renumbered(events, perm))
+
+
+def _permutations(groups: tuple, k: int):
+    """Every renumbering of threads within their classes (thread ``i`` becomes ``perm[i]``)."""
+    import itertools
+
+    choices = [list(itertools.permutations(group)) for group in groups]
+    for picked in itertools.product(*choices):
+        perm = list(range(k))
+        for group, image in zip(groups, picked):
+            for i, j in zip(group, image):
+                perm[i] = j
+        yield perm
+
+
+def _renumbered(events: list, perm: list[int]) -> list:
+    moved = [(perm[thread], step, value, sorted(perm[i] for i in enabled))
+             for thread, step, value, enabled in events]
+    syncs = getattr(events, "syncs", None)
+    return moved if syncs is None else Events(moved, syncs)
 
 
 #: Seconds the result's assembly may take once the search has stopped at a budget or Ctrl-C.

@@ -56,6 +56,9 @@ from collections.abc import Callable, Hashable
 from ..objects.base import HIDDEN, edges
 from ..steps import Op
 from .execution import Execution
+from ..objects.thread import ThreadModel
+from ..objects.variable import VariableModel
+from .frames import Opaque, frame_key, token
 from .program import Program
 
 FINISHED = "finished"
@@ -71,9 +74,14 @@ class StateKeys:
     One per search: history ids are shared by all of its executions.
     """
 
-    __slots__ = ("channel_bits", "histories", "initial", "k", "var_index")
+    __slots__ = ("access_lists", "channel_bits", "frames", "groups", "histories", "initial", "k", "var_index")
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, *, frames: bool = True, symmetry: bool = False) -> None:
+        self.frames = frames  # read running threads' states from their frames where that is sound
+        # Classes of interchangeable threads (two or more each), when symmetry is asked for and
+        # holds: see symmetric_groups.
+        self.groups = symmetric_groups(program) if symmetry else ()
+        self.access_lists: dict = {}  # (parent id, ordinal, variable, kind) -> id; 0 is the empty list
         self.k = len(program.thread_names)
         self.var_index = {var: n for n, var in enumerate(program.var_names)}
         # Knowers are bitmasks: bit i for thread i, bit CHANNELS + n for the n-th channel
@@ -90,7 +98,8 @@ class StateKeys:
 class _Tracker:
     """One execution's key, brought up to date from its new events when asked for."""
 
-    __slots__ = ("epoch", "history", "keys", "knowers", "run", "seen", "stale", "tokens")
+    __slots__ = ("accesses", "cached", "epoch", "history", "keys", "knowers", "ordinal", "run", "seen",
+                 "stale", "tokens")
 
     def __init__(self, keys: StateKeys, run: Execution) -> None:
         self.keys = keys
@@ -101,6 +110,9 @@ class _Tracker:
         self.stale: dict = {}  # (thread, var) -> the last other writer since its last read, or None
         self.knowers: dict = {}  # (thread, epoch) -> bitmask of the threads and locks that know it
         self.epoch = [1] * keys.k
+        self.ordinal = [0] * keys.k  # steps taken, per thread
+        self.accesses: dict = {}  # (thread, epoch) -> id of its accesses' list (ordinal, variable, kind)
+        self.cached: dict = {}  # thread -> (steps taken, step pending, its state): frames without cells
 
     def key(self) -> Hashable:
         run = self.run
@@ -116,6 +128,7 @@ class _Tracker:
         if len(history) < k:
             history.extend([0] * (k - len(history)))
             self.epoch.extend([1] * (k - len(self.epoch)))
+            self.ordinal.extend([0] * (k - len(self.ordinal)))
         live = 0
         for i in range(k):
             if pending[i] is not None:
@@ -123,29 +136,99 @@ class _Tracker:
         knowers = self.knowers
         relevant = live | ~((1 << CHANNELS) - 1)  # running threads, and every channel
         races = []
-        owners = 0  # threads owning an epoch that can still race
+        accesses = self.accesses
         for epoch, mask in list(knowers.items()):
             others = live & ~(1 << epoch[0])
             if mask & others == others:
                 del knowers[epoch]  # every thread that can still access knows it
+                accesses.pop(epoch, None)
             else:
-                races.append((epoch, mask & relevant))
-                owners |= 1 << epoch[0]
+                races.append((epoch, mask & relevant, accesses[epoch]))
         returns, started = run.returns, run.live
         threads = []
+        frames = self.keys.frames
         for i in range(k):
             step = pending[i]
             if step is not None:
+                state = self._frame_state(i, step) if frames else None
+                if state is not None:
+                    threads.append(state)
                 # a two-phase step's second half (objects/base.py Continue) is not in the history
-                threads.append(history[i] if step.__class__ is not Op or step[0] not in _SECOND_HALVES
-                               else (history[i], step))
+                elif step.__class__ is not Op or step[0] not in _SECOND_HALVES:
+                    threads.append(history[i])
+                else:
+                    threads.append((history[i], step))
             elif not started[i]:
                 threads.append(UNSTARTED)
             else:
                 value = returns[i]
-                threads.append((FINISHED, value, value.__class__, history[i] if owners >> i & 1 else None))
-        stale = frozenset(item for item in self.stale.items() if live >> item[0][0] & 1)
-        return (tuple(self.tokens), run.object_keys(), tuple(threads), stale, frozenset(races))
+                threads.append((FINISHED, value, value.__class__))
+        stale = [item for item in self.stale.items() if live >> item[0][0] & 1]
+        if self.keys.groups and k == self.keys.k:  # (a thread started in the run: no symmetry)
+            return self._canonical(threads, stale, races)
+        return (tuple(self.tokens), run.object_keys(), tuple(threads), frozenset(stale), frozenset(races))
+
+    def _canonical(self, threads: list, stale: list, races: list) -> Hashable:
+        """The key with interchangeable threads renumbered in the order of their states, so
+        that two states equal up to swapping such threads have one key. Any renumbering
+        within a class gives a key of a state equivalent to this one, so the key is sound
+        whichever order ties take; ties broken otherwise only cost merging."""
+        order = list(range(len(threads)))
+        for group in self.keys.groups:
+            ranked = sorted(group, key=lambda i: (_rank(threads[i]), i))
+            for slot, i in zip(group, ranked):
+                order[slot] = i
+        if order == sorted(order):
+            perm = None
+        else:
+            perm = [0] * len(order)
+            for slot, i in enumerate(order):
+                perm[i] = slot  # thread i is called ``slot`` in the key
+        if perm is None:
+            return (tuple(self.tokens), self.run.object_keys(), tuple(threads), frozenset(stale),
+                    frozenset(races))
+        objects = []
+        for name, model in self.run.objects.items():
+            if model.__class__ is VariableModel or model.__class__ is ThreadModel:
+                continue
+            if not model.relabels:  # an object whose key cannot renumber threads: no symmetry here
+                return (tuple(self.tokens), self.run.object_keys(), tuple(threads), frozenset(stale),
+                        frozenset(races))
+            objects.append((name, model.key_relabelled(perm)))
+        threads = tuple(threads[i] for i in order)
+        stale = frozenset(((perm[t], var), None if w is None else perm[w]) for (t, var), w in stale)
+        low = (1 << CHANNELS) - 1
+        moved = []
+        for (u, e), mask, listed in races:
+            threads_mask = 0
+            bits = mask & low
+            while bits:
+                bit = bits & -bits
+                threads_mask |= 1 << perm[bit.bit_length() - 1]
+                bits ^= bit
+            moved.append(((perm[u], e), (mask & ~low) | threads_mask, listed))
+        objects = tuple(objects)
+        return (tuple(self.tokens), objects, threads, stale, frozenset(moved))
+
+    def _frame_state(self, i: int, step: object) -> Hashable | None:
+        """Thread ``i``'s state read from its generator's frames (:mod:`.frames`), with its
+        step count (a budget of steps counts them) and the step it waits to take; None
+        where that cannot be shown sound, and its history stands in."""
+        ordinal = self.ordinal[i]
+        cached = self.cached.get(i)
+        if cached is not None and cached[0] == ordinal and cached[1] is step:
+            return cached[2]
+        read = frame_key(self.run.gens[i])
+        if read is None:
+            state = None
+        else:
+            try:
+                state = (read[0], ordinal, token(step))
+            except Opaque:
+                state = None
+        if read is None or not read[1]:  # a cell's contents may change when another thread runs
+            self.cached[i] = (ordinal, step, state)
+        return state
 
     def _fold(self, events: list[tuple]) -> None:
         keys = self.keys
@@ -156,8 +239,13 @@ class _Tracker:
         if len(history) < k:
             history.extend([0] * (k - len(history)))
             epoch.extend([1] * (k - len(epoch)))
+        ordinals, accesses, access_lists = self.ordinal, self.accesses, keys.access_lists
+        if len(ordinals) < k:
+            ordinals.extend([0] * (k - len(ordinals)))
         for position in range(self.seen, len(events)):
             thread, step, value, _enabled = events[position]
+            ordinal = ordinals[thread]
+            ordinals[thread] = ordinal + 1
             entry = (history[thread], value, value.__class__)
             try:
                 node = histories.get(entry)
@@ -188,6 +276,11 @@ class _Tracker:
                 here = (thread, epoch[thread])
                 if here not in knowers:
                     knowers[here] = 1 << thread
+                entry = (accesses.get(here, 0), ordinal, var, kind)
+                listed = access_lists.get(entry)
+                if listed is None:
+                    listed = access_lists[entry] = len(access_lists) + 1
+                accesses[here] = listed
                 continue
             me = 1 << thread
             for publishes, channel in edges(syncs, position, step):
@@ -214,3 +307,28 @@ class _Tracker:
                         if mask & bit:
                             knowers[known] = mask | me
         self.seen = len(events)
+
+
+def _rank(state: object) -> tuple:
+    """An order on thread states of any shape: by hash, then by text for equal hashes."""
+    return (hash(state),)
+
+
+def symmetric_groups(program: Program) -> tuple[tuple[int, ...], ...]:
+    """Classes of two or more threads built from the same function with the same
+    arguments (equal as :func:`.frames.token` compares values), which only
+    objects that can renumber threads in their keys share: such threads can trade places
+    in any state. Plain programs (their threads are greenlets) have none."""
+    if program.plain is not None:
+        return ()
+    if not all(getattr(declaration, "relabels", False) for declaration in program.declarations.values()):
+        return ()
+    classes: dict = {}
+    for i, factory in enumerate(program.factories):
+        try:
+            made = token(factory)
+            hash(made)
+        except (Opaque, TypeError):
+            continue
+        classes.setdefault(made, []).append(i)
+    return tuple(tuple(members) for members in classes.values() if len(members) > 1)

@@ -155,6 +155,9 @@ class Declaration:
     kind = "object"
     #: whether a scenario with this object has a serial baseline (serializability)
     serializable = False
+    #: Whether the model's :meth:`Model.key_relabelled` renumbers the threads its key names,
+    #: so stateful search may treat interchangeable threads as one (symmetry).
+    relabels = False
 
     def check(self, name: str, declared: dict, where: str) -> None:
         """Validate against the rest of the scenario; raise ScenarioError naming ``name``."""
@@ -213,6 +216,14 @@ class Model:
 
     def key(self) -> object:
         return None
+
+    #: Whether :meth:`key_relabelled` renumbers the threads the key names (symmetry).
+    relabels = False
+
+    def key_relabelled(self, perm: list[int]) -> object:
+        """:meth:`key` with thread ``i`` called ``perm[i]``; only for kinds whose declaration
+        says ``relabels = True`` (symmetry reduction asks no other)."""
+        return self.key()
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         """``(what the blocked step waits for, in words; the thread it waits on or None)``."""

@@ -24,6 +24,7 @@ class LockDeclaration(Declaration):
     __slots__ = ("reentrant",)
     _fields = ("reentrant",)
     serializable = True
+    relabels = True  # its model's key can renumber threads (symmetry in stateful search)
 
     def __init__(self, reentrant: bool = False) -> None:
         self.reentrant = reentrant
@@ -120,6 +121,11 @@ class LockModel(Model):
 
     def key(self) -> object:
         return (self.owner, self.depth)
+
+    relabels = True
+
+    def key_relabelled(self, perm: list[int]) -> object:
+        return (None if self.owner is None else perm[self.owner], self.depth)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         return f"lock {self.name!r}", self.owner

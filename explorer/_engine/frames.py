@@ -1,0 +1,179 @@
+"""A suspended generator's state, read by value from its frame, or None where it cannot be.
+
+Stateful search (:mod:`.state_keys`) merges two states only when every thread's future
+is the same in both. A thread's future is fixed by what its generator holds at its
+``yield``: the code position, every local variable (a closure's cells too), and the
+frame's value stack there (a ``for`` loop's iterator, an expression's partial value, a
+``with`` block's ``__exit__``), and the same for each generator below it through
+``yield from``. When all of that is made of values compared by value, two generators
+with equal keys run alike from there on, whatever paths brought them there; so
+threads that took different steps to reach the same locals are one state, as in SPIN.
+
+Python shows a frame's locals (``f_locals``) but not its value stack.
+``gc.get_referents`` does: for a generator it lists the objects its frame holds,
+header first (name, frame, function and code), then every bound local slot in slot
+order, then the value stack, bottom first (CPython 3.11 to 3.13). The slots are found
+by identity against ``f_locals``: when any of them does not line up, the layout is not
+what this module expects and the key is None.
+
+The key is None (the caller keeps the thread's history instead, which is always
+sound) whenever one value cannot be shown to be a value:
+
+* a mutable or identity-compared object: a list, dict or set, an instance, a bound
+  method (a ``with`` block's ``__exit__``), a generator other than the one delegated to
+  by ``yield from``, a class or a function defined inside a function;
+* an iterator that cannot say where it is, or walks over something mutable (a list's);
+* a frame laid out otherwise than expected (another Python).
+
+CPython's first run of a code object (its specialising interpreter warming up) may
+leave one stale slot above that generator's stack: its keys then differ from its
+successors', which costs a merge, never soundness (a stale slot lies above the
+stack's real contents, whose depth at a given instruction is fixed).
+
+Values are compared with their type (``1``, ``1.0`` and ``True`` stay apart); a value
+unequal to itself (``nan``) makes its state unique, which costs merging, never
+soundness. Functions, and module-level classes, count as values: a function by its
+code, defaults and closure (cells by their contents), a class as itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import types
+from collections.abc import Hashable
+
+#: A token standing for a cell that holds nothing yet.
+_EMPTY = ("empty cell",)
+
+
+class Opaque(Exception):  # noqa: N818 - a signal, not an error
+    """A value that cannot be compared by value: its thread keeps its history."""
+
+
+def frame_key(gen: types.GeneratorType) -> tuple[Hashable, bool] | None:
+    """``(key, has_cells)`` for a suspended generator, or None when it cannot be read by
+    value. ``has_cells`` says whether some frame of it holds a closure cell, whose contents
+    another function may change (so its key must be read again after any step)."""
+    try:
+        return _frame(gen)
+    except Opaque:
+        return None
+
+
+def _frame(gen: types.GeneratorType) -> tuple[Hashable, bool]:
+    frame = gen.gi_frame
+    if frame is None or gen.gi_running:
+        raise Opaque
+    code = frame.f_code
+    layout = _LAYOUTS.get(code)
+    if layout is None:
+        layout = _LAYOUTS[code] = _layout(code)
+    refs = gc.get_referents(gen)
+    start = _header_end(refs, code)
+    bound = frame.f_locals
+    slots = []
+    position = start
+    n = len(refs)
+    has_cells = False
+    for name, is_cell in layout:
+        if is_cell:
+            if position >= n or refs[position].__class__ is not types.CellType:
+                raise Opaque
+            try:
+                slots.append(token(refs[position].cell_contents))
+            except ValueError:
+                slots.append(_EMPTY)
+            has_cells = True
+            position += 1
+        elif name in bound:
+            value = bound[name]
+            if position >= n or refs[position] is not value:
+                raise Opaque  # the slots are not laid out as expected
+            slots.append(token(value))
+            position += 1
+        else:
+            slots.append(_EMPTY)
+    inner = gen.gi_yieldfrom
+    stack = []
+    for item in refs[position:]:
+        if item is inner and item.__class__ is types.GeneratorType:
+            key, cells = _frame(item)
+            has_cells = has_cells or cells
+            stack.append(("yield from", key))
+        else:
+            stack.append(token(item))
+    return (code, frame.f_lasti, tuple(slots), tuple(stack)), has_cells
+
+
+def _header_end(refs: list, code: types.CodeType) -> int:
+    """Where the slots start: just after the frame's function and code."""
+    for i in range(min(len(refs) - 1, 8)):
+        item = refs[i]
+        if item.__class__ is types.FunctionType and item.__code__ is code and refs[i + 1] is code:
+            return i + 2
+    raise Opaque
+
+
+def _layout(code: types.CodeType) -> tuple[tuple[str, bool], ...]:
+    """Each local slot of ``code`` in CPython's order: ``(name, holds a cell)``."""
+    cells = set(code.co_cellvars) | set(code.co_freevars)
+    names = list(code.co_varnames)
+    names += [name for name in code.co_cellvars if name not in code.co_varnames]
+    names += list(code.co_freevars)
+    return tuple((name, name in cells) for name in names)
+
+
+_LAYOUTS: dict = {}
+
+_TYPED = frozenset({bool, float, complex, bytes, type(None), type(Ellipsis), type(NotImplemented)})
+_ITERATORS = frozenset(type(it) for it in (
+    iter(range(1)), iter(range(1 << 80)), iter(()), enumerate(()), zip(), reversed(()), iter(""),
+    reversed(range(1)),
+))
+
+
+def token(value: object) -> Hashable:
+    """``value`` as a hashable token equal for two values exactly when they behave alike
+    from here on; raises :class:`Opaque` when that cannot be shown."""
+    cls = value.__class__
+    if cls is int or cls is str:
+        return value
+    if cls in _TYPED:
+        return (cls, value)
+    if cls is tuple:
+        return (tuple,) + tuple(token(item) for item in value)
+    if cls is frozenset:
+        return (frozenset, frozenset(token(item) for item in value))
+    if cls is range:
+        return (range, value.start, value.stop, value.step)
+    if cls is types.FunctionType:
+        return (types.FunctionType, value.__code__, token(value.__defaults__),
+                None if value.__kwdefaults__ is None else token(tuple(sorted(value.__kwdefaults__.items()))),
+                None if value.__closure__ is None else tuple(_cell(cell) for cell in value.__closure__))
+    if cls is types.BuiltinFunctionType:
+        owner = value.__self__
+        if owner is None or owner.__class__ is types.ModuleType:
+            return (types.BuiltinFunctionType, getattr(owner, "__name__", None), value.__qualname__)
+        raise Opaque
+    if cls is functools.partial:
+        return (functools.partial, token(value.func), token(value.args),
+                token(tuple(sorted(value.keywords.items()))))
+    if cls in _ITERATORS:
+        reduced = value.__reduce__()
+        return (cls,) + tuple(token(part) for part in reduced[1:])
+    if cls is type:
+        if "<locals>" in value.__qualname__:
+            raise Opaque
+        return value
+    if issubclass(cls, tuple) and "<locals>" not in cls.__qualname__ and cls.__hash__ is tuple.__hash__ \
+            and cls.__eq__ is tuple.__eq__:
+        return (cls,) + tuple(token(item) for item in value)  # a step, a named tuple
+    raise Opaque
+
+
+def _cell(cell: types.CellType) -> Hashable:
+    try:
+        return token(cell.cell_contents)
+    except ValueError:
+        return _EMPTY
