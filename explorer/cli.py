@@ -115,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--preemptions", type=int, default=None, metavar="K",
                      help="the bound of the bounded strategy (2)")
     run.add_argument("--depth", type=int, default=None, metavar="D", help="the bug depth pct aims at (3)")
+    run.add_argument("--no-symmetry", dest="symmetry", action="store_const", const=False, default=None,
+                     help="stateful: keep threads built alike apart (symmetry reduction is on by default)")
+    run.add_argument("--max-states", type=int, default=None, metavar="N",
+                     help="stateful: stop after storing this many states (the result says INCOMPLETE)")
+    run.add_argument("--exact-states", action="store_const", const=True, default=None,
+                     help="stateful: store whole state keys, not 64-bit fingerprints")
     run.add_argument("--max-executions", type=int, default=None, metavar="N",
                      help="stop each exploration after this many executions (the result says INCOMPLETE)")
     run.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
@@ -302,7 +308,8 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tu
         try:
             result = explore(scenario, strategy=args.strategy, max_executions=args.max_executions,
                              max_steps=args.max_steps, time_limit=args.time_limit, step_timeout=args.step_timeout, progress=bar,
-                             seed=args.seed, preemptions=args.preemptions, depth=args.depth)
+                             seed=args.seed, preemptions=args.preemptions, depth=args.depth,
+                             **_stateful_options(args))
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
             status = so_far.status = 2
@@ -350,6 +357,13 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tu
     if status == 0 and "failed" in verdicts:
         status = 1
     return (3 if status == 0 and "incomplete" in verdicts else status), results
+
+
+def _stateful_options(args) -> dict:
+    """The stateful strategy's options given on the command line (explore() refuses them
+    for other strategies, with a message naming the option)."""
+    options = {"symmetry": args.symmetry, "max_states": args.max_states, "exact_states": args.exact_states}
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _judge(result, *, ignore_expect: bool) -> tuple[str, str]:

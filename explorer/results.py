@@ -174,6 +174,13 @@ class ExplorationResult:
         text = ", ".join(parts) + ")"
         if self.pruned:
             text += f", {self.pruned} pruned"
+        if self.states is not None:
+            text += f", {self.states} states"
+            if self.symmetric:
+                text += " (per symmetry class)"
+            text += f" at {self.bytes_per_state:.0f} B each"
+            if self.collision_probability:
+                text += f", P(fingerprint collision) {self.collision_probability:.1e}"
         text += f", {self.steps} steps, {len(self.final_states)} distinct final states"
         text += f", {self.elapsed:.2f}s, {self.strategy}"
         return text + ("" if self.complete else ", INCOMPLETE")

@@ -313,3 +313,65 @@ def test_stateful_with_and_without_symmetry_agrees_with_exhaustive_on_generated_
     threads = {f"T{n}": threaded(distinct[pick % len(distinct)]) for n, pick in enumerate(picks)}
     scenario = Scenario("generated", variables={"x": 0, "y": 0}, locks=["l"], threads=threads)
     same_verdicts(scenario)
+
+
+# ---- dead locals ---------------------------------------------------------------------
+
+
+def rewrites():
+    for _ in range(2):
+        value = yield read("x")
+        yield write("x", value + 1)  # value is dead from here until the next read
+
+
+started(rewrites(), 0)
+
+
+def test_a_local_written_before_it_is_read_again_is_left_out_of_the_key():
+    # at the write, value + 1 is already computed: value is dead until the next read
+    # writes it, so threads that read different values are in one state again
+    a = started(rewrites(), 1)
+    b = started(rewrites(), 2)
+    assert keys_equal(a, b)
+    assert a.send(None) == b.send(None)  # and they go on alike
+
+    def kept():
+        value = yield read("x")
+        yield write("x", 1)
+        return value
+
+    started(kept(), 0)
+    assert not keys_equal(started(kept(), 1), started(kept(), 2))  # read by the return
+
+
+def test_a_local_read_in_a_finally_block_stays_live_across_the_yields_of_its_try():
+    def guarded():
+        value = yield read("x")
+        try:
+            yield read("y")
+        finally:
+            z = value  # what gen.close() runs too
+
+        yield write("z", z)
+
+    started(guarded(), 0).close()
+    a = started(guarded(), 1)
+    b = started(guarded(), 2)
+    assert not keys_equal(a, b)  # at the read of y, value is live: the finally block reads it
+    a.close()
+    b.close()
+
+
+def test_a_dead_mutable_local_no_longer_forces_the_history_key():
+    def scratch():
+        seen = [(yield read("x"))]
+        yield write("y", 0)
+        yield write("y", len(seen))
+        seen = None
+        yield read("x")
+
+    started(scratch(), 0, None)
+    gen = started(scratch(), 0)
+    assert frame_key(gen) is None  # seen, a list, is read after this yield
+    gen.send(None)
+    assert frame_key(gen) is not None  # seen is written before anything reads it again

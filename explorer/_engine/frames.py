@@ -38,6 +38,7 @@ code, defaults and closure (cells by their contents), a class as itself.
 
 from __future__ import annotations
 
+import dis
 import functools
 import gc
 import types
@@ -51,46 +52,66 @@ class Opaque(Exception):  # noqa: N818 - a signal, not an error
     """A value that cannot be compared by value: its thread keeps its history."""
 
 
-def frame_key(gen: types.GeneratorType) -> tuple[Hashable, bool] | None:
-    """``(key, has_cells)`` for a suspended generator, or None when it cannot be read by
-    value. ``has_cells`` says whether some frame of it holds a closure cell, whose contents
-    another function may change (so its key must be read again after any step)."""
+def frame_key(gen: types.GeneratorType) -> tuple[Hashable, list] | None:
+    """``(key, cells)`` for a suspended generator, or None when it cannot be read by value.
+    ``cells`` lists ``(cell, contents)`` for each closure cell its frames hold: another
+    function may change what a cell holds, so the key stands only while each still holds
+    the same object (:func:`unchanged`)."""
     try:
-        return _frame(gen)
+        cells: list = []
+        return _frame(gen, cells), cells
     except Opaque:
         return None
 
 
-def _frame(gen: types.GeneratorType) -> tuple[Hashable, bool]:
+def unchanged(cells: list) -> bool:
+    """Whether every cell still holds what it held when the key was read."""
+    for cell, contents in cells:
+        try:
+            if cell.cell_contents is not contents:
+                return False
+        except ValueError:
+            if contents is not _EMPTY:
+                return False
+    return True
+
+
+def _frame(gen: types.GeneratorType, cells: list) -> Hashable:
     frame = gen.gi_frame
     if frame is None or gen.gi_running:
         raise Opaque
     code = frame.f_code
-    layout = _LAYOUTS.get(code)
-    if layout is None:
-        layout = _LAYOUTS[code] = _layout(code)
+    known = _LAYOUTS.get(code)
+    if known is None:
+        known = _LAYOUTS[code] = (_layout(code), _liveness(code))
+    layout, liveness = known
+    live = -1 if liveness is None else liveness.get(frame.f_lasti, -1)
     refs = gc.get_referents(gen)
     start = _header_end(refs, code)
     bound = frame.f_locals
     slots = []
     position = start
     n = len(refs)
-    has_cells = False
-    for name, is_cell in layout:
+    for slot, (name, is_cell) in enumerate(layout):
         if is_cell:
-            if position >= n or refs[position].__class__ is not types.CellType:
+            cell = refs[position] if position < n else None
+            if cell.__class__ is not types.CellType:
                 raise Opaque
             try:
-                slots.append(token(refs[position].cell_contents))
+                contents = cell.cell_contents
             except ValueError:
+                contents = _EMPTY
                 slots.append(_EMPTY)
-            has_cells = True
+            else:
+                slots.append(token(contents))
+            cells.append((cell, contents))
             position += 1
         elif name in bound:
             value = bound[name]
             if position >= n or refs[position] is not value:
                 raise Opaque  # the slots are not laid out as expected
-            slots.append(token(value))
+            # a dead local (written before it is read again, on every path) cannot matter
+            slots.append(token(value) if live >> slot & 1 else _DEAD)
             position += 1
         else:
             slots.append(_EMPTY)
@@ -98,12 +119,10 @@ def _frame(gen: types.GeneratorType) -> tuple[Hashable, bool]:
     stack = []
     for item in refs[position:]:
         if item is inner and item.__class__ is types.GeneratorType:
-            key, cells = _frame(item)
-            has_cells = has_cells or cells
-            stack.append(("yield from", key))
+            stack.append(("yield from", _frame(item, cells)))
         else:
             stack.append(token(item))
-    return (code, frame.f_lasti, tuple(slots), tuple(stack)), has_cells
+    return (code, frame.f_lasti, tuple(slots), tuple(stack))
 
 
 def _header_end(refs: list, code: types.CodeType) -> int:
@@ -125,6 +144,79 @@ def _layout(code: types.CodeType) -> tuple[tuple[str, bool], ...]:
 
 
 _LAYOUTS: dict = {}
+#: A token standing for a local slot whose value is never read again.
+_DEAD = ("dead",)
+
+_UNCONDITIONAL = frozenset({"JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP",
+                            "JUMP_NO_INTERRUPT"})
+_TERMINAL = frozenset({"RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE"})
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+_INTROSPECTION = frozenset({"locals", "vars", "eval", "exec", "dir"})
+
+
+def _liveness(code: types.CodeType) -> dict[int, int] | None:
+    """For each instruction's offset, the plain local slots that may be read before they
+    are written again, from there on (a bitmask by slot): the classic backward dataflow
+    over the code's jumps and exception table, as SPIN's dead variable elimination.
+    None (every local live) for code it cannot be sure of: names looked up by string,
+    ``locals()`` and friends, an instruction on locals it does not know."""
+    slots = {name: i for i, (name, is_cell) in enumerate(_layout(code)) if not is_cell}
+    instructions = list(dis.get_instructions(code))
+    index = {ins.offset: n for n, ins in enumerate(instructions)}
+    uses = [0] * len(instructions)
+    defs = [0] * len(instructions)
+    successors: list[list[int]] = [[] for _ in instructions]
+    for n, ins in enumerate(instructions):
+        name = ins.opname
+        if name in ("LOAD_NAME", "STORE_NAME", "DELETE_NAME") or (
+                name in ("LOAD_GLOBAL", "LOAD_NAME") and ins.argval in _INTROSPECTION):
+            return None
+        if "FAST" in name:
+            if name in ("LOAD_FAST", "LOAD_FAST_CHECK"):
+                uses[n] = _bit(slots, ins.argval)
+            elif name == "STORE_FAST":
+                defs[n] = _bit(slots, ins.argval)
+            elif name in ("DELETE_FAST", "LOAD_FAST_AND_CLEAR"):
+                uses[n] = defs[n] = _bit(slots, ins.argval)
+            elif name == "LOAD_FAST_LOAD_FAST":
+                uses[n] = _bit(slots, ins.argval[0]) | _bit(slots, ins.argval[1])
+            elif name == "STORE_FAST_STORE_FAST":
+                defs[n] = _bit(slots, ins.argval[0]) | _bit(slots, ins.argval[1])
+            elif name == "STORE_FAST_LOAD_FAST":
+                stored, loaded = ins.argval
+                defs[n] = _bit(slots, stored)
+                uses[n] = 0 if loaded == stored else _bit(slots, loaded)
+            else:
+                return None
+        if name not in _UNCONDITIONAL and name not in _TERMINAL and n + 1 < len(instructions):
+            successors[n].append(n + 1)
+        if ins.opcode in _JUMPS and ins.argval in index:
+            successors[n].append(index[ins.argval])
+    for entry in dis.Bytecode(code).exception_entries:
+        target = index.get(entry.target)
+        if target is None:
+            return None
+        for n, ins in enumerate(instructions):
+            if entry.start <= ins.offset < entry.end:
+                successors[n].append(target)
+    live = [0] * len(instructions)
+    changed = True
+    while changed:
+        changed = False
+        for n in range(len(instructions) - 1, -1, -1):
+            out = 0
+            for m in successors[n]:
+                out |= live[m]
+            new = uses[n] | (out & ~defs[n])
+            if new != live[n]:
+                live[n] = new
+                changed = True
+    return {ins.offset: live[n] for n, ins in enumerate(instructions)}
+
+
+def _bit(slots: dict, name: object) -> int:
+    slot = slots.get(name)
+    return 0 if slot is None else 1 << slot
 
 _TYPED = frozenset({bool, float, complex, bytes, type(None), type(Ellipsis), type(NotImplemented)})
 _ITERATORS = frozenset(type(it) for it in (

@@ -81,7 +81,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
                 if needs_pending:  # the strategy also sees which step each thread would take
                     status = run.run(lambda enabled, run=run: choose(enabled, run.pending), max_steps, previous)
                 elif state_keys is not None:  # the strategy also sees the key of each state reached
-                    status = run.run(lambda enabled, key=state_keys.follow(run): choose(enabled, key),
+                    status = run.run(lambda enabled, key=state_keys.follow(run): choose(enabled, key, run.pending),
                                      max_steps, previous)
                 else:
                     status = run.run(choose, max_steps, previous)

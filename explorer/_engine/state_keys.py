@@ -4,15 +4,15 @@ A key is equal for two points of two executions only if everything explorer can
 still observe from there on is equal: every step either execution can take next,
 every finding those steps can show, and every final outcome. It has two parts.
 
-**The program state**, as :mod:`.state_space` defines it: each variable's value (with
-its type, so ``1`` and ``True`` stay apart), each lock's holder and depth, and per
-thread its history, the values sent into its generator so far (a deterministic
-generator's next step, and everything after, is a function of exactly that), or once
-it has finished, its return value. Histories are interned: ``(parent id, value,
-type)`` maps to a small int, so a key is cheap to build and compare, and two ids are
-equal exactly when the histories are (a dict compares by equality; nothing is
-hashed lossily). Generator locals cannot stand in for histories (see
-:mod:`.state_space`).
+**The program state**: each variable's value (with
+its type, so ``1`` and ``True`` stay apart), each object's part (a lock's holder and
+depth), and per running thread what its generator holds at its ``yield``, read by
+value from its frames (:mod:`.frames`), with its step count and pending step; where
+that cannot be shown sound, its history: the values sent into its generator so far
+(a deterministic generator's next step, and everything after, is a function of
+exactly that). Histories are interned: ``(parent id, value, type)`` maps to a small
+int, so two ids are equal exactly when the histories are. A finished thread is its
+return value.
 
 **A summary of the path-dependent detectors**, holding exactly what their future
 detections depend on; the detectors' state is otherwise a function of the path, not
@@ -29,13 +29,12 @@ of the state, and caching on the program state alone would lose findings.
   ``a`` of ``U`` races with a later conflicting access of ``T != U`` exactly when
   ``T``'s vector clock does not cover ``a``'s epoch. So the summary keeps, per epoch
   ``(U, e)`` (``U``'s steps between two of its releases) that accessed a variable, the
-  set of threads and locks whose clocks cover it: its *knowers*. This set evolves
+  set of threads and locks whose clocks cover it (its *knowers*), and its accesses,
+  each as ``(step number, variable, kind)`` (an interned list). This set evolves
   from itself alone, as the clocks do: a new access is known by ``U`` only (no clock
   has seen ``U``'s current epoch); ``T`` acquiring ``L`` joins ``L``'s clock into
   ``T``'s, so ``T`` now knows what ``L`` knows; ``T`` releasing ``L`` replaces ``L``'s
-  clock with a copy of ``T``'s, so ``L`` knows exactly what ``T`` knows. Which of
-  ``U``'s accesses lie in epoch ``e`` follows from ``U``'s history, which the key keeps
-  for a finished thread too while it has such an epoch. Knowledge only grows, so an
+  clock with a copy of ``T``'s, so ``L`` knows exactly what ``T`` knows. Knowledge only grows, so an
   epoch every running thread but ``U`` knows can never race again and is dropped,
   and finished threads are dropped from the knowers.
 
@@ -47,6 +46,11 @@ it holds, which follow from its own history). So equal keys give equal futures.
 Values are compared by type and equality (``-0.0`` and ``0.0`` are one state, as they
 are one outcome). A value that cannot be hashed or compared makes its state unique:
 it is never cached.
+
+With symmetry (:func:`symmetric_groups`), threads built alike are renumbered in the
+order of their states and the whole key is rewritten under that renumbering
+(:meth:`_Tracker._canonical`); any renumbering within a class maps a state to an
+equivalent one, so the key stays sound however ties are broken.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from ..steps import Op
 from .execution import Execution
 from ..objects.thread import ThreadModel
 from ..objects.variable import VariableModel
-from .frames import Opaque, frame_key, token
+from .frames import Opaque, frame_key, token, unchanged
 from .program import Program
 
 FINISHED = "finished"
@@ -98,7 +102,7 @@ class StateKeys:
 class _Tracker:
     """One execution's key, brought up to date from its new events when asked for."""
 
-    __slots__ = ("accesses", "cached", "epoch", "history", "keys", "knowers", "ordinal", "run", "seen",
+    __slots__ = ("accesses", "cached", "epoch", "history", "keys", "knowers", "ordinal", "perm", "run", "seen",
                  "stale", "tokens")
 
     def __init__(self, keys: StateKeys, run: Execution) -> None:
@@ -113,8 +117,11 @@ class _Tracker:
         self.ordinal = [0] * keys.k  # steps taken, per thread
         self.accesses: dict = {}  # (thread, epoch) -> id of its accesses' list (ordinal, variable, kind)
         self.cached: dict = {}  # thread -> (steps taken, step pending, its state): frames without cells
+        self.perm: list[int] | None = None  # the renumbering of the last key (symmetry), None: none
 
     def key(self) -> Hashable:
+        """The key; :attr:`perm` then says how it numbers the threads (None: as the run does)."""
+        self.perm = None
         run = self.run
         events = run.events
         if self.seen < len(events):
@@ -207,8 +214,8 @@ class _Tracker:
                 threads_mask |= 1 << perm[bit.bit_length() - 1]
                 bits ^= bit
             moved.append(((perm[u], e), (mask & ~low) | threads_mask, listed))
-        objects = tuple(objects)
-        return (tuple(self.tokens), objects, threads, stale, frozenset(moved))
+        self.perm = perm
+        return (tuple(self.tokens), tuple(objects), threads, stale, frozenset(moved))
 
     def _frame_state(self, i: int, step: object) -> Hashable | None:
         """Thread ``i``'s state read from its generator's frames (:mod:`.frames`), with its
@@ -216,18 +223,20 @@ class _Tracker:
         where that cannot be shown sound, and its history stands in."""
         ordinal = self.ordinal[i]
         cached = self.cached.get(i)
-        if cached is not None and cached[0] == ordinal and cached[1] is step:
+        if cached is not None and cached[0] == ordinal and cached[1] is step and (
+                not cached[3] or unchanged(cached[3])):  # another thread may rebind a shared cell
             return cached[2]
         read = frame_key(self.run.gens[i])
         if read is None:
             state = None
+            cells = ()
         else:
+            cells = read[1]
             try:
                 state = (read[0], ordinal, token(step))
             except Opaque:
                 state = None
-        if read is None or not read[1]:  # a cell's contents may change when another thread runs
-            self.cached[i] = (ordinal, step, state)
+        self.cached[i] = (ordinal, step, state, cells)
         return state
 
     def _fold(self, events: list[tuple]) -> None:

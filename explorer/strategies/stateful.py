@@ -1,26 +1,38 @@
-"""Depth first over every schedule, cutting a run once it reaches a state already visited.
+"""Depth first over the schedules, with sleep sets, cutting a run at a state already visited.
 
 The search cannot restore a state (generators cannot be copied: every execution
-replays from the start), but it can recognise one. ``choose`` also receives the
-engine's key of the current state (``needs_state``): equal keys mean equal futures,
-for the program and for every detector (:mod:`explorer._engine.state_keys` gives the
-argument). Past the replayed prefix, a run that reaches a state already visited can
-only repeat what was explored from it the first time, so it is abandoned (counted
-as pruned, not as an execution) and the search backtracks as :class:`.Exhaustive` does.
+replays from the start, up to the deepest branch left), but it can recognise one.
+``choose`` also receives the engine's key of the current state (``needs_state``):
+equal keys mean equal futures, for the program and for every detector
+(:mod:`explorer._engine.state_keys` gives the argument; a thread's part is read from
+its generator's frames where that is sound, :mod:`explorer._engine.frames`), and the
+pending steps. Past the replayed prefix, a run that reaches a state already visited
+can only repeat what was explored from it, so it is abandoned (counted as pruned, not
+as an execution) and the search backtracks as :class:`.Exhaustive` does.
+
+Sleep sets, combined with the visited states as Godefroid showed sound (*Partial-Order
+Methods for the Verification of Concurrent Systems*, 1996, ch. 6): after a thread's
+step has been explored from a state, the thread sleeps in its siblings' subtrees until
+a step dependent with its pending one runs (the dependence of
+:mod:`explorer.objects.dependence`, as dpor's). A state is stored with the sleep set it
+was explored with; reached again with a sleep set that leaves awake only threads that
+were awake then, the run is cut; otherwise the threads asleep then and awake now are
+explored from it, and the stored set shrinks to the intersection.
 
 Why the verdicts are those of exhaustive exploration: no run reaches a state twice
-(histories only grow, and finished threads stay finished), and a state is added to the visited set on the run that first reaches it,
-which goes on from it and leaves a branch point for each other enabled thread, so
-every reachable state is visited and every step from it is taken exactly once. Final
-states and deadlocks are states; every finding is shown by a step from a state (its
-key fixes which); a step that leads into a visited state is still taken, so the
-search notes what the cut run shows (and runs it to its end when that is new, for a
-whole trace). What differs from ``"exhaustive"`` is how often: ``executions``, the
-per-outcome counts and each finding's ``occurrences`` count only the runs made, and a
-finding's trace may have more preemptions.
+(step counts only grow), every reachable state is visited (sleep sets remove
+transitions, never states), and a step not taken from a state is taken from another
+state of the same Mazurkiewicz trace, whose final state, deadlock and findings
+(races by their two accesses, lost updates, errors, lock-order edges) are those of
+the trace. A step that leads into a visited state is still taken, so the search notes
+what the cut run shows (and runs it to its end when that is new, for a whole trace).
+What differs from ``"exhaustive"`` is how often: ``executions``, the per-outcome
+counts and each finding's ``occurrences`` count only the runs made, and a finding's
+trace may have more preemptions. With symmetry, counts are per symmetry class.
 
-Not combined with DPOR: sleep sets assume every trace of a state is continued, which a
-visited set breaks (the classic pitfall of stateful partial order reduction).
+Storage, as SPIN's: each key is numbered part by part (collapse compression), and by
+default only the 64-bit hash of the numbers is kept (hash compaction);
+:meth:`Stateful.collision_probability` says how likely a state was missed.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Hashable
 
+from ..objects.dependence import dependence, dependent
 from .base import Abandon
 from .exhaustive import Exhaustive
 
@@ -41,45 +54,104 @@ class Stateful(Exhaustive):
     once that many states are stored.
     """
 
-    __slots__ = ("exact", "full", "max_states", "parts", "symmetry", "visited")
+    __slots__ = ("dependent", "exact", "full", "max_states", "parts", "sleeping", "symmetry", "visited")
 
     needs_state = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
 
     def __init__(self, *, symmetry: bool = True, exact: bool = False, max_states: int | None = None) -> None:
         super().__init__()
-        self.visited: set = set()
+        # state (its fingerprint, or its compressed key) -> the sleep set it was explored with,
+        # a bitmask of threads in the key's numbering
+        self.visited: dict = {}
         self.parts: dict = {}  # each part of a key seen -> its number (see _compressed)
         self.symmetry = symmetry
         self.exact = exact
         self.max_states = max_states
         self.full = False
+        self.sleeping: list[int] = [0]  # the sleep set at each position of the current run
+        self.dependent = dependent  # bind() gives the program's own
+
+    def bind(self, program) -> None:
+        self.dependent = dependence(program.footprint)
 
     def begin(self) -> bool:
         if self.full:
             return False
         return Exhaustive.begin(self)
 
-    def choose(self, enabled: list[int], state: Callable[[], Hashable]) -> int:
-        if self.position >= self.replaying:  # a state this run is the first of its prefix to reach
-            try:
-                key = self._compressed(state())
-                if not self.exact:
-                    key = hash(key)  # a fingerprint, as SPIN's hash compaction stores
-                seen = key in self.visited
-                if not seen:
-                    visited = self.visited
-                    if self.max_states is not None and len(visited) >= self.max_states:
-                        self.full = True
-                        raise Abandon
-                    visited.add(key)
-            except Abandon:
-                raise
-            except Exception:  # holds a value that cannot be hashed or compared: never cached
-                seen = False
-            if seen:
+    def choose(self, enabled: list[int], state: Callable[[], Hashable], pending: list) -> int:
+        position = self.position
+        replaying = self.replaying
+        if position < replaying:
+            self.position = position + 1
+            thread = self.choices[position]
+            if position == replaying - 1:  # the branch taken now: its earlier siblings sleep
+                branch = self.branches[-1]
+                asleep = self.sleeping[position]
+                for sibling in branch[1][:branch[2]]:
+                    asleep |= 1 << sibling
+                self._step(position, asleep, pending, thread)
+            return thread
+        asleep = self.sleeping[position]
+        try:
+            key = self._compressed(state())
+            if not self.exact:
+                key = hash(key)  # a fingerprint, as SPIN's hash compaction stores
+            hash(key)
+        except Exception:  # holds a value that cannot be hashed or compared: never cached
+            key = None
+        awake = [thread for thread in enabled if not asleep >> thread & 1]
+        if key is not None:
+            numbering = getattr(state, "__self__", None)
+            perm = None if numbering is None else numbering.perm
+            mine = asleep if perm is None else _renumbered(asleep, perm)
+            stored = self.visited.get(key)
+            if stored is None:
+                if self.max_states is not None and len(self.visited) >= self.max_states:
+                    self.full = True
+                    raise Abandon
+                self.visited[key] = mine
+            elif stored & ~mine == 0:  # explored before with no more threads awake than now
                 raise Abandon
-        return Exhaustive.choose(self, enabled)
+            else:  # explored before with some of the threads awake now asleep: those remain
+                self.visited[key] = stored & mine
+                left = stored & ~mine
+                if perm is not None:
+                    left = _renumbered(left, _inverse(perm))
+                awake = [thread for thread in awake if left >> thread & 1]
+        if not awake:  # every enabled thread sleeps: whatever follows was explored elsewhere
+            raise Abandon
+        self.position = position + 1
+        if len(awake) > 1:
+            self.branches.append([position, awake, 0])
+        thread = awake[0]
+        self.choices.append(thread)
+        self._step(position, asleep, pending, thread)
+        return thread
+
+    def _step(self, position: int, asleep: int, pending: list, thread: int) -> None:
+        """The sleep set after ``thread`` takes its step: the sleeping threads whose pending
+        steps commute with it (a dependent step wakes a thread up)."""
+        after = 0
+        if asleep:
+            taken = pending[thread]
+            dependent = self.dependent
+            bits = asleep & ~(1 << thread)
+            while bits:
+                bit = bits & -bits
+                other = bit.bit_length() - 1
+                step = pending[other] if other < len(pending) else None
+                if step is not None and not dependent(step, taken):
+                    after |= bit
+                bits ^= bit
+        sleeping = self.sleeping
+        del sleeping[position + 1:]
+        sleeping.append(after)
+
+    def end(self) -> None:
+        Exhaustive.end(self)
+        del self.sleeping[self.replaying:]  # the branch point's own set stays
 
     def _compressed(self, key: tuple) -> tuple:
         """The key as a tuple of small ints, one per part (the variables, the objects, each
@@ -127,6 +199,23 @@ class Stateful(Exhaustive):
             return 0.0
         n = len(self.visited)
         return min(1.0, n * (n - 1) / 2 / 2.0 ** 64)
+
+
+def _renumbered(mask: int, perm: list[int]) -> int:
+    """A bitmask of threads with thread ``i`` called ``perm[i]``."""
+    moved = 0
+    while mask:
+        bit = mask & -mask
+        moved |= 1 << perm[bit.bit_length() - 1]
+        mask ^= bit
+    return moved
+
+
+def _inverse(perm: list[int]) -> list[int]:
+    inverse = [0] * len(perm)
+    for i, j in enumerate(perm):
+        inverse[j] = i
+    return inverse
 
 
 def _sampled_bytes(stored, sample: int = 200) -> float:
