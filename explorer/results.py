@@ -97,6 +97,9 @@ class ExplorationResult:
     #: Stateful search: the chance that two stored states shared a 64-bit fingerprint, so
     #: that one was not explored (0.0 with ``exact_states=True``).
     collision_probability: float | None = None
+    #: Stateful search: steps run again to reach the branch each execution starts from,
+    #: per state stored (generators cannot be copied; this is what that costs).
+    replays_per_state: float | None = None
     #: Stateful search with symmetry: the classes of interchangeable threads, by name.
     symmetric: tuple = ()
     _cache: dict = field(default_factory=dict, repr=False, compare=False)

@@ -1,13 +1,31 @@
 """Stateful search reads a thread's state from its generator's frames, and merges
 interchangeable threads: never at the cost of a verdict exhaustive search gives."""
 
+import queue
 import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer import Scenario, acquire, explore, read, release, update, write
+from explorer import (
+    Condition,
+    Event,
+    Queue,
+    Scenario,
+    Semaphore,
+    acquire,
+    explore,
+    get,
+    notify_all,
+    put,
+    read,
+    release,
+    set_event,
+    update,
+    wait,
+    write,
+)
 from explorer._engine.frames import frame_key
 
 from .test_stateful import explored
@@ -280,6 +298,32 @@ def block(ops, register):
             yield acquire("l")
             register = yield from block(op[1], register)
             yield release("l")
+        elif kind == "permit":  # a semaphore of 1 around a block
+            yield acquire("s")
+            register = yield from block(op[1], register)
+            yield release("s")
+        elif kind == "put":
+            try:
+                yield put("q", register, block=False)
+            except queue.Full:
+                register = -1
+        elif kind == "get":
+            try:
+                register = yield get("q", block=False)
+            except queue.Empty:
+                register = -2
+        elif kind == "set":
+            yield set_event("e")
+        elif kind == "await":  # an event, waited for at most a while
+            register = int((yield wait("e", timeout=0.1)))
+        elif kind == "notify":
+            yield acquire("l")
+            yield notify_all("c")
+            yield release("l")
+        elif kind == "signal":  # a condition, waited on at most a while
+            yield acquire("l")
+            register = int((yield wait("c", timeout=0.1)))
+            yield release("l")
         else:  # ("repeat", times, body)
             for _ in range(op[1]):
                 register = yield from block(op[2], register)
@@ -298,12 +342,16 @@ simple = st.one_of(
     st.tuples(st.just("write"), st.sampled_from(VARS), st.integers(-1, 1)),
     st.tuples(st.just("update"), st.sampled_from(VARS), st.integers(1, 2)),
 )
+on_objects = st.sampled_from([("put",), ("get",), ("set",), ("await",), ("notify",), ("signal",)])
 compound = st.one_of(
     simple,
     st.tuples(st.just("locked"), st.lists(simple, min_size=1, max_size=2).map(tuple)),
     st.tuples(st.just("repeat"), st.integers(1, 2), st.lists(simple, min_size=1, max_size=2).map(tuple)),
 )
 bodies = st.lists(compound, min_size=1, max_size=3).map(tuple)
+every_kind = st.lists(st.one_of(compound, on_objects,
+                                st.tuples(st.just("permit"), st.lists(simple, min_size=1, max_size=2).map(tuple))),
+                      min_size=1, max_size=3).map(tuple)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -312,6 +360,17 @@ def test_stateful_with_and_without_symmetry_agrees_with_exhaustive_on_generated_
     # threads pick among a few bodies, so some are twins (symmetry) and some are not
     threads = {f"T{n}": threaded(distinct[pick % len(distinct)]) for n, pick in enumerate(picks)}
     scenario = Scenario("generated", variables={"x": 0, "y": 0}, locks=["l"], threads=threads)
+    same_verdicts(scenario)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(every_kind, min_size=1, max_size=2), st.lists(st.integers(0, 1), min_size=2, max_size=3))
+def test_frame_states_agree_with_exhaustive_on_generated_programs_using_every_kind_of_object(distinct, picks):
+    # (symmetry stands aside here: these objects' keys do not renumber threads)
+    threads = {f"T{n}": threaded(distinct[pick % len(distinct)]) for n, pick in enumerate(picks)}
+    scenario = Scenario("every kind", variables={"x": 0, "y": 0}, locks=["l"],
+                        objects={"s": Semaphore(1), "q": Queue(maxsize=1), "e": Event(), "c": Condition("l")},
+                        threads=threads)
     same_verdicts(scenario)
 
 

@@ -224,6 +224,7 @@ def _state_figures(strategy, groups: tuple, names: tuple[str, ...]) -> dict:
         return {}
     return {"states": strategy.states, "bytes_per_state": strategy.bytes_per_state(),
             "collision_probability": strategy.collision_probability(),
+            "replays_per_state": strategy.replayed / max(strategy.states, 1),
             "symmetric": tuple(tuple(names[i] for i in group) for group in groups)}
 
 

@@ -54,7 +54,8 @@ class Stateful(Exhaustive):
     once that many states are stored.
     """
 
-    __slots__ = ("dependent", "exact", "full", "max_states", "parts", "sleeping", "symmetry", "visited")
+    __slots__ = ("dependent", "exact", "full", "max_states", "parts", "replayed", "sleeping", "symmetry",
+                 "visited")
 
     needs_state = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
@@ -70,6 +71,7 @@ class Stateful(Exhaustive):
         self.max_states = max_states
         self.full = False
         self.sleeping: list[int] = [0]  # the sleep set at each position of the current run
+        self.replayed = 0  # steps run again to reach a branch point: what not copying costs
         self.dependent = dependent  # bind() gives the program's own
 
     def bind(self, program) -> None:
@@ -84,6 +86,7 @@ class Stateful(Exhaustive):
         position = self.position
         replaying = self.replaying
         if position < replaying:
+            self.replayed += 1
             self.position = position + 1
             thread = self.choices[position]
             if position == replaying - 1:  # the branch taken now: its earlier siblings sleep
