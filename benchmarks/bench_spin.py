@@ -179,7 +179,7 @@ def promela(row: Row, *, reset_locals: bool = True) -> str:
     for thread, body in threads.items():
         statements = [text[kind].format(ident(name)) for kind, name in body]
         last = statements.pop()
-        if last.startswith("atomic"):  # an acquire's test stays the guard of the atomic step
+        if last.startswith("atomic"):  # one atomic step still (an acquire's test stays its guard)
             last = last[:-2] + "; finished++ }"
         else:
             last = f"atomic {{ {last}; finished++ }}"
