@@ -2,7 +2,8 @@
 
     python benchmarks/bench_spin.py                     # the issue's rows (up to 10 minutes per strategy)
     python benchmarks/bench_spin.py --quick             # small sizes, short limits: well under a minute
-    python benchmarks/bench_spin.py --big               # adds counter 4x4 (SPIN alone: minutes, ~35M states)
+    python benchmarks/bench_spin.py --big               # adds counter 4x4 (SPIN: 3.9M states, seconds)
+    python benchmarks/bench_spin.py --big --spin-keep-locals  # the issue's 34.9M states (pan ~100 s, 2.2 GiB)
     python benchmarks/bench_spin.py --rows counter-3x4,philosophers-8 --strategies stateful,dpor,exhaustive
     python benchmarks/bench_spin.py --json FILE         # also write every measured row as JSON
 
@@ -19,20 +20,25 @@ forks, each philosopher taking its left fork then its right one, adding one to a
 (every philosopher holding its left fork), and so are lost meals (two philosophers who share no
 fork eat at once).
 
-SPIN: the row's Promela model (promela() below; one Promela statement per explorer step: a read into
-a local, a write of that local plus one, an acquire as `atomic { lock == 0 -> lock = 1 }`, a release
-as `lock = 0`; each thread's last statement also counts the thread finished, inside the same atomic
-step) is written to a temporary directory and run end to end: `spin -a model.pml`, `gcc -O2 -DSAFETY
--DPRINTF -DMEMLIM=...`, `./pan -m<depth> -c0 -n -w<hash>`. SPIN's figures are those three together,
-wall clock; its memory is pan's peak resident set size (os.wait4), with pan's own "total actual
-memory usage" beside it in the JSON (that one counts the whole hash table pan allocates, 128 MiB at
-pan's default -w24, touched or not). SPIN's partial-order reduction stays on, as SPIN ships: it is
-SPIN's strength, though here it buys little, since every step but a thread's own bookkeeping touches
-a shared variable and such steps are never reduced. pan stores every state exactly (no bitstate
-hashing, no compression). A monitor process waits until every thread has finished and then prints the
-counter (pan built with -DPRINTF runs printf during the search), so one search gives the set of
-final values reachable; `-c0` keeps the search going past errors, and its invalid end states are the
-deadlocks.
+SPIN: the row's Promela model (promela() below) is written to a temporary directory and run end to
+end: `spin -a model.pml`, `gcc -O2 -DSAFETY -DPRINTF -DMEMLIM=16384 -o pan pan.c`, `./pan -m<depth>
+-c0 -n` (depth: twice the steps, and more). The model has one Promela statement, one atomic step, per
+explorer step: a read into a local `v = x`, a write `atomic { x = v + 1; v = 0 }`, an acquire
+`atomic { lock == 0 -> lock = 1 }`, a release `lock = 0`; each thread's last step also counts it
+finished, inside its atomic step. The write resets the local it wrote from, which is dead from there
+on: SPIN's own dead-variable elimination does not catch it, and without the reset pan stores states
+that differ only in values nothing reads again (--spin-keep-locals leaves it out: counter 4x3 then
+has 3,067,735 states instead of 361,852, and counter 4x4 34,860,483 instead of 3,892,230: the
+issue's "34.9 million"). A monitor process waits
+until every thread has finished, then prints the counter (pan built with -DPRINTF runs printf in its
+search), so one search gives the set of reachable final values; `-c0` keeps the search going past
+errors, and its invalid end states (the model has no assertion) are the deadlocks. SPIN's figures
+are the three commands together, wall clock; its MiB is pan's peak resident set size (os.wait4),
+which is close to pan's own "total actual memory usage" (in the JSON) because pan clears its whole
+hash table, 128 MiB at its default of 2**24 slots (pan grows it for larger searches). SPIN's
+partial-order reduction stays on, as SPIN ships; here it removes nothing (-DNOREDUCE gives the same
+state counts), since every step touches a shared variable and only purely local steps are ever
+reduced. pan stores every state exactly: no bitstate hashing, no compression.
 
 explorer: each strategy runs `explore(scenario, strategy=s, time_limit=...)` in a fresh subprocess
 (this file with --child), so its peak MiB is that process's own (VmHWM, the interpreter and imports
@@ -44,7 +50,8 @@ every interleaving and runs only on rows where that is feasible (the --quick one
 "skipped". Columns:
 
     SPIN states   pan's "states, stored"
-    ratio         explorer's seconds / SPIN's (spin -a, gcc and pan together)
+    ratio         explorer's seconds / SPIN's (spin -a, gcc and pan together); ">" where explorer's
+                  search stopped at its time limit
     mem ratio     explorer's peak MiB / pan's
     verdicts      the set of final values and the deadlock verdict, explorer's against SPIN's;
                   judged only when both searches are complete
@@ -123,7 +130,8 @@ class Row:
 FULL = (Row("counter-3x4", "counter", 3, 4), Row("counter-4x3", "counter", 4, 3),
         Row("locked-4x3", "locked", 4, 3), Row("philosophers-8", "philosophers", 8))
 BIG = (Row("counter-4x4", "counter", 4, 4),)
-QUICK = (Row("counter-2x2", "counter", 2, 2, exhaustive=True), Row("counter-3x2", "counter", 3, 2, exhaustive=True),
+QUICK = (Row("counter-2x2", "counter", 2, 2, exhaustive=True),
+         Row("counter-3x2", "counter", 3, 2, exhaustive=True),
          Row("locked-3x2", "locked", 3, 2, exhaustive=True),
          Row("philosophers-3", "philosophers", 3, exhaustive=True))
 ROWS = {row.key: row for row in QUICK + FULL + BIG}
@@ -137,8 +145,10 @@ def scenario(row: Row) -> Scenario:
     """The row as explorer sees it."""
     if row.kind == "philosophers":
         return Scenario(row.name, variables={"meals": 0}, locks=[f"fork {i}" for i in range(row.threads)],
-                        threads={f"P{seat}": partial(philosopher, *forks(row, seat)) for seat in range(row.threads)})
-    body = partial(count_up_locked if row.kind == "locked" else count_up, row.increments)  # one object for all
+                        threads={f"P{seat}": partial(philosopher, *forks(row, seat))
+                                 for seat in range(row.threads)})
+    # one function object for every thread: the threads are alike, and explorer can see it
+    body = partial(count_up_locked if row.kind == "locked" else count_up, row.increments)
     return Scenario(row.name, variables={"x": 0}, locks=["lock"] if row.kind == "locked" else [],
                     threads={f"T{i}": body for i in range(row.threads)})
 
@@ -168,8 +178,9 @@ def promela(row: Row, *, reset_locals: bool = True) -> str:
     so without the reset pan stores states that differ only in a value nothing will read again."""
     ident = partial(re.sub, r"\W", "_")
     threads = steps(row)
-    variables = sorted({name for body in threads.values() for kind, name in body if kind in ("read", "write")})
-    locks = sorted({name for body in threads.values() for kind, name in body if kind in ("acquire", "release")})
+    named = [(kind, name) for body in threads.values() for kind, name in body]
+    variables = sorted({name for kind, name in named if kind in ("read", "write")})
+    locks = sorted({name for kind, name in named if kind in ("acquire", "release")})
     text = {"read": "v = {0}", "write": "atomic {{ {0} = v + 1; v = 0 }}" if reset_locals else "{0} = v + 1",
             "acquire": "atomic {{ {0} == 0 -> {0} = 1 }}", "release": "{0} = 0"}
     lines = [f"/* {row.name}: written by benchmarks/bench_spin.py, one statement per explorer step */"]
@@ -326,8 +337,8 @@ def verdict(spin: dict | None, ours: dict) -> tuple[str, bool]:
 
 
 def table(measured: list[dict]) -> tuple[list[list[str]], bool]:
-    cells = [["scenario", "SPIN states", "SPIN s", "SPIN MiB", "strategy", "explorer s", "ratio", "explorer MiB",
-              "mem ratio", "verdicts equal", "complete"]]
+    cells = [["scenario", "SPIN states", "SPIN s", "SPIN MiB", "strategy", "explorer s", "ratio",
+              "explorer MiB", "mem ratio", "verdicts equal", "complete"]]
     failed = False
     for line in measured:
         spin = line["spin"]
@@ -343,7 +354,8 @@ def table(measured: list[dict]) -> tuple[list[list[str]], bool]:
                 continue
             said, bad = verdict(spin, ours)
             failed |= bad
-            ratio = times(ours["seconds"] / spin["seconds"]) if spin else "-"
+            # a search stopped by its time limit would have taken longer: its ratio is a lower bound
+            ratio = (">" * (not ours["complete"]) + times(ours["seconds"] / spin["seconds"])) if spin else "-"
             mem = times(ours["MiB"] / spin["MiB"]) if spin else "-"
             complete = "yes" if ours["complete"] else f"no: {ours['incomplete reason']}"
             cells.append([line["scenario"], *spin_cells, strategy, f"{ours['seconds']:,.2f}", ratio,
@@ -370,14 +382,17 @@ def load() -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes and short limits, to check the script runs")
-    parser.add_argument("--big", action="store_true", help="add counter 4x4 (SPIN alone takes minutes)")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes and short limits, to check the script runs")
+    parser.add_argument("--big", action="store_true", help="add counter 4x4")
     parser.add_argument("--rows", help=f"comma-separated rows, any of: {', '.join(ROWS)}")
     parser.add_argument("--strategies", default="stateful,dpor",
                         help="comma-separated explorer strategies (default stateful,dpor; exhaustive runs "
                              "only where feasible)")
-    parser.add_argument("--time-limit", type=float, help="seconds per strategy and row (600; 20 with --quick)")
+    parser.add_argument("--time-limit", type=float,
+                        help="seconds per strategy and row (600; 20 with --quick)")
     parser.add_argument("--spin-keep-locals", action="store_true",
                         help="SPIN's model without the reset of each dead local (more states: see promela())")
     parser.add_argument("--json", metavar="FILE", help="also write every measured row to FILE as JSON")
@@ -429,9 +444,9 @@ def main(argv: list[str]) -> int:
     if failed:
         print("VERDICT MISMATCH: a complete explorer run and SPIN disagree (see the verdicts column)")
     if options.json:
-        Path(options.json).write_text(json.dumps({"spin": version, "load": [started, ended], "time limit": limit,
-                                                  "spin resets dead locals": not options.spin_keep_locals,
-                                                  "rows": measured}, indent=2) + "\n")
+        written = {"spin": version, "load": [started, ended], "time limit": limit,
+                   "spin resets dead locals": not options.spin_keep_locals, "rows": measured}
+        Path(options.json).write_text(json.dumps(written, indent=2) + "\n")
     return 1 if failed else 0
 
 

@@ -71,8 +71,20 @@ def test_the_philosophers_model_takes_each_fork_with_an_atomic_test_and_set():
     model = bench.promela(bench.ROWS["philosophers-3"])
     assert "bit fork_2 = 0;" in model
     assert ("active proctype P2() {\n    byte v;\n    atomic { fork_2 == 0 -> fork_2 = 1 };\n"
-            "    atomic { fork_0 == 0 -> fork_0 = 1 };\n    v = meals;\n    atomic { meals = v + 1; v = 0 };\n"
+            "    atomic { fork_0 == 0 -> fork_0 = 1 };\n    v = meals;\n"
+            "    atomic { meals = v + 1; v = 0 };\n"
             "    fork_0 = 0;\n    atomic { fork_2 = 0; finished++ }\n}") in model
+
+
+def test_only_a_complete_explorer_run_that_disagrees_with_a_complete_spin_run_fails_the_benchmark():
+    spin = {"finals": [2, 3, 4], "deadlock": False, "complete": True}
+    agrees = {"finals": [2, 3, 4], "deadlock": False, "complete": True}
+    assert bench.verdict(spin, agrees) == ("yes", False)
+    assert bench.verdict(spin, {**agrees, "deadlock": True})[1] is True
+    assert bench.verdict(spin, {**agrees, "finals": [3, 4]})[1] is True
+    stopped = {**agrees, "finals": [3, 4], "complete": False}
+    assert bench.verdict(spin, stopped) == ("- (explorer incomplete)", False)
+    assert bench.verdict({**spin, "complete": False}, agrees)[1] is False
 
 
 @needs_spin
