@@ -105,7 +105,8 @@ def explore(
         raise InvalidArgument(f"max_states must be a positive whole number or None, got {max_states!r}")
     if strategy == "stateful":
         def make(seed, preemptions, depth):
-            return Stateful(symmetry=symmetry is not False, exact=bool(exact_states), max_states=max_states)
+            return Stateful(symmetry=symmetry is not False, exact=bool(exact_states), max_states=max_states,
+                            max_steps=max_steps)
     if strategy in SAMPLING and max_executions is None and time_limit is None:
         max_executions = DEFAULT_SAMPLES
     settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,

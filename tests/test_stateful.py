@@ -251,8 +251,10 @@ def test_states_holding_unhashable_values_are_explored_without_caching():
         return Scenario("unhashable", variables={"items": (), "x": 0}, threads={"A": a, "B": b})
 
     unhashable = assert_same_verdicts(scenario([1]))
-    assert unhashable.executions == 6 and unhashable.pruned == 0 and unhashable.errors
-    assert assert_same_verdicts(scenario((1,))).pruned > 0
+    hashable = assert_same_verdicts(scenario((1,)))
+    assert unhashable.errors and hashable.pruned > 0
+    # only the states before the write are stored (sleep sets still spare some runs)
+    assert unhashable.states < hashable.states
 
 
 @pytest.mark.parametrize("strategy", ["stateful", "dpor"])

@@ -213,7 +213,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         findings=findings,
         lock_order=tuple(sorted(lock_order, key=repr)),
         strategy_reason=covered,
-        pruned=pruned,
+        pruned=pruned + getattr(strategy, "walked_past", 0),
         **_state_figures(strategy, groups, names),
     )
 
@@ -224,7 +224,7 @@ def _state_figures(strategy, groups: tuple, names: tuple[str, ...]) -> dict:
         return {}
     return {"states": strategy.states, "bytes_per_state": strategy.bytes_per_state(),
             "collision_probability": strategy.collision_probability(),
-            "replays_per_state": strategy.replayed / max(strategy.states, 1),
+            "replays_per_state": (strategy.replayed + strategy.resent) / max(strategy.states, 1),
             "symmetric": tuple(tuple(names[i] for i in group) for group in groups)}
 
 

@@ -40,7 +40,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Hashable
 
+from .._engine.model_graph import ModelGraph, Unsupported
 from ..objects.dependence import dependence, dependent
+from ..settings import DEFAULT_MAX_STEPS
 from .base import Abandon
 from .exhaustive import Exhaustive
 
@@ -54,14 +56,21 @@ class Stateful(Exhaustive):
     once that many states are stored.
     """
 
-    __slots__ = ("dependent", "exact", "full", "max_states", "parts", "replayed", "sleeping", "symmetry",
-                 "visited")
+    __slots__ = ("dependent", "exact", "following", "full", "graph", "last", "max_states", "max_steps", "parts",
+                 "replayed", "sleeping", "symmetry", "visited")
 
     needs_state = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
 
-    def __init__(self, *, symmetry: bool = True, exact: bool = False, max_states: int | None = None) -> None:
+    def __init__(self, *, symmetry: bool = True, exact: bool = False, max_states: int | None = None,
+                 max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True) -> None:
         super().__init__()
+        # The graph walk (explorer/_engine/model_graph.py) when the program is one it covers
+        # (bind decides): it hands out the paths to run; otherwise runs replay, below.
+        self.graph = graph
+        self.following: list[int] = []
+        self.last: int | None = None
+        self.max_steps = max_steps
         # state (its fingerprint, or its compressed key) -> the sleep set it was explored with,
         # a bitmask of threads in the key's numbering
         self.visited: dict = {}
@@ -76,14 +85,48 @@ class Stateful(Exhaustive):
 
     def bind(self, program) -> None:
         self.dependent = dependence(program.footprint)
+        if self.graph is True:
+            try:
+                self.graph = ModelGraph(program, symmetry=self.symmetry, exact=self.exact,
+                                        max_states=self.max_states, max_steps=self.max_steps)
+            except Unsupported:
+                self.graph = None
+        else:
+            self.graph = None
 
     def begin(self) -> bool:
+        if self.graph is not None:
+            try:
+                schedule = self.graph.next_schedule()
+            except Unsupported:  # met a step the walk does not cover: explore by replaying
+                self.graph = None
+            else:
+                if schedule is None:
+                    self.full = self.graph.full
+                    return False
+                self.following = schedule
+                self.position = 0
+                self.last = None
+                return True
         if self.full:
             return False
         return Exhaustive.begin(self)
 
     def choose(self, enabled: list[int], state: Callable[[], Hashable], pending: list) -> int:
         position = self.position
+        if self.graph is not None:  # a path the walk handed out, then on without preemptions
+            self.position = position + 1
+            following = self.following
+            if position < len(following):
+                thread = following[position]
+                if thread not in enabled:  # the scenario is not what the walk took it for:
+                    self.graph = None      # explore it by replaying, which says why
+                    self.position = 0
+                    raise Abandon
+            else:
+                thread = self.last if self.last in enabled else enabled[0]
+            self.last = thread
+            return thread
         replaying = self.replaying
         if position < replaying:
             self.replayed += 1
@@ -153,6 +196,8 @@ class Stateful(Exhaustive):
         sleeping.append(after)
 
     def end(self) -> None:
+        if self.graph is not None:
+            return
         Exhaustive.end(self)
         del self.sleeping[self.replaying:]  # the branch point's own set stays
 
@@ -183,16 +228,32 @@ class Stateful(Exhaustive):
     @property
     def states(self) -> int:
         """How many distinct states were stored (per symmetry class with ``symmetry``)."""
-        return len(self.visited)
+        return len(self.graph.visited) if self.graph is not None else len(self.visited)
+
+    @property
+    def resent(self) -> int:
+        """Values the graph walk sent again to bring a generator to a state it left."""
+        return self.graph.resent if self.graph is not None else 0
+
+    @property
+    def walked_past(self) -> int:
+        """Steps of the graph walk into a state already visited (the replaying search counts
+        its own as pruned executions)."""
+        return self.graph.pruned if self.graph is not None else 0
 
     def bytes_per_state(self) -> float:
         """What the visited set takes per state stored: the set's table and its entries."""
-        n = len(self.visited)
+        stored = self.graph if self.graph is not None else self
+        n = len(stored.visited)
         if not n:
             return 0.0
-        table = sys.getsizeof(self.visited) + sys.getsizeof(self.parts)
-        entries = _sampled_bytes(self.visited)
-        parts = _sampled_bytes(self.parts) * len(self.parts)
+        table = sys.getsizeof(stored.visited) + sys.getsizeof(stored.parts)
+        entries = _sampled_bytes(stored.visited)
+        parts = _sampled_bytes(stored.parts) * len(stored.parts)
+        if self.graph is not None:  # the walk's own tables: local states, what each step makes
+            graph = self.graph
+            table += sum(sys.getsizeof(t) for t in (graph.locals, graph.info, graph.memo, graph.accesses))
+            parts += _sampled_bytes(graph.locals) * len(graph.locals)
         return (table + parts) / n + entries
 
     def collision_probability(self) -> float:
@@ -200,7 +261,7 @@ class Stateful(Exhaustive):
         was taken for the other and not explored: about n(n-1)/2 over 2**64 (0 when exact)."""
         if self.exact:
             return 0.0
-        n = len(self.visited)
+        n = self.states
         return min(1.0, n * (n - 1) / 2 / 2.0 ** 64)
 
 

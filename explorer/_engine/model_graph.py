@@ -1,0 +1,482 @@
+"""Stateful search without replays: the state graph of threads on variables and locks,
+walked with each thread's steps remembered by its state.
+
+A thread's future is fixed by its state (:mod:`.frames`: its frames read by value, or
+the values sent into it), so what one step of a thread does from a state, given the
+value it is sent, is a function: ``(local state, value sent) -> next local state``.
+This module remembers that function as it learns it. To learn one more entry it needs a
+generator in that local state: a fresh one from the thread's factory, sent the values
+that first led there (a bare ``gen.send`` each, no engine). Every other step of the
+search is arithmetic on small tuples: the shared values, each lock's holder and depth,
+each thread's local state, and the same detector summaries as the engine's state keys
+(:mod:`.state_keys`: stale reads for lost updates; epochs, their knowers and accesses
+for races). So the graph is walked depth first with an explicit stack, as SPIN walks
+it, and never replays a path.
+
+It decides where to look, not what is found: where a step shows something the search
+has not seen (a race or lost update key, a lock-order edge, an outcome, a deadlock, an
+exception, a step budget reached, a misused lock), it hands the path to that step to
+the search loop, which runs it through the engine on to its end (no further
+preemptions) as an ordinary execution, so findings, traces and outcomes are made by
+the same code as for every other strategy.
+
+Only generator threads whose steps are ``read``, ``write``, plain ``acquire`` and
+``release`` on declared locks are walked here; anything else (plain code, other
+objects, spawned threads, a thread that cannot start) raises :class:`Unsupported`
+and the stateful strategy explores by replaying instead.
+"""
+
+from __future__ import annotations
+
+from threading import get_ident
+
+from ..objects.lock import LockDeclaration
+from ..steps import Acquire, Read, Release, Write
+from .frames import Opaque, frame_key, token
+from .program import Program
+from .state_keys import CHANNELS, symmetric_groups
+from .watchdog import DEADLINES, NO_DEADLINE, TimeLimitReached
+
+FINISHED = "finished"
+_GENERATOR = type((lambda: (yield))())
+
+
+class Unsupported(Exception):  # noqa: N818 - a signal, not an error
+    """This program is not one the graph walk covers: explore by replaying."""
+
+
+class _Special(Exception):  # noqa: N818
+    """The step ends the run in a way only the engine words (an exception, a bad step)."""
+
+
+class ModelGraph:
+    """The graph walk of one program; :meth:`next_schedule` gives each path to run."""
+
+    def __init__(self, program: Program, *, symmetry: bool, exact: bool, max_states: int | None,
+                 max_steps: int) -> None:
+        if program.plain is not None or not all(
+                declaration.__class__ is LockDeclaration for declaration in program.declarations.values()):
+            raise Unsupported
+        self.program = program
+        self.k = len(program.factories)
+        self.var_index = {var: n for n, var in enumerate(program.var_names)}
+        self.locks = {}
+        for name in program.lock_names:
+            self.locks[name] = len(self.locks)
+        for name, declaration in program.declarations.items():
+            if name not in self.locks:
+                self.locks[name] = len(self.locks)
+        self.reentrant = [bool(program.reentrant.get(name)) for name in self.locks]
+        self.channel = [1 << (CHANNELS + n) for n in range(len(self.locks))]
+        self.groups = symmetric_groups(program) if symmetry else ()
+        family = list(range(self.k))  # threads of one class share their local states
+        for group in self.groups:
+            for i in group:
+                family[i] = group[0]
+        self.family = family
+        self.exact = exact
+        self.max_states = max_states
+        self.max_steps = max_steps
+        self.visited: set = set()
+        self.parts: dict = {}
+        self.locals: dict = {}   # (family, key) -> local id
+        self.info: list = []     # local id -> (family, pending step or None, ordinal, values sent, return)
+        self.memo: dict = {}     # (local id, value sent, its type) -> next local id
+        self.accesses: list = [None]  # access-list id -> (parent id, ordinal, variable, writes)
+        self.access_ids: dict = {}
+        self.seen: set = set()   # what a path was handed out for already
+        self.full = False
+        self.pruned = 0
+        self.resent = 0          # values sent again to bring a generator to a state
+        self.stack: list = []
+        self.path: list[int] = []
+        self.first = False
+        self.owed = False  # the path holds a step that showed something new, not yet run
+        self.passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed
+        self._start()
+
+    # ---- local states ------------------------------------------------------------------
+
+    def _local(self, thread: int, gen, step, ordinal: int, sent: tuple, returned=None) -> int:
+        family = self.family[thread]
+        if step is None:
+            try:
+                key = (FINISHED, returned, returned.__class__)
+                hash(key)
+            except TypeError:
+                raise Unsupported from None
+        else:
+            self._check(step)
+            read = frame_key(gen)
+            try:
+                key = (read[0], ordinal, token(step)) if read is not None else None
+            except Opaque:
+                key = None
+            if key is None:  # the values sent stand in for the frames: always sound
+                try:
+                    key = ("sent", sent, token(step))
+                except Opaque:
+                    raise Unsupported from None  # a step holding a value compared by identity
+            try:
+                hash(key)
+            except TypeError:
+                raise Unsupported from None
+        local = self.locals.get((family, key))
+        if local is None:
+            local = self.locals[family, key] = len(self.info)
+            self.info.append((family, step, ordinal, sent, returned))
+        return local
+
+    def _check(self, step) -> None:
+        cls = step.__class__
+        if cls is Read or cls is Write:
+            if step[1] not in self.var_index:
+                raise _Special
+        elif cls is Acquire or cls is Release:
+            if len(step) != 2:
+                raise Unsupported  # a timed or non-blocking acquire
+            if step[1] not in self.locks:
+                raise _Special
+        else:
+            raise Unsupported
+
+    def _next(self, thread: int, local: int, value) -> int:
+        """The local state after thread ``thread`` in ``local`` is sent ``value``."""
+        memo_key = (local, value, value.__class__)
+        try:
+            known = self.memo.get(memo_key)
+        except TypeError:
+            raise Unsupported from None
+        if known is not None:
+            return known
+        family, _step, ordinal, sent, _returned = self.info[local]
+        gen = None
+        try:
+            gen = self.program.factories[thread]()
+            gen.send(None)
+            for earlier, _cls in sent:
+                gen.send(earlier)
+            self.resent += len(sent)
+            step = gen.send(value)
+        except StopIteration as stop:
+            nxt = self._local(thread, None, None, ordinal + 1, (), stop.value)
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # an exception is a finding: the engine words it
+            _close(gen)
+            raise _Special from None
+        else:
+            if ordinal + 1 >= self.max_steps:
+                _close(gen)
+                raise _Special
+            nxt = self._local(thread, gen, step, ordinal + 1, sent + ((value, value.__class__),))
+            _close(gen)
+        self.memo[memo_key] = nxt
+        return nxt
+
+    # ---- the walk ----------------------------------------------------------------------
+
+    def _start(self) -> None:
+        locals_ = []
+        for thread, factory in enumerate(self.program.factories):
+            try:
+                gen = factory()
+                if gen.__class__ is not _GENERATOR:
+                    raise Unsupported
+            except KeyboardInterrupt:
+                raise
+            except BaseException:
+                raise Unsupported from None  # a thread that cannot start: the engine says why
+            try:
+                step = gen.send(None)
+            except StopIteration as stop:
+                locals_.append(self._local(thread, None, None, 0, (), stop.value))
+                continue
+            except BaseException:
+                _close(gen)
+                raise Unsupported from None  # a thread that cannot start: the engine says why
+            try:
+                locals_.append(self._local(thread, gen, step, 0, ()))
+            except _Special:
+                raise Unsupported from None  # a bad first step: the engine's runs say so
+            finally:
+                _close(gen)
+        root = _State(tuple(self.program.initial.values()), (None,) * len(self.locks), (0,) * len(self.locks),
+                      tuple(locals_), {}, {}, {}, (1,) * self.k, {})
+        key = self._key(root)
+        if key is not None:
+            self.visited.add(key)
+        self._push(root)
+        self.first = self._terminal(root)  # a program whose threads take no step: one empty run
+
+    def _push(self, state: _State) -> None:
+        self.stack.append([state, self._enabled(state), 0])
+
+    def _enabled(self, state: _State) -> list[int]:
+        enabled = []
+        info = self.info
+        for thread, local in enumerate(state.locals):
+            step = info[local][1]
+            if step is None:
+                continue
+            if step.__class__ is Acquire:
+                n = self.locks[step[1]]
+                owner = state.owner[n]
+                if owner is not None and not (owner == thread and self.reentrant[n]):
+                    continue
+            enabled.append(thread)
+        return enabled
+
+    def next_schedule(self) -> list[int] | None:
+        """The next path to run through the engine (thread numbers), or None when the walk is done."""
+        stack, path = self.stack, self.path
+        if self.first:
+            self.first = False
+            return []
+        counter = 0
+        while stack:
+            counter += 1
+            if not counter & 1023 and self.passed[0]:
+                raise TimeLimitReached
+            frame = stack[-1]
+            state, enabled, tried = frame
+            if self.owed and (tried >= len(enabled) or tried >= 1):
+                # the path is about to lose steps that showed something new: run it first
+                self.owed = False
+                return list(path)
+            if tried >= len(enabled):
+                stack.pop()
+                if path:
+                    path.pop()
+                continue
+            frame[2] = tried + 1
+            thread = enabled[tried]
+            try:
+                after, novel = self._step(state, thread)
+            except _Special:
+                self.owed = False
+                return path + [thread]
+            if after is None:  # visited
+                self.pruned += 1
+                if novel:
+                    self.owed = False
+                    return path + [thread]
+                continue
+            path.append(thread)
+            self._push(after)
+            if novel or self._terminal(after):
+                self.owed = True  # handed out once the path stops growing
+        return None
+
+    def _terminal(self, state: _State) -> bool:
+        """Whether a state no thread can leave shows an outcome, deadlock or warning not seen."""
+        if self.stack[-1][1]:
+            return False
+        info = self.info
+        blocked = tuple((thread, info[local][1][1]) for thread, local in enumerate(state.locals)
+                        if info[local][1] is not None)
+        if blocked:
+            key = ("deadlock", blocked, state.owner)
+        else:
+            returns = [info[local][4] for local in state.locals]
+            key = ("end", _typed(state.values), _typed(returns), state.owner)
+        try:
+            if key in self.seen:
+                return False
+            self.seen.add(key)
+        except TypeError:
+            return True
+        return True
+
+    def _step(self, state: _State, thread: int) -> tuple[_State | None, bool]:
+        """The state after ``thread``'s step and whether it showed something new; None for
+        a state visited before."""
+        info = self.info
+        local = state.locals[thread]
+        _family, step, ordinal, _sent, _returned = info[local]
+        cls = step.__class__
+        values, owner, depth = state.values, state.owner, state.depth
+        stale, knowers, accesses, epochs, sleeping = state.stale, state.knowers, state.accesses, state.epochs, None
+        novel = False
+        me = 1 << thread
+        if cls is Read or cls is Write:
+            var = step[1]
+            index = self.var_index[var]
+            writes = cls is Write
+            if writes:
+                sent = None
+                values = values[:index] + (step[2],) + values[index + 1:]
+                stale = dict(stale)
+                writer = stale.get((thread, var))
+                if writer is not None:
+                    key = ("lost-update", var) + tuple(sorted((thread, writer)))
+                    if key not in self.seen:
+                        self.seen.add(key)
+                        novel = True
+                for other in range(self.k):
+                    if other != thread and (other, var) in stale:
+                        stale[other, var] = thread
+            else:
+                sent = values[index]
+                stale = dict(stale)
+                stale[thread, var] = None
+            # races: this access against every access of an epoch this thread does not know
+            for (owner_thread, epoch), mask in knowers.items():
+                if owner_thread == thread or mask & me:
+                    continue
+                listed = accesses[owner_thread, epoch]
+                while listed:
+                    parent, at, accessed, wrote = self.accesses[listed]
+                    if accessed == var and (wrote or writes):
+                        key = ("race", var, owner_thread, at, wrote, thread, ordinal, writes)
+                        if key not in self.seen:
+                            self.seen.add(key)
+                            novel = True
+                    listed = parent
+            here = (thread, epochs[thread])
+            knowers = dict(knowers)
+            accesses = dict(accesses)
+            if here not in knowers:
+                knowers[here] = me
+            entry = (accesses.get(here, 0), ordinal, var, writes)
+            listed = self.access_ids.get(entry)
+            if listed is None:
+                listed = self.access_ids[entry] = len(self.accesses)
+                self.accesses.append(entry)
+            accesses[here] = listed
+        else:
+            n = self.locks[step[1]]
+            holder = owner[n]
+            sent = None
+            if cls is Acquire:
+                if holder == thread:  # an RLock taken again
+                    depth = depth[:n] + (depth[n] + 1,) + depth[n + 1:]
+                    knowers = dict(knowers)
+                else:
+                    held = tuple(sorted(name for name, m in self.locks.items() if owner[m] == thread))
+                    for before in held:
+                        key = ("edge", before, step[1], thread, held)
+                        if key not in self.seen:
+                            self.seen.add(key)
+                            novel = True
+                    owner = owner[:n] + (thread,) + owner[n + 1:]
+                    depth = depth[:n] + (1,) + depth[n + 1:]
+                    bit = self.channel[n]
+                    knowers = {known: (mask | me if mask & bit else mask) for known, mask in knowers.items()}
+            else:
+                if holder is None or (holder != thread and self.reentrant[n]):
+                    raise _Special  # a release of a lock not held: misuse, the run ends there
+                if holder != thread:  # threading.Lock lets another thread release it: a warning
+                    key = ("foreign-release", thread, step[1], holder)
+                    if key not in self.seen:
+                        self.seen.add(key)
+                        novel = True
+                    depth = depth[:n] + (1,) + depth[n + 1:]  # let go entirely, below
+                left = depth[n] - 1
+                depth = depth[:n] + (left,) + depth[n + 1:]
+                if not left:
+                    owner = owner[:n] + (None,) + owner[n + 1:]
+                bit = self.channel[n]
+                knowers = {known: (mask | bit if mask & me else mask) for known, mask in knowers.items()}
+                epochs = epochs[:thread] + (epochs[thread] + 1,) + epochs[thread + 1:]
+            accesses = dict(accesses)  # _key prunes the new state's own tables
+        nxt = self._next(thread, local, sent)
+        locals_ = state.locals[:thread] + (nxt,) + state.locals[thread + 1:]
+        after = _State(values, owner, depth, locals_, stale, knowers, accesses, epochs, sleeping)
+        key = self._key(after)
+        if key is not None:
+            if key in self.visited:
+                return None, novel
+            if self.max_states is not None and len(self.visited) >= self.max_states:
+                self.full = True
+                self.stack.clear()
+                raise _Special
+            self.visited.add(key)
+        return after, novel
+
+    def _key(self, state: _State):
+        """The state's key (as :mod:`.state_keys` makes it), numbered part by part and
+        fingerprinted unless exact; None when a value cannot be hashed."""
+        info = self.info
+        live = 0
+        for thread, local in enumerate(state.locals):
+            if info[local][1] is not None:
+                live |= 1 << thread
+        relevant = live | ~((1 << CHANNELS) - 1)
+        knowers = state.knowers
+        races = []
+        for epoch, mask in list(knowers.items()):
+            others = live & ~(1 << epoch[0])
+            if mask & others == others:
+                del knowers[epoch]  # known to every thread that can still access: never races again
+                state.accesses.pop(epoch, None)
+            else:
+                races.append((epoch, mask & relevant, state.accesses[epoch]))
+        stale = [item for item in state.stale.items() if live >> item[0][0] & 1]
+        threads = list(state.locals)
+        owner = state.owner
+        if self.groups:
+            threads, owner, stale, races = _renumbered(self.groups, threads, owner, stale, races)
+        parts = self.parts
+        numbered = []
+        try:
+            for part in (_typed(state.values), owner, state.depth, frozenset(stale), frozenset(races)):
+                number = parts.get(part)
+                if number is None:
+                    number = parts[part] = len(parts)
+                numbered.append(number)
+        except TypeError:
+            return None
+        key = tuple(numbered) + tuple(threads)
+        return key if self.exact else hash(key)
+
+
+class _State:
+    __slots__ = ("accesses", "depth", "epochs", "knowers", "locals", "owner", "sleeping", "stale", "values")
+
+    def __init__(self, values, owner, depth, locals_, stale, knowers, accesses, epochs, sleeping) -> None:
+        self.values, self.owner, self.depth, self.locals = values, owner, depth, locals_
+        self.stale, self.knowers, self.accesses, self.epochs, self.sleeping = stale, knowers, accesses, epochs, sleeping
+
+
+def _renumbered(groups, threads, owner, stale, races):
+    """The state's parts with each class's threads renumbered in the order of their
+    local states (see state_keys._Tracker._canonical)."""
+    order = list(range(len(threads)))
+    for group in groups:
+        ranked = sorted(group, key=lambda i: (threads[i], i))
+        for slot, i in zip(group, ranked):
+            order[slot] = i
+    perm = [0] * len(order)
+    for slot, i in enumerate(order):
+        perm[i] = slot
+    threads = [threads[i] for i in order]
+    owner = tuple(None if holder is None else perm[holder] for holder in owner)
+    stale = [((perm[t], var), None if w is None else perm[w]) for (t, var), w in stale]
+    low = (1 << CHANNELS) - 1
+    moved = []
+    for (u, e), mask, listed in races:
+        bits = mask & low
+        threads_mask = 0
+        while bits:
+            bit = bits & -bits
+            threads_mask |= 1 << perm[bit.bit_length() - 1]
+            bits ^= bit
+        moved.append(((perm[u], e), (mask & ~low) | threads_mask, listed))
+    return threads, owner, stale, moved
+
+
+def _typed(values) -> tuple:
+    """Values with their types: ``1`` and ``True`` are equal, and different states."""
+    return tuple((value, value.__class__) for value in values)
+
+
+def _close(gen) -> None:
+    if gen is None:
+        return
+    try:
+        gen.close()
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - a finally block that yields or raises: the engine's runs say so
+        pass
