@@ -237,9 +237,14 @@ class Execution:
                 if before[0] != i:
                     shared = False
                     self.agreed = position
-                elif _differs(before, event):
-                    self._diverged(position, before, event, enabled)
-                    return DIVERGED
+                else:
+                    try:
+                        same = before == event  # the usual case, without a call
+                    except Exception:
+                        same = False
+                    if not same and _differs(before, event):
+                        self._diverged(position, before, event, enabled)
+                        return DIVERGED
             append(event)
             if locate:
                 self.locations.append(where[i])
@@ -405,7 +410,10 @@ class Execution:
             return False
         if payload.__class__ is Read or payload.__class__ is Write:
             model = None
-            valid = self._valid(payload)
+            try:
+                valid = payload[1] in self.variables
+            except Exception:
+                valid = False
         else:
             model = self._model(payload)
             valid = model is not None
@@ -496,12 +504,6 @@ class Execution:
         """Where in the execution a fault shows: after the trace's last step."""
         steps = len(self.events)
         return f"after step {steps}" if steps else "before its first step"
-
-    def _valid(self, step: object) -> bool:
-        try:
-            return step[1] in self.variables
-        except Exception:
-            return False
 
     def _failed_start(self, i: int, outcome: object, payload: object, gen: object, factory) -> None:
         name = self._who(i)
