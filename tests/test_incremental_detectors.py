@@ -101,7 +101,7 @@ class _FromScratch:
         self.detect, self.events = detect, []
 
     def of(self, events, _agreed, *k):
-        self.events, self.notes = events, []
+        self.events = events
         return self.detect(events, *k)
 
     def ranks(self, events, preemptions, pairs):

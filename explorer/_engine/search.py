@@ -382,21 +382,17 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
     # merge_races ranks the races on the same lines of one trace the same way: so that
     # each is worded from the pair replay words.
     ranks = racing.ranks(events, run.preemptions, pairs)
-    entries = racing.notes  # the entry of each pair of the shared prefix, looked up before
-    known = len(entries)
     for number, (key, earlier, later) in enumerate(pairs):
         if not number & 4095 and passed[0]:
             raise TimeLimitReached
         score = ranks[number]
-        entry = entries[number] if number < known else get(key)
+        entry = get(key)
         if entry is None:
-            entry = found[key] = [_Race(key, earlier, later), events, 1, score]
+            found[key] = [_Race(key, earlier, later), events, 1, score]
         else:
             entry[2] += 1
             if score < entry[3]:
                 entry[0], entry[1], entry[3] = _Race(key, earlier, later), events, score
-        if number >= known:
-            entries.append(entry)
 
 
 class _Race:

@@ -184,8 +184,7 @@ class RacePairs:
     True
     """
 
-    __slots__ = ("channels", "clocks", "counts", "events", "found", "history", "k", "notes", "ordinals", "saved",
-                 "sides")
+    __slots__ = ("channels", "clocks", "counts", "events", "found", "history", "k", "ordinals", "saved")
 
     def __init__(self, k: int) -> None:
         self._start(k)
@@ -200,8 +199,6 @@ class RacePairs:
         self.history: dict = {}  # as in race_pairs
         self.ordinals = [0] * k
         self.found: list[tuple] = []
-        self.sides: list[tuple] = []  # per pair found, the accesses of its two threads to its variable
-        self.notes: list = []  # per pair found, what the caller keeps about it; dropped with the pair
         self.counts: list[int] = []  # per position analysed, how many pairs were found before it
         self.saved: dict[int, list] = {}  # position of a step on an object -> what it changed, as it was
 
@@ -216,7 +213,7 @@ class RacePairs:
         counts = self.counts
         syncs = getattr(events, "syncs", None)
         clocks, channels, history, ordinals, found = self.clocks, self.channels, self.history, self.ordinals, self.found
-        saved, sides = self.saved, self.sides
+        saved = self.saved
         count = counts.append
         for position in range(len(counts), len(events)):
             event = events[position]
@@ -245,12 +242,11 @@ class RacePairs:
                         if epoch <= seen:
                             break
                         hits.append((at, ("race", var, other, number, wrote, thread, ordinal, writes)))
-                mine = lists[thread]
                 if hits:
                     hits.sort()
                     found += [(key, at, position) for at, key in hits]
-                    sides += [(lists[key[2]][0], mine[0]) for _at, key in hits]
                 access = (clock[thread], writes, position, ordinal)
+                mine = lists[thread]
                 mine[0].append(access)
                 if writes:
                     mine[1].append(access)
@@ -319,20 +315,17 @@ class RacePairs:
                     else:
                         target[:] = before
         del self.found[counts[agreed]:]
-        del self.sides[counts[agreed]:]
-        del self.notes[counts[agreed]:]
         del counts[agreed:]
 
     def ranks(self, events: list[tuple], preemptions: int, pairs: list[tuple[tuple, int, int]]) -> list[tuple]:
-        """``witness_ranks(events, preemptions, pairs)`` for the events and pairs of the
-        last call, from the accesses it keeps: each thread's first and last access to a
-        variable."""
-        assert pairs is self.found, "[explorer internal bug] ranks() is for the pairs of the last call"
+        """``witness_ranks(events, preemptions, pairs)`` for the events of the last call,
+        from the accesses it keeps: each thread's first and last access to a variable."""
+        history = self.history
         length = len(events)
         schedule = tuple([event[0] for event in events])
-        return [(theirs[-1][2] < later and mine[0][2] > earlier, preemptions, later - earlier, length, earlier,
-                 later, schedule)
-                for (_key, earlier, later), (theirs, mine) in zip(pairs, self.sides)]
+        return [(history[key[1]][key[2]][0][-1][2] < later and history[key[1]][key[5]][0][0][2] > earlier,
+                 preemptions, later - earlier, length, earlier, later, schedule)
+                for key, earlier, later in pairs]
 
 
 def witness_ranks(events: list[tuple], preemptions: int, pairs: list[tuple[tuple, int, int]]) -> list[tuple]:
