@@ -18,8 +18,9 @@ engine    ``Execution.run`` replaying those schedules (a chooser that only hands
 explore   ``explore(scenario, strategy=...)``, wall time, everything included.
 
 Per step, ``engine`` is engine minus baseline, ``strategy`` is +strategy minus engine,
-``detectors`` is timed directly (lost updates, race pairs, lock-order edges run on every
-execution's events) and ``search`` is the rest: explore minus +strategy minus detectors
+``detectors`` is timed directly (lost updates, race pairs, lock-order edges on every
+execution's events, each resumed where the execution stops sharing the previous one's, as
+the search runs them) and ``search`` is the rest: explore minus +strategy minus detectors
 (outcome counting, keeping witnesses, fixed costs such as the serial orders).
 ``over`` is explore minus baseline, and ``x`` explore divided by baseline. Executions a
 strategy abandons (dpor's sleep-set blocked runs) count in the strategy's time, not in
@@ -58,7 +59,10 @@ from bench_strategies import counter, independent  # noqa: E402
 from explorer import Scenario, explore, join, program, read, spawn, write  # noqa: E402
 from explorer._engine.execution import Execution  # noqa: E402
 from explorer._engine.program import Program  # noqa: E402
-from explorer.detectors import PER_EXECUTION, lock_order_edges, race_pairs  # noqa: E402
+from explorer._engine.search import _agreed  # noqa: E402
+from explorer.detectors.lock_order import LockOrderEdges  # noqa: E402
+from explorer.detectors.lost_update import LostUpdateKeys  # noqa: E402
+from explorer.detectors.races import RacePairs  # noqa: E402
 from explorer.explore import DEFAULT_SAMPLES  # noqa: E402
 from explorer.settings import DEFAULT_MAX_STEPS  # noqa: E402
 from explorer.steps import Op, Read, Write  # noqa: E402
@@ -145,7 +149,8 @@ def strategy_loop(scenario, name: str, *, record: bool = False):
     if getattr(strategy, "needs_state", False):
         from explorer._engine.state_keys import StateKeys  # only on a tree with the stateful strategy
         state_keys = StateKeys(program)
-    names, k, has_locks = program.thread_names, len(program.thread_names), bool(program.lock_names)
+    k, has_locks = len(program.thread_names), bool(program.lock_names)
+    lost, racing, ordering = LostUpdateKeys(), RacePairs(k), LockOrderEdges()
     schedules: list[bytes] = []
     detecting = 0.0
     executions = steps = 0
@@ -179,11 +184,10 @@ def strategy_loop(scenario, name: str, *, record: bool = False):
             mark = clock()
             schedules.append(bytes([event[0] for event in events]))
             detected = clock()
-            for detect in PER_EXECUTION:
-                detect(events, names)
-            race_pairs(events, k)
+            lost.of(events, _agreed(run, lost.events))
+            racing.of(events, _agreed(run, racing.events), len(run.pending))
             if has_locks:
-                lock_order_edges(events)
+                ordering.of(events, _agreed(run, ordering.events))
             finished = clock()
             detecting += finished - detected
             started += finished - mark  # neither recording nor detecting counts as loop time

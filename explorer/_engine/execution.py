@@ -54,6 +54,8 @@ class Execution:
     """The state of one run of a program, and its record once finished."""
 
     __slots__ = (
+        "agreed",
+        "compared",
         "counts",
         "daemons",
         "ended_at",
@@ -89,6 +91,8 @@ class Execution:
         self.preemptions = 0  # switches away from a thread that could have continued
         self.objects: dict = {}  # name -> model; plain code's stand-ins join before the run starts
         self.enders: list = []
+        self.compared: Sequence[tuple] = ()  # the previous execution's events, checked against
+        self.agreed = 0  # how many leading events are known equal to those (the detectors resume there)
 
     def run(self, choose: Callable[[list[int]], int], max_steps: int = UNLIMITED,
             previous: Sequence[tuple] = (), locate: bool = False) -> str:
@@ -117,6 +121,8 @@ class Execution:
                 RUNNING[me] = outer
             if self.syncs:
                 self.events = Events(self.events, self.syncs)
+            if self.agreed < 0:  # every event was checked against the previous run's
+                self.agreed = len(self.events)
         self.status = status
         return status
 
@@ -160,6 +166,8 @@ class Execution:
         preempted = 0
         n_previous = len(previous)
         shared = n_previous > 0
+        self.compared = previous
+        self.agreed = -1 if shared else 0  # -1 while every event is the previous run's
         before = None
         position = 0
         passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed  # the watchdog sets it at the time limit
@@ -180,6 +188,7 @@ class Execution:
                         return DIVERGED
                 else:
                     shared = False
+                    self.agreed = position
             i = choose(enabled)
             if i != last:
                 if last in enabled:
@@ -201,12 +210,16 @@ class Execution:
                     thrown = throw.exception
                     value = Raised(thrown)  # what the thread saw: no value, this exception
                 except Misuse as misuse:
+                    if shared:  # logged unchecked
+                        self.agreed = position
                     append((i, step, None, enabled))
                     if locate:
                         self.locations.append(where[i])
                     self._misused(i, misuse)
                     return FAILED
                 except _Failed:
+                    if shared:
+                        self.agreed = position
                     append((i, step, None, enabled))
                     if locate:
                         self.locations.append(where[i])
@@ -223,9 +236,15 @@ class Execution:
             if shared:
                 if before[0] != i:
                     shared = False
-                elif _differs(before, event):
-                    self._diverged(position, before, event, enabled)
-                    return DIVERGED
+                    self.agreed = position
+                else:
+                    try:
+                        same = before == event  # the usual case, without a call
+                    except Exception:
+                        same = False
+                    if not same and _differs(before, event):
+                        self._diverged(position, before, event, enabled)
+                        return DIVERGED
             append(event)
             if locate:
                 self.locations.append(where[i])
@@ -391,7 +410,10 @@ class Execution:
             return False
         if payload.__class__ is Read or payload.__class__ is Write:
             model = None
-            valid = self._valid(payload)
+            try:
+                valid = payload[1] in self.variables
+            except Exception:
+                valid = False
         else:
             model = self._model(payload)
             valid = model is not None
@@ -482,12 +504,6 @@ class Execution:
         """Where in the execution a fault shows: after the trace's last step."""
         steps = len(self.events)
         return f"after step {steps}" if steps else "before its first step"
-
-    def _valid(self, step: object) -> bool:
-        try:
-            return step[1] in self.variables
-        except Exception:
-            return False
 
     def _failed_start(self, i: int, outcome: object, payload: object, gen: object, factory) -> None:
         name = self._who(i)

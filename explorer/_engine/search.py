@@ -18,9 +18,10 @@ from ..detectors import (
     race_pairs,
     witness_ranks,
 )
-from ..detectors.lock_order import with_locations
-from ..detectors.lost_update import lost_update_finding, lost_update_keys
+from ..detectors.lock_order import LockOrderEdges, with_locations
+from ..detectors.lost_update import LostUpdateKeys, lost_update_finding, lost_update_keys
 from ..detectors.races import ACCESSES as _ACCESSES
+from ..detectors.races import RacePairs
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from .._text import text_of
@@ -60,6 +61,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     k = len(names)
     edge_witness: dict[tuple, tuple] = {}  # lock-order edge -> (score, events) of its best execution
     edge_sets: dict[frozenset, list] = {}  # the edges of an execution -> [score, events, executions]
+    lost, racing, ordering = LostUpdateKeys(), RacePairs(k), LockOrderEdges()  # resumed run after run
     choose, begin, end = strategy.choose, strategy.begin, strategy.end
     bind = getattr(strategy, "bind", None)
     if bind is not None:  # dpor: which objects each step touches, and the locks' roles
@@ -123,10 +125,10 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             counts[status] += 1
             for raw in run.findings:
                 _note(found, raw, run)
-            _note_lost_updates(found, run, names)
-            _note_races(found, run, len(run.pending), deadline.passed)
+            _note_lost_updates(found, run, names, lost)
+            _note_races(found, run, len(run.pending), deadline.passed, racing)
             if has_locks or program.lock_names:  # plain code makes its locks as it runs
-                _note_lock_order(run, edge_witness, edge_sets)
+                _note_lock_order(run, edge_witness, edge_sets, ordering)
             if status is DIVERGED or status is HUNG:
                 stop_reason = "nondeterminism" if status is DIVERGED else "step_timeout"
                 break
@@ -383,9 +385,27 @@ def _unhashable(run: Execution) -> RawFinding:
     raise AssertionError("[explorer internal bug] a final state failed to hash, but no value is unhashable")
 
 
-def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...]) -> None:
-    """:func:`_note` for each lost update, wording a finding only when it is kept."""
-    located_all = lost_update_keys(run.events)
+def _agreed(run: Execution, last: list[tuple]) -> int:
+    """How many leading events ``run`` shares with ``last``, the events a detector analysed
+    last: what the engine checked if ``run`` was compared with them, else counted here (the
+    run after one the search abandoned, or a cut run run on to its end)."""
+    if run.compared is last:
+        return run.agreed
+    events = run.events
+    mine, theirs = getattr(events, "syncs", None) or {}, getattr(last, "syncs", None) or {}
+    for position in range(min(len(events), len(last))):
+        try:
+            if events[position] != last[position] or mine.get(position) != theirs.get(position):
+                return position
+        except Exception:  # values that refuse to compare (arrays)
+            return position
+    return min(len(events), len(last))
+
+
+def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...], lost: LostUpdateKeys) -> None:
+    """:func:`_note` for each lost update, wording a finding only when it is kept; ``lost``
+    analyses only what ``run`` does not share with the execution it analysed last."""
+    located_all = lost.of(run.events, _agreed(run, lost.events))
     if not located_all:
         return
     events = run.events
@@ -401,19 +421,20 @@ def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...]) -> N
                 entry[0], entry[1], entry[3] = lost_update_finding(events, names, *located), events, score
 
 
-def _note_races(found: dict, run: Execution, k: int, passed: list) -> None:
+def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RacePairs) -> None:
     """:func:`_note` for each racing pair, with the trace that shows it best
     (:func:`.detectors.races.witness_ranks`: its score); a finding is worded only for the
     pairs that are kept in the end (:class:`_Race`). ``passed`` is the time limit's flag:
-    one execution may race in hundreds of thousands of pairs."""
-    pairs = race_pairs(run.events, k)
+    one execution may race in hundreds of thousands of pairs. ``racing`` analyses only
+    what ``run`` does not share with the execution it analysed last."""
+    events = run.events
+    pairs = racing.of(events, _agreed(run, racing.events), k)
     if not pairs:
         return
-    events = run.events
     get = found.get
     # merge_races ranks the races on the same lines of one trace the same way: so that
     # each is worded from the pair replay words.
-    ranks = witness_ranks(events, run.preemptions, pairs)
+    ranks = racing.ranks(events, run.preemptions, pairs)
     for number, (key, earlier, later) in enumerate(pairs):
         if not number & 4095 and passed[0]:
             raise TimeLimitReached
@@ -451,8 +472,8 @@ class _Race:
 MAX_EDGE_SETS = 1_000
 
 
-def _note_lock_order(run: Execution, edge_witness: dict, edge_sets: dict) -> None:
-    edges = lock_order_edges(run.events)
+def _note_lock_order(run: Execution, edge_witness: dict, edge_sets: dict, ordering: LockOrderEdges) -> None:
+    edges = ordering.of(run.events, _agreed(run, ordering.events))
     if not edges:
         return
     score = (run.preemptions, len(run.events))

@@ -56,6 +56,96 @@ def lock_order_edges(events: list[tuple]) -> dict[tuple, int]:
     return edges
 
 
+class LockOrderEdges:
+    """:func:`lock_order_edges` of a search's executions one after another, each call
+    analysing only the events past the prefix it shares with the previous call's (see
+    :class:`.lost_update.LostUpdateKeys`: each position's change is undone back to it).
+
+    >>> from explorer import acquire, release
+    >>> edges = LockOrderEdges()
+    >>> first = [(0, acquire("a"), None, [0]), (0, acquire("b"), None, [0]),
+    ...          (0, release("b"), None, [0]), (0, release("a"), None, [0])]
+    >>> edges.of(first, 0)
+    {('a', 'b', 0, ('a',)): 1}
+    >>> edges.of(first[:1] + [(0, release("a"), None, [0])], 1)
+    {}
+    """
+
+    __slots__ = ("edges", "events", "held", "undo")
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []  # the events of the last call
+        self.held: dict[int, dict[str, int]] = {}
+        self.edges: dict[tuple, int] = {}
+        # per position analysed: None, or for a step on a lock (the thread's held locks
+        # before it, or None for a re-entrant acquire or inner release, the edges it added)
+        self.undo: list = []
+
+    def of(self, events: list[tuple], agreed: int) -> dict[tuple, int]:
+        """``lock_order_edges(events)``, where ``events[:agreed]`` equal the last call's events."""
+        undo = self.undo
+        if agreed < len(undo):
+            self._rewind(agreed)
+        held, edges = self.held, self.edges
+        append = undo.append
+        for position in range(len(undo), len(events)):
+            thread, step = events[position][0], events[position][1]
+            kind = step[0]
+            if kind == "acquire":
+                mine = held.get(thread)
+                if mine is None:
+                    mine = held[thread] = {}
+                lock = step[1]
+                if lock in mine:
+                    mine[lock] += 1
+                    append((None, ()))
+                    continue
+                added = ()
+                if mine:
+                    holding = tuple(sorted(mine))
+                    added = []
+                    for before in mine:
+                        edge = (before, lock, thread, holding)
+                        if edge not in edges:
+                            edges[edge] = position
+                            added.append(edge)
+                append((dict(mine), added))
+                mine[lock] = 1
+            elif kind == "release":
+                mine = held.get(thread)
+                lock = step[1]
+                if mine and lock in mine:
+                    if mine[lock] > 1:
+                        mine[lock] -= 1
+                        append((None, ()))
+                    else:
+                        append((dict(mine), ()))
+                        del mine[lock]
+                else:
+                    append(None)
+            else:
+                append(None)
+        self.events = events
+        return edges
+
+    def _rewind(self, agreed: int) -> None:
+        """Undo the last call's positions from its end back to ``agreed``."""
+        events, undo, held, edges = self.events, self.undo, self.held, self.edges
+        for position in range(len(undo) - 1, agreed - 1, -1):
+            change = undo[position]
+            if change is None:
+                continue
+            before, added = change
+            thread, step = events[position][0], events[position][1]
+            if before is None:  # a re-entrant acquire, or the release of an inner one
+                held[thread][step[1]] += 1 if step[0] == "release" else -1
+            else:
+                held[thread] = before
+                for edge in reversed(added):
+                    del edges[edge]
+        del undo[agreed:]
+
+
 def potential_deadlocks(edges) -> list[list[tuple]]:
     """The lock-order cycles that can deadlock, each as its list of edges, reported once.
 

@@ -159,6 +159,175 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
     return found
 
 
+class RacePairs:
+    """:func:`race_pairs` and :func:`witness_ranks` of a search's executions one after
+    another, each call analysing only the events past the prefix it shares with the
+    previous call's.
+
+    Generators cannot be copied, so every execution runs from the start, and consecutive
+    executions of a depth-first search share everything up to the branch point. The
+    state after each position is not copied: an access's change is undone from the event
+    itself (a thread's step count, the lists its access was appended to), a step on an
+    object restores the clocks it changed, and the pairs found past the shared prefix are
+    dropped. ``k`` may grow between calls (threads started during a run).
+
+    >>> from explorer import read, write
+    >>> A, B = 0, 1
+    >>> pairs = RacePairs(2)
+    >>> first = [(A, read("x"), 0, [0, 1]), (B, write("x", 1), None, [0, 1])]
+    >>> pairs.of(first, 0, 2) == race_pairs(first, 2)
+    True
+    >>> second = first[:1] + [(A, write("x", 1), None, [0, 1]), (B, write("x", 1), None, [1])]
+    >>> pairs.of(second, 1, 2) == race_pairs(second, 2)  # resumed after A's read
+    True
+    >>> pairs.ranks(second, 0, pairs.of(second, 3, 2)) == witness_ranks(second, 0, race_pairs(second, 2))
+    True
+    """
+
+    __slots__ = ("channels", "clocks", "counts", "events", "found", "history", "k", "ordinals", "saved")
+
+    def __init__(self, k: int) -> None:
+        self._start(k)
+
+    def _start(self, k: int) -> None:
+        self.k = k
+        self.events: list[tuple] = []  # the events of the last call
+        self.clocks = [[0] * k for _ in range(k)]
+        for thread in range(k):
+            self.clocks[thread][thread] = 1
+        self.channels: dict = {}
+        self.history: dict = {}  # as in race_pairs
+        self.ordinals = [0] * k
+        self.found: list[tuple] = []
+        self.counts: list[int] = []  # per position analysed, how many pairs were found before it
+        self.saved: dict[int, list] = {}  # position of a step on an object -> what it changed, as it was
+
+    def of(self, events: list[tuple], agreed: int, k: int) -> list[tuple[tuple, int, int]]:
+        """``race_pairs(events, k)``, where ``events[:agreed]`` equal the last call's events.
+        The list is the tracker's own: read it before the next call, and never change it."""
+        if k > self.k:
+            self._start(k)
+        elif agreed < len(self.counts):
+            self._rewind(agreed)
+        k = self.k
+        counts = self.counts
+        syncs = getattr(events, "syncs", None)
+        clocks, channels, history, ordinals, found = self.clocks, self.channels, self.history, self.ordinals, self.found
+        saved = self.saved
+        count = counts.append
+        for position in range(len(counts), len(events)):
+            event = events[position]
+            count(len(found))
+            thread = event[0]
+            step = event[1]
+            kind = step[0]
+            ordinal = ordinals[thread]
+            ordinals[thread] = ordinal + 1
+            if kind == "read" or kind == "write" or kind == "update":
+                clock = clocks[thread]
+                writes = kind != "read"
+                var = step[1]
+                lists = history.get(var)
+                if lists is None:
+                    lists = history[var] = [[[], [], []] for _ in range(k)]
+                conflicting = 1 if kind == "read" else 0 if kind == "write" else 2
+                hits = []
+                for other in range(k):
+                    if other == thread:
+                        continue
+                    earlier = lists[other][conflicting]
+                    seen = clock[other]
+                    for index in range(len(earlier) - 1, -1, -1):
+                        epoch, wrote, at, number = earlier[index]
+                        if epoch <= seen:
+                            break
+                        hits.append((at, ("race", var, other, number, wrote, thread, ordinal, writes)))
+                if hits:
+                    hits.sort()
+                    found += [(key, at, position) for at, key in hits]
+                access = (clock[thread], writes, position, ordinal)
+                mine = lists[thread]
+                mine[0].append(access)
+                if writes:
+                    mine[1].append(access)
+                if kind != "update":
+                    mine[2].append(access)
+                continue
+            changed = None
+            for publishes, channel in edges(syncs, position, step):
+                clock = clocks[thread]
+                if changed is None:
+                    changed = saved[position] = []
+                changed.append((clock, clock[:]))
+                if publishes:
+                    if channel.__class__ is tuple and channel[0] == "start":
+                        child = clocks[channel[1]]
+                        changed.append((child, child[:]))
+                        for other in range(k):
+                            if clock[other] > child[other]:
+                                child[other] = clock[other]
+                    else:
+                        known = channels.get(channel)
+                        if known is None:
+                            channels[channel] = clock[:]
+                            changed.append((None, channel))
+                        else:
+                            changed.append((known, known[:]))
+                            for other in range(k):
+                                if clock[other] > known[other]:
+                                    known[other] = clock[other]
+                    clock[thread] += 1
+                else:
+                    if channel.__class__ is tuple and channel[0] == "thread":
+                        known = clocks[channel[1]]
+                    else:
+                        known = channels.get(channel)
+                        if known is None:
+                            continue
+                    for other in range(k):
+                        if known[other] > clock[other]:
+                            clock[other] = known[other]
+        self.events = events
+        return found
+
+    def _rewind(self, agreed: int) -> None:
+        """Undo the last call's positions from its end back to ``agreed``."""
+        events, counts, history, ordinals, saved = self.events, self.counts, self.history, self.ordinals, self.saved
+        for position in range(len(counts) - 1, agreed - 1, -1):
+            event = events[position]
+            thread = event[0]
+            step = event[1]
+            kind = step[0]
+            ordinals[thread] -= 1
+            if kind == "read" or kind == "write" or kind == "update":
+                mine = history[step[1]][thread]
+                mine[0].pop()
+                if kind != "read":
+                    mine[1].pop()
+                if kind != "update":
+                    mine[2].pop()
+                continue
+            changed = saved.pop(position, None)
+            if changed is not None:
+                for target, before in reversed(changed):
+                    if target is None:
+                        del self.channels[before]
+                    else:
+                        target[:] = before
+        del self.found[counts[agreed]:]
+        del counts[agreed:]
+
+    def ranks(self, events: list[tuple], preemptions: int, pairs: list[tuple[tuple, int, int]]) -> list[tuple]:
+        """``witness_ranks(events, preemptions, pairs)`` for the events of the last call,
+        from the accesses it keeps: each thread's first and last access to a variable."""
+        history = self.history
+        length = len(events)
+        schedule = tuple([event[0] for event in events])
+        return [(history[key[1]][key[2]][0][-1][2] < later and history[key[1]][key[5]][0][0][2] > earlier,
+                 preemptions, later - earlier, length, earlier, later, schedule)
+                for key, earlier, later in pairs]
+
+
 def witness_ranks(events: list[tuple], preemptions: int, pairs: list[tuple[tuple, int, int]]) -> list[tuple]:
     """How well one execution shows each of its races: per racing pair ``(key, earlier,
     later)`` of :func:`race_pairs`, a rank; of the executions that show a race, the one

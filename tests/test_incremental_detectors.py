@@ -1,0 +1,138 @@
+"""The per-execution detectors as the search runs them: resumed where an execution stops
+sharing the previous one's events, they find what the from-scratch functions find."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import explorer._engine.search as search_module
+from explorer import acquire, explore, read, release, update, write
+from explorer._engine.execution import Execution, _differs
+from explorer._engine.program import Program
+from explorer.detectors.lock_order import LockOrderEdges, lock_order_edges
+from explorer.detectors.lost_update import LostUpdateKeys, lost_update_keys
+from explorer.detectors.races import RacePairs, race_pairs, witness_ranks
+from explorer.strategies.exhaustive import Exhaustive
+from explorer.testing import strategies as xst
+from scenarios import abba, counter, dining_philosophers, fake_database
+
+QUICK = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+
+THREADS = 3
+steps = st.one_of(
+    st.builds(read, st.sampled_from("xy")),
+    st.builds(write, st.sampled_from("xy"), st.integers(0, 1)),
+    st.builds(update, st.sampled_from("xy"), st.just(abs)),
+    st.builds(acquire, st.sampled_from("lm")),
+    st.builds(release, st.sampled_from("lm")),
+)
+events = st.lists(st.tuples(st.integers(0, THREADS - 1), steps).map(lambda e: (e[0], e[1], None, None)),
+                  max_size=12)
+
+
+@st.composite
+def runs_sharing_prefixes(draw):
+    """Event lists one after another, each keeping a prefix of the one before (as
+    consecutive executions of a search do), with how long a prefix each is said to share:
+    at most what it does."""
+    runs, last = [], []
+    for _ in range(draw(st.integers(1, 8))):
+        kept = draw(st.integers(0, len(last)))
+        run = last[:kept] + draw(events)
+        runs.append((run, draw(st.integers(0, kept))))
+        last = run
+    return runs
+
+
+@QUICK
+@given(runs_sharing_prefixes())
+def test_resumed_detectors_find_what_the_from_scratch_ones_find_on_event_lists_sharing_prefixes(runs):
+    lost, racing, ordering = LostUpdateKeys(), RacePairs(THREADS), LockOrderEdges()
+    for run, agreed in runs:
+        assert lost.of(run, agreed) == lost_update_keys(run)
+        assert ordering.of(run, agreed) == lock_order_edges(run)
+        pairs = racing.of(run, agreed, THREADS)
+        assert pairs == race_pairs(run, THREADS)
+        assert racing.ranks(run, 2, pairs) == witness_ranks(run, 2, pairs)
+
+
+@QUICK
+@given(st.lists(events, min_size=1, max_size=5))
+def test_resumed_race_detection_starts_afresh_when_the_number_of_threads_grows(runs):
+    racing = RacePairs(1)
+    for k, run in enumerate(runs, start=THREADS):
+        assert racing.of(run, len(run) // 2, k) == race_pairs(run, k)
+
+
+def executions_in_search_order(scenario, limit=200):
+    """The engine's executions of an exhaustive search, as the search loop runs them."""
+    program, strategy, previous, runs = Program(scenario), Exhaustive(), [], []
+    while strategy.begin() and len(runs) < limit:
+        run = Execution(program)
+        run.run(strategy.choose, 1000, previous)
+        strategy.end()
+        runs.append(run)
+        previous = run.events
+    return runs
+
+
+@settings(QUICK, max_examples=150)
+@given(xst.scenarios(objects="all", max_steps_per_thread=5, max_steps=10))
+def test_resumed_detectors_agree_with_the_from_scratch_ones_on_every_execution_of_programs_of_every_kind(scenario):
+    lost, racing, ordering = LostUpdateKeys(), RacePairs(1), LockOrderEdges()
+    last = []
+    for run in executions_in_search_order(scenario):
+        events = run.events  # the edges objects recorded (semaphores, spawns, queues) ride along
+        agreed = run.agreed if run.compared is last else 0
+        assert not any(_differs(a, b) for a, b in zip(events[:agreed], last[:agreed]))  # as the engine compares
+        k = len(run.pending)
+        assert lost.of(events, agreed) == lost_update_keys(events)
+        assert ordering.of(events, agreed) == lock_order_edges(events)
+        pairs = racing.of(events, agreed, k)
+        assert pairs == race_pairs(events, k)
+        assert racing.ranks(events, run.preemptions, pairs) == witness_ranks(events, run.preemptions, pairs)
+        last = events
+
+
+class _FromScratch:
+    """A detector that analyses every execution whole, as the search did before it resumed."""
+
+    def __init__(self, detect):
+        self.detect, self.events = detect, []
+
+    def of(self, events, _agreed, *k):
+        self.events = events
+        return self.detect(events, *k)
+
+    def ranks(self, events, preemptions, pairs):
+        return witness_ranks(events, preemptions, pairs)
+
+
+def explored_from_scratch(scenario, strategy):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search_module, "LostUpdateKeys", lambda: _FromScratch(lost_update_keys))
+        patch.setattr(search_module, "RacePairs", lambda _k: _FromScratch(race_pairs))
+        patch.setattr(search_module, "LockOrderEdges", lambda: _FromScratch(lock_order_edges))
+        return explore(scenario, strategy=strategy)
+
+
+def shown(result):
+    """What a result says, findings and their traces included (an exception a finding
+    carries compares by identity, so a finding is compared by what it shows)."""
+    return (result.executions, result.outcomes, result.lock_order, result.stop_reason,
+            [(f.kind, f.severity, f.thread, f.message, f.occurrences, f.trace) for f in result.findings])
+
+
+@settings(QUICK, max_examples=60)
+@given(xst.scenarios(objects="all", max_steps_per_thread=5, max_steps=10),
+       st.sampled_from(["exhaustive", "dpor", "stateful", "bounded"]))
+def test_a_search_with_resumed_detectors_shows_the_same_findings_occurrences_and_traces_as_from_scratch(
+        scenario, strategy):
+    assert shown(explore(scenario, strategy=strategy)) == shown(explored_from_scratch(scenario, strategy))
+
+
+@pytest.mark.parametrize("scenario", [counter.lost_update, dining_philosophers.dining_philosophers,
+                                      fake_database.fake_database_update, abba.abba_deadlock])
+@pytest.mark.parametrize("strategy", ["exhaustive", "dpor", "stateful", "bounded"])
+def test_the_library_scenarios_show_the_same_results_with_resumed_detectors_as_from_scratch(scenario, strategy):
+    assert shown(explore(scenario, strategy=strategy)) == shown(explored_from_scratch(scenario, strategy))
