@@ -89,7 +89,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
                     status = run.run(choose, max_steps, previous)
             except Abandon:
                 names = program.thread_names  # a run may have started threads never seen before
-                if state_keys is not None and _shows_new(run, found, edge_witness, names):
+                if state_keys is not None and _shows_new(run, found, edge_witness, names, lost, racing, ordering):
                     run = _run_to_end(program, run, max_steps)
                     status = run.status
                 else:
@@ -853,18 +853,20 @@ def _same_finding(raw: RawFinding, run: Execution, names: tuple[str, ...]) -> Ra
 # ---- cut runs of a stateful search ----------------------------------------------------
 
 
-def _shows_new(run: Execution, found: dict, edge_witness: dict, names: tuple[str, ...]) -> bool:
+def _shows_new(run: Execution, found: dict, edge_witness: dict, names: tuple[str, ...],
+               lost: LostUpdateKeys, racing: RacePairs, ordering: LockOrderEdges) -> bool:
     """Whether a run cut at a visited state showed a finding or lock-order edge not seen
-    before: its last step was the one time that step is taken from its state."""
+    before: its last step was the one time that step is taken from its state. The
+    detectors resume from what the cut run shares with the run they analysed last."""
     events = run.events
     for raw in run.findings:
         if raw.key not in found and raw.kind != "close-error":  # closing a cut run is not the scenario's doing
             return True
-    if any(located[0] not in found for located in lost_update_keys(events)):
+    if any(located[0] not in found for located in lost.of(events, _agreed(run, lost.events))):
         return True
-    if any(key not in found for key, _earlier, _later in race_pairs(events, len(names))):
+    if any(key not in found for key, _earlier, _later in racing.of(events, _agreed(run, racing.events), len(names))):
         return True
-    return any(edge not in edge_witness for edge in lock_order_edges(events))
+    return any(edge not in edge_witness for edge in ordering.of(events, _agreed(run, ordering.events)))
 
 
 def _run_to_end(program: Program, cut: Execution, max_steps: int) -> Execution:
