@@ -144,11 +144,13 @@ def strategy_loop(scenario, name: str, *, record: bool = False):
     strategy = STRATEGIES[name](0, None, None)
     max_executions = DEFAULT_SAMPLES if name in SAMPLING else None
     choose, begin, end = strategy.choose, strategy.begin, strategy.end
+    if hasattr(strategy, "bind"):  # as the search does: dpor's footprints, stateful's graph walk
+        strategy.bind(program)
     needs_pending = getattr(strategy, "needs_pending", False)
     state_keys = None
     if getattr(strategy, "needs_state", False):
         from explorer._engine.state_keys import StateKeys  # only on a tree with the stateful strategy
-        state_keys = StateKeys(program)
+        state_keys = StateKeys(program, symmetry=getattr(strategy, "symmetry", False))
     k, has_locks = len(program.thread_names), bool(program.lock_names)
     lost, racing, ordering = LostUpdateKeys(), RacePairs(k), LockOrderEdges()
     schedules: list[bytes] = []
@@ -166,7 +168,8 @@ def strategy_loop(scenario, name: str, *, record: bool = False):
                 status = run.run(lambda enabled, run=run: choose(enabled, run.pending), DEFAULT_MAX_STEPS, previous)
             elif state_keys is not None:
                 key = state_keys.follow(run)
-                status = run.run(lambda enabled: choose(enabled, key), DEFAULT_MAX_STEPS, previous)  # noqa: B023
+                status = run.run(lambda enabled: choose(enabled, key, run.pending),  # noqa: B023
+                                 DEFAULT_MAX_STEPS, previous)
             else:
                 status = run.run(choose, DEFAULT_MAX_STEPS, previous)
         except Abandon:

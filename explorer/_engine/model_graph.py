@@ -34,7 +34,7 @@ from ..objects.lock import LockDeclaration
 from ..steps import Acquire, Read, Release, Write
 from .frames import Opaque, frame_key, token
 from .program import Program
-from .state_keys import CHANNELS, symmetric_groups
+from .state_keys import CHANNELS, renumbered_summaries, renumbering, symmetric_groups
 from .watchdog import DEADLINES, NO_DEADLINE, TimeLimitReached
 
 FINISHED = "finished"
@@ -416,7 +416,11 @@ class ModelGraph:
         threads = list(state.locals)
         owner = state.owner
         if self.groups:
-            threads, owner, stale, races = _renumbered(self.groups, threads, owner, stale, races)
+            order, perm = renumbering(self.groups, threads, None)
+            if perm is not None:
+                threads = [threads[i] for i in order]
+                owner = tuple(None if holder is None else perm[holder] for holder in owner)
+                stale, races = renumbered_summaries(perm, stale, races)
         parts = self.parts
         numbered = []
         try:
@@ -437,33 +441,6 @@ class _State:
     def __init__(self, values, owner, depth, locals_, stale, knowers, accesses, epochs, sleeping) -> None:
         self.values, self.owner, self.depth, self.locals = values, owner, depth, locals_
         self.stale, self.knowers, self.accesses, self.epochs, self.sleeping = stale, knowers, accesses, epochs, sleeping
-
-
-def _renumbered(groups, threads, owner, stale, races):
-    """The state's parts with each class's threads renumbered in the order of their
-    local states (see state_keys._Tracker._canonical)."""
-    order = list(range(len(threads)))
-    for group in groups:
-        ranked = sorted(group, key=lambda i: (threads[i], i))
-        for slot, i in zip(group, ranked):
-            order[slot] = i
-    perm = [0] * len(order)
-    for slot, i in enumerate(order):
-        perm[i] = slot
-    threads = [threads[i] for i in order]
-    owner = tuple(None if holder is None else perm[holder] for holder in owner)
-    stale = [((perm[t], var), None if w is None else perm[w]) for (t, var), w in stale]
-    low = (1 << CHANNELS) - 1
-    moved = []
-    for (u, e), mask, listed in races:
-        bits = mask & low
-        threads_mask = 0
-        while bits:
-            bit = bits & -bits
-            threads_mask |= 1 << perm[bit.bit_length() - 1]
-            bits ^= bit
-        moved.append(((perm[u], e), (mask & ~low) | threads_mask, listed))
-    return threads, owner, stale, moved
 
 
 def _typed(values) -> tuple:

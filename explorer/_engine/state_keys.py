@@ -58,10 +58,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 
 from ..objects.base import HIDDEN, edges
-from ..steps import Op
-from .execution import Execution
 from ..objects.thread import ThreadModel
 from ..objects.variable import VariableModel
+from ..steps import Op
+from .execution import Execution
 from .frames import Opaque, frame_key, token, unchanged
 from .program import Program
 
@@ -180,17 +180,7 @@ class _Tracker:
         that two states equal up to swapping such threads have one key. Any renumbering
         within a class gives a key of a state equivalent to this one, so the key is sound
         whichever order ties take; ties broken otherwise only cost merging."""
-        order = list(range(len(threads)))
-        for group in self.keys.groups:
-            ranked = sorted(group, key=lambda i: (_rank(threads[i]), i))
-            for slot, i in zip(group, ranked):
-                order[slot] = i
-        if order == sorted(order):
-            perm = None
-        else:
-            perm = [0] * len(order)
-            for slot, i in enumerate(order):
-                perm[i] = slot  # thread i is called ``slot`` in the key
+        order, perm = renumbering(self.keys.groups, threads, _rank)
         if perm is None:
             return (tuple(self.tokens), self.run.object_keys(), tuple(threads), frozenset(stale),
                     frozenset(races))
@@ -202,20 +192,10 @@ class _Tracker:
                 return (tuple(self.tokens), self.run.object_keys(), tuple(threads), frozenset(stale),
                         frozenset(races))
             objects.append((name, model.key_relabelled(perm)))
-        threads = tuple(threads[i] for i in order)
-        stale = frozenset(((perm[t], var), None if w is None else perm[w]) for (t, var), w in stale)
-        low = (1 << CHANNELS) - 1
-        moved = []
-        for (u, e), mask, listed in races:
-            threads_mask = 0
-            bits = mask & low
-            while bits:
-                bit = bits & -bits
-                threads_mask |= 1 << perm[bit.bit_length() - 1]
-                bits ^= bit
-            moved.append(((perm[u], e), (mask & ~low) | threads_mask, listed))
+        stale, races = renumbered_summaries(perm, stale, races)
         self.perm = perm
-        return (tuple(self.tokens), tuple(objects), threads, stale, frozenset(moved))
+        return (tuple(self.tokens), tuple(objects), tuple(threads[i] for i in order), frozenset(stale),
+                frozenset(races))
 
     def _frame_state(self, i: int, step: object) -> Hashable | None:
         """Thread ``i``'s state read from its generator's frames (:mod:`.frames`), with its
@@ -316,6 +296,44 @@ class _Tracker:
                         if mask & bit:
                             knowers[known] = mask | me
         self.seen = len(events)
+
+
+def renumbering(groups: tuple, threads: list, rank) -> tuple[list[int], list[int] | None]:
+    """``(order, perm)``: each class's threads sorted by ``rank`` of their states (the
+    states themselves when None; ties by number); slot ``s`` of the key holds thread ``order[s]``, and thread ``i`` is called
+    ``perm[i]`` there (None when no thread moves)."""
+    order = list(range(len(threads)))
+    key = threads.__getitem__ if rank is None else (lambda i: rank(threads[i]))
+    moved = False
+    for group in groups:
+        ranked = sorted(group, key=key)  # stable: ties keep their numbers' order
+        if ranked != list(group):
+            moved = True
+            for slot, i in zip(group, ranked):
+                order[slot] = i
+    if not moved:
+        return order, None
+    perm = [0] * len(order)
+    for slot, i in enumerate(order):
+        perm[i] = slot
+    return order, perm
+
+
+def renumbered_summaries(perm: list[int], stale: list, races: list) -> tuple[frozenset, list]:
+    """The detectors' summaries with thread ``i`` called ``perm[i]``: stale reads by reader
+    and writer, and each racing epoch's owner and the threads among its knowers."""
+    stale = frozenset(((perm[t], var), None if w is None else perm[w]) for (t, var), w in stale)
+    low = (1 << CHANNELS) - 1
+    moved = []
+    for (u, e), mask, listed in races:
+        threads_mask = 0
+        bits = mask & low
+        while bits:
+            bit = bits & -bits
+            threads_mask |= 1 << perm[bit.bit_length() - 1]
+            bits ^= bit
+        moved.append(((perm[u], e), (mask & ~low) | threads_mask, listed))
+    return stale, moved
 
 
 def _rank(state: object) -> tuple:

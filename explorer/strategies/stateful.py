@@ -57,7 +57,7 @@ class Stateful(Exhaustive):
     """
 
     __slots__ = ("dependent", "exact", "following", "full", "graph", "last", "max_states", "max_steps", "parts",
-                 "replayed", "sleeping", "symmetry", "visited")
+                 "replayed", "sleeping", "symmetry", "visited", "walk")
 
     needs_state = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
@@ -67,7 +67,8 @@ class Stateful(Exhaustive):
         super().__init__()
         # The graph walk (explorer/_engine/model_graph.py) when the program is one it covers
         # (bind decides): it hands out the paths to run; otherwise runs replay, below.
-        self.graph = graph
+        self.walk = graph
+        self.graph = None
         self.following: list[int] = []
         self.last: int | None = None
         self.max_steps = max_steps
@@ -85,14 +86,13 @@ class Stateful(Exhaustive):
 
     def bind(self, program) -> None:
         self.dependent = dependence(program.footprint)
-        if self.graph is True:
+        self.graph = None
+        if self.walk:
             try:
                 self.graph = ModelGraph(program, symmetry=self.symmetry, exact=self.exact,
                                         max_states=self.max_states, max_steps=self.max_steps)
             except Unsupported:
-                self.graph = None
-        else:
-            self.graph = None
+                pass
 
     def begin(self) -> bool:
         if self.graph is not None:
