@@ -202,7 +202,7 @@ class ModelGraph:
             finally:
                 _close(gen)
         root = _State(tuple(self.program.initial.values()), (None,) * len(self.locks), (0,) * len(self.locks),
-                      tuple(locals_), {}, {}, {}, (1,) * self.k, {})
+                      tuple(locals_), {}, {}, {}, (1,) * self.k)
         key = self._key(root)
         if key is not None:
             self.visited.add(key)
@@ -296,7 +296,7 @@ class ModelGraph:
         _family, step, ordinal, _sent, _returned = info[local]
         cls = step.__class__
         values, owner, depth = state.values, state.owner, state.depth
-        stale, knowers, accesses, epochs, sleeping = state.stale, state.knowers, state.accesses, state.epochs, None
+        stale, knowers, accesses, epochs = state.stale, state.knowers, state.accesses, state.epochs
         novel = False
         me = 1 << thread
         if cls is Read or cls is Write:
@@ -382,7 +382,7 @@ class ModelGraph:
             accesses = dict(accesses)  # _key prunes the new state's own tables
         nxt = self._next(thread, local, sent)
         locals_ = state.locals[:thread] + (nxt,) + state.locals[thread + 1:]
-        after = _State(values, owner, depth, locals_, stale, knowers, accesses, epochs, sleeping)
+        after = _State(values, owner, depth, locals_, stale, knowers, accesses, epochs)
         key = self._key(after)
         if key is not None:
             if key in self.visited:
@@ -436,11 +436,15 @@ class ModelGraph:
 
 
 class _State:
-    __slots__ = ("accesses", "depth", "epochs", "knowers", "locals", "owner", "sleeping", "stale", "values")
+    """One state of the walk: shared values, each lock's holder and depth, each thread's
+    local-state number, and the detectors' summaries (stale reads; per epoch, its knowers
+    and its accesses; each thread's epoch)."""
 
-    def __init__(self, values, owner, depth, locals_, stale, knowers, accesses, epochs, sleeping) -> None:
+    __slots__ = ("accesses", "depth", "epochs", "knowers", "locals", "owner", "stale", "values")
+
+    def __init__(self, values, owner, depth, locals_, stale, knowers, accesses, epochs) -> None:
         self.values, self.owner, self.depth, self.locals = values, owner, depth, locals_
-        self.stale, self.knowers, self.accesses, self.epochs, self.sleeping = stale, knowers, accesses, epochs, sleeping
+        self.stale, self.knowers, self.accesses, self.epochs = stale, knowers, accesses, epochs
 
 
 def _typed(values) -> tuple:
