@@ -1,0 +1,115 @@
+"""The Ray backend on a private Ray instance: units run, their futures settle, and close
+stops everything it started. The tests that start Ray are skipped where it is not installed
+(pip install 'explorer[ray]'); the one about a missing Ray runs everywhere."""
+
+from __future__ import annotations
+
+import operator
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from explorer.backends.ray import MissingExtra, RayBackend
+from explorer.errors import InvalidArgument
+
+linux_processes = pytest.mark.skipif(not Path("/proc").is_dir(), reason="the process checks read /proc")
+
+
+@pytest.fixture
+def ray():
+    return pytest.importorskip("ray")
+
+
+def test_without_ray_the_backend_says_how_to_install_it_and_bad_arguments_are_refused_first(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where Ray is not installed
+    with pytest.raises(ImportError, match=r"pip install 'explorer\[ray\]'") as raised:
+        RayBackend(workers=2, address=None)
+    assert isinstance(raised.value, MissingExtra)
+    for workers in (0, -1, 1.5, True, "2"):
+        with pytest.raises(InvalidArgument, match="workers must be a positive whole number"):
+            RayBackend(workers=workers, address=None)
+    with pytest.raises(InvalidArgument, match="address must be a Ray address"):
+        RayBackend(workers=2, address=6379)
+
+
+def descendants() -> dict[int, str]:
+    """Every live process below this one (zombies left out), with its command line."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+        except OSError:
+            continue  # ended while we looked
+        state, parent = stat.rpartition(")")[2].split()[:2]
+        if state != "Z":
+            parents[int(entry.name)] = int(parent)
+    below, frontier = {}, [os.getpid()]
+    while frontier:
+        parent = frontier.pop()
+        for child in [p for p, q in parents.items() if q == parent]:
+            below[child] = commands[child]
+            frontier.append(child)
+    return below
+
+
+def still_alive(processes: dict[int, str], within: float) -> dict[int, str]:
+    """The processes of ``processes`` still running after ``within`` seconds at most."""
+    deadline = time.monotonic() + within
+    while True:
+        alive = {pid: command for pid, command in processes.items() if _running(pid)}
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@linux_processes
+def test_a_private_ray_runs_the_units_on_loopback_and_close_stops_every_process_it_started(ray):
+    assert not ray.is_initialized()
+    backend = RayBackend(workers=2, address=None)
+    try:
+        assert (backend.name, backend.workers) == ("ray", 2)
+        assert ray.util.get_node_ip_address() == "127.0.0.1"
+        futures = [backend.submit(operator.add, n, 10) for n in range(6)]
+        assert [future.result(timeout=30) for future in futures] == [10, 11, 12, 13, 14, 15]
+        failed = backend.submit(operator.truediv, 1, 0)
+        error = failed.exception(timeout=30)
+        assert type(error) is ZeroDivisionError  # the unit's own exception, as with processes
+        assert "in _call" in str(error.__cause__)  # and the remote traceback behind it
+        started = descendants()
+        assert any("raylet" in command for command in started.values()), started
+    finally:
+        backend.close()
+    assert not ray.is_initialized()
+    assert not still_alive(started, within=5)
+
+
+@linux_processes
+def test_close_with_cancel_returns_within_a_second_while_a_unit_sleeps_for_thirty(ray):
+    backend = RayBackend(workers=1, address=None)
+    sleeping = backend.submit(time.sleep, 30)
+    deadline = time.monotonic() + 30
+    while not any("ray::_call" in command for command in descendants().values()):  # running, not queued
+        assert time.monotonic() < deadline, f"the unit never started: {descendants()}"
+        time.sleep(0.05)
+    started = descendants()
+    began = time.monotonic()
+    backend.close(cancel=True)
+    assert time.monotonic() - began < 1.0
+    assert sleeping.cancelled()
+    backend.close()  # a second close waits for Ray's shutdown, which goes on in the background
+    assert not ray.is_initialized()
+    assert not still_alive(started, within=5)
