@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 
+from ._engine.coordinator import Fallback, parallel_search
 from ._engine.execution import COMPLETED, DIVERGED, FAILED, HUNG
 from ._engine.execution import Execution as _Run
 from ._engine.guards import no_process_exit
 from ._engine.program import Program
 from ._engine.search import _unhashable, make_trace, outcome_findings, search
+from ._engine.units import strategy_for
 from ._engine.watchdog import Deadline, Watchdog
 from ._text import shown
 from .detectors import PER_EXECUTION, cycle_finding, lock_order_edges, merge_races, potential_deadlocks, races
@@ -21,7 +26,8 @@ from .outcomes import Outcome, State
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
 from .settings import DEFAULT_MAX_STEPS, DEFAULT_STEP_TIMEOUT, Settings
-from .strategies import SAMPLING, STRATEGIES, FollowSchedule, Stateful
+from .backends import BACKENDS, prepare
+from .strategies import SAMPLING, STRATEGIES, FollowSchedule
 
 __all__ = ["explore", "replay"]
 
@@ -44,6 +50,9 @@ def explore(
     symmetry: bool | None = None,
     max_states: int | None = None,
     exact_states: bool | None = None,
+    workers: int | str = 1,
+    backend: str = "processes",
+    address: str | None = None,
 ) -> ExplorationResult:
     """Run ``scenario`` under every schedule the strategy covers and report what happened.
 
@@ -80,6 +89,14 @@ def explore(
     stops the search, incomplete, once that many states are stored; ``exact_states``
     stores each state's whole key instead of its 64-bit fingerprint (hash compaction,
     the default: ``result.collision_probability`` says how likely a state was missed).
+
+    ``workers`` (default 1; ``"auto"``: one per core) runs the exploration on that many
+    worker processes, with the same result as a serial run: the same counts, final
+    states, outcomes, findings and traces (dpor and stateful may make a few more runs,
+    which their counts show). ``backend`` is ``"processes"`` (this machine) or
+    ``"ray"`` (``pip install 'explorer[ray]'``; ``address`` names an existing Ray
+    cluster, none starts one here). A scenario small enough to finish in a quarter of
+    a second is explored serially. ``result.workers`` says how many took part.
     """
     _check_scenario(scenario)
     make = STRATEGIES.get(strategy) if isinstance(strategy, str) else None
@@ -103,19 +120,45 @@ def explore(
     if max_states is not None and (isinstance(max_states, bool) or not isinstance(max_states, int)
                                    or max_states < 1):
         raise InvalidArgument(f"max_states must be a positive whole number or None, got {max_states!r}")
-    if strategy == "stateful":
-        def make(seed, preemptions, depth):
-            return Stateful(symmetry=symmetry is not False, exact=bool(exact_states), max_states=max_states,
-                            max_steps=max_steps)
+    count = _workers(workers, backend, address)
+    options = {"seed": seed, "preemptions": 2 if preemptions is None else preemptions,
+               "depth": 3 if depth is None else depth, "symmetry": symmetry is not False,
+               "exact": bool(exact_states), "max_states": max_states, "max_steps": max_steps}
     if strategy in SAMPLING and max_executions is None and time_limit is None:
         max_executions = DEFAULT_SAMPLES
     settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,
                         step_timeout=step_timeout, progress=progress)
     deadline = Deadline(None if time_limit is None else time.monotonic() + time_limit)
     with Watchdog(settings.step_limit, deadline), no_process_exit():
+        if count != 1:
+            make_backend = prepare(backend, count, address)
+            program = Program(scenario)
+            with program.session():
+                try:
+                    result, used, seconds = parallel_search(
+                        program, strategy, options, settings, deadline, make_backend)
+                except Fallback as why:
+                    warnings.warn(f"explorer: scenario {scenario.name!r} was explored serially, not on "
+                                  f"{workers} workers: {why}", RuntimeWarning, stacklevel=2)
+                else:
+                    return dataclasses.replace(result, workers=used, unit_seconds=seconds)
         program = Program(scenario)
         with program.session():  # plain code: patched once for the whole search
-            return search(program, make(seed, preemptions, depth), strategy, settings)
+            return search(program, strategy_for(strategy, options), strategy, settings)
+
+
+def _workers(workers: object, backend: object, address: object) -> int | None:
+    """How many workers ``workers=`` asks for (None: every core the backend has)."""
+    if backend not in BACKENDS:
+        raise InvalidArgument(f"unknown backend {backend!r}; the backends are {list(BACKENDS)}")
+    if address is not None and (backend != "ray" or not isinstance(address, str)):
+        raise InvalidArgument(f"address= names a Ray cluster (a string such as 'ray://head:10001' or 'auto'), "
+                              f"with backend='ray'; got address={address!r}, backend={backend!r}")
+    if workers == "auto":
+        return None if backend == "ray" else (os.cpu_count() or 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidArgument(f"workers must be a whole number >= 1 or 'auto' (one per core), got {workers!r}")
+    return workers
 
 
 def replay(

@@ -90,6 +90,10 @@ def nothing_collected(paths: list[str | Path], found: list, failures: list, sele
             f"{'s' if len(loaded) != 1 else ''} read from {shown}{hint}")
 
 
+#: The package name scenario files are run under (not importable: a parallel exploration
+#: sends their functions to the workers by value).
+LOADED = "explorer_scenarios"
+
 _THREADING_MODULES = ("threading", "concurrent.futures", "concurrent")
 _STARTERS = frozenset({"Thread", "Timer", "ThreadPoolExecutor", "start"})
 
@@ -214,7 +218,7 @@ def _python_files(paths: list[str | Path], notes: list[str]) -> list[Path]:
 
 
 def _import(file: Path):
-    name = "explorer_scenarios." + "_".join(file.resolve().with_suffix("").parts[-3:])
+    name = LOADED + "." + "_".join(file.resolve().with_suffix("").parts[-3:])
     spec = importlib.util.spec_from_file_location(name, file)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

@@ -102,6 +102,10 @@ class ExplorationResult:
     replays_per_state: float | None = None
     #: Stateful search with symmetry: the classes of interchangeable threads, by name.
     symmetric: tuple = ()
+    #: Worker processes the exploration ran on (1: serially; see ``explore(workers=...)``).
+    workers: int = 1
+    #: Parallel exploration: the seconds each work unit took, in the order they came back.
+    unit_seconds: tuple = ()
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property

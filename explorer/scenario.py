@@ -143,6 +143,24 @@ class Scenario:
             raise AttributeError(f"a Scenario is read-only once made; build a new one to change {attr!r}")
         object.__setattr__(self, attr, value)
 
+    def __reduce__(self):
+        """Pickled field by field (a parallel exploration sends scenarios to its workers),
+        read-only mappings as dicts."""
+        fields = {}
+        for cls in type(self).__mro__:
+            for attr in getattr(cls, "__slots__", ()):
+                if hasattr(self, attr) and attr not in fields:
+                    value = getattr(self, attr)
+                    fields[attr] = (True, dict(value)) if isinstance(value, MappingProxyType) else (False, value)
+        return _unpickled, (type(self), fields)
+
+
+def _unpickled(cls: type, fields: dict) -> Scenario:
+    scenario = object.__new__(cls)
+    for attr, (proxied, value) in fields.items():
+        object.__setattr__(scenario, attr, MappingProxyType(value) if proxied else value)
+    return scenario
+
 
 def _as_mapping(where: str, field: str, value: object) -> Mapping:
     if not isinstance(value, Mapping):

@@ -51,6 +51,14 @@ class Step(tuple):
     def __repr__(self) -> str:
         return f"{self[0]}({', '.join(map(repr, self[1:]))})"
 
+    def __reduce__(self):
+        """Pickled as its items (a parallel exploration's events travel between processes)."""
+        return _rebuilt, (self.__class__, tuple(self))
+
+
+def _rebuilt(cls: type, items: tuple) -> Step:
+    return tuple.__new__(cls, items)
+
 
 class Read(Step):
     """Read a shared variable; the scheduler sends its current value back."""

@@ -37,30 +37,38 @@ from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED,
 from .linearize import fewest_preemptions
 from .program import Program
 from .state_keys import StateKeys
+from .tally import (MAX_EDGE_SETS, Tally, _agreed, _note, _note_lock_order, _note_lost_updates,  # noqa: F401
+                    _note_races, _Race, _unhashable)
 from .watchdog import DEADLINES, Deadline, StepTimeout, TimeLimitReached
 
 
 def search(program: Program, strategy, strategy_name: str, settings: Settings) -> ExplorationResult:
     """Explore until the strategy is done or a budget is hit; never raises for the scenario's faults."""
-    counts = {COMPLETED: 0, DEADLOCKED: 0, FAILED: 0, TRUNCATED: 0, DIVERGED: 0, HUNG: 0}
-    outcome_counts: dict[tuple, int] = {}
-    witnesses: dict[tuple, tuple] = {}  # outcome key -> (score, events) of its fewest-preemption execution
+    started = time.monotonic()
+    deadline = _deadline(started, settings.time_limit)
+    tally = Tally()
+    about = drive(program, strategy, settings, tally, deadline, started)
+    return assemble(program, strategy_name, settings, tally, about, deadline, time.monotonic() - started)
+
+
+def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline: Deadline,
+          started: float, slice_end: float | None = None) -> dict:
+    """Run executions as ``strategy`` directs until it is done, a budget is hit or the
+    search must stop, noting in ``tally`` what each shows. Returns what the result's
+    assembly needs to know of the strategy (:func:`assemble`), and whether the search
+    stopped at ``slice_end`` (a work unit's time is up: its strategy can ``split()``)."""
+    counts, outcome_counts, witnesses, found = tally.counts, tally.outcome_counts, tally.witnesses, tally.found
+    edge_witness, edge_sets, edge_cap = tally.edge_witness, tally.edge_sets, tally.edge_cap
     names = program.thread_names
-    found: dict[tuple, list] = {}  # finding key -> [raw finding, events, occurrences, score]
-    steps = 0
+    steps = tally.steps
     stop_reason = None
     max_executions = settings.max_executions
     max_steps = settings.max_steps
     progress = settings.progress
-    started = time.monotonic()
-    deadline = _deadline(started, settings.time_limit)
-    executions = 0
+    executions = tally.executions
     previous: list[tuple] = []
-    first: list[tuple] = []
     has_locks = bool(program.lock_names)
     k = len(names)
-    edge_witness: dict[tuple, tuple] = {}  # lock-order edge -> (score, events) of its best execution
-    edge_sets: dict[frozenset, list] = {}  # the edges of an execution -> [score, events, executions]
     lost, racing, ordering = LostUpdateKeys(), RacePairs(k), LockOrderEdges()  # resumed run after run
     choose, begin, end = strategy.choose, strategy.begin, strategy.end
     bind = getattr(strategy, "bind", None)
@@ -70,10 +78,14 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     state_keys = (StateKeys(program, symmetry=strategy.symmetry) if getattr(strategy, "needs_state", False)
                   else None)
     pruned = 0
+    sliced = False
     try:
         while begin():
             if max_executions is not None and executions >= max_executions:
                 stop_reason = "max_executions"
+                break
+            if slice_end is not None and executions and time.monotonic() >= slice_end:
+                sliced = True
                 break
             if deadline.at is not None and (deadline.passed[0] or time.monotonic() >= deadline.at):
                 stop_reason = "time_limit"
@@ -104,7 +116,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
                 strategy.ended = status
             executions += 1
             if executions == 1:
-                first = run.events  # the reference run: what later runs are checked against
+                tally.first = run.events  # the reference run: what later runs are checked against
             steps += len(run.events)
             if status is COMPLETED:
                 key = (tuple(run.values.values()), tuple(run.returns))
@@ -128,7 +140,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             _note_lost_updates(found, run, names, lost)
             _note_races(found, run, len(run.pending), deadline.passed, racing)
             if has_locks or program.lock_names:  # plain code makes its locks as it runs
-                _note_lock_order(run, edge_witness, edge_sets, ordering)
+                _note_lock_order(run, edge_witness, edge_sets, ordering, edge_cap)
             if status is DIVERGED or status is HUNG:
                 stop_reason = "nondeterminism" if status is DIVERGED else "step_timeout"
                 break
@@ -142,14 +154,31 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
         stop_reason = "interrupted"
     except StepTimeout:  # the watchdog's interrupt landed just after the stuck step moved on
         stop_reason = "step_timeout"
-    elapsed = time.monotonic() - started
-    covered = getattr(strategy, "incomplete_reason", None)  # None: the strategy covers everything
+    tally.executions, tally.steps = executions, steps
+    tally.pruned += pruned + getattr(strategy, "walked_past", 0)
+    tally.stop_reason = stop_reason
+    groups = state_keys.groups if state_keys is not None else ()
+    return {"covered": getattr(strategy, "incomplete_reason", None),  # None: the strategy covers everything
+            "reduced": getattr(strategy, "reduced", False),
+            "groups": groups,
+            "figures": _state_figures(strategy, groups, program.thread_names),
+            "sliced": sliced}
 
+
+def assemble(program: Program, strategy_name: str, settings: Settings, tally: Tally, about: dict,
+             deadline: Deadline, elapsed: float) -> ExplorationResult:
+    """The result of a search from its tally: outcome findings, potential deadlocks,
+    shorter traces for a reduced search, source lines, and the public findings."""
+    max_steps = settings.max_steps
+    names = program.thread_names
+    counts, outcome_counts, witnesses, found = tally.counts, tally.outcome_counts, tally.witnesses, tally.found
+    edge_witness, edge_sets = tally.edge_witness, tally.edge_sets
+    stop_reason = tally.stop_reason
     # The result's assembly (outcome findings, shorter witnesses, source lines) replays runs
     # too: under a time limit or after Ctrl-C it gets ASSEMBLY_GRACE seconds, then gives up
     # what it has not done, and a result that lacks findings for it says it is incomplete.
     _grace(deadline, stop_reason)
-    groups = state_keys.groups if state_keys is not None else ()
+    groups = about["groups"]
     if groups:  # an outcome found stands for its twins with interchangeable threads swapped
         _close_under_symmetry(groups, outcome_counts, witnesses)
     try:
@@ -161,7 +190,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             found[raw.key] = [raw, events, occurrences, score]
     except KeyboardInterrupt as stop:  # the time limit too
         stop_reason = _cut_short(deadline, stop, stop_reason)
-    if getattr(strategy, "reduced", False) and stop_reason in (None, "max_executions"):
+    if about["reduced"] and stop_reason in (None, "max_executions"):
         try:
             _shorten_witnesses(program, max_steps, found, deadline.at)
             _interleave_races(program, max_steps, found, deadline.at)
@@ -171,7 +200,7 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
             pass
     locate = _Locator(program, max_steps, deadline)
     try:
-        stop_reason = _check_witnesses(found, witnesses, locate, stop_reason, first)
+        stop_reason = _check_witnesses(found, witnesses, locate, stop_reason, tally.first)
     except KeyboardInterrupt as stop:  # the time limit too
         stop_reason = _cut_short(deadline, stop, stop_reason)
     lock_order = []
@@ -202,21 +231,21 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
     return ExplorationResult(
         scenario=program.scenario,
         strategy=strategy_name,
-        executions=executions,
+        executions=tally.executions,
         completed=counts[COMPLETED],
         deadlocked=counts[DEADLOCKED],
         failed=counts[FAILED] + counts[DIVERGED] + counts[HUNG],
         truncated=counts[TRUNCATED],
-        steps=steps,
+        steps=tally.steps,
         elapsed=elapsed,
         stop_reason=stop_reason,
         final_states=final_states,
         outcomes=outcomes,
         findings=findings,
         lock_order=tuple(sorted(lock_order, key=repr)),
-        strategy_reason=covered,
-        pruned=pruned + getattr(strategy, "walked_past", 0),
-        **_state_figures(strategy, groups, names),
+        strategy_reason=about["covered"],
+        pruned=tally.pruned,
+        **about["figures"],
     )
 
 
@@ -346,150 +375,6 @@ def serial_outcomes(program: Program, max_steps: int) -> set[tuple] | None:
 def preemptions(events: list[tuple]) -> int:
     """Switches away from a thread that could have continued."""
     return sum(1 for a, b in zip(events, events[1:]) if a[0] != b[0] and a[0] in b[3])
-
-
-def _note(found: dict, raw: RawFinding, run: Execution) -> None:
-    events = run.events
-    score = (run.preemptions, len(events))
-    entry = found.get(raw.key)
-    if entry is None:
-        found[raw.key] = [raw, events, 1, score]
-        return
-    entry[2] += 1
-    if score < entry[3]:
-        entry[0], entry[1], entry[3] = raw, events, score
-
-
-def _unhashable(run: Execution) -> RawFinding:
-    names = run.program.thread_names
-    for var, value in run.values.items():
-        try:
-            hash(value)
-        except TypeError:
-            writer = next((names[e[0]] for e in reversed(run.events)
-                           if e[1][0] == "write" and e[1][1] == var), None)
-            message = (f"thread {writer} wrote {value!r} ({type(value).__name__}) to {var!r}, "
-                       f"which is not hashable; shared values must be hashable and never "
-                       f"mutated in place (a tuple, not a list)")
-            thread = names.index(writer) if writer is not None else None
-            return RawFinding("error", "error", thread, ("error", thread, "unhashable", var),
-                              message, {"variable": var, "position": len(run.events)})
-    for i, value in enumerate(run.returns):
-        try:
-            hash(value)
-        except TypeError:
-            message = (f"thread {names[i]} returned {value!r} ({type(value).__name__}), which is "
-                       f"not hashable; outcomes are counted by value, so return a tuple, not a list")
-            return RawFinding("error", "error", i, ("error", i, "unhashable-return"),
-                              message, {"position": len(run.events)})
-    raise AssertionError("[explorer internal bug] a final state failed to hash, but no value is unhashable")
-
-
-def _agreed(run: Execution, last: list[tuple]) -> int:
-    """How many leading events ``run`` shares with ``last``, the events a detector analysed
-    last: what the engine checked if ``run`` was compared with them, else counted here (the
-    run after one the search abandoned, or a cut run run on to its end)."""
-    if run.compared is last:
-        return run.agreed
-    events = run.events
-    mine, theirs = getattr(events, "syncs", None) or {}, getattr(last, "syncs", None) or {}
-    for position in range(min(len(events), len(last))):
-        try:
-            if events[position] != last[position] or mine.get(position) != theirs.get(position):
-                return position
-        except Exception:  # values that refuse to compare (arrays)
-            return position
-    return min(len(events), len(last))
-
-
-def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...], lost: LostUpdateKeys) -> None:
-    """:func:`_note` for each lost update, wording a finding only when it is kept; ``lost``
-    analyses only what ``run`` does not share with the execution it analysed last."""
-    located_all = lost.of(run.events, _agreed(run, lost.events))
-    if not located_all:
-        return
-    events = run.events
-    score = (run.preemptions, len(events))
-    for located in located_all:
-        key = located[0]
-        entry = found.get(key)
-        if entry is None:
-            found[key] = [lost_update_finding(events, names, *located), events, 1, score]
-        else:
-            entry[2] += 1
-            if score < entry[3]:
-                entry[0], entry[1], entry[3] = lost_update_finding(events, names, *located), events, score
-
-
-def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RacePairs) -> None:
-    """:func:`_note` for each racing pair, with the trace that shows it best
-    (:func:`.detectors.races.witness_ranks`: its score); a finding is worded only for the
-    pairs that are kept in the end (:class:`_Race`). ``passed`` is the time limit's flag:
-    one execution may race in hundreds of thousands of pairs. ``racing`` analyses only
-    what ``run`` does not share with the execution it analysed last."""
-    events = run.events
-    pairs = racing.of(events, _agreed(run, racing.events), k)
-    if not pairs:
-        return
-    get = found.get
-    # merge_races ranks the races on the same lines of one trace the same way: so that
-    # each is worded from the pair replay words.
-    ranks = racing.ranks(events, run.preemptions, pairs)
-    for number, (key, earlier, later) in enumerate(pairs):
-        if not number & 4095 and passed[0]:
-            raise TimeLimitReached
-        score = ranks[number]
-        entry = get(key)
-        if entry is None:
-            found[key] = [_Race(key, earlier, later), events, 1, score]
-        else:
-            entry[2] += 1
-            if score < entry[3]:
-                entry[0], entry[1], entry[3] = _Race(key, earlier, later), events, score
-
-
-class _Race:
-    """A racing pair as the search keeps it: its key and its two steps. The finding (with
-    its marks) is made by :meth:`finding` only for a pair that is shown in the result."""
-
-    __slots__ = ("key", "steps")
-    kind = "race"
-
-    def __init__(self, key: tuple, earlier: int, later: int) -> None:
-        self.key = key
-        self.steps = (earlier, later)
-
-    @property
-    def details(self) -> dict:
-        return {"variable": self.key[1], "steps": self.steps}
-
-    def finding(self, events: list[tuple]) -> RawFinding:
-        return race_finding(self.key, self.steps[0], self.steps[1], events)
-
-
-#: Distinct sets of lock-order edges kept with a witness; beyond it, cycles fall back to
-#: the trace of their first edge.
-MAX_EDGE_SETS = 1_000
-
-
-def _note_lock_order(run: Execution, edge_witness: dict, edge_sets: dict, ordering: LockOrderEdges) -> None:
-    edges = ordering.of(run.events, _agreed(run, ordering.events))
-    if not edges:
-        return
-    score = (run.preemptions, len(run.events))
-    for edge in edges:
-        best = edge_witness.get(edge)
-        if best is None or score < best[0]:
-            edge_witness[edge] = (score, run.events)
-    signature = frozenset(edges)
-    entry = edge_sets.get(signature)
-    if entry is None:
-        if len(edge_sets) < MAX_EDGE_SETS:
-            edge_sets[signature] = [score, run.events, 1]
-    else:
-        entry[2] += 1
-        if score < entry[0]:
-            entry[0], entry[1] = score, run.events
 
 
 def _cycle(chosen: list[tuple], names: tuple[str, ...], edge_witness: dict, edge_sets: dict) -> tuple:

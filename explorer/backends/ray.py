@@ -83,11 +83,7 @@ class RayBackend:
             raise InvalidArgument(f"address must be a Ray address such as 'auto', 'host:6379' or "
                                   "'ray://host:10001', or None for a private Ray on this machine, "
                                   f"got {address!r}")
-        try:
-            import ray
-        except ImportError as error:
-            raise MissingExtra("backend='ray' needs Ray, which is not installed: pip install 'explorer[ray]' "
-                               "(or use backend='processes', which needs nothing more)") from error
+        ray = self.load()
         _wait_for_teardowns()  # a previous backend's Ray may still be stopping: never adopt it
         self._address = address
         self._lock = threading.Lock()
@@ -109,6 +105,16 @@ class RayBackend:
                                   "CPUs, or pass address=None for a private Ray on this machine")
         self.workers = int(workers) if workers is not None else cpus
         self._task = ray.remote(num_cpus=1, max_retries=0)(_call)
+
+    @staticmethod
+    def load():
+        """Ray, imported (before plain code's patches are in place), or a clear error."""
+        try:
+            import ray
+        except ImportError as error:
+            raise MissingExtra("backend='ray' needs Ray, which is not installed: pip install 'explorer[ray]' "
+                               "(or use backend='processes', which needs nothing more)") from error
+        return ray
 
     def __repr__(self) -> str:
         return f"RayBackend(workers={self.workers}, address={self._address!r})"

@@ -129,6 +129,28 @@ class Call:
     def __repr__(self) -> str:
         return self.describe()
 
+    def __reduce__(self):
+        """Sent from a worker of a parallel exploration as what a step shows of it: its
+        code (what equality looks at) and its description; it cannot be run there."""
+        return CallShown, (self.__code__, self.describe())
+
+
+class CallShown:
+    """A :class:`Call` as a step from another process shows it: equal as a step argument
+    (steps compare it by ``__code__``), shown the same, not runnable."""
+
+    __slots__ = ("__code__", "text")
+
+    def __init__(self, code, text: str) -> None:
+        self.__code__ = code
+        self.text = text
+
+    def describe(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
 
 def drive(glet: ThreadGreenlet):
     """The generator the engine drives: each step the greenlet hands back is yielded, each

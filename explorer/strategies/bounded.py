@@ -21,7 +21,7 @@ class Bounded:
 
     __slots__ = ("bound", "branches", "choices", "done", "position", "pruned", "replaying", "spent")
 
-    def __init__(self, preemptions: int) -> None:
+    def __init__(self, preemptions: int, start: tuple | None = None) -> None:
         self.bound = preemptions
         self.choices: list[int] = []
         self.spent: list[int] = []  # preemptions used up to and including each step
@@ -30,6 +30,10 @@ class Bounded:
         self.replaying = 0
         self.done = False
         self.pruned = 0
+        if start is not None:  # a work unit of a parallel search: what split() handed back
+            choices, spent, branches = start
+            self.choices, self.spent = list(choices), list(spent)
+            self.branches, self.replaying = [list(b) for b in branches], len(choices)
 
     @property
     def incomplete_reason(self) -> str | None:
@@ -78,3 +82,30 @@ class Bounded:
                 return
             branches.pop()
         self.done = True
+
+    def split(self) -> list[tuple]:
+        """Hand back what is left to explore, in exploration order, as starts of new
+        searches (``Bounded(k, start)``), and stop: as :meth:`.Exhaustive.split`."""
+        branches = self.branches
+        if self.done:
+            return []
+        self.done = True
+        cut = next((n for n, branch in enumerate(branches) if branch[2] + 1 < len(branch[1])), None)
+        now = (tuple(self.choices[:self.replaying]), tuple(self.spent[:self.replaying]))
+        if cut is None:
+            return [now + (tuple(tuple(b) for b in branches),)]
+        position, others, tried, used, cost = branches[cut]
+        here = [list(b) for b in branches]
+        here[cut][1] = others[:tried + 1]
+        starts = [now + (tuple(tuple(b) for b in here),)]
+        prefix, spent = tuple(self.choices[:position]), tuple(self.spent[:position])
+        starts += [(prefix + (thread,), spent + (used + cost,), ()) for thread in others[tried + 1:]]
+        return starts
+
+    def counters(self) -> dict:
+        """What a unit of a parallel search adds to the whole search's figures."""
+        return {"pruned": self.pruned}
+
+    def absorb(self, counters: dict) -> None:
+        self.pruned += counters["pruned"]
+

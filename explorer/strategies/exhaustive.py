@@ -14,12 +14,15 @@ class Exhaustive:
 
     __slots__ = ("branches", "choices", "done", "position", "replaying")
 
-    def __init__(self) -> None:
+    def __init__(self, start: tuple | None = None) -> None:
         self.choices: list[int] = []  # the thread chosen at each step of the current execution
         self.branches: list[list] = []  # [position, enabled, index tried] per branch point, by depth
         self.position = 0
         self.replaying = 0  # how many leading choices to copy from ``choices``
         self.done = False
+        if start is not None:  # a work unit of a parallel search: what split() handed back
+            choices, branches = start
+            self.choices, self.branches, self.replaying = list(choices), [list(b) for b in branches], len(choices)
 
     def begin(self) -> bool:
         self.position = 0
@@ -50,3 +53,28 @@ class Exhaustive:
                 return
             branches.pop()
         self.done = True
+
+    def split(self) -> list[tuple]:
+        """Hand back what is left to explore, in exploration order, as starts of new
+        searches (``Exhaustive(start)``), and stop: between executions only.
+
+        The first start goes on from here, within the current branch of the shallowest
+        point with untried alternatives; each of those alternatives follows as a start of
+        its own, its prefix forced. Few starts, and the big subtrees among them.
+        """
+        branches = self.branches
+        if self.done:
+            return []
+        self.done = True
+        cut = next((n for n, (_position, enabled, tried) in enumerate(branches) if tried + 1 < len(enabled)),
+                   None)
+        if cut is None:  # only the next execution's branch is left, and what lies below it
+            return [(tuple(self.choices[:self.replaying]), tuple(tuple(b) for b in branches))]
+        position, enabled, tried = branches[cut]
+        here = [list(b) for b in branches]
+        here[cut][1] = enabled[:tried + 1]  # its later alternatives are handed out below
+        starts = [(tuple(self.choices[:self.replaying]), tuple(tuple(b) for b in here))]
+        prefix = tuple(self.choices[:position])
+        starts += [(prefix + (thread,), ()) for thread in enabled[tried + 1:]]
+        return starts
+

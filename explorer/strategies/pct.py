@@ -6,31 +6,41 @@ highest-priority enabled thread; at ``depth - 1`` random steps (the change point
 drops the running thread's priority below every priority given so far, so a thread
 demoted later runs after one demoted earlier (as in the paper, Coyote and shuttle).
 A bug of depth d among n threads and k steps is found by one execution with
-probability at least 1 / (n * k^(d-1)); k is the longest execution seen so far.
+probability at least 1 / (n * k^(d-1)); k is the longest execution seen so far in its unit: executions come in units of
+:data:`.random_walk.UNIT`, each from its own seed, as random walks do.
 """
 
 from __future__ import annotations
 
-import random
+from .random_walk import UNIT, unit_random
 
 
 class PCT:
     """Seeded PCT executions; ``depth`` is the bug depth aimed at (1 = no priority change)."""
 
-    __slots__ = ("change_points", "depth", "length", "position", "priority", "rng", "seed")
+    __slots__ = ("change_points", "depth", "left", "length", "only", "position", "priority", "rng", "seed", "unit")
 
     incomplete_reason = "a PCT sample of schedules, not all of them"
 
-    def __init__(self, seed: int, depth: int = 3) -> None:
+    def __init__(self, seed: int, depth: int = 3, unit: int | None = None, executions: int = UNIT) -> None:
         self.seed = seed
         self.depth = depth
-        self.rng = random.Random(seed)
-        self.length = 1  # steps per execution: the longest seen so far
+        self.only = unit is not None  # a work unit of a parallel search: that unit only
+        self.unit = 0 if unit is None else unit
+        self.rng = unit_random(seed, self.unit)
+        self.left = executions
+        self.length = 1  # steps per execution: the longest seen so far in this unit
         self.priority: dict[int, float] = {}
         self.change_points: dict[int, int] = {}
         self.position = 0
 
     def begin(self) -> bool:
+        if not self.left:
+            if self.only:
+                return False
+            self.unit += 1
+            self.rng, self.left, self.length = unit_random(self.seed, self.unit), UNIT, 1
+        self.left -= 1
         self.position = 0
         self.priority = {}
         points = self.rng.sample(range(1, self.length + 1), min(self.depth - 1, self.length))

@@ -63,7 +63,7 @@ class Stateful(Exhaustive):
     reduced = True  # one run stands for many: the search looks for shorter traces after
 
     def __init__(self, *, symmetry: bool = True, exact: bool = False, max_states: int | None = None,
-                 max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True) -> None:
+                 max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True, start: tuple | None = None) -> None:
         super().__init__()
         # The graph walk (explorer/_engine/model_graph.py) when the program is one it covers
         # (bind decides): it hands out the paths to run; otherwise runs replay, below.

@@ -1,0 +1,221 @@
+"""The coordinator of a parallel exploration: hands out work units, merges what comes back.
+
+It runs the strategy itself first, for :data:`FIRST_SLICE` seconds: a small scenario
+is done by then, serially, and never starts a worker. Otherwise the strategy hands
+back what it has left (``split()``) as starts of units, which the backend runs; a unit
+that runs past its slice hands back what it has left in turn, so every worker stays
+busy until the end. Sampling strategies (random, pct) need no splitting: their units
+are numbered runs of :data:`.random_walk.UNIT` executions, each from its own seed.
+
+Each unit has a key, its place in exploration order, and its executions come in that
+order; so the tallies, merged by key (:meth:`.tally.Tally.merge`), are those of one
+serial search, and so is the result built from them (:func:`.search.assemble`). A
+``max_executions`` budget keeps the first executions in that order: the unit that
+crosses it is run again, in the coordinator, up to it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, wait
+
+from ..errors import InvalidArgument
+from ..loading import LOADED
+from ..settings import Settings
+from ..strategies import SAMPLING
+from ..strategies.random_walk import UNIT
+from .program import Program
+from .search import assemble, drive
+from .tally import Tally
+from .units import Job, Piece, Unit, dumps, knowledge, run_unit, strategy_for
+from .watchdog import Deadline
+
+#: Seconds the coordinator explores alone before it hands out units.
+FIRST_SLICE = 0.25
+#: Seconds a unit runs before it hands back what it has left (the issue's 0.2 to 2 s).
+SLICE = 1.0
+#: Units kept queued per worker, so that none waits for the coordinator between two.
+QUEUED = 2
+
+
+class Fallback(Exception):  # noqa: N818 - a signal: run serially instead
+    """The exploration cannot be split among workers and give the serial result."""
+
+
+def parallel_search(program: Program, name: str, options: dict, settings: Settings, deadline: Deadline,
+                    make_backend):
+    """Explore ``program`` with strategy ``name`` on the workers ``make_backend()`` gives;
+    the result is the serial search's. Raises :class:`Fallback` when it cannot be."""
+    started = time.monotonic()
+    slice_seconds, first_slice = SLICE, FIRST_SLICE
+    strategy = strategy_for(name, options)
+    tally = Tally()
+    pieces: dict[tuple, Piece] = {}
+    starts: dict[tuple, object] = {}  # unit key -> its start, to run a unit again up to the budget
+    queue: list[Unit] = []
+    if name in SAMPLING:
+        about = {"covered": strategy.incomplete_reason, "reduced": False, "groups": (), "figures": {}}
+        queue = _sampling_units(settings.max_executions, slice_seconds)
+        # the first execution, as each worker runs it: the threads, variables and objects it
+        # meets are numbered here as there
+        drive(program, strategy_for(name, options), _first(settings), Tally(), deadline, started)
+    else:
+        about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + first_slice)
+        if not about.pop("sliced") or not hasattr(strategy, "split"):
+            return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, ()
+        pieces[(0,)] = Piece((0,), tally, [], seconds=time.monotonic() - started)
+        queue = [Unit((n,), start, slice_seconds) for n, start in enumerate(strategy.split(), 1)]
+    job = Job(uuid.uuid4().hex, _shipped(program), name, options, settings.max_steps, settings.step_timeout)
+    known = knowledge(program)
+    backend = make_backend()
+    stop_reason = None
+    unit_seconds = []
+    running: dict = {}  # future -> unit
+    try:
+        while queue or running:
+            while queue and len(running) < QUEUED * backend.workers:
+                unit = queue.pop(0)
+                if name not in SAMPLING:  # a sampling unit's start says how many executions it runs
+                    unit.max_executions = settings.max_executions
+                unit.time_left = None if deadline.at is None else max(deadline.at - time.monotonic(), 0.001)
+                starts[unit.key] = unit.start
+                running[backend.submit(run_unit, job, unit)] = unit
+            timeout = None if deadline.at is None else max(deadline.at - time.monotonic(), 0) + 1.0
+            done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
+            if not done:  # past the time limit and a second more: what has not come back is lost
+                stop_reason = "time_limit"
+                break
+            for future in done:
+                unit = running.pop(future)
+                try:
+                    piece = pickle.loads(future.result())
+                except Exception as error:  # noqa: BLE001 - a worker died or a piece would not pickle
+                    raise Fallback(f"a worker failed ({type(error).__name__}: {error})") from error
+                if piece.learned:
+                    raise Fallback("a unit met threads, variables or objects the first execution did not")
+                pieces[piece.key] = piece
+                unit_seconds.append(piece.seconds)
+                _absorb(strategy, piece.counters)
+                queue += [Unit(unit.key + (n,), start, slice_seconds) for n, start in enumerate(piece.starts, 1)]
+                if piece.tally.stop_reason not in (None, "max_executions"):
+                    stop_reason = piece.tally.stop_reason  # nondeterminism, a hung step, the time limit
+            queue.sort(key=lambda unit: unit.key)
+            if stop_reason is not None:
+                break
+            if settings.max_executions is not None and _budget_reached(pieces, queue, running, settings):
+                break
+            if settings.progress is not None:
+                executions = sum(piece.tally.executions for piece in pieces.values())
+                settings.progress(executions, sum(piece.tally.steps for piece in pieces.values()),
+                                  time.monotonic() - started)
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+    finally:
+        backend.close(cancel=True)
+    if knowledge(program) != known:
+        raise Fallback("the coordinator met threads, variables or objects after the units were sent")
+    merged = _merged(program, name, options, settings, deadline, pieces, starts, queue, running, stop_reason)
+    about["covered"] = getattr(strategy, "incomplete_reason", None)
+    result = assemble(program, name, settings, merged, about, deadline, time.monotonic() - started)
+    return result, backend.workers, tuple(unit_seconds)
+
+
+def _sampling_units(max_executions: int | None, seconds: float) -> list[Unit]:
+    """The numbered units of a sampling search: as many as the budget needs, or, with
+    only a time limit, many more than it will run."""
+    if max_executions is None:
+        return [Unit((n,), (n, UNIT), seconds=1e9) for n in range(1 << 16)]
+    units = []
+    for n in range(-(-max_executions // UNIT)):
+        units.append(Unit((n,), (n, min(UNIT, max_executions - n * UNIT)), seconds=1e9))
+    return units
+
+
+def _first(settings: Settings) -> Settings:
+    return Settings(max_executions=1, max_steps=settings.max_steps, step_timeout=settings.step_timeout)
+
+
+def _absorb(strategy, counters: dict) -> None:
+    if counters:
+        strategy.absorb(counters)
+
+
+def _budget_reached(pieces: dict, queue: list, running: dict, settings: Settings) -> bool:
+    """Whether the executions first in exploration order, all back, reach ``max_executions``."""
+    keys = sorted(list(pieces) + [unit.key for unit in queue] + [unit.key for unit in running.values()])
+    total = 0
+    for key in keys:
+        piece = pieces.get(key)
+        if piece is None:
+            return False  # an earlier unit is still out: its executions come first
+        total += piece.tally.executions
+        if total >= settings.max_executions:
+            return True
+    return False
+
+
+def _merged(program: Program, name: str, options: dict, settings: Settings, deadline: Deadline, pieces: dict,
+            starts: dict, queue: list, running: dict, stop_reason: str | None) -> Tally:
+    """The pieces' tallies merged in exploration order, cut at ``max_executions`` as a
+    serial search is cut."""
+    merged = Tally()
+    budget = settings.max_executions
+    keys = sorted(pieces)
+    later = bool(queue or running)
+    for number, key in enumerate(keys):
+        piece = pieces[key]
+        if budget is not None and merged.executions + piece.tally.executions >= budget and name not in SAMPLING:
+            more = (merged.executions + piece.tally.executions > budget or number + 1 < len(keys) or later
+                    or piece.starts or piece.tally.stop_reason == "max_executions")
+            tally = piece.tally
+            if merged.executions + tally.executions > budget:  # run it again, up to the budget
+                tally = _again(program, name, options, settings, deadline, starts[key[:-1]] if key != (0,)
+                               else None, budget - merged.executions)
+            merged.merge(tally)
+            if more:
+                merged.stop_reason = merged.stop_reason or "max_executions"
+            return merged
+        merged.merge(piece.tally)
+    if stop_reason is not None:
+        merged.stop_reason = stop_reason
+    elif name in SAMPLING and budget is not None:
+        merged.stop_reason = "max_executions"  # a sample always has more to draw
+    return merged
+
+
+def _again(program: Program, name: str, options: dict, settings: Settings, deadline: Deadline, start: object,
+           executions: int) -> Tally:
+    """A unit run again here, for its first ``executions`` executions only."""
+    tally = Tally()
+    budget = Settings(max_executions=executions, max_steps=settings.max_steps, step_timeout=settings.step_timeout)
+    drive(program, strategy_for(name, options, start), budget, tally, deadline, time.monotonic())
+    return tally
+
+
+def _shipped(program: Program) -> bytes | tuple[str, str]:
+    """The scenario as the workers get it: pickled (functions defined in ``__main__``, a
+    notebook cell or a scenario file by value, with cloudpickle); plain code from a
+    scenario file as the file and the scenario's name in it, for each worker to run the
+    file itself: plain code works on its modules' own globals, which a copy would not be."""
+    scenario = program.scenario
+    plain = getattr(scenario, "plain", None)
+    for module in () if plain is None else plain.modules:
+        if module.__name__.startswith(LOADED + "."):
+            attribute = next((name for name, value in vars(module).items() if value is scenario), None)
+            if attribute is None:
+                raise Fallback(f"plain code from {module.__file__} whose scenario is not one of the file's names")
+            return module.__file__, attribute
+        if module.__name__ == "__main__" or module.__name__ not in sys.modules:
+            raise Fallback(f"plain code in module {module.__name__!r}, which worker processes cannot import "
+                           f"(put it in a module of its own, or a scenario file, to explore it in parallel)")
+    try:
+        return dumps(scenario)
+    except Exception as error:  # noqa: BLE001 - whatever refuses to pickle, the user must hear which
+        raise InvalidArgument(
+            f"scenario {scenario.name!r} cannot be sent to worker processes: {type(error).__name__}: "
+            f"{error}. Everything a scenario holds (its thread functions, their closures and defaults, its "
+            f"initial values) must pickle; run it with workers=1, or make what fails a module-level "
+            f"function or value") from error

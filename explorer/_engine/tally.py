@@ -1,0 +1,230 @@
+"""What a search's executions showed, kept so that two searches' tallies can be merged.
+
+A serial search keeps one :class:`Tally`. A parallel one keeps one per work unit and
+merges them in exploration order (:meth:`Tally.merge`): counts add, and where two
+executions show the same thing, the better witness wins and, between equals, the one
+explored first, exactly as one search running both units one after the other would.
+"""
+
+from __future__ import annotations
+
+from ..detectors.lock_order import LockOrderEdges
+from ..detectors.lost_update import LostUpdateKeys, lost_update_finding
+from ..detectors.races import RacePairs, race_finding
+from ..findings import RawFinding
+from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution
+from .watchdog import TimeLimitReached
+
+
+class Tally:
+    """The counts, outcomes, findings and lock-order edges of a run of executions, each
+    with the witness execution that shows it best (lowest score, then first explored)."""
+
+    __slots__ = ("counts", "edge_cap", "edge_sets", "edge_witness", "executions", "first", "found",
+                 "outcome_counts", "pruned", "steps", "stop_reason", "witnesses")
+
+    def __init__(self, edge_cap: int | None = None) -> None:
+        self.counts = {COMPLETED: 0, DEADLOCKED: 0, FAILED: 0, TRUNCATED: 0, DIVERGED: 0, HUNG: 0}
+        self.outcome_counts: dict[tuple, int] = {}
+        self.witnesses: dict[tuple, tuple] = {}  # outcome key -> (score, events) of its best execution
+        self.found: dict[tuple, list] = {}  # finding key -> [raw finding, events, occurrences, score]
+        self.edge_witness: dict[tuple, tuple] = {}  # lock-order edge -> (score, events) of its best execution
+        self.edge_sets: dict[frozenset, list] = {}  # the edges of an execution -> [score, events, executions]
+        self.edge_cap = MAX_EDGE_SETS if edge_cap is None else edge_cap
+        self.executions = 0
+        self.steps = 0
+        self.pruned = 0
+        self.first: list = []  # the first execution's events: what later runs were checked against
+        self.stop_reason: str | None = None
+
+    def merge(self, later: Tally) -> None:
+        """Add ``later``'s executions, explored after this tally's."""
+        if self.stop_reason is not None:
+            return  # the search stopped before ``later``'s executions
+        for status, count in later.counts.items():
+            self.counts[status] += count
+        if not self.executions:
+            self.first = later.first
+        self.executions += later.executions
+        self.steps += later.steps
+        self.pruned += later.pruned
+        self.stop_reason = later.stop_reason
+        outcome_counts, witnesses = self.outcome_counts, self.witnesses
+        for key, count in later.outcome_counts.items():
+            seen = outcome_counts.get(key)
+            if seen is None:
+                outcome_counts[key] = count
+                witnesses[key] = later.witnesses[key]
+            else:
+                outcome_counts[key] = seen + count
+                if later.witnesses[key][0] < witnesses[key][0]:
+                    witnesses[key] = later.witnesses[key]
+        found = self.found
+        for key, (raw, events, occurrences, score) in later.found.items():
+            entry = found.get(key)
+            if entry is None:
+                found[key] = [raw, events, occurrences, score]
+            else:
+                entry[2] += occurrences
+                if score < entry[3]:
+                    entry[0], entry[1], entry[3] = raw, events, score
+        edge_witness = self.edge_witness
+        for edge, best in later.edge_witness.items():
+            mine = edge_witness.get(edge)
+            if mine is None or best[0] < mine[0]:
+                edge_witness[edge] = best
+        edge_sets = self.edge_sets
+        for signature, (score, events, count) in later.edge_sets.items():
+            entry = edge_sets.get(signature)
+            if entry is None:
+                if len(edge_sets) < self.edge_cap:
+                    edge_sets[signature] = [score, events, count]
+            else:
+                entry[2] += count
+                if score < entry[0]:
+                    entry[0], entry[1] = score, events
+
+
+def _note(found: dict, raw: RawFinding, run: Execution) -> None:
+    events = run.events
+    score = (run.preemptions, len(events))
+    entry = found.get(raw.key)
+    if entry is None:
+        found[raw.key] = [raw, events, 1, score]
+        return
+    entry[2] += 1
+    if score < entry[3]:
+        entry[0], entry[1], entry[3] = raw, events, score
+
+
+def _unhashable(run: Execution) -> RawFinding:
+    names = run.program.thread_names
+    for var, value in run.values.items():
+        try:
+            hash(value)
+        except TypeError:
+            writer = next((names[e[0]] for e in reversed(run.events)
+                           if e[1][0] == "write" and e[1][1] == var), None)
+            message = (f"thread {writer} wrote {value!r} ({type(value).__name__}) to {var!r}, "
+                       f"which is not hashable; shared values must be hashable and never "
+                       f"mutated in place (a tuple, not a list)")
+            thread = names.index(writer) if writer is not None else None
+            return RawFinding("error", "error", thread, ("error", thread, "unhashable", var),
+                              message, {"variable": var, "position": len(run.events)})
+    for i, value in enumerate(run.returns):
+        try:
+            hash(value)
+        except TypeError:
+            message = (f"thread {names[i]} returned {value!r} ({type(value).__name__}), which is "
+                       f"not hashable; outcomes are counted by value, so return a tuple, not a list")
+            return RawFinding("error", "error", i, ("error", i, "unhashable-return"),
+                              message, {"position": len(run.events)})
+    raise AssertionError("[explorer internal bug] a final state failed to hash, but no value is unhashable")
+
+
+def _agreed(run: Execution, last: list[tuple]) -> int:
+    """How many leading events ``run`` shares with ``last``, the events a detector analysed
+    last: what the engine checked if ``run`` was compared with them, else counted here (the
+    run after one the search abandoned, or a cut run run on to its end)."""
+    if run.compared is last:
+        return run.agreed
+    events = run.events
+    mine, theirs = getattr(events, "syncs", None) or {}, getattr(last, "syncs", None) or {}
+    for position in range(min(len(events), len(last))):
+        try:
+            if events[position] != last[position] or mine.get(position) != theirs.get(position):
+                return position
+        except Exception:  # values that refuse to compare (arrays)
+            return position
+    return min(len(events), len(last))
+
+
+def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...], lost: LostUpdateKeys) -> None:
+    """:func:`_note` for each lost update, wording a finding only when it is kept; ``lost``
+    analyses only what ``run`` does not share with the execution it analysed last."""
+    located_all = lost.of(run.events, _agreed(run, lost.events))
+    if not located_all:
+        return
+    events = run.events
+    score = (run.preemptions, len(events))
+    for located in located_all:
+        key = located[0]
+        entry = found.get(key)
+        if entry is None:
+            found[key] = [lost_update_finding(events, names, *located), events, 1, score]
+        else:
+            entry[2] += 1
+            if score < entry[3]:
+                entry[0], entry[1], entry[3] = lost_update_finding(events, names, *located), events, score
+
+
+def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RacePairs) -> None:
+    """:func:`_note` for each racing pair, with the trace that shows it best
+    (:func:`.detectors.races.witness_ranks`: its score); a finding is worded only for the
+    pairs that are kept in the end (:class:`_Race`). ``passed`` is the time limit's flag:
+    one execution may race in hundreds of thousands of pairs. ``racing`` analyses only
+    what ``run`` does not share with the execution it analysed last."""
+    events = run.events
+    pairs = racing.of(events, _agreed(run, racing.events), k)
+    if not pairs:
+        return
+    get = found.get
+    # merge_races ranks the races on the same lines of one trace the same way: so that
+    # each is worded from the pair replay words.
+    ranks = racing.ranks(events, run.preemptions, pairs)
+    for number, (key, earlier, later) in enumerate(pairs):
+        if not number & 4095 and passed[0]:
+            raise TimeLimitReached
+        score = ranks[number]
+        entry = get(key)
+        if entry is None:
+            found[key] = [_Race(key, earlier, later), events, 1, score]
+        else:
+            entry[2] += 1
+            if score < entry[3]:
+                entry[0], entry[1], entry[3] = _Race(key, earlier, later), events, score
+
+
+class _Race:
+    """A racing pair as the search keeps it: its key and its two steps. The finding (with
+    its marks) is made by :meth:`finding` only for a pair that is shown in the result."""
+
+    __slots__ = ("key", "steps")
+    kind = "race"
+
+    def __init__(self, key: tuple, earlier: int, later: int) -> None:
+        self.key = key
+        self.steps = (earlier, later)
+
+    @property
+    def details(self) -> dict:
+        return {"variable": self.key[1], "steps": self.steps}
+
+    def finding(self, events: list[tuple]) -> RawFinding:
+        return race_finding(self.key, self.steps[0], self.steps[1], events)
+
+
+#: Distinct sets of lock-order edges kept with a witness; beyond it, cycles fall back to
+#: the trace of their first edge.
+MAX_EDGE_SETS = 1_000
+
+
+def _note_lock_order(run: Execution, edge_witness: dict, edge_sets: dict, ordering: LockOrderEdges,
+                     cap: int = MAX_EDGE_SETS) -> None:
+    edges = ordering.of(run.events, _agreed(run, ordering.events))
+    if not edges:
+        return
+    score = (run.preemptions, len(run.events))
+    for edge in edges:
+        best = edge_witness.get(edge)
+        if best is None or score < best[0]:
+            edge_witness[edge] = (score, run.events)
+    signature = frozenset(edges)
+    entry = edge_sets.get(signature)
+    if entry is None:
+        if len(edge_sets) < cap:
+            edge_sets[signature] = [score, run.events, 1]
+    else:
+        entry[2] += 1
+        if score < entry[0]:
+            entry[0], entry[1] = score, run.events

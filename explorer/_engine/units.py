@@ -1,0 +1,186 @@
+"""Work units of a parallel exploration: what a worker runs, and what it sends back.
+
+A unit is a start of the strategy (what its ``split()`` handed back: a prefix of
+choices to force, and the branches below it still to explore; for a sampling
+strategy, a unit number), a slice of time, and the budgets. The worker runs the
+search from that start with the same loop as a serial search (:func:`.search.drive`),
+into a :class:`.tally.Tally` of its own, until the strategy is done or the slice is
+over; then it hands back what is left as new starts. The coordinator merges the
+tallies in exploration order (:mod:`explorer._engine.coordinator`).
+
+A worker compiles the job's scenario once and keeps it for the job's next units, and
+first runs the strategy's first execution, as the serial search did: a program learns
+the threads, variables and objects a run starts as it meets them, and numbers them in
+that order; a unit that meets one the first execution did not says so (``learned``),
+and the coordinator runs the search serially instead, whose numbering is the one
+users see.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import sys
+import time
+import types
+from collections import ChainMap
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from ..settings import Settings
+from ..strategies import DPOR, PCT, Bounded, Exhaustive, RandomWalk, Stateful
+from .guards import no_process_exit
+from .program import Program
+from .tally import Tally
+from .watchdog import Deadline, Watchdog
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What every unit of one exploration shares: the scenario (pickled once, by
+    cloudpickle, so that a scenario defined in a notebook cell reaches the workers too),
+    the strategy and its options, and the per-step settings."""
+
+    id: str
+    scenario: bytes | tuple[str, str]  # pickled, or (file, name) of plain code in a scenario file
+    strategy: str
+    options: dict
+    max_steps: int
+    step_timeout: float | None
+
+
+@dataclass(slots=True)
+class Unit:
+    """One piece of work: the strategy's ``start``, run for at most ``seconds``."""
+
+    key: tuple  # its place in exploration order: units sort as their executions come
+    start: object
+    seconds: float
+    max_executions: int | None = None
+    time_left: float | None = None  # seconds to the exploration's time limit when it was sent
+
+
+@dataclass(slots=True)
+class Piece:
+    """What a unit did: its tally (at ``key``), the starts of what it left (each follows
+    at ``key[:-1] + (n,)`` for n = 1, 2, ...), and figures for the coordinator."""
+
+    key: tuple
+    tally: Tally
+    starts: list
+    counters: dict = field(default_factory=dict)
+    learned: bool = False
+    seconds: float = 0.0
+    about: dict = field(default_factory=dict)
+
+
+def strategy_for(name: str, options: dict, start: object = None):
+    """A fresh strategy called ``name`` (``start``: a work unit's, from ``split()``)."""
+    if name == "exhaustive":
+        return Exhaustive(start)
+    if name == "bounded":
+        return Bounded(options["preemptions"], start)
+    if name == "dpor":
+        return DPOR(start)
+    if name == "stateful":
+        return Stateful(symmetry=options["symmetry"], exact=options["exact"], max_states=options["max_states"],
+                        max_steps=options["max_steps"], start=start)
+    if name == "random":
+        return RandomWalk(options["seed"]) if start is None else RandomWalk(options["seed"], *start)
+    if name == "pct":
+        return (PCT(options["seed"], options["depth"]) if start is None
+                else PCT(options["seed"], options["depth"], *start))
+    raise AssertionError(f"[explorer internal bug] no parallel form of strategy {name!r}")
+
+
+def knowledge(program: Program) -> tuple[int, int, int]:
+    """How much a program has learned of threads, variables and objects made as it ran."""
+    return len(program.thread_names), len(program.var_names), len(program.declarations)
+
+
+class _Compiled:
+    """A job's scenario, compiled in this worker, with its first execution run."""
+
+    def __init__(self, job: Job) -> None:
+        from .search import drive
+
+        scenario = _scenario(job.scenario)
+        self.program = Program(scenario)
+        self.stack = ExitStack()
+        self.stack.enter_context(no_process_exit())
+        self.stack.enter_context(self.program.session())
+        settings = Settings(max_executions=1, max_steps=job.max_steps, step_timeout=job.step_timeout)
+        deadline = Deadline(None)
+        with Watchdog(settings.step_limit, deadline):
+            drive(self.program, strategy_for(job.strategy, job.options), settings, Tally(), deadline,
+                  time.monotonic())
+        self.known = knowledge(self.program)
+
+
+_COMPILED: dict[str, _Compiled] = {}
+
+
+def _scenario(shipped: bytes | tuple[str, str]):
+    if isinstance(shipped, bytes):
+        return pickle.loads(shipped)
+    from ..loading import load_scenarios
+
+    file, name = shipped
+    found, failures = load_scenarios([file])
+    for _file, attribute, scenario in found:
+        if attribute == name:
+            return scenario
+    raise AssertionError(f"[explorer internal bug] scenario {name} is not in {file} in a worker: {failures}")
+
+
+def dumps(value: object) -> bytes:
+    """``value`` pickled as cloudpickle does (functions made in ``__main__``, a notebook
+    cell or another function by value: a step's lambda, a scenario's thread bodies),
+    with their code's file name kept (cloudpickle blanks it): the lines a finding names
+    are the same wherever it was found."""
+    import cloudpickle
+
+    from ..loading import LOADED
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith(LOADED + "."):  # scenario files the loader ran: not importable elsewhere
+            cloudpickle.register_pickle_by_value(module)
+
+    class Pickler(cloudpickle.Pickler):
+        dispatch_table = ChainMap({types.CodeType: _code_reduce}, cloudpickle.Pickler.dispatch_table)
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
+def _code_reduce(code: types.CodeType):
+    from cloudpickle.cloudpickle import _code_reduce as reduce
+
+    make, args = reduce(code)
+    return make, tuple(code.co_filename if arg == "<dynamic-code>" else arg for arg in args)
+
+
+def run_unit(job: Job, unit: Unit) -> bytes:
+    """Run one unit in this worker (the backends' task); its :class:`Piece`, pickled."""
+    from .search import drive
+
+    compiled = _COMPILED.get(job.id)
+    if compiled is None:
+        for old in _COMPILED.values():  # one job at a time: the last one's patches come off
+            old.stack.close()
+        _COMPILED.clear()
+        compiled = _COMPILED[job.id] = _Compiled(job)
+    program = compiled.program
+    started = time.monotonic()
+    strategy = strategy_for(job.strategy, job.options, unit.start)
+    settings = Settings(max_executions=unit.max_executions, max_steps=job.max_steps,
+                        step_timeout=job.step_timeout)
+    deadline = Deadline(None if unit.time_left is None else started + unit.time_left)
+    tally = Tally(edge_cap=1 << 62)  # the coordinator caps the merged edge sets, in order
+    with Watchdog(settings.step_limit, deadline):
+        about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + unit.seconds)
+    starts = strategy.split() if about.pop("sliced") else []
+    counters = strategy.counters() if hasattr(strategy, "counters") else {}
+    return dumps(Piece(unit.key + (0,), tally, starts, counters, knowledge(program) != compiled.known,
+                       time.monotonic() - started, about))

@@ -1,0 +1,76 @@
+"""Work units on this machine's cores: the standard library's process pool.
+
+Workers are started by a fork server (``multiprocessing``'s ``forkserver``): a clean
+single-threaded process, so a caller's threads (a notebook kernel's, a watchdog) are
+never forked mid-lock. They are all started at once, without the caller's main
+module: units need nothing from it (a scenario travels by value, with cloudpickle), and
+a script that calls ``explore(workers=2)`` at its top level, without an
+``if __name__ == "__main__":`` guard, would otherwise run again in every worker. A
+worker ignores Ctrl-C: the coordinator stops it, and keeps what finished.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures.process  # noqa: F401 - imported before plain code's patches can be in place
+import multiprocessing
+import multiprocessing.forkserver  # noqa: F401
+import multiprocessing.popen_forkserver  # noqa: F401
+import multiprocessing.queues  # noqa: F401
+import multiprocessing.synchronize  # noqa: F401
+import os
+import signal
+import sys
+import types
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+
+
+def _quiet() -> None:
+    """A worker leaves Ctrl-C to the coordinator."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+@contextmanager
+def _without_main():
+    """The caller's ``__main__`` out of sight while workers start (see the module docstring)."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
+class ProcessBackend:
+    """``workers`` processes of this machine (None: one per core)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int | None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["explorer._engine.units"])
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_quiet)
+        with _without_main():  # each submit starts a worker while fewer than ``workers`` are idle
+            started = [self.pool.submit(_ready) for _ in range(self.workers)]
+        wait(started)
+
+    def submit(self, fn, /, *args) -> Future:
+        return self.pool.submit(fn, *args)
+
+    def close(self, *, cancel: bool = False) -> None:
+        if not cancel:
+            self.pool.shutdown(wait=True)
+            return
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+        for process in processes:
+            process.join(timeout=1)
