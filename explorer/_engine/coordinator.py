@@ -28,7 +28,7 @@ from ..settings import Settings
 from ..strategies import SAMPLING
 from ..strategies.random_walk import UNIT
 from .program import Program
-from .search import assemble, drive
+from .search import _state_figures, assemble, drive
 from .tally import Tally
 from .units import Job, Piece, Unit, dumps, knowledge, run_unit, strategy_for
 from .watchdog import Deadline
@@ -119,6 +119,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         raise Fallback("the coordinator met threads, variables or objects after the units were sent")
     merged = _merged(program, name, options, settings, deadline, pieces, starts, queue, running, stop_reason)
     about["covered"] = getattr(strategy, "incomplete_reason", None)
+    if about["figures"]:  # stateful: every worker's states
+        about["figures"] = _state_figures(strategy, about["groups"], program.thread_names)
     result = assemble(program, name, settings, merged, about, deadline, time.monotonic() - started)
     return result, backend.workers, tuple(unit_seconds)
 

@@ -80,12 +80,15 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     pruned = 0
     sliced = False
     try:
-        while begin():
+        while True:
+            # a work unit's time is up: stop before begin(), which may already choose what comes next
+            if slice_end is not None and executions > tally.executions and time.monotonic() >= slice_end:
+                sliced = True
+                break
+            if not begin():
+                break
             if max_executions is not None and executions >= max_executions:
                 stop_reason = "max_executions"
-                break
-            if slice_end is not None and executions and time.monotonic() >= slice_end:
-                sliced = True
                 break
             if deadline.at is not None and (deadline.passed[0] or time.monotonic() >= deadline.at):
                 stop_reason = "time_limit"

@@ -74,8 +74,9 @@ class Piece:
     about: dict = field(default_factory=dict)
 
 
-def strategy_for(name: str, options: dict, start: object = None):
-    """A fresh strategy called ``name`` (``start``: a work unit's, from ``split()``)."""
+def strategy_for(name: str, options: dict, start: object = None, keep: dict | None = None):
+    """A fresh strategy called ``name`` (``start``: a work unit's, from ``split()``; ``keep``:
+    what the worker keeps for the job's next units, for a strategy that keeps something)."""
     if name == "exhaustive":
         return Exhaustive(start)
     if name == "bounded":
@@ -84,7 +85,7 @@ def strategy_for(name: str, options: dict, start: object = None):
         return DPOR(start)
     if name == "stateful":
         return Stateful(symmetry=options["symmetry"], exact=options["exact"], max_states=options["max_states"],
-                        max_steps=options["max_steps"], start=start)
+                        max_steps=options["max_steps"], start=start, keep=keep)
     if name == "random":
         return RandomWalk(options["seed"]) if start is None else RandomWalk(options["seed"], *start)
     if name == "pct":
@@ -115,6 +116,7 @@ class _Compiled:
             drive(self.program, strategy_for(job.strategy, job.options), settings, Tally(), deadline,
                   time.monotonic())
         self.known = knowledge(self.program)
+        self.keep: dict = {}  # what a strategy keeps from one unit to the next (stateful: its states)
 
 
 _COMPILED: dict[str, _Compiled] = {}
@@ -173,7 +175,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
         compiled = _COMPILED[job.id] = _Compiled(job)
     program = compiled.program
     started = time.monotonic()
-    strategy = strategy_for(job.strategy, job.options, unit.start)
+    strategy = strategy_for(job.strategy, job.options, unit.start, compiled.keep)
     settings = Settings(max_executions=unit.max_executions, max_steps=job.max_steps,
                         step_timeout=job.step_timeout)
     deadline = Deadline(None if unit.time_left is None else started + unit.time_left)
