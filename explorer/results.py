@@ -106,6 +106,8 @@ class ExplorationResult:
     workers: int = 1
     #: Parallel exploration: the seconds each work unit took, in the order they came back.
     unit_seconds: tuple = ()
+    #: Parallel exploration: the coordinator's seconds on what the units sent back (merging).
+    coordinator_seconds: float = 0.0
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property

@@ -113,3 +113,27 @@ def test_close_with_cancel_returns_within_a_second_while_a_unit_sleeps_for_thirt
     backend.close()  # a second close waits for Ray's shutdown, which goes on in the background
     assert not ray.is_initialized()
     assert not still_alive(started, within=5)
+
+
+@linux_processes
+def test_an_exploration_through_a_local_ray_gives_the_serial_result(ray, monkeypatch):
+    from explorer import Scenario, explore, read, write
+    from explorer._engine import coordinator
+    from explorer.json_format import result_to_dict
+
+    monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.0)  # hand out units at once, small ones
+    monkeypatch.setattr(coordinator, "SLICE", 0.01)
+
+    def count():
+        for _ in range(2):
+            value = yield read("x")
+            yield write("x", value + 1)
+
+    scenario = Scenario("counter 3x2", variables={"x": 0}, threads={"A": count, "B": count, "C": count})
+    serial = explore(scenario, strategy="exhaustive")
+    parallel = explore(scenario, strategy="exhaustive", workers=2, backend="ray")
+    assert parallel.workers == 2 and len(parallel.unit_seconds) > 1
+    assert parallel.executions == serial.executions == 34_650
+    assert {k: v for k, v in result_to_dict(parallel).items() if k != "elapsed"} == \
+        {k: v for k, v in result_to_dict(serial).items() if k != "elapsed"}
+    assert not ray.is_initialized()  # the private Ray it started is stopped again

@@ -63,16 +63,19 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         # meets are numbered here as there
         drive(program, strategy_for(name, options), _first(settings), Tally(), deadline, started)
     else:
-        about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + first_slice)
-        if not about.pop("sliced") or not hasattr(strategy, "split"):
-            return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, ()
-        pieces[(0,)] = Piece((0,), tally, [], seconds=time.monotonic() - started)
+        splits = hasattr(strategy, "split")  # a strategy that cannot split runs here, to its end
+        about = drive(program, strategy, settings, tally, deadline, started,
+                      slice_end=started + first_slice if splits else None)
+        if not about.pop("sliced"):
+            return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0
+        pieces[(0,)] = Piece((0,), tally, [], _counters(strategy), seconds=time.monotonic() - started)
         queue = [Unit((n,), start, slice_seconds) for n, start in enumerate(strategy.split(), 1)]
     job = Job(uuid.uuid4().hex, _shipped(program), name, options, settings.max_steps, settings.step_timeout)
     known = knowledge(program)
     backend = make_backend()
     stop_reason = None
     unit_seconds = []
+    coordinating = 0.0  # seconds the coordinator spent on what came back: the scaling model's figure
     running: dict = {}  # future -> unit
     try:
         while queue or running:
@@ -88,6 +91,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
             if not done:  # past the time limit and a second more: what has not come back is lost
                 stop_reason = "time_limit"
                 break
+            handling = time.perf_counter()
             for future in done:
                 unit = running.pop(future)
                 try:
@@ -98,11 +102,11 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                     raise Fallback("a unit met threads, variables or objects the first execution did not")
                 pieces[piece.key] = piece
                 unit_seconds.append(piece.seconds)
-                _absorb(strategy, piece.counters)
                 queue += [Unit(unit.key + (n,), start, slice_seconds) for n, start in enumerate(piece.starts, 1)]
                 if piece.tally.stop_reason not in (None, "max_executions"):
                     stop_reason = piece.tally.stop_reason  # nondeterminism, a hung step, the time limit
             queue.sort(key=lambda unit: unit.key)
+            coordinating += time.perf_counter() - handling
             if stop_reason is not None:
                 break
             if settings.max_executions is not None and _budget_reached(pieces, queue, running, settings):
@@ -113,16 +117,23 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                                   time.monotonic() - started)
     except KeyboardInterrupt:
         stop_reason = "interrupted"
-    finally:
-        backend.close(cancel=True)
+    finally:  # units still out are given up at once; otherwise the workers are let go in order
+        backend.close(cancel=bool(running) or stop_reason is not None)
     if knowledge(program) != known:
         raise Fallback("the coordinator met threads, variables or objects after the units were sent")
-    merged = _merged(program, name, options, settings, deadline, pieces, starts, queue, running, stop_reason)
-    about["covered"] = getattr(strategy, "incomplete_reason", None)
+    handling = time.perf_counter()
+    merged, counted = _merged(program, name, options, settings, deadline, pieces, starts, queue, running,
+                              stop_reason)
+    coordinating += time.perf_counter() - handling
+    whole = strategy_for(name, options)  # the figures of the executions merged, as one strategy's
+    for counters in counted:
+        if counters:
+            whole.absorb(counters)
+    about["covered"] = getattr(whole, "incomplete_reason", None)
     if about["figures"]:  # stateful: every worker's states
-        about["figures"] = _state_figures(strategy, about["groups"], program.thread_names)
+        about["figures"] = _state_figures(whole, about["groups"], program.thread_names)
     result = assemble(program, name, settings, merged, about, deadline, time.monotonic() - started)
-    return result, backend.workers, tuple(unit_seconds)
+    return result, backend.workers, tuple(unit_seconds), coordinating
 
 
 def _sampling_units(max_executions: int | None, seconds: float) -> list[Unit]:
@@ -140,9 +151,10 @@ def _first(settings: Settings) -> Settings:
     return Settings(max_executions=1, max_steps=settings.max_steps, step_timeout=settings.step_timeout)
 
 
-def _absorb(strategy, counters: dict) -> None:
-    if counters:
-        strategy.absorb(counters)
+def _counters(strategy) -> dict:
+    """What a strategy's run adds to the whole search's figures (bounded: branches beyond the
+    bound; stateful: states stored), or nothing."""
+    return strategy.counters() if hasattr(strategy, "counters") else {}
 
 
 def _budget_reached(pieces: dict, queue: list, running: dict, settings: Settings) -> bool:
@@ -160,10 +172,11 @@ def _budget_reached(pieces: dict, queue: list, running: dict, settings: Settings
 
 
 def _merged(program: Program, name: str, options: dict, settings: Settings, deadline: Deadline, pieces: dict,
-            starts: dict, queue: list, running: dict, stop_reason: str | None) -> Tally:
+            starts: dict, queue: list, running: dict, stop_reason: str | None) -> tuple[Tally, list[dict]]:
     """The pieces' tallies merged in exploration order, cut at ``max_executions`` as a
-    serial search is cut."""
+    serial search is cut, and the strategy figures of the pieces merged."""
     merged = Tally()
+    counted = []
     budget = settings.max_executions
     keys = sorted(pieces)
     later = bool(queue or running)
@@ -172,29 +185,32 @@ def _merged(program: Program, name: str, options: dict, settings: Settings, dead
         if budget is not None and merged.executions + piece.tally.executions >= budget and name not in SAMPLING:
             more = (merged.executions + piece.tally.executions > budget or number + 1 < len(keys) or later
                     or piece.starts or piece.tally.stop_reason == "max_executions")
-            tally = piece.tally
+            tally, counters = piece.tally, piece.counters
             if merged.executions + tally.executions > budget:  # run it again, up to the budget
-                tally = _again(program, name, options, settings, deadline, starts[key[:-1]] if key != (0,)
-                               else None, budget - merged.executions)
+                tally, counters = _again(program, name, options, settings, deadline,
+                                         starts[key[:-1]] if key != (0,) else None, budget - merged.executions)
             merged.merge(tally)
+            counted.append(counters)
             if more:
                 merged.stop_reason = merged.stop_reason or "max_executions"
-            return merged
+            return merged, counted
         merged.merge(piece.tally)
+        counted.append(piece.counters)
     if stop_reason is not None:
         merged.stop_reason = stop_reason
     elif name in SAMPLING and budget is not None:
         merged.stop_reason = "max_executions"  # a sample always has more to draw
-    return merged
+    return merged, counted
 
 
 def _again(program: Program, name: str, options: dict, settings: Settings, deadline: Deadline, start: object,
-           executions: int) -> Tally:
+           executions: int) -> tuple[Tally, dict]:
     """A unit run again here, for its first ``executions`` executions only."""
     tally = Tally()
     budget = Settings(max_executions=executions, max_steps=settings.max_steps, step_timeout=settings.step_timeout)
-    drive(program, strategy_for(name, options, start), budget, tally, deadline, time.monotonic())
-    return tally
+    strategy = strategy_for(name, options, start)
+    drive(program, strategy, budget, tally, deadline, time.monotonic())
+    return tally, _counters(strategy)
 
 
 def _shipped(program: Program) -> bytes | tuple[str, str]:

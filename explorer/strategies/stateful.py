@@ -280,13 +280,14 @@ class Stateful(Exhaustive):
         """What a unit of a parallel search adds to the whole search's figures."""
         states = self.states - self.extra["states"] - self.base[0]
         return {"states": states, "resent": self.resent - self.extra["resent"] - self.base[1],
-                "replayed": self.replayed, "bytes": self.bytes_per_state() * states}
+                "replayed": self.replayed, "bytes": self.bytes_per_state() * states, "full": self.full}
 
     def absorb(self, counters: dict) -> None:
         self.extra["states"] += counters["states"]
         self.extra["resent"] += counters["resent"]
         self.extra["bytes"] += counters["bytes"]
         self.replayed += counters["replayed"]
+        self.full = self.full or counters["full"]
 
     def _compressed(self, key: tuple) -> tuple:
         """The key as a tuple of small ints, one per part (the variables, the objects, each

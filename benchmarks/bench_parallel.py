@@ -1,0 +1,229 @@
+"""Parallel exploration beside serial, in one run: speed-up per strategy, dpor's extra
+executions, and a scaling model past this machine's cores.
+
+    python benchmarks/bench_parallel.py                 # the rows: each takes 10 s or more serially
+    python benchmarks/bench_parallel.py --quick         # small rows, seconds: checks the bench itself
+    python benchmarks/bench_parallel.py --simulate      # also the makespan at 8 to 1,024 workers
+    python benchmarks/bench_parallel.py --rows exhaustive,dpor --workers 2 --json FILE
+
+Each row explores one scenario three times, each in its own fresh subprocess (this file with
+--child): serially (``workers=1``, today's behaviour), then on ``--workers`` worker processes
+(``backend="processes"``), then serially again; the serial figure is the faster of the two
+serial runs, so a machine that got busier halfway does not flatter the parallel run. Columns:
+
+    serial s     explore() seconds, workers=1
+    parallel s   explore() seconds on the workers (the workers' start-up included)
+    speed-up     serial / parallel
+    executions   serial, then parallel (dpor and stateful may make more in parallel)
+    extra        parallel executions / serial executions (dpor: the issue's bound is 1.05)
+    units        work units the workers ran, and their median seconds
+    same         whether the parallel result is the serial one: every count, final state and
+                 finding for exhaustive, bounded, random and pct; final states, outcomes and finding
+                 kinds for dpor and stateful
+
+The scaling model (--simulate) replays the measured run on paper: the units' measured seconds
+(the work), the coordinator's measured seconds per unit (what it spends on each piece that comes
+back: unpickling it, queueing what it hands back, merging it), and the backend's per-task overhead
+(measured here: a round trip of an empty task). W workers take units from one queue; each unit
+costs its seconds plus the overhead on a worker, then its coordinator time on the one coordinator,
+which handles one piece at a time. A unit that runs a full slice hands back more work, so the
+work is cut finer as workers are added: the model keeps the total work and splits it into units of
+the measured slice, at least W of them. It prints the makespan and the coordinator's busy share
+at 8, 32, 128 and 1,024 workers, and the number of workers at which the coordinator would be busy
+all the time (slice / coordinator seconds per unit): past it, more workers wait for it.
+
+The load average is printed at the start and at the end: the machines are shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from bench_spin import count_up, count_up_locked  # noqa: E402  (the same thread bodies as beside SPIN)
+
+from explorer import Scenario, explore  # noqa: E402
+from explorer._engine import coordinator  # noqa: E402
+from explorer.json_format import result_to_dict  # noqa: E402
+
+SIMULATED = (8, 32, 128, 1024)
+
+
+def counter(threads: int, increments: int, locked: bool = False) -> Scenario:
+    body = partial(count_up_locked if locked else count_up, increments)
+    return Scenario(f"{'locked ' if locked else ''}counter {threads}x{increments}", variables={"x": 0},
+                    locks=["lock"] if locked else [], threads={f"T{i}": body for i in range(threads)})
+
+
+#: row -> (scenario maker and its arguments, strategy, explore() options)
+ROWS = {
+    "exhaustive": ((2, 5), "exhaustive", {}),
+    "bounded": ((4, 3), "bounded", {"preemptions": 3}),
+    "dpor": ((3, 3, True), "dpor", {}),
+    "stateful": ((4, 4), "stateful", {}),
+    "random": ((3, 4), "random", {"max_executions": 60_000}),
+}
+QUICK = {
+    "exhaustive": ((2, 3), "exhaustive", {}),
+    "bounded": ((3, 2), "bounded", {}),
+    "dpor": ((3, 2), "dpor", {}),
+    "stateful": ((3, 2), "stateful", {}),
+    "random": ((2, 2), "random", {"max_executions": 2_000}),
+}
+
+
+def child(row: str, quick: bool, workers: int) -> None:
+    """One exploration, in this fresh process; its figures as one JSON line."""
+    args, strategy, options = (QUICK if quick else ROWS)[row]
+    if quick:  # small rows still split into units
+        coordinator.FIRST_SLICE, coordinator.SLICE = 0.0, 0.02
+    scenario = counter(*args)
+    started = time.perf_counter()
+    result = explore(scenario, strategy=strategy, workers=workers, **options)
+    seconds = time.perf_counter() - started
+    data = result_to_dict(result)
+    data.pop("elapsed")
+    findings = sorted({(f["kind"], f["severity"]) for f in data["findings"]})
+    print(json.dumps({"seconds": seconds, "executions": result.executions, "workers": result.workers,
+                      "complete": result.complete, "unit_seconds": list(result.unit_seconds),
+                      "coordinator_seconds": result.coordinator_seconds, "result": data,
+                      "verdicts": {"final_states": data["final_states"] if strategy not in ("dpor", "stateful")
+                                   else sorted(json.dumps(s["state"], sort_keys=True) for s in data["final_states"]),
+                                   "outcomes": len(data["outcomes"]), "findings": findings}}))
+
+
+def measure(row: str, quick: bool, workers: int) -> dict:
+    def run(count: int) -> dict:
+        done = subprocess.run([sys.executable, __file__, "--child", row, "--workers", str(count)]
+                              + (["--quick"] if quick else []), capture_output=True, text=True, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    first = run(1)
+    parallel = run(workers)
+    second = run(1)
+    serial = min(first, second, key=lambda figures: figures["seconds"])
+    strategy = (QUICK if quick else ROWS)[row][1]
+    if strategy in ("dpor", "stateful"):
+        same = serial["verdicts"] == parallel["verdicts"]
+    else:
+        same = serial["result"] == parallel["result"]
+    return {"row": row, "strategy": strategy, "serial": serial["seconds"], "serial_again": second["seconds"],
+            "parallel": parallel["seconds"], "speedup": serial["seconds"] / parallel["seconds"],
+            "executions": (serial["executions"], parallel["executions"]),
+            "extra": parallel["executions"] / max(serial["executions"], 1), "workers": parallel["workers"],
+            "unit_seconds": parallel["unit_seconds"], "coordinator_seconds": parallel["coordinator_seconds"],
+            "same": same, "complete": (serial["complete"], parallel["complete"])}
+
+
+def task_overhead(samples: int = 200) -> float:
+    """Seconds per empty task, round trip, on two local worker processes."""
+    from explorer.backends.processes import ProcessBackend
+
+    backend = ProcessBackend(2)
+    try:
+        backend.submit(int).result()
+        started = time.perf_counter()
+        futures = [backend.submit(int) for _ in range(samples)]
+        for future in futures:
+            future.result()
+        return (time.perf_counter() - started) / samples * 2  # two at a time: per task, per worker
+    finally:
+        backend.close()
+
+
+def makespan(units: list[float], workers: int, overhead: float, per_unit: float) -> tuple[float, float]:
+    """(seconds, the coordinator's busy share) for ``units`` on ``workers`` workers and one
+    coordinator that spends ``per_unit`` seconds on each piece that comes back."""
+    idle = [0.0] * workers  # when each worker is next free
+    heapq.heapify(idle)
+    coordinator_free = 0.0
+    busy = 0.0
+    finished = 0.0
+    for seconds in units:
+        start = heapq.heappop(idle)
+        done = start + overhead + seconds
+        handled = max(done, coordinator_free) + per_unit  # the coordinator takes pieces one at a time
+        coordinator_free = handled
+        busy += per_unit
+        # the worker gets its next unit once the coordinator has handled what it sent back
+        heapq.heappush(idle, handled)
+        finished = max(finished, handled)
+    return finished, busy / finished if finished else 0.0
+
+
+def simulate(measured: dict, overhead: float) -> list[dict]:
+    units = measured["unit_seconds"]
+    if not units:
+        return []
+    work = sum(units)
+    per_unit = measured["coordinator_seconds"] / len(units)
+    slice_seconds = max(units)  # a unit that runs its whole slice stops at it
+    rows = []
+    for workers in SIMULATED:
+        count = max(int(work / slice_seconds) + 1, workers)
+        cut = [work / count] * count
+        seconds, share = makespan(cut, workers, overhead, per_unit)
+        rows.append({"workers": workers, "makespan": seconds, "coordinator_busy": share,
+                     "speedup": measured["serial"] / seconds})
+    limit = slice_seconds / per_unit if per_unit else float("inf")
+    return [{"row": measured["row"], "per_unit": per_unit, "slice": slice_seconds, "limit": limit, "at": rows}]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--simulate", action="store_true")
+    parser.add_argument("--rows", default=None, help="comma-separated rows: " + ",".join(ROWS))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", dest="json_file", default=None)
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.quick, args.workers)
+        return 0
+    rows = args.rows.split(",") if args.rows else list(ROWS)
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; cores: {os.cpu_count()}")
+    print(f"{'row':<11} {'scenario':<22} {'serial s':>9} {'parallel s':>10} {'speed-up':>8} "
+          f"{'executions':>17} {'extra':>6} {'units':>6} {'median':>7}  same")
+    measured = []
+    for row in rows:
+        figures = measure(row, args.quick, args.workers)
+        measured.append(figures)
+        args_, _strategy, _options = (QUICK if args.quick else ROWS)[row]
+        units = figures["unit_seconds"]
+        print(f"{row:<11} {counter(*args_).name:<22} {figures['serial']:>9.2f} {figures['parallel']:>10.2f} "
+              f"{figures['speedup']:>8.2f} {figures['executions'][0]:>8,}/{figures['executions'][1]:<8,} "
+              f"{figures['extra']:>6.3f} {len(units):>6} {statistics.median(units) if units else 0:>7.3f}  "
+              f"{'yes' if figures['same'] else 'NO'}", flush=True)
+    simulated = []
+    if args.simulate:
+        overhead = task_overhead()
+        print(f"\nscaling model (backend round trip {overhead * 1000:.2f} ms per task):")
+        for figures in measured:
+            for model in simulate(figures, overhead):
+                simulated.append(model)
+                cells = "  ".join(f"{at['workers']:>5}: {at['makespan']:7.2f} s x{at['speedup']:6.1f} "
+                                  f"(coordinator {at['coordinator_busy']:4.0%})" for at in model["at"])
+                print(f"  {model['row']:<11} {model['per_unit'] * 1000:6.2f} ms/unit, slice "
+                      f"{model['slice']:.2f} s, coordinator-bound past {model['limit']:,.0f} workers")
+                print(f"    {cells}")
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.json_file:
+        Path(args.json_file).write_text(json.dumps({"rows": measured, "simulated": simulated}, indent=2))
+    return 0 if all(figures["same"] for figures in measured) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""benchmarks/bench_parallel.py: its scaling model adds up, and its quick run compares the
+parallel result with the serial one (the figures themselves are the benchmark's, not a test's)."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+SCRIPT = ROOT / "benchmarks" / "bench_parallel.py"
+
+
+def load():
+    sys.path.insert(0, str(SCRIPT.parent))
+    spec = importlib.util.spec_from_file_location("bench_parallel", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_model_spreads_units_over_workers_and_queues_them_at_the_coordinator():
+    bench = load()
+    # four one-second units on two workers, a free coordinator: two seconds
+    assert bench.makespan([1.0] * 4, 2, 0.0, 0.0) == (2.0, 0.0)
+    # a coordinator that takes a second per unit is the limit, whatever the workers
+    seconds, busy = bench.makespan([0.1] * 10, 100, 0.0, 1.0)
+    assert seconds == 10.1 and busy > 0.99
+    # the overhead of each task counts on its worker
+    assert bench.makespan([1.0, 1.0], 1, 0.5, 0.0)[0] == 3.0
+
+
+def test_the_quick_run_of_a_row_says_the_parallel_result_is_the_serial_one():
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--rows", "exhaustive"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("exhaustive"))
+    assert row.endswith("yes") and "924/924" in row
+    assert "load average at start" in done.stdout and "load average at end" in done.stdout

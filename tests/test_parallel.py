@@ -1,0 +1,288 @@
+"""Parallel exploration (``explore(..., workers=N)``, ``explorer run -j N``) gives the serial
+result: every count, final state, outcome, finding and trace for exhaustive, bounded,
+random and pct; for the reducing strategies (dpor, stateful), which may run more
+executions in parallel, the same final states, outcomes, deadlocks and findings.
+
+Units are sized in seconds; here the coordinator hands out work after its first
+execution and units are small, so that even the library's small scenarios are cut into
+many units, sent to real worker processes and merged.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from explorer import InvalidArgument, Scenario, explore, read, write
+from explorer._engine import coordinator
+from explorer.json_format import result_to_dict
+from explorer.testing import strategies as xst
+
+from .helpers import library, verdicts
+
+ROOT = Path(__file__).resolve().parent.parent
+SERIAL_IDENTICAL = ("exhaustive", "bounded", "random", "pct")
+
+
+#: Seconds per unit here: a few executions each.
+SMALL = 0.01
+
+
+@pytest.fixture
+def small_units(monkeypatch):
+    """Small units: the coordinator hands out work after its first execution, and a unit
+    hands back what is left after a hundredth of a second."""
+    monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.0)
+    monkeypatch.setattr(coordinator, "SLICE", SMALL)
+
+
+def _without_timing(result) -> dict:
+    data = result_to_dict(result)
+    data.pop("elapsed")
+    return data
+
+
+def _parallel(scenario, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fall back to serial exploration would be a warning
+        return explore(scenario, workers=2, **options)
+
+
+def counter(threads: int, increments: int) -> Scenario:
+    def count():
+        for _ in range(increments):
+            value = yield read("x")
+            yield write("x", value + 1)
+
+    return Scenario(f"counter {threads}x{increments}", variables={"x": 0},
+                    threads={f"T{i}": count for i in range(threads)})
+
+
+# ---- the same result as a serial run ------------------------------------------------------------
+
+#: Executions per exploration of the library here: all of most scenarios, the start of the rest.
+BUDGET = {"exhaustive": 3000, "bounded": 3000, "random": 600, "pct": 600}
+
+
+@pytest.mark.parametrize("strategy", SERIAL_IDENTICAL)
+def test_two_workers_give_the_serial_result_to_the_last_count_on_the_library(strategy, small_units):
+    split = 0
+    for scenario in library(exhaustive=True):
+        serial = explore(scenario, strategy=strategy, max_executions=BUDGET[strategy])
+        parallel = explore(scenario, strategy=strategy, max_executions=BUDGET[strategy], workers=2)
+        assert _without_timing(parallel) == _without_timing(serial), scenario.name
+        split += parallel.workers == 2
+    assert split >= 30  # most scenarios really were cut into units run by workers
+
+
+@pytest.mark.parametrize("strategy", ("dpor", "stateful"))
+def test_reducing_strategies_on_two_workers_give_the_serial_verdicts_on_the_library(strategy, small_units):
+    for scenario in library(exhaustive=True):
+        serial = explore(scenario, strategy=strategy)
+        parallel = explore(scenario, strategy=strategy, workers=2)
+        assert parallel.complete == serial.complete, scenario.name
+        assert verdicts(parallel) == verdicts(serial), scenario.name
+        assert set(parallel.final_states) == set(serial.final_states), scenario.name
+
+
+EVERY_KIND = xst.scenarios(objects="all", max_steps_per_thread=5, max_steps=9)
+
+
+@settings(deadline=None, database=None, max_examples=12, suppress_health_check=list(HealthCheck))
+@given(EVERY_KIND)
+def test_generated_scenarios_of_every_kind_give_the_serial_result_on_two_workers(scenario):
+    _agrees_on_two_workers(scenario)
+
+
+@pytest.mark.slow
+@settings(deadline=None, database=None, max_examples=80, suppress_health_check=list(HealthCheck))
+@given(xst.scenarios(objects="all", max_steps_per_thread=6, max_steps=11))
+def test_more_and_larger_generated_scenarios_give_the_serial_result_on_two_workers(scenario):
+    _agrees_on_two_workers(scenario)
+
+
+def _agrees_on_two_workers(scenario):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coordinator, "FIRST_SLICE", 0.0)
+        patch.setattr(coordinator, "SLICE", 0.0)  # generated scenarios are small: one execution a unit
+        exhaustive = explore(scenario, strategy="exhaustive")
+        for strategy in SERIAL_IDENTICAL:
+            serial = exhaustive if strategy == "exhaustive" else explore(scenario, strategy=strategy,
+                                                                          max_executions=300)
+            options = {} if strategy == "exhaustive" else {"max_executions": 300}
+            assert _without_timing(explore(scenario, strategy=strategy, workers=2, **options)) == \
+                _without_timing(serial), strategy
+        for strategy in ("dpor", "stateful"):
+            parallel = explore(scenario, strategy=strategy, workers=2)
+            assert parallel.complete and verdicts(parallel) == verdicts(exhaustive), strategy
+
+
+@pytest.mark.parametrize("budget", [1, 7, 40, 111])
+def test_a_budget_keeps_the_first_executions_in_serial_order(budget, small_units):
+    scenario = counter(3, 2)
+    for strategy in ("exhaustive", "bounded"):
+        serial = explore(scenario, strategy=strategy, max_executions=budget)
+        parallel = _parallel(scenario, strategy=strategy, max_executions=budget)
+        assert parallel.executions == serial.executions == budget
+        assert parallel.stop_reason == serial.stop_reason == "max_executions"
+        assert _without_timing(parallel) == _without_timing(serial)
+
+
+def test_a_scenario_that_takes_seconds_is_split_among_workers_with_the_serial_counts():
+    scenario = counter(2, 4)  # 12,870 interleavings: about a second serially
+    serial = explore(scenario, strategy="exhaustive")
+    parallel = _parallel(scenario, strategy="exhaustive")
+    assert parallel.workers == 2 and len(parallel.unit_seconds) >= 1
+    assert parallel.executions == serial.executions == 12_870
+    assert parallel.final_states == serial.final_states
+
+
+def test_a_small_scenario_is_explored_by_the_coordinator_alone():
+    result = _parallel(counter(2, 1), strategy="exhaustive")
+    assert result.workers == 1 and result.executions == 6 and result.unit_seconds == ()
+
+
+# ---- budgets, Ctrl-C, and what cannot be sent ---------------------------------------------------
+
+def test_the_time_limit_stops_every_worker_and_the_result_says_it_is_incomplete():
+    started = time.monotonic()
+    result = _parallel(counter(3, 4), strategy="exhaustive", time_limit=2.0)
+    assert time.monotonic() - started < 4.5
+    assert not result.complete and result.stop_reason == "time_limit"
+    assert result.workers == 2 and result.executions > 0
+    assert not _worker_processes()
+
+
+def test_ctrl_c_stops_every_worker_and_keeps_what_finished():
+    timer = threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.monotonic()
+    try:
+        result = _parallel(counter(3, 4), strategy="exhaustive")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 4.5
+    assert not result.complete and result.stop_reason == "interrupted"
+    assert result.executions > 0
+    assert not _worker_processes()
+
+
+def _worker_processes() -> list[int]:
+    """This process's children still alive (the fork server's are its own, not ours)."""
+    time.sleep(0.2)
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    if not children.exists():
+        return []
+    alive = []
+    for pid in children.read_text().split():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"forkserver" not in cmdline and b"resource_tracker" not in cmdline:
+            alive.append(int(pid))
+    return alive
+
+
+def test_a_scenario_defined_in_a_script_without_a_main_guard_reaches_the_workers(tmp_path):
+    script = tmp_path / "mine.py"
+    script.write_text(textwrap.dedent("""
+        from explorer import Scenario, explore, read, write
+        from explorer._engine import coordinator
+        coordinator.FIRST_SLICE = coordinator.SLICE = 0.0
+
+        def increment():
+            value = yield read("x")
+            yield write("x", value + 1)
+
+        scenario = Scenario("mine", variables={"x": 0}, threads={"A": increment, "B": increment})
+        result = explore(scenario, strategy="exhaustive", workers=2)
+        print(result.workers, result.executions, sorted(dict(s)["x"] for s in result.final_states))
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "2 6 [1, 2]"  # printed once: the workers never ran the script
+
+
+def test_a_scenario_that_cannot_be_pickled_is_refused_in_one_line_naming_it(small_units):
+    lock = threading.Lock()
+
+    def holds():
+        held = lock  # a closure over a lock: no process but this one can have it
+        yield read("x")
+        return held.locked()
+
+    scenario = Scenario("holds a lock", variables={"x": 0}, threads={"A": holds, "B": holds})
+    with pytest.raises(InvalidArgument, match="scenario 'holds a lock' cannot be sent to worker processes"):
+        explore(scenario, strategy="exhaustive", workers=2)
+
+
+def test_plain_code_in_an_unimportable_module_is_explored_serially_with_a_warning_saying_why(small_units):
+    from explorer import program
+
+    namespace = {}
+    exec(compile(textwrap.dedent("""
+        import threading
+        def main():
+            box = [0]
+            def add():
+                box[0] += 1
+            t = threading.Thread(target=add)
+            t.start(); t.join()
+            return box[0]
+    """), "<cell>", "exec"), namespace)
+    namespace["main"].__module__ = "__main__"
+    scenario = program("cell", namespace["main"])
+    with pytest.warns(RuntimeWarning, match="explored serially, not on 2 workers"):
+        result = explore(scenario, strategy="exhaustive", workers=2)
+    assert result.workers == 1 and result.complete
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"workers": 0}, "workers must be a whole number >= 1 or 'auto'"),
+    ({"workers": "many"}, "workers must be a whole number >= 1 or 'auto'"),
+    ({"workers": 2, "backend": "dask"}, "unknown backend 'dask'"),
+    ({"workers": 2, "address": "ray://head:10001"}, "address= names a Ray cluster"),
+])
+def test_parallel_options_are_checked(options, message):
+    with pytest.raises(InvalidArgument, match=message):
+        explore(counter(2, 1), **options)
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+def test_explorer_run_dash_j_two_prints_what_a_serial_run_prints(tmp_path):
+    scenario = tmp_path / "counting.py"
+    scenario.write_text(textwrap.dedent("""
+        from explorer import Scenario, read, write
+
+        def count():
+            for _ in range(4):
+                value = yield read("x")
+                yield write("x", value + 1)
+
+        counter = Scenario("counter 2x4", variables={"x": 0}, threads={"A": count, "B": count})
+    """))  # 12,870 interleavings: about a second, so the coordinator hands out units
+    runs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"j{jobs}.json"
+        done = subprocess.run([sys.executable, "-m", "explorer", "run", "-j", jobs, "--strategy", "exhaustive",
+                               "-q", "--json", str(out), str(scenario)],
+                              capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert done.returncode == 1, done.stderr  # the counter loses updates
+        data = json.loads(out.read_text())
+        for entry in data["results"] if "results" in data else [data]:
+            entry.pop("elapsed", None)
+        runs[jobs] = (data, re.sub(r"[\d.]+ ?(s|ms)\b", "(time)", done.stdout))
+    assert runs["1"] == runs["2"]
+    assert "12870 executions" in runs["2"][1].replace(",", "")
