@@ -16,7 +16,8 @@ serial runs, so a machine that got busier halfway does not flatter the parallel 
     speed-up     serial / parallel
     executions   serial, then parallel (dpor and stateful may make more in parallel)
     extra        parallel executions / serial executions (dpor: the issue's bound is 1.05)
-    units        work units the workers ran, and their median seconds
+    units        work units the workers ran, and their median seconds (none: the coordinator
+                 explored alone, as for stateful, which does not split)
     same         whether the parallel result is the serial one: every count, final state and
                  finding for exhaustive, bounded, random and pct; final states, outcomes and finding
                  kinds for dpor and stateful
@@ -72,7 +73,7 @@ ROWS = {
     "exhaustive": ((2, 5), "exhaustive", {}),
     "bounded": ((4, 3), "bounded", {"preemptions": 3}),
     "dpor": ((3, 3, True), "dpor", {}),
-    "stateful": ((4, 4), "stateful", {}),
+    "stateful": ((4, 3), "stateful", {}),  # runs in the coordinator: it does not split
     "random": ((3, 4), "random", {"max_executions": 60_000}),
 }
 QUICK = {

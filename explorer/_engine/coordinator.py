@@ -28,7 +28,7 @@ from ..settings import Settings
 from ..strategies import SAMPLING
 from ..strategies.random_walk import UNIT
 from .program import Program
-from .search import _state_figures, assemble, drive
+from .search import assemble, drive
 from .tally import Tally
 from .units import Job, Piece, Unit, dumps, knowledge, run_unit, strategy_for
 from .watchdog import Deadline
@@ -130,8 +130,6 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         if counters:
             whole.absorb(counters)
     about["covered"] = getattr(whole, "incomplete_reason", None)
-    if about["figures"]:  # stateful: every worker's states
-        about["figures"] = _state_figures(whole, about["groups"], program.thread_names)
     result = assemble(program, name, settings, merged, about, deadline, time.monotonic() - started)
     return result, backend.workers, tuple(unit_seconds), coordinating
 
@@ -153,7 +151,7 @@ def _first(settings: Settings) -> Settings:
 
 def _counters(strategy) -> dict:
     """What a strategy's run adds to the whole search's figures (bounded: branches beyond the
-    bound; stateful: states stored), or nothing."""
+    bound), or nothing."""
     return strategy.counters() if hasattr(strategy, "counters") else {}
 
 

@@ -92,7 +92,6 @@ class ModelGraph:
         self.path: list[int] = []
         self.first = False
         self.owed = False  # the path holds a step that showed something new, not yet run
-        self.handed: list[int] | None = None  # a path to hand out before walking on (restart)
         self.passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed
         self._start()
 
@@ -207,7 +206,6 @@ class ModelGraph:
         key = self._key(root)
         if key is not None:
             self.visited.add(key)
-        self.root = root
         self._push(root)
         self.first = self._terminal(root)  # a program whose threads take no step: one empty run
 
@@ -235,9 +233,6 @@ class ModelGraph:
         if self.first:
             self.first = False
             return []
-        if self.handed is not None:
-            handed, self.handed = self.handed, None
-            return handed
         counter = 0
         while stack:
             counter += 1
@@ -273,58 +268,6 @@ class ModelGraph:
                 self.owed = True  # handed out once the path stops growing
         return None
 
-    # ---- a parallel search's work units -------------------------------------------------
-
-    def split(self) -> list[list[int]]:
-        """What is left of the walk, as the paths to walk on from (:meth:`restart`), in the
-        order the walk would take them; the walk itself stops. A path it still owes the
-        search is the caller's to hand out first (``owed``, ``path``)."""
-        starts = []
-        stack, path = self.stack, self.path
-        for depth in range(len(stack) - 1, -1, -1):
-            _state, enabled, tried = stack[depth]
-            starts += [path[:depth] + [thread] for thread in enabled[tried:]]
-        stack.clear()
-        path.clear()
-        self.owed = False
-        return starts
-
-    def restart(self, prefix: list[int]) -> None:
-        """Walk on from the end of ``prefix`` (from the start, along it), the states visited so
-        far still visited: a work unit. The prefix's states before its last step are those
-        of the walk that split, which handed out every branch from them; its last step is
-        one nobody took yet: what it shows is handed out, as the walk would, and if it
-        leads to a state visited here, what lies below was explored or handed out already."""
-        self.stack.clear()
-        self.path = []
-        self.owed = self.first = False
-        self.handed = None
-        self._push(self.root)
-        state = self.root
-        for number, thread in enumerate(prefix):
-            frame = self.stack[-1]
-            if thread not in frame[1]:
-                raise Unsupported  # not the program the walk that split took it for: replay
-            frame[2] = len(frame[1])  # its other branches are other units'
-            last = number == len(prefix) - 1
-            try:
-                after, novel = self._step(state, thread, force=not last)
-            except _Special:  # the step ends the run (misuse, or max_states): run it, if anything
-                self.stack.clear()
-                if last and not self.full:
-                    self.handed = list(prefix)
-                return
-            if after is None:
-                self.stack.clear()
-                if last and novel:
-                    self.handed = list(prefix)
-                return
-            self.path.append(thread)
-            self._push(after)
-            state = after
-            if last and (novel or self._terminal(after)):
-                self.owed = True
-
     def _terminal(self, state: _State) -> bool:
         """Whether a state no thread can leave shows an outcome, deadlock or warning not seen."""
         if self.stack[-1][1]:
@@ -345,9 +288,9 @@ class ModelGraph:
             return True
         return True
 
-    def _step(self, state: _State, thread: int, force: bool = False) -> tuple[_State | None, bool]:
+    def _step(self, state: _State, thread: int) -> tuple[_State | None, bool]:
         """The state after ``thread``'s step and whether it showed something new; None for
-        a state visited before, unless ``force``."""
+        a state visited before."""
         info = self.info
         local = state.locals[thread]
         _family, step, ordinal, _sent, _returned = info[local]
@@ -443,7 +386,7 @@ class ModelGraph:
         key = self._key(after)
         if key is not None:
             if key in self.visited:
-                return (after if force else None), novel
+                return None, novel
             if self.max_states is not None and len(self.visited) >= self.max_states:
                 self.full = True
                 self.stack.clear()

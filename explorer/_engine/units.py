@@ -74,9 +74,8 @@ class Piece:
     about: dict = field(default_factory=dict)
 
 
-def strategy_for(name: str, options: dict, start: object = None, keep: dict | None = None):
-    """A fresh strategy called ``name`` (``start``: a work unit's, from ``split()``; ``keep``:
-    what the worker keeps for the job's next units, for a strategy that keeps something)."""
+def strategy_for(name: str, options: dict, start: object = None):
+    """A fresh strategy called ``name`` (``start``: a work unit's, from ``split()``)."""
     if name == "exhaustive":
         return Exhaustive(start)
     if name == "bounded":
@@ -84,8 +83,9 @@ def strategy_for(name: str, options: dict, start: object = None, keep: dict | No
     if name == "dpor":
         return DPOR(start)
     if name == "stateful":
+        # no start: stateful does not split (workers could not share the states they visit)
         return Stateful(symmetry=options["symmetry"], exact=options["exact"], max_states=options["max_states"],
-                        max_steps=options["max_steps"], start=start, keep=keep)
+                        max_steps=options["max_steps"])
     if name == "random":
         return RandomWalk(options["seed"]) if start is None else RandomWalk(options["seed"], *start)
     if name == "pct":
@@ -116,7 +116,6 @@ class _Compiled:
             drive(self.program, strategy_for(job.strategy, job.options), settings, Tally(), deadline,
                   time.monotonic())
         self.known = knowledge(self.program)
-        self.keep: dict = {}  # what a strategy keeps from one unit to the next (stateful: its states)
 
 
 _COMPILED: dict[str, _Compiled] = {}
@@ -175,7 +174,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
         compiled = _COMPILED[job.id] = _Compiled(job)
     program = compiled.program
     started = time.monotonic()
-    strategy = strategy_for(job.strategy, job.options, unit.start, compiled.keep)
+    strategy = strategy_for(job.strategy, job.options, unit.start)
     settings = Settings(max_executions=unit.max_executions, max_steps=job.max_steps,
                         step_timeout=job.step_timeout)
     deadline = Deadline(None if unit.time_left is None else started + unit.time_left)

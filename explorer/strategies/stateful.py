@@ -56,22 +56,15 @@ class Stateful(Exhaustive):
     once that many states are stored.
     """
 
-    __slots__ = ("base", "dependent", "exact", "extra", "following", "full", "graph", "keep", "last", "max_states",
-                 "max_steps", "only", "parts", "replayed", "sleeping", "start", "symmetry", "visited", "walk")
+    __slots__ = ("dependent", "exact", "following", "full", "graph", "last", "max_states", "max_steps", "parts",
+                 "replayed", "sleeping", "symmetry", "visited", "walk")
 
     needs_state = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
 
     def __init__(self, *, symmetry: bool = True, exact: bool = False, max_states: int | None = None,
-                 max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True, start: tuple | None = None,
-                 keep: dict | None = None) -> None:
-        # A work unit of a parallel search (what split() handed back): ("walk", prefix) for the
-        # graph walk, ("run", path) for a path it owed, ("replay", choices, branches, sleeping).
-        # ``keep``: the worker's visited states, kept across the units it runs.
-        super().__init__(start[1:3] if start is not None and start[0] == "replay" else None)
-        self.start = start
-        self.keep = keep
-        self.only = None  # the one path a ("run", path) unit runs
+                 max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True) -> None:
+        super().__init__()
         # The graph walk (explorer/_engine/model_graph.py) when the program is one it covers
         # (bind decides): it hands out the paths to run; otherwise runs replay, below.
         self.walk = graph
@@ -88,55 +81,20 @@ class Stateful(Exhaustive):
         self.max_states = max_states
         self.full = False
         self.sleeping: list[int] = [0]  # the sleep set at each position of the current run
-        if start is not None and start[0] == "replay":
-            self.sleeping = list(start[3])
         self.replayed = 0  # steps run again to reach a branch point: what not copying costs
         self.dependent = dependent  # bind() gives the program's own
-        self.base = (0, 0, 0)  # states, values resent, steps walked past: a kept walk's, before this unit
-        self.extra = {"states": 0, "resent": 0, "bytes": 0.0}  # the units' of a parallel search
 
     def bind(self, program) -> None:
         self.dependent = dependence(program.footprint)
         self.graph = None
-        keep, start = self.keep, self.start
-        if keep is not None:  # a unit: the worker's states, and its walk, are kept for its next units
-            self.visited = keep.setdefault("visited", {})
-            self.parts = keep.setdefault("parts", {})
-            self.graph = keep.get("graph")
-        if self.walk and self.graph is None and (start is None or start[0] != "replay"):
+        if self.walk:
             try:
                 self.graph = ModelGraph(program, symmetry=self.symmetry, exact=self.exact,
                                         max_states=self.max_states, max_steps=self.max_steps)
             except Unsupported:
                 pass
-            if keep is not None:
-                keep["graph"] = self.graph
-        if self.graph is not None:
-            graph = self.graph
-            self.base = (len(graph.visited), graph.resent, graph.pruned)
-            if start is not None and start[0] == "run":
-                self.only = list(start[1])
-            elif start is not None:
-                try:
-                    graph.restart(list(start[1]))
-                except Unsupported:  # the walk does not cover this program after all: replay below it
-                    self.graph = None
-        else:
-            self.base = (len(self.visited), 0, 0)
-        if self.graph is None and start is not None and start[0] != "replay":
-            # below a path of the walk, by replaying: the whole subtree, its sleep sets empty
-            Exhaustive.__init__(self, (tuple(start[1]), ()))
-            self.sleeping = [0] * (len(start[1]) + 1)
-            self.start = ("replay", tuple(start[1]), (), tuple(self.sleeping))
 
     def begin(self) -> bool:
-        if self.only is not None:  # a path the walk owed, handed out as a unit of its own
-            if self.only == ():
-                return False
-            self.following, self.only = self.only, ()
-            self.position = 0
-            self.last = None
-            return True
         if self.graph is not None:
             try:
                 schedule = self.graph.next_schedule()
@@ -175,11 +133,10 @@ class Stateful(Exhaustive):
             self.position = position + 1
             thread = self.choices[position]
             if position == replaying - 1:  # the branch taken now: its earlier siblings sleep
+                branch = self.branches[-1]
                 asleep = self.sleeping[position]
-                if self.branches and self.branches[-1][0] == position:  # (a unit's prefix has none)
-                    branch = self.branches[-1]
-                    for sibling in branch[1][:branch[2]]:
-                        asleep |= 1 << sibling
+                for sibling in branch[1][:branch[2]]:
+                    asleep |= 1 << sibling
                 self._step(position, asleep, pending, thread)
             return thread
         asleep = self.sleeping[position]
@@ -244,51 +201,6 @@ class Stateful(Exhaustive):
         Exhaustive.end(self)
         del self.sleeping[self.replaying:]  # the branch point's own set stays
 
-    def split(self) -> list[tuple]:
-        """Hand back what is left, in exploration order, as starts of new searches
-        (``Stateful(start=...)``), and stop: the graph walk's untried branches as paths to
-        walk on from (after the path it owes the search, if any), or, replaying, the
-        branches as :meth:`.Exhaustive.split` has them, with their sleep sets."""
-        graph = self.graph
-        if graph is not None:
-            if self.only is not None or self.full:
-                return []
-            owed = [("run", tuple(graph.path))] if graph.owed else []
-            starts = owed + [("walk", tuple(prefix)) for prefix in graph.split()]
-            self.only = ()  # nothing left here: begin() says so
-            graph.handed = None
-            return starts
-        if self.done or self.full:
-            return []
-        self.done = True
-        branches = self.branches
-        sleeping = tuple(self.sleeping[:self.replaying])
-        cut = next((n for n, (_position, awake, tried) in enumerate(branches) if tried + 1 < len(awake)), None)
-        here = [list(b) for b in branches]
-        if cut is not None:
-            position, awake, tried = branches[cut]
-            here[cut][1] = awake[:tried + 1]
-        starts = [("replay", tuple(self.choices[:self.replaying]), tuple(tuple(b) for b in here), sleeping)]
-        if cut is not None:
-            prefix = tuple(self.choices[:position])
-            for j in range(tried + 1, len(awake)):
-                starts.append(("replay", prefix + (awake[j],), ((position, tuple(awake[:j + 1]), j),),
-                               sleeping[:position + 1]))
-        return starts
-
-    def counters(self) -> dict:
-        """What a unit of a parallel search adds to the whole search's figures."""
-        states = self.states - self.extra["states"] - self.base[0]
-        return {"states": states, "resent": self.resent - self.extra["resent"] - self.base[1],
-                "replayed": self.replayed, "bytes": self.bytes_per_state() * states, "full": self.full}
-
-    def absorb(self, counters: dict) -> None:
-        self.extra["states"] += counters["states"]
-        self.extra["resent"] += counters["resent"]
-        self.extra["bytes"] += counters["bytes"]
-        self.replayed += counters["replayed"]
-        self.full = self.full or counters["full"]
-
     def _compressed(self, key: tuple) -> tuple:
         """The key as a tuple of small ints, one per part (the variables, the objects, each
         thread, the detectors' summaries), each part stored once in ``parts`` and numbered
@@ -315,29 +227,22 @@ class Stateful(Exhaustive):
 
     @property
     def states(self) -> int:
-        """How many distinct states were stored (per symmetry class with ``symmetry``); in a
-        parallel search, by all the workers (each keeps its own)."""
-        return (len(self.graph.visited) if self.graph is not None else len(self.visited)) + self.extra["states"]
+        """How many distinct states were stored (per symmetry class with ``symmetry``)."""
+        return len(self.graph.visited) if self.graph is not None else len(self.visited)
 
     @property
     def resent(self) -> int:
         """Values the graph walk sent again to bring a generator to a state it left."""
-        return (self.graph.resent if self.graph is not None else 0) + self.extra["resent"]
+        return self.graph.resent if self.graph is not None else 0
 
     @property
     def walked_past(self) -> int:
         """Steps of the graph walk into a state already visited (the replaying search counts
-        its own as pruned executions); a unit of a parallel search counts its own."""
-        return self.graph.pruned - self.base[2] if self.graph is not None else 0
+        its own as pruned executions)."""
+        return self.graph.pruned if self.graph is not None else 0
 
     def bytes_per_state(self) -> float:
         """What the visited set takes per state stored: the set's table and its entries."""
-        if self.extra["states"]:  # a parallel search's: weighed by the states each stored
-            own = self.states - self.extra["states"]
-            return ((self._bytes_per_state() * own + self.extra["bytes"]) / self.states) if self.states else 0.0
-        return self._bytes_per_state()
-
-    def _bytes_per_state(self) -> float:
         stored = self.graph if self.graph is not None else self
         n = len(stored.visited)
         if not n:
