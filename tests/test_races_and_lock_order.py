@@ -92,6 +92,8 @@ def test_a_race_is_shown_serially_only_when_no_execution_interleaves_around_it(p
 @given(programs, lock_kinds)
 @example(programs={"A": [("write", "x", 1), ("acquire", "l")], "B": [("write", "x", 1), ("acquire", "l"), ("read", "x")]},
          kinds={"l": "lock", "m": "lock"})  # found by CI: stateful shows these races serially
+@example(programs={"A": [("write", "x", 0), ("read", "y")], "B": [("write", "y", 0), ("read", "y"), ("read", "x")]},
+         kinds={"l": "lock", "m": "lock"})  # found by CI: dpor kept a trace of the race on y that no schedule interleaves
 def test_a_reduced_search_shows_a_race_interleaved_exactly_when_exhaustive_search_does(programs, kinds):
     # dpor (and stateful, below) run one schedule per trace (or fewer), and look for the schedule of a
     # race's trace that interleaves around it. Runs an error cuts short are left out: a
@@ -111,6 +113,22 @@ def test_a_reduced_search_shows_a_race_interleaved_exactly_when_exhaustive_searc
                 for race in explore(scenario, strategy="stateful").races}
     assert set(stateful) == set(expected)
     assert all(expected[where] for where, shown in stateful.items() if shown)
+
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "dpor"])
+def test_a_race_is_shown_interleaved_from_a_trace_whose_own_run_was_serial(strategy):
+    # A: write x, read y; B: write y, read y, read x. Of dpor's three traces, the one with
+    # B's write of y before A's read of y and A's write of x before B's read of x can run
+    # B, A, A, B, B (A reads y between B's two accesses), but dpor ran it as A, B, B, B, A:
+    # serially, with a preemption more than B, B, B, A, A, where the race on x orders A's
+    # read of y after B's read of y and nothing interleaves. The race is ranked by the
+    # trace's best schedule, so the trace that can interleave is kept, and shown so.
+    programs = {"A": [("write", "x", 0), ("read", "y")], "B": [("write", "y", 0), ("read", "y"), ("read", "x")]}
+    scenario = scenario_of(programs, {})
+    [race] = [race for race in explore(scenario, strategy=strategy).races if race.details["variable"] == "y"]
+    assert race.trace.schedule == ("B", "A", "A", "B", "B")
+    assert [str(race.trace.events[i]) for i in race.details["steps"]] == ["B: write y = 0", "A: read y -> 0"]
+    assert interleaved(race.trace, *race.details["steps"])
 
 
 def test_racing_lines_are_reported_once_however_many_threads_race_on_them():

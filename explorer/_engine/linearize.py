@@ -148,3 +148,87 @@ def _before(needs: list[int], earlier: int, later: int) -> bool:
             seen |= bit
             frontier |= needs[bit.bit_length() - 1] & ~seen
     return bool(seen >> earlier & 1)
+
+
+class Precedence:
+    """Which events of one execution every schedule of its trace runs in the same order:
+    those linked by a chain of dependent steps, each thread's own order, a spawn before
+    the spawned thread's steps and a thread's last step before a join of it. The steps
+    before and after an event are worked out once per event asked about, in one pass.
+
+    >>> from explorer import read, write
+    >>> A, B = 0, 1
+    >>> events = [(A, write("x", 1), None, [0, 1]), (B, write("y", 1), None, [0, 1]),
+    ...           (A, read("y"), 1, [0, 1]), (B, read("x"), 1, [1])]
+    >>> order = Precedence(events, dependent)
+    >>> order.forced(1, 2), order.forced(0, 3)   # dependent: never the other way round
+    (True, True)
+    >>> order.forced(0, 1), order.forced(0, 2)   # B may write y first; A runs its own steps in order
+    (False, True)
+    """
+
+    __slots__ = ("_after", "_before", "dependent", "events", "thread_index")
+
+    def __init__(self, events: list[tuple], dependent=dependent, thread_index: dict | None = None) -> None:
+        self.events = events
+        self.dependent = dependent
+        self.thread_index = thread_index
+        self._after: dict[int, bytearray] = {}  # position -> per position, whether it must follow
+        self._before: dict[int, bytearray] = {}  # position -> per position, whether it must precede
+
+    def forced(self, first: int, then: int) -> bool:
+        """Whether every schedule of the trace runs event ``first`` before ``then`` (``first < then``)."""
+        after = self._after.get(first)
+        if after is not None:
+            return bool(after[then])
+        before = self._before.get(then)
+        if before is not None:
+            return bool(before[first])
+        if len(self._after) <= len(self._before):
+            after = self._after[first] = self._reach(first, 1)
+            return bool(after[then])
+        before = self._before[then] = self._reach(then, -1)
+        return bool(before[first])
+
+    def _reach(self, origin: int, direction: int) -> bytearray:
+        """Per position, whether it is linked to ``origin`` in ``direction`` (1: after it)."""
+        events, dependent, thread_index = self.events, self.dependent, self.thread_index
+        reached = bytearray(len(events))
+        reached[origin] = 1
+        threads = {events[origin][0]}  # threads with a linked step: all their steps that way are linked
+        steps: dict = {}  # the distinct steps linked so far (equal steps are dependent with the same steps)
+        others: list = []  # and those that cannot be told apart by hashing
+
+        def link(step) -> None:
+            kind = step[0]
+            key = (kind, step[1]) if kind == "read" or kind == "write" else step
+            try:
+                steps.setdefault(key, step)
+            except TypeError:
+                others.append(step)
+
+        def ends(step):  # the thread a spawn starts or a join waits for, if the program knows it
+            kind = step[0]
+            if thread_index is None or (kind != "spawn" and kind != "join"):
+                return None, None
+            return kind, thread_index.get(step[1])
+
+        link(events[origin][1])
+        kind, other = ends(events[origin][1])
+        if other is not None and (kind == "spawn") == (direction > 0):
+            threads.add(other)
+        stop = len(events) if direction > 0 else -1
+        for position in range(origin + direction, stop, direction):
+            thread, step = events[position][0], events[position][1]
+            kind, other = ends(step)
+            linked = (thread in threads
+                      or (other is not None and other in threads and (kind == "join") == (direction > 0))
+                      or any(dependent(mine, step) for mine in steps.values())
+                      or any(dependent(mine, step) for mine in others))
+            if linked:
+                reached[position] = 1
+                threads.add(thread)
+                link(step)
+                if other is not None and (kind == "spawn") == (direction > 0):
+                    threads.add(other)
+        return reached

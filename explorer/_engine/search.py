@@ -77,6 +77,9 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     needs_pending = getattr(strategy, "needs_pending", False)
     state_keys = (StateKeys(program, symmetry=strategy.symmetry) if getattr(strategy, "needs_state", False)
                   else None)
+    # a reduced search's run stands for every schedule of its trace: its races are ranked by the best
+    reorder = ((dependence(program.footprint), program.thread_index) if getattr(strategy, "reduced", False)
+               else None)
     pruned = 0
     sliced = False
     try:
@@ -141,7 +144,7 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
             for raw in run.findings:
                 _note(found, raw, run)
             _note_lost_updates(found, run, names, lost)
-            _note_races(found, run, len(run.pending), deadline.passed, racing)
+            _note_races(found, run, len(run.pending), deadline.passed, racing, reorder)
             if has_locks or program.lock_names:  # plain code makes its locks as it runs
                 _note_lock_order(run, edge_witness, edge_sets, ordering, edge_cap)
             if status is DIVERGED or status is HUNG:
@@ -687,17 +690,29 @@ def _interleave_races(program: Program, max_steps: int, found: dict, deadline: f
     of the same trace that interleaves them around it, if one does (:func:`witness_ranks`
     puts those first; an exhaustive search runs them all, a reduced one only one per trace).
 
+    The search ranked each race by the best schedule of its trace (``tally._note_races``),
+    so a witness may rank as interleaved while its own schedule is serial: here it gets
+    that schedule, or, if none is found, the rank of the schedule it has.
+
     The trace keeps the racing pair's order, so one of its threads must be moved: the
-    first thread's next access to the variable after the race, or the second's access
-    before it, to the other side of the racing step of the other thread.
+    first thread's last access to the variable to after the racing step of the other
+    thread, or the second's first access to before it.
     """
     names = program.thread_names
-    serial = [entry for entry in found.values() if entry[0].kind == "race" and entry[3][0]]
-    for entry in serial[:MAX_SHORTENED]:
-        if deadline is not None and time.monotonic() >= deadline:
-            return
-        raw, events = entry[0], entry[1]
-        for keep in _interleavings(events, *raw.details["steps"]):
+    tried = 0
+    for entry in found.values():
+        raw, events, score = entry[0], entry[1], entry[3]
+        if raw.kind != "race":
+            continue
+        steps = raw.details["steps"]
+        shown = witness_ranks(events, score[1], [(raw.key, *steps)])[0]
+        if not shown[0]:
+            continue  # its schedule interleaves around it already
+        entry[3] = shown
+        if tried >= MAX_SHORTENED or (deadline is not None and time.monotonic() >= deadline):
+            continue
+        tried += 1
+        for keep in _interleavings(events, *steps):
             run = _shorter_run(program, events, 0, max_steps, keep=keep)
             better = None if run is None else _same_finding(raw, run, names)
             if better is None:
@@ -710,8 +725,9 @@ def _interleave_races(program: Program, max_steps: int, found: dict, deadline: f
 def _interleavings(events: list[tuple], earlier: int, later: int) -> list[tuple[int, int]]:
     """The orders ``(first, then)`` of two events of which either would interleave the
     threads around the race of ``earlier`` and ``later``: the later racing step before the
-    first thread's next access to the variable, or the second thread's previous access
-    before the earlier racing step."""
+    first thread's last access to the variable, or the second thread's first access
+    before the earlier racing step (the last and the first: the others must run before
+    and after those, each thread in its own order)."""
     var = events[earlier][1][1]
     mine, theirs = events[earlier][0], events[later][0]
 
@@ -721,7 +737,7 @@ def _interleavings(events: list[tuple], earlier: int, later: int) -> list[tuple[
 
     after = accesses(mine, range(earlier + 1, later))
     before = accesses(theirs, range(earlier + 1, later))
-    return ([(later, after[0])] if after else []) + ([(before[-1], earlier)] if before else [])
+    return ([(later, after[-1])] if after else []) + ([(before[0], earlier)] if before else [])
 
 
 def _same_finding(raw: RawFinding, run: Execution, names: tuple[str, ...]) -> RawFinding | None:

@@ -13,6 +13,7 @@ from ..detectors.lost_update import LostUpdateKeys, lost_update_finding
 from ..detectors.races import RacePairs, race_finding
 from ..findings import RawFinding
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution
+from .linearize import Precedence
 from .watchdog import TimeLimitReached
 
 
@@ -158,12 +159,22 @@ def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...], lost
                 entry[0], entry[1], entry[3] = lost_update_finding(events, names, *located), events, score
 
 
-def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RacePairs) -> None:
+def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RacePairs,
+                reorder: tuple | None = None) -> None:
     """:func:`_note` for each racing pair, with the trace that shows it best
     (:func:`.detectors.races.witness_ranks`: its score); a finding is worded only for the
     pairs that are kept in the end (:class:`_Race`). ``passed`` is the time limit's flag:
     one execution may race in hundreds of thousands of pairs. ``racing`` analyses only
-    what ``run`` does not share with the execution it analysed last."""
+    what ``run`` does not share with the execution it analysed last.
+
+    A reduced search passes ``reorder``, the program's ``(dependent, thread_index)``: its
+    run stands for every schedule of its trace, so a race is ranked by the best of them,
+    as an exhaustive search would rank it. A race its schedule shows serially ranks as
+    interleaved when another schedule of the trace interleaves around it
+    (:func:`_could_interleave`); the assembly then runs that schedule
+    (``search._interleave_races``). Otherwise the trace kept for a race could be one
+    that no schedule interleaves, while another trace, run serially with a preemption
+    more, has one."""
     events = run.events
     pairs = racing.of(events, _agreed(run, racing.events), k)
     if not pairs:
@@ -172,17 +183,34 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
     # merge_races ranks the races on the same lines of one trace the same way: so that
     # each is worded from the pair replay words.
     ranks = racing.ranks(events, run.preemptions, pairs)
+    precedence = None
     for number, (key, earlier, later) in enumerate(pairs):
         if not number & 4095 and passed[0]:
             raise TimeLimitReached
         score = ranks[number]
         entry = get(key)
+        if score[0] and reorder is not None and (entry is None or entry[3][0]):
+            # only while no trace interleaving this race is known: once one is, this one cannot rank better
+            if precedence is None:
+                precedence = Precedence(events, *reorder)
+            if _could_interleave(precedence, earlier, later, *racing.around(key)):
+                score = (False, *score[1:])
         if entry is None:
             found[key] = [_Race(key, earlier, later), events, 1, score]
         else:
             entry[2] += 1
             if score < entry[3]:
                 entry[0], entry[1], entry[3] = _Race(key, earlier, later), events, score
+
+
+def _could_interleave(precedence: Precedence, earlier: int, later: int, last: int, first: int) -> bool:
+    """Whether a schedule of the trace interleaves the threads around a race its own
+    schedule shows serially: the first racing thread's ``last`` access to the variable
+    (before ``later``) can run after the later racing step, or the second thread's
+    ``first`` access (after ``earlier``) before the earlier one. The racing steps are
+    dependent, so every schedule keeps them in their order."""
+    return ((last > earlier and not precedence.forced(last, later))
+            or (first < later and not precedence.forced(earlier, first)))
 
 
 class _Race:

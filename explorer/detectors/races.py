@@ -317,6 +317,13 @@ class RacePairs:
         del self.found[counts[agreed]:]
         del counts[agreed:]
 
+    def around(self, key: tuple) -> tuple[int, int]:
+        """For a racing pair's ``key`` of the last call: the position of the first racing
+        thread's last access to the variable, and of the second's first (what
+        :func:`witness_ranks` looks at)."""
+        lists = self.history[key[1]]
+        return lists[key[2]][0][-1][2], lists[key[5]][0][0][2]
+
     def ranks(self, events: list[tuple], preemptions: int, pairs: list[tuple[tuple, int, int]]) -> list[tuple]:
         """``witness_ranks(events, preemptions, pairs)`` for the events of the last call,
         from the accesses it keeps: each thread's first and last access to a variable."""
