@@ -107,7 +107,7 @@ def test_generated_scenarios_of_every_kind_give_the_serial_result_on_two_workers
 
 
 @pytest.mark.slow
-@settings(deadline=None, database=None, max_examples=80, suppress_health_check=list(HealthCheck))
+@settings(deadline=None, database=None, max_examples=25, suppress_health_check=list(HealthCheck))
 @given(xst.scenarios(objects="all", max_steps_per_thread=6, max_steps=11))
 def test_more_and_larger_generated_scenarios_give_the_serial_result_on_two_workers(scenario):
     _agrees_on_two_workers(scenario)

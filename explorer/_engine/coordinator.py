@@ -63,7 +63,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         # meets are numbered here as there
         drive(program, strategy_for(name, options), _first(settings), Tally(), deadline, started)
     else:
-        splits = hasattr(strategy, "split")  # a strategy that cannot split runs here, to its end
+        splits = callable(getattr(strategy, "split", None))  # one that cannot split runs here, to its end
         about = drive(program, strategy, settings, tally, deadline, started,
                       slice_end=started + first_slice if splits else None)
         if not about.pop("sliced"):

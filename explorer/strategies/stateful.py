@@ -61,6 +61,9 @@ class Stateful(Exhaustive):
 
     needs_state = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
+    # Not split among the workers of a parallel search, unlike Exhaustive: each would have to
+    # find out for itself which states the others visited (docs/architecture.md, Parallel search).
+    split = None
 
     def __init__(self, *, symmetry: bool = True, exact: bool = False, max_states: int | None = None,
                  max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True) -> None:
