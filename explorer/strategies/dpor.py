@@ -222,7 +222,7 @@ class DPOR:
     reduced = True  # one run stands for many: the search looks for shorter traces after
     incomplete_reason = None
 
-    def __init__(self, start: tuple | None = None) -> None:
+    def __init__(self) -> None:
         self.ended: str | None = None  # how the last execution ended; the search sets it
         self.points: list[_Point] = []
         self.replay = 0  # leading points whose choice is replayed as it is
