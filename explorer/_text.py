@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sys
 
 
@@ -40,14 +42,17 @@ def shown(value: object, limit: int | None = SHOWN_LIMIT) -> str:
 def _stable_repr(value: object, depth: int) -> str:
     """``repr(value)``, but with the members of sets and frozensets (also inside tuples,
     lists and dicts) in sorted order: their own order follows string hashing, which
-    ``PYTHONHASHSEED`` changes between processes, and a report must not.
+    ``PYTHONHASHSEED`` changes between processes, and a report must not; and without
+    the address a default repr shows (``<function f at 0x7f...>`` is ``<function f>``).
 
     >>> _stable_repr((frozenset({"b", "a"}), {2, 1}, [set()]), 0)
     "(frozenset({'a', 'b'}), {1, 2}, [set()])"
     """
     kind = type(value)
     if depth > 20 or kind not in _CONTAINERS:
-        return repr(value)
+        text = repr(value)
+        # a default repr's address (a function's, an object's) differs between runs and processes
+        return _ADDRESS.sub("", text) if " at 0x" in text else text
     depth += 1
     if kind is tuple:
         inner = ", ".join(_stable_repr(item, depth) for item in value)
@@ -63,6 +68,7 @@ def _stable_repr(value: object, depth: int) -> str:
 
 
 _CONTAINERS = frozenset({tuple, list, dict, set, frozenset})
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def text_of(error: BaseException) -> str:

@@ -11,7 +11,7 @@ from explorer._engine.execution import Execution, _differs
 from explorer._engine.program import Program
 from explorer.detectors.lock_order import LockOrderEdges, lock_order_edges
 from explorer.detectors.lost_update import LostUpdateKeys, lost_update_keys
-from explorer.detectors.races import RacePairs, race_pairs, witness_ranks
+from explorer.detectors.races import ACCESSES, RacePairs, race_pairs, witness_ranks
 from explorer.strategies.exhaustive import Exhaustive
 from explorer.testing import strategies as xst
 from scenarios import abba, counter, dining_philosophers, fake_database
@@ -106,6 +106,14 @@ class _FromScratch:
 
     def ranks(self, events, preemptions, pairs):
         return witness_ranks(events, preemptions, pairs)
+
+    def around(self, key):
+        """The first racing thread's last access to the variable, the second's first."""
+        var, first, second = key[1], key[2], key[5]
+        accesses = [(n, event[0]) for n, event in enumerate(self.events)
+                    if event[1][0] in ACCESSES and event[1][1] == var]
+        return ([n for n, thread in accesses if thread == first][-1],
+                next(n for n, thread in accesses if thread == second))
 
 
 def explored_from_scratch(scenario, strategy):
