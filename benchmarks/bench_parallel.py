@@ -18,6 +18,7 @@ serial runs, so a machine that got busier halfway does not flatter the parallel 
     extra        parallel executions / serial executions (dpor: the issue's bound is 1.05)
     units        work units the workers ran, and their median seconds (none: the coordinator
                  explored alone, as for stateful, which does not split)
+    MiB          the serial process's peak resident memory, and the largest a worker reached
     same         whether the parallel result is the serial one: every count, final state and
                  finding for exhaustive, bounded, random and pct; final states, outcomes and finding
                  kinds for dpor and stateful
@@ -98,11 +99,18 @@ def child(row: str, quick: bool, workers: int) -> None:
     data.pop("elapsed")
     findings = sorted({(f["kind"], f["severity"]) for f in data["findings"]})
     print(json.dumps({"seconds": seconds, "executions": result.executions, "workers": result.workers,
+                      "peak_mib": _own_peak_mib(), "worker_peak_mib": result.worker_peak_mib,
                       "complete": result.complete, "unit_seconds": list(result.unit_seconds),
                       "coordinator_seconds": result.coordinator_seconds, "result": data,
                       "verdicts": {"final_states": data["final_states"] if strategy not in ("dpor", "stateful")
                                    else sorted(json.dumps(s["state"], sort_keys=True) for s in data["final_states"]),
                                    "outcomes": len(data["outcomes"]), "findings": findings}}))
+
+
+def _own_peak_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(row: str, quick: bool, workers: int) -> dict:
@@ -125,7 +133,8 @@ def measure(row: str, quick: bool, workers: int) -> dict:
             "executions": (serial["executions"], parallel["executions"]),
             "extra": parallel["executions"] / max(serial["executions"], 1), "workers": parallel["workers"],
             "unit_seconds": parallel["unit_seconds"], "coordinator_seconds": parallel["coordinator_seconds"],
-            "same": same, "complete": (serial["complete"], parallel["complete"])}
+            "same": same, "complete": (serial["complete"], parallel["complete"]),
+            "memory": (serial["peak_mib"], parallel["worker_peak_mib"])}
 
 
 def task_overhead(samples: int = 200) -> float:
@@ -197,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = args.rows.split(",") if args.rows else list(ROWS)
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; cores: {os.cpu_count()}")
     print(f"{'row':<11} {'scenario':<22} {'serial s':>9} {'parallel s':>10} {'speed-up':>8} "
-          f"{'executions':>17} {'extra':>6} {'units':>6} {'median':>7}  same")
+          f"{'executions':>17} {'extra':>6} {'units':>6} {'median':>7} {'MiB serial/worker':>17}  same")
     measured = []
     for row in rows:
         figures = measure(row, args.quick, args.workers)
@@ -206,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         units = figures["unit_seconds"]
         print(f"{row:<11} {counter(*args_).name:<22} {figures['serial']:>9.2f} {figures['parallel']:>10.2f} "
               f"{figures['speedup']:>8.2f} {figures['executions'][0]:>8,}/{figures['executions'][1]:<8,} "
-              f"{figures['extra']:>6.3f} {len(units):>6} {statistics.median(units) if units else 0:>7.3f}  "
+              f"{figures['extra']:>6.3f} {len(units):>6} {statistics.median(units) if units else 0:>7.3f} "
+              f"{figures['memory'][0]:>8.0f}/{figures['memory'][1]:<8.0f}  "
               f"{'yes' if figures['same'] else 'NO'}", flush=True)
     simulated = []
     if args.simulate:

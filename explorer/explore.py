@@ -135,14 +135,14 @@ def explore(
             program = Program(scenario)
             with program.session():
                 try:
-                    result, used, seconds, coordinating = parallel_search(
+                    result, used, seconds, coordinating, peak = parallel_search(
                         program, strategy, options, settings, deadline, make_backend)
                 except Fallback as why:
                     warnings.warn(f"explorer: scenario {scenario.name!r} was explored serially, not on "
                                   f"{workers} workers: {why}", RuntimeWarning, stacklevel=2)
                 else:
                     return dataclasses.replace(result, workers=used, unit_seconds=seconds,
-                                               coordinator_seconds=coordinating)
+                                               coordinator_seconds=coordinating, worker_peak_mib=peak)
         program = Program(scenario)
         with program.session():  # plain code: patched once for the whole search
             return search(program, strategy_for(strategy, options), strategy, settings)

@@ -108,6 +108,8 @@ class ExplorationResult:
     unit_seconds: tuple = ()
     #: Parallel exploration: the coordinator's seconds on what the units sent back (merging).
     coordinator_seconds: float = 0.0
+    #: Parallel exploration: the largest peak resident memory of a worker process, in MiB.
+    worker_peak_mib: float = 0.0
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property

@@ -79,6 +79,7 @@ def _running(pid: int) -> bool:
 @linux_processes
 def test_a_private_ray_runs_the_units_on_loopback_and_close_stops_every_process_it_started(ray):
     assert not ray.is_initialized()
+    before = descendants()  # a fork server another test left (multiprocessing keeps it) is not Ray's
     backend = RayBackend(workers=2, address=None)
     try:
         assert (backend.name, backend.workers) == ("ray", 2)
@@ -89,7 +90,7 @@ def test_a_private_ray_runs_the_units_on_loopback_and_close_stops_every_process_
         error = failed.exception(timeout=30)
         assert type(error) is ZeroDivisionError  # the unit's own exception, as with processes
         assert "in _call" in str(error.__cause__)  # and the remote traceback behind it
-        started = descendants()
+        started = {pid: command for pid, command in descendants().items() if pid not in before}
         assert any("raylet" in command for command in started.values()), started
     finally:
         backend.close()
@@ -99,13 +100,14 @@ def test_a_private_ray_runs_the_units_on_loopback_and_close_stops_every_process_
 
 @linux_processes
 def test_close_with_cancel_returns_within_a_second_while_a_unit_sleeps_for_thirty(ray):
+    before = descendants()
     backend = RayBackend(workers=1, address=None)
     sleeping = backend.submit(time.sleep, 30)
     deadline = time.monotonic() + 30
     while not any("ray::_call" in command for command in descendants().values()):  # running, not queued
         assert time.monotonic() < deadline, f"the unit never started: {descendants()}"
         time.sleep(0.05)
-    started = descendants()
+    started = {pid: command for pid, command in descendants().items() if pid not in before}
     began = time.monotonic()
     backend.close(cancel=True)
     assert time.monotonic() - began < 1.0

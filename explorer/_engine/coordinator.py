@@ -67,7 +67,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         about = drive(program, strategy, settings, tally, deadline, started,
                       slice_end=started + first_slice if splits else None)
         if not about.pop("sliced"):
-            return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0
+            return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0, 0.0
         pieces[(0,)] = Piece((0,), tally, [], _counters(strategy), seconds=time.monotonic() - started)
         queue = [Unit((n,), start, slice_seconds) for n, start in enumerate(strategy.split(), 1)]
     job = Job(uuid.uuid4().hex, _shipped(program), name, options, settings.max_steps, settings.step_timeout)
@@ -76,6 +76,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     stop_reason = None
     unit_seconds = []
     coordinating = 0.0  # seconds the coordinator spent on what came back: the scaling model's figure
+    peak = 0.0  # the largest peak resident memory a worker reported, MiB
     running: dict = {}  # future -> unit
     try:
         while queue or running:
@@ -102,6 +103,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                     raise Fallback("a unit met threads, variables or objects the first execution did not")
                 pieces[piece.key] = piece
                 unit_seconds.append(piece.seconds)
+                peak = max(peak, piece.peak_mib)
                 queue += [Unit(unit.key + (n,), start, slice_seconds) for n, start in enumerate(piece.starts, 1)]
                 if piece.tally.stop_reason not in (None, "max_executions"):
                     stop_reason = piece.tally.stop_reason  # nondeterminism, a hung step, the time limit
@@ -131,7 +133,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
             whole.absorb(counters)
     about["covered"] = getattr(whole, "incomplete_reason", None)
     result = assemble(program, name, settings, merged, about, deadline, time.monotonic() - started)
-    return result, backend.workers, tuple(unit_seconds), coordinating
+    return result, backend.workers, tuple(unit_seconds), coordinating, peak
 
 
 def _sampling_units(max_executions: int | None, seconds: float) -> list[Unit]:

@@ -72,6 +72,7 @@ class Piece:
     learned: bool = False
     seconds: float = 0.0
     about: dict = field(default_factory=dict)
+    peak_mib: float = 0.0  # the worker process's peak resident memory so far
 
 
 def strategy_for(name: str, options: dict, start: object = None):
@@ -184,4 +185,12 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     starts = strategy.split() if about.pop("sliced") else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}
     return dumps(Piece(unit.key + (0,), tally, starts, counters, knowledge(program) != compiled.known,
-                       time.monotonic() - started, about))
+                       time.monotonic() - started, about, _peak_mib()))
+
+
+def _peak_mib() -> float:
+    try:
+        import resource
+    except ImportError:  # not on every platform
+        return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
