@@ -71,7 +71,6 @@ class Piece:
     counters: dict = field(default_factory=dict)
     learned: bool = False
     seconds: float = 0.0
-    about: dict = field(default_factory=dict)
     peak_mib: float = 0.0  # the worker process's peak resident memory so far
 
 
@@ -182,10 +181,10 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     tally = Tally(edge_cap=1 << 62)  # the coordinator caps the merged edge sets, in order
     with Watchdog(settings.step_limit, deadline):
         about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + unit.seconds)
-    starts = strategy.split() if about.pop("sliced") else []
+    starts = strategy.split() if about["sliced"] else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}
     return dumps(Piece(unit.key + (0,), tally, starts, counters, knowledge(program) != compiled.known,
-                       time.monotonic() - started, about, _peak_mib()))
+                       time.monotonic() - started, _peak_mib()))
 
 
 def _peak_mib() -> float:
