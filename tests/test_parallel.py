@@ -106,7 +106,9 @@ def test_more_and_larger_generated_scenarios_give_the_serial_result_on_two_worke
 def _agrees_on_two_workers(scenario):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(coordinator, "FIRST_SLICE", 0.0)
-        patch.setattr(coordinator, "SLICE", 0.0)  # generated scenarios are small: one execution a unit
+        # a unit of a few executions: a generated scenario may have thousands, and a unit of
+        # one execution each would spend the test on round trips to the workers
+        patch.setattr(coordinator, "SLICE", SMALL / 2)
         exhaustive = explore(scenario, strategy="exhaustive")
         for strategy in SERIAL_IDENTICAL:
             options = {"max_executions": 300} if strategy in ("random", "pct") else {}
