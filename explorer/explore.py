@@ -130,7 +130,8 @@ def explore(
                         step_timeout=step_timeout, progress=progress)
     deadline = Deadline(None if time_limit is None else time.monotonic() + time_limit)
     with Watchdog(settings.step_limit, deadline), no_process_exit():
-        if count != 1:
+        # stateful search shares its visited states in this machine's memory: on Ray it runs here
+        if count != 1 and not (strategy == "stateful" and backend != "processes"):
             make_backend = prepare(backend, count, address)
             program = Program(scenario)
             with program.session():

@@ -28,7 +28,8 @@ from ..settings import Settings
 from ..strategies import SAMPLING
 from ..strategies.random_walk import UNIT
 from .program import Program
-from .search import assemble, drive
+from .search import _state_figures, assemble, drive
+from .shared_visited import SharedVisited
 from .tally import Tally
 from .units import Job, Piece, Unit, dumps, knowledge, run_unit, strategy_for
 from .watchdog import Deadline
@@ -51,7 +52,11 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     the result is the serial search's. Raises :class:`Fallback` when it cannot be."""
     started = time.monotonic()
     slice_seconds, first_slice = SLICE, FIRST_SLICE
-    strategy = strategy_for(name, options)
+    # stateful: keys every process computes alike, so that the workers can share one table of
+    # visited states; not under an executions budget, whose first executions in serial order
+    # a shared table cannot keep (it explores serially then)
+    strategy = strategy_for(name, options, parallel=settings.max_executions is None)
+    table = None
     tally = Tally()
     pieces: dict[tuple, Piece] = {}
     starts: dict[tuple, object] = {}  # unit key -> its start, to run a unit again up to the budget
@@ -70,9 +75,19 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
             return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0, 0.0
         pieces[(0,)] = Piece((0,), tally, [], _counters(strategy), seconds=time.monotonic() - started)
         queue = [Unit((n,), start, slice_seconds) for n, start in enumerate(strategy.split(), 1)]
-    job = Job(uuid.uuid4().hex, _shipped(program), name, options, settings.max_steps, settings.step_timeout)
+    shipped = _shipped(program)
+    if name == "stateful":  # the states visited here go first into the workers' table
+        table = SharedVisited.create()
+        strategy.graph.share(table)
+    job = Job(uuid.uuid4().hex, shipped, name, options, settings.max_steps, settings.step_timeout,
+              None if table is None else table.handle)
     known = knowledge(program)
-    backend = make_backend()
+    try:
+        backend = make_backend()
+    except BaseException:
+        if table is not None:
+            table.close()
+        raise
     stop_reason = None
     unit_seconds = []
     coordinating = 0.0  # seconds the coordinator spent on what came back: the scaling model's figure
@@ -121,6 +136,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         stop_reason = "interrupted"
     finally:  # units still out are given up at once; otherwise the workers are let go in order
         backend.close(cancel=bool(running) or stop_reason is not None)
+        if table is not None:
+            table.close()
     if knowledge(program) != known:
         raise Fallback("the coordinator met threads, variables or objects after the units were sent")
     handling = time.perf_counter()
@@ -132,6 +149,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         if counters:
             whole.absorb(counters)
     about["covered"] = getattr(whole, "incomplete_reason", None)
+    if about["figures"]:  # stateful: the states every unit stored
+        about["figures"] = _state_figures(whole, about["groups"], program.thread_names)
     result = assemble(program, name, settings, merged, about, deadline, time.monotonic() - started)
     return result, backend.workers, tuple(unit_seconds), coordinating, peak
 

@@ -28,10 +28,12 @@ and the stateful strategy explores by replaying instead.
 
 from __future__ import annotations
 
+import time
 from threading import get_ident
 
 from ..objects.lock import LockDeclaration
 from ..steps import Acquire, Read, Release, Write
+from .fingerprints import Unstable, digest
 from .frames import Opaque, frame_key, token
 from .program import Program
 from .state_keys import CHANNELS, renumbered_summaries, renumbering, symmetric_groups
@@ -53,7 +55,7 @@ class ModelGraph:
     """The graph walk of one program; :meth:`next_schedule` gives each path to run."""
 
     def __init__(self, program: Program, *, symmetry: bool, exact: bool, max_states: int | None,
-                 max_steps: int) -> None:
+                 max_steps: int, stable: bool = False) -> None:
         if program.plain is not None or not all(
                 declaration.__class__ is LockDeclaration for declaration in program.declarations.values()):
             raise Unsupported
@@ -79,6 +81,21 @@ class ModelGraph:
         self.max_steps = max_steps
         self.visited: set = set()
         self.parts: dict = {}
+        # A parallel search's keys are fingerprints every process computes alike
+        # (:mod:`.fingerprints`): parts, local states and access lists by their digests, not
+        # by this process's numbers; a key with a part that has none stays this process's.
+        self.stable = stable
+        self.digests: list = []  # local id -> its digest (below 0: it has none)
+        self.access_digests: list = [0]  # access-list id -> its digest (-1: it has none)
+        self.shared = None  # the workers' table of visited states (:mod:`.shared_visited`)
+        self.foreign = 0  # states in ``visited`` that another process took on
+        self.part_digests: list = []  # part number -> its digest (-1: it has none)
+        self.made = None  # the last key, for its fingerprint
+        self.unshared: list[int] = []  # fingerprints of states visited before a table was shared
+        self.bytes_measured = (0, 0.0)  # states when the bytes per state were last measured, and those
+        self.handed: list[int] | None = None  # a path a unit hands out before walking on
+        self.pause: float | None = None  # when a unit's walk stops, between two states, to split
+        self.paused = False
         self.locals: dict = {}   # (family, key) -> local id
         self.info: list = []     # local id -> (family, pending step or None, ordinal, values sent, return)
         self.memo: dict = {}     # (local id, value sent, its type) -> next local id
@@ -125,6 +142,11 @@ class ModelGraph:
         if local is None:
             local = self.locals[family, key] = len(self.info)
             self.info.append((family, step, ordinal, sent, returned))
+            if self.stable:
+                try:
+                    self.digests.append(digest((family, key)))
+                except Unstable:  # ordered below every digest, and apart from the others
+                    self.digests.append(-1 - local)
         return local
 
     def _check(self, step) -> None:
@@ -206,6 +228,10 @@ class ModelGraph:
         key = self._key(root)
         if key is not None:
             self.visited.add(key)
+            fingerprint = self._fingerprint() if self.stable else None
+            if fingerprint is not None:
+                self.unshared.append(fingerprint)
+        self._root = root
         self._push(root)
         self.first = self._terminal(root)  # a program whose threads take no step: one empty run
 
@@ -233,11 +259,18 @@ class ModelGraph:
         if self.first:
             self.first = False
             return []
+        if self.handed is not None:
+            handed, self.handed = self.handed, None
+            return handed
         counter = 0
         while stack:
             counter += 1
-            if not counter & 1023 and self.passed[0]:
-                raise TimeLimitReached
+            if not counter & 1023:
+                if self.passed[0]:
+                    raise TimeLimitReached
+                if self.pause is not None and time.monotonic() >= self.pause:  # a unit's time is up
+                    self.paused = True
+                    return None
             frame = stack[-1]
             state, enabled, tried = frame
             if self.owed and (tried >= len(enabled) or tried >= 1):
@@ -268,6 +301,87 @@ class ModelGraph:
                 self.owed = True  # handed out once the path stops growing
         return None
 
+    # ---- a parallel search's work units ------------------------------------------------
+
+    def share(self, table) -> None:
+        """Visit from now on through ``table``, shared with other processes; the states
+        visited so far go into it first (a coordinator's, before it hands out units)."""
+        self.shared = table
+        for fingerprint in self.unshared:
+            table.visit(fingerprint, 0)
+        self.unshared.clear()
+
+    def split(self) -> list[tuple]:
+        """What is left of the walk, in the order the walk would take it, as starts for
+        :meth:`restart`, and stop: first the walk itself, on from here but without the
+        untried branches of its shallowest point that has some; then each of those as a
+        start of its own. Between two paths handed out only."""
+        stack, path = self.stack, self.path
+        if not stack:
+            return []
+        tried = tuple(frame[2] for frame in stack)
+        cut = next((depth for depth, frame in enumerate(stack) if frame[2] < len(frame[1])), None)
+        starts = [] if cut is None and not self.owed else [(tuple(path), tried, cut, self.owed)]
+        if cut is not None:
+            prefix = tuple(path[:cut])
+            starts += [(prefix + (thread,), None, None, False) for thread in stack[cut][1][tried[cut]:]]
+        stack.clear()
+        path.clear()
+        self.owed = self.first = False
+        self.handed = None
+        return starts
+
+    def restart(self, start: tuple) -> None:
+        """Walk on from a start :meth:`split` handed back (here or in another process).
+
+        ``(path, tried, cut, owed)`` goes on with the walk that split: its steps are
+        taken again without looking at the visited states (that walk took them), each
+        point with as many branches tried as there, the point ``cut`` without the branches
+        handed out as starts of their own, and the path it owed the search still owed.
+        ``(prefix, None, None, False)`` is such a branch: the points along the prefix have
+        no branches left here, and its last step is one nobody took yet, taken as the walk
+        takes a step (what it shows is handed out; into a state visited, nothing below)."""
+        path, tried, cut, owed = start
+        self.stack.clear()
+        self.path = []
+        self.first = self.owed = self.paused = False
+        self.handed = None
+        self.passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed
+        state = self._root
+        self._push(state)
+        last = len(path) - 1
+        for depth, thread in enumerate(path):
+            frame = self.stack[-1]
+            if thread not in frame[1]:
+                raise Unsupported  # not the program the walk that split took it for: replay
+            frame[2] = len(frame[1]) if tried is None else tried[depth]
+            if depth == cut:
+                del frame[1][frame[2]:]
+            branch = tried is None and depth == last
+            try:
+                after, novel = self._step(state, thread, force=not branch)
+            except _Special:  # the step ends the run: run it, if it is the branch's own
+                self.stack.clear()
+                if branch and not self.full:
+                    self.handed = list(path)
+                return
+            if after is None:  # the branch leads into a state visited: explored there
+                self.stack.clear()
+                if novel:
+                    self.handed = list(path)
+                return
+            self.path.append(thread)
+            self._push(after)
+            state = after
+            if branch and (novel or self._terminal(after)):
+                self.owed = True
+        if tried is not None:
+            frame = self.stack[-1]
+            frame[2] = tried[-1]
+            if cut == len(path):
+                del frame[1][frame[2]:]
+            self.owed = owed
+
     def _terminal(self, state: _State) -> bool:
         """Whether a state no thread can leave shows an outcome, deadlock or warning not seen."""
         if self.stack[-1][1]:
@@ -288,9 +402,9 @@ class ModelGraph:
             return True
         return True
 
-    def _step(self, state: _State, thread: int) -> tuple[_State | None, bool]:
+    def _step(self, state: _State, thread: int, force: bool = False) -> tuple[_State | None, bool]:
         """The state after ``thread``'s step and whether it showed something new; None for
-        a state visited before."""
+        a state visited before, unless ``force`` (a step the walk that split took already)."""
         info = self.info
         local = state.locals[thread]
         _family, step, ordinal, _sent, _returned = info[local]
@@ -343,6 +457,14 @@ class ModelGraph:
             if listed is None:
                 listed = self.access_ids[entry] = len(self.accesses)
                 self.accesses.append(entry)
+                if self.stable:
+                    parent = self.access_digests[entry[0]]
+                    try:
+                        if parent < 0:
+                            raise Unstable
+                        self.access_digests.append(digest((parent,) + entry[1:]))
+                    except Unstable:
+                        self.access_digests.append(-1)
             accesses[here] = listed
         else:
             n = self.locks[step[1]]
@@ -384,6 +506,8 @@ class ModelGraph:
         locals_ = state.locals[:thread] + (nxt,) + state.locals[thread + 1:]
         after = _State(values, owner, depth, locals_, stale, knowers, accesses, epochs)
         key = self._key(after)
+        if force:
+            return after, novel
         if key is not None:
             if key in self.visited:
                 return None, novel
@@ -392,6 +516,16 @@ class ModelGraph:
                 self.stack.clear()
                 raise _Special
             self.visited.add(key)
+            if self.stable:
+                fingerprint = self._fingerprint()
+                if fingerprint is None:
+                    pass
+                elif self.shared is None:
+                    self.unshared.append(fingerprint)
+                elif self.shared.visit(fingerprint, 0) == 0:
+                    # another worker took it on (the table stores it once): this one knows it now
+                    self.foreign += 1
+                    return None, novel
         return after, novel
 
     def _key(self, state: _State):
@@ -413,10 +547,22 @@ class ModelGraph:
             else:
                 races.append((epoch, mask & relevant, state.accesses[epoch]))
         stale = [item for item in state.stale.items() if live >> item[0][0] & 1]
-        threads = list(state.locals)
+        key = self._numbered(state, list(state.locals), races, stale)
+        if key is None or self.exact:
+            return key
+        self.made = key  # for its fingerprint, should the state be new here
+        return hash(key)
+
+    def _numbered(self, state: _State, threads: list, races: list, stale: list):
+        """The key as a tuple of numbers: each part's, numbered as met, then each thread's
+        local state, in the canonical order under symmetry (a parallel search's ordered by
+        digest, the same order in every process); None when a value cannot be hashed."""
         owner = state.owner
         if self.groups:
-            order, perm = renumbering(self.groups, threads, None)
+            if self.stable:
+                order, perm = renumbering(self.groups, list(map(self.digests.__getitem__, threads)), None)
+            else:
+                order, perm = renumbering(self.groups, threads, None)
             if perm is not None:
                 threads = [threads[i] for i in order]
                 owner = tuple(None if holder is None else perm[holder] for holder in owner)
@@ -425,15 +571,37 @@ class ModelGraph:
         numbered = []
         try:
             for part in (_typed(state.values), owner, state.depth, frozenset(stale), frozenset(races)):
-                number = parts.get(part)
-                if number is None:
+                number = parts.get(part, parts)
+                if number is parts:
                     number = parts[part] = len(parts)
+                    if self.stable:
+                        self.part_digests.append(self._part_digest(part))
                 numbered.append(number)
         except TypeError:
             return None
-        key = tuple(numbered) + tuple(threads)
-        return key if self.exact else hash(key)
+        return tuple(numbered) + tuple(threads)
 
+    def _part_digest(self, part) -> int:
+        """A part's digest (:mod:`.fingerprints`), access lists by theirs; -1 when it has none."""
+        try:
+            if part.__class__ is frozenset and part and len(next(iter(part))) == 3:  # races: access lists
+                access_digests = self.access_digests
+                part = frozenset((epoch, mask, access_digests[listed]) for epoch, mask, listed in part)
+            return digest(part)
+        except Unstable:
+            return -1
+
+    def _fingerprint(self) -> int | None:
+        """The fingerprint of the state :meth:`_key` was last given, the same in every
+        process (:mod:`.fingerprints`): the digests of its parts and local states in place
+        of this process's numbers; None when one has none (the state stays this
+        process's). Only for a state new here: the key is what this process's own set of
+        visited states keeps."""
+        key = self.made
+        fingerprint = tuple(map(self.part_digests.__getitem__, key[:5])) + tuple(map(self.digests.__getitem__, key[5:]))
+        if min(fingerprint) < 0:
+            return None
+        return hash(fingerprint)
 
 class _State:
     """One state of the walk: shared values, each lock's holder and depth, each thread's

@@ -74,6 +74,8 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     bind = getattr(strategy, "bind", None)
     if bind is not None:  # dpor: which objects each step touches, and the locks' roles
         bind(program)
+    if slice_end is not None and hasattr(strategy, "pause_at"):  # a stateful walk stops at it between states
+        strategy.pause_at(slice_end)
     needs_pending = getattr(strategy, "needs_pending", False)
     state_keys = (StateKeys(program, symmetry=strategy.symmetry) if getattr(strategy, "needs_state", False)
                   else None)
@@ -84,11 +86,14 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     sliced = False
     try:
         while True:
-            # a work unit's time is up: stop before begin(), which may already choose what comes next
-            if slice_end is not None and executions > tally.executions and time.monotonic() >= slice_end:
+            # a work unit's time is up: stop before begin(), which may already choose what comes
+            # next (a strategy that cannot split now, a replaying stateful search, runs on)
+            if slice_end is not None and executions > tally.executions and time.monotonic() >= slice_end \
+                    and getattr(strategy, "splittable", True):
                 sliced = True
                 break
             if not begin():
+                sliced = getattr(strategy, "paused", False)  # stopped at the unit's time, with work left
                 break
             if max_executions is not None and executions >= max_executions:
                 stop_reason = "max_executions"

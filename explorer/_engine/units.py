@@ -31,6 +31,7 @@ from ..settings import Settings
 from ..strategies import DPOR, PCT, Bounded, Exhaustive, RandomWalk, Stateful
 from .guards import no_process_exit
 from .program import Program
+from .shared_visited import SharedVisited
 from .tally import Tally
 from .watchdog import Deadline, Watchdog
 
@@ -47,6 +48,7 @@ class Job:
     options: dict
     max_steps: int
     step_timeout: float | None
+    shared: object = None  # stateful: the workers' table of visited states (its Handle)
 
 
 @dataclass(slots=True)
@@ -74,8 +76,12 @@ class Piece:
     peak_mib: float = 0.0  # the worker process's peak resident memory so far
 
 
-def strategy_for(name: str, options: dict, start: object = None):
-    """A fresh strategy called ``name`` (``start``: a work unit's, from ``split()``)."""
+def strategy_for(name: str, options: dict, start: object = None, *, shared=None, keep: dict | None = None,
+                 parallel: bool = False):
+    """A fresh strategy called ``name`` (``start``: a work unit's, from ``split()``).
+    Stateful only: ``parallel``, for a parallel search (keys every process computes
+    alike); ``shared``, the workers' table of visited states; ``keep``, what a worker
+    keeps for the job's next units."""
     if name == "exhaustive":
         return Exhaustive(start)
     if name == "bounded":
@@ -83,9 +89,8 @@ def strategy_for(name: str, options: dict, start: object = None):
     if name == "dpor":  # no start: dpor does not split yet (docs/parallel.md says why)
         return DPOR()
     if name == "stateful":
-        # no start: stateful does not split (workers could not share the states they visit)
         return Stateful(symmetry=options["symmetry"], exact=options["exact"], max_states=options["max_states"],
-                        max_steps=options["max_steps"])
+                        max_steps=options["max_steps"], stable=parallel, shared=shared, start=start, keep=keep)
     if name == "random":
         return RandomWalk(options["seed"]) if start is None else RandomWalk(options["seed"], *start)
     if name == "pct":
@@ -116,6 +121,13 @@ class _Compiled:
             drive(self.program, strategy_for(job.strategy, job.options), settings, Tally(), deadline,
                   time.monotonic())
         self.known = knowledge(self.program)
+        self.shared = None if job.shared is None else SharedVisited.attach(job.shared)
+        self.stack.callback(self._let_go)
+        self.keep: dict = {}  # what a strategy keeps from one unit to the next (stateful: its walk)
+
+    def _let_go(self) -> None:
+        if self.shared is not None:
+            self.shared.close()
 
 
 _COMPILED: dict[str, _Compiled] = {}
@@ -174,7 +186,8 @@ def run_unit(job: Job, unit: Unit) -> bytes:
         compiled = _COMPILED[job.id] = _Compiled(job)
     program = compiled.program
     started = time.monotonic()
-    strategy = strategy_for(job.strategy, job.options, unit.start)
+    strategy = strategy_for(job.strategy, job.options, unit.start, shared=compiled.shared, keep=compiled.keep,
+                            parallel=True)
     settings = Settings(max_executions=unit.max_executions, max_steps=job.max_steps,
                         step_timeout=job.step_timeout)
     deadline = Deadline(None if unit.time_left is None else started + unit.time_left)

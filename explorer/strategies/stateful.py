@@ -56,18 +56,27 @@ class Stateful(Exhaustive):
     once that many states are stored.
     """
 
-    __slots__ = ("dependent", "exact", "following", "full", "graph", "last", "max_states", "max_steps", "parts",
-                 "replayed", "sleeping", "symmetry", "visited", "walk")
+    __slots__ = ("base", "dependent", "exact", "extra", "following", "full", "graph", "keep", "last", "max_states",
+                 "max_steps", "parts", "replayed", "shared", "sleeping", "stable", "start", "symmetry", "visited",
+                 "walk")
 
     needs_state = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
-    # Not split among the workers of a parallel search, unlike Exhaustive: each would have to
-    # find out for itself which states the others visited (docs/architecture.md, Parallel search).
-    split = None
-
     def __init__(self, *, symmetry: bool = True, exact: bool = False, max_states: int | None = None,
-                 max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True) -> None:
+                 max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True, stable: bool = False,
+                 shared=None, start: tuple | None = None, keep: dict | None = None) -> None:
         super().__init__()
+        # A parallel search (docs/architecture.md, Parallel search): ``stable``, keys every
+        # process computes alike; ``shared``, the workers' table of visited states
+        # (explorer/_engine/shared_visited.py); ``start``, a work unit's (what split() handed
+        # back); ``keep``, what a worker keeps for its next units (its walk: local states
+        # learned, what it handed out, the states it knows).
+        self.stable = stable or shared is not None
+        self.shared = shared
+        self.start = start
+        self.keep = keep
+        self.base = (0, 0, 0)  # a kept walk's states, values resent, steps walked past, before this unit
+        self.extra = {"states": 0, "resent": 0, "bytes": 0.0}  # the other units' of a parallel search
         # The graph walk (explorer/_engine/model_graph.py) when the program is one it covers
         # (bind decides): it hands out the paths to run; otherwise runs replay, below.
         self.walk = graph
@@ -90,12 +99,41 @@ class Stateful(Exhaustive):
     def bind(self, program) -> None:
         self.dependent = dependence(program.footprint)
         self.graph = None
-        if self.walk:
-            try:
-                self.graph = ModelGraph(program, symmetry=self.symmetry, exact=self.exact,
-                                        max_states=self.max_states, max_steps=self.max_steps)
-            except Unsupported:
-                pass
+        keep, start = self.keep if self.keep is not None else {}, self.start
+        if self.walk and not keep.get("replays"):
+            self.graph = keep.get("graph")
+            if self.graph is None:
+                try:
+                    self.graph = ModelGraph(program, symmetry=self.symmetry, exact=self.exact,
+                                            max_states=self.max_states, max_steps=self.max_steps,
+                                            stable=self.stable)
+                except Unsupported:
+                    pass
+                else:
+                    if self.shared is not None:
+                        self.graph.share(self.shared)
+                keep["graph"] = self.graph
+        graph = self.graph
+        if graph is not None:
+            self.base = (graph_states(graph), graph.resent, graph.pruned)
+            if start is not None:
+                try:
+                    graph.restart(start)
+                except Unsupported:
+                    self.graph = None
+        if self.graph is None and start is not None:
+            self._replay_below(start, keep)
+
+    def _replay_below(self, start: tuple, keep: dict) -> None:
+        """A unit whose program the walk does not cover after all explores by replaying, with
+        states of its own and sleep sets empty along its path, the whole subtree that holds
+        what it was to explore: below its path's point ``cut``, or below its path."""
+        keep["replays"] = True  # and so do the worker's next units
+        keep.pop("graph", None)
+        path, _tried, cut, _owed = start
+        prefix = tuple(path[:cut + 1]) if cut is not None else tuple(path)
+        Exhaustive.__init__(self, (prefix, ()))
+        self.sleeping = [0] * (len(prefix) + 1)
 
     def begin(self) -> bool:
         if self.graph is not None:
@@ -103,10 +141,12 @@ class Stateful(Exhaustive):
                 schedule = self.graph.next_schedule()
             except Unsupported:  # met a step the walk does not cover: explore by replaying
                 self.graph = None
+                if self.start is not None:
+                    self._replay_below(self.start, self.keep if self.keep is not None else {})
             else:
                 if schedule is None:
                     self.full = self.graph.full
-                    return False
+                    return False  # done, or paused at a unit's time (see pause_at)
                 self.following = schedule
                 self.position = 0
                 self.last = None
@@ -136,10 +176,11 @@ class Stateful(Exhaustive):
             self.position = position + 1
             thread = self.choices[position]
             if position == replaying - 1:  # the branch taken now: its earlier siblings sleep
-                branch = self.branches[-1]
                 asleep = self.sleeping[position]
-                for sibling in branch[1][:branch[2]]:
-                    asleep |= 1 << sibling
+                if self.branches and self.branches[-1][0] == position:  # (a unit's path has none)
+                    branch = self.branches[-1]
+                    for sibling in branch[1][:branch[2]]:
+                        asleep |= 1 << sibling
                 self._step(position, asleep, pending, thread)
             return thread
         asleep = self.sleeping[position]
@@ -204,6 +245,49 @@ class Stateful(Exhaustive):
         Exhaustive.end(self)
         del self.sleeping[self.replaying:]  # the branch point's own set stays
 
+    @property
+    def splittable(self) -> bool:
+        """Whether :meth:`split` can hand out what is left now: the graph walk of a search
+        whose keys every process computes alike, with no budget of states (the first
+        states stored, in serial order, would differ). A replaying search explores alone."""
+        return self.graph is not None and self.stable and not self.exact and self.max_states is None
+
+    def pause_at(self, when: float) -> None:
+        """Let the graph walk stop at ``when`` (monotonic), between two states, so that a
+        unit's time is kept even where no path is handed out for long; ``paused`` says so."""
+        if self.splittable:
+            self.graph.pause = when
+
+    @property
+    def paused(self) -> bool:
+        return self.graph is not None and self.graph.paused
+
+    def split(self) -> list[tuple]:
+        """Hand back what the graph walk has left, in its order, as starts of new searches
+        (``Stateful(start=...)``), and stop: between executions, when ``splittable``."""
+        assert self.splittable, "[explorer internal bug] split() of a stateful search that cannot split"
+        return self.graph.split()  # the walk is left with nothing: begin() says so
+
+    def counters(self) -> dict:
+        """What a unit of a parallel search adds to the whole search's figures."""
+        graph = self.graph
+        if graph is None:
+            return {"states": len(self.visited), "resent": 0, "replayed": self.replayed,
+                    "bytes": self.bytes_per_state() * len(self.visited)}
+        states = graph_states(graph) - self.base[0]
+        # measured again only when the walk has doubled since: it samples tables, at milliseconds a time
+        measured, per_state = graph.bytes_measured
+        if len(graph.visited) >= 2 * measured:
+            graph.bytes_measured = measured, per_state = len(graph.visited), self._bytes_per_state()
+        return {"states": states, "resent": graph.resent - self.base[1], "replayed": self.replayed,
+                "bytes": per_state * states}
+
+    def absorb(self, counters: dict) -> None:
+        self.extra["states"] += counters["states"]
+        self.extra["resent"] += counters["resent"]
+        self.extra["bytes"] += counters["bytes"]
+        self.replayed += counters["replayed"]
+
     def _compressed(self, key: tuple) -> tuple:
         """The key as a tuple of small ints, one per part (the variables, the objects, each
         thread, the detectors' summaries), each part stored once in ``parts`` and numbered
@@ -230,22 +314,32 @@ class Stateful(Exhaustive):
 
     @property
     def states(self) -> int:
-        """How many distinct states were stored (per symmetry class with ``symmetry``)."""
-        return len(self.graph.visited) if self.graph is not None else len(self.visited)
+        """How many distinct states were stored (per symmetry class with ``symmetry``); in a
+        parallel search, by every unit (each state once, but for states two workers took
+        on at once or kept to themselves)."""
+        own = graph_states(self.graph) - self.base[0] if self.graph is not None else len(self.visited)
+        return own + self.extra["states"]
 
     @property
     def resent(self) -> int:
         """Values the graph walk sent again to bring a generator to a state it left."""
-        return self.graph.resent if self.graph is not None else 0
+        return (self.graph.resent - self.base[1] if self.graph is not None else 0) + self.extra["resent"]
 
     @property
     def walked_past(self) -> int:
         """Steps of the graph walk into a state already visited (the replaying search counts
-        its own as pruned executions)."""
-        return self.graph.pruned if self.graph is not None else 0
+        its own as pruned executions); a unit of a parallel search counts its own."""
+        return self.graph.pruned - self.base[2] if self.graph is not None else 0
 
     def bytes_per_state(self) -> float:
-        """What the visited set takes per state stored: the set's table and its entries."""
+        """What the visited set takes per state stored: the set's table and its entries; in
+        a parallel search, each unit's weighed by the states it stored."""
+        if self.extra["states"]:
+            own = self.states - self.extra["states"]
+            return (self._bytes_per_state() * own + self.extra["bytes"]) / self.states if self.states else 0.0
+        return self._bytes_per_state()
+
+    def _bytes_per_state(self) -> float:
         stored = self.graph if self.graph is not None else self
         n = len(stored.visited)
         if not n:
@@ -266,6 +360,11 @@ class Stateful(Exhaustive):
             return 0.0
         n = self.states
         return min(1.0, n * (n - 1) / 2 / 2.0 ** 64)
+
+
+def graph_states(graph: ModelGraph) -> int:
+    """The states a graph walk took on itself (not those it learned another worker had)."""
+    return len(graph.visited) - graph.foreign
 
 
 def _renumbered(mask: int, perm: list[int]) -> int:

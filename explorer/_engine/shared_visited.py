@@ -1,0 +1,162 @@
+"""One table of visited states for every worker process of a stateful search, as
+multi-core SPIN keeps one (Holzmann and Bosnacki, *The design of a multicore extension
+of the SPIN model checker*, 2007).
+
+The table is open addressing over a file in shared memory (``/dev/shm`` where there is
+one): each slot holds a state's 64-bit fingerprint (:mod:`.fingerprints`; 0 marks a free
+slot) and the sleep set the state was explored with, a bitmask of threads. Slots are
+guarded by striped locks (POSIX semaphores, by name): a visit reads and writes its slot
+under the slot's stripe, so the test and the insert are one step, as
+:meth:`.Stateful.choose`'s are on its own dict.
+
+Why the search stays sound: a state is in the table only once a worker has taken it on,
+and every state a worker takes on is explored, by it or by the units it hands back (a
+search that stops early is incomplete and says so). A visit reports a state visited
+only when the sleep set stored with it leaves no thread awake that is awake now, and
+what it stores shrinks to the intersection, as serially: the threads left are the
+caller's to explore. When the table is full a visit says so (``None``) and the caller
+keeps that state in its own set, which is always sound, at the price of states two
+workers may both explore.
+
+``create`` makes the table in the coordinator; the :class:`Handle` travels to the
+workers, which ``attach``. Only processes of one machine can share it: the Ray backend
+explores statefully in the coordinator instead.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import tempfile
+from dataclasses import dataclass
+
+#: Slots in a table: 16 bytes each, so 64 MiB, touched as states arrive.
+CAPACITY = 1 << 22
+#: How full a table may get before visits say it is full: probes stay short below it.
+LOAD = 0.75
+#: Locks over the slots: two workers meet on one only when their slots share a stripe.
+STRIPES = 64
+
+#: Words before the slots: each stripe's count of the states stored in its slots.
+H = STRIPES + STRIPES % 2
+
+#: What :meth:`SharedVisited.visit` returns for a state not seen before: every thread
+#: awake now is to be explored from it (all bits set).
+NEW = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """What a worker needs to attach: the file, its slot count, the locks' names."""
+
+    path: str
+    capacity: int
+    locks: tuple[str, ...]
+    kind: int  # the semaphores' kind and largest value, to open them again
+    maxvalue: int
+
+
+class SharedVisited:
+    """The visited states of a stateful search, shared by the processes that attach."""
+
+    def __init__(self, handle: Handle, memory: mmap.mmap, locks: list, owner: bool) -> None:
+        self.handle = handle
+        self.memory = memory
+        self.slots = memoryview(memory).cast("Q")
+        self.locks = locks
+        self.mask = handle.capacity - 1
+        self.limit = int(handle.capacity * LOAD)
+        self.owner = owner
+        self.inserted = 0  # states this process put in the table
+        self.full = len(self) >= self.limit
+
+    @classmethod
+    def create(cls, capacity: int = CAPACITY) -> SharedVisited:
+        """A new, empty table, in this (the coordinator's) process."""
+        import multiprocessing
+
+        assert capacity & (capacity - 1) == 0, "[explorer internal bug] a table's capacity is a power of two"
+        where = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        fd, path = tempfile.mkstemp(prefix="explorer-visited-", dir=where)
+        try:
+            os.ftruncate(fd, _size(capacity))
+            memory = mmap.mmap(fd, _size(capacity))
+        finally:
+            os.close(fd)
+        context = multiprocessing.get_context("forkserver")
+        locks = [context.Lock() for _ in range(STRIPES)]
+        first = locks[0]._semlock
+        handle = Handle(path, capacity, tuple(lock._semlock.name for lock in locks), first.kind, first.maxvalue)
+        return cls(handle, memory, locks, owner=True)
+
+    @classmethod
+    def attach(cls, handle: Handle) -> SharedVisited:
+        """The table ``handle`` names, in a worker process."""
+        from multiprocessing.synchronize import Lock
+
+        fd = os.open(handle.path, os.O_RDWR)
+        try:
+            memory = mmap.mmap(fd, _size(handle.capacity))
+        finally:
+            os.close(fd)
+        locks = []
+        for name in handle.locks:
+            # a named semaphore, opened again by name, as unpickling one does in a process
+            # the fork server started (pickling one outside a process's start is refused)
+            lock = Lock.__new__(Lock)
+            lock.__setstate__((0, handle.kind, handle.maxvalue, name))
+            locks.append(lock)
+        return cls(handle, memory, locks, owner=False)
+
+    def visit(self, fingerprint: int, asleep: int) -> int | None:
+        """Visit the state ``fingerprint`` with the sleep set ``asleep``: :data:`NEW` if no
+        one had (it is stored, with ``asleep``); 0 if it was explored with no more threads
+        awake than now (cut the run); otherwise the threads asleep then and awake now,
+        which are to be explored from it (the stored set shrinks to the intersection).
+        None when the table is full and does not hold it: keep it elsewhere."""
+        fingerprint = fingerprint & 0xFFFF_FFFF_FFFF_FFFF or 1  # 0 marks a free slot
+        slots, mask, locks = self.slots, self.mask, self.locks
+        i = fingerprint & mask
+        # Each slot is read and written under its own stripe's lock only. A slot goes from
+        # free to taken once and is never freed, so every process that looks for one
+        # fingerprint passes the same taken slots and the same first free one: it is stored once.
+        while True:
+            with locks[i % STRIPES]:
+                at = slots[H + 2 * i]
+                if at == fingerprint:
+                    stored = slots[H + 1 + 2 * i]
+                    if stored & ~asleep == 0:
+                        return 0
+                    slots[H + 1 + 2 * i] = stored & asleep
+                    return stored & ~asleep
+                if at == 0:
+                    if self.full:
+                        return None
+                    slots[H + 1 + 2 * i] = asleep
+                    slots[H + 2 * i] = fingerprint
+                    slots[i % STRIPES] += 1  # the stripe's count of states, under its lock
+                    break
+            i = (i + 1) & mask
+        self.inserted += 1
+        if not self.inserted & 255:  # how full the table is, now and then: a process
+            self.full = len(self) >= self.limit  # overshoots the limit by 256 states at most
+        return NEW
+
+    def __len__(self) -> int:
+        """How many states the table holds, stored by every process."""
+        return sum(self.slots[:STRIPES])
+
+    def close(self) -> None:
+        """Let go of the table; the coordinator, which made it, also removes it."""
+        self.slots.release()
+        self.memory.close()
+        if self.owner:
+            try:
+                os.unlink(self.handle.path)
+            except FileNotFoundError:
+                pass
+
+
+def _size(capacity: int) -> int:
+    """Bytes of a table: the stripes' counts, then two words a slot."""
+    return (H + 2 * capacity) * 8
