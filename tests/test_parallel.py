@@ -1,6 +1,8 @@
 """Parallel exploration (``explore(..., workers=N)``, ``explorer run -j N``) gives the serial
-result: every count, final state, outcome, finding and trace, for every strategy (dpor
-and stateful do not split: they run in the coordinator).
+result: every count, final state, outcome, finding and trace, for every strategy but
+stateful (dpor does not split: it runs in the coordinator). Stateful search splits its
+graph walk among workers that share their visited states: it gives the serial verdicts
+(final states, outcomes, finding kinds), and counts the runs it makes, which differ.
 
 Units are sized in seconds; here the coordinator hands out work after its first
 execution and units are small, so that even the library's small scenarios are cut into
@@ -30,7 +32,7 @@ from explorer.testing import strategies as xst
 from .helpers import library
 
 ROOT = Path(__file__).resolve().parent.parent
-SERIAL_IDENTICAL = ("exhaustive", "bounded", "random", "pct", "stateful", "dpor")
+SERIAL_IDENTICAL = ("exhaustive", "bounded", "random", "pct", "dpor")
 
 
 #: Seconds per unit here: a few executions each.
@@ -70,7 +72,7 @@ def counter(threads: int, increments: int) -> Scenario:
 # ---- the same result as a serial run ------------------------------------------------------------
 
 #: Executions per exploration of the library here: all of most scenarios, the start of the rest.
-BUDGET = {"exhaustive": 3000, "bounded": 3000, "random": 600, "pct": 600, "stateful": None, "dpor": None}
+BUDGET = {"exhaustive": 3000, "bounded": 3000, "random": 600, "pct": 600, "dpor": None}
 
 
 @pytest.mark.parametrize("strategy", SERIAL_IDENTICAL)
@@ -81,8 +83,8 @@ def test_two_workers_give_the_serial_result_to_the_last_count_on_the_library(str
         parallel = explore(scenario, strategy=strategy, max_executions=BUDGET[strategy], workers=2)
         assert _without_timing(parallel) == _without_timing(serial), scenario.name
         split += parallel.workers == 2
-    if strategy in ("stateful", "dpor"):
-        assert split == 0  # they do not split: the coordinator explores alone
+    if strategy == "dpor":
+        assert split == 0  # it does not split: the coordinator explores alone
     else:
         assert split >= 30  # most scenarios really were cut into units run by workers
 
@@ -103,6 +105,44 @@ def test_more_and_larger_generated_scenarios_give_the_serial_result_on_two_worke
     _agrees_on_two_workers(scenario)
 
 
+def _verdicts(result) -> dict:
+    """What a stateful search must agree on, whoever made its runs: the final states, the
+    outcomes and the kinds of findings (each with the message that names its accesses)."""
+    data = result_to_dict(result)
+    return {"final_states": sorted(json.dumps(s["state"], sort_keys=True) for s in data["final_states"]),
+            "outcomes": sorted(json.dumps([o["state"], o["returns"]], sort_keys=True) for o in data["outcomes"]),
+            "findings": sorted({(f["kind"], f["severity"]) for f in data["findings"]}),
+            "complete": data["complete"]}
+
+
+def test_stateful_search_on_two_workers_gives_the_serial_verdicts_on_the_library(small_units):
+    split = 0
+    for scenario in library(exhaustive=True):
+        serial = explore(scenario, strategy="stateful")
+        parallel = _parallel(scenario, strategy="stateful")
+        assert _verdicts(parallel) == _verdicts(serial), scenario.name
+        split += parallel.workers == 2
+    assert split >= 15  # the programs the graph walk covers were cut into units run by workers
+
+
+def test_stateful_workers_share_their_states_so_together_they_store_about_the_serial_count(small_units):
+    scenario = counter(3, 3)
+    serial = explore(scenario, strategy="stateful")
+    parallel = _parallel(scenario, strategy="stateful")
+    assert parallel.workers == 2 and len(parallel.unit_seconds) > 10
+    assert _verdicts(parallel) == _verdicts(serial)
+    # per-worker sets stored 2.2 times the serial count on counter 4x4; a shared table stores
+    # each state once, but for the coordinator's and workers' symmetric twins (ordered otherwise)
+    assert parallel.states <= 1.1 * serial.states
+
+
+def test_stateful_search_with_a_state_budget_or_exact_states_runs_in_the_coordinator(small_units):
+    for options in ({"max_states": 10_000}, {"exact_states": True}):
+        serial = explore(counter(3, 2), strategy="stateful", **options)
+        parallel = _parallel(counter(3, 2), strategy="stateful", **options)
+        assert parallel.workers == 1 and _without_timing(parallel) == _without_timing(serial)
+
+
 def _agrees_on_two_workers(scenario):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(coordinator, "FIRST_SLICE", 0.0)
@@ -110,6 +150,8 @@ def _agrees_on_two_workers(scenario):
         # one execution each would spend the test on round trips to the workers
         patch.setattr(coordinator, "SLICE", SMALL / 2)
         exhaustive = explore(scenario, strategy="exhaustive")
+        assert _verdicts(explore(scenario, strategy="stateful", workers=2)) == \
+            _verdicts(explore(scenario, strategy="stateful"))
         for strategy in SERIAL_IDENTICAL:
             options = {"max_executions": 300} if strategy in ("random", "pct") else {}
             serial = exhaustive if strategy == "exhaustive" else explore(scenario, strategy=strategy, **options)

@@ -84,7 +84,7 @@ class ModelGraph:
         # A parallel search's keys are fingerprints every process computes alike
         # (:mod:`.fingerprints`): parts, local states and access lists by their digests, not
         # by this process's numbers; a key with a part that has none stays this process's.
-        self.stable = stable
+        self.stable = stable and not exact  # exact keys stay whole, and this process's
         self.digests: list = []  # local id -> its digest (below 0: it has none)
         self.access_digests: list = [0]  # access-list id -> its digest (-1: it has none)
         self.shared = None  # the workers' table of visited states (:mod:`.shared_visited`)

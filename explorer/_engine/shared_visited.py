@@ -69,6 +69,9 @@ class SharedVisited:
         self.owner = owner
         self.inserted = 0  # states this process put in the table
         self.full = len(self) >= self.limit
+        # a power of two less one, at most 255, and small beside the room past the limit
+        self.every = max(1, min(256, (handle.capacity - self.limit) // 64)).bit_length()
+        self.every = (1 << (self.every - 1)) - 1
 
     @classmethod
     def create(cls, capacity: int = CAPACITY) -> SharedVisited:
@@ -117,6 +120,7 @@ class SharedVisited:
         fingerprint = fingerprint & 0xFFFF_FFFF_FFFF_FFFF or 1  # 0 marks a free slot
         slots, mask, locks = self.slots, self.mask, self.locks
         i = fingerprint & mask
+        probes = 0
         # Each slot is read and written under its own stripe's lock only. A slot goes from
         # free to taken once and is never freed, so every process that looks for one
         # fingerprint passes the same taken slots and the same first free one: it is stored once.
@@ -137,9 +141,12 @@ class SharedVisited:
                     slots[i % STRIPES] += 1  # the stripe's count of states, under its lock
                     break
             i = (i + 1) & mask
+            probes += 1
+            if probes > mask:  # every slot taken (more processes overshot than room was left)
+                return None
         self.inserted += 1
-        if not self.inserted & 255:  # how full the table is, now and then: a process
-            self.full = len(self) >= self.limit  # overshoots the limit by 256 states at most
+        if not self.inserted & self.every:  # how full the table is, now and then: each process
+            self.full = len(self) >= self.limit  # overshoots the limit by ``every`` states at most
         return NEW
 
     def __len__(self) -> int:
