@@ -547,22 +547,12 @@ class ModelGraph:
             else:
                 races.append((epoch, mask & relevant, state.accesses[epoch]))
         stale = [item for item in state.stale.items() if live >> item[0][0] & 1]
-        key = self._numbered(state, list(state.locals), races, stale)
-        if key is None or self.exact:
-            return key
-        self.made = key  # for its fingerprint, should the state be new here
-        return hash(key)
-
-    def _numbered(self, state: _State, threads: list, races: list, stale: list):
-        """The key as a tuple of numbers: each part's, numbered as met, then each thread's
-        local state, in the canonical order under symmetry (a parallel search's ordered by
-        digest, the same order in every process); None when a value cannot be hashed."""
+        threads = list(state.locals)
         owner = state.owner
         if self.groups:
-            if self.stable:
-                order, perm = renumbering(self.groups, list(map(self.digests.__getitem__, threads)), None)
-            else:
-                order, perm = renumbering(self.groups, threads, None)
+            # a parallel search orders interchangeable threads by digest: the same order everywhere
+            order, perm = renumbering(self.groups, list(map(self.digests.__getitem__, threads)) if self.stable
+                                      else threads, None)
             if perm is not None:
                 threads = [threads[i] for i in order]
                 owner = tuple(None if holder is None else perm[holder] for holder in owner)
@@ -571,15 +561,19 @@ class ModelGraph:
         numbered = []
         try:
             for part in (_typed(state.values), owner, state.depth, frozenset(stale), frozenset(races)):
-                number = parts.get(part, parts)
-                if number is parts:
+                number = parts.get(part)
+                if number is None:
                     number = parts[part] = len(parts)
                     if self.stable:
                         self.part_digests.append(self._part_digest(part))
                 numbered.append(number)
         except TypeError:
             return None
-        return tuple(numbered) + tuple(threads)
+        key = tuple(numbered) + tuple(threads)
+        if self.exact:
+            return key
+        self.made = key  # for its fingerprint, should the state be new here
+        return hash(key)
 
     def _part_digest(self, part) -> int:
         """A part's digest (:mod:`.fingerprints`), access lists by theirs; -1 when it has none."""

@@ -100,8 +100,9 @@ class Stateful(Exhaustive):
         self.dependent = dependence(program.footprint)
         self.graph = None
         keep, start = self.keep if self.keep is not None else {}, self.start
+        kept = None
         if self.walk and not keep.get("replays"):
-            self.graph = keep.get("graph")
+            self.graph = kept = keep.get("graph")
             if self.graph is None:
                 try:
                     self.graph = ModelGraph(program, symmetry=self.symmetry, exact=self.exact,
@@ -115,7 +116,8 @@ class Stateful(Exhaustive):
                 keep["graph"] = self.graph
         graph = self.graph
         if graph is not None:
-            self.base = (graph_states(graph), graph.resent, graph.pruned)
+            if graph is kept:  # what the worker's earlier units stored is theirs to count
+                self.base = (graph_states(graph), graph.resent, graph.pruned)
             if start is not None:
                 try:
                     graph.restart(start)
