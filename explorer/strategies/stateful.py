@@ -62,6 +62,7 @@ class Stateful(Exhaustive):
 
     needs_state = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
+
     def __init__(self, *, symmetry: bool = True, exact: bool = False, max_states: int | None = None,
                  max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True, stable: bool = False,
                  shared=None, start: tuple | None = None, keep: dict | None = None) -> None:
