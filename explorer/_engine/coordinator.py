@@ -104,7 +104,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 pieces[piece.key] = piece
                 unit_seconds.append(piece.seconds)
                 peak = max(peak, piece.peak_mib)
-                queue += [Unit(unit.key + (n,), start, slice_seconds) for n, start in enumerate(piece.starts, 1)]
+                later = piece.starts + (strategy.escaped(piece.escaped) if piece.escaped else [])
+                queue += [Unit(unit.key + (n,), start, slice_seconds) for n, start in enumerate(later, 1)]
                 if piece.tally.stop_reason not in (None, "max_executions"):
                     stop_reason = piece.tally.stop_reason  # nondeterminism, a hung step, the time limit
             queue.sort(key=lambda unit: unit.key)

@@ -28,7 +28,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from ..settings import Settings
-from ..strategies import DPOR, PCT, Bounded, Exhaustive, RandomWalk, Stateful
+from ..strategies import PCT, Bounded, Exhaustive, RandomWalk, Stateful
+from ..strategies.dpor_split import SplitDPOR
 from .guards import no_process_exit
 from .program import Program
 from .tally import Tally
@@ -63,7 +64,8 @@ class Unit:
 @dataclass(slots=True)
 class Piece:
     """What a unit did: its tally (at ``key``), the starts of what it left (each follows
-    at ``key[:-1] + (n,)`` for n = 1, 2, ...), and figures for the coordinator."""
+    at ``key[:-1] + (n,)`` for n = 1, 2, ...), and figures for the coordinator; for dpor,
+    what the coordinator must hear of (``escaped``: see :mod:`explorer.strategies.dpor_split`)."""
 
     key: tuple
     tally: Tally
@@ -72,6 +74,7 @@ class Piece:
     learned: bool = False
     seconds: float = 0.0
     peak_mib: float = 0.0  # the worker process's peak resident memory so far
+    escaped: list = field(default_factory=list)  # what a dpor unit tells the coordinator
 
 
 def strategy_for(name: str, options: dict, start: object = None):
@@ -80,8 +83,8 @@ def strategy_for(name: str, options: dict, start: object = None):
         return Exhaustive(start)
     if name == "bounded":
         return Bounded(options["preemptions"], start)
-    if name == "dpor":  # no start: dpor does not split yet (docs/parallel.md says why)
-        return DPOR()
+    if name == "dpor":
+        return SplitDPOR(start)
     if name == "stateful":
         # no start: stateful does not split (workers could not share the states they visit)
         return Stateful(symmetry=options["symmetry"], exact=options["exact"], max_states=options["max_states"],
@@ -184,7 +187,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     starts = strategy.split() if about["sliced"] else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}
     return dumps(Piece(unit.key + (0,), tally, starts, counters, knowledge(program) != compiled.known,
-                       time.monotonic() - started, _peak_mib()))
+                       time.monotonic() - started, _peak_mib(), getattr(strategy, "outbox", [])))
 
 
 def _peak_mib() -> float:

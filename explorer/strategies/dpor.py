@@ -221,6 +221,9 @@ class DPOR:
     needs_pending = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
     incomplete_reason = None
+    #: The deepest point this search never backtracks to: -1 here; a work unit's root in
+    #: :mod:`.dpor_split`, whose points down to it other units explore from too.
+    root = -1
 
     def __init__(self) -> None:
         self.ended: str | None = None  # how the last execution ended; the search sets it
@@ -306,20 +309,13 @@ class DPOR:
         del self.points[executed:]
         failed = self.ended not in ("completed", "deadlocked", "abandoned")
         if failed and self.points:
-            # A failing step ends the execution, so it conflicts with every other step: what
-            # could have run instead is tried there, and the failing thread never sleeps.
-            last = self.points[-1]
-            last.fatal.add(last.chosen)
-            planned = {node[0] for node in last.wakeup} | last.sleep | last.done
-            for thread in last.enabled:
-                if thread not in planned:
-                    last.wakeup.append([thread, last.pending[thread], []])
+            self._failed(len(self.points) - 1)
         if self.unrun:
             self.unrun = False
         else:
             self._add_races()
         points = self.points
-        for index in range(len(points) - 1, -1, -1):
+        for index in range(len(points) - 1, self.root, -1):
             point = points[index]
             point.done.add(point.chosen)
             del point.wakeup[0]  # the branch just explored, with what was planned below it
@@ -331,6 +327,14 @@ class DPOR:
             points.pop()
         self.finished = True
 
+    def _failed(self, position: int) -> None:
+        """The step chosen at ``position`` failed. A failing step ends the execution, so it
+        conflicts with every other step: what could have run instead is tried there, and
+        the failing thread never sleeps."""
+        point = self.points[position]
+        point.fatal.add(point.chosen)
+        self._fallback(position, point.chosen)
+
     def _add_races(self) -> None:
         """For each race of the execution's new steps, plan the sequence that reverses it.
 
@@ -341,11 +345,12 @@ class DPOR:
         events = _without_reentry([(p.chosen, p.pending[p.chosen]) for p in points], self.role)
         fresh = min(self.fresh, len(events))
         after = self.after  # per event, the bitmask of the events that happen before it
-        del after[fresh:]
+        del after[fresh:]  # a work unit's first run has none yet: all are worked out
+        known = len(after)
         order = _Order(after, self.footprint, self.thread_index, self._births())
         acquires: dict[str, list[int]] = {}  # per lock, the positions of the steps that take it
         for j, (thread, step) in enumerate(events):
-            if j >= fresh:
+            if j >= known:
                 after.append(order.before(thread, step))
             order.add(j, thread, step)
             role = self.role(step) if step[0] != "local" else None
@@ -470,30 +475,48 @@ class DPOR:
         """Add ``v`` to the wakeup tree at ``position`` unless a run already planned or
         done there covers it (Abdulla et al.'s insertion, with weak initials)."""
         point = self.points[position]
+        if not self._explored(point, v):
+            _plant(point.wakeup, v, self.dependent, point.enabled)
+
+    def _explored(self, point: _Point, v: list[tuple[int, tuple]]) -> bool:
+        """Whether ``v``'s trace starts with a thread explored at ``point`` already (one whose
+        step failed there covers only sequences it starts: the failure ends them)."""
         pending = point.pending
         dependent = self.dependent
         for thread in point.sleep | point.done:
             if _weak_initial(thread, pending[thread], v, dependent) is not None and (
                     thread not in point.fatal or any(owner == thread for owner, _ in v)):
-                # Its trace starts with a thread explored here already (one whose step
-                # failed here covers only sequences it starts: the failure ends them).
-                return
-        nodes = point.wakeup
-        while True:
-            for node in nodes:
-                rest = _weak_initial(node[0], node[1], v, dependent)
-                if rest is not None:
-                    if not node[2] or not rest:
-                        return  # a planned branch already leads there
-                    nodes, v = node[2], rest
-                    break
-            else:
-                if nodes is point.wakeup and v[0][0] not in point.enabled:
-                    # A thread waiting here cannot start a branch here (a try-acquire's race
-                    # with an acquire, while the lock is held): the race is not reversible.
-                    return
-                chain: list = []
-                for thread, step in reversed(v):
-                    chain = [[thread, step, chain]] if chain else [[thread, step, []]]
-                nodes.append(chain[0])
-                return
+                return True
+        return False
+
+
+def _plant(nodes: list, v: list[tuple[int, tuple]], dependent, enabled: list[int] | None) -> list | None:
+    """Insert ``v`` in the wakeup tree ``nodes`` (a point's, whose ``enabled`` threads are
+    given, or a subtree's, ``enabled=None``) unless a planned branch covers it. Returns
+    the nodes ``v`` went down through, the chain it added last; None if it added none."""
+    path = []
+    while True:
+        for node in nodes:
+            rest = _weak_initial(node[0], node[1], v, dependent)
+            if rest is not None:
+                if not node[2] or not rest:
+                    return None  # a planned branch already leads there
+                path.append(node)
+                nodes, v = node[2], rest
+                break
+        else:
+            if enabled is not None and not path and v[0][0] not in enabled:
+                # A thread waiting here cannot start a branch here (a try-acquire's race
+                # with an acquire, while the lock is held): the race is not reversible.
+                return None
+            nodes.append(_chain(v))
+            path.append(nodes[-1])
+            return path
+
+
+def _chain(v: list[tuple[int, tuple]]) -> list:
+    """``v`` as a wakeup tree's branch: each step the only child of the one before."""
+    chain: list = []
+    for thread, step in reversed(v):
+        chain = [[thread, step, chain]] if chain else [[thread, step, []]]
+    return chain[0]

@@ -1,0 +1,477 @@
+"""Optimal DPOR split among work units: the coordinator owns the top of the tree.
+
+A unit of a parallel dpor search (:class:`SplitDPOR` made from a start) replays a
+prefix of *frozen* points, down to its *root*, and explores the subtree of one branch
+of the root's wakeup tree, exactly as the serial search would (:class:`.dpor.DPOR`);
+it never backtracks to its root or above. The frozen points belong to the
+coordinator, which keeps one :class:`_Record` of each (its sleep and done sets, and
+its branches in exploration order, each as it was handed out): other units explore
+their other branches.
+
+A race the unit finds whose reversal point is frozen is first inserted as the serial
+search would, as far as the unit can: past the sleep and done sets of that point, and
+down through the branches it explores itself (the frozen path). Where the insertion
+would meet branches of other units, the unit sends it to the coordinator instead (an
+*escaped* race), and the coordinator goes on with the serial insertion against its
+record (:class:`Registry`): a later branch that covers it, a new branch at the end
+(a new unit), or, when the serial search would have planned it inside a later branch
+already handed out, a *late* unit that runs that branch again along the new plan.
+The escaped races come back in no fixed order, so the tree differs a little from the
+serial one, and a few executions are repeated; the traces covered are the same.
+
+``split()`` hands back the shallowest point with more than one branch: each branch
+becomes a unit rooted there, its ``done`` set as the serial search would have it when
+that branch starts (the threads of the branches before it), and the point becomes a
+record of the coordinator's.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from .base import Abandon
+from .dpor import DPOR, _chain, _plant, _Point, _weak_initial
+
+#: A start: the root, the record id of each frozen point (0..root), and the points.
+Start = tuple
+
+
+class SplitDPOR(DPOR):
+    """:class:`.dpor.DPOR` that can be split among work units (see the module docstring).
+
+    Made without a start it is the serial search, and, in the coordinator, the first
+    slice of a parallel one. ``outbox`` holds what the coordinator must hear: escaped
+    races and the records of the points ``split()`` froze.
+    """
+
+    def __init__(self, start: Start | None = None) -> None:
+        super().__init__()
+        self.ids: tuple = ()  # per frozen point, its record's id in the coordinator's Registry
+        self.outbox: list[tuple] = []
+        self.sent: set = set()  # escaped races already in the outbox: every run may find them again
+        self.registry: Registry | None = None
+        self.first_fresh: int | None = None
+        self.dones: dict[int, tuple] = {}  # a late unit's: per point of its path, the threads explored there
+        self.probes: list[tuple[int, int]] = []
+        self.probing: tuple[int, int] | None = None
+        if start is not None:
+            self.root, ids, flat, self.dones = start
+            self.points = _unpack(flat)
+            self.ids = ids + (None,) * (self.root + 1 - len(ids))  # a late unit's path: no records
+            self.replay = len(self.points)
+            # A late unit's path down to its root ran before (in the branch's own unit, or in
+            # the late unit that planted it): its races are planned already, as when the
+            # serial search comes back to a point; only the root's branch on is new.
+            self.first_fresh = self.root if self.root >= self.replay else None
+            if self.dones:
+                self.probes = [(level, thread) for level, threads in self.dones.items() for thread in threads]
+                self.fatal_at: dict[int, set] = {level: set() for level in self.dones}
+                self.choose = self._late_choose
+
+    def begin(self) -> bool:
+        if self.probes:
+            self.probing = self.probes.pop()
+            self.position = 0
+            return True
+        going = super().begin()
+        if self.first_fresh is not None:
+            self.fresh, self.first_fresh = self.first_fresh, None
+        return going
+
+    # -- a late unit: the serial search's done sets along its path ---------------------
+    # The threads planned before the path's node at each point of the path ran there before
+    # it in the serial search, so they sleep in the path's subtree as they would there;
+    # but one whose step fails there must not (DPOR._failed). A probe finds out: it runs
+    # the path down to the point, then the thread, and gives the run up after that step.
+
+    def _late_choose(self, enabled: list[int], pending: list) -> int:
+        position = self.position
+        if self.probing is not None:
+            level, thread = self.probing
+            self.position = position + 1
+            if position < self.replay:
+                return self.points[position].chosen
+            chosen = self._path_thread(position) if position < level else thread
+            if position <= level and chosen in enabled:
+                return chosen
+            raise Abandon
+        chosen = DPOR.choose(self, enabled, pending)
+        if position in self.dones and position == len(self.points) - 1:  # the point just made
+            point = self.points[position]
+            point.done |= set(self.dones[position])
+            point.fatal |= self.fatal_at[position]
+        return chosen
+
+    def _path_thread(self, position: int) -> int:
+        node = self.points[-1].wakeup[0]
+        for _ in range(position - len(self.points)):
+            node = node[2][0]
+        return node[2][0][0]
+
+    def end(self) -> None:
+        if self.probing is None:
+            return super().end()
+        level, thread = self.probing
+        if self.ended not in ("completed", "deadlocked", "abandoned") and self.position == level + 1:
+            self.fatal_at[level].add(thread)
+        self.probing = None
+        self.finished = False
+
+    # -- in a unit: races whose reversal point is frozen ------------------------------
+
+    def _insert(self, position: int, v: list[tuple[int, tuple]]) -> None:
+        root = self.root
+        if position > root:
+            return super()._insert(position, v)
+        point = self.points[position]
+        if self._explored(point, v):
+            return
+        dependent = self.dependent
+        level, nodes = position, point.wakeup
+        while level <= root:
+            own = nodes[0]  # the frozen path: the one branch this unit explores there
+            rest = _weak_initial(own[0], own[1], v, dependent)
+            if rest is None:
+                if self.ids[level] is not None:
+                    self._escape(("insert", self.ids[level], own[0], tuple(v), level == position))
+                else:
+                    self._escape(self._plant(level, v))
+                return
+            if not own[2] or not rest:
+                return  # its own branch covers it
+            nodes, v, level = own[2], rest, level + 1
+        _plant(nodes, v, dependent, None)
+
+    def _fallback(self, position: int, thread: int) -> None:
+        if position > self.root:
+            return super()._fallback(position, thread)
+        point = self.points[position]
+        planned = point.done | point.sleep | {point.chosen}
+        if self.ids[position] is not None:
+            if any(other not in planned for other in point.enabled):
+                self._escape(("all", self.ids[position]))
+            return
+        for other in point.enabled:
+            if other not in planned:
+                self._escape(self._plant(position, [(other, point.pending[other])], exact=True))
+
+    def _failed(self, position: int) -> None:
+        if position > self.root:
+            return super()._failed(position)
+        if self.ids[position] is None:  # a late unit's: it was given no done set there to correct
+            return self._fallback(position, self.points[position].chosen)
+        # The unit's own step at its root failed: later branches there must not let it sleep.
+        self._escape(("fatal", self.ids[position], self.points[position].chosen))
+
+    def _plant(self, level: int, v: list[tuple[int, tuple]], exact: bool = False) -> tuple:
+        """A race reversed at ``level``, on a late unit's path: no record there, so it goes
+        to the nearest record above, as the steps of the path from there, then ``v``, to
+        plant in the planned subtree of the branch the unit runs there (``exact``: a
+        fallback's thread, planned unless that very thread is planned there)."""
+        top = level - 1
+        while self.ids[top] is None:
+            top -= 1
+        path = tuple((p.chosen, p.pending[p.chosen]) for p in self.points[top + 1:level])
+        return ("plant", self.ids[top], self.points[top].chosen, path + tuple(v), exact)
+
+    def _dones_left(self) -> dict:
+        """A late unit's done sets still to give points it has not made yet (none once it ran)."""
+        return {level: threads for level, threads in self.dones.items() if level >= len(self.points)}
+
+    def _escape(self, message: tuple) -> None:
+        if message not in self.sent:
+            self.sent.add(message)
+            self.outbox.append(message)
+
+    # -- splitting -------------------------------------------------------------------
+
+    def split(self) -> list[Start]:
+        """Hand back what is left to explore as starts of new units (``SplitDPOR(start)``),
+        and stop: between executions only. The first goes on from here below the
+        shallowest point with more than one branch; each later branch there follows as a
+        start of its own. The points frozen by it are recorded in ``outbox``."""
+        if self.finished:
+            return []
+        self.finished = True
+        points, root = self.points, self.root
+        cut = next((n for n in range(root + 1, len(points)) if len(points[n].wakeup) > 1), None)
+        if cut is None:
+            return [(root, self.ids, _pack(points), self._dones_left())]
+        ids = self.ids + (None,) * (cut - root)
+        ids = tuple(uuid.uuid4().hex if rid is None else rid for rid in ids)
+        for level in range(cut + 1):
+            if level <= root and self.ids[level] is not None:
+                continue  # recorded already
+            point = points[level]
+            parent = (ids[level - 1], points[level - 1].chosen) if level else None
+            record = _Record(parent, point)
+            nodes = point.wakeup if level == cut else point.wakeup[:1]
+            done = set(point.done)
+            for n, node in enumerate(nodes):
+                # the first branch is explored from here on; nobody compares a race with it
+                record.branches.append([node[0], node[1], _copy(node[2]) if n else None,
+                                        frozenset(done), frozenset(point.fatal)])
+                done.add(node[0])
+            self.outbox.append(("record", ids[level], record))
+        later = points[cut].wakeup[1:]
+        del points[cut].wakeup[1:]
+        starts = [(cut, ids, _pack(points), {})]
+        done = set(points[cut].done) | {points[cut].chosen}
+        for node in later:
+            levels = [(p.enabled, p.pending, p.sleep, p.done, p.fatal, p.chosen) for p in points[:cut]]
+            levels.append((points[cut].enabled, points[cut].pending, points[cut].sleep, frozenset(done),
+                           points[cut].fatal, node[0]))
+            starts.append((cut, ids, _pack(_frozen(levels, node)), {}))
+            done.add(node[0])
+        return starts
+
+    # -- in the coordinator ----------------------------------------------------------
+
+    def escaped(self, messages: list[tuple]) -> list[Start]:
+        """The starts of the units that the races ``messages`` escaped from a unit call for,
+        after the records ``split()`` left here (see :class:`Registry`)."""
+        if self.registry is None:
+            self.registry = Registry(self.dependent)
+        own, self.outbox = self.outbox, []
+        return self.registry.take(own + list(messages))
+
+
+class _Record:
+    """A frozen point, as the coordinator knows it: what the units that pass it need.
+
+    ``branches``: ``[thread, step, planned subtree as handed out (None for the first,
+    explored by the unit that froze the point), done, fatal]`` in exploration order,
+    with the done and fatal sets the unit exploring that branch was given.
+    """
+
+    __slots__ = ("branches", "done", "enabled", "fatal", "parent", "pending", "sleep")
+
+    def __init__(self, parent: tuple | None, point: _Point) -> None:
+        self.parent = parent  # (the record above, the thread that ran there), None at the top
+        self.enabled, self.pending, self.sleep = point.enabled, point.pending, point.sleep
+        self.done = frozenset(point.done)  # explored before the first branch
+        self.fatal = set(point.fatal)
+        self.branches: list[list] = []
+
+    def __reduce__(self):
+        # the planned subtrees nest as deep as an execution is long: flat, for pickle
+        return _record, (self.parent, self.enabled, self.pending, self.sleep, self.done, self.fatal,
+                         [b[:2] + [None if b[2] is None else _flatten([b[2]])] + b[3:] for b in self.branches])
+
+
+def _record(parent, enabled, pending, sleep, done, fatal, branches) -> _Record:
+    record = _Record.__new__(_Record)
+    record.parent, record.enabled, record.pending, record.sleep, record.done = parent, enabled, pending, sleep, done
+    record.fatal = fatal
+    record.branches = [b[:2] + [None if b[2] is None else _unflatten(b[2])[0]] + b[3:] for b in branches]
+    return record
+
+
+class Registry:
+    """The coordinator's records of the frozen points, and the serial insertion of the
+    races that units send it (``take``)."""
+
+    def __init__(self, dependent) -> None:
+        self.dependent = dependent
+        self.records: dict[str, _Record] = {}
+        self.late = 0  # units that run a branch handed out already again, along a new plan
+
+    def take(self, messages: list[tuple]) -> list[Start]:
+        starts = []
+        for message in messages:
+            kind = message[0]
+            if kind == "record":
+                self.records[message[1]] = message[2]
+            elif kind == "insert":
+                starts += self._insert(message[1], message[2], list(message[3]), message[4])
+            elif kind == "plant":
+                starts += self._plant(message[1], message[2], list(message[3]), message[4])
+            elif kind == "all":
+                starts += self._every_thread(message[1])
+            else:
+                starts += self._fatal(message[1], message[2])
+        return starts
+
+    def _insert(self, rid: str, own: int, v: list[tuple[int, tuple]], top: bool) -> list[Start]:
+        """The serial insertion of ``v`` at the record's point, after the unit's own branch
+        ``own`` (``top``: the point where the race was reversed, not one below it)."""
+        record = self.records[rid]
+        branches = record.branches
+        later = branches[_index(branches, own) + 1:]
+        for branch in later:
+            rest = _weak_initial(branch[0], branch[1], v, self.dependent)
+            if rest is not None:
+                if not branch[2] or not rest:
+                    return []  # a branch planned here already leads there
+                return self._late(rid, branch, _plant(branch[2], rest, self.dependent, None))
+        thread = v[0][0]
+        if top and thread not in record.enabled:
+            return []  # a thread waiting here cannot start a branch here (see dpor._plant)
+        node = _chain(v)
+        return self._append(rid, node, run=thread in record.enabled)
+
+    def _plant(self, rid: str, own: int, v: list[tuple[int, tuple]], exact: bool) -> list[Start]:
+        """A race reversed below the record's point, on a late unit's path through the
+        branch ``own``: planted in that branch's planned subtree, as the serial search
+        would have, had it been planned before the branch was handed out (``exact``: a
+        fallback's thread at the end of the path, planned there unless it is already)."""
+        branch = self.records[rid].branches[_index(self.records[rid].branches, own)]
+        assert branch[2] is not None, "[explorer internal bug] a late dpor unit below an unrecorded plan"
+        if not exact:
+            return self._late(rid, branch, _plant(branch[2], v, self.dependent, None))
+        nodes, path = branch[2], []
+        for thread, step in v[:-1]:
+            node = next((node for node in nodes if node[0] == thread), None)
+            if node is None:
+                node = [thread, step, []]
+                nodes.append(node)
+            path.append(node)
+            nodes = node[2]
+        thread, step = v[-1]
+        if any(node[0] == thread for node in nodes):
+            return []
+        nodes.append([thread, step, []])
+        return self._late(rid, branch, path + [nodes[-1]])
+
+    def _late(self, rid: str, branch: list, path: list | None) -> list[Start]:
+        """A unit that runs ``branch`` (handed out already) again down ``path``, the nodes
+        of its planned subtree down to the chain just planted there, and explores the
+        chain's subtree only: the serial search explores it as part of the branch's."""
+        if path is None:
+            return []  # planned there already
+        self.late += 1
+        plan = _copy([path[-1]])[0]
+        for node in reversed(path[:-1]):
+            plan = [node[0], node[1], [plan]]
+        record = self.records[rid]
+        root, ids, packed, _ = self._start(rid, [branch[0], branch[1], [plan]], branch[3], record.fatal)
+        dones = {}
+        for depth, (nodes, node) in enumerate(zip([branch[2]] + [node[2] for node in path[:-1]], path), 1):
+            before = []
+            for other in nodes:
+                if other is node:
+                    break
+                before.append(other[0])
+            if before:
+                dones[root + depth] = tuple(before)
+        return [(root + len(path), ids, packed, dones)]
+
+    def _append(self, rid: str, node: list, run: bool = True) -> list[Start]:
+        """``node`` as a new last branch of the record's point, and its unit's start."""
+        record = self.records[rid]
+        done = record.done | {branch[0] for branch in record.branches}
+        record.branches.append([node[0], node[1], _copy(node[2]), done, frozenset(record.fatal)])
+        # a planned branch whose thread waits there would be dropped at once: no unit for it
+        return [self._start(rid, node, done, record.fatal)] if run else []
+
+    def _every_thread(self, rid: str) -> list[Start]:
+        """:meth:`.dpor.DPOR._fallback` at the record's point: every thread that could run there
+        and is neither planned, explored nor asleep there starts a branch."""
+        record = self.records[rid]
+        planned = record.done | record.sleep | {branch[0] for branch in record.branches}
+        return [start for thread in record.enabled if thread not in planned
+                for start in self._append(rid, [thread, record.pending[thread], []])]
+
+    def _fatal(self, rid: str, own: int) -> list[Start]:
+        """The step of branch ``own`` failed at the record's point: later branches, whose
+        units let it sleep, run again without (the serial search knows it failed before
+        it starts them); then as :meth:`_every_thread`."""
+        record = self.records[rid]
+        record.fatal.add(own)
+        starts = []
+        for branch in record.branches[_index(record.branches, own) + 1:]:
+            if own in branch[3] and own not in branch[4]:
+                branch[4] = frozenset(record.fatal)
+                self.late += 1
+                node = [branch[0], branch[1], _copy(branch[2] or [])]
+                starts.append(self._start(rid, node, branch[3], record.fatal))
+        return starts + self._every_thread(rid)
+
+    def _start(self, rid: str, node: list, done: frozenset, fatal) -> Start:
+        """The start of a unit that explores ``node`` at the record's point."""
+        chain = []  # (record id, the thread that runs there), from the top down
+        thread = node[0]
+        while rid is not None:
+            chain.append((rid, thread))
+            parent = self.records[rid].parent
+            rid, thread = parent if parent is not None else (None, None)
+        chain.reverse()
+        levels = []
+        for n, (rid, thread) in enumerate(chain):
+            record = self.records[rid]
+            if n + 1 < len(chain):
+                levels.append((record.enabled, record.pending, record.sleep,
+                               record.branches[_index(record.branches, thread)][3], record.fatal, thread))
+            else:
+                levels.append((record.enabled, record.pending, record.sleep, done, fatal, thread))
+        return (len(chain) - 1, tuple(rid for rid, _thread in chain), _pack(_frozen(levels, node)), {})
+
+
+def _index(branches: list[list], thread: int) -> int:
+    for n, branch in enumerate(branches):
+        if branch[0] == thread:
+            return n
+    raise AssertionError(f"[explorer internal bug] dpor unit's branch {thread} is not in its point's record")
+
+
+def _frozen(levels: list[tuple], node: list) -> list[_Point]:
+    """The points of a unit's prefix, from ``(enabled, pending, sleep, done, fatal, thread
+    run)`` per level, the last running ``node`` (with the subtree planned below it): each
+    wakeup tree holds the path only, a node whose children are the next point's tree."""
+    points = []
+    below = _copy([node])
+    for enabled, pending, sleep, done, fatal, thread in reversed(levels):
+        wakeup = below if not points else [[thread, pending[thread], below]]
+        point = _Point(list(enabled), tuple(pending), wakeup, frozenset(sleep))
+        point.done, point.fatal = set(done), set(fatal)
+        points.append(point)
+        below = wakeup
+    points.reverse()
+    return points
+
+
+def _flatten(roots: list[list]) -> list[list[tuple]]:
+    """Wakeup trees (lists of ``[thread, step, children]``, which may share lists) as a flat
+    list of lists of ``(thread, step, index of the children's list)``, the ``roots`` first:
+    a tree nests as deep as an execution is long, too deep for pickle and deepcopy."""
+    index = {id(nodes): n for n, nodes in enumerate(roots)}
+    order = list(roots)
+    flat = []
+    for nodes in order:  # grows as it goes
+        entries = []
+        for thread, step, children in nodes:
+            k = index.get(id(children))
+            if k is None:
+                k = index[id(children)] = len(order)
+                order.append(children)
+            entries.append((thread, step, k))
+        flat.append(entries)
+    return flat
+
+
+def _unflatten(flat: list[list[tuple]]) -> list[list]:
+    lists: list[list] = [[] for _ in flat]
+    for nodes, entries in zip(lists, flat):
+        nodes.extend([thread, step, lists[k]] for thread, step, k in entries)
+    return lists
+
+
+def _copy(nodes: list) -> list:
+    return _unflatten(_flatten([nodes]))[0]
+
+
+def _pack(points: list[_Point]) -> tuple:
+    """A unit's points as a start carries them (see :func:`_flatten`)."""
+    fields = [(p.enabled, p.pending, p.sleep, p.done, p.fatal, p.chosen) for p in points]
+    return fields, _flatten([p.wakeup for p in points])
+
+
+def _unpack(packed: tuple) -> list[_Point]:
+    fields, flat = packed
+    lists = _unflatten(flat)
+    points = []
+    for (enabled, pending, sleep, done, fatal, chosen), wakeup in zip(fields, lists):
+        point = _Point(list(enabled), tuple(pending), wakeup, frozenset(sleep))
+        point.done, point.fatal, point.chosen = set(done), set(fatal), chosen
+        points.append(point)
+    return points
