@@ -67,7 +67,7 @@ def in_process(scenario):
     program = Program(scenario)
     with program.session():
         try:
-            result, _workers, _seconds = coordinator.parallel_search(program, "dpor", {}, Settings(),
+            result, *_ = coordinator.parallel_search(program, "dpor", {}, Settings(),
                                                                      Deadline(None), InProcess)
         except coordinator.Fallback:
             # a unit met a thread the first execution did not (a spawn it never reached): any
@@ -88,9 +88,11 @@ def assert_split_dpor_agrees(scenario, keys, parallel=in_process, exhaustive=Tru
     assert serial.complete and split.complete
     serial_keys, split_keys = keys[-2:]
     assert verdicts(split, split_keys) == verdicts(serial, serial_keys)
-    # Escaped races come back in another order than the serial search meets them, so a
-    # race may be judged covered by another branch: a few more runs, or, where steps block
-    # or fail (dpor's fallback), sometimes fewer; the verdicts above are what must agree.
+    # One run per trace, as serially: a unit runs none that another unit runs, and none that
+    # the serial search would not (what more it plans ends in sleeping threads: pruned).
+    # Except where a step fails at a point other units branch from: their branches run again.
+    if not serial.failed:
+        assert split.executions <= serial.executions, (split.executions, serial.executions)
     if exhaustive:
         every = explore(scenario, strategy="exhaustive")
         assert set(every.final_states) == set(split.final_states) and set(every.outcomes) == set(split.outcomes)
@@ -128,7 +130,7 @@ def test_dpor_split_into_a_unit_per_execution_gives_the_serial_verdicts_with_eve
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("no_slices")
-@settings(QUICK, max_examples=1500)
+@settings(QUICK, max_examples=300)
 @given(scenario=xst.scenarios(objects="all", max_steps_per_thread=7, max_steps=12))
 def test_dpor_split_agrees_with_serial_dpor_on_larger_programs_of_every_kind(scenario, keys):
     assert_split_dpor_agrees(scenario, keys)

@@ -478,14 +478,18 @@ class DPOR:
         if not self._explored(point, v):
             _plant(point.wakeup, v, self.dependent, point.enabled)
 
-    def _explored(self, point: _Point, v: list[tuple[int, tuple]]) -> bool:
-        """Whether ``v``'s trace starts with a thread explored at ``point`` already (one whose
-        step failed there covers only sequences it starts: the failure ends them)."""
+    def _explored(self, point: _Point, v: list[tuple[int, tuple]], foreign: frozenset = frozenset()) -> bool:
+        """Whether ``v``'s trace starts with a thread explored at ``point`` already.
+
+        A thread that is a weak initial of ``v`` without a step in it covers ``v`` only
+        when the races found in its branch are planned here: not when its step failed
+        there (the failure ends its runs), nor when it is ``foreign`` (its branch is
+        another work unit's, see :mod:`.dpor_split`)."""
         pending = point.pending
         dependent = self.dependent
         for thread in point.sleep | point.done:
             if _weak_initial(thread, pending[thread], v, dependent) is not None and (
-                    thread not in point.fatal or any(owner == thread for owner, _ in v)):
+                    (thread not in point.fatal and thread not in foreign) or any(owner == thread for owner, _ in v)):
                 return True
         return False
 

@@ -9,15 +9,22 @@ its branches in exploration order, each as it was handed out): other units explo
 their other branches.
 
 A race the unit finds whose reversal point is frozen is first inserted as the serial
-search would, as far as the unit can: past the sleep and done sets of that point, and
-down through the branches it explores itself (the frozen path). Where the insertion
-would meet branches of other units, the unit sends it to the coordinator instead (an
-*escaped* race), and the coordinator goes on with the serial insertion against its
-record (:class:`Registry`): a later branch that covers it, a new branch at the end
-(a new unit), or, when the serial search would have planned it inside a later branch
-already handed out, a *late* unit that runs that branch again along the new plan.
-The escaped races come back in no fixed order, so the tree differs a little from the
-serial one, and a few executions are repeated; the traces covered are the same.
+search would, as far as the unit can: down through the branches it explores itself (the
+frozen path). Where the insertion would meet branches of other units, the unit sends it
+to the coordinator instead (an *escaped* race), and the coordinator goes on with the
+serial insertion against its record (:class:`Registry`): dropped when a later branch
+covers it, else a new branch at the end (a new unit).
+
+Dropped, because serial DPOR plants such a race in the later branch's plan before that
+branch starts, and here it runs already. Serial DPOR counts on that planting: it drops a
+race reversed inside the later branch when a thread asleep there (explored by an earlier
+branch) is a weak initial of the reversal. In a unit, those threads are *foreign*
+(``DPOR._explored``): every thread explored or asleep at a frozen point, and below the
+root every thread asleep since then (:meth:`SplitDPOR._inherited`). A foreign thread
+covers a reversal only when the reversal starts with a step of it, so the unit plans the
+rest itself. What it plans beyond the serial search's plans ends in threads that all
+sleep and is abandoned (counted as pruned); sleep sets are untouched, so the units
+complete exactly the serial search's executions, one per trace, in another order.
 
 ``split()`` hands back the shallowest point with more than one branch: each branch
 becomes a unit rooted there, its ``done`` set as the serial search would have it when
@@ -50,81 +57,23 @@ class SplitDPOR(DPOR):
         self.outbox: list[tuple] = []
         self.sent: set = set()  # escaped races already in the outbox: every run may find them again
         self.registry: Registry | None = None
-        self.first_fresh: int | None = None
-        self.dones: dict[int, tuple] = {}  # a late unit's: per point of its path, the threads explored there
-        self.probes: list[tuple[int, int]] = []
-        self.probing: tuple[int, int] | None = None
+        self.inherited: list[frozenset] = []  # per point below the root, see _inherited
         if start is not None:
-            self.root, ids, flat, self.dones = start
+            self.root, self.ids, flat = start
             self.points = _unpack(flat)
-            self.ids = ids + (None,) * (self.root + 1 - len(ids))  # a late unit's path: no records
             self.replay = len(self.points)
-            # A late unit's path down to its root ran before (in the branch's own unit, or in
-            # the late unit that planted it): its races are planned already, as when the
-            # serial search comes back to a point; only the root's branch on is new.
-            self.first_fresh = self.root if self.root >= self.replay else None
-            if self.dones:
-                self.probes = [(level, thread) for level, threads in self.dones.items() for thread in threads]
-                self.fatal_at: dict[int, set] = {level: set() for level in self.dones}
-                self.choose = self._late_choose
-
-    def begin(self) -> bool:
-        if self.probes:
-            self.probing = self.probes.pop()
-            self.position = 0
-            return True
-        going = super().begin()
-        if self.first_fresh is not None:
-            self.fresh, self.first_fresh = self.first_fresh, None
-        return going
-
-    # -- a late unit: the serial search's done sets along its path ---------------------
-    # The threads planned before the path's node at each point of the path ran there before
-    # it in the serial search, so they sleep in the path's subtree as they would there;
-    # but one whose step fails there must not (DPOR._failed). A probe finds out: it runs
-    # the path down to the point, then the thread, and gives the run up after that step.
-
-    def _late_choose(self, enabled: list[int], pending: list) -> int:
-        position = self.position
-        if self.probing is not None:
-            level, thread = self.probing
-            self.position = position + 1
-            if position < self.replay:
-                return self.points[position].chosen
-            chosen = self._path_thread(position) if position < level else thread
-            if position <= level and chosen in enabled:
-                return chosen
-            raise Abandon
-        chosen = DPOR.choose(self, enabled, pending)
-        if position in self.dones and position == len(self.points) - 1:  # the point just made
-            point = self.points[position]
-            point.done |= set(self.dones[position])
-            point.fatal |= self.fatal_at[position]
-        return chosen
-
-    def _path_thread(self, position: int) -> int:
-        node = self.points[-1].wakeup[0]
-        for _ in range(position - len(self.points)):
-            node = node[2][0]
-        return node[2][0][0]
-
-    def end(self) -> None:
-        if self.probing is None:
-            return super().end()
-        level, thread = self.probing
-        if self.ended not in ("completed", "deadlocked", "abandoned") and self.position == level + 1:
-            self.fatal_at[level].add(thread)
-        self.probing = None
-        self.finished = False
 
     # -- in a unit: races whose reversal point is frozen ------------------------------
 
     def _insert(self, position: int, v: list[tuple[int, tuple]]) -> None:
         root = self.root
-        if position > root:
-            return super()._insert(position, v)
         point = self.points[position]
-        if self._explored(point, v):
+        if position > root:
+            if not self._explored(point, v, self._inherited(position)):
+                _plant(point.wakeup, v, self.dependent, point.enabled)
+            return
+        # A frozen point: every thread explored or asleep there is another unit's branch.
+        if self._explored(point, v, point.sleep | point.done):
             return
         dependent = self.dependent
         level, nodes = position, point.wakeup
@@ -132,51 +81,42 @@ class SplitDPOR(DPOR):
             own = nodes[0]  # the frozen path: the one branch this unit explores there
             rest = _weak_initial(own[0], own[1], v, dependent)
             if rest is None:
-                if self.ids[level] is not None:
-                    self._escape(("insert", self.ids[level], own[0], tuple(v), level == position))
-                else:
-                    self._escape(self._plant(level, v))
+                self._escape(("insert", self.ids[level], own[0], tuple(v), level == position))
                 return
             if not own[2] or not rest:
                 return  # its own branch covers it
             nodes, v, level = own[2], rest, level + 1
         _plant(nodes, v, dependent, None)
 
+    def _inherited(self, position: int) -> frozenset:
+        """The threads asleep at ``position`` (below the root) because they ran at a frozen
+        point: other units explore those branches, and the races they find there that the
+        serial search would plan in this subtree are not sent here, so they do not cover
+        a race reversed here. Kept per point until the search backtracks past it."""
+        known, points, base = self.inherited, self.points, self.root + 1
+        if not known:
+            known.append(points[base].sleep)
+        while len(known) <= position - base:
+            known.append(known[-1] & points[base + len(known)].sleep)
+        return known[position - base]
+
+    def end(self) -> None:
+        super().end()
+        del self.inherited[len(self.points) - self.root - 1:]  # the points kept keep theirs
+
     def _fallback(self, position: int, thread: int) -> None:
         if position > self.root:
             return super()._fallback(position, thread)
         point = self.points[position]
         planned = point.done | point.sleep | {point.chosen}
-        if self.ids[position] is not None:
-            if any(other not in planned for other in point.enabled):
-                self._escape(("all", self.ids[position]))
-            return
-        for other in point.enabled:
-            if other not in planned:
-                self._escape(self._plant(position, [(other, point.pending[other])], exact=True))
+        if any(other not in planned for other in point.enabled):
+            self._escape(("all", self.ids[position]))
 
     def _failed(self, position: int) -> None:
         if position > self.root:
             return super()._failed(position)
-        if self.ids[position] is None:  # a late unit's: it was given no done set there to correct
-            return self._fallback(position, self.points[position].chosen)
-        # The unit's own step at its root failed: later branches there must not let it sleep.
+        # The unit's own step at a frozen point failed: later branches there must not let it sleep.
         self._escape(("fatal", self.ids[position], self.points[position].chosen))
-
-    def _plant(self, level: int, v: list[tuple[int, tuple]], exact: bool = False) -> tuple:
-        """A race reversed at ``level``, on a late unit's path: no record there, so it goes
-        to the nearest record above, as the steps of the path from there, then ``v``, to
-        plant in the planned subtree of the branch the unit runs there (``exact``: a
-        fallback's thread, planned unless that very thread is planned there)."""
-        top = level - 1
-        while self.ids[top] is None:
-            top -= 1
-        path = tuple((p.chosen, p.pending[p.chosen]) for p in self.points[top + 1:level])
-        return ("plant", self.ids[top], self.points[top].chosen, path + tuple(v), exact)
-
-    def _dones_left(self) -> dict:
-        """A late unit's done sets still to give points it has not made yet (none once it ran)."""
-        return {level: threads for level, threads in self.dones.items() if level >= len(self.points)}
 
     def _escape(self, message: tuple) -> None:
         if message not in self.sent:
@@ -196,7 +136,7 @@ class SplitDPOR(DPOR):
         points, root = self.points, self.root
         cut = next((n for n in range(root + 1, len(points)) if len(points[n].wakeup) > 1), None)
         if cut is None:
-            return [(root, self.ids, _pack(points), self._dones_left())]
+            return [(root, self.ids, _pack(points))]
         ids = self.ids + (None,) * (cut - root)
         ids = tuple(uuid.uuid4().hex if rid is None else rid for rid in ids)
         for level in range(cut + 1):
@@ -215,13 +155,13 @@ class SplitDPOR(DPOR):
             self.outbox.append(("record", ids[level], record))
         later = points[cut].wakeup[1:]
         del points[cut].wakeup[1:]
-        starts = [(cut, ids, _pack(points), {})]
+        starts = [(cut, ids, _pack(points))]
         done = set(points[cut].done) | {points[cut].chosen}
         for node in later:
             levels = [(p.enabled, p.pending, p.sleep, p.done, p.fatal, p.chosen) for p in points[:cut]]
             levels.append((points[cut].enabled, points[cut].pending, points[cut].sleep, frozenset(done),
                            points[cut].fatal, node[0]))
-            starts.append((cut, ids, _pack(_frozen(levels, node)), {}))
+            starts.append((cut, ids, _pack(_frozen(levels, node))))
             done.add(node[0])
         return starts
 
@@ -274,7 +214,7 @@ class Registry:
     def __init__(self, dependent) -> None:
         self.dependent = dependent
         self.records: dict[str, _Record] = {}
-        self.late = 0  # units that run a branch handed out already again, along a new plan
+        self.again = 0  # branches handed out that run again: a step before them failed
 
     def take(self, messages: list[tuple]) -> list[Start]:
         starts = []
@@ -284,8 +224,6 @@ class Registry:
                 self.records[message[1]] = message[2]
             elif kind == "insert":
                 starts += self._insert(message[1], message[2], list(message[3]), message[4])
-            elif kind == "plant":
-                starts += self._plant(message[1], message[2], list(message[3]), message[4])
             elif kind == "all":
                 starts += self._every_thread(message[1])
             else:
@@ -301,60 +239,15 @@ class Registry:
         for branch in later:
             rest = _weak_initial(branch[0], branch[1], v, self.dependent)
             if rest is not None:
-                if not branch[2] or not rest:
-                    return []  # a branch planned here already leads there
-                return self._late(rid, branch, _plant(branch[2], rest, self.dependent, None))
+                # A later branch covers it, and is another unit's: there the threads of the
+                # branches before it are foreign (SplitDPOR._insert), so that unit plans in
+                # its own subtree what the serial search would have planted there from here.
+                return []
         thread = v[0][0]
         if top and thread not in record.enabled:
             return []  # a thread waiting here cannot start a branch here (see dpor._plant)
         node = _chain(v)
         return self._append(rid, node, run=thread in record.enabled)
-
-    def _plant(self, rid: str, own: int, v: list[tuple[int, tuple]], exact: bool) -> list[Start]:
-        """A race reversed below the record's point, on a late unit's path through the
-        branch ``own``: planted in that branch's planned subtree, as the serial search
-        would have, had it been planned before the branch was handed out (``exact``: a
-        fallback's thread at the end of the path, planned there unless it is already)."""
-        branch = self.records[rid].branches[_index(self.records[rid].branches, own)]
-        assert branch[2] is not None, "[explorer internal bug] a late dpor unit below an unrecorded plan"
-        if not exact:
-            return self._late(rid, branch, _plant(branch[2], v, self.dependent, None))
-        nodes, path = branch[2], []
-        for thread, step in v[:-1]:
-            node = next((node for node in nodes if node[0] == thread), None)
-            if node is None:
-                node = [thread, step, []]
-                nodes.append(node)
-            path.append(node)
-            nodes = node[2]
-        thread, step = v[-1]
-        if any(node[0] == thread for node in nodes):
-            return []
-        nodes.append([thread, step, []])
-        return self._late(rid, branch, path + [nodes[-1]])
-
-    def _late(self, rid: str, branch: list, path: list | None) -> list[Start]:
-        """A unit that runs ``branch`` (handed out already) again down ``path``, the nodes
-        of its planned subtree down to the chain just planted there, and explores the
-        chain's subtree only: the serial search explores it as part of the branch's."""
-        if path is None:
-            return []  # planned there already
-        self.late += 1
-        plan = _copy([path[-1]])[0]
-        for node in reversed(path[:-1]):
-            plan = [node[0], node[1], [plan]]
-        record = self.records[rid]
-        root, ids, packed, _ = self._start(rid, [branch[0], branch[1], [plan]], branch[3], record.fatal)
-        dones = {}
-        for depth, (nodes, node) in enumerate(zip([branch[2]] + [node[2] for node in path[:-1]], path), 1):
-            before = []
-            for other in nodes:
-                if other is node:
-                    break
-                before.append(other[0])
-            if before:
-                dones[root + depth] = tuple(before)
-        return [(root + len(path), ids, packed, dones)]
 
     def _append(self, rid: str, node: list, run: bool = True) -> list[Start]:
         """``node`` as a new last branch of the record's point, and its unit's start."""
@@ -382,7 +275,7 @@ class Registry:
         for branch in record.branches[_index(record.branches, own) + 1:]:
             if own in branch[3] and own not in branch[4]:
                 branch[4] = frozenset(record.fatal)
-                self.late += 1
+                self.again += 1
                 node = [branch[0], branch[1], _copy(branch[2] or [])]
                 starts.append(self._start(rid, node, branch[3], record.fatal))
         return starts + self._every_thread(rid)
@@ -404,7 +297,7 @@ class Registry:
                                record.branches[_index(record.branches, thread)][3], record.fatal, thread))
             else:
                 levels.append((record.enabled, record.pending, record.sleep, done, fatal, thread))
-        return (len(chain) - 1, tuple(rid for rid, _thread in chain), _pack(_frozen(levels, node)), {})
+        return (len(chain) - 1, tuple(rid for rid, _thread in chain), _pack(_frozen(levels, node)))
 
 
 def _index(branches: list[list], thread: int) -> int:
