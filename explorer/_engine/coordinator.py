@@ -86,7 +86,9 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                     unit.max_executions = settings.max_executions
                 unit.time_left = None if deadline.at is None else max(deadline.at - time.monotonic(), 0.001)
                 starts[unit.key] = unit.start
-                running[backend.submit(run_unit, job, unit)] = unit
+                # a start may hold steps, whose functions (a lambda) only cloudpickle takes
+                shipped = Unit(unit.key, dumps(unit.start), unit.seconds, unit.max_executions, unit.time_left)
+                running[backend.submit(run_unit, job, shipped)] = unit
             timeout = None if deadline.at is None else max(deadline.at - time.monotonic(), 0) + 1.0
             done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
             if not done:  # past the time limit and a second more: what has not come back is lost

@@ -55,7 +55,7 @@ class Unit:
     """One piece of work: the strategy's ``start``, run for at most ``seconds``."""
 
     key: tuple  # its place in exploration order: units sort as their executions come
-    start: object
+    start: object  # as the coordinator keeps it; pickled (units.dumps) as a worker receives it
     seconds: float
     max_executions: int | None = None
     time_left: float | None = None  # seconds to the exploration's time limit when it was sent
@@ -177,7 +177,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
         compiled = _COMPILED[job.id] = _Compiled(job)
     program = compiled.program
     started = time.monotonic()
-    strategy = strategy_for(job.strategy, job.options, unit.start)
+    strategy = strategy_for(job.strategy, job.options, pickle.loads(unit.start))
     settings = Settings(max_executions=unit.max_executions, max_steps=job.max_steps,
                         step_timeout=job.step_timeout)
     deadline = Deadline(None if unit.time_left is None else started + unit.time_left)

@@ -19,8 +19,10 @@ Dropped, because serial DPOR plants such a race in the later branch's plan befor
 branch starts, and here it runs already. Serial DPOR counts on that planting: it drops a
 race reversed inside the later branch when a thread asleep there (explored by an earlier
 branch) is a weak initial of the reversal. In a unit, those threads are *foreign*
-(``DPOR._explored``): every thread explored or asleep at a frozen point, and below the
-root every thread asleep since then (:meth:`SplitDPOR._inherited`). A foreign thread
+(``DPOR._explored``): at a frozen point, the threads of the branches other units explore
+side by side with this one (not those explored there before the point was frozen: their
+races were planted already), and the threads asleep because of those, there and below
+the root (:meth:`SplitDPOR._inherited`). A foreign thread
 covers a reversal only when the reversal starts with a step of it, so the unit plans the
 rest itself. What it plans beyond the serial search's plans ends in threads that all
 sleep and is abandoned (counted as pruned); sleep sets are untouched, so the units
@@ -39,7 +41,8 @@ import uuid
 from .base import Abandon
 from .dpor import DPOR, _chain, _plant, _Point, _weak_initial
 
-#: A start: the root, the record id of each frozen point (0..root), and the points.
+#: A start: the root, the record id of each frozen point (0..root), the points, and per
+#: frozen point the threads that ran there in branches other units explore (foreign).
 Start = tuple
 
 
@@ -58,10 +61,16 @@ class SplitDPOR(DPOR):
         self.sent: set = set()  # escaped races already in the outbox: every run may find them again
         self.registry: Registry | None = None
         self.inherited: list[frozenset] = []  # per point below the root, see _inherited
+        self.foreign: tuple = ()  # per frozen point, the threads that ran there in other units' branches
+        self.foreign_at: list[frozenset] = []  # per frozen point, those and the threads asleep because of them
         if start is not None:
-            self.root, self.ids, flat = start
+            self.root, self.ids, flat, self.foreign = start
             self.points = _unpack(flat)
             self.replay = len(self.points)
+            carried: frozenset = frozenset()
+            for level in range(self.root + 1):
+                carried = self.foreign[level] | (self.points[level].sleep & carried)
+                self.foreign_at.append(carried)
 
     # -- in a unit: races whose reversal point is frozen ------------------------------
 
@@ -72,8 +81,7 @@ class SplitDPOR(DPOR):
             if not self._explored(point, v, self._inherited(position)):
                 _plant(point.wakeup, v, self.dependent, point.enabled)
             return
-        # A frozen point: every thread explored or asleep there is another unit's branch.
-        if self._explored(point, v, point.sleep | point.done):
+        if self._explored(point, v, self.foreign_at[position]):
             return
         dependent = self.dependent
         level, nodes = position, point.wakeup
@@ -94,8 +102,10 @@ class SplitDPOR(DPOR):
         serial search would plan in this subtree are not sent here, so they do not cover
         a race reversed here. Kept per point until the search backtracks past it."""
         known, points, base = self.inherited, self.points, self.root + 1
+        if base == 0:
+            return frozenset()
         if not known:
-            known.append(points[base].sleep)
+            known.append(points[base].sleep & self.foreign_at[self.root])
         while len(known) <= position - base:
             known.append(known[-1] & points[base + len(known)].sleep)
         return known[position - base]
@@ -136,7 +146,7 @@ class SplitDPOR(DPOR):
         points, root = self.points, self.root
         cut = next((n for n in range(root + 1, len(points)) if len(points[n].wakeup) > 1), None)
         if cut is None:
-            return [(root, self.ids, _pack(points))]
+            return [(root, self.ids, _pack(points), self.foreign)]
         ids = self.ids + (None,) * (cut - root)
         ids = tuple(uuid.uuid4().hex if rid is None else rid for rid in ids)
         for level in range(cut + 1):
@@ -146,23 +156,30 @@ class SplitDPOR(DPOR):
             parent = (ids[level - 1], points[level - 1].chosen) if level else None
             record = _Record(parent, point)
             nodes = point.wakeup if level == cut else point.wakeup[:1]
-            done = set(point.done)
+            done, foreign = set(point.done), set()
             for n, node in enumerate(nodes):
                 # the first branch is explored from here on; nobody compares a race with it
                 record.branches.append([node[0], node[1], _copy(node[2]) if n else None,
-                                        frozenset(done), frozenset(point.fatal)])
+                                        frozenset(done), frozenset(point.fatal), frozenset(foreign)])
                 done.add(node[0])
+                foreign.add(node[0])
             self.outbox.append(("record", ids[level], record))
         later = points[cut].wakeup[1:]
         del points[cut].wakeup[1:]
-        starts = [(cut, ids, _pack(points))]
+        # Below the old root, the points down to the cut were this unit's: what ran there
+        # before planted its races here. At the cut, the branch explored now and each later
+        # one run in units of their own, side by side: foreign to the branches after them.
+        above = self.foreign + (frozenset(),) * (cut - root - 1)
+        starts = [(cut, ids, _pack(points), above + (frozenset(),))]
         done = set(points[cut].done) | {points[cut].chosen}
+        foreign = {points[cut].chosen}
         for node in later:
             levels = [(p.enabled, p.pending, p.sleep, p.done, p.fatal, p.chosen) for p in points[:cut]]
             levels.append((points[cut].enabled, points[cut].pending, points[cut].sleep, frozenset(done),
                            points[cut].fatal, node[0]))
-            starts.append((cut, ids, _pack(_frozen(levels, node))))
+            starts.append((cut, ids, _pack(_frozen(levels, node)), above + (frozenset(foreign),)))
             done.add(node[0])
+            foreign.add(node[0])
         return starts
 
     # -- in the coordinator ----------------------------------------------------------
@@ -180,8 +197,8 @@ class _Record:
     """A frozen point, as the coordinator knows it: what the units that pass it need.
 
     ``branches``: ``[thread, step, planned subtree as handed out (None for the first,
-    explored by the unit that froze the point), done, fatal]`` in exploration order,
-    with the done and fatal sets the unit exploring that branch was given.
+    explored by the unit that froze the point), done, fatal, foreign]`` in exploration
+    order, with the done, fatal and foreign sets the unit exploring that branch was given.
     """
 
     __slots__ = ("branches", "done", "enabled", "fatal", "parent", "pending", "sleep")
@@ -252,10 +269,11 @@ class Registry:
     def _append(self, rid: str, node: list, run: bool = True) -> list[Start]:
         """``node`` as a new last branch of the record's point, and its unit's start."""
         record = self.records[rid]
-        done = record.done | {branch[0] for branch in record.branches}
-        record.branches.append([node[0], node[1], _copy(node[2]), done, frozenset(record.fatal)])
+        foreign = frozenset(branch[0] for branch in record.branches)  # each another unit's
+        done = record.done | foreign
+        record.branches.append([node[0], node[1], _copy(node[2]), done, frozenset(record.fatal), foreign])
         # a planned branch whose thread waits there would be dropped at once: no unit for it
-        return [self._start(rid, node, done, record.fatal)] if run else []
+        return [self._start(rid, node, done, record.fatal, foreign)] if run else []
 
     def _every_thread(self, rid: str) -> list[Start]:
         """:meth:`.dpor.DPOR._fallback` at the record's point: every thread that could run there
@@ -277,11 +295,12 @@ class Registry:
                 branch[4] = frozenset(record.fatal)
                 self.again += 1
                 node = [branch[0], branch[1], _copy(branch[2] or [])]
-                starts.append(self._start(rid, node, branch[3], record.fatal))
+                starts.append(self._start(rid, node, branch[3], record.fatal, branch[5]))
         return starts + self._every_thread(rid)
 
-    def _start(self, rid: str, node: list, done: frozenset, fatal) -> Start:
-        """The start of a unit that explores ``node`` at the record's point."""
+    def _start(self, rid: str, node: list, done: frozenset, fatal, foreign: frozenset) -> Start:
+        """The start of a unit that explores ``node`` at the record's point (``foreign``:
+        the threads of ``done`` whose branches are other units')."""
         chain = []  # (record id, the thread that runs there), from the top down
         thread = node[0]
         while rid is not None:
@@ -289,15 +308,17 @@ class Registry:
             parent = self.records[rid].parent
             rid, thread = parent if parent is not None else (None, None)
         chain.reverse()
-        levels = []
+        levels, foreigners = [], []
         for n, (rid, thread) in enumerate(chain):
             record = self.records[rid]
             if n + 1 < len(chain):
-                levels.append((record.enabled, record.pending, record.sleep,
-                               record.branches[_index(record.branches, thread)][3], record.fatal, thread))
+                branch = record.branches[_index(record.branches, thread)]
+                levels.append((record.enabled, record.pending, record.sleep, branch[3], record.fatal, thread))
+                foreigners.append(branch[5])
             else:
                 levels.append((record.enabled, record.pending, record.sleep, done, fatal, thread))
-        return (len(chain) - 1, tuple(rid for rid, _thread in chain), _pack(_frozen(levels, node)))
+                foreigners.append(foreign)
+        return (len(chain) - 1, tuple(rid for rid, _thread in chain), _pack(_frozen(levels, node)), tuple(foreigners))
 
 
 def _index(branches: list[list], thread: int) -> int:
