@@ -92,8 +92,9 @@ def explore(
 
     ``workers`` (default 1; ``"auto"``: one per core) runs the exploration on that many
     worker processes, with the same result as a serial run: the same counts, final
-    states, outcomes, findings and traces (dpor and stateful do not split yet: they run
-    in the coordinator). ``backend`` is ``"processes"`` (this machine) or
+    states, outcomes, findings and traces (dpor runs the same executions, one per trace,
+    in another order, so its lists come in another order and ``pruned`` differs;
+    stateful does not split: it runs in the coordinator). ``backend`` is ``"processes"`` (this machine) or
     ``"ray"`` (``pip install 'explorer[ray]'``; ``address`` names an existing Ray
     cluster, none starts one here). A scenario small enough to finish in a quarter of
     a second is explored serially. ``result.workers`` says how many took part.
