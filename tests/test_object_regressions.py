@@ -183,3 +183,22 @@ def test_a_lock_left_held_in_a_run_an_error_cut_short_is_not_judged_so_every_str
                         threads={"A": line([("release", "l")]), "B": line([("acquire", "l")]),
                                  "C": line([("release", "m")])})
     assert_complete_strategies_agree(scenario)
+
+
+def test_dpor_plans_below_a_backtracking_point_the_reversal_a_thread_explored_before_it_asked_for():
+    # dpor ran 4 executions and missed C joining the empty queue first, A seeing go unset
+    # and C reading x=0. The backtracking point C's blocked join set at A's put was taken as
+    # a wakeup-tree leaf, so B's branch's reversal (C's join, A's steps, C's set and read,
+    # before B's write) was judged covered by it; C's branch then ran its set before A's
+    # is_set, and the reversal of those was judged covered by B, asleep there.
+    from explorer import Event
+
+    line = xst.StraightLine
+    scenario = Scenario("A: put jobs=0, is_set go | B: w x=1 | C: join jobs, set go, r x", variables={"x": 0},
+                        objects={"go": Event(), "jobs": Queue()},
+                        threads={"A": line([("put", "jobs", 0, None), ("is_set", "go")]),
+                                 "B": line([("write", "x", 1)]),
+                                 "C": line([("join", "jobs"), ("set", "go"), ("read", "x")])})
+    assert_complete_strategies_agree(scenario)
+    assert {(o["A"], o["C"]) for o in explore(scenario, strategy="dpor").outcomes} == {
+        (0, 0), (0, 1), (1, 0), (1, 1)}
