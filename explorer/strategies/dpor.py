@@ -196,7 +196,10 @@ class _Point:
     """One step of the current execution: what could run, what ran, and what is left to try.
 
     ``wakeup`` is the wakeup tree of this point: nodes ``[thread, step, children]`` in the
-    order they are to run; the first is the thread running here now.
+    order they are to run; the first is the thread running here now. A node whose children
+    are None is a backtracking point (:meth:`DPOR._fallback`, a failing step's
+    alternatives), not a race's reversal: the first sequence inserted through it becomes its
+    children, and a node that starts running with None runs on freely.
     """
 
     __slots__ = ("chosen", "done", "enabled", "fatal", "pending", "sleep", "wakeup")
@@ -313,7 +316,7 @@ class DPOR:
             planned = {node[0] for node in last.wakeup} | last.sleep | last.done
             for thread in last.enabled:
                 if thread not in planned:
-                    last.wakeup.append([thread, last.pending[thread], []])
+                    last.wakeup.append([thread, last.pending[thread], None])
         if self.unrun:
             self.unrun = False
         else:
@@ -324,7 +327,10 @@ class DPOR:
             point.done.add(point.chosen)
             del point.wakeup[0]  # the branch just explored, with what was planned below it
             if point.wakeup:
-                point.chosen = point.wakeup[0][0]
+                branch = point.wakeup[0]
+                point.chosen = branch[0]
+                if branch[2] is None:
+                    branch[2] = []  # it runs freely now: nothing inserted later may wait below it
                 del points[index + 1:]
                 self.replay = index + 1
                 return
@@ -453,11 +459,18 @@ class DPOR:
         # initial of a later reversal there, let that reversal be judged covered although
         # the run it stood for had the racing steps the other way round (found by the slow
         # property tier: 'A: get? jobs | B: r x | C: signal cond x=1, put jobs=0').
+        # The branches it adds are open (children None): a leaf of a wakeup tree stands for
+        # every sequence it starts, since the run from it reverses their races in turn; a
+        # backtracking point is no reversal and does not. Taken as a leaf, it dropped a
+        # reversal planned from a thread explored here before it ('A: put jobs, is_set go |
+        # B: w x | C: join jobs, set go, r x': C's branch dropped B's reversal of its write
+        # with C's read, then ran C's set before A's is_set, and the reversal of those was
+        # judged covered by B, asleep there; A=0 with C=0 was never run).
         point = self.points[position]
         planned = {node[0] for node in point.wakeup} | point.done | point.sleep
         for other in point.enabled:
             if other not in planned:
-                point.wakeup.append([other, point.pending[other], []])
+                point.wakeup.append([other, point.pending[other], None])
 
     def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not
@@ -483,8 +496,13 @@ class DPOR:
             for node in nodes:
                 rest = _weak_initial(node[0], node[1], v, dependent)
                 if rest is not None:
-                    if not node[2] or not rest:
+                    if not rest:
                         return  # a planned branch already leads there
+                    if node[2] is None:  # a backtracking point: the reversal is planned below it
+                        node[2] = _chain(rest)
+                        return
+                    if not node[2]:
+                        return  # a leaf: the run from it reverses this race in turn
                     nodes, v = node[2], rest
                     break
             else:
@@ -492,8 +510,13 @@ class DPOR:
                     # A thread waiting here cannot start a branch here (a try-acquire's race
                     # with an acquire, while the lock is held): the race is not reversible.
                     return
-                chain: list = []
-                for thread, step in reversed(v):
-                    chain = [[thread, step, chain]] if chain else [[thread, step, []]]
-                nodes.append(chain[0])
+                nodes.append(_chain(v)[0])
                 return
+
+
+def _chain(v: list[tuple[int, tuple]]) -> list:
+    """The wakeup tree of the one sequence ``v``."""
+    chain: list = []
+    for thread, step in reversed(v):
+        chain = [[thread, step, chain]]
+    return chain
