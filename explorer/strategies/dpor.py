@@ -196,7 +196,10 @@ class _Point:
     """One step of the current execution: what could run, what ran, and what is left to try.
 
     ``wakeup`` is the wakeup tree of this point: nodes ``[thread, step, children]`` in the
-    order they are to run; the first is the thread running here now.
+    order they are to run; the first is the thread running here now. A node whose children
+    are None is a backtracking point (:meth:`DPOR._fallback`, a failing step's
+    alternatives), not a race's reversal: the first sequence inserted through it becomes its
+    children, and a node that starts running with None runs on freely.
     """
 
     __slots__ = ("chosen", "done", "enabled", "fatal", "pending", "sleep", "wakeup")
@@ -320,7 +323,10 @@ class DPOR:
             point.done.add(point.chosen)
             del point.wakeup[0]  # the branch just explored, with what was planned below it
             if point.wakeup:
-                point.chosen = point.wakeup[0][0]
+                branch = point.wakeup[0]
+                point.chosen = branch[0]
+                if branch[2] is None:
+                    branch[2] = []  # it runs freely now: nothing inserted later may wait below it
                 del points[index + 1:]
                 self.replay = index + 1
                 return
@@ -458,11 +464,18 @@ class DPOR:
         # initial of a later reversal there, let that reversal be judged covered although
         # the run it stood for had the racing steps the other way round (found by the slow
         # property tier: 'A: get? jobs | B: r x | C: signal cond x=1, put jobs=0').
+        # The branches it adds are open (children None): a leaf of a wakeup tree stands for
+        # every sequence it starts, since the run from it reverses their races in turn; a
+        # backtracking point is no reversal and does not. Taken as a leaf, it dropped a
+        # reversal planned from a thread explored here before it ('A: put jobs, is_set go |
+        # B: w x | C: join jobs, set go, r x': C's branch dropped B's reversal of its write
+        # with C's read, then ran C's set before A's is_set, and the reversal of those was
+        # judged covered by B, asleep there; A=0 with C=0 was never run).
         point = self.points[position]
         planned = {node[0] for node in point.wakeup} | point.done | point.sleep
         for other in point.enabled:
             if other not in planned:
-                point.wakeup.append([other, point.pending[other], []])
+                point.wakeup.append([other, point.pending[other], None])
 
     def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not
@@ -494,28 +507,30 @@ class DPOR:
         return False
 
 
-def _plant(nodes: list, v: list[tuple[int, tuple]], dependent, enabled: list[int] | None) -> list | None:
+def _plant(nodes: list, v: list[tuple[int, tuple]], dependent, enabled: list[int] | None) -> None:
     """Insert ``v`` in the wakeup tree ``nodes`` (a point's, whose ``enabled`` threads are
-    given, or a subtree's, ``enabled=None``) unless a planned branch covers it. Returns
-    the nodes ``v`` went down through, the chain it added last; None if it added none."""
-    path = []
+    given, or a subtree's, ``enabled=None``) unless a planned branch covers it."""
+    top = True
     while True:
         for node in nodes:
             rest = _weak_initial(node[0], node[1], v, dependent)
             if rest is not None:
-                if not node[2] or not rest:
-                    return None  # a planned branch already leads there
-                path.append(node)
-                nodes, v = node[2], rest
+                if not rest:
+                    return  # a planned branch already leads there
+                if node[2] is None:  # a backtracking point: the reversal is planned below it
+                    node[2] = [_chain(rest)]
+                    return
+                if not node[2]:
+                    return  # a leaf: the run from it reverses this race in turn
+                nodes, v, top = node[2], rest, False
                 break
         else:
-            if enabled is not None and not path and v[0][0] not in enabled:
+            if enabled is not None and top and v[0][0] not in enabled:
                 # A thread waiting here cannot start a branch here (a try-acquire's race
                 # with an acquire, while the lock is held): the race is not reversible.
-                return None
+                return
             nodes.append(_chain(v))
-            path.append(nodes[-1])
-            return path
+            return
 
 
 def _chain(v: list[tuple[int, tuple]]) -> list:

@@ -281,7 +281,7 @@ class Registry:
         record = self.records[rid]
         planned = record.done | record.sleep | {branch[0] for branch in record.branches}
         return [start for thread in record.enabled if thread not in planned
-                for start in self._append(rid, [thread, record.pending[thread], []])]
+                for start in self._append(rid, [thread, record.pending[thread], None])]
 
     def _fatal(self, rid: str, own: int) -> list[Start]:
         """The step of branch ``own`` failed at the record's point: later branches, whose
@@ -354,7 +354,7 @@ def _flatten(roots: list[list]) -> list[list[tuple]]:
     for nodes in order:  # grows as it goes
         entries = []
         for thread, step, children in nodes:
-            k = index.get(id(children))
+            k = -1 if children is None else index.get(id(children))  # -1: an open node (dpor._plant)
             if k is None:
                 k = index[id(children)] = len(order)
                 order.append(children)
@@ -366,12 +366,12 @@ def _flatten(roots: list[list]) -> list[list[tuple]]:
 def _unflatten(flat: list[list[tuple]]) -> list[list]:
     lists: list[list] = [[] for _ in flat]
     for nodes, entries in zip(lists, flat):
-        nodes.extend([thread, step, lists[k]] for thread, step, k in entries)
+        nodes.extend([thread, step, None if k < 0 else lists[k]] for thread, step, k in entries)
     return lists
 
 
-def _copy(nodes: list) -> list:
-    return _unflatten(_flatten([nodes]))[0]
+def _copy(nodes: list | None) -> list | None:
+    return None if nodes is None else _unflatten(_flatten([nodes]))[0]
 
 
 def _pack(points: list[_Point]) -> tuple:
