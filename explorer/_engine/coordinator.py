@@ -39,8 +39,6 @@ FIRST_SLICE = 0.25
 SLICE = 1.0
 #: Units kept queued per worker, so that none waits for the coordinator between two.
 QUEUED = 2
-#: A unit handed out when fewer units than workers wait runs this share of a slice.
-SHORT = 0.25
 
 
 class Fallback(Exception):  # noqa: N818 - a signal: run serially instead
@@ -86,8 +84,6 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 unit = queue.pop(0)
                 if name not in SAMPLING:  # a sampling unit's start says how many executions it runs
                     unit.max_executions = settings.max_executions
-                    if len(queue) < backend.workers:  # work is running out: cut it finer, so
-                        unit.seconds = min(unit.seconds, slice_seconds * SHORT)  # no worker waits long
                 unit.time_left = None if deadline.at is None else max(deadline.at - time.monotonic(), 0.001)
                 starts[unit.key] = unit.start
                 # a start may hold steps, whose functions (a lambda) only cloudpickle takes
