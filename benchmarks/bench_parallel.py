@@ -16,12 +16,14 @@ serial runs, so a machine that got busier halfway does not flatter the parallel 
     speed-up     serial / parallel
     executions   serial, then parallel (dpor and stateful may make more in parallel)
     extra        parallel executions / serial executions (dpor: the issue's bound is 1.05)
+    pruned       dpor's abandoned runs (every thread asleep), serial / parallel
     units        work units the workers ran, and their median seconds (none: the coordinator
                  explored alone, as for dpor, which does not split)
     MiB          the serial process's peak resident memory, and the largest a worker reached
     same         whether the parallel result is the serial one: every count, final state and
-                 finding for exhaustive, bounded, random and pct; final states, outcomes and finding
-                 kinds for dpor and stateful
+                 finding for exhaustive, bounded, random and pct; for dpor the same but for the
+                 order of the lists and the abandoned runs; final states, outcomes and finding
+                 kinds for stateful
 
 The scaling model (--simulate) replays the measured run on paper: the units' measured seconds
 (the work), the coordinator's measured seconds per unit (what it spends on each piece that comes
@@ -55,6 +57,8 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from bench_spin import count_up, count_up_locked  # noqa: E402  (the same thread bodies as beside SPIN)
+from scenarios.indexer import indexer  # noqa: E402
+from scenarios.lastzero import lastzero  # noqa: E402
 
 from explorer import Scenario, explore  # noqa: E402
 from explorer._engine import coordinator  # noqa: E402
@@ -69,30 +73,42 @@ def counter(threads: int, increments: int, locked: bool = False) -> Scenario:
                     locks=["lock"] if locked else [], threads={f"T{i}": body for i in range(threads)})
 
 
-#: row -> (scenario maker and its arguments, strategy, explore() options)
+#: The scenarios the rows explore, by name.
+SCENARIOS = {"counter": counter, "indexer": indexer, "lastzero": lastzero}
+
+#: row -> ((scenario name, its arguments), strategy, explore() options)
 ROWS = {
-    "exhaustive": ((2, 5), "exhaustive", {}),
-    "bounded": ((4, 3), "bounded", {"preemptions": 3}),
-    "dpor": ((3, 3, True), "dpor", {}),
+    "exhaustive": (("counter", 2, 5), "exhaustive", {}),
+    "bounded": (("counter", 4, 3), "bounded", {"preemptions": 3}),
+    "dpor": (("counter", 3, 4, True), "dpor", {}),
+    "dpor-index": (("indexer", 15), "dpor", {}),
+    "dpor-last": (("lastzero", 13), "dpor", {}),
     # counter 4x3 takes 4.5 s serially; 4x4, 46 s: the rows take 10 s or more
-    "stateful": ((4, 4), "stateful", {}),
-    "random": ((3, 4), "random", {"max_executions": 60_000}),
+    "stateful": (("counter", 4, 4), "stateful", {}),
+    "random": (("counter", 3, 4), "random", {"max_executions": 60_000}),
 }
 QUICK = {
-    "exhaustive": ((2, 3), "exhaustive", {}),
-    "bounded": ((3, 2), "bounded", {}),
-    "dpor": ((3, 2), "dpor", {}),
-    "stateful": ((3, 2), "stateful", {}),
-    "random": ((2, 2), "random", {"max_executions": 2_000}),
+    "exhaustive": (("counter", 2, 3), "exhaustive", {}),
+    "bounded": (("counter", 3, 2), "bounded", {}),
+    "dpor": (("counter", 3, 2), "dpor", {}),
+    "dpor-index": (("indexer", 13), "dpor", {}),
+    "dpor-last": (("lastzero", 6), "dpor", {}),
+    "stateful": (("counter", 3, 2), "stateful", {}),
+    "random": (("counter", 2, 2), "random", {"max_executions": 2_000}),
 }
+
+
+def scenario_of(row: str, quick: bool) -> Scenario:
+    (name, *args), _strategy, _options = (QUICK if quick else ROWS)[row]
+    return SCENARIOS[name](*args)
 
 
 def child(row: str, quick: bool, workers: int) -> None:
     """One exploration, in this fresh process; its figures as one JSON line."""
-    args, strategy, options = (QUICK if quick else ROWS)[row]
+    _scenario, strategy, options = (QUICK if quick else ROWS)[row]
     if quick:  # small rows still split into units
         coordinator.FIRST_SLICE, coordinator.SLICE = 0.0, 0.02
-    scenario = counter(*args)
+    scenario = scenario_of(row, quick)
     started = time.perf_counter()
     result = explore(scenario, strategy=strategy, workers=workers, **options)
     seconds = time.perf_counter() - started
@@ -100,12 +116,22 @@ def child(row: str, quick: bool, workers: int) -> None:
     data.pop("elapsed")
     findings = sorted({(f["kind"], f["severity"]) for f in data["findings"]})
     print(json.dumps({"seconds": seconds, "executions": result.executions, "workers": result.workers,
+                      "pruned": result.pruned, "unordered": _unordered({k: v for k, v in data.items() if k != "pruned"}),
                       "peak_mib": _own_peak_mib(), "worker_peak_mib": result.worker_peak_mib,
                       "complete": result.complete, "unit_seconds": list(result.unit_seconds),
                       "coordinator_seconds": result.coordinator_seconds, "result": data,
                       "verdicts": {"final_states": data["final_states"] if strategy not in ("dpor", "stateful")
                                    else sorted(json.dumps(s["state"], sort_keys=True) for s in data["final_states"]),
                                    "outcomes": len(data["outcomes"]), "findings": findings}}))
+
+
+def _unordered(data):
+    """``data`` with every list sorted: dpor's units explore the traces in another order."""
+    if isinstance(data, dict):
+        return {key: _unordered(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return sorted((_unordered(value) for value in data), key=lambda value: json.dumps(value, sort_keys=True))
+    return data
 
 
 def _own_peak_mib() -> float:
@@ -125,13 +151,16 @@ def measure(row: str, quick: bool, workers: int) -> dict:
     second = run(1)
     serial = min(first, second, key=lambda figures: figures["seconds"])
     strategy = (QUICK if quick else ROWS)[row][1]
-    if strategy in ("dpor", "stateful"):
+    if strategy == "dpor":  # everything but the order and the abandoned runs
+        same = serial["unordered"] == parallel["unordered"]
+    elif strategy == "stateful":
         same = serial["verdicts"] == parallel["verdicts"]
     else:
         same = serial["result"] == parallel["result"]
     return {"row": row, "strategy": strategy, "serial": serial["seconds"], "serial_again": second["seconds"],
             "parallel": parallel["seconds"], "speedup": serial["seconds"] / parallel["seconds"],
             "executions": (serial["executions"], parallel["executions"]),
+            "pruned": (serial["pruned"], parallel["pruned"]),
             "extra": parallel["executions"] / max(serial["executions"], 1), "workers": parallel["workers"],
             "unit_seconds": parallel["unit_seconds"], "coordinator_seconds": parallel["coordinator_seconds"],
             "same": same, "complete": (serial["complete"], parallel["complete"]),
@@ -207,16 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = args.rows.split(",") if args.rows else list(ROWS)
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; cores: {os.cpu_count()}")
     print(f"{'row':<11} {'scenario':<22} {'serial s':>9} {'parallel s':>10} {'speed-up':>8} "
-          f"{'executions':>17} {'extra':>6} {'units':>6} {'median':>7} {'MiB serial/worker':>17}  same")
+          f"{'executions':>17} {'extra':>6} {'pruned':>15} {'units':>6} {'median':>7} {'MiB serial/worker':>17}  same")
     measured = []
     for row in rows:
         figures = measure(row, args.quick, args.workers)
         measured.append(figures)
-        args_, _strategy, _options = (QUICK if args.quick else ROWS)[row]
         units = figures["unit_seconds"]
-        print(f"{row:<11} {counter(*args_).name:<22} {figures['serial']:>9.2f} {figures['parallel']:>10.2f} "
+        print(f"{row:<11} {scenario_of(row, args.quick).name:<22} {figures['serial']:>9.2f} {figures['parallel']:>10.2f} "
               f"{figures['speedup']:>8.2f} {figures['executions'][0]:>8,}/{figures['executions'][1]:<8,} "
-              f"{figures['extra']:>6.3f} {len(units):>6} {statistics.median(units) if units else 0:>7.3f} "
+              f"{figures['extra']:>6.3f} {figures['pruned'][0]:>7,}/{figures['pruned'][1]:<7,} {len(units):>6} {statistics.median(units) if units else 0:>7.3f} "
               f"{figures['memory'][0]:>8.0f}/{figures['memory'][1]:<8.0f}  "
               f"{'yes' if figures['same'] else 'NO'}", flush=True)
     simulated = []

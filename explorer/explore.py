@@ -92,9 +92,10 @@ def explore(
 
     ``workers`` (default 1; ``"auto"``: one per core) runs the exploration on that many
     worker processes, with the same result as a serial run: the same counts, final
-    states, outcomes, findings and traces (dpor does not split yet: it runs in the
-    coordinator; stateful gives the same final states, outcomes and kinds of findings,
-    with counts of its own, and runs in the coordinator on Ray). ``backend`` is ``"processes"`` (this machine) or
+    states, outcomes, findings and traces (dpor runs the same executions, one per trace,
+    in another order, so its lists come in another order and ``pruned`` differs;
+    stateful gives the same final states, outcomes and kinds of findings, with counts
+    of its own, and runs in the coordinator on Ray). ``backend`` is ``"processes"`` (this machine) or
     ``"ray"`` (``pip install 'explorer[ray]'``; ``address`` names an existing Ray
     cluster, none starts one here). A scenario small enough to finish in a quarter of
     a second is explored serially. ``result.workers`` says how many took part.

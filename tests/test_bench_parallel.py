@@ -30,9 +30,12 @@ def test_the_model_spreads_units_over_workers_and_queues_them_at_the_coordinator
 
 
 def test_the_quick_run_of_a_row_says_the_parallel_result_is_the_serial_one():
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--rows", "exhaustive"],
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--rows", "exhaustive,dpor-last"],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("exhaustive"))
     assert row.endswith("yes") and "924/924" in row
+    # lastzero(6) has 144 traces: dpor runs each once, serially and on the workers
+    row = next(line for line in done.stdout.splitlines() if line.startswith("dpor-last"))
+    assert row.endswith("yes") and "144/144" in row and "1.000" in row
     assert "load average at start" in done.stdout and "load average at end" in done.stdout

@@ -183,3 +183,40 @@ def test_a_lock_left_held_in_a_run_an_error_cut_short_is_not_judged_so_every_str
                         threads={"A": line([("release", "l")]), "B": line([("acquire", "l")]),
                                  "C": line([("release", "m")])})
     assert_complete_strategies_agree(scenario)
+
+
+def test_dpor_plans_below_a_backtracking_point_the_reversal_a_thread_explored_before_it_asked_for():
+    # dpor ran 4 executions and missed C joining the empty queue first, A seeing go unset
+    # and C reading x=0. The backtracking point C's blocked join set at A's put was taken as
+    # a wakeup-tree leaf, so B's branch's reversal (C's join, A's steps, C's set and read,
+    # before B's write) was judged covered by it; C's branch then ran its set before A's
+    # is_set, and the reversal of those was judged covered by B, asleep there.
+    from explorer import Event
+
+    line = xst.StraightLine
+    scenario = Scenario("A: put jobs=0, is_set go | B: w x=1 | C: join jobs, set go, r x", variables={"x": 0},
+                        objects={"go": Event(), "jobs": Queue()},
+                        threads={"A": line([("put", "jobs", 0, None), ("is_set", "go")]),
+                                 "B": line([("write", "x", 1)]),
+                                 "C": line([("join", "jobs"), ("set", "go"), ("read", "x")])})
+    assert_complete_strategies_agree(scenario)
+    assert {(o["A"], o["C"]) for o in explore(scenario, strategy="dpor").outcomes} == {
+        (0, 0), (0, 1), (1, 0), (1, 1)}
+
+
+def test_dpor_plans_below_a_backtracking_point_when_a_try_acquire_may_fail_beside_a_pool_shutdown():
+    # Found by a search over generated programs of every kind: dpor ran 7 executions and
+    # missed B's write of y coming last (y=-2 with C's try of l taking it). Opening the
+    # backtracking points (the test above) brought it back; its exact path was not traced.
+    from explorer import ThreadPool
+
+    line = xst.StraightLine
+    scenario = Scenario("A: rel m, shutdown pool | B: w y=-2 | C: acq~ m, acq? m, rel m, acq? l, w y=l-1",
+                        variables={"x": 0, "y": 0}, locks={"l": "lock", "m": "lock"},
+                        objects={"pool": ThreadPool(max_workers=2)},
+                        threads={"A": line([("release", "m"), ("shutdown", "pool")]),
+                                 "B": line([("write", "y", -2)]),
+                                 "C": line([("acquire", "m", "timeout"), ("acquire", "m", "nowait"),
+                                            ("release", "m"), ("acquire", "l", "nowait"), ("write", "y", -1)])})
+    assert_complete_strategies_agree(scenario)
+    assert "x=0, y=-2, A=0, B=0, C=1" in set(map(str, explore(scenario, strategy="dpor").outcomes))

@@ -1,6 +1,7 @@
 """Parallel exploration (``explore(..., workers=N)``, ``explorer run -j N``) gives the serial
 result: every count, final state, outcome, finding and trace, for every strategy but
-stateful (dpor does not split: it runs in the coordinator). Stateful search splits its
+dpor and stateful. dpor runs the serial search's executions, one per trace, in another
+order, plus runs that end in sleeping threads (``pruned``). Stateful search splits its
 graph walk among workers that share their visited states: it gives the serial verdicts
 (final states, outcomes, finding kinds), and counts the runs it makes, which differ.
 
@@ -50,6 +51,42 @@ def small_units(monkeypatch):
 def _without_timing(result) -> dict:
     data = result_to_dict(result)
     data.pop("elapsed")
+    if result.strategy == "dpor" and result.workers > 1:
+        # its units explore the traces in another order than the serial search: the lists
+        # come in another order, and runs that end in sleeping threads are not the same
+        data.pop("pruned", None)
+        data = _unordered(data)
+    return data
+
+
+def _unordered(data):
+    if isinstance(data, dict):
+        return {key: _unordered(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return sorted((_unordered(value) for value in data), key=lambda value: json.dumps(value, sort_keys=True))
+    return data
+
+
+def _same(parallel, serial) -> bool:
+    """The parallel result is the serial one (see _without_timing for dpor's). Where a
+    step fails, dpor's units run the branches after it again (the serial search knows of
+    the failure before it starts them): then only its runs' counts may differ."""
+    if parallel.strategy == "dpor" and parallel.workers > 1:
+        serial_data = result_to_dict(serial)
+        serial_data.pop("elapsed")
+        serial_data.pop("pruned", None)
+        if serial.failed:
+            return _uncounted(_without_timing(parallel)) == _uncounted(_unordered(serial_data))
+        return _without_timing(parallel) == _unordered(serial_data)
+    return _without_timing(parallel) == _without_timing(serial)
+
+
+def _uncounted(data):
+    if isinstance(data, dict):
+        return {key: _uncounted(value) for key, value in data.items()
+                if key not in ("counts", "count", "occurrences")}
+    if isinstance(data, list):
+        return _unordered([_uncounted(value) for value in data])
     return data
 
 
@@ -81,12 +118,9 @@ def test_two_workers_give_the_serial_result_to_the_last_count_on_the_library(str
     for scenario in library(exhaustive=True):
         serial = explore(scenario, strategy=strategy, max_executions=BUDGET[strategy])
         parallel = explore(scenario, strategy=strategy, max_executions=BUDGET[strategy], workers=2)
-        assert _without_timing(parallel) == _without_timing(serial), scenario.name
+        assert _same(parallel, serial), scenario.name
         split += parallel.workers == 2
-    if strategy == "dpor":
-        assert split == 0  # it does not split: the coordinator explores alone
-    else:
-        assert split >= 30  # most scenarios really were cut into units run by workers
+    assert split >= 30  # most scenarios really were cut into units run by workers
 
 
 EVERY_KIND = xst.scenarios(objects="all", max_steps_per_thread=5, max_steps=9)
@@ -155,8 +189,7 @@ def _agrees_on_two_workers(scenario):
         for strategy in SERIAL_IDENTICAL:
             options = {"max_executions": 300} if strategy in ("random", "pct") else {}
             serial = exhaustive if strategy == "exhaustive" else explore(scenario, strategy=strategy, **options)
-            assert _without_timing(explore(scenario, strategy=strategy, workers=2, **options)) == \
-                _without_timing(serial), strategy
+            assert _same(explore(scenario, strategy=strategy, workers=2, **options), serial), strategy
 
 
 @pytest.mark.parametrize("budget", [1, 7, 40, 111])

@@ -101,7 +101,9 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                     unit.max_executions = settings.max_executions
                 unit.time_left = None if deadline.at is None else max(deadline.at - time.monotonic(), 0.001)
                 starts[unit.key] = unit.start
-                running[backend.submit(run_unit, job, unit)] = unit
+                # a start may hold steps, whose functions (a lambda) only cloudpickle takes
+                shipped = Unit(unit.key, dumps(unit.start), unit.seconds, unit.max_executions, unit.time_left)
+                running[backend.submit(run_unit, job, shipped)] = unit
             timeout = None if deadline.at is None else max(deadline.at - time.monotonic(), 0) + 1.0
             done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
             if not done:  # past the time limit and a second more: what has not come back is lost
@@ -119,7 +121,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 pieces[piece.key] = piece
                 unit_seconds.append(piece.seconds)
                 peak = max(peak, piece.peak_mib)
-                queue += [Unit(unit.key + (n,), start, slice_seconds) for n, start in enumerate(piece.starts, 1)]
+                later = piece.starts + (strategy.escaped(piece.escaped) if piece.escaped else [])
+                queue += [Unit(unit.key + (n,), start, slice_seconds) for n, start in enumerate(later, 1)]
                 if piece.tally.stop_reason not in (None, "max_executions"):
                     stop_reason = piece.tally.stop_reason  # nondeterminism, a hung step, the time limit
             queue.sort(key=lambda unit: unit.key)

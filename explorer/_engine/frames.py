@@ -12,9 +12,19 @@ threads that took different steps to reach the same locals are one state, as in 
 Python shows a frame's locals (``f_locals``) but not its value stack.
 ``gc.get_referents`` does: for a generator it lists the objects its frame holds,
 header first (name, frame, function and code), then every bound local slot in slot
-order, then the value stack, bottom first (CPython 3.11 to 3.13). The slots are found
-by identity against ``f_locals``: when any of them does not line up, the layout is not
-what this module expects and the key is None.
+order, then the value stack, bottom first, and last the exception the generator is
+handling, if any (CPython 3.11 to 3.13). The slots are found by identity against
+``f_locals``: when any of them does not line up, the layout is not what this module
+expects and the key is None.
+
+That last entry is None, not absent, in a generator inside which some code once
+handled an exception (3.11 and 3.12 put back None where there was nothing): a
+function it called that caught a ``KeyError`` on a cache miss, say, which
+:func:`explorer.read` does the first time a process reads a variable. It changes
+nothing the generator does, and whether it is there depends on what ran before in the
+process, so trailing Nones are left out of the key. That loses nothing: the stack's
+depth at a given instruction is fixed, so the stack is its entries up to the last
+that is not None, padded with Nones to that depth.
 
 The key is None (the caller keeps the thread's history instead, which is always
 sound) whenever one value cannot be shown to be a value:
@@ -24,11 +34,6 @@ sound) whenever one value cannot be shown to be a value:
   by ``yield from``, a class or a function defined inside a function;
 * an iterator that cannot say where it is, or walks over something mutable (a list's);
 * a frame laid out otherwise than expected (another Python).
-
-CPython's first run of a code object (its specialising interpreter warming up) may
-leave one stale slot above that generator's stack: its keys then differ from its
-successors', which costs a merge, never soundness (a stale slot lies above the
-stack's real contents, whose depth at a given instruction is fixed).
 
 Values are compared with their type (``1``, ``1.0`` and ``True`` stay apart); a value
 unequal to itself (``nan``) makes its state unique, which costs merging, never
@@ -117,7 +122,9 @@ def _frame(gen: types.GeneratorType, cells: list) -> Hashable:
             slots.append(_EMPTY)
     inner = gen.gi_yieldfrom
     stack = []
-    for item in refs[position:]:
+    while n > position and refs[n - 1] is None:  # the exception state, or stack slots: see above
+        n -= 1
+    for item in refs[position:n]:
         if item is inner and item.__class__ is types.GeneratorType:
             stack.append(("yield from", _frame(item, cells)))
         else:

@@ -28,7 +28,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from ..settings import Settings
-from ..strategies import DPOR, PCT, Bounded, Exhaustive, RandomWalk, Stateful
+from ..strategies import PCT, Bounded, Exhaustive, RandomWalk, Stateful
+from ..strategies.dpor_split import SplitDPOR
 from .guards import no_process_exit
 from .program import Program
 from .shared_visited import SharedVisited
@@ -56,7 +57,7 @@ class Unit:
     """One piece of work: the strategy's ``start``, run for at most ``seconds``."""
 
     key: tuple  # its place in exploration order: units sort as their executions come
-    start: object
+    start: object  # as the coordinator keeps it; pickled (units.dumps) as a worker receives it
     seconds: float
     max_executions: int | None = None
     time_left: float | None = None  # seconds to the exploration's time limit when it was sent
@@ -65,7 +66,8 @@ class Unit:
 @dataclass(slots=True)
 class Piece:
     """What a unit did: its tally (at ``key``), the starts of what it left (each follows
-    at ``key[:-1] + (n,)`` for n = 1, 2, ...), and figures for the coordinator."""
+    at ``key[:-1] + (n,)`` for n = 1, 2, ...), and figures for the coordinator; for dpor,
+    what the coordinator must hear of (``escaped``: see :mod:`explorer.strategies.dpor_split`)."""
 
     key: tuple
     tally: Tally
@@ -74,6 +76,7 @@ class Piece:
     learned: bool = False
     seconds: float = 0.0
     peak_mib: float = 0.0  # the worker process's peak resident memory so far
+    escaped: list = field(default_factory=list)  # what a dpor unit tells the coordinator
 
 
 def strategy_for(name: str, options: dict, start: object = None, *, shared=None, keep: dict | None = None,
@@ -86,8 +89,8 @@ def strategy_for(name: str, options: dict, start: object = None, *, shared=None,
         return Exhaustive(start)
     if name == "bounded":
         return Bounded(options["preemptions"], start)
-    if name == "dpor":  # no start: dpor does not split yet (docs/parallel.md says why)
-        return DPOR()
+    if name == "dpor":
+        return SplitDPOR(start)
     if name == "stateful":
         return Stateful(symmetry=options["symmetry"], exact=options["exact"], max_states=options["max_states"],
                         max_steps=options["max_steps"], stable=parallel, shared=shared, start=start, keep=keep)
@@ -186,8 +189,8 @@ def run_unit(job: Job, unit: Unit) -> bytes:
         compiled = _COMPILED[job.id] = _Compiled(job)
     program = compiled.program
     started = time.monotonic()
-    strategy = strategy_for(job.strategy, job.options, unit.start, shared=compiled.shared, keep=compiled.keep,
-                            parallel=True)
+    strategy = strategy_for(job.strategy, job.options, pickle.loads(unit.start), shared=compiled.shared,
+                            keep=compiled.keep, parallel=True)
     settings = Settings(max_executions=unit.max_executions, max_steps=job.max_steps,
                         step_timeout=job.step_timeout)
     deadline = Deadline(None if unit.time_left is None else started + unit.time_left)
@@ -197,7 +200,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     starts = strategy.split() if about["sliced"] else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}
     return dumps(Piece(unit.key + (0,), tally, starts, counters, knowledge(program) != compiled.known,
-                       time.monotonic() - started, _peak_mib()))
+                       time.monotonic() - started, _peak_mib(), getattr(strategy, "outbox", [])))
 
 
 def _peak_mib() -> float:

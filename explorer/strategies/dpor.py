@@ -196,7 +196,10 @@ class _Point:
     """One step of the current execution: what could run, what ran, and what is left to try.
 
     ``wakeup`` is the wakeup tree of this point: nodes ``[thread, step, children]`` in the
-    order they are to run; the first is the thread running here now.
+    order they are to run; the first is the thread running here now. A node whose children
+    are None is a backtracking point (:meth:`DPOR._fallback`, a failing step's
+    alternatives), not a race's reversal: the first sequence inserted through it becomes its
+    children, and a node that starts running with None runs on freely.
     """
 
     __slots__ = ("chosen", "done", "enabled", "fatal", "pending", "sleep", "wakeup")
@@ -221,6 +224,9 @@ class DPOR:
     needs_pending = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
     incomplete_reason = None
+    #: The deepest point this search never backtracks to: -1 here; a work unit's root in
+    #: :mod:`.dpor_split`, whose points down to it other units explore from too.
+    root = -1
 
     def __init__(self) -> None:
         self.ended: str | None = None  # how the last execution ended; the search sets it
@@ -306,30 +312,34 @@ class DPOR:
         del self.points[executed:]
         failed = self.ended not in ("completed", "deadlocked", "abandoned")
         if failed and self.points:
-            # A failing step ends the execution, so it conflicts with every other step: what
-            # could have run instead is tried there, and the failing thread never sleeps.
-            last = self.points[-1]
-            last.fatal.add(last.chosen)
-            planned = {node[0] for node in last.wakeup} | last.sleep | last.done
-            for thread in last.enabled:
-                if thread not in planned:
-                    last.wakeup.append([thread, last.pending[thread], []])
+            self._failed(len(self.points) - 1)
         if self.unrun:
             self.unrun = False
         else:
             self._add_races()
         points = self.points
-        for index in range(len(points) - 1, -1, -1):
+        for index in range(len(points) - 1, self.root, -1):
             point = points[index]
             point.done.add(point.chosen)
             del point.wakeup[0]  # the branch just explored, with what was planned below it
             if point.wakeup:
-                point.chosen = point.wakeup[0][0]
+                branch = point.wakeup[0]
+                point.chosen = branch[0]
+                if branch[2] is None:
+                    branch[2] = []  # it runs freely now: nothing inserted later may wait below it
                 del points[index + 1:]
                 self.replay = index + 1
                 return
             points.pop()
         self.finished = True
+
+    def _failed(self, position: int) -> None:
+        """The step chosen at ``position`` failed. A failing step ends the execution, so it
+        conflicts with every other step: what could have run instead is tried there, and
+        the failing thread never sleeps."""
+        point = self.points[position]
+        point.fatal.add(point.chosen)
+        self._fallback(position, point.chosen)
 
     def _add_races(self) -> None:
         """For each race of the execution's new steps, plan the sequence that reverses it.
@@ -341,11 +351,12 @@ class DPOR:
         events = _without_reentry([(p.chosen, p.pending[p.chosen]) for p in points], self.role)
         fresh = min(self.fresh, len(events))
         after = self.after  # per event, the bitmask of the events that happen before it
-        del after[fresh:]
+        del after[fresh:]  # a work unit's first run has none yet: all are worked out
+        known = len(after)
         order = _Order(after, self.footprint, self.thread_index, self._births())
         acquires: dict[str, list[int]] = {}  # per lock, the positions of the steps that take it
         for j, (thread, step) in enumerate(events):
-            if j >= fresh:
+            if j >= known:
                 after.append(order.before(thread, step))
             order.add(j, thread, step)
             role = self.role(step) if step[0] != "local" else None
@@ -453,11 +464,18 @@ class DPOR:
         # initial of a later reversal there, let that reversal be judged covered although
         # the run it stood for had the racing steps the other way round (found by the slow
         # property tier: 'A: get? jobs | B: r x | C: signal cond x=1, put jobs=0').
+        # The branches it adds are open (children None): a leaf of a wakeup tree stands for
+        # every sequence it starts, since the run from it reverses their races in turn; a
+        # backtracking point is no reversal and does not. Taken as a leaf, it dropped a
+        # reversal planned from a thread explored here before it ('A: put jobs, is_set go |
+        # B: w x | C: join jobs, set go, r x': C's branch dropped B's reversal of its write
+        # with C's read, then ran C's set before A's is_set, and the reversal of those was
+        # judged covered by B, asleep there; A=0 with C=0 was never run).
         point = self.points[position]
         planned = {node[0] for node in point.wakeup} | point.done | point.sleep
         for other in point.enabled:
             if other not in planned:
-                point.wakeup.append([other, point.pending[other], []])
+                point.wakeup.append([other, point.pending[other], None])
 
     def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not
@@ -470,30 +488,54 @@ class DPOR:
         """Add ``v`` to the wakeup tree at ``position`` unless a run already planned or
         done there covers it (Abdulla et al.'s insertion, with weak initials)."""
         point = self.points[position]
+        if not self._explored(point, v):
+            _plant(point.wakeup, v, self.dependent, point.enabled)
+
+    def _explored(self, point: _Point, v: list[tuple[int, tuple]], foreign: frozenset = frozenset()) -> bool:
+        """Whether ``v``'s trace starts with a thread explored at ``point`` already.
+
+        A thread that is a weak initial of ``v`` without a step in it covers ``v`` only
+        when the races found in its branch are planned here: not when its step failed
+        there (the failure ends its runs), nor when it is ``foreign`` (its branch is
+        another work unit's, see :mod:`.dpor_split`)."""
         pending = point.pending
         dependent = self.dependent
         for thread in point.sleep | point.done:
             if _weak_initial(thread, pending[thread], v, dependent) is not None and (
-                    thread not in point.fatal or any(owner == thread for owner, _ in v)):
-                # Its trace starts with a thread explored here already (one whose step
-                # failed here covers only sequences it starts: the failure ends them).
-                return
-        nodes = point.wakeup
-        while True:
-            for node in nodes:
-                rest = _weak_initial(node[0], node[1], v, dependent)
-                if rest is not None:
-                    if not node[2] or not rest:
-                        return  # a planned branch already leads there
-                    nodes, v = node[2], rest
-                    break
-            else:
-                if nodes is point.wakeup and v[0][0] not in point.enabled:
-                    # A thread waiting here cannot start a branch here (a try-acquire's race
-                    # with an acquire, while the lock is held): the race is not reversible.
+                    (thread not in point.fatal and thread not in foreign) or any(owner == thread for owner, _ in v)):
+                return True
+        return False
+
+
+def _plant(nodes: list, v: list[tuple[int, tuple]], dependent, enabled: list[int] | None) -> None:
+    """Insert ``v`` in the wakeup tree ``nodes`` (a point's, whose ``enabled`` threads are
+    given, or a subtree's, ``enabled=None``) unless a planned branch covers it."""
+    top = True
+    while True:
+        for node in nodes:
+            rest = _weak_initial(node[0], node[1], v, dependent)
+            if rest is not None:
+                if not rest:
+                    return  # a planned branch already leads there
+                if node[2] is None:  # a backtracking point: the reversal is planned below it
+                    node[2] = [_chain(rest)]
                     return
-                chain: list = []
-                for thread, step in reversed(v):
-                    chain = [[thread, step, chain]] if chain else [[thread, step, []]]
-                nodes.append(chain[0])
+                if not node[2]:
+                    return  # a leaf: the run from it reverses this race in turn
+                nodes, v, top = node[2], rest, False
+                break
+        else:
+            if enabled is not None and top and v[0][0] not in enabled:
+                # A thread waiting here cannot start a branch here (a try-acquire's race
+                # with an acquire, while the lock is held): the race is not reversible.
                 return
+            nodes.append(_chain(v))
+            return
+
+
+def _chain(v: list[tuple[int, tuple]]) -> list:
+    """``v`` as a wakeup tree's branch: each step the only child of the one before."""
+    chain: list = []
+    for thread, step in reversed(v):
+        chain = [[thread, step, chain]] if chain else [[thread, step, []]]
+    return chain[0]

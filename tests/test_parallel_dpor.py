@@ -1,0 +1,143 @@
+"""dpor split among work units gives serial dpor's verdicts: the same final states, outcomes,
+findings (by kind and key) and deadlocks; only the counts of runs may grow, a little.
+
+Slices of no time make even tiny scenarios split into a unit per execution, so that races
+escape units at every depth. Most examples run the real coordinator with its units run
+in this process, one after the other, taken back in no fixed order (``InProcess``); a few
+run on worker processes, as users do, which costs about 0.3 s per exploration.
+"""
+
+from concurrent.futures import Future
+
+import pytest
+from hypothesis import HealthCheck, given, reject, settings
+
+from explorer import explore
+from explorer._engine import coordinator, search
+from explorer._engine.program import Program
+from explorer._engine.watchdog import Deadline
+from explorer.settings import Settings
+from explorer.testing import strategies as xst
+
+from .helpers import library, too_many
+from .test_properties import lock_kinds, programs, scenario_of
+
+QUICK = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                      HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture
+def no_slices(monkeypatch):
+    """Every unit runs one execution, then hands back what it has left."""
+    monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.0)
+    monkeypatch.setattr(coordinator, "SLICE", 0.0)
+
+
+@pytest.fixture
+def keys(monkeypatch):
+    """The keys of the findings each search found, in the order the searches ran."""
+    found = []
+
+    def assemble(program, name, settings, tally, *rest):
+        found.append(set(tally.found))
+        return real(program, name, settings, tally, *rest)
+
+    real = search.assemble
+    monkeypatch.setattr(search, "assemble", assemble)
+    monkeypatch.setattr(coordinator, "assemble", assemble)
+    return found
+
+
+class InProcess:
+    """A backend that runs each unit at once, here: the coordinator takes the pieces back
+    as a set, in no fixed order."""
+
+    workers = 2
+
+    def submit(self, function, *args):
+        future = Future()
+        future.set_result(function(*args))
+        return future
+
+    def close(self, cancel: bool) -> None:
+        pass
+
+
+def in_process(scenario):
+    program = Program(scenario)
+    with program.session():
+        try:
+            result, *_ = coordinator.parallel_search(program, "dpor", {}, Settings(),
+                                                                     Deadline(None), InProcess)
+        except coordinator.Fallback:
+            # a unit met a thread the first execution did not (a spawn it never reached): any
+            # strategy is explored serially then, and explore() says so
+            reject()
+    return result
+
+
+def verdicts(result, keys):
+    return (set(result.final_states), set(result.outcomes), keys, result.deadlocked > 0,
+            {(finding.kind, finding.thread) for finding in result.findings},
+            sorted(tuple(finding.cycle) for finding in result.deadlocks))
+
+
+def assert_split_dpor_agrees(scenario, keys, parallel=in_process, exhaustive=True):
+    serial = explore(scenario, strategy="dpor")
+    split = parallel(scenario)
+    assert serial.complete and split.complete
+    serial_keys, split_keys = keys[-2:]
+    assert verdicts(split, split_keys) == verdicts(serial, serial_keys)
+    # One run per trace, as serially: a unit runs none that another unit runs, and none that
+    # the serial search would not (what more it plans ends in sleeping threads: pruned).
+    # Except where a step fails at a point other units branch from: their branches run again.
+    if not serial.failed:
+        assert split.executions <= serial.executions, (split.executions, serial.executions)
+    if exhaustive:
+        every = explore(scenario, strategy="exhaustive")
+        assert set(every.final_states) == set(split.final_states) and set(every.outcomes) == set(split.outcomes)
+    return serial, split
+
+
+def on_workers(scenario):
+    result = explore(scenario, strategy="dpor", workers=2)
+    assert result.workers == 2, "explored serially, not split"
+    return result
+
+
+@pytest.mark.usefixtures("no_slices")
+@pytest.mark.parametrize("scenario", library(exhaustive=True), ids=lambda scenario: scenario.name)
+def test_dpor_split_into_a_unit_per_execution_gives_the_serial_verdicts_on_the_library(scenario, keys):
+    if getattr(scenario, "plain", None) is not None:
+        pytest.skip("plain code is patched once per search: run on worker processes below")
+    assert_split_dpor_agrees(scenario, keys, exhaustive=not too_many(scenario))
+
+
+@pytest.mark.usefixtures("no_slices")
+@QUICK
+@given(threads=programs, kinds=lock_kinds)
+def test_dpor_split_into_a_unit_per_execution_gives_the_serial_verdicts_with_variables_and_locks(threads, kinds,
+                                                                                                 keys):
+    assert_split_dpor_agrees(scenario_of(threads, kinds), keys)
+
+
+@pytest.mark.usefixtures("no_slices")
+@QUICK
+@given(scenario=xst.scenarios(objects="all", max_steps_per_thread=6, max_steps=10))
+def test_dpor_split_into_a_unit_per_execution_gives_the_serial_verdicts_with_every_kind_of_object(scenario, keys):
+    assert_split_dpor_agrees(scenario, keys)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("no_slices")
+@settings(QUICK, max_examples=300)
+@given(scenario=xst.scenarios(objects="all", max_steps_per_thread=7, max_steps=12))
+def test_dpor_split_agrees_with_serial_dpor_on_larger_programs_of_every_kind(scenario, keys):
+    assert_split_dpor_agrees(scenario, keys)
+
+
+@pytest.mark.usefixtures("no_slices")
+@pytest.mark.parametrize("name", ["dining philosophers, 3, left fork first", "lost update", "bank transfer"])
+def test_dpor_on_two_worker_processes_gives_the_serial_verdicts(name, keys):
+    scenario = next(scenario for scenario in library() if scenario.name.startswith(name))
+    assert_split_dpor_agrees(scenario, keys, parallel=on_workers)
