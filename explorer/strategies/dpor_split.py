@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import uuid
 
-from .base import Abandon
 from .dpor import DPOR, _chain, _plant, _Point, _weak_initial
 
 #: A start: the root, the record id of each frozen point (0..root), the points, and per
@@ -231,7 +230,6 @@ class Registry:
     def __init__(self, dependent) -> None:
         self.dependent = dependent
         self.records: dict[str, _Record] = {}
-        self.again = 0  # branches handed out that run again: a step before them failed
 
     def take(self, messages: list[tuple]) -> list[Start]:
         starts = []
@@ -293,7 +291,6 @@ class Registry:
         for branch in record.branches[_index(record.branches, own) + 1:]:
             if own in branch[3] and own not in branch[4]:
                 branch[4] = frozenset(record.fatal)
-                self.again += 1
                 node = [branch[0], branch[1], _copy(branch[2] or [])]
                 starts.append(self._start(rid, node, branch[3], record.fatal, branch[5]))
         return starts + self._every_thread(rid)
