@@ -70,7 +70,9 @@ def _unordered(data):
 def _same(parallel, serial) -> bool:
     """The parallel result is the serial one (see _without_timing for dpor's). Where a
     step fails, dpor's units run the branches after it again (the serial search knows of
-    the failure before it starts them): then only its runs' counts may differ."""
+    the failure before it starts them): then its runs differ, so their counts may, and a
+    rerun may show a finding by a shorter run (its message names the step): then the
+    findings are compared by kind, thread and severity."""
     if parallel.strategy == "dpor" and parallel.workers > 1:
         serial_data = result_to_dict(serial)
         serial_data.pop("elapsed")
@@ -84,7 +86,7 @@ def _same(parallel, serial) -> bool:
 def _uncounted(data):
     if isinstance(data, dict):
         return {key: _uncounted(value) for key, value in data.items()
-                if key not in ("counts", "count", "occurrences")}
+                if key not in ("counts", "count", "occurrences", "message", "trace", "details")}
     if isinstance(data, list):
         return _unordered([_uncounted(value) for value in data])
     return data

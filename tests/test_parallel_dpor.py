@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 
 from explorer import explore
-from explorer._engine import coordinator, search
+from explorer._engine import coordinator, search, units
 from explorer._engine.program import Program
 from explorer._engine.watchdog import Deadline
 from explorer.settings import Settings
@@ -60,7 +60,7 @@ class InProcess:
         return future
 
     def close(self, cancel: bool) -> None:
-        pass
+        units.let_go()  # the units' guards (os._exit's) come off this process, as a worker's would end
 
 
 def in_process(scenario):

@@ -136,6 +136,14 @@ class _Compiled:
 _COMPILED: dict[str, _Compiled] = {}
 
 
+def let_go() -> None:
+    """Undo what this process compiled for its jobs: their patches and guards (a process
+    that runs units in its own process, not a worker's, calls it when done)."""
+    for old in _COMPILED.values():
+        old.stack.close()
+    _COMPILED.clear()
+
+
 def _scenario(shipped: bytes | tuple[str, str]):
     if isinstance(shipped, bytes):
         return pickle.loads(shipped)
@@ -183,9 +191,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
 
     compiled = _COMPILED.get(job.id)
     if compiled is None:
-        for old in _COMPILED.values():  # one job at a time: the last one's patches come off
-            old.stack.close()
-        _COMPILED.clear()
+        let_go()  # one job at a time: the last one's patches come off
         compiled = _COMPILED[job.id] = _Compiled(job)
     program = compiled.program
     started = time.monotonic()
