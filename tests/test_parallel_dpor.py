@@ -10,7 +10,7 @@ run on worker processes, as users do, which costs about 0.3 s per exploration.
 from concurrent.futures import Future
 
 import pytest
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, example, given, reject, settings
 
 from explorer import explore
 from explorer._engine import coordinator, search, units
@@ -87,7 +87,15 @@ def assert_split_dpor_agrees(scenario, keys, parallel=in_process, exhaustive=Tru
     split = parallel(scenario)
     assert serial.complete and split.complete
     serial_keys, split_keys = keys[-2:]
-    assert verdicts(split, split_keys) == verdicts(serial, serial_keys)
+    if serial.failed:
+        # where a step fails at a point other units branch from, those branches run again
+        # (serial dpor knows of the failure before it starts them): a finding may then be
+        # shown by another run, a race with its accesses the other way round
+        mine, theirs = verdicts(split, split_keys), verdicts(serial, serial_keys)
+        assert mine[:4] + mine[5:] == theirs[:4] + theirs[5:]
+        assert {f.kind for f in split.findings} == {f.kind for f in serial.findings}
+    else:
+        assert verdicts(split, split_keys) == verdicts(serial, serial_keys)
     # One run per trace, as serially: a unit runs none that another unit runs, and none that
     # the serial search would not (what more it plans ends in sleeping threads: pruned).
     # Except where a step fails at a point other units branch from: their branches run again.
@@ -116,6 +124,9 @@ def test_dpor_split_into_a_unit_per_execution_gives_the_serial_verdicts_on_the_l
 @pytest.mark.usefixtures("no_slices")
 @QUICK
 @given(threads=programs, kinds=lock_kinds)
+@example(threads={"A": [("read", "x"), ("release", "l"), ("write", "x", 0)],  # a failing release: CI
+                  "B": [("read", "x"), ("acquire", "l"), ("write", "x", 0)], "C": [("release", "l")]},
+         kinds={"l": "lock", "m": "lock"})
 def test_dpor_split_into_a_unit_per_execution_gives_the_serial_verdicts_with_variables_and_locks(threads, kinds,
                                                                                                  keys):
     assert_split_dpor_agrees(scenario_of(threads, kinds), keys)
