@@ -100,9 +100,10 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 if name not in SAMPLING:  # a sampling unit's start says how many executions it runs
                     unit.max_executions = settings.max_executions
                 unit.time_left = None if deadline.at is None else max(deadline.at - time.monotonic(), 0.001)
-                starts[unit.key] = unit.start
-                # a start may hold steps, whose functions (a lambda) only cloudpickle takes
-                shipped = Unit(unit.key, dumps(unit.start), unit.seconds, unit.max_executions, unit.time_left)
+                # a start may hold steps, whose functions (a lambda) only cloudpickle takes; a
+                # worker's starts come pickled already, and go on as they came
+                start = starts[unit.key] = unit.start if isinstance(unit.start, bytes) else dumps(unit.start)
+                shipped = Unit(unit.key, start, unit.seconds, unit.max_executions, unit.time_left)
                 running[backend.submit(run_unit, job, shipped)] = unit
             timeout = None if deadline.at is None else max(deadline.at - time.monotonic(), 0) + 1.0
             done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
@@ -210,7 +211,8 @@ def _merged(program: Program, name: str, options: dict, settings: Settings, dead
             tally, counters = piece.tally, piece.counters
             if merged.executions + tally.executions > budget:  # run it again, up to the budget
                 tally, counters = _again(program, name, options, settings, deadline,
-                                         starts[key[:-1]] if key != (0,) else None, budget - merged.executions)
+                                         pickle.loads(starts[key[:-1]]) if key != (0,) else None,
+                                         budget - merged.executions)
             merged.merge(tally)
             counted.append(counters)
             if more:

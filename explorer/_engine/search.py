@@ -121,6 +121,7 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
                         strategy.ended = "abandoned"
                     end()
                     previous = run.events
+                    run.release()
                     continue
             names = program.thread_names
             if needs_pending:
@@ -159,6 +160,7 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
                 progress(executions, steps, time.monotonic() - started)
             end()
             previous = run.events
+            run.release()
     except TimeLimitReached:
         stop_reason = "time_limit"
     except KeyboardInterrupt:

@@ -57,7 +57,7 @@ class Unit:
     """One piece of work: the strategy's ``start``, run for at most ``seconds``."""
 
     key: tuple  # its place in exploration order: units sort as their executions come
-    start: object  # as the coordinator keeps it; pickled (units.dumps) as a worker receives it
+    start: object  # the strategy's start, or pickled (units.dumps), as a worker receives it
     seconds: float
     max_executions: int | None = None
     time_left: float | None = None  # seconds to the exploration's time limit when it was sent
@@ -65,8 +65,8 @@ class Unit:
 
 @dataclass(slots=True)
 class Piece:
-    """What a unit did: its tally (at ``key``), the starts of what it left (each follows
-    at ``key[:-1] + (n,)`` for n = 1, 2, ...), and figures for the coordinator; for dpor,
+    """What a unit did: its tally (at ``key``), the starts of what it left, pickled (each
+    follows at ``key[:-1] + (n,)`` for n = 1, 2, ...), and figures for the coordinator; for dpor,
     what the coordinator must hear of (``escaped``: see :mod:`explorer.strategies.dpor_split`)."""
 
     key: tuple
@@ -203,7 +203,8 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     tally = Tally(edge_cap=1 << 62)  # the coordinator caps the merged edge sets, in order
     with Watchdog(settings.step_limit, deadline):
         about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + unit.seconds)
-    starts = strategy.split() if about["sliced"] else []
+    # each start pickled here, once: the coordinator only passes it on to the unit that runs it
+    starts = [dumps(start) for start in strategy.split()] if about["sliced"] else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}
     return dumps(Piece(unit.key + (0,), tally, starts, counters, knowledge(program) != compiled.known,
                        time.monotonic() - started, _peak_mib(), getattr(strategy, "outbox", [])))
