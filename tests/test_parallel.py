@@ -223,6 +223,60 @@ def test_a_small_scenario_is_explored_by_the_coordinator_alone():
     assert result.workers == 1 and result.executions == 6 and result.unit_seconds == ()
 
 
+def _hunger_files() -> set:
+    return set(Path("/dev/shm").glob("explorer-hunger-*")) if Path("/dev/shm").is_dir() else set()
+
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "dpor"])
+def test_a_unit_hands_back_its_work_at_once_when_a_worker_is_idle(strategy):
+    """The flag of hunger.py raised: a unit splits after AT_LEAST seconds, not at the end
+    of its slice; lowered, it runs on (to its budget here)."""
+    from explorer._engine.hunger import AT_LEAST
+    from explorer._engine.program import Program
+    from explorer._engine.search import Deadline, Settings, drive
+    from explorer._engine.tally import Tally
+    from explorer._engine.units import strategy_for
+
+    program = Program(counter(3, 4))  # 34,650 interleavings: seconds
+    with program.session():
+        for raised in (1, 0):
+            tally = Tally()
+            started = time.monotonic()
+            about = drive(program, strategy_for(strategy, {}), Settings(max_executions=3000), tally,
+                          Deadline(None), started, slice_end=started + 3600, hungry=bytearray([raised]))
+            if raised:
+                assert about["sliced"] and 0 < tally.executions < 3000
+                assert time.monotonic() - started < AT_LEAST + 2  # not the hour of its slice
+            else:
+                assert not about["sliced"] and tally.executions == 3000
+                assert tally.stop_reason == "max_executions"
+
+
+def test_the_idle_worker_flag_is_removed_after_a_parallel_search():
+    before = _hunger_files()
+    result = _parallel(counter(2, 4), strategy="exhaustive")
+    assert result.workers == 2
+    assert _hunger_files() <= before
+
+
+def test_a_worker_on_another_machine_has_no_idle_flag_and_splits_on_its_slice_alone(tmp_path):
+    from explorer._engine.hunger import Hunger
+
+    assert Hunger.attach(str(tmp_path / "explorer-hunger-on-another-machine")) is None
+    flag = Hunger.create()
+    try:
+        seen = Hunger.attach(flag.path)
+        assert seen.memory[0] == 0
+        flag.set(True)
+        assert seen.memory[0] == 1
+        flag.set(False)
+        assert seen.memory[0] == 0
+        seen.close()
+    finally:
+        flag.close()
+    assert not Path(flag.path).exists()
+
+
 # ---- budgets, Ctrl-C, and what cannot be sent ---------------------------------------------------
 
 def test_the_time_limit_stops_every_worker_and_the_result_says_it_is_incomplete():

@@ -28,6 +28,7 @@ from ..settings import Settings
 from ..strategies import SAMPLING
 from ..strategies.random_walk import UNIT
 from .program import Program
+from .hunger import Hunger
 from .search import _state_figures, assemble, drive
 from .shared_visited import SharedVisited
 from .tally import Tally
@@ -37,7 +38,7 @@ from .watchdog import Deadline
 #: Seconds the coordinator explores alone before it hands out units.
 FIRST_SLICE = 0.25
 #: Seconds a unit runs before it hands back what it has left (the issue's 0.2 to 2 s).
-SLICE = 1.0
+SLICE = 2.0
 #: Units kept queued per worker, so that none waits for the coordinator between two.
 QUEUED = 2
 
@@ -79,12 +80,14 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     if name == "stateful":  # the states visited here go first into the workers' table
         table = SharedVisited.create()
         strategy.graph.share(table)
+    hunger = Hunger.create()
     job = Job(uuid.uuid4().hex, shipped, name, options, settings.max_steps, settings.step_timeout,
-              None if table is None else table.handle)
+              None if table is None else table.handle, hunger.path)
     known = knowledge(program)
     try:
         backend = make_backend()
     except BaseException:
+        hunger.close()
         if table is not None:
             table.close()
         raise
@@ -105,6 +108,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 start = starts[unit.key] = unit.start if isinstance(unit.start, bytes) else dumps(unit.start)
                 shipped = Unit(unit.key, start, unit.seconds, unit.max_executions, unit.time_left)
                 running[backend.submit(run_unit, job, shipped)] = unit
+            hunger.set(not queue and len(running) < backend.workers)  # a worker is idle: split a unit
             timeout = None if deadline.at is None else max(deadline.at - time.monotonic(), 0) + 1.0
             done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
             if not done:  # past the time limit and a second more: what has not come back is lost
@@ -140,6 +144,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         stop_reason = "interrupted"
     finally:  # units still out are given up at once; otherwise the workers are let go in order
         backend.close(cancel=bool(running) or stop_reason is not None)
+        hunger.close()
         if table is not None:
             table.close()
     if knowledge(program) != known:

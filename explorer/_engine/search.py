@@ -34,6 +34,7 @@ from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Events, Execution
+from .hunger import AT_LEAST
 from .linearize import fewest_preemptions
 from .program import Program
 from .state_keys import StateKeys
@@ -52,11 +53,13 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
 
 
 def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline: Deadline,
-          started: float, slice_end: float | None = None) -> dict:
+          started: float, slice_end: float | None = None, hungry=None) -> dict:
     """Run executions as ``strategy`` directs until it is done, a budget is hit or the
     search must stop, noting in ``tally`` what each shows. Returns what the result's
     assembly needs to know of the strategy (:func:`assemble`), and whether the search
-    stopped at ``slice_end`` (a work unit's time is up: its strategy can ``split()``)."""
+    stopped at ``slice_end`` (a work unit's time is up: its strategy can ``split()``), or
+    earlier, once it has run :data:`.hunger.AT_LEAST` seconds, when ``hungry[0]`` is set
+    (a worker is idle: :mod:`.hunger`)."""
     counts, outcome_counts, witnesses, found = tally.counts, tally.outcome_counts, tally.witnesses, tally.found
     edge_witness, edge_sets, edge_cap = tally.edge_witness, tally.edge_sets, tally.edge_cap
     names = program.thread_names
@@ -84,12 +87,13 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
                else None)
     pruned = 0
     sliced = False
+    early = started + AT_LEAST  # from here a hungry worker splits this unit
     try:
         while True:
             # a work unit's time is up: stop before begin(), which may already choose what comes
             # next (a strategy that cannot split now, a replaying stateful search, runs on)
-            if slice_end is not None and executions > tally.executions and time.monotonic() >= slice_end \
-                    and getattr(strategy, "splittable", True):
+            if slice_end is not None and executions > tally.executions and getattr(strategy, "splittable", True) \
+                    and (time.monotonic() >= slice_end or (hungry is not None and hungry[0] and time.monotonic() >= early)):
                 sliced = True
                 break
             if not begin():

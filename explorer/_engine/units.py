@@ -31,6 +31,7 @@ from ..settings import Settings
 from ..strategies import PCT, Bounded, Exhaustive, RandomWalk, Stateful
 from ..strategies.dpor_split import SplitDPOR
 from .guards import no_process_exit
+from .hunger import Hunger
 from .program import Program
 from .shared_visited import SharedVisited
 from .tally import Tally
@@ -50,6 +51,7 @@ class Job:
     max_steps: int
     step_timeout: float | None
     shared: object = None  # stateful: the workers' table of visited states (its Handle)
+    hunger: str | None = None  # the file of the flag that says a worker is idle (hunger.py)
 
 
 @dataclass(slots=True)
@@ -125,12 +127,15 @@ class _Compiled:
                   time.monotonic())
         self.known = knowledge(self.program)
         self.shared = None if job.shared is None else SharedVisited.attach(job.shared)
+        self.hunger = None if job.hunger is None else Hunger.attach(job.hunger)
         self.stack.callback(self._let_go)
         self.keep: dict = {}  # what a strategy keeps from one unit to the next (stateful: its walk)
 
     def _let_go(self) -> None:
         if self.shared is not None:
             self.shared.close()
+        if self.hunger is not None:
+            self.hunger.close()
 
 
 _COMPILED: dict[str, _Compiled] = {}
@@ -202,7 +207,8 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     deadline = Deadline(None if unit.time_left is None else started + unit.time_left)
     tally = Tally(edge_cap=1 << 62)  # the coordinator caps the merged edge sets, in order
     with Watchdog(settings.step_limit, deadline):
-        about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + unit.seconds)
+        about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + unit.seconds,
+                      hungry=None if compiled.hunger is None else compiled.hunger.memory)
     # each start pickled here, once: the coordinator only passes it on to the unit that runs it
     starts = [dumps(start) for start in strategy.split()] if about["sliced"] else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}

@@ -49,8 +49,9 @@ def prepare(name: str, workers: int | None, address: str | None) -> Callable[[],
         if address is not None:
             raise InvalidArgument(f"address= names a Ray cluster; backend='processes' runs on this "
                                   f"machine (got address={address!r}); use backend='ray'")
-        from .processes import ProcessBackend
+        from .processes import ProcessBackend, start_fork_server
 
+        start_fork_server()
         return lambda: ProcessBackend(workers)
     if name == "ray":
         from .ray import RayBackend

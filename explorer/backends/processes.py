@@ -46,6 +46,16 @@ def _without_main():
             sys.modules["__main__"] = main
 
 
+def start_fork_server() -> None:
+    """Start the fork server now, without waiting for it: it imports explorer while the
+    coordinator explores alone, and the workers fork from it at once when the coordinator
+    needs them. A search that never splits leaves it idle, as any parallel search does
+    (it ends with this process)."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["explorer._engine.units"])
+    with _without_main():
+        multiprocessing.forkserver.ensure_running()
+
+
 class ProcessBackend:
     """``workers`` processes of this machine (None: one per core)."""
 
@@ -53,8 +63,8 @@ class ProcessBackend:
 
     def __init__(self, workers: int | None) -> None:
         self.workers = workers or os.cpu_count() or 1
+        start_fork_server()
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["explorer._engine.units"])
         self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_quiet)
         with _without_main():  # each submit starts a worker while fewer than ``workers`` are idle
             started = [self.pool.submit(_ready) for _ in range(self.workers)]
