@@ -22,8 +22,7 @@ serial runs, so a machine that got busier halfway does not flatter the parallel 
     MiB          the serial process's peak resident memory, and the largest a worker reached
     same         whether the parallel result is the serial one: every count, final state and
                  finding for exhaustive, bounded, random and pct; for dpor the same but for the
-                 order of the lists and the abandoned runs; final states, outcomes and finding
-                 kinds for stateful
+                 abandoned runs; final states, outcomes and finding kinds for stateful
 
 The scaling model (--simulate) replays the measured run on paper: the units' measured seconds
 (the work), the coordinator's measured seconds per unit (what it spends on each piece that comes
@@ -116,22 +115,13 @@ def child(row: str, quick: bool, workers: int) -> None:
     data.pop("elapsed")
     findings = sorted({(f["kind"], f["severity"]) for f in data["findings"]})
     print(json.dumps({"seconds": seconds, "executions": result.executions, "workers": result.workers,
-                      "pruned": result.pruned, "unordered": _unordered({k: v for k, v in data.items() if k != "pruned"}),
+                      "pruned": result.pruned, "unpruned": {k: v for k, v in data.items() if k != "pruned"},
                       "peak_mib": _own_peak_mib(), "worker_peak_mib": result.worker_peak_mib,
                       "complete": result.complete, "unit_seconds": list(result.unit_seconds),
                       "coordinator_seconds": result.coordinator_seconds, "result": data,
                       "verdicts": {"final_states": data["final_states"] if strategy not in ("dpor", "stateful")
                                    else sorted(json.dumps(s["state"], sort_keys=True) for s in data["final_states"]),
                                    "outcomes": len(data["outcomes"]), "findings": findings}}))
-
-
-def _unordered(data):
-    """``data`` with every list sorted: dpor's units explore the traces in another order."""
-    if isinstance(data, dict):
-        return {key: _unordered(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return sorted((_unordered(value) for value in data), key=lambda value: json.dumps(value, sort_keys=True))
-    return data
 
 
 def _own_peak_mib() -> float:
@@ -151,8 +141,8 @@ def measure(row: str, quick: bool, workers: int) -> dict:
     second = run(1)
     serial = min(first, second, key=lambda figures: figures["seconds"])
     strategy = (QUICK if quick else ROWS)[row][1]
-    if strategy == "dpor":  # everything but the order and the abandoned runs
-        same = serial["unordered"] == parallel["unordered"]
+    if strategy == "dpor":  # everything but the abandoned runs
+        same = serial["unpruned"] == parallel["unpruned"]
     elif strategy == "stateful":
         same = serial["verdicts"] == parallel["verdicts"]
     else:

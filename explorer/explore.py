@@ -93,7 +93,7 @@ def explore(
     ``workers`` (default 1; ``"auto"``: one per core) runs the exploration on that many
     worker processes, with the same result as a serial run: the same counts, final
     states, outcomes, findings and traces (dpor runs the same executions, one per trace,
-    in another order, so its lists come in another order and ``pruned`` differs;
+    in another order, so ``pruned`` differs;
     stateful gives the same final states, outcomes and kinds of findings, with counts
     of its own, and runs in the coordinator on Ray). ``backend`` is ``"processes"`` (this machine) or
     ``"ray"`` (``pip install 'explorer[ray]'``; ``address`` names an existing Ray

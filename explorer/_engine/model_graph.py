@@ -95,6 +95,8 @@ class ModelGraph:
         self.bytes_measured = (0, 0.0)  # states when the bytes per state were last measured, and those
         self.handed: list[int] | None = None  # a path a unit hands out before walking on
         self.pause: float | None = None  # when a unit's walk stops, between two states, to split
+        self.hungry = None  # a flag that stops it from ``early`` on: a worker is idle (hunger.py)
+        self.early = 0.0
         self.paused = False
         self.locals: dict = {}   # (family, key) -> local id
         self.info: list = []     # local id -> (family, pending step or None, ordinal, values sent, return)
@@ -268,7 +270,8 @@ class ModelGraph:
             if not counter & 1023:
                 if self.passed[0]:
                     raise TimeLimitReached
-                if self.pause is not None and time.monotonic() >= self.pause:  # a unit's time is up
+                if self.pause is not None and (time.monotonic() >= self.pause or (  # a unit's time is up
+                        self.hungry is not None and self.hungry[0] and time.monotonic() >= self.early)):
                     self.paused = True
                     return None
             frame = stack[-1]

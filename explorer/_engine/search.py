@@ -24,7 +24,7 @@ from ..detectors.races import ACCESSES as _ACCESSES
 from ..detectors.races import RacePairs
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
-from .._text import text_of
+from .._text import shown, text_of
 from ..findings import Event, Finding, RawFinding, Trace
 from ..objects.dependence import dependence
 from ..outcomes import Outcome, State
@@ -77,8 +77,11 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     bind = getattr(strategy, "bind", None)
     if bind is not None:  # dpor: which objects each step touches, and the locks' roles
         bind(program)
+    if not callable(getattr(strategy, "split", None)):
+        hungry = None  # a sampling unit runs its draws: it has nothing to hand back
+    early = started + AT_LEAST  # from here a hungry worker splits this unit
     if slice_end is not None and hasattr(strategy, "pause_at"):  # a stateful walk stops at it between states
-        strategy.pause_at(slice_end)
+        strategy.pause_at(slice_end, hungry, early)
     needs_pending = getattr(strategy, "needs_pending", False)
     state_keys = (StateKeys(program, symmetry=strategy.symmetry) if getattr(strategy, "needs_state", False)
                   else None)
@@ -87,7 +90,6 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
                else None)
     pruned = 0
     sliced = False
-    early = started + AT_LEAST  # from here a hungry worker splits this unit
     try:
         while True:
             # a work unit's time is up: stop before begin(), which may already choose what comes
@@ -188,6 +190,8 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
     shorter traces for a reduced search, source lines, and the public findings."""
     max_steps = settings.max_steps
     names = program.thread_names
+    if about["reduced"]:
+        _in_canonical_order(tally)
     counts, outcome_counts, witnesses, found = tally.counts, tally.outcome_counts, tally.witnesses, tally.found
     edge_witness, edge_sets = tally.edge_witness, tally.edge_sets
     stop_reason = tally.stop_reason
@@ -238,13 +242,15 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
         final_states[state] += count
         outcomes[Outcome._of(state, program.thread_names, returns)] += count
 
-    shown = {key: entry for key, entry in found.items()
-             if id(entry[1]) not in locate.diverged or entry[0].kind == "nondeterminism"}
+    if about["reduced"]:
+        _in_witness_order(found)
+    visible = {key: entry for key, entry in found.items()
+               if id(entry[1]) not in locate.diverged or entry[0].kind == "nondeterminism"}
     try:
-        findings = _public_findings(program, shown, locate)
+        findings = _public_findings(program, visible, locate)
     except KeyboardInterrupt as stop:  # Ctrl-C while wording findings: word them again, without lines
         stop_reason = _cut_short(deadline, stop, stop_reason)
-        findings = _public_findings(program, shown, locate)
+        findings = _public_findings(program, visible, locate)
     return ExplorationResult(
         scenario=program.scenario,
         strategy=strategy_name,
@@ -604,6 +610,29 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
 MAX_SHORTENED = 200
 #: Finding kinds that hold for every execution ending in the same outcome.
 _OUTCOME_KINDS = ("nonserializable", "invariant", "check")
+
+
+def _in_canonical_order(tally: Tally) -> None:
+    """A reduced search's outcomes and lock-order edges in the order of their keys. The
+    order its runs came in is no order to keep: dpor's units and stateful's workers explore
+    the same runs in another, and a parallel search must give the serial result, lists
+    included. Its findings follow their final witnesses (:func:`_in_witness_order`)."""
+    _reorder(tally.outcome_counts, lambda key, _count: shown(key))
+    _reorder(tally.edge_witness, lambda edge, _best: shown(edge))
+
+
+def _in_witness_order(found: dict) -> None:
+    """A reduced search's findings by kind, then in the order of their witnesses'
+    schedules, then of their keys."""
+    runs = {id(entry[1]): entry[1] for entry in found.values()}  # a run may show thousands
+    rank = {key: n for n, key in enumerate(sorted(runs, key=lambda key: [event[0] for event in runs[key]]))}
+    _reorder(found, lambda key, entry: (entry[0].kind, rank[id(entry[1])], shown(key)))
+
+
+def _reorder(table: dict, rank) -> None:
+    order = sorted(table.items(), key=lambda item: rank(*item))
+    table.clear()
+    table.update(order)
 
 
 def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: float | None) -> None:

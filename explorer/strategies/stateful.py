@@ -255,11 +255,12 @@ class Stateful(Exhaustive):
         states stored, in serial order, would differ). A replaying search explores alone."""
         return self.graph is not None and self.stable and not self.exact and self.max_states is None
 
-    def pause_at(self, when: float) -> None:
+    def pause_at(self, when: float, hungry=None, early: float = 0.0) -> None:
         """Let the graph walk stop at ``when`` (monotonic), between two states, so that a
-        unit's time is kept even where no path is handed out for long; ``paused`` says so."""
+        unit's time is kept even where no path is handed out for long, or from ``early`` on
+        once ``hungry[0]`` is set (a worker is idle); ``paused`` says so."""
         if self.splittable:
-            self.graph.pause = when
+            self.graph.pause, self.graph.hungry, self.graph.early = when, hungry, early
 
     @property
     def paused(self) -> bool:
