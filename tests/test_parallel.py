@@ -264,6 +264,28 @@ def test_the_idle_worker_flag_is_removed_after_a_parallel_search(monkeypatch):
     assert not Path(made[0].path).exists()
 
 
+def test_where_no_flag_can_be_made_the_search_runs_on_slices_with_the_serial_result(monkeypatch):
+    import tempfile
+
+    from explorer._engine import hunger
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    mkstemp = tempfile.mkstemp
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    flag = hunger.Hunger.create()
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    assert flag.path is None
+    flag.set(True)  # nothing to raise: a no-op
+    flag.close()
+    monkeypatch.setattr(hunger.Hunger, "create", classmethod(lambda cls: flag))
+    scenario = counter(2, 4)
+    parallel = _parallel(scenario, strategy="exhaustive")
+    assert parallel.workers == 2
+    assert _without_timing(parallel) == _without_timing(explore(scenario, strategy="exhaustive"))
+
+
 def test_a_worker_on_another_machine_has_no_idle_flag_and_splits_on_its_slice_alone(tmp_path):
     from explorer._engine.hunger import Hunger
 

@@ -29,7 +29,7 @@ AT_LEAST = 0.05
 class Hunger:
     """The flag, in the coordinator (``create``) or in a worker (``attach``)."""
 
-    def __init__(self, path: str, memory: mmap.mmap, owner: bool) -> None:
+    def __init__(self, path: str | None, memory: mmap.mmap | None, owner: bool) -> None:
         self.path = path
         self.memory = memory
         self.owner = owner
@@ -37,11 +37,19 @@ class Hunger:
 
     @classmethod
     def create(cls) -> Hunger:
+        """The flag, lowered; where no file can be made (a full ``/dev/shm``), one that is
+        never raised (``path`` None): units then split on their slice alone."""
         where = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        fd, path = tempfile.mkstemp(prefix="explorer-hunger-", dir=where)
+        try:
+            fd, path = tempfile.mkstemp(prefix="explorer-hunger-", dir=where)
+        except OSError:
+            return cls(None, None, owner=False)
         try:
             os.ftruncate(fd, mmap.PAGESIZE)
             memory = mmap.mmap(fd, mmap.PAGESIZE)
+        except OSError:
+            os.unlink(path)
+            return cls(None, None, owner=False)
         finally:
             os.close(fd)
         return cls(path, memory, owner=True)
@@ -61,12 +69,13 @@ class Hunger:
 
     def set(self, raised: bool) -> None:
         """Raise or lower the flag (the coordinator)."""
-        if raised != self.raised:
+        if raised != self.raised and self.memory is not None:
             self.memory[0] = raised
             self.raised = raised
 
     def close(self) -> None:
-        self.memory.close()
+        if self.memory is not None:
+            self.memory.close()
         if self.owner:
             try:
                 os.unlink(self.path)
