@@ -11,8 +11,8 @@ GenMC and Nidhugg share their searches among threads).
 
 The flag is one byte in a file in shared memory (``/dev/shm`` where there is one),
 which every worker of this machine maps; reading it (``memory[0]``) costs a worker next
-to nothing per execution. Workers on other machines (Ray) have no flag and split on the slice alone.
-Which unit splits, and when, depends on timing only: a split unit's starts partition
+to nothing per execution. Workers on other machines (Ray) have no flag and split on the
+slice alone. Which unit splits, and when, depends on timing only: a split unit's starts partition
 its work exactly, so the result does not depend on it.
 """
 
@@ -63,6 +63,8 @@ class Hunger:
             return None
         try:
             memory = mmap.mmap(fd, mmap.PAGESIZE, prot=mmap.PROT_READ)
+        except OSError:
+            return None
         finally:
             os.close(fd)
         return cls(path, memory, owner=False)

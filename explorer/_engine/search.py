@@ -92,10 +92,13 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     sliced = False
     try:
         while True:
-            # a work unit's time is up: stop before begin(), which may already choose what comes
-            # next (a strategy that cannot split now, a replaying stateful search, runs on)
-            if slice_end is not None and executions > tally.executions and getattr(strategy, "splittable", True) \
-                    and (time.monotonic() >= slice_end or (hungry is not None and hungry[0] and time.monotonic() >= early)):
+            # a work unit's time is up, or a worker is idle: stop before begin(), which may already
+            # choose what comes next (a strategy that cannot split now, a replaying stateful search,
+            # runs on)
+            if slice_end is not None and executions > tally.executions \
+                    and getattr(strategy, "splittable", True) \
+                    and (time.monotonic() >= slice_end
+                         or (hungry is not None and hungry[0] and time.monotonic() >= early)):
                 sliced = True
                 break
             if not begin():
