@@ -253,6 +253,30 @@ def test_a_unit_hands_back_its_work_at_once_when_a_worker_is_idle(strategy):
                 assert tally.stop_reason == "max_executions"
 
 
+def test_a_units_tally_travels_smaller_with_the_same_witnesses():
+    """Tally.compact, which a worker calls before it sends a unit's tally: the witnesses'
+    events are equal after, and their equal lists of enabled threads are one list each."""
+    import pickle
+
+    from explorer._engine.program import Program
+    from explorer._engine.search import Deadline, Settings, drive
+    from explorer._engine.tally import Tally
+    from explorer._engine.units import strategy_for
+
+    program = Program(counter(3, 2))
+    with program.session():
+        tally = Tally()
+        drive(program, strategy_for("exhaustive", {}), Settings(), tally, Deadline(None), time.monotonic())
+    runs = [events for _score, events in tally.witnesses.values()] + [entry[1] for entry in tally.found.values()]
+    before = [list(events) for events in runs]
+    lists_before = len({id(event[3]) for events in runs for event in events})
+    size_before = len(pickle.dumps(tally))
+    tally.compact()
+    assert [list(events) for events in runs] == before
+    assert len({id(event[3]) for events in runs for event in events}) < lists_before / 2
+    assert len(pickle.dumps(tally)) < size_before
+
+
 def test_the_idle_worker_flag_is_removed_after_a_parallel_search(monkeypatch):
     from explorer._engine import hunger
 

@@ -86,6 +86,31 @@ class Tally:
                     entry[0], entry[1] = score, events
 
 
+    def compact(self) -> None:
+        """Let the events of each kept witness share their lists of enabled threads where
+        one step's equals the step's before (an event is ``(thread, step, value, enabled)``):
+        a work unit's tally then pickles to fewer objects, and the coordinator, which
+        unpickles every unit's, spends less on each. The worker does this once, before it
+        sends the tally; nothing reads the lists' identity."""
+        seen: set[int] = set()
+        runs = [events for _score, events in self.witnesses.values()]
+        runs += [entry[1] for entry in self.found.values()]
+        runs += [events for _score, events in self.edge_witness.values()]
+        runs += [entry[1] for entry in self.edge_sets.values()]
+        for events in runs:
+            if id(events) in seen:
+                continue
+            seen.add(id(events))
+            last = None
+            for position, event in enumerate(events):
+                enabled = event[3]
+                if enabled == last:
+                    if enabled is not last:
+                        events[position] = (event[0], event[1], event[2], last)
+                else:
+                    last = enabled
+
+
 def _note(found: dict, raw: RawFinding, run: Execution) -> None:
     events = run.events
     score = (run.preemptions, len(events))

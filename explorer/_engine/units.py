@@ -212,6 +212,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     # each start pickled here, once: the coordinator only passes it on to the unit that runs it
     starts = [dumps(start) for start in strategy.split()] if about["sliced"] else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}
+    tally.compact()
     return dumps(Piece(unit.key + (0,), tally, starts, counters, knowledge(program) != compiled.known,
                        time.monotonic() - started, _peak_mib(), getattr(strategy, "outbox", [])))
 
