@@ -39,7 +39,7 @@ from .linearize import fewest_preemptions
 from .program import Program
 from .state_keys import StateKeys
 from .tally import (MAX_EDGE_SETS, Tally, _agreed, _note, _note_lock_order, _note_lost_updates,  # noqa: F401
-                    _note_races, _Race, _unhashable)
+                    _note_races, _Race, _unhashable, better)
 from .watchdog import DEADLINES, Deadline, StepTimeout, TimeLimitReached
 
 
@@ -153,7 +153,8 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
                         witnesses[key] = (score, run.events)
                     else:
                         outcome_counts[key] = seen + 1
-                        if score < witnesses[key][0]:
+                        kept = witnesses[key]
+                        if better(score, run.events, kept[0], kept[1]):
                             witnesses[key] = (score, run.events)
             counts[status] += 1
             for raw in run.findings:
@@ -410,7 +411,7 @@ def _cycle(chosen: list[tuple], names: tuple[str, ...], edge_witness: dict, edge
     for signature, (score, events, count) in edge_sets.items():
         if need <= signature:
             occurrences += count
-            if best is None or score < best[0]:
+            if best is None or better(score, events, best[0], best[1]):
                 best = (score, events)
     if best is None:
         score, events = edge_witness[chosen[0]]
@@ -650,7 +651,7 @@ def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: 
     shorter: dict[int, Execution | None] = {}  # id(events) -> the run of a shorter schedule
     entries = sorted((entry for entry in found.values()
                       if _preempted(entry[0], entry[3]) > 0 and entry[0].kind != "lock-order-cycle"),
-                     key=lambda e: -_preempted(e[0], e[3]))
+                     key=lambda e: (-_preempted(e[0], e[3]), [event[0] for event in e[1]]))
     for entry in entries[:MAX_SHORTENED]:
         if deadline is not None and time.monotonic() >= deadline:
             return
@@ -661,18 +662,18 @@ def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: 
         if run is None:
             continue
         score = (run.preemptions, len(run.events))
-        if raw.kind != "race" and score >= entry[3]:
+        if raw.kind != "race" and not better(score, run.events, entry[3], entry[1]):
             continue  # an earlier shorter run already gave this finding a trace as good
-        better = _same_finding(raw, run, names)
-        if better is None:
+        again = _same_finding(raw, run, names)
+        if again is None:
             continue
         # a race is ranked by how well the trace shows it: with fewer preemptions its
         # threads may run one after the other, which shows it less well
         mine = score if raw.kind != "race" else \
-            witness_ranks(run.events, run.preemptions, [(raw.key, *better.details["steps"])])[0]
+            witness_ranks(run.events, run.preemptions, [(raw.key, *again.details["steps"])])[0]
         if mine >= entry[3]:
             continue
-        entry[0], entry[1], entry[3] = better, run.events, mine
+        entry[0], entry[1], entry[3] = again, run.events, mine
         _improve_others(found, run, names, score)
 
 
@@ -699,7 +700,7 @@ def _preempted(raw, score: tuple) -> int:
 def _improve(found: dict, key: tuple, score: tuple, events: list, make) -> None:
     """Take ``events`` as the witness of an already found ``key`` if it scores better."""
     entry = found.get(key)
-    if entry is not None and score < entry[3]:
+    if entry is not None and better(score, events, entry[3], entry[1]):
         entry[0], entry[1], entry[3] = make(), events, score
 
 
@@ -757,12 +758,12 @@ def _interleave_races(program: Program, max_steps: int, found: dict, deadline: f
         tried += 1
         for keep in _interleavings(events, *steps):
             run = _shorter_run(program, events, 0, max_steps, keep=keep)
-            better = None if run is None else _same_finding(raw, run, names)
-            if better is None:
+            again = None if run is None else _same_finding(raw, run, names)
+            if again is None:
                 continue
-            rank = witness_ranks(run.events, run.preemptions, [(raw.key, *better.details["steps"])])[0]
+            rank = witness_ranks(run.events, run.preemptions, [(raw.key, *again.details["steps"])])[0]
             if rank < entry[3]:
-                entry[0], entry[1], entry[3] = better, run.events, rank
+                entry[0], entry[1], entry[3] = again, run.events, rank
 
 
 def _interleavings(events: list[tuple], earlier: int, later: int) -> list[tuple[int, int]]:

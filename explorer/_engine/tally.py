@@ -2,8 +2,9 @@
 
 A serial search keeps one :class:`Tally`. A parallel one keeps one per work unit and
 merges them in exploration order (:meth:`Tally.merge`): counts add, and where two
-executions show the same thing, the better witness wins and, between equals, the one
-explored first, exactly as one search running both units one after the other would.
+executions show the same thing, the better witness wins (:func:`better`): the lower
+score, then the smaller schedule, whichever was explored first, so that neither the order
+of the units nor a reduced search's order of runs changes which trace is shown.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from .watchdog import TimeLimitReached
 
 class Tally:
     """The counts, outcomes, findings and lock-order edges of a run of executions, each
-    with the witness execution that shows it best (lowest score, then first explored)."""
+    with the witness execution that shows it best (lowest score, then smallest schedule:
+    :func:`better`)."""
 
     __slots__ = ("counts", "edge_cap", "edge_sets", "edge_witness", "executions", "first", "found",
                  "outcome_counts", "pruned", "steps", "stop_reason", "witnesses")
@@ -58,8 +60,9 @@ class Tally:
                 witnesses[key] = later.witnesses[key]
             else:
                 outcome_counts[key] = seen + count
-                if later.witnesses[key][0] < witnesses[key][0]:
-                    witnesses[key] = later.witnesses[key]
+                theirs, mine = later.witnesses[key], witnesses[key]
+                if better(theirs[0], theirs[1], mine[0], mine[1]):
+                    witnesses[key] = theirs
         found = self.found
         for key, (raw, events, occurrences, score) in later.found.items():
             entry = found.get(key)
@@ -67,12 +70,12 @@ class Tally:
                 found[key] = [raw, events, occurrences, score]
             else:
                 entry[2] += occurrences
-                if score < entry[3]:
+                if better(score, events, entry[3], entry[1]):
                     entry[0], entry[1], entry[3] = raw, events, score
         edge_witness = self.edge_witness
         for edge, best in later.edge_witness.items():
             mine = edge_witness.get(edge)
-            if mine is None or best[0] < mine[0]:
+            if mine is None or better(best[0], best[1], mine[0], mine[1]):
                 edge_witness[edge] = best
         edge_sets = self.edge_sets
         for signature, (score, events, count) in later.edge_sets.items():
@@ -82,10 +85,8 @@ class Tally:
                     edge_sets[signature] = [score, events, count]
             else:
                 entry[2] += count
-                if score < entry[0]:
+                if better(score, events, entry[0], entry[1]):
                     entry[0], entry[1] = score, events
-
-
     def compact(self) -> None:
         """Let the events of each kept witness share their lists of enabled threads where
         one step's equals the step's before (an event is ``(thread, step, value, enabled)``):
@@ -119,8 +120,33 @@ def _note(found: dict, raw: RawFinding, run: Execution) -> None:
         found[raw.key] = [raw, events, 1, score]
         return
     entry[2] += 1
-    if score < entry[3]:
+    if better(score, events, entry[3], entry[1]):
         entry[0], entry[1], entry[3] = raw, events, score
+
+
+def better(score: tuple, events: list[tuple], best: tuple, best_events: list[tuple]) -> bool:
+    """Whether a run of ``events`` scoring ``score`` is a better witness than the one kept
+    (``best``, ``best_events``): a lower score (fewest preemptions, then fewest steps), or
+    an equal one and a schedule that comes first thread by thread. Exhaustive search runs
+    schedules in that order, so there this is the first run explored; a reduced search
+    (dpor, stateful) runs one schedule per trace in an order that depends on its races,
+    and a parallel search merges its units' tallies: with the schedule as the last word,
+    neither changes which trace a finding shows.
+
+    >>> A, B = 0, 1
+    >>> better((0, 2), [(A,), (B,)], (0, 2), [(B,), (A,)]), better((0, 2), [(B,), (A,)], (0, 2), [(A,), (B,)])
+    (True, False)
+    >>> better((1, 2), [(A,), (B,)], (0, 2), [(B,), (A,)])
+    False
+    """
+    if score != best:
+        return score < best
+    if events is best_events:
+        return False
+    for mine, theirs in zip(events, best_events):
+        if mine[0] != theirs[0]:
+            return mine[0] < theirs[0]
+    return len(events) < len(best_events)
 
 
 def _unhashable(run: Execution) -> RawFinding:
@@ -180,7 +206,7 @@ def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...], lost
             found[key] = [lost_update_finding(events, names, *located), events, 1, score]
         else:
             entry[2] += 1
-            if score < entry[3]:
+            if better(score, events, entry[3], entry[1]):
                 entry[0], entry[1], entry[3] = lost_update_finding(events, names, *located), events, score
 
 
@@ -214,8 +240,9 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
             raise TimeLimitReached
         score = ranks[number]
         entry = get(key)
-        if score[0] and reorder is not None and (entry is None or entry[3][0]):
-            # only while no trace interleaving this race is known: once one is, this one cannot rank better
+        if score[0] and reorder is not None and (entry is None or (False, *score[1:]) < entry[3]):
+            # only where ranking as interleaved would make this run the race's witness: the
+            # witness must not depend on the order the runs came in
             if precedence is None:
                 precedence = Precedence(events, *reorder)
             if _could_interleave(precedence, earlier, later, *racing.around(key)):
@@ -270,7 +297,7 @@ def _note_lock_order(run: Execution, edge_witness: dict, edge_sets: dict, orderi
     score = (run.preemptions, len(run.events))
     for edge in edges:
         best = edge_witness.get(edge)
-        if best is None or score < best[0]:
+        if best is None or better(score, run.events, best[0], best[1]):
             edge_witness[edge] = (score, run.events)
     signature = frozenset(edges)
     entry = edge_sets.get(signature)
@@ -279,5 +306,5 @@ def _note_lock_order(run: Execution, edge_witness: dict, edge_sets: dict, orderi
             edge_sets[signature] = [score, run.events, 1]
     else:
         entry[2] += 1
-        if score < entry[0]:
+        if better(score, run.events, entry[0], entry[1]):
             entry[0], entry[1] = score, run.events
