@@ -77,7 +77,10 @@ def explore(
     complete strategy gives the same final states, deadlocks and findings; only a
     search that covered every schedule is ``complete``.
     Faults in the scenario's threads are findings in the result, never exceptions;
-    a budget that is hit makes ``result.complete`` False. ``progress``, if given, is
+    a budget that is hit makes ``result.complete`` False. Stateful search counts
+    against ``max_executions`` its runs cut at a state already visited too (its
+    ``pruned``, which for the graph walk are steps into such a state), as most of its
+    runs are. ``progress``, if given, is
     called as ``progress(executions, steps, seconds)`` about every 1,024 executions.
     ``step_timeout`` (seconds, None for none) interrupts a step whose code never yields,
     such as ``while True: pass``; see :class:`explorer.settings.Settings`.

@@ -28,6 +28,7 @@ and the stateful strategy explores by replaying instead.
 
 from __future__ import annotations
 
+import math
 import time
 from threading import get_ident
 
@@ -106,6 +107,9 @@ class ModelGraph:
         self.seen: set = set()   # what a path was handed out for already
         self.full = False
         self.pruned = 0
+        self.runs = 0            # paths handed out to be run
+        self.limit = math.inf    # stop (``spent``) once ``pruned + runs`` reaches it: max_executions
+        self.spent = False
         self.resent = 0          # values sent again to bring a generator to a state
         self.stack: list = []
         self.path: list[int] = []
@@ -256,7 +260,14 @@ class ModelGraph:
         return enabled
 
     def next_schedule(self) -> list[int] | None:
-        """The next path to run through the engine (thread numbers), or None when the walk is done."""
+        """The next path to run through the engine (thread numbers), or None when the walk is
+        done, paused (a unit's time) or :attr:`spent` (its runs reached ``limit``)."""
+        schedule = self._walk()
+        if schedule is not None:
+            self.runs += 1
+        return schedule
+
+    def _walk(self) -> list[int] | None:
         stack, path = self.stack, self.path
         if self.first:
             self.first = False
@@ -297,6 +308,9 @@ class ModelGraph:
                 if novel:
                     self.owed = False
                     return path + [thread]
+                if self.pruned + self.runs >= self.limit:  # a budget of runs: each step into a
+                    self.spent = True  # state visited ends one, as a replaying search's run is cut
+                    return None
                 continue
             path.append(thread)
             self._push(after)

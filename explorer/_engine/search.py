@@ -77,6 +77,11 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     bind = getattr(strategy, "bind", None)
     if bind is not None:  # dpor: which objects each step touches, and the locks' roles
         bind(program)
+    # stateful: a run cut at a state visited counts against max_executions, and so does a
+    # step of its graph walk into one; otherwise its budget would bound nothing
+    counts_cut = max_executions is not None and hasattr(strategy, "limit_runs")
+    if counts_cut:
+        strategy.limit_runs(max_executions - tally.executions - tally.pruned)
     if not callable(getattr(strategy, "split", None)):
         hungry = None  # a sampling unit runs its draws: it has nothing to hand back
     early = started + AT_LEAST  # from here a hungry worker splits this unit
@@ -103,8 +108,11 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
                 break
             if not begin():
                 sliced = getattr(strategy, "paused", False)  # stopped at the unit's time, with work left
+                if getattr(strategy, "budget_spent", False):
+                    stop_reason = "max_executions"
                 break
-            if max_executions is not None and executions >= max_executions:
+            if max_executions is not None and (executions + (pruned + strategy.walked_past if counts_cut else 0)
+                                               >= max_executions):
                 stop_reason = "max_executions"
                 break
             if deadline.at is not None and (deadline.passed[0] or time.monotonic() >= deadline.at):

@@ -329,6 +329,20 @@ class Stateful(Exhaustive):
         """Values the graph walk sent again to bring a generator to a state it left."""
         return (self.graph.resent - self.base[1] if self.graph is not None else 0) + self.extra["resent"]
 
+    def limit_runs(self, limit: int) -> None:
+        """Stop once ``limit`` runs are made (``max_executions``): executions, and runs cut at
+        a state visited; the graph walk counts each step into a visited state as one such
+        run, and each path it hands out. Without it, a search whose runs end in states
+        visited would never reach a budget of executions (the graph walk, or replays that
+        keep meeting states met before, run on to the end)."""
+        if self.graph is not None:
+            self.graph.limit = limit
+
+    @property
+    def budget_spent(self) -> bool:
+        """Whether the graph walk stopped at :meth:`limit_runs`'s budget."""
+        return self.graph is not None and self.graph.spent
+
     @property
     def walked_past(self) -> int:
         """Steps of the graph walk into a state already visited (the replaying search counts
