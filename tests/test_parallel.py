@@ -415,6 +415,50 @@ def test_ctrl_c_stops_every_worker_and_keeps_what_finished():
     assert not _worker_processes()
 
 
+def test_a_coordinator_killed_outright_leaves_no_files_in_shared_memory(tmp_path):
+    """SIGKILL runs no code of the process it kills: the flag's and the visited table's
+    files are the resource tracker's to remove, once the workers are gone too."""
+    script = tmp_path / "killed.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        from explorer import Scenario, explore, read, write
+        from explorer._engine import hunger, shared_visited
+
+        def made(create):
+            def make(*args, **kwargs):
+                thing = create(*args, **kwargs)
+                path = getattr(thing, "path", None) or thing.handle.path
+                print(path, flush=True)
+                return thing
+            return make
+
+        hunger.Hunger.create = classmethod(made(hunger.Hunger.create.__func__))
+        shared_visited.SharedVisited.create = classmethod(made(shared_visited.SharedVisited.create.__func__))
+
+        def increment():
+            for _ in range(5):
+                value = yield read("x")
+                yield write("x", value + 1)
+
+        if __name__ == "__main__":
+            scenario = Scenario("slow", variables={"x": 0}, threads={n: increment for n in "ABCD"})
+            explore(scenario, strategy="stateful", workers=2)
+    """))
+    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        paths = [child.stdout.readline().strip() for _ in range(2)]
+        assert all(Path(path).exists() for path in paths), paths
+        time.sleep(1.0)  # the workers are running their units
+    finally:
+        child.kill()
+        child.wait()
+    deadline = time.monotonic() + 30
+    while any(Path(path).exists() for path in paths) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [path for path in paths if Path(path).exists()]
+
+
 def _worker_processes() -> list[int]:
     """This process's children still alive (the fork server's are its own, not ours)."""
     time.sleep(0.2)

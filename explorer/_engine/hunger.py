@@ -9,8 +9,8 @@ for at least :data:`AT_LEAST` seconds, splits at its next execution, as at the e
 its slice. Work moves when a worker is hungry, not only on a timer (work stealing, as
 GenMC and Nidhugg share their searches among threads).
 
-The flag is one byte in a file in shared memory (``/dev/shm`` where there is one),
-which every worker of this machine maps; reading it (``memory[0]``) costs a worker next
+The flag is one byte in a file in shared memory (:mod:`.shm`), which every worker of
+this machine maps; reading it (``memory[0]``) costs a worker next
 to nothing per execution. Workers on other machines (Ray) have no flag and split on the
 slice alone. Which unit splits, and when, depends on timing only: a split unit's starts partition
 its work exactly, so the result does not depend on it.
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import mmap
 import os
-import tempfile
+
+from . import shm
 
 #: Seconds a unit runs before a raised flag splits it: what it did is worth its round trip.
 AT_LEAST = 0.05
@@ -39,19 +40,10 @@ class Hunger:
     def create(cls) -> Hunger:
         """The flag, lowered; where no file can be made (a full ``/dev/shm``), one that is
         never raised (``path`` None): units then split on their slice alone."""
-        where = "/dev/shm" if os.path.isdir("/dev/shm") else None
         try:
-            fd, path = tempfile.mkstemp(prefix="explorer-hunger-", dir=where)
+            path, memory = shm.create("explorer-hunger-", mmap.PAGESIZE)
         except OSError:
             return cls(None, None, owner=False)
-        try:
-            os.ftruncate(fd, mmap.PAGESIZE)
-            memory = mmap.mmap(fd, mmap.PAGESIZE)
-        except OSError:
-            os.unlink(path)
-            return cls(None, None, owner=False)
-        finally:
-            os.close(fd)
         return cls(path, memory, owner=True)
 
     @classmethod
@@ -79,7 +71,4 @@ class Hunger:
         if self.memory is not None:
             self.memory.close()
         if self.owner:
-            try:
-                os.unlink(self.path)
-            except FileNotFoundError:
-                pass
+            shm.remove(self.path)

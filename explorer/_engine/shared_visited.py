@@ -2,9 +2,9 @@
 multi-core SPIN keeps one (Holzmann and Bosnacki, *The design of a multicore extension
 of the SPIN model checker*, 2007).
 
-The table is open addressing over a file in shared memory (``/dev/shm`` where there is
-one): each slot holds a state's 64-bit fingerprint (:mod:`.fingerprints`; 0 marks a free
-slot) and the sleep set the state was explored with, a bitmask of threads. Slots are
+The table is open addressing over a file in shared memory (:mod:`.shm`): each slot
+holds a state's 64-bit fingerprint (:mod:`.fingerprints`; 0 marks a free slot) and the
+sleep set the state was explored with, a bitmask of threads. Slots are
 guarded by striped locks (POSIX semaphores, by name): a visit reads and writes its slot
 under the slot's stripe, so the test and the insert are one step, as
 :meth:`.Stateful.choose`'s are on its own dict.
@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import mmap
 import os
-import tempfile
 from dataclasses import dataclass
+
+from . import shm
 
 #: Slots in a table: 16 bytes each, so 64 MiB, touched as states arrive.
 CAPACITY = 1 << 22
@@ -79,13 +80,7 @@ class SharedVisited:
         import multiprocessing
 
         assert capacity & (capacity - 1) == 0, "[explorer internal bug] a table's capacity is a power of two"
-        where = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        fd, path = tempfile.mkstemp(prefix="explorer-visited-", dir=where)
-        try:
-            os.ftruncate(fd, _size(capacity))
-            memory = mmap.mmap(fd, _size(capacity))
-        finally:
-            os.close(fd)
+        path, memory = shm.create("explorer-visited-", _size(capacity))
         context = multiprocessing.get_context("forkserver")
         locks = [context.Lock() for _ in range(STRIPES)]
         first = locks[0]._semlock
@@ -159,10 +154,7 @@ class SharedVisited:
         self.slots.release()
         self.memory.close()
         if self.owner:
-            try:
-                os.unlink(self.handle.path)
-            except FileNotFoundError:
-                pass
+            shm.remove(self.handle.path)
 
 
 def _size(capacity: int) -> int:

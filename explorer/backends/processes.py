@@ -20,14 +20,29 @@ import multiprocessing.synchronize  # noqa: F401
 import os
 import signal
 import sys
+import threading
 import types
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 
 
 def _quiet() -> None:
-    """A worker leaves Ctrl-C to the coordinator."""
+    """A worker leaves Ctrl-C to the coordinator, and ends when the coordinator does."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent,), name="explorer: end with the coordinator",
+                         daemon=True).start()
+
+
+def _end_with(parent) -> None:
+    """Wait for the coordinator's end (the pipe it started this worker through closes); if
+    it ends without stopping this worker (killed outright: SIGKILL, the out-of-memory
+    killer), end too. A pool's worker waits for its next task forever otherwise, holding
+    its memory and the fork server, and with them the resource tracker, which removes
+    the search's semaphores and shared-memory files only once all of them are gone."""
+    parent.join()
+    os._exit(1)
 
 
 def _ready() -> int:
