@@ -332,5 +332,15 @@ def test_a_budget_of_executions_bounds_a_search_whose_runs_end_in_states_visited
     result = explore(scenario, strategy="stateful", max_executions=30)
     assert not result.complete and result.stop_reason == "max_executions"
     assert result.executions >= 1 and result.executions + result.pruned == 30
+    counter = Scenario("counter 4x4", variables={"x": 0}, threads={name: _four_increments for name in "ABCD"})
+    for budget in (1, 10, 11, 50):  # runs handed out by the walk, and its steps into states visited
+        bounded = explore(counter, strategy="stateful", max_executions=budget)
+        assert bounded.executions + bounded.pruned == budget and bounded.stop_reason == "max_executions"
     complete = explore(indexer(3), strategy="stateful", max_executions=10_000)
     assert complete.complete and complete.executions + complete.pruned < 10_000
+
+
+def _four_increments():
+    for _ in range(4):
+        value = yield read("x")
+        yield write("x", value + 1)

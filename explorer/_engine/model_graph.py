@@ -262,6 +262,9 @@ class ModelGraph:
     def next_schedule(self) -> list[int] | None:
         """The next path to run through the engine (thread numbers), or None when the walk is
         done, paused (a unit's time) or :attr:`spent` (its runs reached ``limit``)."""
+        if self.pruned + self.runs >= self.limit:
+            self.spent = True
+            return None
         schedule = self._walk()
         if schedule is not None:
             self.runs += 1
