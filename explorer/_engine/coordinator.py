@@ -74,7 +74,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                       slice_end=started + first_slice if splits else None)
         if not about.pop("sliced"):
             return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0, 0.0
-        pieces[(0,)] = Piece((0,), tally, [], _counters(strategy), seconds=time.monotonic() - started)
+        pieces[(0,)] = Piece.of((0,), tally, [], _counters(strategy), seconds=time.monotonic() - started)
         queue = [Unit((n,), start, slice_seconds) for n, start in enumerate(strategy.split(), 1)]
     shipped = _shipped(program)
     if name == "stateful":  # the states visited here go first into the workers' table
@@ -96,6 +96,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     coordinating = 0.0  # seconds the coordinator spent on what came back: the scaling model's figure
     peak = 0.0  # the largest peak resident memory a worker reported, MiB
     running: dict = {}  # future -> unit
+    unread: list[Piece] = []  # pieces back whose tallies are still pickled
     try:
         while queue or running:
             while queue and len(running) < QUEUED * backend.workers:
@@ -109,6 +110,11 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 shipped = Unit(unit.key, start, unit.seconds, unit.max_executions, unit.time_left)
                 running[backend.submit(run_unit, job, shipped)] = unit
             hunger.set(not queue and len(running) < backend.workers)  # a worker is idle: split a unit
+            # the tallies that came back last, read now that their starts are out (Piece)
+            handling = time.perf_counter()
+            while unread:
+                unread.pop().read()
+            coordinating += time.perf_counter() - handling
             timeout = None if deadline.at is None else max(deadline.at - time.monotonic(), 0) + 1.0
             done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
             if not done:  # past the time limit and a second more: what has not come back is lost
@@ -124,12 +130,13 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 if piece.learned:
                     raise Fallback("a unit met threads, variables or objects the first execution did not")
                 pieces[piece.key] = piece
+                unread.append(piece)
                 unit_seconds.append(piece.seconds)
                 peak = max(peak, piece.peak_mib)
                 later = piece.starts + (strategy.escaped(piece.escaped) if piece.escaped else [])
                 queue += [Unit(unit.key + (n,), start, slice_seconds) for n, start in enumerate(later, 1)]
-                if piece.tally.stop_reason not in (None, "max_executions"):
-                    stop_reason = piece.tally.stop_reason  # nondeterminism, a hung step, the time limit
+                if piece.stop_reason not in (None, "max_executions"):
+                    stop_reason = piece.stop_reason  # nondeterminism, a hung step, the time limit
             queue.sort(key=lambda unit: unit.key)
             coordinating += time.perf_counter() - handling
             if stop_reason is not None:
@@ -137,8 +144,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
             if settings.max_executions is not None and _budget_reached(pieces, queue, running, settings):
                 break
             if settings.progress is not None:
-                executions = sum(piece.tally.executions for piece in pieces.values())
-                settings.progress(executions, sum(piece.tally.steps for piece in pieces.values()),
+                executions = sum(piece.executions for piece in pieces.values())
+                settings.progress(executions, sum(piece.steps for piece in pieces.values()),
                                   time.monotonic() - started)
     except KeyboardInterrupt:
         stop_reason = "interrupted"
@@ -193,7 +200,7 @@ def _budget_reached(pieces: dict, queue: list, running: dict, settings: Settings
         piece = pieces.get(key)
         if piece is None:
             return False  # an earlier unit is still out: its executions come first
-        total += piece.tally.executions
+        total += piece.executions
         if total >= settings.max_executions:
             return True
     return False
@@ -210,6 +217,7 @@ def _merged(program: Program, name: str, options: dict, settings: Settings, dead
     later = bool(queue or running)
     for number, key in enumerate(keys):
         piece = pieces[key]
+        piece.read()
         if budget is not None and merged.executions + piece.tally.executions >= budget and name not in SAMPLING:
             more = (merged.executions + piece.tally.executions > budget or number + 1 < len(keys) or later
                     or piece.starts or piece.tally.stop_reason == "max_executions")

@@ -105,6 +105,7 @@ class ModelGraph:
         self.accesses: list = [None]  # access-list id -> (parent id, ordinal, variable, writes)
         self.access_ids: dict = {}
         self.seen: set = set()   # what a path was handed out for already
+        self.raced: set = set()  # (access list, its thread, thread, ordinal, variable, writes) checked
         self.full = False
         self.pruned = 0
         self.runs = 0            # paths handed out to be run
@@ -455,10 +456,15 @@ class ModelGraph:
                 stale = dict(stale)
                 stale[thread, var] = None
             # races: this access against every access of an epoch this thread does not know
+            raced = self.raced
             for (owner_thread, epoch), mask in knowers.items():
                 if owner_thread == thread or mask & me:
                     continue
                 listed = accesses[owner_thread, epoch]
+                checked = (listed, owner_thread, thread, ordinal, var, writes)
+                if checked in raced:
+                    continue  # every race key this would make is in ``seen`` already
+                raced.add(checked)
                 while listed:
                     parent, at, accessed, wrote = self.accesses[listed]
                     if accessed == var and (wrote or writes):

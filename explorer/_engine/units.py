@@ -69,16 +69,35 @@ class Unit:
 class Piece:
     """What a unit did: its tally (at ``key``), the starts of what it left, pickled (each
     follows at ``key[:-1] + (n,)`` for n = 1, 2, ...), and figures for the coordinator; for dpor,
-    what the coordinator must hear of (``escaped``: see :mod:`explorer.strategies.dpor_split`)."""
+    what the coordinator must hear of (``escaped``: see :mod:`explorer.strategies.dpor_split`).
+
+    A worker's tally travels pickled on its own (``tally`` is bytes until :meth:`read`), with
+    the figures the coordinator needs at once (``executions``, ``steps``, ``stop_reason``):
+    the coordinator hands out the starts first, and unpickles the tally, which may hold
+    thousands of witnesses, while the workers run them."""
 
     key: tuple
-    tally: Tally
+    tally: Tally | bytes
     starts: list
     counters: dict = field(default_factory=dict)
     learned: bool = False
     seconds: float = 0.0
     peak_mib: float = 0.0  # the worker process's peak resident memory so far
     escaped: list = field(default_factory=list)  # what a dpor unit tells the coordinator
+    executions: int = 0
+    steps: int = 0
+    stop_reason: str | None = None
+
+    @classmethod
+    def of(cls, key: tuple, tally: Tally, starts: list, counters: dict, **rest) -> Piece:
+        return cls(key, tally, starts, counters, executions=tally.executions, steps=tally.steps,
+                   stop_reason=tally.stop_reason, **rest)
+
+    def read(self) -> Tally:
+        """The tally, unpickled the first time it is asked for."""
+        if isinstance(self.tally, bytes):
+            self.tally = pickle.loads(self.tally)
+        return self.tally
 
 
 def strategy_for(name: str, options: dict, start: object = None, *, shared=None, keep: dict | None = None,
@@ -213,8 +232,11 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     starts = [dumps(start) for start in strategy.split()] if about["sliced"] else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}
     tally.compact()
-    return dumps(Piece(unit.key + (0,), tally, starts, counters, knowledge(program) != compiled.known,
-                       time.monotonic() - started, _peak_mib(), getattr(strategy, "outbox", [])))
+    piece = Piece.of(unit.key + (0,), tally, starts, counters, learned=knowledge(program) != compiled.known,
+                     seconds=time.monotonic() - started, peak_mib=_peak_mib(),
+                     escaped=getattr(strategy, "outbox", []))
+    piece.tally = dumps(tally)
+    return dumps(piece)
 
 
 def _peak_mib() -> float:
