@@ -61,6 +61,7 @@ from scenarios.lastzero import lastzero  # noqa: E402
 
 from explorer import Scenario, explore  # noqa: E402
 from explorer._engine import coordinator  # noqa: E402
+from explorer._engine.units import peak_mib  # noqa: E402
 from explorer.json_format import result_to_dict  # noqa: E402
 
 SIMULATED = (8, 32, 128, 1024)
@@ -116,18 +117,12 @@ def child(row: str, quick: bool, workers: int) -> None:
     findings = sorted({(f["kind"], f["severity"]) for f in data["findings"]})
     print(json.dumps({"seconds": seconds, "executions": result.executions, "workers": result.workers,
                       "pruned": result.pruned, "unpruned": {k: v for k, v in data.items() if k != "pruned"},
-                      "peak_mib": _own_peak_mib(), "worker_peak_mib": result.worker_peak_mib,
+                      "peak_mib": peak_mib(), "worker_peak_mib": result.worker_peak_mib,
                       "complete": result.complete, "unit_seconds": list(result.unit_seconds),
                       "coordinator_seconds": result.coordinator_seconds, "result": data,
                       "verdicts": {"final_states": data["final_states"] if strategy not in ("dpor", "stateful")
                                    else sorted(json.dumps(s["state"], sort_keys=True) for s in data["final_states"]),
                                    "outcomes": len(data["outcomes"]), "findings": findings}}))
-
-
-def _own_peak_mib() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(row: str, quick: bool, workers: int) -> dict:
