@@ -80,6 +80,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from explorer import Scenario, acquire, explore, read, release, write  # noqa: E402
+from explorer._engine.units import peak_mib  # noqa: E402  (this program's high-water mark: VmHWM)
 
 # ---- the scenarios -------------------------------------------------------------------
 
@@ -268,18 +269,6 @@ def explore_options(**wanted) -> dict:
     """Only the keywords that this explorer's explore() takes."""
     accepted = inspect.signature(explore).parameters
     return {name: value for name, value in wanted.items() if name in accepted}
-
-
-def peak_mib() -> float:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child(key: str, strategy: str, limit: float) -> None:
