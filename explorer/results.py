@@ -149,6 +149,8 @@ class ExplorationResult:
             parts.append(self.strategy_reason)
         if self.stop_reason is not None:
             parts.append(reasons[self.stop_reason])
+            if self.stop_reason == "max_executions" and self.strategy == "stateful" and self.pruned:
+                parts[-1] += " (stateful search counts its runs cut at a state already visited, pruned, too)"
         if self.truncated:
             parts.append(f"{self.truncated} executions cut short at max_steps")
         return "; ".join(parts) or None

@@ -332,6 +332,7 @@ def test_a_budget_of_executions_bounds_a_search_whose_runs_end_in_states_visited
     result = explore(scenario, strategy="stateful", max_executions=30)
     assert not result.complete and result.stop_reason == "max_executions"
     assert result.executions >= 1 and result.executions + result.pruned == 30
+    assert "runs cut at a state already visited" in result.incomplete_reason  # why 30 is not 30 executions
     counter = Scenario("counter 4x4", variables={"x": 0}, threads={name: _four_increments for name in "ABCD"})
     for budget in (1, 10, 11, 50):  # runs handed out by the walk, and its steps into states visited
         bounded = explore(counter, strategy="stateful", max_executions=budget)
