@@ -113,7 +113,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
             # the tallies that came back last, read now that their starts are out (Piece)
             handling = time.perf_counter()
             while unread:
-                unread.pop().read()
+                _read(unread.pop())
             coordinating += time.perf_counter() - handling
             timeout = None if deadline.at is None else max(deadline.at - time.monotonic(), 0) + 1.0
             done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
@@ -192,6 +192,14 @@ def _counters(strategy) -> dict:
     return strategy.counters() if hasattr(strategy, "counters") else {}
 
 
+def _read(piece: Piece) -> None:
+    """Unpickle a piece's tally, which a worker sent on its own (:class:`.units.Piece`)."""
+    try:
+        piece.read()
+    except Exception as error:  # noqa: BLE001 - as for the piece itself, in the loop
+        raise Fallback(f"a worker's tally would not unpickle ({type(error).__name__}: {error})") from error
+
+
 def _budget_reached(pieces: dict, queue: list, running: dict, settings: Settings) -> bool:
     """Whether the executions first in exploration order, all back, reach ``max_executions``."""
     keys = sorted(list(pieces) + [unit.key for unit in queue] + [unit.key for unit in running.values()])
@@ -217,7 +225,7 @@ def _merged(program: Program, name: str, options: dict, settings: Settings, dead
     later = bool(queue or running)
     for number, key in enumerate(keys):
         piece = pieces[key]
-        piece.read()
+        _read(piece)
         if budget is not None and merged.executions + piece.tally.executions >= budget and name not in SAMPLING:
             more = (merged.executions + piece.tally.executions > budget or number + 1 < len(keys) or later
                     or piece.starts or piece.tally.stop_reason == "max_executions")
