@@ -87,6 +87,7 @@ class Tally:
                 entry[2] += count
                 if better(score, events, entry[0], entry[1]):
                     entry[0], entry[1] = score, events
+
     def compact(self) -> None:
         """Let the events of each kept witness share their lists of enabled threads where
         one step's equals the step's before (an event is ``(thread, step, value, enabled)``):
