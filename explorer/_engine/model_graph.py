@@ -106,6 +106,10 @@ class ModelGraph:
         self.access_ids: dict = {}
         self.seen: set = set()   # what a path was handed out for already
         self.raced: set = set()  # (access list, its thread, thread, ordinal, variable, writes) checked
+        # lost updates seen, both ways round: (variable, reader, writer); and the (reader,
+        # variable) pairs seen with every other thread as the writer (see _key)
+        self.lost: set = set()
+        self.saturated: set = set()
         self.full = False
         self.pruned = 0
         self.runs = 0            # paths handed out to be run
@@ -202,6 +206,14 @@ class ModelGraph:
             _close(gen)
         self.memo[memo_key] = nxt
         return nxt
+
+    def _lost(self, var, thread: int, writer: int) -> None:
+        """Note the lost update of ``var`` by ``thread`` and ``writer`` as seen."""
+        lost = self.lost
+        for reader, other in ((thread, writer), (writer, thread)):
+            lost.add((var, reader, other))
+            if all((var, reader, o) in lost for o in range(self.k) if o != reader):
+                self.saturated.add((reader, var))
 
     # ---- the walk ----------------------------------------------------------------------
 
@@ -448,6 +460,7 @@ class ModelGraph:
                     if key not in self.seen:
                         self.seen.add(key)
                         novel = True
+                        self._lost(var, thread, writer)
                 for other in range(self.k):
                     if other != thread and (other, var) in stale:
                         stale[other, var] = thread
@@ -572,7 +585,21 @@ class ModelGraph:
                 state.accesses.pop(epoch, None)
             else:
                 races.append((epoch, mask & relevant, state.accesses[epoch]))
-        stale = [item for item in state.stale.items() if live >> item[0][0] & 1]
+        stale = []
+        if state.stale:
+            # What a stale read can still show is the lost update of its reader and the
+            # variable's last writer since. Once that pair was seen, the entry shows nothing
+            # new, as an entry without a writer (a read not yet overwritten): it is keyed so.
+            # Once the reader's pairs with every other thread were seen, no writer can make
+            # the entry show anything new: it is left out, as for a variable not read.
+            lost, saturated = self.lost, self.saturated
+            for item in state.stale.items():
+                (reader, var), writer = item
+                if not live >> reader & 1 or (reader, var) in saturated:
+                    continue
+                if writer is not None and (var, reader, writer) in lost:
+                    item = (item[0], None)
+                stale.append(item)
         threads = list(state.locals)
         owner = state.owner
         if self.groups:

@@ -90,6 +90,9 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     needs_pending = getattr(strategy, "needs_pending", False)
     state_keys = (StateKeys(program, symmetry=strategy.symmetry) if getattr(strategy, "needs_state", False)
                   else None)
+    if state_keys is not None:
+        state_keys.note_lost([key for key in found
+                              if key.__class__ is tuple and len(key) == 4 and key[0] == "lost-update"])
     # a reduced search's run stands for every schedule of its trace: its races are ranked by the best
     reorder = ((dependence(program.footprint), program.thread_index) if getattr(strategy, "reduced", False)
                else None)
@@ -167,7 +170,9 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
             counts[status] += 1
             for raw in run.findings:
                 _note(found, raw, run)
-            _note_lost_updates(found, run, names, lost)
+            noted = _note_lost_updates(found, run, names, lost)
+            if noted and state_keys is not None:
+                state_keys.note_lost(noted)
             _note_races(found, run, len(run.pending), deadline.passed, racing, reorder)
             if has_locks or program.lock_names:  # plain code makes its locks as it runs
                 _note_lock_order(run, edge_witness, edge_sets, ordering, edge_cap)

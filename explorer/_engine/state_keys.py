@@ -78,7 +78,8 @@ class StateKeys:
     One per search: history ids are shared by all of its executions.
     """
 
-    __slots__ = ("access_lists", "channel_bits", "frames", "groups", "histories", "initial", "k", "var_index")
+    __slots__ = ("access_lists", "channel_bits", "frames", "groups", "histories", "initial", "k", "lost",
+                 "var_index")
 
     def __init__(self, program: Program, *, frames: bool = True, symmetry: bool = False) -> None:
         self.frames = frames  # read running threads' states from their frames where that is sound
@@ -86,6 +87,8 @@ class StateKeys:
         # holds: see symmetric_groups.
         self.groups = symmetric_groups(program) if symmetry else ()
         self.access_lists: dict = {}  # (parent id, ordinal, variable, kind) -> id; 0 is the empty list
+        # the lost updates the search has noted, both ways round: (variable, reader, writer)
+        self.lost: set = set()
         self.k = len(program.thread_names)
         self.var_index = {var: n for n, var in enumerate(program.var_names)}
         # Knowers are bitmasks: bit i for thread i, bit CHANNELS + n for the n-th channel
@@ -93,6 +96,12 @@ class StateKeys:
         self.channel_bits: dict = {}
         self.initial = [(value, value.__class__) for value in program.initial.values()]
         self.histories: dict = {}  # (parent id, value sent, its type) -> id; 0 is the empty history
+
+    def note_lost(self, keys) -> None:
+        """The search noted these lost-update keys, ``("lost-update", variable, a, b)``."""
+        for _kind, var, a, b in keys:
+            self.lost.add((var, a, b))
+            self.lost.add((var, b, a))
 
     def follow(self, run: Execution) -> Callable[[], Hashable]:
         """The key of the state ``run`` is in, whenever it is called (between steps)."""
@@ -171,6 +180,12 @@ class _Tracker:
                 value = returns[i]
                 threads.append((FINISHED, value, value.__class__))
         stale = [item for item in self.stale.items() if live >> item[0][0] & 1]
+        lost = self.keys.lost
+        if lost and stale:
+            # a stale read whose lost update was noted already shows nothing new: keyed as a
+            # read not yet overwritten (more in model_graph.ModelGraph._key)
+            stale = [(item[0], None) if item[1] is not None and (item[0][1], item[0][0], item[1]) in lost else item
+                     for item in stale]
         if self.keys.groups and k == self.keys.k:  # (a thread started in the run: no symmetry)
             return self._canonical(threads, stale, races)
         return (tuple(self.tokens), run.object_keys(), tuple(threads), frozenset(stale), frozenset(races))

@@ -192,23 +192,27 @@ def _agreed(run: Execution, last: list[tuple]) -> int:
     return min(len(events), len(last))
 
 
-def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...], lost: LostUpdateKeys) -> None:
+def _note_lost_updates(found: dict, run: Execution, names: tuple[str, ...], lost: LostUpdateKeys) -> list:
     """:func:`_note` for each lost update, wording a finding only when it is kept; ``lost``
-    analyses only what ``run`` does not share with the execution it analysed last."""
+    analyses only what ``run`` does not share with the execution it analysed last. The
+    keys not noted before."""
     located_all = lost.of(run.events, _agreed(run, lost.events))
     if not located_all:
-        return
+        return []
     events = run.events
     score = (run.preemptions, len(events))
+    new = []
     for located in located_all:
         key = located[0]
         entry = found.get(key)
         if entry is None:
             found[key] = [lost_update_finding(events, names, *located), events, 1, score]
+            new.append(key)
         else:
             entry[2] += 1
             if better(score, events, entry[3], entry[1]):
                 entry[0], entry[1], entry[3] = lost_update_finding(events, names, *located), events, score
+    return new
 
 
 def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RacePairs,
