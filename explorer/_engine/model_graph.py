@@ -41,6 +41,7 @@ from .state_keys import CHANNELS, renumbered_summaries, renumbering, symmetric_g
 from .watchdog import DEADLINES, NO_DEADLINE, TimeLimitReached
 
 FINISHED = "finished"
+_CHANNEL_BITS = ~((1 << CHANNELS) - 1)  # every channel's bit in a knowers mask
 _GENERATOR = type((lambda: (yield))())
 
 
@@ -242,8 +243,12 @@ class ModelGraph:
                 raise Unsupported from None  # a bad first step: the engine's runs say so
             finally:
                 _close(gen)
+        live = 0
+        for thread, local in enumerate(locals_):
+            if self.info[local][1] is not None:
+                live |= 1 << thread
         root = _State(tuple(self.program.initial.values()), (None,) * len(self.locks), (0,) * len(self.locks),
-                      tuple(locals_), {}, {}, {}, (1,) * self.k)
+                      tuple(locals_), {}, {}, {}, (1,) * self.k, live, None)
         key = self._key(root)
         if key is not None:
             self.visited.add(key)
@@ -442,7 +447,7 @@ class ModelGraph:
         local = state.locals[thread]
         _family, step, ordinal, _sent, _returned = info[local]
         cls = step.__class__
-        values, owner, depth = state.values, state.owner, state.depth
+        values, owner, depth, typed = state.values, state.owner, state.depth, state.typed
         stale, knowers, accesses, epochs = state.stale, state.knowers, state.accesses, state.epochs
         novel = False
         me = 1 << thread
@@ -453,6 +458,7 @@ class ModelGraph:
             if writes:
                 sent = None
                 values = values[:index] + (step[2],) + values[index + 1:]
+                typed = None
                 stale = dict(stale)
                 writer = stale.get((thread, var))
                 if writer is not None:
@@ -543,7 +549,8 @@ class ModelGraph:
             accesses = dict(accesses)  # _key prunes the new state's own tables
         nxt = self._next(thread, local, sent)
         locals_ = state.locals[:thread] + (nxt,) + state.locals[thread + 1:]
-        after = _State(values, owner, depth, locals_, stale, knowers, accesses, epochs)
+        live = state.live if info[nxt][1] is not None else state.live & ~me
+        after = _State(values, owner, depth, locals_, stale, knowers, accesses, epochs, live, typed)
         key = self._key(after)
         if force:
             return after, novel
@@ -570,21 +577,17 @@ class ModelGraph:
     def _key(self, state: _State):
         """The state's key (as :mod:`.state_keys` makes it), numbered part by part and
         fingerprinted unless exact; None when a value cannot be hashed."""
-        info = self.info
-        live = 0
-        for thread, local in enumerate(state.locals):
-            if info[local][1] is not None:
-                live |= 1 << thread
-        relevant = live | ~((1 << CHANNELS) - 1)
-        knowers = state.knowers
+        live = state.live
+        relevant = live | _CHANNEL_BITS
+        knowers, accesses = state.knowers, state.accesses
         races = []
         for epoch, mask in list(knowers.items()):
             others = live & ~(1 << epoch[0])
             if mask & others == others:
                 del knowers[epoch]  # known to every thread that can still access: never races again
-                state.accesses.pop(epoch, None)
+                accesses.pop(epoch, None)
             else:
-                races.append((epoch, mask & relevant, state.accesses[epoch]))
+                races.append((epoch, mask & relevant, accesses[epoch]))
         stale = []
         if state.stale:
             # What a stale read can still show is the lost update of its reader and the
@@ -613,7 +616,17 @@ class ModelGraph:
         parts = self.parts
         numbered = []
         try:
-            for part in (_typed(state.values), owner, state.depth, frozenset(stale), frozenset(races)):
+            number = state.typed  # the values' number: a step that writes none keeps its state's
+            if number is None:
+                part = _typed(state.values)
+                number = parts.get(part)
+                if number is None:
+                    number = parts[part] = len(parts)
+                    if self.stable:
+                        self.part_digests.append(self._part_digest(part))
+                state.typed = number
+            numbered.append(number)
+            for part in (owner, state.depth, frozenset(stale), frozenset(races)):
                 number = parts.get(part)
                 if number is None:
                     number = parts[part] = len(parts)
@@ -622,7 +635,7 @@ class ModelGraph:
                 numbered.append(number)
         except TypeError:
             return None
-        key = tuple(numbered) + tuple(threads)
+        key = (*numbered, *threads)
         if self.exact:
             return key
         self.made = key  # for its fingerprint, should the state be new here
@@ -655,11 +668,13 @@ class _State:
     local-state number, and the detectors' summaries (stale reads; per epoch, its knowers
     and its accesses; each thread's epoch)."""
 
-    __slots__ = ("accesses", "depth", "epochs", "knowers", "locals", "owner", "stale", "values")
+    __slots__ = ("accesses", "depth", "epochs", "knowers", "live", "locals", "owner", "stale", "typed", "values")
 
-    def __init__(self, values, owner, depth, locals_, stale, knowers, accesses, epochs) -> None:
+    def __init__(self, values, owner, depth, locals_, stale, knowers, accesses, epochs, live, typed) -> None:
         self.values, self.owner, self.depth, self.locals = values, owner, depth, locals_
         self.stale, self.knowers, self.accesses, self.epochs = stale, knowers, accesses, epochs
+        self.live = live  # bit i: thread i has a step to take
+        self.typed = typed  # the number of the values' part of the key, once made (None: not yet)
 
 
 def _typed(values) -> tuple:
