@@ -37,7 +37,7 @@ from ..steps import Acquire, Read, Release, Write
 from .fingerprints import Unstable, digest
 from .frames import Opaque, frame_key, token
 from .program import Program
-from .state_keys import CHANNELS, renumbered_summaries, renumbering, symmetric_groups
+from .state_keys import CHANNELS, inverse, renumbered_mask, renumbered_summaries, renumbering, symmetric_groups
 from .watchdog import DEADLINES, NO_DEADLINE, TimeLimitReached
 
 FINISHED = "finished"
@@ -81,12 +81,19 @@ class ModelGraph:
         self.exact = exact
         self.max_states = max_states
         self.max_steps = max_steps
-        self.visited: set = set()
+        # key -> the sleep set the state was explored with, in the key's numbering of threads
+        self.visited: dict = {}
+        self.all = (1 << self.k) - 1
+        self.asleep = 0  # the sleep set of the state _step returned last (its frame's)
+        self.perm = None  # how _key last renumbered the threads (None: it did not)
         self.parts: dict = {}
         # A parallel search's keys are fingerprints every process computes alike
         # (:mod:`.fingerprints`): parts, local states and access lists by their digests, not
         # by this process's numbers; a key with a part that has none stays this process's.
         self.stable = stable and not exact  # exact keys stay whole, and this process's
+        # Sleep sets, serially only: a parallel search's walks go without them (a unit's path is
+        # taken again in another process, and the states the workers share carry no sleep set)
+        self.sleep = not stable
         self.digests: list = []  # local id -> its digest (below 0: it has none)
         self.access_digests: list = [0]  # access-list id -> its digest (-1: it has none)
         self.shared = None  # the workers' table of visited states (:mod:`.shared_visited`)
@@ -251,7 +258,7 @@ class ModelGraph:
                       tuple(locals_), {}, {}, {}, (1,) * self.k, live, None)
         key = self._key(root)
         if key is not None:
-            self.visited.add(key)
+            self.visited[key] = 0
             fingerprint = self._fingerprint() if self.stable else None
             if fingerprint is not None:
                 self.unshared.append(fingerprint)
@@ -259,8 +266,10 @@ class ModelGraph:
         self._push(root)
         self.first = self._terminal(root)  # a program whose threads take no step: one empty run
 
-    def _push(self, state: _State) -> None:
-        self.stack.append([state, self._enabled(state), 0])
+    def _push(self, state: _State, asleep: int = 0) -> None:
+        # the state, its enabled threads, how many of them were tried, the threads asleep
+        # there, and those tried so far (as bits)
+        self.stack.append([state, self._enabled(state), 0, asleep, 0])
 
     def _enabled(self, state: _State) -> list[int]:
         enabled = []
@@ -307,7 +316,7 @@ class ModelGraph:
                     self.paused = True
                     return None
             frame = stack[-1]
-            state, enabled, tried = frame
+            state, enabled, tried, asleep, done = frame
             if self.owed and (tried >= len(enabled) or tried >= 1):
                 # the path is about to lose steps that showed something new: run it first
                 self.owed = False
@@ -316,11 +325,19 @@ class ModelGraph:
                 stack.pop()
                 if path:
                     path.pop()
+                if enabled and not done:  # every thread that could step here sleeps: a run cut,
+                    self.pruned += 1  # as a replaying search's is, and counted alike
+                    if self.pruned + self.runs >= self.limit:
+                        self.spent = True
+                        return None
                 continue
             frame[2] = tried + 1
             thread = enabled[tried]
+            if asleep >> thread & 1:
+                continue  # its step from here leads where it was explored from before
+            frame[4] = done | 1 << thread
             try:
-                after, novel = self._step(state, thread)
+                after, novel = self._step(state, thread, False, self._sleep_after(state, thread, asleep | done))
             except _Special:
                 self.owed = False
                 return path + [thread]
@@ -334,10 +351,37 @@ class ModelGraph:
                     return None
                 continue
             path.append(thread)
-            self._push(after)
+            self._push(after, self.asleep)
             if novel or self._terminal(after):
                 self.owed = True  # handed out once the path stops growing
         return None
+
+    def _sleep_after(self, state: _State, thread: int, candidates: int) -> int:
+        """The sleep set after ``thread``'s step from ``state``: of the threads asleep there
+        or tried there before it (``candidates``), those whose pending steps commute with its
+        step (Godefroid 1996, ch. 5 and 6: a dependent step wakes a sleeping thread up)."""
+        candidates &= ~(1 << thread)
+        if not candidates or not self.sleep:
+            return 0
+        info, locals_ = self.info, state.locals
+        taken = info[locals_[thread]][1]
+        name, cls = taken[1], taken.__class__
+        access = cls is Read or cls is Write
+        reads = cls is Read
+        after = 0
+        while candidates:  # _dependent, inline: this runs at nearly every step
+            bit = candidates & -candidates
+            candidates ^= bit
+            step = info[locals_[bit.bit_length() - 1]][1]
+            if step is None:
+                continue
+            if step[1] != name:
+                after |= bit
+                continue
+            other = step.__class__
+            if (other is Read or other is Write) != access or (reads and other is Read):
+                after |= bit
+        return after
 
     # ---- a parallel search's work units ------------------------------------------------
 
@@ -440,9 +484,14 @@ class ModelGraph:
             return True
         return True
 
-    def _step(self, state: _State, thread: int, force: bool = False) -> tuple[_State | None, bool]:
+    def _step(self, state: _State, thread: int, force: bool = False, asleep: int = 0) -> tuple[_State | None, bool]:
         """The state after ``thread``'s step and whether it showed something new; None for
-        a state visited before, unless ``force`` (a step the walk that split took already)."""
+        a state visited before with no more threads awake than ``asleep`` leaves now, unless
+        ``force`` (a step the walk that split took already). :attr:`asleep` is then the
+        sleep set to explore the state with: ``asleep`` for a new state; for one visited
+        with threads asleep that are awake now, every thread but those (the others were
+        explored from it or sleep now), and the set stored with it shrinks to the
+        intersection (Godefroid 1996, ch. 6)."""
         info = self.info
         local = state.locals[thread]
         _family, step, ordinal, _sent, _returned = info[local]
@@ -552,16 +601,28 @@ class ModelGraph:
         live = state.live if info[nxt][1] is not None else state.live & ~me
         after = _State(values, owner, depth, locals_, stale, knowers, accesses, epochs, live, typed)
         key = self._key(after)
+        self.asleep = asleep
         if force:
             return after, novel
         if key is not None:
-            if key in self.visited:
+            visited = self.visited
+            stored = visited.get(key)
+            if stored == 0:  # explored with every thread awake (most states): nothing is left
                 return None, novel
-            if self.max_states is not None and len(self.visited) >= self.max_states:
+            perm = self.perm
+            mine = asleep if perm is None or not asleep else renumbered_mask(asleep, perm)
+            if stored is not None:
+                if stored & ~mine == 0:  # explored with no more threads awake than now
+                    return None, novel
+                visited[key] = stored & mine
+                left = stored & ~mine
+                self.asleep = self.all & ~(left if perm is None else renumbered_mask(left, inverse(perm)))
+                return after, novel
+            if self.max_states is not None and len(visited) >= self.max_states:
                 self.full = True
                 self.stack.clear()
                 raise _Special
-            self.visited.add(key)
+            visited[key] = mine
             if self.stable:
                 fingerprint = self._fingerprint()
                 if fingerprint is None:
@@ -605,11 +666,13 @@ class ModelGraph:
                 stale.append(item)
         threads = list(state.locals)
         owner = state.owner
+        self.perm = None
         if self.groups:
             # a parallel search orders interchangeable threads by digest: the same order everywhere
             order, perm = renumbering(self.groups, list(map(self.digests.__getitem__, threads)) if self.stable
                                       else threads, None)
             if perm is not None:
+                self.perm = perm
                 threads = [threads[i] for i in order]
                 owner = tuple(None if holder is None else perm[holder] for holder in owner)
                 stale, races = renumbered_summaries(perm, stale, races)
@@ -626,7 +689,8 @@ class ModelGraph:
                         self.part_digests.append(self._part_digest(part))
                 state.typed = number
             numbered.append(number)
-            for part in (owner, state.depth, frozenset(stale), frozenset(races)):
+            for part in ((owner, state.depth, frozenset(stale), frozenset(races)) if self.locks
+                         else (frozenset(stale), frozenset(races))):
                 number = parts.get(part)
                 if number is None:
                     number = parts[part] = len(parts)
@@ -658,7 +722,8 @@ class ModelGraph:
         process's). Only for a state new here: the key is what this process's own set of
         visited states keeps."""
         key = self.made
-        fingerprint = tuple(map(self.part_digests.__getitem__, key[:5])) + tuple(map(self.digests.__getitem__, key[5:]))
+        n = 5 if self.locks else 3  # the parts: values, (lock holders, depths,) summaries
+        fingerprint = tuple(map(self.part_digests.__getitem__, key[:n])) + tuple(map(self.digests.__getitem__, key[n:]))
         if min(fingerprint) < 0:
             return None
         return hash(fingerprint)
@@ -675,6 +740,17 @@ class _State:
         self.stale, self.knowers, self.accesses, self.epochs = stale, knowers, accesses, epochs
         self.live = live  # bit i: thread i has a step to take
         self.typed = typed  # the number of the values' part of the key, once made (None: not yet)
+
+
+def _dependent(one, other) -> bool:
+    """Whether two steps of different threads may not commute: accesses to one variable,
+    one of them a write; or two steps on one lock. Everything else commutes, in the
+    program and in every summary the key holds (module docstring)."""
+    cls, other_cls = one.__class__, other.__class__
+    access = cls is Read or cls is Write
+    if access != (other_cls is Read or other_cls is Write) or one[1] != other[1]:
+        return False
+    return not access or cls is Write or other_cls is Write
 
 
 def _typed(values) -> tuple:

@@ -351,6 +351,24 @@ def renumbered_summaries(perm: list[int], stale: list, races: list) -> tuple[fro
     return stale, moved
 
 
+def renumbered_mask(mask: int, perm: list[int]) -> int:
+    """A bitmask of threads with thread ``i`` called ``perm[i]``."""
+    moved = 0
+    while mask:
+        bit = mask & -mask
+        moved |= 1 << perm[bit.bit_length() - 1]
+        mask ^= bit
+    return moved
+
+
+def inverse(perm: list[int]) -> list[int]:
+    """The renumbering that undoes ``perm``."""
+    undone = [0] * len(perm)
+    for i, j in enumerate(perm):
+        undone[j] = i
+    return undone
+
+
 def _rank(state: object) -> tuple:
     """An order on thread states of any shape: by hash, then by text for equal hashes."""
     return (hash(state),)

@@ -41,6 +41,7 @@ import sys
 from collections.abc import Callable, Hashable
 
 from .._engine.model_graph import ModelGraph, Unsupported
+from .._engine.state_keys import inverse, renumbered_mask
 from ..objects.dependence import dependence, dependent
 from ..settings import DEFAULT_MAX_STEPS
 from .base import Abandon
@@ -198,7 +199,7 @@ class Stateful(Exhaustive):
         if key is not None:
             numbering = getattr(state, "__self__", None)
             perm = None if numbering is None else numbering.perm
-            mine = asleep if perm is None else _renumbered(asleep, perm)
+            mine = asleep if perm is None else renumbered_mask(asleep, perm)
             stored = self.visited.get(key)
             if stored is None:
                 if self.max_states is not None and len(self.visited) >= self.max_states:
@@ -211,7 +212,7 @@ class Stateful(Exhaustive):
                 self.visited[key] = stored & mine
                 left = stored & ~mine
                 if perm is not None:
-                    left = _renumbered(left, _inverse(perm))
+                    left = renumbered_mask(left, inverse(perm))
                 awake = [thread for thread in awake if left >> thread & 1]
         if not awake:  # every enabled thread sleeps: whatever follows was explored elsewhere
             raise Abandon
@@ -383,23 +384,6 @@ class Stateful(Exhaustive):
 def graph_states(graph: ModelGraph) -> int:
     """The states a graph walk took on itself (not those it learned another worker had)."""
     return len(graph.visited) - graph.foreign
-
-
-def _renumbered(mask: int, perm: list[int]) -> int:
-    """A bitmask of threads with thread ``i`` called ``perm[i]``."""
-    moved = 0
-    while mask:
-        bit = mask & -mask
-        moved |= 1 << perm[bit.bit_length() - 1]
-        mask ^= bit
-    return moved
-
-
-def _inverse(perm: list[int]) -> list[int]:
-    inverse = [0] * len(perm)
-    for i, j in enumerate(perm):
-        inverse[j] = i
-    return inverse
 
 
 def _sampled_bytes(stored, sample: int = 200) -> float:
