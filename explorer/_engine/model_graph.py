@@ -11,7 +11,9 @@ search is arithmetic on small tuples: the shared values, each lock's holder and 
 each thread's local state, and the same detector summaries as the engine's state keys
 (:mod:`.state_keys`: stale reads for lost updates; epochs, their knowers and accesses
 for races). So the graph is walked depth first with an explicit stack, as SPIN walks
-it, and never replays a path.
+it, and never replays a path; serially with sleep sets stored with the states, as the
+replaying search keeps them (:mod:`explorer.strategies.stateful`), steps commuting as
+:func:`_dependent` says.
 
 It decides where to look, not what is found: where a step shows something the search
 has not seen (a race or lost update key, a lock-order edge, an outcome, a deadlock, an
@@ -337,7 +339,7 @@ class ModelGraph:
                 continue  # its step from here leads where it was explored from before
             frame[4] = done | 1 << thread
             try:
-                after, novel = self._step(state, thread, False, self._sleep_after(state, thread, asleep | done))
+                after, novel = self._step(state, thread, False, asleep | done)
             except _Special:
                 self.owed = False
                 return path + [thread]
@@ -484,14 +486,15 @@ class ModelGraph:
             return True
         return True
 
-    def _step(self, state: _State, thread: int, force: bool = False, asleep: int = 0) -> tuple[_State | None, bool]:
+    def _step(self, state: _State, thread: int, force: bool = False, sleepers: int = 0) -> tuple[_State | None, bool]:
         """The state after ``thread``'s step and whether it showed something new; None for
-        a state visited before with no more threads awake than ``asleep`` leaves now, unless
-        ``force`` (a step the walk that split took already). :attr:`asleep` is then the
-        sleep set to explore the state with: ``asleep`` for a new state; for one visited
-        with threads asleep that are awake now, every thread but those (the others were
-        explored from it or sleep now), and the set stored with it shrinks to the
-        intersection (Godefroid 1996, ch. 6)."""
+        a state visited before with no more threads awake than its sleep set leaves now
+        (:meth:`_sleep_after` of ``sleepers``, the threads asleep or tried before it at
+        ``state``), unless ``force`` (a step the walk that split took already).
+        :attr:`asleep` is then the sleep set to explore the state with: that set for a new
+        state; for one visited with threads asleep that are awake now, every thread but
+        those (the others were explored from it or sleep now), and the set stored with it
+        shrinks to the intersection (Godefroid 1996, ch. 6)."""
         info = self.info
         local = state.locals[thread]
         _family, step, ordinal, _sent, _returned = info[local]
@@ -601,7 +604,7 @@ class ModelGraph:
         live = state.live if info[nxt][1] is not None else state.live & ~me
         after = _State(values, owner, depth, locals_, stale, knowers, accesses, epochs, live, typed)
         key = self._key(after)
-        self.asleep = asleep
+        self.asleep = 0
         if force:
             return after, novel
         if key is not None:
@@ -609,6 +612,7 @@ class ModelGraph:
             stored = visited.get(key)
             if stored == 0:  # explored with every thread awake (most states): nothing is left
                 return None, novel
+            self.asleep = asleep = self._sleep_after(state, thread, sleepers) if sleepers else 0
             perm = self.perm
             mine = asleep if perm is None or not asleep else renumbered_mask(asleep, perm)
             if stored is not None:
