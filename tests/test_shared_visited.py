@@ -113,6 +113,43 @@ def test_fingerprints_are_the_same_in_another_process_whose_string_hashes_differ
         assert eval(done.stdout) == here
 
 
+WALK = """
+import sys
+from explorer import Scenario, acquire, read, release, write
+from explorer._engine.model_graph import ModelGraph
+from explorer._engine.program import Program
+
+def body():
+    value = yield read("x")  # unlocked: stale reads, races
+    yield write("x", value + 1)
+    yield acquire("l")  # locked: epochs that other threads come to know
+    value = yield read("y")
+    yield write("y", value + 1)
+    yield release("l")
+
+scenario = Scenario("s", variables={"x": 0, "y": 0}, locks=["l"], threads={"A": body, "B": body, "C": body})
+graph = ModelGraph(Program(scenario), symmetry=True, exact=False, max_states=None, max_steps=100, stable=True)
+for n in range(int(sys.argv[1])):  # entries another unit met first: this process numbers the rest apart
+    graph._element(((n, "elsewhere"), n))
+while graph.next_schedule() is not None:
+    pass
+print((len(graph.visited), sorted(graph.unshared)))
+"""
+
+
+def test_the_graph_walk_fingerprints_every_state_alike_in_processes_whose_string_hashes_differ():
+    # what workers of a parallel stateful search put in their shared table: each state's
+    # fingerprint, from its parts', its summaries' and its threads' digests
+    seen = []
+    for seed, numbered in (("1", "0"), ("2", "7")):
+        done = subprocess.run([sys.executable, "-c", WALK, numbered], capture_output=True, text=True, check=True,
+                              env={"PYTHONHASHSEED": seed, "PATH": "", "PYTHONPATH": ":".join(sys.path)})
+        states, fingerprints = eval(done.stdout)
+        assert states == len(fingerprints) == len(set(fingerprints)) > 50  # every state has one, its own
+        seen.append(fingerprints)
+    assert seen[0] == seen[1]
+
+
 def test_unequal_parts_have_unequal_fingerprints_and_types_are_told_apart():
     parts = [1, True, 1.0, "1", (1,), frozenset({1}), (1, int), (1, bool), -1, -2, read("x"), write("x", 1),
              ("x", 1), frozenset(), ()]

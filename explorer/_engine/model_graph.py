@@ -88,7 +88,15 @@ class ModelGraph:
         self.all = (1 << self.k) - 1
         self.asleep = 0  # the sleep set of the state _step returned last (its frame's)
         self.perm = None  # how _key last renumbered the threads (None: it did not)
-        self.parts: dict = {}
+        self.parts: dict = {}  # values, lock holders, lock depths -> their number
+        # The detectors' summaries are sets of entries (a stale read; an epoch's knowers and
+        # accesses): each entry is numbered once (``elements``), and a summary is the sorted
+        # tuple of its entries' numbers, numbered in turn (``summaries``): entries repeat
+        # across millions of states, so a summary costs a few words, not a set of tuples.
+        self.elements: dict = {}
+        self.summaries: dict = {}
+        self.element_digests: list = []  # element number -> its digest (-1: it has none)
+        self.summary_digests: list = []  # summary number -> its digest (-1: it has none)
         # A parallel search's keys are fingerprints every process computes alike
         # (:mod:`.fingerprints`): parts, local states and access lists by their digests, not
         # by this process's numbers; a key with a part that has none stays this process's.
@@ -693,16 +701,29 @@ class ModelGraph:
                         self.part_digests.append(self._part_digest(part))
                 state.typed = number
             numbered.append(number)
-            for part in ((owner, state.depth, frozenset(stale), frozenset(races)) if self.locks
-                         else (frozenset(stale), frozenset(races))):
-                number = parts.get(part)
-                if number is None:
-                    number = parts[part] = len(parts)
-                    if self.stable:
-                        self.part_digests.append(self._part_digest(part))
-                numbered.append(number)
+            if self.locks:
+                for part in (owner, state.depth):
+                    number = parts.get(part)
+                    if number is None:
+                        number = parts[part] = len(parts)
+                        if self.stable:
+                            self.part_digests.append(self._part_digest(part))
+                    numbered.append(number)
         except TypeError:
             return None
+        elements, summaries = self.elements, self.summaries
+        for summary in (stale, races):
+            ids = [*map(elements.get, summary)]
+            if None in ids:
+                ids = [self._element(element) for element in summary]
+            ids.sort()
+            part = tuple(ids)
+            number = summaries.get(part)
+            if number is None:
+                number = summaries[part] = len(summaries)
+                if self.stable:
+                    self.summary_digests.append(self._summary_digest(part))
+            numbered.append(number)
         key = (*numbered, *threads)
         if self.exact:
             return key
@@ -710,14 +731,40 @@ class ModelGraph:
         return hash(key)
 
     def _part_digest(self, part) -> int:
-        """A part's digest (:mod:`.fingerprints`), access lists by theirs; -1 when it has none."""
+        """A part's digest (:mod:`.fingerprints`); -1 when it has none."""
         try:
-            if part.__class__ is frozenset and part and len(next(iter(part))) == 3:  # races: access lists
-                access_digests = self.access_digests
-                part = frozenset((epoch, mask, access_digests[listed]) for epoch, mask, listed in part)
             return digest(part)
         except Unstable:
             return -1
+
+    def _element(self, element: tuple) -> int:
+        """The number of a summary entry, numbered now if new."""
+        number = self.elements.get(element)
+        if number is None:
+            number = self.elements[element] = len(self.elements)
+            if self.stable:
+                self.element_digests.append(self._element_digest(element))
+        return number
+
+    def _element_digest(self, element: tuple) -> int:
+        """A summary entry's digest: a stale read as it is, an epoch's with its access list
+        by the list's digest; -1 when it has none."""
+        try:
+            if len(element) == 3:  # an epoch: (owner and number, knowers, access list)
+                listed = self.access_digests[element[2]]
+                if listed < 0:
+                    return -1
+                element = (element[0], element[1], listed)
+            return digest(element)
+        except Unstable:
+            return -1
+
+    def _summary_digest(self, part: tuple) -> int:
+        """A summary's digest, from its entries' (in their digests' order); -1 when one has none."""
+        digests = sorted(map(self.element_digests.__getitem__, part))
+        if digests and digests[0] < 0:
+            return -1
+        return digest(tuple(digests))
 
     def _fingerprint(self) -> int | None:
         """The fingerprint of the state :meth:`_key` was last given, the same in every
@@ -726,8 +773,10 @@ class ModelGraph:
         process's). Only for a state new here: the key is what this process's own set of
         visited states keeps."""
         key = self.made
-        n = 5 if self.locks else 3  # the parts: values, (lock holders, depths,) summaries
-        fingerprint = tuple(map(self.part_digests.__getitem__, key[:n])) + tuple(map(self.digests.__getitem__, key[n:]))
+        n = 3 if self.locks else 1  # the parts: values, (lock holders, depths,) then two summaries
+        fingerprint = (*map(self.part_digests.__getitem__, key[:n]),
+                       *map(self.summary_digests.__getitem__, key[n:n + 2]),
+                       *map(self.digests.__getitem__, key[n + 2:]))
         if min(fingerprint) < 0:
             return None
         return hash(fingerprint)

@@ -368,8 +368,10 @@ class Stateful(Exhaustive):
         parts = _sampled_bytes(stored.parts) * len(stored.parts)
         if self.graph is not None:  # the walk's own tables: local states, what each step makes
             graph = self.graph
-            table += sum(sys.getsizeof(t) for t in (graph.locals, graph.info, graph.memo, graph.accesses))
-            parts += _sampled_bytes(graph.locals) * len(graph.locals)
+            table += sum(sys.getsizeof(t) for t in (graph.locals, graph.info, graph.memo, graph.accesses,
+                                                    graph.elements, graph.summaries))
+            for numbered in (graph.locals, graph.elements, graph.summaries):
+                parts += _sampled_bytes(numbered) * len(numbered)
         return (table + parts) / n + entries
 
     def collision_probability(self) -> float:
