@@ -13,7 +13,7 @@ each thread's local state, and the same detector summaries as the engine's state
 for races). So the graph is walked depth first with an explicit stack, as SPIN walks
 it, and never replays a path; serially with sleep sets stored with the states, as the
 replaying search keeps them (:mod:`explorer.strategies.stateful`), steps commuting as
-:func:`_dependent` says.
+:meth:`ModelGraph._sleep_after` says.
 
 It decides where to look, not what is found: where a step shows something the search
 has not seen (a race or lost update key, a lock-order edge, an outcome, a deadlock, an
@@ -369,7 +369,10 @@ class ModelGraph:
     def _sleep_after(self, state: _State, thread: int, candidates: int) -> int:
         """The sleep set after ``thread``'s step from ``state``: of the threads asleep there
         or tried there before it (``candidates``), those whose pending steps commute with its
-        step (Godefroid 1996, ch. 5 and 6: a dependent step wakes a sleeping thread up)."""
+        step (Godefroid 1996, ch. 5 and 6: a dependent step wakes a sleeping thread up).
+        Two steps may not commute when they access one variable, one of them a write, or
+        take or let go of one lock; everything else commutes, in the program and in every
+        summary the key holds (stale reads, knowers, access lists)."""
         candidates &= ~(1 << thread)
         if not candidates or not self.sleep:
             return 0
@@ -379,7 +382,7 @@ class ModelGraph:
         access = cls is Read or cls is Write
         reads = cls is Read
         after = 0
-        while candidates:  # _dependent, inline: this runs at nearly every step
+        while candidates:
             bit = candidates & -candidates
             candidates ^= bit
             step = info[locals_[bit.bit_length() - 1]][1]
@@ -793,17 +796,6 @@ class _State:
         self.stale, self.knowers, self.accesses, self.epochs = stale, knowers, accesses, epochs
         self.live = live  # bit i: thread i has a step to take
         self.typed = typed  # the number of the values' part of the key, once made (None: not yet)
-
-
-def _dependent(one, other) -> bool:
-    """Whether two steps of different threads may not commute: accesses to one variable,
-    one of them a write; or two steps on one lock. Everything else commutes, in the
-    program and in every summary the key holds (module docstring)."""
-    cls, other_cls = one.__class__, other.__class__
-    access = cls is Read or cls is Write
-    if access != (other_cls is Read or other_cls is Write) or one[1] != other[1]:
-        return False
-    return not access or cls is Write or other_cls is Write
 
 
 def _typed(values) -> tuple:
