@@ -39,6 +39,7 @@ from ..steps import Acquire, Read, Release, Write
 from .fingerprints import Unstable, digest
 from .frames import Opaque, frame_key, token
 from .program import Program
+from .shared_visited import NEW
 from .state_keys import CHANNELS, inverse, renumbered_mask, renumbered_summaries, renumbering, symmetric_groups
 from .watchdog import DEADLINES, NO_DEADLINE, TimeLimitReached
 
@@ -101,16 +102,16 @@ class ModelGraph:
         # (:mod:`.fingerprints`): parts, local states and access lists by their digests, not
         # by this process's numbers; a key with a part that has none stays this process's.
         self.stable = stable and not exact  # exact keys stay whole, and this process's
-        # Sleep sets, serially only: a parallel search's walks go without them (a unit's path is
-        # taken again in another process, and the states the workers share carry no sleep set)
-        self.sleep = not stable
+        # Sleep sets; a parallel search's table holds one in a word with each state, so there
+        # only for threads numbered below 64
+        self.sleep = not stable or self.k < 64
         self.digests: list = []  # local id -> its digest (below 0: it has none)
         self.access_digests: list = [0]  # access-list id -> its digest (-1: it has none)
         self.shared = None  # the workers' table of visited states (:mod:`.shared_visited`)
         self.foreign = 0  # states in ``visited`` that another process took on
         self.part_digests: list = []  # part number -> its digest (-1: it has none)
         self.made = None  # the last key, for its fingerprint
-        self.unshared: list[int] = []  # fingerprints of states visited before a table was shared
+        self.unshared: list = []  # (fingerprint, sleep set) of states visited before a table was shared
         self.bytes_measured = (0, 0.0)  # states when the bytes per state were last measured, and those
         self.handed: list[int] | None = None  # a path a unit hands out before walking on
         self.pause: float | None = None  # when a unit's walk stops, between two states, to split
@@ -271,7 +272,7 @@ class ModelGraph:
             self.visited[key] = 0
             fingerprint = self._fingerprint() if self.stable else None
             if fingerprint is not None:
-                self.unshared.append(fingerprint)
+                self.unshared.append((fingerprint, 0))
         self._root = root
         self._push(root)
         self.first = self._terminal(root)  # a program whose threads take no step: one empty run
@@ -402,8 +403,8 @@ class ModelGraph:
         """Visit from now on through ``table``, shared with other processes; the states
         visited so far go into it first (a coordinator's, before it hands out units)."""
         self.shared = table
-        for fingerprint in self.unshared:
-            table.visit(fingerprint, 0)
+        for fingerprint, asleep in self.unshared:
+            table.visit(fingerprint, asleep)
         self.unshared.clear()
 
     def split(self) -> list[tuple]:
@@ -417,9 +418,11 @@ class ModelGraph:
         tried = tuple(frame[2] for frame in stack)
         cut = next((depth for depth, frame in enumerate(stack) if frame[2] < len(frame[1])), None)
         starts = [] if cut is None and not self.owed else [(tuple(path), tried, cut, self.owed)]
-        if cut is not None:
+        if cut is not None:  # (a thread asleep there was explored elsewhere: no start of its own)
             prefix = tuple(path[:cut])
-            starts += [(prefix + (thread,), None, None, False) for thread in stack[cut][1][tried[cut]:]]
+            asleep = stack[cut][3]
+            starts += [(prefix + (thread,), None, None, False) for thread in stack[cut][1][tried[cut]:]
+                       if not asleep >> thread & 1]
         stack.clear()
         path.clear()
         self.owed = self.first = False
@@ -643,11 +646,16 @@ class ModelGraph:
                 if fingerprint is None:
                     pass
                 elif self.shared is None:
-                    self.unshared.append(fingerprint)
-                elif self.shared.visit(fingerprint, 0) == 0:
-                    # another worker took it on (the table stores it once): this one knows it now
-                    self.foreign += 1
-                    return None, novel
+                    self.unshared.append((fingerprint, mine))
+                else:
+                    answer = self.shared.visit(fingerprint, mine)
+                    if answer == 0:
+                        # another worker took it on with no more threads awake than now (the
+                        # table stores it once): this one knows it now
+                        self.foreign += 1
+                        return None, novel
+                    if answer is not None and answer != NEW:  # the threads asleep there then, awake now
+                        self.asleep = self.all & ~(answer if perm is None else renumbered_mask(answer, inverse(perm)))
         return after, novel
 
     def _key(self, state: _State):

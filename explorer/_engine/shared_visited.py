@@ -112,7 +112,7 @@ class SharedVisited:
         awake than now (cut the run); otherwise the threads asleep then and awake now,
         which are to be explored from it (the stored set shrinks to the intersection).
         None when the table is full and does not hold it: keep it elsewhere. A sleep set
-        is one word: threads numbered below 64 (the graph walk, the only user yet, stores 0)."""
+        is one word: threads numbered below 64 (the graph walk, its only user, says so)."""
         fingerprint = fingerprint & 0xFFFF_FFFF_FFFF_FFFF or 1  # 0 marks a free slot
         slots, mask, locks = self.slots, self.mask, self.locks
         i = fingerprint & mask
