@@ -705,6 +705,21 @@ def test_programs_the_public_strategy_draws_with_every_kind_agree_with_real_thre
         replays_like_the_model(scenario, finding.trace)
 
 
+def test_a_thread_started_after_an_rlocks_holder_ended_cannot_release_it_on_real_threads():
+    # found by hypothesis: B1 may start once A has ended holding the RLock, and be given
+    # A's thread ident, which the real RLock takes for its owner; threading's own rule (and
+    # the model's) is that only the holder releases an RLock
+    holder = xst.StraightLine([("acquire", "cond", "block")])
+    spawner = xst.StraightLine([("spawn", "B1", xst.StraightLine([("release", "cond")]))])
+    scenario = Scenario("late release", variables={"x": 0}, objects={"cond": Condition()},
+                        threads={"A": holder, "B": spawner})
+    model = explore(scenario, strategy="dpor")
+    assert model.complete and {f.kind for f in model.findings} == {"error"}
+    for seed in range(3):
+        check = crosscheck(scenario, runs=10, seed=seed, model=model)
+        assert check.unexpected == [] and check.hung == 0, check.render()
+
+
 def test_a_thread_releasing_an_rlock_it_does_not_hold_leaves_the_holder_its_lock_on_real_threads():
     def holder():
         yield acquire("ready")

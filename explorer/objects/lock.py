@@ -158,7 +158,12 @@ class LockTwin(Twin):
                 self.owner = None
             self.lock.release()
             return None
-        self.lock.release()  # threading's own RuntimeError for a lock not held (by the caller, an RLock)
+        if self.reentrant:
+            # an RLock held by another thread: threading raises this. Not asked of the real RLock,
+            # which knows its owner by thread ident, and a thread started after its owner ended
+            # may be given the same ident: the release would then succeed
+            raise RuntimeError("cannot release un-acquired lock")
+        self.lock.release()  # threading's own RuntimeError for a Lock not held
         self.owner, self.depth = None, 0  # a Lock released by another thread than its holder
         return None
 
