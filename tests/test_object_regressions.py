@@ -174,6 +174,38 @@ def test_dpor_keeps_a_read_before_a_signal_when_it_moves_a_non_blocking_get_afte
         (0, 0), (0, 1), (-1, 0), (-1, 1)}
 
 
+def test_dpor_lets_no_thread_whose_race_was_left_to_the_classic_rule_judge_a_reversal_covered():
+    # Found by the property tier in CI: dpor ran 3 executions and missed C's write before
+    # B's read of x with A's non-blocking get after B's put (A gets 1). B's put may wait, so
+    # its race with A's failed get was left to the classic rule (B branches at the start,
+    # running freely); in that branch A, asleep, judged the reversal of B's read and C's
+    # write covered, though the run A stood for had A's get before the put.
+    line = xst.StraightLine
+    scenario = Scenario("A: get? jobs | B: r y, r x, put jobs=x | C: w x=1", variables={"x": 0, "y": 0},
+                        objects={"jobs": Queue(maxsize=1)},
+                        threads={"A": line([("get", "jobs", "nowait")]),
+                                 "B": line([("read", "y"), ("read", "x"), ("put", "jobs", 0, None)]),
+                                 "C": line([("write", "x", 1)])})
+    assert_complete_strategies_agree(scenario)
+    assert {(o["A"], o["B"]) for o in explore(scenario, strategy="dpor").outcomes} == {
+        (0, 0), (-1, 0), (-1, 1), (1, 1)}
+
+
+def test_dpor_survives_a_planned_branch_whose_thread_is_not_started_yet_there():
+    # Found by a search over generated programs: dpor planned A1's acquire just after B's
+    # spawn, before A had started A1; that run was dropped, but A1 was then taken as explored
+    # there, slept in the next branch with no step to compare, and dpor crashed (TypeError).
+    line = xst.StraightLine
+    scenario = Scenario("A: acq m, w x=0, spawn A1{acq m} | B: spawn B1{rel m} | C: r x, acq m",
+                        variables={"x": 0}, locks={"m": "lock"},
+                        threads={"A": line([("acquire", "m"), ("write", "x", 0), ("spawn", "A1", line([("acquire", "m")]))]),
+                                 "B": line([("spawn", "B1", line([("release", "m")]))]),
+                                 "C": line([("read", "x"), ("acquire", "m")])})
+    assert_complete_strategies_agree(scenario)
+    kinds = {f.kind for f in explore(scenario, strategy="dpor").findings}
+    assert {"deadlock", "foreign-release", "error"} <= kinds
+
+
 def test_a_lock_left_held_in_a_run_an_error_cut_short_is_not_judged_so_every_strategy_agrees():
     # Found by the slow tier: 'A: rel l | B: acq l | C: rel m'. Where C's failing release ends
     # the run right after B took l, l was still held; where A's foreign release came first, it

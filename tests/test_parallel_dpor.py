@@ -155,10 +155,11 @@ def test_dpor_split_agrees_with_serial_dpor_on_larger_programs_of_every_kind(sce
 
 @pytest.mark.usefixtures("no_slices")
 def test_a_unit_runs_the_deadlock_a_blocked_foreign_thread_covers_serially(keys):
-    """Serially, A's join, explored first, covers the reversal of B's second read and C's
-    write (it commutes with both); but after C's put A's join blocks, and in a unit A is
-    foreign: the unit runs B, C, C, B, which ends with A blocked, itself. One more
-    deadlocked run than serially, the same verdicts (found by hypothesis)."""
+    """A's join, explored first, commutes with B's second read and C's write, but after C's
+    put it blocks. In a unit A is foreign, so it covers no reversal of those: the unit runs
+    B, C, C, B, which ends with A blocked, itself (found by hypothesis). Serially A's join
+    races with C's put by the classic rule, so A covers nothing there either, and the
+    serial search runs the same three deadlocked runs."""
     from explorer import Queue
     from explorer.testing.strategies import StraightLine
 
@@ -167,7 +168,7 @@ def test_a_unit_runs_the_deadlock_a_blocked_foreign_thread_covers_serially(keys)
                                  "B": StraightLine([("read", "x"), ("read", "x")]),
                                  "C": StraightLine([("write", "x", 0), ("put", "jobs", 0, None)])})
     serial, split = assert_split_dpor_agrees(scenario, keys)
-    assert (serial.completed, serial.deadlocked) == (3, 2) and (split.completed, split.deadlocked) == (3, 3)
+    assert (serial.completed, serial.deadlocked) == (split.completed, split.deadlocked) == (3, 3)
     every = explore(scenario, strategy="exhaustive")
     assert {f.kind for f in every.findings} == {f.kind for f in split.findings} == {f.kind for f in serial.findings}
 
@@ -177,3 +178,20 @@ def test_a_unit_runs_the_deadlock_a_blocked_foreign_thread_covers_serially(keys)
 def test_dpor_on_two_worker_processes_gives_the_serial_verdicts(name, keys):
     scenario = next(scenario for scenario in library() if scenario.name.startswith(name))
     assert_split_dpor_agrees(scenario, keys, parallel=on_workers)
+
+
+@pytest.mark.usefixtures("no_slices")
+def test_a_unit_lets_no_thread_whose_race_was_left_to_the_classic_rule_judge_a_reversal_covered(keys):
+    """A's failed get races with B's put, a step that may wait: the classic rule branches
+    B at the start, and there A, asleep, must not judge C's write before B's read covered
+    (test_object_regressions has the serial case): split at every run, the same outcomes."""
+    from explorer import Queue
+    from explorer.testing.strategies import StraightLine
+
+    scenario = Scenario("A: get? jobs | B: r y, r x, put jobs=x | C: w x=1", variables={"x": 0, "y": 0},
+                        objects={"jobs": Queue(maxsize=1)},
+                        threads={"A": StraightLine([("get", "jobs", "nowait")]),
+                                 "B": StraightLine([("read", "y"), ("read", "x"), ("put", "jobs", 0, None)]),
+                                 "C": StraightLine([("write", "x", 1)])})
+    serial, split = assert_split_dpor_agrees(scenario, keys)
+    assert {(o["A"], o["B"]) for o in split.outcomes} == {(0, 0), (-1, 0), (-1, 1), (1, 1)}

@@ -21,7 +21,9 @@ Without locks, every execution is complete and of a new trace: nothing is abando
 Locks block, which the theory leaves out: an execution whose every enabled thread sleeps
 can still occur there; it is abandoned and counted as pruned, not as an execution.
 Two acquires of one lock race (the one who gets the lock first may change); a release
-and the acquire it lets through do not, since they cannot both be enabled.
+and the acquire it lets through do not, since they cannot both be enabled. Other steps
+that may wait race by the classic rule (Flanagan and Godefroid, POPL 2005; see
+``_races_of``), and a thread whose branch had such a race covers no reversal there.
 """
 
 from __future__ import annotations
@@ -202,9 +204,10 @@ class _Point:
     children, and a node that starts running with None runs on freely.
     """
 
-    __slots__ = ("chosen", "done", "enabled", "fatal", "pending", "sleep", "wakeup")
+    __slots__ = ("chosen", "done", "enabled", "fatal", "pending", "sleep", "unsure", "wakeup")
 
-    def __init__(self, enabled: list[int], pending: tuple, wakeup: list, sleep: frozenset) -> None:
+    def __init__(self, enabled: list[int], pending: tuple, wakeup: list, sleep: frozenset,
+                 unsure: frozenset = frozenset()) -> None:
         self.enabled = enabled
         self.pending = pending  # the step every thread would take here (None once finished)
         self.wakeup = wakeup
@@ -212,6 +215,9 @@ class _Point:
         self.done: set[int] = set()
         self.fatal: set[int] = set()  # threads whose step here ended their execution (it failed)
         self.sleep = sleep
+        # Threads explored or asleep here whose branch left a race of its step here to the
+        # classic rule (DPOR._fallback): they sleep, but cover no reversal (DPOR._explored).
+        self.unsure: set[int] = set(unsure)
 
 
 class DPOR:
@@ -277,6 +283,7 @@ class DPOR:
                 raise Abandon
             return chosen
         sleep = self._sleep_after(position)
+        unsure = sleep & points[position - 1].unsure if position and sleep else frozenset()
         planned = points[position - 1].wakeup[0][2] if position else None
         if planned:  # the wakeup tree says what runs next
             if planned[0][0] not in enabled or planned[0][0] in sleep:
@@ -285,7 +292,7 @@ class DPOR:
                 self.infeasible += 1
                 self.pruned += 1
                 raise Abandon
-            points.append(_Point(list(enabled), tuple(pending), planned, sleep))
+            points.append(_Point(list(enabled), tuple(pending), planned, sleep, unsure))
             return planned[0][0]
         awake = [t for t in enabled if t not in sleep]
         if not awake:
@@ -293,7 +300,7 @@ class DPOR:
             raise Abandon
         last = points[position - 1].chosen if position else None
         chosen = last if last in awake else awake[0]
-        points.append(_Point(list(enabled), tuple(pending), [[chosen, pending[chosen], []]], sleep))
+        points.append(_Point(list(enabled), tuple(pending), [[chosen, pending[chosen], []]], sleep, unsure))
         return chosen
 
     def _sleep_after(self, position: int) -> frozenset:
@@ -313,14 +320,20 @@ class DPOR:
         failed = self.ended not in ("completed", "deadlocked", "abandoned")
         if failed and self.points:
             self._failed(len(self.points) - 1)
-        if self.unrun:
+        unrun = self.unrun
+        if unrun:
             self.unrun = False
         else:
             self._add_races()
         points = self.points
         for index in range(len(points) - 1, self.root, -1):
             point = points[index]
-            point.done.add(point.chosen)
+            if not unrun:
+                point.done.add(point.chosen)
+            # else the branch's thread could not run here (not even started yet, in a run
+            # that planned a spawned thread's step before its spawn): it explored nothing,
+            # so it neither sleeps in the branches after it nor covers their reversals
+            unrun = False
             del point.wakeup[0]  # the branch just explored, with what was planned below it
             if point.wakeup:
                 branch = point.wakeup[0]
@@ -447,10 +460,17 @@ class DPOR:
         # Godefroid, POPL 2005) is used instead: at each earlier dependent step of another
         # thread not ordered before this one except through the object, try this thread
         # there if it could run, else every thread that could.
+        # The branch of the thread that ran at such a step then has a race whose reversal
+        # no wakeup sequence plans: the branches the classic rule adds run freely there, and
+        # a reversal inside them must not be judged covered by that thread, asleep there
+        # (found by the property tier: 'A: get? jobs | B: r y, r x, put jobs=x | C: w x=1'
+        # never ran C's write before B's read with A's get after B's put). It is unsure.
         dependent = self.dependent
+        points = self.points
         for i in range(j):
             other, earlier = events[i]
             if other != thread and not (alone >> i) & 1 and dependent(earlier, step):
+                points[i].unsure.add(other)
                 self._fallback(i, thread)
 
     def _fallback(self, position: int, thread: int) -> None:
@@ -496,13 +516,16 @@ class DPOR:
 
         A thread that is a weak initial of ``v`` without a step in it covers ``v`` only
         when the races found in its branch are planned here: not when its step failed
-        there (the failure ends its runs), nor when it is ``foreign`` (its branch is
-        another work unit's, see :mod:`.dpor_split`)."""
+        there (the failure ends its runs), nor when one of them was left to the classic
+        rule (``unsure``), nor when it is ``foreign`` (its branch is another work unit's,
+        see :mod:`.dpor_split`)."""
         pending = point.pending
         dependent = self.dependent
+        unsure = point.unsure
         for thread in point.sleep | point.done:
             if _weak_initial(thread, pending[thread], v, dependent) is not None and (
-                    (thread not in point.fatal and thread not in foreign) or any(owner == thread for owner, _ in v)):
+                    (thread not in point.fatal and thread not in foreign and thread not in unsure)
+                    or any(owner == thread for owner, _ in v)):
                 return True
         return False
 

@@ -173,9 +173,9 @@ class SplitDPOR(DPOR):
         done = set(points[cut].done) | {points[cut].chosen}
         foreign = {points[cut].chosen}
         for node in later:
-            levels = [(p.enabled, p.pending, p.sleep, p.done, p.fatal, p.chosen) for p in points[:cut]]
+            levels = [(p.enabled, p.pending, p.sleep, p.done, p.fatal, p.unsure, p.chosen) for p in points[:cut]]
             levels.append((points[cut].enabled, points[cut].pending, points[cut].sleep, frozenset(done),
-                           points[cut].fatal, node[0]))
+                           points[cut].fatal, points[cut].unsure, node[0]))
             starts.append((cut, ids, _pack(_frozen(levels, node)), above + (frozenset(foreign),)))
             done.add(node[0])
             foreign.add(node[0])
@@ -200,25 +200,26 @@ class _Record:
     order, with the done, fatal and foreign sets the unit exploring that branch was given.
     """
 
-    __slots__ = ("branches", "done", "enabled", "fatal", "parent", "pending", "sleep")
+    __slots__ = ("branches", "done", "enabled", "fatal", "parent", "pending", "sleep", "unsure")
 
     def __init__(self, parent: tuple | None, point: _Point) -> None:
         self.parent = parent  # (the record above, the thread that ran there), None at the top
         self.enabled, self.pending, self.sleep = point.enabled, point.pending, point.sleep
         self.done = frozenset(point.done)  # explored before the first branch
         self.fatal = set(point.fatal)
+        self.unsure = frozenset(point.unsure)  # as frozen: later ones are foreign to later branches
         self.branches: list[list] = []
 
     def __reduce__(self):
         # the planned subtrees nest as deep as an execution is long: flat, for pickle
-        return _record, (self.parent, self.enabled, self.pending, self.sleep, self.done, self.fatal,
+        return _record, (self.parent, self.enabled, self.pending, self.sleep, self.done, self.fatal, self.unsure,
                          [b[:2] + [None if b[2] is None else _flatten([b[2]])] + b[3:] for b in self.branches])
 
 
-def _record(parent, enabled, pending, sleep, done, fatal, branches) -> _Record:
+def _record(parent, enabled, pending, sleep, done, fatal, unsure, branches) -> _Record:
     record = _Record.__new__(_Record)
     record.parent, record.enabled, record.pending, record.sleep, record.done = parent, enabled, pending, sleep, done
-    record.fatal = fatal
+    record.fatal, record.unsure = fatal, unsure
     record.branches = [b[:2] + [None if b[2] is None else _unflatten(b[2])[0]] + b[3:] for b in branches]
     return record
 
@@ -310,10 +311,11 @@ class Registry:
             record = self.records[rid]
             if n + 1 < len(chain):
                 branch = record.branches[_index(record.branches, thread)]
-                levels.append((record.enabled, record.pending, record.sleep, branch[3], record.fatal, thread))
+                levels.append((record.enabled, record.pending, record.sleep, branch[3], record.fatal, record.unsure,
+                               thread))
                 foreigners.append(branch[5])
             else:
-                levels.append((record.enabled, record.pending, record.sleep, done, fatal, thread))
+                levels.append((record.enabled, record.pending, record.sleep, done, fatal, record.unsure, thread))
                 foreigners.append(foreign)
         return (len(chain) - 1, tuple(rid for rid, _thread in chain), _pack(_frozen(levels, node)), tuple(foreigners))
 
@@ -326,14 +328,14 @@ def _index(branches: list[list], thread: int) -> int:
 
 
 def _frozen(levels: list[tuple], node: list) -> list[_Point]:
-    """The points of a unit's prefix, from ``(enabled, pending, sleep, done, fatal, thread
-    run)`` per level, the last running ``node`` (with the subtree planned below it): each
+    """The points of a unit's prefix, from ``(enabled, pending, sleep, done, fatal, unsure,
+    thread run)`` per level, the last running ``node`` (with the subtree planned below it): each
     wakeup tree holds the path only, a node whose children are the next point's tree."""
     points = []
     below = _copy([node])
-    for enabled, pending, sleep, done, fatal, thread in reversed(levels):
+    for enabled, pending, sleep, done, fatal, unsure, thread in reversed(levels):
         wakeup = below if not points else [[thread, pending[thread], below]]
-        point = _Point(list(enabled), tuple(pending), wakeup, frozenset(sleep))
+        point = _Point(list(enabled), tuple(pending), wakeup, frozenset(sleep), unsure)
         point.done, point.fatal = set(done), set(fatal)
         points.append(point)
         below = wakeup
@@ -373,7 +375,7 @@ def _copy(nodes: list | None) -> list | None:
 
 def _pack(points: list[_Point]) -> tuple:
     """A unit's points as a start carries them (see :func:`_flatten`)."""
-    fields = [(p.enabled, p.pending, p.sleep, p.done, p.fatal, p.chosen) for p in points]
+    fields = [(p.enabled, p.pending, p.sleep, p.done, p.fatal, p.unsure, p.chosen) for p in points]
     return fields, _flatten([p.wakeup for p in points])
 
 
@@ -381,8 +383,8 @@ def _unpack(packed: tuple) -> list[_Point]:
     fields, flat = packed
     lists = _unflatten(flat)
     points = []
-    for (enabled, pending, sleep, done, fatal, chosen), wakeup in zip(fields, lists):
-        point = _Point(list(enabled), tuple(pending), wakeup, frozenset(sleep))
+    for (enabled, pending, sleep, done, fatal, unsure, chosen), wakeup in zip(fields, lists):
+        point = _Point(list(enabled), tuple(pending), wakeup, frozenset(sleep), unsure)
         point.done, point.fatal, point.chosen = set(done), set(fatal), chosen
         points.append(point)
     return points
