@@ -36,6 +36,7 @@ from threading import get_ident
 
 from ..objects.lock import LockDeclaration
 from ..steps import Acquire, Read, Release, Write
+from .fingerprint_set import FingerprintSet
 from .fingerprints import Unstable, digest
 from .frames import Opaque, frame_key, token
 from .program import Program
@@ -84,8 +85,9 @@ class ModelGraph:
         self.exact = exact
         self.max_states = max_states
         self.max_steps = max_steps
-        # key -> the sleep set the state was explored with, in the key's numbering of threads
-        self.visited: dict = {}
+        # key -> the sleep set the state was explored with, in the key's numbering of threads:
+        # a key is a 64-bit fingerprint unless exact, kept in a compact table
+        self.visited: dict | FingerprintSet = {} if exact else FingerprintSet(threads=self.k)
         self.all = (1 << self.k) - 1
         self.asleep = 0  # the sleep set of the state _step returned last (its frame's)
         self.perm = None  # how _key last renumbered the threads (None: it did not)

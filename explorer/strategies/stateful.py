@@ -40,6 +40,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Hashable
 
+from .._engine.fingerprint_set import FingerprintSet
 from .._engine.model_graph import ModelGraph, Unsupported
 from .._engine.state_keys import inverse, renumbered_mask
 from ..objects.dependence import dependence, dependent
@@ -363,8 +364,11 @@ class Stateful(Exhaustive):
         n = len(stored.visited)
         if not n:
             return 0.0
-        table = sys.getsizeof(stored.visited) + sys.getsizeof(stored.parts)
-        entries = _sampled_bytes(stored.visited)
+        visited = stored.visited
+        if isinstance(visited, FingerprintSet):  # the graph walk's fingerprints: a flat table
+            table, entries = visited.nbytes + sys.getsizeof(stored.parts), 0.0
+        else:
+            table, entries = sys.getsizeof(visited) + sys.getsizeof(stored.parts), _sampled_bytes(visited)
         parts = _sampled_bytes(stored.parts) * len(stored.parts)
         if self.graph is not None:  # the walk's own tables: local states, what each step makes
             graph = self.graph
