@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explorer import explore
+from explorer._engine import model_graph
 from explorer._engine.fingerprint_set import FingerprintSet
 
 from .test_bench_spin import bench
@@ -32,8 +33,10 @@ def test_a_fingerprint_set_answers_every_lookup_as_a_dict_would_through_its_grow
     assert sorted(table) == sorted(model)
 
 
-def test_the_graph_walk_stores_a_state_in_a_fraction_of_what_exact_keys_take():
-    # five philosophers sharing a meals counter, as benchmarks/bench_spin.py has them
+def test_the_graph_walk_stores_a_state_in_a_fraction_of_what_exact_keys_take_once_it_has_many(monkeypatch):
+    # five philosophers sharing a meals counter, as benchmarks/bench_spin.py has them; the
+    # walk moves its states to the compact table after its first thousand, mid-walk
+    monkeypatch.setattr(model_graph, "COMPACT_AT", 1000)
     scenario = bench.scenario(bench.Row("philosophers-5", "philosophers", 5))
     compact = explore(scenario, strategy="stateful")
     exact = explore(scenario, strategy="stateful", exact_states=True)
@@ -41,5 +44,5 @@ def test_the_graph_walk_stores_a_state_in_a_fraction_of_what_exact_keys_take():
     assert set(compact.final_states) == set(exact.final_states)
     # 8 bytes of fingerprint and 1 of sleep set per slot, at most two thirds full, plus the
     # walk's tables of parts, local states and summaries that every state shares (here 85
-    # bytes in all, 485 with exact keys; 52 at 120,864 states, with six philosophers)
+    # bytes in all, 485 with exact keys, 142 with a dict of fingerprints)
     assert compact.bytes_per_state < exact.bytes_per_state / 4

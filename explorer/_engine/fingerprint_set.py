@@ -49,6 +49,14 @@ class FingerprintSet:
         self.count = 0
         self.probed, self.at = None, 0  # the fingerprint ``get`` looked up last, and its slot
 
+    @classmethod
+    def of(cls, stored: dict, threads: int) -> FingerprintSet:
+        """A table of the fingerprints and masks of the dict ``stored``, a third of it free."""
+        table = cls(threads, capacity=len(stored) * 2)
+        for fingerprint, mask in stored.items():
+            table[fingerprint] = mask
+        return table
+
     def _masks(self, size: int):
         return {} if self.kind is None else array(self.kind, bytes(array(self.kind).itemsize * size))
 

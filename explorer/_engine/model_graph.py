@@ -45,6 +45,10 @@ from .state_keys import CHANNELS, inverse, renumbered_mask, renumbered_summaries
 from .watchdog import DEADLINES, NO_DEADLINE, TimeLimitReached
 
 FINISHED = "finished"
+#: How many states the walk keeps in a dict, whose lookups cost a tenth of a microsecond;
+#: past it they move to a FingerprintSet: 12 to 24 bytes a state instead of about 100, at a
+#: microsecond or so a lookup (Python probes it). Below it the dict takes some 25 MiB at most.
+COMPACT_AT = 1 << 18
 _CHANNEL_BITS = ~((1 << CHANNELS) - 1)  # every channel's bit in a knowers mask
 _GENERATOR = type((lambda: (yield))())
 
@@ -86,8 +90,9 @@ class ModelGraph:
         self.max_states = max_states
         self.max_steps = max_steps
         # key -> the sleep set the state was explored with, in the key's numbering of threads:
-        # a key is a 64-bit fingerprint unless exact, kept in a compact table
-        self.visited: dict | FingerprintSet = {} if exact else FingerprintSet(threads=self.k)
+        # a key is a 64-bit fingerprint unless exact; past COMPACT_AT of them they move to a
+        # compact table
+        self.visited: dict | FingerprintSet = {}
         self.all = (1 << self.k) - 1
         self.asleep = 0  # the sleep set of the state _step returned last (its frame's)
         self.perm = None  # how _key last renumbered the threads (None: it did not)
@@ -643,6 +648,8 @@ class ModelGraph:
                 self.stack.clear()
                 raise _Special
             visited[key] = mine
+            if len(visited) == COMPACT_AT and not self.exact:
+                self.visited = FingerprintSet.of(visited, threads=self.k)
             if self.stable:
                 fingerprint = self._fingerprint()
                 if fingerprint is None:
