@@ -3,9 +3,9 @@
 A stateful search stores, per state, a 64-bit fingerprint of its key and the sleep set it
 was explored with (a mask of threads; most states are first reached with some asleep). A
 ``dict`` of Python ints takes about 100 bytes for that; :class:`FingerprintSet` takes, per
-slot of an open-addressed table (linear probing, at most two thirds full), 8 bytes for the
-fingerprint and 1 to 8 for the mask (as many as the threads need), so 14 to 32 bytes per
-state; with more than 64 threads the masks go in a ``dict``.
+slot of an open-addressed table (linear probing, one to two thirds full), 8 bytes for the
+fingerprint and 1 to 8 for the mask (as many as the threads need): 14 to 27 bytes a state
+with up to 8 threads, at most 48 with 64; with more than 64 the masks go in a ``dict``.
 
 It answers as the ``dict`` it replaces: ``get(fingerprint)`` is None for a state not
 stored, else its mask; ``table[fingerprint] = mask`` stores or updates one.

@@ -46,7 +46,7 @@ from .watchdog import DEADLINES, NO_DEADLINE, TimeLimitReached
 
 FINISHED = "finished"
 #: How many states the walk keeps in a dict, whose lookups cost a tenth of a microsecond;
-#: past it they move to a FingerprintSet: 12 to 24 bytes a state instead of about 100, at a
+#: past it they move to a FingerprintSet: 14 to 27 bytes a state instead of about 100, at a
 #: microsecond or so a lookup (Python probes it). Below it the dict takes some 25 MiB at most.
 COMPACT_AT = 1 << 18
 _CHANNEL_BITS = ~((1 << CHANNELS) - 1)  # every channel's bit in a knowers mask
