@@ -310,3 +310,17 @@ def test_two_threads_have_a_cycle_exactly_when_some_pair_of_locks_is_taken_in_op
     assert bool(result.deadlocks) == bool(of_kind(result, "lock-order-cycle"))
     if not opposite:
         assert of_kind(result, "lock-order-cycle") == []
+
+
+@pytest.mark.parametrize("strategy", ["dpor", "exhaustive", "stateful"])
+def test_a_race_finding_words_the_race_its_own_trace_shows_best_on_its_lines(strategy):
+    # Found by the property tier in CI: dpor's witness for A's write and B's read of y was
+    # B: r x, w y | A: r y, w y | B: r y, picked for that pair; on the same two lines it
+    # shows B's write and A's read earlier and as well, and its replay, folding races by
+    # line, reported that one: the finding's message was not among the replay's.
+    scenario = scenario_of({"A": [("read", "y"), ("write", "y", 0)],
+                            "B": [("read", "x"), ("write", "y", 0), ("read", "y")]}, {"l": "lock", "m": "lock"})
+    races = [f for f in explore(scenario, strategy=strategy).findings if f.kind == "race"]
+    assert races
+    for finding in races:
+        assert finding.message in {f.message for f in replay(scenario, finding.trace).findings}

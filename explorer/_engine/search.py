@@ -541,6 +541,19 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
             kept[index] = [raw, events, most, score]
         else:
             chosen[2] = most
+    # A witness may show another race of its fold better than its own (its schedule was
+    # picked for its own race): the replay of its trace folds them as merge_races does and
+    # reports that one, so the finding does too.
+    for fold, index in best.items():
+        raw, events, occurrences, score = kept[index]
+        sites = sites_of[id(events)][1]
+        pairs = [(key, earlier, later) for key, earlier, later in race_pairs(events, len(names))
+                 if key[1] == fold[0] and tuple(sorted((sites[earlier], sites[later]))) == fold[1:]]
+        if len(pairs) > 1:
+            (key, earlier, later), rank = min(zip(pairs, witness_ranks(events, score[1], pairs)),
+                                              key=lambda item: item[1])
+            if rank < score:
+                kept[index] = [race_finding(key, earlier, later, events), events, occurrences, rank]
     return kept
 
 
