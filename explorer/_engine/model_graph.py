@@ -41,7 +41,8 @@ from .fingerprints import Unstable, digest
 from .frames import Opaque, frame_key, token
 from .program import Program
 from .shared_visited import NEW
-from .state_keys import CHANNELS, inverse, renumbered_mask, renumbered_summaries, renumbering, symmetric_groups
+from .state_keys import (CHANNELS, inverse, renumbered_epoch, renumbered_mask, renumbered_stale, renumbering,
+                         symmetric_groups)
 from .watchdog import DEADLINES, NO_DEADLINE, TimeLimitReached
 
 FINISHED = "finished"
@@ -96,6 +97,10 @@ class ModelGraph:
         self.all = (1 << self.k) - 1
         self.asleep = 0  # the sleep set of the state _step returned last (its frame's)
         self.perm = None  # how _key last renumbered the threads (None: it did not)
+        # symmetry: a tuple of local states -> how its threads are renumbered (_arrange), and
+        # a renumbering -> its summary entries' numbers: both repeat across many states
+        self.arranged: dict = {}
+        self.renamings: dict = {}
         self.parts: dict = {}  # values, lock holders, lock depths -> their number
         # The detectors' summaries are sets of entries (a stale read; an epoch's knowers and
         # accesses): each entry is numbered once (``elements``), and a summary is the sorted
@@ -545,8 +550,12 @@ class ModelGraph:
                         stale[other, var] = thread
             else:
                 sent = values[index]
-                stale = dict(stale)
-                stale[thread, var] = None
+                if (thread, var) not in self.saturated:
+                    stale = dict(stale)
+                    stale[thread, var] = None
+                elif (thread, var) in stale:  # its lost updates were all seen: nothing to note
+                    stale = dict(stale)
+                    del stale[thread, var]
             # races: this access against every access of an epoch this thread does not know
             raced = self.raced
             for (owner_thread, epoch), mask in knowers.items():
@@ -696,18 +705,17 @@ class ModelGraph:
                 if writer is not None and (var, reader, writer) in lost:
                     item = (item[0], None)
                 stale.append(item)
-        threads = list(state.locals)
+        threads = state.locals
         owner = state.owner
-        self.perm = None
+        perm = renamed = None
         if self.groups:
-            # a parallel search orders interchangeable threads by digest: the same order everywhere
-            order, perm = renumbering(self.groups, list(map(self.digests.__getitem__, threads)) if self.stable
-                                      else threads, None)
-            if perm is not None:
-                self.perm = perm
-                threads = [threads[i] for i in order]
+            arranged = self.arranged.get(threads)
+            if arranged is None:
+                arranged = self.arranged[threads] = self._arrange(threads)
+            perm, threads, renamed = arranged
+            if perm is not None and owner:
                 owner = tuple(None if holder is None else perm[holder] for holder in owner)
-                stale, races = renumbered_summaries(perm, stale, races)
+        self.perm = perm
         parts = self.parts
         numbered = []
         try:
@@ -732,10 +740,15 @@ class ModelGraph:
         except TypeError:
             return None
         elements, summaries = self.elements, self.summaries
-        for summary in (stale, races):
-            ids = [*map(elements.get, summary)]
-            if None in ids:
-                ids = [self._element(element) for element in summary]
+        for summary, rename in ((stale, renumbered_stale), (races, renumbered_epoch)):
+            if perm is None:
+                ids = [*map(elements.get, summary)]
+                if None in ids:
+                    ids = [self._element(element) for element in summary]
+            else:  # each entry's number under the renumbering, once worked out
+                ids = [*map(renamed.get, summary)]
+                if None in ids:
+                    ids = [self._renamed(element, perm, renamed, rename) for element in summary]
             ids.sort()
             part = tuple(ids)
             number = summaries.get(part)
@@ -756,6 +769,28 @@ class ModelGraph:
             return digest(part)
         except Unstable:
             return -1
+
+    def _arrange(self, threads: tuple) -> tuple:
+        """``(perm, threads, renamed)`` for a tuple of local states: the renumbering that
+        orders interchangeable threads by their states (None: none moves), the states in the
+        key's order, and the renumbering's table of summary entries to their numbers
+        (:meth:`_renamed`), shared by every tuple with that renumbering."""
+        # a parallel search orders interchangeable threads by digest: the same order everywhere
+        order, perm = renumbering(self.groups, list(map(self.digests.__getitem__, threads)) if self.stable
+                                  else threads, None)
+        if perm is None:
+            return None, threads, None
+        renamed = self.renamings.get(tuple(perm))
+        if renamed is None:
+            renamed = self.renamings[tuple(perm)] = {}
+        return perm, tuple(threads[i] for i in order), renamed
+
+    def _renamed(self, element: tuple, perm: list[int], renamed: dict, rename) -> int:
+        """The number of a summary entry with its threads renumbered by ``perm``."""
+        number = renamed.get(element)
+        if number is None:
+            number = renamed[element] = self._element(rename(perm, element))
+        return number
 
     def _element(self, element: tuple) -> int:
         """The number of a summary entry, numbered now if new."""

@@ -337,18 +337,28 @@ def renumbering(groups: tuple, threads: list, rank) -> tuple[list[int], list[int
 def renumbered_summaries(perm: list[int], stale: list, races: list) -> tuple[frozenset, list]:
     """The detectors' summaries with thread ``i`` called ``perm[i]``: stale reads by reader
     and writer, and each racing epoch's owner and the threads among its knowers."""
-    stale = frozenset(((perm[t], var), None if w is None else perm[w]) for (t, var), w in stale)
+    return (frozenset(renumbered_stale(perm, item) for item in stale),
+            [renumbered_epoch(perm, item) for item in races])
+
+
+def renumbered_stale(perm: list[int], item: tuple) -> tuple:
+    """A stale-read entry ``((reader, variable), writer)`` with thread ``i`` called ``perm[i]``."""
+    (reader, var), writer = item
+    return ((perm[reader], var), None if writer is None else perm[writer])
+
+
+def renumbered_epoch(perm: list[int], item: tuple) -> tuple:
+    """A racing epoch's entry ``((owner, number), knowers, accesses)`` with thread ``i``
+    called ``perm[i]`` (the knowers' channel bits, above the threads', stay)."""
+    (owner, epoch), mask, listed = item
     low = (1 << CHANNELS) - 1
-    moved = []
-    for (u, e), mask, listed in races:
-        threads_mask = 0
-        bits = mask & low
-        while bits:
-            bit = bits & -bits
-            threads_mask |= 1 << perm[bit.bit_length() - 1]
-            bits ^= bit
-        moved.append(((perm[u], e), (mask & ~low) | threads_mask, listed))
-    return stale, moved
+    threads_mask = 0
+    bits = mask & low
+    while bits:
+        bit = bits & -bits
+        threads_mask |= 1 << perm[bit.bit_length() - 1]
+        bits ^= bit
+    return ((perm[owner], epoch), (mask & ~low) | threads_mask, listed)
 
 
 def renumbered_mask(mask: int, perm: list[int]) -> int:
