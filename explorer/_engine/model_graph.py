@@ -58,6 +58,12 @@ class Unsupported(Exception):  # noqa: N818 - a signal, not an error
     """This program is not one the graph walk covers: explore by replaying."""
 
 
+#: How many tuples of local states the walk keeps its renumbering for (``arranged``); it
+#: starts again past that, so the cache stays a few MiB however many states there are.
+ARRANGED = 1 << 15
+_UNMOVED = (None, None, None)
+
+
 class _Special(Exception):  # noqa: N818
     """The step ends the run in a way only the engine words (an exception, a bad step)."""
 
@@ -98,7 +104,7 @@ class ModelGraph:
         self.asleep = 0  # the sleep set of the state _step returned last (its frame's)
         self.perm = None  # how _key last renumbered the threads (None: it did not)
         # symmetry: a tuple of local states -> how its threads are renumbered (_arrange), and
-        # a renumbering -> its summary entries' numbers: both repeat across many states
+        # a renumbering -> that, with its summary entries' numbers: both repeat across states
         self.arranged: dict = {}
         self.renamings: dict = {}
         self.parts: dict = {}  # values, lock holders, lock depths -> their number
@@ -711,8 +717,12 @@ class ModelGraph:
         if self.groups:
             arranged = self.arranged.get(threads)
             if arranged is None:
+                if len(self.arranged) >= ARRANGED:  # a cache, not a table of every state's
+                    self.arranged.clear()
                 arranged = self.arranged[threads] = self._arrange(threads)
-            perm, threads, renamed = arranged
+            perm, order, renamed = arranged
+            if perm is not None:
+                threads = tuple(map(threads.__getitem__, order))
             if perm is not None and owner:
                 owner = tuple(None if holder is None else perm[holder] for holder in owner)
         self.perm = perm
@@ -771,19 +781,20 @@ class ModelGraph:
             return -1
 
     def _arrange(self, threads: tuple) -> tuple:
-        """``(perm, threads, renamed)`` for a tuple of local states: the renumbering that
-        orders interchangeable threads by their states (None: none moves), the states in the
-        key's order, and the renumbering's table of summary entries to their numbers
-        (:meth:`_renamed`), shared by every tuple with that renumbering."""
+        """``(perm, order, renamed)`` for a tuple of local states: the renumbering that
+        orders interchangeable threads by their states (None: none moves), the threads in
+        the key's order, and the renumbering's table of summary entries to their numbers
+        (:meth:`_renamed`); one such tuple per renumbering, shared by every tuple of local
+        states it orders."""
         # a parallel search orders interchangeable threads by digest: the same order everywhere
         order, perm = renumbering(self.groups, list(map(self.digests.__getitem__, threads)) if self.stable
                                   else threads, None)
         if perm is None:
-            return None, threads, None
-        renamed = self.renamings.get(tuple(perm))
-        if renamed is None:
-            renamed = self.renamings[tuple(perm)] = {}
-        return perm, tuple(threads[i] for i in order), renamed
+            return _UNMOVED
+        arrangement = self.renamings.get(tuple(perm))
+        if arrangement is None:
+            arrangement = self.renamings[tuple(perm)] = (perm, tuple(order), {})
+        return arrangement
 
     def _renamed(self, element: tuple, perm: list[int], renamed: dict, rename) -> int:
         """The number of a summary entry with its threads renumbered by ``perm``."""
