@@ -26,7 +26,12 @@ def shown(value: object, limit: int | None = SHOWN_LIMIT) -> str:
     "'aaaaaaaaaaaaaaaaaa...<1,002 characters>"
     """
     try:
-        text = _stable_repr(value, 0)
+        if value.__class__ is tuple and all(item.__class__ in _PLAIN for item in value):
+            text = repr(value)  # already stable, and made in C: a search sorts thousands of keys by it
+            if " at 0x" in text:
+                text = _stable_repr(value, 0)
+        else:
+            text = _stable_repr(value, 0)
     except ValueError:
         if isinstance(value, int):
             return f"<int of about {int(abs(value).bit_length() * 0.30103) + 1} digits>"
@@ -68,6 +73,7 @@ def _stable_repr(value: object, depth: int) -> str:
 
 
 _CONTAINERS = frozenset({tuple, list, dict, set, frozenset})
+_PLAIN = frozenset({str, int, bool, type(None)})  # whose repr _stable_repr keeps as it is
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 

@@ -243,6 +243,28 @@ def _agrees_on_two_workers(scenario):
     assert not failed, failed
 
 
+def test_races_of_steps_with_no_source_line_fold_alike_in_parallel_as_serially(small_units):
+    # Found by CI: a step whose line is unknown (a generated StraightLine's) was folded by its
+    # position in the witness's schedule. dpor's units may run another schedule of a trace
+    # than the serial search, so C's first and second reads racing with B's write made one
+    # finding serially (at the same positions in their witnesses) and two in parallel. A step
+    # is now placed by its thread's own step number, the same in every schedule of the trace.
+    line = xst.StraightLine
+    scenario = Scenario("A: acq l | B: w x=0, acq l | C: r x, r x", variables={"x": 0, "y": 0},
+                        locks={"l": "lock", "m": "lock"},
+                        threads={"A": line([("acquire", "l")]), "B": line([("write", "x", 0), ("acquire", "l")]),
+                                 "C": line([("read", "x"), ("read", "x")])})
+    serial = explore(scenario, strategy="dpor")
+    assert _same(_parallel(scenario, strategy="dpor"), serial)
+    # one finding per pair of steps, whichever ran first: B's write against each of C's reads
+    reads = set()
+    for race in serial.races:
+        events = race.trace.events
+        at = next(i for i in race.details["steps"] if events[i].thread == "C")
+        reads.add(sum(1 for event in events[:at] if event.thread == "C"))
+    assert len(serial.races) == 2 and reads == {0, 1}
+
+
 @pytest.mark.parametrize("budget", [1, 7, 40, 111])
 def test_a_budget_keeps_the_first_executions_in_serial_order(budget, small_units):
     scenario = counter(3, 2)

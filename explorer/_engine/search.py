@@ -559,11 +559,17 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
 
 def _sites(events: list[tuple], locations: list | None, names: tuple[str, ...]) -> list[tuple]:
     """Where each step is in the code (as races.merge_races sees it): its kind and source
-    line, or its kind, thread and position when the line is unknown."""
-    if locations is None:
-        return [(event[1][0], names[event[0]], position) for position, event in enumerate(events)]
-    return [(event[1][0], where) if where is not None else (event[1][0], names[event[0]], position)
-            for position, (event, where) in enumerate(zip(events, locations))]
+    line, or its kind, thread and the thread's own step number when the line is unknown
+    (the same in every schedule of the trace; a position in the schedule is not)."""
+    steps: dict[int, int] = {}
+    sites = []
+    for position, event in enumerate(events):
+        thread = event[0]
+        own = steps.get(thread, 0)
+        steps[thread] = own + 1
+        where = locations[position] if locations is not None else None
+        sites.append((event[1][0], where) if where is not None else (event[1][0], names[thread], own))
+    return sites
 
 
 def _locate(program: Program, events: list[tuple], max_steps: int, diverged: dict | None = None,

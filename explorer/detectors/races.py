@@ -408,7 +408,7 @@ def merge_races(findings: list) -> list:
             order.append(finding)
             continue
         key = (finding.details["variable"],) + tuple(sorted(
-            _site(finding.trace.events[i]) for i in finding.details["steps"]))
+            _site(finding.trace.events, i) for i in finding.details["steps"]))
         best = merged.get(key)
         if best is None:
             merged[key] = finding
@@ -427,10 +427,13 @@ def _score(finding) -> tuple:
     return witness_ranks(events, finding.trace.preemptions, [(None, earlier, later)])[0]
 
 
-def _site(event) -> tuple:
-    """Where an access is in the code; its thread and step number when the line is unknown."""
+def _site(events: list, i: int) -> tuple:
+    """Where the access ``events[i]`` is in the code; when the line is unknown, its thread
+    and the thread's own step number (the same in every schedule of the trace, where its
+    position in the schedule is not)."""
+    event = events[i]
     if event.location is None:
-        return (event.kind, event.thread, event.index)
+        return (event.kind, event.thread, sum(1 for earlier in events[:i] if earlier.thread == event.thread))
     return (event.kind, event.location)
 
 
