@@ -191,6 +191,24 @@ def test_dpor_lets_no_thread_whose_race_was_left_to_the_classic_rule_judge_a_rev
         (0, 0), (-1, 0), (-1, 1), (1, 1)}
 
 
+def test_dpor_lets_a_thread_started_during_the_run_take_a_lock_an_earlier_try_took():
+    # Found by the property tier: B1 (started by B) waits for m, which A's try took. dpor
+    # judged B1's waiting acquire as racing with A's try, as if nothing ordered them; but
+    # in that run B1 started after B's write, which followed A's read, so the reversal it
+    # planned could not run (B1 was not started there), and it covered the one that could
+    # (B's write first, then B1 takes m, and A's try fails): no run ended with every thread
+    # done. A waiting thread that never ran now waits after the step that started it.
+    line = xst.StraightLine
+    scenario = Scenario("A: acq? m, r x | B: w x=0, spawn B1{acq m} | C: r y", variables={"x": 0, "y": 0},
+                        locks={"m": "lock"},
+                        threads={"A": line([("acquire", "m", "nowait"), ("read", "x")]),
+                                 "B": line([("write", "x", 0), ("spawn", "B1", line([("acquire", "m")]))]),
+                                 "C": line([("read", "y")])})
+    assert_complete_strategies_agree(scenario)
+    result = explore(scenario, strategy="dpor")
+    assert result.completed and not result.pruned
+
+
 def test_dpor_survives_a_planned_branch_whose_thread_is_not_started_yet_there():
     # Found by a search over generated programs: dpor planned A1's acquire just after B's
     # spawn, before A had started A1; that run was dropped, but A1 was then taken as explored

@@ -388,8 +388,14 @@ class DPOR:
             return
         for thread, step in enumerate(pending):  # steps left waiting when the execution ended
             if step is not None:
+                # a thread started during the run that never ran waits after the step that
+                # started it, as its first step would (found by the property tier: 'A: acq? m,
+                # r x | B: w x=0, spawn B1{acq m} | C: r y' never let B1 take m before A tried)
+                previous = order.last_of.get(thread)
+                if previous is None:
+                    previous = order.spawned.get(thread)
                 self._races_of(events, after, len(events), thread, step, order.before(thread, step),
-                               order.last_of.get(thread), acquires)
+                               previous, acquires)
 
     def _births(self) -> dict[int, int]:
         """Per thread started during the execution (a spawn, a pool's worker), the step
