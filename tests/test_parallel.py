@@ -103,12 +103,30 @@ WITNESSED = ("message", "details", "trace")
 
 def _witness_apart(data: dict) -> dict:
     data = dict(data)
-    data["findings"] = _unordered([{key: value for key, value in finding.items() if key not in WITNESSED}
+    data["findings"] = _unordered([_race_apart(finding) if finding["kind"] == "race" else
+                                   {key: value for key, value in finding.items() if key not in WITNESSED}
                                    for finding in data["findings"]])
     data["groups"] = _unordered([{key: len(value) if key == "findings" else value
                                   for key, value in group.items() if key != "summary"}
                                  for group in data["groups"]])
     return data
+
+
+def _race_apart(finding: dict) -> dict:
+    """A race finding without what its witness decides: which racing pair of its two places
+    in the code it is worded from (and so its thread) is the witness's too. Its variable and
+    its places stay: a step's line, or with none, its thread and the thread's own step number."""
+    events = finding["trace"]["events"]
+
+    def site(i):
+        event = events[i]
+        if event["location"] is not None:
+            return event["kind"], event["location"]
+        return event["kind"], event["thread"], sum(1 for earlier in events[:i] if earlier["thread"] == event["thread"])
+
+    kept = {key: value for key, value in finding.items() if key not in WITNESSED and key != "thread"}
+    return {**kept, "sites": sorted(site(i) for i in finding["details"]["steps"]),
+            "variable": finding["details"]["variable"]}
 
 
 def _uncounted(data):
