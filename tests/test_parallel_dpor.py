@@ -16,6 +16,7 @@ from explorer import Scenario, explore
 from explorer._engine import coordinator, search, units
 from explorer._engine.program import Program
 from explorer._engine.watchdog import Deadline
+from explorer.detectors.races import _site as site
 from explorer.settings import Settings
 from explorer.testing import strategies as xst
 
@@ -90,14 +91,7 @@ def _race_site(finding):
     units run the serial search's traces, but some with another schedule, and a witness is
     ranked by its schedule (docs/architecture.md, "Parallel search")."""
     events = finding.trace.events
-
-    def site(i):
-        event = events[i]
-        if event.location is not None:
-            return event.kind, event.location
-        return event.kind, event.thread, sum(1 for earlier in events[:i] if earlier.thread == event.thread)
-
-    return ("race", finding.details["variable"], *sorted(site(i) for i in finding.details["steps"]))
+    return ("race", finding.details["variable"], *sorted(site(events, i) for i in finding.details["steps"]))
 
 
 def assert_split_dpor_agrees(scenario, keys, parallel=in_process, exhaustive=True):

@@ -723,8 +723,8 @@ class ModelGraph:
             perm, order, renamed = arranged
             if perm is not None:
                 threads = tuple(map(threads.__getitem__, order))
-            if perm is not None and owner:
-                owner = tuple(None if holder is None else perm[holder] for holder in owner)
+                if owner:
+                    owner = tuple(None if holder is None else perm[holder] for holder in owner)
         self.perm = perm
         parts = self.parts
         numbered = []
