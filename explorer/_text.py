@@ -26,7 +26,7 @@ def shown(value: object, limit: int | None = SHOWN_LIMIT) -> str:
     "'aaaaaaaaaaaaaaaaaa...<1,002 characters>"
     """
     try:
-        if value.__class__ is tuple and all(item.__class__ in _PLAIN for item in value):
+        if value.__class__ is tuple and (_PLAIN.issuperset(map(type, value)) or _all_plain(value, 0)):
             text = repr(value)  # already stable, and made in C: a search sorts thousands of keys by it
             if " at 0x" in text:
                 text = _stable_repr(value, 0)
@@ -42,6 +42,15 @@ def shown(value: object, limit: int | None = SHOWN_LIMIT) -> str:
         return text
     tail = f"...<{len(text):,} characters>"
     return text[:max(limit - len(tail), 1)] + tail
+
+
+def _all_plain(items: tuple, depth: int) -> bool:
+    """Whether a tuple holds only plain values and such tuples (to a depth of 20): its
+    repr is then stable as it is."""
+    for item in items:
+        if item.__class__ not in _PLAIN and not (item.__class__ is tuple and depth < 20 and _all_plain(item, depth + 1)):
+            return False
+    return True
 
 
 def _stable_repr(value: object, depth: int) -> str:

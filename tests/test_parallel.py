@@ -357,6 +357,39 @@ def test_a_units_tally_travels_smaller_with_the_same_witnesses():
     assert len(pickle.dumps(tally)) < size_before
 
 
+def test_a_units_tally_shares_equal_events_across_witnesses_but_keeps_one_and_true_apart():
+    """Tally.compact shares equal events between the witnesses (pickle then writes each once),
+    comparing values with their types: a write of 1 and one of True stay what they were."""
+    import pickle
+
+    from explorer._engine.program import Program
+    from explorer._engine.search import Deadline, Settings, drive
+    from explorer._engine.tally import Tally
+    from explorer._engine.units import strategy_for
+
+    def writes(value, mine):
+        def body():
+            yield write("x", value)
+            yield write(mine, (yield read("x")))
+        return body
+
+    scenario = Scenario("one and True", variables={"x": 0, "a": 0, "b": 0, "c": 0},
+                        threads={"A": writes(1, "a"), "B": writes(True, "b"), "C": writes(2, "c")})
+    program = Program(scenario)
+    with program.session():
+        tally = Tally()
+        drive(program, strategy_for("exhaustive", {}), Settings(), tally, Deadline(None), time.monotonic())
+    runs = [events for _score, events in tally.witnesses.values()]
+    before = [repr(list(events)) for events in runs]
+    assert any("True" in text for text in before) and any("write('x', 1)" in text for text in before)
+    distinct_before = len({id(event) for events in runs for event in events})
+    size_before = len(pickle.dumps(tally))
+    tally.compact()
+    assert [repr(list(events)) for events in runs] == before
+    assert len({id(event) for events in runs for event in events}) < distinct_before * 2 / 3
+    assert len(pickle.dumps(tally)) < size_before * 2 / 3
+
+
 def test_merged_tallies_show_the_smallest_of_equally_good_schedules_whichever_came_first():
     """Units come back in any order, and a reduced search's runs come in an order set by
     its races: of two runs that show a thing equally well (preemptions, steps), the one

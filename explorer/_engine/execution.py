@@ -30,6 +30,10 @@ from .driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, locat
 from .program import Program
 from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
 
+#: Values whose equals are alike (same type, same repr): a run logs the previous run's
+#: event where its own holds such values (Execution._run).
+_PLAIN = frozenset({int, str, bool, type(None)})
+
 COMPLETED, DEADLOCKED, FAILED, TRUNCATED, DIVERGED = "completed", "deadlocked", "failed", "truncated", "diverged"
 HUNG = "hung"  # a step ran past the watchdog's step_timeout: the search stops
 
@@ -250,9 +254,16 @@ class Execution:
                         same = before == event  # the usual case, without a call
                     except Exception:
                         same = False
-                    if not same and _differs(before, event):
-                        self._diverged(position, before, event, enabled)
-                        return DIVERGED
+                    if not same:
+                        if _differs(before, event):
+                            self._diverged(position, before, event, enabled)
+                            return DIVERGED
+                    elif value.__class__ in _PLAIN and before[2].__class__ is value.__class__ and (
+                            before[1] is step or (cls is Write and step[2].__class__ in _PLAIN
+                                                  and before[1][2].__class__ is step[2].__class__)):
+                        # the previous run's event, as it is: the runs kept as witnesses
+                        # share their common prefixes (1 and True are equal, not alike)
+                        event = before
             append(event)
             if locate:
                 self.locations.append(where[i])

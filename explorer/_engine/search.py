@@ -260,7 +260,7 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
         outcomes[Outcome._of(state, program.thread_names, returns)] += count
 
     if about["reduced"]:
-        _in_witness_order(found)
+        _in_witness_order(found, cut_short=stop_reason in ("time_limit", "interrupted"))
     visible = {key: entry for key, entry in found.items()
                if id(entry[1]) not in locate.diverged or entry[0].kind == "nondeterminism"}
     try:
@@ -657,12 +657,25 @@ def _in_canonical_order(tally: Tally) -> None:
     _reorder(tally.edge_witness, lambda edge, _best: shown(edge))
 
 
-def _in_witness_order(found: dict) -> None:
+def _in_witness_order(found: dict, cut_short: bool = False) -> None:
     """A reduced search's findings by kind, then in the order of their witnesses'
-    schedules, then of their keys."""
+    schedules, then of their keys' text. A search cut short (the time limit, Ctrl-C)
+    leaves ties in the order it found them: no other run stops at the same point, and
+    the text of 250,000 racing pairs' keys takes a second the user is waiting for."""
     runs = {id(entry[1]): entry[1] for entry in found.values()}  # a run may show thousands
     rank = {key: n for n, key in enumerate(sorted(runs, key=lambda key: [event[0] for event in runs[key]]))}
-    _reorder(found, lambda key, entry: (entry[0].kind, rank[id(entry[1])], shown(key)))
+    if cut_short:
+        order = sorted([(entry[0].kind, rank[id(entry[1])], key, entry) for key, entry in found.items()],
+                       key=_ranked)
+    else:
+        order = sorted([(entry[0].kind, rank[id(entry[1])], shown(key), key, entry) for key, entry in found.items()],
+                       key=_ranked)
+    found.clear()
+    found.update((item[-2], item[-1]) for item in order)
+
+
+def _ranked(item: tuple) -> tuple:
+    return item[:-2]
 
 
 def _reorder(table: dict, rank) -> None:

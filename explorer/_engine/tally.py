@@ -89,28 +89,61 @@ class Tally:
                     entry[0], entry[1] = score, events
 
     def compact(self) -> None:
-        """Let the events of each kept witness share their lists of enabled threads where
-        one step's equals the step's before (an event is ``(thread, step, value, enabled)``):
-        a work unit's tally then pickles to fewer objects, and the coordinator, which
-        unpickles every unit's, spends less on each. The worker does this once, before it
-        sends the tally; nothing reads the lists' identity."""
+        """Let the kept witnesses share equal events, and equal steps and lists of enabled
+        threads within them (an event is ``(thread, step, value, enabled)``): a work unit's
+        tally then pickles to far fewer objects (pickle writes a shared object once), and the
+        coordinator, which unpickles every unit's, spends less on each. Equal means equal
+        with the same types (``1`` is not ``True``), and only plain values are compared
+        (ints, strings, booleans, None): anything else is left as it is. The worker does this
+        once, before it sends the tally; nothing reads the identity of events, steps or lists."""
         seen: set[int] = set()
         runs = [events for _score, events in self.witnesses.values()]
         runs += [entry[1] for entry in self.found.values()]
         runs += [events for _score, events in self.edge_witness.values()]
         runs += [entry[1] for entry in self.edge_sets.values()]
+        steps: dict = {}  # id of a step -> (it, the one kept for its equals): it stays alive
+        equal_steps: dict = {}  # a step's items with their types -> the one kept
+        lists: dict = {}  # the threads of an enabled list -> the one kept
+        shared: dict = {}  # (thread, id of its step, value, its type, id of its list) -> the event kept
         for events in runs:
             if id(events) in seen:
                 continue
             seen.add(id(events))
-            last = None
+            last = last_kept = None
             for position, event in enumerate(events):
-                enabled = event[3]
-                if enabled == last:
-                    if enabled is not last:
-                        events[position] = (event[0], event[1], event[2], last)
-                else:
+                thread, step, value, enabled = event
+                if enabled is not last:
                     last = enabled
+                    kept = lists.get(tuple(enabled))
+                    if kept is None:
+                        kept = lists[tuple(enabled)] = enabled
+                    last_kept = kept
+                known = steps.get(id(step))
+                if known is None:
+                    known = steps[id(step)] = (step, _one_of(step, equal_steps))
+                mine = known[1]
+                if value.__class__ in _PLAIN:
+                    key = (thread, id(mine), value, value.__class__, id(last_kept))
+                    kept = shared.get(key)
+                    if kept is None:
+                        kept = shared[key] = (thread, mine, value, last_kept)
+                    events[position] = kept
+                elif mine is not step or last_kept is not enabled:
+                    events[position] = (thread, mine, value, last_kept)
+
+
+#: The types of values :meth:`Tally.compact` compares: equal and of one type, they are alike.
+_PLAIN = frozenset({int, str, bool, type(None)})
+
+
+def _one_of(step, equal_steps: dict):
+    """The step kept for ``step``'s equals (with items of the same plain types), or the step
+    itself when an item is not plain."""
+    items = tuple(step)
+    if not all(item.__class__ in _PLAIN for item in items):
+        return step
+    key = (step.__class__, items, tuple(item.__class__ for item in items))
+    return equal_steps.setdefault(key, step)
 
 
 def _note(found: dict, raw: RawFinding, run: Execution) -> None:
