@@ -438,9 +438,15 @@ class ModelGraph:
         starts = [] if cut is None and not self.owed else [(tuple(path), tried, cut, self.owed)]
         if cut is not None:  # (a thread asleep there was explored elsewhere: no start of its own)
             prefix = tuple(path[:cut])
-            asleep = stack[cut][3]
-            starts += [(prefix + (thread,), None, None, False) for thread in stack[cut][1][tried[cut]:]
-                       if not asleep >> thread & 1]
+            _state, enabled, _tried, asleep, done = stack[cut]
+            # each start's step is taken as the walk would take it there: with the threads
+            # asleep there and those tried before it (here, or in the starts before it) as
+            # the candidates for the sleep set below it
+            sleepers = asleep | done
+            for thread in enabled[tried[cut]:]:
+                if not asleep >> thread & 1:
+                    starts.append((prefix + (thread,), None, None, False, sleepers))
+                    sleepers |= 1 << thread
         stack.clear()
         path.clear()
         self.owed = self.first = False
@@ -454,10 +460,13 @@ class ModelGraph:
         taken again without looking at the visited states (that walk took them), each
         point with as many branches tried as there, the point ``cut`` without the branches
         handed out as starts of their own, and the path it owed the search still owed.
-        ``(prefix, None, None, False)`` is such a branch: the points along the prefix have
-        no branches left here, and its last step is one nobody took yet, taken as the walk
-        takes a step (what it shows is handed out; into a state visited, nothing below)."""
-        path, tried, cut, owed = start
+        ``(prefix, None, None, False, sleepers)`` is such a branch: the points along the
+        prefix have no branches left here, and its last step is one nobody took yet, taken
+        as the walk takes a step, with ``sleepers`` (the threads asleep at its point or
+        tried there before it) for the sleep set below it (what it shows is handed out;
+        into a state visited, nothing below)."""
+        path, tried, cut, owed = start[:4]
+        sleepers = start[4] if len(start) > 4 else 0
         self.stack.clear()
         self.path = []
         self.first = self.owed = self.paused = False
@@ -475,7 +484,7 @@ class ModelGraph:
                 del frame[1][frame[2]:]
             branch = tried is None and depth == last
             try:
-                after, novel = self._step(state, thread, force=not branch)
+                after, novel = self._step(state, thread, not branch, sleepers if branch else 0)
             except _Special:  # the step ends the run: run it, if it is the branch's own
                 self.stack.clear()
                 if branch and not self.full:
@@ -487,7 +496,7 @@ class ModelGraph:
                     self.handed = list(path)
                 return
             self.path.append(thread)
-            self._push(after)
+            self._push(after, self.asleep if branch else 0)
             state = after
             if branch and (novel or self._terminal(after)):
                 self.owed = True
