@@ -224,13 +224,15 @@ def test_stateful_workers_keep_sleep_sets_so_they_step_into_visited_states_about
         small_units):
     # philosophers who share no fork commute: serially the walk's sleep sets spare it five
     # in six steps into states visited (1,098 against 6,538 without); the workers' table
-    # keeps each state's sleep set, so units cut into a hundredth of a second spare them too
+    # keeps each state's sleep set, and a unit's start carries the sleep sets of its path's
+    # points, so units cut into a hundredth of a second spare them too (1,133 to 1,142 here;
+    # 1,418 to 1,704 when a start's last step began with an empty sleep set)
     scenario = dining(5, ordered=False)
     serial = explore(scenario, strategy="stateful")
     parallel = _parallel(scenario, strategy="stateful")
     assert parallel.workers == 2 and len(parallel.unit_seconds) > 10
     assert _verdicts(parallel) == _verdicts(serial) and parallel.deadlocked
-    assert parallel.pruned < 2 * serial.pruned
+    assert parallel.pruned < 1.25 * serial.pruned
 
 
 def test_stateful_search_with_a_state_budget_or_exact_states_runs_in_the_coordinator(small_units):

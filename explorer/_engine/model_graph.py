@@ -435,7 +435,9 @@ class ModelGraph:
             return []
         tried = tuple(frame[2] for frame in stack)
         cut = next((depth for depth, frame in enumerate(stack) if frame[2] < len(frame[1])), None)
-        starts = [] if cut is None and not self.owed else [(tuple(path), tried, cut, self.owed)]
+        # the walk goes on with each point's sleep set and threads tried, as it has them
+        sleeps = tuple((frame[3], frame[4]) for frame in stack)
+        starts = [] if cut is None and not self.owed else [(tuple(path), tried, cut, self.owed, sleeps)]
         if cut is not None:  # (a thread asleep there was explored elsewhere: no start of its own)
             prefix = tuple(path[:cut])
             _state, enabled, _tried, asleep, done = stack[cut]
@@ -456,17 +458,20 @@ class ModelGraph:
     def restart(self, start: tuple) -> None:
         """Walk on from a start :meth:`split` handed back (here or in another process).
 
-        ``(path, tried, cut, owed)`` goes on with the walk that split: its steps are
-        taken again without looking at the visited states (that walk took them), each
-        point with as many branches tried as there, the point ``cut`` without the branches
-        handed out as starts of their own, and the path it owed the search still owed.
+        ``(path, tried, cut, owed, sleeps)`` goes on with the walk that split: its steps
+        are taken again without looking at the visited states (that walk took them), each
+        point with as many branches tried as there and its sleep set and threads tried
+        (``sleeps``), the point ``cut`` without the branches handed out as starts of their
+        own, and the path it owed the search still owed.
         ``(prefix, None, None, False, sleepers)`` is such a branch: the points along the
         prefix have no branches left here, and its last step is one nobody took yet, taken
         as the walk takes a step, with ``sleepers`` (the threads asleep at its point or
         tried there before it) for the sleep set below it (what it shows is handed out;
         into a state visited, nothing below)."""
         path, tried, cut, owed = start[:4]
-        sleepers = start[4] if len(start) > 4 else 0
+        extra = start[4] if len(start) > 4 else None
+        sleepers = extra if tried is None and extra is not None else 0
+        sleeps = extra if tried is not None else None
         self.stack.clear()
         self.path = []
         self.first = self.owed = self.paused = False
@@ -480,6 +485,8 @@ class ModelGraph:
             if thread not in frame[1]:
                 raise Unsupported  # not the program the walk that split took it for: replay
             frame[2] = len(frame[1]) if tried is None else tried[depth]
+            if sleeps is not None:
+                frame[3], frame[4] = sleeps[depth]
             if depth == cut:
                 del frame[1][frame[2]:]
             branch = tried is None and depth == last
@@ -503,6 +510,8 @@ class ModelGraph:
         if tried is not None:
             frame = self.stack[-1]
             frame[2] = tried[-1]
+            if sleeps is not None:
+                frame[3], frame[4] = sleeps[-1]
             if cut == len(path):
                 del frame[1][frame[2]:]
             self.owed = owed
