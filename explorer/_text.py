@@ -26,7 +26,7 @@ def shown(value: object, limit: int | None = SHOWN_LIMIT) -> str:
     "'aaaaaaaaaaaaaaaaaa...<1,002 characters>"
     """
     try:
-        if value.__class__ is tuple and (_PLAIN.issuperset(map(type, value)) or _all_plain(value, 0)):
+        if value.__class__ is tuple and (PLAIN.issuperset(map(type, value)) or _all_plain(value, 0)):
             text = repr(value)  # already stable, and made in C: a search sorts thousands of keys by it
             if " at 0x" in text:
                 text = _stable_repr(value, 0)
@@ -48,7 +48,7 @@ def _all_plain(items: tuple, depth: int) -> bool:
     """Whether a tuple holds only plain values and such tuples (to a depth of 20): its
     repr is then stable as it is."""
     for item in items:
-        if item.__class__ not in _PLAIN and not (item.__class__ is tuple and depth < 20 and _all_plain(item, depth + 1)):
+        if item.__class__ not in PLAIN and not (item.__class__ is tuple and depth < 20 and _all_plain(item, depth + 1)):
             return False
     return True
 
@@ -82,7 +82,9 @@ def _stable_repr(value: object, depth: int) -> str:
 
 
 _CONTAINERS = frozenset({tuple, list, dict, set, frozenset})
-_PLAIN = frozenset({str, int, bool, type(None)})  # whose repr _stable_repr keeps as it is
+#: Plain values: two equal ones of one type have one repr (``1`` and ``True`` are equal, of two
+#: types). _stable_repr keeps their repr as it is; runs and tallies share events holding only such.
+PLAIN = frozenset({str, int, bool, type(None)})
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 

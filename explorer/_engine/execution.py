@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from threading import get_ident
 
+from .._text import PLAIN as _PLAIN
 from .._text import shown
 from ..findings import RawFinding, waiting_words
 from ..objects.clock import SleepModel
@@ -29,10 +30,6 @@ from ..steps import Acquire, Op, Read, Release, Write
 from .driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, location, start
 from .program import Program
 from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
-
-#: Values whose equals are alike (same type, same repr): a run logs the previous run's
-#: event where its own holds such values (Execution._run).
-_PLAIN = frozenset({int, str, bool, type(None)})
 
 COMPLETED, DEADLOCKED, FAILED, TRUNCATED, DIVERGED = "completed", "deadlocked", "failed", "truncated", "diverged"
 HUNG = "hung"  # a step ran past the watchdog's step_timeout: the search stops

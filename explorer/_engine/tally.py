@@ -9,6 +9,7 @@ of the units nor a reduced search's order of runs changes which trace is shown.
 
 from __future__ import annotations
 
+from .._text import PLAIN as _PLAIN
 from ..detectors.lock_order import LockOrderEdges
 from ..detectors.lost_update import LostUpdateKeys, lost_update_finding
 from ..detectors.races import RacePairs, race_finding
@@ -130,10 +131,6 @@ class Tally:
                     events[position] = kept
                 elif mine is not step or last_kept is not enabled:
                     events[position] = (thread, mine, value, last_kept)
-
-
-#: The types of values :meth:`Tally.compact` compares: equal and of one type, they are alike.
-_PLAIN = frozenset({int, str, bool, type(None)})
 
 
 def _one_of(step, equal_steps: dict):
