@@ -308,3 +308,51 @@ def test_a_generator_that_yields_after_being_closed_is_reported_not_fatal():
     result = explore(Scenario("stubborn", locks=["l"], threads={"A": stubborn}))
     assert any("while being closed" in f.message for f in result.warnings)
     assert result.deadlocks
+
+
+def test_the_runs_kept_as_witnesses_share_the_events_of_their_common_prefix_but_one_is_not_true():
+    """A run that replays the previous run's prefix logs that run's events where they hold
+    plain values of the same types: the witnesses of many outcomes then cost little more
+    than their differing suffixes. A write of True where the previous run wrote 1 (a
+    thread that keeps state between runs) passes the replay's check, as equal, and is
+    logged as it is: equal is not alike."""
+    import itertools
+    import time
+
+    from explorer._engine.execution import Execution
+    from explorer._engine.program import Program
+    from explorer._engine.search import Deadline, Settings, drive
+    from explorer._engine.tally import Tally
+    from explorer._engine.units import strategy_for
+
+    def writes(value, mine):
+        def body():
+            yield write("x", value)
+            yield write(mine, (yield read("x")))
+        return body
+
+    program = Program(Scenario("writers", variables={"x": 0, "a": 0, "b": 0},
+                               threads={"A": writes(1, "a"), "B": writes(2, "b")}))
+    with program.session():
+        tally = Tally()
+        drive(program, strategy_for("exhaustive", {}), Settings(), tally, Deadline(None), time.monotonic())
+    runs = [events for _score, events in tally.witnesses.values()]
+    assert len(runs) > 2
+    shared = sum(mine is theirs for first, second in itertools.combinations(runs, 2)
+                 for mine, theirs in itertools.takewhile(lambda pair: pair[0][0] == pair[1][0], zip(first, second)))
+    assert shared > 0
+
+    written = iter([1, True])
+
+    def flips():
+        yield write("x", next(written))
+        yield read("x")
+
+    program = Program(Scenario("flips", variables={"x": 0}, threads={"A": flips}))
+    with program.session():
+        first = Execution(program)
+        first.run(lambda enabled: enabled[0], 100, [])
+        second = Execution(program)
+        second.run(lambda enabled: enabled[0], 100, first.events)
+    assert repr(first.events[0][1]) == "write('x', 1)" and repr(second.events[0][1]) == "write('x', True)"
+    assert second.events[0] is not first.events[0] and second.events[1][2] is True
