@@ -468,10 +468,8 @@ class ModelGraph:
         as the walk takes a step, with ``sleepers`` (the threads asleep at its point or
         tried there before it) for the sleep set below it (what it shows is handed out;
         into a state visited, nothing below)."""
-        path, tried, cut, owed = start[:4]
-        extra = start[4] if len(start) > 4 else None
-        sleepers = extra if tried is None and extra is not None else 0
-        sleeps = extra if tried is not None else None
+        path, tried, cut, owed, sleeps = start
+        sleepers, sleeps = (sleeps, None) if tried is None else (0, sleeps)
         self.stack.clear()
         self.path = []
         self.first = self.owed = self.paused = False

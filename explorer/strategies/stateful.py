@@ -135,7 +135,7 @@ class Stateful(Exhaustive):
         what it was to explore: below its path's point ``cut``, or below its path."""
         keep["replays"] = True  # and so do the worker's next units
         keep.pop("graph", None)
-        path, _tried, cut, _owed = start[:4]
+        path, _tried, cut, _owed, _sleeps = start
         prefix = tuple(path[:cut + 1]) if cut is not None else tuple(path)
         Exhaustive.__init__(self, (prefix, ()))
         self.sleeping = [0] * (len(prefix) + 1)
