@@ -100,7 +100,8 @@ class ExplorationResult:
     #: Stateful search: steps run again to reach the branch each execution starts from,
     #: per state stored (generators cannot be copied; this is what that costs).
     replays_per_state: float | None = None
-    #: Stateful search with symmetry: the classes of interchangeable threads, by name.
+    #: Stateful search with symmetry: the classes of interchangeable threads, by name (twins;
+    #: or seats, threads that trade places with the locks their arguments name).
     symmetric: tuple = ()
     #: Worker processes the exploration ran on (1: serially; see ``explore(workers=...)``).
     workers: int = 1

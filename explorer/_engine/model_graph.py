@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 from threading import get_ident
 
 from ..objects.lock import LockDeclaration
@@ -40,6 +41,7 @@ from .fingerprint_set import FingerprintSet
 from .fingerprints import Unstable, digest
 from .frames import Opaque, frame_key, token
 from .program import Program
+from .seats import SeatsBroken, composition, moved_epoch, renamed_step, seat_moves
 from .shared_visited import NEW
 from .state_keys import (CHANNELS, inverse, renumbered_epoch, renumbered_mask, renumbered_stale, renumbering,
                          symmetric_groups)
@@ -61,7 +63,7 @@ class Unsupported(Exception):  # noqa: N818 - a signal, not an error
 #: How many tuples of local states the walk keeps its renumbering for (``arranged``); it
 #: starts again past that, so the cache stays a few MiB however many states there are.
 ARRANGED = 1 << 15
-_UNMOVED = (None, None, None)
+_UNMOVED = (None, None, None, None)
 
 
 class _Special(Exception):  # noqa: N818
@@ -72,7 +74,7 @@ class ModelGraph:
     """The graph walk of one program; :meth:`next_schedule` gives each path to run."""
 
     def __init__(self, program: Program, *, symmetry: bool, exact: bool, max_states: int | None,
-                 max_steps: int, stable: bool = False) -> None:
+                 max_steps: int, stable: bool = False, seats: bool = True) -> None:
         if program.plain is not None or not all(
                 declaration.__class__ is LockDeclaration for declaration in program.declarations.values()):
             raise Unsupported
@@ -93,6 +95,17 @@ class ModelGraph:
             for i in group:
                 family[i] = group[0]
         self.family = family
+        # Seat moves (:mod:`.seats`): threads renamed with the locks their arguments name,
+        # checked step by step as the walk learns them; they include the twins' swaps. A
+        # parallel search's keys must be alike in every process, so it keeps to twins.
+        self.moves = seat_moves(program, self.locks, self.reentrant) if symmetry and seats and not stable else ()
+        self.images: list[dict] = []  # per move: local id -> the local id its thread's image is in
+        if self.moves:
+            self.groups = ()
+            self.compose = composition(self.moves)
+            self.images = [{} for _ in self.moves]
+            self.seat_orders = [inverse(list(move.threads)) for move in self.moves]
+            self.epoch_moves = [partial(moved_epoch, move.locks) for move in self.moves]
         self.exact = exact
         self.max_states = max_states
         self.max_steps = max_steps
@@ -219,7 +232,21 @@ class ModelGraph:
             raise Unsupported from None
         if known is not None:
             return known
-        family, _step, ordinal, sent, _returned = self.info[local]
+        _family, _step, ordinal, sent, _returned = self.info[local]
+        try:
+            nxt = self._run_as(thread, sent, ordinal, value)
+        except _Special:
+            if self.moves:
+                self._mirror(thread, local, value, None)
+            raise
+        if self.moves:
+            self._mirror(thread, local, value, nxt)
+        self.memo[memo_key] = nxt
+        return nxt
+
+    def _run_as(self, thread: int, sent: tuple, ordinal: int, value) -> int:
+        """The local state of thread ``thread`` sent ``sent`` and then ``value``: a fresh
+        generator brought there (raises :class:`_Special` where the step ends the run)."""
         gen = None
         try:
             gen = self.program.factories[thread]()
@@ -241,8 +268,62 @@ class ModelGraph:
                 raise _Special
             nxt = self._local(thread, gen, step, ordinal + 1, sent + ((value, value.__class__),))
             _close(gen)
-        self.memo[memo_key] = nxt
         return nxt
+
+    # ---- seat moves (:mod:`.seats`) -------------------------------------------------------
+
+    def _mirror(self, thread: int, local: int, value, nxt: int | None) -> None:
+        """Check every seat move against the step just learned (``local`` sent ``value``
+        gives ``nxt``; None: the step ended the run) by running each image thread from the
+        same values sent, and note where each image lands: for every move, where the
+        image's images are."""
+        _family, _step, ordinal, sent, _returned = self.info[local]
+        images = self.images
+        landed = []
+        for a, move in enumerate(self.moves):
+            if not a:  # the identity
+                landed.append(nxt)
+                continue
+            source = images[a][local]
+            memo_key = (source, value, value.__class__)
+            known = self.memo.get(memo_key)
+            if known is None:
+                try:
+                    known = self._run_as(move.threads[thread], sent, ordinal, value)
+                except _Special:
+                    known = None
+            if (known is None) != (nxt is None):
+                raise SeatsBroken
+            if nxt is not None:
+                self.memo[memo_key] = known
+            landed.append(known)
+        if nxt is None:
+            return
+        for b, row in enumerate(self.compose):
+            for a, image in enumerate(landed):
+                self._map(b, image, landed[row[a]])
+
+    def _map(self, a: int, local: int, image: int) -> None:
+        """Note that move ``a`` sends a thread in ``local`` to ``image``; check the image
+        takes the renamed step (or returns the same value) at the same step number."""
+        known = self.images[a].get(local)
+        if known is not None:
+            if known != image:
+                raise SeatsBroken
+            return
+        self.images[a][local] = image
+        _f, step, ordinal, _sent, returned = self.info[local]
+        _g, other, other_ordinal, _other_sent, other_returned = self.info[image]
+        if ordinal != other_ordinal or (step is None) != (other is None):
+            raise SeatsBroken
+        if step is None:
+            if returned.__class__ is not other_returned.__class__ or returned != other_returned:
+                raise SeatsBroken
+            return
+        expected = renamed_step(step, self.moves[a].names)
+        if other != expected or other.__class__ is not expected.__class__ or any(
+                x.__class__ is not y.__class__ for x, y in zip(other, expected)):
+            raise SeatsBroken
 
     def _lost(self, var, thread: int, writer: int) -> None:
         """Note the lost update of ``var`` by ``thread`` and ``writer`` as seen."""
@@ -279,6 +360,9 @@ class ModelGraph:
                 raise Unsupported from None  # a bad first step: the engine's runs say so
             finally:
                 _close(gen)
+        for a, move in enumerate(self.moves):
+            for thread, local in enumerate(locals_):
+                self._map(a, local, locals_[move.threads[thread]])
         live = 0
         for thread, local in enumerate(locals_):
             if self.info[local][1] is not None:
@@ -728,19 +812,29 @@ class ModelGraph:
                     item = (item[0], None)
                 stale.append(item)
         threads = state.locals
-        owner = state.owner
+        owner, depth = state.owner, state.depth
         perm = renamed = None
-        if self.groups:
+        epoch_renamed = renumbered_epoch
+        if self.groups or self.moves:
             arranged = self.arranged.get(threads)
             if arranged is None:
                 if len(self.arranged) >= ARRANGED:  # a cache, not a table of every state's
                     self.arranged.clear()
                 arranged = self.arranged[threads] = self._arrange(threads)
-            perm, order, renamed = arranged
+            perm, keyed, renamed, move = arranged
             if perm is not None:
-                threads = tuple(map(threads.__getitem__, order))
-                if owner:
-                    owner = tuple(None if holder is None else perm[holder] for holder in owner)
+                threads = keyed
+                if move is None:
+                    if owner:
+                        owner = tuple(None if holder is None else perm[holder] for holder in owner)
+                else:  # lock n is called move.locks[n]: its holder and depth move there
+                    moved_owner, moved_depth = [None] * len(owner), [0] * len(depth)
+                    for n, m in enumerate(move.locks):
+                        holder = owner[n]
+                        moved_owner[m] = None if holder is None else perm[holder]
+                        moved_depth[m] = depth[n]
+                    owner, depth = tuple(moved_owner), tuple(moved_depth)
+                    epoch_renamed = move.epochs
         self.perm = perm
         parts = self.parts
         numbered = []
@@ -756,7 +850,7 @@ class ModelGraph:
                 state.typed = number
             numbered.append(number)
             if self.locks:
-                for part in (owner, state.depth):
+                for part in (owner, depth):
                     number = parts.get(part)
                     if number is None:
                         number = parts[part] = len(parts)
@@ -766,7 +860,7 @@ class ModelGraph:
         except TypeError:
             return None
         elements, summaries = self.elements, self.summaries
-        for summary, rename in ((stale, renumbered_stale), (races, renumbered_epoch)):
+        for summary, rename in ((stale, renumbered_stale), (races, epoch_renamed)):
             if perm is None:
                 ids = [*map(elements.get, summary)]
                 if None in ids:
@@ -797,11 +891,12 @@ class ModelGraph:
             return -1
 
     def _arrange(self, threads: tuple) -> tuple:
-        """``(perm, order, renamed)`` for a tuple of local states: the renumbering that
-        orders interchangeable threads by their states (None: none moves), the threads in
-        the key's order, and the renumbering's table of summary entries to their numbers
-        (:meth:`_renamed`); one such tuple per renumbering, shared by every tuple of local
-        states it orders."""
+        """``(perm, keyed, renamed, move)`` for a tuple of local states: the renumbering that
+        orders interchangeable threads by their states (None: none moves), the local states
+        in the key's order, the renumbering's table of summary entries to their numbers
+        (:meth:`_renamed`), and the seat move it makes (None: twins only trade places)."""
+        if self.moves:
+            return self._seat(threads)
         # a parallel search orders interchangeable threads by digest: the same order everywhere
         order, perm = renumbering(self.groups, list(map(self.digests.__getitem__, threads)) if self.stable
                                   else threads, None)
@@ -809,8 +904,26 @@ class ModelGraph:
             return _UNMOVED
         arrangement = self.renamings.get(tuple(perm))
         if arrangement is None:
-            arrangement = self.renamings[tuple(perm)] = (perm, tuple(order), {})
-        return arrangement
+            arrangement = self.renamings[tuple(perm)] = (perm, {})
+        return arrangement[0], tuple(map(threads.__getitem__, order)), arrangement[1], None
+
+    def _seat(self, threads: tuple) -> tuple:
+        """The arrangement of a state under the seat move that makes its tuple of local
+        states least (ties: the first move): every move maps a state to one with the same
+        future, renamed, so any choice is sound; the least merges the most."""
+        best, chosen = threads, 0
+        images, orders = self.images, self.seat_orders
+        for a in range(1, len(self.moves)):
+            keyed = tuple(map(images[a].__getitem__, map(threads.__getitem__, orders[a])))
+            if keyed < best:
+                best, chosen = keyed, a
+        if not chosen:
+            return _UNMOVED
+        arrangement = self.renamings.get(chosen)
+        if arrangement is None:
+            move = self.moves[chosen]
+            arrangement = self.renamings[chosen] = (list(move.threads), {}, _Moved(move.locks, self.epoch_moves[chosen]))
+        return arrangement[0], best, arrangement[1], arrangement[2]
 
     def _renamed(self, element: tuple, perm: list[int], renamed: dict, rename) -> int:
         """The number of a summary entry with its threads renumbered by ``perm``."""
@@ -862,6 +975,15 @@ class ModelGraph:
         if min(fingerprint) < 0:
             return None
         return hash(fingerprint)
+
+class _Moved:
+    """A seat move as the key applies it: its locks, and how it renames a racing epoch."""
+
+    __slots__ = ("epochs", "locks")
+
+    def __init__(self, locks: tuple, epochs) -> None:
+        self.locks, self.epochs = locks, epochs
+
 
 class _State:
     """One state of the walk: shared values, each lock's holder and depth, each thread's

@@ -37,6 +37,7 @@ from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED,
 from .hunger import AT_LEAST
 from .linearize import fewest_preemptions
 from .program import Program
+from .seats import renamed_step
 from .state_keys import StateKeys
 from .tally import (MAX_EDGE_SETS, Tally, _agreed, _note, _note_lock_order, _note_lost_updates,  # noqa: F401
                     _note_races, _Race, _unhashable, better)
@@ -197,6 +198,7 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     return {"covered": getattr(strategy, "incomplete_reason", None),  # None: the strategy covers everything
             "reduced": getattr(strategy, "reduced", False),
             "groups": groups,
+            "seats": getattr(strategy, "seat_moves", ()),
             "figures": _state_figures(strategy, groups, program.thread_names),
             "sliced": sliced}
 
@@ -216,8 +218,11 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
     # too: under a time limit or after Ctrl-C it gets ASSEMBLY_GRACE seconds, then gives up
     # what it has not done, and a result that lacks findings for it says it is incomplete.
     _grace(deadline, stop_reason)
-    groups = about["groups"]
-    if groups:  # an outcome found stands for its twins with interchangeable threads swapped
+    groups, seats = about["groups"], about.get("seats", ())
+    if seats:  # the moves checked as the walk learned the steps: its runs' images are runs
+        if stop_reason is None:
+            _close_under_seats(seats, outcome_counts, witnesses, edge_witness)
+    elif groups:  # an outcome found stands for its twins with interchangeable threads swapped
         _close_under_symmetry(groups, outcome_counts, witnesses)
     try:
         for key, raw in outcome_findings(program, list(outcome_counts), max_steps):
@@ -296,7 +301,17 @@ def _state_figures(strategy, groups: tuple, names: tuple[str, ...]) -> dict:
     return {"states": strategy.states, "bytes_per_state": strategy.bytes_per_state(),
             "collision_probability": strategy.collision_probability(),
             "replays_per_state": (strategy.replayed + strategy.resent) / max(strategy.states, 1),
-            "symmetric": tuple(tuple(names[i] for i in group) for group in groups)}
+            "symmetric": tuple(tuple(names[i] for i in group) for group in _classes(strategy, groups))}
+
+
+def _classes(strategy, groups: tuple) -> tuple:
+    """The classes of threads a stateful search took as interchangeable: twins, or the
+    threads each seat move can send a thread to (:mod:`.seats`)."""
+    moves = getattr(strategy, "seat_moves", ())
+    if not moves:
+        return groups
+    orbits = {tuple(sorted({move.threads[i] for move in moves})) for i in range(len(moves[0].threads))}
+    return tuple(sorted(orbit for orbit in orbits if len(orbit) > 1))
 
 
 def _close_under_symmetry(groups: tuple, outcome_counts: dict, witnesses: dict) -> None:
@@ -304,17 +319,39 @@ def _close_under_symmetry(groups: tuple, outcome_counts: dict, witnesses: dict) 
     found, with its witness run renumbered the same way (the threads are alike, so the
     renumbered run is a run of the scenario)."""
     for key in list(outcome_counts):
-        values, returns = key
-        for perm in _permutations(groups, len(returns)):
-            moved = list(returns)
-            for i, j in enumerate(perm):
-                moved[j] = returns[i]
-            other = (values, tuple(moved))
-            if other in outcome_counts:
-                continue
-            outcome_counts[other] = outcome_counts[key]
-            score, events = witnesses[key]
-            witnesses[other] = (score, _renumbered(events, perm))
+        for perm in _permutations(groups, len(key[1])):
+            _add_moved(key, perm, None, outcome_counts, witnesses)
+
+
+def _close_under_seats(moves: tuple, outcome_counts: dict, witnesses: dict, edge_witness: dict) -> None:
+    """Add each outcome and lock-order edge under every seat move (threads and locks
+    renamed, :mod:`.seats`), counted as the one found, with its witness run moved the same
+    way. Only for a complete walk: it checked every step its states take, so each moved run
+    is a run of the scenario (and the replay of witnesses would say if not)."""
+    for key in list(outcome_counts):
+        for move in moves[1:]:
+            _add_moved(key, move.threads, move.names, outcome_counts, witnesses)
+    for (held, acquired, thread, holding), (score, events) in list(edge_witness.items()):
+        for move in moves[1:]:
+            perm, names = move.threads, move.names
+            other = (names.get(held, held), names.get(acquired, acquired), perm[thread],
+                     tuple(sorted(names.get(lock, lock) for lock in holding)))
+            if other not in edge_witness:
+                edge_witness[other] = (score, _renumbered(events, perm, names))
+
+
+def _add_moved(key: tuple, perm, names: dict | None, outcome_counts: dict, witnesses: dict) -> None:
+    """The outcome ``key`` with thread ``i`` called ``perm[i]`` (and its locks renamed by
+    ``names``), unless found already, with the count and the moved witness of ``key``."""
+    values, returns = key
+    moved = list(returns)
+    for i, j in enumerate(perm):
+        moved[j] = returns[i]
+    other = (values, tuple(moved))
+    if other not in outcome_counts:
+        outcome_counts[other] = outcome_counts[key]
+        score, events = witnesses[key]
+        witnesses[other] = (score, _renumbered(events, perm, names))
 
 
 def _permutations(groups: tuple, k: int):
@@ -330,9 +367,14 @@ def _permutations(groups: tuple, k: int):
         yield perm
 
 
-def _renumbered(events: list, perm: list[int]) -> list:
-    moved = [(perm[thread], step, value, sorted(perm[i] for i in enabled))
-             for thread, step, value, enabled in events]
+def _renumbered(events: list, perm, names: dict | None = None) -> list:
+    """A run with thread ``i`` called ``perm[i]`` and, given ``names``, its locks renamed."""
+    if names:
+        moved = [(perm[thread], renamed_step(step, names), value, sorted(perm[i] for i in enabled))
+                 for thread, step, value, enabled in events]
+    else:
+        moved = [(perm[thread], step, value, sorted(perm[i] for i in enabled))
+                 for thread, step, value, enabled in events]
     syncs = getattr(events, "syncs", None)
     return moved if syncs is None else Events(moved, syncs)
 

@@ -42,6 +42,7 @@ from collections.abc import Callable, Hashable
 
 from .._engine.fingerprint_set import FingerprintSet
 from .._engine.model_graph import ModelGraph, Unsupported
+from .._engine.seats import SeatsBroken
 from .._engine.state_keys import inverse, renumbered_mask
 from ..objects.dependence import dependence, dependent
 from ..settings import DEFAULT_MAX_STEPS
@@ -108,9 +109,7 @@ class Stateful(Exhaustive):
             self.graph = kept = keep.get("graph")
             if self.graph is None:
                 try:
-                    self.graph = ModelGraph(program, symmetry=self.symmetry, exact=self.exact,
-                                            max_states=self.max_states, max_steps=self.max_steps,
-                                            stable=self.stable)
+                    self.graph = self._walk(program, seats=True)
                 except Unsupported:
                     pass
                 else:
@@ -129,6 +128,35 @@ class Stateful(Exhaustive):
         if self.graph is None and start is not None:
             self._replay_below(start, keep)
 
+    def _walk(self, program, seats: bool) -> ModelGraph:
+        """The graph walk of ``program``; with seat moves unless ``seats`` is False, or they
+        fail their check as its threads start (:mod:`explorer._engine.seats`)."""
+        if seats:
+            try:
+                return ModelGraph(program, symmetry=self.symmetry, exact=self.exact, max_states=self.max_states,
+                                  max_steps=self.max_steps, stable=self.stable)
+            except SeatsBroken:
+                pass
+        return ModelGraph(program, symmetry=self.symmetry, exact=self.exact, max_states=self.max_states,
+                          max_steps=self.max_steps, stable=self.stable, seats=False)
+
+    def _without_seats(self) -> None:
+        """A seat move failed its check as the walk went: walk again from the start without
+        them. The runs made stand (each was a run of the program); what the first walk
+        counted (its steps into states visited, the values it sent again) is kept in
+        ``base``, negated, so that ``walked_past`` and ``resent`` go on from it; ``states``
+        counts the new walk's."""
+        old = self.graph
+        self.graph = graph = self._walk(old.program, seats=False)
+        states, resent, pruned = self.base
+        self.base = (states, resent - old.resent, pruned - old.pruned)
+        graph.limit = old.limit - old.pruned - old.runs
+
+    @property
+    def seat_moves(self) -> tuple:
+        """The seat moves the graph walk merged states by (:mod:`explorer._engine.seats`)."""
+        return self.graph.moves if self.graph is not None else ()
+
     def _replay_below(self, start: tuple, keep: dict) -> None:
         """A unit whose program the walk does not cover after all explores by replaying, with
         states of its own and sleep sets empty along its path, the whole subtree that holds
@@ -143,7 +171,11 @@ class Stateful(Exhaustive):
     def begin(self) -> bool:
         if self.graph is not None:
             try:
-                schedule = self.graph.next_schedule()
+                try:
+                    schedule = self.graph.next_schedule()
+                except SeatsBroken:
+                    self._without_seats()
+                    schedule = self.graph.next_schedule()
             except Unsupported:  # met a step the walk does not cover: explore by replaying
                 self.graph = None
                 if self.start is not None:
