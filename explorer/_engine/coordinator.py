@@ -30,6 +30,7 @@ from ..strategies.random_walk import UNIT
 from .program import Program
 from .hunger import Hunger
 from .search import _state_figures, assemble, drive
+from .seats import SeatsBroken
 from .shared_visited import SharedVisited
 from .tally import Tally
 from .units import Job, Piece, Unit, dumps, knowledge, run_unit, strategy_for
@@ -41,6 +42,11 @@ FIRST_SLICE = 0.25
 SLICE = 2.0
 #: Units kept queued per worker, so that none waits for the coordinator between two.
 QUEUED = 2
+
+
+#: Why a stateful search whose seat moves failed their check in a unit runs serially.
+SEATS_BROKEN = ("a thread body does more with a lock's name than name it (a seat move failed its check), and "
+                "the workers had merged states by those moves; serially the search walks again without them")
 
 
 class Fallback(Exception):  # noqa: N818 - a signal: run serially instead
@@ -70,8 +76,11 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         drive(program, strategy_for(name, options), _first(settings), Tally(), deadline, started)
     else:
         splits = callable(getattr(strategy, "split", None))  # one that cannot split runs here, to its end
-        about = drive(program, strategy, settings, tally, deadline, started,
-                      slice_end=started + first_slice if splits else None)
+        try:
+            about = drive(program, strategy, settings, tally, deadline, started,
+                          slice_end=started + first_slice if splits else None)
+        except SeatsBroken:
+            raise Fallback(SEATS_BROKEN) from None
         if not about.pop("sliced"):
             return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0, 0.0
         pieces[(0,)] = Piece.of((0,), tally, [], _counters(strategy), seconds=time.monotonic() - started)
@@ -125,6 +134,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 unit = running.pop(future)
                 try:
                     piece = pickle.loads(future.result())
+                except SeatsBroken:
+                    raise Fallback(SEATS_BROKEN) from None
                 except Exception as error:  # noqa: BLE001 - a worker died or a piece would not pickle
                     raise Fallback(f"a worker failed ({type(error).__name__}: {error})") from error
                 if piece.learned:
@@ -166,7 +177,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
             whole.absorb(counters)
     about["covered"] = getattr(whole, "incomplete_reason", None)
     if about["figures"]:  # stateful: the states every unit stored
-        about["figures"] = _state_figures(whole, about["groups"], program.thread_names)
+        about["figures"] = _state_figures(whole, about["groups"], program.thread_names, about["seats"])
     result = assemble(program, name, settings, merged, about, deadline, time.monotonic() - started)
     return result, backend.workers, tuple(unit_seconds), coordinating, peak
 

@@ -96,9 +96,8 @@ class ModelGraph:
                 family[i] = group[0]
         self.family = family
         # Seat moves (:mod:`.seats`): threads renamed with the locks their arguments name,
-        # checked step by step as the walk learns them; they include the twins' swaps. A
-        # parallel search's keys must be alike in every process, so it keeps to twins.
-        self.moves = seat_moves(program, self.locks, self.reentrant) if symmetry and seats and not stable else ()
+        # checked step by step as the walk learns them; they include the twins' swaps.
+        self.moves = seat_moves(program, self.locks, self.reentrant) if symmetry and seats else ()
         self.images: list[dict] = []  # per move: local id -> the local id its thread's image is in
         if self.moves:
             self.groups = ()
@@ -909,14 +908,24 @@ class ModelGraph:
 
     def _seat(self, threads: tuple) -> tuple:
         """The arrangement of a state under the seat move that makes its tuple of local
-        states least (ties: the first move): every move maps a state to one with the same
-        future, renamed, so any choice is sound; the least merges the most."""
+        states least (a parallel search's: of their digests; ties: the first move): every
+        move maps a state to one with the same future, renamed, so any choice is sound; the
+        least merges the most."""
         best, chosen = threads, 0
         images, orders = self.images, self.seat_orders
-        for a in range(1, len(self.moves)):
-            keyed = tuple(map(images[a].__getitem__, map(threads.__getitem__, orders[a])))
-            if keyed < best:
-                best, chosen = keyed, a
+        if self.stable:  # by digests, so that every process picks the same move
+            digests = self.digests
+            least = tuple(map(digests.__getitem__, threads))
+            for a in range(1, len(self.moves)):
+                keyed = tuple(map(images[a].__getitem__, map(threads.__getitem__, orders[a])))
+                ranked = tuple(map(digests.__getitem__, keyed))
+                if ranked < least:
+                    best, chosen, least = keyed, a, ranked
+        else:
+            for a in range(1, len(self.moves)):
+                keyed = tuple(map(images[a].__getitem__, map(threads.__getitem__, orders[a])))
+                if keyed < best:
+                    best, chosen = keyed, a
         if not chosen:
             return _UNMOVED
         arrangement = self.renamings.get(chosen)

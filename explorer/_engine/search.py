@@ -199,7 +199,7 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
             "reduced": getattr(strategy, "reduced", False),
             "groups": groups,
             "seats": getattr(strategy, "seat_moves", ()),
-            "figures": _state_figures(strategy, groups, program.thread_names),
+            "figures": _state_figures(strategy, groups, program.thread_names, getattr(strategy, "seat_moves", ())),
             "sliced": sliced}
 
 
@@ -294,20 +294,19 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
     )
 
 
-def _state_figures(strategy, groups: tuple, names: tuple[str, ...]) -> dict:
+def _state_figures(strategy, groups: tuple, names: tuple[str, ...], moves: tuple = ()) -> dict:
     """What a stateful search stored: its states, bytes per state, the chance of a collision."""
     if not getattr(strategy, "needs_state", False):
         return {}
     return {"states": strategy.states, "bytes_per_state": strategy.bytes_per_state(),
             "collision_probability": strategy.collision_probability(),
             "replays_per_state": (strategy.replayed + strategy.resent) / max(strategy.states, 1),
-            "symmetric": tuple(tuple(names[i] for i in group) for group in _classes(strategy, groups))}
+            "symmetric": tuple(tuple(names[i] for i in group) for group in _classes(moves, groups))}
 
 
-def _classes(strategy, groups: tuple) -> tuple:
+def _classes(moves: tuple, groups: tuple) -> tuple:
     """The classes of threads a stateful search took as interchangeable: twins, or the
     threads each seat move can send a thread to (:mod:`.seats`)."""
-    moves = getattr(strategy, "seat_moves", ())
     if not moves:
         return groups
     orbits = {tuple(sorted({move.threads[i] for move in moves})) for i in range(len(moves[0].threads))}

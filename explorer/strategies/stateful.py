@@ -174,6 +174,8 @@ class Stateful(Exhaustive):
                 try:
                     schedule = self.graph.next_schedule()
                 except SeatsBroken:
+                    if self.stable:  # other processes merged states by the moves: the coordinator
+                        raise        # explores serially instead
                     self._without_seats()
                     schedule = self.graph.next_schedule()
             except Unsupported:  # met a step the walk does not cover: explore by replaying
