@@ -5,6 +5,7 @@
     python benchmarks/bench_spin.py --big               # adds counter 4x4 (SPIN: 3.9M states, seconds)
     python benchmarks/bench_spin.py --big --spin-keep-locals  # the issue's 34.9M states (pan ~100 s, 2.2 GiB)
     python benchmarks/bench_spin.py --rows counter-3x4,philosophers-8 --strategies stateful,dpor,exhaustive
+    python benchmarks/bench_spin.py --rows philosophers-6 --strategies stateful,stateful-no-symmetry
     python benchmarks/bench_spin.py --json FILE         # also write every measured row as JSON
 
 SPIN 6.5.2 comes from Debian's package (`apt-get install -y spin`; gcc builds its verifier). It is
@@ -135,7 +136,9 @@ QUICK = (Row("counter-2x2", "counter", 2, 2, exhaustive=True),
          Row("counter-3x2", "counter", 3, 2, exhaustive=True),
          Row("locked-3x2", "locked", 3, 2, exhaustive=True),
          Row("philosophers-3", "philosophers", 3, exhaustive=True))
-ROWS = {row.key: row for row in QUICK + FULL + BIG}
+#: Rows only --rows names: the philosophers' tables between QUICK's and FULL's.
+BETWEEN = tuple(Row(f"philosophers-{n}", "philosophers", n) for n in (4, 5, 6, 7))
+ROWS = {row.key: row for row in QUICK + FULL + BIG + BETWEEN}
 
 
 def forks(row: Row, seat: int) -> tuple[str, str]:
@@ -275,14 +278,17 @@ def child(key: str, strategy: str, limit: float) -> None:
     """Run one strategy on one row and print what it found as one JSON line."""
     row = ROWS[key]
     warm = Scenario("warm-up", variables={"x": 0}, threads={"T": partial(count_up, 1)})
-    explore(warm, **explore_options(strategy=strategy))  # imports and first calls stay out of the figure
+    explore(warm, **explore_options(strategy=strategy.split("-")[0]))  # imports and first calls stay out
     built = scenario(row)
     before = peak_mib()
     started = time.perf_counter()
-    result = explore(built, **explore_options(strategy=strategy, time_limit=limit))
+    options = {"strategy": "stateful", "symmetry": False} if strategy == "stateful-no-symmetry" else {
+        "strategy": strategy}
+    result = explore(built, **explore_options(time_limit=limit, **options))
     seconds = time.perf_counter() - started
     finals = sorted({dict(state)[row.counter] for state in result.final_states})
     print(json.dumps({"seconds": seconds, "executions": result.executions, "steps": result.steps,
+                      "states": result.states, "symmetric": [list(group) for group in result.symmetric],
                       "complete": result.complete, "incomplete reason": result.incomplete_reason,
                       "finals": finals, "deadlock": result.deadlocked > 0, "MiB": peak_mib(),
                       "MiB before": before}))
@@ -379,7 +385,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rows", help=f"comma-separated rows, any of: {', '.join(ROWS)}")
     parser.add_argument("--strategies", default="stateful,dpor",
                         help="comma-separated explorer strategies (default stateful,dpor; exhaustive runs "
-                             "only where feasible)")
+                             "only where feasible; stateful-no-symmetry: stateful with symmetry=False)")
     parser.add_argument("--time-limit", type=float,
                         help="seconds per strategy and row (600; 20 with --quick)")
     parser.add_argument("--spin-keep-locals", action="store_true",
@@ -420,7 +426,10 @@ def main(argv: list[str]) -> int:
             ours[strategy] = run_explorer(row, strategy, limit)
             found = ours[strategy]
             if "error" not in found:
+                stored = found.get("states")
                 print(f"  explorer {strategy}: {found['seconds']:.2f} s, {found['executions']:,} executions, "
+                      + ("" if stored is None else f"{stored:,} states"
+                         + (" (per symmetry class)" if found.get("symmetric") else "") + ", ") +
                       f"final {row.counter} in {shown(found['finals'])}, deadlock "
                       f"{'yes' if found['deadlock'] else 'no'}, "
                       + ("complete" if found["complete"] else f"incomplete: {found['incomplete reason']}"),

@@ -34,10 +34,10 @@ def test_a_fingerprint_set_answers_every_lookup_as_a_dict_would_through_its_grow
 
 
 def test_the_graph_walk_stores_a_state_in_a_fraction_of_what_exact_keys_take_once_it_has_many(monkeypatch):
-    # five philosophers sharing a meals counter, as benchmarks/bench_spin.py has them; the
+    # six philosophers sharing a meals counter, as benchmarks/bench_spin.py has them; the
     # walk moves its states to the compact table after its first thousand, mid-walk
     monkeypatch.setattr(model_graph, "COMPACT_AT", 1000)
-    scenario = bench.scenario(bench.Row("philosophers-5", "philosophers", 5))
+    scenario = bench.scenario(bench.Row("philosophers-6", "philosophers", 6))
     compact = explore(scenario, strategy="stateful")
     exact = explore(scenario, strategy="stateful", exact_states=True)
     assert compact.states == exact.states > 10_000

@@ -266,8 +266,9 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
 
     if about["reduced"]:
         _in_witness_order(found, cut_short=stop_reason in ("time_limit", "interrupted"))
-    visible = {key: entry for key, entry in found.items()
-               if id(entry[1]) not in locate.diverged or entry[0].kind == "nondeterminism"}
+    visible = found if not locate.diverged else {
+        key: entry for key, entry in found.items()
+        if id(entry[1]) not in locate.diverged or entry[0].kind == "nondeterminism"}
     try:
         findings = _public_findings(program, visible, locate)
     except KeyboardInterrupt as stop:  # Ctrl-C while wording findings: word them again, without lines
@@ -559,15 +560,17 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
     kept: list[list] = []
     best: dict[tuple, int] = {}  # fold key -> position in kept
     sites_of: dict[int, tuple] = {}  # id(events) -> (events, the site of each step)
+    last_events, sites = None, None  # a run's races come one after another: its sites, at hand
     for entry in found.values():
         raw, events, occurrences, score = entry
         if raw.kind != "race":
             kept.append(entry)
             continue
-        known = sites_of.get(id(events))
-        if known is None:
-            known = sites_of[id(events)] = (events, _sites(events, locate(events), names))
-        sites = known[1]
+        if events is not last_events:
+            known = sites_of.get(id(events))
+            if known is None:
+                known = sites_of[id(events)] = (events, _sites(events, locate(events), names))
+            last_events, sites = events, known[1]
         steps = raw.steps if raw.__class__ is _Race else raw.details["steps"]
         first, second = sites[steps[0]], sites[steps[1]]
         fold = (raw.key[1], first, second) if first <= second else (raw.key[1], second, first)
@@ -709,8 +712,8 @@ def _in_witness_order(found: dict, cut_short: bool = False) -> None:
         order = sorted([(entry[0].kind, rank[id(entry[1])], key, entry) for key, entry in found.items()],
                        key=_ranked)
     else:
-        order = sorted([(entry[0].kind, rank[id(entry[1])], shown(key), key, entry) for key, entry in found.items()],
-                       key=_ranked)
+        order = sorted([(entry[0].kind, rank[id(entry[1])], shown(key), key, entry)
+                        for key, entry in found.items()], key=_ranked)
     found.clear()
     found.update((item[-2], item[-1]) for item in order)
 
