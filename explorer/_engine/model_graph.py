@@ -820,10 +820,10 @@ class ModelGraph:
                 if len(self.arranged) >= ARRANGED:  # a cache, not a table of every state's
                     self.arranged.clear()
                 arranged = self.arranged[threads] = self._arrange(threads)
-            perm, keyed, renamed, move = arranged
+            perm, order, renamed, move = arranged
             if perm is not None:
-                threads = keyed
                 if move is None:
+                    threads = tuple(map(threads.__getitem__, order))
                     if owner:
                         owner = tuple(None if holder is None else perm[holder] for holder in owner)
                 else:  # lock n is called move.locks[n]: its holder and depth move there
@@ -834,6 +834,7 @@ class ModelGraph:
                         moved_depth[m] = depth[n]
                     owner, depth = tuple(moved_owner), tuple(moved_depth)
                     epoch_renamed = move.epochs
+                    threads = order  # the local states the move sends them to, in its order
         self.perm = perm
         parts = self.parts
         numbered = []
@@ -890,10 +891,12 @@ class ModelGraph:
             return -1
 
     def _arrange(self, threads: tuple) -> tuple:
-        """``(perm, keyed, renamed, move)`` for a tuple of local states: the renumbering that
-        orders interchangeable threads by their states (None: none moves), the local states
-        in the key's order, the renumbering's table of summary entries to their numbers
-        (:meth:`_renamed`), and the seat move it makes (None: twins only trade places)."""
+        """``(perm, order, renamed, move)`` for a tuple of local states: the renumbering that
+        orders interchangeable threads by their states (None: none moves), the threads in
+        the key's order (a seat move's: their images' local states, in its order), the
+        renumbering's table of summary entries to their numbers (:meth:`_renamed`), and the
+        seat move it makes (None: twins only trade places); for twins, one such tuple per
+        renumbering, shared by every tuple of local states it orders."""
         if self.moves:
             return self._seat(threads)
         # a parallel search orders interchangeable threads by digest: the same order everywhere
@@ -903,8 +906,8 @@ class ModelGraph:
             return _UNMOVED
         arrangement = self.renamings.get(tuple(perm))
         if arrangement is None:
-            arrangement = self.renamings[tuple(perm)] = (perm, {})
-        return arrangement[0], tuple(map(threads.__getitem__, order)), arrangement[1], None
+            arrangement = self.renamings[tuple(perm)] = (perm, tuple(order), {}, None)
+        return arrangement
 
     def _seat(self, threads: tuple) -> tuple:
         """The arrangement of a state under the seat move that makes its tuple of local
