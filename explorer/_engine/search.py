@@ -195,11 +195,12 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     tally.pruned += pruned + getattr(strategy, "walked_past", 0)
     tally.stop_reason = stop_reason
     groups = state_keys.groups if state_keys is not None else ()
+    seats = getattr(strategy, "seat_moves", ())  # a graph walk's, when it folded seats
     return {"covered": getattr(strategy, "incomplete_reason", None),  # None: the strategy covers everything
             "reduced": getattr(strategy, "reduced", False),
             "groups": groups,
-            "seats": getattr(strategy, "seat_moves", ()),
-            "figures": _state_figures(strategy, groups, program.thread_names, getattr(strategy, "seat_moves", ())),
+            "seats": seats,
+            "figures": _state_figures(strategy, groups, program.thread_names, seats),
             "sliced": sliced}
 
 
@@ -369,12 +370,8 @@ def _permutations(groups: tuple, k: int):
 
 def _renumbered(events: list, perm, names: dict | None = None) -> list:
     """A run with thread ``i`` called ``perm[i]`` and, given ``names``, its locks renamed."""
-    if names:
-        moved = [(perm[thread], renamed_step(step, names), value, sorted(perm[i] for i in enabled))
-                 for thread, step, value, enabled in events]
-    else:
-        moved = [(perm[thread], step, value, sorted(perm[i] for i in enabled))
-                 for thread, step, value, enabled in events]
+    moved = [(perm[thread], renamed_step(step, names) if names else step, value, sorted(perm[i] for i in enabled))
+             for thread, step, value, enabled in events]
     syncs = getattr(events, "syncs", None)
     return moved if syncs is None else Events(moved, syncs)
 
