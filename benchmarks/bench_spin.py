@@ -6,6 +6,7 @@
     python benchmarks/bench_spin.py --big --spin-keep-locals  # the 34.9M states (pan ~100 s, 2.2 GiB)
     python benchmarks/bench_spin.py --rows counter-3x4,philosophers-8 --strategies stateful,dpor,exhaustive
     python benchmarks/bench_spin.py --rows philosophers-6 --strategies stateful,stateful-no-symmetry
+    python benchmarks/bench_spin.py --strategies auto,dpor,stateful   # auto: dpor and stateful in turns
     python benchmarks/bench_spin.py --json FILE         # also write every measured row as JSON
 
 SPIN 6.5.2 comes from Debian's package (`apt-get install -y spin`; gcc builds its verifier). It is
@@ -291,6 +292,7 @@ def child(key: str, strategy: str, limit: float) -> None:
                       "states": result.states, "symmetric": [list(group) for group in result.symmetric],
                       "complete": result.complete, "incomplete reason": result.incomplete_reason,
                       "finals": finals, "deadlock": result.deadlocked > 0, "MiB": peak_mib(),
+                      "strategy": result.strategy, "contenders": [list(entry) for entry in result.contenders],
                       "MiB before": before}))
 
 
@@ -385,7 +387,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rows", help=f"comma-separated rows, any of: {', '.join(ROWS)}")
     parser.add_argument("--strategies", default="stateful,dpor",
                         help="comma-separated explorer strategies (default stateful,dpor; exhaustive runs "
-                             "only where feasible; stateful-no-symmetry: stateful with symmetry=False)")
+                             "only where feasible; stateful-no-symmetry: stateful with symmetry=False; auto: "
+                             "dpor and stateful in turns, the line names the one that finished first)")
     parser.add_argument("--time-limit", type=float,
                         help="seconds per strategy and row (600; 20 with --quick)")
     parser.add_argument("--spin-keep-locals", action="store_true",
@@ -427,7 +430,11 @@ def main(argv: list[str]) -> int:
             found = ours[strategy]
             if "error" not in found:
                 stored = found.get("states")
-                print(f"  explorer {strategy}: {found['seconds']:.2f} s, {found['executions']:,} executions, "
+                chose = (f" ({found['strategy']} finished first; "
+                         + ", ".join(f"{name} {runs:,} executions in {seconds:.2f} s"
+                                     for name, runs, seconds in found["contenders"]) + ")"
+                         if found.get("contenders") else "")
+                print(f"  explorer {strategy}{chose}: {found['seconds']:.2f} s, {found['executions']:,} executions, "
                       + ("" if stored is None else f"{stored:,} states"
                          + (" (per symmetry class)" if found.get("symmetric") else "") + ", ") +
                       f"final {row.counter} in {shown(found['finals'])}, deadlock "

@@ -107,9 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="+", metavar="PATH",
                      help="scenario files or folders; FILE::NAME picks one scenario of a file")
     run.add_argument("-k", dest="select", metavar="EXPRESSION", help=_K_HELP)
-    run.add_argument("--strategy", default="dpor", choices=sorted(STRATEGIES),
+    run.add_argument("--strategy", default="dpor", choices=sorted([*STRATEGIES, "auto"]),
                      help="dpor (one schedule per Mazurkiewicz trace, the default), exhaustive (every "
-                          "schedule: counts of interleavings), stateful, bounded (at most --preemptions), "
+                          "schedule: counts of interleavings), stateful, auto (dpor and stateful in turns: "
+                          "the first to finish gives the result), bounded (at most --preemptions), "
                           "random or pct (seeded samples; 1,000 executions unless --max-executions)")
     run.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random and pct strategies")
     run.add_argument("--preemptions", type=int, default=None, metavar="K",

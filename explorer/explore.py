@@ -13,6 +13,7 @@ from ._engine.coordinator import Fallback, parallel_search
 from ._engine.execution import COMPLETED, DIVERGED, FAILED, HUNG
 from ._engine.execution import Execution as _Run
 from ._engine.guards import no_process_exit
+from ._engine.portfolio import race
 from ._engine.program import Program
 from ._engine.search import _unhashable, make_trace, outcome_findings, search
 from ._engine.units import strategy_for
@@ -31,6 +32,8 @@ from .strategies import SAMPLING, STRATEGIES, FollowSchedule
 
 __all__ = ["explore", "replay"]
 
+#: The strategy that runs dpor and stateful search in turns (:mod:`._engine.portfolio`).
+AUTO = "auto"
 #: Executions a sampling strategy runs when no budget is given.
 DEFAULT_SAMPLES = 1_000
 
@@ -73,7 +76,10 @@ def explore(
     interleavings), ``"stateful"`` (every schedule, cut at states already visited),
     ``"bounded"`` (every schedule with at most ``preemptions`` preemptions, default 2),
     ``"random"`` or ``"pct"`` (seeded samples; PCT aims at bugs of ``depth`` ordering
-    constraints, default 3; without a budget they stop after 1,000 executions). Every
+    constraints, default 3; without a budget they stop after 1,000 executions), or
+    ``"auto"``: dpor and stateful search take turns, and the first to finish gives the
+    result (``result.strategy`` names it, ``result.contenders`` says what each got; the
+    choice depends on the scenario alone, never on the machine's speed). Every
     complete strategy gives the same final states, deadlocks and findings; only a
     search that covered every schedule is ``complete``.
     Faults in the scenario's threads are findings in the result, never exceptions;
@@ -104,9 +110,9 @@ def explore(
     a second is explored serially. ``result.workers`` says how many took part.
     """
     _check_scenario(scenario)
-    make = STRATEGIES.get(strategy) if isinstance(strategy, str) else None
-    if make is None:
-        raise InvalidArgument(f"unknown strategy {strategy!r}; the strategies are {sorted(STRATEGIES)}")
+    make = STRATEGIES.get(strategy) if isinstance(strategy, str) and strategy != AUTO else None
+    if make is None and strategy != AUTO:
+        raise InvalidArgument(f"unknown strategy {strategy!r}; the strategies are {sorted([*STRATEGIES, AUTO])}")
     for name, value, least in (("seed", seed, None), ("preemptions", preemptions, 0), ("depth", depth, 1)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or (least is not None and value < least)):
@@ -117,8 +123,9 @@ def explore(
     if depth is not None and strategy != "pct":
         raise InvalidArgument(f"depth= is the bug depth of the 'pct' strategy, not {strategy!r}")
     for name, value in (("symmetry", symmetry), ("max_states", max_states), ("exact_states", exact_states)):
-        if value is not None and strategy != "stateful":
-            raise InvalidArgument(f"{name}= is an option of the 'stateful' strategy, not {strategy!r}")
+        if value is not None and strategy not in ("stateful", AUTO):
+            raise InvalidArgument(f"{name}= is an option of the 'stateful' strategy (and of 'auto', which "
+                                  f"runs it), not {strategy!r}")
     for name, value in (("symmetry", symmetry), ("exact_states", exact_states)):
         if value is not None and not isinstance(value, bool):
             raise InvalidArgument(f"{name} must be True or False, got {value!r}")
@@ -126,6 +133,9 @@ def explore(
                                    or max_states < 1):
         raise InvalidArgument(f"max_states must be a positive whole number or None, got {max_states!r}")
     count = _workers(workers, backend, address)
+    if strategy == AUTO and count != 1:
+        raise InvalidArgument("strategy='auto' takes its turns in one process: for workers=, choose 'dpor' or "
+                              "'stateful' (a serial run with strategy='auto' names the one that finishes first)")
     options = {"seed": seed, "preemptions": 2 if preemptions is None else preemptions,
                "depth": 3 if depth is None else depth, "symmetry": symmetry is not False,
                "exact": bool(exact_states), "max_states": max_states, "max_steps": max_steps}
@@ -151,6 +161,8 @@ def explore(
                                                coordinator_seconds=coordinating, worker_peak_mib=peak)
         program = Program(scenario)
         with program.session():  # plain code: patched once for the whole search
+            if strategy == AUTO:
+                return race(program, options, settings, deadline)
             return search(program, strategy_for(strategy, options), strategy, settings)
 
 

@@ -108,10 +108,12 @@ def render_result(result: ExplorationResult, *, traces: bool = True, hint=replay
     lines = [f"scenario {result.scenario.name!r}: {result.summary()}"]
     if not result.complete:
         lines.append(f"  INCOMPLETE: {result.incomplete_reason}; nothing beyond this was checked")
-        if result.stop_reason in ("time_limit", "max_executions") and result.strategy in ("dpor", "exhaustive"):
+        if result.stop_reason in ("time_limit", "max_executions", "interrupted") \
+                and result.strategy in ("dpor", "exhaustive") and not result.contenders:
             lines.append("  try strategy='stateful' (--strategy stateful): it merges runs that reach the same "
                          "state (locals, values, locks), which dpor and exhaustive explore apart, and "
-                         "treats threads built alike as one")
+                         "treats threads built alike as one; or strategy='auto', which runs dpor and "
+                         "stateful in turns and answers with the first to finish")
     ended = [(f"({word})", count) for word, count in (("deadlocked", result.deadlocked),
                                                       ("failed", result.failed),
                                                       ("cut short at max_steps", result.truncated)) if count]

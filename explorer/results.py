@@ -111,6 +111,9 @@ class ExplorationResult:
     coordinator_seconds: float = 0.0
     #: Parallel exploration: the largest peak resident memory of a worker process, in MiB.
     worker_peak_mib: float = 0.0
+    #: ``strategy="auto"``: ``(strategy, executions, seconds)`` of each strategy that took
+    #: turns, the one that finished first (``strategy``, whose result this is) first; () otherwise.
+    contenders: tuple = ()
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -197,6 +200,10 @@ class ExplorationResult:
                 text += f", P(fingerprint collision) {self.collision_probability:.1e}"
         text += f", {self.steps} steps, {len(self.final_states)} distinct final states"
         text += f", {self.elapsed:.2f}s, {self.strategy}"
+        if self.contenders:  # strategy="auto": the first to finish, and what the others got
+            others = "; ".join(f"{name} {executions} executions in {seconds:.2f}s" if seconds else
+                               f"{name} needed no turn" for name, executions, seconds in self.contenders[1:])
+            text += f" (auto: finished first{'; ' + others if others else ''})"
         return text + ("" if self.complete else ", INCOMPLETE")
 
     def render(self, *, traces: bool = True) -> str:

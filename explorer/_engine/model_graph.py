@@ -52,6 +52,9 @@ FINISHED = "finished"
 #: past it they move to a FingerprintSet: 14 to 27 bytes a state instead of about 100, at a
 #: microsecond or so a lookup (Python probes it). Below it the dict takes some 25 MiB at most.
 COMPACT_AT = 1 << 18
+#: How many steps the walk takes between looks at the clock (a time limit, a unit's time)
+#: and at a portfolio's turn: a power of two.
+CHECK_EVERY = 1024
 _CHANNEL_BITS = ~((1 << CHANNELS) - 1)  # every channel's bit in a knowers mask
 _GENERATOR = type((lambda: (yield))())
 
@@ -148,6 +151,10 @@ class ModelGraph:
         self.hungry = None  # a flag that stops it from ``early`` on: a worker is idle (hunger.py)
         self.early = 0.0
         self.paused = False
+        # a portfolio's turn (:mod:`.portfolio`): the walk stops, between two states, once it
+        # has taken this many steps (states stored and steps into states visited)
+        self.stop_after: int | None = None
+        self.check_every = CHECK_EVERY - 1  # a mask: those checks come every CHECK_EVERY steps
         self.locals: dict = {}   # (family, key) -> local id
         self.info: list = []     # local id -> (family, pending step or None, ordinal, values sent, return)
         self.memo: dict = {}     # (local id, value sent, its type) -> next local id
@@ -401,6 +408,7 @@ class ModelGraph:
     def next_schedule(self) -> list[int] | None:
         """The next path to run through the engine (thread numbers), or None when the walk is
         done, paused (a unit's time) or :attr:`spent` (its runs reached ``limit``)."""
+        self.paused = False
         if self.pruned + self.runs >= self.limit:
             self.spent = True
             return None
@@ -417,15 +425,18 @@ class ModelGraph:
         if self.handed is not None:
             handed, self.handed = self.handed, None
             return handed
-        counter = 0
+        counter, every = 0, self.check_every
         while stack:
             counter += 1
-            if not counter & 1023:
+            if not counter & every:  # now and then: the clock, a unit's time, a portfolio's turn
                 if self.passed[0]:
                     raise TimeLimitReached
                 if self.pause is not None and (time.monotonic() >= self.pause or (  # a unit's time is up
                         self.hungry is not None and self.hungry[0] and time.monotonic() >= self.early)):
                     self.paused = True
+                    return None
+                if self.stop_after is not None and len(self.visited) + self.pruned >= self.stop_after:
+                    self.paused = True  # a portfolio's turn is over
                     return None
             frame = stack[-1]
             state, enabled, tried, asleep, done = frame

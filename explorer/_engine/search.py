@@ -61,6 +61,21 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     stopped at ``slice_end`` (a work unit's time is up: its strategy can ``split()``), or
     earlier, once it has run :data:`.hunger.AT_LEAST` seconds, when ``hungry[0]`` is set
     (a worker is idle: :mod:`.hunger`)."""
+    driving = drive_in_turns(program, strategy, settings, tally, deadline, started, slice_end, hungry)
+    try:
+        next(driving)
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("[explorer internal bug] a search without turns paused")
+
+
+def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally, deadline: Deadline,
+                   started: float, slice_end: float | None = None, hungry=None, turn=None):
+    """:func:`drive` as a generator that pauses, between two executions or two states of a
+    graph walk, whenever ``turn.over(executions, steps)`` says its turn is over (its
+    executions and engine steps so far), and goes on from there when resumed: so that two searches of
+    one program can take turns in one thread (:mod:`.portfolio`). Its return value (the
+    ``StopIteration``'s) is :func:`drive`'s. Without ``turn`` it never pauses."""
     counts, outcome_counts, witnesses, found = tally.counts, tally.outcome_counts, tally.witnesses, tally.found
     edge_witness, edge_sets, edge_cap = tally.edge_witness, tally.edge_sets, tally.edge_cap
     names = program.thread_names
@@ -101,6 +116,8 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     sliced = False
     try:
         while True:
+            if turn is not None and turn.over(executions, steps):
+                yield  # another search's turn; this one goes on from here
             # a work unit's time is up, or a worker is idle: stop before begin(), which may already
             # choose what comes next (a strategy that cannot split now, a replaying stateful search,
             # runs on)
@@ -111,6 +128,9 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
                 sliced = True
                 break
             if not begin():
+                if turn is not None and getattr(strategy, "paused", False):  # its walk's turn is over
+                    yield
+                    continue
                 sliced = getattr(strategy, "paused", False)  # stopped at the unit's time, with work left
                 if getattr(strategy, "budget_spent", False):
                     stop_reason = "max_executions"
