@@ -636,7 +636,7 @@ def result_to_dict(result: ExplorationResult) -> dict[str, Any]:
     ]
     outcomes.sort(key=lambda entry: _canonical([list(entry["state"].values()),
                                                 list(entry["returns"].values())]))
-    return {
+    data = {
         "format": FORMAT,
         "version": SCHEMA_VERSION,
         "explorer_version": _explorer_version(),
@@ -672,6 +672,10 @@ def result_to_dict(result: ExplorationResult) -> dict[str, Any]:
             for held, acquired, thread, holding, location in result.lock_order
         ],
     }
+    if result.contenders:  # strategy="auto": which strategies took turns (their seconds vary: left out)
+        data["contenders"] = [{"strategy": name, "executions": executions}
+                              for name, executions, _seconds in result.contenders]
+    return data
 
 
 @provides

@@ -38,6 +38,7 @@ def as_searched(result):
     """Everything a search gives but its timings (and which strategies took turns)."""
     data = result_to_dict(result)
     del data["elapsed"]
+    data.pop("contenders", None)  # auto's alone
     return data, result.executions, result.pruned, result.steps, result.states, result.symmetric
 
 
@@ -100,6 +101,10 @@ def test_auto_decides_the_same_way_every_time_whatever_the_clock_says():
     first, second = explore(scenario, strategy="auto"), explore(scenario, strategy="auto")
     assert [entry[:2] for entry in first.contenders] == [entry[:2] for entry in second.contenders]
     assert as_searched(first) == as_searched(second)
+    # and its JSON names the strategies that took turns, with no seconds: it is the same too
+    assert result_to_dict(first)["contenders"] == result_to_dict(second)["contenders"] == [
+        {"strategy": name, "executions": runs} for name, runs, _seconds in first.contenders]
+    assert "contenders" not in result_to_dict(explore(scenario, strategy="stateful"))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
