@@ -43,15 +43,18 @@ def as_searched(result):
 
 
 @contextmanager
-def short_turns(stateful_first=False):
+def short_turns(stateful_first=False, only=None):
     """Turns of a step or two, and a graph walk that looks at its turn at every step: the
     two searches pause and go on from everywhere they can; ``stateful_first`` gives
-    stateful search the first turn, so that it wins more races."""
+    stateful search the first turn, so that it wins more races; ``only`` races that one
+    strategy alone, which pauses at every turn and always wins."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(portfolio, "FIRST_TURN", 1)
         patch.setattr(model_graph, "CHECK_EVERY", 2)
         if stateful_first:
             patch.setattr(portfolio, "CONTENDERS", portfolio.CONTENDERS[::-1])
+        if only is not None:
+            patch.setattr(portfolio, "CONTENDERS", (only,))
         yield
 
 
@@ -108,11 +111,15 @@ def test_auto_decides_the_same_way_every_time_whatever_the_clock_says():
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(xst.scenarios(threads=range(1, 4), max_steps_per_thread=4), st.booleans())
-def test_searches_paused_at_every_turn_give_their_uninterrupted_results_and_exhaustive_verdicts(scenario, flip):
-    with short_turns(stateful_first=flip):
+@given(xst.scenarios(threads=range(1, 4), max_steps_per_thread=4),
+       st.sampled_from(["dpor first", "stateful first", "dpor alone", "stateful alone"]))
+def test_searches_paused_at_every_turn_give_their_uninterrupted_results_and_exhaustive_verdicts(scenario, race):
+    with short_turns(stateful_first=race == "stateful first",
+                     only=race.split()[0] if race.endswith("alone") else None):
         auto = explore(scenario, strategy="auto")
     assert auto.strategy in portfolio.CONTENDERS
+    if race.endswith("alone"):
+        assert auto.strategy == race.split()[0]
     assert as_searched(auto) == as_searched(explore(scenario, strategy=auto.strategy))
     assert verdicts(auto) == verdicts(explore(scenario, strategy="exhaustive"))
 
@@ -183,3 +190,15 @@ def test_a_dpor_search_cut_short_points_to_stateful_and_auto_and_auto_points_now
     assert "strategy='auto'" in cut.render() and "strategy='stateful'" in cut.render()
     raced = explore(counter(3, 3), strategy="auto", max_executions=20)
     assert not raced.complete and "try strategy=" not in raced.render()
+
+
+def test_a_walk_begun_again_without_seats_in_its_turn_still_gives_stateful_searchs_result():
+    # the seat moves pass their check at the start and fail it mid-walk (tests/test_seats.py)
+    from .test_seats import names_its_fork_when_second, table
+
+    scenario = table(names_its_fork_when_second, 3, variables={"x": 0, "y": None})
+    with short_turns(only="stateful"):
+        auto = explore(scenario, strategy="auto")
+    assert auto.strategy == "stateful" and auto.symmetric == ()  # no seats: walked again without them
+    assert as_searched(auto) == as_searched(explore(scenario, strategy="stateful"))
+    assert verdicts(auto) == verdicts(explore(scenario, strategy="exhaustive"))

@@ -31,6 +31,7 @@ and the stateful strategy explores by replaying instead.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 import time
 from functools import partial
 from threading import get_ident
@@ -151,9 +152,9 @@ class ModelGraph:
         self.hungry = None  # a flag that stops it from ``early`` on: a worker is idle (hunger.py)
         self.early = 0.0
         self.paused = False
-        # a portfolio's turn (:mod:`.portfolio`): the walk stops, between two states, once it
-        # has taken this many steps (states stored and steps into states visited)
-        self.stop_after: int | None = None
+        # a portfolio's turn (:mod:`.portfolio`): the walk stops, between two states, once
+        # this says the turn is over
+        self.turn_over: Callable[[], bool] | None = None
         self.check_every = CHECK_EVERY - 1  # a mask: those checks come every CHECK_EVERY steps
         self.locals: dict = {}   # (family, key) -> local id
         self.info: list = []     # local id -> (family, pending step or None, ordinal, values sent, return)
@@ -435,7 +436,7 @@ class ModelGraph:
                         self.hungry is not None and self.hungry[0] and time.monotonic() >= self.early)):
                     self.paused = True
                     return None
-                if self.stop_after is not None and len(self.visited) + self.pruned >= self.stop_after:
+                if self.turn_over is not None and self.turn_over():
                     self.paused = True  # a portfolio's turn is over
                     return None
             frame = stack[-1]

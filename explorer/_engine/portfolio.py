@@ -16,11 +16,11 @@ and the other runs on (if both do, the result is dpor's).
 
 Turns are measured in work, not seconds, so that a scenario is always decided the same
 way, whatever the machine's load: an engine step (of either strategy's executions) is
-one unit, and a step of the stateful graph walk (a state stored, or a step into a state
-visited) is :data:`WALK_STEP` units. So the loser does at most 1.5 times the winner's
-work (beyond the first turn), and the race at most 2.5 times the winner's work alone; in
-seconds more where a unit of one strategy costs more than :data:`WALK_STEP` says
-(``benchmarks/bench_spin.py --strategies auto,dpor,stateful`` measures both).
+one unit, a state the stateful graph walk stores :data:`STATE_STEPS` units, and a step of
+it into a state visited a :data:`VISITED_PER_STEP` th of one. So the loser does at most
+1.5 times the winner's work (beyond the first turn), and the race at most 2.5 times the
+winner's work alone; in seconds more where a unit of one strategy takes longer than the
+weights say (``benchmarks/bench_spin.py --strategies auto,dpor,stateful`` measures both).
 
 The result is the winner's, in that strategy's terms (``result.strategy``: its counts
 are traces for dpor, runs and states for stateful), and ``result.contenders`` says what
@@ -46,37 +46,54 @@ CONTENDERS = ("dpor", "stateful")
 FIRST_TURN = 10_000
 #: Each round's turns are this many halves of the last round's: 1.5 times as long.
 GROWTH = 3
-#: What one step of the stateful graph walk weighs against one engine step (measured on
-#: bench_spin's rows: a walk's step, with its key and its visited set, takes 1.6 to 2.3
-#: times a dpor execution's step with its analysis and detectors, past the first ones).
-WALK_STEP = 2
+#: What the stateful graph walk's steps weigh against one engine step (a dpor execution's
+#: step with its analysis and detectors): a state it stores (its key, its successors'
+#: steps learned, its place in the visited set) about three; a step into a state already
+#: visited a quarter. Measured on bench_spin's counters and philosophers: 37 and 3
+#: microseconds, where a dpor step took 10 to 16.
+STATE_STEPS = 3
+VISITED_PER_STEP = 4
 
 
 class _Turn:
     """A contender's work so far, and where its current turn ends."""
 
-    __slots__ = ("end", "executions", "steps", "strategy")
+    __slots__ = ("before", "end", "executions", "graph", "steps", "strategy")
 
     def __init__(self, strategy) -> None:
         self.strategy = strategy
         self.end = 0
         self.executions = self.steps = 0  # its executions and engine steps, as its search last said
+        self.graph = None  # the graph walk whose steps are counted
+        self.before = 0  # the work of walks given up (seats broken, a step the walk does not cover)
 
     def work(self) -> int:
-        """Work done: engine steps, and the graph walk's own steps weighed."""
+        """Work done: engine steps, and the graph walks' own steps weighed."""
         graph = getattr(self.strategy, "graph", None)
-        return self.steps if graph is None else self.steps + WALK_STEP * (len(graph.visited) + graph.pruned)
+        if graph is not self.graph:  # the search walks again, or replays instead: its steps stay counted
+            if self.graph is not None:
+                self.before += _walked(self.graph)
+            self.graph = graph
+            if graph is not None:  # the walk stops itself between two states when the turn is over
+                graph.turn_over = self.walk_over
+        work = self.steps + self.before
+        return work if graph is None else work + _walked(graph)
 
     def over(self, executions: int, steps: int) -> bool:
         self.executions, self.steps = executions, steps
         return self.work() >= self.end
 
+    def walk_over(self) -> bool:
+        return self.work() >= self.end
+
     def extend(self, work: int) -> None:
         """Give the contender ``work`` more units from now."""
         self.end = self.work() + work
-        graph = getattr(self.strategy, "graph", None)
-        if graph is not None:  # the walk also stops itself between two states
-            graph.stop_after = len(graph.visited) + graph.pruned + max(1, work // WALK_STEP)
+
+
+def _walked(graph) -> int:
+    """A graph walk's work so far, in engine steps."""
+    return STATE_STEPS * len(graph.visited) + graph.pruned // VISITED_PER_STEP
 
 
 class _Contender:
