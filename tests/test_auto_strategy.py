@@ -202,3 +202,12 @@ def test_a_walk_begun_again_without_seats_in_its_turn_still_gives_stateful_searc
     assert auto.strategy == "stateful" and auto.symmetric == ()  # no seats: walked again without them
     assert as_searched(auto) == as_searched(explore(scenario, strategy="stateful"))
     assert verdicts(auto) == verdicts(explore(scenario, strategy="exhaustive"))
+
+
+def test_progress_is_reported_while_the_searches_take_turns_and_never_counts_more_than_they_ran():
+    seen = []
+    auto = explore(counter(3, 4), strategy="auto", progress=lambda runs, steps, seconds: seen.append((runs, steps)))
+    assert auto.strategy == "stateful" and auto.contenders[1][1] >= 1024  # dpor reported at its 1,024th run
+    assert seen, "no progress was reported"
+    assert seen == sorted(seen)  # each search's counts only grow, and so does their sum
+    assert seen[-1][0] <= sum(runs for _name, runs, _seconds in auto.contenders)
