@@ -293,6 +293,7 @@ def child(key: str, strategy: str, limit: float) -> None:
                       "complete": result.complete, "incomplete reason": result.incomplete_reason,
                       "finals": finals, "deadlock": result.deadlocked > 0, "MiB": peak_mib(),
                       "strategy": result.strategy, "contenders": [list(entry) for entry in result.contenders],
+                      "bytes per state": result.bytes_per_state,
                       "MiB before": before}))
 
 
@@ -436,7 +437,9 @@ def main(argv: list[str]) -> int:
                          if found.get("contenders") else "")
                 print(f"  explorer {strategy}{chose}: {found['seconds']:.2f} s, {found['executions']:,} executions, "
                       + ("" if stored is None else f"{stored:,} states"
-                         + (" (per symmetry class)" if found.get("symmetric") else "") + ", ") +
+                         + (" (per symmetry class)" if found.get("symmetric") else "")
+                         + (f" at {found['bytes per state']:.0f} B each" if found.get("bytes per state") else "")
+                         + ", ") +
                       f"final {row.counter} in {shown(found['finals'])}, deadlock "
                       f"{'yes' if found['deadlock'] else 'no'}, "
                       + ("complete" if found["complete"] else f"incomplete: {found['incomplete reason']}"),

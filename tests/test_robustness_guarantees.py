@@ -648,7 +648,8 @@ def test_the_troubleshooting_page_states_every_guarantee():
     section = (ROOT / "docs" / "troubleshooting.md").read_text()
     for promise in ("exits with 0 only when every", "5 when nothing was collected", "130 after Ctrl-C",
                     "How soon a time limit and Ctrl-C are honoured", "Real `threading` objects in a thread body",
-                    "What is refused when reading files", "at most 256 MiB", "`--json -`", "about 2 KiB per state"):
+                    "What is refused when reading files", "at most 256 MiB", "`--json -`",
+                    "`result.bytes_per_state` says what that took"):
         assert promise in section, promise
 
 
