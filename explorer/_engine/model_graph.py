@@ -31,8 +31,8 @@ and the stateful strategy explores by replaying instead.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from functools import partial
 from threading import get_ident
 
