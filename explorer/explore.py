@@ -110,8 +110,7 @@ def explore(
     a second is explored serially. ``result.workers`` says how many took part.
     """
     _check_scenario(scenario)
-    make = STRATEGIES.get(strategy) if isinstance(strategy, str) and strategy != AUTO else None
-    if make is None and strategy != AUTO:
+    if not (isinstance(strategy, str) and (strategy in STRATEGIES or strategy == AUTO)):
         raise InvalidArgument(f"unknown strategy {strategy!r}; the strategies are {sorted([*STRATEGIES, AUTO])}")
     for name, value, least in (("seed", seed, None), ("preemptions", preemptions, 0), ("depth", depth, 1)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)

@@ -80,10 +80,12 @@ class _Turn:
         return work if graph is None else work + _walked(graph)
 
     def over(self, executions: int, steps: int) -> bool:
+        """Whether the turn is over, asked by the search between two executions."""
         self.executions, self.steps = executions, steps
-        return self.work() >= self.end
+        return self.walk_over()
 
     def walk_over(self) -> bool:
+        """Whether the turn is over, asked by the graph walk between two states."""
         return self.work() >= self.end
 
     def extend(self, work: int) -> None:
@@ -163,7 +165,8 @@ def race(program: Program, options: dict, settings: Settings, deadline: Deadline
 def _result(program: Program, winner: _Contender, contenders: list, about: dict, settings: Settings,
             deadline: Deadline, started: float) -> ExplorationResult:
     for other in contenders:  # the others stop here, before the winner's result is assembled
-        other.driving.close()
+        if other is not winner:
+            other.driving.close()
     result = assemble(program, winner.name, settings, winner.tally, about, deadline, time.monotonic() - started)
     ranked = [winner] + [other for other in contenders if other is not winner]
     return dataclasses.replace(result, contenders=tuple(
