@@ -30,6 +30,7 @@ ROOT = HERE.parent
 ROWS = [
     ("counter 4x1", "exhaustive", "counter(4)[0]"),
     ("counter 4x1", "dpor", "counter(4)[0]"),
+    ("counter 2x4", "exhaustive", "counters(2, 4)"),  # bench_peers' steady state against frontrun
     ("independent 2x4", "exhaustive", "independent(2, 2)[0]"),
     ("philosophers 3", "exhaustive", "dining(3, ordered=False)"),
     ("philosophers 4", "dpor", "dining(4, ordered=False)"),
@@ -41,6 +42,7 @@ root, strategy, expression = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path[:0] = [root, root + "/benchmarks"]
 from bench_strategies import counter, independent
 from scenarios.dining_philosophers import dining
+from bench_peers import counter as counters  # N threads adding K times
 from explorer import explore
 import explorer
 assert explorer.__file__.startswith(root), explorer.__file__

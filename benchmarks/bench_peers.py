@@ -4,6 +4,7 @@
     python benchmarks/bench_peers.py --explorer-only  # explorer's rows only: no peer, no network
     python benchmarks/bench_peers.py --json FILE      # also write every row as JSON
     python benchmarks/bench_peers.py --plain          # the plain-code rows only (explorer.program, frontrun)
+    python benchmarks/bench_peers.py --peers frontrun # explorer beside one peer (or a comma-separated few)
 
 Each peer lives only in its own virtual environment, benchmarks/.venvs/<tool>, which the first run
 creates from the pinned benchmarks/requirements-peers-<tool>.txt with the Python that pyenv provides
@@ -280,13 +281,23 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--plain", action="store_true",
                         help="only the plain-code rows: explorer.program and frontrun on unmodified classes")
     parser.add_argument("--json", metavar="FILE", help="also write every row to FILE as JSON")
+    parser.add_argument("--peers", metavar="NAMES", default=",".join(peer.name for peer in PEERS),
+                        help="the peers to run beside explorer, comma-separated (default: all of "
+                             "%(default)s)")
     options = parser.parse_args(argv)
+    chosen = [name.strip() for name in options.peers.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - {peer.name for peer in PEERS})
+    if unknown:
+        parser.error(f"--peers: no peer named {', '.join(unknown)}; the peers are "
+                     f"{', '.join(peer.name for peer in PEERS)}")
     started = load()
     rows = [] if options.plain else explorer_rows()
     fixed = None if options.plain else explorer_fixed_cost()
     plain = explorer_plain_rows()
     about = [{"tool": "explorer", "version": "(this checkout)", "python": sys.version.split()[0]}]
-    peers = () if options.explorer_only else PEERS[:1] if options.plain else PEERS
+    peers = () if options.explorer_only else tuple(peer for peer in PEERS if peer.name in chosen)
+    if options.plain:
+        peers = tuple(peer for peer in peers if peer.name == "frontrun")  # the only one that runs plain code
     for peer in peers:
         found, said = peer_rows(peer, *(["--plain-only"] if options.plain else []))
         rows += [line for line in found if line["scenario"] not in PLAIN]

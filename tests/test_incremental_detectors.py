@@ -1,12 +1,14 @@
 """The per-execution detectors as the search runs them: resumed where an execution stops
 sharing the previous one's events, they find what the from-scratch functions find."""
 
+from math import comb
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import explorer._engine.search as search_module
-from explorer import acquire, explore, read, release, update, write
+from explorer import Scenario, acquire, explore, read, release, update, write
 from explorer._engine.execution import Execution, _differs
 from explorer._engine.program import Program
 from explorer.detectors.lock_order import LockOrderEdges, lock_order_edges
@@ -90,7 +92,10 @@ def test_resumed_detectors_agree_with_the_from_scratch_ones_on_every_execution_o
         assert ordering.of(events, agreed) == lock_order_edges(events)
         pairs = racing.of(events, agreed, k)
         assert pairs == race_pairs(events, k)
-        assert racing.ranks(events, run.preemptions, pairs) == witness_ranks(events, run.preemptions, pairs)
+        ranks = witness_ranks(events, run.preemptions, pairs)
+        assert racing.ranks(events, run.preemptions, pairs) == ranks
+        schedule = tuple(event[0] for event in events)
+        assert [racing.rank(pair, run.preemptions, schedule) for pair in pairs] == ranks
         last = events
 
 
@@ -106,6 +111,9 @@ class _FromScratch:
 
     def ranks(self, events, preemptions, pairs):
         return witness_ranks(events, preemptions, pairs)
+
+    def rank(self, pair, preemptions, _schedule):
+        return witness_ranks(self.events, preemptions, [pair])[0]
 
     def around(self, key):
         """The first racing thread's last access to the variable, the second's first."""
@@ -144,3 +152,61 @@ def test_a_search_with_resumed_detectors_shows_the_same_findings_occurrences_and
 @pytest.mark.parametrize("strategy", ["exhaustive", "dpor", "stateful", "bounded"])
 def test_the_library_scenarios_show_the_same_results_with_resumed_detectors_as_from_scratch(scenario, strategy):
     assert shown(explore(scenario, strategy=strategy)) == shown(explored_from_scratch(scenario, strategy))
+
+
+def races_as_noted(scenario, strategy):
+    """Every race entry the search kept (its count and rank), and every execution it noted
+    (its events and preemptions), recorded as the search notes them."""
+    noted, kept = [], {}
+    note = search_module._note_races
+
+    def recording(found, run, *rest):
+        note(found, run, *rest)
+        noted.append((list(run.events), run.preemptions))
+        kept.update((key, entry) for key, entry in found.items() if key[0] == "race")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search_module, "_note_races", recording)
+        explore(scenario, strategy=strategy)
+    return noted, {key: (entry[2], entry[3]) for key, entry in kept.items()}
+
+
+@settings(QUICK, max_examples=60)
+@given(xst.scenarios(objects="all", max_steps_per_thread=4, max_steps=8),
+       st.sampled_from(["exhaustive", "bounded"]))
+def test_each_race_keeps_the_best_ranked_of_every_execution_showing_it_and_counts_them_all(scenario, strategy):
+    # the search ranks only the pairs whose witness a run could beat: what it keeps is
+    # what ranking every pair of every execution from scratch keeps
+    noted, kept = races_as_noted(scenario, strategy)
+    expected: dict = {}
+    for events, preemptions in noted:
+        k = 1 + max((event[0] for event in events), default=0)
+        pairs = race_pairs(events, k)
+        for (key, _earlier, _later), rank in zip(pairs, witness_ranks(events, preemptions, pairs)):
+            count, best = expected.get(key, (0, rank))
+            expected[key] = (count + 1, min(best, rank))
+    assert kept == expected
+
+
+def adds_three():
+    for _ in range(3):
+        value = yield read("x")
+        yield write("x", value + 1)
+
+
+def test_each_race_is_counted_in_every_interleaving_that_runs_its_steps_in_its_order():
+    # two threads of six steps: C(12, 6) = 924 interleavings, each showing every pair of
+    # conflicting accesses (nothing orders them), keyed by which thread's step came first;
+    # A's step i comes before B's step j in the paths through (i, b) with b <= j, then A
+    noted, kept = races_as_noted(Scenario("two counters", variables={"x": 0},
+                                          threads={"A": adds_three, "B": adds_three}), "exhaustive")
+    assert len(noted) == comb(12, 6) == 924
+    paths = {(i, j): sum(comb(i + b, b) * comb(5 - i + 6 - b, 6 - b) for b in range(j + 1))
+             for i in range(6) for j in range(6)}
+    expected = {}
+    for i in range(6):
+        for j in range(6):
+            if i % 2 or j % 2:  # a write is odd: two reads do not race
+                expected["race", "x", 0, i, i % 2 == 1, 1, j, j % 2 == 1] = paths[i, j]
+                expected["race", "x", 1, j, j % 2 == 1, 0, i, i % 2 == 1] = 924 - paths[i, j]
+    assert {key: count for key, (count, _rank) in kept.items()} == expected

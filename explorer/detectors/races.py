@@ -327,12 +327,16 @@ class RacePairs:
     def ranks(self, events: list[tuple], preemptions: int, pairs: list[tuple[tuple, int, int]]) -> list[tuple]:
         """``witness_ranks(events, preemptions, pairs)`` for the events of the last call,
         from the accesses it keeps: each thread's first and last access to a variable."""
-        history = self.history
-        length = len(events)
         schedule = tuple([event[0] for event in events])
-        return [(history[key[1]][key[2]][0][-1][2] < later and history[key[1]][key[5]][0][0][2] > earlier,
-                 preemptions, later - earlier, length, earlier, later, schedule)
-                for key, earlier, later in pairs]
+        return [self.rank(pair, preemptions, schedule) for pair in pairs]
+
+    def rank(self, pair: tuple[tuple, int, int], preemptions: int, schedule: tuple[int, ...]) -> tuple:
+        """One pair's entry of :meth:`ranks`, ``schedule`` being the last call's threads in
+        order: for a search that ranks only the pairs whose witness this run could be."""
+        key, earlier, later = pair
+        lists = self.history[key[1]]
+        return (lists[key[2]][0][-1][2] < later and lists[key[5]][0][0][2] > earlier,
+                preemptions, later - earlier, len(schedule), earlier, later, schedule)
 
 
 def witness_ranks(events: list[tuple], preemptions: int, pairs: list[tuple[tuple, int, int]]) -> list[tuple]:
