@@ -5,6 +5,7 @@
     python benchmarks/bench_peers.py --json FILE      # also write every row as JSON
     python benchmarks/bench_peers.py --plain          # the plain-code rows only (explorer.program, frontrun)
     python benchmarks/bench_peers.py --peers frontrun # explorer beside one peer (or a comma-separated few)
+    python benchmarks/bench_peers.py --peers frontrun --rounds 5  # each row's median of 5 rounds
 
 Each peer lives only in its own virtual environment, benchmarks/.venvs/<tool>, which the first run
 creates from the pinned benchmarks/requirements-peers-<tool>.txt with the Python that pyenv provides
@@ -220,6 +221,21 @@ def peer_rows(peer: Peer, *arguments: str) -> tuple[list[dict], dict]:
     return [line for line in printed if "version" not in line], about
 
 
+def median_rows(rounds: list[list[dict]]) -> list[dict]:
+    """One row per (tool, mode, scenario), in the first round's order: the round whose rate
+    is the median (the lower of the middle two), with every round's rate in ``rates``."""
+    merged = {}
+    for lines in rounds:
+        for line in lines:
+            merged.setdefault((line["tool"], line["mode"], line["scenario"]), []).append(line)
+    chosen = []
+    for lines in merged.values():
+        ranked = sorted(lines, key=lambda line: line["executions"] / line["seconds"])
+        chosen.append({**ranked[(len(ranked) - 1) // 2],
+                       "rates": [line["executions"] / line["seconds"] for line in lines]})
+    return chosen
+
+
 def count(value: int, complete: bool) -> str:
     return f"{value:,}" if complete else f"{value:,}+"
 
@@ -281,6 +297,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--plain", action="store_true",
                         help="only the plain-code rows: explorer.program and frontrun on unmodified classes")
     parser.add_argument("--json", metavar="FILE", help="also write every row to FILE as JSON")
+    parser.add_argument("--rounds", type=int, default=1, metavar="N",
+                        help="run explorer's rows and the peers' N times, one after the other, and "
+                             "show each row's median rate (a shared machine's speed drifts)")
     parser.add_argument("--peers", metavar="NAMES", default=",".join(peer.name for peer in PEERS),
                         help="the peers to run beside explorer, comma-separated (default: all of "
                              "%(default)s)")
@@ -290,19 +309,37 @@ def main(argv: list[str]) -> int:
     if unknown:
         parser.error(f"--peers: no peer named {', '.join(unknown)}; the peers are "
                      f"{', '.join(peer.name for peer in PEERS)}")
+    if options.rounds < 1:
+        parser.error("--rounds: at least 1")
     started = load()
-    rows = [] if options.plain else explorer_rows()
-    fixed = None if options.plain else explorer_fixed_cost()
-    plain = explorer_plain_rows()
-    about = [{"tool": "explorer", "version": "(this checkout)", "python": sys.version.split()[0]}]
     peers = () if options.explorer_only else tuple(peer for peer in PEERS if peer.name in chosen)
     if options.plain:
         peers = tuple(peer for peer in peers if peer.name == "frontrun")  # the only one that runs plain code
-    for peer in peers:
-        found, said = peer_rows(peer, *(["--plain-only"] if options.plain else []))
-        rows += [line for line in found if line["scenario"] not in PLAIN]
-        plain += [line for line in found if line["scenario"] in PLAIN]
-        about.append(said)
+    rounds = []
+    for _ in range(options.rounds):
+        rows = [] if options.plain else explorer_rows()
+        plain = explorer_plain_rows()
+        about = [{"tool": "explorer", "version": "(this checkout)", "python": sys.version.split()[0]}]
+        for peer in peers:
+            found, said = peer_rows(peer, *(["--plain-only"] if options.plain else []))
+            rows += [line for line in found if line["scenario"] not in PLAIN]
+            plain += [line for line in found if line["scenario"] in PLAIN]
+            about.append(said)
+        rounds.append((rows, plain))
+    fixed = None if options.plain else explorer_fixed_cost()
+    rows, plain = median_rows([rows for rows, _ in rounds]), median_rows([plain for _, plain in rounds])
+    if options.rounds > 1:
+        print(f"each row: the median rate of {options.rounds} rounds (explorer's rows, then each peer's, "
+              f"round after round). At steady state, round by round, explorer's exhaustive rate over each "
+              f"peer mode's in the same round:")
+        for line in rows:
+            if line["scenario"] in ("counter 2x3", "counter 2x4") and line["tool"] != "explorer":
+                ours = next(mine["rates"] for mine in rows if mine["tool"] == "explorer"
+                            and mine["mode"] == "exhaustive" and mine["scenario"] == line["scenario"])
+                ratios = sorted(a / b for a, b in zip(ours, line["rates"]))
+                print(f"  {line['scenario']}, {line['tool']} {line['mode']}: "
+                      + ", ".join(f"{a / b:,.0f}x" for a, b in zip(ours, line["rates"]))
+                      + f" (median {ratios[(len(ratios) - 1) // 2]:,.0f}x)")
     for said in about:
         where = said.get("error") or f"{said.get('version', '')} on Python {said['python']}".strip()
         print(f"{said['tool']}: {where}")

@@ -270,3 +270,31 @@ def test_dpor_plans_below_a_backtracking_point_when_a_try_acquire_may_fail_besid
                                             ("release", "m"), ("acquire", "l", "nowait"), ("write", "y", -1)])})
     assert_complete_strategies_agree(scenario)
     assert "x=0, y=-2, A=0, B=0, C=1" in set(map(str, explore(scenario, strategy="dpor").outcomes))
+
+
+def try_l_then_release():
+    yield acquire("l", blocking=False)
+    yield release("l")  # an RLock released by a thread that does not hold it: an error
+
+
+def spawn_the_trier_then_read():
+    yield spawn("A1", try_l_then_release)
+    return (yield read("x"))
+
+
+def write_one():
+    yield write("x", 1)
+
+
+def take_l():
+    yield acquire("l")
+
+
+def test_dpor_never_plans_a_failing_step_before_the_step_of_a_race_it_reverses():
+    # dpor reversed A's read and B's write behind the steps after the read, A1's failing
+    # release among them: the run ended there, before B's write, and A=1 (B's write first,
+    # A1 taking l before C) was never run. Found by the slow parallel-dpor property tier.
+    scenario = Scenario("failing release", variables={"x": 0}, locks={"l": "rlock"},
+                        threads={"A": spawn_the_trier_then_read, "B": write_one, "C": take_l})
+    assert_complete_strategies_agree(scenario)
+    assert {outcome["A"] for outcome in explore(scenario, strategy="dpor").outcomes} == {0, 1}

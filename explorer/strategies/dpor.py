@@ -251,6 +251,7 @@ class DPOR:
         self.dependent = dependent
         self.infeasible = 0  # planned runs whose next thread could not run (counted as pruned)
         self.unrun = False  # the last run stopped before its new branch's first step
+        self.cut = False  # the last run's last step ended it (a failure): nothing runs after it
         self.branch = -1
 
     def bind(self, program) -> None:
@@ -320,6 +321,7 @@ class DPOR:
         failed = self.ended not in ("completed", "deadlocked", "abandoned")
         if failed and self.points:
             self._failed(len(self.points) - 1)
+        self.cut = failed
         unrun = self.unrun
         if unrun:
             self.unrun = False
@@ -505,8 +507,14 @@ class DPOR:
 
     def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not
-        happen after it, then ``thread``'s ``step`` (which does)."""
-        v = [events[k] for k in range(i + 1, len(events)) if not (after[k] >> i) & 1]
+        happen after it, then ``thread``'s ``step`` (which does).
+
+        A step that failed ends the execution: it conflicts with every step, so it happens
+        after each of them and is never planned before another thread's racing step (where
+        it would end the run before that step: 'A: spawn A1{acq? l, rel l}, r x | B: w x=1
+        | C: acq l', l an RLock, never ran B's write before A's read with A1 taking l)."""
+        end = len(events) - 1 if self.cut else len(events)
+        v = [events[k] for k in range(i + 1, end) if not (after[k] >> i) & 1]
         v.append((thread, step))
         self._insert(i, v)
 
