@@ -4,11 +4,11 @@ sharing the previous one's events, they find what the from-scratch functions fin
 from math import comb
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import explorer._engine.search as search_module
-from explorer import Scenario, acquire, explore, read, release, update, write
+from explorer import Barrier, Scenario, acquire, explore, read, release, update, write
 from explorer._engine.execution import Execution, _differs
 from explorer._engine.program import Program
 from explorer.detectors.lock_order import LockOrderEdges, lock_order_edges
@@ -16,6 +16,7 @@ from explorer.detectors.lost_update import LostUpdateKeys, lost_update_keys
 from explorer.detectors.races import ACCESSES, RacePairs, race_pairs, witness_ranks
 from explorer.strategies.exhaustive import Exhaustive
 from explorer.testing import strategies as xst
+from explorer.testing.strategies import StraightLine
 from scenarios import abba, counter, dining_philosophers, fake_database
 
 QUICK = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -156,13 +157,14 @@ def test_the_library_scenarios_show_the_same_results_with_resumed_detectors_as_f
 
 def races_as_noted(scenario, strategy):
     """Every race entry the search kept (its count and rank), and every execution it noted
-    (its events and preemptions), recorded as the search notes them."""
+    (its events, preemptions and number of threads), recorded as the search notes them."""
     noted, kept = [], {}
     note = search_module._note_races
 
     def recording(found, run, *rest):
         note(found, run, *rest)
-        noted.append((list(run.events), run.preemptions))
+        # the events with the edges objects recorded (events.syncs); every thread started
+        noted.append((run.events, run.preemptions, len(run.pending)))
         kept.update((key, entry) for key, entry in found.items() if key[0] == "race")
 
     with pytest.MonkeyPatch.context() as patch:
@@ -174,13 +176,17 @@ def races_as_noted(scenario, strategy):
 @settings(QUICK, max_examples=60)
 @given(xst.scenarios(objects="all", max_steps_per_thread=4, max_steps=8),
        st.sampled_from(["exhaustive", "bounded"]))
+@example(scenario=Scenario("barrier between accesses", variables={"x": 0}, objects={"phase": Barrier(2)},
+                           threads={"A": StraightLine([("read", "x")]),
+                                    "B": StraightLine([("read", "x"), ("wait", "phase"), ("read", "x")]),
+                                    "C": StraightLine([("write", "x", 0), ("wait", "phase")])}),
+         strategy="exhaustive")  # the barrier orders C's write before B's second read (CI)
 def test_each_race_keeps_the_best_ranked_of_every_execution_showing_it_and_counts_them_all(scenario, strategy):
     # the search ranks only the pairs whose witness a run could beat: what it keeps is
     # what ranking every pair of every execution from scratch keeps
     noted, kept = races_as_noted(scenario, strategy)
     expected: dict = {}
-    for events, preemptions in noted:
-        k = 1 + max((event[0] for event in events), default=0)
+    for events, preemptions, k in noted:
         pairs = race_pairs(events, k)
         for (key, _earlier, _later), rank in zip(pairs, witness_ranks(events, preemptions, pairs)):
             count, best = expected.get(key, (0, rank))
