@@ -221,6 +221,11 @@ def peer_rows(peer: Peer, *arguments: str) -> tuple[list[dict], dict]:
     return [line for line in printed if "version" not in line], about
 
 
+def lower_median(values: list):
+    """The median of ``values``, the lower of the middle two when there is an even number."""
+    return sorted(values)[(len(values) - 1) // 2]
+
+
 def median_rows(rounds: list[list[dict]]) -> list[dict]:
     """One row per (tool, mode, scenario), in the first round's order: the round whose rate
     is the median (the lower of the middle two), with every round's rate in ``rates``."""
@@ -230,9 +235,9 @@ def median_rows(rounds: list[list[dict]]) -> list[dict]:
             merged.setdefault((line["tool"], line["mode"], line["scenario"]), []).append(line)
     chosen = []
     for lines in merged.values():
-        ranked = sorted(lines, key=lambda line: line["executions"] / line["seconds"])
-        chosen.append({**ranked[(len(ranked) - 1) // 2],
-                       "rates": [line["executions"] / line["seconds"] for line in lines]})
+        rates = [line["executions"] / line["seconds"] for line in lines]
+        median = lower_median(rates)
+        chosen.append({**next(line for line, rate in zip(lines, rates) if rate == median), "rates": rates})
     return chosen
 
 
@@ -336,10 +341,10 @@ def main(argv: list[str]) -> int:
             if line["scenario"] in ("counter 2x3", "counter 2x4") and line["tool"] != "explorer":
                 ours = next(mine["rates"] for mine in rows if mine["tool"] == "explorer"
                             and mine["mode"] == "exhaustive" and mine["scenario"] == line["scenario"])
-                ratios = sorted(a / b for a, b in zip(ours, line["rates"]))
+                ratios = [a / b for a, b in zip(ours, line["rates"])]
                 print(f"  {line['scenario']}, {line['tool']} {line['mode']}: "
-                      + ", ".join(f"{a / b:,.0f}x" for a, b in zip(ours, line["rates"]))
-                      + f" (median {ratios[(len(ratios) - 1) // 2]:,.0f}x)")
+                      + ", ".join(f"{ratio:,.0f}x" for ratio in ratios)
+                      + f" (median {lower_median(ratios):,.0f}x)")
     for said in about:
         where = said.get("error") or f"{said.get('version', '')} on Python {said['python']}".strip()
         print(f"{said['tool']}: {where}")
