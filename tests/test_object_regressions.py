@@ -298,3 +298,18 @@ def test_dpor_never_plans_a_failing_step_before_the_step_of_a_race_it_reverses()
                         threads={"A": spawn_the_trier_then_read, "B": write_one, "C": take_l})
     assert_complete_strategies_agree(scenario)
     assert {outcome["A"] for outcome in explore(scenario, strategy="dpor").outcomes} == {0, 1}
+
+
+def test_dpor_lets_an_idle_worker_take_a_task_another_worker_ran():
+    # dpor ran both tasks on one worker: the other worker, idle when the run ended, was
+    # closed with its take unseen by the race analysis, so it never took the second task
+    # and the race of the two tasks' steps on x was never found.
+    from explorer import ThreadPool
+
+    line = xst.StraightLine
+    scenario = Scenario("A: submit pool{w x=0} | B: submit pool{r x}", variables={"x": 0},
+                        objects={"pool": ThreadPool(max_workers=2)},
+                        threads={"A": line([("submit", "pool", line([("write", "x", 0)]))]),
+                                 "B": line([("submit", "pool", line([("read", "x")]))])})
+    assert_complete_strategies_agree(scenario)
+    assert {finding.kind for finding in explore(scenario, strategy="dpor").findings} == {"race"}

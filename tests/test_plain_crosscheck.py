@@ -30,10 +30,19 @@ def test_every_seed_notebook_program_on_real_threads_shows_only_outcomes_explora
 
 
 def test_the_unlocked_fake_database_loses_an_update_on_real_threads_and_the_locked_one_never_does():
-    lost = crosscheck(seed_notebook.unlocked_update_program, runs=150, seed=1)
-    assert set(lost.observed) == {State({"FakeDatabase#1.value": 1}), State({"FakeDatabase#1.value": 2})}, \
-        lost.render()
-    assert {outcome["main"] for outcome in lost.outcomes} == {1, 2}
+    # Whether real threads lose the update depends on the machine's timing: a loaded
+    # machine can start the second worker after the first has written in 150 runs in a
+    # row (seen in CI), so a few seeded batches are tried, each of which usually suffices.
+    observed, mains = set(), set()
+    for seed in (1, 2, 3, 4):
+        lost = crosscheck(seed_notebook.unlocked_update_program, runs=150, seed=seed)
+        assert lost.unexpected == [], lost.render()
+        observed |= set(lost.observed)
+        mains |= {outcome["main"] for outcome in lost.outcomes}
+        if len(observed) == 2:
+            break
+    assert observed == {State({"FakeDatabase#1.value": 1}), State({"FakeDatabase#1.value": 2})}, lost.render()
+    assert mains == {1, 2}
     locked = crosscheck(seed_notebook.locked_update_program, runs=100, seed=1)
     assert set(locked.observed) == {State({"FakeDatabase#1.value": 2})}
 

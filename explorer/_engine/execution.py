@@ -493,11 +493,12 @@ class Execution:
 
     def _close_idle(self) -> None:
         """Threads idle at the end (a pool's workers with no task) end as the interpreter
-        would end them at exit. Daemon threads stopped by the program's end: the strategy
-        keeps the steps they were about to take (the list it was given stays as it was), so
-        dpor can try them before the end."""
-        if self.daemons:
-            self.pending = list(self.pending)
+        would end them at exit, as are daemon threads stopped by the program's end. The
+        strategy keeps the steps they were about to take (the list it was given stays as it
+        was), so dpor can try them before the end: an idle worker's take could have taken a
+        task another worker ran ('A: submit pool{w x=0} | B: submit pool{r x}' with two
+        workers: dpor ran both tasks on one worker and missed the race of the two)."""
+        self.pending = list(self.pending)
         for i, step in enumerate(self.pending):
             if step is not None:
                 self.pending[i] = None
