@@ -44,7 +44,7 @@ from .frames import Opaque, frame_key, token
 from .program import Program
 from .seats import SeatsBroken, composition, moved_epoch, renamed_step, seat_moves
 from .shared_visited import NEW
-from .state_keys import (CHANNELS, inverse, renumbered_epoch, renumbered_mask, renumbered_stale, renumbering,
+from .state_keys import (inverse, renumbered_epoch, renumbered_mask, renumbered_stale, renumbering,
                          symmetric_groups)
 from .watchdog import DEADLINES, NO_DEADLINE, TimeLimitReached
 
@@ -56,7 +56,6 @@ COMPACT_AT = 1 << 18
 #: How many steps the walk takes between looks at the clock (a time limit, a unit's time)
 #: and at a portfolio's turn: a power of two.
 CHECK_EVERY = 1024
-_CHANNEL_BITS = ~((1 << CHANNELS) - 1)  # every channel's bit in a knowers mask
 _GENERATOR = type((lambda: (yield))())
 
 
@@ -92,7 +91,12 @@ class ModelGraph:
             if name not in self.locks:
                 self.locks[name] = len(self.locks)
         self.reentrant = [bool(program.reentrant.get(name)) for name in self.locks]
-        self.channel = [1 << (CHANNELS + n) for n in range(len(self.locks))]
+        # A knowers mask (state_keys) has bit i for thread i and, unlike the replaying
+        # searches' (whose threads may grow in number), the locks' bits right above the
+        # threads': masks stay small ints, whose operations and hashes are the cheapest.
+        self.channel = [1 << (self.k + n) for n in range(len(self.locks))]
+        self.channel_bits = ~((1 << self.k) - 1)  # every channel's bit in a knowers mask
+        self.epoch_renamed = partial(renumbered_epoch, channels=self.k)
         self.groups = symmetric_groups(program) if symmetry else ()
         family = list(range(self.k))  # threads of one class share their local states
         for group in self.groups:
@@ -108,7 +112,7 @@ class ModelGraph:
             self.compose = composition(self.moves)
             self.images = [{} for _ in self.moves]
             self.seat_orders = [inverse(list(move.threads)) for move in self.moves]
-            self.epoch_moves = [partial(moved_epoch, move.locks) for move in self.moves]
+            self.epoch_moves = [partial(moved_epoch, move.locks, at=self.k) for move in self.moves]
         self.exact = exact
         self.max_states = max_states
         self.max_steps = max_steps
@@ -797,7 +801,7 @@ class ModelGraph:
         """The state's key (as :mod:`.state_keys` makes it), numbered part by part and
         fingerprinted unless exact; None when a value cannot be hashed."""
         live = state.live
-        relevant = live | _CHANNEL_BITS
+        relevant = live | self.channel_bits
         knowers, accesses = state.knowers, state.accesses
         races = []
         for epoch, mask in list(knowers.items()):
@@ -825,7 +829,7 @@ class ModelGraph:
         threads = state.locals
         owner, depth = state.owner, state.depth
         perm = renamed = None
-        epoch_renamed = renumbered_epoch
+        epoch_renamed = self.epoch_renamed
         if self.groups or self.moves:
             arranged = self.arranged.get(threads)
             if arranged is None:

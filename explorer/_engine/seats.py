@@ -154,15 +154,15 @@ def renamed_step(step, names: dict):
     return step
 
 
-def moved_epoch(locks: tuple[int, ...], perm: list[int], item: tuple) -> tuple:
-    """A racing epoch's entry (:func:`.state_keys.renumbered_epoch`) under a seat move:
-    thread ``i`` called ``perm[i]``, and each lock's bit among its knowers moved to the
-    lock ``locks`` sends it to."""
-    (owner, epoch), mask, listed = renumbered_epoch(perm, item)
-    channels = mask >> CHANNELS
+def moved_epoch(locks: tuple[int, ...], perm: list[int], item: tuple, at: int = CHANNELS) -> tuple:
+    """A racing epoch's entry (:func:`.state_keys.renumbered_epoch`, its channel bits from
+    bit ``at`` on) under a seat move: thread ``i`` called ``perm[i]``, and each lock's bit
+    among its knowers moved to the lock ``locks`` sends it to."""
+    (owner, epoch), mask, listed = renumbered_epoch(perm, item, at)
+    channels = mask >> at
     moved = 0
     while channels:
         bit = channels & -channels
         moved |= 1 << locks[bit.bit_length() - 1]
         channels ^= bit
-    return ((owner, epoch), (mask & ((1 << CHANNELS) - 1)) | moved << CHANNELS, listed)
+    return ((owner, epoch), (mask & ((1 << at) - 1)) | moved << at, listed)

@@ -347,11 +347,11 @@ def renumbered_stale(perm: list[int], item: tuple) -> tuple:
     return ((perm[reader], var), None if writer is None else perm[writer])
 
 
-def renumbered_epoch(perm: list[int], item: tuple) -> tuple:
+def renumbered_epoch(perm: list[int], item: tuple, channels: int = CHANNELS) -> tuple:
     """A racing epoch's entry ``((owner, number), knowers, accesses)`` with thread ``i``
-    called ``perm[i]`` (the knowers' channel bits, above the threads', stay)."""
+    called ``perm[i]`` (the knowers' channel bits, from bit ``channels`` on, stay)."""
     (owner, epoch), mask, listed = item
-    low = (1 << CHANNELS) - 1
+    low = (1 << channels) - 1
     threads_mask = 0
     bits = mask & low
     while bits:
