@@ -3,12 +3,14 @@ figure that a busy machine cannot blur.
 
     python benchmarks/bench_instructions.py --base 484df7a                # the rows below
     python benchmarks/bench_instructions.py --base 484df7a --head HEAD    # a commit, not the working tree
+    python benchmarks/bench_instructions.py --base 5d77f0f --rows stateful  # rows whose label or strategy match
 
 Seconds on a shared machine move with its load; instructions do not. Each row runs
 ``explore()`` once in a fresh interpreter under ``valgrind --tool=callgrind`` (the base
 version from a temporary git worktree), and once more with the same imports and warm-up but
 no row, so interpreter start-up and imports cancel out: (row - empty) / steps is the cost
-of one step, everything included. ``change`` compares head with base. Needs valgrind
+of one step, everything included (for stateful search, whose graph walk takes most of its
+steps without the engine, the cost of one state stored instead). ``change`` compares head with base. Needs valgrind
 (Debian's ``valgrind`` package); a row takes about a minute.
 """
 
@@ -34,6 +36,8 @@ ROWS = [
     ("independent 2x4", "exhaustive", "independent(2, 2)[0]"),
     ("philosophers 3", "exhaustive", "dining(3, ordered=False)"),
     ("philosophers 4", "dpor", "dining(4, ordered=False)"),
+    # bench_spin's table (each philosopher its forks: seats), per state stored
+    ("philosophers 6", "stateful", "spin_scenario(spin_rows['philosophers-6'])"),
 ]
 
 DRIVER = """
@@ -43,13 +47,14 @@ sys.path[:0] = [root, root + "/benchmarks"]
 from bench_strategies import counter, independent
 from scenarios.dining_philosophers import dining
 from bench_peers import counter as counters  # N threads adding K times
+from bench_spin import ROWS as spin_rows, scenario as spin_scenario
 from explorer import explore
 import explorer
 assert explorer.__file__.startswith(root), explorer.__file__
 explore(counter(2)[0], strategy="dpor")  # warm-up, in the empty run too
 if expression:
     result = explore(eval(expression), strategy=strategy)
-    print("STEPS", result.steps, result.executions)
+    print("STEPS", result.states if strategy == "stateful" else result.steps, result.executions)
 """
 
 
@@ -70,6 +75,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", required=True, help="the version to compare with (a commit, tag or branch)")
     parser.add_argument("--head", help="the version to measure (default: the working tree as it is)")
+    parser.add_argument("--rows", help="only the rows whose label or strategy contains one of these comma-separated "
+                                       "words")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
@@ -90,7 +97,10 @@ def main() -> int:
                   f"head = {args.head or 'the working tree'}")
             print(head)
             print("-" * len(head))
+            wanted = [word.strip() for word in args.rows.split(",")] if args.rows else None
             for label, strategy, expression in ROWS:
+                if wanted is not None and not any(word in label or word in strategy for word in wanted):
+                    continue
                 per_step = {}
                 for version, path in checkouts.items():
                     total, steps = count(path, strategy, expression)
