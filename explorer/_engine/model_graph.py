@@ -10,7 +10,7 @@ that first led there (a bare ``gen.send`` each, no engine). Every other step of 
 search is arithmetic on small tuples: the shared values, each lock's holder and depth,
 each thread's local state, and the same detector summaries as the engine's state keys
 (:mod:`.state_keys`: stale reads for lost updates; epochs, their knowers and accesses
-for races, held as a number, with each step on it remembered). So the graph is walked depth first with an explicit stack, as SPIN walks
+for races). So the graph is walked depth first with an explicit stack, as SPIN walks
 it, and never replays a path; serially with sleep sets stored with the states, as the
 replaying search keeps them (:mod:`explorer.strategies.stateful`), steps commuting as
 :meth:`ModelGraph._sleep_after` says.
@@ -134,17 +134,6 @@ class ModelGraph:
         # across millions of states, so a summary costs a few words, not a set of tuples.
         self.elements: dict = {}
         self.summaries: dict = {}
-        # The race summary of a state is a number too: ``races[n]`` is ``(knowers, accesses)``
-        # (dicts never changed once numbered; 0 is the empty summary), ``race_numbers`` numbers
-        # their contents, and ``race_steps`` remembers what a step makes of a summary
-        # (``(summary, thread, epoch, ordinal, variable, writes)`` or ``(summary, lock, thread,
-        # acquires)`` -> summary), ``race_keys`` what _key makes of one with a set of threads
-        # running. A step met again from an equal summary finds every race it could show
-        # checked (``raced``) already: a remembered step shows nothing new.
-        self.races: list = [({}, {})]
-        self.race_numbers: dict = {(frozenset(), frozenset()): 0}
-        self.race_steps: dict = {}
-        self.race_keys: dict = {}
         self.element_digests: list = []  # element number -> its digest (-1: it has none)
         self.summary_digests: list = []  # summary number -> its digest (-1: it has none)
         # A parallel search's keys are fingerprints every process computes alike
@@ -390,7 +379,7 @@ class ModelGraph:
             if self.info[local][1] is not None:
                 live |= 1 << thread
         root = _State(tuple(self.program.initial.values()), (None,) * len(self.locks), (0,) * len(self.locks),
-                      tuple(locals_), {}, 0, (1,) * self.k, live, None)
+                      tuple(locals_), {}, {}, {}, (1,) * self.k, live, None)
         key = self._key(root)
         if key is not None:
             self.visited[key] = 0
@@ -658,7 +647,7 @@ class ModelGraph:
         _family, step, ordinal, _sent, _returned = info[local]
         cls = step.__class__
         values, owner, depth, typed = state.values, state.owner, state.depth, state.typed
-        stale, races, epochs = state.stale, state.races, state.epochs
+        stale, knowers, accesses, epochs = state.stale, state.knowers, state.accesses, state.epochs
         novel = False
         me = 1 << thread
         if cls is Read or cls is Write:
@@ -689,12 +678,42 @@ class ModelGraph:
                     stale = dict(stale)
                     del stale[thread, var]
             # races: this access against every access of an epoch this thread does not know
-            memo = (races, thread, epochs[thread], ordinal, var, writes)
-            known = self.race_steps.get(memo)
-            if known is None:
-                novel |= self._races_of(races, thread, ordinal, var, writes)
-                known = self.race_steps[memo] = self._accessed(races, thread, epochs[thread], ordinal, var, writes)
-            races = known
+            raced = self.raced
+            for (owner_thread, epoch), mask in knowers.items():
+                if owner_thread == thread or mask & me:
+                    continue
+                listed = accesses[owner_thread, epoch]
+                checked = (listed, owner_thread, thread, ordinal, var, writes)
+                if checked in raced:
+                    continue  # every race key this would make is in ``seen`` already
+                raced.add(checked)
+                while listed:
+                    parent, at, accessed, wrote = self.accesses[listed]
+                    if accessed == var and (wrote or writes):
+                        key = ("race", var, owner_thread, at, wrote, thread, ordinal, writes)
+                        if key not in self.seen:
+                            self.seen.add(key)
+                            novel = True
+                    listed = parent
+            here = (thread, epochs[thread])
+            knowers = dict(knowers)
+            accesses = dict(accesses)
+            if here not in knowers:
+                knowers[here] = me
+            entry = (accesses.get(here, 0), ordinal, var, writes)
+            listed = self.access_ids.get(entry)
+            if listed is None:
+                listed = self.access_ids[entry] = len(self.accesses)
+                self.accesses.append(entry)
+                if self.stable:
+                    parent = self.access_digests[entry[0]]
+                    try:
+                        if parent < 0:
+                            raise Unstable
+                        self.access_digests.append(digest((parent,) + entry[1:]))
+                    except Unstable:
+                        self.access_digests.append(-1)
+            accesses[here] = listed
         else:
             n = self.locks[step[1]]
             holder = owner[n]
@@ -702,6 +721,7 @@ class ModelGraph:
             if cls is Acquire:
                 if holder == thread:  # an RLock taken again
                     depth = depth[:n] + (depth[n] + 1,) + depth[n + 1:]
+                    knowers = dict(knowers)
                 else:
                     held = tuple(sorted(name for name, m in self.locks.items() if owner[m] == thread))
                     for before in held:
@@ -711,8 +731,8 @@ class ModelGraph:
                             novel = True
                     owner = owner[:n] + (thread,) + owner[n + 1:]
                     depth = depth[:n] + (1,) + depth[n + 1:]
-                    if races:
-                        races = self._synced(races, n, thread, True)
+                    bit = self.channel[n]
+                    knowers = {known: (mask | me if mask & bit else mask) for known, mask in knowers.items()}
             else:
                 if holder is None or (holder != thread and self.reentrant[n]):
                     raise _Special  # a release of a lock not held: misuse, the run ends there
@@ -726,13 +746,14 @@ class ModelGraph:
                 depth = depth[:n] + (left,) + depth[n + 1:]
                 if not left:
                     owner = owner[:n] + (None,) + owner[n + 1:]
-                if races:
-                    races = self._synced(races, n, thread, False)
+                bit = self.channel[n]
+                knowers = {known: (mask | bit if mask & me else mask) for known, mask in knowers.items()}
                 epochs = epochs[:thread] + (epochs[thread] + 1,) + epochs[thread + 1:]
+            accesses = dict(accesses)  # _key prunes the new state's own tables
         nxt = self._next(thread, local, sent)
         locals_ = state.locals[:thread] + (nxt,) + state.locals[thread + 1:]
         live = state.live if info[nxt][1] is not None else state.live & ~me
-        after = _State(values, owner, depth, locals_, stale, races, epochs, live, typed)
+        after = _State(values, owner, depth, locals_, stale, knowers, accesses, epochs, live, typed)
         key = self._key(after)
         self.asleep = 0
         if force:
@@ -780,11 +801,16 @@ class ModelGraph:
         """The state's key (as :mod:`.state_keys` makes it), numbered part by part and
         fingerprinted unless exact; None when a value cannot be hashed."""
         live = state.live
-        memo = (state.races, live)
-        kept = self.race_keys.get(memo)
-        if kept is None:
-            kept = self.race_keys[memo] = self._pruned(state.races, live)
-        state.races, races, races_number = kept
+        relevant = live | self.channel_bits
+        knowers, accesses = state.knowers, state.accesses
+        races = []
+        for epoch, mask in list(knowers.items()):
+            others = live & ~(1 << epoch[0])
+            if mask & others == others:
+                del knowers[epoch]  # known to every thread that can still access: never races again
+                accesses.pop(epoch, None)
+            else:
+                races.append((epoch, mask & relevant, accesses[epoch]))
         stale = []
         if state.stale:
             # What a stale read can still show is the lost update of its reader and the
@@ -851,9 +877,6 @@ class ModelGraph:
             return None
         elements, summaries = self.elements, self.summaries
         for summary, rename in ((stale, renumbered_stale), (races, epoch_renamed)):
-            if perm is None and summary is races and races_number is not None:
-                numbered.append(races_number)
-                continue
             if perm is None:
                 ids = [*map(elements.get, summary)]
                 if None in ids:
@@ -862,122 +885,19 @@ class ModelGraph:
                 ids = [*map(renamed.get, summary)]
                 if None in ids:
                     ids = [self._renamed(element, perm, renamed, rename) for element in summary]
-            numbered.append(self._summary(ids))
-            if perm is None and summary is races:
-                self.race_keys[memo] = (kept[0], races, numbered[-1])
+            ids.sort()
+            part = tuple(ids)
+            number = summaries.get(part)
+            if number is None:
+                number = summaries[part] = len(summaries)
+                if self.stable:
+                    self.summary_digests.append(self._summary_digest(part))
+            numbered.append(number)
         key = (*numbered, *threads)
         if self.exact:
             return key
         self.made = key  # for its fingerprint, should the state be new here
         return hash(key)
-
-    def _summary(self, ids: list) -> int:
-        """The number of a summary made of the entries numbered ``ids``."""
-        ids.sort()
-        part = tuple(ids)
-        number = self.summaries.get(part)
-        if number is None:
-            number = self.summaries[part] = len(self.summaries)
-            if self.stable:
-                self.summary_digests.append(self._summary_digest(part))
-        return number
-
-    # ---- race summaries: numbered, and each step on one remembered ----------------------
-
-    def _race_number(self, knowers: dict, accesses: dict) -> int:
-        """The number of the race summary ``(knowers, accesses)``, numbered now if new."""
-        content = (frozenset(knowers.items()), frozenset(accesses.items()))
-        number = self.race_numbers.get(content)
-        if number is None:
-            number = self.race_numbers[content] = len(self.races)
-            self.races.append((knowers, accesses))
-        return number
-
-    def _races_of(self, races: int, thread: int, ordinal: int, var, writes: bool) -> bool:
-        """Note every race of ``thread``'s access (its ``ordinal``-th step) with an access of
-        an epoch it does not know in summary ``races``; whether one is new."""
-        knowers, accesses = self.races[races]
-        me = 1 << thread
-        raced, seen, lists = self.raced, self.seen, self.accesses
-        novel = False
-        for (owner_thread, epoch), mask in knowers.items():
-            if owner_thread == thread or mask & me:
-                continue
-            listed = accesses[owner_thread, epoch]
-            checked = (listed, owner_thread, thread, ordinal, var, writes)
-            if checked in raced:
-                continue  # every race key this would make is in ``seen`` already
-            raced.add(checked)
-            while listed:
-                parent, at, accessed, wrote = lists[listed]
-                if accessed == var and (wrote or writes):
-                    key = ("race", var, owner_thread, at, wrote, thread, ordinal, writes)
-                    if key not in seen:
-                        seen.add(key)
-                        novel = True
-                listed = parent
-        return novel
-
-    def _accessed(self, races: int, thread: int, epoch: int, ordinal: int, var, writes: bool) -> int:
-        """Summary ``races`` after ``thread``'s access in its epoch ``epoch``: the access joins
-        its epoch's list, which only the thread itself knows of if new."""
-        knowers, accesses = self.races[races]
-        here = (thread, epoch)
-        knowers, accesses = dict(knowers), dict(accesses)
-        if here not in knowers:
-            knowers[here] = 1 << thread
-        entry = (accesses.get(here, 0), ordinal, var, writes)
-        listed = self.access_ids.get(entry)
-        if listed is None:
-            listed = self.access_ids[entry] = len(self.accesses)
-            self.accesses.append(entry)
-            if self.stable:
-                parent = self.access_digests[entry[0]]
-                try:
-                    if parent < 0:
-                        raise Unstable
-                    self.access_digests.append(digest((parent,) + entry[1:]))
-                except Unstable:
-                    self.access_digests.append(-1)
-        accesses[here] = listed
-        return self._race_number(knowers, accesses)
-
-    def _synced(self, races: int, lock: int, thread: int, acquires: bool) -> int:
-        """Summary ``races`` after ``thread`` takes (``acquires``) or lets go of ``lock``: taking
-        it, the thread learns what the lock knows; letting go, the lock learns what it knows."""
-        memo = (races, lock, thread, acquires)
-        known = self.race_steps.get(memo)
-        if known is None:
-            knowers, accesses = self.races[races]
-            me, bit = 1 << thread, self.channel[lock]
-            if acquires:
-                knowers = {epoch: (mask | me if mask & bit else mask) for epoch, mask in knowers.items()}
-            else:
-                knowers = {epoch: (mask | bit if mask & me else mask) for epoch, mask in knowers.items()}
-            known = self.race_steps[memo] = self._race_number(knowers, accesses)
-        return known
-
-    def _pruned(self, races: int, live: int) -> tuple:
-        """``(number, entries, None)`` for summary ``races`` with ``live`` threads running: the
-        summary without the epochs every running thread but their own knows (they can
-        never race again), and its entries as the key holds them, ``(epoch, knowers of
-        them running or channels, access list)``; the last place is for the entries'
-        summary number, once :meth:`_key` has it."""
-        knowers, accesses = self.races[races]
-        relevant = live | self.channel_bits
-        entries = []
-        dropped = False
-        for epoch, mask in knowers.items():
-            others = live & ~(1 << epoch[0])
-            if mask & others == others:
-                dropped = True
-            else:
-                entries.append((epoch, mask & relevant, accesses[epoch]))
-        if dropped:
-            kept = {entry[0] for entry in entries}
-            races = self._race_number({epoch: mask for epoch, mask in knowers.items() if epoch in kept},
-                                      {epoch: listed for epoch, listed in accesses.items() if epoch in kept})
-        return races, entries, None
 
     def _part_digest(self, part) -> int:
         """A part's digest (:mod:`.fingerprints`); -1 when it has none."""
@@ -1095,15 +1015,14 @@ class _Moved:
 
 class _State:
     """One state of the walk: shared values, each lock's holder and depth, each thread's
-    local-state number, and the detectors' summaries (stale reads; the number of the race
-    summary, per epoch its knowers and its accesses, in ``ModelGraph.races``; each
-    thread's epoch)."""
+    local-state number, and the detectors' summaries (stale reads; per epoch, its knowers
+    and its accesses; each thread's epoch)."""
 
-    __slots__ = ("depth", "epochs", "live", "locals", "owner", "races", "stale", "typed", "values")
+    __slots__ = ("accesses", "depth", "epochs", "knowers", "live", "locals", "owner", "stale", "typed", "values")
 
-    def __init__(self, values, owner, depth, locals_, stale, races, epochs, live, typed) -> None:
+    def __init__(self, values, owner, depth, locals_, stale, knowers, accesses, epochs, live, typed) -> None:
         self.values, self.owner, self.depth, self.locals = values, owner, depth, locals_
-        self.stale, self.races, self.epochs = stale, races, epochs  # races: a race summary's number
+        self.stale, self.knowers, self.accesses, self.epochs = stale, knowers, accesses, epochs
         self.live = live  # bit i: thread i has a step to take
         self.typed = typed  # the number of the values' part of the key, once made (None: not yet)
 
