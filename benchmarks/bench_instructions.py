@@ -10,8 +10,8 @@ Seconds on a shared machine move with its load; instructions do not. Each row ru
 version from a temporary git worktree), and once more with the same imports and warm-up but
 no row, so interpreter start-up and imports cancel out: (row - empty) / steps is the cost
 of one step, everything included (for stateful search, whose graph walk takes most of its
-steps without the engine, the cost of one state stored instead). ``change`` compares head with base. Needs valgrind
-(Debian's ``valgrind`` package); a row takes about a minute.
+steps without the engine, the cost of one state stored instead). ``change`` compares head
+with base. Needs valgrind (Debian's ``valgrind`` package); a row takes about a minute.
 """
 
 from __future__ import annotations
