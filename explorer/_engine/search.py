@@ -54,14 +54,17 @@ def search(program: Program, strategy, strategy_name: str, settings: Settings) -
 
 
 def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline: Deadline,
-          started: float, slice_end: float | None = None, hungry=None) -> dict:
+          started: float, slice_end: float | None = None, hungry=None, figures: bool = True) -> dict:
     """Run executions as ``strategy`` directs until it is done, a budget is hit or the
     search must stop, noting in ``tally`` what each shows. Returns what the result's
     assembly needs to know of the strategy (:func:`assemble`), and whether the search
     stopped at ``slice_end`` (a work unit's time is up: its strategy can ``split()``), or
     earlier, once it has run :data:`.hunger.AT_LEAST` seconds, when ``hungry[0]`` is set
-    (a worker is idle: :mod:`.hunger`)."""
-    driving = drive_in_turns(program, strategy, settings, tally, deadline, started, slice_end, hungry)
+    (a worker is idle: :mod:`.hunger`). Without ``figures`` (a work unit: the coordinator
+    works out the whole search's), the stateful figures are left out: measuring the
+    bytes a state takes samples the visited set, milliseconds a time."""
+    driving = drive_in_turns(program, strategy, settings, tally, deadline, started, slice_end, hungry,
+                             figures=figures)
     try:
         next(driving)
     except StopIteration as done:
@@ -70,7 +73,8 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
 
 
 def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally, deadline: Deadline,
-                   started: float, slice_end: float | None = None, hungry=None, turn=None):
+                   started: float, slice_end: float | None = None, hungry=None, turn=None,
+                   figures: bool = True):
     """:func:`drive` as a generator that pauses, between two executions or two states of a
     graph walk, whenever ``turn.over(executions, steps)`` says its turn is over (its
     executions and engine steps so far), and goes on from there when resumed: so that two searches of
@@ -220,7 +224,7 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
             "reduced": getattr(strategy, "reduced", False),
             "groups": groups,
             "seats": seats,
-            "figures": _state_figures(strategy, groups, program.thread_names, seats),
+            "figures": _state_figures(strategy, groups, program.thread_names, seats) if figures else {},
             "sliced": sliced}
 
 

@@ -227,7 +227,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     tally = Tally(edge_cap=1 << 62)  # the coordinator caps the merged edge sets, in order
     with Watchdog(settings.step_limit, deadline):
         about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + unit.seconds,
-                      hungry=None if compiled.hunger is None else compiled.hunger.memory)
+                      hungry=None if compiled.hunger is None else compiled.hunger.memory, figures=False)
     # each start pickled here, once: the coordinator only passes it on to the unit that runs it
     starts = [dumps(start) for start in strategy.split()] if about["sliced"] else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}
