@@ -13,6 +13,7 @@ many units, sent to real worker processes and merged.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -587,6 +588,32 @@ def test_a_scenario_defined_in_a_script_without_a_main_guard_reaches_the_workers
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[0] == "2 6 [1, 2]"  # printed once: the workers never ran the script
+
+
+def test_workers_run_the_explorer_the_coordinator_imported_from_a_source_tree(tmp_path):
+    # a copy of explorer put first on sys.path by the script (another version's checkout),
+    # while another explorer is installed: the workers must not fork from that one
+    shutil.copytree(ROOT / "explorer", tmp_path / "tree" / "explorer",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    script = tmp_path / "mine.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path / "tree")!r})
+        import explorer
+        from explorer.backends.processes import ProcessBackend
+
+        backend = ProcessBackend(1)
+        print(explorer.__file__)
+        print(backend.submit(eval, "__import__('explorer').__file__").result())
+        backend.close()
+    """))
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env=environment)
+    assert done.returncode == 0, done.stderr
+    mine, theirs = done.stdout.split("\n")[:2]
+    assert mine == str(tmp_path / "tree" / "explorer" / "__init__.py")
+    assert theirs == mine
 
 
 def test_a_scenario_that_cannot_be_pickled_is_refused_in_one_line_naming_it(small_units):

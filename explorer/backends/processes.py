@@ -19,6 +19,7 @@ import multiprocessing.queues  # noqa: F401
 import multiprocessing.synchronize  # noqa: F401
 import os
 import signal
+import site
 import sys
 import threading
 import types
@@ -67,8 +68,35 @@ def start_fork_server() -> None:
     needs them. A search that never splits leaves it idle, as any parallel search does
     (it ends with this process)."""
     multiprocessing.get_context("forkserver").set_forkserver_preload(["explorer._engine.units"])
-    with _without_main():
+    with _without_main(), _this_explorer():
         multiprocessing.forkserver.ensure_running()
+
+
+@contextmanager
+def _this_explorer():
+    """The directory this explorer was imported from first on the fork server's path.
+
+    The fork server is a new interpreter, which finds modules on its own path, not on this
+    process's ``sys.path`` (Python passes it, and the fork server leaves it unused): an
+    explorer imported from a source tree this process put on ``sys.path`` (a checkout of
+    another version, a benchmark's worktree) would otherwise run its coordinator beside
+    workers of whatever explorer is installed (the workers get this process's path, but
+    fork from a server that imported explorer before). An installed explorer is found
+    alike by both, and its directory is left where it is."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # above explorer/
+    installed = {os.path.abspath(path) for path in site.getsitepackages() + [site.getusersitepackages()]}
+    if root in installed:
+        yield
+        return
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = root if not before else root + os.pathsep + before
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
 class ProcessBackend:
