@@ -3,6 +3,7 @@ interchangeable threads: never at the cost of a verdict exhaustive search gives.
 
 import queue
 import threading
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -17,6 +18,7 @@ from explorer import (
     acquire,
     explore,
     get,
+    join,
     notify_all,
     put,
     read,
@@ -472,3 +474,179 @@ def test_a_dead_mutable_local_no_longer_forces_the_history_key():
     assert frame_key(gen) is None  # seen, a list, is read after this yield
     gen.send(None)
     assert frame_key(gen) is not None  # seen is written before anything reads it again
+
+
+# ---- values a key must tell apart, and objects threads share ---------------------------
+# Each scenario reaches one state by two paths that differ only in something a key once
+# missed; the thread that reads it late returns it, so a merged state loses an outcome.
+
+
+def locked_write(value):
+    def write_it():
+        yield acquire("l")
+        yield write("x", value)
+        yield release("l")
+    return write_it
+
+
+def reads_then_waits(keep):
+    """Reads x under the lock, keeps it with ``keep`` (returns what to return later), then
+    takes the lock twice more, so that the writer's step can come before or after."""
+    def reader():
+        yield acquire("l")
+        value = yield read("x")
+        yield release("l")
+        later = keep(value)
+        for _ in range(2):
+            yield acquire("l")
+            yield read("x")
+            yield release("l")
+        return later()
+    return reader
+
+
+def make_cell():
+    cell = 0
+
+    def get():
+        return cell
+
+    def put(value):
+        nonlocal cell
+        cell = value
+    return get, put
+
+
+def shared_or_not(value):
+    """``get`` and ``put`` over one cell when x was 0, over two cells otherwise."""
+    if value == 0:
+        get, put = make_cell()
+    else:
+        get, _ = make_cell()
+        _, put = make_cell()
+
+    def later():
+        put(5)
+        return get()
+    return later
+
+
+class Box(tuple):
+    pass
+
+
+def on_a_box(value):
+    box = Box()
+    box.seen = value
+    return lambda: box.seen
+
+
+def on_a_function(value):
+    def helper():
+        return None
+    helper.seen = value
+    return lambda: helper.seen
+
+
+@pytest.mark.parametrize(("initial", "written", "keep"), [
+    (0.0, -0.0, lambda value: lambda: repr(value)),  # equal, and print apart
+    ((1,), (True,), lambda value: lambda: repr(value)),
+    (0, 1, shared_or_not),  # two closures sharing a cell, or a cell each
+    (0, 1, on_a_box),  # an attribute set on a tuple subclass's instance
+    (0, 1, on_a_function),  # an attribute set on a function
+], ids=["minus zero", "bool in a tuple", "shared cell", "tuple subclass", "function attribute"])
+def test_states_that_differ_only_in_what_equality_or_a_local_hides_are_not_merged(initial, written, keep):
+    scenario = Scenario("hidden", variables={"x": initial}, locks=["l"],
+                        threads={"W": locked_write(written), "R": reads_then_waits(keep)})
+    result = same_verdicts(scenario)
+    assert len(result.outcomes) == 2
+
+
+def test_a_value_whose_equality_leaves_out_a_field_is_never_merged_with_another():
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True)
+    class Message:
+        number: int
+        payload: str = field(compare=False)
+
+    def reader():  # the join makes it a replaying search's (the graph walk has no joins)
+        yield acquire("l")
+        message = yield read("x")
+        yield release("l")
+        yield acquire("l")
+        yield read("x")
+        yield release("l")
+        yield join("W")
+        yield acquire("l")
+        yield read("x")
+        yield release("l")
+        return message.payload
+
+    scenario = Scenario("message", variables={"x": Message(1, "old")}, locks=["l"],
+                        threads={"W": locked_write(Message(1, "new")), "R": reader})
+    result = same_verdicts(scenario)
+    assert {outcome["R"] for outcome in result.outcomes} == {"old", "new"}
+
+
+def test_a_thread_holding_a_recursive_helper_is_explored_by_its_history():
+    def thread():
+        def factorial(n):
+            return 1 if n == 0 else n * factorial(n - 1)
+        value = yield read("x")
+        yield write("x", value + factorial(3))
+
+    same_verdicts(Scenario("recursive", variables={"x": 0}, threads={"A": thread, "B": thread}))
+
+
+def test_twins_differing_only_in_the_sign_of_zero_are_not_interchangeable():
+    def body(argument):
+        value = yield read("x")
+        yield write("x", value + 1)
+        return repr(argument)
+
+    scenario = Scenario("zeros", variables={"x": 0}, threads={"A": partial(body, 0.0), "B": partial(body, -0.0)})
+    same_verdicts(scenario)
+    assert {(outcome["A"], outcome["B"]) for outcome in explore(scenario, strategy="stateful").outcomes} == \
+           {("0.0", "-0.0")}
+
+
+def test_children_appending_to_a_list_their_parent_made_keep_both_orders():
+    from explorer import spawn
+
+    def child(log, n):
+        yield acquire("l")
+        log.append(n)
+        yield release("l")
+
+    def parent():
+        log = []
+        yield spawn("c1", lambda: child(log, 1))
+        yield spawn("c2", lambda: child(log, 2))
+        yield join("c1")
+        yield join("c2")
+        return tuple(log)
+
+    result = same_verdicts(Scenario("shared list", locks=["l"], threads={"main": parent}))
+    assert {outcome["main"] for outcome in result.outcomes} == {(1, 2), (2, 1)}
+
+
+def test_plain_threads_appending_to_one_list_under_a_lock_keep_both_orders():
+    import explorer
+
+    def main():
+        items = []
+        lock = threading.Lock()
+
+        def worker(n):
+            with lock:
+                items.append(n)
+        workers = [threading.Thread(target=worker, args=(n,)) for n in (1, 2)]
+        for worker_thread in workers:
+            worker_thread.start()
+        for worker_thread in workers:
+            worker_thread.join()
+        return tuple(items)
+
+    result = same_verdicts(explorer.program("plain list", main))
+    assert len(result.outcomes) == 2

@@ -35,17 +35,24 @@ sound) whenever one value cannot be shown to be a value:
 * an iterator that cannot say where it is, or walks over something mutable (a list's);
 * a frame laid out otherwise than expected (another Python).
 
-Values are compared with their type (``1``, ``1.0`` and ``True`` stay apart); a value
-unequal to itself (``nan``) makes its state unique, which costs merging, never
-soundness. Functions, and module-level classes, count as values: a function by its
-code, defaults and closure (cells by their contents), a class as itself.
+Values are compared with their type (``1``, ``1.0`` and ``True`` stay apart, and so do
+``0.0`` and ``-0.0``, which print and divide differently); a value unequal to itself
+(``nan``) makes its state unique, which costs merging, never soundness. Functions, and
+module-level classes, count as values: a function by its code, defaults and closure, a
+class as itself. A closure's cells count by their contents and by which of them are one
+cell: two functions that share a cell (``get`` and ``put`` made by one call) are
+another state than two with a cell each holding the same. A function with attributes of
+its own, an instance of a tuple subclass with a ``__dict__``, and a function whose
+closure holds itself (a recursive helper) are opaque.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import dis
 import functools
 import gc
+import math
 import types
 from collections.abc import Hashable
 
@@ -59,14 +66,17 @@ class Opaque(Exception):  # noqa: N818 - a signal, not an error
 
 def frame_key(gen: types.GeneratorType) -> tuple[Hashable, list] | None:
     """``(key, cells)`` for a suspended generator, or None when it cannot be read by value.
-    ``cells`` lists ``(cell, contents)`` for each closure cell its frames hold: another
-    function may change what a cell holds, so the key stands only while each still holds
-    the same object (:func:`unchanged`)."""
+    ``cells`` lists ``(cell, contents)`` for each closure cell the key holds (its frames',
+    and their functions'): another function may change what a cell holds, so the key
+    stands only while each still holds the same object (:func:`unchanged`)."""
+    cells: list = []
+    _NUMBERED.append(({}, cells))
     try:
-        cells: list = []
         return _frame(gen, cells), cells
-    except Opaque:
+    except (Opaque, RecursionError):
         return None
+    finally:
+        _NUMBERED.pop()
 
 
 def unchanged(cells: list) -> bool:
@@ -102,14 +112,7 @@ def _frame(gen: types.GeneratorType, cells: list) -> Hashable:
             cell = refs[position] if position < n else None
             if cell.__class__ is not types.CellType:
                 raise Opaque
-            try:
-                contents = cell.cell_contents
-            except ValueError:
-                contents = _EMPTY
-                slots.append(_EMPTY)
-            else:
-                slots.append(token(contents))
-            cells.append((cell, contents))
+            slots.append(_cell(cell))  # numbered: a closure in a local may share it
             position += 1
         elif name in bound:
             value = bound[name]
@@ -238,6 +241,10 @@ def token(value: object) -> Hashable:
     cls = value.__class__
     if cls is int or cls is str:
         return value
+    if cls is float:
+        return (float, value, math.copysign(1.0, value))  # 0.0 and -0.0 are equal, and print apart
+    if cls is complex:
+        return (complex, value, math.copysign(1.0, value.real), math.copysign(1.0, value.imag))
     if cls in _TYPED:
         return (cls, value)
     if cls is tuple:
@@ -247,9 +254,15 @@ def token(value: object) -> Hashable:
     if cls is range:
         return (range, value.start, value.stop, value.step)
     if cls is types.FunctionType:
-        return (types.FunctionType, value.__code__, token(value.__defaults__),
-                None if value.__kwdefaults__ is None else token(tuple(sorted(value.__kwdefaults__.items()))),
-                None if value.__closure__ is None else tuple(_cell(cell) for cell in value.__closure__))
+        if value.__dict__ or id(value) in _MAKING:  # attributes set on it; a helper that calls itself
+            raise Opaque
+        _MAKING.add(id(value))
+        try:
+            return (types.FunctionType, value.__code__, token(value.__defaults__),
+                    None if value.__kwdefaults__ is None else token(tuple(sorted(value.__kwdefaults__.items()))),
+                    None if value.__closure__ is None else tuple(_cell(cell) for cell in value.__closure__))
+        finally:
+            _MAKING.discard(id(value))
     if cls is types.BuiltinFunctionType:
         owner = value.__self__
         if owner is None or owner.__class__ is types.ModuleType:
@@ -266,13 +279,63 @@ def token(value: object) -> Hashable:
             raise Opaque
         return value
     if issubclass(cls, tuple) and "<locals>" not in cls.__qualname__ and cls.__hash__ is tuple.__hash__ \
-            and cls.__eq__ is tuple.__eq__:
+            and cls.__eq__ is tuple.__eq__ and not hasattr(value, "__dict__"):
         return (cls,) + tuple(token(item) for item in value)  # a step, a named tuple
     raise Opaque
 
 
-def _cell(cell: types.CellType) -> Hashable:
+def value_token(value: object) -> Hashable:
+    """:func:`token`, and also a frozen dataclass whose every field compares (by its
+    fields' tokens): how a state key holds a variable's value or a value sent into a
+    thread. Raises :class:`Opaque` for anything else: an object whose ``==`` may call
+    two objects equal that a thread tells apart (a field left out of the comparison, an
+    ``__eq__`` of its own), which a key must then hold as a value like no other."""
+    cls = value.__class__
+    if cls is int or cls is str:
+        return value
     try:
-        return token(cell.cell_contents)
+        return token(value)
+    except Opaque:
+        pass
+    except RecursionError:
+        raise Opaque from None
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or not params.frozen or not params.eq or "<locals>" in cls.__qualname__ \
+            or cls.__eq__ is not _dataclass_eq(cls) or hasattr(value, "__dict__") and vars(value).keys() - {
+                field.name for field in dataclasses.fields(cls)}:
+        raise Opaque
+    fields = dataclasses.fields(cls)
+    if not all(field.compare for field in fields):
+        raise Opaque
+    return (cls,) + tuple(value_token(getattr(value, field.name)) for field in fields)
+
+
+def _dataclass_eq(cls: type):
+    """The ``__eq__`` the dataclass decorator wrote for ``cls`` (None if it has another):
+    the decorator compiles it from text, so its code comes from no file."""
+    eq = cls.__dict__.get("__eq__")
+    code = getattr(eq, "__code__", None)
+    return eq if code is not None and code.co_filename.startswith("<") else None
+
+
+def _cell(cell: types.CellType) -> Hashable:
+    """A cell's token: its contents'; within a key (:func:`frame_key`), its number once
+    met before, and every cell met listed with what it holds (:func:`unchanged`)."""
+    try:
+        contents = cell.cell_contents
     except ValueError:
-        return _EMPTY
+        contents = _EMPTY
+    if _NUMBERED:
+        numbered, cells = _NUMBERED[-1]
+        number = numbered.get(id(cell))
+        if number is not None:
+            return ("cell", number)
+        numbered[id(cell)] = len(numbered)
+        cells.append((cell, contents))
+    return _EMPTY if contents is _EMPTY else token(contents)
+
+
+#: Per key being made (frame_key, a stack): the cells met so far, by id, and the list of them.
+_NUMBERED: list[tuple[dict, list]] = []
+#: The functions whose token is being made: one met again inside its own closure is recursive.
+_MAKING: set[int] = set()

@@ -40,7 +40,7 @@ from ..objects.lock import LockDeclaration
 from ..steps import Acquire, Read, Release, Write
 from .fingerprint_set import FingerprintSet
 from .fingerprints import Unstable, digest
-from .frames import Opaque, frame_key, token
+from .frames import Opaque, frame_key, token, value_token
 from .program import Program
 from .seats import SeatsBroken, composition, moved_epoch, renamed_step, seat_moves
 from .shared_visited import NEW
@@ -84,6 +84,7 @@ class ModelGraph:
         self.program = program
         self.k = len(program.factories)
         self.var_index = {var: n for n, var in enumerate(program.var_names)}
+        self.initial = tuple(program.initial.values())
         self.locks = {}
         for name in program.lock_names:
             self.locks[name] = len(self.locks)
@@ -162,7 +163,7 @@ class ModelGraph:
         self.check_every = CHECK_EVERY - 1  # a mask: those checks come every CHECK_EVERY steps
         self.locals: dict = {}   # (family, key) -> local id
         self.info: list = []     # local id -> (family, pending step or None, ordinal, values sent, return)
-        self.memo: dict = {}     # (local id, value sent, its type) -> next local id
+        self.memo: dict = {}     # (local id, value sent as _sent_token holds it) -> next local id
         self.accesses: list = [None]  # access-list id -> (parent id, ordinal, variable, writes)
         self.access_ids: dict = {}
         self.seen: set = set()   # what a path was handed out for already
@@ -203,7 +204,7 @@ class ModelGraph:
                 key = None
             if key is None:  # the values sent stand in for the frames: always sound
                 try:
-                    key = ("sent", sent, token(step))
+                    key = ("sent", tuple(held for _value, held in sent), token(step))
                 except Opaque:
                     raise Unsupported from None  # a step holding a value compared by identity
             try:
@@ -236,7 +237,7 @@ class ModelGraph:
 
     def _next(self, thread: int, local: int, value) -> int:
         """The local state after thread ``thread`` in ``local`` is sent ``value``."""
-        memo_key = (local, value, value.__class__)
+        memo_key = (local, _sent_token(value))
         try:
             known = self.memo.get(memo_key)
         except TypeError:
@@ -277,7 +278,7 @@ class ModelGraph:
             if ordinal + 1 >= self.max_steps:
                 _close(gen)
                 raise _Special
-            nxt = self._local(thread, gen, step, ordinal + 1, sent + ((value, value.__class__),))
+            nxt = self._local(thread, gen, step, ordinal + 1, sent + ((value, _sent_token(value)),))
             _close(gen)
         return nxt
 
@@ -296,7 +297,7 @@ class ModelGraph:
                 landed.append(nxt)
                 continue
             source = images[a][local]
-            memo_key = (source, value, value.__class__)
+            memo_key = (source, _sent_token(value))
             known = self.memo.get(memo_key)
             if known is None:
                 try:
@@ -797,6 +798,22 @@ class ModelGraph:
                         self.asleep = self.all & ~(answer if perm is None else renumbered_mask(answer, inverse(perm)))
         return after, novel
 
+    def _held(self, values: tuple) -> tuple:
+        """The values' part of a key: each value's token (:func:`.frames.value_token`), or
+        for a variable's initial value that has none, the variable's number (that object
+        is every run's); any other value without a token raises TypeError: its state is
+        like no other (``==`` may call two of them equal that a thread tells apart)."""
+        held = []
+        initial = self.initial
+        for n, value in enumerate(values):
+            try:
+                held.append(value_token(value))
+            except Opaque:
+                if value is not initial[n]:
+                    raise TypeError from None
+                held.append(("initial", n))
+        return tuple(held)
+
     def _key(self, state: _State):
         """The state's key (as :mod:`.state_keys` makes it), numbered part by part and
         fingerprinted unless exact; None when a value cannot be hashed."""
@@ -857,7 +874,7 @@ class ModelGraph:
         try:
             number = state.typed  # the values' number: a step that writes none keeps its state's
             if number is None:
-                part = _typed(state.values)
+                part = self._held(state.values)
                 number = parts.get(part)
                 if number is None:
                     number = parts[part] = len(parts)
@@ -1025,6 +1042,16 @@ class _State:
         self.stale, self.knowers, self.accesses, self.epochs = stale, knowers, accesses, epochs
         self.live = live  # bit i: thread i has a step to take
         self.typed = typed  # the number of the values' part of the key, once made (None: not yet)
+
+
+def _sent_token(value) -> object:
+    """A value sent into a thread as the walk tells values apart (:func:`.frames.value_token`:
+    ``0.0`` and ``-0.0`` apart, a dataclass by its fields); one no token shows (an instance
+    with an ``__eq__`` of its own) is left to the replaying search."""
+    try:
+        return value_token(value)
+    except Opaque:
+        raise Unsupported from None
 
 
 def _typed(values) -> tuple:

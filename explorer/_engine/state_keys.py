@@ -10,9 +10,9 @@ depth), and per running thread what its generator holds at its ``yield``, read b
 value from its frames (:mod:`.frames`), with its step count and pending step; where
 that cannot be shown sound, its history: the values sent into its generator so far
 (a deterministic generator's next step, and everything after, is a function of
-exactly that). Histories are interned: ``(parent id, value, type)`` maps to a small
-int, so two ids are equal exactly when the histories are. A finished thread is its
-return value.
+exactly that, while no other thread changes what it holds: see below). Histories are
+interned: ``(parent id, value held)`` maps to a small int, so two ids are equal
+exactly when the histories are. A finished thread is its return value.
 
 **A summary of the path-dependent detectors**, holding exactly what their future
 detections depend on; the detectors' state is otherwise a function of the path, not
@@ -43,9 +43,11 @@ from it: final states and outcomes (so serializability, invariants and checks),
 deadlocks, errors and warnings the engine raises, a step count reaching
 ``max_steps``, and lock-order edges (the thread, the lock it acquires, and the locks
 it holds, which follow from its own history). So equal keys give equal futures.
-Values are compared by type and equality (``-0.0`` and ``0.0`` are one state, as they
-are one outcome). A value that cannot be hashed or compared makes its state unique:
-it is never cached.
+Values are held as :func:`.frames.value_token` holds them (with their types, ``0.0``
+apart from ``-0.0``); a value it cannot show by value, or that cannot be hashed, makes
+its state unique: it is never cached. Once two threads of a run have had their
+history as their state, each such thread is keyed by the whole run's history instead
+(:meth:`_Tracker._whole`): their frames may hold one object they both change.
 
 With symmetry (:func:`symmetric_groups`), threads built alike are renumbered in the
 order of their states and the whole key is rewritten under that renumbering
@@ -62,7 +64,7 @@ from ..objects.thread import ThreadModel
 from ..objects.variable import VariableModel
 from ..steps import Op
 from .execution import Execution
-from .frames import Opaque, frame_key, token, unchanged
+from .frames import Opaque, frame_key, token, unchanged, value_token
 from .program import Program
 
 FINISHED = "finished"
@@ -78,8 +80,8 @@ class StateKeys:
     One per search: history ids are shared by all of its executions.
     """
 
-    __slots__ = ("access_lists", "channel_bits", "frames", "groups", "histories", "initial", "k", "lost",
-                 "var_index")
+    __slots__ = ("access_lists", "channel_bits", "everything", "frames", "groups", "histories", "initial", "k",
+                 "lost", "var_index")
 
     def __init__(self, program: Program, *, frames: bool = True, symmetry: bool = False) -> None:
         self.frames = frames  # read running threads' states from their frames where that is sound
@@ -94,8 +96,9 @@ class StateKeys:
         # Knowers are bitmasks: bit i for thread i, bit CHANNELS + n for the n-th channel
         # (a lock, or whatever an object publishes on) in the order first seen.
         self.channel_bits: dict = {}
-        self.initial = [(value, value.__class__) for value in program.initial.values()]
-        self.histories: dict = {}  # (parent id, value sent, its type) -> id; 0 is the empty history
+        self.initial = [_initial(value) for value in program.initial.values()]
+        self.histories: dict = {}  # (parent id, value sent as held) -> id; 0 is the empty history
+        self.everything: dict = {}  # (parent id, thread, value sent as held) -> id: the whole run's history
 
     def note_lost(self, keys) -> None:
         """The search noted these lost-update keys, ``("lost-update", variable, a, b)``."""
@@ -111,8 +114,8 @@ class StateKeys:
 class _Tracker:
     """One execution's key, brought up to date from its new events when asked for."""
 
-    __slots__ = ("accesses", "cached", "epoch", "history", "keys", "knowers", "ordinal", "perm", "run", "seen",
-                 "stale", "tokens")
+    __slots__ = ("accesses", "cached", "epoch", "everything", "history", "keys", "knowers", "opaque", "ordinal",
+                 "perm", "run", "seen", "stale", "tokens")
 
     def __init__(self, keys: StateKeys, run: Execution) -> None:
         self.keys = keys
@@ -127,6 +130,8 @@ class _Tracker:
         self.accesses: dict = {}  # (thread, epoch) -> id of its accesses' list (ordinal, variable, kind)
         self.cached: dict = {}  # thread -> (steps taken, step pending, its state): frames without cells
         self.perm: list[int] | None = None  # the renumbering of the last key (symmetry), None: none
+        self.everything = (0, 0)  # events folded into the whole run's history (_whole), and its id
+        self.opaque = 0  # the threads whose state was ever their history (no frame state), a bitmask
 
     def key(self) -> Hashable:
         """The key; :attr:`perm` then says how it numbers the threads (None: as the run does)."""
@@ -163,14 +168,18 @@ class _Tracker:
         returns, started = run.returns, run.live
         threads = []
         frames = self.keys.frames
+        opaque = []  # the places in threads of those whose state is their history
         for i in range(k):
             step = pending[i]
             if step is not None:
                 state = self._frame_state(i, step) if frames else None
                 if state is not None:
                     threads.append(state)
+                    continue
+                self.opaque |= 1 << i
+                opaque.append(len(threads))
                 # a two-phase step's second half (objects/base.py Continue) is not in the history
-                elif step.__class__ is not Op or step[0] not in _SECOND_HALVES:
+                if step.__class__ is not Op or step[0] not in _SECOND_HALVES:
                     threads.append(history[i])
                 else:
                     threads.append((history[i], step))
@@ -179,6 +188,16 @@ class _Tracker:
             else:
                 value = returns[i]
                 threads.append((FINISHED, value, value.__class__))
+        if opaque and self.opaque & (self.opaque - 1):
+            # Two threads or more whose frames hold what cannot be read by value (a list, an
+            # instance) may hold the same one, and change it between their steps (a list the
+            # parent gave its children; plain code's objects): what each holds then depends on
+            # the others' steps too, not on its own history alone. So each such thread is
+            # keyed by the whole run's history (and a thread whose frame holds none now may
+            # have changed one before: hence every thread that ever had its history as state).
+            whole = self._whole(events)
+            for place in opaque:
+                threads[place] = ("run", whole, threads[place])
         stale = [item for item in self.stale.items() if live >> item[0][0] & 1]
         lost = self.keys.lost
         if lost and stale:
@@ -211,6 +230,23 @@ class _Tracker:
         self.perm = perm
         return (tuple(self.tokens), tuple(objects), tuple(threads[i] for i in order), frozenset(stale),
                 frozenset(races))
+
+    def _whole(self, events: list[tuple]) -> object:
+        """The id of the run's history so far: every step's thread and the value it was
+        sent, in order, interned as histories are (worked out only for a run that needs it)."""
+        everything, (done, node) = self.keys.everything, self.everything
+        for position in range(done, len(events)):
+            thread, _step, value, _enabled = events[position]
+            entry = (node, thread, held(value))
+            try:
+                known = everything.get(entry)
+                if known is None:
+                    known = everything[entry] = len(everything) + 1
+            except Exception:  # a value that cannot be hashed or compared: a history like no other
+                known = object()
+            node = known
+        self.everything = (len(events), node)
+        return node
 
     def _frame_state(self, i: int, step: object) -> Hashable | None:
         """Thread ``i``'s state read from its generator's frames (:mod:`.frames`), with its
@@ -250,7 +286,8 @@ class _Tracker:
             thread, step, value, _enabled = events[position]
             ordinal = ordinals[thread]
             ordinals[thread] = ordinal + 1
-            entry = (history[thread], value, value.__class__)
+            sent = held(value)
+            entry = (history[thread], sent)
             try:
                 node = histories.get(entry)
                 if node is None:
@@ -271,7 +308,7 @@ class _Tracker:
                         keys.initial.append((HIDDEN, HIDDEN.__class__))
                     if index >= len(tokens):
                         tokens.extend(keys.initial[len(tokens):])
-                    tokens[index] = (written, written.__class__)
+                    tokens[index] = held(written)
                     for other in range(k):
                         if other != thread and (other, var) in stale:
                             stale[other, var] = thread
@@ -311,6 +348,49 @@ class _Tracker:
                         if mask & bit:
                             knowers[known] = mask | me
         self.seen = len(events)
+
+
+def held(value: object) -> object:
+    """A value written or sent, as a key holds it: its token (:func:`.frames.value_token`:
+    typed, ``0.0`` apart from ``-0.0``, a dataclass by its fields), or, for a value no
+    token shows, a marker that cannot be hashed, so that a state holding it is never
+    cached, as one holding a list: ``==`` may call two such values equal that a thread
+    tells apart (a field left out of the comparison), and each run makes its own."""
+    try:
+        return value_token(value)
+    except Opaque:
+        return _Unlike()
+
+
+class _Unlike:
+    """A value like no other: equal to itself alone, and unhashable."""
+
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _initial(value: object) -> object:
+    """A variable's initial value as a key holds it: as :func:`held`, but one without a
+    token is that object, every run's, compared with itself alone."""
+    try:
+        return value_token(value)
+    except Opaque:
+        return _Same(value)
+
+
+class _Same:
+    """An object compared by identity (it lives as long as the program: its hash stays its own)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is _Same and other.value is self.value
+
+    def __hash__(self) -> int:
+        return id(self.value)
 
 
 def renumbering(groups: tuple, threads: list, rank) -> tuple[list[int], list[int] | None]:
@@ -398,7 +478,7 @@ def symmetric_groups(program: Program) -> tuple[tuple[int, ...], ...]:
         try:
             made = token(factory)
             hash(made)
-        except (Opaque, TypeError):
+        except (Opaque, TypeError, RecursionError):
             continue
         classes.setdefault(made, []).append(i)
     return tuple(tuple(members) for members in classes.values() if len(members) > 1)
