@@ -616,6 +616,74 @@ def test_workers_run_the_explorer_the_coordinator_imported_from_a_source_tree(tm
     assert theirs == mine
 
 
+#: What the thread below reads first: this process changes it, a worker imports this module afresh.
+_FIRST_NAME = {0: "alpha"}
+
+
+def _reads_in_an_order_of_this_process():
+    for name in (_FIRST_NAME[0], "beta"):
+        value = yield read(name)
+        yield write(name, value + 1)
+
+
+def test_a_scenario_a_worker_process_runs_otherwise_is_explored_serially_with_a_warning(small_units,
+                                                                                       monkeypatch):
+    # as code iterating over a set of strings does, when each process hashes with its own seed
+    monkeypatch.setitem(_FIRST_NAME, 0, "gamma")
+    scenario = Scenario("per process", variables={"alpha": 0, "beta": 0, "gamma": 0},
+                        threads={"A": _reads_in_an_order_of_this_process, "B": _reads_in_an_order_of_this_process})
+    with pytest.warns(RuntimeWarning, match=r"ran otherwise in a worker process than here .*PYTHONHASHSEED"):
+        parallel = explore(scenario, strategy="exhaustive", workers=2)
+    serial = explore(scenario, strategy="exhaustive")
+    assert parallel.workers == 1 and parallel.complete
+    assert _without_timing(parallel) == _without_timing(serial)
+
+
+def _spins_when_it_reads_one(rounds):
+    def body():
+        for _ in range(rounds):
+            value = yield read("x")
+            if value == 1:
+                while True:  # a step that never yields: the step timeout stops the search here
+                    pass
+            yield write("x", value + 1)
+    return body
+
+
+def test_a_hung_step_stops_a_parallel_search_where_it_stops_the_serial_one(small_units):
+    def counting():
+        for _ in range(2):
+            value = yield read("x")
+            yield write("x", value + 1)
+
+    scenario = Scenario("hangs", variables={"x": 0},
+                        threads={"A": counting, "B": counting, "C": _spins_when_it_reads_one(1)})
+    serial = explore(scenario, strategy="exhaustive", step_timeout=0.2)
+    parallel = explore(scenario, strategy="exhaustive", step_timeout=0.2, workers=2)
+    assert serial.stop_reason == "step_timeout" and parallel.workers == 2
+    assert _without_timing(parallel) == _without_timing(serial)
+
+
+def test_ctrl_c_while_workers_start_keeps_what_the_coordinator_explored(monkeypatch):
+    from explorer.backends import processes
+
+    def interrupted(self, workers):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.05)
+    monkeypatch.setattr(processes.ProcessBackend, "__init__", interrupted)
+    scenario = Scenario("big", variables={"x": 0}, threads={name: _counting_three for name in "ABC"})
+    result = explore(scenario, strategy="exhaustive", workers=2)
+    assert result.stop_reason == "interrupted" and not result.complete
+    assert result.executions > 0 and result.workers == 1
+
+
+def _counting_three():
+    for _ in range(3):
+        value = yield read("x")
+        yield write("x", value + 1)
+
+
 def test_a_scenario_that_cannot_be_pickled_is_refused_in_one_line_naming_it(small_units):
     lock = threading.Lock()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.backends.ray import MissingExtra, RayBackend
+from explorer.backends.ray import MissingExtra, RayBackend, RayBackendError
 from explorer.errors import InvalidArgument
 
 linux_processes = pytest.mark.skipif(not Path("/proc").is_dir(), reason="the process checks read /proc")
@@ -139,3 +139,18 @@ def test_an_exploration_through_a_local_ray_gives_the_serial_result(ray, monkeyp
     assert {k: v for k, v in result_to_dict(parallel).items() if k != "elapsed"} == \
         {k: v for k, v in result_to_dict(serial).items() if k != "elapsed"}
     assert not ray.is_initialized()  # the private Ray it started is stopped again
+
+
+def test_a_ray_cluster_that_cannot_be_reached_is_refused_in_one_line_naming_its_address(monkeypatch):
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        pytest.skip("this process is connected to a Ray already: the backend would use it")
+
+    def refuse(*_args, **_kwargs):
+        raise ConnectionError("Failed to connect to Ray cluster at 192.0.2.2:6391.\nTraceback of Ray's own")
+
+    monkeypatch.setattr(ray, "init", refuse)
+    with pytest.raises(RayBackendError, match=r"could not connect to the Ray cluster at 'host:6391': "
+                                              r"Failed to connect to Ray cluster at 192\.0\.2\.2:6391\.") as refused:
+        RayBackend(2, "host:6391")
+    assert "\n" not in str(refused.value)

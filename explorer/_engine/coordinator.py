@@ -33,7 +33,7 @@ from .search import _state_figures, assemble, drive
 from .seats import SeatsBroken
 from .shared_visited import SharedVisited
 from .tally import Tally
-from .units import Job, Piece, Unit, dumps, knowledge, run_unit, strategy_for
+from .units import Job, Piece, Unit, dumps, knowledge, run_unit, signature, strategy_for
 from .watchdog import Deadline
 
 #: Seconds the coordinator explores alone before it hands out units.
@@ -43,6 +43,11 @@ SLICE = 2.0
 #: Units kept queued per worker, so that none waits for the coordinator between two.
 QUEUED = 2
 
+
+#: What stops a search at one execution, which a serial search meets in its order: a
+#: parallel one stops there too, once every unit before it is back (the time limit and
+#: Ctrl-C stop everything at once).
+IN_ORDER = ("nondeterminism", "step_timeout")
 
 #: Why a stateful search whose seat moves failed their check in a unit runs serially.
 SEATS_BROKEN = ("a thread body does more with a lock's name than name it (a seat move failed its check), and "
@@ -73,7 +78,9 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         queue = _sampling_units(settings.max_executions, slice_seconds)
         # the first execution, as each worker runs it: the threads, variables and objects it
         # meets are numbered here as there
-        drive(program, strategy_for(name, options), _first(settings), Tally(), deadline, started)
+        sample = Tally()
+        drive(program, strategy_for(name, options), _first(settings), sample, deadline, started)
+        first = sample.first
     else:
         splits = callable(getattr(strategy, "split", None))  # one that cannot split runs here, to its end
         try:
@@ -83,6 +90,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
             raise Fallback(SEATS_BROKEN) from None
         if not about.pop("sliced"):
             return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0, 0.0
+        first = tally.first
         pieces[(0,)] = Piece.of((0,), tally, [], _counters(strategy), seconds=time.monotonic() - started)
         queue = [Unit((n,), start, slice_seconds) for n, start in enumerate(strategy.split(), 1)]
     shipped = _shipped(program)
@@ -91,23 +99,26 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         strategy.graph.share(table)
     hunger = Hunger.create()
     job = Job(uuid.uuid4().hex, shipped, name, options, settings.max_steps, settings.step_timeout,
-              None if table is None else table.handle, hunger.path)
+              None if table is None else table.handle, hunger.path, signature(first))
     known = knowledge(program)
+    stop_reason = None
     try:
         backend = make_backend()
+    except KeyboardInterrupt:  # Ctrl-C while workers start (a cluster connects): what is here is kept
+        backend, stop_reason = _NoWorkers(), "interrupted"
     except BaseException:
         hunger.close()
         if table is not None:
             table.close()
         raise
-    stop_reason = None
+    stop_at = None  # the key of the first piece in exploration order that stopped as a serial search stops
     unit_seconds = []
     coordinating = 0.0  # seconds the coordinator spent on what came back: the scaling model's figure
     peak = 0.0  # the largest peak resident memory a worker reported, MiB
     running: dict = {}  # future -> unit
     unread: list[Piece] = []  # pieces back whose tallies are still pickled
     try:
-        while queue or running:
+        while (queue or running) and stop_reason is None:
             while queue and len(running) < QUEUED * backend.workers:
                 unit = queue.pop(0)
                 if name not in SAMPLING:  # a sampling unit's start says how many executions it runs
@@ -138,6 +149,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                     raise Fallback(SEATS_BROKEN) from None
                 except Exception as error:  # noqa: BLE001 - a worker died or a piece would not pickle
                     raise Fallback(f"a worker failed ({type(error).__name__}: {error})") from error
+                if piece.diverged is not None:
+                    raise Fallback(piece.diverged)
                 if piece.learned:
                     raise Fallback("a unit met threads, variables or objects the first execution did not")
                 pieces[piece.key] = piece
@@ -146,9 +159,18 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 peak = max(peak, piece.peak_mib)
                 later = piece.starts + (strategy.escaped(piece.escaped) if piece.escaped else [])
                 queue += [Unit(unit.key + (n,), start, slice_seconds) for n, start in enumerate(later, 1)]
-                if piece.stop_reason not in (None, "max_executions"):
-                    stop_reason = piece.stop_reason  # nondeterminism, a hung step, the time limit
+                if piece.stop_reason in IN_ORDER:
+                    if stop_at is None or piece.key < stop_at:
+                        stop_at = piece.key
+                elif piece.stop_reason not in (None, "max_executions"):
+                    stop_reason = piece.stop_reason  # the time limit: everything stops
             queue.sort(key=lambda unit: unit.key)
+            if stop_at is not None:
+                # a serial search stops at the first such execution in its order: what comes
+                # after it is not run, what comes before it still is (and may stop earlier)
+                queue = [unit for unit in queue if unit.key < stop_at]
+                if not queue and all(unit.key > stop_at for unit in running.values()):
+                    break
             coordinating += time.perf_counter() - handling
             if stop_reason is not None:
                 break
@@ -180,6 +202,15 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         about["figures"] = _state_figures(whole, about["groups"], program.thread_names, about["seats"])
     result = assemble(program, name, settings, merged, about, deadline, time.monotonic() - started)
     return result, backend.workers, tuple(unit_seconds), coordinating, peak
+
+
+class _NoWorkers:
+    """The backend of a search stopped before its workers started: the coordinator alone."""
+
+    workers = 1
+
+    def close(self, *, cancel: bool = False) -> None:
+        pass
 
 
 def _sampling_units(max_executions: int | None, seconds: float) -> list[Unit]:
@@ -252,6 +283,8 @@ def _merged(program: Program, name: str, options: dict, settings: Settings, dead
             return merged, counted
         merged.merge(piece.tally)
         counted.append(piece.counters)
+        if piece.tally.stop_reason in IN_ORDER:
+            break  # the search stops there: the pieces after it (run meanwhile) are not its
     if stop_reason is not None:
         merged.stop_reason = stop_reason
     elif name in SAMPLING and budget is not None:

@@ -27,6 +27,7 @@ from collections import ChainMap
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+from .._text import PLAIN
 from ..settings import Settings
 from ..strategies import PCT, Bounded, Exhaustive, RandomWalk, Stateful
 from ..strategies.dpor_split import SplitDPOR
@@ -52,6 +53,7 @@ class Job:
     step_timeout: float | None
     shared: object = None  # stateful: the workers' table of visited states (its Handle)
     hunger: str | None = None  # the file of the flag that says a worker is idle (hunger.py)
+    first: tuple = ()  # the coordinator's first execution, as signature() gives it
 
 
 @dataclass(slots=True)
@@ -84,6 +86,7 @@ class Piece:
     seconds: float = 0.0
     peak_mib: float = 0.0  # the worker process's peak resident memory so far
     escaped: list = field(default_factory=list)  # what a dpor unit tells the coordinator
+    diverged: str | None = None  # why the worker runs the scenario otherwise than the coordinator
     executions: int = 0
     steps: int = 0
     stop_reason: str | None = None
@@ -141,10 +144,20 @@ class _Compiled:
         self.stack.enter_context(self.program.session())
         settings = Settings(max_executions=1, max_steps=job.max_steps, step_timeout=job.step_timeout)
         deadline = Deadline(None)
+        first = Tally()
         with Watchdog(settings.step_limit, deadline):
-            drive(self.program, strategy_for(job.strategy, job.options), settings, Tally(), deadline,
+            drive(self.program, strategy_for(job.strategy, job.options), settings, first, deadline,
                   time.monotonic())
         self.known = knowledge(self.program)
+        self.diverged = None
+        mine = signature(first.first)
+        if job.first and mine != job.first:
+            at = next((n for n, (a, b) in enumerate(zip(mine, job.first)) if a != b), min(len(mine), len(job.first)))
+            self.diverged = (
+                f"the scenario's first execution ran otherwise in a worker process than here (from step {at + 1} on: "
+                f"{_shown(job.first, at)} here, {_shown(mine, at)} there): code that depends on the process, such as "
+                f"the order of a set of strings, which each process hashes with its own seed (set PYTHONHASHSEED to "
+                f"explore such a scenario on workers)")
         self.shared = None if job.shared is None else SharedVisited.attach(job.shared)
         self.hunger = None if job.hunger is None else Hunger.attach(job.hunger)
         self.stack.callback(self._let_go)
@@ -217,6 +230,8 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     if compiled is None:
         let_go()  # one job at a time: the last one's patches come off
         compiled = _COMPILED[job.id] = _Compiled(job)
+    if compiled.diverged is not None:
+        return dumps(Piece(unit.key + (0,), dumps(Tally()), [], diverged=compiled.diverged))
     program = compiled.program
     started = time.monotonic()
     strategy = strategy_for(job.strategy, job.options, pickle.loads(unit.start), shared=compiled.shared,
@@ -237,6 +252,21 @@ def run_unit(job: Job, unit: Unit) -> bytes:
                      escaped=getattr(strategy, "outbox", []))
     piece.tally = dumps(tally)
     return dumps(piece)
+
+
+def signature(events: list[tuple]) -> tuple:
+    """What an execution did, as two processes can compare it: each step's thread, kind
+    and name (a variable's, a lock's), and each plain value a step was sent."""
+    return tuple((thread, step[0], step[1] if len(step) > 1 and step[1].__class__ is str else None,
+                  value if value.__class__ in PLAIN else None)
+                 for thread, step, value, _enabled in events)
+
+
+def _shown(steps: tuple, at: int) -> str:
+    if at >= len(steps):
+        return "the end"
+    thread, kind, name, value = steps[at]
+    return f"thread {thread} {kind} {name!r}" + ("" if value is None else f" -> {value!r}")
 
 
 def peak_mib() -> float:

@@ -95,7 +95,14 @@ class RayBackend:
             if address in (None, "local"):
                 _start_private_ray(ray, None if workers is None else int(workers))
             else:
-                ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+                try:
+                    ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+                except (ConnectionError, OSError, RuntimeError, ValueError) as error:
+                    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                    raise RayBackendError(
+                        f"could not connect to the Ray cluster at {address!r}: {message} (check the address, "
+                        "that its head node runs, and that this machine may reach it; address=None starts a "
+                        "private Ray here)") from error
         cpus = int(ray.cluster_resources().get("CPU", 0))
         if workers is None and cpus < 1:
             self._stop_session(ray)
