@@ -203,7 +203,8 @@ class ExplorationResult:
         if self.contenders:  # strategy="auto": the first to finish, and what the others got
             others = "; ".join(f"{name} {executions} executions in {seconds:.2f}s" if seconds else
                                f"{name} needed no turn" for name, executions, seconds in self.contenders[1:])
-            text += f" (auto: finished first{'; ' + others if others else ''})"
+            first = "finished first" if self.complete else "none finished, this one's result"
+            text += f" (auto: {first}{'; ' + others if others else ''})"
         return text + ("" if self.complete else ", INCOMPLETE")
 
     def render(self, *, traces: bool = True) -> str:

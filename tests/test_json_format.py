@@ -482,3 +482,20 @@ def test_a_trace_file_refuses_finding_and_load_trace_refuses_other_types():
         load_trace("missing.json")
     with pytest.raises(InvalidArgument, match=r"finding must be a position .* got bool"):
         load_trace(trace_document(), finding=True)
+
+
+def test_a_stateful_result_says_in_json_what_its_visited_set_stored():
+    from explorer import Scenario, explore, read, write
+
+    def increment():
+        value = yield read("x")
+        yield write("x", value + 1)
+
+    scenario = Scenario("twins", variables={"x": 0}, threads={"A": increment, "B": increment})
+    result = explore(scenario, strategy="stateful")
+    states = result_to_dict(result)["states"]
+    assert states == {"stored": result.states, "per_symmetry_class": True, "symmetric": [["A", "B"]],
+                      "bytes_per_state": result.bytes_per_state,
+                      "collision_probability": result.collision_probability}
+    assert 0 < states["stored"] and states["bytes_per_state"] > 0
+    assert "states" not in result_to_dict(explore(scenario, strategy="exhaustive"))

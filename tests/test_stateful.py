@@ -1,5 +1,6 @@
 """The stateful strategy: caching visited states changes how many executions run, never what is found."""
 
+import gc
 import json
 import os
 import subprocess
@@ -438,3 +439,22 @@ def _four_increments():
     for _ in range(4):
         value = yield read("x")
         yield write("x", value + 1)
+
+
+def test_a_thread_the_graph_walk_gives_up_on_inside_a_finally_that_yields_prints_nothing(capfd, monkeypatch):
+    # the walk learns the thread's steps on fresh generators; the update makes it give up,
+    # and the generator it held then must be closed there, not by the garbage collector
+    def increment():
+        yield acquire("l")
+        try:
+            yield update("x", lambda value: value + 1)
+        finally:
+            yield release("l")
+
+    ignored = []  # what Python would print as "Exception ignored in ...": a generator closed late
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: ignored.append(repr(unraisable.exc_value)))
+    scenario = Scenario("finally", variables={"x": 0}, locks=["l"], threads={"A": increment, "B": increment})
+    result = explore(scenario, strategy="stateful")
+    gc.collect()
+    assert set(result.final_states) == set(explore(scenario, strategy="exhaustive").final_states)
+    assert ignored == [] and capfd.readouterr().err == ""

@@ -275,11 +275,12 @@ class ModelGraph:
             _close(gen)
             raise _Special from None
         else:
-            if ordinal + 1 >= self.max_steps:
-                _close(gen)
-                raise _Special
-            nxt = self._local(thread, gen, step, ordinal + 1, sent + ((value, _sent_token(value)),))
-            _close(gen)
+            try:
+                if ordinal + 1 >= self.max_steps:
+                    raise _Special
+                nxt = self._local(thread, gen, step, ordinal + 1, sent + ((value, _sent_token(value)),))
+            finally:  # also when the walk gives up (Unsupported): closed here, not by the collector,
+                _close(gen)  # whose close of a ``finally`` that yields prints a warning
         return nxt
 
     # ---- seat moves (:mod:`.seats`) -------------------------------------------------------
