@@ -203,7 +203,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _main(argv: list[str] | None, so_far: _Status) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        _check_workers(parser, args)
 
     try:
         matches = keyword_matcher(args.select) if getattr(args, "select", None) else None
@@ -373,9 +376,20 @@ def _workers(text: str) -> int | str:
     if text == "auto":
         return text
     try:
-        return int(text)
+        count = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of workers or 'auto', got {text!r}") from None
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of workers (1 or more) or 'auto', got {text!r}")
+    return count
+
+
+def _check_workers(parser: argparse.ArgumentParser, args) -> None:
+    """Once, before any scenario: the options -j goes with, as the command line names them."""
+    if args.address is not None and args.backend != "ray":
+        parser.error("--address names a Ray cluster: it goes with --backend ray")
+    if args.workers != 1 and args.strategy == "auto":
+        parser.error("--strategy auto takes its turns in one process: with -j, choose --strategy dpor or stateful")
 
 
 def _stateful_options(args) -> dict:

@@ -756,3 +756,15 @@ def test_explorer_run_dash_j_two_prints_what_a_serial_run_prints(tmp_path):
         runs[jobs] = (data, re.sub(r"[\d.]+ ?(s|ms)\b", "(time)", done.stdout))
     assert runs["1"] == runs["2"]
     assert "12870 executions" in runs["2"][1].replace(",", "")
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["-j", "0"], "expected a number of workers (1 or more) or 'auto', got '0'"),
+    (["--address", "head:6379"], "--address names a Ray cluster: it goes with --backend ray"),
+    (["-j", "2", "--strategy", "auto"], "--strategy auto takes its turns in one process"),
+])
+def test_explorer_run_refuses_parallel_options_that_do_not_go_together_once_before_any_scenario(options, said):
+    done = subprocess.run([sys.executable, "-m", "explorer", "run", "scenarios/counter.py", *options],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 2
+    assert said in done.stderr and done.stderr.count(said) == 1 and done.stdout == ""
