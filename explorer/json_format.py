@@ -672,12 +672,11 @@ def result_to_dict(result: ExplorationResult) -> dict[str, Any]:
             for held, acquired, thread, holding, location in result.lock_order
         ],
     }
-    if result.states is not None:  # stateful search: what it stored
-        data["states"] = {
+    if result.states is not None:  # stateful search: what it stored (its bytes a state, measured
+        data["states"] = {  # on this process's memory, vary as elapsed does: left out)
             "stored": result.states,
             "per_symmetry_class": bool(result.symmetric),
             "symmetric": [list(group) for group in result.symmetric],
-            "bytes_per_state": result.bytes_per_state,
             "collision_probability": result.collision_probability,
         }
     if result.contenders:  # strategy="auto": which strategies took turns (their seconds vary: left out)

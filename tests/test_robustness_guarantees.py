@@ -432,9 +432,12 @@ def test_dpor_time_per_step_does_not_grow_with_the_length_of_one_execution():
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
     for make in (readers, lockers):
-        short = sorted(measure(make(1_000))[1] for _ in range(3))[1]  # the median: a loaded machine is noisy
-        long = min(measure(make(8_000))[1] for _ in range(3))
-        assert long < 4 * short, (make.__name__, short, long)  # quadratic was 8 times, and more
+        for _attempt in range(3):  # a loaded machine is noisy: quadratic is 8 times every time, and more
+            short = sorted(measure(make(1_000))[1] for _ in range(3))[1]  # the median
+            long = min(measure(make(8_000))[1] for _ in range(3))
+            if long < 4 * short:
+                break
+        assert long < 4 * short, (make.__name__, short, long)
 
 
 # ---- real threading objects in a body, Ctrl-C, nested explorations ---------------------------
