@@ -650,3 +650,12 @@ def test_plain_threads_appending_to_one_list_under_a_lock_keep_both_orders():
 
     result = same_verdicts(explorer.program("plain list", main))
     assert len(result.outcomes) == 2
+
+
+def test_threads_whose_steps_hold_functions_still_merge_states_and_agree():
+    # an update's function is no value, so the worker's state is its history; its frame reads
+    # by value, so it holds nothing another thread changes: the whole run's history is not needed
+    from scenarios.queue_workers import queue_workers
+
+    stateful = same_verdicts(queue_workers)
+    assert stateful.executions * 10 < explore(queue_workers, strategy="dpor").executions

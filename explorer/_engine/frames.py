@@ -42,8 +42,8 @@ module-level classes, count as values: a function by its code, defaults and clos
 class as itself. A closure's cells count by their contents and by which of them are one
 cell: two functions that share a cell (``get`` and ``put`` made by one call) are
 another state than two with a cell each holding the same. A function with attributes of
-its own, an instance of a tuple subclass with a ``__dict__``, and a function whose
-closure holds itself (a recursive helper) are opaque.
+its own, an instance of a tuple subclass with attributes set on it, and a function
+whose closure holds itself (a recursive helper) are opaque.
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ def token(value: object) -> Hashable:
             raise Opaque
         return value
     if issubclass(cls, tuple) and "<locals>" not in cls.__qualname__ and cls.__hash__ is tuple.__hash__ \
-            and cls.__eq__ is tuple.__eq__ and not hasattr(value, "__dict__"):
+            and cls.__eq__ is tuple.__eq__ and not getattr(value, "__dict__", None):  # no attributes set
         return (cls,) + tuple(token(item) for item in value)  # a step, a named tuple
     raise Opaque
 

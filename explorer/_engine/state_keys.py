@@ -45,14 +45,11 @@ deadlocks, errors and warnings the engine raises, a step count reaching
 it holds, which follow from its own history). So equal keys give equal futures.
 Values are held as :func:`.frames.value_token` holds them (with their types, ``0.0``
 apart from ``-0.0``); a value it cannot show by value, or that cannot be hashed, makes
-its state unique: it is never cached. Once two threads of a run have had their
-history as their state, each such thread is keyed by the whole run's history instead
-(:meth:`_Tracker._whole`): their frames may hold one object they both change.
-
-With symmetry (:func:`symmetric_groups`), threads built alike are renumbered in the
-order of their states and the whole key is rewritten under that renumbering
-(:meth:`_Tracker._canonical`); any renumbering within a class maps a state to an
-equivalent one, so the key stays sound however ties are broken.
+its state unique: it is never cached. Once the frames of two threads of a run could
+not be read by value, each thread keyed by its history is keyed by the whole run's
+history instead (:meth:`_Tracker._whole`): their frames may hold one object they both
+change. (A thread whose frame reads by value, but whose pending step holds a function,
+as an ``update``'s, holds nothing another thread may change: its own history serves.)
 """
 
 from __future__ import annotations
@@ -131,7 +128,7 @@ class _Tracker:
         self.cached: dict = {}  # thread -> (steps taken, step pending, its state): frames without cells
         self.perm: list[int] | None = None  # the renumbering of the last key (symmetry), None: none
         self.everything = (0, 0)  # events folded into the whole run's history (_whole), and its id
-        self.opaque = 0  # the threads whose state was ever their history (no frame state), a bitmask
+        self.opaque = 0  # the threads whose frame could ever not be read by value, a bitmask
 
     def key(self) -> Hashable:
         """The key; :attr:`perm` then says how it numbers the threads (None: as the run does)."""
@@ -172,11 +169,13 @@ class _Tracker:
         for i in range(k):
             step = pending[i]
             if step is not None:
-                state = self._frame_state(i, step) if frames else None
-                if state is not None:
-                    threads.append(state)
-                    continue
-                self.opaque |= 1 << i
+                if frames:
+                    state = self._frame_state(i, step)
+                    if state is not None:
+                        threads.append(state)
+                        continue
+                else:
+                    self.opaque |= 1 << i  # no frame read: it may hold anything
                 opaque.append(len(threads))
                 # a two-phase step's second half (objects/base.py Continue) is not in the history
                 if step.__class__ is not Op or step[0] not in _SECOND_HALVES:
@@ -192,9 +191,9 @@ class _Tracker:
             # Two threads or more whose frames hold what cannot be read by value (a list, an
             # instance) may hold the same one, and change it between their steps (a list the
             # parent gave its children; plain code's objects): what each holds then depends on
-            # the others' steps too, not on its own history alone. So each such thread is
-            # keyed by the whole run's history (and a thread whose frame holds none now may
-            # have changed one before: hence every thread that ever had its history as state).
+            # the others' steps too, not on its own history alone. So each thread keyed by its
+            # history is keyed by the whole run's history (and a thread whose frame holds none
+            # now may have changed one before: hence every thread whose frame was ever unread).
             whole = self._whole(events)
             for place in opaque:
                 threads[place] = ("run", whole, threads[place])
@@ -261,12 +260,14 @@ class _Tracker:
         if read is None:
             state = None
             cells = ()
+            # its frame holds an object not read by value, which another thread may hold too
+            self.opaque |= 1 << i
         else:
             cells = read[1]
             try:
                 state = (read[0], ordinal, token(step))
-            except Opaque:
-                state = None
+            except Opaque:  # a step whose arguments are not values (an update's function): the
+                state = None  # frame holds none of them, so the thread holds nothing another may
         self.cached[i] = (ordinal, step, state, cells)
         return state
 
