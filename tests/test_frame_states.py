@@ -659,3 +659,34 @@ def test_threads_whose_steps_hold_functions_still_merge_states_and_agree():
 
     stateful = same_verdicts(queue_workers)
     assert stateful.executions * 10 < explore(queue_workers, strategy="dpor").executions
+
+
+def test_a_thread_sent_an_object_no_token_shows_counts_as_holding_one_another_may_change():
+    # it may change the object before its next yield and let it go: its frame then reads by
+    # value, yet the object (another thread's) is not what it was
+    from explorer._engine.execution import Execution
+    from explorer._engine.program import Program
+    from explorer._engine.state_keys import StateKeys
+
+    def writer():
+        yield write("x", [1])
+        yield read("y")
+
+    def changer():
+        value = yield read("x")
+        value.append(2)
+        yield read("y")
+
+    program = Program(Scenario("sent", variables={"x": 0, "y": 0}, threads={"W": writer, "C": changer}))
+    keys = StateKeys(program)
+    trackers = []
+
+    def choose(enabled, key):
+        trackers.append(key.__self__)
+        key()
+        return enabled[0]
+
+    with program.session():
+        run = Execution(program)
+        run.run(lambda enabled, key=keys.follow(run): choose(enabled, key), 100, ())
+    assert trackers[-1].opaque & 0b10  # C: sent the list

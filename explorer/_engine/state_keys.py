@@ -49,7 +49,14 @@ its state unique: it is never cached. Once the frames of two threads of a run co
 not be read by value, each thread keyed by its history is keyed by the whole run's
 history instead (:meth:`_Tracker._whole`): their frames may hold one object they both
 change. (A thread whose frame reads by value, but whose pending step holds a function,
-as an ``update``'s, holds nothing another thread may change: its own history serves.)
+as an ``update``'s, holds nothing another thread may change: its own history serves;
+but a thread sent a value no token shows counts as unread from then on: it may have
+changed that object before its next ``yield``, even if its frame lets it go.)
+
+With symmetry (:func:`symmetric_groups`), threads built alike are renumbered in the
+order of their states and the whole key is rewritten under that renumbering
+(:meth:`_Tracker._canonical`); any renumbering within a class maps a state to an
+equivalent one, so the key stays sound however ties are broken.
 """
 
 from __future__ import annotations
@@ -288,6 +295,8 @@ class _Tracker:
             ordinal = ordinals[thread]
             ordinals[thread] = ordinal + 1
             sent = held(value)
+            if sent.__class__ is _Unlike:  # an object it may change, and another may hold
+                self.opaque |= 1 << thread
             entry = (history[thread], sent)
             try:
                 node = histories.get(entry)
