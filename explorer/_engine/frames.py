@@ -301,11 +301,11 @@ def value_token(value: object) -> Hashable:
         raise Opaque from None
     params = getattr(cls, "__dataclass_params__", None)
     if params is None or not params.frozen or not params.eq or "<locals>" in cls.__qualname__ \
-            or cls.__eq__ is not _dataclass_eq(cls) or hasattr(value, "__dict__") and vars(value).keys() - {
-                field.name for field in dataclasses.fields(cls)}:
+            or cls.__eq__ is not _dataclass_eq(cls):
         raise Opaque
     fields = dataclasses.fields(cls)
-    if not all(field.compare for field in fields):
+    if not all(field.compare for field in fields) or (
+            hasattr(value, "__dict__") and vars(value).keys() - {field.name for field in fields}):
         raise Opaque
     return (cls,) + tuple(value_token(getattr(value, field.name)) for field in fields)
 

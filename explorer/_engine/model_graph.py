@@ -246,7 +246,7 @@ class ModelGraph:
             return known
         _family, _step, ordinal, sent, _returned = self.info[local]
         try:
-            nxt = self._run_as(thread, sent, ordinal, value)
+            nxt = self._run_as(thread, sent, ordinal, value, memo_key[1])
         except _Special:
             if self.moves:
                 self._mirror(thread, local, value, None)
@@ -256,7 +256,7 @@ class ModelGraph:
         self.memo[memo_key] = nxt
         return nxt
 
-    def _run_as(self, thread: int, sent: tuple, ordinal: int, value) -> int:
+    def _run_as(self, thread: int, sent: tuple, ordinal: int, value, held) -> int:
         """The local state of thread ``thread`` sent ``sent`` and then ``value``: a fresh
         generator brought there (raises :class:`_Special` where the step ends the run)."""
         gen = None
@@ -278,7 +278,7 @@ class ModelGraph:
             try:
                 if ordinal + 1 >= self.max_steps:
                     raise _Special
-                nxt = self._local(thread, gen, step, ordinal + 1, sent + ((value, _sent_token(value)),))
+                nxt = self._local(thread, gen, step, ordinal + 1, sent + ((value, held),))
             finally:  # also when the walk gives up (Unsupported): closed here, not by the collector,
                 _close(gen)  # whose close of a ``finally`` that yields prints a warning
         return nxt
@@ -293,16 +293,17 @@ class ModelGraph:
         _family, _step, ordinal, sent, _returned = self.info[local]
         images = self.images
         landed = []
+        held = _sent_token(value)
         for a, move in enumerate(self.moves):
             if not a:  # the identity
                 landed.append(nxt)
                 continue
             source = images[a][local]
-            memo_key = (source, _sent_token(value))
+            memo_key = (source, held)
             known = self.memo.get(memo_key)
             if known is None:
                 try:
-                    known = self._run_as(move.threads[thread], sent, ordinal, value)
+                    known = self._run_as(move.threads[thread], sent, ordinal, value, held)
                 except _Special:
                     known = None
             if (known is None) != (nxt is None):
