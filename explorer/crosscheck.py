@@ -33,6 +33,7 @@ from types import MappingProxyType
 
 from ._conveniences import provided
 from ._engine.program import Program
+from ._engine.taken import Taken, as_taken, settled
 from ._text import shown
 from .errors import ExplorerError, InvalidArgument
 from .objects.pool import ThreadPool
@@ -445,7 +446,9 @@ def _comparable(value: object) -> object:
     task's, stored in its future) by its type and text, since each side raised its own."""
     if isinstance(value, BaseException):
         return (type(value).__name__, _text(value))
-    return value
+    if value.__class__ is Taken:  # the model logs an object a step hands over as it was then
+        return value.shape
+    return value if settled(value) else as_taken(value).shape
 
 
 def _label(outcome: Outcome) -> str:

@@ -2,9 +2,24 @@
 
 from pathlib import Path
 
-from explorer import Scenario, acquire, explore, read, release, replay, write
+from explorer import (
+    Queue,
+    Scenario,
+    ThreadPool,
+    acquire,
+    explore,
+    get,
+    join,
+    put,
+    read,
+    release,
+    replay,
+    result,
+    spawn,
+    submit,
+    write,
+)
 from explorer.loading import load_scenarios
-
 
 #: Plain programs (scenarios/seed_notebook.py: their generator twins share the names and are
 #: cheap) whose every interleaving is too many to enumerate one by one in a test, with
@@ -107,3 +122,71 @@ def assert_findings_replay(scenario, strategies=("exhaustive", "dpor", "stateful
                 assert (thread, acquired) in [(e.thread, e.target) for e in execution.events if e.kind == "acquire"]
                 continue
             assert finding.message in {f.message for f in execution.findings}, (strategy, finding.message)
+
+
+# ---- objects made afresh in each run and handed from thread to thread ---------------------------
+# (test_exploration: no nondeterminism; test_parallel: the same on two workers)
+
+class Account:
+    """An object compared by identity, made afresh in every run."""
+
+    def __init__(self, balance):
+        self.balance = balance
+
+
+def deposit(account):
+    seen = yield read("total")
+    yield write("total", seen + account.balance)
+
+
+def _spawns_an_account():
+    yield spawn("child", deposit, Account(2))
+    yield join("child")
+
+
+def _spawns_a_list_then_changes_it():
+    log = [2]
+    yield spawn("child", add_first, log)
+    log.append(3)  # the child's step compared later must still see [2] as it was handed
+    yield join("child")
+
+
+def add_first(log):
+    seen = yield read("total")
+    yield write("total", seen + log[0])
+
+
+def _puts_an_account():
+    yield put("q", Account(2))
+
+
+def _gets_an_account():
+    account = yield get("q")
+    seen = yield read("total")
+    yield write("total", seen + account.balance)
+
+
+def _submits_an_account():
+    future = yield submit("pool", _balance, Account(2))
+    balance = yield result(future)
+    seen = yield read("total")
+    yield write("total", seen + balance)
+
+
+def _balance(account):
+    return account.balance
+    yield  # a generator: the pool runs it as a task
+
+
+def adds_one():
+    seen = yield read("total")
+    yield write("total", seen + 1)
+
+
+HANDED = {
+    "spawn an object": ({"main": _spawns_an_account, "other": adds_one}, {}, {1, 2, 3}),
+    "spawn a list changed later": ({"main": _spawns_a_list_then_changes_it, "other": adds_one}, {}, {1, 2, 3}),
+    "queue an object": ({"producer": _puts_an_account, "consumer": _gets_an_account, "other": adds_one},
+                        {"q": Queue()}, {1, 2, 3}),
+    "submit an object": ({"main": _submits_an_account, "other": adds_one}, {"pool": ThreadPool(1)}, {1, 2, 3}),
+}

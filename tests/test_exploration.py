@@ -1,12 +1,26 @@
 """Exploration: counts, final states, outcomes, findings, budgets."""
 
+import re
 from functools import partial
 
 import pytest
 
-from explorer import InvalidArgument, Outcome, Scenario, State, acquire, explore, read, release, replay, write
+from explorer import (
+    InvalidArgument,
+    Outcome,
+    Scenario,
+    State,
+    acquire,
+    explore,
+    join,
+    read,
+    release,
+    replay,
+    spawn,
+    write,
+)
 
-from .helpers import abba
+from .helpers import HANDED, Account, abba, add_first, adds_one, deposit
 
 
 def increment():
@@ -356,3 +370,74 @@ def test_the_runs_kept_as_witnesses_share_the_events_of_their_common_prefix_but_
         second.run(lambda enabled: enabled[0], 100, first.events)
     assert repr(first.events[0][1]) == "write('x', 1)" and repr(second.events[0][1]) == "write('x', True)"
     assert second.events[0] is not first.events[0] and second.events[1][2] is True
+
+
+# ---- objects handed from thread to thread are compared as they were when handed ---------------
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "dpor", "stateful"])
+@pytest.mark.parametrize("case", list(HANDED))
+def test_an_object_made_afresh_in_each_run_and_handed_to_a_thread_is_no_nondeterminism(case, strategy):
+    threads, objects, totals = HANDED[case]
+    scenario = Scenario(case, variables={"total": 0}, objects=objects, threads=threads)
+    explored = explore(scenario, strategy=strategy)
+    assert explored.complete and not [f for f in explored.findings if f.kind == "nondeterminism"]
+    # lost updates included: the other thread's 1 alone, the handed balance alone, or both
+    assert {state["total"] for state in explored.final_states} == totals
+
+
+def test_a_list_handed_to_a_child_is_shown_as_it_was_when_handed_where_runs_differ():
+    made = []
+
+    def parent():
+        made.append(1)
+        log = [len(made)]
+        yield spawn("child", add_first, log)
+        log.append(9)  # after the step: not what the step handed over
+        yield join("child")
+
+    explored = explore(Scenario("handed list", variables={"total": 0}, threads={"main": parent, "other": adds_one}))
+    (finding,) = [f for f in explored.findings if f.kind == "nondeterminism"]
+    assert "did spawn('child', add_first, ([1],)) before and spawn('child', add_first, ([2],)) now" in finding.message
+
+
+def test_an_object_handed_to_a_thread_that_differs_between_runs_is_still_nondeterminism():
+    made = []
+
+    def parent():
+        made.append(1)
+        yield spawn("child", deposit, Account(len(made)))  # a balance that grows run after run
+        yield join("child")
+
+    explored = explore(Scenario("drifting account", variables={"total": 0},
+                                threads={"main": parent, "other": adds_one}))
+    (finding,) = [f for f in explored.findings if f.kind == "nondeterminism"]
+    assert "step 1" in finding.message and "spawn('child'" in finding.message
+    assert explored.stop_reason == "nondeterminism" and not explored.complete
+
+
+def test_writing_an_object_compared_by_identity_is_named_as_the_cause_not_as_nondeterminism():
+    def writer():
+        yield write("x", Account(1))
+
+    explored = explore(Scenario("account", variables={"x": 0}, threads={"A": writer, "B": _adds_x}))
+    (finding,) = [f for f in explored.findings if f.kind == "nondeterminism"]
+    assert re.match(r"scenario .account.: thread A at step \d wrote <.*Account object> to .x.", finding.message)
+    assert "class Account compared by identity" in finding.message and "frozen dataclass" in finding.message
+
+
+def test_a_list_changed_after_it_was_written_is_named_as_the_cause():
+    def writer():
+        items = [1]
+        yield write("x", items)
+        items.append(2)
+        yield write("x", 0)
+
+    explored = explore(Scenario("changed list", variables={"x": 0}, threads={"A": writer, "B": _adds_x}))
+    (finding,) = [f for f in explored.findings if f.kind == "nondeterminism"]
+    assert "thread A at step 1 wrote [1] to 'x'" in finding.message
+    assert "changed it after writing it" in finding.message and "[1, 2]" in finding.message
+
+
+def _adds_x():
+    seen = yield read("x")
+    yield write("x", seen + 1 if isinstance(seen, int) else 1)

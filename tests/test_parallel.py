@@ -32,7 +32,7 @@ from explorer.json_format import result_to_dict
 from explorer.testing import strategies as xst
 from scenarios.dining_philosophers import dining
 
-from .helpers import library
+from .helpers import HANDED, library
 
 ROOT = Path(__file__).resolve().parent.parent
 SERIAL_IDENTICAL = ("exhaustive", "bounded", "random", "pct", "dpor")
@@ -262,6 +262,17 @@ def _agrees_on_two_workers(scenario):
     # first execution never started); a worker that fails is a bug
     failed = [str(w.message) for w in caught if "a worker failed" in str(w.message)]
     assert not failed, failed
+
+
+@pytest.mark.parametrize("case", list(HANDED))
+def test_objects_made_afresh_in_each_run_and_handed_to_threads_give_the_serial_result_on_two_workers(
+        case, small_units):
+    # each worker makes its own objects: their steps compare by shape across processes too
+    threads, objects, _totals = HANDED[case]
+    scenario = Scenario(case, variables={"total": 0}, objects=objects, threads=threads)
+    for strategy in ("exhaustive", "dpor"):
+        serial = explore(scenario, strategy=strategy)
+        assert serial.complete and _same(_parallel(scenario, strategy=strategy), serial), strategy
 
 
 def test_races_of_steps_with_no_source_line_fold_alike_in_parallel_as_serially(small_units):

@@ -29,6 +29,7 @@ from ..objects.variable import VariableModel
 from ..steps import Acquire, Op, Read, Release, Write
 from .driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, location, start
 from .program import Program
+from .taken import Taken, as_taken, step_as_taken
 from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
 
 COMPLETED, DEADLOCKED, FAILED, TRUNCATED, DIVERGED = "completed", "deadlocked", "failed", "truncated", "diverged"
@@ -241,6 +242,11 @@ class Execution:
                             value = sent = None
                         else:
                             value, sent = value.shown, value.sent
+                    if cls is Op:  # logged as taken: what it carries may change, or be made afresh
+                        if len(step) > 2:
+                            step = step_as_taken(step)
+                        if value is not None and value.__class__ not in _PLAIN:
+                            value = as_taken(value)
             event = (i, step, value, enabled)
             if shared:
                 if before[0] != i:
@@ -711,6 +717,12 @@ class Execution:
             detail = (f"the enabled threads were {[names[t] for t in before[3]]} before and are "
                       f"{[names[t] for t in enabled]} now")
         else:
+            cause = _unsuited_write(before, event)
+            if cause:
+                message = (f"scenario {self.program.scenario.name!r}: thread {names[event[0]]} at step "
+                           f"{position + 1} wrote {shown(event[1][2])} to {event[1][1]!r}, {cause}")
+                self._add("nondeterminism", "error", None, (), message, {"step": position + 1})
+                return
             detail = (f"thread {names[event[0]]} did {_describe_event(before)} before and "
                       f"{_describe_event(event)} now")
         message = (f"scenario {self.program.scenario.name!r} is nondeterministic: the same schedule "
@@ -776,12 +788,42 @@ def _differs(before: tuple, event: tuple) -> bool:
     try:
         if before == event:
             return False
+        if _holds_taken(before) or _holds_taken(event):
+            return True  # compared by shape, which stands for nan by its text already
     except Exception:
         pass
     try:
         return repr(before[1:3]) != repr(event[1:3]) or before[3] != event[3]
     except Exception:
         return True
+
+
+def _holds_taken(event: tuple) -> bool:
+    return event[2].__class__ is Taken or any(item.__class__ is Taken for item in event[1][2:])
+
+
+def _unsuited_write(before: tuple, event: tuple) -> str | None:
+    """Why the write ``event`` differs from the same write of the previous run when its
+    value is no value at all (an object compared by identity, made afresh in every run; a
+    list changed after it was written), else None: the run is then not nondeterministic."""
+    step, earlier = event[1], before[1]
+    if step.__class__ is not Write or earlier.__class__ is not Write or step[1] != earlier[1]:
+        return None
+    value, kind = step[2], step[2].__class__
+    if kind is not earlier[2].__class__:
+        return None
+    if kind.__hash__ is None:
+        return (f"a {kind.__name__}, which is not hashable, and changed it after writing it (the same "
+                f"schedule's write showed {shown(earlier[2])} by the end of the run before). Shared values "
+                f"must be hashable and never mutated in place: write a tuple, not a list, and write a "
+                f"new value instead of changing the old one.")
+    if (kind.__hash__ is object.__hash__ and kind.__eq__ is object.__eq__ and hasattr(value, "__dict__")
+            and not callable(value)):
+        return (f"an object of class {kind.__name__} compared by identity: each run makes another, "
+                f"unequal to the last run's, and equal final states would not count as equal. Write a "
+                f"frozen dataclass (@dataclass(frozen=True)), a namedtuple or a tuple instead, and a new "
+                f"value instead of changing one in place.")
+    return None
 
 
 def _safe_str(exc: BaseException) -> str:
