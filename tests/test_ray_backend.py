@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import operator
 import os
+import socket
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from explorer.backends import ray as ray_backend
 from explorer.backends.ray import MissingExtra, RayBackend, RayBackendError
 from explorer.errors import InvalidArgument
 
@@ -150,7 +152,29 @@ def test_a_ray_cluster_that_cannot_be_reached_is_refused_in_one_line_naming_its_
         raise ConnectionError("Failed to connect to Ray cluster at 192.0.2.2:6391.\nTraceback of Ray's own")
 
     monkeypatch.setattr(ray, "init", refuse)
+    monkeypatch.setattr(ray_backend, "_check_reachable", lambda address: None)  # Ray's own refusal
     with pytest.raises(RayBackendError, match=r"could not connect to the Ray cluster at 'host:6391': "
                                               r"Failed to connect to Ray cluster at 192\.0\.2\.2:6391\.") as refused:
         RayBackend(2, "host:6391")
     assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_a_cluster_address_where_nothing_listens_is_refused_at_once_without_ray_retrying(scheme, monkeypatch):
+    # Ray retries a head it cannot reach for a minute, or for ever on this machine (its log
+    # lines every few seconds), whatever the time limit: the backend asks the port first
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        pytest.skip("this process is connected to a Ray already: the backend would use it")
+    with socket.socket() as probe:  # a port that was free a moment ago, closed again
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("ray.init was called for an address nothing listens at")
+
+    monkeypatch.setattr(ray, "init", never)
+    address = f"{scheme}127.0.0.1:{port}"
+    with pytest.raises(RayBackendError, match=rf"could not connect to the Ray cluster at '{address}': nothing "
+                                              rf"answered at 127\.0\.0\.1 port {port} \(Connection refused\)"):
+        RayBackend(2, address)

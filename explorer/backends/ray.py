@@ -12,6 +12,7 @@ import concurrent.futures
 import logging
 import numbers
 import os
+import socket
 import threading
 
 from ..errors import ExplorerError, InvalidArgument
@@ -95,6 +96,7 @@ class RayBackend:
             if address in (None, "local"):
                 _start_private_ray(ray, None if workers is None else int(workers))
             else:
+                _check_reachable(address)
                 try:
                     ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
                 except (ConnectionError, OSError, RuntimeError, ValueError) as error:
@@ -181,6 +183,29 @@ class RayBackend:
     def _stop_session(self, ray) -> None:
         if self._owns_session:
             ray.shutdown()  # a private Ray is stopped; a connection to a cluster only closed
+
+
+#: Seconds to wait for a cluster's head to accept a connection before calling it unreachable.
+REACH_TIMEOUT = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """A clear error at once when nothing listens at a ``host:port`` address (``ray://``
+    too): Ray itself retries such a connection for a minute or, for an address on this
+    machine, for ever, printing a warning every few seconds, whatever the time limit."""
+    where = address.removeprefix("ray://")
+    host, colon, port = where.rpartition(":")
+    if not colon or not port.isdigit() or not host:
+        return  # "auto", or a form Ray resolves itself
+    host = host.strip("[]")  # an IPv6 address in brackets
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT).close()
+    except OSError as error:
+        reason = "timed out" if isinstance(error, TimeoutError) else (error.strerror or type(error).__name__)
+        raise RayBackendError(
+            f"could not connect to the Ray cluster at {address!r}: nothing answered at {host} port {port} "
+            f"({reason}) (check the address, that its head node runs, and that this machine may reach it; "
+            "address=None starts a private Ray here)") from error
 
 
 def _settle(future: concurrent.futures.Future, ray_future: concurrent.futures.Future) -> None:
