@@ -603,6 +603,35 @@ def linking():
     thread.join()
 
 
+class Inventory:
+    """A lock and a dict and a list, changed in place under the lock (their item writes are
+    not steps; the attributes' reads and writes are)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.stock = {"apple": 1}
+        self.sales = []
+
+    def buy(self, who):
+        with self._lock:
+            if self.stock["apple"] > 0:
+                self.stock["apple"] -= 1
+                self.sales.append(who)
+                return True
+            return False
+
+
+def one_apple_two_buyers():
+    shop = Inventory()
+    bought = []
+    buyers = [threading.Thread(target=lambda who=who: bought.append(shop.buy(who))) for who in ("A", "B")]
+    for buyer in buyers:
+        buyer.start()
+    for buyer in buyers:
+        buyer.join()
+    return tuple(shop.sales), tuple(sorted(bought))
+
+
 #: Programs whose every shared access is tracked or a threading object's: on these every
 #: complete strategy must say exactly what exhaustive enumeration says.
 PROGRAMS = {
@@ -633,6 +662,7 @@ PROGRAMS = {
     "abba": (abba, []),
     "abba in turn": (abba_in_turn, []),
     "linking": (linking, [Link]),
+    "one apple, two buyers": (one_apple_two_buyers, [Inventory]),
 }
 
 
@@ -657,6 +687,16 @@ def test_bounded_search_beyond_every_schedule_runs_exactly_exhaustive_enumeratio
     exhaustive, bounded = explored(scenario), explored(scenario, "bounded")
     assert bounded.executions == exhaustive.executions
     assert bounded.final_states == exhaustive.final_states and bounded.outcomes == exhaustive.outcomes
+
+
+def test_a_dict_and_a_list_changed_in_place_under_a_lock_are_no_nondeterminism():
+    # Found by a review: the attributes' values were logged as the objects, which the
+    # program changes in place after the step, so the next run's step looked different
+    for strategy in ("exhaustive",) + COMPLETE:
+        result = explored(scenario_of("one apple, two buyers"), strategy)
+        assert not result.findings, strategy
+        assert {outcome["main"] for outcome in result.outcomes} == {(("A",), (False, True)),
+                                                                    (("B",), (False, True))}
 
 
 # ---- Thread, Lock, RLock ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ..objects.variable import VariableModel
 from ..steps import Acquire, Op, Read, Release, Write
 from .driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, location, start
 from .program import Program
-from .taken import Taken, as_taken, step_as_taken
+from .taken import Taken, as_taken, settled, step_as_taken
 from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
 
 COMPLETED, DEADLOCKED, FAILED, TRUNCATED, DIVERGED = "completed", "deadlocked", "failed", "truncated", "diverged"
@@ -174,6 +174,9 @@ class Execution:
 
         last = -1
         preempted = 0
+        # plain code's attributes hold lists and dicts that change in place (its item writes
+        # are not steps): a read or write of one is logged as it was (taken.py)
+        taking = program.plain is not None
         n_previous = len(previous)
         shared = n_previous > 0
         self.compared = previous
@@ -210,9 +213,13 @@ class Execution:
             thrown = follow = None
             if cls is Read:
                 value = sent = values[step[1]]
+                if taking and value.__class__ not in _PLAIN:
+                    value = as_taken(value)  # logged as it is now; the thread gets the object
             elif cls is Write:
                 values[step[1]] = step[2]
                 sent = None
+                if taking and step[2].__class__ not in _PLAIN and not settled(step[2]):
+                    step = Write(step[1], as_taken(step[2]))  # its dict may change in place later
             else:
                 try:
                     value = sent = models[i].step(i, step)
