@@ -632,6 +632,20 @@ def one_apple_two_buyers():
     return tuple(shop.sales), tuple(sorted(bought))
 
 
+def locked_while_another_holds_it():
+    lock = threading.Lock()
+
+    def holder():
+        with lock:
+            pass
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    seen = lock.locked()  # True only while the holder is inside
+    thread.join()
+    return seen
+
+
 #: Programs whose every shared access is tracked or a threading object's: on these every
 #: complete strategy must say exactly what exhaustive enumeration says.
 PROGRAMS = {
@@ -663,6 +677,7 @@ PROGRAMS = {
     "abba in turn": (abba_in_turn, []),
     "linking": (linking, [Link]),
     "one apple, two buyers": (one_apple_two_buyers, [Inventory]),
+    "locked while another holds it": (locked_while_another_holds_it, []),
 }
 
 
@@ -697,6 +712,13 @@ def test_a_dict_and_a_list_changed_in_place_under_a_lock_are_no_nondeterminism()
         assert not result.findings, strategy
         assert {outcome["main"] for outcome in result.outcomes} == {(("A",), (False, True)),
                                                                     (("B",), (False, True))}
+
+
+def test_dpor_sees_lock_locked_both_before_and_inside_another_threads_hold():
+    # Found by a review: dpor never ran the holder's acquire before a locked() that ran first
+    for strategy in ("exhaustive",) + COMPLETE:
+        result = explored(scenario_of("locked while another holds it"), strategy)
+        assert {outcome["main"] for outcome in result.outcomes} == {False, True}, strategy
 
 
 # ---- Thread, Lock, RLock ---------------------------------------------------------------------------
@@ -1679,6 +1701,30 @@ def test_a_module_global_condition_is_refused_with_a_message_that_names_it_and_r
     before = patched_things()
     with pytest.raises(ScenarioError, match=r"plain_global_condition\.READY is a Condition made at import"):
         explore(program("global condition", module.main))
+    assert_restored(before)
+
+
+def test_a_module_global_thread_local_is_refused_not_silently_shared_between_threads():
+    # Found by a review: each thread's data.x was the same object's, so a sum of 1 + 2 ended
+    # at 2 or 4 (never 3) with no word said; one made inside the program was refused already
+    module = module_of("plain_global_local", """
+        import threading
+
+        data = threading.local()
+
+        def main():
+            def work(n):
+                data.x = n
+            threads = [threading.Thread(target=work, args=(n,)) for n in (1, 2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    """)
+    before = patched_things()
+    with pytest.raises(ScenarioError, match=r"plain_global_local\.data is a threading\.local\(\) made at import: "
+                                            r"threading\.local is not modelled yet"):
+        explore(program("global local", module.main))
     assert_restored(before)
 
 

@@ -22,8 +22,8 @@ from threading import get_ident
 from .._text import PLAIN as _PLAIN
 from .._text import shown
 from ..findings import RawFinding, waiting_words
-from ..objects.clock import SleepModel
 from ..objects.base import HIDDEN, Continue, Misuse, Model, Raised, Recorded, Throw
+from ..objects.clock import SleepModel
 from ..objects.thread import ProgramEnd, Spawner, ThreadModel
 from ..objects.variable import VariableModel
 from ..steps import Acquire, Op, Read, Release, Write

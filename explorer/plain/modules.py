@@ -11,6 +11,8 @@ at import is refused with a message that says how to fix it.
 
 from __future__ import annotations
 
+import _thread
+import _threading_local
 import queue
 import threading
 import time
@@ -21,6 +23,7 @@ from . import clock, events, locks, queues, threads
 __all__ = ["plan_module_globals", "rebind_module_globals"]
 
 _LOCK_TYPE = type(threading.Lock())
+_LOCAL = _thread._local  # threading.local, which a run patches
 _RLOCK_TYPES = tuple({type(threading.RLock()), threading._PyRLock})  # noqa: SLF001 - both RLock kinds
 
 
@@ -71,6 +74,11 @@ def plan_module_globals(modules, refuse: bool = True) -> list[tuple]:
                     raise ScenarioError(f"{module.__name__}.{name} is an Event made at import and set now; "
                                         f"every run starts from it, so it must be clear when the exploration starts")
                 plan.append((module, name, "Event"))
+            elif refuse and isinstance(value, (_LOCAL, _threading_local.local)):
+                raise ScenarioError(
+                    f"{module.__name__}.{name} is a threading.local() made at import: threading.local is not "
+                    f"modelled yet (a program's threads share one OS thread, so its values would be shared "
+                    f"between them, silently); keep per-thread values in locals or arguments")
             elif refuse and isinstance(value, _REFUSED):
                 raise ScenarioError(
                     f"{module.__name__}.{name} is a {kind.__name__} made at import, before the exploration: every "

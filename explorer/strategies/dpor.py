@@ -377,7 +377,10 @@ class DPOR:
             role = self.role(step) if step[0] != "local" else None
             if role is not None and (role[0] == ACQUIRE or role[0] == REACQUIRE):
                 acquires.setdefault(role[1], []).append(j)
-            elif role is None and step[0] == "acquire":  # a try: it may take any lock it touches
+            elif role is None and (step[0] == "acquire" or step[0] == "locked"):
+                # a try may take any lock it touches; Lock.locked() sees whether one is held:
+                # a later acquire by another thread races with either (found by a review:
+                # locked() run before the other thread's acquire was never tried after it)
                 for name in self.footprint(step):
                     acquires.setdefault(name, []).append(j)
         for j in range(fresh, len(events)):
