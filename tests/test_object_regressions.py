@@ -1,11 +1,12 @@
 """Regressions that the property tests over every kind of object (test_object_properties.py)
 found, each shrunk by hypothesis and by hand to its smallest scenario."""
 
+import queue
 import re
 
 import pytest
 
-from explorer import Queue, Scenario, ScheduleError, acquire, explore, join, put, read, release, replay, spawn, write
+from explorer import Queue, Scenario, ScheduleError, acquire, explore, get, join, put, read, release, replay, spawn, write
 
 from explorer.testing import strategies as xst
 
@@ -313,3 +314,41 @@ def test_dpor_lets_an_idle_worker_take_a_task_another_worker_ran():
                                  "B": line([("submit", "pool", line([("read", "x")]))])})
     assert_complete_strategies_agree(scenario)
     assert {finding.kind for finding in explore(scenario, strategy="dpor").findings} == {"race"}
+
+
+# ---- a priority queue is queue.PriorityQueue's heap (found by a review) ---------------------------
+
+def _puts_then_gets(items):
+    def body():
+        for item in items:
+            yield put("q", item)
+        taken = []
+        for _ in items:
+            taken.append((yield get("q")))
+        return tuple(taken)
+    return body
+
+
+@pytest.mark.parametrize("items", [(1, 1.0, 0), ((1, "a"), (1, "b"), (0, "c")), (2, 2.0, 2, 1, 1.0, 0)])
+def test_a_priority_queue_hands_equal_items_back_in_the_order_queue_priorityqueue_does(items):
+    # the model took the first-put of equal items; the real heap does not keep arrival order
+    real = queue.PriorityQueue()
+    for item in items:
+        real.put(item)
+    expected = tuple(real.get() for _ in items)
+    scenario = Scenario("ties", objects={"q": Queue(order="priority")}, threads={"A": _puts_then_gets(items)})
+    for strategy in ("exhaustive", "dpor", "stateful"):
+        (outcome,) = explore(scenario, strategy=strategy).outcomes
+        assert [(type(x), x) for x in outcome["A"]] == [(type(x), x) for x in expected], strategy
+
+
+def test_items_a_priority_queue_cannot_compare_raise_typeerror_in_the_putting_thread():
+    # the model compared them only at the get, where the search crashed with a traceback
+    scenario = Scenario("dicts", objects={"q": Queue(order="priority")},
+                        threads={"A": _puts_then_gets(({"job": 1}, {"job": 2}))})
+    for strategy in ("exhaustive", "dpor", "stateful"):
+        explored = explore(scenario, strategy=strategy)
+        (error,) = explored.findings
+        assert explored.complete and error.kind == "error", strategy
+        assert "thread A raised TypeError: '<' not supported between instances of 'dict' and 'dict'" in error.message
+        assert "after step 2" in error.message

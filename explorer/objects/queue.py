@@ -12,6 +12,7 @@ Twin: the real ``queue.Queue``, ``LifoQueue`` or ``PriorityQueue``.
 
 from __future__ import annotations
 
+import heapq
 import queue
 
 from ..errors import ScenarioError
@@ -94,7 +95,13 @@ class QueueModel(Model):
         if kind == "put":
             if self.full():
                 raise Throw(queue.Full())
-            self.items.append((step[2], self.sequence))
+            if self.order == "priority":
+                try:  # queue.PriorityQueue's own heap: ties come out as heapq leaves them
+                    heapq.heappush(self.items, _Entry((step[2], self.sequence)))
+                except Exception as error:  # noqa: BLE001 - items that cannot be compared: raised in
+                    raise Throw(error) from None  # the thread's put, as queue.PriorityQueue does
+            else:
+                self.items.append((step[2], self.sequence))
             run.sync(thread, publish=(self.name, self.sequence))
             self.sequence += 1
             self.unfinished += 1
@@ -102,7 +109,13 @@ class QueueModel(Model):
         if kind == "get":
             if not self.items:
                 raise Throw(queue.Empty())
-            item, number = self.items.pop(self._next())
+            if self.order == "priority":
+                try:
+                    item, number = heapq.heappop(self.items)
+                except Exception as error:  # noqa: BLE001 - an item put past a failed comparison
+                    raise Throw(error) from None
+            else:
+                item, number = self.items.pop(0 if self.order == "fifo" else -1)
             run.sync(thread, absorb=(self.name, number))
             return item
         if kind == "qsize":  # qsize(), empty(), full(): how many items it holds now
@@ -118,17 +131,6 @@ class QueueModel(Model):
         run.sync(thread, absorb=self.name)  # join
         return None
 
-    def _next(self) -> int:
-        if self.order == "fifo":
-            return 0
-        if self.order == "lifo":
-            return len(self.items) - 1
-        best = 0
-        for index in range(1, len(self.items)):
-            if self.items[index][0] < self.items[best][0]:
-                best = index
-        return best
-
     def key(self) -> object:
         return (tuple(item for item, _ in self.items), self.unfinished)
 
@@ -139,6 +141,16 @@ class QueueModel(Model):
         if kind == "put":
             return f"room in queue {self.name!r}, which is full ({len(self.items)} items)", None
         return f"every item of queue {self.name!r} to be done ({self.unfinished} unfinished)", None
+
+
+class _Entry(tuple):
+    """``(item, put number)`` in a priority queue's heap: ordered by the item alone, as
+    ``queue.PriorityQueue`` orders its heap, so that equal items leave it in the same order."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: _Entry) -> bool:
+        return self[0] < other[0]
 
 
 class QueueTwin(Twin):
