@@ -17,6 +17,7 @@ from explorer import (
     release,
     replay,
     spawn,
+    update,
     write,
 )
 
@@ -441,3 +442,38 @@ def test_a_list_changed_after_it_was_written_is_named_as_the_cause():
 def _adds_x():
     seen = yield read("x")
     yield write("x", seen + 1 if isinstance(seen, int) else 1)
+
+
+class Token:
+    """An object with neither __eq__ nor __hash__ of its own."""
+
+    def __repr__(self):
+        return "Token()"
+
+
+def _counts_then_returns_a_token():
+    seen = yield read("x")
+    yield write("x", seen + 1)
+    return Token()
+
+
+def test_a_thread_returning_an_object_compared_by_identity_is_one_error_alike_on_every_strategy():
+    # Found by a review: each run's Token() was an outcome of its own (6 exhaustive, 4 dpor),
+    # and a single thread was called non-serializable
+    scenario = Scenario("tokens", variables={"x": 0},
+                        threads={"A": _counts_then_returns_a_token, "B": _counts_then_returns_a_token})
+    for strategy in ("exhaustive", "dpor", "stateful", "bounded"):
+        explored = explore(scenario, strategy=strategy)
+        assert not explored.outcomes and "nonserializable" not in {f.kind for f in explored.findings}, strategy
+        (error,) = [f for f in explored.findings if f.kind == "error"]
+        assert error.message.startswith("scenario 'tokens': thread ") and "returned Token(): an object of class " \
+            "Token compared by identity" in error.message and "frozen dataclass" in error.message
+
+
+def test_an_update_that_leaves_a_list_in_a_variable_names_its_thread_and_step():
+    def appends():
+        yield update("log", lambda log: [*log, "A"])
+
+    (error,) = explore(Scenario("log", variables={"log": ()}, threads={"A": appends})).findings
+    assert error.message.startswith("scenario 'log': thread A wrote ['A'] (list) to 'log' at step 1, which is not "
+                                    "hashable")

@@ -40,7 +40,7 @@ from .program import Program
 from .seats import renamed_step
 from .state_keys import StateKeys
 from .tally import (MAX_EDGE_SETS, Tally, _agreed, _note, _note_lock_order, _note_lost_updates,  # noqa: F401
-                    _note_races, _Race, _unhashable, better)
+                    _note_races, _Race, _unhashable, better, identity_compared)
 from .watchdog import DEADLINES, Deadline, StepTimeout, TimeLimitReached
 
 
@@ -185,8 +185,13 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
                     run.findings.append(_unhashable(run))
                 else:
                     if seen is None:
-                        outcome_counts[key] = 1
-                        witnesses[key] = (score, run.events)
+                        odd = identity_compared(run)
+                        if odd is not None:  # every run would make another outcome
+                            status = FAILED
+                            run.findings.append(odd)
+                        else:
+                            outcome_counts[key] = 1
+                            witnesses[key] = (score, run.events)
                     else:
                         outcome_counts[key] = seen + 1
                         kept = witnesses[key]

@@ -9,7 +9,10 @@ of the units nor a reduced search's order of runs changes which trace is shown.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from .._text import PLAIN as _PLAIN
+from .._text import shown
 from ..detectors.lock_order import LockOrderEdges
 from ..detectors.lost_update import LostUpdateKeys, lost_update_finding
 from ..detectors.races import RacePairs, race_finding
@@ -180,29 +183,79 @@ def better(score: tuple, events: list[tuple], best: tuple, best_events: list[tup
     return len(events) < len(best_events)
 
 
+def _writer(run: Execution, var: str) -> tuple[str | None, int | None, int]:
+    """The thread that last wrote ``var`` in ``run`` (a write or an update), its index and the step number."""
+    names = run.program.thread_names
+    for position in range(len(run.events) - 1, -1, -1):
+        thread, step = run.events[position][0], run.events[position][1]
+        if step[0] in ("write", "update") and step[1] == var:
+            return names[thread], thread, position + 1
+    return None, None, 0
+
+
 def _unhashable(run: Execution) -> RawFinding:
     names = run.program.thread_names
+    scenario = run.program.scenario.name
     for var, value in run.values.items():
         try:
             hash(value)
         except TypeError:
-            writer = next((names[e[0]] for e in reversed(run.events)
-                           if e[1][0] == "write" and e[1][1] == var), None)
-            message = (f"thread {writer} wrote {value!r} ({type(value).__name__}) to {var!r}, "
-                       f"which is not hashable; shared values must be hashable and never "
+            writer, thread, at = _writer(run, var)
+            message = (f"scenario {scenario!r}: thread {writer} wrote {shown(value)} ({type(value).__name__}) to "
+                       f"{var!r} at step {at}, which is not hashable; shared values must be hashable and never "
                        f"mutated in place (a tuple, not a list)")
-            thread = names.index(writer) if writer is not None else None
             return RawFinding("error", "error", thread, ("error", thread, "unhashable", var),
                               message, {"variable": var, "position": len(run.events)})
     for i, value in enumerate(run.returns):
         try:
             hash(value)
         except TypeError:
-            message = (f"thread {names[i]} returned {value!r} ({type(value).__name__}), which is "
-                       f"not hashable; outcomes are counted by value, so return a tuple, not a list")
+            message = (f"scenario {scenario!r}: thread {names[i]} returned {shown(value)} ({type(value).__name__}), "
+                       f"which is not hashable; outcomes are counted by value, so return a tuple, not a list")
             return RawFinding("error", "error", i, ("error", i, "unhashable-return"),
                               message, {"position": len(run.events)})
     raise AssertionError("[explorer internal bug] a final state failed to hash, but no value is unhashable")
+
+
+def identity_compared(run: Execution) -> RawFinding | None:
+    """An error for a final value or a return that is an object compared by identity (of
+    a class with neither ``__eq__`` nor ``__hash__`` of its own): each run makes another,
+    so no two runs' outcomes would be equal, and serializability would compare apples
+    with the pears of other runs. None when every value compares by value."""
+    names = run.program.thread_names
+    scenario = run.program.scenario.name
+    advice = "return or write a value instead: a tuple, a frozen dataclass (@dataclass(frozen=True)) or a namedtuple"
+    for var, value in run.values.items():
+        odd = _by_identity(value, 0)
+        if odd is not None:
+            writer, thread, at = _writer(run, var)
+            return RawFinding(
+                "error", "error", thread, ("error", thread, "identity", var),
+                f"scenario {scenario!r}: thread {writer} wrote {shown(value)} to {var!r} at step {at}: an object "
+                f"of class {type(odd).__name__} compared by identity, which each run makes afresh, so final "
+                f"states cannot be counted by value; {advice}", {"variable": var, "position": len(run.events)})
+    for i, value in enumerate(run.returns):
+        odd = _by_identity(value, 0)
+        if odd is not None:
+            return RawFinding(
+                "error", "error", i, ("error", i, "identity-return"),
+                f"scenario {scenario!r}: thread {names[i]} returned {shown(value)}: an object of class "
+                f"{type(odd).__name__} compared by identity, which each run makes afresh, so outcomes cannot "
+                f"be counted by value; {advice}", {"position": len(run.events)})
+    return None
+
+
+def _by_identity(value: object, depth: int) -> object | None:
+    """The first object compared by identity in ``value`` (itself, or inside its tuples)."""
+    cls = value.__class__
+    if cls in _PLAIN or depth > 4:
+        return None
+    if cls is tuple or cls is frozenset:
+        return next((odd for item in value if (odd := _by_identity(item, depth + 1)) is not None), None)
+    if (cls.__eq__ is object.__eq__ and cls.__hash__ is object.__hash__ and hasattr(value, "__dict__")
+            and not callable(value) and not isinstance(value, (type, ModuleType))):
+        return value
+    return None
 
 
 def _agreed(run: Execution, last: list[tuple]) -> int:
