@@ -75,6 +75,43 @@ def test_the_counter_is_safe(explorer_results):
     assert all(path.exists() for path in saved)
 
 
+PLAIN_LESSON = """
+import threading
+
+from explorer import Expect, program
+
+
+class Counter:
+    def __init__(self):
+        self.value = 0
+
+
+def unlocked():
+    counter = Counter()
+
+    def bump():
+        counter.value = counter.value + 1
+
+    threads = [threading.Thread(target=bump) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+lost = program("unlocked counter", unlocked, track=[Counter], expect=Expect(findings={"lost-update", "race"}))
+wrong = program("said to be safe", unlocked, track=[Counter], expect=Expect(findings=set()))
+"""
+
+
+def test_plain_threading_programs_with_an_expectation_are_items_too(pytester):
+    # Found by a review: a file of program(..., expect=...) and no Scenario( was never opened
+    pytester.makepyfile(plain_lesson=PLAIN_LESSON)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*plain_lesson.py::wrong*"])
+
+
 def test_pytest_on_the_scenario_library_checks_every_lesson():
     done = subprocess.run([sys.executable, "-m", "pytest", "scenarios", "-q", "-p", "no:cacheprovider"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, check=False)

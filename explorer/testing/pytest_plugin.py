@@ -1,7 +1,7 @@
 """The pytest plugin: scenarios that state what they teach become test items.
 
 ``pytest scenarios/`` collects every module-level ``Scenario(..., expect=Expect(...))``
-in the ``.py`` files it is given or finds, explores it, and fails with the findings and
+(and ``program(..., expect=...)``, plain threading code) in the ``.py`` files it is given or finds, explores it, and fails with the findings and
 their traces when the result differs from the expectation. Registered through the
 ``pytest11`` entry point; it imports explorer only inside its hooks, so projects that
 never use it pay nothing.
@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-#: Text a file must contain before the plugin imports it to look for scenarios.
-_MARKERS = ("Scenario(", "expect=")
+#: Text a file must contain before the plugin imports it to look for scenarios: an
+#: expectation, and a scenario (a generator one, or plain threading code's ``program(``).
+_EXPECTS = "expect="
+_MAKERS = ("Scenario(", "program(")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,7 +43,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
         text = file_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    if not all(marker in text for marker in _MARKERS):
+    if _EXPECTS not in text or not any(maker in text for maker in _MAKERS):
         return None
     return ScenarioFile.from_parent(parent, path=file_path)
 
