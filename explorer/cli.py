@@ -633,11 +633,16 @@ def _crosscheck(args, chosen, status: int, so_far: _Status) -> int:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
             status = so_far.status = 2
             continue
-        if status == 0 and check.unexpected:
+        if check.unexpected and status in (0, EXIT_INCOMPLETE):
             status = so_far.status = 1
+        elif status == 0 and (not check.model.complete or check.stopped_early):
+            status = so_far.status = EXIT_INCOMPLETE  # what was not explored or not run proves nothing
         print(check.render())
         print()
         tables.append(check.to_dict())
+        if check.interrupted:
+            status = so_far.status = 130
+            break
     so_far.finished = True
     if args.json_file:
         for failure in _output("--json", args.json_file, json.dumps(tables, indent=2, allow_nan=False) + "\n"):

@@ -95,6 +95,7 @@ class CrosscheckResult:
     switch_probability: float
     stopped_early: str | None = None
     rows: tuple[Observation, ...] = field(default_factory=tuple)
+    interrupted: bool = False  # Ctrl-C stopped the exploration or the runs
 
     @property
     def unexpected(self) -> list[Observation]:
@@ -231,6 +232,10 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     firsts: set = set()  # errors that were the first of their run
     hung = done = 0
     stopped = None
+    interrupted = model.stop_reason == "interrupted"
+    if interrupted:  # Ctrl-C during the exploration: no run on real threads either
+        runs = 0
+        stopped = "interrupted (Ctrl-C) while exploring the model"
     started = time.monotonic()
     if plain:
         from .plain.real import RealThreads
@@ -283,6 +288,7 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
                     break
     except KeyboardInterrupt:
         stopped = f"interrupted (Ctrl-C) after {done} runs"
+        interrupted = True
     finally:
         sys.setswitchinterval(previous_interval)
     elapsed = time.monotonic() - started
@@ -290,7 +296,8 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     return CrosscheckResult(scenario=scenario, model=model, runs=done, seed=seed, elapsed=elapsed,
                             observed=observed, outcomes=outcomes, deadlocked=sum(deadlocks.values()),
                             deadlocks=deadlocks, errors=errors, hung=hung,
-                            switch_probability=switch_probability, stopped_early=stopped, rows=tuple(rows))
+                            switch_probability=switch_probability, stopped_early=stopped, rows=tuple(rows),
+                            interrupted=interrupted)
 
 
 def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, errors: Counter,

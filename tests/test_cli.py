@@ -153,6 +153,28 @@ def test_ctrl_c_prints_the_partial_result_marked_incomplete_and_exits_130(tmp_pa
     assert answered < 20  # half a second of grace to assemble the result; the rest is a loaded machine
 
 
+def test_ctrl_c_during_a_crosscheck_stops_every_scenario_and_exits_130():
+    # Found by a review: Ctrl-C ended the current scenario's runs, the next scenario ran
+    # on, and the command exited 0
+    import os
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "explorer", "crosscheck", "scenarios/counter.py",
+                                "--runs", "100000000"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+    try:
+        header = process.stdout.readline()
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert header.startswith("scenarios/counter.py::")
+    assert process.returncode == 130, err
+    assert "STOPPED EARLY: interrupted (Ctrl-C)" in rest and "scenarios/counter.py::" not in rest
+
+
 def test_a_reader_that_stops_early_gets_no_traceback():
     done = subprocess.run(f"{sys.executable} -m explorer run scenarios/ | head -1", shell=True, cwd=ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
