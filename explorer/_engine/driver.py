@@ -50,6 +50,23 @@ def start(factory: Callable[[], object]) -> tuple[int, object, object]:
         return RAISED, gen, exc
 
 
+class _Abandoned(BaseException):
+    """Thrown into a generator that ignored GeneratorExit, so it ends now and not in the GC."""
+
+
+def abandon(gen) -> None:
+    """End a generator whose ``close()`` failed (a ``finally`` that yields): thrown into a
+    few times, it ends here, not when the collector closes it again and prints
+    "Exception ignored ... generator ignored GeneratorExit"."""
+    for _ in range(3):
+        if gen.gi_frame is None:
+            return
+        try:
+            gen.throw(_Abandoned)
+        except BaseException:  # noqa: BLE001 - whatever it raises, it has ended
+            return
+
+
 def location(gen: object) -> str | None:
     """``file:line`` of the innermost ``yield`` a suspended generator is paused at; for
     plain code (explorer.program), the line of the program's own code that made the step."""

@@ -27,7 +27,7 @@ from ..objects.clock import SleepModel
 from ..objects.thread import ProgramEnd, Spawner, ThreadModel
 from ..objects.variable import VariableModel
 from ..steps import Acquire, Op, Read, Release, Write
-from .driver import NOT_A_GENERATOR, RAISED, RETURNED, exception_location, location, start
+from .driver import NOT_A_GENERATOR, RAISED, RETURNED, abandon, exception_location, location, start
 from .program import Program
 from .taken import Taken, as_taken, settled, step_as_taken
 from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
@@ -763,7 +763,7 @@ class Execution:
                            f"yielding after GeneratorExit)")
                 self._add("close-error", "warning", i, (type(exc).__name__, text), message,
                           {"exception": exc, "location": exception_location(exc)})
-                _kill(gen)
+                abandon(gen)
 
 
 class _Failed(Exception):
@@ -773,20 +773,6 @@ class _Failed(Exception):
 
 _STEP_CLASSES = (Acquire, Release, Op)
 _SLEEP = SleepModel("time", None)  # stateless: one for every run
-
-
-class _Abandoned(BaseException):
-    """Thrown into a generator that ignored GeneratorExit, so it ends now and not in the GC."""
-
-
-def _kill(gen) -> None:
-    for _ in range(3):
-        if gen.gi_frame is None:
-            return
-        try:
-            gen.throw(_Abandoned)
-        except BaseException:  # noqa: BLE001 - whatever it raises, it has ended
-            return
 
 
 def _differs(before: tuple, event: tuple) -> bool:

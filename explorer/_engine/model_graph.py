@@ -38,6 +38,7 @@ from threading import get_ident
 
 from ..objects.lock import LockDeclaration
 from ..steps import Acquire, Read, Release, Write
+from .driver import abandon
 from .fingerprint_set import FingerprintSet
 from .fingerprints import Unstable, digest
 from .frames import Opaque, frame_key, token, value_token
@@ -1069,4 +1070,4 @@ def _close(gen) -> None:
     except KeyboardInterrupt:
         raise
     except BaseException:  # noqa: BLE001 - a finally block that yields or raises: the engine's runs say so
-        pass
+        abandon(gen)
