@@ -99,20 +99,29 @@ _STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
 
 
 def exception_location(exc: BaseException) -> str | None:
-    """``file:line`` where an exception was raised: the innermost traceback frame."""
+    """``file:line`` where an exception was raised: the innermost traceback frame of the
+    user's code (not explorer's, nor the standard library's, unless only those ran)."""
     tb = exc.__traceback__
     if tb is None:
         return None
     innermost = tb
+    found = False
     while tb is not None:
-        # explorer's own frames (os._exit's stand-in, a plain program's patched objects)
-        # are not where the user's code went wrong: the innermost frame of the user's is
-        if not tb.tb_frame.f_code.co_filename.startswith(_OWN):
+        # explorer's own frames (os._exit's stand-in, a plain program's patched objects) and
+        # the standard library's (concurrent.futures re-raising a task's error, as_completed
+        # meeting a future it does not know) are not where the user's code went wrong
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith(_OWN) and not (found and _in_stdlib(filename)):
             innermost = tb
+            found = True
         tb = tb.tb_next
     return f"{_short(innermost.tb_frame.f_code.co_filename)}:{innermost.tb_lineno}"
 
 
+
+
+def _in_stdlib(filename: str) -> bool:
+    return filename.startswith(_STDLIB) and "-packages" not in filename  # not a package installed there
 
 
 def _short(path: str) -> str:

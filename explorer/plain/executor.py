@@ -59,6 +59,15 @@ class PlainFuture:
     def add_done_callback(self, fn) -> None:
         raise NotModelled("Future.add_done_callback is not modelled yet; call result() instead")
 
+    def running(self) -> bool:
+        raise NotModelled("Future.running() is not modelled yet; call done() or result() instead")
+
+    @property
+    def _condition(self):
+        # the first thing concurrent.futures.wait() and as_completed() touch of a future
+        raise NotModelled("concurrent.futures.wait() and as_completed() are not modelled yet; "
+                          "call each future's result() in turn instead")
+
     def __repr__(self) -> str:
         return f"<explorer Future {self.name}>"
 
