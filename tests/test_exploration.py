@@ -477,3 +477,13 @@ def test_an_update_that_leaves_a_list_in_a_variable_names_its_thread_and_step():
     (error,) = explore(Scenario("log", variables={"log": ()}, threads={"A": appends})).findings
     assert error.message.startswith("scenario 'log': thread A wrote ['A'] (list) to 'log' at step 1, which is not "
                                     "hashable")
+
+
+def test_a_body_that_cannot_be_called_so_is_an_error_that_names_no_file_of_explorers():
+    # Found by a review: the TypeError of calling it was placed "at explorer/_engine/driver.py:44"
+    def needs(value):
+        yield write("x", value)
+
+    (error,) = explore(Scenario("no argument", variables={"x": 0}, threads={"A": needs})).findings
+    assert "missing 1 required positional argument: 'value'" in error.message
+    assert "explorer/" not in error.message and "driver.py" not in error.message

@@ -115,6 +115,8 @@ def exception_location(exc: BaseException) -> str | None:
             innermost = tb
             found = True
         tb = tb.tb_next
+    if not found and innermost.tb_frame.f_code.co_filename.startswith(_OWN):
+        return None  # raised where explorer called the code (a body called with the wrong arguments)
     return f"{_short(innermost.tb_frame.f_code.co_filename)}:{innermost.tb_lineno}"
 
 
