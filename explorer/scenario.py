@@ -179,6 +179,15 @@ def _check_name(where: str, what: str, name: object) -> None:
         )
 
 
+def compared_by_identity(value: object) -> bool:
+    """Whether ``value`` is an object whose class has neither ``==`` nor a hash of its own
+    and whose attributes can change: no value, since each run that makes one makes another,
+    unequal to the last (the engine and the tallies refuse such values in states too)."""
+    kind = type(value)
+    return (kind.__hash__ is object.__hash__ and kind.__eq__ is object.__eq__ and hasattr(value, "__dict__")
+            and not callable(value) and not isinstance(value, ModuleType))
+
+
 def _check_value(where: str, var: str, value: object) -> None:
     """An initial value must be hashable and compare by value: explorer never copies it."""
     try:
@@ -192,8 +201,7 @@ def _check_value(where: str, var: str, value: object) -> None:
             f"of a list, a frozenset instead of a set."
         ) from None
     kind = type(value)
-    if (kind.__hash__ is object.__hash__ and kind.__eq__ is object.__eq__ and hasattr(value, "__dict__")
-            and not callable(value) and not isinstance(value, ModuleType)):
+    if compared_by_identity(value):
         raise ScenarioTypeError(
             f"{where}: variable {var!r} starts as {shown(value)}, an object of class {kind.__name__} "
             f"compared by identity whose attributes can change. Every execution starts from this same object "

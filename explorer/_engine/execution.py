@@ -26,6 +26,7 @@ from ..objects.base import HIDDEN, Continue, Misuse, Model, Raised, Recorded, Th
 from ..objects.clock import SleepModel
 from ..objects.thread import ProgramEnd, Spawner, ThreadModel
 from ..objects.variable import VariableModel
+from ..scenario import compared_by_identity
 from ..steps import Acquire, Op, Read, Release, Write
 from .driver import NOT_A_GENERATOR, RAISED, RETURNED, abandon, exception_location, location, start
 from .program import Program
@@ -810,8 +811,7 @@ def _unsuited_write(before: tuple, event: tuple) -> str | None:
                 f"schedule's write showed {shown(earlier[2])} by the end of the run before). Shared values "
                 f"must be hashable and never mutated in place: write a tuple, not a list, and write a "
                 f"new value instead of changing the old one.")
-    if (kind.__hash__ is object.__hash__ and kind.__eq__ is object.__eq__ and hasattr(value, "__dict__")
-            and not callable(value)):
+    if compared_by_identity(value):
         return (f"an object of class {kind.__name__} compared by identity: each run makes another, "
                 f"unequal to the last run's, and equal final states would not count as equal. Write a "
                 f"frozen dataclass (@dataclass(frozen=True)), a namedtuple or a tuple instead, and a new "

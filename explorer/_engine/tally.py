@@ -9,14 +9,13 @@ of the units nor a reduced search's order of runs changes which trace is shown.
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from .._text import PLAIN as _PLAIN
 from .._text import shown
 from ..detectors.lock_order import LockOrderEdges
 from ..detectors.lost_update import LostUpdateKeys, lost_update_finding
 from ..detectors.races import RacePairs, race_finding
 from ..findings import RawFinding
+from ..scenario import compared_by_identity
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution
 from .linearize import Precedence
 from .watchdog import TimeLimitReached
@@ -252,10 +251,7 @@ def _by_identity(value: object, depth: int) -> object | None:
         return None
     if cls is tuple or cls is frozenset:
         return next((odd for item in value if (odd := _by_identity(item, depth + 1)) is not None), None)
-    if (cls.__eq__ is object.__eq__ and cls.__hash__ is object.__hash__ and hasattr(value, "__dict__")
-            and not callable(value) and not isinstance(value, (type, ModuleType))):
-        return value
-    return None
+    return value if compared_by_identity(value) else None
 
 
 def _agreed(run: Execution, last: list[tuple]) -> int:
