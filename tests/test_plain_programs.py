@@ -1762,6 +1762,20 @@ def test_a_pool_feature_not_modelled_is_one_error_at_the_programs_own_line(name)
     assert "test_plain_programs.py:" in error.message and "_base.py" not in error.message
 
 
+def test_joining_the_current_thread_raises_runtimeerror_as_threading_does():
+    # Found by a review: the main thread's handle had no join, so an AttributeError came out
+    def main():
+        try:
+            threading.current_thread().join()
+        except RuntimeError as error:
+            return str(error)
+        return "joined"
+
+    explored = explore(program("join myself", main))
+    assert not explored.findings and {outcome["main"] for outcome in explored.outcomes} == \
+        {"cannot join current thread"}
+
+
 # ---- replay and JSON ---------------------------------------------------------------------------------
 
 

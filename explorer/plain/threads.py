@@ -44,6 +44,13 @@ class Handle:
     def getName(self) -> str:  # noqa: N802 - threading's old name
         return self.name
 
+    def join(self, timeout=None) -> None:
+        here = current()
+        if here is not None and here.handle is self:
+            raise RuntimeError("cannot join current thread")  # as threading says it
+        raise NotModelled("joining the main thread or a pool's worker thread is not modelled yet; "
+                          "join the threads you started, or shut the pool down")
+
     @property
     def ident(self) -> int:
         return ident_of(self.name)
