@@ -33,7 +33,7 @@ from types import MappingProxyType
 
 from ._conveniences import provided
 from ._engine.program import Program
-from ._engine.taken import Taken, as_taken, settled
+from ._engine.taken import Taken, as_taken
 from ._text import shown
 from .errors import ExplorerError, InvalidArgument
 from .objects.pool import ThreadPool
@@ -455,7 +455,8 @@ def _comparable(value: object) -> object:
         return (type(value).__name__, _text(value))
     if value.__class__ is Taken:  # the model logs an object a step hands over as it was then
         return value.shape
-    return value if settled(value) else as_taken(value).shape
+    taken = as_taken(value)
+    return value if taken is value else taken.shape
 
 
 def _label(outcome: Outcome) -> str:

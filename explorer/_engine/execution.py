@@ -30,7 +30,7 @@ from ..scenario import compared_by_identity
 from ..steps import Acquire, Op, Read, Release, Write
 from .driver import NOT_A_GENERATOR, RAISED, RETURNED, abandon, exception_location, location, start
 from .program import Program
-from .taken import Taken, as_taken, settled, step_as_taken
+from .taken import Taken, as_taken, step_as_taken
 from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
 
 COMPLETED, DEADLOCKED, FAILED, TRUNCATED, DIVERGED = "completed", "deadlocked", "failed", "truncated", "diverged"
@@ -219,8 +219,10 @@ class Execution:
             elif cls is Write:
                 values[step[1]] = step[2]
                 sent = None
-                if taking and step[2].__class__ not in _PLAIN and not settled(step[2]):
-                    step = Write(step[1], as_taken(step[2]))  # its dict may change in place later
+                if taking and step[2].__class__ not in _PLAIN:
+                    logged = as_taken(step[2])
+                    if logged is not step[2]:
+                        step = Write(step[1], logged)  # its dict may change in place later
             else:
                 try:
                     value = sent = models[i].step(i, step)
