@@ -36,7 +36,7 @@ _STEP_TYPES = {"read": Read, "write": Write, "acquire": Acquire, "release": Rele
 _WORDS = {"wake": "woken in", "pass": "pass barrier", "take": "take a task from", "finish": "finish",
           "drain": "all workers done in", "set_event": "set", "clear_event": "clear", "is_set": "is set"}
 #: A waiting step in words: the second half of a two-phase step is the call the thread is in.
-_WAITING = {"wake": "wait", "pass": "wait", "take": "take a task from", "drain": "shutdown"}
+_WAITING = {"expire": "wait", "wake": "wait", "pass": "wait", "take": "take a task from", "drain": "shutdown"}
 
 
 def waiting_words(kind: str, target: str) -> str:
@@ -103,6 +103,8 @@ class Event:
             return f"put {shown(value)} in {target}"
         if kind == "sleep":  # plain code's time.sleep: virtual time, a point where others may run
             return f"sleep {shown(value)} s"
+        if kind == "expire":  # a timed condition wait stops waiting for a notify
+            return f"notified in {target}" if value else f"timeout fires in {target}"
         return f"{words} {target}"
     def __str__(self) -> str:
         return f"{self.thread}: {self.describe()}"

@@ -64,7 +64,7 @@ TRACE_FORMAT = "explorer-trace"
 _STEP_KINDS = (
     "read", "write", "acquire", "release",
     # version 2: steps on the threading vocabulary's objects, and their second halves
-    "update", "wait", "wake", "pass", "notify", "notify_all", "set_event", "clear_event", "is_set",
+    "update", "wait", "expire", "wake", "pass", "notify", "notify_all", "set_event", "clear_event", "is_set",
     "put", "get", "task_done", "join", "spawn", "submit", "take", "finish", "result", "shutdown", "drain",
     # plain code (explorer.program): the queries and time.sleep, same version
     "locked", "is_alive", "done", "qsize", "sleep", "end",

@@ -139,16 +139,17 @@ class RealRun:
         finally:
             self.blocked.pop(actor, None)
 
-    def park(self, follow: tuple | None = None) -> bool:
-        """End the first phase of a two-phase step here: record it, pass the turn, and come
-        back for the second phase (``follow``, or the one the twin left in ``local.follow``)
-        at its turn. False when no two-phase step is under way (a wait inside a call)."""
+    def park(self, follow: tuple | None = None, shown: object = None) -> bool:
+        """End the first phase of a two-phase step here: record it (with ``shown``, as the
+        model's ``Continue`` does), pass the turn, and come back for the second phase
+        (``follow``, or the one the twin left in ``local.follow``) at its turn. False when
+        no two-phase step is under way (a wait inside a call)."""
         local = self.local
         follow = follow or local.follow
         if follow is None:
             return False
         local.follow = None
-        self._record(local.thread, local.step, None)
+        self._record(local.thread, local.step, shown)
         self.after(local.actor)
         local.step = follow
         self.before(local.actor, follow)

@@ -249,7 +249,7 @@ class Execution:
                     if special is Continue or special is Recorded:
                         if special is Continue:
                             follow = value.step
-                            value = sent = None
+                            value, sent = value.shown, None
                         else:
                             value, sent = value.shown, value.sent
                     if cls is Op:  # logged as taken: what it carries may change, or be made afresh
@@ -635,7 +635,7 @@ class Execution:
         what = ("variable" if isinstance(model, VariableModel) else "thread" if isinstance(model, ThreadModel)
                 else declaration.kind if declaration is not None else "future")
         takes = ", ".join(sorted(k for k in model.accepts
-                                 if k not in ("wake", "pass", "take", "finish", "drain")))
+                                 if k not in ("expire", "wake", "pass", "take", "finish", "drain")))
         return (f"{target!r} is a {what}, which takes {takes}, not {kind}"), ("wrong-kind", kind, repr(target))
 
     def _check_locks_at_end(self) -> None:

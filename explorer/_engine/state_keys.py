@@ -72,7 +72,7 @@ from .frames import Opaque, frame_key, token, unchanged, value_token
 from .program import Program
 
 FINISHED = "finished"
-_SECOND_HALVES = frozenset({"wake", "pass", "drain"})
+_SECOND_HALVES = frozenset({"expire", "wake", "pass", "drain"})
 UNSTARTED = "unstarted"
 #: The first knowers bit of a channel: threads are numbered below it.
 CHANNELS = 1024

@@ -117,12 +117,15 @@ class Recorded:
 class Continue:
     """What a two-phase step sends back instead of a value: the thread stays at its
     ``yield`` and its pending step becomes ``step`` (a condition's wait releases the
-    lock, then waits for a notify and the lock in a second step)."""
+    lock, then waits for a notify and the lock in a second step). The thread gets no
+    value yet; the event log records ``shown`` (a timed wait's ``expire``: whether a
+    notify came before the timeout)."""
 
-    __slots__ = ("step",)
+    __slots__ = ("shown", "step")
 
-    def __init__(self, step: tuple) -> None:
+    def __init__(self, step: tuple, shown: object = None) -> None:
         self.step = step
+        self.shown = shown
 
 
 class Throw(Exception):

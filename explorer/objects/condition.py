@@ -2,8 +2,13 @@
 
 ``wait`` (holding the lock) releases it completely, as ``threading`` does at any RLock
 depth, and parks the thread; a second step, shown as ``wake``, runs once the thread is
-notified (or its timeout fires, or a spurious wakeup is allowed) and the lock is free:
-it re-takes the lock at the old depth and sends back True (False on a timeout).
+notified (or a spurious wakeup is allowed) and the lock is free: it re-takes the lock
+at the old depth and sends back True.
+A timed wait ends in two steps, as CPython's does: ``expire`` stops waiting for a
+notify (False: the timeout fired; True: a notify came first), then ``wake`` re-takes
+the lock and sends back what ``expire`` found. In between the waiter is still in the
+queue, as in CPython, where it removes itself only once it has the lock back: a notify
+made then goes to it and is used up, and ``wait`` still returns False.
 With ``spurious_wakeups=True`` each thread may wake without a notify once per condition
 and execution: once is enough to show an ``if`` that should be a ``while``, and more
 would let a correct ``while`` loop wait and wake forever, so no search would end.
@@ -26,6 +31,8 @@ from .base import ACQUIRE, REACQUIRE, RELEASE, RELEASE_ALL, Continue, Declaratio
 from .lock import LockDeclaration, LockModel, LockTwin
 
 _ROLES = {"acquire": ACQUIRE, "release": RELEASE, "wait": RELEASE_ALL, "wake": REACQUIRE}
+#: A ``wake`` step's last field after ``expire`` found the timeout fired (else None).
+EXPIRED = "expired"
 WAIT_UNOWNED = "cannot wait on un-acquired lock"
 NOTIFY_UNOWNED = "cannot notify on un-acquired lock"
 
@@ -59,7 +66,13 @@ class Condition(Declaration):
                 f"for a condition with its own RLock")
 
     def footprint(self, name: str, step: tuple) -> tuple:
-        return (name,) if self.lock is None else (name, self.lock)
+        kind = step[0]
+        if kind == "acquire" or kind == "release":
+            return (name,) if self.lock is None else (name, self.lock)
+        queue = name + "/waiters"  # the queue alone, as a pool's "/idle"
+        if kind == "expire":  # it reads the queue, never the lock: a lock step commutes with it
+            return (queue,)
+        return (name, queue) if self.lock is None else (name, self.lock, queue)
 
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "wake" or (step[0] == "acquire" and len(step) == 2)
@@ -84,14 +97,15 @@ class Condition(Declaration):
 
 
 class ConditionModel(Model):
-    __slots__ = ("lock", "lost", "spurious", "waiters", "woke_spuriously")
-    accepts = frozenset({"acquire", "release", "wait", "notify", "notify_all", "wake"})
+    __slots__ = ("lock", "lost", "spent", "spurious", "waiters", "woke_spuriously")
+    accepts = frozenset({"acquire", "release", "wait", "notify", "notify_all", "expire", "wake"})
 
     def __init__(self, name: str, run, lock: LockModel, spurious: bool) -> None:
         super().__init__(name, run)
         self.lock = lock
         self.waiters: list[list] = []  # [thread, notified], in the order they waited
         self.lost: list[int] = []  # positions of notifies that found no waiter
+        self.spent = 0  # notifies taken by a waiter whose timeout had fired
         self.spurious = spurious
         self.woke_spuriously: frozenset[int] = frozenset()  # threads that had their one spurious wakeup
 
@@ -101,7 +115,7 @@ class ConditionModel(Model):
             return self.lock.free_for(thread) and self._may_wake(thread, step)
         if kind == "acquire":
             return self.lock.enabled(thread, step)
-        return True
+        return True  # expire too: a timeout may fire at any point of the wait
 
     def _may_wake(self, thread: int, step: tuple) -> bool:
         """Whether the parked thread may return from ``wait`` once it has the lock back."""
@@ -129,11 +143,17 @@ class ConditionModel(Model):
             notified = self._notified(thread)
             self.waiters = [w for w in self.waiters if w[0] != thread]
             lock.take(thread, step[2])
+            if step[3] is not None:  # EXPIRED: a notify that came since is used up
+                self.spent += notified
+                return False
             if notified:
                 self.run.sync(thread, absorb=self.name)
-            elif step[3] is None:
+            else:
                 self.woke_spuriously |= {thread}
-            return notified or step[3] is None
+            return True
+        if kind == "expire":
+            notified = self._notified(thread)
+            return Continue(_wake(self.name, step[2], None if notified else EXPIRED), notified)
         if lock.owner != thread:
             error = WAIT_UNOWNED if kind == "wait" else NOTIFY_UNOWNED
             raise Misuse(f"called {kind} on condition {self.name!r} without holding its lock; "
@@ -142,7 +162,9 @@ class ConditionModel(Model):
         if kind == "wait":
             depth = lock.give(thread, fully=True)
             self.waiters.append([thread, False])
-            return Continue(_wake(self.name, depth, step[2] if len(step) > 2 else None))
+            if len(step) > 2 and step[2] is not None:
+                return Continue(Op("expire", self.name, depth, step[2]))
+            return Continue(_wake(self.name, depth, None))
         n = len(self.waiters) if kind == "notify_all" else step[2]
         woken = 0
         for waiter in self.waiters:
@@ -164,7 +186,8 @@ class ConditionModel(Model):
             if self._may_wake(thread, step):
                 return (f"lock {self.lock.name!r} to return from waiting on condition {self.name!r}",
                         self.lock.owner)
-            lost = " (a lost wakeup: a notify came before the wait)" if self.lost else ""
+            lost = (" (a lost wakeup: a notify came before the wait)" if self.lost else
+                    " (a notify went to a waiter whose timeout had fired)" if self.spent else "")
             return f"a notify on condition {self.name!r}{lost}", None
         return self.lock.waiting(thread, step)
 
@@ -174,8 +197,8 @@ class ConditionModel(Model):
         return {position: f"notify on {self.name!r} with no waiter: lost" for position in self.lost}
 
 
-def _wake(name: str, depth: int, timeout: float | None) -> Op:
-    return Op("wake", name, depth, timeout)
+def _wake(name: str, depth: int, expired: str | None) -> Op:
+    return Op("wake", name, depth, expired)
 
 
 class ConditionTwin(Twin):
@@ -207,8 +230,12 @@ class ConditionTwin(Twin):
         depth = lock.depth
         timeout = step[2] if len(step) > 2 else None
         lock.owner, lock.depth = None, 0
-        self.real.local.follow = _wake(self.name, depth, timeout)
-        woke = self.condition.wait(timeout)
+        if timeout is None:
+            self.real.local.follow = _wake(self.name, depth, None)
+            woke = self.condition.wait(None)
+        else:
+            self.real.local.follow = Op("expire", self.name, depth, timeout)
+            woke = self.condition.wait(timeout, lambda notified: _wake(self.name, depth, None if notified else EXPIRED))
         lock.owner, lock.depth = thread, depth
         return woke
 
@@ -232,7 +259,10 @@ class WaitingCondition(threading.Condition):
         # thread's acquire(blocking=False) could see fail
         self._free = free or (lambda: not lock.locked())
 
-    def wait(self, timeout: float | None = None) -> bool:
+    def wait(self, timeout: float | None = None, then=None) -> bool:
+        """``then(notified)``, given for a condition's timed wait, is its third phase: the
+        wait for a notify ends (the ``expire`` step, which records whether one came), then
+        the thread re-takes the lock (the ``wake`` step ``then`` returns)."""
         if not self._is_owned():
             raise RuntimeError(WAIT_UNOWNED)
         real = self._real
@@ -242,11 +272,16 @@ class WaitingCondition(threading.Condition):
         saved = self._release_save()
         notified = False
         try:
-            if real.park() and real.exact():
+            parked = real.park()
+            if parked and real.exact():
                 notified = waiter.acquire(False)
-                return notified or timeout is None
-            notified = real.block(lambda s: waiter.acquire(True, s) if s > 0 else waiter.acquire(False),
-                                  timeout, lambda: not waiter.locked())
+                if then is None:
+                    return notified or timeout is None
+            else:
+                notified = real.block(lambda s: waiter.acquire(True, s) if s > 0 else waiter.acquire(False),
+                                      timeout, lambda: not waiter.locked())
+            if parked and then is not None:  # still in the queue until the lock is back
+                real.park(then(notified), notified)
             return notified
         finally:
             lock = self._lock

@@ -111,8 +111,8 @@ class StraightLine:
     - ``("notify", cond, n)``, ``("notify_all", cond)``, ``("set", event)``,
       ``("clear", event)``, ``("is_set", event)``.
     - ``("await", cond, var, tries, timed)``: the ``while`` loop of a consumer, at most
-      ``tries`` waits: take the condition's lock, wait while ``var`` reads 0, release;
-      loads the value read last.
+      ``tries`` waits: take the condition's lock, wait while ``var`` reads 0 (a timed
+      wait that returns False ends the loop), release; loads the value read last.
     - ``("signal", cond, var, value, all)``: take the lock, write ``value`` to ``var``,
       ``notify`` (``notify_all`` if ``all``), release.
     - ``("put", queue, c, mode)`` puts the register plus ``c``; ``("get", queue, mode)``
@@ -256,7 +256,8 @@ def _other(op: tuple, register: int, futures: list):
         for _ in range(tries):  # a while loop, bounded
             if value != 0:
                 break
-            yield wait(cond, _TIMEOUT if timed else None)
+            if not (yield wait(cond, _TIMEOUT if timed else None)):
+                break  # the timeout fired: give up, with the value read before
             value = yield read(var)
         yield release(cond)
         return value
