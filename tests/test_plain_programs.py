@@ -1251,6 +1251,25 @@ def test_a_program_that_sleeps_ten_seconds_explores_at_once_and_monotonic_moves_
     assert result.executions == len(every) == 3
 
 
+def test_joining_threads_and_waiting_for_tasks_moves_the_clock_to_when_they_ended_as_real_time_does():
+    def main():
+        start = time.monotonic()
+        sleepers = [threading.Thread(target=time.sleep, args=(1,)) for _ in range(3)]
+        for thread in sleepers:
+            thread.start()
+        for thread in sleepers:
+            thread.join()
+        joined = time.monotonic() - start
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            pool.submit(time.sleep, 2).result()
+            result = time.monotonic() - start
+            pool.submit(time.sleep, 4)
+            pool.submit(time.sleep, 1)
+        return joined, result, time.monotonic() - start  # as real threads: 1, 3 and 7 s
+
+    assert set(returns(explored(program("joined sleepers", main)))) == {(1.0, 3.0, 7.0)}
+
+
 def test_time_time_is_the_search_start_plus_the_threads_sleeps():
     def main():
         before = time.time()

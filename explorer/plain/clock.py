@@ -2,11 +2,12 @@
 
 ``time.sleep`` is a ``sleep`` step (objects/clock.py): a point where another thread may
 run, taking no real time. Each thread keeps its own clock, which starts at its
-parent's when it is started and moves only by its own sleeps; ``time.monotonic()`` and
-``time.perf_counter()`` read it, ``time.time()`` adds it to the second the search
-started. So a program that sleeps a second in a loop explores in microseconds, and
-what a thread reads of the time depends only on its own steps (a run stays
-reproducible). Outside a program's threads the real functions answer.
+parent's when it is started and moves by its own sleeps and timeouts, and to the end
+time of a thread it joins or a task whose result it waits for (runtime.wait_for_end);
+``time.monotonic()`` and ``time.perf_counter()`` read it, ``time.time()`` adds it to the
+second the search started. So a program that sleeps a second in a loop explores in
+microseconds, and what a thread reads of the time depends only on the run's steps (a
+run stays reproducible). Outside a program's threads the real functions answer.
 """
 
 from __future__ import annotations

@@ -17,11 +17,12 @@ import os
 
 from ..objects import ThreadPool
 from ..steps import Op
-from .runtime import Call, NotModelled, current, maker, step
+from .runtime import Call, NotModelled, current, maker, step, wait_for_end
 
 __all__ = ["PlainFuture", "install"]
 
 _NAME = "_explorer_name"
+_FUTURES = "_explorer_futures"  # the names of the futures of the tasks submitted to a pool
 
 
 class PlainFuture:
@@ -36,7 +37,7 @@ class PlainFuture:
     def result(self, timeout=None):
         if timeout is not None:
             raise NotModelled("Future.result(timeout): a timeout on a future is not modelled yet")
-        return step(Op("result", self.name))
+        return wait_for_end(Op("result", self.name), self.name)
 
     def exception(self, timeout=None):
         try:
@@ -103,6 +104,7 @@ def install(patches) -> None:
         here = current()
         call = Call(here.runtime, fn, args, kwargs, None, None, here.clock)
         future = step(Op("submit", name, call, ()), here)
+        self.__dict__.setdefault(_FUTURES, []).append(future)
         call.label = future  # current_thread() in the task: its worker, known when one takes it
         made = PlainFuture(future)
         here.runtime.name_object(made, future)
@@ -114,7 +116,13 @@ def install(patches) -> None:
             return real_shutdown(self, wait, cancel_futures=cancel_futures)
         if cancel_futures:
             raise NotModelled("shutdown(cancel_futures=True) is not modelled yet")
-        step(Op("shutdown", name) if wait else Op("shutdown", name, False))
+        if not wait:
+            step(Op("shutdown", name, False))
+            return
+        here = current()
+        step(Op("shutdown", name), here)
+        ended = here.runtime.ended_at  # every task has ended: the time of the last to end
+        here.clock = max([here.clock] + [ended[f] for f in self.__dict__.get(_FUTURES, ()) if f in ended])
 
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "submit", submit)

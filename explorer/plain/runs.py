@@ -171,6 +171,7 @@ class PlainRuntime:
         self._threads_named: set = set()
         self.daemons_started = False
         self.class_valued: dict[str, tuple] = {}
+        self.ended_at: dict[str, float] = {}
         self._patches: Patches | None = None  # the patches of the run under way (module globals)
         self._held: bool | None = None  # whether this runtime holds the shared patches (below)
         self._plan: list | None = None  # what each run does to the program's modules
@@ -207,6 +208,7 @@ class PlainRuntime:
         self._threads_named = {"main"}
         self.daemons_started = False
         self.class_valued: dict[str, tuple] = {}  # variable -> (instance, attribute) read from its class
+        self.ended_at: dict[str, float] = {}  # a thread's or task's label -> its clock when it ended
         stack = getattr(_ACTIVE, "stack", None)
         if stack is None:
             stack = _ACTIVE.stack = []

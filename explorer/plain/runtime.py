@@ -83,6 +83,23 @@ def step(what: tuple, here: ThreadGreenlet | None = None):
     return here.parent.switch(what)
 
 
+def wait_for_end(what: tuple, label: str, timeout: float | None = None):
+    """``step(what)``, a join or a future's result: the thread then reads on its clock at
+    least the time of the thread or task ``label`` when it ended (three threads that each
+    sleep a second, joined, took a second), or, if that has not ended, the timeout gone by."""
+    here = getcurrent()
+    if here.__class__ is not ThreadGreenlet:
+        raise outside(what)
+    try:
+        return step(what, here)
+    finally:
+        ended = here.runtime.ended_at.get(label)
+        if ended is not None:
+            here.clock = max(here.clock, ended)
+        elif timeout is not None:
+            here.clock += timeout
+
+
 def outside(what: tuple) -> ScenarioError:
     return ScenarioError(
         f"{what!r} was asked of an object made by an explored program, outside that program's run "
@@ -156,18 +173,22 @@ def drive(glet: ThreadGreenlet):
     """The generator the engine drives: each step the greenlet hands back is yielded, each
     value sent in is switched into the greenlet, each exception thrown in is raised at
     the greenlet's step; what the greenlet's function returns, this returns."""
-    out = glet.switch()
-    while not glet.dead:
-        try:
-            sent = yield out
-        except GeneratorExit:
-            kill(glet)
-            raise
-        except BaseException as exc:  # noqa: BLE001 - thrown into the thread at its step
-            out = glet.throw(exc)
-        else:
-            out = glet.switch(sent)
-    return out
+    try:
+        out = glet.switch()
+        while not glet.dead:
+            try:
+                sent = yield out
+            except GeneratorExit:
+                kill(glet)
+                raise
+            except BaseException as exc:  # noqa: BLE001 - thrown into the thread at its step
+                out = glet.throw(exc)
+            else:
+                out = glet.switch(sent)
+        return out
+    finally:
+        if glet.dead:  # its time, for whoever joins it (a join passes virtual time on)
+            glet.runtime.ended_at[glet.label] = glet.clock
 
 
 def kill(glet: ThreadGreenlet) -> None:

@@ -16,7 +16,7 @@ import threading
 import zlib
 
 from ..steps import Op
-from .runtime import Call, NotModelled, current, step
+from .runtime import Call, NotModelled, current, step, wait_for_end
 
 __all__ = ["Handle", "current_thread", "install"]
 
@@ -116,7 +116,10 @@ def install(patches) -> None:
         if not started:
             raise RuntimeError("cannot join thread before it is started")
         name = self.__dict__["_explorer_name"]
-        step(Op("join", name) if timeout is None else Op("join", name, max(timeout, 0)))
+        if timeout is None:
+            wait_for_end(Op("join", name), name)
+        else:
+            wait_for_end(Op("join", name, max(timeout, 0)), name, max(timeout, 0))
 
     def is_alive(self):
         started = self.__dict__.get("_explorer_started")
