@@ -280,8 +280,9 @@ class RealRun:
 
     def _drive(self, actor, i: int, gen, step: tuple):
         """Take ``gen``'s steps as thread ``i`` until it returns; returns what it returns.
-        An exception the generator raises propagates; a step the twin refuses is recorded
-        as thread ``i``'s error and ends it (``_Ended``)."""
+        An exception the generator raises propagates; a step the twin refuses (threading
+        raises, as on releasing a lock not held) raises that exception into the generator,
+        as the model does, and ends the thread (``_Ended``) only if it escapes."""
         local = self.local
         steps = 0
         while True:
@@ -297,7 +298,11 @@ class RealRun:
                     value = Raised(thrown)  # recorded as the model records it
                 except (_Aborted, _Ended):
                     raise
-                except BaseException as exc:  # noqa: BLE001 - threading refused the call
+                except Exception as exc:  # noqa: BLE001 - threading refused the call: the thread sees it
+                    sent = None
+                    thrown = exc
+                    value = Raised(exc)
+                except BaseException as exc:
                     self._record(i, local.step, None)
                     self._fail(i, exc, exception_location(exc))
                     raise _Ended from exc

@@ -1,6 +1,7 @@
 """Exploration: counts, final states, outcomes, findings, budgets."""
 
 import re
+from collections import Counter
 from functools import partial
 
 import pytest
@@ -11,6 +12,7 @@ from explorer import (
     Scenario,
     State,
     acquire,
+    crosscheck,
     explore,
     join,
     read,
@@ -21,7 +23,7 @@ from explorer import (
     write,
 )
 
-from .helpers import HANDED, Account, abba, add_first, adds_one, deposit
+from .helpers import HANDED, Account, abba, add_first, adds_one, assert_complete_strategies_agree, deposit
 
 
 def increment():
@@ -189,6 +191,34 @@ def test_releasing_an_unheld_lock_is_an_error_like_threading_runtime_error():
     (error,) = explore(Scenario("unheld", locks=["l"], threads={"A": release_first})).errors
     assert "RuntimeError('release unlocked lock')" in error.message
     assert isinstance(error.exception, RuntimeError)
+
+
+def release_and_carry_on():
+    try:
+        yield release("l")
+    except RuntimeError:
+        pass  # as threading lets it be caught
+    seen = yield read("x")
+    yield write("x", seen + 1)
+    return "went on"
+
+
+def bump_x():
+    seen = yield read("x")
+    yield write("x", seen + 1)
+
+
+def test_a_thread_that_catches_the_runtime_error_of_releasing_an_unheld_lock_goes_on_as_on_real_threads():
+    # the refused release ended the run with an error before, whatever the thread did about it
+    scenario = Scenario("caught", variables={"x": 0}, locks={"l": "lock"},
+                        threads={"A": release_and_carry_on, "B": bump_x})
+    for strategy in ("exhaustive", "dpor", "stateful"):
+        result = explore(scenario, strategy=strategy)
+        assert result.failed == 0 and "error" not in {f.kind for f in result.findings}, strategy
+        assert {(o["x"], o["A"]) for o in result.outcomes} == {(1, "went on"), (2, "went on")}, strategy
+    assert_complete_strategies_agree(scenario)
+    check = crosscheck(scenario, runs=20)
+    assert check.unexpected == [] and check.errors == Counter(), check.render()
 
 
 def test_releasing_an_rlock_held_by_another_thread_is_an_error():

@@ -899,6 +899,21 @@ def test_a_timed_wait_may_use_up_a_notify_after_its_timeout_fired_or_be_woken_by
         assert set(returns(explore(plain, strategy=strategy))) == {(False, False), (False, True)}, strategy
 
 
+def test_code_that_catches_the_runtime_error_of_releasing_an_unheld_lock_goes_on_as_on_real_threads():
+    def main():
+        lock = threading.Lock()
+        try:
+            lock.release()
+        except RuntimeError as error:
+            return f"caught: {error}"
+        return "released"
+
+    for strategy in ("dpor", "stateful", "exhaustive"):
+        result = explore(program("caught release", main), strategy=strategy)
+        assert returns(result) == Counter({"caught: release unlocked lock": 1}), strategy
+        assert result.failed == 0 and result.findings == [], strategy
+
+
 # ---- Semaphore, BoundedSemaphore ---------------------------------------------------------------
 
 

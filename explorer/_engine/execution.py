@@ -69,6 +69,7 @@ class Execution:
         "live",
         "locate",
         "locations",
+        "misused",
         "models",
         "objects",
         "pending",
@@ -148,6 +149,7 @@ class Execution:
         for name, declaration in program.scenario.declarations.items():
             objects[name] = declaration.model(name, self)
         self.spawner = None
+        self.misused: dict[int, tuple] = {}  # thread -> its last refused step: (Misuse, message, location)
         self.daemons: set[int] = set()  # threads the program's end does not wait for
         self.ended_at: dict[int, int] = {}  # thread -> the number of steps when it returned
         pending: list = [None] * k
@@ -230,13 +232,11 @@ class Execution:
                     thrown = throw.exception
                     value = Raised(thrown)  # what the thread saw: no value, this exception
                 except Misuse as misuse:
-                    if shared:  # logged unchecked
-                        self.agreed = position
-                    append((i, step, None, enabled))
-                    if locate:
-                        self.locations.append(where[i])
-                    self._misused(i, misuse)
-                    return FAILED
+                    # raised into the thread, as threading raises it there: code that catches
+                    # it goes on; if it escapes, the finding says what the misuse was
+                    thrown = misuse.exception
+                    value = Raised(thrown)
+                    self.misused[i] = (misuse, self._misuse_text(i, misuse, len(events) + 1), location(gens[i]))
                 except _Failed:
                     if shared:
                         self.agreed = position
@@ -303,7 +303,11 @@ class Execution:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # SystemExit and GeneratorExit too: findings, not crashes
-                self._raised(i, exc, len(events))
+                misused = self.misused.get(i)
+                if misused is not None and exc is misused[0].exception:
+                    self._misused(i, *misused)
+                else:
+                    self._raised(i, exc, len(events))
                 return FAILED
             if step.__class__ is Read or step.__class__ is Write:
                 try:
@@ -490,10 +494,12 @@ class Execution:
             return ProgramEnd("end", self)
         return None
 
-    def _misused(self, i: int, misuse: Misuse) -> None:
-        message = f"{self._who(i)}, at step {len(self.events)}{self.at(i)} {misuse.message}"
-        self._add("error", "error", i, misuse.key, message,
-                  {"exception": misuse.exception, "location": location(self.gens[i])})
+    def _misuse_text(self, i: int, misuse: Misuse, position: int) -> str:
+        return f"{self._who(i)}, at step {position}{self.at(i)} {misuse.message}"
+
+    def _misused(self, i: int, misuse: Misuse, message: str, where: str | None) -> None:
+        """A step threading refuses (``Misuse``) whose exception the thread did not catch."""
+        self._add("error", "error", i, misuse.key, message, {"exception": misuse.exception, "location": where})
 
     def only_daemons_besides(self, thread: int) -> bool:
         """Whether every thread but ``thread`` has ended, is a daemon, or idles (a pool's worker)."""

@@ -257,16 +257,22 @@ class ModelGraph:
         self.memo[memo_key] = nxt
         return nxt
 
+    def _fresh(self, thread: int, sent: tuple):
+        """A fresh generator of thread ``thread`` sent ``sent``: at the step after them (a
+        generator cannot be copied, so it is brought there again)."""
+        gen = self.program.factories[thread]()
+        gen.send(None)
+        for earlier, _cls in sent:
+            gen.send(earlier)
+        self.resent += len(sent)
+        return gen
+
     def _run_as(self, thread: int, sent: tuple, ordinal: int, value, held) -> int:
         """The local state of thread ``thread`` sent ``sent`` and then ``value``: a fresh
         generator brought there (raises :class:`_Special` where the step ends the run)."""
         gen = None
         try:
-            gen = self.program.factories[thread]()
-            gen.send(None)
-            for earlier, _cls in sent:
-                gen.send(earlier)
-            self.resent += len(sent)
+            gen = self._fresh(thread, sent)
             step = gen.send(value)
         except StopIteration as stop:
             nxt = self._local(thread, None, None, ordinal + 1, (), stop.value)
@@ -283,6 +289,20 @@ class ModelGraph:
             finally:  # also when the walk gives up (Unsupported): closed here, not by the collector,
                 _close(gen)  # whose close of a ``finally`` that yields prints a warning
         return nxt
+
+    def _catches(self, thread: int, local: int) -> bool:
+        """Whether ``thread``, in ``local``, goes on when its step raises RuntimeError there."""
+        gen = None
+        try:
+            gen = self._fresh(thread, self.info[local][3])
+            gen.throw(RuntimeError("release unlocked lock"))
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - it escaped (or another did): the run ends
+            return False
+        finally:
+            _close(gen)
+        return True
 
     # ---- seat moves (:mod:`.seats`) -------------------------------------------------------
 
@@ -739,7 +759,12 @@ class ModelGraph:
                     knowers = {known: (mask | me if mask & bit else mask) for known, mask in knowers.items()}
             else:
                 if holder is None or (holder != thread and self.reentrant[n]):
-                    raise _Special  # a release of a lock not held: misuse, the run ends there
+                    # a release of a lock not held: threading raises RuntimeError into the
+                    # thread. Uncaught, the run ends there (the engine words the finding);
+                    # caught, the thread goes on, which the walk does not follow: replay
+                    if self._catches(thread, local):
+                        raise Unsupported
+                    raise _Special
                 if holder != thread:  # threading.Lock lets another thread release it: a warning
                     key = ("foreign-release", thread, step[1], holder)
                     if key not in self.seen:
