@@ -1,6 +1,7 @@
 """Plain programs on real threads: crosscheck runs the very same ``main``, with no twin,
 and finds what the model misses."""
 
+import concurrent.futures
 import inspect
 import threading
 import time
@@ -55,6 +56,32 @@ def test_a_lock_acquired_twice_deadlocks_on_real_threads_and_the_row_says_where(
     lines, first = inspect.getsourcelines(seed_notebook.lock_twice_cell)
     second_acquire = first + [n for n, line in enumerate(lines) if "l.acquire()" in line][1]
     assert row.label == f"deadlock: main waits for l.acquire() (seed_notebook.py:{second_acquire})"
+
+
+def names_threads_and_pool_workers():
+    seen = []
+
+    def work():
+        seen.append(threading.current_thread().name)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(work).result()
+    return sorted(seen)
+
+
+def test_thread_and_pool_worker_names_a_program_reads_are_the_same_on_real_threads_in_every_run():
+    # threading numbers the threads it names per process: the fifth run's were Thread-9 and
+    # Thread-10 where exploration says Thread-1 and Thread-2 (found by a review)
+    plain = program("names", names_threads_and_pool_workers)
+    (outcome,) = explore(plain).outcomes
+    assert list(outcome["main"]) == ["Thread-1 (work)", "Thread-2 (work)", "ThreadPoolExecutor-0_0"]
+    check = crosscheck(plain, runs=5)
+    assert check.unexpected == [] and sum(check.outcomes.values()) == 5, check.render()
 
 
 def test_the_notebook_sleeps_are_shortened_on_real_threads_only():

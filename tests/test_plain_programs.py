@@ -1135,7 +1135,7 @@ def test_current_thread_is_the_thread_the_pool_worker_or_the_main_thread_by_name
 
     result = explored(program("names", main, track=[Tally]))
     assert {dict(state)["Tally#1.seen"] for state in result.final_states} == {
-        ("W", "ThreadPoolExecutor-0-0", "MainThread")}
+        ("W", "ThreadPoolExecutor-0_0", "MainThread")}
 
 
 def test_each_thread_has_its_own_ident_as_threading_gives_it():

@@ -40,6 +40,9 @@ class ThreadPool(Declaration):
     __slots__ = ("max_workers",)
     _fields = ("max_workers",)
     kind = "ThreadPool"
+    #: Between the pool's name and a worker's number: ``pool-0`` (plain code's executor
+    #: names them as ``concurrent.futures`` does, ``ThreadPoolExecutor-0_0``).
+    separator = "-"
 
     def __init__(self, max_workers: int) -> None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
@@ -56,7 +59,7 @@ class ThreadPool(Declaration):
         return step[0] == "take" or step[0] == "drain"
 
     def model(self, name: str, run) -> PoolModel:
-        return PoolModel(name, run, self.max_workers)
+        return PoolModel(name, run, self.max_workers, self.separator)
 
     def footprint(self, name: str, step: tuple) -> tuple:
         # A submit reads how many workers are idle (to start one or not), a task's finish
@@ -69,12 +72,13 @@ class ThreadPool(Declaration):
 
 
 class PoolModel(Model):
-    __slots__ = ("idle_count", "max_workers", "shut", "submitted", "tasks", "workers")
+    __slots__ = ("idle_count", "max_workers", "separator", "shut", "submitted", "tasks", "workers")
     accepts = frozenset({"submit", "take", "shutdown", "drain"})
 
-    def __init__(self, name: str, run, max_workers: int) -> None:
+    def __init__(self, name: str, run, max_workers: int, separator: str = "-") -> None:
         super().__init__(name, run)
         self.max_workers = max_workers
+        self.separator = separator
         self.tasks: list[str] = []  # futures of tasks not taken yet
         self.workers: list[int] = []
         self.idle_count = 0
@@ -108,7 +112,7 @@ class PoolModel(Model):
             if self.idle_count > 0:
                 self.idle_count -= 1
             elif len(self.workers) < self.max_workers:
-                worker = f"{self.name}-{len(self.workers)}"
+                worker = f"{self.name}{self.separator}{len(self.workers)}"
                 self.workers.append(run.start_thread(worker, lambda: _worker(self.name), thread))
             return future
         if kind == "take":

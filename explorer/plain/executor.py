@@ -5,7 +5,7 @@ Patched in place for a run: ``submit`` is a step that hands back a :class:`Plain
 ``shutdown`` (and so the ``with`` block's end) another; ``map`` is the executor's own,
 over them. A pool is named as ``concurrent.futures`` names it (``ThreadPoolExecutor-0``,
 counted per creating thread; or its ``thread_name_prefix``), its workers
-``ThreadPoolExecutor-0-0``, ``-1``..., its futures ``ThreadPoolExecutor-0#1``, ``#2``...
+``ThreadPoolExecutor-0_0``, ``_1``..., its futures ``ThreadPoolExecutor-0#1``, ``#2``...
 A task's exception that nobody reads is an ``error`` finding: the notebook's executor
 swallowed a ``TypeError`` and printed 0; explorer names it.
 """
@@ -23,6 +23,13 @@ __all__ = ["PlainFuture", "install"]
 
 _NAME = "_explorer_name"
 _FUTURES = "_explorer_futures"  # the names of the futures of the tasks submitted to a pool
+
+
+class ExecutorPool(ThreadPool):
+    """The vocabulary's pool, its workers named as ``concurrent.futures`` names them."""
+
+    __slots__ = ()
+    separator = "_"
 
 
 class PlainFuture:
@@ -95,7 +102,7 @@ def install(patches) -> None:
             name = f"ThreadPoolExecutor-{n}" if here.label == "main" else f"ThreadPoolExecutor-{n}@{here.label}"
         self.__dict__[_NAME] = name
         self._max_workers = max_workers
-        runtime.new_object(name, ThreadPool(max_workers), self)
+        runtime.new_object(name, ExecutorPool(max_workers), self)
 
     def submit(self, fn, /, *args, **kwargs):
         name = self.__dict__.get(_NAME)

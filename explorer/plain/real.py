@@ -34,10 +34,12 @@ moved and none waits in a call with a timeout; its threads are left blocked (dae
 taken off ``concurrent.futures``' list of workers to join at exit).
 
 What is approximate, since nothing of ``threading`` is patched: an instance is named at
-its first write here, at its first read or write in exploration; threads that
-``threading`` names (``Thread-7 (worker)``) are renumbered per run in the order of their
-numbers, as exploration numbers them when ``main`` starts them all (exploration names a
-thread started by thread ``T0`` ``T0/Thread-1``; here it is named as if main had); an
+its first write here, at its first read or write in exploration; ``threading`` and
+``concurrent.futures`` number the threads and pools they name afresh in each run
+(``Thread-1 (worker)``, ``ThreadPoolExecutor-0_0``), as exploration numbers them when
+``main`` starts them all (exploration names a thread started by thread ``T0``
+``T0/Thread-1``; here it is named as if main had); threads that ``main`` starts are
+daemons here (``main`` runs on one) and not in exploration; an
 instance first written inside a pool's task is named after the worker's thread, where
 exploration names it after the task's future; a thread subclass whose ``run`` returns
 a value returns ``None`` here. Such a run shows as an unexpected outcome, and its label
@@ -49,6 +51,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import concurrent.futures.thread as _pool_threads
+import itertools
 import linecache
 import os
 import queue
@@ -268,12 +271,19 @@ class RealThreads:
         run.runner = runner
         run.members.add(runner)  # before it starts: its first steps are the run's
         run.started.append(runner)
+        # threading and concurrent.futures number the threads and pools they name from 1 and
+        # 0 in each process; each run starts them afresh, so that a name the program reads
+        # (Thread-1 (worker), ThreadPoolExecutor-0_0) is the one exploration gives
+        counters = threading._counter, _pool_threads.ThreadPoolExecutor._counter
+        threading._counter = itertools.count(1).__next__
+        _pool_threads.ThreadPoolExecutor._counter = itertools.count().__next__
         started = time.monotonic()
-        runner.start()
         try:
+            runner.start()
             ended = self._wait(run, started)
         finally:
             _RUN = None
+            threading._counter, _pool_threads.ThreadPoolExecutor._counter = counters
         labels = run.labels()
         run.errors = [(labels.get(thread, thread.name), exc) for thread, exc in run.raised]
         if run.errors:
