@@ -120,20 +120,26 @@ def test_close_with_cancel_returns_within_a_second_while_a_unit_sleeps_for_thirt
 
 
 @linux_processes
-def test_an_exploration_through_a_local_ray_gives_the_serial_result(ray, monkeypatch):
-    from explorer import Scenario, explore, read, write
+def test_an_exploration_through_a_local_ray_gives_the_serial_result(ray, monkeypatch, tmp_path):
+    import importlib
+
+    from explorer import explore
     from explorer._engine import coordinator
     from explorer.json_format import result_to_dict
 
     monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.0)  # hand out units at once, small ones
     monkeypatch.setattr(coordinator, "SLICE", 0.01)
-
-    def count():
-        for _ in range(2):
-            value = yield read("x")
-            yield write("x", value + 1)
-
-    scenario = Scenario("counter 3x2", variables={"x": 0}, threads={"A": count, "B": count, "C": count})
+    # a module found only through a folder this process put on sys.path at run time: the
+    # private Ray's workers import it too (they did not: found by a review)
+    (tmp_path / "ray_counter_module.py").write_text(
+        "from explorer import Scenario, read, write\n"
+        "def count():\n"
+        "    for _ in range(2):\n"
+        "        value = yield read('x')\n"
+        "        yield write('x', value + 1)\n"
+        "scenario = Scenario('counter 3x2', variables={'x': 0}, threads={'A': count, 'B': count, 'C': count})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scenario = importlib.import_module("ray_counter_module").scenario
     serial = explore(scenario, strategy="exhaustive")
     parallel = explore(scenario, strategy="exhaustive", workers=2, backend="ray")
     assert parallel.workers == 2 and len(parallel.unit_seconds) > 1

@@ -13,6 +13,7 @@ import logging
 import numbers
 import os
 import socket
+import sys
 import threading
 
 from ..errors import ExplorerError, InvalidArgument
@@ -56,7 +57,8 @@ class RayBackend:
     importable under the same names (install them on every node, or pass Ray a
     ``runtime_env`` through your own ``ray.init`` before exploring). Ray sends functions
     defined in ``__main__`` or a notebook by value, so those need nothing installed. On a
-    private instance the workers run this process's Python, so nothing more is needed; but
+    private instance the workers run this process's Python with this process's ``sys.path``
+    (folders added at run time too), so nothing more is needed; but
     Ray puts the driver's working directory and script folder first on each worker's
     ``sys.path``, so an ``explorer`` checkout in the folder you run from is the one the
     workers import.
@@ -236,9 +238,14 @@ def _start_private_ray(ray, workers: int | None) -> None:
     except ImportError:
         ray_constants = None
     saved_environ = {name: os.environ.get(name)
-                     for name in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_USAGE_STATS_ENABLED")}
+                     for name in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_USAGE_STATS_ENABLED", "PYTHONPATH")}
     saved_switch = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # read by Ray's processes as they start
+    # the workers import the scenario's module as this process does: with this process's
+    # sys.path, folders it added at run time too (a test's tmp_path, a notebook's sys.path.append)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [path for path in sys.path if path and os.path.isdir(path)]
+        + ([saved_environ["PYTHONPATH"]] if saved_environ["PYTHONPATH"] else []))
     if saved_environ["RAY_USAGE_STATS_ENABLED"] is None:  # a user's explicit choice stands
         os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     if saved_switch is not None:
