@@ -67,12 +67,13 @@ class Condition(Declaration):
 
     def footprint(self, name: str, step: tuple) -> tuple:
         kind = step[0]
-        if kind == "acquire" or kind == "release":
-            return (name,) if self.lock is None else (name, self.lock)
-        queue = name + "/waiters"  # the queue alone, as a pool's "/idle"
-        if kind == "expire":  # it reads the queue, never the lock: a lock step commutes with it
-            return (queue,)
-        return (name, queue) if self.lock is None else (name, self.lock, queue)
+        if kind == "expire":
+            # it reads whether a notify marked its own waiter, and nothing else: only a
+            # notify conflicts with it (not a lock step, nor another waiter's wait or wake)
+            return (name + "/notified",)  # as a pool's "/idle"
+        if kind == "notify" or kind == "notify_all":
+            return (name, name + "/notified") if self.lock is None else (name, self.lock, name + "/notified")
+        return (name,) if self.lock is None else (name, self.lock)
 
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "wake" or (step[0] == "acquire" and len(step) == 2)
