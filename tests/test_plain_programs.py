@@ -1266,6 +1266,16 @@ def test_a_program_that_sleeps_ten_seconds_explores_at_once_and_monotonic_moves_
     assert result.executions == len(every) == 3
 
 
+def test_a_join_with_a_timeout_moves_the_clock_by_the_timeout_at_most():
+    def main():
+        sleeper = threading.Thread(target=time.sleep, args=(10,))
+        sleeper.start()
+        sleeper.join(timeout=1)
+        return time.monotonic()
+
+    assert set(returns(explored(program("timed join", main)))) == {1.0}
+
+
 def test_joining_threads_and_waiting_for_tasks_moves_the_clock_to_when_they_ended_as_real_time_does():
     def main():
         start = time.monotonic()
@@ -1280,9 +1290,16 @@ def test_joining_threads_and_waiting_for_tasks_moves_the_clock_to_when_they_ende
             result = time.monotonic() - start
             pool.submit(time.sleep, 4)
             pool.submit(time.sleep, 1)
-        return joined, result, time.monotonic() - start  # as real threads: 1, 3 and 7 s
+        shut = time.monotonic() - start
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # one worker: the tasks queue
+            pool.submit(time.sleep, 1)
+            pool.submit(time.sleep, 1)
+        return joined, result, shut, time.monotonic() - start
 
-    assert set(returns(explored(program("joined sleepers", main)))) == {(1.0, 3.0, 7.0)}
+    # as real threads: 1, 3, 7 and 9 s; time does not order the steps, so one worker may
+    # also take both the 4 s and the 1 s task before the other starts (8 and 10 s)
+    assert set(returns(explored(program("joined sleepers", main), "dpor"))) == {(1.0, 3.0, 7.0, 9.0),
+                                                                                (1.0, 3.0, 8.0, 10.0)}
 
 
 def test_time_time_is_the_search_start_plus_the_threads_sleeps():

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from functools import partial
 from threading import get_ident
 
-from ..objects.lock import LockDeclaration
+from ..objects.lock import RELEASE_UNLOCKED, RELEASE_UNOWNED, LockDeclaration
 from ..steps import Acquire, Read, Release, Write
 from .driver import abandon
 from .fingerprint_set import FingerprintSet
@@ -290,12 +290,13 @@ class ModelGraph:
                 _close(gen)  # whose close of a ``finally`` that yields prints a warning
         return nxt
 
-    def _catches(self, thread: int, local: int) -> bool:
-        """Whether ``thread``, in ``local``, goes on when its step raises RuntimeError there."""
+    def _catches(self, thread: int, local: int, message: str) -> bool:
+        """Whether ``thread``, in ``local``, goes on when its step raises
+        ``RuntimeError(message)`` there, as threading words it (code may test the words)."""
         gen = None
         try:
             gen = self._fresh(thread, self.info[local][3])
-            gen.throw(RuntimeError("release unlocked lock"))
+            gen.throw(RuntimeError(message))
         except KeyboardInterrupt:
             raise
         except BaseException:  # noqa: BLE001 - it escaped (or another did): the run ends
@@ -762,7 +763,7 @@ class ModelGraph:
                     # a release of a lock not held: threading raises RuntimeError into the
                     # thread. Uncaught, the run ends there (the engine words the finding);
                     # caught, the thread goes on, which the walk does not follow: replay
-                    if self._catches(thread, local):
+                    if self._catches(thread, local, RELEASE_UNOWNED if self.reentrant[n] else RELEASE_UNLOCKED):
                         raise Unsupported
                     raise _Special
                 if holder != thread:  # threading.Lock lets another thread release it: a warning

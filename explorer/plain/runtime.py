@@ -95,7 +95,10 @@ def wait_for_end(what: tuple, label: str, timeout: float | None = None):
     finally:
         ended = here.runtime.ended_at.get(label)
         if ended is not None:
-            here.clock = max(here.clock, ended)
+            ended = max(here.clock, ended)
+            # a timed join ends by the timeout at the latest (time does not order the steps:
+            # exploration lets the thread end first, however long it sleeps)
+            here.clock = ended if timeout is None else min(ended, here.clock + timeout)
         elif timeout is not None:
             here.clock += timeout
 
@@ -127,9 +130,15 @@ class Call:
         self.start_clock = start_clock
 
     def __call__(self):
-        handle = self.handle if self.handle is not None else self.runtime.task_handle(self.label)
-        glet = ThreadGreenlet(self.runtime, self._body, self.label or "?", self.start_clock, handle)
-        return drive(glet)
+        runtime = self.runtime
+        if self.handle is not None:
+            glet = ThreadGreenlet(runtime, self._body, self.label or "?", self.start_clock, self.handle)
+            return drive(glet)
+        # a task starts once its worker is free: its clock, the later of its submission and
+        # the end of the worker's task before it (two 1 s tasks on one worker take 2 s)
+        handle = runtime.task_handle(self.label)
+        start = max(self.start_clock, runtime.ended_at.get(handle.name, self.start_clock))
+        return drive(ThreadGreenlet(runtime, self._body, self.label or "?", start, handle), handle.name)
 
     def _body(self):
         return self.fn(*self.args, **self.kwargs)
@@ -169,10 +178,11 @@ class CallShown:
         return self.text
 
 
-def drive(glet: ThreadGreenlet):
+def drive(glet: ThreadGreenlet, worker: str | None = None):
     """The generator the engine drives: each step the greenlet hands back is yielded, each
     value sent in is switched into the greenlet, each exception thrown in is raised at
-    the greenlet's step; what the greenlet's function returns, this returns."""
+    the greenlet's step; what the greenlet's function returns, this returns. When it has
+    ended, its clock is noted under its label (and its pool ``worker``'s name, for a task)."""
     try:
         out = glet.switch()
         while not glet.dead:
@@ -189,6 +199,8 @@ def drive(glet: ThreadGreenlet):
     finally:
         if glet.dead:  # its time, for whoever joins it (a join passes virtual time on)
             glet.runtime.ended_at[glet.label] = glet.clock
+            if worker is not None:
+                glet.runtime.ended_at[worker] = glet.clock
 
 
 def kill(glet: ThreadGreenlet) -> None:

@@ -51,13 +51,18 @@ def _plain_role(step: tuple) -> tuple | None:
     return None
 
 
-def _without_reentry(events: list[tuple[int, tuple]], role=_plain_role) -> list[tuple[int, tuple]]:
+def _without_reentry(events: list[tuple[int, tuple]], role=_plain_role, reentrant=None,
+                     unheld: set | None = None) -> list[tuple[int, tuple]]:
     """``events`` with every re-entrant acquire and inner release made local.
 
     Follows who holds each lock as the engine does: any release of a plain Lock frees
-    it, even by another thread (``threading`` allows that). ``role(step)`` is
-    ``(ACQUIRE | RELEASE | RELEASE_ALL | REACQUIRE, lock)`` for a step that takes or
-    gives a lock (a condition's wait gives it up entirely, its wake-up re-takes it).
+    it, even by another thread (``threading`` allows that); a step ``threading`` refuses
+    (releasing an RLock one does not hold, waiting on a condition without its lock)
+    changes nothing, its RuntimeError raised in the thread, which may catch it and go on.
+    ``role(step)`` is ``(ACQUIRE | RELEASE | RELEASE_ALL | REACQUIRE, lock)`` for a step
+    that takes or gives a lock (a condition's wait gives it up entirely, its wake-up
+    re-takes it); ``reentrant`` maps a lock to whether it is an RLock (None: all plain).
+    The positions of releases of a plain Lock nobody holds go in ``unheld``.
     """
     holder: dict[str, list] = {}  # lock -> [thread, depth]
     result = []
@@ -74,7 +79,13 @@ def _without_reentry(events: list[tuple[int, tuple]], role=_plain_role) -> list[
                     holder[lock] = [thread, 1]
             elif what == REACQUIRE:
                 holder[lock] = [thread, step[2]]
-            elif what == RELEASE and held is not None and held[0] == thread and held[1] > 1:
+            elif held is None or held[0] != thread:  # not its holder
+                rlock = reentrant is not None and reentrant.get(lock, True)
+                if what == RELEASE and held is None and not rlock and unheld is not None:
+                    unheld.add(len(result))
+                elif what == RELEASE and not rlock:
+                    holder.pop(lock, None)  # a Lock's foreign release frees it
+            elif what == RELEASE and held[1] > 1:
                 held[1] -= 1
                 step = _LOCAL
             else:
@@ -247,6 +258,7 @@ class DPOR:
         self.footprint = _own
         self.role = _plain_role
         self.may_block = _plain_may_block
+        self.reentrant: dict[str, bool] | None = None  # lock -> whether an RLock (None: every lock plain)
         self.thread_index: dict[str, int] = {}
         self.dependent = dependent
         self.infeasible = 0  # planned runs whose next thread could not run (counted as pruned)
@@ -259,6 +271,7 @@ class DPOR:
         steps take or give a lock, which may wait, and the threads' numbers by name."""
         footprint = program.footprint
         self.footprint, self.role, self.may_block = footprint, program.lock_role, program.may_block
+        self.reentrant = program.reentrant
         self.thread_index = program.thread_index
         self.dependent = dependence(footprint)
 
@@ -363,7 +376,9 @@ class DPOR:
         analysis already planned their races; what happens before them is kept too.
         """
         points = self.points
-        events = _without_reentry([(p.chosen, p.pending[p.chosen]) for p in points], self.role)
+        unheld: set[int] = set()  # releases of a Lock nobody held: a later acquire may come first
+        events = _without_reentry([(p.chosen, p.pending[p.chosen]) for p in points], self.role,
+                                  self.reentrant, unheld)
         fresh = min(self.fresh, len(events))
         after = self.after  # per event, the bitmask of the events that happen before it
         del after[fresh:]  # a work unit's first run has none yet: all are worked out
@@ -375,7 +390,9 @@ class DPOR:
                 after.append(order.before(thread, step))
             order.add(j, thread, step)
             role = self.role(step) if step[0] != "local" else None
-            if role is not None and (role[0] == ACQUIRE or role[0] == REACQUIRE):
+            if role is not None and (role[0] == ACQUIRE or role[0] == REACQUIRE or j in unheld):
+                # a release of a Lock nobody holds raises (a thread may catch it and go on):
+                # an acquire by another thread before it makes it a foreign release instead
                 acquires.setdefault(role[1], []).append(j)
             elif role is None and (step[0] == "acquire" or step[0] == "locked"):
                 # a try may take any lock it touches; Lock.locked() sees whether one is held:
