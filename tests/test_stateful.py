@@ -184,11 +184,52 @@ def test_sleep_sets_spare_the_graph_walk_steps_that_commute_and_keep_every_state
     # sleep sets the walk takes one order only. Every state is still visited, the
     # verdicts are exhaustive's, and far fewer steps lead into a state visited.
     scenario = dining(3, ordered=False)
+    walk = ModelGraph.__init__  # releases taken first would visit fewer states: not here
+    monkeypatch.setattr(ModelGraph, "__init__", lambda self, *a, **k: walk(self, *a, **{**k, "releases_first": False}))
     reduced = assert_same_verdicts(scenario)
     monkeypatch.setattr(ModelGraph, "_sleep_after", lambda self, state, thread, candidates: 0)
     every_order = assert_same_verdicts(scenario)
     assert reduced.deadlocked and reduced.states == every_order.states
     assert reduced.pruned * 2 < every_order.pruned
+
+
+def test_the_graph_walk_takes_a_release_first_and_visits_fewer_states_with_the_same_verdicts(monkeypatch):
+    # A thread about to release a lock it holds steps alone: nothing another thread can do
+    # before that release conflicts with it (Godefroid's persistent sets).
+    first = assert_same_verdicts(dining(3, ordered=False))
+    bigger = explore(dining(5, ordered=False), strategy="stateful", symmetry=False)
+    walk = ModelGraph.__init__
+    monkeypatch.setattr(ModelGraph, "__init__", lambda self, *a, **k: walk(self, *a, **{**k, "releases_first": False}))
+    every = assert_same_verdicts(dining(3, ordered=False))
+    assert first.states < every.states
+    every_bigger = explore(dining(5, ordered=False), strategy="stateful", symmetry=False)
+    assert bigger.final_states.keys() == every_bigger.final_states.keys() and bigger.deadlocked
+    assert {f.kind for f in bigger.findings} == {f.kind for f in every_bigger.findings}
+    assert bigger.states * 2 < every_bigger.states
+
+
+def test_a_release_by_a_thread_that_does_not_hold_the_lock_makes_the_walk_start_again_without_releases_first():
+    # B releases l only when it reads 1, which A writes while holding l: a release that
+    # races with A's own. Taking A's release first would hide the order where B's comes
+    # first (A's then fails); the walk meets B about to release a lock it does not hold
+    # and walks again without releases first.
+    def holder():
+        yield acquire("l")
+        yield write("x", 1)
+        yield release("l")
+
+    def meddler():
+        seen = yield read("x")
+        if seen == 1:
+            yield release("l")
+        return seen
+
+    scenario = Scenario("foreign release", variables={"x": 0}, locks=["l"], threads={"A": holder, "B": meddler})
+    walk = Stateful(symmetry=False)
+    search(Program(scenario), walk, "stateful", Settings())
+    assert walk.graph is not None and not walk.graph.releases_first
+    result = assert_same_verdicts(scenario)
+    assert {"foreign-release", "error"} <= {f.kind for f in result.findings}
 
 
 def _walked(ops, register=0):
@@ -245,6 +286,42 @@ def test_the_graph_walk_with_sleep_sets_finds_what_exhaustive_finds_on_generated
     assert set(twins.outcomes) == set(exhaustive.outcomes)
     assert (twins.deadlocked > 0) == (exhaustive.deadlocked > 0)
     assert {f.kind for f in twins.findings} == {f.kind for f in exhaustive.findings}
+
+
+def _unbalanced(ops):
+    """A generated thread body whose lock steps need not pair up: a release of a lock
+    another thread holds, or that nobody holds (caught, or not), an acquire never let go."""
+    register = 0
+    for op in ops:
+        if op[0] == "read":
+            register = yield read(op[1])
+        elif op[0] == "write":
+            yield write(op[1], register + op[2])
+        elif op[0] == "acquire":
+            yield acquire(op[1])
+        elif op[0] == "release":
+            yield release(op[1])
+        elif op[0] == "catch":
+            try:
+                yield release(op[1])
+            except RuntimeError:
+                register += 1
+        elif register == op[1]:  # ("if", value, op): one step, taken on what was read
+            register = yield from _unbalanced([op[2]])
+    return register
+
+
+_lock_step = st.tuples(st.sampled_from(["acquire", "release", "catch"]), st.sampled_from(["l", "m"]))
+_unbalanced_op = st.one_of(_access, _lock_step, st.tuples(st.just("if"), st.integers(0, 1), st.one_of(_access, _lock_step)))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(_unbalanced_op, min_size=1, max_size=4), min_size=2, max_size=3))
+def test_the_graph_walk_finds_what_exhaustive_finds_when_lock_steps_do_not_pair_up(bodies):
+    assume(sum(map(len, bodies)) <= 9)
+    threads = {f"T{n}": (lambda body=body: (yield from _unbalanced(body))) for n, body in enumerate(bodies)}
+    scenario = Scenario("unbalanced", variables={"x": 0, "y": 0}, locks=["l", "m"], threads=threads)
+    assert_same_verdicts(scenario)
 
 
 def test_the_state_key_summarises_every_per_execution_detector():

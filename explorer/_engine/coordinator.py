@@ -27,8 +27,9 @@ from ..loading import LOADED
 from ..settings import Settings
 from ..strategies import SAMPLING
 from ..strategies.random_walk import UNIT
-from .program import Program
 from .hunger import Hunger
+from .model_graph import ForeignRelease
+from .program import Program
 from .search import _state_figures, assemble, drive
 from .seats import SeatsBroken
 from .shared_visited import SharedVisited
@@ -52,6 +53,15 @@ IN_ORDER = ("nondeterminism", "step_timeout")
 #: Why a stateful search whose seat moves failed their check in a unit runs serially.
 SEATS_BROKEN = ("a thread body does more with a lock's name than name it (a seat move failed its check), and "
                 "the workers had merged states by those moves; serially the search walks again without them")
+
+
+#: Why one whose thread came to release a lock it does not hold in a unit runs serially.
+FOREIGN_RELEASE = ("a thread releases a lock it does not hold, and the workers had walked with each release "
+                   "taken first (sound only without such releases); serially the search walks again without that")
+
+
+def _broken(broken: SeatsBroken) -> str:
+    return FOREIGN_RELEASE if isinstance(broken, ForeignRelease) else SEATS_BROKEN
 
 
 class Fallback(Exception):  # noqa: N818 - a signal: run serially instead
@@ -86,8 +96,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         try:
             about = drive(program, strategy, settings, tally, deadline, started,
                           slice_end=started + first_slice if splits else None)
-        except SeatsBroken:
-            raise Fallback(SEATS_BROKEN) from None
+        except SeatsBroken as broken:
+            raise Fallback(_broken(broken)) from None
         if not about.pop("sliced"):
             return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0, 0.0
         first = tally.first
@@ -145,8 +155,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 unit = running.pop(future)
                 try:
                     piece = pickle.loads(future.result())
-                except SeatsBroken:
-                    raise Fallback(SEATS_BROKEN) from None
+                except SeatsBroken as broken:
+                    raise Fallback(_broken(broken)) from None
                 except Exception as error:  # noqa: BLE001 - a worker died or a piece would not pickle
                     raise Fallback(f"a worker failed ({type(error).__name__}: {error})") from error
                 if piece.diverged is not None:

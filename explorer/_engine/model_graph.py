@@ -70,6 +70,11 @@ ARRANGED = 1 << 15
 _UNMOVED = (None, None, None, None)
 
 
+class ForeignRelease(SeatsBroken):
+    """A thread is about to release a lock it does not hold: its release may race with the
+    holder's, so releases cannot go first (:meth:`ModelGraph._enabled`); walk again without."""
+
+
 class _Special(Exception):  # noqa: N818
     """The step ends the run in a way only the engine words (an exception, a bad step)."""
 
@@ -78,7 +83,7 @@ class ModelGraph:
     """The graph walk of one program; :meth:`next_schedule` gives each path to run."""
 
     def __init__(self, program: Program, *, symmetry: bool, exact: bool, max_states: int | None,
-                 max_steps: int, stable: bool = False, seats: bool = True) -> None:
+                 max_steps: int, stable: bool = False, seats: bool = True, releases_first: bool = True) -> None:
         if program.plain is not None or not all(
                 declaration.__class__ is LockDeclaration for declaration in program.declarations.values()):
             raise Unsupported
@@ -108,6 +113,8 @@ class ModelGraph:
         # Seat moves (:mod:`.seats`): threads renamed with the locks their arguments name,
         # checked step by step as the walk learns them; they include the twins' swaps.
         self.moves = seat_moves(program, self.locks, self.reentrant) if symmetry and seats else ()
+        self.seated = seats
+        self.releases_first = releases_first
         self.images: list[dict] = []  # per move: local id -> the local id its thread's image is in
         if self.moves:
             self.groups = ()
@@ -421,18 +428,45 @@ class ModelGraph:
         self.stack.append([state, self._enabled(state), 0, asleep, 0])
 
     def _enabled(self, state: _State) -> list[int]:
+        """The threads to explore from ``state``: every enabled one, or, where a thread's
+        pending step releases a lock it holds, that thread alone (the least such in the
+        key's numbering, so that states with one key explore alike).
+
+        That one step is a persistent set (Godefroid 1996, ch. 4): the only steps that do
+        not commute with it are other threads' steps on its lock, an acquire (blocked
+        until it runs) or a release by a thread that does not hold the lock. No such
+        release can be reached while none is ever pending: a state becomes one where a
+        thread is about to release a lock it does not hold only by that thread's own
+        step, whatever the others do, so the walk with releases first, which finds every
+        state where no thread can step, finds one where a thread is stuck at such a release
+        had the threads stuck there wait. It meets one on the way and raises
+        :class:`ForeignRelease` (the walk starts again without releases first). With no
+        such release, every terminal state, and with the detectors' summaries every
+        finding on the way to one, is found; step counts make every path finite."""
         enabled = []
-        info = self.info
+        owned = 0  # threads about to release a lock they hold
+        info, locks, owner = self.info, self.locks, state.owner
         for thread, local in enumerate(state.locals):
             step = info[local][1]
             if step is None:
                 continue
-            if step.__class__ is Acquire:
-                n = self.locks[step[1]]
-                owner = state.owner[n]
-                if owner is not None and not (owner == thread and self.reentrant[n]):
+            cls = step.__class__
+            if cls is Acquire:
+                n = locks[step[1]]
+                holder = owner[n]
+                if holder is not None and not (holder == thread and self.reentrant[n]):
                     continue
+            elif cls is Release and self.releases_first:
+                if owner[locks[step[1]]] != thread:
+                    raise ForeignRelease
+                owned |= 1 << thread
             enabled.append(thread)
+        if owned:
+            perm = self.perm
+            if perm is None:
+                return [(owned & -owned).bit_length() - 1]
+            keyed = renumbered_mask(owned, perm)
+            return [inverse(perm)[(keyed & -keyed).bit_length() - 1]]
         return enabled
 
     def next_schedule(self) -> list[int] | None:
@@ -600,6 +634,7 @@ class ModelGraph:
         self.handed = None
         self.passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed
         state = self._root
+        self._key(state)  # its numbering of threads, for the threads to explore (_enabled)
         self._push(state)
         last = len(path) - 1
         for depth, thread in enumerate(path):

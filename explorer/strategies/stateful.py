@@ -41,7 +41,7 @@ import sys
 from collections.abc import Callable, Hashable
 
 from .._engine.fingerprint_set import FingerprintSet
-from .._engine.model_graph import ModelGraph, Unsupported
+from .._engine.model_graph import ForeignRelease, ModelGraph, Unsupported
 from .._engine.seats import SeatsBroken
 from .._engine.state_keys import inverse, renumbered_mask
 from ..objects.dependence import dependence, dependent
@@ -60,7 +60,7 @@ class Stateful(Exhaustive):
     """
 
     __slots__ = ("base", "dependent", "exact", "extra", "following", "full", "graph", "keep", "last", "max_states",
-                 "max_steps", "parts", "replayed", "shared", "sleeping", "stable", "start", "symmetry", "visited",
+                 "max_steps", "paths", "parts", "replayed", "shared", "sleeping", "stable", "start", "symmetry", "visited",
                  "walk")
 
     needs_state = True
@@ -85,6 +85,7 @@ class Stateful(Exhaustive):
         # (bind decides): it hands out the paths to run; otherwise runs replay, below.
         self.walk = graph
         self.graph = None
+        self.paths: set = set()  # the paths walks handed out: a walk begun again skips those run
         self.following: list[int] = []
         self.last: int | None = None
         self.max_steps = max_steps
@@ -128,26 +129,32 @@ class Stateful(Exhaustive):
         if self.graph is None and start is not None:
             self._replay_below(start, keep)
 
-    def _walk(self, program, seats: bool) -> ModelGraph:
+    def _walk(self, program, seats: bool, releases_first: bool = True) -> ModelGraph:
         """The graph walk of ``program``; with seat moves unless ``seats`` is False, or they
-        fail their check as its threads start (:mod:`explorer._engine.seats`)."""
-        if seats:
+        fail their check as its threads start (:mod:`explorer._engine.seats`), and with
+        releases first unless ``releases_first`` is False, or a thread starts at a release
+        of a lock it does not hold (:class:`ForeignRelease`)."""
+        while True:
             try:
                 return ModelGraph(program, symmetry=self.symmetry, exact=self.exact, max_states=self.max_states,
-                                  max_steps=self.max_steps, stable=self.stable)
+                                  max_steps=self.max_steps, stable=self.stable, seats=seats,
+                                  releases_first=releases_first)
+            except ForeignRelease:
+                releases_first = False
             except SeatsBroken:
-                pass
-        return ModelGraph(program, symmetry=self.symmetry, exact=self.exact, max_states=self.max_states,
-                          max_steps=self.max_steps, stable=self.stable, seats=False)
+                seats = False
 
-    def _without_seats(self) -> None:
-        """A seat move failed its check as the walk went: walk again from the start without
-        them. The runs made stand (each was a run of the program); what the first walk
-        counted (its steps into states visited, the values it sent again) is kept in
-        ``base``, negated, so that ``walked_past`` and ``resent`` go on from it; ``states``
-        counts the new walk's."""
+    def _walk_again(self, broken: SeatsBroken) -> None:
+        """A seat move failed its check as the walk went, or a thread came to release a lock
+        it does not hold (``broken``): walk again from the start without seats, or without
+        releases first. The runs made stand (each was a run of the program); what the
+        first walk counted (its steps into states visited, the values it sent again) is
+        kept in ``base``, negated, so that ``walked_past`` and ``resent`` go on from it;
+        ``states`` counts the new walk's."""
         old = self.graph
-        self.graph = graph = self._walk(old.program, seats=False)
+        foreign = isinstance(broken, ForeignRelease)
+        self.graph = graph = self._walk(old.program, seats=old.seated and foreign,
+                                        releases_first=old.releases_first and not foreign)
         states, resent, pruned = self.base
         self.base = (states, resent - old.resent, pruned - old.pruned)
         graph.limit = old.limit - old.pruned - old.runs
@@ -171,13 +178,20 @@ class Stateful(Exhaustive):
     def begin(self) -> bool:
         if self.graph is not None:
             try:
-                try:
-                    schedule = self.graph.next_schedule()
-                except SeatsBroken:
-                    if self.stable:  # other processes merged states by the moves: the coordinator
-                        raise        # explores serially instead
-                    self._without_seats()
-                    schedule = self.graph.next_schedule()
+                while True:  # a second walk again may drop what the first kept (seats, releases first)
+                    try:
+                        schedule = self.graph.next_schedule()
+                    except SeatsBroken as broken:
+                        if self.stable:  # other processes merged states by the moves: the
+                            raise        # coordinator explores serially instead
+                        self._walk_again(broken)
+                        continue
+                    if schedule is None:
+                        break
+                    path = tuple(schedule)
+                    if path not in self.paths:  # (the same path runs the same run)
+                        self.paths.add(path)
+                        break
             except Unsupported:  # met a step the walk does not cover: explore by replaying
                 self.graph = None
                 if self.start is not None:
