@@ -13,7 +13,8 @@ each thread's local state, and the same detector summaries as the engine's state
 for races). So the graph is walked depth first with an explicit stack, as SPIN walks
 it, and never replays a path; serially with sleep sets stored with the states, as the
 replaying search keeps them (:mod:`explorer.strategies.stateful`), steps commuting as
-:meth:`ModelGraph._sleep_after` says.
+:meth:`ModelGraph._sleep_after` says, and with a release of a lock its thread holds
+explored alone where there is one (a persistent set: :meth:`ModelGraph._enabled`).
 
 It decides where to look, not what is found: where a step shows something the search
 has not seen (a race or lost update key, a lock-order edge, an outcome, a deadlock, an
@@ -433,16 +434,14 @@ class ModelGraph:
         key's numbering, so that states with one key explore alike).
 
         That one step is a persistent set (Godefroid 1996, ch. 4): the only steps that do
-        not commute with it are other threads' steps on its lock, an acquire (blocked
-        until it runs) or a release by a thread that does not hold the lock. No such
-        release can be reached while none is ever pending: a state becomes one where a
-        thread is about to release a lock it does not hold only by that thread's own
-        step, whatever the others do, so the walk with releases first, which finds every
-        state where no thread can step, finds one where a thread is stuck at such a release
-        had the threads stuck there wait. It meets one on the way and raises
-        :class:`ForeignRelease` (the walk starts again without releases first). With no
-        such release, every terminal state, and with the detectors' summaries every
-        finding on the way to one, is found; step counts make every path finite."""
+        not commute with it are other threads' steps on its lock, an acquire (which waits
+        for the release) or a release by a thread that does not hold the lock. A state
+        where a thread is about to make such a release arises only by that thread's own
+        step and stays one until it takes it, so a walk with releases first meets one if
+        any is reachable (in the program where such a thread is stuck, it reaches every
+        state where no thread can step, Godefroid ch. 6): at one, this raises
+        :class:`ForeignRelease`, and the strategy walks again without releases first
+        (docs/architecture.md, Releases first)."""
         enabled = []
         owned = 0  # threads about to release a lock they hold
         info, locks, owner = self.info, self.locks, state.owner

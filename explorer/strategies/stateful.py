@@ -192,6 +192,7 @@ class Stateful(Exhaustive):
                     if path not in self.paths:  # (the same path runs the same run)
                         self.paths.add(path)
                         break
+                    self.graph.runs -= 1  # not run: not counted against max_executions
             except Unsupported:  # met a step the walk does not cover: explore by replaying
                 self.graph = None
                 if self.start is not None:
