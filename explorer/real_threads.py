@@ -54,6 +54,8 @@ from .steps import Acquire, Op, Read, Release, Write
 
 #: How long a blocked call waits before it checks whether the run was aborted.
 POLL = 0.002
+#: At most how long a thread whose body ended waits for its run to be over (RealRun.over)
+LINGER = 60.0
 
 COMPLETED, DEADLOCKED, FAILED, HUNG = "completed", "deadlocked", "failed", "hung"
 
@@ -101,6 +103,10 @@ class RealRun:
         self.blocked: dict = {}  # actor -> (thread, step, ready, timed, holder)
         self.progress = 0
         self.aborted = False
+        # Set once the run is over: until then a thread whose body ended keeps its OS thread,
+        # whose identity a thread started later would otherwise take over, and with it an
+        # RLock the ended thread still holds (CPython tells an RLock's owner by that identity)
+        self.over = threading.Event()
         self.status: str | None = None
         self.stuck: list[tuple[str, str, str | None]] = []  # waits() when a deadlock was seen
         self.before = self.after = None  # pacing: set by stress_run and turn_run
@@ -277,6 +283,7 @@ class RealRun:
             self.active.discard(i)
             if ready is not None:
                 ready.set()
+        self.over.wait(LINGER)
 
     def _drive(self, actor, i: int, gen, step: tuple):
         """Take ``gen``'s steps as thread ``i`` until it returns; returns what it returns.
@@ -415,6 +422,7 @@ class RealRun:
                 stable = 0
             if time.monotonic() - since > timeout:
                 return self._stop(DEADLOCKED if self.deadlocked() else HUNG)
+        self.over.set()
         for thread in list(self.threads):
             thread.join(1.0)
         return FAILED if self.errors else COMPLETED
@@ -423,6 +431,7 @@ class RealRun:
         if status != HUNG:
             self.stuck = self.waits()  # before the threads unwind and stop waiting
         self.aborted = True
+        self.over.set()
         for thread in list(self.threads):
             thread.join(0.5)
         if any(thread.is_alive() for thread in self.threads):
@@ -431,6 +440,7 @@ class RealRun:
 
     def close(self) -> None:
         """End what the twins started (a pool's executor threads)."""
+        self.over.set()
         for twin in list(self.objects.values()):
             twin.close()
 

@@ -76,6 +76,31 @@ def replays_like_the_model(scenario, schedule):
     return real
 
 
+def test_a_thread_started_after_an_rlock_holder_ended_blocks_on_it_as_the_model_says():
+    # A ends holding the RLock; B1 starts after it. CPython tells an RLock's owner by the
+    # thread's identity, which a thread started after another ended may take over: B1 then
+    # re-entered A's lock on real threads in about a third of the replays. A thread whose
+    # body ended keeps its OS thread until the run is over, so B1 blocks, as in the model.
+    def holder():
+        for _ in range(3):
+            yield read("x")
+        yield acquire("m")
+
+    def latecomer():
+        yield acquire("m")
+
+    def starter():
+        yield spawn("B1", latecomer)
+
+    scenario = Scenario("held at exit", variables={"x": 0}, locks={"m": "rlock"},
+                        threads={"A": holder, "B": starter})
+    schedule = ["A", "A", "A", "A", "B"]
+    assert replay(scenario, schedule).status == "deadlocked"
+    for _ in range(30):
+        assert replays_like_the_model(scenario, schedule).status == "deadlocked"
+    assert no_runner_left() == []
+
+
 def no_runner_left():
     return [t.name for t in threading.enumerate() if t.name.startswith("explorer-")]
 
