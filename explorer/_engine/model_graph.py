@@ -305,6 +305,8 @@ class ModelGraph:
         try:
             gen = self._fresh(thread, self.info[local][3])
             gen.throw(RuntimeError(message))
+        except StopIteration:  # it caught the exception and ended: it went on, to its end
+            return True
         except KeyboardInterrupt:
             raise
         except BaseException:  # noqa: BLE001 - it escaped (or another did): the run ends
