@@ -296,6 +296,46 @@ def test_the_graph_walk_with_sleep_sets_finds_what_exhaustive_finds_on_generated
     assert {f.kind for f in twins.findings} == {f.kind for f in exhaustive.findings}
 
 
+def test_a_release_that_ends_the_run_is_not_taken_first():
+    # A's release in a finally block is its last step before its exception ends the run:
+    # taken first and alone, B never read y while A held m, and the lost update was missed
+    def worker():
+        yield acquire("m")
+        try:
+            yield write("y", 0)
+            raise ValueError("worker fails")
+        finally:
+            yield release("m")
+
+    def updater():
+        yield acquire("m")
+        yield release("m")
+        seen = yield read("y")
+        yield write("y", seen + 1)
+
+    scenario = Scenario("release in finally", variables={"y": 0}, locks=["m"], threads={"A": worker, "B": updater})
+    assert {"error", "lost-update", "race"} <= {f.kind for f in assert_same_verdicts(scenario).findings}
+
+
+def test_a_release_where_closing_its_thread_fails_is_not_taken_first():
+    # U's exception ends the run wherever T is; closed inside its try, T's finally yields
+    # (a close error): taken first, T's release moved T out of the try before U could fail
+    def t():
+        try:
+            yield acquire("m")
+            yield write("x", 1)
+            yield release("m")
+        finally:
+            yield write("x", 0)
+
+    def u():
+        if (yield read("x")) == 1:
+            raise ValueError("saw 1")
+
+    scenario = Scenario("close", variables={"x": 0}, locks=["m"], threads={"T": t, "U": u})
+    assert {"close-error", "error", "race"} <= {f.kind for f in assert_same_verdicts(scenario).findings}
+
+
 def _unbalanced(ops):
     """A generated thread body whose lock steps need not pair up: a release of a lock
     another thread holds, or that nobody holds (caught, or not), an acquire never let go."""

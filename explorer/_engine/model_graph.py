@@ -116,6 +116,7 @@ class ModelGraph:
         self.moves = seat_moves(program, self.locks, self.reentrant) if symmetry and seats else ()
         self.seated = seats
         self.releases_first = releases_first
+        self.alone: dict = {}  # local id -> whether its pending release may be explored alone
         self.images: list[dict] = []  # per move: local id -> the local id its thread's image is in
         if self.moves:
             self.groups = ()
@@ -460,7 +461,8 @@ class ModelGraph:
             elif cls is Release and self.releases_first:
                 if owner[locks[step[1]]] != thread:
                     raise ForeignRelease
-                owned |= 1 << thread
+                if self._alone(thread, local):
+                    owned |= 1 << thread
             enabled.append(thread)
         if owned:
             perm = self.perm
@@ -469,6 +471,34 @@ class ModelGraph:
             keyed = renumbered_mask(owned, perm)
             return [inverse(perm)[(keyed & -keyed).bit_length() - 1]]
         return enabled
+
+    def _alone(self, thread: int, local: int) -> bool:
+        """Whether the release pending in ``local`` may be explored alone: a run ended
+        while the thread waits there (by another thread's exception, or its own release
+        that ends the run: an exception after it, a bad next step, the step budget) is not
+        a state the walk goes on from, and must show nothing a run with the release taken
+        first does not. So the release must not end the run itself, and closing the
+        thread there (what the engine does at a run's end) must raise nothing."""
+        alone = self.alone.get(local)
+        if alone is None:
+            try:
+                self._next(thread, local, None)
+            except _Special:
+                alone = False
+            else:
+                gen = None
+                try:
+                    gen = self._fresh(thread, self.info[local][3])
+                    gen.close()
+                    alone = True
+                except KeyboardInterrupt:
+                    raise
+                except BaseException:  # noqa: BLE001 - a close error: the engine reports it
+                    alone = False
+                    if gen is not None:
+                        abandon(gen)
+            self.alone[local] = alone
+        return alone
 
     def next_schedule(self) -> list[int] | None:
         """The next path to run through the engine (thread numbers), or None when the walk is
