@@ -336,6 +336,27 @@ def test_a_release_where_closing_its_thread_fails_is_not_taken_first():
     assert {"close-error", "error", "race"} <= {f.kind for f in assert_same_verdicts(scenario).findings}
 
 
+def test_twins_that_take_two_locks_in_both_orders_show_every_twins_edges_and_the_cycle():
+    # With symmetry, a run stands for its twins' runs: the lock-order edges it shows stand
+    # for theirs too (the outcomes were closed so, the edges were not: A's edges alone make
+    # no cycle, which needs two threads)
+    def body():
+        yield acquire("c")
+        yield acquire("b")
+        yield release("c")
+        yield acquire("c")
+        yield acquire("c")
+        yield release("c")
+        yield release("c")
+
+    scenario = Scenario("twins", locks={"b": "lock", "c": "rlock"}, threads={"A": body, "B": body, "C": body})
+    exhaustive = explore(scenario, strategy="exhaustive")
+    twins = explore(scenario, strategy="stateful")
+    assert twins.symmetric and twins.executions < exhaustive.executions
+    assert {edge[:4] for edge in twins.lock_order} == {edge[:4] for edge in exhaustive.lock_order}
+    assert {f.kind for f in twins.findings} == {f.kind for f in exhaustive.findings} >= {"lock-order-cycle"}
+
+
 def _unbalanced(ops):
     """A generated thread body whose lock steps need not pair up: a release of a lock
     another thread holds, or that nobody holds (caught, or not), an acquire never let go."""

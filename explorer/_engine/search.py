@@ -253,7 +253,7 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
         if stop_reason is None:
             _close_under_seats(seats, outcome_counts, witnesses, edge_witness)
     elif groups:  # an outcome found stands for its twins with interchangeable threads swapped
-        _close_under_symmetry(groups, outcome_counts, witnesses)
+        _close_under_symmetry(groups, outcome_counts, witnesses, edge_witness, len(program.factories))
     try:
         for key, raw in outcome_findings(program, list(outcome_counts), max_steps):
             score, events = witnesses[key]
@@ -344,13 +344,22 @@ def _classes(moves: tuple, groups: tuple) -> tuple:
     return tuple(sorted(orbit for orbit in orbits if len(orbit) > 1))
 
 
-def _close_under_symmetry(groups: tuple, outcome_counts: dict, witnesses: dict) -> None:
+def _close_under_symmetry(groups: tuple, outcome_counts: dict, witnesses: dict, edge_witness: dict,
+                          k: int) -> None:
     """Add each outcome with interchangeable threads' returns swapped, counted as the one
-    found, with its witness run renumbered the same way (the threads are alike, so the
-    renumbered run is a run of the scenario)."""
+    found, and each lock-order edge with its thread swapped, with its witness run
+    renumbered the same way (the threads are alike, so the renumbered run is a run of the
+    scenario). Without the edges, twins that take two locks in both orders showed one
+    thread's edges only, and no potential deadlock, which needs two threads'."""
+    perms = list(_permutations(groups, k))
     for key in list(outcome_counts):
-        for perm in _permutations(groups, len(key[1])):
+        for perm in perms:
             _add_moved(key, perm, None, outcome_counts, witnesses)
+    for (held, acquired, thread, holding), (score, events) in list(edge_witness.items()):
+        for perm in perms:
+            other = (held, acquired, perm[thread], holding)
+            if other not in edge_witness:
+                edge_witness[other] = (score, _renumbered(events, perm))
 
 
 def _close_under_seats(moves: tuple, outcome_counts: dict, witnesses: dict, edge_witness: dict) -> None:
