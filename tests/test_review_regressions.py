@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from explorer import NondeterminismError, Scenario, ScheduleError, acquire, explore, read, replay, write
+from explorer import NondeterminismError, Scenario, ScheduleError, acquire, explore, read, replay, update, write
 
 
 def test_a_thread_calling_sys_exit_is_an_error_finding_not_an_exit_of_the_explorer():
@@ -133,3 +133,37 @@ def test_an_int_too_long_to_print_is_shown_short_everywhere_and_crashes_nothing(
         write_graph(result.state_graph, tmp_path / f"states.{suffix}")
     assert result.to_json().startswith("{") and "<svg" in render_report([result])
     assert replay(scenario, result.findings[0].trace).final_state == {"x": 10 ** 5000}
+
+
+def _closed_inside_its_try(first_step):
+    """T's ``finally`` takes a step: closed inside its ``try`` (another thread's exception
+    ends the run there), it fails to close. U reads x and raises."""
+    def t():
+        yield first_step
+        try:
+            yield write("y", 2)
+        finally:
+            yield write("z", 0)
+
+    def u():
+        yield read("x")
+        raise ValueError("u fails")
+
+    return t, u
+
+
+@pytest.mark.parametrize("first_step", [write("y", 1), update("y", lambda v: v + 1)], ids=["walked", "replayed"])
+@pytest.mark.parametrize("failing_first", [True, False])
+def test_a_close_error_shows_wherever_another_threads_exception_ends_the_run(first_step, failing_first):
+    # U's read commutes with T's writes, so dpor ran one trace (T's steps, then U's failure,
+    # T closed at its end) and stateful search's sleep sets let U sleep in T's branch: neither
+    # ended a run with T inside its try, where closing it fails. A failing step ends the run,
+    # which conflicts with every step: dpor now plans the failure before each other thread's
+    # last step, and no search lets a thread whose step failed sleep.
+    t, u = _closed_inside_its_try(first_step)
+    threads = {"A": u, "B": t} if failing_first else {"A": t, "B": u}
+    scenario = Scenario("closed inside its try", variables={"x": 0, "y": 0, "z": 0}, threads=threads)
+    exhaustive = explore(scenario, strategy="exhaustive")
+    assert {f.kind for f in exhaustive.findings} == {"close-error", "error"}
+    for strategy in ("dpor", "stateful"):
+        assert {f.kind for f in explore(scenario, strategy=strategy).findings} == {"close-error", "error"}

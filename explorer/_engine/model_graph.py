@@ -557,6 +557,9 @@ class ModelGraph:
             try:
                 after, novel = self._step(state, thread, False, asleep | done)
             except _Special:
+                # a step that ends the run does not commute with any: where the others stand
+                # when it ends shows (closing a thread may fail), so it sleeps nowhere
+                frame[4] = done
                 self.owed = False
                 return path + [thread]
             if after is None:  # visited

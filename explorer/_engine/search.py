@@ -162,14 +162,14 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
                     status = run.status
                 else:
                     pruned += 1
-                    if needs_pending:
+                    if needs_pending or state_keys is not None:
                         strategy.ended = "abandoned"
                     end()
                     previous = run.events
                     run.release()
                     continue
             names = program.thread_names
-            if needs_pending:
+            if needs_pending or state_keys is not None:  # how the run ended (a failure sleeps nowhere)
                 strategy.ended = status
             executions += 1
             if executions == 1:

@@ -94,6 +94,11 @@ def _without_reentry(events: list[tuple[int, tuple]], role=_plain_role, reentran
     return result
 
 
+#: What a wakeup tree holds for a step that failed (:meth:`DPOR._fail_sooner`): the end of
+#: a run, which conflicts with every step.
+FAILS = ("end", "a failing step")
+
+
 def _weak_initial(thread: int, step: tuple, v: list[tuple[int, tuple]], dependent=dependent) -> list | None:
     """``v`` without ``thread``'s first step if ``thread`` can start ``v`` (a *weak initial*):
     its first step in ``v`` depends on no earlier step there, or, having no step in ``v``,
@@ -405,6 +410,8 @@ class DPOR:
             self._races_of(events, after, j, thread, step, after[j], order.previous[j], acquires)
             if not j & 255:
                 check_deadline()
+        if self.cut and events:
+            self._fail_sooner(events, after)
         pending = self.pending_now
         if pending is None:
             return
@@ -524,6 +531,27 @@ class DPOR:
         for other in point.enabled:
             if other not in planned:
                 point.wakeup.append([other, point.pending[other], None])
+
+    def _fail_sooner(self, events, after) -> None:
+        """The execution ended at a failing step: every other thread was closed where it was,
+        and what closing shows (a ``finally`` that yields: a close error) depends on where
+        that was. So the failure races with each other thread's last step before it that
+        does not happen before it: plan, there, the failure first (the planned step stands
+        for it as a step that conflicts with every step, as a run's end does, so that no
+        thread explored there covers the plan by commuting with it)."""
+        last = len(events) - 1
+        failing, _step = events[last]
+        before = after[last]
+        raced = set()
+        for i in range(last - 1, -1, -1):  # (at or above a work unit's root: _insert sends it up)
+            thread = events[i][0]
+            if thread == failing or thread in raced:
+                continue
+            raced.add(thread)
+            if not (before >> i) & 1:
+                v = [events[k] for k in range(i + 1, last) if not (after[k] >> i) & 1]
+                v.append((failing, FAILS))
+                self._insert(i, v)
 
     def _reverse_race(self, events, after, i: int, thread: int, step: tuple) -> None:
         """Plan, where event ``i`` ran, the steps of the execution after it that do not

@@ -59,7 +59,8 @@ class Stateful(Exhaustive):
     once that many states are stored.
     """
 
-    __slots__ = ("base", "dependent", "exact", "extra", "following", "full", "graph", "keep", "last", "max_states",
+    __slots__ = ("base", "dependent", "ended", "exact", "extra", "fatal", "following", "full", "graph", "keep", "last",
+                 "max_states",
                  "max_steps", "paths", "parts", "replayed", "shared", "sleeping", "stable", "start", "symmetry", "visited",
                  "walk")
 
@@ -86,6 +87,8 @@ class Stateful(Exhaustive):
         self.walk = graph
         self.graph = None
         self.paths: set = set()  # the paths walks handed out: a walk begun again skips those run
+        self.ended: str | None = None  # how the last run ended (the search says)
+        self.fatal: dict[int, int] = {}  # position -> the threads whose step failed there (bits)
         self.following: list[int] = []
         self.last: int | None = None
         self.max_steps = max_steps
@@ -233,8 +236,10 @@ class Stateful(Exhaustive):
                 asleep = self.sleeping[position]
                 if self.branches and self.branches[-1][0] == position:  # (a unit's path has none)
                     branch = self.branches[-1]
+                    fatal = self.fatal.get(position, 0)
                     for sibling in branch[1][:branch[2]]:
-                        asleep |= 1 << sibling
+                        if not fatal >> sibling & 1:  # a step that ended its run sleeps nowhere:
+                            asleep |= 1 << sibling  # where the others stood then shows (closing)
                 self._step(position, asleep, pending, thread)
             return thread
         asleep = self.sleeping[position]
@@ -296,8 +301,13 @@ class Stateful(Exhaustive):
     def end(self) -> None:
         if self.graph is not None:
             return
+        if self.ended not in (None, "completed", "deadlocked", "abandoned") and self.position:
+            at = self.position - 1  # the run failed at its last step
+            self.fatal[at] = self.fatal.get(at, 0) | 1 << self.choices[at]
         Exhaustive.end(self)
         del self.sleeping[self.replaying:]  # the branch point's own set stays
+        for at in [at for at in self.fatal if at >= self.replaying]:
+            del self.fatal[at]
 
     @property
     def splittable(self) -> bool:
