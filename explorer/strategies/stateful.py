@@ -60,9 +60,8 @@ class Stateful(Exhaustive):
     """
 
     __slots__ = ("base", "dependent", "ended", "exact", "extra", "fatal", "following", "full", "graph", "keep", "last",
-                 "max_states",
-                 "max_steps", "paths", "parts", "replayed", "shared", "sleeping", "stable", "start", "symmetry", "visited",
-                 "walk")
+                 "max_states", "max_steps", "parts", "paths", "replayed", "shared", "sleeping", "stable", "start",
+                 "symmetry", "visited", "walk")
 
     needs_state = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
