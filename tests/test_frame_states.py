@@ -30,7 +30,7 @@ from explorer import (
 )
 from explorer._engine.frames import frame_key
 
-from .test_stateful import explored
+from .test_stateful import assert_same_findings, explored, races
 
 
 def started(gen, *sent):
@@ -177,14 +177,14 @@ def test_values_of_different_types_are_different_keys():
 
 
 def same_verdicts(scenario):
-    """Stateful without symmetry gathers exactly exhaustive's finding keys; with symmetry,
-    the same final states, outcomes, deadlock and kinds of finding."""
+    """Stateful without symmetry gathers exhaustive's finding keys (races by their sites);
+    with symmetry, the same final states, outcomes, deadlock, races and kinds of finding."""
     # a generated program whose every interleaving is too many to enumerate quickly (waits in
     # loops can make one run long) is left out: exhaustive search is the reference here
     assume(explore(scenario, strategy="exhaustive", max_executions=20_000, time_limit=20).complete)
     exhaustive, keys = explored(scenario, "exhaustive")
     plain, plain_keys = explored(scenario, "stateful")
-    assert plain_keys == keys
+    assert_same_findings(plain, plain_keys, exhaustive, keys)
     for result in (plain, explored(scenario, "stateful", symmetry=True)[0],
                    explored(scenario, "stateful", symmetry=True, exact=True)[0]):
         assert set(result.final_states) == set(exhaustive.final_states)
@@ -192,6 +192,7 @@ def same_verdicts(scenario):
         assert (result.deadlocked > 0, result.failed > 0, result.truncated > 0) == \
                (exhaustive.deadlocked > 0, exhaustive.failed > 0, exhaustive.truncated > 0)
         assert {f.kind for f in result.findings} == {f.kind for f in exhaustive.findings}
+        assert races(result) == races(exhaustive)
         assert result.complete == exhaustive.complete
     return plain
 

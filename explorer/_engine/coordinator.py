@@ -30,6 +30,7 @@ from ..strategies.random_walk import UNIT
 from .hunger import Hunger
 from .model_graph import ForeignRelease
 from .program import Program
+from .race_sites import SitesGrew
 from .search import _state_figures, assemble, drive
 from .seats import SeatsBroken
 from .shared_visited import SharedVisited
@@ -60,7 +61,14 @@ FOREIGN_RELEASE = ("a thread releases a lock it does not hold, and the workers h
                    "taken first (sound only without such releases); serially the search walks again without that")
 
 
+#: Why one whose thread came to access a variable at a line not seen before runs serially.
+SITES_GREW = ("a thread accesses a variable at a line the walk had not seen, after the workers had let go of "
+              "races whose every pair of lines was seen; serially the search walks again knowing that line")
+
+
 def _broken(broken: SeatsBroken) -> str:
+    if isinstance(broken, SitesGrew):
+        return SITES_GREW
     return FOREIGN_RELEASE if isinstance(broken, ForeignRelease) else SEATS_BROKEN
 
 

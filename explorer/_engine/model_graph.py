@@ -10,14 +10,15 @@ that first led there (a bare ``gen.send`` each, no engine). Every other step of 
 search is arithmetic on small tuples: the shared values, each lock's holder and depth,
 each thread's local state, and the same detector summaries as the engine's state keys
 (:mod:`.state_keys`: stale reads for lost updates; epochs, their knowers and accesses
-for races). So the graph is walked depth first with an explicit stack, as SPIN walks
+for races, by their sites, letting an epoch go once every pair of sites it could make
+was seen: :mod:`.race_sites`). So the graph is walked depth first with an explicit stack, as SPIN walks
 it, and never replays a path; serially with sleep sets stored with the states, as the
 replaying search keeps them (:mod:`explorer.strategies.stateful`), steps commuting as
 :meth:`ModelGraph._sleep_after` says, and with a release of a lock its thread holds
 explored alone where there is one (a persistent set: :meth:`ModelGraph._enabled`).
 
 It decides where to look, not what is found: where a step shows something the search
-has not seen (a race or lost update key, a lock-order edge, an outcome, a deadlock, an
+has not seen (a race's pair of sites, a lost update key, a lock-order edge, an outcome, a deadlock, an
 exception, a step budget reached, a misused lock), it hands the path to that step to
 the search loop, which runs it through the engine on to its end (no further
 preemptions) as an ordinary execution, so findings, traces and outcomes are made by
@@ -39,11 +40,12 @@ from threading import get_ident
 
 from ..objects.lock import RELEASE_UNLOCKED, RELEASE_UNOWNED, LockDeclaration
 from ..steps import Acquire, Read, Release, Write
-from .driver import abandon
+from .driver import abandon, location
 from .fingerprint_set import FingerprintSet
 from .fingerprints import Unstable, digest
 from .frames import Opaque, frame_key, token, value_token
 from .program import Program
+from .race_sites import RaceSites
 from .seats import SeatsBroken, composition, moved_epoch, renamed_step, seat_moves
 from .shared_visited import NEW
 from .state_keys import (inverse, renumbered_epoch, renumbered_mask, renumbered_stale, renumbering,
@@ -84,7 +86,8 @@ class ModelGraph:
     """The graph walk of one program; :meth:`next_schedule` gives each path to run."""
 
     def __init__(self, program: Program, *, symmetry: bool, exact: bool, max_states: int | None,
-                 max_steps: int, stable: bool = False, seats: bool = True, releases_first: bool = True) -> None:
+                 max_steps: int, stable: bool = False, seats: bool = True, releases_first: bool = True,
+                 known_sites: dict | None = None, drops: bool = True) -> None:
         if program.plain is not None or not all(
                 declaration.__class__ is LockDeclaration for declaration in program.declarations.values()):
             raise Unsupported
@@ -174,9 +177,14 @@ class ModelGraph:
         self.locals: dict = {}   # (family, key) -> local id
         self.info: list = []     # local id -> (family, pending step or None, ordinal, values sent, return)
         self.memo: dict = {}     # (local id, value sent as _sent_token holds it) -> next local id
-        self.accesses: list = [None]  # access-list id -> (parent id, ordinal, variable, writes)
+        self.accesses: list = [None]  # access-list id -> (parent id, site or step number, variable, writes)
         self.access_ids: dict = {}
         self.seen: set = set()   # what a path was handed out for already
+        # races by their accesses' sites, as the user sees them, and epochs dropped once
+        # every pair of sites they could make is seen (:mod:`.race_sites`)
+        self.race_sites = RaceSites(program.thread_names, [], self.seen, known_sites, drops)
+        self.sites: list = []    # local id -> the site of its pending access (None: none, or no line)
+        self.codes: dict = {}    # a thread's generator's code -> its number
         self.raced: set = set()  # (access list, its thread, thread, ordinal, variable, writes) checked
         # lost updates seen, both ways round: (variable, reader, writer); and the (reader,
         # variable) pairs seen with every other thread as the writer (see _key)
@@ -225,6 +233,13 @@ class ModelGraph:
         if local is None:
             local = self.locals[family, key] = len(self.info)
             self.info.append((family, step, ordinal, sent, returned))
+            site = None
+            cls = step.__class__
+            if cls is Read or cls is Write:
+                line = location(gen)
+                site = None if line is None else (step[0], line)
+                self.race_sites.learn(thread, step[1], site)
+            self.sites.append(site)
             if self.stable:
                 try:
                     self.digests.append(digest((family, key)))
@@ -389,6 +404,7 @@ class ModelGraph:
                 gen = factory()
                 if gen.__class__ is not _GENERATOR:
                     raise Unsupported
+                self.race_sites.code_bits.append(1 << self.codes.setdefault(gen.gi_code, len(self.codes)))
             except KeyboardInterrupt:
                 raise
             except BaseException:
@@ -771,22 +787,27 @@ class ModelGraph:
                 elif (thread, var) in stale:  # its lost updates were all seen: nothing to note
                     stale = dict(stale)
                     del stale[thread, var]
-            # races: this access against every access of an epoch this thread does not know
+            # races: this access against every access of an epoch this thread does not know,
+            # each by its two sites (:mod:`.race_sites`)
             raced = self.raced
+            site = self.sites[local]
+            listed_as = ordinal if site is None else site  # what an access list holds of it
             for (owner_thread, epoch), mask in knowers.items():
                 if owner_thread == thread or mask & me:
                     continue
                 listed = accesses[owner_thread, epoch]
-                checked = (listed, owner_thread, thread, ordinal, var, writes)
+                checked = (listed, owner_thread, thread, listed_as, var, writes)
                 if checked in raced:
                     continue  # every race key this would make is in ``seen`` already
                 raced.add(checked)
                 while listed:
                     parent, at, accessed, wrote = self.accesses[listed]
                     if accessed == var and (wrote or writes):
-                        key = ("race", var, owner_thread, at, wrote, thread, ordinal, writes)
+                        key = self.race_sites.key(var, None if at.__class__ is int else at, owner_thread, at, wrote,
+                                                  site, thread, ordinal, writes)
                         if key not in self.seen:
                             self.seen.add(key)
+                            self.race_sites.version += 1
                             novel = True
                     listed = parent
             here = (thread, epochs[thread])
@@ -794,7 +815,7 @@ class ModelGraph:
             accesses = dict(accesses)
             if here not in knowers:
                 knowers[here] = me
-            entry = (accesses.get(here, 0), ordinal, var, writes)
+            entry = (accesses.get(here, 0), listed_as, var, writes)
             listed = self.access_ids.get(entry)
             if listed is None:
                 listed = self.access_ids[entry] = len(self.accesses)
@@ -919,10 +940,13 @@ class ModelGraph:
         relevant = live | self.channel_bits
         knowers, accesses = state.knowers, state.accesses
         races = []
+        dead = self.race_sites.is_dead
         for epoch, mask in list(knowers.items()):
             others = live & ~(1 << epoch[0])
-            if mask & others == others:
-                del knowers[epoch]  # known to every thread that can still access: never races again
+            if mask & others == others or dead(accesses[epoch], self.accesses, others & ~mask):
+                # known to every thread that can still access, or every race it could make
+                # was seen (race_sites): never shows anything new again
+                del knowers[epoch]
                 accesses.pop(epoch, None)
             else:
                 races.append((epoch, mask & relevant, accesses[epoch]))

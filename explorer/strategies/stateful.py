@@ -42,6 +42,7 @@ from collections.abc import Callable, Hashable
 
 from .._engine.fingerprint_set import FingerprintSet
 from .._engine.model_graph import ForeignRelease, ModelGraph, Unsupported
+from .._engine.race_sites import MAX_WALKS, SitesGrew
 from .._engine.seats import SeatsBroken
 from .._engine.state_keys import inverse, renumbered_mask
 from ..objects.dependence import dependence, dependent
@@ -131,32 +132,39 @@ class Stateful(Exhaustive):
         if self.graph is None and start is not None:
             self._replay_below(start, keep)
 
-    def _walk(self, program, seats: bool, releases_first: bool = True) -> ModelGraph:
+    def _walk(self, program, seats: bool, releases_first: bool = True, **sites) -> ModelGraph:
         """The graph walk of ``program``; with seat moves unless ``seats`` is False, or they
         fail their check as its threads start (:mod:`explorer._engine.seats`), and with
         releases first unless ``releases_first`` is False, or a thread starts at a release
-        of a lock it does not hold (:class:`ForeignRelease`)."""
+        of a lock it does not hold (:class:`ForeignRelease`); ``sites``: what an earlier
+        walk learned of its races' sites (:mod:`explorer._engine.race_sites`)."""
         while True:
             try:
                 return ModelGraph(program, symmetry=self.symmetry, exact=self.exact, max_states=self.max_states,
                                   max_steps=self.max_steps, stable=self.stable, seats=seats,
-                                  releases_first=releases_first)
+                                  releases_first=releases_first, **sites)
             except ForeignRelease:
                 releases_first = False
             except SeatsBroken:
                 seats = False
 
     def _walk_again(self, broken: SeatsBroken) -> None:
-        """A seat move failed its check as the walk went, or a thread came to release a lock
-        it does not hold (``broken``): walk again from the start without seats, or without
-        releases first. The runs made stand (each was a run of the program); what the
-        first walk counted (its steps into states visited, the values it sent again) is
-        kept in ``base``, negated, so that ``walked_past`` and ``resent`` go on from it;
-        ``states`` counts the new walk's."""
+        """A seat move failed its check as the walk went, a thread came to release a lock
+        it does not hold, or to access a variable at a site not seen before once races
+        there were let go (``broken``): walk again from the start without seats, without
+        releases first, or knowing that site (:mod:`explorer._engine.race_sites`; after
+        ``MAX_WALKS`` such walks, letting no race go). The runs made stand (each was a
+        run of the program); what the first walk counted (its steps into states visited,
+        the values it sent again) is kept in ``base``, negated, so that ``walked_past``
+        and ``resent`` go on from it; ``states`` counts the new walk's."""
         old = self.graph
         foreign = isinstance(broken, ForeignRelease)
-        self.graph = graph = self._walk(old.program, seats=old.seated and foreign,
-                                        releases_first=old.releases_first and not foreign)
+        grew = isinstance(broken, SitesGrew)
+        walks = old.race_sites.walks + grew
+        self.graph = graph = self._walk(old.program, seats=old.seated and (foreign or grew),
+                                        releases_first=old.releases_first and not foreign,
+                                        known_sites=old.race_sites.sites, drops=walks < MAX_WALKS)
+        graph.race_sites.walks = walks
         states, resent, pruned = self.base
         self.base = (states, resent - old.resent, pruned - old.pruned)
         graph.limit = old.limit - old.pruned - old.runs
