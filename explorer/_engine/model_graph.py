@@ -69,7 +69,7 @@ class Unsupported(Exception):  # noqa: N818 - a signal, not an error
 
 #: How many tuples of local states the walk keeps its renumbering for (``arranged``); it
 #: starts again past that, so the cache stays a few MiB however many states there are.
-ARRANGED = 1 << 15
+ARRANGED = 1 << 17
 _UNMOVED = (None, None, None, None)
 
 
@@ -140,6 +140,7 @@ class ModelGraph:
         # symmetry: a tuple of local states -> how its threads are renumbered (_arrange), and
         # a renumbering -> that, with its summary entries' numbers: both repeat across states
         self.arranged: dict = {}
+        self.moved: dict = {}  # (seat move, lock holders, depths) -> those the move makes
         self.renamings: dict = {}
         self.parts: dict = {}  # values, lock holders, lock depths -> their number
         # The detectors' summaries are sets of entries (a stale read; an epoch's knowers and
@@ -150,6 +151,8 @@ class ModelGraph:
         self.summaries: dict = {}
         self.element_digests: list = []  # element number -> its digest (-1: it has none)
         self.summary_digests: list = []  # summary number -> its digest (-1: it has none)
+        self.no_summary = self.summaries[()] = 0  # the empty summary's number
+        self.summary_digests.append(digest(()))
         # A parallel search's keys are fingerprints every process computes alike
         # (:mod:`.fingerprints`): parts, local states and access lists by their digests, not
         # by this process's numbers; a key with a part that has none stays this process's.
@@ -982,12 +985,17 @@ class ModelGraph:
                     if owner:
                         owner = tuple(None if holder is None else perm[holder] for holder in owner)
                 else:  # lock n is called move.locks[n]: its holder and depth move there
-                    moved_owner, moved_depth = [None] * len(owner), [0] * len(depth)
-                    for n, m in enumerate(move.locks):
-                        holder = owner[n]
-                        moved_owner[m] = None if holder is None else perm[holder]
-                        moved_depth[m] = depth[n]
-                    owner, depth = tuple(moved_owner), tuple(moved_depth)
+                    moved = self.moved.get((move, owner, depth))
+                    if moved is None:
+                        if len(self.moved) >= ARRANGED:  # a cache too
+                            self.moved.clear()
+                        moved_owner, moved_depth = [None] * len(owner), [0] * len(depth)
+                        for n, m in enumerate(move.locks):
+                            holder = owner[n]
+                            moved_owner[m] = None if holder is None else perm[holder]
+                            moved_depth[m] = depth[n]
+                        moved = self.moved[move, owner, depth] = (tuple(moved_owner), tuple(moved_depth))
+                    owner, depth = moved
                     epoch_renamed = move.epochs
                     threads = order  # the local states the move sends them to, in its order
         self.perm = perm
@@ -1016,6 +1024,9 @@ class ModelGraph:
             return None
         elements, summaries = self.elements, self.summaries
         for summary, rename in ((stale, renumbered_stale), (races, epoch_renamed)):
+            if not summary:  # (most states' races, once their epochs were let go)
+                numbered.append(self.no_summary)
+                continue
             if perm is None:
                 ids = [*map(elements.get, summary)]
                 if None in ids:
@@ -1080,10 +1091,14 @@ class ModelGraph:
                 if ranked < least:
                     best, chosen, least = keyed, a, ranked
         else:
+            head = best[0]
             for a in range(1, len(self.moves)):
-                keyed = tuple(map(images[a].__getitem__, map(threads.__getitem__, orders[a])))
+                image, order = images[a], orders[a]
+                if image[threads[order[0]]] > head:
+                    continue  # its first local state already orders it after the least
+                keyed = tuple(map(image.__getitem__, map(threads.__getitem__, order)))
                 if keyed < best:
-                    best, chosen = keyed, a
+                    best, chosen, head = keyed, a, keyed[0]
         if not chosen:
             return _UNMOVED
         arrangement = self.renamings.get(chosen)
