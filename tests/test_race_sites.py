@@ -3,6 +3,7 @@ epoch go once every pair of sites it could make was seen: fewer states, never a 
 outcome or finding less than exhaustive search shows, even when a line is reached late."""
 
 import linecache
+import warnings
 from itertools import count
 
 import pytest
@@ -10,6 +11,9 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from explorer import Scenario, acquire, explore, read, release, replay, write
+from explorer._engine import coordinator
+from explorer._engine.model_graph import ModelGraph
+from explorer._engine.program import Program
 from explorer._engine.race_sites import RaceSites, SitesGrew
 from explorer.strategies import stateful as stateful_module
 
@@ -183,3 +187,30 @@ def test_an_access_without_a_line_keeps_every_epoch_it_may_race_with():
     seen.add(("race", "x", read_site, write_site))
     assert not sites.is_dead(1, [None, (0, read_site, "x", False)], 0b10)
     assert not sites.is_dead(1, [None, (0, 5, "x", False)], 0b10)  # (a step number: no line)
+
+
+def test_a_walk_that_starts_again_on_a_new_line_leaves_its_tables_whole():
+    # a worker keeps its walk for its next units: a local state half recorded would shift
+    # every later one's site and fingerprint (found by the review helper)
+    scenario = Scenario("late line", variables={"x": 0},
+                        threads={"A": incrementer, "B": incrementer, "C": late_writer})
+    walk = ModelGraph(Program(scenario), symmetry=False, exact=False, max_states=None, max_steps=1000, stable=True)
+    with pytest.raises(SitesGrew):
+        while walk.next_schedule() is not None:
+            pass
+    assert len(walk.sites) == len(walk.info) == len(walk.digests) == len(walk.locals)
+
+
+def test_workers_let_no_epoch_go_so_a_line_one_learns_late_costs_no_serial_search(monkeypatch):
+    monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.0)
+    monkeypatch.setattr(coordinator, "SLICE", 0.001)
+    scenario = Scenario("late line", variables={"x": 0},
+                        threads={"A": incrementer, "B": incrementer, "C": late_writer})
+    serial = explore(scenario, strategy="stateful")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # explored serially instead: a warning
+        parallel = explore(scenario, strategy="stateful", workers=2)
+    assert parallel.workers == 2
+    assert set(parallel.final_states) == set(serial.final_states)
+    assert {f.kind for f in parallel.findings} == {f.kind for f in serial.findings}
+    assert racing_kinds(parallel) == racing_kinds(serial)

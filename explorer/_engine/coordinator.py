@@ -62,8 +62,8 @@ FOREIGN_RELEASE = ("a thread releases a lock it does not hold, and the workers h
 
 
 #: Why one whose thread came to access a variable at a line not seen before runs serially.
-SITES_GREW = ("a thread accesses a variable at a line the walk had not seen, after the workers had let go of "
-              "races whose every pair of lines was seen; serially the search walks again knowing that line")
+SITES_GREW = ("a thread accesses a variable at a line the walk had not seen, after it had let go of races "
+              "whose every pair of lines was seen; serially the search walks again knowing that line")
 
 
 def _broken(broken: SeatsBroken) -> str:

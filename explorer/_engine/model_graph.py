@@ -234,14 +234,14 @@ class ModelGraph:
                 raise Unsupported from None
         local = self.locals.get((family, key))
         if local is None:
-            local = self.locals[family, key] = len(self.info)
-            self.info.append((family, step, ordinal, sent, returned))
             site = None
             cls = step.__class__
-            if cls is Read or cls is Write:
+            if cls is Read or cls is Write:  # learned first: SitesGrew leaves the tables whole
                 line = location(gen)
                 site = None if line is None else (step[0], line)
                 self.race_sites.learn(thread, step[1], site)
+            local = self.locals[family, key] = len(self.info)
+            self.info.append((family, step, ordinal, sent, returned))
             self.sites.append(site)
             if self.stable:
                 try:
@@ -630,8 +630,11 @@ class ModelGraph:
 
     def share(self, table) -> None:
         """Visit from now on through ``table``, shared with other processes; the states
-        visited so far go into it first (a coordinator's, before it hands out units)."""
+        visited so far go into it first (a coordinator's, before it hands out units).
+        From then on no epoch is let go (:mod:`.race_sites`): one process's epochs let go
+        would rest on the sites it learned, while another may learn a new one."""
         self.shared = table
+        self.race_sites.drops = False
         for fingerprint, asleep in self.unshared:
             table.visit(fingerprint, asleep)
         self.unshared.clear()

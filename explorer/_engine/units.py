@@ -34,6 +34,7 @@ from ..strategies.dpor_split import SplitDPOR
 from .guards import no_process_exit
 from .hunger import Hunger
 from .program import Program
+from .seats import SeatsBroken
 from .shared_visited import SharedVisited
 from .tally import Tally
 from .watchdog import Deadline, Watchdog
@@ -241,8 +242,12 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     deadline = Deadline(None if unit.time_left is None else started + unit.time_left)
     tally = Tally(edge_cap=1 << 62)  # the coordinator caps the merged edge sets, in order
     with Watchdog(settings.step_limit, deadline):
-        about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + unit.seconds,
-                      hungry=None if compiled.hunger is None else compiled.hunger.memory, figures=False)
+        try:
+            about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + unit.seconds,
+                          hungry=None if compiled.hunger is None else compiled.hunger.memory, figures=False)
+        except SeatsBroken:  # the coordinator explores serially: the walk kept is no good to a next unit
+            compiled.keep.clear()
+            raise
     # each start pickled here, once: the coordinator only passes it on to the unit that runs it
     starts = [dumps(start) for start in strategy.split()] if about["sliced"] else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}
