@@ -602,8 +602,8 @@ def _ops(draw, most: int, variables: tuple, lock_kind: dict, values, well_nested
 
 #: What each op costs in steps (at most), beyond any body it carries: a wait is the
 #: wait and the wake-up; a submitted task adds the worker's take and finish, and the
-#: take that ends the worker; a shutdown waits in a second step. ``await`` costs 3 plus
-#: 3 per try, and is priced where it is drawn.
+#: take that ends the worker; a shutdown waits in a second step. A timed wait on the
+#: condition and ``await`` are priced by :func:`_cost`.
 _COST = {"wait": 2, "signal": 4, "submit": 4, "shutdown": 2}
 
 
@@ -637,15 +637,20 @@ def _object_ops(draw, budget: int, menu: _Menu, thread: str, *, top: bool = True
             ops.append((kind, target, draw(_BLOCKING)) if kind == "acquire" else (kind, target))
         elif kind == "wait":
             target = draw(st.sampled_from([t for t in (menu.condition, menu.event, menu.barrier) if t]))
-            ops.append(("wait", target, "timeout") if draw(st.booleans()) else ("wait", target))
+            # a timed wait on a condition takes a step more: its expiry (or not) before the wake-up
+            timed = draw(st.booleans()) and (target != menu.condition or budget >= 3)
+            ops.append(("wait", target, "timeout") if timed else ("wait", target))
+            cost = _cost(ops[-1])
         elif kind == "notify":
             ops.append(("notify", menu.condition, draw(st.integers(1, 2))))
         elif kind == "notify_all":
             ops.append((kind, menu.condition))
         elif kind == "await":
             tries = draw(st.integers(1, min(2, (budget - 3) // 3)))
-            cost = 3 + 3 * tries
-            ops.append(("await", menu.condition, draw(st.sampled_from(menu.variables)), tries, draw(st.booleans())))
+            var = draw(st.sampled_from(menu.variables))
+            timed = draw(st.booleans()) and 3 + 4 * tries <= budget  # a timed try costs 4
+            ops.append(("await", menu.condition, var, tries, timed))
+            cost = _cost(ops[-1])
         elif kind == "signal":
             ops.append(("signal", menu.condition, draw(st.sampled_from(menu.variables)),
                         _constant(draw, menu.values), draw(st.booleans())))
@@ -668,7 +673,9 @@ def _object_ops(draw, budget: int, menu: _Menu, thread: str, *, top: bool = True
             ops.append(("spawn", child, StraightLine(body)))
         elif kind == "submit":
             futures += 1
-            body = _object_ops(draw, min(_CHILD_OPS, budget - cost), menu, thread, top=False, task=True)
+            # a step kept back where there is one, for the submitter to read the result
+            body = _object_ops(draw, min(_CHILD_OPS, budget - cost - (budget - cost > 1)), menu, thread, top=False,
+                               task=True)
             cost += _steps(body)
             ops.append(("submit", menu.pool, StraightLine(body)))
         elif kind == "result":
@@ -681,13 +688,24 @@ def _object_ops(draw, budget: int, menu: _Menu, thread: str, *, top: bool = True
     return ops
 
 
+def _cost(op: tuple) -> int:
+    """The most steps ``op`` takes, beyond any body it carries (:data:`_COST`): a timed
+    wait on the condition takes its expiry (or not) as a step of its own, before the
+    wake-up, so each try of a timed ``await`` costs 4."""
+    kind = op[0]
+    if kind == "await":
+        return 3 + (4 if op[4] else 3) * op[3]
+    if kind == "wait" and len(op) > 2 and op[1] == _OBJECT_NAMES["condition"]:
+        return 3
+    return _COST.get(kind, 1)
+
+
 def _steps(ops: list) -> int:
-    """The most steps ``ops`` take, as :data:`_COST` prices them."""
+    """The most steps ``ops`` take, as :func:`_cost` prices them."""
     total = 0
     for op in ops:
-        kind = op[0]
-        total += 3 + 3 * op[3] if kind == "await" else _COST.get(kind, 1)
-        if kind in ("spawn", "submit"):
+        total += _cost(op)
+        if op[0] in ("spawn", "submit"):
             total += _steps(op[2].ops)
     return total
 
