@@ -19,6 +19,7 @@ from explorer.strategies import stateful as stateful_module
 
 from . import test_stateful
 from .test_bench_spin import bench
+from .test_seats import philosopher, table
 from .test_stateful import explored, races
 
 _NAMES = count()
@@ -201,7 +202,8 @@ def test_a_walk_that_starts_again_on_a_new_line_leaves_its_tables_whole():
     assert len(walk.sites) == len(walk.info) == len(walk.digests) == len(walk.locals)
 
 
-def test_workers_let_no_epoch_go_so_a_line_one_learns_late_costs_no_serial_search(monkeypatch):
+def test_where_the_coordinator_let_no_epoch_go_a_line_a_worker_learns_late_costs_no_serial_search(monkeypatch):
+    # its first execution handed out at once, the coordinator let no epoch go: so neither do the workers
     monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.0)
     monkeypatch.setattr(coordinator, "SLICE", 0.001)
     scenario = Scenario("late line", variables={"x": 0},
@@ -214,3 +216,32 @@ def test_workers_let_no_epoch_go_so_a_line_one_learns_late_costs_no_serial_searc
     assert set(parallel.final_states) == set(serial.final_states)
     assert {f.kind for f in parallel.findings} == {f.kind for f in serial.findings}
     assert racing_kinds(parallel) == racing_kinds(serial)
+
+
+def test_a_strict_walk_raises_at_any_site_its_coordinator_did_not_learn():
+    seen: set = set()
+    sites = RaceSites(("A", "B"), [0, 0], seen, known={("x", 0): {("read", "f.py:1")}}, strict=True)
+    sites.learn(1, "x", ("read", "f.py:1"))  # known
+    with pytest.raises(SitesGrew):
+        sites.learn(1, "x", ("read", "f.py:3"))  # a read: no epoch let go is at stake here, but
+        # another process may have let one go against a write this one does not know of
+
+
+def test_a_shared_walk_lets_epochs_go_only_where_its_coordinator_did_and_then_strictly():
+    scenario = table(philosopher, 4)
+    dropped = ModelGraph(Program(scenario), symmetry=True, exact=False, max_states=None, max_steps=1000, stable=True)
+    while dropped.next_schedule() is not None:  # the whole walk: races seen, epochs let go
+        pass
+    assert dropped.race_sites.relied
+    dropped.share(SharedVisitedStub())
+    assert dropped.race_sites.strict and dropped.race_sites.drops
+    fresh = ModelGraph(Program(scenario), symmetry=True, exact=False, max_states=None, max_steps=1000, stable=True)
+    fresh.share(SharedVisitedStub())  # nothing let go before the table was shared: nothing after
+    assert not fresh.race_sites.strict and not fresh.race_sites.drops
+
+
+class SharedVisitedStub:
+    """A table of visited states that takes whatever it is given."""
+
+    def visit(self, fingerprint, asleep):
+        return None

@@ -87,7 +87,7 @@ class ModelGraph:
 
     def __init__(self, program: Program, *, symmetry: bool, exact: bool, max_states: int | None,
                  max_steps: int, stable: bool = False, seats: bool = True, releases_first: bool = True,
-                 known_sites: dict | None = None, drops: bool = True) -> None:
+                 known_sites: dict | None = None, drops: bool = True, strict_sites: bool = False) -> None:
         if program.plain is not None or not all(
                 declaration.__class__ is LockDeclaration for declaration in program.declarations.values()):
             raise Unsupported
@@ -185,7 +185,7 @@ class ModelGraph:
         self.seen: set = set()   # what a path was handed out for already
         # races by their accesses' sites, as the user sees them, and epochs dropped once
         # every pair of sites they could make is seen (:mod:`.race_sites`)
-        self.race_sites = RaceSites(program.thread_names, [], self.seen, known_sites, drops)
+        self.race_sites = RaceSites(program.thread_names, [], self.seen, known_sites, drops, strict_sites)
         self.sites: list = []    # local id -> the site of its pending access (None: none, or no line)
         self.codes: dict = {}    # a thread's generator's code -> its number
         self.raced: set = set()  # (access list, its thread, thread, ordinal, variable, writes) checked
@@ -631,10 +631,16 @@ class ModelGraph:
     def share(self, table) -> None:
         """Visit from now on through ``table``, shared with other processes; the states
         visited so far go into it first (a coordinator's, before it hands out units).
-        From then on no epoch is let go (:mod:`.race_sites`): one process's epochs let go
-        would rest on the sites it learned, while another may learn a new one."""
+        From then on (:mod:`.race_sites`), where the coordinator let epochs go, every
+        process lets them go against the sites it learned (sent with the job), and any
+        other site raises SitesGrew: the search runs serially; where it let none go, no
+        process does (each would rest on the sites it learned, while another learns more)."""
         self.shared = table
-        self.race_sites.drops = False
+        sites = self.race_sites
+        if sites.relied:
+            sites.strict = True
+        elif not sites.strict:
+            sites.drops = False
         for fingerprint, asleep in self.unshared:
             table.visit(fingerprint, asleep)
         self.unshared.clear()

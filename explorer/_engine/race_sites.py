@@ -45,10 +45,11 @@ class RaceSites:
     made by :meth:`key`); ``known``: the sites an earlier walk learned; ``drops``: whether
     epochs may be dropped at all."""
 
-    __slots__ = ("code_bits", "codes_of", "dead", "drops", "names", "relied", "seen", "sites", "version", "walks")
+    __slots__ = ("code_bits", "codes_of", "dead", "drops", "names", "relied", "seen", "sites", "strict", "version",
+                 "walks")
 
     def __init__(self, names: tuple, codes: list[int], seen: set, known: dict | None = None,
-                 drops: bool = True) -> None:
+                 drops: bool = True, strict: bool = False) -> None:
         self.names = names
         self.code_bits = [1 << code for code in codes]
         self.seen = seen
@@ -61,6 +62,10 @@ class RaceSites:
         self.dead: dict = {}  # (access list, functions) -> True, or the version it was found alive at
         self.codes_of: dict = {}  # a mask of threads -> the mask of their functions
         self.walks = 0  # the walks before this one that started again on a new site
+        # a parallel search's, whose coordinator let epochs go: every process lets them go
+        # against the sites it learned, and any other site raises SitesGrew (another
+        # process may have let an epoch go that races there)
+        self.strict = strict
 
     def learn(self, thread: int, var, site) -> None:
         """Thread ``thread`` is about to access ``var`` at ``site`` (None: line unknown)."""
@@ -70,6 +75,8 @@ class RaceSites:
             known = self.sites[place] = set()
         elif site in known:
             return
+        if self.strict:
+            raise SitesGrew
         known.add(site)
         self.version += 1
         relied = self.relied.get(place)

@@ -55,6 +55,7 @@ class Job:
     shared: object = None  # stateful: the workers' table of visited states (its Handle)
     hunger: str | None = None  # the file of the flag that says a worker is idle (hunger.py)
     first: tuple = ()  # the coordinator's first execution, as signature() gives it
+    sites: dict | None = None  # stateful, where the coordinator let epochs go: the sites it learned (race_sites)
 
 
 @dataclass(slots=True)
@@ -105,11 +106,11 @@ class Piece:
 
 
 def strategy_for(name: str, options: dict, start: object = None, *, shared=None, keep: dict | None = None,
-                 parallel: bool = False):
+                 parallel: bool = False, sites: dict | None = None):
     """A fresh strategy called ``name`` (``start``: a work unit's, from ``split()``).
     Stateful only: ``parallel``, for a parallel search (keys every process computes
     alike); ``shared``, the workers' table of visited states; ``keep``, what a worker
-    keeps for the job's next units."""
+    keeps for the job's next units; ``sites``, the job's (:class:`Job`)."""
     if name == "exhaustive":
         return Exhaustive(start)
     if name == "bounded":
@@ -118,7 +119,8 @@ def strategy_for(name: str, options: dict, start: object = None, *, shared=None,
         return SplitDPOR(start)
     if name == "stateful":
         return Stateful(symmetry=options["symmetry"], exact=options["exact"], max_states=options["max_states"],
-                        max_steps=options["max_steps"], stable=parallel, shared=shared, start=start, keep=keep)
+                        max_steps=options["max_steps"], stable=parallel, shared=shared, start=start, keep=keep,
+                        sites=sites)
     if name == "random":
         return RandomWalk(options["seed"]) if start is None else RandomWalk(options["seed"], *start)
     if name == "pct":
@@ -236,7 +238,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     program = compiled.program
     started = time.monotonic()
     strategy = strategy_for(job.strategy, job.options, pickle.loads(unit.start), shared=compiled.shared,
-                            keep=compiled.keep, parallel=True)
+                            keep=compiled.keep, parallel=True, sites=job.sites)
     settings = Settings(max_executions=unit.max_executions, max_steps=job.max_steps,
                         step_timeout=job.step_timeout)
     deadline = Deadline(None if unit.time_left is None else started + unit.time_left)

@@ -61,7 +61,7 @@ class Stateful(Exhaustive):
     """
 
     __slots__ = ("base", "dependent", "ended", "exact", "extra", "fatal", "following", "full", "graph", "keep", "last",
-                 "max_states", "max_steps", "parts", "paths", "replayed", "shared", "sleeping", "stable", "start",
+                 "max_states", "max_steps", "parts", "paths", "replayed", "shared", "sites", "sleeping", "stable", "start",
                  "symmetry", "visited", "walk")
 
     needs_state = True
@@ -69,7 +69,7 @@ class Stateful(Exhaustive):
 
     def __init__(self, *, symmetry: bool = True, exact: bool = False, max_states: int | None = None,
                  max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True, stable: bool = False,
-                 shared=None, start: tuple | None = None, keep: dict | None = None) -> None:
+                 shared=None, start: tuple | None = None, keep: dict | None = None, sites: dict | None = None) -> None:
         super().__init__()
         # A parallel search (docs/architecture.md, Parallel search): ``stable``, keys every
         # process computes alike; ``shared``, the workers' table of visited states
@@ -77,6 +77,7 @@ class Stateful(Exhaustive):
         # back); ``keep``, what a worker keeps for its next units (its walk: local states
         # learned, what it handed out, the states it knows).
         self.stable = stable or shared is not None
+        self.sites = sites  # a worker's: the sites the coordinator let epochs go against (race_sites)
         self.shared = shared
         self.start = start
         self.keep = keep
@@ -113,7 +114,8 @@ class Stateful(Exhaustive):
             self.graph = kept = keep.get("graph")
             if self.graph is None:
                 try:
-                    self.graph = self._walk(program, seats=True)
+                    self.graph = self._walk(program, seats=True, known_sites=self.sites,
+                                            strict_sites=self.sites is not None)
                 except Unsupported:
                     pass
                 else:
