@@ -11,15 +11,15 @@ search is arithmetic on small tuples: the shared values, each lock's holder and 
 each thread's local state, and the same detector summaries as the engine's state keys
 (:mod:`.state_keys`: stale reads for lost updates; epochs, their knowers and accesses
 for races, by their sites, letting an epoch go once every pair of sites it could make
-was seen: :mod:`.race_sites`). So the graph is walked depth first with an explicit stack, as SPIN walks
-it, and never replays a path; serially with sleep sets stored with the states, as the
+was seen: :mod:`.race_sites`). So the graph is walked depth first with an explicit
+stack, as SPIN walks it, and never replays a path; serially with sleep sets stored with the states, as the
 replaying search keeps them (:mod:`explorer.strategies.stateful`), steps commuting as
 :meth:`ModelGraph._sleep_after` says, and with a release of a lock its thread holds
 explored alone where there is one (a persistent set: :meth:`ModelGraph._enabled`).
 
 It decides where to look, not what is found: where a step shows something the search
-has not seen (a race's pair of sites, a lost update key, a lock-order edge, an outcome, a deadlock, an
-exception, a step budget reached, a misused lock), it hands the path to that step to
+has not seen (a race's pair of sites, a lost update key, a lock-order edge, an outcome,
+a deadlock, an exception, a step budget reached, a misused lock), it hands the path to that step to
 the search loop, which runs it through the engine on to its end (no further
 preemptions) as an ordinary execution, so findings, traces and outcomes are made by
 the same code as for every other strategy.
@@ -188,7 +188,7 @@ class ModelGraph:
         self.race_sites = RaceSites(program.thread_names, [], self.seen, known_sites, drops, strict_sites)
         self.sites: list = []    # local id -> the site of its pending access (None: none, or no line)
         self.codes: dict = {}    # a thread's generator's code -> its number
-        self.raced: set = set()  # (access list, its thread, thread, ordinal, variable, writes) checked
+        self.raced: set = set()  # (access list, its thread, thread, site or ordinal, variable, writes) checked
         # lost updates seen, both ways round: (variable, reader, writer); and the (reader,
         # variable) pairs seen with every other thread as the writer (see _key)
         self.lost: set = set()
