@@ -225,6 +225,9 @@ def test_a_strict_walk_raises_at_any_site_its_coordinator_did_not_learn():
     with pytest.raises(SitesGrew):
         sites.learn(1, "x", ("read", "f.py:3"))  # a read: no epoch let go is at stake here, but
         # another process may have let one go against a write this one does not know of
+    with pytest.raises(SitesGrew):
+        sites.learn(1, "y", ("write", "f.py:4"))
+    assert sites.sites == {("x", 0): {("read", "f.py:1")}}  # what it knew, untouched
 
 
 def test_a_shared_walk_lets_epochs_go_only_where_its_coordinator_did_and_then_strictly():
@@ -245,3 +248,20 @@ class SharedVisitedStub:
 
     def visit(self, fingerprint, asleep):
         return None
+
+
+def test_a_worker_whose_first_step_is_at_a_line_its_coordinator_did_not_learn_gives_up_at_once(monkeypatch):
+    # walking again without seats would meet it again, for ever (found by the review helper)
+    walks = []
+
+    def walk(*args, **options):
+        walks.append(options)
+        assert len(walks) <= 2, "the walk started again and again"
+        return ModelGraph(*args, **options)
+
+    monkeypatch.setattr(stateful_module, "ModelGraph", walk)
+    scenario = Scenario("late line", variables={"x": 0},
+                        threads={"A": incrementer, "B": incrementer, "C": late_writer})
+    worker = stateful_module.Stateful(stable=True, sites={})
+    with pytest.raises(SitesGrew):
+        worker._walk(Program(scenario), seats=True, known_sites={}, strict_sites=True)

@@ -120,7 +120,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     sites = walk.race_sites if walk is not None else None
     job = Job(uuid.uuid4().hex, shipped, name, options, settings.max_steps, settings.step_timeout,
               None if table is None else table.handle, hunger.path, signature(first),
-              sites.sites if sites is not None and sites.strict else None)
+              {place: frozenset(known) for place, known in sites.sites.items()}
+              if sites is not None and sites.strict else None)
     known = knowledge(program)
     stop_reason = None
     try:

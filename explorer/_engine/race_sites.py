@@ -71,12 +71,12 @@ class RaceSites:
         """Thread ``thread`` is about to access ``var`` at ``site`` (None: line unknown)."""
         place = (var, self.code_bits[thread].bit_length() - 1)
         known = self.sites.get(place)
-        if known is None:
-            known = self.sites[place] = set()
-        elif site in known:
+        if known is not None and site in known:
             return
         if self.strict:
             raise SitesGrew
+        if known is None:
+            known = self.sites[place] = set()
         known.add(site)
         self.version += 1
         relied = self.relied.get(place)

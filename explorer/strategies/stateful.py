@@ -145,6 +145,8 @@ class Stateful(Exhaustive):
                 return ModelGraph(program, symmetry=self.symmetry, exact=self.exact, max_states=self.max_states,
                                   max_steps=self.max_steps, stable=self.stable, seats=seats,
                                   releases_first=releases_first, **sites)
+            except SitesGrew:  # a worker's first step at a line its coordinator did not learn:
+                raise  # the search runs serially (walking again would meet it again)
             except ForeignRelease:
                 releases_first = False
             except SeatsBroken:
