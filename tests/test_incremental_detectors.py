@@ -105,9 +105,11 @@ class _FromScratch:
 
     def __init__(self, detect):
         self.detect, self.events = detect, []
+        self.noted = []  # what the search keeps beside each pair (RacePairs.noted): nothing is shared
 
     def of(self, events, _agreed, *k):
         self.events = events
+        self.noted.clear()
         return self.detect(events, *k)
 
     def ranks(self, events, preemptions, pairs):

@@ -99,8 +99,12 @@ class Execution:
         self.agreed = 0  # how many leading events are known equal to those (the detectors resume there)
 
     def run(self, choose: Callable[[list[int]], int], max_steps: int = UNLIMITED,
-            previous: Sequence[tuple] = (), locate: bool = False) -> str:
-        """Run to the end and return the status; ``previous`` is the last execution's events."""
+            previous: Sequence[tuple] = (), locate: bool = False, repeat: int = 0) -> str:
+        """Run to the end and return the status; ``previous`` is the last execution's events.
+
+        ``repeat``: how many of those events' threads ``choose`` would choose again, given the
+        same enabled sets (a depth-first search's replayed prefix: ``repeats()``). The run takes
+        them without asking, and runs their reads and writes on a short path (``_run``)."""
         me = get_ident()
         outer = RUNNING.get(me)  # the run of a body that calls explore() itself: watched again after
         RUNNING[me] = self  # for the watchdog (watchdog.py), which interrupts a step that never yields
@@ -109,7 +113,7 @@ class Execution:
         try:
             if plain is not None:
                 plain.enter(self)  # plain code's threads are greenlets; threading is patched till exit
-            status = self._run(choose, max_steps, previous, locate)
+            status = self._run(choose, max_steps, previous, locate, repeat)
             if status is FAILED and self.findings[-1].kind == "step-timeout":
                 status = HUNG
             if self.ended_at and (status is COMPLETED or status is DEADLOCKED):
@@ -138,7 +142,7 @@ class Execution:
         for model in self.objects.values():
             model.run = None
 
-    def _run(self, choose, max_steps, previous, locate) -> str:
+    def _run(self, choose, max_steps, previous, locate, repeat) -> str:
         program = self.program
         k = len(program.factories)
         variables = self.variables = program.targets[Read]
@@ -186,97 +190,141 @@ class Execution:
         self.agreed = -1 if shared else 0  # -1 while every event is the previous run's
         before = None
         position = 0
+        # The first ``forced`` positions take the previous run's threads without asking
+        # ``choose``. Where such a step is a read or a write that repeats the previous run's
+        # event, the short path runs it: its enabled set is the previous run's (checked in
+        # full at the path's first position; after that only the thread that moved can have
+        # changed it, and a thread that goes on from a read or a write to a read or a write
+        # stays enabled), and the event logged is the previous run's own. Anything else (a
+        # step on an object, a thread that ends, a value that differs) takes the general
+        # path, which checks it against the previous run.
+        forced = min(repeat, n_previous)
+        quick = 0 if locate or taking else forced
+        verified = False  # the short path ran the last position and left the enabled set as it was
         passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed  # the watchdog sets it at the time limit
         while True:
             if passed[0]:
                 raise TimeLimitReached
-            enabled = [
-                i for i in threads
-                if (s := pending[i]) is not None and ((m := models[i]) is None or m.enabled(i, s))
-            ]
-            if not enabled:
-                break
-            if shared:
-                if position < n_previous:
-                    before = previous[position]
-                    if before[3] != enabled:
-                        self._diverged(position, before, None, enabled)
-                        return DIVERGED
-                else:
-                    shared = False
-                    self.agreed = position
-            i = choose(enabled)
-            if i != last:
-                if last in enabled:
-                    preempted += 1
-                last = i
-            step = pending[i]
-            cls = step.__class__
-            value = None
-            thrown = follow = None
-            if cls is Read:
-                value = sent = values[step[1]]
-                if taking and value.__class__ not in _PLAIN:
-                    value = as_taken(value)  # logged as it is now; the thread gets the object
-            elif cls is Write:
-                values[step[1]] = step[2]
-                sent = None
-                if taking and step[2].__class__ not in _PLAIN:
-                    logged = as_taken(step[2])
-                    if logged is not step[2]:
-                        step = Write(step[1], logged)  # its dict may change in place later
+            short = False
+            if position < quick:
+                before = previous[position]
+                enabled = before[3]
+                if enabled == previous[position - 1][3] if verified else enabled == [
+                        i for i in threads
+                        if (s := pending[i]) is not None and ((m := models[i]) is None or m.enabled(i, s))]:
+                    i = before[0]
+                    step = pending[i]
+                    cls = step.__class__
+                    if cls is Read:
+                        value = values[step[1]]
+                        if (before[1] is step and value.__class__ in _PLAIN
+                                and before[2].__class__ is value.__class__ and before[2] == value):
+                            sent = value
+                            short = True
+                    elif cls is Write:
+                        written = step[2]
+                        logged = before[1]
+                        if (logged.__class__ is Write and written.__class__ in _PLAIN
+                                and logged[2].__class__ is written.__class__ and logged == step):
+                            values[step[1]] = written
+                            value = sent = None
+                            short = True
+                verified = False
+            if short:
+                thrown = follow = None
+                if i != last:
+                    if last in enabled:
+                        preempted += 1
+                    last = i
+                event = before
             else:
-                try:
-                    value = sent = models[i].step(i, step)
-                except Throw as throw:
-                    thrown = throw.exception
-                    value = Raised(thrown)  # what the thread saw: no value, this exception
-                except Misuse as misuse:
-                    # raised into the thread, as threading raises it there: code that catches
-                    # it goes on; if it escapes, the finding says what the misuse was
-                    thrown = misuse.exception
-                    value = Raised(thrown)
-                    self.misused[i] = (misuse, self._misuse_text(i, misuse, len(events) + 1), location(gens[i]))
-                except _Failed:
-                    if shared:
+                enabled = [
+                    i for i in threads
+                    if (s := pending[i]) is not None and ((m := models[i]) is None or m.enabled(i, s))
+                ]
+                if not enabled:
+                    break
+                if shared:
+                    if position < n_previous:
+                        before = previous[position]
+                        if before[3] != enabled:
+                            self._diverged(position, before, None, enabled)
+                            return DIVERGED
+                    else:
+                        shared = False
                         self.agreed = position
-                    append((i, step, None, enabled))
-                    if locate:
-                        self.locations.append(where[i])
-                    return FAILED
-                else:
-                    special = value.__class__
-                    if special is Continue or special is Recorded:
-                        if special is Continue:
-                            follow = value.step
-                            value, sent = value.shown, None
-                        else:
-                            value, sent = value.shown, value.sent
-                    if cls is Op:  # logged as taken: what it carries may change, or be made afresh
-                        if len(step) > 2:
-                            step = step_as_taken(step)
-                        if value is not None and value.__class__ not in _PLAIN:
-                            value = as_taken(value)
-            event = (i, step, value, enabled)
-            if shared:
-                if before[0] != i:
-                    shared = False
-                    self.agreed = position
+                i = before[0] if position < forced else choose(enabled)
+                if i != last:
+                    if last in enabled:
+                        preempted += 1
+                    last = i
+                step = pending[i]
+                cls = step.__class__
+                value = None
+                thrown = follow = None
+                if cls is Read:
+                    value = sent = values[step[1]]
+                    if taking and value.__class__ not in _PLAIN:
+                        value = as_taken(value)  # logged as it is now; the thread gets the object
+                elif cls is Write:
+                    values[step[1]] = step[2]
+                    sent = None
+                    if taking and step[2].__class__ not in _PLAIN:
+                        logged = as_taken(step[2])
+                        if logged is not step[2]:
+                            step = Write(step[1], logged)  # its dict may change in place later
                 else:
                     try:
-                        same = before == event  # the usual case, without a call
-                    except Exception:
-                        same = False
-                    if not same:
-                        if _differs(before, event):
-                            self._diverged(position, before, event, enabled)
-                            return DIVERGED
-                    elif value.__class__ in _PLAIN and before[2].__class__ is value.__class__ and (
-                            before[1] is step or (cls is Write and step[2].__class__ in _PLAIN
-                                                  and before[1][2].__class__ is step[2].__class__)):
-                        # the previous run's event, as it is: the runs kept as witnesses
-                        # share their common prefixes (1 and True are equal, not alike)
-                        event = before
+                        value = sent = models[i].step(i, step)
+                    except Throw as throw:
+                        thrown = throw.exception
+                        value = Raised(thrown)  # what the thread saw: no value, this exception
+                    except Misuse as misuse:
+                        # raised into the thread, as threading raises it there: code that catches
+                        # it goes on; if it escapes, the finding says what the misuse was
+                        thrown = misuse.exception
+                        value = Raised(thrown)
+                        self.misused[i] = (misuse, self._misuse_text(i, misuse, len(events) + 1), location(gens[i]))
+                    except _Failed:
+                        if shared:
+                            self.agreed = position
+                        append((i, step, None, enabled))
+                        if locate:
+                            self.locations.append(where[i])
+                        return FAILED
+                    else:
+                        special = value.__class__
+                        if special is Continue or special is Recorded:
+                            if special is Continue:
+                                follow = value.step
+                                value, sent = value.shown, None
+                            else:
+                                value, sent = value.shown, value.sent
+                        if cls is Op:  # logged as taken: what it carries may change, or be made afresh
+                            if len(step) > 2:
+                                step = step_as_taken(step)
+                            if value is not None and value.__class__ not in _PLAIN:
+                                value = as_taken(value)
+                event = (i, step, value, enabled)
+                if shared:
+                    if before[0] != i:
+                        shared = False
+                        self.agreed = position
+                    else:
+                        try:
+                            same = before == event  # the usual case, without a call
+                        except Exception:
+                            same = False
+                        if not same:
+                            if _differs(before, event):
+                                self._diverged(position, before, event, enabled)
+                                return DIVERGED
+                        elif value.__class__ in _PLAIN and before[2].__class__ is value.__class__ and (
+                                before[1] is step or (cls is Write and step[2].__class__ in _PLAIN
+                                                      and before[1][2].__class__ is step[2].__class__)):
+                            # the previous run's event, as it is: the runs kept as witnesses
+                            # share their common prefixes (1 and True are equal, not alike)
+                            event = before
             append(event)
             if locate:
                 self.locations.append(where[i])
@@ -330,6 +378,7 @@ class Execution:
             models[i] = model
             if locate:
                 where[i] = location(gens[i])
+            verified = short and model is None
 
         if any(step is not None for step in pending):
             if all(step is None or i in self.daemons or models[i].idle(i, step)

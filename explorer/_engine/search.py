@@ -94,6 +94,7 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
     k = len(names)
     lost, racing, ordering = LostUpdateKeys(), RacePairs(k), LockOrderEdges()  # resumed run after run
     choose, begin, end = strategy.choose, strategy.begin, strategy.end
+    repeats = getattr(strategy, "repeats", None)
     bind = getattr(strategy, "bind", None)
     if bind is not None:  # dpor: which objects each step touches, and the locks' roles
         bind(program)
@@ -153,6 +154,8 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
                 elif state_keys is not None:  # the strategy also sees the key of each state reached
                     status = run.run(lambda enabled, key=state_keys.follow(run): choose(enabled, key, run.pending),
                                      max_steps, previous)
+                elif repeats is not None:  # a depth-first search: its replayed prefix takes a short path
+                    status = run.run(choose, max_steps, previous, repeat=repeats(len(previous)))
                 else:
                     status = run.run(choose, max_steps, previous)
             except Abandon:

@@ -320,6 +320,10 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
     if not pairs:
         return
     get = found.get
+    # the entries of the pairs this run shares with the last one racing analysed: no look-up
+    noted = racing.noted
+    known = len(noted)
+    note = noted.append
     # merge_races ranks the races on the same lines of one trace the same way: so that
     # each is worded from the pair replay words.
     preemptions = run.preemptions
@@ -328,9 +332,14 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
     for pair in pairs:
         if not number & 4095 and passed[0]:
             raise TimeLimitReached
-        number += 1
         key = pair[0]
-        entry = get(key)
+        if number < known:
+            entry = noted[number]
+        else:
+            entry = get(key)
+            if entry is not None:
+                note(entry)
+        number += 1
         if entry is not None:
             best = entry[3]
             if best[1] < preemptions and not best[0]:
@@ -350,7 +359,8 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
             if _could_interleave(precedence, earlier, later, *racing.around(key)):
                 score = (False, *score[1:])
         if entry is None:
-            found[key] = [_Race(key, earlier, later), events, 1, score]
+            note([_Race(key, earlier, later), events, 1, score])
+            found[key] = noted[-1]
         else:
             entry[2] += 1
             if score < entry[3]:

@@ -184,7 +184,7 @@ class RacePairs:
     True
     """
 
-    __slots__ = ("channels", "clocks", "counts", "events", "found", "history", "k", "ordinals", "saved")
+    __slots__ = ("channels", "clocks", "counts", "events", "found", "history", "k", "noted", "ordinals", "saved")
 
     def __init__(self, k: int) -> None:
         self._start(k)
@@ -199,6 +199,10 @@ class RacePairs:
         self.history: dict = {}  # as in race_pairs
         self.ordinals = [0] * k
         self.found: list[tuple] = []
+        # the caller's own list beside ``found``: what it keeps for each pair it has seen, in
+        # order, cut with ``found`` to the pairs a call shares with the last (search.py's tally
+        # entries, so that a pair the last run showed too is not looked up again)
+        self.noted: list = []
         self.counts: list[int] = []  # per position analysed, how many pairs were found before it
         self.saved: dict[int, list] = {}  # position of a step on an object -> what it changed, as it was
 
@@ -315,6 +319,7 @@ class RacePairs:
                     else:
                         target[:] = before
         del self.found[counts[agreed]:]
+        del self.noted[counts[agreed]:]
         del counts[agreed:]
 
     def around(self, key: tuple) -> tuple[int, int]:

@@ -23,6 +23,11 @@ class Strategy(Protocol):
     states only when everything explorer can observe from them on is equal (see
     ``explorer/_engine/state_keys.py``). It costs a little per call, so call it only
     where it is needed.
+
+    A strategy may also have ``repeats(previous)``: called just before an execution
+    (after ``begin()``), it says how many of its first choices are the previous
+    execution's (at most ``previous``, the number of events that one had). The engine
+    takes those threads itself, and the first ``choose`` call comes after them.
     """
 
     def begin(self) -> bool: ...
@@ -30,6 +35,27 @@ class Strategy(Protocol):
     def choose(self, enabled: list[int]) -> int: ...
 
     def end(self) -> None: ...
+
+
+class DepthFirst:
+    """What a depth-first search over schedules shares (exhaustive and bounded search):
+    each execution replays the previous one's choices (``choices``) up to its deepest
+    point with an untried alternative, then takes that alternative (``replaying`` is
+    that point plus one)."""
+
+    __slots__ = ()
+
+    def begin(self) -> bool:
+        self.position = 0
+        return not self.done
+
+    def repeats(self, previous: int) -> int:
+        """How many leading choices of the coming execution are the last one's (whose
+        ``previous`` events the engine has): it takes those threads without asking
+        (``Execution.run``'s ``repeat``), and the first ``choose`` comes after them."""
+        shared = min(self.replaying - 1, previous) if self.replaying else 0
+        self.position = shared
+        return shared
 
 
 class Abandon(Exception):  # noqa: N818 - a signal, not an error

@@ -8,8 +8,10 @@ the number of steps (Musuvathi and Qadeer, PLDI 2007).
 
 from __future__ import annotations
 
+from .base import DepthFirst
 
-class Bounded:
+
+class Bounded(DepthFirst):
     """Depth first over schedules with at most ``preemptions`` preemptions.
 
     At each point the first choice continues the running thread (no preemption) if
@@ -41,10 +43,6 @@ class Bounded:
             return None
         return (f"bounded to schedules with at most {self.bound} preemptions "
                 f"({self.pruned} branches beyond the bound were not explored)")
-
-    def begin(self) -> bool:
-        self.position = 0
-        return not self.done
 
     def choose(self, enabled: list[int]) -> int:
         position = self.position

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from .base import DepthFirst
 
-class Exhaustive:
+
+class Exhaustive(DepthFirst):
     """Tries every enabled thread at every point, depth first, lowest thread first.
 
     Each execution replays the previous one's choices up to the deepest point
@@ -23,10 +25,6 @@ class Exhaustive:
         if start is not None:  # a work unit of a parallel search: what split() handed back
             choices, branches = start
             self.choices, self.branches, self.replaying = list(choices), [list(b) for b in branches], len(choices)
-
-    def begin(self) -> bool:
-        self.position = 0
-        return not self.done
 
     def choose(self, enabled: list[int]) -> int:
         position = self.position

@@ -1,0 +1,137 @@
+"""A depth-first search's replayed prefix: each execution repeats the previous one's
+choices up to the branch point, so the engine takes those threads without asking the
+strategy, and runs their reads and writes on a short path. A search says exactly what it
+says when every step takes the general path, nondeterministic programs included."""
+
+import itertools
+import json
+from math import comb
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from explorer import Scenario, acquire, explore, read, release, write
+from explorer.strategies.base import DepthFirst
+from explorer.strategies.exhaustive import Exhaustive
+from explorer.testing import strategies as xst
+
+
+def said(result) -> dict:
+    """Everything a result says but its timing."""
+    document = json.loads(result.to_json())
+    document.pop("elapsed")
+    return document
+
+
+def explored_on_the_general_path(scenario, **options):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delattr(DepthFirst, "repeats")
+        return explore(scenario, **options)
+
+
+def adds(times):
+    def body():
+        for _ in range(times):
+            value = yield read("x")
+            yield write("x", value + 1)
+    return body
+
+
+@settings(deadline=None, database=None, max_examples=80, suppress_health_check=[HealthCheck.too_slow])
+@given(xst.scenarios(objects="all", max_steps_per_thread=5, max_steps=10),
+       st.sampled_from([{"strategy": "exhaustive"}, {"strategy": "bounded", "preemptions": 1},
+                        {"strategy": "bounded", "preemptions": 3}]))
+def test_a_depth_first_search_says_the_same_on_the_short_path_as_on_the_general_one(scenario, options):
+    assert said(explore(scenario, **options)) == said(explored_on_the_general_path(scenario, **options))
+
+
+@pytest.mark.parametrize("increments", [2, 3])
+def test_exhaustive_search_asks_its_strategy_once_per_edge_of_the_schedule_tree(increments, monkeypatch):
+    # two threads of 2n steps each: the schedule tree's nodes are the pairs (a, b) of steps
+    # taken, each reached by C(a + b, a) prefixes; every node but the root is one choice
+    asked = []
+    choose = Exhaustive.choose
+    monkeypatch.setattr(Exhaustive, "choose", lambda self, enabled: asked.append(1) or choose(self, enabled))
+    n = 2 * increments
+    result = explore(Scenario("counter", variables={"x": 0}, threads={"A": adds(increments), "B": adds(increments)}),
+                     strategy="exhaustive")
+    assert result.executions == comb(2 * n, n) and result.steps == comb(2 * n, n) * 2 * n
+    nodes = sum(comb(a + b, a) for a in range(n + 1) for b in range(n + 1))
+    assert len(asked) == nodes - 1 < result.steps
+
+
+def drifting_write():
+    """A writes a value that changes from run to run, at its first step."""
+    runs = itertools.count()
+
+    def a():
+        yield write("x", next(runs))
+        yield read("x")
+    return Scenario("drifting write", variables={"x": 0}, threads={"A": a, "B": adds(1)})
+
+
+def drifting_read():
+    """B reads what A wrote, and A writes another value in the third run: the value read
+    in the replayed prefix differs, not the step."""
+    runs = itertools.count()
+
+    def a():
+        yield write("x", 1 if next(runs) < 2 else 2)
+        yield write("y", 0)
+    return Scenario("drifting read", variables={"x": 0, "y": 0},
+                    threads={"A": a, "B": adds(2)})
+
+
+def ends_early():
+    """A takes one step fewer from the third run on: a thread that ends within the prefix."""
+    runs = itertools.count()
+
+    def a():
+        steps = 3 if next(runs) < 2 else 2
+        for _ in range(steps):
+            yield read("x")
+    return Scenario("ends early", variables={"x": 0}, threads={"A": a, "B": adds(2)})
+
+
+def runs_longer():
+    """A reads twice in the first run and three times after: where the first run's enabled
+    set lost A, A goes on, on the short path; B and C branch after that."""
+    runs = itertools.count()
+
+    def a():
+        for _ in range(2 if next(runs) == 0 else 3):
+            yield read("x")
+    return Scenario("runs longer", variables={"x": 0}, threads={"A": a, "B": adds(1), "C": adds(1)})
+
+
+def waits_in_another_place():
+    """B's first step, which it takes only after the prefix, is a read in the first runs and
+    then an acquire of the lock A holds: the enabled sets within the prefix differ."""
+    runs = itertools.count()
+
+    def a():
+        yield acquire("l")
+        yield write("x", 1)
+        yield write("x", 2)
+        yield release("l")
+
+    def b():
+        if next(runs) < 3:
+            yield read("x")
+        else:
+            yield acquire("l")
+            yield release("l")
+    return Scenario("waits in another place", variables={"x": 0}, locks={"l": "lock"},
+                    threads={"A": a, "B": b})
+
+
+@pytest.mark.parametrize("make", [drifting_write, drifting_read, ends_early, runs_longer, waits_in_another_place])
+@pytest.mark.parametrize("strategy", ["exhaustive", "bounded"])
+def test_a_program_that_changes_within_the_replayed_prefix_is_reported_as_on_the_general_path(make, strategy):
+    short = explore(make(), strategy=strategy)
+    general = explored_on_the_general_path(make(), strategy=strategy)
+    assert short.stop_reason == "nondeterminism" and not short.complete
+    (finding,) = [f for f in short.findings if f.kind == "nondeterminism"]
+    assert finding.message.startswith(f"scenario {make().name!r} is nondeterministic")
+    assert said(short) == said(general)
