@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from operator import itemgetter
 from types import MappingProxyType
 
 from ..findings import RawFinding
@@ -159,6 +160,10 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
     return found
 
 
+#: A racing pair's earlier position: :meth:`RacePairs.of` lists the pairs of one access by it.
+_earlier = itemgetter(1)
+
+
 class RacePairs:
     """:func:`race_pairs` and :func:`witness_ranks` of a search's executions one after
     another, each call analysing only the events past the prefix it shares with the
@@ -235,20 +240,31 @@ class RacePairs:
                 if lists is None:
                     lists = history[var] = [[[], [], []] for _ in range(k)]
                 conflicting = 1 if kind == "read" else 0 if kind == "write" else 2
-                hits = []
+                hits = None  # the pairs, by the earlier access's position
+                merged = False
                 for other in range(k):
                     if other == thread:
                         continue
                     earlier = lists[other][conflicting]
+                    if not earlier:
+                        continue
                     seen = clock[other]
-                    for index in range(len(earlier) - 1, -1, -1):
-                        epoch, wrote, at, number = earlier[index]
+                    mine = []
+                    for epoch, wrote, at, number in reversed(earlier):
                         if epoch <= seen:
                             break
-                        hits.append((at, ("race", var, other, number, wrote, thread, ordinal, writes)))
-                if hits:
-                    hits.sort()
-                    found += [(key, at, position) for at, key in hits]
+                        mine.append((("race", var, other, number, wrote, thread, ordinal, writes), at, position))
+                    if mine:
+                        mine.reverse()
+                        if hits is None:
+                            hits = mine
+                        else:
+                            hits += mine
+                            merged = True
+                if hits is not None:
+                    if merged:
+                        hits.sort(key=_earlier)
+                    found += hits
                 access = (clock[thread], writes, position, ordinal)
                 mine = lists[thread]
                 mine[0].append(access)
