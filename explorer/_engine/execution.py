@@ -208,20 +208,21 @@ class Execution:
             short = False
             if position < quick:
                 before = previous[position]
-                enabled = before[3]
-                if enabled == previous[position - 1][3] if verified else enabled == [
-                        i for i in threads
-                        if (s := pending[i]) is not None and ((m := models[i]) is None or m.enabled(i, s))]:
-                    i = before[0]
-                    step = pending[i]
-                    cls = step.__class__
+                i = before[0]
+                step = pending[i]
+                cls = step.__class__
+                if (cls is Read or cls is Write) and (
+                        before[3] == previous[position - 1][3] if verified else before[3] == [
+                            i for i in threads
+                            if (s := pending[i]) is not None and ((m := models[i]) is None or m.enabled(i, s))]):
+                    enabled = before[3]
                     if cls is Read:
                         value = values[step[1]]
                         if (before[1] is step and value.__class__ in _PLAIN
                                 and before[2].__class__ is value.__class__ and before[2] == value):
                             sent = value
                             short = True
-                    elif cls is Write:
+                    else:
                         written = step[2]
                         logged = before[1]
                         if (logged.__class__ is Write and written.__class__ in _PLAIN

@@ -66,6 +66,7 @@ class Stateful(Exhaustive):
 
     needs_state = True
     reduced = True  # one run stands for many: the search looks for shorter traces after
+    repeats = None  # its replays are chosen with state keys: every step is asked (no short path)
 
     def __init__(self, *, symmetry: bool = True, exact: bool = False, max_states: int | None = None,
                  max_steps: int = DEFAULT_MAX_STEPS, graph: bool = True, stable: bool = False,
