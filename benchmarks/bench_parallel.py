@@ -19,6 +19,12 @@ serial runs, so a machine that got busier halfway does not flatter the parallel 
     pruned       dpor's abandoned runs (every thread asleep), serial / parallel
     units        work units the workers ran, and their median seconds (none: the coordinator
                  explored alone, as for dpor, which does not split)
+    work         the units' seconds added up, over the serial seconds: what the workers did
+                 together beside what one process does alone (their keys, shared table, replays
+                 and states two of them explored). W workers are at most W / work times as fast
+    steal s      CPU time the host took from this machine's cores during the parallel run
+                 (/proc/stat; a shared host's other guests): a parallel figure with seconds of
+                 it says more about the host than about explorer
     MiB          the serial process's peak resident memory, and the largest a worker reached
     same         whether the parallel result is the serial one: every count, final state and
                  finding for exhaustive, bounded, random and pct; for dpor the same but for the
@@ -35,7 +41,12 @@ the measured slice, at least W of them. It prints the makespan and the coordinat
 at 8, 32, 128 and 1,024 workers, and the number of workers at which the coordinator would be busy
 all the time (slice / coordinator seconds per unit): past it, more workers wait for it.
 
-The load average is printed at the start and at the end: the machines are shared.
+The load average is printed at the start and at the end: the machines are shared. So is what
+the cores give: before the rows, the same serial search (exhaustive on counter 2x4, in fresh
+processes) runs alone, then on W processes at once; W times the first's seconds over the mean
+of the others' is the machine's *capacity*, the speed-up that W processes which share nothing
+get here. A virtual machine whose cores share a host's often gives less than W: no row can
+beat it, so each row's speed-up is also shown as a share of it.
 """
 
 from __future__ import annotations
@@ -113,19 +124,32 @@ def scenario_of(row: str, quick: bool) -> Scenario:
     return SCENARIOS[name](*args)
 
 
+def stolen() -> float:
+    """Seconds of CPU time the host has taken from this machine's cores so far (the steal
+    column of /proc/stat, in clock ticks); 0 where there is no such file."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def child(row: str, quick: bool, workers: int) -> None:
     """One exploration, in this fresh process; its figures as one JSON line."""
     _scenario, strategy, options = (QUICK if quick else ROWS)[row]
     if quick:  # small rows still split into units
         coordinator.FIRST_SLICE, coordinator.SLICE = 0.0, 0.02
     scenario = scenario_of(row, quick)
+    steal = stolen()
     started = time.perf_counter()
     result = explore(scenario, strategy=strategy, workers=workers, **options)
     seconds = time.perf_counter() - started
+    steal = stolen() - steal
     data = result_to_dict(result)
     data.pop("elapsed")
     findings = sorted({(f["kind"], f["severity"]) for f in data["findings"]})
-    print(json.dumps({"seconds": seconds, "executions": result.executions, "workers": result.workers,
+    print(json.dumps({"seconds": seconds, "steal": steal, "executions": result.executions, "workers": result.workers,
                       "pruned": result.pruned, "unpruned": {k: v for k, v in data.items() if k != "pruned"},
                       "peak_mib": peak_mib(), "worker_peak_mib": result.worker_peak_mib,
                       "complete": result.complete, "unit_seconds": list(result.unit_seconds),
@@ -158,8 +182,37 @@ def measure(row: str, quick: bool, workers: int) -> dict:
             "pruned": (serial["pruned"], parallel["pruned"]),
             "extra": parallel["executions"] / max(serial["executions"], 1), "workers": parallel["workers"],
             "unit_seconds": parallel["unit_seconds"], "coordinator_seconds": parallel["coordinator_seconds"],
+            "work": sum(parallel["unit_seconds"]) / serial["seconds"], "steal": parallel["steal"],
             "same": same, "complete": (serial["complete"], parallel["complete"]),
             "memory": (serial["peak_mib"], parallel["worker_peak_mib"])}
+
+
+def calibration(quick: bool) -> float:
+    """Seconds of a fixed serial search, in this fresh process (--calibrate)."""
+    scenario = counter(2, 3 if quick else 4)
+    explore(scenario, strategy="exhaustive")  # first-call costs stay out
+    started = time.perf_counter()
+    for _ in range(1 if quick else 3):
+        explore(scenario, strategy="exhaustive")
+    return time.perf_counter() - started
+
+
+def capacity(workers: int, quick: bool) -> tuple[float, float, list[float]]:
+    """The speed-up ``workers`` processes that share nothing get on this machine: the
+    calibration's seconds alone (the mean of a run before and one after), and on
+    ``workers`` processes at once."""
+    def started():
+        return subprocess.Popen([sys.executable, __file__, "--calibrate"] + (["--quick"] if quick else []),
+                                stdout=subprocess.PIPE, text=True)
+
+    def seconds(process) -> float:
+        out, _ = process.communicate()
+        return float(out.strip().splitlines()[-1])
+
+    before = seconds(started())
+    together = [seconds(process) for process in [started() for _ in range(workers)]]
+    alone = (before + seconds(started())) / 2
+    return workers * alone / statistics.mean(together), alone, together
 
 
 def task_overhead(samples: int = 200) -> float:
@@ -224,22 +277,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", dest="json_file", default=None)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, args.quick, args.workers)
         return 0
+    if args.calibrate:
+        print(calibration(args.quick))
+        return 0
     rows = args.rows.split(",") if args.rows else [row for row in ROWS if row != "stateful-seats"]
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; cores: {os.cpu_count()}")
-    print(f"{'row':<11} {'scenario':<22} {'serial s':>9} {'parallel s':>10} {'speed-up':>8} "
-          f"{'executions':>17} {'extra':>6} {'pruned':>15} {'units':>6} {'median':>7} {'MiB serial/worker':>17}  same")
+    most, alone, together = capacity(args.workers, args.quick)
+    print(f"capacity: {args.workers} processes at once ran {most:.2f} times as fast as one (a serial search "
+          f"{alone:.2f} s alone, the mean of a run before and one after; {', '.join(f'{t:.2f}' for t in together)} s side by side)")
+    print(f"{'row':<11} {'scenario':<22} {'serial s':>9} {'parallel s':>10} {'speed-up':>8} {'of cap.':>7} "
+          f"{'executions':>17} {'extra':>6} {'pruned':>15} {'units':>6} {'median':>7} {'work':>5} {'steal s':>7} "
+          f"{'MiB serial/worker':>17}  same")
     measured = []
     for row in rows:
         figures = measure(row, args.quick, args.workers)
         measured.append(figures)
         units = figures["unit_seconds"]
         print(f"{row:<11} {scenario_of(row, args.quick).name:<22} {figures['serial']:>9.2f} {figures['parallel']:>10.2f} "
-              f"{figures['speedup']:>8.2f} {figures['executions'][0]:>8,}/{figures['executions'][1]:<8,} "
+              f"{figures['speedup']:>8.2f} {figures['speedup'] / most:>7.0%} {figures['executions'][0]:>8,}/{figures['executions'][1]:<8,} "
               f"{figures['extra']:>6.3f} {figures['pruned'][0]:>7,}/{figures['pruned'][1]:<7,} {len(units):>6} {statistics.median(units) if units else 0:>7.3f} "
+              f"{figures['work']:>5.2f} {figures['steal']:>7.1f} "
               f"{figures['memory'][0]:>8.0f}/{figures['memory'][1]:<8.0f}  "
               f"{'yes' if figures['same'] else 'NO'}", flush=True)
     simulated = []
@@ -256,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {cells}")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json_file:
-        Path(args.json_file).write_text(json.dumps({"rows": measured, "simulated": simulated}, indent=2))
+        Path(args.json_file).write_text(json.dumps({"capacity": {"speedup": most, "alone": alone, "together": together},
+                                                    "rows": measured, "simulated": simulated}, indent=2))
     return 0 if all(figures["same"] for figures in measured) else 1
 
 

@@ -2,6 +2,7 @@
 parallel result with the serial one (the figures themselves are the benchmark's, not a test's)."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,9 +30,10 @@ def test_the_model_spreads_units_over_workers_and_queues_them_at_the_coordinator
     assert bench.makespan([1.0, 1.0], 1, 0.5, 0.0)[0] == 3.0
 
 
-def test_the_quick_run_of_a_row_says_the_parallel_result_is_the_serial_one():
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--rows", "exhaustive,dpor-last"],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+def test_the_quick_run_of_a_row_says_the_parallel_result_is_the_serial_one(tmp_path):
+    figures = tmp_path / "figures.json"
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--rows", "exhaustive,dpor-last",
+                           "--json", str(figures)], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("exhaustive"))
     assert row.endswith("yes") and "924/924" in row
@@ -39,3 +41,12 @@ def test_the_quick_run_of_a_row_says_the_parallel_result_is_the_serial_one():
     row = next(line for line in done.stdout.splitlines() if line.startswith("dpor-last"))
     assert row.endswith("yes") and "144/144" in row and "1.000" in row
     assert "load average at start" in done.stdout and "load average at end" in done.stdout
+    # what the machine gives two processes that share nothing, and what the workers did together
+    written = json.loads(figures.read_text())
+    capacity = written["capacity"]
+    assert len(capacity["together"]) == 2 and capacity["alone"] > 0
+    assert abs(capacity["speedup"] - 2 * capacity["alone"] / (sum(capacity["together"]) / 2)) < 1e-9
+    assert f"capacity: 2 processes at once ran {capacity['speedup']:.2f} times as fast as one" in done.stdout
+    exhaustive = next(row for row in written["rows"] if row["row"] == "exhaustive")
+    assert exhaustive["unit_seconds"] and exhaustive["steal"] >= 0
+    assert abs(exhaustive["work"] - sum(exhaustive["unit_seconds"]) / exhaustive["serial"]) < 1e-9
