@@ -33,6 +33,7 @@ ROWS = [
     ("counter 4x1", "exhaustive", "counter(4)[0]"),
     ("counter 4x1", "dpor", "counter(4)[0]"),
     ("counter 2x4", "exhaustive", "counters(2, 4)"),  # bench_peers' steady state against frontrun
+    ("counter 2x4", "dpor", "counters(2, 4)"),  # and bench_peers' dpor row beside it
     ("counter 3x3", "bounded", "counters(3, 3)"),  # two preemptions, the default
     ("independent 2x4", "exhaustive", "independent(2, 2)[0]"),
     ("philosophers 3", "exhaustive", "dining(3, ordered=False)"),

@@ -286,6 +286,16 @@ class DPOR:
         self.fresh = self.replay - 1 if self.replay else 0  # the first step not run before
         return not self.finished
 
+    def repeats(self, previous: int) -> int:
+        """How many leading choices of the coming execution are the last one's, below its
+        branch point (whose ``previous`` events the engine has): the engine takes those
+        threads without asking (``Execution.run``'s ``repeat``). The branch point itself is
+        asked: its thread may not be able to run there. ``pending_now`` is the run's own
+        list of pending steps, which the engine changes in place, so one call sets it."""
+        shared = min(self.replay - 1, previous) if self.replay else 0
+        self.position = shared
+        return shared
+
     def choose(self, enabled: list[int], pending: list) -> int:
         position = self.position
         self.position = position + 1
