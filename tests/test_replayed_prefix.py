@@ -129,7 +129,30 @@ def waits_in_another_place():
                     threads={"A": a, "B": b})
 
 
-@pytest.mark.parametrize("make", [drifting_write, drifting_read, ends_early, runs_longer, waits_in_another_place])
+def fails_later(from_run: int = 1):
+    """A raises after its first read from run ``from_run`` on: the run ends within the
+    previous run's prefix, every step of it the same."""
+    runs = itertools.count()
+
+    def a():
+        failing = next(runs) >= from_run
+        yield read("x")
+        if failing:
+            raise ValueError("only in later runs")
+        yield write("x", 1)
+        yield read("y")
+
+    def b():
+        yield write("y", 1)
+        yield read("x")
+        yield write("x", 2)
+    return Scenario("fails later", variables={"x": 0, "y": 0}, threads={"A": a, "B": b})
+
+
+NONDETERMINISTIC = [drifting_write, drifting_read, ends_early, runs_longer, waits_in_another_place, fails_later]
+
+
+@pytest.mark.parametrize("make", NONDETERMINISTIC)
 @pytest.mark.parametrize("strategy", ["exhaustive", "bounded"])
 def test_a_program_that_changes_within_the_replayed_prefix_is_reported_as_on_the_general_path(make, strategy):
     short = explore(make(), strategy=strategy)
@@ -140,7 +163,7 @@ def test_a_program_that_changes_within_the_replayed_prefix_is_reported_as_on_the
     assert said(short) == said(general)
 
 
-@pytest.mark.parametrize("make", [drifting_write, drifting_read, ends_early, runs_longer, waits_in_another_place])
+@pytest.mark.parametrize("make", NONDETERMINISTIC)
 def test_dpor_says_of_a_program_that_changes_within_its_replayed_prefix_what_it_says_on_the_general_path(make):
     assert said(explore(make(), strategy="dpor")) == said(explored_on_the_general_path(make(), strategy="dpor"))
 
@@ -175,3 +198,17 @@ def traces(increments: int) -> int:
         seen.add(frozenset((i, j, at["A", i] < at["B", j]) for i in range(n) for j in range(n)
                            if "write" in (steps[i], steps[j])))
     return len(seen)
+
+
+@pytest.mark.parametrize(("strategy", "from_run"), [("exhaustive", 1), ("exhaustive", 3), ("bounded", 1), ("bounded", 3),
+                                                     ("dpor", 1), ("dpor", 3), ("dpor", 5)])
+def test_a_thread_that_raises_only_in_later_runs_is_reported_as_nondeterministic(strategy, from_run):
+    # a run that ends early ends where its schedule went on before: nondeterminism, at the
+    # step after the last one both runs took. dpor's five runs all go through with
+    # from_run=5: the first witness replayed at the end fails (it was an internal error)
+    result = explore(fails_later(from_run), strategy=strategy)
+    assert result.stop_reason == "nondeterminism" and not result.complete
+    (finding,) = [f for f in result.findings if f.kind == "nondeterminism"]
+    assert finding.message.startswith("scenario 'fails later' is nondeterministic: the same schedule ran "
+                                      "differently after step 1: the run failed there, and before it went on")
+    assert result.executions == (from_run + 1 if from_run < 5 else 5)

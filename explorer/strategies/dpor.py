@@ -290,8 +290,11 @@ class DPOR:
         """How many leading choices of the coming execution are the last one's, below its
         branch point (whose ``previous`` events the engine has): the engine takes those
         threads without asking (``Execution.run``'s ``repeat``). The branch point itself is
-        asked: its thread may not be able to run there. ``pending_now`` is the run's own
-        list of pending steps, which the engine changes in place, so one call sets it."""
+        asked: its thread may not be able to run there. Its call gives ``pending_now``, the
+        run's own list of pending steps; a run that ends before it (only a program that is
+        not deterministic can: the last run went on from there) leaves None, and no steps
+        are taken as left waiting."""
+        self.pending_now = None
         shared = min(self.replay - 1, previous) if self.replay else 0
         self.position = shared
         return shared
