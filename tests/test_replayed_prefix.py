@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from explorer import Scenario, acquire, explore, read, release, write
 from explorer.strategies.base import DepthFirst
-from explorer.strategies.dpor import DPOR
 from explorer.strategies.exhaustive import Exhaustive
 from explorer.testing import strategies as xst
 
@@ -29,7 +28,6 @@ def said(result) -> dict:
 def explored_on_the_general_path(scenario, **options):
     with pytest.MonkeyPatch.context() as patch:
         patch.delattr(DepthFirst, "repeats")
-        patch.delattr(DPOR, "repeats")
         return explore(scenario, **options)
 
 
@@ -44,7 +42,7 @@ def adds(times):
 @settings(deadline=None, database=None, max_examples=80, suppress_health_check=[HealthCheck.too_slow])
 @given(xst.scenarios(objects="all", max_steps_per_thread=5, max_steps=10),
        st.sampled_from([{"strategy": "exhaustive"}, {"strategy": "bounded", "preemptions": 1},
-                        {"strategy": "bounded", "preemptions": 3}, {"strategy": "dpor"}]))
+                        {"strategy": "bounded", "preemptions": 3}]))
 def test_a_depth_first_search_says_the_same_on_the_short_path_as_on_the_general_one(scenario, options):
     assert said(explore(scenario, **options)) == said(explored_on_the_general_path(scenario, **options))
 
@@ -161,43 +159,6 @@ def test_a_program_that_changes_within_the_replayed_prefix_is_reported_as_on_the
     (finding,) = [f for f in short.findings if f.kind == "nondeterminism"]
     assert finding.message.startswith(f"scenario {make().name!r} is nondeterministic")
     assert said(short) == said(general)
-
-
-@pytest.mark.parametrize("make", NONDETERMINISTIC)
-def test_dpor_says_of_a_program_that_changes_within_its_replayed_prefix_what_it_says_on_the_general_path(make):
-    assert said(explore(make(), strategy="dpor")) == said(explored_on_the_general_path(make(), strategy="dpor"))
-
-
-@pytest.mark.parametrize("increments", [2, 3])
-def test_dpor_asks_its_strategy_only_from_each_executions_branch_point_on(increments, monkeypatch):
-    # below its branch point an execution repeats the last one's choices: the engine takes
-    # them, so the strategy is asked fewer times than there are steps, for the same runs
-    asked = []
-    choose = DPOR.choose
-    monkeypatch.setattr(DPOR, "choose", lambda self, enabled, pending: asked.append(1) or choose(self, enabled, pending))
-    scenario = Scenario("counter", variables={"x": 0}, threads={"A": adds(increments), "B": adds(increments)})
-    result = explore(scenario, strategy="dpor")
-    short = len(asked)
-    general = explored_on_the_general_path(scenario, strategy="dpor")
-    assert said(result) == said(general)
-    assert result.executions == traces(increments)
-    assert short < result.steps == len(asked) - short  # the general path asks at every step
-
-
-def traces(increments: int) -> int:
-    """Mazurkiewicz traces of two threads that each read then write x ``increments`` times,
-    counted by brute force: interleavings that order every conflicting pair alike (two
-    reads commute) are one trace."""
-    steps = ["read", "write"] * increments
-    n = len(steps)
-    seen = set()
-    for firsts in itertools.combinations(range(2 * n), n):  # the positions thread A's steps take
-        at = {("A", i): p for i, p in enumerate(firsts)}
-        rest = [p for p in range(2 * n) if p not in firsts]
-        at.update({("B", i): p for i, p in enumerate(rest)})
-        seen.add(frozenset((i, j, at["A", i] < at["B", j]) for i in range(n) for j in range(n)
-                           if "write" in (steps[i], steps[j])))
-    return len(seen)
 
 
 @pytest.mark.parametrize(("strategy", "from_run"), [("exhaustive", 1), ("exhaustive", 3), ("bounded", 1), ("bounded", 3),

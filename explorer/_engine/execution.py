@@ -114,14 +114,14 @@ class Execution:
             if plain is not None:
                 plain.enter(self)  # plain code's threads are greenlets; threading is patched till exit
             status = self._run(choose, max_steps, previous, locate, repeat)
-            if (status is COMPLETED or status is DEADLOCKED or status is FAILED) and self.agreed < 0 \
+            if status is FAILED and self.findings[-1].kind == "step-timeout":
+                status = HUNG  # a step that hangs says so, where it hangs (real_blocking.py)
+            elif (status is COMPLETED or status is DEADLOCKED or status is FAILED) and self.agreed < 0 \
                     and len(self.events) < len(previous):
                 # every step the previous run's, and it went on from here: this one cannot end
                 # here unless something outside the schedule changed (a thread raises now)
                 self._ended_early(previous, status)
                 status = DIVERGED
-            if status is FAILED and self.findings[-1].kind == "step-timeout":
-                status = HUNG
             if self.ended_at and (status is COMPLETED or status is DEADLOCKED):
                 self._check_locks_at_end()  # a run an error cut short ends with that error alone
         finally:
