@@ -254,7 +254,7 @@ def _check_same(scenario: Scenario, program: Program, run: _Run, max_steps: int)
     again = _Run(program)
     again.run(strategy.choose, max_steps, run.events)
     if again.status == DIVERGED:
-        raise NondeterminismError(f"scenario {scenario.name!r}: {again.findings[-1].message}")
+        raise NondeterminismError(again.findings[-1].message)  # it names the scenario and the step
     # findings compare by key: a message may show an object's address, which differs between runs
     first = (run.status, len(run.events), [f.key for f in run.findings])
     second = (again.status, len(again.events), [f.key for f in again.findings])

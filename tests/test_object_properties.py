@@ -310,6 +310,14 @@ def _traces_run(scenario, strategy_class) -> set:
             runs.append([])
             return super().begin()
 
+        def repeats(self, previous):
+            # the engine takes the last run's first ``shared`` threads without asking: the
+            # same steps, as it checks against the last run's events
+            shared = super().repeats(previous)
+            if shared:
+                runs[-1].extend(runs[-2][:shared])
+            return shared
+
         def choose(self, enabled, pending):
             thread = super().choose(enabled, pending) if strategy_class is DPOR else super().choose(enabled)
             runs[-1].append((thread, pending[thread]))

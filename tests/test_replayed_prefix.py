@@ -1,6 +1,7 @@
 """A depth-first search's replayed prefix: each execution repeats the previous one's
 choices up to the branch point, so the engine takes those threads without asking the
-strategy, and runs their reads and writes on a short path. A search says exactly what it
+strategy, and runs their reads and writes on a short path (exhaustive and bounded search,
+and dpor below its branch point). A search says exactly what it
 says when every step takes the general path, nondeterministic programs included."""
 
 import itertools
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from explorer import Scenario, acquire, explore, read, release, write
 from explorer.strategies.base import DepthFirst
+from explorer.strategies.dpor import DPOR
 from explorer.strategies.exhaustive import Exhaustive
 from explorer.testing import strategies as xst
 
@@ -27,6 +29,7 @@ def said(result) -> dict:
 def explored_on_the_general_path(scenario, **options):
     with pytest.MonkeyPatch.context() as patch:
         patch.delattr(DepthFirst, "repeats")
+        patch.delattr(DPOR, "repeats")
         return explore(scenario, **options)
 
 
@@ -41,7 +44,7 @@ def adds(times):
 @settings(deadline=None, database=None, max_examples=80, suppress_health_check=[HealthCheck.too_slow])
 @given(xst.scenarios(objects="all", max_steps_per_thread=5, max_steps=10),
        st.sampled_from([{"strategy": "exhaustive"}, {"strategy": "bounded", "preemptions": 1},
-                        {"strategy": "bounded", "preemptions": 3}]))
+                        {"strategy": "bounded", "preemptions": 3}, {"strategy": "dpor"}]))
 def test_a_depth_first_search_says_the_same_on_the_short_path_as_on_the_general_one(scenario, options):
     assert said(explore(scenario, **options)) == said(explored_on_the_general_path(scenario, **options))
 
@@ -126,7 +129,30 @@ def waits_in_another_place():
                     threads={"A": a, "B": b})
 
 
-@pytest.mark.parametrize("make", [drifting_write, drifting_read, ends_early, runs_longer, waits_in_another_place])
+def fails_later(from_run: int = 1):
+    """A raises after its first read from run ``from_run`` on: the run ends within the
+    previous run's prefix, every step of it the same."""
+    runs = itertools.count()
+
+    def a():
+        failing = next(runs) >= from_run
+        yield read("x")
+        if failing:
+            raise ValueError("only in later runs")
+        yield write("x", 1)
+        yield read("y")
+
+    def b():
+        yield write("y", 1)
+        yield read("x")
+        yield write("x", 2)
+    return Scenario("fails later", variables={"x": 0, "y": 0}, threads={"A": a, "B": b})
+
+
+NONDETERMINISTIC = [drifting_write, drifting_read, ends_early, runs_longer, waits_in_another_place, fails_later]
+
+
+@pytest.mark.parametrize("make", NONDETERMINISTIC)
 @pytest.mark.parametrize("strategy", ["exhaustive", "bounded"])
 def test_a_program_that_changes_within_the_replayed_prefix_is_reported_as_on_the_general_path(make, strategy):
     short = explore(make(), strategy=strategy)
@@ -135,3 +161,55 @@ def test_a_program_that_changes_within_the_replayed_prefix_is_reported_as_on_the
     (finding,) = [f for f in short.findings if f.kind == "nondeterminism"]
     assert finding.message.startswith(f"scenario {make().name!r} is nondeterministic")
     assert said(short) == said(general)
+
+
+@pytest.mark.parametrize("make", NONDETERMINISTIC)
+def test_dpor_says_of_a_program_that_changes_within_its_replayed_prefix_what_it_says_on_the_general_path(make):
+    assert said(explore(make(), strategy="dpor")) == said(explored_on_the_general_path(make(), strategy="dpor"))
+
+
+@pytest.mark.parametrize("increments", [1, 2, 3])
+def test_dpor_asks_its_strategy_only_from_each_executions_branch_point_on(increments, monkeypatch):
+    # below its branch point an execution repeats the last one's choices: the engine takes
+    # them, so the strategy is asked fewer times than there are steps, for the same runs,
+    # one per Mazurkiewicz trace
+    asked = []
+    choose = DPOR.choose
+    monkeypatch.setattr(DPOR, "choose", lambda self, enabled, pending: asked.append(1) or choose(self, enabled, pending))
+    scenario = Scenario("counter", variables={"x": 0}, threads={"A": adds(increments), "B": adds(increments)})
+    result = explore(scenario, strategy="dpor")
+    short = len(asked)
+    general = explored_on_the_general_path(scenario, strategy="dpor")
+    assert said(result) == said(general)
+    assert result.executions == traces(increments)
+    assert short < result.steps == len(asked) - short  # the general path asks at every step
+
+
+def traces(increments: int) -> int:
+    """Mazurkiewicz traces of two threads that each read then write x ``increments`` times,
+    counted by brute force: interleavings that order every conflicting pair alike (two
+    reads commute) are one trace."""
+    steps = ["read", "write"] * increments
+    n = len(steps)
+    seen = set()
+    for firsts in itertools.combinations(range(2 * n), n):  # the positions thread A's steps take
+        at = {("A", i): p for i, p in enumerate(firsts)}
+        rest = [p for p in range(2 * n) if p not in firsts]
+        at.update({("B", i): p for i, p in enumerate(rest)})
+        seen.add(frozenset((i, j, at["A", i] < at["B", j]) for i in range(n) for j in range(n)
+                           if "write" in (steps[i], steps[j])))
+    return len(seen)
+
+
+@pytest.mark.parametrize(("strategy", "from_run"), [("exhaustive", 1), ("exhaustive", 3), ("bounded", 1), ("bounded", 3),
+                                                     ("dpor", 1), ("dpor", 3), ("dpor", 5)])
+def test_a_thread_that_raises_only_in_later_runs_is_reported_as_nondeterministic(strategy, from_run):
+    # a run that ends early ends where its schedule went on before: nondeterminism, at the
+    # step after the last one both runs took. dpor's five runs all go through with
+    # from_run=5: the first witness replayed at the end fails (it was an internal error)
+    result = explore(fails_later(from_run), strategy=strategy)
+    assert result.stop_reason == "nondeterminism" and not result.complete
+    (finding,) = [f for f in result.findings if f.kind == "nondeterminism"]
+    assert finding.message.startswith("scenario 'fails later' is nondeterministic: the same schedule ran "
+                                      "differently after step 1: the run failed there, and before it went on")
+    assert result.executions == (from_run + 1 if from_run < 5 else 5)

@@ -73,7 +73,10 @@ def test_replay_detects_a_thread_that_stops_early_on_the_second_run():
             return
         yield write("x", 1)
 
-    with pytest.raises(NondeterminismError, match="ran twice ended completed after 2 steps, then completed after 1"):
+    # the second run ends where the first went on: named with the step both took
+    with pytest.raises(NondeterminismError, match=r"^scenario 'flaky' is nondeterministic: the same schedule ran "
+                                                  r"differently after step 1: the run ended there, and before it "
+                                                  r"went on \(thread A did write\('x', 1\)\)"):
         replay(Scenario("flaky", variables={"x": 0}, threads={"A": flaky}), ["A", "A"])
 
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -632,17 +633,26 @@ def test_a_finding_from_a_run_that_does_not_repeat_is_never_reported_and_the_res
 def test_crosscheck_matches_a_real_thread_hang_with_the_step_timeout_exploration_found():
     from explorer import crosscheck
 
+    done = threading.Event()  # the real thread spins till the test ends: it cannot be killed
+
     def spins():
         yield read("x")
-        while True:
+        while not done.is_set():
             time.sleep(0.01)
 
     scenario = Scenario("spins", variables={"x": 0}, threads={"A": spins})
-    model = explore(scenario, strategy="exhaustive", step_timeout=0.3)
-    assert [f.kind for f in model.findings] == ["step-timeout"]
-    check = crosscheck(scenario, runs=1, timeout=0.5, model=model)
-    (hung,) = [row for row in check.rows if row.what == "hung"]
-    assert not check.unexpected and hung.flagged_by == ("step-timeout",) and "MODEL IS WRONG" not in check.render()
+    try:
+        model = explore(scenario, strategy="exhaustive", step_timeout=0.3)
+        assert [f.kind for f in model.findings] == ["step-timeout"]
+        check = crosscheck(scenario, runs=1, timeout=0.5, model=model)
+        (hung,) = [row for row in check.rows if row.what == "hung"]
+        assert not check.unexpected and hung.flagged_by == ("step-timeout",) and "MODEL IS WRONG" not in check.render()
+    finally:
+        done.set()
+    for thread in threading.enumerate():  # the hung run's thread, left behind by crosscheck
+        if thread.name.startswith("explorer-"):
+            thread.join(5)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("explorer-")]
 
 
 # ---- the README states the guarantees ------------------------------------------------------------

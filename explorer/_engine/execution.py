@@ -114,6 +114,12 @@ class Execution:
             if plain is not None:
                 plain.enter(self)  # plain code's threads are greenlets; threading is patched till exit
             status = self._run(choose, max_steps, previous, locate, repeat)
+            if (status is COMPLETED or status is DEADLOCKED or status is FAILED) and self.agreed < 0 \
+                    and len(self.events) < len(previous):
+                # every step the previous run's, and it went on from here: this one cannot end
+                # here unless something outside the schedule changed (a thread raises now)
+                self._ended_early(previous, status)
+                status = DIVERGED
             if status is FAILED and self.findings[-1].kind == "step-timeout":
                 status = HUNG
             if self.ended_at and (status is COMPLETED or status is DEADLOCKED):
@@ -796,6 +802,19 @@ class Execution:
                    f"{position + 1}: {detail}. Exploration assumes each thread does the same "
                    f"thing given the same values read; randomness, time, or state kept between "
                    f"runs (globals, default arguments, closures) break that.")
+        self._add("nondeterminism", "error", None, (), message, {"step": position + 1})
+
+    def _ended_early(self, previous: Sequence[tuple], status: str) -> None:
+        """A run that ended (``status``) within the previous run, every step of it the same."""
+        position = len(self.events)
+        names = self.program.thread_names
+        how = "failed" if status is FAILED else "deadlocked" if status is DEADLOCKED else "ended"
+        message = (f"scenario {self.program.scenario.name!r} is nondeterministic: the same schedule "
+                   f"ran differently after step {position}: the run {how} there, and before it went on "
+                   f"(thread {names[previous[position][0]]} did {_describe_event(previous[position])}). "
+                   f"Exploration assumes each thread does the same thing given the same values read; "
+                   f"randomness, time, or state kept between runs (globals, default arguments, "
+                   f"closures) break that.")
         self._add("nondeterminism", "error", None, (), message, {"step": position + 1})
 
     def _add(self, kind: str, severity: str, thread: int | None, key: tuple, message: str,

@@ -150,7 +150,8 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
             run = Execution(program)
             try:
                 if needs_pending:  # the strategy also sees which step each thread would take
-                    status = run.run(lambda enabled, run=run: choose(enabled, run.pending), max_steps, previous)
+                    status = run.run(lambda enabled, run=run: choose(enabled, run.pending), max_steps, previous,
+                                     repeat=repeats(len(previous)) if repeats is not None else 0)
                 elif state_keys is not None:  # the strategy also sees the key of each state reached
                     status = run.run(lambda enabled, key=state_keys.follow(run): choose(enabled, key, run.pending),
                                      max_steps, previous)

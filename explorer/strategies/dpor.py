@@ -286,6 +286,19 @@ class DPOR:
         self.fresh = self.replay - 1 if self.replay else 0  # the first step not run before
         return not self.finished
 
+    def repeats(self, previous: int) -> int:
+        """How many leading choices of the coming execution are the last one's, below its
+        branch point (whose ``previous`` events the engine has): the engine takes those
+        threads without asking (``Execution.run``'s ``repeat``). The branch point itself is
+        asked: its thread may not be able to run there. Its call gives ``pending_now``, the
+        run's own list of pending steps; a run that ends before it (only a program that is
+        not deterministic can: the last run went on from there) leaves None, and no steps
+        are taken as left waiting."""
+        self.pending_now = None
+        shared = min(self.replay - 1, previous) if self.replay else 0
+        self.position = shared
+        return shared
+
     def choose(self, enabled: list[int], pending: list) -> int:
         position = self.position
         self.position = position + 1
