@@ -14,6 +14,7 @@ from explorer._engine.program import Program
 from explorer.detectors.lock_order import LockOrderEdges, lock_order_edges
 from explorer.detectors.lost_update import LostUpdateKeys, lost_update_keys
 from explorer.detectors.races import ACCESSES, RacePairs, race_pairs, witness_ranks
+from explorer.strategies.dpor import DPOR
 from explorer.strategies.exhaustive import Exhaustive
 from explorer.testing import strategies as xst
 from explorer.testing.strategies import StraightLine
@@ -155,6 +156,40 @@ def test_a_search_with_resumed_detectors_shows_the_same_findings_occurrences_and
 @pytest.mark.parametrize("strategy", ["exhaustive", "dpor", "stateful", "bounded"])
 def test_the_library_scenarios_show_the_same_results_with_resumed_detectors_as_from_scratch(scenario, strategy):
     assert shown(explore(scenario, strategy=strategy)) == shown(explored_from_scratch(scenario, strategy))
+
+
+def dpor_analysing_from_scratch(scenario, **options):
+    """dpor whose race analysis starts from the first step after every execution,
+    instead of going on from the steps it shares with the last one analysed."""
+    begin = DPOR.begin
+
+    def forgetting(self):
+        self.kept = 0
+        return begin(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DPOR, "begin", forgetting)
+        return explore(scenario, strategy="dpor", **options)
+
+
+@settings(QUICK, max_examples=80)
+@given(xst.scenarios(objects="all", max_steps_per_thread=5, max_steps=10))
+@example(Scenario("rlocked", variables={"x": 0}, locks={"m": "rlock"},
+                  threads={"A": StraightLine([("acquire", "m"), ("acquire", "m"), ("write", "x", 1),
+                                              ("release", "m"), ("release", "m")]),
+                           "B": StraightLine([("acquire", "m"), ("read", "x"), ("release", "m")])}))
+def test_dpor_resuming_its_race_analysis_runs_the_executions_it_runs_analysing_each_from_scratch(scenario):
+    # who holds each lock, happens-before and each lock's acquires, rewound to the first
+    # new step: the same runs in the same order, so the same counts, findings and traces
+    resumed = explore(scenario, strategy="dpor")
+    assert shown(resumed) == shown(dpor_analysing_from_scratch(scenario))
+    assert resumed.steps == dpor_analysing_from_scratch(scenario).steps
+
+
+@pytest.mark.parametrize("scenario", [counter.lost_update, dining_philosophers.dining_philosophers,
+                                      fake_database.fake_database_update, abba.abba_deadlock])
+def test_dpor_resuming_its_race_analysis_agrees_with_analysing_from_scratch_on_the_library(scenario):
+    assert shown(explore(scenario, strategy="dpor")) == shown(dpor_analysing_from_scratch(scenario))
 
 
 def races_as_noted(scenario, strategy):

@@ -64,34 +64,72 @@ def _without_reentry(events: list[tuple[int, tuple]], role=_plain_role, reentran
     re-takes it); ``reentrant`` maps a lock to whether it is an RLock (None: all plain).
     The positions of releases of a plain Lock nobody holds go in ``unheld``.
     """
-    holder: dict[str, list] = {}  # lock -> [thread, depth]
-    result = []
+    locks = _Locks(role, reentrant)
     for thread, step in events:
-        part = role(step)
+        locks.add(thread, step)
+    if unheld is not None:
+        unheld |= locks.unheld
+    return locks.events
+
+
+class _Locks:
+    """:func:`_without_reentry` kept from one execution to the next: rewound to the first
+    step the next one does not share with it, then extended by its new steps."""
+
+    __slots__ = ("events", "holder", "holders", "reentrant", "role", "unheld")
+
+    def __init__(self, role=_plain_role, reentrant=None) -> None:
+        self.role = role
+        self.reentrant = reentrant
+        self.events: list[tuple[int, tuple]] = []
+        self.holder: dict[str, tuple[int, int]] = {}  # lock -> (thread, depth); replaced, never changed
+        self.holders: list[dict] = []  # per step, ``holder`` before it
+        self.unheld: set[int] = set()  # positions of releases of a plain Lock nobody held
+
+    def rewind(self, position: int) -> None:
+        if position < len(self.events):
+            self.holder = self.holders[position]
+            del self.events[position:]
+            del self.holders[position:]
+            if self.unheld:
+                self.unheld = {u for u in self.unheld if u < position}
+
+    def add(self, thread: int, step: tuple) -> None:
+        self.holders.append(self.holder)
+        part = self.role(step)
         if part is not None:
             what, lock = part
+            holder = self.holder
             held = holder.get(lock)
+            changed = None  # the new (thread, depth), or () to free the lock
             if what == ACQUIRE:
                 if held is not None and held[0] == thread:
-                    held[1] += 1
+                    changed = (thread, held[1] + 1)
                     step = _LOCAL
                 else:
-                    holder[lock] = [thread, 1]
+                    changed = (thread, 1)
             elif what == REACQUIRE:
-                holder[lock] = [thread, step[2]]
+                changed = (thread, step[2])
             elif held is None or held[0] != thread:  # not its holder
+                reentrant = self.reentrant
                 rlock = reentrant is not None and reentrant.get(lock, True)
-                if what == RELEASE and held is None and not rlock and unheld is not None:
-                    unheld.add(len(result))
-                elif what == RELEASE and not rlock:
-                    holder.pop(lock, None)  # a Lock's foreign release frees it
+                if what == RELEASE and held is None and not rlock:
+                    self.unheld.add(len(self.events))
+                elif what == RELEASE and not rlock and held is not None:
+                    changed = ()  # a Lock's foreign release frees it
             elif what == RELEASE and held[1] > 1:
-                held[1] -= 1
+                changed = (thread, held[1] - 1)
                 step = _LOCAL
             else:
-                holder.pop(lock, None)
-        result.append((thread, step))
-    return result
+                changed = ()
+            if changed is not None:
+                holder = dict(holder)
+                if changed:
+                    holder[lock] = changed
+                else:
+                    del holder[lock]
+                self.holder = holder
+        self.events.append((thread, step))
 
 
 #: What a wakeup tree holds for a step that failed (:meth:`DPOR._fail_sooner`): the end of
@@ -133,7 +171,7 @@ class _Order:
     """
 
     __slots__ = ("after", "footprint", "index", "last_global", "last_of", "last_use", "last_write", "previous",
-                 "reads", "spawned")
+                 "reads", "spawned", "undo")
 
     def __init__(self, after: list[int], footprint, index: dict, spawned: dict) -> None:
         self.after = after  # per step, the bitmask of the steps that happen before it
@@ -146,6 +184,7 @@ class _Order:
         self.index = index  # thread name -> number
         self.spawned = spawned  # thread -> the step that started it
         self.last_global: int | None = None  # the last step dependent with every step
+        self.undo: list[tuple] = []  # per step, what ``add`` replaced: ``rewind`` puts it back
 
     def before(self, thread: int, step: tuple) -> int:
         """The steps so far that happen before ``thread`` taking ``step`` next."""
@@ -189,17 +228,64 @@ class _Order:
         self.previous.append(self.spawned.get(thread) if previous is None else previous)
         self.last_of[thread] = j
         if touches_everything(step):
+            self.undo.append((thread, previous, self.last_global))
             self.last_global = j
             return
         kind = step[0]
         if kind == "read":
+            self.undo.append((thread, previous, self.last_global, _READ, step[1]))
             self.reads.setdefault(step[1], []).append(j)
         elif kind == "write" or kind == "update":
-            self.last_write[step[1]] = j
-            self.reads[step[1]] = []
+            name = step[1]
+            self.undo.append((thread, previous, self.last_global, _WRITE, name, self.last_write.get(name),
+                              self.reads.get(name)))
+            self.last_write[name] = j
+            self.reads[name] = []
         elif kind != "local":
-            for name in self.footprint(step):
-                self.last_use[name] = j
+            last_use = self.last_use
+            names = self.footprint(step)
+            self.undo.append((thread, previous, self.last_global, _USE, [(name, last_use.get(name)) for name in names]))
+            for name in names:
+                last_use[name] = j
+        else:
+            self.undo.append((thread, previous, self.last_global))
+
+    def rewind(self, position: int) -> None:
+        """Back to the order of the steps before ``position``, undoing the later ``add``s."""
+        undo, last_of = self.undo, self.last_of
+        while len(undo) > position:
+            entry = undo.pop()
+            thread, previous, self.last_global = entry[0], entry[1], entry[2]
+            if previous is None:
+                del last_of[thread]
+            else:
+                last_of[thread] = previous
+            if len(entry) == 3:
+                continue
+            what = entry[3]
+            if what is _READ:
+                self.reads[entry[4]].pop()
+            elif what is _WRITE:
+                name, write, reads = entry[4], entry[5], entry[6]
+                if write is None:
+                    del self.last_write[name]
+                else:
+                    self.last_write[name] = write
+                if reads is None:
+                    del self.reads[name]
+                else:
+                    self.reads[name] = reads
+            else:
+                last_use = self.last_use
+                for name, use in reversed(entry[4]):
+                    if use is None:
+                        last_use.pop(name, None)
+                    else:
+                        last_use[name] = use
+        del self.previous[position:]
+
+
+_READ, _WRITE, _USE = "read", "write", "use"  # what an _Order.undo entry puts back
 
 
 def _plain_may_block(step: tuple) -> bool:
@@ -260,6 +346,12 @@ class DPOR:
         self.pruned = 0
         self.fresh = 0
         self.after: list[int] = []  # per step of the execution: the steps that happen before it
+        # the race analysis of the last execution analysed, and how many of its steps the
+        # coming one shares with it (_add_races)
+        self.locks: _Locks | None = None
+        self.order: _Order | None = None
+        self.acquires: dict[str, list[int]] = {}  # per lock, the positions of the steps that take it
+        self.kept = 0
         self.footprint = _own
         self.role = _plain_role
         self.may_block = _plain_may_block
@@ -284,6 +376,7 @@ class DPOR:
         self.position = 0
         self.branch = self.replay - 1  # where this execution's new branch begins
         self.fresh = self.replay - 1 if self.replay else 0  # the first step not run before
+        self.kept = min(self.kept, self.fresh)  # (a run whose branch never ran is not analysed)
         return not self.finished
 
     def repeats(self, previous: int) -> int:
@@ -394,16 +487,31 @@ class DPOR:
         analysis already planned their races; what happens before them is kept too.
         """
         points = self.points
-        unheld: set[int] = set()  # releases of a Lock nobody held: a later acquire may come first
-        events = _without_reentry([(p.chosen, p.pending[p.chosen]) for p in points], self.role,
-                                  self.reentrant, unheld)
-        fresh = min(self.fresh, len(events))
+        # What the analysis of the steps this execution shares with the last one analysed
+        # worked out is kept (``kept`` of them): who holds each lock, happens-before, each
+        # lock's acquires. It is rewound to there and goes on over the new steps only.
+        fresh = min(self.fresh, len(points))
+        kept = min(self.kept, fresh)
+        locks, order, acquires = self.locks, self.order, self.acquires
+        if locks is None:
+            locks = self.locks = _Locks(self.role, self.reentrant)
+            order = self.order = _Order(self.after, self.footprint, self.thread_index, {})
+        locks.rewind(kept)
+        for point in points[kept:]:
+            chosen = point.chosen
+            locks.add(chosen, point.pending[chosen])
+        events = locks.events
+        unheld = locks.unheld  # releases of a Lock nobody held: a later acquire may come first
         after = self.after  # per event, the bitmask of the events that happen before it
         del after[fresh:]  # a work unit's first run has none yet: all are worked out
         known = len(after)
-        order = _Order(after, self.footprint, self.thread_index, self._births())
-        acquires: dict[str, list[int]] = {}  # per lock, the positions of the steps that take it
-        for j, (thread, step) in enumerate(events):
+        order.rewind(kept)
+        order.spawned = self._births()
+        for taken in acquires.values():
+            while taken and taken[-1] >= kept:
+                taken.pop()
+        for j in range(kept, len(events)):
+            thread, step = events[j]
             if j >= known:
                 after.append(order.before(thread, step))
             order.add(j, thread, step)
@@ -418,6 +526,7 @@ class DPOR:
                 # locked() run before the other thread's acquire was never tried after it)
                 for name in self.footprint(step):
                     acquires.setdefault(name, []).append(j)
+        self.kept = len(events)
         for j in range(fresh, len(events)):
             thread, step = events[j]
             self._races_of(events, after, j, thread, step, after[j], order.previous[j], acquires)
