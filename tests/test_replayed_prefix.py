@@ -213,3 +213,15 @@ def test_a_thread_that_raises_only_in_later_runs_is_reported_as_nondeterministic
     assert finding.message.startswith("scenario 'fails later' is nondeterministic: the same schedule ran "
                                       "differently after step 1: the run failed there, and before it went on")
     assert result.executions == (from_run + 1 if from_run < 5 else 5)
+
+
+@pytest.mark.parametrize("from_run", [2, 3, 5])
+def test_stateful_search_reports_a_thread_that_raises_only_in_later_runs_as_nondeterministic(from_run):
+    # its graph walk learns each step of a thread once, from fresh generators: a run the
+    # engine makes that ends where the walk saw the path go on is nondeterminism too
+    result = explore(fails_later(from_run), strategy="stateful")
+    assert result.stop_reason == "nondeterminism" and not result.complete
+    (finding,) = [f for f in result.findings if f.kind == "nondeterminism"]
+    assert finding.message.startswith("scenario 'fails later' is nondeterministic: the same schedule ran "
+                                      "differently after step 1: the run failed there, and before it went on "
+                                      "(thread A ")

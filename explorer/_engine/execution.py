@@ -806,12 +806,20 @@ class Execution:
 
     def _ended_early(self, previous: Sequence[tuple], status: str) -> None:
         """A run that ended (``status``) within the previous run, every step of it the same."""
+        before = previous[len(self.events)]
+        self._ended_before(f"thread {self.program.thread_names[before[0]]} did {_describe_event(before)}", status)
+
+    def ended_before(self, thread: int, status: str) -> None:
+        """A run that ended (``status``) where the search had seen ``thread`` take a step
+        (stateful search's graph walk learned each step of a thread once)."""
+        self._ended_before(f"thread {self.program.thread_names[thread]} took a step", status)
+
+    def _ended_before(self, went_on: str, status: str) -> None:
         position = len(self.events)
-        names = self.program.thread_names
         how = "failed" if status is FAILED else "deadlocked" if status is DEADLOCKED else "ended"
         message = (f"scenario {self.program.scenario.name!r} is nondeterministic: the same schedule "
                    f"ran differently after step {position}: the run {how} there, and before it went on "
-                   f"(thread {names[previous[position][0]]} did {_describe_event(previous[position])}). "
+                   f"({went_on}). "
                    f"Exploration assumes each thread does the same thing given the same values read; "
                    f"randomness, time, or state kept between runs (globals, default arguments, "
                    f"closures) break that.")

@@ -173,6 +173,11 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
                     run.release()
                     continue
             names = program.thread_names
+            if state_keys is not None and (status is COMPLETED or status is DEADLOCKED or status is FAILED):
+                going_on = strategy.going_on(len(run.events))
+                if going_on is not None:  # the graph walk saw this schedule go on from here
+                    run.ended_before(going_on, status)
+                    status = DIVERGED
             if needs_pending or state_keys is not None:  # how the run ended (a failure sleeps nowhere)
                 strategy.ended = status
             executions += 1

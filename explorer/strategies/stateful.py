@@ -310,6 +310,15 @@ class Stateful(Exhaustive):
         del sleeping[position + 1:]
         sleeping.append(after)
 
+    def going_on(self, ran: int) -> int | None:
+        """The thread the graph walk saw take step ``ran + 1`` of the path it handed out, when
+        the run ended after ``ran`` steps short of that path's end (a thread that raises, or
+        stops, only in later runs), else None. A replaying search compares runs instead."""
+        following = self.following
+        if self.graph is not None and ran < len(following):
+            return following[ran]
+        return None
+
     def end(self) -> None:
         if self.graph is not None:
             return
