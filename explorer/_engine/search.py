@@ -635,8 +635,10 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
     for fold, index in best.items():
         raw, events, occurrences, score = kept[index]
         sites = sites_of[id(events)][1]
+        variable, low, high = fold
         pairs = [(key, earlier, later) for key, earlier, later in race_pairs(events, len(names))
-                 if key[1] == fold[0] and tuple(sorted((sites[earlier], sites[later]))) == fold[1:]]
+                 if key[1] == variable and ((a := sites[earlier]) == low and sites[later] == high
+                                            or a == high and sites[later] == low)]
         if len(pairs) > 1:
             (key, earlier, later), rank = min(zip(pairs, witness_ranks(events, score[1], pairs)),
                                               key=lambda item: item[1])
