@@ -21,7 +21,7 @@ from ..detectors import (
 from ..detectors.lock_order import LockOrderEdges, with_locations
 from ..detectors.lost_update import LostUpdateKeys, lost_update_finding, lost_update_keys
 from ..detectors.races import ACCESSES as _ACCESSES
-from ..detectors.races import RacePairs
+from ..detectors.races import RacePairs, best_witnessed
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from .._text import shown, text_of
@@ -303,8 +303,10 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
         final_states[state] += count
         outcomes[Outcome._of(state, program.thread_names, returns)] += count
 
-    if about["reduced"]:
-        _in_witness_order(found, cut_short=stop_reason in ("time_limit", "interrupted"))
+    if about["reduced"] and stop_reason not in ("time_limit", "interrupted"):
+        # cut short, no other run stops at the same point: no order is canonical, and
+        # ordering 250,000 racing pairs takes a second the user is waiting for
+        _in_witness_order(found)
     visible = found if not locate.diverged else {
         key: entry for key, entry in found.items()
         if id(entry[1]) not in locate.diverged or entry[0].kind == "nondeterminism"}
@@ -640,8 +642,7 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
                  if key[1] == variable and ((a := sites[earlier]) == low and sites[later] == high
                                             or a == high and sites[later] == low)]
         if len(pairs) > 1:
-            (key, earlier, later), rank = min(zip(pairs, witness_ranks(events, score[1], pairs)),
-                                              key=lambda item: item[1])
+            (key, earlier, later), rank = best_witnessed(events, score[1], pairs)
             if rank < score:
                 kept[index] = [race_finding(key, earlier, later, events), events, occurrences, rank]
     return kept
@@ -747,19 +748,14 @@ def _in_canonical_order(tally: Tally) -> None:
     _reorder(tally.edge_witness, lambda edge, _best: shown(edge))
 
 
-def _in_witness_order(found: dict, cut_short: bool = False) -> None:
+def _in_witness_order(found: dict) -> None:
     """A reduced search's findings by kind, then in the order of their witnesses'
-    schedules, then of their keys' text. A search cut short (the time limit, Ctrl-C)
-    leaves ties in the order it found them: no other run stops at the same point, and
-    the text of 250,000 racing pairs' keys takes a second the user is waiting for."""
+    schedules, then of their keys' text. A search cut short keeps the order it found
+    them in, as a search that is not reduced does."""
     runs = {id(entry[1]): entry[1] for entry in found.values()}  # a run may show thousands
     rank = {key: n for n, key in enumerate(sorted(runs, key=lambda key: [event[0] for event in runs[key]]))}
-    if cut_short:
-        order = sorted([(entry[0].kind, rank[id(entry[1])], key, entry) for key, entry in found.items()],
-                       key=_ranked)
-    else:
-        order = sorted([(entry[0].kind, rank[id(entry[1])], shown(key), key, entry)
-                        for key, entry in found.items()], key=_ranked)
+    order = sorted([(entry[0].kind, rank[id(entry[1])], shown(key), key, entry)
+                    for key, entry in found.items()], key=_ranked)
     found.clear()
     found.update((item[-2], item[-1]) for item in order)
 

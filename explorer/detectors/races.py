@@ -383,10 +383,38 @@ def witness_ranks(events: list[tuple], preemptions: int, pairs: list[tuple[tuple
     >>> witness_ranks(interleaved, 1, [(None, 0, 2)])[0][0]
     False
     """
+    first, last, accessor = _first_and_last_accesses(events)
     length = len(events)
-    first: dict = {}  # (thread, variable) -> the position of its first access
-    last: dict = {}  # and of its last
-    accessor = [None] * length  # per position, (thread, variable) of a read or write
+    schedule = tuple([event[0] for event in events])
+    return [(last[accessor[earlier]] < later and first[accessor[later]] > earlier,
+             preemptions, later - earlier, length, earlier, later, schedule)
+            for _key, earlier, later in pairs]
+
+
+def best_witnessed(events: list[tuple], preemptions: int, pairs) -> tuple[tuple, tuple] | None:
+    """Of ``pairs`` (an iterable of racing pairs of the one execution ``events``), the one
+    it shows best and its rank: ``min(zip(pairs, witness_ranks(...)))`` by rank, without
+    a rank for each pair (two threads writing 500 times race in 250,000 pairs). The pairs
+    share the rank's preemptions, length and schedule, so they are compared on the rest.
+    None for no pairs."""
+    first, last, accessor = _first_and_last_accesses(events)
+    best = chosen = None
+    for pair in pairs:
+        _key, earlier, later = pair
+        rank = (last[accessor[earlier]] < later and first[accessor[later]] > earlier, later - earlier, earlier)
+        if best is None or rank < best:
+            best, chosen = rank, pair
+    if chosen is None:
+        return None
+    return chosen, witness_ranks(events, preemptions, [chosen])[0]
+
+
+def _first_and_last_accesses(events: list[tuple]) -> tuple[dict, dict, list]:
+    """Per (thread, variable), the position of its first access and of its last; and per
+    position, the (thread, variable) of a read or write there (None for other steps)."""
+    first: dict = {}
+    last: dict = {}
+    accessor = [None] * len(events)
     for position, event in enumerate(events):
         step = event[1]
         if step[0] in ACCESSES:
@@ -394,10 +422,7 @@ def witness_ranks(events: list[tuple], preemptions: int, pairs: list[tuple[tuple
             if key not in first:
                 first[key] = position
             last[key] = position
-    schedule = tuple([event[0] for event in events])
-    return [(last[accessor[earlier]] < later and first[accessor[later]] > earlier,
-             preemptions, later - earlier, length, earlier, later, schedule)
-            for _key, earlier, later in pairs]
+    return first, last, accessor
 
 
 #: The kinds of step that access a variable.
