@@ -823,7 +823,7 @@ class Execution:
                    f"Exploration assumes each thread does the same thing given the same values read; "
                    f"randomness, time, or state kept between runs (globals, default arguments, "
                    f"closures) break that.")
-        self._add("nondeterminism", "error", None, (), message, {"step": position + 1})
+        self._add("nondeterminism", "error", None, (), message, {"step": position + 1, "ended": True})
 
     def _add(self, kind: str, severity: str, thread: int | None, key: tuple, message: str,
              details: dict) -> None:

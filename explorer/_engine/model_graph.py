@@ -204,6 +204,10 @@ class ModelGraph:
         self.first = False
         self.owed = False  # the path holds a step that showed something new, not yet run
         self.passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed
+        # thread -> the generator _start learned its first step from, kept for the first
+        # transition learned from there: its later steps are seen too, not only a fresh
+        # generator's (a thread that raises from its second generator on is nondeterminism)
+        self.spare: dict = {}
         self._start()
 
     # ---- local states ------------------------------------------------------------------
@@ -287,6 +291,8 @@ class ModelGraph:
     def _fresh(self, thread: int, sent: tuple):
         """A fresh generator of thread ``thread`` sent ``sent``: at the step after them (a
         generator cannot be copied, so it is brought there again)."""
+        if not sent and thread in self.spare:
+            return self.spare.pop(thread)
         gen = self.program.factories[thread]()
         gen.send(None)
         for earlier, _cls in sent:
@@ -422,10 +428,12 @@ class ModelGraph:
                 raise Unsupported from None  # a thread that cannot start: the engine says why
             try:
                 locals_.append(self._local(thread, gen, step, 0, ()))
-            except _Special:
-                raise Unsupported from None  # a bad first step: the engine's runs say so
-            finally:
+            except BaseException as error:
                 _close(gen)
+                if isinstance(error, _Special):
+                    raise Unsupported from None  # a bad first step: the engine's runs say so
+                raise
+            self.spare[thread] = gen
         for a, move in enumerate(self.moves):
             for thread, local in enumerate(locals_):
                 self._map(a, local, locals_[move.threads[thread]])
@@ -526,10 +534,20 @@ class ModelGraph:
         if self.pruned + self.runs >= self.limit:
             self.spent = True
             return None
-        schedule = self._walk()
+        try:
+            schedule = self._walk()
+        finally:
+            if self.spare:  # the first path steps every thread that can step: its spare is used
+                self.drop_spares()
         if schedule is not None:
             self.runs += 1
         return schedule
+
+    def drop_spares(self) -> None:
+        """Close the generators :meth:`_start` kept that no transition used."""
+        spare, self.spare = self.spare, {}
+        for gen in spare.values():
+            _close(gen)
 
     def _walk(self) -> list[int] | None:
         stack, path = self.stack, self.path

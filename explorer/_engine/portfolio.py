@@ -131,14 +131,19 @@ def race(program: Program, options: dict, settings: Settings, deadline: Deadline
         return dataclasses.replace(settings, progress=report)
 
     contenders = [_Contender(name, program, options, settings_of(name), deadline, started) for name in CONTENDERS]
-    for contender in contenders:  # each binds its strategy (the walk is made) and waits for its turn
-        next(contender.driving)
+    # Each binds its strategy (stateful's walk starts a generator of every thread) when its
+    # first turn comes: the program's first run is dpor's, as with dpor alone, the run later
+    # runs are checked against (a thread that raises from its second run on is nondeterminism).
+    bound: set = set()
     running = list(contenders)
     out: dict = {}  # a contender that stopped at its own budget (max_executions, max_states) -> its about
     work = FIRST_TURN
     try:
         while running:
             for contender in list(running):
+                if contender.name not in bound:
+                    next(contender.driving)  # binds, and waits for its turn
+                    bound.add(contender.name)
                 contender.turn.extend(work)
                 began = time.monotonic()
                 try:
