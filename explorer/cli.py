@@ -342,13 +342,8 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tu
                 print(f"    {outcome}  {count}")
         if line:
             print(paint(line))
-        if args.untracked and getattr(scenario, "plain", None) is not None:
-            from .plain import untracked
-
-            blind = untracked(scenario)
-            print("  untracked shared state: " + ("none seen" if not blind else ""))
-            for entry in blind:
-                print(f"    {entry}")
+        if getattr(scenario, "plain", None) is not None:
+            _show_untracked(scenario, full=args.untracked)
         results.append(result)
         verdicts.append(verdict)
         unwritten += _write_artifacts(args, result)
@@ -390,6 +385,35 @@ def _check_workers(parser: argparse.ArgumentParser, args) -> None:
         parser.error("--address names a Ray cluster: it goes with --backend ray")
     if args.workers != 1 and args.strategy == "auto":
         parser.error("--strategy auto takes its turns in one process: with -j, choose --strategy dpor or stateful")
+
+
+#: The quick look for untracked shared state that `explorer run` takes at every plain
+#: program: a few traced runs, within a few seconds (``--untracked``: the full check).
+QUICK_UNTRACKED_RUNS = 3
+QUICK_UNTRACKED_SECONDS = 2.0
+
+
+def _show_untracked(scenario, full: bool) -> None:
+    """Shared state several threads write that the exploration did not see: with
+    ``--untracked`` the full check, listed under its heading; otherwise a quick look,
+    shown only when it finds some, as warnings (a global counter's race is no step)."""
+    from .plain import untracked
+
+    if full:
+        blind = untracked(scenario)
+        print("  untracked shared state: " + ("none seen" if not blind else ""))
+        for entry in blind:
+            print(f"    {entry}")
+        return
+    try:
+        blind = untracked(scenario, executions=QUICK_UNTRACKED_RUNS, time_limit=QUICK_UNTRACKED_SECONDS)
+    except ExplorerError:
+        return  # the exploration above said what is wrong with the scenario
+    for entry in blind:
+        name = entry.name if entry.kind == "global" else f"{entry.owner}.{entry.name}"
+        print(f"  WARNING [untracked] {entry.kind} {name} is written by {', '.join(entry.threads)} (first at "
+              f"{entry.location}) but not tracked, so no interleaving of its reads and writes was explored: "
+              f"{entry.fix} (--untracked: the full check)")
 
 
 def _stateful_options(args) -> dict:

@@ -90,3 +90,62 @@ def test_explorer_run_untracked_lists_the_blind_spot_of_a_plain_program(tmp_path
     out = capsys.readouterr().out
     assert "attribute Stats.n is written by main, Thread-1 (bump), Thread-2 (bump)" in out
     assert "add track=[Stats]" in out
+
+
+GLOBAL_COUNTER = (
+    "import threading\n"
+    "import explorer\n"
+    "counter = 0\n"
+    "def work():\n"
+    "    global counter\n"
+    "    for _ in range(2):\n"
+    "        counter += 1\n"
+    "def main():\n"
+    "    workers = [threading.Thread(target=work) for _ in range(2)]\n"
+    "    for worker in workers:\n"
+    "        worker.start()\n"
+    "    for worker in workers:\n"
+    "        worker.join()\n"
+    "scenario = explorer.program('global counter', main)\n")
+
+
+def test_explorer_run_warns_without_being_asked_that_a_global_counter_was_not_explored(tmp_path, capsys, monkeypatch):
+    # the tutorial's race (`global counter; counter += 1` in two threads) has no step to
+    # interleave: the run must not look like a clean bill of health
+    from explorer.cli import main
+
+    (tmp_path / "global_counter.py").write_text(GLOBAL_COUNTER)
+    monkeypatch.chdir(tmp_path)
+    main(["run", "global_counter.py"])
+    out = capsys.readouterr().out
+    (line,) = [line for line in out.splitlines() if "[untracked]" in line]
+    assert line.startswith("  WARNING [untracked] global counter is written by Thread-1 (work), Thread-2 (work) "
+                           "(first at global_counter.py:7) but not tracked, so no interleaving")
+    assert "move counter into an object of a tracked class" in line
+
+
+def test_explorer_run_says_nothing_of_untracked_state_where_every_shared_write_is_tracked(tmp_path, capsys,
+                                                                                          monkeypatch):
+    from explorer.cli import main
+
+    (tmp_path / "tracked_counter.py").write_text(
+        "import threading\n"
+        "import explorer\n"
+        "class Counter:\n"
+        "    def __init__(self):\n"
+        "        self.n = 0\n"
+        "def work(counter):\n"
+        "    counter.n += 1\n"
+        "def main():\n"
+        "    counter = Counter()\n"
+        "    workers = [threading.Thread(target=work, args=(counter,)) for _ in range(2)]\n"
+        "    for worker in workers:\n"
+        "        worker.start()\n"
+        "    for worker in workers:\n"
+        "        worker.join()\n"
+        "scenario = explorer.program('tracked counter', main, track=[Counter])\n")
+    monkeypatch.chdir(tmp_path)
+    main(["run", "tracked_counter.py"])
+    out = capsys.readouterr().out
+    assert "[lost-update]" in out
+    assert "untracked" not in out

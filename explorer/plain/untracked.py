@@ -45,9 +45,10 @@ class Untracked:
                 f"(first at {self.location}) but not tracked: {self.fix}")
 
 
-def untracked(scenario, executions: int = 20, seed: int = 0) -> list[Untracked]:
+def untracked(scenario, executions: int = 20, seed: int = 0, time_limit: float | None = None) -> list[Untracked]:
     """Attributes and globals of a plain program written by more than one thread but not
-    tracked, found in up to ``executions`` random runs (``seed`` picks them)."""
+    tracked, found in up to ``executions`` random runs (``seed`` picks them), within
+    ``time_limit`` seconds (None: no limit)."""
     from ..explore import explore  # the search runs the program; this module sits below it
 
     plain = getattr(scenario, "plain", None)
@@ -99,7 +100,7 @@ def untracked(scenario, executions: int = 20, seed: int = 0) -> list[Untracked]:
     before = sys.gettrace()
     sys.settrace(tracer)
     try:
-        explore(scenario, strategy="random", max_executions=executions, seed=seed)
+        explore(scenario, strategy="random", max_executions=executions, seed=seed, time_limit=time_limit)
     finally:
         sys.settrace(before)
     found = []
