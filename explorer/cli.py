@@ -343,7 +343,7 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tu
         if line:
             print(paint(line))
         if getattr(scenario, "plain", None) is not None:
-            _show_untracked(scenario, full=args.untracked)
+            _show_untracked(scenario, result, full=args.untracked)
         results.append(result)
         verdicts.append(verdict)
         unwritten += _write_artifacts(args, result)
@@ -393,11 +393,15 @@ QUICK_UNTRACKED_RUNS = 3
 QUICK_UNTRACKED_SECONDS = 2.0
 
 
-def _show_untracked(scenario, full: bool) -> None:
+def _show_untracked(scenario, result, full: bool) -> None:
     """Shared state several threads write that the exploration did not see: with
     ``--untracked`` the full check, listed under its heading; otherwise a quick look,
-    shown only when it finds some, as warnings (a global counter's race is no step)."""
+    shown only when it finds some, as warnings (a global counter's race is no step), or
+    when it ran out of time, as a note. No quick look after an exploration that stopped
+    short of its runs (Ctrl-C, the time limit, a step that hangs, a fault in the
+    scenario): it would stop there too. Ctrl-C during either raises KeyboardInterrupt."""
     from .plain import untracked
+    from .plain.untracked import look
 
     if full:
         blind = untracked(scenario)
@@ -405,10 +409,18 @@ def _show_untracked(scenario, full: bool) -> None:
         for entry in blind:
             print(f"    {entry}")
         return
+    if result.stop_reason not in (None, "max_executions"):
+        return
     try:
-        blind = untracked(scenario, executions=QUICK_UNTRACKED_RUNS, time_limit=QUICK_UNTRACKED_SECONDS)
+        blind, stop_reason = look(scenario, QUICK_UNTRACKED_RUNS, 0, QUICK_UNTRACKED_SECONDS)
     except ExplorerError:
         return  # the exploration above said what is wrong with the scenario
+    if stop_reason == "interrupted":
+        raise KeyboardInterrupt
+    if not blind and stop_reason == "time_limit":
+        print(f"  note: the quick look for untracked shared state (globals and attributes several threads "
+              f"write, which are no steps) ran out of its {QUICK_UNTRACKED_SECONDS:g} s: run with "
+              f"--untracked for the full check")
     for entry in blind:
         name = entry.name if entry.kind == "global" else f"{entry.owner}.{entry.name}"
         print(f"  WARNING [untracked] {entry.kind} {name} is written by {', '.join(entry.threads)} (first at "

@@ -149,3 +149,52 @@ def test_explorer_run_says_nothing_of_untracked_state_where_every_shared_write_i
     out = capsys.readouterr().out
     assert "[lost-update]" in out
     assert "untracked" not in out
+
+
+def test_a_quick_look_that_runs_out_of_time_says_so_instead_of_finding_nothing(tmp_path, capsys, monkeypatch):
+    # under the opcode tracer a loop of plain Python work is slow: the look is cut off before
+    # the write, and silence would read as "nothing untracked"
+    from explorer import cli
+
+    (tmp_path / "slow_counter.py").write_text(GLOBAL_COUNTER.replace(
+        "    for _ in range(2):\n        counter += 1\n",
+        "    total = 0\n    for i in range(300_000):\n        total += i\n    counter += 1\n"))
+    monkeypatch.setattr(cli, "QUICK_UNTRACKED_SECONDS", 0.1)
+    monkeypatch.chdir(tmp_path)
+    cli.main(["run", "slow_counter.py"])
+    out = capsys.readouterr().out
+    assert "[untracked]" not in out
+    assert ("  note: the quick look for untracked shared state (globals and attributes several threads "
+            "write, which are no steps) ran out of its 0.1 s: run with --untracked for the full check") in out
+
+
+def test_no_quick_look_follows_an_exploration_cut_short(tmp_path, capsys, monkeypatch):
+    from explorer.cli import main
+
+    # a thread that spins after its write stops the exploration at its step timeout: the
+    # look would spin there too
+    (tmp_path / "spinning_counter.py").write_text(GLOBAL_COUNTER.replace(
+        "        counter += 1\n", "        counter += 1\n    while True:\n        pass\n"))
+    monkeypatch.chdir(tmp_path)
+    main(["run", "spinning_counter.py", "--step-timeout", "0.2"])
+    out = capsys.readouterr().out
+    assert "INCOMPLETE: stopped because a step ran past step_timeout" in out and "untracked" not in out
+
+
+# SIGINT only under the quick look's tracer, as Ctrl-C pressed while it runs
+CTRL_C_IN_THE_LOOK = GLOBAL_COUNTER.replace("import threading\n", "import signal, sys, threading\n").replace(
+    "    global counter\n", "    global counter\n    if sys.gettrace() is not None:\n"
+                            "        signal.raise_signal(signal.SIGINT)\n")
+
+
+def test_ctrl_c_during_the_quick_look_stops_explorer_run_with_130(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "a_interrupted.py").write_text(CTRL_C_IN_THE_LOOK)
+    (tmp_path / "b_next.py").write_text(GLOBAL_COUNTER.replace("global counter'", "next'"))
+    done = subprocess.run([sys.executable, "-m", "explorer", "run", "a_interrupted.py", "b_next.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 130, done.stdout + done.stderr
+    assert "interrupted (Ctrl-C)" in done.stderr
+    assert "scenario 'next'" not in done.stdout  # nothing after it was explored

@@ -50,7 +50,7 @@ from .seats import SeatsBroken, composition, moved_epoch, renamed_step, seat_mov
 from .shared_visited import NEW
 from .state_keys import (inverse, renumbered_epoch, renumbered_mask, renumbered_stale, renumbering,
                          symmetric_groups)
-from .watchdog import DEADLINES, NO_DEADLINE, TimeLimitReached
+from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, TimeLimitReached
 
 FINISHED = "finished"
 #: How many states the walk keeps in a dict, whose lookups cost a tenth of a microsecond;
@@ -208,6 +208,7 @@ class ModelGraph:
         # transition learned from there: its later steps are seen too, not only a fresh
         # generator's (a thread that raises from its second generator on is nondeterminism)
         self.spare: dict = {}
+        self.learning = _Learning()
         self._start()
 
     # ---- local states ------------------------------------------------------------------
@@ -300,9 +301,36 @@ class ModelGraph:
         self.resent += len(sent)
         return gen
 
+    def _watched(self) -> tuple[int, object]:
+        """Let the watchdog (watchdog.py) watch the thread's own code the walk runs now,
+        outside any execution, as it watches an execution's step: code that never yields
+        is interrupted (``StepTimeout``: the walk hands that path to the engine, whose run
+        makes it a ``step-timeout`` finding; or the time limit). Each piece of code run is
+        one more event, so the walk's progress is seen. Returns what :meth:`_unwatched`
+        puts back."""
+        me = get_ident()
+        outer = RUNNING.get(me)
+        self.learning.events.count += 1
+        RUNNING[me] = self.learning
+        return me, outer
+
+    @staticmethod
+    def _unwatched(me: int, outer: object) -> None:
+        if outer is None:
+            RUNNING.pop(me, None)
+        else:
+            RUNNING[me] = outer
+
     def _run_as(self, thread: int, sent: tuple, ordinal: int, value, held) -> int:
         """The local state of thread ``thread`` sent ``sent`` and then ``value``: a fresh
         generator brought there (raises :class:`_Special` where the step ends the run)."""
+        me, outer = self._watched()
+        try:
+            return self._learn(thread, sent, ordinal, value, held)
+        finally:
+            self._unwatched(me, outer)
+
+    def _learn(self, thread: int, sent: tuple, ordinal: int, value, held) -> int:
         gen = None
         try:
             gen = self._fresh(thread, sent)
@@ -327,6 +355,7 @@ class ModelGraph:
         """Whether ``thread``, in ``local``, goes on when its step raises
         ``RuntimeError(message)`` there, as threading words it (code may test the words)."""
         gen = None
+        me, outer = self._watched()
         try:
             gen = self._fresh(thread, self.info[local][3])
             gen.throw(RuntimeError(message))
@@ -338,6 +367,7 @@ class ModelGraph:
             return False
         finally:
             _close(gen)
+            self._unwatched(me, outer)
         return True
 
     # ---- seat moves (:mod:`.seats`) -------------------------------------------------------
@@ -407,6 +437,16 @@ class ModelGraph:
     # ---- the walk ----------------------------------------------------------------------
 
     def _start(self) -> None:
+        me, outer = self._watched()  # each thread's code up to its first step
+        try:
+            self._begin()
+        except BaseException:  # the walk is given up (the strategy replays, or the search stops)
+            self.drop_spares()
+            raise
+        finally:
+            self._unwatched(me, outer)
+
+    def _begin(self) -> None:
         locals_ = []
         for thread, factory in enumerate(self.program.factories):
             try:
@@ -706,6 +746,13 @@ class ModelGraph:
         as the walk takes a step, with ``sleepers`` (the threads asleep at its point or
         tried there before it) for the sleep set below it (what it shows is handed out;
         into a state visited, nothing below)."""
+        try:
+            self._restart(start)
+        except BaseException:
+            self.drop_spares()
+            raise
+
+    def _restart(self, start: tuple) -> None:
         path, tried, cut, owed, sleeps = start
         sleepers, sleeps = (sleeps, None) if tried is None else (0, sleeps)
         self.stack.clear()
@@ -1221,6 +1268,30 @@ def _sent_token(value) -> object:
 def _typed(values) -> tuple:
     """Values with their types: ``1`` and ``True`` are equal, and different states."""
     return tuple((value, value.__class__) for value in values)
+
+
+class _Pieces:
+    """How many pieces of the threads' code the walk has run: its progress, as the number
+    of an execution's events is one's to the watchdog (``len``)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class _Learning:
+    """What the watchdog sees running while the walk runs a thread's own code: an execution
+    that has not ended (``status``), whose events are the pieces run."""
+
+    __slots__ = ("events", "status")
+
+    def __init__(self) -> None:
+        self.events = _Pieces()
+        self.status = None
 
 
 def _close(gen) -> None:

@@ -48,7 +48,17 @@ class Untracked:
 def untracked(scenario, executions: int = 20, seed: int = 0, time_limit: float | None = None) -> list[Untracked]:
     """Attributes and globals of a plain program written by more than one thread but not
     tracked, found in up to ``executions`` random runs (``seed`` picks them), within
-    ``time_limit`` seconds (None: no limit)."""
+    ``time_limit`` seconds (None: no limit). Ctrl-C during the runs raises
+    ``KeyboardInterrupt``."""
+    found, stop_reason = look(scenario, executions, seed, time_limit)
+    if stop_reason == "interrupted":
+        raise KeyboardInterrupt
+    return found
+
+
+def look(scenario, executions: int, seed: int, time_limit: float | None) -> tuple[list[Untracked], str | None]:
+    """:func:`untracked`'s entries, and why its runs stopped (the result's ``stop_reason``:
+    ``"time_limit"`` when the time ran out before ``executions`` runs were made)."""
     from ..explore import explore  # the search runs the program; this module sits below it
 
     plain = getattr(scenario, "plain", None)
@@ -100,7 +110,8 @@ def untracked(scenario, executions: int = 20, seed: int = 0, time_limit: float |
     before = sys.gettrace()
     sys.settrace(tracer)
     try:
-        explore(scenario, strategy="random", max_executions=executions, seed=seed, time_limit=time_limit)
+        stop_reason = explore(scenario, strategy="random", max_executions=executions, seed=seed,
+                              time_limit=time_limit).stop_reason
     finally:
         sys.settrace(before)
     found = []
@@ -112,7 +123,7 @@ def untracked(scenario, executions: int = 20, seed: int = 0, time_limit: float |
         else:
             fix = f"add track=[{cls.__name__}]" if cls is not None else "track its class"
         found.append(Untracked(kind, owner, name, tuple(threads), where, fix))
-    return sorted(found, key=lambda entry: (entry.kind, entry.owner, entry.name))
+    return sorted(found, key=lambda entry: (entry.kind, entry.owner, entry.name)), stop_reason
 
 
 _UNKNOWN = object()
