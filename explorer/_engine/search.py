@@ -576,8 +576,9 @@ def _check_witnesses(found: dict, witnesses: dict, locate: _Locator, stop_reason
         # on): a stateful search's graph walk, which learns each step from fresh
         # generators, may never run a path that meets the first run's to show it.
         locate(first)
-        if not locate.diverged.get(id(first), _NOT_ENDED).details.get("ended"):
-            locate.diverged.pop(id(first), None)
+        differed = locate.diverged.get(id(first))
+        if differed is not None and not differed.details.get("ended"):
+            del locate.diverged[id(first)]
     if not locate.diverged:
         return stop_reason
     first = next(iter(locate.diverged.values()))
@@ -695,8 +696,6 @@ def _locate(program: Program, events: list[tuple], max_steps: int, diverged: dic
         shown[id(events)] = {raw.key for raw in run.findings}
     return run.locations
 
-
-_NOT_ENDED = RawFinding("nondeterminism", "error", None, ("nondeterminism", None), "", {})
 
 #: Kinds of finding the detectors make from a run's events (the others the run itself makes).
 _DETECTED = frozenset({"race", "lost-update", "nonserializable", "invariant", "check", "lock-order-cycle",
