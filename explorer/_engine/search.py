@@ -21,7 +21,7 @@ from ..detectors import (
 from ..detectors.lock_order import LockOrderEdges, with_locations
 from ..detectors.lost_update import LostUpdateKeys, lost_update_finding, lost_update_keys
 from ..detectors.races import ACCESSES as _ACCESSES
-from ..detectors.races import RacePairs, best_witnessed
+from ..detectors.races import RacePairs, best_witnessed, witness_ranker
 from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from .._text import shown, text_of
@@ -787,9 +787,16 @@ def _shorten_witnesses(program: Program, max_steps: int, found: dict, deadline: 
     """
     names = program.thread_names
     shorter: dict[int, Execution | None] = {}  # id(events) -> the run of a shorter schedule
+    schedules: dict[int, tuple] = {}  # id(events) -> its threads in order: many findings share a witness
+
+    def order(entry):
+        schedule = schedules.get(id(entry[1]))
+        if schedule is None:
+            schedule = schedules[id(entry[1])] = tuple([event[0] for event in entry[1]])
+        return -_preempted(entry[0], entry[3]), schedule
     entries = sorted((entry for entry in found.values()
                       if _preempted(entry[0], entry[3]) > 0 and entry[0].kind != "lock-order-cycle"),
-                     key=lambda e: (-_preempted(e[0], e[3]), [event[0] for event in e[1]]))
+                     key=order)
     for entry in entries[:MAX_SHORTENED]:
         if deadline is not None and time.monotonic() >= deadline:
             return
@@ -882,12 +889,16 @@ def _interleave_races(program: Program, max_steps: int, found: dict, deadline: f
     """
     names = program.thread_names
     tried = 0
+    rankers: dict[int, object] = {}  # id(events) -> its witness_ranker: many races share a witness
     for entry in found.values():
         raw, events, score = entry[0], entry[1], entry[3]
         if raw.kind != "race":
             continue
         steps = raw.details["steps"]
-        shown = witness_ranks(events, score[1], [(raw.key, *steps)])[0]
+        ranker = rankers.get(id(events))
+        if ranker is None:
+            ranker = rankers[id(events)] = witness_ranker(events)
+        shown = ranker(score[1], [(raw.key, *steps)])[0]
         if not shown[0]:
             continue  # its schedule interleaves around it already
         entry[3] = shown
