@@ -48,7 +48,6 @@ def site(tmp_path_factory):
     return target
 
 
-@pytest.mark.slow
 def test_the_site_builds_strictly_with_a_page_for_every_docs_file_and_the_tutorial_notebooks(site):
     for page in PAGES:
         name = "index.html" if page.stem == "index" else f"{page.stem}/index.html"
@@ -58,7 +57,6 @@ def test_the_site_builds_strictly_with_a_page_for_every_docs_file_and_the_tutori
         "06-queue.ipynb"]
 
 
-@pytest.mark.slow
 def test_the_site_pages_open_in_headless_chromium_with_their_title_and_navigation(site, tmp_path):
     from tests.test_report_html import chromium, run_chromium
 

@@ -8,9 +8,6 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-#: A kernel per notebook and a browser: run by default, left out by -m 'not slow'.
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).parent.parent
 TUTORIALS = sorted((ROOT / "docs" / "tutorial").glob("*.ipynb"))
 

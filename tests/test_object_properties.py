@@ -2,9 +2,9 @@
 strategy agrees with exhaustive enumeration, every finding's trace replays to that finding, and
 independent threads give the arithmetic's counts.
 
-Two tiers: the default one runs a modest number of examples of each property; the ``slow``
-tier (``-m slow`` to run it alone, ``-m "not slow"`` to leave it out) runs many more, on
-larger programs. The regressions these properties found, each shrunk to its smallest
+Two tiers: the default one runs a modest number of examples of each property; the deep
+tier (tests marked ``slow``: ``-m slow`` runs it alone, ``--deep`` both, tests/conftest.py)
+runs many more, on larger programs. The regressions these properties found, each shrunk to its smallest
 scenario, are in test_object_regressions.py.
 """
 

@@ -2117,11 +2117,22 @@ def generated(first, second):
                             "T1": lambda shared: run_operations(second, shared)})
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(thread_operations(), thread_operations())
-def test_dpor_agrees_with_exhaustive_enumeration_on_generated_plain_programs(first, second):
+def assert_dpor_agrees(first, second):
     scenario = generated(first, second)
     assert verdicts(explored(scenario, "dpor")) == verdicts(explored(scenario))
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(thread_operations(), thread_operations())
+def test_dpor_agrees_with_exhaustive_enumeration_on_generated_plain_programs(first, second):
+    assert_dpor_agrees(first, second)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(thread_operations(), thread_operations())
+def test_dpor_agrees_with_exhaustive_enumeration_on_many_more_generated_plain_programs(first, second):
+    assert_dpor_agrees(first, second)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

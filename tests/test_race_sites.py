@@ -93,8 +93,8 @@ def racing_kinds(result) -> set:
 def test_the_walk_finds_every_race_by_its_lines_when_branches_reach_lines_late(scenario):
     for name, function in scenario.threads.items():
         note(f"{name}: {''.join(linecache.getlines(function.__code__.co_filename))}")
-    assume(explore(scenario, strategy="exhaustive", max_executions=20_000).complete)
-    exhaustive, keys = explored(scenario, "exhaustive")
+    exhaustive, keys = explored(scenario, "exhaustive", max_executions=20_000)
+    assume(exhaustive.complete)
     for symmetry in (False, True):
         result, found = explored(scenario, "stateful", symmetry=symmetry)
         if not symmetry:  # every finding key but races' (those are by step number)

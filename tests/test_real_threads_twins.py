@@ -8,7 +8,6 @@ import queue
 import threading
 from collections import Counter
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -131,7 +130,6 @@ producer_two_consumers = Scenario(
     threads={"P": producer, "C1": consumer_with_if, "C2": consumer_with_if})
 
 
-@pytest.mark.slow
 def test_crosscheck_of_a_condition_producer_consumer_finds_only_outcomes_the_model_has():
     check = crosscheck(producer_two_consumers, runs=150, seed=5)
     assert check.unexpected == [], check.render()
@@ -747,7 +745,6 @@ def programs_and_schedules(draw):
     return scenario, [program.thread_names[i] for i in chosen]
 
 
-@pytest.mark.slow
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs_and_schedules())
 def test_random_schedules_of_generated_programs_using_every_kind_replay_on_real_threads(drawn):
@@ -756,7 +753,6 @@ def test_random_schedules_of_generated_programs_using_every_kind_replay_on_real_
     assert no_runner_left() == []
 
 
-@pytest.mark.slow
 @settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs_and_schedules())
 def test_stress_runs_of_generated_programs_using_every_kind_show_only_outcomes_the_model_has(drawn):
@@ -787,7 +783,6 @@ def test_a_task_that_is_a_bound_method_made_afresh_in_each_run_is_no_nondetermin
         assert replays_like_the_model(scenario, schedule).final_state == State(x=1)
 
 
-@pytest.mark.slow
 @settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(xst.scenarios(objects="all", max_steps=60))
 def test_programs_the_public_strategy_draws_with_every_kind_agree_with_real_threads(scenario):

@@ -35,7 +35,8 @@ SLOW = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 def explored(scenario, strategy, **options):
     """The result, and every finding key the search gathered (races by thread and step
     number, before they are merged by source line, which the graph walk looks for). Stateful search runs without symmetry
-    unless ``symmetry=True``: with it, a finding of one thread stands for its twins'."""
+    unless ``symmetry=True``: with it, a finding of one thread stands for its twins'.
+    ``max_executions`` is a budget, as explore()'s."""
     keys = []
     original = search_module._public_findings
 
@@ -47,7 +48,7 @@ def explored(scenario, strategy, **options):
     try:
         made = (Stateful(symmetry=options.get("symmetry", False), exact=options.get("exact", False))
                 if strategy == "stateful" else STRATEGIES[strategy](0, None, None))
-        result = search(Program(scenario), made, strategy, Settings())
+        result = search(Program(scenario), made, strategy, Settings(max_executions=options.get("max_executions")))
     finally:
         search_module._public_findings = original
     LAST["strategy"] = made
