@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import random
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -182,6 +184,30 @@ class CrosscheckResult:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
 
+@contextlib.contextmanager
+def _ctrl_c_between_runs():
+    """While real threads run, Ctrl-C only raises a flag (``pressed[0]``), which the
+    cross-check reads between two runs. A KeyboardInterrupt raised at once lands in
+    whatever the main thread is doing, often inside threading's own locks (starting a
+    thread, waiting on an event), where it can leave a lock half released: the
+    cross-check then failed with a RuntimeError, or hung. Only the main thread may set a
+    handler, and one someone else set is kept: there Ctrl-C raises as before."""
+    pressed = [False]
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield pressed
+        return
+
+    def press(_signum, _frame):
+        pressed[0] = True
+
+    signal.signal(signal.SIGINT, press)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: float = 2.0,
                switch_probability: float = 0.5, model: ExplorationResult | None = None,
                max_steps: int = DEFAULT_MAX_STEPS, time_limit: float | None = None) -> CrosscheckResult:
@@ -260,8 +286,10 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     previous_interval = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)
     try:
-        with real:
+        with real, _ctrl_c_between_runs() as pressed:
             for _ in range(runs):
+                if pressed[0]:
+                    raise KeyboardInterrupt
                 if time_limit is not None and time.monotonic() - started > time_limit:
                     stopped = f"time_limit={time_limit}s reached after {done} runs"
                     break
@@ -286,6 +314,8 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
                                f"between steps (an endless loop without steps?); its threads are daemons "
                                f"and are left running")
                     break
+            if pressed[0]:
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         stopped = f"interrupted (Ctrl-C) after {done} runs"
         interrupted = True

@@ -111,6 +111,36 @@ def test_the_switch_interval_is_restored_after_a_crosscheck():
     assert sys.getswitchinterval() == before != SWITCH_INTERVAL
 
 
+CTRL_C_IN_A_RUN = """
+import os, signal, threading, time
+from explorer import Scenario, crosscheck, read, write
+
+pressed = []
+
+def presses_ctrl_c():
+    if threading.current_thread() is not threading.main_thread() and not pressed:  # on real threads only
+        pressed.append(True)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the main thread is starting threads, or waiting for this run
+    value = yield read("x")
+    yield write("x", value + 1)
+
+check = crosscheck(Scenario("ctrl-c", variables={"x": 0}, threads={"A": presses_ctrl_c, "B": presses_ctrl_c}),
+                   runs=1000, seed=1)
+print(check.runs, check.interrupted, check.unexpected == [], signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+print(check.stopped_early)
+"""
+
+
+def test_ctrl_c_while_real_threads_run_lets_that_run_end_and_starts_no_other():
+    # Raised at once, the KeyboardInterrupt landed inside threading's own locks (starting a
+    # thread, waiting on an event) and came out as "RuntimeError: release unlocked lock",
+    # or hung the cross-check
+    words = python_exits_normally(CTRL_C_IN_A_RUN, timeout=60)
+    assert words[:4] == ["1", "True", "True", "True"]
+    assert " ".join(words[4:]) == "interrupted (Ctrl-C) after 1 runs"
+
+
 def python_exits_normally(code: str, timeout: float) -> list[str]:
     """Run ``code`` in a fresh interpreter (so no thread it leaves can touch this one);
     it must exit with status 0 within ``timeout``. Returns the words it printed."""
