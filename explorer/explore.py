@@ -17,7 +17,7 @@ from ._engine.portfolio import race
 from ._engine.program import Program
 from ._engine.search import _unhashable, make_trace, outcome_findings, search
 from ._engine.units import strategy_for
-from ._engine.watchdog import Deadline, Watchdog
+from ._engine.watchdog import Deadline, Watchdog, ctrl_c_noted
 from ._text import shown
 from .detectors import PER_EXECUTION, cycle_finding, lock_order_edges, merge_races, potential_deadlocks, races
 from .detectors.lock_order import with_locations
@@ -143,7 +143,7 @@ def explore(
     settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,
                         step_timeout=step_timeout, progress=progress)
     deadline = Deadline(None if time_limit is None else time.monotonic() + time_limit)
-    with Watchdog(settings.step_limit, deadline), no_process_exit():
+    with Watchdog(settings.step_limit, deadline), no_process_exit(), ctrl_c_noted():
         # stateful search shares its visited states in this machine's memory: on Ray it runs here
         if count != 1 and not (strategy == "stateful" and backend != "processes"):
             make_backend = prepare(backend, count, address)

@@ -44,6 +44,17 @@ def test_the_explorer_only_run_reports_the_known_executions_and_bugs(tmp_path):
     assert 0 < fixed["floor"] and 0 < fixed["after the search"] < fixed["call"]
     assert "| counter 2x1    | explorer | exhaustive |" in done.stdout
     assert "explorer's fixed cost per explore() call: " in done.stdout
+    # the plain-code rows: every one finds the lost update; dpor runs the Mazurkiewicz traces
+    # of its generator twin (a read and a write of one attribute per thread), exhaustive more
+    plain = {(line["scenario"], line["mode"]): line for line in json.loads(written.read_text())["plain rows"]}
+    assert all(line["bug"] and line["complete"] and line["tool"] == "explorer" for line in plain.values())
+    for scenario, threads in (("Counter (frontrun README)", 2), ("FakeDatabase 2 threads", 2),
+                              ("FakeDatabase 3 threads", 3)):
+        assert plain[scenario, "dpor"]["executions"] == found[f"counter {threads}x1", "dpor"][0]
+        assert plain[scenario, "exhaustive"]["executions"] > plain[scenario, "dpor"]["executions"]
+    cell = "notebook cell (executor), "
+    assert plain["FakeDatabase 2 threads", cell + "exhaustive"]["executions"] > \
+        plain["FakeDatabase 2 threads", cell + "dpor"]["executions"]
 
 
 def two_thread_counter_traces(increments):

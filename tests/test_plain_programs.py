@@ -18,6 +18,7 @@ import concurrent.futures
 import json
 import pathlib
 import queue
+import signal
 import subprocess
 import sys
 import textwrap
@@ -1614,6 +1615,41 @@ def test_a_ctrl_c_between_runs_stops_the_search_as_interrupted_after_the_runs_so
     assert sum(result.final_states.values()) == result.completed == result.executions
     assert_restored(before)
     assert "__getattribute__" not in vars(Score) and "__setattr__" not in vars(Score)
+
+
+def test_ctrl_c_in_a_pool_task_holding_a_lock_stops_the_search_as_interrupted_not_as_nondeterminism():
+    # The KeyboardInterrupt unwinds the task's `with lock:`, whose release is a step the
+    # same schedule did not take before: that was reported as nondeterminism
+    assert threading.current_thread() is threading.main_thread()  # where Ctrl-C lands
+    started = []
+
+    class Locked:
+        def __init__(self):
+            self.value = 0
+            self.lock = threading.Lock()
+
+        def increment(self):
+            started.append(True)
+            with self.lock:
+                if len(started) == 3:  # the second run's first task: the first run's prefix
+                    signal.raise_signal(signal.SIGINT)
+                self.value = self.value + 1
+
+    def main():
+        shared = Locked()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            for _ in range(2):
+                pool.submit(shared.increment)
+        return shared.value
+
+    before = patched_things()
+    for strategy in ("dpor", "exhaustive", "stateful"):
+        started.clear()
+        result = explore(program("ctrl-c in a task", main, track=[Locked]), strategy=strategy)
+        assert (result.stop_reason, result.complete) == ("interrupted", False), (strategy, result.stop_reason)
+        assert result.executions == 1 and not result.findings, strategy  # the run pressed in is not counted
+    assert_restored(before)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_everything_patched_is_the_original_again_after_a_program_that_completes():

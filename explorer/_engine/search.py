@@ -41,7 +41,7 @@ from .seats import renamed_step
 from .state_keys import StateKeys
 from .tally import (MAX_EDGE_SETS, Tally, _agreed, _note, _note_lock_order, _note_lost_updates,  # noqa: F401
                     _note_races, _Race, _unhashable, better, identity_compared)
-from .watchdog import DEADLINES, Deadline, StepTimeout, TimeLimitReached
+from .watchdog import DEADLINES, Deadline, StepTimeout, TimeLimitReached, ctrl_c_flag
 
 
 def search(program: Program, strategy, strategy_name: str, settings: Settings) -> ExplorationResult:
@@ -119,8 +119,11 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
                else None)
     pruned = 0
     sliced = False
+    pressed = ctrl_c_flag()
     try:
         while True:
+            if pressed[0]:  # pressed, and swallowed by a thread's code (watchdog.ctrl_c_noted)
+                raise KeyboardInterrupt
             if turn is not None and turn.over(executions, steps):
                 yield  # another search's turn; this one goes on from here
             # a work unit's time is up, or a worker is idle: stop before begin(), which may already
@@ -172,6 +175,8 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
                     previous = run.events
                     run.release()
                     continue
+            if pressed[0]:  # this run may have gone on after a thread swallowed the KeyboardInterrupt
+                raise KeyboardInterrupt
             names = program.thread_names
             if state_keys is not None and (status is COMPLETED or status is DEADLOCKED or status is FAILED):
                 going_on = strategy.going_on(len(run.events))

@@ -25,6 +25,8 @@ budgets checked between executions apply.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
 import time
 
@@ -90,6 +92,42 @@ def check_deadline() -> None:
     deadline = DEADLINES.get(threading.get_ident())
     if deadline is not None and deadline.passed[0]:
         raise TimeLimitReached
+
+
+#: ``[True]`` once Ctrl-C is pressed while an explore() runs on the main thread (:func:`ctrl_c_noted`).
+CTRL_C = [False]
+
+
+@contextlib.contextmanager
+def ctrl_c_noted():
+    """Note Ctrl-C in :data:`CTRL_C`, and raise KeyboardInterrupt as Python does. A thread
+    the search runs may swallow that exception (a pool's task catches BaseException into
+    its future, as ``concurrent.futures`` does), and its run would go on to an end no
+    schedule gives, reported as nondeterminism: so the search reads the flag too, between
+    two executions. Only on the main thread, and only over Python's own handler: a
+    nested explore() shares the outer one's flag, anyone else's handler is left alone."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def press(signum, frame):
+        CTRL_C[0] = True
+        signal.default_int_handler(signum, frame)
+
+    CTRL_C[0] = False
+    signal.signal(signal.SIGINT, press)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        CTRL_C[0] = False
+
+
+def ctrl_c_flag() -> list[bool]:
+    """:data:`CTRL_C` for a search on the main thread, where Ctrl-C lands; a flag never
+    raised for one on another thread, which Ctrl-C does not stop (as in Python)."""
+    return CTRL_C if threading.current_thread() is threading.main_thread() else [False]
 
 
 class StepTimeout(BaseException):
