@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-import signal
 import sys
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ from types import MappingProxyType
 from ._conveniences import provided
 from ._engine.program import Program
 from ._engine.taken import Taken, as_taken
+from ._engine.watchdog import ctrl_c_noted
 from ._text import shown
 from .errors import ExplorerError, InvalidArgument
 from .objects.pool import ThreadPool
@@ -184,30 +183,6 @@ class CrosscheckResult:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
 
-@contextlib.contextmanager
-def _ctrl_c_between_runs():
-    """While real threads run, Ctrl-C only raises a flag (``pressed[0]``), which the
-    cross-check reads between two runs. A KeyboardInterrupt raised at once lands in
-    whatever the main thread is doing, often inside threading's own locks (starting a
-    thread, waiting on an event), where it can leave a lock half released: the
-    cross-check then failed with a RuntimeError, or hung. Only the main thread may set a
-    handler, and one someone else set is kept: there Ctrl-C raises as before."""
-    pressed = [False]
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield pressed
-        return
-
-    def press(_signum, _frame):
-        pressed[0] = True
-
-    signal.signal(signal.SIGINT, press)
-    try:
-        yield pressed
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
 def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: float = 2.0,
                switch_probability: float = 0.5, model: ExplorationResult | None = None,
                max_steps: int = DEFAULT_MAX_STEPS, time_limit: float | None = None) -> CrosscheckResult:
@@ -286,7 +261,7 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     previous_interval = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)
     try:
-        with real, _ctrl_c_between_runs() as pressed:
+        with real, ctrl_c_noted(at_once=False) as pressed:  # read between two runs
             for _ in range(runs):
                 if pressed[0]:
                     raise KeyboardInterrupt

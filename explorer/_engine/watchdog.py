@@ -99,26 +99,30 @@ CTRL_C = [False]
 
 
 @contextlib.contextmanager
-def ctrl_c_noted():
-    """Note Ctrl-C in :data:`CTRL_C`, and raise KeyboardInterrupt as Python does. A thread
-    the search runs may swallow that exception (a pool's task catches BaseException into
-    its future, as ``concurrent.futures`` does), and its run would go on to an end no
-    schedule gives, reported as nondeterminism: so the search reads the flag too, between
-    two executions. Only on the main thread, and only over Python's own handler: a
-    nested explore() shares the outer one's flag, anyone else's handler is left alone."""
+def ctrl_c_noted(at_once: bool = True):
+    """Note Ctrl-C in :data:`CTRL_C` (yielded), and raise KeyboardInterrupt as Python does.
+    A thread's code may unwind that exception through steps (a ``with lock:`` releases
+    the lock) or catch it, and its run would go on to an end the same schedule did not
+    reach before, reported as nondeterminism: so the search reads the flag too, between
+    two executions. With ``at_once`` False, Ctrl-C only raises the flag: for code that
+    runs real threads, where a KeyboardInterrupt raised at once lands inside threading's
+    own locks (a thread starting, an event's wait) and can leave one half released.
+    Only on the main thread, and only over Python's own handler: a nested explore()
+    shares the outer one's flag, anyone else's handler is left alone."""
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield
+        yield ctrl_c_flag()
         return
 
     def press(signum, frame):
         CTRL_C[0] = True
-        signal.default_int_handler(signum, frame)
+        if at_once:
+            signal.default_int_handler(signum, frame)
 
     CTRL_C[0] = False
     signal.signal(signal.SIGINT, press)
     try:
-        yield
+        yield CTRL_C
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         CTRL_C[0] = False
