@@ -17,9 +17,11 @@ Neither ever hangs the caller. Every call that may block polls with a short time
 (:meth:`RealRun.block`) and gives up when the run is aborted. The supervisor (the
 caller's thread) declares a deadlock when every unfinished thread and task is blocked
 in such a call that cannot go on (a lock held, a semaphore at zero, a queue empty, a
-notify that has not come, ...), across several polls with no step taken; a run that
-makes no progress for ``timeout`` seconds otherwise is abandoned as hung (its threads
-are daemons, and the run says so).
+notify that has not come, ...), across several polls with no step taken, and every one
+of those calls has tried again and failed since the supervisor last saw anything change
+(:meth:`RealRun.supervise` says why that matters); a run that makes no progress for
+``timeout`` seconds otherwise is abandoned as hung (its threads are daemons, and the run
+says so).
 
 What one turn is, for steps the model takes in two phases: a condition's or an event's
 ``wait`` is the real ``wait`` call up to where it has let go of the lock and queued
@@ -39,6 +41,7 @@ decided at that turn whether it succeeds.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -101,7 +104,13 @@ class RealRun:
         self.events: list[tuple] = []
         self.active: set = set()  # actors (a thread's number, ("task", future)) not ended
         self.blocked: dict = {}  # actor -> (thread, step, ready, timed, holder)
-        self.progress = 0
+        # What the supervisor watches, each a fresh number at every change (from a counter:
+        # two threads' `+= 1` could lose one and give back a value the supervisor saw):
+        self._ticks = itertools.count(1)
+        self.progress = 0  # changes at every step taken
+        self.shifts = 0  # changes whenever a call starts or stops blocking
+        self.asked = 0  # the supervisor's look: raised whenever it sees one of them change
+        self.tried: dict = {}  # polling actor -> the look before its call's last failed try
         self.aborted = False
         # Set once the run is over: until then a thread whose body ended keeps its OS thread,
         # whose identity a thread started later would otherwise take over, and with it an
@@ -131,6 +140,8 @@ class RealRun:
         actor = local.actor
         deadline = None if timeout is None else time.monotonic() + timeout
         self.blocked[actor] = (local.thread, local.step, ready, timeout is not None, holder)
+        self.tried[actor] = None  # no failed try yet
+        self.shifts = next(self._ticks)
         try:
             while True:
                 if self.aborted:
@@ -140,10 +151,14 @@ class RealRun:
                     seconds = min(POLL, deadline - time.monotonic())
                     if seconds <= 0:
                         return False
+                look = self.asked  # read before trying: the failure then comes after that look
                 if attempt(seconds):
                     return True
+                self.tried[actor] = look
         finally:
             self.blocked.pop(actor, None)
+            self.tried.pop(actor, None)
+            self.shifts = next(self._ticks)
 
     def park(self, follow: tuple | None = None, shown: object = None) -> bool:
         """End the first phase of a two-phase step here: record it (with ``shown``, as the
@@ -187,11 +202,13 @@ class RealRun:
         actor = ("task", future)
         self.active.add(actor)
         self.blocked[actor] = (None, Op("take", future), has_room, False, None)
+        self.shifts = next(self._ticks)
 
     def drop_task(self, future: str) -> None:
         actor = ("task", future)
         self.blocked.pop(actor, None)
         self.active.discard(actor)
+        self.shifts = next(self._ticks)
 
     def run_task(self, pool, future: str, fn, args: tuple):
         """Run a pool's task on the executor thread calling this, as the model's worker
@@ -205,6 +222,7 @@ class RealRun:
         local = self.local
         local.actor, local.thread, local.follow = actor, worker, None
         self.blocked.pop(actor, None)
+        self.shifts = next(self._ticks)
         with pool.lock:
             pool.running += 1
         gen = None
@@ -331,7 +349,7 @@ class RealRun:
         if self.aborted:  # what a call returned once the run was stopped (a task's _Aborted) is no step
             raise _Aborted
         self.events.append((i, step, value))
-        self.progress += 1
+        self.progress = next(self._ticks)
 
     def _do(self, i: int, step: tuple) -> object:
         cls = step.__class__
@@ -379,14 +397,15 @@ class RealRun:
 
     def deadlocked(self) -> bool:
         """Every unfinished thread and task is blocked in a call that cannot go on (a timed
-        call can: its timeout will end it); nothing can ever change that."""
+        call can: its timeout will end it), and every such call that polls has tried again
+        and failed since the supervisor's last look (``asked``); nothing can change that."""
         active = list(self.active)
         if not active:
             return False
-        blocked = self.blocked
+        blocked, tried, look = self.blocked, self.tried, self.asked
         for actor in active:
             entry = blocked.get(actor)
-            if entry is None or entry[3]:
+            if entry is None or entry[3] or (actor in tried and tried.get(actor) != look):
                 return False
             try:
                 if entry[2]():
@@ -406,15 +425,29 @@ class RealRun:
         return waits
 
     def supervise(self, timeout: float) -> str:
-        """Wait for every thread and task to end; decide completed, failed, deadlocked or hung."""
-        last_progress, since = -1, time.monotonic()
+        """Wait for every thread and task to end; decide completed, failed, deadlocked or hung.
+
+        Why a blocked call must have failed again since the last look: a call that has
+        just gone through (a notify let its waiter go, a lock came free) still has its
+        entry in ``blocked`` until its thread runs again, and what it waited for may look
+        taken by that very thread (the waiter's lock it now holds, a queue it just filled),
+        so it looks stuck. Under load a thread can sit there for several polls. A failure
+        that began after a look at which nothing had changed since the one before is
+        different: every thread was then in a polling loop, where no call lets anything
+        go, so nothing could have come free for it since."""
+        last_progress, since = None, time.monotonic()
+        seen = None
         stable = 0
         while self.active:
             time.sleep(POLL)
             if self.progress != last_progress:
-                last_progress, since, stable = self.progress, time.monotonic(), 0
+                last_progress, since = self.progress, time.monotonic()
+            now = (self.progress, self.shifts)
+            if now != seen:  # a step, or a call that began or stopped blocking: look anew
+                seen, stable = now, 0
+                self.asked += 1
                 continue
-            if self.deadlocked():
+            if self.deadlocked() and (self.progress, self.shifts) == seen:
                 stable += 1
                 if stable >= 3:  # the same deadlock, with no step taken, over several polls
                     return self._stop(FAILED if self.errors else DEADLOCKED)

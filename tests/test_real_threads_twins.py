@@ -6,6 +6,7 @@ pool workers included, replays on real threads step for step."""
 
 import queue
 import threading
+import time
 from collections import Counter
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -376,6 +377,80 @@ def test_an_event_set_then_cleared_still_wakes_its_waiter_on_real_threads_as_in_
     check = crosscheck(handshake, runs=200, seed=3)
     assert check.unexpected == [], check.render()
     assert {outcome["W"][2] for outcome in check.outcomes} == {42}  # set happens before the wake
+
+
+SLOW_TO_RUN_AGAIN = 0.05  # seconds: many of the supervisor's polls
+
+
+class SlowWaiter:
+    """A condition's waiter lock (CPython's ``Condition.wait`` blocks on one until a
+    notify releases it) whose thread, once a notify let it through a blocking poll, is
+    slow to run again, as under load."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def acquire(self, blocking=True, timeout=-1):
+        got = self._lock.acquire(blocking, timeout)
+        if got and blocking and timeout > 0:
+            time.sleep(SLOW_TO_RUN_AGAIN)
+        return got
+
+    def release(self):
+        self._lock.release()
+
+    def locked(self):
+        return self._lock.locked()
+
+
+def slow_to_run_again_after(put):
+    def slow_put(self, item, block=True, timeout=None):
+        put(self, item, block, timeout)
+        if block and timeout:
+            time.sleep(SLOW_TO_RUN_AGAIN)
+    return slow_put
+
+
+def request_then_wait_for_answer():
+    yield set_event("request")
+    yield wait("answer")
+
+
+def answer_a_request():
+    yield wait("request")
+    yield set_event("answer")
+
+
+def test_a_waiter_slow_to_run_after_its_notify_is_not_taken_for_a_deadlock(monkeypatch):
+    # CI once saw 1 such run in 600: the server's wait had got its notify, but until the
+    # server ran again its call still looked blocked, and on the waiter lock it now held
+    monkeypatch.setattr("explorer.objects.condition.allocate_lock", SlowWaiter)
+    scenario = Scenario("slow waiter", objects={"request": Event(), "answer": Event()},
+                        threads={"client": request_then_wait_for_answer, "server": answer_a_request})
+    check = crosscheck(scenario, runs=30, seed=1)
+    assert check.deadlocked == 0 and check.unexpected == [] and check.runs == 30, check.render()
+
+
+def put_two_then_set_done():
+    yield put("box", "a")
+    yield put("box", "b")
+    yield set_event("done")
+
+
+def take_one_then_wait_for_done():
+    got = yield get("box")
+    yield wait("done")
+    return got
+
+
+def test_a_put_slow_to_run_after_it_filled_the_queue_is_not_taken_for_a_deadlock(monkeypatch):
+    # the producer's second put gets through once the consumer took the first item; until
+    # it runs again its call looks blocked on a queue that is full (with its own item)
+    monkeypatch.setattr(queue.Queue, "put", slow_to_run_again_after(queue.Queue.put))
+    scenario = Scenario("slow put", objects={"box": Queue(maxsize=1), "done": Event()},
+                        threads={"producer": put_two_then_set_done, "consumer": take_one_then_wait_for_done})
+    check = crosscheck(scenario, runs=30, seed=1)
+    assert check.deadlocked == 0 and check.unexpected == [] and check.runs == 30, check.render()
 
 
 def arrive():
