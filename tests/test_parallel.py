@@ -691,6 +691,72 @@ def test_ctrl_c_while_workers_start_keeps_what_the_coordinator_explored(monkeypa
     assert result.executions > 0 and result.workers == 1
 
 
+def _files_made_and_removed(monkeypatch) -> tuple[list, list]:
+    """The files in shared memory this process makes, and those it removes, from now on."""
+    from explorer._engine import shm
+
+    made, removed = [], []
+
+    def create(prefix, size):
+        path, memory = create.original(prefix, size)
+        made.append(path)
+        return path, memory
+
+    def remove(path):
+        remove.original(path)
+        removed.append(path)
+
+    create.original, remove.original = shm.create, shm.remove
+    monkeypatch.setattr(shm, "create", create)
+    monkeypatch.setattr(shm, "remove", remove)
+    return made, removed
+
+
+def _pressing_ctrl_c_first(function):
+    """``function``, with Ctrl-C pressed as it is entered (delivered as the real one is)."""
+    def pressed(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+        return function(*args, **kwargs)
+    return pressed
+
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "dpor", "stateful"])
+def test_ctrl_c_while_the_search_is_split_for_the_workers_keeps_what_the_coordinator_explored(
+        monkeypatch, strategy):
+    # between the coordinator's own slice and the workers' start: the search is split into
+    # units, and the files the workers share are made; nothing of that may be left behind
+    from explorer.strategies import dpor_split, exhaustive, stateful
+
+    monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.05)
+    where = {"exhaustive": exhaustive.Exhaustive, "dpor": dpor_split.SplitDPOR, "stateful": stateful.Stateful}
+    monkeypatch.setattr(where[strategy], "split", _pressing_ctrl_c_first(where[strategy].split))
+    made, removed = _files_made_and_removed(monkeypatch)
+    result = explore(counter(3, 4), strategy=strategy, workers=2)
+    assert result.stop_reason == "interrupted" and not result.complete
+    assert result.executions > 0 and result.workers == 1
+    assert sorted(removed) == sorted(made) and not any(os.path.exists(path) for path in made)
+
+
+def test_ctrl_c_while_the_shared_files_are_made_is_held_until_they_are_known_then_stops_the_search(monkeypatch):
+    monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.05)
+    monkeypatch.setattr(coordinator.Hunger, "create",
+                        classmethod(_pressing_ctrl_c_first(coordinator.Hunger.create.__func__)))
+    made, removed = _files_made_and_removed(monkeypatch)
+    result = explore(counter(3, 4), strategy="stateful", workers=2)
+    assert result.stop_reason == "interrupted" and not result.complete
+    assert result.executions > 0 and result.workers == 1
+    assert len(made) == 2 and sorted(removed) == sorted(made)  # the visited table's, the hunger flag's
+
+
+def test_a_sample_with_a_budget_of_a_billion_stops_at_its_time_limit():
+    # its units are made as they are handed out, not all billion executions' worth first
+    started = time.monotonic()
+    result = _parallel(counter(3, 4), strategy="random", max_executions=10**9, time_limit=1.0)
+    assert result.stop_reason == "time_limit" and result.workers == 2
+    assert time.monotonic() - started < 6
+    assert not _worker_processes()
+
+
 def _counting_three():
     for _ in range(3):
         value = yield read("x")

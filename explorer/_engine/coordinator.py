@@ -16,10 +16,12 @@ crosses it is run again, in the coordinator, up to it.
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 
 from ..errors import InvalidArgument
@@ -36,7 +38,7 @@ from .seats import SeatsBroken
 from .shared_visited import SharedVisited
 from .tally import Tally
 from .units import Job, Piece, Unit, dumps, knowledge, run_unit, signature, strategy_for
-from .watchdog import Deadline
+from .watchdog import Deadline, ctrl_c_flag, ctrl_c_held
 
 #: Seconds the coordinator explores alone before it hands out units.
 FIRST_SLICE = 0.25
@@ -91,9 +93,10 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     pieces: dict[tuple, Piece] = {}
     starts: dict[tuple, object] = {}  # unit key -> its start, to run a unit again up to the budget
     queue: list[Unit] = []
+    drawn = iter(())  # a sampling search's units, made as they are handed out
     if name in SAMPLING:
         about = {"covered": strategy.incomplete_reason, "reduced": False, "groups": (), "figures": {}}
-        queue = _sampling_units(settings.max_executions, slice_seconds)
+        drawn = _sampling_units(settings.max_executions)
         # the first execution, as each worker runs it: the threads, variables and objects it
         # meets are numbered here as there
         sample = Tally()
@@ -109,29 +112,37 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         if not about.pop("sliced"):
             return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0, 0.0
         first = tally.first
-        pieces[(0,)] = Piece.of((0,), tally, [], _counters(strategy), seconds=time.monotonic() - started)
-        queue = [Unit((n,), start, slice_seconds) for n, start in enumerate(strategy.split(), 1)]
-    shipped = _shipped(program)
-    if name == "stateful":  # the states visited here go first into the workers' table
-        table = SharedVisited.create()
-        strategy.graph.share(table)
-    hunger = Hunger.create()
-    walk = getattr(strategy, "graph", None)  # stateful's: where it let epochs go, so do the workers
-    sites = walk.race_sites if walk is not None else None
-    job = Job(uuid.uuid4().hex, shipped, name, options, settings.max_steps, settings.step_timeout,
-              None if table is None else table.handle, hunger.path, signature(first),
-              {place: frozenset(known) for place, known in sites.sites.items()}
-              if sites is not None and sites.strict else None)
-    known = knowledge(program)
     stop_reason = None
+    hunger = known = None
     try:
+        if ctrl_c_flag()[0]:  # pressed in a sample's first execution, which drive() stopped there
+            raise KeyboardInterrupt
+        if name not in SAMPLING:
+            pieces[(0,)] = Piece.of((0,), tally, [], _counters(strategy), seconds=time.monotonic() - started)
+            queue = [Unit((n,), start, slice_seconds) for n, start in enumerate(strategy.split(), 1)]
+        shipped = _shipped(program)
+        with ctrl_c_held():  # each file made and known, or not made: none is left behind
+            if name == "stateful":
+                table = SharedVisited.create()
+            hunger = Hunger.create()
+        if table is not None:  # the states visited here go first into the workers' table
+            strategy.graph.share(table)
+        walk = getattr(strategy, "graph", None)  # stateful's: where it let epochs go, so do the workers
+        sites = walk.race_sites if walk is not None else None
+        job = Job(uuid.uuid4().hex, shipped, name, options, settings.max_steps, settings.step_timeout,
+                  None if table is None else table.handle, hunger.path, signature(first),
+                  {place: frozenset(known) for place, known in sites.sites.items()}
+                  if sites is not None and sites.strict else None)
+        known = knowledge(program)
         backend = make_backend()
-    except KeyboardInterrupt:  # Ctrl-C while workers start (a cluster connects): what is here is kept
+    except KeyboardInterrupt:
+        # Ctrl-C before the workers start, or while they do (a cluster connects): what was
+        # explored here is kept, and the search says it was interrupted
         backend, stop_reason = _NoWorkers(), "interrupted"
+        if name not in SAMPLING and (0,) not in pieces:  # pressed while its figures were worked out
+            pieces[(0,)] = Piece.of((0,), tally, [], {}, seconds=time.monotonic() - started)
     except BaseException:
-        hunger.close()
-        if table is not None:
-            table.close()
+        _let_go(hunger, table)
         raise
     stop_at = None  # the key of the first piece in exploration order that stopped as a serial search stops
     unit_seconds = []
@@ -140,7 +151,10 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     running: dict = {}  # future -> unit
     unread: list[Piece] = []  # pieces back whose tallies are still pickled
     try:
-        while (queue or running) and stop_reason is None:
+        while True:
+            queue += itertools.islice(drawn, max(QUEUED * backend.workers + 1 - len(queue), 0))
+            if not (queue or running) or stop_reason is not None:
+                break
             while queue and len(running) < QUEUED * backend.workers:
                 unit = queue.pop(0)
                 if name not in SAMPLING:  # a sampling unit's start says how many executions it runs
@@ -191,6 +205,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 # a serial search stops at the first such execution in its order: what comes
                 # after it is not run, what comes before it still is (and may stop earlier)
                 queue = [unit for unit in queue if unit.key < stop_at]
+                drawn = iter(())  # units not made yet come after every one out
                 if not queue and all(unit.key > stop_at for unit in running.values()):
                     break
             coordinating += time.perf_counter() - handling
@@ -205,11 +220,12 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     except KeyboardInterrupt:
         stop_reason = "interrupted"
     finally:  # units still out are given up at once; otherwise the workers are let go in order
-        backend.close(cancel=bool(running) or stop_reason is not None)
-        hunger.close()
-        if table is not None:
-            table.close()
-    if knowledge(program) != known:
+        cancel = bool(running) or stop_reason is not None
+        if cancel and hunger is not None:
+            hunger.set(True)  # units under way hand back what they have left: their workers can stop
+        backend.close(cancel=cancel)
+        _let_go(hunger, table)
+    if known is not None and knowledge(program) != known:
         raise Fallback("the coordinator met threads, variables or objects after the units were sent")
     handling = time.perf_counter()
     merged, counted = _merged(program, name, options, settings, deadline, pieces, starts, queue, running,
@@ -221,9 +237,21 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
             whole.absorb(counters)
     about["covered"] = getattr(whole, "incomplete_reason", None)
     if about["figures"]:  # stateful: the states every unit stored
-        about["figures"] = _state_figures(whole, about["groups"], program.thread_names, about["seats"])
+        try:
+            about["figures"] = _state_figures(whole, about["groups"], program.thread_names, about["seats"])
+        except KeyboardInterrupt:  # pressed as the search ended: what it found stands, its figures go
+            about["figures"] = {}
+            merged.stop_reason = merged.stop_reason or "interrupted"
     result = assemble(program, name, settings, merged, about, deadline, time.monotonic() - started)
     return result, backend.workers, tuple(unit_seconds), coordinating, peak
+
+
+def _let_go(hunger: Hunger | None, table: SharedVisited | None) -> None:
+    """Close the hunger flag and the shared visited table, those that were made."""
+    if hunger is not None:
+        hunger.close()
+    if table is not None:
+        table.close()
 
 
 class _NoWorkers:
@@ -235,15 +263,15 @@ class _NoWorkers:
         pass
 
 
-def _sampling_units(max_executions: int | None, seconds: float) -> list[Unit]:
-    """The numbered units of a sampling search: as many as the budget needs, or, with
-    only a time limit, many more than it will run."""
+def _sampling_units(max_executions: int | None) -> Iterator[Unit]:
+    """The numbered units of a sampling search, made one by one: as many as the budget
+    needs, or, with only a time limit, as many as it lets run."""
     if max_executions is None:
-        return [Unit((n,), (n, UNIT), seconds=1e9) for n in range(1 << 16)]
-    units = []
+        for n in itertools.count():
+            yield Unit((n,), (n, UNIT), seconds=1e9)
+        return
     for n in range(-(-max_executions // UNIT)):
-        units.append(Unit((n,), (n, min(UNIT, max_executions - n * UNIT)), seconds=1e9))
-    return units
+        yield Unit((n,), (n, min(UNIT, max_executions - n * UNIT)), seconds=1e9)
 
 
 def _first(settings: Settings) -> Settings:

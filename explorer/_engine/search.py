@@ -239,11 +239,17 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
     tally.stop_reason = stop_reason
     groups = state_keys.groups if state_keys is not None else ()
     seats = getattr(strategy, "seat_moves", ())  # a graph walk's, when it folded seats
+    measured = {}
+    if figures:
+        try:
+            measured = _state_figures(strategy, groups, program.thread_names, seats)
+        except KeyboardInterrupt:  # pressed as the search ended: what it found stands, its figures go
+            tally.stop_reason = stop_reason or "interrupted"
     return {"covered": getattr(strategy, "incomplete_reason", None),  # None: the strategy covers everything
             "reduced": getattr(strategy, "reduced", False),
             "groups": groups,
             "seats": seats,
-            "figures": _state_figures(strategy, groups, program.thread_names, seats) if figures else {},
+            "figures": measured,
             "sliced": sliced}
 
 

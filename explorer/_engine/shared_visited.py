@@ -81,8 +81,13 @@ class SharedVisited:
 
         assert capacity & (capacity - 1) == 0, "[explorer internal bug] a table's capacity is a power of two"
         path, memory = shm.create("explorer-visited-", _size(capacity))
-        context = multiprocessing.get_context("forkserver")
-        locks = [context.Lock() for _ in range(STRIPES)]
+        try:
+            context = multiprocessing.get_context("forkserver")
+            locks = [context.Lock() for _ in range(STRIPES)]
+        except BaseException:  # Ctrl-C too: the file goes with the table that was not made
+            memory.close()
+            shm.remove(path)
+            raise
         first = locks[0]._semlock
         handle = Handle(path, capacity, tuple(lock._semlock.name for lock in locks), first.kind, first.maxvalue)
         return cls(handle, memory, locks, owner=True)

@@ -25,15 +25,19 @@ def create(prefix: str, size: int) -> tuple[str, mmap.mmap]:
     ``OSError`` where none can be made (a full ``/dev/shm``)."""
     where = SHM if os.path.isdir(SHM) else None
     fd, path = tempfile.mkstemp(prefix=prefix, dir=where)
+    tracked = False
     try:
         os.ftruncate(fd, size)
         memory = mmap.mmap(fd, size)
-    except OSError:
+        _tracker("register", path)
+        tracked = True
+    except BaseException:  # no room, or Ctrl-C: nothing is left behind
+        if tracked:
+            _tracker("unregister", path)
         os.unlink(path)
         raise
     finally:
         os.close(fd)
-    _tracker("register", path)
     return path, memory
 
 

@@ -128,6 +128,25 @@ def ctrl_c_noted(at_once: bool = True):
         CTRL_C[0] = False
 
 
+@contextlib.contextmanager
+def ctrl_c_held():
+    """Ctrl-C held back for the time of the block, then delivered to the handler it was
+    meant for: around a few quick steps that must be done whole or not at all (a file
+    made, and known to whoever removes it; a worker process started and told what to
+    run), where a KeyboardInterrupt between two of them leaves something behind."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield  # Ctrl-C lands on the main thread only; a handler set outside Python is left alone
+        return
+    pressed = []
+    before = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+    if pressed:
+        signal.raise_signal(signal.SIGINT)
+
+
 def ctrl_c_flag() -> list[bool]:
     """:data:`CTRL_C` for a search on the main thread, where Ctrl-C lands; a flag never
     raised for one on another thread, which Ctrl-C does not stop (as in Python)."""

@@ -22,9 +22,15 @@ import signal
 import site
 import sys
 import threading
+import time
 import types
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
+
+from .._engine.watchdog import ctrl_c_held
+
+#: Seconds a cancelled unit under way has to end before its worker is killed.
+GRACE = 0.5
 
 
 def _quiet() -> None:
@@ -106,22 +112,39 @@ class ProcessBackend:
 
     def __init__(self, workers: int | None) -> None:
         self.workers = workers or os.cpu_count() or 1
-        start_fork_server()
         context = multiprocessing.get_context("forkserver")
         self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_quiet)
-        with _without_main():  # each submit starts a worker while fewer than ``workers`` are idle
-            started = [self.pool.submit(_ready) for _ in range(self.workers)]
-        wait(started)
+        try:
+            # each submit starts a worker while fewer than ``workers`` are idle
+            with ctrl_c_held(), _without_main():
+                start_fork_server()
+                started = [self.pool.submit(_ready) for _ in range(self.workers)]
+            wait(started)
+        except BaseException:
+            # Ctrl-C while they start: let them start and end now, while the pool's queues
+            # exist; a worker still starting would otherwise find them gone (a traceback)
+            self.close(cancel=True)
+            raise
 
     def submit(self, fn, /, *args) -> Future:
         return self.pool.submit(fn, *args)
 
     def close(self, *, cancel: bool = False) -> None:
+        """Stop the workers: once every unit submitted has ended, or, with ``cancel``, at
+        once: units not started are dropped, and a unit under way has :data:`GRACE`
+        seconds to end (the coordinator has raised the hunger flag, so it hands back what
+        it has left at its next execution) before its worker is killed. Not killed at
+        once: a worker killed while it writes its result leaves half a message in the
+        pool's pipe, which the pool's reader thread then waits for forever, and with it
+        the interpreter's exit."""
         if not cancel:
             self.pool.shutdown(wait=True)
             return
         processes = list((getattr(self.pool, "_processes", None) or {}).values())
         self.pool.shutdown(wait=False, cancel_futures=True)
+        end = time.monotonic() + GRACE
+        for process in processes:
+            process.join(timeout=max(end - time.monotonic(), 0))
         for process in processes:
             if process.is_alive():
                 process.kill()
