@@ -2,6 +2,7 @@
 
     python benchmarks/bench_peers.py                  # every tool (about 4 minutes, more on the first run)
     python benchmarks/bench_peers.py --explorer-only  # explorer's rows only: no peer, no network
+    python benchmarks/bench_peers.py --explorer-only --quick  # each row timed once: counts, rough times
     python benchmarks/bench_peers.py --json FILE      # also write every row as JSON
     python benchmarks/bench_peers.py --plain          # the plain-code rows only (explorer.program, frontrun)
     python benchmarks/bench_peers.py --peers frontrun # explorer beside one peer (or a comma-separated few)
@@ -62,8 +63,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE), str(HERE / "peers")]
 
+import _measure  # noqa: E402
 from _measure import measure, outcome, row  # noqa: E402
-
 from plain_code import Counter, FakeDatabase, notebook_cell, updater  # noqa: E402
 
 from explorer import Scenario, explore, program, read, write  # noqa: E402
@@ -302,6 +303,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--plain", action="store_true",
                         help="only the plain-code rows: explorer.program and frontrun on unmodified classes")
     parser.add_argument("--json", metavar="FILE", help="also write every row to FILE as JSON")
+    parser.add_argument("--quick", action="store_true",
+                        help="time each of explorer's rows on one call after its warm-up: the same "
+                             "counts and bugs, rough times (for the tests)")
     parser.add_argument("--rounds", type=int, default=1, metavar="N",
                         help="run explorer's rows and the peers' N times, one after the other, and "
                              "show each row's median rate (a shared machine's speed drifts)")
@@ -316,6 +320,8 @@ def main(argv: list[str]) -> int:
                      f"{', '.join(peer.name for peer in PEERS)}")
     if options.rounds < 1:
         parser.error("--rounds: at least 1")
+    if options.quick:
+        _measure.MIN_SECONDS = 0.0
     started = load()
     peers = () if options.explorer_only else tuple(peer for peer in PEERS if peer.name in chosen)
     if options.plain:

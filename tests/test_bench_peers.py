@@ -25,7 +25,7 @@ def load_bench_peers():
 
 def test_the_explorer_only_run_reports_the_known_executions_and_bugs(tmp_path):
     written = tmp_path / "rows.json"
-    done = subprocess.run([sys.executable, str(SCRIPT), "--explorer-only", "--json", str(written)], cwd=ROOT,
+    done = subprocess.run([sys.executable, str(SCRIPT), "--explorer-only", "--quick", "--json", str(written)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, check=False)  # status checked below
     assert done.returncode == 0, done.stdout + done.stderr
     rows = json.loads(written.read_text())["rows"]

@@ -9,7 +9,7 @@ import platform
 import time
 from importlib.metadata import version
 
-MIN_SECONDS = 0.2  # quicker calls are repeated until they add up to this
+MIN_SECONDS = 0.2  # quicker calls are repeated until they add up to this (0: one call after the warm-up)
 LONG_SECONDS = 2.0  # a first call this long is the measurement: start-up costs are lost in it
 
 
@@ -27,7 +27,7 @@ def measure(run):
     if seconds >= LONG_SECONDS:
         return outcome, seconds
     calls, total = 0, 0.0
-    while total < MIN_SECONDS:
+    while calls == 0 or total < MIN_SECONDS:
         started = time.perf_counter()
         outcome = run()
         total += time.perf_counter() - started
