@@ -172,6 +172,18 @@ def test_two_workers_give_the_serial_result_to_the_last_count_on_the_library(str
     assert split >= 30  # most scenarios really were cut into units run by workers
 
 
+@pytest.mark.parametrize("strategy", ["random", "pct"])
+def test_a_sample_whose_draws_start_more_pool_threads_than_its_first_runs_on_the_workers(strategy):
+    # the notebook's executor starts a second thread only in some draws: the coordinator's
+    # first unit meets it, and the workers number it as the coordinator did (they fell
+    # back to a serial search: "a unit met threads ... the first execution did not")
+    from scenarios.seed_notebook import swallowed_type_error
+
+    serial = explore(swallowed_type_error, strategy=strategy, max_executions=1000)
+    parallel = _parallel(swallowed_type_error, strategy=strategy, max_executions=1000)
+    assert parallel.workers == 2 and _same(parallel, serial)
+
+
 EVERY_KIND = xst.scenarios(objects="all", max_steps_per_thread=5, max_steps=9)
 
 

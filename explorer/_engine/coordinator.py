@@ -37,7 +37,7 @@ from .search import _state_figures, assemble, drive
 from .seats import SeatsBroken
 from .shared_visited import SharedVisited
 from .tally import Tally
-from .units import Job, Piece, Unit, dumps, knowledge, run_unit, signature, strategy_for
+from .units import Job, Piece, Unit, dumps, knowledge, names, run_unit, signature, strategy_for
 from .watchdog import Deadline, ctrl_c_flag, ctrl_c_held
 
 #: Seconds the coordinator explores alone before it hands out units.
@@ -97,11 +97,19 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     if name in SAMPLING:
         about = {"covered": strategy.incomplete_reason, "reduced": False, "groups": (), "figures": {}}
         drawn = _sampling_units(settings.max_executions)
-        # the first execution, as each worker runs it: the threads, variables and objects it
-        # meets are numbered here as there
-        sample = Tally()
-        drive(program, strategy_for(name, options), _first(settings), sample, deadline, started)
-        first = sample.first
+        # the first unit, here: the threads, variables and objects its executions meet (a
+        # pool's threads, as many as its draws start) are numbered as a serial search
+        # numbers them, and each worker numbers them alike (Job.names)
+        unit = next(drawn)
+        drive(program, strategy_for(name, options, unit.start), _per_step(settings), tally, deadline, started)
+        first = tally.first
+        pieces[unit.key + (0,)] = Piece.of(unit.key + (0,), tally, [], {}, seconds=time.monotonic() - started)
+        after = next(drawn, None)
+        if after is None or tally.stop_reason is not None:  # the whole search, or where it stops
+            if tally.stop_reason is None and settings.max_executions is not None:
+                tally.stop_reason = "max_executions"  # a sample always has more to draw
+            return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0, 0.0
+        drawn = itertools.chain([after], drawn)
     else:
         splits = callable(getattr(strategy, "split", None))  # one that cannot split runs here, to its end
         try:
@@ -132,7 +140,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         job = Job(uuid.uuid4().hex, shipped, name, options, settings.max_steps, settings.step_timeout,
                   None if table is None else table.handle, hunger.path, signature(first),
                   {place: frozenset(known) for place, known in sites.sites.items()}
-                  if sites is not None and sites.strict else None)
+                  if sites is not None and sites.strict else None, names(program))
         known = knowledge(program)
         backend = make_backend()
     except KeyboardInterrupt:
@@ -274,8 +282,10 @@ def _sampling_units(max_executions: int | None) -> Iterator[Unit]:
         yield Unit((n,), (n, min(UNIT, max_executions - n * UNIT)), seconds=1e9)
 
 
-def _first(settings: Settings) -> Settings:
-    return Settings(max_executions=1, max_steps=settings.max_steps, step_timeout=settings.step_timeout)
+def _per_step(settings: Settings) -> Settings:
+    """``settings`` without a budget or progress: a sampling unit's start says how many
+    executions it runs."""
+    return Settings(max_steps=settings.max_steps, step_timeout=settings.step_timeout)
 
 
 def _counters(strategy) -> dict:

@@ -56,6 +56,7 @@ class Job:
     hunger: str | None = None  # the file of the flag that says a worker is idle (hunger.py)
     first: tuple = ()  # the coordinator's first execution, as signature() gives it
     sites: dict | None = None  # stateful, where the coordinator let epochs go: the sites it learned (race_sites)
+    names: tuple = ()  # the threads, variables and objects the coordinator met, in its order (names())
 
 
 @dataclass(slots=True)
@@ -151,7 +152,6 @@ class _Compiled:
         with Watchdog(settings.step_limit, deadline):
             drive(self.program, strategy_for(job.strategy, job.options), settings, first, deadline,
                   time.monotonic())
-        self.known = knowledge(self.program)
         self.diverged = None
         mine = signature(first.first)
         if job.first and mine != job.first:
@@ -161,6 +161,9 @@ class _Compiled:
                 f"{_shown(job.first, at)} here, {_shown(mine, at)} there): code that depends on the process, such as "
                 f"the order of a set of strings, which each process hashes with its own seed (set PYTHONHASHSEED to "
                 f"explore such a scenario on workers)")
+        elif job.names:
+            learn(self.program, job.names)
+        self.known = knowledge(self.program)
         self.shared = None if job.shared is None else SharedVisited.attach(job.shared)
         self.hunger = None if job.hunger is None else Hunger.attach(job.hunger)
         self.stack.callback(self._let_go)
@@ -259,6 +262,24 @@ def run_unit(job: Job, unit: Unit) -> bytes:
                      escaped=getattr(strategy, "outbox", []))
     piece.tally = dumps(tally)
     return dumps(piece)
+
+
+def names(program: Program) -> tuple:
+    """The threads, variables and objects ``program`` knows, each in the order it met them:
+    what a worker learns (:func:`learn`) after its first execution, which met the first
+    of them in the same order, so that it numbers every one as the coordinator does."""
+    return program.thread_names, program.var_names, tuple(program.declarations.items())
+
+
+def learn(program: Program, known: tuple) -> None:
+    """Make ``program`` know what :func:`names` gave, in that order."""
+    threads, variables, objects = known
+    for thread in threads:
+        program.register_thread(thread)
+    for variable in variables:
+        program.register_variable(variable)
+    for name, declaration in objects:
+        program.register_object(name, declaration)
 
 
 def signature(events: list[tuple]) -> tuple:
