@@ -33,7 +33,7 @@ from .hunger import Hunger
 from .model_graph import ForeignRelease
 from .program import Program
 from .race_sites import SitesGrew
-from .search import _state_figures, assemble, drive
+from .search import assemble, drive, measured_figures
 from .seats import SeatsBroken
 from .shared_visited import SharedVisited
 from .tally import Tally
@@ -113,11 +113,13 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     else:
         splits = callable(getattr(strategy, "split", None))  # one that cannot split runs here, to its end
         try:
+            # stateful's figures: measured once the search is over, here or from the units'
             about = drive(program, strategy, settings, tally, deadline, started,
-                          slice_end=started + first_slice if splits else None)
+                          slice_end=started + first_slice if splits else None, figures=False)
         except SeatsBroken as broken:
             raise Fallback(_broken(broken)) from None
         if not about.pop("sliced"):
+            about["figures"] = measured_figures(strategy, about["groups"], program.thread_names, about["seats"], tally)
             return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0, 0.0
         first = tally.first
     stop_reason = None
@@ -244,12 +246,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         if counters:
             whole.absorb(counters)
     about["covered"] = getattr(whole, "incomplete_reason", None)
-    if about["figures"]:  # stateful: the states every unit stored
-        try:
-            about["figures"] = _state_figures(whole, about["groups"], program.thread_names, about["seats"])
-        except KeyboardInterrupt:  # pressed as the search ended: what it found stands, its figures go
-            about["figures"] = {}
-            merged.stop_reason = merged.stop_reason or "interrupted"
+    # stateful: the states every unit stored
+    about["figures"] = measured_figures(whole, about["groups"], program.thread_names, about.get("seats", ()), merged)
     result = assemble(program, name, settings, merged, about, deadline, time.monotonic() - started)
     return result, backend.workers, tuple(unit_seconds), coordinating, peak
 

@@ -60,9 +60,10 @@ def drive(program: Program, strategy, settings: Settings, tally: Tally, deadline
     assembly needs to know of the strategy (:func:`assemble`), and whether the search
     stopped at ``slice_end`` (a work unit's time is up: its strategy can ``split()``), or
     earlier, once it has run :data:`.hunger.AT_LEAST` seconds, when ``hungry[0]`` is set
-    (a worker is idle: :mod:`.hunger`). Without ``figures`` (a work unit: the coordinator
-    works out the whole search's), the stateful figures are left out: measuring the
-    bytes a state takes samples the visited set, milliseconds a time."""
+    (a worker is idle: :mod:`.hunger`). Without ``figures`` (a work unit, or the
+    coordinator's own slice: the coordinator works out the whole search's once it is
+    over), the stateful figures are left out: measuring the bytes a state takes samples
+    the visited set, milliseconds a time."""
     driving = drive_in_turns(program, strategy, settings, tally, deadline, started, slice_end, hungry,
                              figures=figures)
     try:
@@ -239,18 +240,22 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
     tally.stop_reason = stop_reason
     groups = state_keys.groups if state_keys is not None else ()
     seats = getattr(strategy, "seat_moves", ())  # a graph walk's, when it folded seats
-    measured = {}
-    if figures:
-        try:
-            measured = _state_figures(strategy, groups, program.thread_names, seats)
-        except KeyboardInterrupt:  # pressed as the search ended: what it found stands, its figures go
-            tally.stop_reason = stop_reason or "interrupted"
     return {"covered": getattr(strategy, "incomplete_reason", None),  # None: the strategy covers everything
             "reduced": getattr(strategy, "reduced", False),
             "groups": groups,
             "seats": seats,
-            "figures": measured,
+            "figures": measured_figures(strategy, groups, program.thread_names, seats, tally) if figures else {},
             "sliced": sliced}
+
+
+def measured_figures(strategy, groups: tuple, names: tuple[str, ...], seats: tuple, tally: Tally) -> dict:
+    """:func:`_state_figures`; Ctrl-C pressed while they are measured, as the search ends,
+    leaves them out and marks ``tally`` interrupted: what the search found stands."""
+    try:
+        return _state_figures(strategy, groups, names, seats)
+    except KeyboardInterrupt:
+        tally.stop_reason = tally.stop_reason or "interrupted"
+        return {}
 
 
 def assemble(program: Program, strategy_name: str, settings: Settings, tally: Tally, about: dict,
