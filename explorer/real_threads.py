@@ -405,7 +405,8 @@ class RealRun:
         blocked, tried, look = self.blocked, self.tried, self.asked
         for actor in active:
             entry = blocked.get(actor)
-            if entry is None or entry[3] or (actor in tried and tried.get(actor) != look):
+            # a polling call not yet failed is None in `tried`; a task waiting for a worker polls nothing
+            if entry is None or entry[3] or tried.get(actor, look) != look:
                 return False
             try:
                 if entry[2]():
