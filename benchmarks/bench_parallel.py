@@ -5,6 +5,7 @@ executions, and a scaling model past this machine's cores.
     python benchmarks/bench_parallel.py --quick         # small rows, seconds: checks the bench itself
     python benchmarks/bench_parallel.py --simulate      # also the makespan at 8 to 1,024 workers
     python benchmarks/bench_parallel.py --rows exhaustive,dpor --workers 2 --json FILE
+    python benchmarks/bench_parallel.py --rows stateful --row-capacity  # the machine's capacity for that row's work
 
 Each row explores one scenario three times, each in its own fresh subprocess (this file with
 --child): serially (``workers=1``, today's behaviour), then on ``--workers`` worker processes
@@ -46,7 +47,10 @@ the cores give: before the rows, the same serial search (exhaustive on counter 2
 processes) runs alone, then on W processes at once; W times the first's seconds over the mean
 of the others' is the machine's *capacity*, the speed-up that W processes which share nothing
 get here. A virtual machine whose cores share a host's often gives less than W: no row can
-beat it, so each row's speed-up is also shown as a share of it.
+beat it, so each row's speed-up is also shown as a share of it. That search replays small
+generators; a row whose own work uses the memory differently (the stateful walk's big dicts)
+may get another capacity: --row-capacity also runs each row's serial search on W processes
+at once and prints what W of them get, and the row's speed-up as a share of that.
 """
 
 from __future__ import annotations
@@ -159,7 +163,7 @@ def child(row: str, quick: bool, workers: int) -> None:
                                    "outcomes": len(data["outcomes"]), "findings": findings}}))
 
 
-def measure(row: str, quick: bool, workers: int) -> dict:
+def measure(row: str, quick: bool, workers: int, row_capacity: bool = False) -> dict:
     def run(count: int) -> dict:
         done = subprocess.run([sys.executable, __file__, "--child", row, "--workers", str(count)]
                               + (["--quick"] if quick else []), capture_output=True, text=True, check=True)
@@ -169,6 +173,15 @@ def measure(row: str, quick: bool, workers: int) -> dict:
     parallel = run(workers)
     second = run(1)
     serial = min(first, second, key=lambda figures: figures["seconds"])
+    # the row's own serial search on ``workers`` processes at once: what this machine gives
+    # this search's kind of work (a walk over big dicts shares the cores' caches unlike a
+    # replay of small generators)
+    together = []
+    if row_capacity:
+        started = [subprocess.Popen([sys.executable, __file__, "--child", row, "--workers", "1"]
+                                    + (["--quick"] if quick else []), stdout=subprocess.PIPE, text=True)
+                   for _ in range(workers)]
+        together = [json.loads(process.communicate()[0].strip().splitlines()[-1])["seconds"] for process in started]
     strategy = (QUICK if quick else ROWS)[row][1]
     if strategy == "dpor":  # everything but the abandoned runs
         same = serial["unpruned"] == parallel["unpruned"]
@@ -184,7 +197,9 @@ def measure(row: str, quick: bool, workers: int) -> dict:
             "unit_seconds": parallel["unit_seconds"], "coordinator_seconds": parallel["coordinator_seconds"],
             "work": sum(parallel["unit_seconds"]) / serial["seconds"], "steal": parallel["steal"],
             "same": same, "complete": (serial["complete"], parallel["complete"]),
-            "memory": (serial["peak_mib"], parallel["worker_peak_mib"])}
+            "memory": (serial["peak_mib"], parallel["worker_peak_mib"]),
+            "row_capacity": workers * serial["seconds"] / statistics.mean(together) if together else None,
+            "together": together}
 
 
 def calibration(quick: bool) -> float:
@@ -276,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", default=None, help="comma-separated rows: " + ",".join(ROWS))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", dest="json_file", default=None)
+    parser.add_argument("--row-capacity", action="store_true",
+                        help="also run each row's serial search on --workers processes at once: the capacity "
+                             "for that row's own work")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -295,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'MiB serial/worker':>17}  same")
     measured = []
     for row in rows:
-        figures = measure(row, args.quick, args.workers)
+        figures = measure(row, args.quick, args.workers, args.row_capacity)
         measured.append(figures)
         units = figures["unit_seconds"]
         print(f"{row:<11} {scenario_of(row, args.quick).name:<22} {figures['serial']:>9.2f} {figures['parallel']:>10.2f} "
@@ -304,6 +322,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{figures['work']:>5.2f} {figures['steal']:>7.1f} "
               f"{figures['memory'][0]:>8.0f}/{figures['memory'][1]:<8.0f}  "
               f"{'yes' if figures['same'] else 'NO'}", flush=True)
+        if figures["row_capacity"] is not None:
+            print(f"{'':<11} its own serial search on {args.workers} processes at once: "
+                  f"{', '.join(f'{t:.2f}' for t in figures['together'])} s, a capacity of "
+                  f"{figures['row_capacity']:.2f} for this row (its speed-up is "
+                  f"{figures['speedup'] / figures['row_capacity']:.0%} of it)", flush=True)
     simulated = []
     if args.simulate:
         overhead = task_overhead()

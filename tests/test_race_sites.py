@@ -88,12 +88,25 @@ def racing_kinds(result) -> set:
     return {(race[0], race[1][0], race[2][0]) for race in races(result)}
 
 
-@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(programs())
 def test_the_walk_finds_every_race_by_its_lines_when_branches_reach_lines_late(scenario):
+    assert_the_walk_finds_every_race_by_its_lines(scenario, budget=4_000)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(programs())
+def test_the_walk_finds_every_race_by_its_lines_on_more_programs_whose_branches_reach_lines_late(scenario):
+    assert_the_walk_finds_every_race_by_its_lines(scenario, budget=20_000)
+
+
+def assert_the_walk_finds_every_race_by_its_lines(scenario, budget):
+    """Stateful search, with and without symmetry, against exhaustive search of at most
+    ``budget`` executions (a larger program is not a case)."""
     for name, function in scenario.threads.items():
         note(f"{name}: {''.join(linecache.getlines(function.__code__.co_filename))}")
-    exhaustive, keys = explored(scenario, "exhaustive", max_executions=20_000)
+    exhaustive, keys = explored(scenario, "exhaustive", max_executions=budget)
     assume(exhaustive.complete)
     for symmetry in (False, True):
         result, found = explored(scenario, "stateful", symmetry=symmetry)

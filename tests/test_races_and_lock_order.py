@@ -204,10 +204,20 @@ def reference_unordered_pairs(accesses):
     return sorted(pairs)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(programs, lock_kinds)
 def test_vector_clock_races_agree_with_happens_before_by_reachability_on_every_execution(programs, kinds):
-    scenario = scenario_of(programs, kinds)
+    assert_vector_clock_races_agree_with_reachability(scenario_of(programs, kinds))
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(programs, lock_kinds)
+def test_vector_clock_races_agree_with_happens_before_by_reachability_on_more_programs(programs, kinds):
+    assert_vector_clock_races_agree_with_reachability(scenario_of(programs, kinds))
+
+
+def assert_vector_clock_races_agree_with_reachability(scenario):
     _, schedules = recorded(scenario)
     names = list(scenario.threads)
     for schedule in schedules:

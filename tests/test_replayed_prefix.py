@@ -49,6 +49,57 @@ def test_a_depth_first_search_says_the_same_on_the_short_path_as_on_the_general_
     assert said(explore(scenario, **options)) == said(explored_on_the_general_path(scenario, **options))
 
 
+def adds_then_raises(times):
+    def body():
+        yield from adds(times)()
+        raise ValueError("added")
+    return body
+
+
+def adds_for_ever():
+    value = yield read("x")
+    while True:
+        yield write("x", value + 1)
+        value = yield read("x")
+
+
+def adds_then_waits(times):
+    def body():
+        yield from adds(times)()
+        yield acquire("m")  # held by the other thread: a deadlock in some runs
+        yield release("m")
+    return body
+
+
+def holds_and_adds(times):
+    def body():
+        yield acquire("m")
+        yield from adds(times)()
+    return body
+
+
+# A thread that ends, raises, runs out of steps or blocks right after a read or a write
+# the short path replayed: the short path hands over to the general one there
+ENDINGS = [
+    ({"A": adds(2), "B": adds_then_raises(1)}, {}),
+    ({"A": adds_then_raises(2), "B": adds_then_raises(1)}, {}),
+    ({"A": adds(1), "B": adds_for_ever}, {"max_steps": 7}),
+    ({"A": adds_then_waits(2), "B": holds_and_adds(1)}, {}),
+    ({"A": adds(2), "B": adds(1), "C": adds_then_raises(1)}, {}),
+]
+
+
+@pytest.mark.parametrize("threads, limits", ENDINGS)
+@pytest.mark.parametrize("options", [{"strategy": "exhaustive"}, {"strategy": "bounded", "preemptions": 1},
+                                     {"strategy": "dpor"}])
+def test_a_thread_that_ends_raises_runs_out_of_steps_or_blocks_after_a_replayed_step_says_what_it_says_on_the_general_path(
+        threads, limits, options):
+    scenario = Scenario("endings", variables={"x": 0}, locks={"m": "lock"}, threads=threads)
+    short = explore(scenario, **options, **limits)
+    assert short.executions > 1
+    assert said(short) == said(explored_on_the_general_path(scenario, **options, **limits))
+
+
 @pytest.mark.parametrize("increments", [2, 3])
 def test_exhaustive_search_asks_its_strategy_once_per_edge_of_the_schedule_tree(increments, monkeypatch):
     # two threads of 2n steps each: the schedule tree's nodes are the pairs (a, b) of steps
