@@ -178,11 +178,15 @@ def _parser() -> argparse.ArgumentParser:
     given = again.add_mutually_exclusive_group(required=True)
     given.add_argument("--trace", metavar="FILE", help="a trace file or a result file")
     given.add_argument("--schedule", metavar="A,B,...",
-                       help="the schedule: the thread to run at each step, separated by commas")
+                       help="the schedule: the thread to run at each step, separated by commas; "
+                            "NAME*N for N steps of one thread in a row (A*200,B,A)")
     again.add_argument("--finding", default=None, metavar="N|KIND",
                        help="in a result file: the finding's position or kind (default: the only one)")
     again.add_argument("-k", dest="select", metavar="EXPRESSION", help="the scenario -k selects (" + _K_HELP
                        + ")")
+    again.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
+                       help=f"steps the execution may take before it counts as endless, as "
+                            f"'explorer run --max-steps' took it (default {DEFAULT_MAX_STEPS:,})")
     check = commands.add_parser(
         "crosscheck", help="run scenarios on real threads many times and compare with exploration",
         description="Run each scenario's threads on real threading.Thread objects many times and "
@@ -334,7 +338,7 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tu
             so_far.status = 1
         elif verdict == "incomplete" and so_far.status == 0:
             so_far.status = EXIT_INCOMPLETE
-        hint = _command_hint(file, attribute)
+        hint = _command_hint(file, attribute, args.max_steps)
         print(paint(render_result(result, traces=not args.quiet, hint=hint)))
         if args.verbose:
             print("  outcomes (final state and return values):")
@@ -466,15 +470,22 @@ def _closing_line(results, verdicts: list[str], seconds: float) -> str:
     return f"== {text} =="
 
 
-def _command_hint(file, attribute: str):
-    """The command that replays a trace of this scenario, as ``explorer replay`` takes it."""
-    from .render import replay_hint
+def _command_hint(file, attribute: str, max_steps: int = DEFAULT_MAX_STEPS):
+    """The command that replays a trace of this scenario, as ``explorer replay`` takes it
+    (with the run's ``--max-steps``, so that a trace cut short there is cut short again)."""
+    from .render import FOLD_AT, replay_hint, runs
 
     def hint(trace) -> str:
         if any("," in name or not name.strip() or name != name.strip() for name in trace.schedule):
             return replay_hint(trace)  # thread names a comma list cannot carry
-        return (f"explorer replay {shlex.quote(f'{file}::{attribute}')} --schedule "
-                f"{shlex.quote(','.join(trace.schedule))}")
+        if any(_REPEATED.fullmatch(name) for name in trace.schedule):
+            schedule = ",".join(trace.schedule)  # a name that reads as a repeat: spelled out
+        else:
+            schedule = ",".join(f"{name}*{count}" if count >= FOLD_AT else ",".join([name] * count)
+                                for name, count in runs(trace.schedule))
+        steps = "" if max_steps == DEFAULT_MAX_STEPS else f" --max-steps {max_steps}"
+        return (f"explorer replay {shlex.quote(f'{file}::{attribute}')} --schedule {shlex.quote(schedule)}"
+                f"{steps}")
 
     return hint
 
@@ -581,6 +592,23 @@ def _one_result(run: dict, select: str | None, where: str) -> dict:
     return picked[0]
 
 
+#: An item of ``--schedule`` that stands for a thread's steps in a row: ``A*9996``.
+_REPEATED = re.compile(r"(.*\S)\s*\*\s*(\d+)")
+
+
+def _schedule_of(text: str) -> tuple[str, ...]:
+    """``--schedule``'s threads: names separated by commas, ``NAME*N`` for N in a row."""
+    names: list[str] = []
+    for item in text.split(","):
+        item = item.strip()
+        repeated = _REPEATED.fullmatch(item)
+        if repeated:
+            names += [repeated[1].strip()] * int(repeated[2])
+        else:
+            names.append(item)
+    return tuple(names)
+
+
 def _replay(args, chosen, status: int) -> int:
     from .explore import replay
 
@@ -591,14 +619,14 @@ def _replay(args, chosen, status: int) -> int:
                   f"FILE::NAME or with -k)", file=sys.stderr)
             return 2
         file, attribute, scenario = chosen[0]
-        trace = tuple(name.strip() for name in args.schedule.split(","))
+        trace = _schedule_of(args.schedule)
     else:
         picked = _saved_trace(args, chosen)
         if isinstance(picked, int):
             return picked
         (file, attribute, scenario), trace = picked
     try:
-        execution = replay(scenario, trace)
+        execution = replay(scenario, trace, max_steps=args.max_steps)
     except ExplorerError as exc:
         print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
         return 2

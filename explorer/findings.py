@@ -134,9 +134,10 @@ class Trace:
     def __len__(self) -> int:
         return len(self.schedule)
 
-    def render(self, *, locations: bool = True) -> str:
-        """One column per thread, one row per step; see :func:`explorer.render.render_trace`."""
-        return provided("render_trace")(self, locations=locations)
+    def render(self, *, locations: bool = True, fold: bool = True) -> str:
+        """One column per thread, one row per step (a step repeated in a row folded to one,
+        unless ``fold`` is False); see :func:`explorer.render.render_trace`."""
+        return provided("render_trace")(self, locations=locations, fold=fold)
 
     def __str__(self) -> str:
         return self.render()

@@ -215,8 +215,17 @@ def draw_swimlane(trace: Trace, *, title: str | None = None) -> Figure:
     if not isinstance(trace, Trace):
         raise InvalidArgument(f"draw_swimlane needs an explorer Trace (a finding's .trace or an "
                               f"execution's .trace), not {type(trace).__name__}")
+    if len(trace.events) > MAX_SWIMLANE_STEPS:
+        raise InvalidArgument(f"a trace of {len(trace.events):,} steps is too long to draw as swimlanes "
+                              f"(at most {MAX_SWIMLANE_STEPS:,} steps, {MAX_SWIMLANE_STEPS // 12} bands); its "
+                              f"text, trace.render(), shows a polling loop's repeated steps as one row")
     with _style():
         return _draw_swimlane(trace, title)
+
+
+#: The longest trace :func:`draw_swimlane` draws: a band holds about a dozen steps, and a
+#: polling loop that ran to max_steps (10,000) would take minutes to draw and no one to read.
+MAX_SWIMLANE_STEPS = 600
 
 
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:

@@ -12,11 +12,13 @@ interleaving at a glance::
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ._conveniences import provides
 from ._text import cell_location
 from .findings import FindingGroup, group_findings
+from .settings import DEFAULT_MAX_STEPS
 
 if TYPE_CHECKING:
     from .findings import Trace
@@ -25,19 +27,33 @@ if TYPE_CHECKING:
 _GAP = "  "
 
 
+#: A run of this many rows or more that repeat one thread's step (its words, value and
+#: line) shows as one row: a loop that waits by polling repeats its read thousands of times.
+FOLD_AT = 4
+
+
 @provides
-def render_trace(trace: Trace, *, locations: bool = True) -> str:
+def render_trace(trace: Trace, *, locations: bool = True, fold: bool = True) -> str:
+    """One column per thread, one row per step, with the step's source line after it.
+    Unless ``fold`` is False, :data:`FOLD_AT` or more consecutive rows of one thread
+    taking the same step with the same value at the same line (a polling loop) show as
+    one row numbered with the range, ``read flag -> 0 (9,996 times)``; a marked step is
+    never folded. The trace itself keeps every step: ``trace.events``, JSON, replay."""
     if not trace.events and not trace.blocked:
         return "  (no step ran: the execution ended before its first step)"
     threads = list(trace.threads)
     column = {name: c for c, name in enumerate(threads)}
     rows: list[list[str]] = []
     tails: list[str] = []
-    for event in trace.events:
+    for event, said, count in step_rows(trace, fold):
         cells = [""] * len(threads)
-        cells[column[event.thread]] = event.describe()
         mark = trace.marks.get(event.index)
-        rows.append([str(event.index + 1)] + cells + [f"<- {mark}" if mark else ""])
+        if count > 1:
+            cells[column[event.thread]] = f"{said} ({count:,} times)"
+            rows.append([f"{event.index + 1}-{event.index + count}"] + cells + [""])
+        else:
+            cells[column[event.thread]] = said
+            rows.append([str(event.index + 1)] + cells + [f"<- {mark}" if mark else ""])
         tails.append((display_location(event.location) or "") if locations else "")
     if trace.blocked:
         cells = [""] * len(threads)
@@ -51,6 +67,29 @@ def render_trace(trace: Trace, *, locations: bool = True) -> str:
     lines = [_line(header, widths, "")]
     lines += [_line(row, widths, tail) for row, tail in zip(rows, tails)]
     return "\n".join(lines)
+
+
+def step_rows(trace: Trace, fold: bool = True) -> list[tuple]:
+    """A trace's rows: ``(event, its words, how many steps the row stands for)``, one per
+    step, except that :data:`FOLD_AT` or more consecutive unmarked steps of one thread
+    that read the same (words, value, line) are one row, standing for all of them."""
+    events, marks = trace.events, trace.marks
+    rows = []
+    n = 0
+    while n < len(events):
+        event = events[n]
+        said = event.describe()
+        end = n + 1
+        if fold and event.index not in marks:
+            while (end < len(events) and events[end].thread == event.thread
+                   and events[end].location == event.location and events[end].index not in marks
+                   and events[end].describe() == said):
+                end += 1
+            if end - n < FOLD_AT:
+                end = n + 1
+        rows.append((event, said, end - n))
+        n = end
+    return rows
 
 
 def display_location(location: str | None) -> str | None:
@@ -67,9 +106,35 @@ def _line(cells: list[str], widths: list[int], tail: str) -> str:
     return text.rstrip()
 
 
-def replay_hint(trace: Trace) -> str:
-    """The line that replays a trace."""
-    return f"replay(scenario, {list(trace.schedule)!r})"
+def replay_hint(trace: Trace, max_steps: int | None = None) -> str:
+    """The line that replays a trace; a thread that runs :data:`FOLD_AT` or more steps in
+    a row is written ``['A'] * 9996``, so a polling loop's schedule stays one short line.
+    With ``max_steps`` (the run's, where it is not the default), the call passes it on, so
+    that a trace cut short there is cut short again."""
+    parts, loose = [], []
+    for name, count in runs(trace.schedule):
+        if count >= FOLD_AT:
+            if loose:
+                parts.append(repr(loose))
+                loose = []
+            parts.append(f"[{name!r}] * {count}")
+        else:
+            loose += [name] * count
+    if loose or not parts:
+        parts.append(repr(loose))
+    steps = "" if max_steps is None else f", max_steps={max_steps}"
+    return f"replay(scenario, {' + '.join(parts)}{steps})"
+
+
+def runs(schedule) -> list[tuple[str, int]]:
+    """A schedule as (thread, how many steps in a row) pairs."""
+    out: list[list] = []
+    for name in schedule:
+        if out and out[-1][0] == name:
+            out[-1][1] += 1
+        else:
+            out.append([name, 1])
+    return [(name, count) for name, count in out]
 
 
 #: What a reduced search's counts per final state count.
@@ -105,11 +170,17 @@ def render_result(result: ExplorationResult, *, traces: bool = True, hint=replay
     Percentages are of every execution, so deadlocked, failed and cut-short runs
     have rows of their own. ``hint`` makes the line that replays a trace (the CLI
     gives the command; the default gives the Python call)."""
+    if hint is replay_hint and result.max_steps != DEFAULT_MAX_STEPS:
+        hint = partial(replay_hint, max_steps=result.max_steps)
     lines = [f"scenario {result.scenario.name!r}: {result.summary()}"]
     if not result.complete:
         lines.append(f"  INCOMPLETE: {result.incomplete_reason}; nothing beyond this was checked")
-        if result.stop_reason in ("time_limit", "max_executions", "interrupted") \
-                and result.strategy in ("dpor", "exhaustive") and not result.contenders:
+        cut = result.stop_reason in ("time_limit", "max_executions", "interrupted")
+        if cut and result.truncated:  # no strategy shortens a run; a smaller budget of steps does
+            lines.append(f"  {result.truncated} runs went on to max_steps={result.max_steps:,} (a loop that "
+                         f"polls, or one without end: see the max-steps finding); such runs cost as much "
+                         f"in every strategy, and a smaller max_steps (--max-steps) shortens them")
+        elif cut and result.strategy in ("dpor", "exhaustive") and not result.contenders:
             lines.append("  try strategy='stateful' (--strategy stateful): it merges runs that reach the same "
                          "state (locals, values, locks), which dpor and exhaustive explore apart, and "
                          "treats threads built alike as one; or strategy='auto', which runs dpor and "

@@ -433,21 +433,27 @@ def _swimlane(trace: Trace, ids, what: str) -> str:
 
 
 def _trace_table(trace: Trace) -> str:
-    """The steps as a table that fits its card: one row per step, one column per thread,
-    then what the step did for the finding and its source line (the file's name; the whole
-    path on hover), every cell wrapping rather than scrolling."""
+    """The steps as a table that fits its card: one row per step (a polling loop's
+    repeats folded, as in the text), one column per thread, then what the step did for the
+    finding and its source line (the file's name; the whole path on hover), every cell
+    wrapping rather than scrolling."""
     threads = list(trace.threads)
     head = ('<tr><th class="num" scope="col">step</th>' + "".join(f'<th scope="col">{_e(t)}</th>'
                                                                   for t in threads)
             + '<th scope="col"></th><th scope="col">source</th></tr>')
+    from .render import step_rows
+
     rows = []
-    for event in trace.events:
-        cells = "".join(f'<td class="step"><code>{_e(event.describe())}</code></td>' if t == event.thread
+    for event, said, times in step_rows(trace):  # a polling loop's repeats: one row
+        if times > 1:
+            said = f"{said} ({times:,} times)"
+        cells = "".join(f'<td class="step"><code>{_e(said)}</code></td>' if t == event.thread
                         else '<td class="step"></td>' for t in threads)
         mark = trace.marks.get(event.index)
         css = ' class="marked"' if mark else ""
         note = _e("<- " + mark) if mark else ""
-        rows.append(f'<tr{css}><td class="num">{event.index + 1}</td>{cells}'
+        number = f"{event.index + 1}" if times == 1 else f"{event.index + 1}-{event.index + times}"
+        rows.append(f'<tr{css}><td class="num">{number}</td>{cells}'
                     f'<td class="mark">{note}</td>{_source(event.location)}</tr>')
     if trace.blocked:
         waits = {t: trace.waiting.get(t) or f"acquire {lock}" for t, lock in trace.blocked.items()}

@@ -9,6 +9,7 @@ from ._conveniences import provided
 from .findings import Finding, Trace
 from .outcomes import Outcome, State
 from .scenario import Scenario
+from .settings import DEFAULT_MAX_STEPS
 
 __all__ = ["STOP_REASONS", "Execution", "ExplorationResult"]
 
@@ -114,6 +115,8 @@ class ExplorationResult:
     #: ``strategy="auto"``: ``(strategy, executions, seconds)`` of each strategy that took
     #: turns, the one that finished first (``strategy``, whose result this is) first; () otherwise.
     contenders: tuple = ()
+    #: The ``max_steps`` the exploration ran with (its state graph uses it too).
+    max_steps: int = DEFAULT_MAX_STEPS
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -122,7 +125,7 @@ class ExplorationResult:
         :func:`explorer.graphs.state_graph`. Built on first use (it explores the states
         again, independent of the strategy), then kept."""
         if "state_graph" not in self._cache:
-            self._cache["state_graph"] = provided("state_graph")(self.scenario)
+            self._cache["state_graph"] = provided("state_graph")(self.scenario, max_steps=self.max_steps)
         return self._cache["state_graph"]
 
     @property

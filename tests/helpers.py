@@ -190,3 +190,17 @@ HANDED = {
                         {"q": Queue()}, {1, 2, 3}),
     "submit an object": ({"main": _submits_an_account, "other": adds_one}, {"pool": ThreadPool(1)}, {1, 2, 3}),
 }
+
+
+def poll_flag():
+    """A thread that waits for ``flag`` by polling it: a loop of reads."""
+    while (yield read("flag")) == 0:
+        pass
+
+
+def raise_flag():
+    yield write("flag", 1)
+
+
+#: A polls until B raises the flag: every schedule may poll up to max_steps times.
+POLLING = Scenario("polling", variables={"flag": 0}, threads={"A": poll_flag, "B": raise_flag})

@@ -192,3 +192,30 @@ def test_a_clean_but_incomplete_run_exits_three_not_zero():
     found = explorer("run", "scenarios/counter.py", "-k", "lost", "--strategy", "random", "--max-executions", "50",
                      "--ignore-expect")
     assert found.returncode == 1 and "INCOMPLETE" in found.stdout  # an error finding wins
+
+
+POLLING = """
+from explorer import Scenario, read, write
+
+def waits():
+    while (yield read("flag")) == 0:
+        pass
+
+def raises():
+    yield write("flag", 1)
+
+polling = Scenario("polling", variables={"flag": 0}, threads={"A": waits, "B": raises})
+"""
+
+
+def test_a_polling_loops_replay_line_counts_its_repeats_and_keeps_the_runs_max_steps(tmp_path):
+    (tmp_path / "polling.py").write_text(POLLING)
+    done = explorer("run", tmp_path / "polling.py", "--max-steps", "30")
+    assert done.returncode == 1
+    assert "1-30  read flag -> 0 (30 times)" in done.stdout
+    line = next(line for line in done.stdout.splitlines() if "--schedule 'A*30'" in line)
+    assert line.strip().endswith("--schedule 'A*30' --max-steps 30")
+    again = explorer("replay", f"{tmp_path / 'polling.py'}::polling", "--schedule", "A*30", "--max-steps", "30")
+    assert again.returncode == 1 and "truncated, 30 steps" in again.stdout
+    mixed = explorer("replay", f"{tmp_path / 'polling.py'}::polling", "--schedule", "A*2, B,A")
+    assert mixed.returncode == 0 and "execution of 'polling': completed, 4 steps" in mixed.stdout

@@ -14,6 +14,7 @@ from explorer.export import to_dot, write_graph
 from explorer.graphs import happens_before_graph, path_of, state_graph
 from scenarios import abba, counter, fake_database
 
+from .helpers import POLLING
 from .test_properties import lock_kinds, programs, scenario_of
 
 
@@ -142,3 +143,14 @@ def test_writes_with_a_hashable_but_odd_value_export_safely(tmp_path):
     graph = state_graph(Scenario("odd", variables={"x": None}, threads={"A": writer}))
     text = write_graph(graph, tmp_path / "odd.json").read_text()
     json.loads(text, parse_constant=lambda name: pytest.fail(f"invalid JSON constant {name}"))
+
+
+def test_the_state_graph_of_a_polling_loop_is_refused_once_its_replays_run_long(monkeypatch):
+    from explorer._engine import state_space
+
+    # each state's path is replayed from the start: a path 10,000 polls deep costs 5e7
+    # steps before max_states is near; the budget refuses it (made small here, 2e6 for real)
+    monkeypatch.setattr(state_space, "MAX_REPLAYED", 20_000)
+    with pytest.raises(GraphTooLarge, match=r"state graph is out of reach: .* pass a smaller max_steps"):
+        state_graph(POLLING)
+    assert state_graph(POLLING, max_steps=20).number_of_nodes() > 20  # small enough: drawn

@@ -21,7 +21,7 @@ from explorer.render import replay_hint
 from explorer.report_html import render_report, write_report
 from scenarios import abba, counter
 
-from .helpers import overdraft
+from .helpers import POLLING, overdraft
 
 SVG_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
@@ -284,3 +284,14 @@ def test_report_renders_offline_in_headless_chromium(tmp_path, results):
     vermilion = (abs(pixels[..., 0] - 213 / 255) < 0.06) & (abs(pixels[..., 1] - 94 / 255) < 0.06) & (
         pixels[..., 2] < 0.08)
     assert vermilion.sum() > 200
+
+
+def test_a_polling_loops_finding_shows_its_repeats_as_one_row_and_no_swimlane_past_the_drawable(monkeypatch):
+    from explorer import pictures
+
+    monkeypatch.setattr(pictures, "MAX_SWIMLANE_STEPS", 50)  # 600 for real: drawing those takes seconds
+    page = render_report([explore(POLLING, max_steps=70)])
+    # the max-steps finding's 70 reads: one row, and a note instead of a 70-step picture
+    assert '<td class="num">1-70</td>' in page and "read flag -&gt; 0 (70 times)" in page
+    assert "swimlane not drawn: a trace of 70 steps is too long to draw as swimlanes" in page
+    assert page.count("<svg") >= 2  # the race's short trace is drawn, and the state graph

@@ -397,6 +397,52 @@ def test_a_time_limit_is_kept_within_a_second_or_two_at_any_size(threads, limit)
     assert "INCOMPLETE: stopped at time_limit" in result.render()
 
 
+def waits_for_flag():
+    while (yield read("flag")) == 0:
+        pass
+    value = yield read("x")
+    yield write("x", value + 1)
+
+
+def adds_then_raises_flag():
+    value = yield read("x")
+    yield write("x", value + 1)
+    yield write("flag", 1)
+
+
+POLLING = Scenario("polling", variables={"x": 0, "flag": 0}, threads={"A": waits_for_flag, "B": adds_then_raises_flag})
+
+
+def test_a_time_limit_holds_on_a_polling_loop_whose_racing_pairs_each_have_a_long_witness():
+    # Each of dpor's runs polls up to 10,000 times, and each poll races with B's write of
+    # the flag in its own runs: the source lines of those witnesses are not all found
+    # within the assembly's half second, and each pair was then a finding of its own,
+    # traced and compared step by step (a 1 s limit took 20 s, with 270 findings).
+    started = time.monotonic()
+    result = explore(POLLING, time_limit=1.0)
+    assert time.monotonic() - started < 1.0 + 2.5
+    assert not result.complete and result.stop_reason == "time_limit"
+    races = [(f.details["variable"], tuple(f.trace.events[i].thread for i in f.details["steps"]))
+             for f in result.findings if f.kind == "race"]
+    # one per variable, pair of threads and kinds where lines are unknown; and where known
+    assert len(races) <= 8, races
+    if result.truncated:  # runs polled up to max_steps: no strategy helps, fewer steps do
+        text = result.render()
+        assert "runs went on to max_steps=10,000" in text and "try strategy='stateful'" not in text
+
+
+def test_a_thread_that_polls_until_max_steps_is_told_it_spins_and_how_to_wait_instead():
+    result = explore(POLLING, max_steps=40)
+    spin = next(f for f in result.findings if f.kind == "max-steps")
+    assert "for its last 40 steps it repeated read('flag') -> 0 while no other thread ran" in spin.message
+    assert "wait on an Event, a Condition or a join instead of polling" in spin.message
+    # a thread that is just long (its steps differ) keeps the general advice
+    long = explore(Scenario("long", variables={"x": 0}, threads={"A": writes_of(100)}), max_steps=40)
+    (cut,) = long.findings
+    assert cut.kind == "max-steps" and "raise max_steps if the thread is just long" in cut.message
+    assert "repeated" not in cut.message
+
+
 def test_racing_writes_make_one_race_finding_per_pair_of_lines_with_a_trace_only_for_it():
     result = explore(Scenario("writers", variables={"x": 0}, threads={"A": writes_of(500), "B": writes_of(500)}),
                      max_executions=2)

@@ -719,10 +719,25 @@ class Execution:
 
     def _truncated(self, i: int, max_steps: int) -> None:
         where = location(self.gens[i])
+        spin = _spinning(self.events, i)
+        if spin is None:
+            why = ("an endless loop, or a livelock where threads wait on each other while "
+                   "stepping; raise max_steps if the thread is just long")
+        elif not any(pending is not None for j, pending in enumerate(self.pending) if j != i):
+            steps, pattern = spin
+            said = ", ".join(_describe_event(event) for event in pattern)
+            why = (f"an endless loop: for its last {steps:,} steps it repeated {said}, and no other "
+                   f"thread is left to change what it reads")
+        else:
+            steps, pattern = spin
+            said = ", ".join(_describe_event(event) for event in pattern)
+            why = (f"for its last {steps:,} steps it repeated {said} while no other thread ran: a "
+                   f"loop that polls for a change only another thread can make. Schedules need not "
+                   f"be fair (one that never runs the others again is a schedule like any other), so "
+                   f"every strategy finds this one; wait on an Event, a Condition or a join instead "
+                   f"of polling, or keep max_steps small (a polling loop's schedules grow with it)")
         message = (f"{self._who(i)} did not finish within max_steps={max_steps} steps ({self._when()}"
-                   f"{f', at {where}' if where else ''}): "
-                   f"an endless loop, or a livelock where threads wait on each other while "
-                   f"stepping; raise max_steps if the thread is just long")
+                   f"{f', at {where}' if where else ''}): {why}")
         self._add("max-steps", "error", i, (), message, {"max_steps": max_steps})
 
     def _deadlocked(self) -> None:
@@ -940,6 +955,38 @@ def _not_a_generator_hint(factory: object, returned: object) -> str:
     if returned is None:
         return "this function returned None: give it at least one `yield` of a step"
     return "a plain function is not one: replace its body's `return` of a value by yields of steps"
+
+
+#: The longest cycle of steps :func:`_spinning` looks for, and how many times it must repeat.
+SPIN_PERIOD, SPIN_REPEATS = 8, 3
+
+
+def _spinning(events: Sequence[tuple], thread: int) -> tuple[int, list[tuple]] | None:
+    """Whether ``thread``'s last steps, with no other thread's between them, repeat one
+    cycle of at most :data:`SPIN_PERIOD` steps (the same steps, the same values) at least
+    :data:`SPIN_REPEATS` times: how many steps repeat it, and the cycle; else None."""
+    tail = 0
+    for event in reversed(events):
+        if event[0] != thread:
+            break
+        tail += 1
+    for period in range(1, SPIN_PERIOD + 1):
+        if tail < period * SPIN_REPEATS:
+            return None
+        last = len(events) - 1
+        same = 0
+        try:
+            while same < tail - period and _same_step(events[last - same], events[last - same - period]):
+                same += 1
+        except Exception:  # noqa: BLE001 - a value whose == fails is no cycle we can show
+            return None
+        if same + period >= period * SPIN_REPEATS:
+            return same + period, list(events[len(events) - period:])
+    return None
+
+
+def _same_step(event: tuple, other: tuple) -> bool:
+    return bool(event[1] == other[1]) and event[2].__class__ is other[2].__class__ and bool(event[2] == other[2])
 
 
 def _describe_event(event: tuple) -> str:

@@ -334,6 +334,7 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
     return ExplorationResult(
         scenario=program.scenario,
         strategy=strategy_name,
+        max_steps=max_steps,
         executions=tally.executions,
         completed=counts[COMPLETED],
         deadlocked=counts[DEADLOCKED],
@@ -657,11 +658,17 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
     # A witness may show another race of its fold better than its own (its schedule was
     # picked for its own race): the replay of its trace folds them as merge_races does and
     # reports that one, so the finding does too.
+    pairs_of: dict[int, list] = {}  # id(events) -> its racing pairs: folds share witnesses
     for fold, index in best.items():
         raw, events, occurrences, score = kept[index]
         sites = sites_of[id(events)][1]
         variable, low, high = fold
-        pairs = [(key, earlier, later) for key, earlier, later in race_pairs(events, len(names))
+        if low[2:] and high[2:] and low[2] >= 0 and high[2] >= 0:
+            continue  # each site one step of one thread: the fold is this one pair
+        every = pairs_of.get(id(events))
+        if every is None:
+            every = pairs_of[id(events)] = race_pairs(events, len(names))
+        pairs = [(key, earlier, later) for key, earlier, later in every
                  if key[1] == variable and ((a := sites[earlier]) == low and sites[later] == high
                                             or a == high and sites[later] == low)]
         if len(pairs) > 1:
@@ -671,17 +678,29 @@ def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[
     return kept
 
 
+#: A site's step number in a run whose lines were not looked for: any step of its kind
+#: by its thread (:func:`_sites`).
+ANY_STEP = -1
+
+
 def _sites(events: list[tuple], locations: list | None, names: tuple[str, ...]) -> list[tuple]:
     """Where each step is in the code (as races.merge_races sees it): its kind and source
     line, or its kind, thread and the thread's own step number when the line is unknown
-    (the same in every schedule of the trace; a position in the schedule is not)."""
+    (the same in every schedule of the trace; a position in the schedule is not). A run
+    that was not replayed for its lines (the time limit ended the assembly's replays)
+    folds by kind and thread alone (:data:`ANY_STEP`): a thread polling 10,000 times in a
+    loop makes thousands of racing pairs, each with its own witness, and one finding each
+    would cost the user more time, and show less, than the lines would have. (A step that
+    has no line even when replayed, a generated program's, keeps its step number.)"""
+    if locations is None:
+        return [(event[1][0], names[event[0]], ANY_STEP) for event in events]
     steps: dict[int, int] = {}
     sites = []
     for position, event in enumerate(events):
         thread = event[0]
         own = steps.get(thread, 0)
         steps[thread] = own + 1
-        where = locations[position] if locations is not None else None
+        where = locations[position]
         sites.append((event[1][0], where) if where is not None else (event[1][0], names[thread], own))
     return sites
 

@@ -37,13 +37,21 @@ class StateSpace:
         self.edges: list[tuple[int, int, int, object, object]] = []  # (from, to, thread, step, value)
 
 
+#: Steps the state graph's replays may take in all: each edge replays its path from the
+#: start, so a path as deep as max_steps (a thread polling in a loop) costs its depth
+#: squared, minutes for one path of 10,000 steps, before max_states is reached.
+MAX_REPLAYED = 2_000_000
+
+
 def explore_states(program: Program, *, max_states: int, max_steps: int) -> StateSpace:
     """Every reachable state, by depth-first search with one replay per edge.
 
-    Raises :class:`GraphTooLarge` beyond ``max_states`` states.
+    Raises :class:`GraphTooLarge` beyond ``max_states`` states, or once the replays
+    have taken :data:`MAX_REPLAYED` steps.
     """
     space = StateSpace()
     ids: dict = {}
+    replayed = [0]
     def snapshot(run: Execution, status: str | None, enabled: list[int]) -> tuple[tuple, dict]:
         k = len(run.pending)  # a run may have started threads
         histories: list[list] = [[] for _ in range(k)]
@@ -88,6 +96,14 @@ def explore_states(program: Program, *, max_states: int, max_steps: int) -> Stat
 
     def run(path: list[int]) -> tuple[tuple, dict, tuple | None]:
         """Follow ``path``; the state it reaches, and the event of its last step."""
+        replayed[0] += len(path)
+        if replayed[0] > MAX_REPLAYED:
+            raise GraphTooLarge(
+                f"scenario {program.scenario.name!r}'s state graph is out of reach: it is built by "
+                f"running each state's path from the start, and after {len(space.nodes):,} states "
+                f"its paths run {len(path):,} steps deep ({MAX_REPLAYED:,} steps run in all). A "
+                f"thread that polls in a loop makes paths as deep as max_steps: pass a smaller "
+                f"max_steps, or look at a finding's trace instead.")
         execution = Execution(program)
         reached: list = []
 
