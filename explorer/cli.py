@@ -197,6 +197,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     check.add_argument("-k", dest="select", metavar="EXPRESSION", help=_K_HELP)
     check.add_argument("--runs", type=int, default=1000, metavar="N", help="runs per scenario (default 1000)")
+    check.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                       help="seconds per scenario, exploration and runs together (an exploration cut short "
+                            "judges nothing it did not reach)")
+    check.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
+                       help=f"steps one execution may take, explored or real (default {DEFAULT_MAX_STEPS:,})")
     check.add_argument("--seed", type=int, default=0, metavar="N",
                        help="seed of the random pauses between steps")
     check.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS",
@@ -692,7 +697,8 @@ def _crosscheck(args, chosen, status: int, so_far: _Status) -> int:
     for file, attribute, scenario in chosen:
         print(f"{file}::{attribute}")
         try:
-            check = crosscheck(scenario, runs=args.runs, seed=args.seed, timeout=args.timeout)
+            check = crosscheck(scenario, runs=args.runs, seed=args.seed, timeout=args.timeout,
+                               max_steps=args.max_steps, time_limit=args.time_limit)
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
             status = so_far.status = 2

@@ -522,7 +522,7 @@ def _lock_order(result: ExplorationResult, ids) -> str | None:
 
 
 def _crosscheck(check: CrosscheckResult) -> str:
-    from .crosscheck import FLAGGED, SWITCH_INTERVAL, UNEXPECTED
+    from .crosscheck import FLAGGED, NOT_EXPLORED, SWITCH_INTERVAL, UNEXPECTED
 
     setting = (f"{check.runs} runs, seed {check.seed}, {check.elapsed:.2f}s (switch interval "
                f"{SWITCH_INTERVAL:g}s, sleep(0) between steps with p={check.switch_probability:g})")
@@ -536,7 +536,7 @@ def _crosscheck(check: CrosscheckResult) -> str:
         parts.append(f'<div class="banner stopped">STOPPED EARLY: {_e(check.stopped_early)}</div>')
     rows = []
     for row in check.rows:
-        css = {UNEXPECTED: "unexpected", FLAGGED: "flagged"}.get(row.verdict, "expected")
+        css = {UNEXPECTED: "unexpected", FLAGGED: "flagged", NOT_EXPLORED: "flagged"}.get(row.verdict, "expected")
         verdict = row.verdict + (f" ({', '.join(row.flagged_by)})" if row.flagged_by else "")
         rows.append(f'<tr class="verdict-{css}"><td class="label">{_e(row.label)}</td>'
                     f'<td class="num">{row.count}</td><td class="num">{row.count / max(check.runs, 1):.1%}</td>'

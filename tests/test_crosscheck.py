@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -245,3 +246,33 @@ def test_a_bad_yield_on_real_threads_is_the_error_the_model_predicted():
 
     check = crosscheck(Scenario("bad", variables={"x": 0}, threads={"A": not_a_step}), runs=10)
     assert [(row.what, row.verdict) for row in check.rows] == [("error", "expected, flagged")]
+
+
+def test_what_an_incomplete_exploration_did_not_reach_is_not_explored_rather_than_a_wrong_model():
+    model = explore(counter.lost_update, strategy="exhaustive", max_executions=1)  # one outcome: x=2
+    assert not model.complete and len(model.outcomes) == 1
+    check = crosscheck(counter.lost_update, runs=2000, seed=7, model=model)
+    verdicts = {row.label: row.verdict for row in check.rows}
+    assert any(label.startswith("x=1") for label in verdicts), verdicts  # the lost update, for real
+    assert set(verdicts.values()) <= {"expected", "expected, flagged", "not explored (exploration INCOMPLETE)"}
+    assert check.ok and not check.unexpected
+    assert "NOT EXPLORED: 1 observation(s) the incomplete exploration did not reach" in check.render()
+    # beside the complete exploration, every one was predicted
+    assert all(row.verdict.startswith("expected") for row in crosscheck(counter.lost_update, runs=300, seed=3).rows)
+
+
+def test_a_crosschecks_time_limit_caps_its_exploration_of_a_polling_loop_too(tmp_path):
+    from .helpers import POLLING
+
+    started = time.monotonic()
+    check = crosscheck(POLLING, runs=10_000, time_limit=3.0)  # exhaustive over 10,000 polls has no end
+    assert time.monotonic() - started < 3.0 + 2.5
+    assert not check.model.complete and check.stopped_early.startswith("time_limit=3.0s reached after")
+    assert check.runs > 0 and check.ok  # half the time went to real runs, each polling until B ran
+    (tmp_path / "polling.py").write_text(
+        "from tests.helpers import POLLING as polling\n")
+    cli = subprocess.run([sys.executable, "-m", "explorer", "crosscheck", str(tmp_path / "polling.py"),
+                          "--time-limit", "2", "--max-steps", "50", "--runs", "50"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert cli.returncode == 3, cli.stdout + cli.stderr  # incomplete: exit 3, never 0 and never 1
+    assert "cross-check of 'polling' on real threads" in cli.stdout
