@@ -194,22 +194,8 @@ def test_a_clean_but_incomplete_run_exits_three_not_zero():
     assert found.returncode == 1 and "INCOMPLETE" in found.stdout  # an error finding wins
 
 
-POLLING = """
-from explorer import Scenario, read, write
-
-def waits():
-    while (yield read("flag")) == 0:
-        pass
-
-def raises():
-    yield write("flag", 1)
-
-polling = Scenario("polling", variables={"flag": 0}, threads={"A": waits, "B": raises})
-"""
-
-
 def test_a_polling_loops_replay_line_counts_its_repeats_and_keeps_the_runs_max_steps(tmp_path):
-    (tmp_path / "polling.py").write_text(POLLING)
+    (tmp_path / "polling.py").write_text("from tests.helpers import POLLING as polling\n")
     done = explorer("run", tmp_path / "polling.py", "--max-steps", "30")
     assert done.returncode == 1
     assert "1-30  read flag -> 0 (30 times)" in done.stdout
