@@ -541,8 +541,10 @@ def _write_artifacts(args, result) -> list[str]:
     slug = "".join(c if c.isalnum() else "-" for c in result.scenario.name).strip("-") or "scenario"
     if args.graph_dir:
         folder = Path(args.graph_dir)
+        written = bool(result.lock_order)  # and the states, unless their graph is too large
         try:
             states = result.state_graph
+            written = True
         except GraphTooLarge as exc:
             print(f"  graph: {exc}")
         else:
@@ -558,7 +560,7 @@ def _write_artifacts(args, result) -> list[str]:
             for suffix in (".dot", ".graphml", ".svg"):
                 path = folder / f"{slug}-lock-order{suffix}"
                 failed += _saved("--graph", path, lambda path=path: write_graph(result.lock_order_graph, path))
-        if not failed:
+        if written and not failed:
             print(f"  graphs written to {folder}/{slug}-*")
     if args.trace_dir:
         for number, finding in enumerate(result.findings):
@@ -601,14 +603,19 @@ def _one_result(run: dict, select: str | None, where: str) -> dict:
 _REPEATED = re.compile(r"(.*\S)\s*\*\s*(\d+)")
 
 
-def _schedule_of(text: str) -> tuple[str, ...]:
-    """``--schedule``'s threads: names separated by commas, ``NAME*N`` for N in a row."""
+def _schedule_of(text: str, max_steps: int) -> tuple[str, ...] | str:
+    """``--schedule``'s threads: names separated by commas, ``NAME*N`` for N in a row; or,
+    for a schedule longer than ``max_steps`` (no run takes more), what is wrong with it."""
     names: list[str] = []
     for item in text.split(","):
         item = item.strip()
         repeated = _REPEATED.fullmatch(item)
         if repeated:
-            names += [repeated[1].strip()] * int(repeated[2])
+            count = int(repeated[2])
+            if len(names) + count > max_steps:
+                return (f"{item!r} makes the schedule {len(names) + count:,} steps long, more than "
+                        f"--max-steps={max_steps:,} lets a run take (raise --max-steps for a longer one)")
+            names += [repeated[1].strip()] * count
         else:
             names.append(item)
     return tuple(names)
@@ -624,7 +631,10 @@ def _replay(args, chosen, status: int) -> int:
                   f"FILE::NAME or with -k)", file=sys.stderr)
             return 2
         file, attribute, scenario = chosen[0]
-        trace = _schedule_of(args.schedule)
+        trace = _schedule_of(args.schedule, args.max_steps)
+        if isinstance(trace, str):
+            print(f"explorer: --schedule: {trace}", file=sys.stderr)
+            return 2
     else:
         picked = _saved_trace(args, chosen)
         if isinstance(picked, int):

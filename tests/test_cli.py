@@ -205,3 +205,6 @@ def test_a_polling_loops_replay_line_counts_its_repeats_and_keeps_the_runs_max_s
     assert again.returncode == 1 and "truncated, 30 steps" in again.stdout
     mixed = explorer("replay", f"{tmp_path / 'polling.py'}::polling", "--schedule", "A*2, B,A")
     assert mixed.returncode == 0 and "execution of 'polling': completed, 4 steps" in mixed.stdout
+    huge = explorer("replay", f"{tmp_path / 'polling.py'}::polling", "--schedule", "A*99999999999", timeout=30)
+    assert huge.returncode == 2 and huge.stderr.startswith("explorer: --schedule: 'A*99999999999' makes the "
+                                                           "schedule 99,999,999,999 steps long, more than")

@@ -154,3 +154,18 @@ def test_the_state_graph_of_a_polling_loop_is_refused_once_its_replays_run_long(
     with pytest.raises(GraphTooLarge, match=r"state graph is out of reach: .* pass a smaller max_steps"):
         state_graph(POLLING)
     assert state_graph(POLLING, max_steps=20).number_of_nodes() > 20  # small enough: drawn
+
+
+def test_graph_dir_says_which_graphs_it_wrote_and_never_claims_one_it_refused(monkeypatch, tmp_path, capsys):
+    from explorer._engine import state_space
+    from explorer.cli import main
+
+    (tmp_path / "polling.py").write_text("from tests.helpers import POLLING as polling\n")
+    monkeypatch.setattr(state_space, "MAX_REPLAYED", 500)  # the state graph is refused
+    main(["run", str(tmp_path / "polling.py"), "--max-steps", "60", "--graph", str(tmp_path / "g"), "-q"])
+    out = capsys.readouterr().out
+    assert "state graph is out of reach" in out and "graphs written" not in out
+    assert not (tmp_path / "g").exists()
+    monkeypatch.setattr(state_space, "MAX_REPLAYED", 2_000_000)
+    main(["run", str(tmp_path / "polling.py"), "--max-steps", "60", "--graph", str(tmp_path / "g"), "-q"])
+    assert "graphs written to" in capsys.readouterr().out and (tmp_path / "g" / "polling-states.dot").exists()
