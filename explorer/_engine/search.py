@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from types import MappingProxyType
 
 from ..detectors import (
@@ -616,8 +617,18 @@ def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Fi
         findings.append(with_locations(Finding(raw.kind, raw.severity, raw.message, trace, thread,
                                                occurrences, MappingProxyType(details))))
     findings = merge_races(findings)
+    if locate.deadline.passed[0]:  # the time ran out before some witnesses were replayed for lines
+        findings = [replace(finding, message=finding.message + _NOT_LOOKED_UP)
+                    if finding.kind == "race" and all(event.location is None for event in finding.trace.events)
+                    else finding for finding in findings]
     findings.sort(key=lambda f: f.severity != "error")
     return findings
+
+
+#: Said of a race whose witness was not replayed for its source lines (:func:`_sites`).
+_NOT_LOOKED_UP = ("; its source lines were not looked up (the time limit ended the replays that find "
+                  "them), so it may be one of the races above, and its steps stand for every step of "
+                  "their kinds by these threads")
 
 
 def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[list]:
