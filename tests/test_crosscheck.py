@@ -251,14 +251,12 @@ def test_a_bad_yield_on_real_threads_is_the_error_the_model_predicted():
 def test_what_an_incomplete_exploration_did_not_reach_is_not_explored_rather_than_a_wrong_model():
     model = explore(counter.lost_update, strategy="exhaustive", max_executions=1)  # one outcome: x=2
     assert not model.complete and len(model.outcomes) == 1
-    check = crosscheck(counter.lost_update, runs=2000, seed=7, model=model)
+    check = crosscheck(counter.lost_update, runs=200, seed=7, model=model)  # x=1 in about 70% of runs
     verdicts = {row.label: row.verdict for row in check.rows}
     assert any(label.startswith("x=1") for label in verdicts), verdicts  # the lost update, for real
     assert set(verdicts.values()) <= {"expected", "expected, flagged", "not explored (exploration INCOMPLETE)"}
     assert check.ok and not check.unexpected
     assert "NOT EXPLORED: 1 observation(s) the incomplete exploration did not reach" in check.render()
-    # beside the complete exploration, every one was predicted
-    assert all(row.verdict.startswith("expected") for row in crosscheck(counter.lost_update, runs=300, seed=3).rows)
 
 
 def test_a_crosschecks_time_limit_caps_its_exploration_of_a_polling_loop_too(tmp_path):
