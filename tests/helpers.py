@@ -1,5 +1,6 @@
 """Scenario pieces and assertions several test modules share."""
 
+import os
 from pathlib import Path
 
 from explorer import (
@@ -20,6 +21,15 @@ from explorer import (
     write,
 )
 from explorer.loading import load_scenarios
+
+#: Set by tests/conftest.py when the deep tier runs (``--deep``, ``-m slow``).
+DEEP = os.environ.get("EXPLORER_TESTS_DEEP") == "1"
+
+
+def examples(deep: int) -> int:
+    """A heavy generated test's number of examples: ``deep`` in the deep tier, half of it
+    (at least 10) in the default one, which CI runs on two cores within its budget."""
+    return deep if DEEP else max(deep // 2, 10)
 
 #: Plain programs (scenarios/seed_notebook.py: their generator twins share the names and are
 #: cheap) whose every interleaving is too many to enumerate one by one in a test, with

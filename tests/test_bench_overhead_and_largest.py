@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from explorer.strategies import SAMPLING, STRATEGIES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +38,7 @@ def run(*args):
     return done.stdout
 
 
+@pytest.mark.slow  # a benchmark script end to end: the deep tier
 def test_the_overhead_benchmark_prints_the_known_counts_and_a_figure_for_every_part():
     out = run("benchmarks/bench_overhead.py", "--quick")
     rows = {}
@@ -59,6 +62,7 @@ def test_the_profile_shows_the_engine_strategy_detectors_and_user_code_apart():
     assert {"engine", "search loop", "strategy", "detectors", "user code (thread bodies, step objects)"} <= set(parts)
 
 
+@pytest.mark.slow  # a benchmark script end to end: the deep tier
 def test_the_largest_size_benchmark_prints_a_size_for_every_complete_strategy_and_family():
     out = run("benchmarks/bench_largest.py", "--quick")
     table = [line for line in out.splitlines() if line.startswith("| ")]

@@ -11,6 +11,8 @@ from itertools import combinations
 from math import factorial
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 SCRIPT = ROOT / "benchmarks" / "bench_peers.py"
 
@@ -23,6 +25,7 @@ def load_bench_peers():
     return module
 
 
+@pytest.mark.slow  # a benchmark script end to end: the deep tier
 def test_the_explorer_only_run_reports_the_known_executions_and_bugs(tmp_path):
     written = tmp_path / "rows.json"
     done = subprocess.run([sys.executable, str(SCRIPT), "--explorer-only", "--quick", "--json", str(written)], cwd=ROOT,

@@ -15,7 +15,7 @@ from explorer import Scenario, ScheduleError, State, explore, replay, write
 from explorer.crosscheck import SWITCH_INTERVAL, ModelMismatch, crosscheck, replay_on_threads
 from scenarios import counter, counter_threads, fake_database, fake_database_threads
 
-from .helpers import library
+from .helpers import DEEP, library
 
 ROOT = Path(__file__).parent.parent
 LIBRARY = library()
@@ -61,13 +61,15 @@ def on_real_threads(names):
 
 
 def runs_for(scenario, model) -> int:
-    """Some hundreds of runs per lesson, fewer where runs deadlock (each deadlock is waited
-    out): the library has forty lessons, and CI has fifteen minutes for everything. A plain
-    program's deadlock is told by its threads sitting still for a quarter of a second
-    (explorer/plain/real.py), so one that always deadlocks gets a few runs."""
+    """A few hundred runs per lesson, fewer where runs deadlock (each deadlock is waited
+    out): the library has forty lessons, and CI has fifteen minutes for everything; the
+    deep tier makes four times as many. A plain program's deadlock is told by its threads
+    sitting still for a quarter of a second (explorer/plain/real.py), so one that always
+    deadlocks gets a few runs."""
+    scale = 4 if DEEP else 1
     if getattr(scenario, "plain", None) is not None and model.deadlocked:
-        return 8
-    return 250 if model.deadlocked else 600
+        return 4 * scale
+    return (100 if model.deadlocked else 250) * scale
 
 
 @pytest.mark.parametrize("scenario", on_real_threads(WITHOUT_TWINS))

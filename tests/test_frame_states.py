@@ -30,6 +30,7 @@ from explorer import (
 )
 from explorer._engine.frames import frame_key
 
+from .helpers import examples
 from .test_stateful import assert_same_findings, explored, races
 
 
@@ -397,7 +398,7 @@ every_kind = st.lists(st.one_of(simple, on_objects,
                       min_size=1, max_size=2).map(tuple)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(bodies, min_size=1, max_size=2), st.lists(st.integers(0, 1), min_size=2, max_size=3))
 def test_stateful_with_and_without_symmetry_agrees_with_exhaustive_on_generated_looping_programs(distinct, picks):
     assume(small_enough(distinct, picks))
@@ -407,7 +408,7 @@ def test_stateful_with_and_without_symmetry_agrees_with_exhaustive_on_generated_
     same_verdicts(scenario)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(every_kind, min_size=1, max_size=2), st.lists(st.integers(0, 1), min_size=2, max_size=3))
 def test_frame_states_agree_with_exhaustive_on_generated_programs_using_every_kind_of_object(distinct, picks):
     assume(small_enough(distinct, picks))

@@ -29,7 +29,7 @@ from explorer.strategies.exhaustive import Exhaustive
 from explorer.strategies.recording import Recording
 from explorer.testing import strategies as xst
 
-from .helpers import assert_complete_strategies_agree, assert_findings_replay
+from .helpers import assert_complete_strategies_agree, assert_findings_replay, examples
 
 QUICK = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -42,7 +42,7 @@ EVERY_KIND_LARGER = xst.scenarios(objects="all", max_steps_per_thread=7, max_ste
 
 # ---- agreement with exhaustive enumeration -----------------------------------------------------
 
-@settings(QUICK, max_examples=150)
+@settings(QUICK, max_examples=examples(150))
 @given(EVERY_KIND)
 def test_dpor_stateful_and_bounded_search_agree_with_exhaustive_enumeration_on_every_kind(scenario):
     assert_complete_strategies_agree(scenario)
@@ -57,7 +57,7 @@ def test_dpor_stateful_and_bounded_search_agree_with_exhaustive_enumeration_on_l
 
 # ---- replay round trip ------------------------------------------------------------------------
 
-@settings(QUICK, max_examples=100)
+@settings(QUICK, max_examples=examples(100))
 @given(EVERY_KIND)
 def test_every_finding_on_every_kind_replays_to_the_same_finding(scenario):
     assert_findings_replay(scenario)
@@ -70,7 +70,7 @@ def test_every_finding_on_larger_programs_of_every_kind_replays_to_the_same_find
     assert_findings_replay(scenario)
 
 
-@settings(QUICK, max_examples=60)
+@settings(QUICK, max_examples=examples(60))
 @given(EVERY_KIND)
 def test_replaying_every_schedule_exhaustive_enumeration_runs_reproduces_its_status_and_final_state(scenario):
     recording = Recording(Exhaustive())
@@ -351,7 +351,7 @@ def _traces_run(scenario, strategy_class) -> set:
     return traces
 
 
-@settings(QUICK, max_examples=100)
+@settings(QUICK, max_examples=examples(100))
 @given(EVERY_KIND)
 @example(Scenario("A: await~ cond x (1) | B: signal cond x=1 || cond=Condition()", variables={"x": 0},
                   objects={"cond": Condition()},

@@ -32,7 +32,7 @@ from explorer.json_format import result_to_dict
 from explorer.testing import strategies as xst
 from scenarios.dining_philosophers import dining
 
-from .helpers import HANDED, library
+from .helpers import DEEP, HANDED, library
 
 ROOT = Path(__file__).resolve().parent.parent
 SERIAL_IDENTICAL = ("exhaustive", "bounded", "random", "pct", "dpor")
@@ -157,8 +157,10 @@ def counter(threads: int, increments: int) -> Scenario:
 
 # ---- the same result as a serial run ------------------------------------------------------------
 
-#: Executions per exploration of the library here: all of most scenarios, the start of the rest.
-BUDGET = {"exhaustive": 3000, "bounded": 3000, "random": 600, "pct": 600, "dpor": None}
+#: Executions per exploration of the library here: all of most scenarios, the start of the rest
+#: (sampling: twice as many draws in the deep tier).
+BUDGET = {"exhaustive": 3000, "bounded": 3000, "random": 600 if DEEP else 300, "pct": 600 if DEEP else 300,
+          "dpor": None}
 
 
 @pytest.mark.parametrize("strategy", SERIAL_IDENTICAL)

@@ -35,6 +35,8 @@ import explorer
 from explorer import ScenarioError, explore, load_trace, program, replay
 from scenarios import seed_notebook
 
+from .helpers import examples
+
 LARGE_BOUND = 40  # more preemptions than any program here has steps: bounded search is exhaustive
 COMPLETE = ("dpor", "stateful", "bounded")
 
@@ -2158,7 +2160,7 @@ def assert_dpor_agrees(first, second):
     assert verdicts(explored(scenario, "dpor")) == verdicts(explored(scenario))
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(thread_operations(), thread_operations())
 def test_dpor_agrees_with_exhaustive_enumeration_on_generated_plain_programs(first, second):
     assert_dpor_agrees(first, second)
@@ -2171,7 +2173,7 @@ def test_dpor_agrees_with_exhaustive_enumeration_on_many_more_generated_plain_pr
     assert_dpor_agrees(first, second)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(thread_operations(), thread_operations())
 def test_stateful_search_agrees_with_exhaustive_enumeration_on_generated_plain_programs(first, second):
     scenario = generated(first, second)

@@ -14,6 +14,7 @@ from explorer.settings import Settings
 from explorer.strategies.exhaustive import Exhaustive
 from explorer.strategies.recording import Recording
 
+from .helpers import examples
 from .reference import body, enumerate_programs
 
 VARIABLES = ["x", "y"]
@@ -81,7 +82,7 @@ def test_independent_threads_have_the_multinomial_number_of_executions(steps):
     assert result.final_states == {State({f"v{t}": max(n - 1, 0) for t, n in enumerate(lengths)}): expected}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs, lock_kinds)
 def test_replaying_every_explored_schedule_reproduces_its_final_state(programs, kinds):
     scenario = scenario_of(programs, kinds)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import explorer
 
 ROOT = Path(__file__).parent.parent
@@ -89,6 +91,7 @@ def test_the_state_graph_benchmark_counts_one_path_per_explored_execution():
     assert "MISMATCH" not in done.stdout and "dining philosophers, 3" in done.stdout
 
 
+@pytest.mark.slow  # a benchmark script end to end: the deep tier
 def test_the_lessons_benchmark_runs_and_dpor_agrees_with_exhaustive_on_every_lesson():
     done = subprocess.run([sys.executable, "benchmarks/bench_lessons.py", "--quick"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, check=False)

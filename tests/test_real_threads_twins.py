@@ -54,7 +54,7 @@ from explorer.strategies.exhaustive import Exhaustive
 from explorer.strategies.recording import Recording
 from explorer.testing import strategies as xst
 
-from .helpers import assert_complete_strategies_agree
+from .helpers import assert_complete_strategies_agree, examples
 
 
 def every_schedule(scenario, most=200):
@@ -820,7 +820,7 @@ def programs_and_schedules(draw):
     return scenario, [program.thread_names[i] for i in chosen]
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs_and_schedules())
 def test_random_schedules_of_generated_programs_using_every_kind_replay_on_real_threads(drawn):
     scenario, schedule = drawn
@@ -828,7 +828,7 @@ def test_random_schedules_of_generated_programs_using_every_kind_replay_on_real_
     assert no_runner_left() == []
 
 
-@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs_and_schedules())
 def test_stress_runs_of_generated_programs_using_every_kind_show_only_outcomes_the_model_has(drawn):
     scenario, _schedule = drawn
@@ -858,7 +858,7 @@ def test_a_task_that_is_a_bound_method_made_afresh_in_each_run_is_no_nondetermin
         assert replays_like_the_model(scenario, schedule).final_state == State(x=1)
 
 
-@settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(xst.scenarios(objects="all", max_steps=60))
 def test_programs_the_public_strategy_draws_with_every_kind_agree_with_real_threads(scenario):
     model = explore(scenario, strategy="dpor", max_executions=2000)

@@ -18,6 +18,8 @@ from explorer.strategies.dpor import DPOR
 from explorer.strategies.exhaustive import Exhaustive
 from explorer.testing import strategies as xst
 
+from .helpers import examples
+
 
 def said(result) -> dict:
     """Everything a result says but its timing."""
@@ -41,7 +43,7 @@ def adds(times):
     return body
 
 
-@settings(deadline=None, database=None, max_examples=80, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, database=None, max_examples=examples(80), suppress_health_check=[HealthCheck.too_slow])
 @given(xst.scenarios(objects="all", max_steps_per_thread=5, max_steps=10),
        st.sampled_from([{"strategy": "exhaustive"}, {"strategy": "bounded", "preemptions": 1},
                         {"strategy": "bounded", "preemptions": 3}, {"strategy": "dpor"}]))

@@ -16,6 +16,7 @@ from explorer._engine.seats import seat_moves
 from explorer.settings import Settings
 from explorer.strategies import Stateful
 
+from .helpers import examples
 from .test_parallel import _parallel, _verdicts, small_units  # noqa: F401 - a fixture
 from .test_stateful import explored
 
@@ -160,7 +161,7 @@ def seated(ops, left, right):
     return register
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(seated_op, min_size=1, max_size=3).map(tuple), st.integers(2, 3),
        st.one_of(st.sampled_from([["lock"] * 3, ["rlock"] * 3]),
                  st.lists(st.sampled_from(["lock", "rlock"]), min_size=3, max_size=3)),

@@ -25,7 +25,7 @@ from explorer.strategies import COMPLETE, STRATEGIES, Stateful
 from explorer.testing import strategies as xst
 from scenarios.dining_philosophers import dining
 
-from .helpers import library
+from .helpers import examples, library
 from .reference import body
 from .test_properties import VARIABLES, lock_kinds, op
 
@@ -293,7 +293,7 @@ _walked_ops = st.recursive(
     max_leaves=4)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_walked_ops, min_size=1, max_size=2), st.lists(st.integers(0, 1), min_size=2, max_size=3))
 def test_the_graph_walk_with_sleep_sets_finds_what_exhaustive_finds_on_generated_programs_with_two_locks(
         distinct, picks):

@@ -16,6 +16,7 @@ from explorer.strategies.recording import Recording
 from explorer.testing import strategies as xst
 from scenarios import counter, dining_philosophers
 
+from .helpers import examples
 from .test_properties import lock_kinds, programs, recorded, scenario_of
 
 
@@ -192,7 +193,7 @@ def test_dpor_finds_the_philosophers_deadlock_in_far_fewer_executions(n):
         assert dpor.executions < explore(scenario, strategy="exhaustive").executions
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(xst.scenarios(threads=range(1, 4), max_steps_per_thread=5))
 def test_dpor_agrees_with_exhaustive_on_longer_generated_threads(scenario):
     exhaustive, dpor = explore(scenario), explore(scenario, strategy="dpor")
