@@ -723,19 +723,18 @@ class Execution:
         if spin is None:
             why = ("an endless loop, or a livelock where threads wait on each other while "
                    "stepping; raise max_steps if the thread is just long")
-        elif not any(pending is not None for j, pending in enumerate(self.pending) if j != i):
-            steps, pattern = spin
-            said = ", ".join(_describe_event(event) for event in pattern)
-            why = (f"an endless loop: for its last {steps:,} steps it repeated {said}, and no other "
-                   f"thread is left to change what it reads")
         else:
             steps, pattern = spin
             said = ", ".join(_describe_event(event) for event in pattern)
-            why = (f"for its last {steps:,} steps it repeated {said} while no other thread ran: a "
-                   f"loop that polls for a change only another thread can make. Schedules need not "
-                   f"be fair (one that never runs the others again is a schedule like any other), so "
-                   f"every strategy finds this one; wait on an Event, a Condition or a join instead "
-                   f"of polling, or keep max_steps small (a polling loop's schedules grow with it)")
+            if not any(pending is not None for j, pending in enumerate(self.pending) if j != i):
+                why = (f"an endless loop: for its last {steps:,} steps it repeated {said}, and no other "
+                       f"thread is left to change what it reads")
+            else:
+                why = (f"for its last {steps:,} steps it repeated {said} while no other thread ran: a "
+                       f"loop that polls for a change only another thread can make. Schedules need not "
+                       f"be fair (one that never runs the others again is a schedule like any other), so "
+                       f"every strategy finds this one; wait on an Event, a Condition or a join instead "
+                       f"of polling, or keep max_steps small (a polling loop's schedules grow with it)")
         message = (f"{self._who(i)} did not finish within max_steps={max_steps} steps ({self._when()}"
                    f"{f', at {where}' if where else ''}): {why}")
         self._add("max-steps", "error", i, (), message, {"max_steps": max_steps})
