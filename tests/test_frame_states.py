@@ -18,12 +18,14 @@ from explorer import (
     acquire,
     explore,
     get,
+    is_set,
     join,
     notify_all,
     put,
     read,
     release,
     set_event,
+    spawn,
     update,
     wait,
     write,
@@ -241,6 +243,67 @@ def test_helpers_closures_and_defaults_give_exhaustive_verdicts():
 
     scenario = Scenario("helpers", variables={"x": 0, "y": 0},
                         threads={"R1": lambda: reader("x"), "R2": lambda: reader("x"), "W": writer})
+    same_verdicts(scenario)
+
+
+def test_a_closure_variable_the_children_add_to_keeps_a_parent_waiting_on_a_join_apart():
+    # the parent's pending spawn and join hold a function, no value: its history stood in
+    # for its frame, which left out the closure's int the children change
+    def main():
+        total = 0
+
+        def worker():
+            nonlocal total
+            if (yield is_set("go")):
+                total += 1
+
+        yield spawn("A", worker)
+        yield spawn("B", worker)
+        yield join("A")
+        yield join("B")
+        return total
+
+    def setter():
+        yield set_event("go")
+
+    scenario = Scenario("count in a closure", objects={"go": Event()}, threads={"main": main, "S": setter})
+    returns = {outcome.returns["main"] for outcome in explore(scenario, strategy="exhaustive").outcomes}
+    assert returns == {0, 1, 2}
+    for options in ({}, {"symmetry": False}, {"exact_states": True}):
+        stateful = explore(scenario, strategy="stateful", **options)
+        assert {outcome.returns["main"] for outcome in stateful.outcomes} == returns, options
+    same_verdicts(scenario)
+
+
+def test_an_iterator_another_thread_moves_on_is_read_again_not_kept_from_before():
+    # the key read once held the iterator's position; another thread's next() moved it
+    # while the cell still held the same iterator
+    def parent():
+        it = iter((1, 2, 3))
+
+        def taker():
+            yield acquire("m")
+            taken = next(it)
+            yield release("m")
+            return taken
+
+        def spawner():
+            yield acquire("m")
+            yield spawn("C", taker)
+            if (yield is_set("go")):
+                next(it)
+            yield release("m")
+
+        yield spawn("A", spawner)
+
+    def setter():
+        yield set_event("go")
+
+    scenario = Scenario("iterator in a closure", locks=["m"], objects={"go": Event()},
+                        threads={"P": parent, "S": setter})
+    taken = {outcome.returns["C"] for outcome in explore(scenario, strategy="exhaustive").outcomes}
+    assert taken == {1, 2}
+    assert {outcome.returns["C"] for outcome in explore(scenario, strategy="stateful").outcomes} == taken
     same_verdicts(scenario)
 
 

@@ -80,8 +80,11 @@ def frame_key(gen: types.GeneratorType) -> tuple[Hashable, list] | None:
 
 
 def unchanged(cells: list) -> bool:
-    """Whether every cell still holds what it held when the key was read."""
+    """Whether every cell still holds what it held when the key was read; never for a key
+    that read an iterator's position (:data:`MOVING`)."""
     for cell, contents in cells:
+        if cell is MOVING:
+            return False
         try:
             if cell.cell_contents is not contents:
                 return False
@@ -272,6 +275,8 @@ def token(value: object) -> Hashable:
         return (functools.partial, token(value.func), token(value.args),
                 token(tuple(sorted(value.keywords.items()))))
     if cls in _ITERATORS:
+        if _NUMBERED:  # another thread holding it may move it on: the key must be read again
+            _NUMBERED[-1][1].append((MOVING, None))
         reduced = value.__reduce__()
         return (cls,) + tuple(token(part) for part in reduced[1:])
     if cls is type:
@@ -337,5 +342,9 @@ def _cell(cell: types.CellType) -> Hashable:
 
 #: Per key being made (frame_key, a stack): the cells met so far, by id, and the list of them.
 _NUMBERED: list[tuple[dict, list]] = []
+#: Listed among a key's cells when the key holds an iterator's position: an object another
+#: thread may hold too (a closure's, a spawn's argument) and move on between this thread's
+#: steps, which a key read once would not see (:func:`unchanged` is then never true).
+MOVING = object()
 #: The functions whose token is being made: one met again inside its own closure is recursive.
 _MAKING: set[int] = set()

@@ -273,8 +273,14 @@ class _Tracker:
             cells = read[1]
             try:
                 state = (read[0], ordinal, token(step))
-            except Opaque:  # a step whose arguments are not values (an update's function): the
-                state = None  # frame holds none of them, so the thread holds nothing another may
+            except Opaque:
+                # a step whose arguments are not values (an update's or a spawn's function): its
+                # history stands in for them, beside the frame, whose cells other threads may
+                # change (a closure's variable its children add to)
+                history = self.history[i]
+                if step.__class__ is Op and step[0] in _SECOND_HALVES:  # not in the history: below
+                    history = (history, step)
+                state = (read[0], ordinal, ("history", history))
         self.cached[i] = (ordinal, step, state, cells)
         return state
 
