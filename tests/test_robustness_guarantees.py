@@ -755,3 +755,25 @@ def test_ctrl_c_while_the_result_is_assembled_keeps_the_result_marked_interrupte
     assert result.stop_reason == "interrupted" and not result.complete
     assert {"lost-update", "race"} <= {f.kind for f in result.findings}
     assert "INCOMPLETE: interrupted (Ctrl-C)" in result.render()
+
+
+def test_ctrl_c_while_source_lines_are_looked_up_marks_the_result_interrupted_not_complete(monkeypatch):
+    # The replays that find source lines swallowed Ctrl-C as if the time limit had ended
+    # them: the result said complete, its races went unmerged and blamed a time limit
+    import explorer._engine.search as search
+
+    def pressed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def unlocked():
+        value = yield read("x")
+        yield write("x", value + 1)
+
+    scenario = Scenario("lines", variables={"x": 0}, threads={"A": unlocked, "B": unlocked})
+    assert explore(scenario).complete
+    monkeypatch.setattr(search, "_locate", pressed)
+    for strategy in ("exhaustive", "dpor"):
+        result = explore(scenario, strategy=strategy)
+        assert result.stop_reason == "interrupted" and not result.complete, strategy
+        assert result.executions > 0 and result.findings, strategy
+        assert "(Ctrl-C ended the replays" in next(f for f in result.findings if f.kind == "race").message

@@ -293,8 +293,10 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
         try:
             _shorten_witnesses(program, max_steps, found, deadline.at)
             _interleave_races(program, max_steps, found, deadline.at)
-        except KeyboardInterrupt as stop:  # the traces found so far stand
-            _cut_short(deadline, stop, stop_reason)
+        except KeyboardInterrupt as stop:  # the traces found so far stand; Ctrl-C is said
+            cut = _cut_short(deadline, stop, stop_reason)
+            if not isinstance(stop, TimeLimitReached):
+                stop_reason = cut
         except StepTimeout:
             pass
     locate = _Locator(program, max_steps, deadline)
@@ -332,6 +334,8 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
     except KeyboardInterrupt as stop:  # Ctrl-C while wording findings: word them again, without lines
         stop_reason = _cut_short(deadline, stop, stop_reason)
         findings = _public_findings(program, visible, locate)
+    if locate.interrupted and stop_reason in (None, "max_executions"):
+        stop_reason = "interrupted"  # pressed while replays looked up source lines: some were not
     return ExplorationResult(
         scenario=program.scenario,
         strategy=strategy_name,
@@ -545,6 +549,7 @@ class _Locator:
 
     def __init__(self, program: Program, max_steps: int, deadline: Deadline) -> None:
         self.program, self.max_steps, self.cache, self.deadline = program, max_steps, {}, deadline
+        self.interrupted = False  # Ctrl-C stopped a replay (not the time limit): the result says so
         self.diverged: dict[int, RawFinding] = {}  # id(events) -> how its replay differed
         self.shown: dict[int, set] = {}  # id(events) -> the keys of the findings its replay made
 
@@ -556,8 +561,9 @@ class _Locator:
             try:
                 self.cache[key] = (events, _locate(self.program, events, self.max_steps, self.diverged,
                                                    self.shown))
-            except KeyboardInterrupt:  # the time limit too: the traces go without source lines
+            except KeyboardInterrupt as stop:  # the time limit too: the traces go without source lines
                 self.deadline.passed[0] = True
+                self.interrupted |= not isinstance(stop, TimeLimitReached)
                 return None
         return self.cache[key][1]
 
@@ -618,7 +624,8 @@ def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Fi
                                                occurrences, MappingProxyType(details))))
     findings = merge_races(findings)
     if locate.deadline.passed[0]:  # the time ran out before some witnesses were replayed for lines
-        findings = [replace(finding, message=finding.message + _NOT_LOOKED_UP)
+        why = _NOT_LOOKED_UP.format("Ctrl-C" if locate.interrupted else "the time limit")
+        findings = [replace(finding, message=finding.message + why)
                     if finding.kind == "race" and all(event.location is None for event in finding.trace.events)
                     else finding for finding in findings]
     findings.sort(key=lambda f: f.severity != "error")
@@ -626,9 +633,9 @@ def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Fi
 
 
 #: Said of a race whose witness was not replayed for its source lines (:func:`_sites`).
-_NOT_LOOKED_UP = ("; its source lines were not looked up (the time limit ended the replays that find "
-                  "them), so it may be one of the races above, and its steps stand for every step of "
-                  "their kinds by these threads")
+_NOT_LOOKED_UP = ("; its source lines were not looked up ({} ended the replays that find them), so it may "
+                  "be one of the races above, and its steps stand for every step of their kinds by these "
+                  "threads")
 
 
 def _one_race_per_site(program: Program, found: dict, locate: _Locator) -> list[list]:
