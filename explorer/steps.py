@@ -203,7 +203,10 @@ class Op(Step):
 
 
 def _same(item: object) -> object:
-    """What of a step's item decides equality: a function by its code, else the item."""
+    """What of a step's item decides equality: a function by its code (within a tuple too:
+    a spawn's arguments), else the item."""
+    if item.__class__ is tuple:
+        return ("tuple",) + tuple(_same(part) for part in item)
     code = getattr(item, "__code__", None)
     if code is None:
         func = getattr(item, "func", None)  # functools.partial

@@ -24,7 +24,7 @@ from functools import partial
 
 from .._text import SHOWN_LIMIT, shown
 from ..steps import Op
-from .frames import Opaque, value_token
+from .frames import _ITERATORS, Opaque, value_token
 
 #: Items that compare by value as they are.
 _ATOMS = frozenset({str, int, bool, type(None), float, complex, bytes, range})
@@ -68,6 +68,8 @@ def settled(item: object) -> bool:
         return settled(item.func) and settled(item.args) and not item.keywords
     if cls.__module__.startswith("explorer."):
         return True  # explorer's own records (plain code's object names) compare across runs
+    if cls in _ITERATORS:
+        return False  # a state key reads its position, but == compares it by identity
     try:
         value_token(item)  # a value all through: a frozenset, a frozen dataclass, a named tuple
     except Opaque:
@@ -133,6 +135,8 @@ def _shape(item: object, depth: int, within: set) -> object:
         if isinstance(item, partial):
             return (name, _shape(item.func, depth + 1, within), _shape(item.args, depth + 1, within),
                     _shape(item.keywords, depth + 1, within))
+        if cls in _ITERATORS:  # where it stands over what it walks
+            return (name, _shape(item.__reduce__()[1:], depth + 1, within))
         if isinstance(item, dict):
             return (name, tuple((_shape(key, depth + 1, within), _shape(value, depth + 1, within))
                                 for key, value in list(item.items())))
