@@ -17,6 +17,7 @@ from . import __version__
 from ._files import write_text as _write_text
 from ._keyword import keyword_matcher
 from .errors import ExplorerError
+from .backends import too_many_workers
 from .explore import explore
 from .loading import load_scenarios, nothing_collected
 from .render import render_result
@@ -394,6 +395,9 @@ def _check_workers(parser: argparse.ArgumentParser, args) -> None:
         parser.error("--address names a Ray cluster: it goes with --backend ray")
     if args.workers != 1 and args.strategy == "auto":
         parser.error("--strategy auto takes its turns in one process: with -j, choose --strategy dpor or stateful")
+    why = None if args.workers == "auto" else too_many_workers(args.workers, args.backend)
+    if why is not None:
+        parser.error(f"-j {args.workers}: {why}")
 
 
 #: The quick look for untracked shared state that `explorer run` takes at every plain

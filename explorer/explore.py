@@ -27,7 +27,7 @@ from .outcomes import Outcome, State
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
 from .settings import DEFAULT_MAX_STEPS, DEFAULT_STEP_TIMEOUT, Settings
-from .backends import BACKENDS, prepare
+from .backends import BACKENDS, prepare, too_many_workers
 from .strategies import SAMPLING, STRATEGIES, FollowSchedule
 
 __all__ = ["explore", "replay"]
@@ -176,6 +176,9 @@ def _workers(workers: object, backend: object, address: object) -> int | None:
         return None if backend == "ray" else (os.cpu_count() or 1)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidArgument(f"workers must be a whole number >= 1 or 'auto' (one per core), got {workers!r}")
+    why = too_many_workers(workers, backend)
+    if why is not None:
+        raise InvalidArgument(f"workers={workers}: {why}")
     return workers
 
 

@@ -816,6 +816,9 @@ def test_plain_code_in_an_unimportable_module_is_explored_serially_with_a_warnin
     ({"workers": "many"}, "workers must be a whole number >= 1 or 'auto'"),
     ({"workers": 2, "backend": "dask"}, "unknown backend 'dask'"),
     ({"workers": 2, "address": "ray://head:10001"}, "address= names a Ray cluster"),
+    # a typo's hundred billion processes were started for any search past a quarter second
+    ({"workers": 10**11}, "more processes than this machine can run usefully"),
+    ({"workers": 10**11, "backend": "ray"}, "more than any Ray cluster has CPUs for"),
 ])
 def test_parallel_options_are_checked(options, message):
     with pytest.raises(InvalidArgument, match=message):
@@ -855,6 +858,7 @@ def test_explorer_run_dash_j_two_prints_what_a_serial_run_prints(tmp_path):
     (["-j", "0"], "expected a number of workers (1 or more) or 'auto', got '0'"),
     (["--address", "head:6379"], "--address names a Ray cluster: it goes with --backend ray"),
     (["-j", "2", "--strategy", "auto"], "--strategy auto takes its turns in one process"),
+    (["-j", "99999999999"], "-j 99999999999: 99,999,999,999 workers is more processes than this machine"),
 ])
 def test_explorer_run_refuses_parallel_options_that_do_not_go_together_once_before_any_scenario(options, said):
     done = subprocess.run([sys.executable, "-m", "explorer", "run", "scenarios/counter.py", *options],

@@ -11,16 +11,32 @@ that has ``name``, ``workers``, ``submit`` and ``close``: Dask's
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol
 
 from ..errors import InvalidArgument
 
-__all__ = ["BACKENDS", "Backend", "prepare"]
+__all__ = ["BACKENDS", "Backend", "prepare", "too_many_workers"]
 
 #: The backends ``explore(backend=...)`` accepts by name.
 BACKENDS = ("processes", "ray")
+#: The most workers a Ray cluster is asked for: beyond any cluster's CPUs (a typo, 10**11).
+MOST_RAY_WORKERS = 65_536
+
+
+def too_many_workers(workers: int, backend: str) -> str | None:
+    """Why ``workers`` is more than ``backend`` can run, or None. Processes of this machine:
+    at most 8 per core (64 at least); each is a Python process holding the scenario."""
+    cores = os.cpu_count() or 1
+    most = max(64, 8 * cores) if backend == "processes" else MOST_RAY_WORKERS
+    if workers <= most:
+        return None
+    if backend == "processes":
+        return (f"{workers:,} workers is more processes than this machine can run usefully: it has {cores} "
+                f"core{'s' if cores != 1 else ''}; ask for at most {most:,} ('auto': one per core)")
+    return f"{workers:,} workers is more than any Ray cluster has CPUs for: at most {most:,}"
 
 
 class Backend(Protocol):
