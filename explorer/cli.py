@@ -16,8 +16,8 @@ from pathlib import Path
 from . import __version__
 from ._files import write_text as _write_text
 from ._keyword import keyword_matcher
-from .errors import ExplorerError
 from .backends import too_many_workers
+from .errors import ExplorerError
 from .explore import explore
 from .loading import load_scenarios, nothing_collected
 from .render import render_result
