@@ -216,7 +216,7 @@ def _main(argv: list[str] | None, so_far: _Status) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "run":
-        _check_workers(parser, args)
+        _check_options(parser, args)
 
     try:
         matches = keyword_matcher(args.select) if getattr(args, "select", None) else None
@@ -389,8 +389,21 @@ def _workers(text: str) -> int | str:
     return count
 
 
-def _check_workers(parser: argparse.ArgumentParser, args) -> None:
-    """Once, before any scenario: the options -j goes with, as the command line names them."""
+def _check_options(parser: argparse.ArgumentParser, args) -> None:
+    """Once, before any scenario: the strategies' options, and those -j goes with, as the
+    command line names them (explore() would refuse them for every scenario alike)."""
+    owners = {"--no-symmetry": ("symmetry", ("stateful", "auto")),
+              "--max-states": ("max_states", ("stateful", "auto")),
+              "--exact-states": ("exact_states", ("stateful", "auto")),
+              "--preemptions": ("preemptions", ("bounded",)), "--depth": ("depth", ("pct",))}
+    for flag, (name, strategies) in owners.items():
+        if getattr(args, name) is not None and args.strategy not in strategies:
+            parser.error(f"{flag} is an option of --strategy {' or '.join(strategies)}, not {args.strategy}")
+    for flag, name, least in (("--max-states", "max_states", 1), ("--preemptions", "preemptions", 0),
+                              ("--depth", "depth", 1)):
+        value = getattr(args, name)
+        if value is not None and value < least:
+            parser.error(f"{flag} takes a whole number >= {least}, got {value}")
     if args.address is not None and args.backend != "ray":
         parser.error("--address names a Ray cluster: it goes with --backend ray")
     if args.workers != 1 and args.strategy == "auto":

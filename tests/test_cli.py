@@ -208,3 +208,18 @@ def test_a_polling_loops_replay_line_counts_its_repeats_and_keeps_the_runs_max_s
     huge = explorer("replay", f"{tmp_path / 'polling.py'}::polling", "--schedule", "A*99999999999", timeout=30)
     assert huge.returncode == 2 and huge.stderr.startswith("explorer: --schedule: 'A*99999999999' makes the "
                                                            "schedule 99,999,999,999 steps long, more than")
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--max-states", "5"], "--max-states is an option of --strategy stateful or auto, not dpor"),
+    (["--no-symmetry", "--strategy", "bounded"], "--no-symmetry is an option of --strategy stateful or auto, not bounded"),
+    (["--preemptions", "3"], "--preemptions is an option of --strategy bounded, not dpor"),
+    (["--strategy", "stateful", "--max-states", "0"], "--max-states takes a whole number >= 1, got 0"),
+    (["--strategy", "pct", "--depth", "0"], "--depth takes a whole number >= 1, got 0"),
+])
+def test_a_strategy_option_that_cannot_apply_is_refused_once_by_its_flag_before_any_scenario(options, said):
+    # it was refused by every scenario of the folder in turn, each time in explore()'s words
+    done = subprocess.run([sys.executable, "-m", "explorer", "run", "scenarios/", *options],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 2 and done.stdout == ""
+    assert said in done.stderr and done.stderr.count("error") == 1
