@@ -665,3 +665,31 @@ def test_stateful_search_leaves_no_generator_for_the_collector_to_close_noisily(
         assert explored.deadlocked and "close-error" in {f.kind for f in explored.findings}
         gc.collect()
     assert not [str(u.exc_value) for u in unraisable], [str(u.exc_value) for u in unraisable]
+
+
+def _adds_two():
+    seen = yield read("y")
+    yield write("y", (seen + 2) % 3)
+
+
+def _reads_twice_then_writes_under_a_lock():
+    for _ in range(2):
+        seen = yield read("y")
+        if seen == 0:
+            yield write("y", 0)
+    if seen == 2:
+        yield acquire("l")
+        yield write("y", 1)
+        yield release("l")
+
+
+def test_a_race_whose_steps_race_on_other_lines_in_another_run_is_still_shown_on_its_own():
+    # found by a fuzzer: the walk saw the locked write race with the adder's steps, but the
+    # search keeps races by thread and step number, and a later run took that key with the
+    # unlocked write's line (the same step number of R, reached another way)
+    scenario = Scenario("two lines, one step number", variables={"y": 0}, locks=["l"],
+                        threads={"W": _adds_two, "R": _reads_twice_then_writes_under_a_lock})
+    expected = races(explore(scenario, strategy="exhaustive"))
+    assert len(expected) == 5
+    for options in ({}, {"symmetry": False, "exact_states": True}):
+        assert races(explore(scenario, strategy="stateful", **options)) == expected, options

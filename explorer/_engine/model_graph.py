@@ -183,6 +183,11 @@ class ModelGraph:
         self.accesses: list = [None]  # access-list id -> (parent id, site or step number, variable, writes)
         self.access_ids: dict = {}
         self.seen: set = set()   # what a path was handed out for already
+        # each race (by its pair of sites) and the path handed out that showed it: the search
+        # keeps races by thread and step number, so a later run may take that key with other
+        # lines, and the assembly then runs this path again to show the pair (search.assemble)
+        self.race_paths: dict = {}
+        self.fresh_races: list = []  # found since the last path handed out
         # races by their accesses' sites, as the user sees them, and epochs dropped once
         # every pair of sites they could make is seen (:mod:`.race_sites`)
         self.race_sites = RaceSites(program.thread_names, [], self.seen, known_sites, drops, strict_sites)
@@ -581,6 +586,10 @@ class ModelGraph:
                 self.drop_spares()
         if schedule is not None:
             self.runs += 1
+            if self.fresh_races:
+                for key in self.fresh_races:
+                    self.race_paths.setdefault(key, tuple(schedule))
+                self.fresh_races.clear()
         return schedule
 
     def drop_spares(self) -> None:
@@ -884,6 +893,7 @@ class ModelGraph:
                                                   site, thread, ordinal, writes)
                         if key not in self.seen:
                             self.seen.add(key)
+                            self.fresh_races.append(key)
                             self.race_sites.version += 1
                             novel = True
                     listed = parent

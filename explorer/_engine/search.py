@@ -243,6 +243,7 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
     seats = getattr(strategy, "seat_moves", ())  # a graph walk's, when it folded seats
     return {"covered": getattr(strategy, "incomplete_reason", None),  # None: the strategy covers everything
             "reduced": getattr(strategy, "reduced", False),
+            "race_paths": getattr(strategy, "race_paths", {}),  # a graph walk's: see _races_by_path
             "groups": groups,
             "seats": seats,
             "figures": measured_figures(strategy, groups, program.thread_names, seats, tally) if figures else {},
@@ -334,6 +335,8 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
     except KeyboardInterrupt as stop:  # Ctrl-C while wording findings: word them again, without lines
         stop_reason = _cut_short(deadline, stop, stop_reason)
         findings = _public_findings(program, visible, locate)
+    if about.get("race_paths") and not locate.deadline.passed[0]:
+        findings = _races_by_path(program, findings, about["race_paths"], max_steps, locate)
     if locate.interrupted and stop_reason in (None, "max_executions"):
         stop_reason = "interrupted"  # pressed while replays looked up source lines: some were not
     return ExplorationResult(
@@ -616,12 +619,7 @@ def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Fi
     for raw, events, occurrences, score in _one_race_per_site(program, found, locate):
         if raw.__class__ is _Race:
             raw = raw.finding(events)
-        locations = locate(events)
-        trace = make_trace(program, events, locations, raw, _preempted(raw, score))
-        details = {k: v for k, v in raw.details.items()}
-        thread = None if raw.thread is None else program.thread_names[raw.thread]
-        findings.append(with_locations(Finding(raw.kind, raw.severity, raw.message, trace, thread,
-                                               occurrences, MappingProxyType(details))))
+        findings.append(_public(program, raw, events, locate(events), occurrences, score))
     findings = merge_races(findings)
     if locate.deadline.passed[0]:  # the time ran out before some witnesses were replayed for lines
         why = _NOT_LOOKED_UP.format("Ctrl-C" if locate.interrupted else "the time limit")
@@ -633,6 +631,73 @@ def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Fi
 
 
 #: Said of a race whose witness was not replayed for its source lines (:func:`_sites`).
+def _public(program: Program, raw: RawFinding, events: list[tuple], locations: list | None, occurrences: int,
+            score: tuple) -> Finding:
+    """The finding the user sees: ``raw`` with its witness's trace."""
+    trace = make_trace(program, events, locations, raw, _preempted(raw, score))
+    thread = None if raw.thread is None else program.thread_names[raw.thread]
+    return with_locations(Finding(raw.kind, raw.severity, raw.message, trace, thread, occurrences,
+                                  MappingProxyType(dict(raw.details))))
+
+
+def _race_site_key(finding: Finding) -> tuple | None:
+    """A race finding's key as the graph walk makes it: its variable and the sites (kind,
+    ``file:line``) of its two steps, in order; None where a line is unknown."""
+    sites = []
+    for position in finding.details["steps"]:
+        event = finding.trace.events[position]
+        if event.location is None:
+            return None
+        sites.append((event.step[0], event.location))
+    first, second = sorted(sites)
+    return ("race", finding.details["variable"], first, second)
+
+
+def _races_by_path(program: Program, findings: list[Finding], race_paths: dict, max_steps: int,
+                   locate: _Locator) -> list[Finding]:
+    """``findings`` and each race the graph walk saw that they lack: the search keeps races
+    by thread and step number, and a later run can take a race's key with other lines
+    (the same steps of the same threads, reached another way). The path the walk handed
+    out for the race is run again (on without preemptions, as the run was), with lines."""
+    shown = {_race_site_key(finding) for finding in findings if finding.kind == "race"}
+    missing = [(key, path) for key, path in race_paths.items()
+               if key not in shown and all(site.__class__ is tuple and len(site) == 2 and ":" in str(site[1])
+                                           for site in key[2:])]
+    extra = []
+    for key, path in missing:
+        if locate.deadline.passed[0]:
+            break
+        run = Execution(program)
+        chosen = iter(path)
+        last = [None]
+
+        def choose(enabled: list[int], chosen=chosen, last=last) -> int:
+            thread = next(chosen, None)
+            if thread is None:
+                thread = last[0] if last[0] in enabled else enabled[0]
+            last[0] = thread
+            return thread
+
+        try:
+            run.run(choose, max_steps, locate=True)
+        except KeyboardInterrupt:
+            locate.deadline.passed[0] = True
+            break
+        locations, events = run.locations, run.events
+        score = (run.preemptions, len(events))
+        for pair_key, earlier, later in RacePairs(len(run.pending)).of(events, 0, len(run.pending)):
+            sites = sorted(((events[earlier][1][0], locations[earlier]), (events[later][1][0], locations[later])))
+            if ("race", pair_key[1], *sites) == key:
+                raw = _Race(pair_key, earlier, later).finding(events)
+                extra.append(_public(program, raw, events, locations, 1, score))
+                break
+    if not extra:
+        return findings
+    findings = findings + merge_races(extra)
+    findings.sort(key=lambda f: f.severity != "error")
+    return findings
+
+
 _NOT_LOOKED_UP = ("; its source lines were not looked up ({} ended the replays that find them), so it may "
                   "be one of the races above, and its steps stand for every step of their kinds by these "
                   "threads")

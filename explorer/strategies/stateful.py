@@ -135,6 +135,11 @@ class Stateful(Exhaustive):
         if self.graph is None and start is not None:
             self._replay_below(start, keep)
 
+    @property
+    def race_paths(self) -> dict:
+        """The walk's races by their pair of sites, each with the path that showed it."""
+        return self.graph.race_paths if self.graph is not None else {}
+
     def _walk(self, program, seats: bool, releases_first: bool = True, **sites) -> ModelGraph:
         """The graph walk of ``program``; with seat moves unless ``seats`` is False, or they
         fail their check as its threads start (:mod:`explorer._engine.seats`), and with
@@ -170,6 +175,7 @@ class Stateful(Exhaustive):
                                         releases_first=old.releases_first and not foreign,
                                         known_sites=old.race_sites.sites, drops=walks < MAX_WALKS)
         graph.race_sites.walks = walks
+        graph.race_paths.update(old.race_paths)  # the runs made stand: so do the races they showed
         states, resent, pruned = self.base
         self.base = (states, resent - old.resent, pruned - old.pruned)
         graph.limit = old.limit - old.pruned - old.runs
