@@ -307,6 +307,82 @@ def test_an_iterator_another_thread_moves_on_is_read_again_not_kept_from_before(
     same_verdicts(scenario)
 
 
+def test_two_locals_holding_one_iterator_are_another_state_than_two_holding_equal_ones():
+    # found by a fuzzer: the iterator's position was in the key, which of the locals held the
+    # same iterator was not (the graph walk, and a replaying search alike)
+    def holder(first_step):
+        def body():
+            it = iter((1, 2))
+            flag = yield first_step()
+            it2 = it if flag else iter((1, 2))
+            flag = None  # dead from here on
+            go = yield read("x")
+            return (next(it), next(it2)) if go else 0
+        return body
+
+    def setter():
+        yield write("f", 1)
+
+    def event_setter():
+        yield set_event("e")
+
+    def writer():
+        yield write("x", 1)
+
+    walked = Scenario("aliased iterator", variables={"x": 0, "f": 0},
+                      threads={"P": holder(lambda: read("f")), "S": setter, "U": writer})
+    replayed = Scenario("aliased iterator, replayed", variables={"x": 0}, objects={"e": Event()},
+                        threads={"P": holder(lambda: is_set("e")), "S": event_setter, "U": writer})
+    for scenario in (walked, replayed):
+        returned = {outcome.returns["P"] for outcome in explore(scenario, strategy="exhaustive").outcomes}
+        assert returned == {0, (1, 1), (1, 2)}
+        for options in ({}, {"symmetry": False}, {"exact_states": True}):
+            stateful = explore(scenario, strategy="stateful", **options)
+            assert {outcome.returns["P"] for outcome in stateful.outcomes} == returned, (scenario.name, options)
+
+
+def _counter():
+    n = 0
+
+    def inc():
+        nonlocal n
+        n += 1
+        return n
+    return inc
+
+
+def _calls_under_a_lock(handed):
+    yield acquire("c")
+    got = handed() if callable(handed) else next(handed)
+    yield release("c")
+    return got
+
+
+@pytest.mark.parametrize("make", [_counter, lambda: iter((1, 2))], ids=["closure", "iterator"])
+def test_two_children_given_one_closure_or_iterator_are_another_state_than_two_given_equal_ones(make):
+    # found by a fuzzer: each thread's key numbered its cells and iterators by itself, so
+    # whether two threads held one of them was in no key
+    def parent():
+        flag = yield is_set("e")
+        mine = make()
+        theirs = mine if flag else make()
+        flag = None
+        yield spawn("C1", _calls_under_a_lock, mine)
+        yield spawn("C2", _calls_under_a_lock, theirs)
+
+    def setter():
+        yield set_event("e")
+
+    scenario = Scenario("shared by two children", locks=["c"], objects={"e": Event()},
+                        threads={"P": parent, "S": setter})
+    got = {(outcome.returns["C1"], outcome.returns["C2"])
+           for outcome in explore(scenario, strategy="exhaustive").outcomes}
+    assert got == {(1, 1), (1, 2), (2, 1)}
+    for options in ({}, {"symmetry": False}, {"exact_states": True}):
+        stateful = explore(scenario, strategy="stateful", **options)
+        assert {(o.returns["C1"], o.returns["C2"]) for o in stateful.outcomes} == got, options
+
+
 def test_threads_holding_mutable_locals_fall_back_and_still_agree():
     def collector():
         seen = []

@@ -67,8 +67,10 @@ class Opaque(Exception):  # noqa: N818 - a signal, not an error
 def frame_key(gen: types.GeneratorType) -> tuple[Hashable, list] | None:
     """``(key, cells)`` for a suspended generator, or None when it cannot be read by value.
     ``cells`` lists ``(cell, contents)`` for each closure cell the key holds (its frames',
-    and their functions'): another function may change what a cell holds, so the key
-    stands only while each still holds the same object (:func:`unchanged`)."""
+    and their functions'), and ``(MOVING, iterator)`` for each iterator, in the order the
+    key met them: another function may change what a cell holds, so the key stands only
+    while each still holds the same object (:func:`unchanged`); and which of them another
+    thread's key holds too is part of the state (``state_keys``)."""
     cells: list = []
     _NUMBERED.append(({}, cells))
     try:
@@ -275,8 +277,12 @@ def token(value: object) -> Hashable:
         return (functools.partial, token(value.func), token(value.args),
                 token(tuple(sorted(value.keywords.items()))))
     if cls in _ITERATORS:
-        if _NUMBERED:  # another thread holding it may move it on: the key must be read again
-            _NUMBERED[-1][1].append((MOVING, None))
+        # Within a key, numbered as cells are: two locals holding one iterator are another
+        # state than two holding equal ones. Listed with the cells, marked MOVING: another
+        # thread holding it may move it on, so the key must be read again every time.
+        number = _met(value, (MOVING, value))
+        if number is not None:
+            return ("iterator", number)
         reduced = value.__reduce__()
         return (cls,) + tuple(token(part) for part in reduced[1:])
     if cls is type:
@@ -330,21 +336,32 @@ def _cell(cell: types.CellType) -> Hashable:
         contents = cell.cell_contents
     except ValueError:
         contents = _EMPTY
-    if _NUMBERED:
-        numbered, cells = _NUMBERED[-1]
-        number = numbered.get(id(cell))
-        if number is not None:
-            return ("cell", number)
-        numbered[id(cell)] = len(numbered)
-        cells.append((cell, contents))
+    number = _met(cell, (cell, contents))
+    if number is not None:
+        return ("cell", number)
     return _EMPTY if contents is _EMPTY else token(contents)
+
+
+def _met(shared: object, listed: tuple) -> int | None:
+    """Within a key (:func:`frame_key`), the number of ``shared`` (a cell, an iterator) if
+    the key met it before; else None, and it is numbered and ``listed`` with the cells."""
+    if not _NUMBERED:
+        return None
+    numbered, cells = _NUMBERED[-1]
+    number = numbered.get(id(shared))
+    if number is not None:
+        return number
+    numbered[id(shared)] = len(numbered)
+    cells.append(listed)
+    return None
 
 
 #: Per key being made (frame_key, a stack): the cells met so far, by id, and the list of them.
 _NUMBERED: list[tuple[dict, list]] = []
-#: Listed among a key's cells when the key holds an iterator's position: an object another
-#: thread may hold too (a closure's, a spawn's argument) and move on between this thread's
-#: steps, which a key read once would not see (:func:`unchanged` is then never true).
+#: Listed among a key's cells, as ``(MOVING, the iterator)``, when the key holds an
+#: iterator's position: an object another thread may hold too (a closure's, a spawn's
+#: argument) and move on between this thread's steps, which a key read once would not see
+#: (:func:`unchanged` is then never true).
 MOVING = object()
 #: The functions whose token is being made: one met again inside its own closure is recursive.
 _MAKING: set[int] = set()

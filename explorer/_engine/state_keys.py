@@ -68,7 +68,7 @@ from ..objects.thread import ThreadModel
 from ..objects.variable import VariableModel
 from ..steps import Op
 from .execution import Execution
-from .frames import Opaque, frame_key, token, unchanged, value_token
+from .frames import MOVING, Opaque, frame_key, token, unchanged, value_token
 from .program import Program
 
 FINISHED = "finished"
@@ -173,6 +173,7 @@ class _Tracker:
         threads = []
         frames = self.keys.frames
         opaque = []  # the places in threads of those whose state is their history
+        holding = []  # (thread, the cells and iterators its frame key holds), where it holds some
         for i in range(k):
             step = pending[i]
             if step is not None:
@@ -180,6 +181,8 @@ class _Tracker:
                     state = self._frame_state(i, step)
                     if state is not None:
                         threads.append(state)
+                        if self.cached[i][3]:
+                            holding.append((i, self.cached[i][3]))
                         continue
                 else:
                     self.opaque |= 1 << i  # no frame read: it may hold anything
@@ -211,7 +214,10 @@ class _Tracker:
             # read not yet overwritten (more in model_graph.ModelGraph._key)
             stale = [(item[0], None) if item[1] is not None and (item[0][1], item[0][0], item[1]) in lost else item
                      for item in stale]
-        if self.keys.groups and k == self.keys.k:  # (a thread started in the run: no symmetry)
+        shared = _shared(holding) if len(holding) > 1 else ()
+        if shared:  # which threads hold one cell or iterator: threads numbered as the run does
+            threads.append(("shared", shared))
+        elif self.keys.groups and k == self.keys.k:  # (a thread started in the run: no symmetry)
             return self._canonical(threads, stale, races)
         return (tuple(self.tokens), run.object_keys(), tuple(threads), frozenset(stale), frozenset(races))
 
@@ -473,6 +479,24 @@ def inverse(perm: list[int]) -> list[int]:
     for i, j in enumerate(perm):
         undone[j] = i
     return undone
+
+
+def _shared(holding: list) -> tuple:
+    """Which cells and iterators two threads' frame keys both hold: ``(thread, place,
+    (first thread, its place))`` for each one met again in another thread, places in the
+    order each key met them. Two children given one closure (or one iterator) are another
+    state than two given equal ones: what one does, the other sees."""
+    first: dict = {}
+    shared = []
+    for thread, cells in holding:
+        for place, (cell, held) in enumerate(cells):
+            target = held if cell is MOVING else cell
+            met = first.get(id(target))
+            if met is None:
+                first[id(target)] = (thread, place)
+            elif met[0] != thread:
+                shared.append((thread, place, met))
+    return tuple(shared)
 
 
 def _rank(state: object) -> tuple:
