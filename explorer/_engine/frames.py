@@ -67,7 +67,7 @@ class Opaque(Exception):  # noqa: N818 - a signal, not an error
 def frame_key(gen: types.GeneratorType) -> tuple[Hashable, list] | None:
     """``(key, cells)`` for a suspended generator, or None when it cannot be read by value.
     ``cells`` lists ``(cell, contents)`` for each closure cell the key holds (its frames',
-    and their functions'), and ``(MOVING, iterator)`` for each iterator, in the order the
+    and their functions'), and ``(MOVING, [iterator, token])`` for each iterator, in the order the
     key met them: another function may change what a cell holds, so the key stands only
     while each still holds the same object (:func:`unchanged`); and which of them another
     thread's key holds too is part of the state (``state_keys``)."""
@@ -82,11 +82,17 @@ def frame_key(gen: types.GeneratorType) -> tuple[Hashable, list] | None:
 
 
 def unchanged(cells: list) -> bool:
-    """Whether every cell still holds what it held when the key was read; never for a key
-    that read an iterator's position (:data:`MOVING`)."""
+    """Whether every cell still holds what it held when the key was read, and every
+    iterator (:data:`MOVING`) still stands where it stood."""
     for cell, contents in cells:
         if cell is MOVING:
-            return False
+            iterator, made = contents
+            try:
+                if made is None or token(iterator) != made:
+                    return False
+            except (Opaque, RecursionError):
+                return False
+            continue
         try:
             if cell.cell_contents is not contents:
                 return False
@@ -280,11 +286,13 @@ def token(value: object) -> Hashable:
         # Within a key, numbered as cells are: two locals holding one iterator are another
         # state than two holding equal ones. Listed with the cells, marked MOVING: another
         # thread holding it may move it on, so the key must be read again every time.
-        number = _met(value, (MOVING, value))
+        moving = [value, None]  # and its token, once made: unchanged() compares where it stands
+        number = _met(value, (MOVING, moving))
         if number is not None:
             return ("iterator", number)
         reduced = value.__reduce__()
-        return (cls,) + tuple(token(part) for part in reduced[1:])
+        moving[1] = made = (cls,) + tuple(token(part) for part in reduced[1:])
+        return made
     if cls is type:
         if "<locals>" in value.__qualname__:
             raise Opaque
@@ -358,10 +366,10 @@ def _met(shared: object, listed: tuple) -> int | None:
 
 #: Per key being made (frame_key, a stack): the cells met so far, by id, and the list of them.
 _NUMBERED: list[tuple[dict, list]] = []
-#: Listed among a key's cells, as ``(MOVING, the iterator)``, when the key holds an
-#: iterator's position: an object another thread may hold too (a closure's, a spawn's
-#: argument) and move on between this thread's steps, which a key read once would not see
-#: (:func:`unchanged` is then never true).
+#: Listed among a key's cells, as ``(MOVING, [the iterator, its token])``, when the key
+#: holds an iterator's position: an object another thread may hold too (a closure's, a
+#: spawn's argument) and move on between this thread's steps, which a key read once would
+#: not see (:func:`unchanged` compares where it stands now).
 MOVING = object()
 #: The functions whose token is being made: one met again inside its own closure is recursive.
 _MAKING: set[int] = set()

@@ -490,7 +490,7 @@ def _shared(holding: list) -> tuple:
     shared = []
     for thread, cells in holding:
         for place, (cell, held) in enumerate(cells):
-            target = held if cell is MOVING else cell
+            target = held[0] if cell is MOVING else cell
             met = first.get(id(target))
             if met is None:
                 first[id(target)] = (thread, place)
