@@ -285,7 +285,7 @@ def token(value: object) -> Hashable:
     if cls in _ITERATORS:
         # Within a key, numbered as cells are: two locals holding one iterator are another
         # state than two holding equal ones. Listed with the cells, marked MOVING: another
-        # thread holding it may move it on, so the key must be read again every time.
+        # thread holding it may move it on, so a cached key stands only while it stands here.
         moving = [value, None]  # and its token, once made: unchanged() compares where it stands
         number = _met(value, (MOVING, moving))
         if number is not None:

@@ -661,8 +661,7 @@ def _races_by_path(program: Program, findings: list[Finding], race_paths: dict, 
     out for the race is run again (on without preemptions, as the run was), with lines."""
     shown = {_race_site_key(finding) for finding in findings if finding.kind == "race"}
     missing = [(key, path) for key, path in race_paths.items()
-               if key not in shown and all(site.__class__ is tuple and len(site) == 2 and ":" in str(site[1])
-                                           for site in key[2:])]
+               if key not in shown and all(len(site) == 2 for site in key[2:])]  # (kind, line): a line known
     extra = []
     for key, path in missing:
         if locate.deadline.passed[0]:
@@ -680,8 +679,9 @@ def _races_by_path(program: Program, findings: list[Finding], race_paths: dict, 
 
         try:
             run.run(choose, max_steps, locate=True)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:  # as a replay for lines: Ctrl-C is said, the time limit not
             locate.deadline.passed[0] = True
+            locate.interrupted |= not isinstance(stop, TimeLimitReached)
             break
         locations, events = run.locations, run.events
         score = (run.preemptions, len(events))
