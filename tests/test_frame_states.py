@@ -835,3 +835,74 @@ def test_a_thread_sent_an_object_no_token_shows_counts_as_holding_one_another_ma
         run = Execution(program)
         run.run(lambda enabled, key=keys.follow(run): choose(enabled, key), 100, ())
     assert trackers[-1].opaque & 0b10  # C: sent the list
+
+
+def _order_reader():
+    seen = frozenset()
+    for _ in range(2):
+        seen = seen | {(yield read("x"))}  # {8} | {16} iterates 8, 16; {16} | {8} iterates 16, 8
+    yield read("x")  # where both orders meet again
+    return tuple(seen)
+
+
+def _eight_sixteen_eight():
+    for value in (8, 16, 8):
+        yield write("x", value)
+
+
+def _adds(member):
+    yield update("s", lambda s: s | {member})
+
+
+def _reads_in_order():
+    yield read("y")
+    return tuple((yield read("s")))
+
+
+@pytest.mark.parametrize("options", [{}, {"symmetry": False}, {"exact_states": True}])
+def test_equal_frozensets_that_iterate_in_other_orders_are_other_states(options):
+    # found by a fuzzer: a frozenset was keyed by its members alone, and lost (16, 8)
+    in_a_local = Scenario("frozenset order", variables={"x": 0}, threads={"A": _order_reader, "B": _eight_sixteen_eight})
+    in_a_variable = Scenario("frozenset variable", variables={"s": frozenset(), "y": 0},
+                             threads={"A": partial(_adds, 8), "B": partial(_adds, 16), "R": _reads_in_order})
+    for scenario, reader in ((in_a_local, "A"), (in_a_variable, "R")):
+        expected = {outcome[reader] for outcome in explore(scenario, strategy="exhaustive").outcomes}
+        assert (8, 16) in expected and (16, 8) in expected
+        result = explore(scenario, strategy="stateful", **options)
+        assert result.complete and {outcome[reader] for outcome in result.outcomes} == expected
+
+
+def _puts(item):
+    yield put("q1", item)
+
+
+def _forwards_two():
+    first = yield get("q1")
+    second = yield get("q1")
+    yield put("q2", (first, second))
+
+
+def _prints_what_it_gets():
+    return repr((yield get("q2")))
+
+
+@pytest.mark.parametrize("options", [{}, {"symmetry": False}, {"exact_states": True}])
+def test_a_queue_holding_true_and_one_is_another_state_than_one_holding_one_and_true(options):
+    # found by a fuzzer: an object's part of the key held its values as they are, and
+    # (True, 1) == (1, True)
+    scenario = Scenario("queue 1 vs True", objects={"q1": Queue(), "q2": Queue()},
+                        threads={"A": partial(_puts, True), "B": partial(_puts, 1), "F": _forwards_two,
+                                 "C": _prints_what_it_gets})
+    expected = {outcome["C"] for outcome in explore(scenario, strategy="exhaustive").outcomes}
+    assert expected == {"(True, 1)", "(1, True)"}
+    result = explore(scenario, strategy="stateful", **options)
+    assert result.complete and {outcome["C"] for outcome in result.outcomes} == expected
+
+
+def test_the_state_graph_keeps_true_and_one_apart():
+    def writes(value):
+        yield write("x", value)
+
+    scenario = Scenario("bool or int", variables={"x": 0}, threads={"A": partial(writes, True), "B": partial(writes, 1)})
+    # the start, each thread's write alone, and both in either order: x ends True or 1
+    assert explore(scenario, strategy="exhaustive").state_graph.number_of_nodes() == 5

@@ -36,7 +36,8 @@ sound) whenever one value cannot be shown to be a value:
 * a frame laid out otherwise than expected (another Python).
 
 Values are compared with their type (``1``, ``1.0`` and ``True`` stay apart, and so do
-``0.0`` and ``-0.0``, which print and divide differently); a value unequal to itself
+``0.0`` and ``-0.0``, which print and divide differently), a frozenset with the layout
+of its hash table (equal sets may iterate in other orders); a value unequal to itself
 (``nan``) makes its state unique, which costs merging, never soundness. Functions, and
 module-level classes, count as values: a function by its code, defaults and closure, a
 class as itself. A closure's cells count by their contents and by which of them are one
@@ -48,6 +49,7 @@ whose closure holds itself (a recursive helper) are opaque.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import dis
 import functools
@@ -261,7 +263,9 @@ def token(value: object) -> Hashable:
     if cls is tuple:
         return (tuple,) + tuple(token(item) for item in value)
     if cls is frozenset:
-        return (frozenset, frozenset(token(item) for item in value))
+        # equal frozensets may iterate in other orders ({8} | {16} and {16} | {8}), and sets
+        # made from them later too: the table's layout is part of the token
+        return (frozenset, _set_layout(value), tuple(token(item) for item in value))
     if cls is range:
         return (range, value.start, value.stop, value.step)
     if cls is types.FunctionType:
@@ -301,6 +305,67 @@ def token(value: object) -> Hashable:
             and cls.__eq__ is tuple.__eq__ and not getattr(value, "__dict__", None):  # no attributes set
         return (cls,) + tuple(token(item) for item in value)  # a step, a named tuple
     raise Opaque
+
+
+class _SetEntry(ctypes.Structure):
+    _fields_ = [("key", ctypes.c_void_p), ("hash", ctypes.c_ssize_t)]
+
+
+class _SetHead(ctypes.Structure):
+    """The start of CPython's ``PySetObject`` (3.11 to 3.13): what its table looks like."""
+
+    _fields_ = [("refcnt", ctypes.c_ssize_t), ("type", ctypes.c_void_p), ("fill", ctypes.c_ssize_t),
+                ("used", ctypes.c_ssize_t), ("mask", ctypes.c_ssize_t), ("table", ctypes.POINTER(_SetEntry))]
+
+
+def _set_layout(value: frozenset) -> tuple:
+    """Where a frozenset's members and deleted slots lie in its hash table: ``(mask, slots)``,
+    a slot being ``(position, number of the member in iteration order)``, or
+    ``(position, None)`` for a deleted one. Two equal frozensets laid out alike iterate
+    alike, and so do the sets made from them (a union copies the table as it is, then
+    probes from there). Raises :class:`Opaque` where the object is not laid out as
+    :class:`_SetHead` says (another Python: checked once, on import)."""
+    if not _SETS_READABLE:
+        raise Opaque
+    head = _SetHead.from_address(id(value))
+    if head.type != id(frozenset) or head.used != len(value) or head.mask & (head.mask + 1) \
+            or head.fill < head.used or head.mask < head.fill:
+        raise Opaque
+    numbers = {id(member): number for number, member in enumerate(value)}
+    table = head.table
+    slots = []
+    expected = 0
+    for position in range(head.mask + 1):
+        key = table[position].key
+        if key:
+            number = numbers.get(key)
+            if number is not None:
+                if number != expected:  # iteration is in slot order
+                    raise Opaque
+                expected += 1
+            slots.append((position, number))
+    if expected != head.used or len(slots) != head.fill:
+        raise Opaque
+    return (head.mask, tuple(slots))
+
+
+def _sets_readable() -> bool:
+    """Whether :func:`_set_layout` reads this Python's frozensets: 8 and 16 share a slot
+    of an 8-slot table, so the one added second lies one further."""
+    global _SETS_READABLE
+    _SETS_READABLE = True
+    try:
+        first, second = frozenset({8}) | frozenset({16}), frozenset({16}) | frozenset({8})
+        return (_set_layout(first) == (7, ((0, 0), (1, 1))) == _set_layout(second)
+                and tuple(first) == (8, 16) and tuple(second) == (16, 8) and _set_layout(frozenset()) == (7, ()))
+    except Exception:  # noqa: BLE001 - any surprise: frozensets are opaque here
+        return False
+    finally:
+        _SETS_READABLE = False
+
+
+_SETS_READABLE = False
+_SETS_READABLE = _sets_readable()
 
 
 def value_token(value: object) -> Hashable:

@@ -219,7 +219,7 @@ class _Tracker:
             threads.append(("shared", shared))
         elif self.keys.groups and k == self.keys.k:  # (a thread started in the run: no symmetry)
             return self._canonical(threads, stale, races)
-        return (tuple(self.tokens), run.object_keys(), tuple(threads), frozenset(stale), frozenset(races))
+        return (tuple(self.tokens), _object_keys(run), tuple(threads), frozenset(stale), frozenset(races))
 
     def _canonical(self, threads: list, stale: list, races: list) -> Hashable:
         """The key with interchangeable threads renumbered in the order of their states, so
@@ -228,16 +228,16 @@ class _Tracker:
         whichever order ties take; ties broken otherwise only cost merging."""
         order, perm = renumbering(self.keys.groups, threads, _rank)
         if perm is None:
-            return (tuple(self.tokens), self.run.object_keys(), tuple(threads), frozenset(stale),
+            return (tuple(self.tokens), _object_keys(self.run), tuple(threads), frozenset(stale),
                     frozenset(races))
         objects = []
         for name, model in self.run.objects.items():
             if model.__class__ is VariableModel or model.__class__ is ThreadModel:
                 continue
             if not model.relabels:  # an object whose key cannot renumber threads: no symmetry here
-                return (tuple(self.tokens), self.run.object_keys(), tuple(threads), frozenset(stale),
+                return (tuple(self.tokens), _object_keys(self.run), tuple(threads), frozenset(stale),
                         frozenset(races))
-            objects.append((name, model.key_relabelled(perm)))
+            objects.append((name, held(model.key_relabelled(perm))))
         stale, races = renumbered_summaries(perm, stale, races)
         self.perm = perm
         return (tuple(self.tokens), tuple(objects), tuple(threads[i] for i in order), frozenset(stale),
@@ -382,6 +382,12 @@ def held(value: object) -> object:
         return value_token(value)
     except Opaque:
         return _Unlike()
+
+
+def _object_keys(run) -> tuple:
+    """Each declared object's part of the key, its values held as :func:`held` holds them: a
+    queue holding ``(True, 1)`` is another state than one holding ``(1, True)``."""
+    return tuple((name, held(key)) for name, key in run.object_keys())
 
 
 class _Unlike:

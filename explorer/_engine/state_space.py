@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ..errors import GraphTooLarge, NondeterminismError
 from .execution import COMPLETED, Execution
+from .frames import Opaque, value_token
 from .program import Program
 
 FINISHED = "finished"
@@ -62,7 +63,7 @@ def explore_states(program: Program, *, max_states: int, max_steps: int) -> Stat
             if run.pending[i] is None and status != "failed":
                 threads.append((FINISHED, _hashable(run.returns[i])))
             else:
-                threads.append(tuple(histories[i]))
+                threads.append(_hashable(tuple(histories[i])))
         values = tuple(run.values.values())
         holders = tuple(run.owner.values())
         key = (_hashable(values), holders, tuple(run.depth.values()), _hashable(run.object_keys()),
@@ -145,6 +146,12 @@ def explore_states(program: Program, *, max_states: int, max_steps: int) -> Stat
 
 
 def _hashable(value: object) -> object:
+    """``value`` as a node's key holds it: by its token where it has one (``1``, ``1.0`` and
+    ``True`` are three states), else by its hash, or by its text where it has none."""
+    try:
+        return value_token(value)
+    except (Opaque, RecursionError):
+        pass
     try:
         hash(value)
     except TypeError:
