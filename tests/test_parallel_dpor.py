@@ -12,7 +12,7 @@ from concurrent.futures import Future
 import pytest
 from hypothesis import HealthCheck, example, given, reject, settings
 
-from explorer import Scenario, explore
+from explorer import Scenario, explore, read, spawn, update, write
 from explorer._engine import coordinator, search, units
 from explorer._engine.program import Program
 from explorer._engine.watchdog import Deadline
@@ -210,3 +210,29 @@ def test_a_unit_lets_no_thread_whose_race_was_left_to_the_classic_rule_judge_a_r
                                  "C": StraightLine([("write", "x", 1)])})
     serial, split = assert_split_dpor_agrees(scenario, keys)
     assert {(o["A"], o["B"]) for o in split.outcomes} == {(0, 0), (-1, 0), (-1, 1), (1, 1)}
+
+
+def _adds_one():
+    yield update("x", lambda v: v + 1)
+
+
+def _child_of(items):
+    yield update("x", lambda v: v + len(items))
+
+
+def _reads_then_writes():
+    v = yield read("x")
+    yield write("x", v + 1)
+
+
+def _spawns_with_a_list():
+    yield spawn("c", _child_of, [1])
+    yield from _adds_one()
+
+
+@pytest.mark.usefixtures("no_slices")
+def test_a_race_of_a_thread_spawned_with_a_list_escapes_its_unit_as_any_other(keys):
+    # found by a hostile review: a unit kept the races it sent in a set, and a spawn step
+    # holding a list cannot be hashed (the worker failed, and the search ran serially)
+    scenario = Scenario("spawn list", variables={"x": 0}, threads={"A": _reads_then_writes, "B": _spawns_with_a_list})
+    assert_split_dpor_agrees(scenario, keys)

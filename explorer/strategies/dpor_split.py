@@ -58,6 +58,7 @@ class SplitDPOR(DPOR):
         self.ids: tuple = ()  # per frozen point, its record's id in the coordinator's Registry
         self.outbox: list[tuple] = []
         self.sent: set = set()  # escaped races already in the outbox: every run may find them again
+        self.sent_unhashable: list = []  # those whose steps hold a list
         self.registry: Registry | None = None
         self.inherited: list[frozenset] = []  # per point below the root, see _inherited
         self.foreign: tuple = ()  # per frozen point, the threads that ran there in other units' branches
@@ -128,9 +129,15 @@ class SplitDPOR(DPOR):
         self._escape(("fatal", self.ids[position], self.points[position].chosen))
 
     def _escape(self, message: tuple) -> None:
-        if message not in self.sent:
+        try:
+            if message in self.sent:
+                return
             self.sent.add(message)
-            self.outbox.append(message)
+        except TypeError:  # a step holding a list (a spawn's arguments): found by equality
+            if message in self.sent_unhashable:
+                return
+            self.sent_unhashable.append(message)
+        self.outbox.append(message)
 
     # -- splitting -------------------------------------------------------------------
 
