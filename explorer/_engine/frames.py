@@ -388,10 +388,23 @@ def value_token(value: object) -> Hashable:
             or cls.__eq__ is not _dataclass_eq(cls):
         raise Opaque
     fields = dataclasses.fields(cls)
+    names = {field.name for field in fields}
     if not all(field.compare for field in fields) or (
-            hasattr(value, "__dict__") and vars(value).keys() - {field.name for field in fields}):
+            hasattr(value, "__dict__") and vars(value).keys() - names) or _other_slots(cls, names):
         raise Opaque
     return (cls,) + tuple(value_token(getattr(value, field.name)) for field in fields)
+
+
+def _other_slots(cls: type, names: set) -> bool:
+    """Whether ``cls`` has slots besides the fields ``names``: what they hold is left out of
+    the comparison, as an attribute in ``__dict__`` would be."""
+    for klass in cls.__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        if isinstance(slots, str):
+            slots = (slots,)
+        if any(slot not in names and slot not in ("__dict__", "__weakref__") for slot in slots):
+            return True
+    return False
 
 
 def _dataclass_eq(cls: type):

@@ -43,7 +43,7 @@ from ..steps import Acquire, Read, Release, Write
 from .driver import abandon, location
 from .fingerprint_set import FingerprintSet
 from .fingerprints import Unstable, digest
-from .frames import Opaque, frame_key, token, value_token
+from .frames import MOVING, Opaque, frame_key, token, value_token
 from .program import Program
 from .race_sites import RaceSites
 from .seats import SeatsBroken, composition, moved_epoch, renamed_step, seat_moves
@@ -178,6 +178,8 @@ class ModelGraph:
         self.turn_over: Callable[[], bool] | None = None
         self.check_every = CHECK_EVERY - 1  # a mask: those checks come every CHECK_EVERY steps
         self.locals: dict = {}   # (family, key) -> local id
+        self.unread = 0  # the threads a frame of which could not be read by value, a bitmask
+        self.cell_holders: dict = {}  # id of a cell or iterator a frame held -> (it, what it held first, threads)
         self.info: list = []     # local id -> (family, pending step or None, ordinal, values sent, return)
         self.memo: dict = {}     # (local id, value sent as _sent_token holds it) -> next local id
         self.accesses: list = [None]  # access-list id -> (parent id, site or step number, variable, writes)
@@ -229,6 +231,7 @@ class ModelGraph:
         else:
             self._check(step)
             read = frame_key(gen)
+            self._on_its_own(thread, read)
             try:
                 key = (read[0], ordinal, token(step)) if read is not None else None
             except Opaque:
@@ -259,6 +262,34 @@ class ModelGraph:
                 except Unstable:  # ordered below every digest, and apart from the others
                     self.digests.append(-1 - local)
         return local
+
+    def _on_its_own(self, thread: int, read: tuple | None) -> None:
+        """Raise :class:`Unsupported` where a thread's steps may depend on another's: the walk
+        learns each thread's steps as a function of its own state, from fresh generators run
+        outside any execution. Two threads whose frames cannot be read by value may hold one
+        list (a closure's) and change it; a cell or iterator that two threads' frames hold and
+        one of them changes (``nonlocal``) changes the other's future too. The replaying search
+        keys those states by the whole run's history (:mod:`.state_keys`)."""
+        if read is None:
+            self.unread |= 1 << thread
+            if self.unread & (self.unread - 1):
+                raise Unsupported
+            return
+        holders = self.cell_holders
+        for held, contents in read[1]:
+            if held is MOVING:
+                held, contents = contents[0], contents[1]
+            known = holders.get(id(held))
+            if known is None:
+                holders[id(held)] = (held, contents, 1 << thread)  # kept: its id is not reused
+                continue
+            threads = known[2] | 1 << thread
+            if threads != known[2]:
+                holders[id(held)] = known = (held, known[1], threads)
+            first = known[1]
+            if threads & (threads - 1) and first is not contents and not (
+                    first.__class__ is contents.__class__ and first.__class__ in (int, str) and first == contents):
+                raise Unsupported
 
     def _check(self, step) -> None:
         cls = step.__class__

@@ -179,8 +179,13 @@ class FutureModel(Model):
         return self.value
 
     def key(self) -> object:
-        # the worker too: an exception nobody reads is reported as the worker's
-        return (self.done, self.value, None if self.error is None else repr(self.error), self.worker)
+        # the task's call, which only this model holds until a worker takes it; its value and
+        # exception (by type, arguments and attributes: its text may hide them); whether the
+        # exception was read, and the worker: one nobody reads is reported as the worker's
+        error = self.error
+        if error is not None:
+            error = (error.__class__, error.args, tuple(sorted(getattr(error, "__dict__", {}).items())))
+        return (self.done, self.value, error, self.read, self.worker, self.fn, self.args)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         worker = self.run.index_of(self.worker) if self.worker is not None else None
