@@ -617,6 +617,41 @@ def test_a_scenario_defined_in_a_script_without_a_main_guard_reaches_the_workers
     assert done.stdout.split("\n")[0] == "2 6 [1, 2]"  # printed once: the workers never ran the script
 
 
+def test_a_script_without_a_main_guard_runs_once_when_a_worker_is_idle_again_before_the_next_starts(tmp_path):
+    # found by a hostile review: a submit starts no worker while one is idle, so where the
+    # first worker had run its start-up task before the second submit, the second worker
+    # started on the coordinator's first unit, and was shown the script as its __main__
+    script = tmp_path / "mine.py"
+    script.write_text(textwrap.dedent("""
+        import time
+        from concurrent.futures import ProcessPoolExecutor
+        from explorer import Scenario, explore, read, write
+        from explorer._engine import coordinator
+        coordinator.FIRST_SLICE = coordinator.SLICE = 0.0
+        print("top level", flush=True)
+        submit = ProcessPoolExecutor.submit
+
+        def slow(self, fn, /, *args, **kwargs):  # the first worker is idle again before the next submit
+            future = submit(self, fn, *args, **kwargs)
+            if fn.__name__ == "_ready":
+                time.sleep(0.5)
+            return future
+
+        ProcessPoolExecutor.submit = slow
+
+        def increment():
+            value = yield read("x")
+            yield write("x", value + 1)
+
+        scenario = Scenario("mine", variables={"x": 0}, threads={"A": increment, "B": increment})
+        result = explore(scenario, strategy="exhaustive", workers=2)
+        print(result.workers, result.executions)
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["top level", "2 6"], done.stdout + done.stderr
+
+
 def test_workers_run_the_explorer_the_coordinator_imported_from_a_source_tree(tmp_path):
     # a copy of explorer put first on sys.path by the script (another version's checkout),
     # while another explorer is installed: the workers must not fork from that one

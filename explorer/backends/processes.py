@@ -119,6 +119,12 @@ class ProcessBackend:
             with ctrl_c_held(), _without_main():
                 start_fork_server()
                 started = [self.pool.submit(_ready) for _ in range(self.workers)]
+                # a submit starts no worker while one is idle (one whose _ready is done takes
+                # the next): the rest start here, not on a later submit that would show the
+                # worker the caller's __main__ (which it would then run)
+                spawn = getattr(self.pool, "_spawn_process", None)
+                while spawn is not None and len(getattr(self.pool, "_processes", None) or ()) < self.workers:
+                    spawn()
             wait(started)
         except BaseException:
             # Ctrl-C while they start: let them start and end now, while the pool's queues
