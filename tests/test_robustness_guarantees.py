@@ -457,17 +457,22 @@ def test_racing_writes_make_one_race_finding_per_pair_of_lines_with_a_trace_only
     assert "and B's write x = 0 (step 500 at " in race.message
 
 
+_ENTERED: list = []
+
+
 def test_ctrl_c_in_a_thread_whose_finally_takes_a_step_stops_the_search_as_interrupted():
     # The KeyboardInterrupt unwinds the body through a finally that releases a lock: a step
     # the same schedule did not take before, which was reported as nondeterminism
     assert threading.current_thread() is threading.main_thread()  # where Ctrl-C lands
-    entered = []
+    # a global, outside the model: the threads' frames hold no list, so stateful search
+    # walks its graph (two threads holding one list would make it replay)
+    entered = _ENTERED
 
     def locked_increment():
         yield acquire("l")
         try:
-            entered.append(True)
-            if len(entered) == 3:  # the second run's first thread in, on the first run's prefix
+            _ENTERED.append(True)
+            if len(_ENTERED) == 3:  # the second run's first thread in, on the first run's prefix
                 signal.raise_signal(signal.SIGINT)
             value = yield read("x")
             yield write("x", value + 1)
