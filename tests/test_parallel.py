@@ -900,3 +900,15 @@ def test_explorer_run_refuses_parallel_options_that_do_not_go_together_once_befo
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 2
     assert said in done.stderr and done.stderr.count(said) == 1 and done.stdout == ""
+
+
+def test_a_unit_that_waited_in_the_queue_has_that_much_less_time_before_the_limit():
+    # found by a hostile review: a unit queued behind another counted its time left from
+    # its own start, so a step that hung there ran on past the exploration's time limit
+    from explorer._engine.units import Unit, _time_left
+
+    sent = time.time()
+    assert _time_left(Unit((1,), b"", 1.0, None, 1.0, sent - 0.6)) == pytest.approx(0.4, abs=0.05)
+    assert _time_left(Unit((1,), b"", 1.0, None, 1.0, sent - 5.0)) == 0.001  # past it: at once
+    assert _time_left(Unit((1,), b"", 1.0, None, 1.0, sent + 5.0)) == 1.0  # a clock ahead: never more
+    assert _time_left(Unit((1,), b"", 1.0, None, 1.0)) == 1.0  # as a unit was sent before

@@ -173,7 +173,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 # a start may hold steps, whose functions (a lambda) only cloudpickle takes; a
                 # worker's starts come pickled already, and go on as they came
                 start = starts[unit.key] = unit.start if isinstance(unit.start, bytes) else dumps(unit.start)
-                shipped = Unit(unit.key, start, unit.seconds, unit.max_executions, unit.time_left)
+                shipped = Unit(unit.key, start, unit.seconds, unit.max_executions, unit.time_left,
+                               None if unit.time_left is None else time.time())
                 running[backend.submit(run_unit, job, shipped)] = unit
             hunger.set(not queue and len(running) < backend.workers)  # a worker is idle: split a unit
             # the tallies that came back last, read now that their starts are out (Piece)
@@ -194,6 +195,10 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 except SeatsBroken as broken:
                     raise Fallback(_broken(broken)) from None
                 except Exception as error:  # noqa: BLE001 - a worker died or a piece would not pickle
+                    if isinstance(error, (TypeError, pickle.PicklingError)) and "pickle" in str(error):
+                        raise Fallback(f"what a unit found could not be sent back from its worker ({error}): a "
+                                       f"thread returns, raises or hands on a value that cannot be pickled") \
+                            from error
                     raise Fallback(f"a worker failed ({type(error).__name__}: {error})") from error
                 if piece.diverged is not None:
                     raise Fallback(piece.diverged)

@@ -68,6 +68,7 @@ class Unit:
     seconds: float
     max_executions: int | None = None
     time_left: float | None = None  # seconds to the exploration's time limit when it was sent
+    sent_at: float | None = None  # when it was sent (time.time(): a worker on another machine reads it too)
 
 
 @dataclass(slots=True)
@@ -228,6 +229,16 @@ def _code_reduce(code: types.CodeType):
     return make, tuple(code.co_filename if arg == "<dynamic-code>" else arg for arg in args)
 
 
+def _time_left(unit: Unit) -> float:
+    """Seconds from now to the exploration's time limit: what was left when the unit was
+    sent, less the time it waited in the pool's queue (a unit queued behind another would
+    otherwise run on past the limit by as long), at most what was left then."""
+    left = unit.time_left
+    if unit.sent_at is not None:
+        left = min(left, max(left - (time.time() - unit.sent_at), 0.001))
+    return left
+
+
 def run_unit(job: Job, unit: Unit) -> bytes:
     """Run one unit in this worker (the backends' task); its :class:`Piece`, pickled."""
     from .search import drive
@@ -244,7 +255,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
                             keep=compiled.keep, parallel=True, sites=job.sites)
     settings = Settings(max_executions=unit.max_executions, max_steps=job.max_steps,
                         step_timeout=job.step_timeout)
-    deadline = Deadline(None if unit.time_left is None else started + unit.time_left)
+    deadline = Deadline(None if unit.time_left is None else started + _time_left(unit))
     tally = Tally(edge_cap=1 << 62)  # the coordinator caps the merged edge sets, in order
     with Watchdog(settings.step_limit, deadline):
         try:
