@@ -327,6 +327,10 @@ def _set_layout(value: frozenset) -> tuple:
     :class:`_SetHead` says (another Python: checked once, on import)."""
     if not _SETS_READABLE:
         raise Opaque
+    return _read_layout(value)
+
+
+def _read_layout(value: frozenset) -> tuple:
     head = _SetHead.from_address(id(value))
     if head.type != id(frozenset) or head.used != len(value) or head.mask & (head.mask + 1) \
             or head.fill < head.used or head.mask < head.fill:
@@ -352,19 +356,14 @@ def _set_layout(value: frozenset) -> tuple:
 def _sets_readable() -> bool:
     """Whether :func:`_set_layout` reads this Python's frozensets: 8 and 16 share a slot
     of an 8-slot table, so the one added second lies one further."""
-    global _SETS_READABLE
-    _SETS_READABLE = True
     try:
         first, second = frozenset({8}) | frozenset({16}), frozenset({16}) | frozenset({8})
-        return (_set_layout(first) == (7, ((0, 0), (1, 1))) == _set_layout(second)
-                and tuple(first) == (8, 16) and tuple(second) == (16, 8) and _set_layout(frozenset()) == (7, ()))
+        return (_read_layout(first) == (7, ((0, 0), (1, 1))) == _read_layout(second)
+                and tuple(first) == (8, 16) and tuple(second) == (16, 8) and _read_layout(frozenset()) == (7, ()))
     except Exception:  # noqa: BLE001 - any surprise: frozensets are opaque here
         return False
-    finally:
-        _SETS_READABLE = False
 
 
-_SETS_READABLE = False
 _SETS_READABLE = _sets_readable()
 
 
