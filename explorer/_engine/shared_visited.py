@@ -65,6 +65,9 @@ class SharedVisited:
         self.memory = memory
         self.slots = memoryview(memory).cast("Q")
         self.locks = locks
+        # the semaphores themselves: a visit enters and leaves one in C, without the two
+        # Python calls of multiprocessing's Lock around it
+        self.stripes = [lock._semlock for lock in locks]
         self.mask = handle.capacity - 1
         self.limit = int(handle.capacity * LOAD)
         self.owner = owner
@@ -119,26 +122,27 @@ class SharedVisited:
         None when the table is full and does not hold it: keep it elsewhere. A sleep set
         is one word: threads numbered below 64 (the graph walk, its only user, says so)."""
         fingerprint = fingerprint & 0xFFFF_FFFF_FFFF_FFFF or 1  # 0 marks a free slot
-        slots, mask, locks = self.slots, self.mask, self.locks
+        slots, mask, stripes = self.slots, self.mask, self.stripes
         i = fingerprint & mask
         probes = 0
         # Each slot is read and written under its own stripe's lock only. A slot goes from
         # free to taken once and is never freed, so every process that looks for one
         # fingerprint passes the same taken slots and the same first free one: it is stored once.
         while True:
-            with locks[i % STRIPES]:
-                at = slots[H + 2 * i]
-                if at == fingerprint:
-                    stored = slots[H + 1 + 2 * i]
+            at = H + 2 * i
+            with stripes[i % STRIPES]:
+                held = slots[at]
+                if held == fingerprint:
+                    stored = slots[at + 1]
                     if stored & ~asleep == 0:
                         return 0
-                    slots[H + 1 + 2 * i] = stored & asleep
+                    slots[at + 1] = stored & asleep
                     return stored & ~asleep
-                if at == 0:
+                if held == 0:
                     if self.full:
                         return None
-                    slots[H + 1 + 2 * i] = asleep
-                    slots[H + 2 * i] = fingerprint
+                    slots[at + 1] = asleep
+                    slots[at] = fingerprint
                     slots[i % STRIPES] += 1  # the stripe's count of states, under its lock
                     break
             i = (i + 1) & mask
