@@ -257,10 +257,15 @@ def test_a_shared_walk_lets_epochs_go_only_where_its_coordinator_did_and_then_st
 
 
 class SharedVisitedStub:
-    """A table of visited states that takes whatever it is given."""
+    """A table of visited states that takes whatever it is given, with no room for facts."""
+
+    facts = b""
 
     def visit(self, fingerprint, asleep):
         return None
+
+    def known(self):
+        return self.facts
 
 
 def test_a_worker_whose_first_step_is_at_a_line_its_coordinator_did_not_learn_gives_up_at_once(monkeypatch):

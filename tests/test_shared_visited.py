@@ -12,7 +12,7 @@ import pytest
 
 from explorer import read, write
 from explorer._engine.fingerprints import Unstable, digest
-from explorer._engine.shared_visited import NEW, SharedVisited
+from explorer._engine.shared_visited import MOST_FACTS, NEW, SharedVisited
 
 
 @pytest.fixture
@@ -84,6 +84,40 @@ def test_two_processes_visiting_the_same_states_at_once_store_each_state_exactly
             rng = random.Random(seed)
             everything |= {rng.randrange(1, 5000) for _ in range(20_000)}
         assert set(new) == everything
+    finally:
+        table.close()
+
+
+def _learn_and_read(handle, fact: int) -> bytes:
+    table = SharedVisited.attach(handle)
+    try:
+        table.learn(fact)
+        assert table.visit(99, 0) == 0  # the slots still follow the facts: the state stored there
+        return table.known()
+    finally:
+        table.close()
+
+
+def test_a_fact_one_process_learns_is_known_to_the_others_and_the_states_stay_apart_from_facts():
+    table = SharedVisited.create(1 << 8, facts=25)  # a variable, five threads: 25 facts, 32 bytes
+    try:
+        assert table.known() == bytes(32)
+        table.learn(3)
+        assert table.visit(99, 0) == NEW
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            there = pool.submit(_learn_and_read, table.handle, 24).result()
+        here = table.known()
+        assert here == there and [n for n, byte in enumerate(here) if byte] == [3, 24]
+        assert len(table) == 1  # learning a fact stored no state
+    finally:
+        table.close()
+
+
+def test_a_table_asked_for_more_facts_than_it_holds_has_room_for_none():
+    table = SharedVisited.create(1 << 8, facts=MOST_FACTS + 1)
+    try:
+        assert table.known() == b"" and table.visit(5, 0) == NEW
     finally:
         table.close()
 

@@ -132,8 +132,9 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
             queue = [Unit((n,), start, slice_seconds) for n, start in enumerate(strategy.split(), 1)]
         shipped = _shipped(program)
         with ctrl_c_held():  # each file made and known, or not made: none is left behind
-            if name == "stateful":
-                table = SharedVisited.create()
+            if name == "stateful":  # with room for the lost updates the walk can learn
+                graph = getattr(strategy, "graph", None)
+                table = SharedVisited.create(facts=0 if graph is None else graph.fact_count)
             hunger = Hunger.create()
         if table is not None:  # the states visited here go first into the workers' table
             strategy.graph.share(table)

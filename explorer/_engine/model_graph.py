@@ -163,6 +163,7 @@ class ModelGraph:
         self.digests: list = []  # local id -> its digest (below 0: it has none)
         self.access_digests: list = [0]  # access-list id -> its digest (-1: it has none)
         self.shared = None  # the workers' table of visited states (:mod:`.shared_visited`)
+        self.facts = b""  # the table's facts as this walk last read them (catch_up)
         self.foreign = 0  # states in ``visited`` that another process took on
         self.part_digests: list = []  # part number -> its digest (-1: it has none)
         self.made = None  # the last key, for its fingerprint
@@ -463,12 +464,40 @@ class ModelGraph:
             raise SeatsBroken
 
     def _lost(self, var, thread: int, writer: int) -> None:
-        """Note the lost update of ``var`` by ``thread`` and ``writer`` as seen."""
+        """Note the lost update of ``var`` by ``thread`` and ``writer`` as seen (and, in a
+        parallel search, tell the other workers: :meth:`catch_up`)."""
         lost = self.lost
         for reader, other in ((thread, writer), (writer, thread)):
             lost.add((var, reader, other))
             if all((var, reader, o) in lost for o in range(self.k) if o != reader):
                 self.saturated.add((reader, var))
+        if self.shared is not None and self.fact_count <= len(self.shared.facts):
+            first, second = sorted((thread, writer))
+            self.shared.learn((self.var_index[var] * self.k + first) * self.k + second)
+
+    @property
+    def fact_count(self) -> int:
+        """How many facts a parallel search's table holds for this walk: a lost update of
+        each variable by each pair of threads (:mod:`.shared_visited`)."""
+        return len(self.var_index) * self.k * self.k
+
+    def catch_up(self) -> None:
+        """Take on the lost updates other workers saw since this walk last looked: as
+        seen here (no path of this walk need show them again), and keyed as they key
+        their states (:meth:`_key`), so that the states past them are stored once."""
+        known = self.shared.known()
+        if known == self.facts or self.fact_count > len(known):
+            return
+        before, self.facts = self.facts, known
+        names, k = list(self.var_index), self.k
+        for fact, byte in enumerate(known):
+            if byte and (fact >= len(before) or not before[fact]):
+                var, pair = divmod(fact, k * k)
+                first, second = divmod(pair, k)
+                key = ("lost-update", names[var], first, second)
+                if key not in self.seen:
+                    self.seen.add(key)
+                    self._lost(names[var], first, second)
 
     # ---- the walk ----------------------------------------------------------------------
 
@@ -643,6 +672,8 @@ class ModelGraph:
             if not counter & every:  # now and then: the clock, a unit's time, a portfolio's turn
                 if self.passed[0]:
                     raise TimeLimitReached
+                if self.shared is not None:  # and what the other workers learned
+                    self.catch_up()
                 if self.pause is not None and (time.monotonic() >= self.pause or (  # a unit's time is up
                         self.hungry is not None and self.hungry[0] and time.monotonic() >= self.early)):
                     self.paused = True
@@ -742,6 +773,9 @@ class ModelGraph:
         for fingerprint, asleep in self.unshared:
             table.visit(fingerprint, asleep)
         self.unshared.clear()
+        for var, reader, writer in list(self.lost):  # what it learned before (each pair twice)
+            self._lost(var, reader, writer)
+        self.catch_up()
 
     def split(self) -> list[tuple]:
         """What is left of the walk, in the order the walk would take it, as starts for
@@ -795,6 +829,8 @@ class ModelGraph:
     def _restart(self, start: tuple) -> None:
         path, tried, cut, owed, sleeps = start
         sleepers, sleeps = (sleeps, None) if tried is None else (0, sleeps)
+        if self.shared is not None:
+            self.catch_up()
         self.stack.clear()
         self.path = []
         self.first = self.owed = self.paused = False

@@ -18,6 +18,14 @@ caller's to explore. When the table is full a visit says so (``None``) and the c
 keeps that state in its own set, which is always sound, at the price of states two
 workers may both explore.
 
+The file also holds the *facts* the workers learn, one byte each, set once and never
+cleared: which lost updates were seen (:meth:`.ModelGraph.catch_up`). A state's key
+leaves out what can only show a lost update already seen; a worker that learns of one
+from another keys its states as coarsely as the one that saw it, so both store the
+states past it once, not once per worker at each level of knowledge. A fact is set only
+once the update is seen, and the worker that saw it runs the path that shows it (a search
+stopped before then is incomplete and says so).
+
 ``create`` makes the table in the coordinator; the :class:`Handle` travels to the
 workers, which ``attach``. Only processes of one machine can share it: the Ray backend
 explores statefully in the coordinator instead.
@@ -41,6 +49,10 @@ STRIPES = 64
 #: Words before the slots: each stripe's count of the states stored in its slots.
 H = STRIPES + STRIPES % 2
 
+#: The most facts a table holds: a program with more (variables times threads squared)
+#: shares none, and each worker learns them on its own.
+MOST_FACTS = 1 << 20
+
 #: What :meth:`SharedVisited.visit` returns for a state not seen before: every thread
 #: awake now is to be explored from it (all bits set).
 NEW = -1
@@ -55,6 +67,7 @@ class Handle:
     locks: tuple[str, ...]
     kind: int  # the semaphores' kind and largest value, to open them again
     maxvalue: int
+    facts: int = 0  # bytes of facts, a multiple of 8, between the stripes' counts and the slots
 
 
 class SharedVisited:
@@ -64,6 +77,8 @@ class SharedVisited:
         self.handle = handle
         self.memory = memory
         self.slots = memoryview(memory).cast("Q")
+        self.facts = memoryview(memory)[H * 8:H * 8 + handle.facts]
+        self.base = H + handle.facts // 8  # the first slot's word
         self.locks = locks
         # the semaphores themselves: a visit enters and leaves one in C, without the two
         # Python calls of multiprocessing's Lock around it
@@ -78,12 +93,14 @@ class SharedVisited:
         self.every = (1 << (self.every - 1)) - 1
 
     @classmethod
-    def create(cls, capacity: int = CAPACITY) -> SharedVisited:
-        """A new, empty table, in this (the coordinator's) process."""
+    def create(cls, capacity: int = CAPACITY, facts: int = 0) -> SharedVisited:
+        """A new, empty table, in this (the coordinator's) process, with room for ``facts``
+        facts (none past :data:`MOST_FACTS`)."""
         import multiprocessing
 
         assert capacity & (capacity - 1) == 0, "[explorer internal bug] a table's capacity is a power of two"
-        path, memory = shm.create("explorer-visited-", _size(capacity))
+        facts = -(-facts // 8) * 8 if facts <= MOST_FACTS else 0
+        path, memory = shm.create("explorer-visited-", _size(capacity, facts))
         try:
             context = multiprocessing.get_context("forkserver")
             locks = [context.Lock() for _ in range(STRIPES)]
@@ -92,7 +109,8 @@ class SharedVisited:
             shm.remove(path)
             raise
         first = locks[0]._semlock
-        handle = Handle(path, capacity, tuple(lock._semlock.name for lock in locks), first.kind, first.maxvalue)
+        handle = Handle(path, capacity, tuple(lock._semlock.name for lock in locks), first.kind, first.maxvalue,
+                        facts)
         return cls(handle, memory, locks, owner=True)
 
     @classmethod
@@ -102,7 +120,7 @@ class SharedVisited:
 
         fd = os.open(handle.path, os.O_RDWR)
         try:
-            memory = mmap.mmap(fd, _size(handle.capacity))
+            memory = mmap.mmap(fd, _size(handle.capacity, handle.facts))
         finally:
             os.close(fd)
         locks = []
@@ -122,14 +140,14 @@ class SharedVisited:
         None when the table is full and does not hold it: keep it elsewhere. A sleep set
         is one word: threads numbered below 64 (the graph walk, its only user, says so)."""
         fingerprint = fingerprint & 0xFFFF_FFFF_FFFF_FFFF or 1  # 0 marks a free slot
-        slots, mask, stripes = self.slots, self.mask, self.stripes
+        slots, mask, stripes, base = self.slots, self.mask, self.stripes, self.base
         i = fingerprint & mask
         probes = 0
         # Each slot is read and written under its own stripe's lock only. A slot goes from
         # free to taken once and is never freed, so every process that looks for one
         # fingerprint passes the same taken slots and the same first free one: it is stored once.
         while True:
-            at = H + 2 * i
+            at = base + 2 * i
             with stripes[i % STRIPES]:
                 held = slots[at]
                 if held == fingerprint:
@@ -154,6 +172,15 @@ class SharedVisited:
             self.full = len(self) >= self.limit  # overshoots the limit by ``every`` states at most
         return NEW
 
+    def learn(self, fact: int) -> None:
+        """Make fact number ``fact`` known to every process (its byte goes from 0 to 1, and
+        stays: a plain write, which no other process undoes, needs no lock)."""
+        self.facts[fact] = 1
+
+    def known(self) -> bytes:
+        """Every fact's byte, as it is now: 1 for each one some process learned."""
+        return self.facts.tobytes()
+
     def __len__(self) -> int:
         """How many states the table holds, stored by every process."""
         return sum(self.slots[:STRIPES])
@@ -161,11 +188,12 @@ class SharedVisited:
     def close(self) -> None:
         """Let go of the table; the coordinator, which made it, also removes it."""
         self.slots.release()
+        self.facts.release()
         self.memory.close()
         if self.owner:
             shm.remove(self.handle.path)
 
 
-def _size(capacity: int) -> int:
-    """Bytes of a table: the stripes' counts, then two words a slot."""
-    return (H + 2 * capacity) * 8
+def _size(capacity: int, facts: int) -> int:
+    """Bytes of a table: the stripes' counts, the facts, then two words a slot."""
+    return (H + 2 * capacity) * 8 + facts
