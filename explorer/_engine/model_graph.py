@@ -49,7 +49,7 @@ from .race_sites import RaceSites
 from .seats import SeatsBroken, composition, moved_epoch, renamed_step, seat_moves
 from .shared_visited import NEW
 from .state_keys import (inverse, renumbered_epoch, renumbered_mask, renumbered_stale, renumbering,
-                         symmetric_groups)
+                         symmetric_groups, twin_pairs)
 from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, TimeLimitReached
 
 FINISHED = "finished"
@@ -464,16 +464,23 @@ class ModelGraph:
             raise SeatsBroken
 
     def _lost(self, var, thread: int, writer: int) -> None:
-        """Note the lost update of ``var`` by ``thread`` and ``writer`` as seen (and, in a
-        parallel search, tell the other workers: :meth:`catch_up`)."""
-        lost = self.lost
-        for reader, other in ((thread, writer), (writer, thread)):
-            lost.add((var, reader, other))
-            if all((var, reader, o) in lost for o in range(self.k) if o != reader):
-                self.saturated.add((reader, var))
-        if self.shared is not None and self.fact_count <= len(self.shared.facts):
-            first, second = sorted((thread, writer))
-            self.shared.learn((self.var_index[var] * self.k + first) * self.k + second)
+        """Note the lost update of ``var`` by ``thread`` and ``writer`` as seen, and so the
+        same update of each pair of their twins: twins trade places in any run, so each
+        such pair loses an update in the run renumbered alike, which the result's assembly
+        adds (``search._close_under_symmetry``); no path need show it, and the keys leave
+        it out from here on (:meth:`_key`), not only once a path came across it. In a
+        parallel search, tell the other workers too (:meth:`catch_up`)."""
+        lost, seen, k = self.lost, self.seen, self.k
+        facts = self.shared is not None and self.fact_count <= len(self.shared.facts)
+        for a, b in twin_pairs(self.groups, thread, writer):
+            for reader, other in ((a, b), (b, a)):
+                lost.add((var, reader, other))
+                if all((var, reader, o) in lost for o in range(k) if o != reader):
+                    self.saturated.add((reader, var))
+            first, second = (a, b) if a < b else (b, a)
+            seen.add(("lost-update", var, first, second))
+            if facts:
+                self.shared.learn((self.var_index[var] * k + first) * k + second)
 
     @property
     def fact_count(self) -> int:

@@ -39,7 +39,7 @@ from .hunger import AT_LEAST
 from .linearize import fewest_preemptions
 from .program import Program
 from .seats import renamed_step
-from .state_keys import StateKeys
+from .state_keys import StateKeys, swapping, twin_pairs
 from .tally import (MAX_EDGE_SETS, Tally, _agreed, _note, _note_lock_order, _note_lost_updates,  # noqa: F401
                     _note_races, _Race, _unhashable, better, identity_compared)
 from .watchdog import DEADLINES, Deadline, StepTimeout, TimeLimitReached, ctrl_c_flag
@@ -280,7 +280,7 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
         if stop_reason is None:
             _close_under_seats(seats, outcome_counts, witnesses, edge_witness)
     elif groups:  # an outcome found stands for its twins with interchangeable threads swapped
-        _close_under_symmetry(groups, outcome_counts, witnesses, edge_witness, len(program.factories))
+        _close_under_symmetry(groups, outcome_counts, witnesses, edge_witness, len(program.factories), found, names)
     try:
         for key, raw in outcome_findings(program, list(outcome_counts), max_steps):
             score, events = witnesses[key]
@@ -381,12 +381,14 @@ def _classes(moves: tuple, groups: tuple) -> tuple:
 
 
 def _close_under_symmetry(groups: tuple, outcome_counts: dict, witnesses: dict, edge_witness: dict,
-                          k: int) -> None:
+                          k: int, found: dict, names: tuple[str, ...]) -> None:
     """Add each outcome with interchangeable threads' returns swapped, counted as the one
-    found, and each lock-order edge with its thread swapped, with its witness run
-    renumbered the same way (the threads are alike, so the renumbered run is a run of the
-    scenario). Without the edges, twins that take two locks in both orders showed one
-    thread's edges only, and no potential deadlock, which needs two threads'."""
+    found, each lock-order edge with its thread swapped, and each lost update with its
+    pair of threads swapped, with its witness run renumbered the same way (the threads
+    are alike, so the renumbered run is a run of the scenario). Without the edges, twins
+    that take two locks in both orders showed one thread's edges only, and no potential
+    deadlock, which needs two threads'. The graph walk counts on the lost updates: it
+    takes one pair's as every pair of their twins' (``model_graph._lost``)."""
     perms = list(_permutations(groups, k))
     for key in list(outcome_counts):
         for perm in perms:
@@ -396,6 +398,19 @@ def _close_under_symmetry(groups: tuple, outcome_counts: dict, witnesses: dict, 
             other = (held, acquired, perm[thread], holding)
             if other not in edge_witness:
                 edge_witness[other] = (score, _renumbered(events, perm))
+    for key, entry in list(found.items()):
+        if key.__class__ is not tuple or len(key) != 4 or key[0] != "lost-update":
+            continue
+        _kind, var, a, b = key
+        _raw, events, count, score = entry
+        for image_a, image_b in twin_pairs(groups, a, b)[1:]:
+            image = ("lost-update", var) + ((image_a, image_b) if image_a < image_b else (image_b, image_a))
+            if image in found:
+                continue
+            moved = _renumbered(events, swapping(k, a, b, image_a, image_b))
+            located = next((entry for entry in lost_update_keys(moved) if entry[0] == image), None)
+            if located is not None:  # (always: the run renumbered loses the update renumbered)
+                found[image] = [lost_update_finding(moved, names, *located), moved, count, score]
 
 
 def _close_under_seats(moves: tuple, outcome_counts: dict, witnesses: dict, edge_witness: dict) -> None:

@@ -528,3 +528,25 @@ def symmetric_groups(program: Program) -> tuple[tuple[int, ...], ...]:
             continue
         classes.setdefault(made, []).append(i)
     return tuple(tuple(members) for members in classes.values() if len(members) > 1)
+
+
+def twin_pairs(groups: tuple, a: int, b: int) -> list[tuple[int, int]]:
+    """Every pair of threads that a renumbering within ``groups`` makes of the pair
+    ``(a, b)``, ``(a, b)`` first: what the pair does, each of those pairs does in some run."""
+    def alike(thread: int) -> tuple:
+        return next((group for group in groups if thread in group), (thread,))
+
+    pairs = [(a, b)]
+    pairs += [(x, y) for x in alike(a) for y in alike(b) if x != y and (x, y) != (a, b)]
+    return pairs
+
+
+def swapping(k: int, a: int, b: int, image_a: int, image_b: int) -> list[int]:
+    """A renumbering of ``k`` threads (thread ``i`` becomes ``perm[i]``) that makes ``a``
+    ``image_a`` and ``b`` ``image_b`` by two swaps, each within the class of the threads it
+    swaps when the images are twins (:func:`twin_pairs`); ``a != b``, ``image_a != image_b``."""
+    def swap(x: int, y: int, i: int) -> int:
+        return y if i == x else x if i == y else i
+
+    moved_b = swap(a, image_a, b)  # where the first swap puts b (never image_a: a != b)
+    return [swap(moved_b, image_b, swap(a, image_a, i)) for i in range(k)]
