@@ -259,6 +259,28 @@ def test_the_result_lists_each_pair_of_twins_lost_update_with_a_trace_that_repla
         assert finding.message in {other.message for other in again.findings}, finding.message
 
 
+def test_the_replaying_search_takes_twins_lost_updates_as_the_walk_does_and_lists_every_pair():
+    # where the walk gives up, the replaying search keys its states with each noted lost
+    # update and its twins' (StateKeys.note_lost); the assembly adds the twins' findings
+    scenario = Scenario("counter 3x2", variables={"x": 0}, threads={f"T{i}": counting for i in range(3)})
+    program = Program(scenario)
+    replaying = search(program, Stateful(symmetry=True, graph=False), "stateful", Settings())
+    exhaustive = explore(scenario, strategy="exhaustive")
+
+    def pairs(result):
+        return sorted(tuple(sorted(set(re.findall(r"\bT\d\b", finding.message))))
+                      for finding in result.findings if finding.kind == "lost-update")
+
+    assert pairs(replaying) == pairs(exhaustive) == [("T0", "T1"), ("T0", "T2"), ("T1", "T2")]
+    assert set(replaying.outcomes) == set(exhaustive.outcomes)
+
+
+def counting():
+    for _ in range(2):
+        value = yield read("x")
+        yield write("x", value + 1)
+
+
 def test_sleep_sets_spare_the_graph_walk_steps_that_commute_and_keep_every_state(monkeypatch):
     # Philosophers who share no fork take their steps in either order to one state: with
     # sleep sets the walk takes one order only. Every state is still visited, the

@@ -407,7 +407,8 @@ def _close_under_symmetry(groups: tuple, outcome_counts: dict, witnesses: dict, 
             image = ("lost-update", var) + ((image_a, image_b) if image_a < image_b else (image_b, image_a))
             if image in found:
                 continue
-            moved = _renumbered(events, swapping(k, a, b, image_a, image_b))
+            threads = max(k, 1 + max(event[0] for event in events))  # threads a run started too
+            moved = _renumbered(events, swapping(threads, a, b, image_a, image_b))
             located = next((entry for entry in lost_update_keys(moved) if entry[0] == image), None)
             if located is not None:  # (always: the run renumbered loses the update renumbered)
                 found[image] = [lost_update_finding(moved, names, *located), moved, count, score]

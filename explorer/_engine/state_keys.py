@@ -105,10 +105,13 @@ class StateKeys:
         self.everything: dict = {}  # (parent id, thread, value sent as held) -> id: the whole run's history
 
     def note_lost(self, keys) -> None:
-        """The search noted these lost-update keys, ``("lost-update", variable, a, b)``."""
+        """The search noted these lost-update keys, ``("lost-update", variable, a, b)``, and
+        so each pair of the twins of ``a`` and ``b`` loses the same update in some run (the
+        result's assembly adds those findings: ``search._close_under_symmetry``)."""
         for _kind, var, a, b in keys:
-            self.lost.add((var, a, b))
-            self.lost.add((var, b, a))
+            for x, y in twin_pairs(self.groups, a, b):
+                self.lost.add((var, x, y))
+                self.lost.add((var, y, x))
 
     def follow(self, run: Execution) -> Callable[[], Hashable]:
         """The key of the state ``run`` is in, whenever it is called (between steps)."""
