@@ -501,9 +501,7 @@ class ModelGraph:
             if byte and (fact >= len(before) or not before[fact]):
                 var, pair = divmod(fact, k * k)
                 first, second = divmod(pair, k)
-                key = ("lost-update", names[var], first, second)
-                if key not in self.seen:
-                    self.seen.add(key)
+                if ("lost-update", names[var], first, second) not in self.seen:  # _lost notes it seen
                     self._lost(names[var], first, second)
 
     # ---- the walk ----------------------------------------------------------------------
