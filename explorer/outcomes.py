@@ -40,7 +40,7 @@ def _one_nan(value: object) -> object:
     shared NaN objects, by sign: two NaNs are then one value to a dict."""
     cls = value.__class__
     if cls is float:
-        if value == value:
+        if not math.isnan(value):
             return value
         return _NAN if math.copysign(1.0, value) > 0 else _NEGATIVE_NAN
     if cls is tuple:
