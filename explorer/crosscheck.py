@@ -38,7 +38,7 @@ from ._engine.watchdog import ctrl_c_noted
 from ._text import shown
 from .errors import ExplorerError, InvalidArgument
 from .objects.pool import ThreadPool
-from .outcomes import Outcome, State
+from .outcomes import Outcome, State, outcome_key
 from .real_threads import COMPLETED, DEADLOCKED, FAILED, HUNG, stress_run, turn_run
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
@@ -321,7 +321,7 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
     for finding in model.findings:
         key = finding.details.get("outcome")
         if key is not None:
-            flagged.setdefault(tuple(key), []).append(finding.kind)
+            flagged.setdefault(outcome_key(tuple(key[0]), tuple(key[1])), []).append(finding.kind)
         subject = finding.details.get("subject")
         if isinstance(subject, State):
             flagged.setdefault(("state", subject), []).append(finding.kind)
@@ -329,7 +329,7 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
     # what an incomplete exploration did not reach, it may have reached later: no proof
     absent = UNEXPECTED if model.complete else NOT_EXPLORED
     for outcome, count in sorted(outcomes.items(), key=lambda item: -item[1]):
-        key = (tuple(outcome.state.values()), tuple(outcome.returns.values()))
+        key = outcome_key(tuple(outcome.state.values()), tuple(outcome.returns.values()))
         kinds = flagged.get(key, []) + flagged.get(("state", outcome.state), [])
         if outcome not in model.outcomes:
             verdict = absent

@@ -23,7 +23,7 @@ from .detectors import PER_EXECUTION, cycle_finding, lock_order_edges, merge_rac
 from .detectors.lock_order import with_locations
 from .errors import InvalidArgument, NondeterminismError, ScenarioTypeError, ScheduleError
 from .findings import Finding, Trace
-from .outcomes import Outcome, State
+from .outcomes import Outcome, State, outcome_key
 from .results import Execution, ExplorationResult
 from .scenario import Scenario
 from .settings import DEFAULT_MAX_STEPS, DEFAULT_STEP_TIMEOUT, Settings
@@ -231,7 +231,7 @@ def replay(
     raws += [cycle_finding(chosen, program.thread_names, edges, run.events)
              for chosen in potential_deadlocks(edges)]
     if run.status == COMPLETED:
-        key = (tuple(run.values.values()), tuple(run.returns))
+        key = outcome_key(tuple(run.values.values()), tuple(run.returns))
         raws += [raw for _key, raw in outcome_findings(program, [key], max_steps)]
     findings = []
     for raw in raws:

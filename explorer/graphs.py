@@ -27,6 +27,7 @@ from ._engine.program import Program
 from ._engine.state_space import explore_states
 from ._text import shown
 from .errors import ScheduleError
+from .outcomes import outcome_key
 from .settings import DEFAULT_MAX_STEPS, Settings
 
 if TYPE_CHECKING:
@@ -73,7 +74,8 @@ def state_graph(scenario: Scenario, *, max_states: int = DEFAULT_MAX_STATES,
     completed = {}
     for node, attrs in enumerate(space.nodes):
         if attrs["terminal"] == "completed":
-            completed[node] = (attrs["values"], attrs["returns"])
+            # keyed as the search keys outcomes: 1, True and 1.0 apart, NaNs as one
+            completed[node] = outcome_key(tuple(attrs["values"]), tuple(attrs["returns"]))
     flagged: dict = {}
     for key, raw in outcome_findings(program, sorted(set(completed.values()), key=shown), max_steps):
         flagged.setdefault(key, []).append(raw.kind)

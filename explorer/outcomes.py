@@ -8,12 +8,61 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 
 from ._text import shown
 from .objects.base import HIDDEN
 
 __all__ = ["Outcome", "State"]
+
+_ONE_TYPE = frozenset({int, str, type(None)})  # two equal values of these are of one type
+
+
+def outcome_key(values: tuple, returns: tuple) -> tuple:
+    """An execution's final values and returns as a key that tells apart what ``==`` merges
+    and merges what it tells apart: ``(values, returns)``, with each value's shape after
+    them where one is not an int, a string or None (``1``, ``True`` and ``1.0`` are equal,
+    print apart, and are three outcomes; so are ``0.0`` and ``-0.0``), and every NaN as
+    one NaN (each run makes its own, and NaN is not even equal to itself)."""
+    if _ONE_TYPE.issuperset(map(type, values)) and _ONE_TYPE.issuperset(map(type, returns)):
+        return (values, returns)
+    values, returns = tuple(map(_one_nan, values)), tuple(map(_one_nan, returns))
+    return (values, returns, tuple(map(_shape, values + returns)))
+
+
+_NAN = float("nan")
+_NEGATIVE_NAN = -_NAN
+
+
+def _one_nan(value: object) -> object:
+    """``value`` with each NaN in it (or in its tuples and frozensets) replaced by one of two
+    shared NaN objects, by sign: two NaNs are then one value to a dict."""
+    cls = value.__class__
+    if cls is float:
+        if not math.isnan(value):
+            return value
+        return _NAN if math.copysign(1.0, value) > 0 else _NEGATIVE_NAN
+    if cls is tuple:
+        return tuple(map(_one_nan, value))
+    if cls is frozenset:
+        return frozenset(map(_one_nan, value))
+    return value
+
+
+def _shape(value: object) -> object:
+    """What of ``value`` its equality leaves out: its type, a float's sign, and the same for
+    what a tuple or frozenset holds."""
+    cls = value.__class__
+    if cls is float:
+        return (float, math.copysign(1.0, value))
+    if cls is complex:
+        return (complex, math.copysign(1.0, value.real), math.copysign(1.0, value.imag))
+    if cls is tuple:
+        return (tuple, *map(_shape, value))
+    if cls is frozenset:
+        return (frozenset, frozenset((item, _shape(item)) for item in value))
+    return cls
 
 
 class State(Mapping):
@@ -40,6 +89,8 @@ class State(Mapping):
         return made
 
     def _init(self, names: tuple[str, ...], values: tuple) -> None:
+        if not _ONE_TYPE.issuperset(map(type, values)):
+            values = tuple(map(_one_nan, values))  # each run's NaN is another object
         self._names = names
         self._values = values
         self._hash = hash(frozenset(zip(names, values)))
@@ -61,7 +112,13 @@ class State(Mapping):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, State):
-            return self._hash == other._hash and dict(self.items()) == dict(other.items())
+            # two final states are one only if their values are of the same types too
+            # (``State(x=1) != State(x=True)``); against a plain mapping, ``==`` decides
+            if self._hash != other._hash:
+                return False
+            mine, theirs = dict(self.items()), dict(other.items())
+            return mine == theirs and all(
+                value is theirs[name] or _shape(value) == _shape(theirs[name]) for name, value in mine.items())
         if isinstance(other, Mapping):
             return dict(self.items()) == dict(other.items())
         return NotImplemented

@@ -356,19 +356,19 @@ def _row(css: str, label: str, times: int, total: int, flagged: str) -> str:
 
 def _outcome_flags(result: ExplorationResult) -> dict:
     """The kinds of the findings about each outcome: those that name it, or its final state."""
-    from .outcomes import State
+    from .outcomes import State, outcome_key
 
     by_key: dict = {}
     for finding in result.findings:
         key = finding.details.get("outcome")
         if key is not None:
-            by_key.setdefault(("outcome", tuple(tuple(part) for part in key)), []).append(finding.kind)
+            by_key.setdefault(("outcome", outcome_key(tuple(key[0]), tuple(key[1]))), []).append(finding.kind)
         subject = finding.details.get("subject")
         if isinstance(subject, State):
             by_key.setdefault(("state", subject), []).append(finding.kind)
     flags = {}
     for outcome in result.outcomes:
-        key = ("outcome", (tuple(outcome.state.values()), tuple(outcome.returns.values())))
+        key = ("outcome", outcome_key(tuple(outcome.state.values()), tuple(outcome.returns.values())))
         kinds = by_key.get(key, []) + by_key.get(("state", outcome.state), [])
         if kinds:
             flags[outcome] = list(dict.fromkeys(kinds))

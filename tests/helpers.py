@@ -91,6 +91,25 @@ def overdraft():
                     threads={"alice": withdraw(70), "bob": withdraw(70), "carol": withdraw(20)})
 
 
+def writes(var, value):
+    """A thread that writes ``value`` to ``var``, once."""
+    def body():
+        yield write(var, value)
+    return body
+
+
+def _adds_one_to_x():
+    value = yield read("x")
+    yield write("x", value + 1)
+
+
+def one_or_true():
+    """A adds one to x (from 0), B writes True: serially x ends True (A first) or 2 (B
+    first); only interleaved does A's 1 land last: the nonserializable outcome, equal
+    under ``==`` to the serial True."""
+    return Scenario("one or True", variables={"x": 0}, threads={"A": _adds_one_to_x, "B": writes("x", True)})
+
+
 #: A preemption bound no generated program reaches: bounded search is then exhaustive.
 LARGE_BOUND = 40
 

@@ -15,7 +15,7 @@ from explorer import Scenario, ScheduleError, State, explore, replay, write
 from explorer.crosscheck import SWITCH_INTERVAL, ModelMismatch, crosscheck, replay_on_threads
 from scenarios import counter, counter_threads, fake_database, fake_database_threads
 
-from .helpers import DEEP, library
+from .helpers import DEEP, library, one_or_true
 
 ROOT = Path(__file__).parent.parent
 LIBRARY = library()
@@ -89,6 +89,14 @@ def test_the_unlocked_counter_loses_an_update_on_real_threads():
     assert check.observed[State(x=1)] > 0, check.render()
     row = next(row for row in check.rows if row.label == "x=1")
     assert row.verdict == "expected, flagged" and "nonserializable" in row.flagged_by
+
+
+def test_a_real_outcome_equal_under_double_equals_to_a_flagged_one_but_of_another_type_is_not_flagged():
+    check = crosscheck(one_or_true(), runs=300, seed=5)
+    assert check.observed[State(x=True)] > 0, check.render()
+    row = next(row for row in check.rows if row.label == "x=True")
+    assert row.verdict == "expected" and row.flagged_by == (), check.render()
+    assert all(row.flagged_by == ("nonserializable",) for row in check.rows if row.label == "x=1")
 
 
 def test_the_outcome_table_reads_as_a_table_and_its_numbers_are_data():

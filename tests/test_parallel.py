@@ -32,7 +32,7 @@ from explorer.json_format import result_to_dict
 from explorer.testing import strategies as xst
 from scenarios.dining_philosophers import dining
 
-from .helpers import DEEP, HANDED, library
+from .helpers import DEEP, HANDED, library, writes
 
 ROOT = Path(__file__).resolve().parent.parent
 SERIAL_IDENTICAL = ("exhaustive", "bounded", "random", "pct", "dpor")
@@ -306,6 +306,25 @@ def test_objects_made_afresh_in_each_run_and_handed_to_threads_give_the_serial_r
     for strategy in ("exhaustive", "dpor"):
         serial = explore(scenario, strategy=strategy)
         assert serial.complete and _same(_parallel(scenario, strategy=strategy), serial), strategy
+
+
+def _adds_nan():
+    value = yield read("n")
+    yield write("n", value + float("nan"))  # a NaN object of this process's, new in every run
+    return value
+
+
+def test_values_equal_under_double_equals_but_of_other_types_and_nans_give_the_serial_result_on_two_workers():
+    # 1 and True are two final values, 0.0 and -0.0 two, and each run's NaN is one value,
+    # whichever process made it (a unit's tally travels pickled: its NaNs arrive new)
+    scenario = Scenario("1, True, -0.0 and NaN", variables={"x": 0, "z": 1.0, "n": 0.0},
+                        threads={"A": writes("x", 1), "B": writes("x", True), "C": writes("z", 0.0),
+                                 "D": writes("z", -0.0), "E": _adds_nan, "F": _adds_nan})
+    serial = explore(scenario, strategy="exhaustive")
+    assert len(serial.final_states) == 4 and len(serial.outcomes) == 4 * 3  # E, F read 0.0 and NaN, or both 0.0
+    # only where both read 0.0 (a lost update): one per final state
+    assert len([f for f in serial.findings if f.kind == "nonserializable"]) == 4
+    _agrees_on_two_workers(scenario)
 
 
 def test_races_of_steps_with_no_source_line_fold_alike_in_parallel_as_serially(small_units):

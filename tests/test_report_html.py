@@ -21,7 +21,7 @@ from explorer.render import replay_hint
 from explorer.report_html import render_report, write_report
 from scenarios import abba, counter
 
-from .helpers import POLLING, overdraft
+from .helpers import POLLING, one_or_true, overdraft
 
 SVG_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
@@ -295,3 +295,9 @@ def test_a_polling_loops_finding_shows_its_repeats_as_one_row_and_no_swimlane_pa
     assert '<td class="num">1-70</td>' in page and "read flag -&gt; 0 (70 times)" in page
     assert "swimlane not drawn: a trace of 70 steps is too long to draw as swimlanes" in page
     assert page.count("<svg") >= 2  # the race's short trace is drawn, and the state graph
+
+
+def test_an_outcome_equal_under_double_equals_to_a_flagged_one_but_of_another_type_is_not_flagged():
+    page = render_report([explore(one_or_true(), strategy="exhaustive")])
+    assert re.search(r'<tr class="flagged"><td class="label">x=1</td>.*?nonserializable', page)
+    assert re.search(r'<tr class=""><td class="label">x=True</td>', page)

@@ -40,6 +40,7 @@ from threading import get_ident
 
 from ..objects.lock import RELEASE_UNLOCKED, RELEASE_UNOWNED, LockDeclaration
 from ..steps import Acquire, Read, Release, Write
+from ..outcomes import outcome_key
 from .driver import abandon, location
 from .fingerprint_set import FingerprintSet
 from .fingerprints import Unstable, digest
@@ -892,7 +893,7 @@ class ModelGraph:
             key = ("deadlock", blocked, state.owner)
         else:
             returns = [info[local][4] for local in state.locals]
-            key = ("end", _typed(state.values), _typed(returns), state.owner)
+            key = ("end", outcome_key(state.values, tuple(returns)), state.owner)
         try:
             if key in self.seen:
                 return False
@@ -1345,11 +1346,6 @@ def _sent_token(value) -> object:
         return value_token(value)
     except Opaque:
         raise Unsupported from None
-
-
-def _typed(values) -> tuple:
-    """Values with their types: ``1`` and ``True`` are equal, and different states."""
-    return tuple((value, value.__class__) for value in values)
 
 
 class _Pieces:

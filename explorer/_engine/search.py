@@ -28,7 +28,7 @@ from ..errors import ExplorerError
 from .._text import shown, text_of
 from ..findings import Event, Finding, RawFinding, Trace
 from ..objects.dependence import dependence
-from ..outcomes import Outcome, State
+from ..outcomes import Outcome, State, outcome_key
 from ..results import ExplorationResult
 from ..settings import Settings
 from ..strategies.base import Abandon
@@ -192,7 +192,7 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
                 tally.first = run.events  # the reference run: what later runs are checked against
             steps += len(run.events)
             if status is COMPLETED:
-                key = (tuple(run.values.values()), tuple(run.returns))
+                key = outcome_key(tuple(run.values.values()), tuple(run.returns))
                 score = (run.preemptions, len(run.events))
                 try:
                     seen = outcome_counts.get(key)
@@ -316,10 +316,12 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
     outcomes: Counter = Counter()
     final_states: Counter = Counter()
     states: dict[tuple, State] = {}
-    for (values, returns), count in outcome_counts.items():
-        state = states.get(values)
+    for key, count in outcome_counts.items():
+        values, returns = key[0], key[1]
+        exact = outcome_key(values, ())  # equal values of other types are other states
+        state = states.get(exact)
         if state is None:
-            state = states[values] = State._from(var_names, values)
+            state = states[exact] = State._from(var_names, values)
         final_states[state] += count
         outcomes[Outcome._of(state, program.thread_names, returns)] += count
 
@@ -434,11 +436,11 @@ def _close_under_seats(moves: tuple, outcome_counts: dict, witnesses: dict, edge
 def _add_moved(key: tuple, perm, names: dict | None, outcome_counts: dict, witnesses: dict) -> None:
     """The outcome ``key`` with thread ``i`` called ``perm[i]`` (and its locks renamed by
     ``names``), unless found already, with the count and the moved witness of ``key``."""
-    values, returns = key
+    values, returns = key[0], key[1]
     moved = list(returns)
     for i, j in enumerate(perm):
         moved[j] = returns[i]
-    other = (values, tuple(moved))
+    other = outcome_key(values, tuple(moved))
     if other not in outcome_counts:
         outcome_counts[other] = outcome_counts[key]
         score, events = witnesses[key]
@@ -535,7 +537,7 @@ def serial_outcomes(program: Program, max_steps: int) -> set[tuple] | None:
             return None
         if status is COMPLETED:
             try:
-                serial.add((tuple(run.values.values()), tuple(run.returns)))
+                serial.add(outcome_key(tuple(run.values.values()), tuple(run.returns)))
             except TypeError:
                 pass  # reported as an error by the search itself
     return serial

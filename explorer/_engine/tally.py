@@ -15,6 +15,7 @@ from ..detectors.lock_order import LockOrderEdges
 from ..detectors.lost_update import LostUpdateKeys, lost_update_finding
 from ..detectors.races import RacePairs, race_finding
 from ..findings import RawFinding
+from ..outcomes import outcome_key
 from ..scenario import compared_by_identity
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution
 from .linearize import Precedence
@@ -57,13 +58,16 @@ class Tally:
         self.stop_reason = later.stop_reason
         outcome_counts, witnesses = self.outcome_counts, self.witnesses
         for key, count in later.outcome_counts.items():
+            theirs = later.witnesses[key]
+            if len(key) == 3:  # its NaNs came through pickle as new objects: make them the shared one again
+                key = outcome_key(key[0], key[1])
             seen = outcome_counts.get(key)
             if seen is None:
                 outcome_counts[key] = count
-                witnesses[key] = later.witnesses[key]
+                witnesses[key] = theirs
             else:
                 outcome_counts[key] = seen + count
-                theirs, mine = later.witnesses[key], witnesses[key]
+                mine = witnesses[key]
                 if better(theirs[0], theirs[1], mine[0], mine[1]):
                     witnesses[key] = theirs
         found = self.found
