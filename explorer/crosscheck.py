@@ -467,13 +467,18 @@ def _turns(program: Program, events) -> tuple[list, dict, dict]:
 
 def _comparable(value: object) -> object:
     """An event's value as compared between the model and real threads: an exception (a
-    task's, stored in its future) by its type and text, since each side raised its own."""
+    task's, stored in its future) by its type and text, since each side raised its own; a
+    value with its type and sign, and any NaN as one."""
     if isinstance(value, BaseException):
         return (type(value).__name__, _text(value))
     if value.__class__ is Taken:  # the model logs an object a step hands over as it was then
         return value.shape
     taken = as_taken(value)
-    return value if taken is value else taken.shape
+    if taken is not value:
+        return taken.shape
+    # as outcomes are told apart: 1 and True, 0.0 and -0.0 apart, a NaN (each side made its
+    # own, unequal even to itself) equal to a NaN
+    return outcome_key((value,), ())
 
 
 def _label(outcome: Outcome) -> str:

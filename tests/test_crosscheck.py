@@ -2,6 +2,7 @@
 predict, counterexamples replay on real threads, and nothing hangs."""
 
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer import Scenario, ScheduleError, State, explore, replay, write
+from explorer import Scenario, ScheduleError, State, explore, replay, update, write
 from explorer.crosscheck import SWITCH_INTERVAL, ModelMismatch, crosscheck, replay_on_threads
 from scenarios import counter, counter_threads, fake_database, fake_database_threads
 
@@ -204,6 +205,32 @@ def test_every_finding_trace_replays_on_real_threads_to_the_same_end(scenario):
 def test_replay_on_threads_refuses_a_schedule_the_model_refuses():
     with pytest.raises(ScheduleError):
         replay_on_threads(counter.lost_update, ["A", "C"])
+
+
+def _stores_nan_then_adds_to_it():
+    yield write("x", float("nan"))
+    yield update("x", lambda value: value + 0)  # a new NaN, on real threads as in the model
+
+
+def _writes_one_or_true(real):
+    def body():
+        real_thread = threading.current_thread().name.startswith("explorer-")
+        yield write("x", True if real_thread and real else 1)
+    return body
+
+
+def test_real_threads_that_make_their_own_nans_replay_like_the_model_and_a_true_for_a_one_does_not():
+    # found by hypothesis: each side's NaN is its own object, unequal even to itself, so
+    # every step that logged one was a mismatch
+    scenario = Scenario("nan", variables={"x": 0}, threads={"A": _stores_nan_then_adds_to_it})
+    real = replay_on_threads(scenario, ["A", "A"])
+    assert real.status == "completed" and math.isnan(real.final_state["x"])
+    # while 1 and True are equal under ==, a write of one where the model wrote the other is not
+    other = Scenario("1 or True", variables={"x": 0}, threads={"A": _writes_one_or_true(real=True)})
+    with pytest.raises(ModelMismatch, match="at step 1"):
+        replay_on_threads(other, ["A"])
+    same = Scenario("1", variables={"x": 0}, threads={"A": _writes_one_or_true(real=False)})
+    assert replay_on_threads(same, ["A"]).final_state == State(x=1)
 
 
 def test_real_threads_that_behave_differently_from_the_model_are_a_model_mismatch():

@@ -1,6 +1,7 @@
 """The hypothesis strategies in explorer.testing.strategies: generated scenarios are valid and
 explore completely, generated schedules are real schedules, and failures shrink to small ones."""
 
+import math
 import queue
 from collections import Counter
 
@@ -147,6 +148,8 @@ def _kinds_used(scenario):
                 used.add(f"{op[0]}+{op[-1]}")
             if op[0] == "wait" and op[-1] == "timeout":
                 used.add("wait+timeout")
+            if op[0] == "store":
+                used.add(f"store {op[2]!r}")
             if op[0] in ("spawn", "submit"):
                 walk(op[2])
 
@@ -171,6 +174,7 @@ def test_scenarios_with_objects_draw_programs_using_every_kind_and_every_blockin
              "signal", "set", "clear", "is_set", "put", "get", "task_done", "join", "spawn", "submit",
              "result", "shutdown", "raise", "acquire+nowait", "acquire+timeout", "get+nowait", "get+timeout",
              "put+nowait", "put+timeout", "wait+timeout", "spurious"}
+    kinds |= {f"store {value!r}" for value in xst.TYPED_VALUES}
     assert kinds <= used, kinds - used
 
 
@@ -203,6 +207,24 @@ def test_a_generated_body_sends_what_it_receives_through_its_register():
     assert generator.throw(queue.Empty()) == put("jobs", 0)  # gave up: the register holds -1
     assert generator.send(None) == is_set("go")
     assert generator.send(True) == write("x", 3)
+
+
+def test_a_generated_store_writes_its_value_itself_so_a_register_can_hold_a_bool_a_float_or_a_nan():
+    body = xst.StraightLine([("store", "x", -0.0), ("read", "y"), ("write", "x", 1)])
+    assert str(body) == "w x:=-0.0, r y, w x=y+1"
+    generator = body()
+    written = next(generator)
+    assert written == write("x", -0.0) and repr(written[2]) == "-0.0"
+    assert generator.send(None) == read("y")
+    assert repr(generator.send(True)[2]) == "2"  # True + 1
+    with pytest.raises(StopIteration) as ended:
+        generator.send(None)
+    assert ended.value.value is True  # the register, returned as read
+    nan = float("nan")
+    generator = body()
+    next(generator), next(generator)
+    made = generator.send(nan)[2]
+    assert math.isnan(made) and made is not nan  # a new NaN, as in every run
 
 
 # ---- schedules() and executions() -----------------------------------------------------------

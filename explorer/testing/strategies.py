@@ -45,7 +45,7 @@ from ..steps import (
     shutdown, spawn, submit, task_done, update, wait, write,
 )
 
-__all__ = ["OBJECT_KINDS", "GeneratedError", "StraightLine", "executions", "scenarios", "schedules"]
+__all__ = ["OBJECT_KINDS", "TYPED_VALUES", "GeneratedError", "StraightLine", "executions", "scenarios", "schedules"]
 
 #: Generated threads are named "A", "B", ... in order, so there are at most 26 of them.
 THREAD_NAMES = tuple(string.ascii_uppercase)
@@ -61,7 +61,13 @@ _SHORT = {"read": "r", "write": "w", "acquire": "acq", "release": "rel"}
 
 #: The kinds of shared object ``scenarios(objects=...)`` can add to variables and locks, and
 #: the name each is declared under in a generated scenario.
-OBJECT_KINDS = ("update", "semaphore", "condition", "event", "barrier", "queue", "thread", "pool")
+OBJECT_KINDS = ("update", "semaphore", "condition", "event", "barrier", "queue", "thread", "pool", "typed")
+
+#: What a ``("store", var, value)`` op writes with ``objects=`` kind ``"typed"``: values
+#: equal under ``==`` to others (``True == 1 == 1.0``, ``0.0 == -0.0``) but of other types
+#: or signs, which print apart and which a program can tell apart, and NaN, unequal even
+#: to itself (a thread that adds to a NaN it read writes a new NaN object in every run).
+TYPED_VALUES = (True, False, 1.0, 0.0, -0.0, float("nan"))
 _OBJECT_NAMES = {"semaphore": "sem", "condition": "cond", "event": "go", "barrier": "phase",
                  "queue": "jobs", "pool": "pool"}
 
@@ -102,6 +108,9 @@ class StraightLine:
     deterministic function of what it receives, and every loop in it is bounded:
 
     - ``("update", var, c)``: ``update(var, old + c)``, loading the old value.
+    - ``("store", var, value)``: writes ``value`` itself, one of :data:`TYPED_VALUES`
+      (``True``, ``1.0``, ``-0.0``, NaN...); a later read loads it, so the register, and
+      what it writes, returns or puts, may then be a bool or a float.
     - ``("acquire", name, mode)``: with ``mode`` ``"nowait"`` (``blocking=False``) or
       ``"timeout"``, loading True or False; ``name`` may be a lock, a semaphore or a
       condition, as may a ``release``'s.
@@ -209,6 +218,8 @@ def _text(op: tuple) -> str:
     kind = op[0]
     if kind == "update":
         return f"upd {op[1]}{'+' if op[2] >= 0 else '-'}{abs(op[2])}"
+    if kind == "store":
+        return f"w {op[1]}:={op[2]!r}"
     if kind == "wait":
         return f"wait{_MODES[op[2]] if len(op) > 2 else ''} {op[1]}"
     if kind == "notify":
@@ -233,6 +244,9 @@ def _other(op: tuple, register: int, futures: list):
     kind = op[0]
     if kind == "update":
         return (yield update(op[1], functools.partial(_plus, op[2])))
+    if kind == "store":
+        yield write(op[1], op[2])
+        return register
     if kind == "wait":
         try:
             value = yield wait(op[1], _TIMEOUT if len(op) > 2 and op[2] else None)
@@ -342,12 +356,14 @@ def scenarios(
 
     ``objects`` (``"all"``, or some of :data:`OBJECT_KINDS`: ``"update"``,
     ``"semaphore"``, ``"condition"``, ``"event"``, ``"barrier"``, ``"queue"``,
-    ``"thread"``, ``"pool"``) lets threads use other kinds too: for each scenario up to
+    ``"thread"``, ``"pool"``, ``"typed"``) lets threads use other kinds too: for each scenario up to
     three of them are drawn, with their declarations (a ``Semaphore`` or
     ``BoundedSemaphore`` of 0 to 2, a ``Condition`` over one of ``locks`` or its own,
     ``Event()``, ``Barrier(1 to 3)``, a ``Queue`` of maxsize 0 to 2 in any order, a
     ``ThreadPool`` of 1 or 2 workers) named ``sem``, ``cond``, ``go``, ``phase``,
-    ``jobs`` and ``pool``, and ``spurious_wakeups`` drawn when there is a condition.
+    ``jobs`` and ``pool``, and ``spurious_wakeups`` drawn when there is a condition;
+    ``"typed"`` adds writes of :data:`TYPED_VALUES` (``True`` beside ``1``, ``-0.0``
+    beside ``0.0``, NaN), so outcomes equal under ``==`` but not alike meet.
     Ops that can block are drawn blocking, non-blocking or timed; threads spawn and join
     threads ("A1", ...), submit tasks, read their results and shut the pool down; a
     condition is used as a consumer's bounded ``while`` loop and a producer's notify, and
@@ -467,7 +483,8 @@ def _object_scenario(draw, names: tuple, most: int, total: int, variables: tuple
     if "pool" in kinds:
         objects["pool"] = ThreadPool(max_workers=draw(st.integers(1, 2)))
     spurious = "condition" in kinds and draw(st.booleans())
-    menu = _Menu(variables, tuple(lock_kind), objects, "update" in kinds, "thread" in kinds, names, values)
+    menu = _Menu(variables, tuple(lock_kind), objects, "update" in kinds, "thread" in kinds, names, values,
+                 "typed" in kinds)
     bodies = {}
     left = total if total is not None else most * len(names)
     for index, name in enumerate(names):
@@ -498,11 +515,11 @@ def _collect_names(body: StraightLine, into: set) -> None:
 class _Menu:
     """What a generated op may name: the scenario's variables, lock-like objects, and the rest."""
 
-    __slots__ = ("barrier", "condition", "event", "lockish", "pool", "queue", "spawns", "threads", "updates",
-                 "values", "variables")
+    __slots__ = ("barrier", "condition", "event", "lockish", "pool", "queue", "spawns", "threads", "typed",
+                 "updates", "values", "variables")
 
     def __init__(self, variables: tuple, locks: tuple, objects: dict, updates: bool, spawns: bool,
-                 threads: tuple, values) -> None:
+                 threads: tuple, values, typed: bool = False) -> None:
         self.variables = variables
         self.condition = "cond" if "cond" in objects else None
         self.lockish = locks + tuple(name for name in ("sem", "cond") if name in objects)
@@ -514,6 +531,7 @@ class _Menu:
         self.spawns = spawns
         self.threads = threads
         self.values = values
+        self.typed = typed
 
     def kinds(self, top: bool, task: bool, futures: int) -> list[str]:
         """The op kinds to draw from, simplest first: a top-level thread's, or a spawned
@@ -521,6 +539,8 @@ class _Menu:
         kinds = ["read", "write"] if self.variables else []
         if self.updates and self.variables:
             kinds.append("update")
+        if self.typed and self.variables:
+            kinds.append("store")
         if self.lockish:
             kinds += ["acquire", "release"]
         if self.condition:
@@ -632,6 +652,8 @@ def _object_ops(draw, budget: int, menu: _Menu, thread: str, *, top: bool = True
             ops.append(("write", draw(st.sampled_from(menu.variables)), _constant(draw, menu.values)))
         elif kind == "update":
             ops.append(("update", draw(st.sampled_from(menu.variables)), _constant(draw, menu.values)))
+        elif kind == "store":
+            ops.append(("store", draw(st.sampled_from(menu.variables)), draw(st.sampled_from(TYPED_VALUES))))
         elif kind in ("acquire", "release"):
             target = draw(st.sampled_from(menu.lockish))
             ops.append((kind, target, draw(_BLOCKING)) if kind == "acquire" else (kind, target))
