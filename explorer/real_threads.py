@@ -47,7 +47,7 @@ import threading
 import time
 import types
 
-from ._engine.driver import NOT_A_GENERATOR, RAISED, RETURNED, abandon, exception_location, start
+from ._engine.driver import ALREADY_RAN, NOT_A_GENERATOR, RAISED, RETURNED, abandon, exception_location, start
 from ._engine.program import Program
 from .objects.base import Raised, Recorded, Throw
 from .objects.thread import SpawnTwin, ThreadTwin
@@ -283,6 +283,9 @@ class RealRun:
             outcome, gen, payload = start(factory)
             if outcome is RETURNED:
                 self.returns[i] = payload
+            elif outcome is ALREADY_RAN:
+                gen = None  # another thread's: not this one's to close
+                self._fail(i, TypeError("calling the thread body returned a generator that has already run"), None)
             elif outcome is RAISED or outcome is NOT_A_GENERATOR:
                 error = payload if outcome is RAISED else TypeError(
                     f"calling the thread body returned {type(payload).__name__}, not a generator")

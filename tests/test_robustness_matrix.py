@@ -238,6 +238,48 @@ def test_a_faulty_thread_body_is_a_finding_naming_scenario_thread_step_and_line(
     assert kind in {f.kind for f in replayed.findings}
 
 
+def increments():
+    value = yield read("x")  # @increments
+    yield write("x", value + 1)
+
+
+def test_one_generator_object_handed_to_two_threads_is_an_error_naming_the_second():
+    made = increments()
+    result = explore(Scenario("shared", variables={"x": 0}, threads={"A": lambda: made, "B": lambda: made}))
+    (error,) = result.errors
+    assert error.thread == "B" and error.message.startswith("scenario 'shared': thread B did not start")
+    assert "a generator that has already run (suspended at " in error.message and line("increments") in error.message
+    assert "Give the thread the generator function itself" in error.message
+
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "dpor", "stateful", "random"])
+def test_one_generator_object_made_for_every_run_is_an_error_and_the_run_is_incomplete(strategy):
+    made = increments()  # the first run takes it, every later run finds it finished
+    result = explore(Scenario("made once", variables={"x": 0}, threads={"A": lambda: made, "B": increments}),
+                     strategy=strategy, max_executions=50)
+    assert not result.complete
+    messages = [f.message for f in result.errors]
+    assert any("thread A did not start" in m and "already run (finished)" in m for m in messages), messages
+
+
+def _delegates_to(helper):
+    def body():
+        yield from helper
+    return body
+
+
+def test_two_threads_that_yield_from_one_generator_object_are_told_so():
+    helper = increments()
+    result = explore(Scenario("one helper", variables={"x": 0},
+                              threads={"A": _delegates_to(helper), "B": _delegates_to(helper)}))
+    assert not result.complete
+    (message,) = [f.message for f in result.errors]
+    assert "thread B raised TypeError" in message  # B's first send resumed A's read with None
+    at = f"{line('increments').rsplit(':', 1)[0]}:{int(line('increments').rsplit(':', 1)[1]) - 1})"  # its def
+    assert "thread A is suspended in `yield from` increments() (" in message and at in message
+    assert "two threads delegate to one generator object" in message
+
+
 @settings(max_examples=30, deadline=None)
 @given(steps=st.integers(0, 4), fail_at=st.integers(0, 4), other=st.booleans())
 def test_a_thread_raising_at_any_step_is_an_error_naming_that_step_and_line(steps, fail_at, other):

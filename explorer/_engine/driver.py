@@ -20,7 +20,7 @@ from ..plain.runtime import drive
 _OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 # What starting a thread produced. Each is a plain value the execution inspects.
-STARTED, RETURNED, RAISED, NOT_A_GENERATOR = range(4)
+STARTED, RETURNED, RAISED, NOT_A_GENERATOR, ALREADY_RAN = range(5)
 
 
 def start(factory: Callable[[], object]) -> tuple[int, object, object]:
@@ -28,7 +28,9 @@ def start(factory: Callable[[], object]) -> tuple[int, object, object]:
 
     Returns ``(STARTED, generator, first_step)``, ``(RETURNED, generator, value)`` for a
     thread with no steps, ``(RAISED, generator_or_None, exception)`` or
-    ``(NOT_A_GENERATOR, None, what_the_factory_returned)``.
+    ``(NOT_A_GENERATOR, None, what_the_factory_returned)`` or ``(ALREADY_RAN, generator,
+    None)`` for a generator that was started before (one object handed to two threads, or
+    made once for every run): sending into it would resume another thread's body.
     """
     try:
         gen = factory()
@@ -40,6 +42,8 @@ def start(factory: Callable[[], object]) -> tuple[int, object, object]:
         if inspect.iscoroutine(gen):
             gen.close()  # never awaited, and never will be: silence Python's warning
         return NOT_A_GENERATOR, None, gen
+    if gen.gi_suspended or gen.gi_frame is None or gen.gi_running:
+        return ALREADY_RAN, gen, None
     try:
         return STARTED, gen, gen.send(None)
     except StopIteration as stop:

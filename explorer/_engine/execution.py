@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import types
 from collections.abc import Callable, Sequence
 from threading import get_ident
 
@@ -28,7 +29,17 @@ from ..objects.thread import ProgramEnd, Spawner, ThreadModel
 from ..objects.variable import VariableModel
 from ..scenario import compared_by_identity
 from ..steps import Acquire, Op, Read, Release, Write
-from .driver import NOT_A_GENERATOR, RAISED, RETURNED, abandon, exception_location, location, start
+from .driver import (
+    ALREADY_RAN,
+    NOT_A_GENERATOR,
+    RAISED,
+    RETURNED,
+    _short,
+    abandon,
+    exception_location,
+    location,
+    start,
+)
 from .program import Program
 from .taken import Taken, as_taken, step_as_taken
 from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
@@ -178,6 +189,10 @@ class Execution:
         if locate:
             self.locations = []
 
+        n_previous = len(previous)
+        shared = n_previous > 0
+        self.compared = previous
+        self.agreed = -1 if shared else 0  # -1 while every event is the previous run's
         failed = False  # every thread is started, so each one that cannot start is reported
         for i, factory in enumerate(program.factories):
             if not self._begin(i, factory):
@@ -190,10 +205,6 @@ class Execution:
         # plain code's attributes hold lists and dicts that change in place (its item writes
         # are not steps): a read or write of one is logged as it was (taken.py)
         taking = program.plain is not None
-        n_previous = len(previous)
-        shared = n_previous > 0
-        self.compared = previous
-        self.agreed = -1 if shared else 0  # -1 while every event is the previous run's
         before = None
         position = 0
         # The first ``forced`` positions take the previous run's threads without asking
@@ -497,7 +508,9 @@ class Execution:
         if outcome is RETURNED:
             self.returns[i] = payload
             return True
-        if outcome is RAISED or outcome is NOT_A_GENERATOR:
+        if outcome is RAISED or outcome is NOT_A_GENERATOR or outcome is ALREADY_RAN:
+            if outcome is ALREADY_RAN:
+                self.gens[i] = None  # another thread's, or an earlier run's: not this one's to close
             self._failed_start(i, outcome, payload, gen, factory)
             return False
         if payload.__class__ is Read or payload.__class__ is Write:
@@ -613,16 +626,27 @@ class Execution:
             self._add("error", "error", i, ("not-a-generator", what), message,
                       {"returned": payload})
             return
+        if outcome is ALREADY_RAN:
+            at = location(gen) if gen.gi_frame is not None else None
+            state = f"suspended at {at}" if at else "suspended" if gen.gi_frame is not None else "finished"
+            message = (
+                f"{name} did not start: calling {_describe(factory)} returned a generator that has "
+                f"already run ({state}): one generator object shared by two threads, or made once "
+                f"and handed to every run. Give the thread the generator function itself, or a "
+                f"lambda or functools.partial that calls it, so each thread of each run gets a new one")
+            self._add("error", "error", i, ("already-ran",), message, {"generator": gen})
+            return
         text = _safe_str(payload)
         where = exception_location(payload)
         if isinstance(payload, StepTimeout):
             self._timed_out(i, payload)
             return
         if gen is not None:  # the body itself raised, before yielding anything
+            shared = self._shared_delegate(i)
             message = (f"{name} raised {type(payload).__name__}: {text} before its first step"
-                       + (f", at {where}" if where else ""))
+                       + (f", at {where}" if where else "") + (f"; {shared}" if shared else ""))
             self._add("error", "error", i, ("raised", type(payload).__name__, text, where), message,
-                      {"exception": payload, "location": where})
+                      {"exception": payload, "location": where, "shared": shared})
             return
         message = (
             f"{name} did not start: calling {_describe(factory)} raised "
@@ -642,9 +666,28 @@ class Execution:
         where = exception_location(exc)
         at = f" at {where}" if where else ""
         text = _safe_str(exc)
-        message = f"{name} raised {type(exc).__name__}: {text}{at}, after step {steps}"
+        shared = self._shared_delegate(i)
+        message = f"{name} raised {type(exc).__name__}: {text}{at}, after step {steps}" + (f"; {shared}" if shared else "")
         self._add("error", "error", i, ("raised", type(exc).__name__, text, where), message,
-                  {"exception": exc, "location": where})
+                  {"exception": exc, "location": where, "shared": shared})
+
+    def _shared_delegate(self, i: int) -> str:
+        """Why thread ``i`` failed, where it ran a generator another thread delegates to (two
+        threads that ``yield from`` one generator object: each resumes the other's body):
+        a clause to add to its error, or "". A thread suspended in ``yield from`` a generator
+        that has finished, or that ``i`` holds too, shows it; nothing else can finish it."""
+        mine = set(map(id, _chain(self.gens[i])))
+        for j, gen in enumerate(self.gens):
+            if j == i:
+                continue
+            for inner in _chain(gen)[1:]:
+                if inner.gi_frame is None or id(inner) in mine:
+                    code = inner.gi_code
+                    return (f"thread {self._name(j)} is suspended in `yield from` {code.co_name}() "
+                            f"({_short(code.co_filename)}:{code.co_firstlineno}), which this thread ran too: two threads "
+                            f"delegate to one generator object, so each resumes the other's; make a new "
+                            f"one in each thread (yield from {code.co_name}(...))")
+        return ""
 
     def _timed_out(self, i: int, exc: StepTimeout) -> None:
         where = exception_location(exc)
@@ -831,9 +874,13 @@ class Execution:
     def _ended_before(self, went_on: str, status: str) -> None:
         position = len(self.events)
         how = "failed" if status is FAILED else "deadlocked" if status is DEADLOCKED else "ended"
+        # what failed, which the previous run did not
+        failure = ""
+        if status is FAILED and self.findings:
+            failure = f" This run failed with: {_clipped(self.findings[-1].message)}"
         message = (f"scenario {self.program.scenario.name!r} is nondeterministic: the same schedule "
                    f"ran differently after step {position}: the run {how} there, and before it went on "
-                   f"({went_on}). "
+                   f"({went_on}).{failure} "
                    f"Exploration assumes each thread does the same thing given the same values read; "
                    f"randomness, time, or state kept between runs (globals, default arguments, "
                    f"closures) break that.")
@@ -923,6 +970,19 @@ def _safe_str(exc: BaseException) -> str:
         return str(exc)
     except Exception:
         return f"<{type(exc).__name__} whose str() raised>"
+
+
+def _clipped(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _chain(gen: object) -> list:
+    """A thread's generator and those it delegates to through ``yield from``, outermost first."""
+    chain = []
+    while isinstance(gen, types.GeneratorType):
+        chain.append(gen)
+        gen = gen.gi_yieldfrom
+    return chain
 
 
 def _find_cycle(waits_on: dict[int, int | None]) -> list[int]:

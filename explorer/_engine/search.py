@@ -611,7 +611,8 @@ def _check_witnesses(found: dict, witnesses: dict, locate: _Locator, stop_reason
                        f"\"{_clipped(raw.message)}\" did not show it when run again with the same "
                        f"{len(events)} steps ({' '.join(names[e[0]] for e in events[:20])}"
                        f"{' ...' if len(events) > 20 else ''}). Exploration assumes each thread does the same "
-                       f"thing given the same values read; state kept between runs breaks that.")
+                       f"thing given the same values read; state kept between runs breaks that."
+                       + (f" Here, likely: {raw.details['shared']}" if raw.details.get("shared") else ""))
             locate.diverged[id(events)] = RawFinding("nondeterminism", "error", None, ("nondeterminism", None),
                                                      message, {"position": len(events)})
     for _score, events in list(witnesses.values())[:MAX_CHECKED_OUTCOMES]:
