@@ -69,7 +69,10 @@ class State(Mapping):
     """A final shared state: variable name -> value, immutable and hashable.
 
     Equal to any mapping with the same items, so ``state == {"x": 1}`` works;
-    keys keep the scenario's declaration order.
+    keys keep the scenario's declaration order. Two states are one only with values of
+    the same types (and float signs), as a program tells them apart: ``State(x=1)``,
+    ``State(x=True)`` and ``State(x=1.0)`` are three final states, each counted apart,
+    while ``State(x=1) == {"x": 1.0}``. Every NaN is one value here.
     """
 
     __slots__ = ("_hash", "_names", "_values")
