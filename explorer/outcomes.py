@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import cmath
+import dataclasses
 import math
+import operator
 from collections.abc import Iterator, Mapping
 
 from ._text import shown
@@ -33,11 +36,13 @@ def outcome_key(values: tuple, returns: tuple) -> tuple:
 
 _NAN = float("nan")
 _NEGATIVE_NAN = -_NAN
+_COMPLEX_NANS: dict[str, complex] = {}  # repr -> the one complex NaN of that repr
 
 
 def _one_nan(value: object) -> object:
-    """``value`` with each NaN in it (or in its tuples and frozensets) replaced by one of two
-    shared NaN objects, by sign: two NaNs are then one value to a dict."""
+    """``value`` with each NaN in it (or in its tuples, frozensets, named tuples and frozen
+    dataclasses) replaced by a shared NaN object, by sign: two NaNs are then one value to
+    a dict. ``value`` itself where it holds none."""
     cls = value.__class__
     if cls is float:
         if not math.isnan(value):
@@ -47,12 +52,37 @@ def _one_nan(value: object) -> object:
         return tuple(map(_one_nan, value))
     if cls is frozenset:
         return frozenset(map(_one_nan, value))
+    if cls is complex:
+        if not cmath.isnan(value):
+            return value
+        return _COMPLEX_NANS.setdefault(repr(value), value)
+    if isinstance(value, tuple) and hasattr(cls, "_make"):  # a named tuple
+        items = tuple(map(_one_nan, value))
+        if all(map(operator.is_, items, value)):
+            return value
+        try:
+            return cls._make(items)
+        except Exception:  # noqa: BLE001 - a _make of its own that refuses: keep the value as it is
+            return value
+    fields = _compared_fields(cls)
+    if fields:
+        changed = {}
+        for name in fields:
+            item = getattr(value, name)
+            shared = _one_nan(item)
+            if shared is not item:
+                changed[name] = shared
+        if changed:
+            try:
+                return dataclasses.replace(value, **changed)
+            except Exception:  # noqa: BLE001 - an __init__ or __post_init__ that refuses
+                return value
     return value
 
 
 def _shape(value: object) -> object:
     """What of ``value`` its equality leaves out: its type, a float's sign, and the same for
-    what a tuple or frozenset holds."""
+    what a tuple, a frozenset, a named tuple or a frozen dataclass holds."""
     cls = value.__class__
     if cls is float:
         return (float, math.copysign(1.0, value))
@@ -62,7 +92,21 @@ def _shape(value: object) -> object:
         return (tuple, *map(_shape, value))
     if cls is frozenset:
         return (frozenset, frozenset((item, _shape(item)) for item in value))
+    if isinstance(value, tuple) and hasattr(cls, "_make"):
+        return (cls, *map(_shape, value))
+    fields = _compared_fields(cls)
+    if fields:
+        return (cls, *(_shape(getattr(value, name)) for name in fields))
     return cls
+
+
+def _compared_fields(cls: type) -> tuple[str, ...]:
+    """The fields ``==`` compares of a frozen dataclass with the ``__eq__`` the decorator
+    wrote; () for any other class (its ``==`` is its own)."""
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or not params.frozen or not params.eq:
+        return ()
+    return tuple(field.name for field in dataclasses.fields(cls) if field.compare)
 
 
 class State(Mapping):

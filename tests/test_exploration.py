@@ -1,5 +1,7 @@
 """Exploration: counts, final states, outcomes, findings, budgets."""
 
+import collections
+import dataclasses
 import re
 from collections import Counter
 from functools import partial
@@ -111,6 +113,36 @@ def test_a_state_equals_a_mapping_by_double_equals_and_another_state_only_with_t
     assert State(x=0.0) != State(x=-0.0) and State(x=frozenset({1})) != State(x=frozenset({True}))
     assert State(x=float("nan")) == State(x=float("nan"))
     assert hash(State(x=float("nan"), y=(float("nan"),))) == hash(State(x=float("nan"), y=(float("nan"),)))
+
+
+Point = collections.namedtuple("Point", "x y")
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    value: object
+    note: str = dataclasses.field(default="", compare=False)
+
+
+def test_named_tuples_and_frozen_dataclasses_keep_their_values_types_and_share_their_nans():
+    assert State(p=Point(1, 2)) != State(p=Point(True, 2)) and State(p=Point(1, 2)) == {"p": Point(True, 2)}
+    assert State(r=Reading(0.0)) != State(r=Reading(-0.0)) and State(r=Reading(1)) == State(r=Reading(1, "other"))
+    assert State(p=Point(float("nan"), 1), r=Reading(float("nan"))) == State(p=Point(float("nan"), 1), r=Reading(float("nan")))
+    assert State(c=complex(float("nan"), 1)) == State(c=complex(float("nan"), 1))
+
+
+def _moves_to_a_new_nan_point():
+    here = yield read("p")
+    yield write("p", Point(here.x + float("nan"), here.y))  # a new NaN in a new Point, every run
+
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "dpor", "stateful"])
+def test_a_named_tuple_holding_a_nan_made_afresh_in_every_run_is_one_final_state(strategy):
+    scenario = Scenario("nan point", variables={"p": Point(0.0, 1)},
+                        threads={"A": _moves_to_a_new_nan_point, "B": _moves_to_a_new_nan_point})
+    result = explore(scenario, strategy=strategy)
+    assert len(result.final_states) == 1 and len(result.outcomes) == 1
+    assert {f.kind for f in result.findings} == {"lost-update", "race"}  # no run is its own outcome
 
 
 @pytest.mark.parametrize("strategy", ["exhaustive", "dpor", "stateful"])
