@@ -15,7 +15,7 @@ from ._engine.execution import Execution as _Run
 from ._engine.guards import no_process_exit
 from ._engine.portfolio import race
 from ._engine.program import Program
-from ._engine.search import _unhashable, make_trace, outcome_findings, search
+from ._engine.search import _unhashable, make_trace, outcome_findings, refuses_equality, search
 from ._engine.units import strategy_for
 from ._engine.watchdog import Deadline, Watchdog, ctrl_c_noted
 from ._text import shown
@@ -221,8 +221,11 @@ def replay(
     if run.status == COMPLETED:
         try:
             hash((tuple(run.values.values()), tuple(run.returns)))
+            refused = refuses_equality(run)  # its outcome would be compared with the serial ones
         except TypeError:
-            run.findings.append(_unhashable(run))
+            refused = _unhashable(run)
+        if refused is not None:
+            run.findings.append(refused)
             run.status = FAILED
     raws = list(run.findings)
     for detect in PER_EXECUTION + (races,):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import cmath
 import dataclasses
+import decimal
 import math
 import operator
 from collections.abc import Iterator, Mapping
@@ -36,7 +37,7 @@ def outcome_key(values: tuple, returns: tuple) -> tuple:
 
 _NAN = float("nan")
 _NEGATIVE_NAN = -_NAN
-_COMPLEX_NANS: dict[str, complex] = {}  # repr -> the one complex NaN of that repr
+_OTHER_NANS: dict[tuple, object] = {}  # (complex or Decimal, repr) -> the one NaN of that repr
 
 
 def _one_nan(value: object) -> object:
@@ -52,10 +53,10 @@ def _one_nan(value: object) -> object:
         return tuple(map(_one_nan, value))
     if cls is frozenset:
         return frozenset(map(_one_nan, value))
-    if cls is complex:
-        if not cmath.isnan(value):
+    if cls is complex or cls is decimal.Decimal:
+        if not (cmath.isnan(value) if cls is complex else value.is_nan()):
             return value
-        return _COMPLEX_NANS.setdefault(repr(value), value)
+        return _OTHER_NANS.setdefault((cls, repr(value)), value)
     if isinstance(value, tuple) and hasattr(cls, "_make"):  # a named tuple
         items = tuple(map(_one_nan, value))
         if all(map(operator.is_, items, value)):

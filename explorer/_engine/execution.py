@@ -962,6 +962,16 @@ def _unsuited_write(before: tuple, event: tuple) -> str | None:
                 f"unequal to the last run's, and equal final states would not count as equal. Write a "
                 f"frozen dataclass (@dataclass(frozen=True)), a namedtuple or a tuple instead, and a new "
                 f"value instead of changing one in place.")
+    try:
+        unequal = kind not in _PLAIN and value != value  # noqa: PLR0124 - what is checked
+    except Exception as exc:  # noqa: BLE001 - the user's to see
+        return (f"a {kind.__name__} whose == raised {type(exc).__name__}: {_safe_str(exc)}, so no run's write "
+                f"can be compared with the last run's, nor final states holding it counted. Write a value "
+                f"that compares without raising.")
+    if unequal:
+        return (f"a {kind.__name__} that is not equal to itself (as Decimal('NaN') is), so no run's "
+                f"write equals the last run's and final states holding it never count as equal. Write a "
+                f"value that equals itself (explorer treats float NaN as one value, but not this).")
     return None
 
 

@@ -40,8 +40,8 @@ from .linearize import fewest_preemptions
 from .program import Program
 from .seats import renamed_step
 from .state_keys import StateKeys, swapping, twin_pairs
-from .tally import (MAX_EDGE_SETS, Tally, _agreed, _note, _note_lock_order, _note_lost_updates,  # noqa: F401
-                    _note_races, _Race, _unhashable, better, identity_compared)
+from .tally import (MAX_EDGE_SETS, OUTCOME_ERRORS, Tally, _agreed, _note, _note_lock_order, _note_lost_updates,  # noqa: F401
+                    _note_races, _Race, _unhashable, better, identity_compared, refuses_equality)
 from .watchdog import DEADLINES, Deadline, StepTimeout, TimeLimitReached, ctrl_c_flag
 
 
@@ -196,7 +196,7 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
                 score = (run.preemptions, len(run.events))
                 try:
                     seen = outcome_counts.get(key)
-                except TypeError:
+                except Exception:  # noqa: BLE001 - unhashable, or an == that raised: the user's value
                     status = FAILED
                     run.findings.append(_unhashable(run))
                 else:
@@ -538,8 +538,8 @@ def serial_outcomes(program: Program, max_steps: int) -> set[tuple] | None:
         if status is COMPLETED:
             try:
                 serial.add(outcome_key(tuple(run.values.values()), tuple(run.returns)))
-            except TypeError:
-                pass  # reported as an error by the search itself
+            except Exception:  # noqa: BLE001 - unhashable, or an == that raised: the search reports it
+                pass
     return serial
 
 
@@ -605,7 +605,8 @@ def _check_witnesses(found: dict, witnesses: dict, locate: _Locator, stop_reason
     for raw, events, _occurrences, _score in list(found.values()):
         locate(events)
         again = locate.shown.get(id(events))
-        if again is not None and raw.kind not in _DETECTED and raw.key not in again and id(events) not in locate.diverged:
+        if again is not None and raw.kind not in _DETECTED and raw.key not in again and id(events) not in locate.diverged \
+                and not (raw.kind == "error" and len(raw.key) > 2 and raw.key[2] in OUTCOME_ERRORS):
             names = locate.program.thread_names
             message = (f"scenario {locate.program.scenario.name!r} is nondeterministic: a run that showed "
                        f"\"{_clipped(raw.message)}\" did not show it when run again with the same "

@@ -9,6 +9,8 @@ of the units nor a reduced search's order of runs changes which trace is shown.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from .._text import PLAIN as _PLAIN
 from .._text import shown
 from ..detectors.lock_order import LockOrderEdges
@@ -196,6 +198,13 @@ def _writer(run: Execution, var: str) -> tuple[str | None, int | None, int]:
     return None, None, 0
 
 
+#: The errors the search makes of a completed run's final values and returns (the third
+#: part of their keys), not the engine: a replay of the run, which only runs it, never
+#: shows them again, and is not to be taken for a run that went otherwise.
+OUTCOME_ERRORS = frozenset({"unhashable", "unhashable-return", "identity", "identity-return", "equality",
+                            "equality-return"})
+
+
 def _unhashable(run: Execution) -> RawFinding:
     names = run.program.thread_names
     scenario = run.program.scenario.name
@@ -217,6 +226,9 @@ def _unhashable(run: Execution) -> RawFinding:
                        f"which is not hashable; outcomes are counted by value, so return a tuple, not a list")
             return RawFinding("error", "error", i, ("error", i, "unhashable-return"),
                               message, {"position": len(run.events)})
+    refused = refuses_equality(run)  # hashable, but its == raised when a dict compared it
+    if refused is not None:
+        return refused
     raise AssertionError("[explorer internal bug] a final state failed to hash, but no value is unhashable")
 
 
@@ -245,7 +257,54 @@ def identity_compared(run: Execution) -> RawFinding | None:
                 f"scenario {scenario!r}: thread {names[i]} returned {shown(value)}: an object of class "
                 f"{type(odd).__name__} compared by identity, which each run makes afresh, so outcomes cannot "
                 f"be counted by value; {advice}", {"position": len(run.events)})
+    return refuses_equality(run)
+
+
+def refuses_equality(run: Execution) -> RawFinding | None:
+    """An error for a final value or a return whose ``==`` raises (compared with itself):
+    outcomes are counted in a dict, which compares them. None when every one compares."""
+    scenario = run.program.scenario.name
+    for var, value in run.values.items():
+        why = _equality_error(value)
+        if why is not None:
+            writer, thread, at = _writer(run, var)
+            return RawFinding(
+                "error", "error", thread, ("error", thread, "equality", var),
+                f"scenario {scenario!r}: thread {writer} wrote {shown(value)} to {var!r} at step {at}, {why}; final "
+                f"states are counted by value, so shared values must equal themselves and compare without raising",
+                {"variable": var, "position": len(run.events)})
+    for i, value in enumerate(run.returns):
+        why = _equality_error(value)
+        if why is not None:
+            return RawFinding(
+                "error", "error", i, ("error", i, "equality-return"),
+                f"scenario {scenario!r}: thread {run.program.thread_names[i]} returned {shown(value)}, {why}; "
+                f"outcomes are counted by value, so return values that equal themselves and compare without raising",
+                {"position": len(run.events)})
     return None
+
+
+def _equality_error(value: object) -> str | None:
+    """What is wrong with ``value == value``: it raised (or its truth value did), or it is
+    false (but for a float, complex or Decimal NaN, which outcomes share); None if true."""
+    cls = value.__class__
+    if cls in _PLAIN:
+        return None
+    try:
+        if value == value:  # noqa: PLR0124 - the comparison itself is what is checked
+            return None
+    except Exception as exc:  # noqa: BLE001 - whatever it raises is the user's to see
+        return f"whose == raised {type(exc).__name__}: {_safe_text(exc)}"
+    if cls is float or cls is complex or cls is Decimal:
+        return None
+    return "which is not equal to itself"
+
+
+def _safe_text(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001
+        return "(its message could not be shown)"
 
 
 def _by_identity(value: object, depth: int) -> object | None:
