@@ -645,8 +645,10 @@ class Execution:
             shared = self._shared_delegate(i)
             message = (f"{name} raised {type(payload).__name__}: {text} before its first step"
                        + (f", at {where}" if where else "") + (f"; {shared}" if shared else ""))
-            self._add("error", "error", i, ("raised", type(payload).__name__, text, where), message,
-                      {"exception": payload, "location": where, "shared": shared})
+            details = {"exception": payload, "location": where}
+            if shared:
+                details["shared"] = shared
+            self._add("error", "error", i, ("raised", type(payload).__name__, text, where), message, details)
             return
         message = (
             f"{name} did not start: calling {_describe(factory)} raised "
@@ -668,8 +670,10 @@ class Execution:
         text = _safe_str(exc)
         shared = self._shared_delegate(i)
         message = f"{name} raised {type(exc).__name__}: {text}{at}, after step {steps}" + (f"; {shared}" if shared else "")
-        self._add("error", "error", i, ("raised", type(exc).__name__, text, where), message,
-                  {"exception": exc, "location": where, "shared": shared})
+        details = {"exception": exc, "location": where}
+        if shared:
+            details["shared"] = shared  # (a replay that fails otherwise names it: search._check_witnesses)
+        self._add("error", "error", i, ("raised", type(exc).__name__, text, where), message, details)
 
     def _shared_delegate(self, i: int) -> str:
         """Why thread ``i`` failed, where it ran a generator another thread delegates to (two

@@ -538,7 +538,7 @@ def serial_outcomes(program: Program, max_steps: int) -> set[tuple] | None:
         if status is COMPLETED:
             try:
                 serial.add(outcome_key(tuple(run.values.values()), tuple(run.returns)))
-            except Exception:  # noqa: BLE001 - unhashable, or an == that raised: the search reports it
+            except Exception:  # noqa: BLE001, S110 - unhashable, or an == that raised: the search reports it
                 pass
     return serial
 
