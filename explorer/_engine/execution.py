@@ -636,7 +636,7 @@ class Execution:
                 f"lambda or functools.partial that calls it, so each thread of each run gets a new one")
             self._add("error", "error", i, ("already-ran",), message, {"generator": gen})
             return
-        text = _safe_str(payload)
+        text = safe_str(payload)
         where = exception_location(payload)
         if isinstance(payload, StepTimeout):
             self._timed_out(i, payload)
@@ -667,7 +667,7 @@ class Execution:
         name = self._who(i)
         where = exception_location(exc)
         at = f" at {where}" if where else ""
-        text = _safe_str(exc)
+        text = safe_str(exc)
         shared = self._shared_delegate(i)
         message = f"{name} raised {type(exc).__name__}: {text}{at}, after step {steps}" + (f"; {shared}" if shared else "")
         details = {"exception": exc, "location": where}
@@ -881,7 +881,7 @@ class Execution:
         # what failed, which the previous run did not
         failure = ""
         if status is FAILED and self.findings:
-            failure = f" This run failed with: {_clipped(self.findings[-1].message)}"
+            failure = f" This run failed with: {clipped(self.findings[-1].message, 300)}"
         message = (f"scenario {self.program.scenario.name!r} is nondeterministic: the same schedule "
                    f"ran differently after step {position}: the run {how} there, and before it went on "
                    f"({went_on}).{failure} "
@@ -906,7 +906,7 @@ class Execution:
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # SystemExit and the step timeout too: findings, not crashes
-                text = _safe_str(exc)
+                text = safe_str(exc)
                 if isinstance(exc, StepTimeout):
                     text = f"its code ran past step_timeout={exc.seconds:g}s"
                 message = (f"{self._who(i)} raised {type(exc).__name__}: {text} while being "
@@ -969,7 +969,7 @@ def _unsuited_write(before: tuple, event: tuple) -> str | None:
     try:
         unequal = kind not in _PLAIN and value != value  # noqa: PLR0124 - what is checked
     except Exception as exc:  # noqa: BLE001 - the user's to see
-        return (f"a {kind.__name__} whose == raised {type(exc).__name__}: {_safe_str(exc)}, so no run's write "
+        return (f"a {kind.__name__} whose == raised {type(exc).__name__}: {safe_str(exc)}, so no run's write "
                 f"can be compared with the last run's, nor final states holding it counted. Write a value "
                 f"that compares without raising.")
     if unequal:
@@ -979,14 +979,16 @@ def _unsuited_write(before: tuple, event: tuple) -> str | None:
     return None
 
 
-def _safe_str(exc: BaseException) -> str:
+def safe_str(exc: BaseException) -> str:
+    """``str(exc)``, or a stand-in where its ``__str__`` raises."""
     try:
         return str(exc)
     except Exception:
         return f"<{type(exc).__name__} whose str() raised>"
 
 
-def _clipped(text: str, limit: int = 300) -> str:
+def clipped(text: str, limit: int = 160) -> str:
+    """``text``, cut to ``limit`` characters with an ellipsis."""
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

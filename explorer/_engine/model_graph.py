@@ -39,8 +39,8 @@ from functools import partial
 from threading import get_ident
 
 from ..objects.lock import RELEASE_UNLOCKED, RELEASE_UNOWNED, LockDeclaration
-from ..steps import Acquire, Read, Release, Write
 from ..outcomes import outcome_key
+from ..steps import Acquire, Read, Release, Write
 from .driver import abandon, location
 from .fingerprint_set import FingerprintSet
 from .fingerprints import Unstable, digest

@@ -34,7 +34,7 @@ from ..settings import Settings
 from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial
-from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Events, Execution
+from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Events, Execution, clipped
 from .hunger import AT_LEAST
 from .linearize import fewest_preemptions
 from .program import Program
@@ -609,7 +609,7 @@ def _check_witnesses(found: dict, witnesses: dict, locate: _Locator, stop_reason
                 and not (raw.kind == "error" and len(raw.key) > 2 and raw.key[2] in OUTCOME_ERRORS):
             names = locate.program.thread_names
             message = (f"scenario {locate.program.scenario.name!r} is nondeterministic: a run that showed "
-                       f"\"{_clipped(raw.message)}\" did not show it when run again with the same "
+                       f"\"{clipped(raw.message)}\" did not show it when run again with the same "
                        f"{len(events)} steps ({' '.join(names[e[0]] for e in events[:20])}"
                        f"{' ...' if len(events) > 20 else ''}). Exploration assumes each thread does the same "
                        f"thing given the same values read; state kept between runs breaks that."
@@ -822,7 +822,7 @@ def _locate(program: Program, events: list[tuple], max_steps: int, diverged: dic
             diverged[id(events)] = RawFinding(
                 "nondeterminism", "error", None, ("nondeterminism", None),
                 f"scenario {program.scenario.name!r} is nondeterministic: a run of {len(events)} steps did "
-                f"not repeat when its schedule was run again ({_clipped(text_of(error))}). Exploration "
+                f"not repeat when its schedule was run again ({clipped(text_of(error))}). Exploration "
                 f"assumes each thread does the same thing given the same values read; state kept "
                 f"between runs breaks that.", {"position": len(events)})
         return None
@@ -838,10 +838,6 @@ def _locate(program: Program, events: list[tuple], max_steps: int, diverged: dic
 #: Kinds of finding the detectors make from a run's events (the others the run itself makes).
 _DETECTED = frozenset({"race", "lost-update", "nonserializable", "invariant", "check", "lock-order-cycle",
                        "nondeterminism"})
-
-
-def _clipped(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def make_trace(program: Program, events: list[tuple], locations: list | None,

@@ -19,7 +19,7 @@ from ..detectors.races import RacePairs, race_finding
 from ..findings import RawFinding
 from ..outcomes import outcome_key
 from ..scenario import compared_by_identity
-from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution
+from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution, safe_str
 from .linearize import Precedence
 from .watchdog import TimeLimitReached
 
@@ -294,17 +294,10 @@ def _equality_error(value: object) -> str | None:
         if value == value:  # noqa: PLR0124 - the comparison itself is what is checked
             return None
     except Exception as exc:  # noqa: BLE001 - whatever it raises is the user's to see
-        return f"whose == raised {type(exc).__name__}: {_safe_text(exc)}"
+        return f"whose == raised {type(exc).__name__}: {safe_str(exc)}"
     if cls is float or cls is complex or cls is Decimal:
         return None
     return "which is not equal to itself"
-
-
-def _safe_text(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:  # noqa: BLE001
-        return "(its message could not be shown)"
 
 
 def _by_identity(value: object, depth: int) -> object | None:
