@@ -127,6 +127,7 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
             if pressed[0]:  # pressed, and swallowed by a thread's code (watchdog.ctrl_c_noted)
                 raise KeyboardInterrupt
             if turn is not None and turn.over(executions, steps):
+                racing.settle()  # the tally's race counts are whole while the other search runs
                 yield  # another search's turn; this one goes on from here
             # a work unit's time is up, or a worker is idle: stop before begin(), which may already
             # choose what comes next (a strategy that cannot split now, a replaying stateful search,
@@ -139,6 +140,7 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
                 break
             if not begin():
                 if turn is not None and getattr(strategy, "paused", False):  # its walk's turn is over
+                    racing.settle()
                     yield
                     continue
                 sliced = getattr(strategy, "paused", False)  # stopped at the unit's time, with work left
@@ -236,6 +238,7 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
         stop_reason = "interrupted"
     except StepTimeout:  # the watchdog's interrupt landed just after the stuck step moved on
         stop_reason = "step_timeout"
+    racing.settle()  # the race counts it owes the runs that shared a pair (RacePairs.since)
     tally.executions, tally.steps = executions, steps
     tally.pruned += pruned + getattr(strategy, "walked_past", 0)
     tally.stop_reason = stop_reason

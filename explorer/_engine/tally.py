@@ -373,54 +373,69 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
     more, has one."""
     events = run.events
     pairs = racing.of(events, _agreed(run, racing.events), k)
+    racing.calls = calls = racing.calls + 1  # the pairs shared with the last call are counted for it lazily
     if not pairs:
         return
     get = found.get
     # the entries of the pairs this run shares with the last one racing analysed: no look-up
     noted = racing.noted
-    known = len(noted)
     note = noted.append
+    known = len(noted)
+    if len(pairs) > known:  # the pairs noted from here on are counted for this call as they come
+        racing.starts.append(known)
+        racing.marks.append(calls)
     # merge_races ranks the races on the same lines of one trace the same way: so that
     # each is worded from the pair replay words.
     preemptions = run.preemptions
     schedule = precedence = None
-    number = 0
-    for pair in pairs:
+    # racing.high >= every witness's preemptions in noted (_SERIAL for a serial one): where
+    # this run has more, it ranks below all of them, and they are only counted
+    if known and racing.high < preemptions:
+        number, bound = known, racing.high
+    else:
+        number, bound = 0, -1
+    racing.high = _SERIAL  # till this call is through
+    for pair in pairs[number:] if number else pairs:
         if not number & 4095 and passed[0]:
             raise TimeLimitReached
-        key = pair[0]
         if number < known:
             entry = noted[number]
         else:
-            entry = get(key)
+            entry = get(pair[0])
             if entry is not None:
-                note(entry)
-        number += 1
-        if entry is not None:
-            best = entry[3]
-            if best[1] < preemptions and not best[0]:
-                # a rank starts (serial around the race?, preemptions): this run ranks
-                # below the witness kept, whatever the rest of its rank
                 entry[2] += 1
-                continue
-        if schedule is None:
-            schedule = tuple([event[0] for event in events])
-        score = racing.rank(pair, preemptions, schedule)
-        _key, earlier, later = pair
-        if score[0] and reorder is not None and (entry is None or (False, *score[1:]) < entry[3]):
-            # only where ranking as interleaved would make this run the race's witness: the
-            # witness must not depend on the order the runs came in
-            if precedence is None:
-                precedence = Precedence(events, *reorder)
-            if _could_interleave(precedence, earlier, later, *racing.around(key)):
-                score = (False, *score[1:])
-        if entry is None:
-            note([_Race(key, earlier, later), events, 1, score])
-            found[key] = noted[-1]
+        if entry is not None and (best := entry[3])[1] < preemptions and not best[0]:
+            # a rank starts (serial around the race?, preemptions): this run ranks below
+            # the witness kept, whatever the rest of its rank
+            high = best[1]
         else:
-            entry[2] += 1
-            if score < entry[3]:
+            if schedule is None:
+                schedule = tuple([event[0] for event in events])
+            score = racing.rank(pair, preemptions, schedule)
+            key, earlier, later = pair
+            if score[0] and reorder is not None and (entry is None or (False, *score[1:]) < entry[3]):
+                # only where ranking as interleaved would make this run the race's witness:
+                # the witness must not depend on the order the runs came in
+                if precedence is None:
+                    precedence = Precedence(events, *reorder)
+                if _could_interleave(precedence, earlier, later, *racing.around(key)):
+                    score = (False, *score[1:])
+            if entry is None:
+                entry = found[key] = [_Race(key, earlier, later), events, 1, score]
+            elif score < entry[3]:
                 entry[0], entry[1], entry[3] = _Race(key, earlier, later), events, score
+            best = entry[3]
+            high = _SERIAL if best[0] else best[1]
+        if high > bound:
+            bound = high
+        if number >= known:
+            note(entry)
+        number += 1
+    racing.high = bound
+
+
+#: What :func:`_note_races` bounds a serial witness's preemptions by: any run may replace it.
+_SERIAL = float("inf")
 
 
 def _could_interleave(precedence: Precedence, earlier: int, later: int, last: int, first: int) -> bool:

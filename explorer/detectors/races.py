@@ -189,12 +189,18 @@ class RacePairs:
     True
     """
 
-    __slots__ = ("channels", "clocks", "counts", "events", "found", "history", "k", "noted", "ordinals", "saved")
+    __slots__ = ("calls", "channels", "clocks", "counts", "events", "found", "high", "history", "k", "marks",
+                 "noted", "ordinals", "saved", "starts")
 
     def __init__(self, k: int) -> None:
+        self.calls = 0
+        self.noted: list = []
+        self.starts: list[int] = []
+        self.marks: list[int] = []
         self._start(k)
 
     def _start(self, k: int) -> None:
+        self.settle()
         self.k = k
         self.events: list[tuple] = []  # the events of the last call
         self.clocks = [[0] * k for _ in range(k)]
@@ -208,6 +214,15 @@ class RacePairs:
         # order, cut with ``found`` to the pairs a call shares with the last (search.py's tally
         # entries, so that a pair the last run showed too is not looked up again)
         self.noted: list = []
+        # The caller's counts of the pairs it has seen are kept lazily, so that a pair a call
+        # shares with the last costs it nothing. It counts ``calls``; the entries it notes in
+        # one call, ``noted[starts[i]:starts[i + 1]]``, have been counted up to call
+        # ``marks[i]``, and every later call shared them: each is owed ``calls - marks[i]``,
+        # added when it is dropped or when :meth:`settle` is called. ``high`` bounds the
+        # preemptions of the witnesses kept for all of ``noted`` from above (``tally._note_races``).
+        self.starts: list[int] = []
+        self.marks: list[int] = []
+        self.high: float = -1
         self.counts: list[int] = []  # per position analysed, how many pairs were found before it
         self.saved: dict[int, list] = {}  # position of a step on an object -> what it changed, as it was
 
@@ -334,9 +349,35 @@ class RacePairs:
                         del self.channels[before]
                     else:
                         target[:] = before
-        del self.found[counts[agreed]:]
-        del self.noted[counts[agreed]:]
+        cut = counts[agreed]
+        self._pay_from(cut)
+        del self.found[cut:]
+        del self.noted[cut:]
         del counts[agreed:]
+
+    def settle(self) -> None:
+        """Add to each noted entry's count the calls it is owed (see ``marks``): before
+        anyone reads the counts."""
+        self._pay_from(0)
+        if self.noted:
+            self.starts.append(0)
+            self.marks.append(self.calls)
+
+    def _pay_from(self, cut: int) -> None:
+        """Pay what ``noted[cut:]`` is owed, and forget the calls it was counted up to."""
+        noted, starts, marks, calls = self.noted, self.starts, self.marks, self.calls
+        end = len(noted)
+        while starts:
+            start = starts[-1]
+            owed = calls - marks[-1]
+            if owed:
+                for position in range(max(cut, start), end):
+                    noted[position][2] += owed
+            if start < cut:
+                break
+            starts.pop()
+            marks.pop()
+            end = start
 
     def around(self, key: tuple) -> tuple[int, int]:
         """For a racing pair's ``key`` of the last call: the position of the first racing
