@@ -185,6 +185,11 @@ def render_result(result: ExplorationResult, *, traces: bool = True, hint=replay
                          "state (locals, values, locks), which dpor and exhaustive explore apart, and "
                          "treats threads built alike as one; or strategy='auto', which runs dpor and "
                          "stateful in turns and answers with the first to finish")
+        elif cut and result.strategy == "stateful" and not result.contenders:
+            lines.append("  try strategy='dpor' (--strategy dpor): it stores no states and runs one order of "
+                         "steps that commute, where stateful stores every state those orders pass through "
+                         "(many threads that touch different things); or strategy='auto', which runs dpor "
+                         "and stateful in turns and answers with the first to finish")
     ended = [(f"({word})", count) for word, count in (("deadlocked", result.deadlocked),
                                                       ("failed", result.failed),
                                                       ("cut short at max_steps", result.truncated)) if count]

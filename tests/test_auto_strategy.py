@@ -16,7 +16,7 @@ from explorer.json_format import result_to_dict
 from explorer.testing import strategies as xst
 from scenarios.dining_philosophers import dining
 
-from .helpers import library, verdicts
+from .helpers import library, verdicts, writes
 
 ROOT = Path(__file__).parent.parent
 
@@ -190,6 +190,15 @@ def test_a_dpor_search_cut_short_points_to_stateful_and_auto_and_auto_points_now
     assert "strategy='auto'" in cut.render() and "strategy='stateful'" in cut.render()
     raced = explore(counter(3, 3), strategy="auto", max_executions=20)
     assert not raced.complete and "try strategy=" not in raced.render()
+
+
+def test_a_stateful_search_cut_short_points_to_dpor_and_auto():
+    apart = Scenario("each its own variable", variables={f"v{n}": 0 for n in range(12)},
+                     threads={f"T{n}": writes(f"v{n}", 1) for n in range(12)})
+    cut = explore(apart, strategy="stateful", max_executions=20)
+    assert not cut.complete
+    assert "try strategy='dpor'" in cut.render() and "strategy='auto'" in cut.render()
+    assert explore(apart, strategy="dpor").executions == 1  # what the hint promises there
 
 
 def test_a_walk_begun_again_without_seats_in_its_turn_still_gives_stateful_searchs_result():
