@@ -376,7 +376,6 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
     racing.calls = calls = racing.calls + 1  # the pairs shared with the last call are counted for it lazily
     if not pairs:
         return
-    get = found.get
     # the entries of the pairs this run shares with the last one racing analysed: no look-up
     noted = racing.noted
     note = noted.append
@@ -384,54 +383,91 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
     if len(pairs) > known:  # the pairs noted from here on are counted for this call as they come
         racing.starts.append(known)
         racing.marks.append(calls)
-    # merge_races ranks the races on the same lines of one trace the same way: so that
-    # each is worded from the pair replay words.
     preemptions = run.preemptions
-    schedule = precedence = None
+    memo = [None, None]  # the run's schedule and its Precedence, made when a pair is ranked
     # racing.high >= every witness's preemptions in noted (_SERIAL for a serial one): where
     # this run has more, it ranks below all of them, and they are only counted
-    if known and racing.high < preemptions:
-        number, bound = known, racing.high
+    if known and racing.high >= preemptions:
+        # this run may rank above some witness: every shared pair is looked at, and counted
+        # now with what it is owed (so the batches' marks become this call)
+        racing.high = _SERIAL  # till this call is through
+        bound = preemptions - 1
+        starts, marks = racing.starts, racing.marks
+        batches = len(marks) - (len(pairs) > known)  # the batches of the shared pairs
+        for batch in range(batches):
+            if passed[0]:
+                marks[:batch] = [calls] * batch  # those paid so far are counted up to this call
+                raise TimeLimitReached
+            owed = calls - marks[batch]
+            for number in range(starts[batch], starts[batch + 1] if batch + 1 < batches else known):
+                entry = noted[number]
+                entry[2] += owed
+                best = entry[3]
+                if best[1] < preemptions and not best[0]:
+                    continue  # its witness has at most preemptions - 1: the bound's start
+                best = _ranked(found, run, racing, pairs[number], entry, reorder, memo)[3]
+                high = _SERIAL if best[0] else best[1]
+                if high > bound:
+                    bound = high
+        del starts[1:batches]
+        del marks[1:batches]
+        marks[0] = calls
     else:
-        number, bound = 0, -1
-    racing.high = _SERIAL  # till this call is through
-    for pair in pairs[number:] if number else pairs:
-        if not number & 4095 and passed[0]:
+        bound = racing.high if known else -1
+        racing.high = _SERIAL
+    get = found.get
+    for first in range(known, len(pairs), CHECK_EVERY):
+        if passed[0]:
             raise TimeLimitReached
-        if number < known:
-            entry = noted[number]
-        else:
+        for pair in pairs[first:first + CHECK_EVERY]:
             entry = get(pair[0])
             if entry is not None:
                 entry[2] += 1
-        if entry is not None and (best := entry[3])[1] < preemptions and not best[0]:
-            # a rank starts (serial around the race?, preemptions): this run ranks below
-            # the witness kept, whatever the rest of its rank
-            high = best[1]
-        else:
-            if schedule is None:
-                schedule = tuple([event[0] for event in events])
-            score = racing.rank(pair, preemptions, schedule)
-            key, earlier, later = pair
-            if score[0] and reorder is not None and (entry is None or (False, *score[1:]) < entry[3]):
-                # only where ranking as interleaved would make this run the race's witness:
-                # the witness must not depend on the order the runs came in
-                if precedence is None:
-                    precedence = Precedence(events, *reorder)
-                if _could_interleave(precedence, earlier, later, *racing.around(key)):
-                    score = (False, *score[1:])
-            if entry is None:
-                entry = found[key] = [_Race(key, earlier, later), events, 1, score]
-            elif score < entry[3]:
-                entry[0], entry[1], entry[3] = _Race(key, earlier, later), events, score
+                best = entry[3]
+                if best[1] < preemptions and not best[0]:
+                    # a rank starts (serial around the race?, preemptions): this run ranks
+                    # below the witness kept, whatever the rest of its rank
+                    if best[1] > bound:
+                        bound = best[1]
+                    note(entry)
+                    continue
+            entry = _ranked(found, run, racing, pair, entry, reorder, memo)
             best = entry[3]
             high = _SERIAL if best[0] else best[1]
-        if high > bound:
-            bound = high
-        if number >= known:
+            if high > bound:
+                bound = high
             note(entry)
-        number += 1
     racing.high = bound
+
+
+def _ranked(found: dict, run: Execution, racing: RacePairs, pair: tuple, entry: list | None,
+            reorder: tuple | None, memo: list) -> list:
+    """The entry of ``pair`` (made for a pair first seen, counted already otherwise), its
+    witness replaced by ``run`` where ``run`` ranks better (:func:`_note_races`)."""
+    events = run.events
+    schedule = memo[0]
+    if schedule is None:
+        schedule = memo[0] = tuple([event[0] for event in events])
+    score = racing.rank(pair, run.preemptions, schedule)
+    key, earlier, later = pair
+    if score[0] and reorder is not None and (entry is None or (False, *score[1:]) < entry[3]):
+        # only where ranking as interleaved would make this run the race's witness: the
+        # witness must not depend on the order the runs came in
+        if memo[1] is None:
+            memo[1] = Precedence(events, *reorder)
+        if _could_interleave(memo[1], earlier, later, *racing.around(key)):
+            score = (False, *score[1:])
+    if entry is None:
+        entry = found[key] = [_Race(key, earlier, later), events, 1, score]
+    elif score < entry[3]:
+        # merge_races ranks the races on the same lines of one trace the same way: so that
+        # each is worded from the pair replay words
+        entry[0], entry[1], entry[3] = _Race(key, earlier, later), events, score
+    return entry
+
+
+#: How many pairs :func:`_note_races` takes between two looks at the time limit's flag.
+CHECK_EVERY = 4096
 
 
 #: What :func:`_note_races` bounds a serial witness's preemptions by: any run may replace it.

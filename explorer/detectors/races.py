@@ -13,6 +13,7 @@ pair of source lines into one finding per pair of lines.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from operator import itemgetter
@@ -162,6 +163,8 @@ def race_pairs(events: list[tuple], k: int) -> list[tuple[tuple, int, int]]:
 
 #: A racing pair's earlier position: :meth:`RacePairs.of` lists the pairs of one access by it.
 _earlier = itemgetter(1)
+#: An access's epoch (its thread's clock when it ran), as :meth:`RacePairs.of` keeps it.
+_epoch = itemgetter(0)
 
 
 class RacePairs:
@@ -239,6 +242,7 @@ class RacePairs:
         clocks, channels, history, ordinals, found = self.clocks, self.channels, self.history, self.ordinals, self.found
         saved = self.saved
         count = counts.append
+        add = found.append
         for position in range(len(counts), len(events)):
             event = events[position]
             count(len(found))
@@ -255,31 +259,26 @@ class RacePairs:
                 if lists is None:
                     lists = history[var] = [[[], [], []] for _ in range(k)]
                 conflicting = 1 if kind == "read" else 0 if kind == "write" else 2
-                hits = None  # the pairs, by the earlier access's position
-                merged = False
+                base = -1  # where this access's pairs begin in found, once it has some
+                merged = False  # pairs with two other threads' accesses: sorted by the earlier's position
                 for other in range(k):
                     if other == thread:
                         continue
                     earlier = lists[other][conflicting]
-                    if not earlier:
-                        continue
+                    # a thread's epochs rise along its list: the accesses this one has not
+                    # seen are its tail
                     seen = clock[other]
-                    mine = []
-                    for epoch, wrote, at, number in reversed(earlier):
-                        if epoch <= seen:
-                            break
-                        mine.append((("race", var, other, number, wrote, thread, ordinal, writes), at, position))
-                    if mine:
-                        mine.reverse()
-                        if hits is None:
-                            hits = mine
-                        else:
-                            hits += mine
-                            merged = True
-                if hits is not None:
-                    if merged:
-                        hits.sort(key=_earlier)
-                    found += hits
+                    if not earlier or earlier[-1][0] <= seen:
+                        continue
+                    first = 0 if earlier[0][0] > seen else bisect_right(earlier, seen, key=_epoch)
+                    if base < 0:
+                        base = len(found)
+                    else:
+                        merged = True
+                    for _epoch_, wrote, at, number in (earlier[first:] if first else earlier):
+                        add((("race", var, other, number, wrote, thread, ordinal, writes), at, position))
+                if merged:
+                    found[base:] = sorted(found[base:], key=_earlier)
                 access = (clock[thread], writes, position, ordinal)
                 mine = lists[thread]
                 mine[0].append(access)
@@ -350,7 +349,8 @@ class RacePairs:
                     else:
                         target[:] = before
         cut = counts[agreed]
-        self._pay_from(cut)
+        if self.starts:  # pairs noted by a caller, owed counts perhaps
+            self._pay_from(cut)
         del self.found[cut:]
         del self.noted[cut:]
         del counts[agreed:]
