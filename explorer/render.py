@@ -176,7 +176,12 @@ def render_result(result: ExplorationResult, *, traces: bool = True, hint=replay
     if not result.complete:
         lines.append(f"  INCOMPLETE: {result.incomplete_reason}; nothing beyond this was checked")
         cut = result.stop_reason in ("time_limit", "max_executions", "interrupted")
-        if cut and result.truncated:  # no strategy shortens a run; a smaller budget of steps does
+        if result.stopped_in is not None and result.stop_reason == "time_limit":
+            # a step that did not yield in time: no strategy makes its code faster
+            lines.append("  a step's code that never yields (a loop with no step in it, a sleep, a real "
+                         "lock) is a step-timeout finding, with its line, once step_timeout is shorter "
+                         "than time_limit (--step-timeout SECONDS)")
+        elif cut and result.truncated:  # no strategy shortens a run; a smaller budget of steps does
             lines.append(f"  {result.truncated} runs went on to max_steps={result.max_steps:,} (a loop that "
                          f"polls, or one without end: see the max-steps finding); such runs cost as much "
                          f"in every strategy, and a smaller max_steps (--max-steps) shortens them")

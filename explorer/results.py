@@ -117,6 +117,10 @@ class ExplorationResult:
     contenders: tuple = ()
     #: The ``max_steps`` the exploration ran with (its state graph uses it too).
     max_steps: int = DEFAULT_MAX_STEPS
+    #: Where the time limit or Ctrl-C stopped the search when it landed in a thread's own
+    #: code, between two of its steps (``"thread A's code after step 1, at file.py:6"``): a
+    #: step that did not yield in time. None when the search stopped between steps.
+    stopped_in: str | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -156,6 +160,8 @@ class ExplorationResult:
             parts.append(self.strategy_reason)
         if self.stop_reason is not None:
             parts.append(reasons[self.stop_reason])
+            if self.stopped_in is not None:
+                parts[-1] += f" in {self.stopped_in}"
             if self.stop_reason == "max_executions" and self.strategy == "stateful" and self.pruned:
                 parts[-1] += " (stateful search counts its runs cut at a state already visited, pruned, too)"
         if self.truncated:

@@ -349,11 +349,16 @@ def test_an_endless_loop_between_two_steps_is_cut_at_the_time_limit_without_a_st
     assert time.monotonic() - started < 3
     assert result.stop_reason == "time_limit" and not result.complete
     assert [f for f in result.findings if f.kind == "step-timeout"] == []  # a budget, not a bug
+    # but the result says in whose code the limit landed, and where
+    # after A's write and B's read, or as stateful search's graph walk counts: B's own steps
+    assert result.stopped_in.startswith("thread B's code after ") and line("spin") in result.stopped_in
+    assert ("after its step 1," if strategy == "stateful" else "after step 2,") in result.stopped_in
+    assert result.stopped_in in result.incomplete_reason and "--step-timeout" in result.render()
 
 
 def test_a_step_that_never_yields_before_its_first_step_is_cut_at_the_time_limit_too():
     def spins_at_once():
-        while True:
+        while True:  # @early
             pass
         yield read("x")
 
@@ -363,6 +368,7 @@ def test_a_step_that_never_yields_before_its_first_step_is_cut_at_the_time_limit
     assert time.monotonic() - started < 2
     assert result.findings == [] and result.stop_reason == "time_limit"  # a budget, not a bug
     assert not result.complete
+    assert result.stopped_in.startswith("thread A's code before its first step, at ") and line("early") in result.stopped_in
     execution = replay(result.scenario, [], extend=True, step_timeout=0.2)
     assert execution.status == "hung" and execution.findings[0].kind == "step-timeout"
 

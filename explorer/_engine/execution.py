@@ -89,6 +89,7 @@ class Execution:
         "returns",
         "spawner",
         "status",
+        "stopped_in",
         "syncs",
         "threads",
         "values",
@@ -108,6 +109,7 @@ class Execution:
         self.enders: list = []
         self.compared: Sequence[tuple] = ()  # the previous execution's events, checked against
         self.agreed = 0  # how many leading events are known equal to those (the detectors resume there)
+        self.stopped_in: str | None = None  # the thread's code the time limit or Ctrl-C stopped (_stopped)
 
     def run(self, choose: Callable[[list[int]], int], max_steps: int = UNLIMITED,
             previous: Sequence[tuple] = (), locate: bool = False, repeat: int = 0) -> str:
@@ -366,7 +368,8 @@ class Execution:
                 if self.daemons and self._only_daemons_left():
                     break
                 continue
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as stop:  # the time limit or Ctrl-C, in the thread's own code
+                self._stopped(i, stop)
                 raise
             except BaseException as exc:  # SystemExit and GeneratorExit too: findings, not crashes
                 misused = self.misused.get(i)
@@ -503,7 +506,11 @@ class Execution:
 
     def _begin(self, i: int, factory) -> bool:
         """Run thread ``i``'s body to its first step; False when that ended the run."""
-        outcome, gen, payload = start(factory)
+        try:
+            outcome, gen, payload = start(factory)
+        except KeyboardInterrupt as stop:
+            self._stopped(i, stop)
+            raise
         self.gens[i] = gen
         if outcome is RETURNED:
             self.returns[i] = payload
@@ -692,6 +699,14 @@ class Execution:
                             f"delegate to one generator object, so each resumes the other's; make a new "
                             f"one in each thread (yield from {code.co_name}(...))")
         return ""
+
+    def _stopped(self, i: int, stop: KeyboardInterrupt) -> None:
+        """Note where the time limit or Ctrl-C stopped the run, when it landed in thread
+        ``i``'s own code (between two of its steps) rather than in explorer's: the result
+        says so (``ExplorationResult.stopped_in``)."""
+        where = exception_location(stop)
+        if where is not None:
+            self.stopped_in = f"thread {self._name(i)}'s code {self._when()}, at {where}"
 
     def _timed_out(self, i: int, exc: StepTimeout) -> None:
         where = exception_location(exc)

@@ -41,7 +41,7 @@ from threading import get_ident
 from ..objects.lock import RELEASE_UNLOCKED, RELEASE_UNOWNED, LockDeclaration
 from ..outcomes import outcome_key
 from ..steps import Acquire, Read, Release, Write
-from .driver import abandon, location
+from .driver import abandon, exception_location, location
 from .fingerprint_set import FingerprintSet
 from .fingerprints import Unstable, digest
 from .frames import MOVING, Opaque, frame_key, token, value_token
@@ -93,6 +93,7 @@ class ModelGraph:
                 declaration.__class__ is LockDeclaration for declaration in program.declarations.values()):
             raise Unsupported
         self.program = program
+        self.stopped_in: str | None = None  # the thread's code the time limit or Ctrl-C stopped (_learn)
         self.k = len(program.factories)
         self.var_index = {var: n for n, var in enumerate(program.var_names)}
         self.initial = tuple(program.initial.values())
@@ -375,7 +376,11 @@ class ModelGraph:
             step = gen.send(value)
         except StopIteration as stop:
             nxt = self._local(thread, None, None, ordinal + 1, (), stop.value)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:  # the time limit or Ctrl-C, in the thread's own code
+            where = exception_location(stop)
+            if where is not None:
+                self.stopped_in = (f"thread {self.program.thread_names[thread]}'s code after its step {ordinal + 1}, "
+                                   f"at {where}")
             raise
         except BaseException:  # an exception is a finding: the engine words it
             _close(gen)

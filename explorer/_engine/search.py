@@ -122,6 +122,7 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
     pruned = 0
     sliced = False
     pressed = ctrl_c_flag()
+    run = None
     try:
         while True:
             if pressed[0]:  # pressed, and swallowed by a thread's code (watchdog.ctrl_c_noted)
@@ -234,8 +235,10 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
             run.release()
     except TimeLimitReached:
         stop_reason = "time_limit"
+        tally.stopped_in = _stopped_in(run, strategy)
     except KeyboardInterrupt:
         stop_reason = "interrupted"
+        tally.stopped_in = _stopped_in(run, strategy)
     except StepTimeout:  # the watchdog's interrupt landed just after the stuck step moved on
         stop_reason = "step_timeout"
     racing.settle()  # the race counts it owes the runs that shared a pair (RacePairs.since)
@@ -251,6 +254,12 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
             "seats": seats,
             "figures": measured_figures(strategy, groups, program.thread_names, seats, tally) if figures else {},
             "sliced": sliced}
+
+
+def _stopped_in(run: Execution | None, strategy) -> str | None:
+    """The thread's code the time limit or Ctrl-C landed in, if it landed in one: the
+    execution's, or a graph walk's (stateful search runs code outside executions too)."""
+    return getattr(run, "stopped_in", None) or getattr(getattr(strategy, "graph", None), "stopped_in", None)
 
 
 def measured_figures(strategy, groups: tuple, names: tuple[str, ...], seats: tuple, tally: Tally) -> dict:
@@ -362,6 +371,7 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
         lock_order=tuple(sorted(lock_order, key=repr)),
         strategy_reason=about["covered"],
         pruned=tally.pruned,
+        stopped_in=tally.stopped_in if stop_reason in ("time_limit", "interrupted") else None,
         **about["figures"],
     )
 

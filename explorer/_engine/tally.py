@@ -30,7 +30,7 @@ class Tally:
     :func:`better`)."""
 
     __slots__ = ("counts", "edge_cap", "edge_sets", "edge_witness", "executions", "first", "found",
-                 "outcome_counts", "pruned", "steps", "stop_reason", "witnesses")
+                 "outcome_counts", "pruned", "steps", "stop_reason", "stopped_in", "witnesses")
 
     def __init__(self, edge_cap: int | None = None) -> None:
         self.counts = {COMPLETED: 0, DEADLOCKED: 0, FAILED: 0, TRUNCATED: 0, DIVERGED: 0, HUNG: 0}
@@ -45,6 +45,7 @@ class Tally:
         self.pruned = 0
         self.first: list = []  # the first execution's events: what later runs were checked against
         self.stop_reason: str | None = None
+        self.stopped_in: str | None = None  # the thread's code the stop landed in (Execution.stopped_in)
 
     def merge(self, later: Tally) -> None:
         """Add ``later``'s executions, explored after this tally's."""
@@ -58,6 +59,7 @@ class Tally:
         self.steps += later.steps
         self.pruned += later.pruned
         self.stop_reason = later.stop_reason
+        self.stopped_in = later.stopped_in
         outcome_counts, witnesses = self.outcome_counts, self.witnesses
         for key, count in later.outcome_counts.items():
             theirs = later.witnesses[key]
