@@ -107,14 +107,13 @@ class _FromScratch:
     def __init__(self, detect):
         self.detect, self.events = detect, []
         self.noted = []  # what the search keeps beside each pair (RacePairs.noted): nothing is shared
-        # so every pair is counted as it is seen, none lazily (RacePairs.marks)
-        self.calls, self.starts, self.marks, self.high = 0, [], [], -1
+        # so every pair is counted as it is seen, none lazily (RacePairs.batches)
+        self.calls, self.batches, self.high = 0, [], -1
 
     def of(self, events, _agreed, *k):
         self.events = events
         self.noted.clear()
-        self.starts.clear()
-        self.marks.clear()
+        self.batches.clear()
         return self.detect(events, *k)
 
     def settle(self):
@@ -135,12 +134,12 @@ class _FromScratch:
                 next(n for n, thread in accesses if thread == second))
 
 
-def explored_from_scratch(scenario, strategy):
+def explored_from_scratch(scenario, strategy, **options):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(search_module, "LostUpdateKeys", lambda: _FromScratch(lost_update_keys))
         patch.setattr(search_module, "RacePairs", lambda _k: _FromScratch(race_pairs))
         patch.setattr(search_module, "LockOrderEdges", lambda: _FromScratch(lock_order_edges))
-        return explore(scenario, strategy=strategy)
+        return explore(scenario, strategy=strategy, **options)
 
 
 def shown(result):
@@ -177,7 +176,7 @@ def first_x_then_own(first, own):
 def test_a_race_every_run_shares_with_the_last_is_counted_once_per_run(strategy):
     """A's write of x and B's read of x race in every run; the rest is each thread's own
     writes, so most runs share the racing pair with the run before and have more
-    preemptions than its witness: it is counted lazily (RacePairs.marks), and must still
+    preemptions than its witness: it is counted lazily (RacePairs.batches), and must still
     count every run that shows it. The pair in one order is one key; the threads have
     the same shape, so each order is in half the runs."""
     scenario = Scenario("race, then own writes", variables={"x": 0, "a": 0, "b": 0},
@@ -187,6 +186,40 @@ def test_a_race_every_run_shares_with_the_last_is_counted_once_per_run(strategy)
     assert 2 * race.occurrences == resumed.executions
     assert strategy != "exhaustive" or resumed.executions == comb(8, 4)
     assert shown(resumed) == shown(explored_from_scratch(scenario, strategy))
+
+
+@pytest.mark.parametrize("strategy", ["exhaustive", "dpor", "bounded"])
+def test_a_run_the_time_limit_passes_before_its_races_are_noted_counts_for_none_of_them(strategy, monkeypatch):
+    """Its pairs shared with the run before are counted lazily: they must not be counted
+    for it when the time limit stops the noting (as from scratch, none of its pairs is)."""
+    scenario = Scenario("adding twice", variables={"x": 0},
+                        threads={"A": adding(2), "B": adding(2)})
+    note = search_module._note_races
+
+    def explored(explore_it):
+        calls = [0]
+
+        def noting(found, run, k, passed, racing, reorder=None):
+            calls[0] += 1
+            if calls[0] == 3:
+                passed[0] = True  # the limit passes between the run's end and its noting
+            return note(found, run, k, passed, racing, reorder)
+
+        monkeypatch.setattr(search_module, "_note_races", noting)
+        return explore_it()
+
+    cut = explored(lambda: explore(scenario, strategy=strategy, time_limit=60))
+    scratch = explored(lambda: explored_from_scratch(scenario, strategy, time_limit=60))
+    assert cut.stop_reason == "time_limit" and cut.executions == 3
+    assert shown(cut) == shown(scratch)
+
+
+def adding(times):
+    def body():
+        for _ in range(times):
+            value = yield read("x")
+            yield write("x", value + 1)
+    return body
 
 
 def dpor_analysing_from_scratch(scenario, **options):

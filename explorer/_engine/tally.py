@@ -375,6 +375,8 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
     more, has one."""
     events = run.events
     pairs = racing.of(events, _agreed(run, racing.events), k)
+    if passed[0]:  # past the time limit: this run counts for none of its pairs
+        raise TimeLimitReached
     racing.calls = calls = racing.calls + 1  # the pairs shared with the last call are counted for it lazily
     if not pairs:
         return
@@ -383,37 +385,27 @@ def _note_races(found: dict, run: Execution, k: int, passed: list, racing: RaceP
     note = noted.append
     known = len(noted)
     if len(pairs) > known:  # the pairs noted from here on are counted for this call as they come
-        racing.starts.append(known)
-        racing.marks.append(calls)
+        racing.batches.append((known, calls))
     preemptions = run.preemptions
     memo = [None, None]  # the run's schedule and its Precedence, made when a pair is ranked
     # racing.high >= every witness's preemptions in noted (_SERIAL for a serial one): where
     # this run has more, it ranks below all of them, and they are only counted
     if known and racing.high >= preemptions:
-        # this run may rank above some witness: every shared pair is looked at, and counted
-        # now with what it is owed (so the batches' marks become this call)
+        # this run may rank above some witness: every shared pair is looked at (counted
+        # lazily all the same: RacePairs.batches)
         racing.high = _SERIAL  # till this call is through
         bound = preemptions - 1
-        starts, marks = racing.starts, racing.marks
-        batches = len(marks) - (len(pairs) > known)  # the batches of the shared pairs
-        for batch in range(batches):
+        for first in range(0, known, CHECK_EVERY):
             if passed[0]:
-                marks[:batch] = [calls] * batch  # those paid so far are counted up to this call
                 raise TimeLimitReached
-            owed = calls - marks[batch]
-            for number in range(starts[batch], starts[batch + 1] if batch + 1 < batches else known):
-                entry = noted[number]
-                entry[2] += owed
-                best = entry[3]
+            for number in range(first, min(first + CHECK_EVERY, known)):
+                best = noted[number][3]
                 if best[1] < preemptions and not best[0]:
                     continue  # its witness has at most preemptions - 1: the bound's start
-                best = _ranked(found, run, racing, pairs[number], entry, reorder, memo)[3]
+                best = _ranked(found, run, racing, pairs[number], noted[number], reorder, memo)[3]
                 high = _SERIAL if best[0] else best[1]
                 if high > bound:
                     bound = high
-        del starts[1:batches]
-        del marks[1:batches]
-        marks[0] = calls
     else:
         bound = racing.high if known else -1
         racing.high = _SERIAL

@@ -192,14 +192,13 @@ class RacePairs:
     True
     """
 
-    __slots__ = ("calls", "channels", "clocks", "counts", "events", "found", "high", "history", "k", "marks",
-                 "noted", "ordinals", "saved", "starts")
+    __slots__ = ("batches", "calls", "channels", "clocks", "counts", "events", "found", "high", "history", "k",
+                 "noted", "ordinals", "saved")
 
     def __init__(self, k: int) -> None:
         self.calls = 0
         self.noted: list = []
-        self.starts: list[int] = []
-        self.marks: list[int] = []
+        self.batches: list[tuple[int, int]] = []
         self._start(k)
 
     def _start(self, k: int) -> None:
@@ -218,13 +217,14 @@ class RacePairs:
         # entries, so that a pair the last run showed too is not looked up again)
         self.noted: list = []
         # The caller's counts of the pairs it has seen are kept lazily, so that a pair a call
-        # shares with the last costs it nothing. It counts ``calls``; the entries it notes in
-        # one call, ``noted[starts[i]:starts[i + 1]]``, have been counted up to call
-        # ``marks[i]``, and every later call shared them: each is owed ``calls - marks[i]``,
-        # added when it is dropped or when :meth:`settle` is called. ``high`` bounds the
-        # preemptions of the witnesses kept for all of ``noted`` from above (``tally._note_races``).
-        self.starts: list[int] = []
-        self.marks: list[int] = []
+        # shares with the last costs it nothing. It counts ``calls``; a batch ``(start,
+        # mark)`` says that the entries it noted from ``noted[start]`` up to the next batch's
+        # start were counted up to call ``mark``, and every later call shared them: each is
+        # owed ``calls - mark``, added when it is dropped or when :meth:`settle` is called
+        # (one list of pairs, each added in one step: a Ctrl-C cannot part a start from its
+        # mark). ``high`` bounds the preemptions of the witnesses kept for all of ``noted``
+        # from above (``tally._note_races``).
+        self.batches: list[tuple[int, int]] = []
         self.high: float = -1
         self.counts: list[int] = []  # per position analysed, how many pairs were found before it
         self.saved: dict[int, list] = {}  # position of a step on an object -> what it changed, as it was
@@ -349,34 +349,32 @@ class RacePairs:
                     else:
                         target[:] = before
         cut = counts[agreed]
-        if self.starts:  # pairs noted by a caller, owed counts perhaps
+        if self.batches:  # pairs noted by a caller, owed counts perhaps
             self._pay_from(cut)
         del self.found[cut:]
         del self.noted[cut:]
         del counts[agreed:]
 
     def settle(self) -> None:
-        """Add to each noted entry's count the calls it is owed (see ``marks``): before
+        """Add to each noted entry's count the calls it is owed (see ``batches``): before
         anyone reads the counts."""
         self._pay_from(0)
         if self.noted:
-            self.starts.append(0)
-            self.marks.append(self.calls)
+            self.batches.append((0, self.calls))
 
     def _pay_from(self, cut: int) -> None:
         """Pay what ``noted[cut:]`` is owed, and forget the calls it was counted up to."""
-        noted, starts, marks, calls = self.noted, self.starts, self.marks, self.calls
+        noted, batches, calls = self.noted, self.batches, self.calls
         end = len(noted)
-        while starts:
-            start = starts[-1]
-            owed = calls - marks[-1]
-            if owed:
+        while batches:
+            start, mark = batches[-1]
+            if mark != calls:
+                owed = calls - mark
                 for position in range(max(cut, start), end):
                     noted[position][2] += owed
             if start < cut:
                 break
-            starts.pop()
-            marks.pop()
+            batches.pop()
             end = start
 
     def around(self, key: tuple) -> tuple[int, int]:
