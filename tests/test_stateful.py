@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from explorer import Event, Scenario, acquire, explore, read, release, replay, update, write
+from explorer import Event, Scenario, acquire, explore, read, release, replay, spawn, update, write
 from explorer._engine import search as search_module
 from explorer._engine.model_graph import ModelGraph
 from explorer._engine.program import Program
@@ -768,3 +768,22 @@ def test_a_race_whose_steps_race_on_other_lines_in_another_run_is_still_shown_on
     assert len(expected) == 5
     for options in ({}, {"symmetry": False, "exact_states": True}):
         assert races(explore(scenario, strategy="stateful", **options)) == expected, options
+
+
+def test_a_state_budget_that_stops_before_a_spawn_leaves_no_serial_baseline_and_no_internal_error():
+    """The serial orders are made of the threads the search met; a run of them may start
+    one it never met (A1, after a budget of one state): then there is no baseline."""
+    def a1():
+        yield read("x")
+
+    def a():
+        yield read("x")
+        yield spawn("A1", a1)
+
+    def reads():
+        yield read("x")
+
+    scenario = Scenario("spawns later", variables={"x": 0}, threads={"A": a, "B": reads, "C": reads, "D": reads})
+    result = explore(scenario, strategy="stateful", max_states=1)
+    assert not result.complete and result.findings == []
+    assert explore(scenario, strategy="stateful").complete

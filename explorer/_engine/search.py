@@ -33,7 +33,7 @@ from ..results import ExplorationResult
 from ..settings import Settings
 from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
-from ..strategies.serial import Serial
+from ..strategies.serial import Serial, Unordered
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Events, Execution, clipped
 from .hunger import AT_LEAST
 from .linearize import fewest_preemptions
@@ -545,7 +545,10 @@ def serial_outcomes(program: Program, max_steps: int) -> set[tuple] | None:
         strategy = Serial(order)
         strategy.begin()
         run = Execution(program)
-        status = run.run(strategy.choose, max_steps)
+        try:
+            status = run.run(strategy.choose, max_steps)
+        except Unordered:  # it starts threads the search never met: no baseline
+            return None
         if status is HUNG:
             return None
         if status is COMPLETED:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+class Unordered(Exception):  # noqa: N818 - a signal: no serial order covers this run
+    """Only threads outside the order can run: threads started during the run, which
+    a search cut short (a state budget) had not met when the orders were made."""
+
+
 class Serial:
     """One execution that runs the first thread of ``order`` that can run, at every step.
 
@@ -26,7 +31,7 @@ class Serial:
         for thread in self.order:
             if thread in enabled:
                 return thread
-        raise AssertionError("[explorer internal bug] choose() was called with no thread of the order enabled")
+        raise Unordered
 
     def end(self) -> None:
         pass
