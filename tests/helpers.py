@@ -215,6 +215,15 @@ def adds_one():
     yield write("total", seen + 1)
 
 
+def adds(times):
+    """A thread body that adds one to x ``times`` times, a read and then a write each."""
+    def body():
+        for _ in range(times):
+            value = yield read("x")
+            yield write("x", value + 1)
+    return body
+
+
 HANDED = {
     "spawn an object": ({"main": _spawns_an_account, "other": adds_one}, {}, {1, 2, 3}),
     "spawn a list changed later": ({"main": _spawns_a_list_then_changes_it, "other": adds_one}, {}, {1, 2, 3}),

@@ -37,6 +37,7 @@ from explorer import (
 )
 from explorer._engine.frames import frame_key
 
+from .helpers import adds as counter
 from .helpers import examples
 from .test_stateful import assert_same_findings, explored, races
 
@@ -403,14 +404,6 @@ def test_threads_holding_mutable_locals_fall_back_and_still_agree():
     scenario = Scenario("mutable", variables={"x": 0, "y": 0},
                         threads={"C": collector, "B1": bump, "B2": bump})
     same_verdicts(scenario)
-
-
-def counter(n):
-    def run():
-        for _ in range(n):
-            value = yield read("x")
-            yield write("x", value + 1)
-    return run
 
 
 def test_frame_states_and_symmetry_fold_the_three_thread_counter_by_orders_of_magnitude():

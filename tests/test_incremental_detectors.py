@@ -20,6 +20,8 @@ from explorer.testing import strategies as xst
 from explorer.testing.strategies import StraightLine
 from scenarios import abba, counter, dining_philosophers, fake_database
 
+from .helpers import adds
+
 QUICK = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 THREADS = 3
@@ -193,7 +195,7 @@ def test_a_run_the_time_limit_passes_before_its_races_are_noted_counts_for_none_
     """Its pairs shared with the run before are counted lazily: they must not be counted
     for it when the time limit stops the noting (as from scratch, none of its pairs is)."""
     scenario = Scenario("adding twice", variables={"x": 0},
-                        threads={"A": adding(2), "B": adding(2)})
+                        threads={"A": adds(2), "B": adds(2)})
     note = search_module._note_races
 
     def explored(explore_it):
@@ -212,14 +214,6 @@ def test_a_run_the_time_limit_passes_before_its_races_are_noted_counts_for_none_
     scratch = explored(lambda: explored_from_scratch(scenario, strategy, time_limit=60))
     assert cut.stop_reason == "time_limit" and cut.executions == 3
     assert shown(cut) == shown(scratch)
-
-
-def adding(times):
-    def body():
-        for _ in range(times):
-            value = yield read("x")
-            yield write("x", value + 1)
-    return body
 
 
 def dpor_analysing_from_scratch(scenario, **options):

@@ -18,7 +18,7 @@ from explorer.strategies.dpor import DPOR
 from explorer.strategies.exhaustive import Exhaustive
 from explorer.testing import strategies as xst
 
-from .helpers import examples
+from .helpers import adds, examples
 
 
 def said(result) -> dict:
@@ -33,14 +33,6 @@ def explored_on_the_general_path(scenario, **options):
         patch.delattr(DepthFirst, "repeats")
         patch.delattr(DPOR, "repeats")
         return explore(scenario, **options)
-
-
-def adds(times):
-    def body():
-        for _ in range(times):
-            value = yield read("x")
-            yield write("x", value + 1)
-    return body
 
 
 @settings(deadline=None, database=None, max_examples=examples(80), suppress_health_check=[HealthCheck.too_slow])
