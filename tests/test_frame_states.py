@@ -774,6 +774,112 @@ def test_children_appending_to_a_list_their_parent_made_keep_both_orders():
     assert {outcome["main"] for outcome in result.outcomes} == {(1, 2), (2, 1)}
 
 
+def test_a_child_that_writes_its_parents_list_only_before_the_branch_still_parts_the_parents_states():
+    # R holds main's list only while the later runs replay their prefix, where no key is
+    # asked for: the runs that branch after R is done must still key main by the whole run
+    from explorer import spawn
+
+    def writer():
+        yield write("x", -1)
+
+    def reader(log):
+        log.append((yield read("x")))
+
+    def parent():
+        log = []
+        yield spawn("W", writer)
+        yield spawn("R", reader, log)
+        yield write("x", 1)
+        yield join("W")
+        yield join("R")
+        return tuple(log)
+
+    result = same_verdicts(Scenario("list read before the branch", variables={"x": 0}, threads={"main": parent}))
+    assert {outcome["main"] for outcome in result.outcomes} == {(-1,), (0,), (1,)}
+
+
+def test_plain_threads_that_store_into_main_s_list_before_the_branch_keep_every_value():
+    import explorer
+
+    class Shared:
+        def __init__(self):
+            self.x = 0
+
+    def main():
+        shared = Shared()
+        results = [None, None]
+
+        def writer():
+            shared.x = -1
+
+        def reader():
+            results[1] = shared.x
+
+        threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+        for thread in threads:
+            thread.start()
+        shared.x = 1
+        for thread in threads:
+            thread.join()
+        return tuple(results)
+
+    result = same_verdicts(explorer.program("plain list read before the branch", main, track=[Shared]))
+    assert {outcome["main"] for outcome in result.outcomes} == {(None, -1), (None, 0), (None, 1)}
+
+
+#: A child's steps: read x or y (its value goes into the list the parent handed it) or write one.
+child_steps = st.lists(st.tuples(st.sampled_from(["read", "write"]), st.sampled_from(["x", "y"]), st.integers(0, 2)),
+                       min_size=1, max_size=2)
+
+
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(child_steps, min_size=1, max_size=2), child_steps, st.booleans(), st.booleans())
+def test_children_sharing_their_parents_list_get_exhaustives_verdicts(children, parent_steps, join_first, locked):
+    # each child adds what it reads to the parent's list, under a lock (the reductions see
+    # only steps: two appends no step orders would be a race they cannot see, docs/strategies.md)
+    # or, for one child alone, with nothing to order its appends but the parent's join;
+    # the parent steps on after the spawns, joins before its own steps or after, and returns the list
+    from explorer import spawn
+
+    if not locked:
+        children = children[:1]
+
+    def child(log, steps):
+        for kind, var, value in steps:
+            if kind == "write":
+                yield write(var, value)
+            elif locked:
+                seen = yield read(var)
+                yield acquire("l")
+                log.append(seen)
+                yield release("l")
+            else:
+                log.append((yield read(var)))
+
+    def parent():
+        log = []
+        for n, steps in enumerate(children):
+            yield spawn(f"c{n}", child, log, steps)
+        if join_first or not locked:
+            for n in range(len(children)):
+                yield join(f"c{n}")
+        for kind, var, value in parent_steps:
+            if kind == "write":
+                yield write(var, value)
+            else:
+                seen = yield read(var)
+                yield acquire("l")
+                log.append(("main", seen))
+                yield release("l")
+        if not (join_first or not locked):
+            for n in range(len(children)):
+                yield join(f"c{n}")
+        return tuple(log)
+
+    same_verdicts(Scenario("children share a list", variables={"x": 0, "y": 0}, locks=["l"],
+                           threads={"main": parent}))
+
+
 def test_plain_threads_appending_to_one_list_under_a_lock_keep_both_orders():
     import explorer
 

@@ -85,7 +85,7 @@ class StateKeys:
     """
 
     __slots__ = ("access_lists", "channel_bits", "everything", "frames", "groups", "histories", "initial", "k",
-                 "lost", "var_index")
+                 "lost", "opaque_at", "var_index")
 
     def __init__(self, program: Program, *, frames: bool = True, symmetry: bool = False) -> None:
         self.frames = frames  # read running threads' states from their frames where that is sound
@@ -103,6 +103,10 @@ class StateKeys:
         self.initial = [_initial(value) for value in program.initial.values()]
         self.histories: dict = {}  # (parent id, value sent as held) -> id; 0 is the empty history
         self.everything: dict = {}  # (parent id, thread, value sent as held) -> id: the whole run's history
+        # the whole run's history id -> the threads whose frames could not be read by value at
+        # some point of that run so far (a bitmask): a later run that replays the same prefix
+        # asks for no key there, and reads no frame, but its threads held what they held then
+        self.opaque_at: dict = {}
 
     def note_lost(self, keys) -> None:
         """The search noted these lost-update keys, ``("lost-update", variable, a, b)``, and
@@ -200,6 +204,8 @@ class _Tracker:
             else:
                 value = returns[i]
                 threads.append((FINISHED, value, value.__class__))
+        if self.opaque or self.keys.opaque_at:
+            self._note_opaque(events)
         if opaque and self.opaque & (self.opaque - 1):
             # Two threads or more whose frames hold what cannot be read by value (a list, an
             # instance) may hold the same one, and change it between their steps (a list the
@@ -248,9 +254,14 @@ class _Tracker:
 
     def _whole(self, events: list[tuple]) -> object:
         """The id of the run's history so far: every step's thread and the value it was
-        sent, in order, interned as histories are (worked out only for a run that needs it)."""
+        sent, in order, interned as histories are (worked out only for a run that needs it).
+        On the way, the threads found opaque at each point passed (:meth:`_note_opaque`)
+        join :attr:`opaque`."""
         everything, (done, node) = self.keys.everything, self.everything
+        opaque_at = self.keys.opaque_at
         for position in range(done, len(events)):
+            if opaque_at:
+                self.opaque |= opaque_at.get(node, 0)
             thread, _step, value, _enabled = events[position]
             entry = (node, thread, held(value))
             try:
@@ -259,9 +270,23 @@ class _Tracker:
                     known = everything[entry] = len(everything) + 1
             except Exception:  # a value that cannot be hashed or compared: a history like no other
                 known = object()
+                # the points past it are no other run's: what their threads held is unknown
+                self.opaque |= (1 << len(self.run.pending)) - 1
             node = known
         self.everything = (len(events), node)
         return node
+
+    def _note_opaque(self, events: list[tuple]) -> None:
+        """Take on the threads an earlier run found opaque along this run's prefix (where
+        this run asked for no key), and note this point's for the runs that replay it.
+        Without it, a thread that held a shared list only in the prefix (a child handed
+        its parent's list, done before the prefix ends) would leave the other's history
+        key blind to what it did to that list."""
+        node = self._whole(events)
+        opaque_at = self.keys.opaque_at
+        self.opaque |= opaque_at.get(node, 0)
+        if self.opaque and node.__class__ is int:
+            opaque_at[node] = self.opaque
 
     def _frame_state(self, i: int, step: object) -> Hashable | None:
         """Thread ``i``'s state read from its generator's frames (:mod:`.frames`), with its
