@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import _thread
 import _threading_local
+import ast
+import functools
+import os
 import queue
 import threading
 import time
+import types
 
 from ..errors import ScenarioError
 from . import clock, events, locks, queues, threads
 
-__all__ = ["plan_module_globals", "rebind_module_globals"]
+__all__ = ["filled", "plan_module_globals", "reached_globals", "rebind_module_globals"]
 
 _LOCK_TYPE = type(threading.Lock())
 _LOCAL = _thread._local  # threading.local, which a run patches
@@ -47,16 +51,21 @@ def _replacements() -> dict[int, object]:
 _REFUSED = (threading.Condition, threading.Semaphore, threading.Barrier, queue.Queue)
 
 
-def plan_module_globals(modules, refuse: bool = True) -> list[tuple]:
+def plan_module_globals(modules, refuse: bool = True, reached: set | None = None) -> list[tuple]:
     """What each run does to the program's modules: ``(module, name, stand_in)`` for a name
     bound to a patched function or class, ``(module, name, kind)`` with kind ``"Lock"``,
     ``"RLock"`` or ``"Event"`` for an object made at import. Made once per search;
     raises ScenarioError for an object made at import that cannot stand in fresh (with
-    ``refuse``: the program's own modules; other modules of the user's are left alone)."""
+    ``refuse``: the program's own modules; other modules of the user's are left alone),
+    and that the program's code may reach (``reached``: :func:`reached_globals`; None:
+    any)."""
     replacements = _replacements()
     plan = []
     for module in modules:
         for name, value in list(vars(module).items()):
+            if refuse and reached is not None and (module.__name__, name) not in reached \
+                    and isinstance(value, (_LOCAL, _threading_local.local, *_REFUSED)):
+                continue  # another program's object: this one never names it
             stand_in = replacements.get(id(value))
             if stand_in is not None:
                 plan.append((module, name, stand_in))
@@ -66,25 +75,140 @@ def plan_module_globals(modules, refuse: bool = True) -> list[tuple]:
                 reentrant = kind is not _LOCK_TYPE
                 if _held(value):
                     raise ScenarioError(
-                        f"{module.__name__}.{name} is a {'RLock' if reentrant else 'Lock'} made at import and "
+                        f"{_shown(module, name)} is a {'RLock' if reentrant else 'Lock'} made at import and "
                         f"held now; every run starts from it, so it must be free when the exploration starts")
                 plan.append((module, name, "RLock" if reentrant else "Lock"))
             elif kind is threading.Event:
                 if value.is_set():
-                    raise ScenarioError(f"{module.__name__}.{name} is an Event made at import and set now; "
+                    raise ScenarioError(f"{_shown(module, name)} is an Event made at import and set now; "
                                         f"every run starts from it, so it must be clear when the exploration starts")
                 plan.append((module, name, "Event"))
             elif refuse and isinstance(value, (_LOCAL, _threading_local.local)):
                 raise ScenarioError(
-                    f"{module.__name__}.{name} is a threading.local() made at import: threading.local is not "
+                    f"{_shown(module, name)} is a threading.local() made at import: threading.local is not "
                     f"modelled yet (a program's threads share one OS thread, so its values would be shared "
                     f"between them, silently); keep per-thread values in locals or arguments")
             elif refuse and isinstance(value, _REFUSED):
                 raise ScenarioError(
-                    f"{module.__name__}.{name} is a {kind.__name__} made at import, before the exploration: every "
+                    f"{_shown(module, name)} is a {kind.__name__} made at import, before the exploration: every "
                     f"run would share it and its state. Make it inside the program (in main, or in the "
                     f"__init__ of a tracked class)")
     return plan
+
+
+#: Names through which code reaches a module's globals without naming them: where the
+#: program's code uses one, every global of its modules counts as reached.
+_DYNAMIC = frozenset({"globals", "vars", "getattr", "eval", "exec", "__import__", "import_module", "modules",
+                      "__dict__"})
+
+
+def reached_globals(roots, modules) -> set | None:
+    """``(module name, global name)`` of each global of ``modules`` that the code of
+    ``roots`` (functions and classes) may reach: the names its code objects load, followed
+    through the functions and classes of those modules they name (their bases, methods,
+    properties, defaults, closures and class attributes) and the code nested in them. None
+    where the code may reach globals without naming them (``globals()``, ``getattr``, a
+    module of the program named as an object): then every global counts."""
+    own = {module.__name__: vars(module) for module in modules}
+    reached: set = set()
+    seen: set = set()  # ids of everything taken, objects held by defaults and class attributes too
+    codes = []
+
+    def take(thing) -> bool:
+        """Queue what ``thing`` runs; False where it is one of the program's modules."""
+        if id(thing) in seen:
+            return True
+        seen.add(id(thing))
+        if type(thing) is type(threading):
+            return thing.__name__ not in own
+        parts = []
+        if isinstance(thing, type):
+            for klass in thing.__mro__:
+                if klass.__module__ in own:
+                    parts += vars(klass).values()
+        elif isinstance(thing, property):
+            parts = [thing.fget, thing.fset, thing.fdel]
+        elif isinstance(thing, (list, tuple, set, frozenset)):
+            parts = list(thing)  # a table of handlers, a list of workers
+        elif isinstance(thing, dict):
+            parts = [*thing.keys(), *thing.values()]
+        elif isinstance(thing, types.FunctionType):
+            parts = [getattr(thing, "__wrapped__", None)]
+            if thing.__module__ in own:
+                codes.append((thing.__module__, thing.__code__))
+                parts += [*(thing.__defaults__ or ()), *(thing.__kwdefaults__ or {}).values(),
+                          *(cell.cell_contents for cell in thing.__closure__ or () if filled(cell))]
+        elif isinstance(thing, (types.MethodType, staticmethod, classmethod, functools.partial)):
+            parts = [getattr(thing, "__func__", None) or getattr(thing, "func", None),
+                     *getattr(thing, "args", ()), *(getattr(thing, "keywords", None) or {}).values()]
+        elif type(thing).__module__ in own:  # an instance made at import: its class and what it holds
+            parts = [type(thing), *_attributes(thing)]
+        return all(part is None or take(part) for part in parts)
+
+    for root in roots:
+        if root is not None and not take(root):
+            return None
+    while codes:
+        module, code = codes.pop()
+        names = own[module]
+        for name in code.co_names:
+            if name in _DYNAMIC:
+                return None
+            if name in names:
+                reached.add((module, name))
+                if not take(names[name]):
+                    return None
+        for const in code.co_consts:
+            if hasattr(const, "co_names"):
+                codes.append((module, const))
+    # an object a default, a closure or a class attribute holds is reached whatever its name
+    reached.update((module, name) for module, names in own.items() for name, value in names.items()
+                   if id(value) in seen)
+    return reached
+
+
+def _attributes(thing) -> list:
+    """What an instance holds in its ``__dict__`` (none where it has no plain one)."""
+    try:
+        return list(vars(thing).values())
+    except TypeError:  # __slots__, or no __dict__
+        return [getattr(thing, name, None) for klass in type(thing).__mro__
+                for name in getattr(klass, "__slots__", ()) if isinstance(name, str)]
+
+
+def filled(cell) -> bool:
+    """Whether a closure's cell holds a value (an empty one raises when read)."""
+    try:
+        cell.cell_contents  # noqa: B018 - an empty cell raises
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(module, name: str) -> str:
+    """A module's global as its author knows it: the global's name and where it is assigned
+    (the file and line), not the name under which explorer's loader imported the file."""
+    path = getattr(module, "__file__", None)
+    if not path or not os.path.isfile(path):
+        return f"{module.__name__}.{name}"
+    line = _assigned_at(path, name)
+    return f"global {name} ({os.path.basename(path)}{'' if line is None else f':{line}'})"
+
+
+def _assigned_at(path: str, name: str) -> int | None:
+    """The line of the first module-level assignment to ``name`` in the file, if it reads."""
+    try:
+        with open(path, encoding="utf-8") as source:
+            tree = ast.parse(source.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        for target in targets:
+            if any(isinstance(part, ast.Name) and part.id == name for part in ast.walk(target)):
+                return node.lineno
+    return None
 
 
 def rebind_module_globals(runtime, plan: list[tuple], patches) -> None:

@@ -20,7 +20,7 @@ from ..errors import NondeterminismError
 from ..objects.base import HIDDEN
 from . import barriers, clock, conditions, events, executor, locks, queues, semaphores, threads
 from .freezing import Named, ObjectName, freeze
-from .modules import plan_module_globals, rebind_module_globals
+from .modules import filled, plan_module_globals, reached_globals, rebind_module_globals
 from .patches import Patches
 from .runtime import ThreadGreenlet
 from .threads import Handle
@@ -45,7 +45,7 @@ def _reachable_instances(config, tracked: tuple) -> dict[int, object]:
     for fn in functions:
         fn = getattr(fn, "__func__", getattr(fn, "func", fn))
         places.append([cell.cell_contents for cell in getattr(fn, "__closure__", None) or ()
-                       if _filled(cell)])
+                       if filled(cell)])
         places.append(getattr(fn, "__defaults__", None) or ())
         places.append(getattr(getattr(fn, "__self__", None), "__dict__", {}).values())
     found = {}
@@ -97,14 +97,6 @@ def _own(obj: object, attr: str) -> bool:
                 return False
             return True
     return False
-
-
-def _filled(cell) -> bool:
-    try:
-        cell.cell_contents  # noqa: B018 - an empty cell raises
-    except ValueError:
-        return False
-    return True
 
 
 def active() -> PlainRuntime:
@@ -220,7 +212,10 @@ class PlainRuntime:
             self._patches = Patches()
             if self._plan is None:
                 own = self.config.modules
-                self._plan = plan_module_globals(own) + plan_module_globals(_user_modules(own), refuse=False)
+                config = self.config
+                roots = (config.main, config.setup, *(config.threads or {}).values(), config.check, *config.track)
+                self._plan = (plan_module_globals(own, reached=reached_globals(roots, own))
+                              + plan_module_globals(_user_modules(own), refuse=False))
             rebind_module_globals(self, self._plan, self._patches)
         except BaseException:
             self._close()
