@@ -1,5 +1,7 @@
 """Each detector on positive and negative scenarios."""
 
+from pathlib import Path
+
 import pytest
 
 from explorer import Scenario, acquire, explore, read, release, replay, write
@@ -116,13 +118,15 @@ def test_a_check_on_outcomes_sees_return_values_and_assertion_messages():
     assert violation.occurrences == 4
 
 
-def test_an_invariant_that_raises_is_reported_as_its_own_error():
+def test_an_invariant_that_raises_is_reported_as_its_own_error_at_its_own_line():
     def broken(state):
-        return state["missing"] == 1
+        return state["missing"] == 1  # @broken
 
     scenario = Scenario("broken", variables={"x": 0}, threads={"A": counter.increment}, invariant=broken)
     (finding,) = [f for f in explore(scenario).findings if f.kind == "invariant"]
-    assert "raised KeyError" in finding.message
+    (line,) = [n for n, text in enumerate(Path(__file__).read_text().splitlines(), 1) if text.endswith("# @broken")]
+    assert f"invariant broken raised KeyError: 'missing' at tests/test_detectors.py:{line} on x=1" in finding.message
+    assert finding.message.endswith("(a fault in the invariant itself, not in the threads)")
 
 
 def test_an_invariant_must_be_callable():

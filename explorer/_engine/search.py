@@ -34,6 +34,7 @@ from ..settings import Settings
 from ..strategies.base import Abandon
 from ..strategies.schedule import FollowSchedule
 from ..strategies.serial import Serial, Unordered
+from .driver import exception_location
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Events, Execution, clipped
 from .hunger import AT_LEAST
 from .linearize import fewest_preemptions
@@ -526,11 +527,11 @@ def outcome_findings(program: Program, keys: list[tuple], max_steps: int) -> lis
             found += nonserializable_outcomes(keys, serial, program.var_names, program.thread_names)
     if scenario.invariant is not None:
         found += invariant_violations("invariant", scenario.invariant, keys,
-                                      lambda key: State._from(program.var_names, key[0]))
+                                      lambda key: State._from(program.var_names, key[0]), exception_location)
     if scenario.check is not None:
         found += invariant_violations("check", scenario.check, keys,
                                       lambda key: Outcome._of(State._from(program.var_names, key[0]),
-                                                              program.thread_names, key[1]))
+                                                              program.thread_names, key[1]), exception_location)
     return found
 
 
