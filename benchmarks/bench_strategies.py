@@ -18,6 +18,7 @@ executions, and their steps are not counted in steps/s.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from math import factorial
@@ -120,4 +121,6 @@ def main(quick: bool) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main("--quick" in sys.argv))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the small rows only (seconds)")
+    sys.exit(main(parser.parse_args().quick))

@@ -8,7 +8,9 @@ import json
 import os
 import re
 import shlex
+import signal
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +36,7 @@ examples:
   explorer run scenarios/ --json - -q        the JSON alone on standard output (text on stderr)
   explorer run scenarios/abba.py --graph g/  also write state and lock-order graphs (DOT, GraphML, SVG)
   explorer run scenarios/counter.py --save-trace t/   write each finding's trace to a file
-  explorer replay scenarios/counter.py --trace t/lost-update-0.json   show a saved trace step by step
+  explorer replay scenarios/counter.py --trace t/lost-update-0-lost-update.json   a saved trace, step by step
   explorer replay scenarios/counter.py::lost_update --schedule A,B,B,A   run one schedule step by step
   explorer list scenarios/                   one line per scenario
   explorer crosscheck scenarios/counter.py   run on real threads and compare with the model
@@ -48,8 +50,9 @@ exit status: 0 every scenario passed, 1 some scenario failed (an Expect that doe
 hold, or an error finding where nothing is expected), 2 a file or scenario could not be
 used or an output not written, 3 nothing failed but some exploration was INCOMPLETE (a
 budget, bound or sample: the absence of bugs is not proven), 5 nothing collected (no
-scenario, or none -k selects), 130 interrupted by Ctrl-C (the partial result is printed
-first, marked INCOMPLETE). --json - and --report - write to standard output. A progress
+scenario, or none -k selects) or nothing checked (no thread took a step), 130 interrupted
+by Ctrl-C or 143 stopped by SIGTERM (the partial result is printed first, marked
+INCOMPLETE). --json - or --report - writes to standard output (one of them). A progress
 line shows on a terminal, never on a pipe; colour too, unless NO_COLOR is set. Loading a
 scenario file runs its Python code.
 """
@@ -63,16 +66,48 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is shown escaped
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    with _sigterm_as_ctrl_c():
+        try:
+            status = _main(argv, so_far)
+        except BrokenPipeError:
+            # Python would complain again when flushing stdout at exit; point it at nothing.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return so_far.on_broken_pipe()
+        except KeyboardInterrupt:  # outside an exploration (loading files, writing them): nothing partial to show
+            print(f"\nexplorer: {_STOPPED_BY[0]}", file=sys.stderr)
+            status = 130
+    return 143 if status == 130 and _STOPPED_BY[0] != _CTRL_C else status
+
+
+_CTRL_C = "interrupted (Ctrl-C)"
+#: What stopped the run: Ctrl-C, or SIGTERM (a CI job's timeout, ``kill``), which stops it alike.
+_STOPPED_BY = [_CTRL_C]
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c():
+    """SIGTERM stops the run as Ctrl-C does: the exploration under way ends, its partial
+    result is printed and marked incomplete, the workers stop, and the status is 143
+    (128 + SIGTERM) instead of Python dying silently. On the main thread only."""
+    _STOPPED_BY[0] = _CTRL_C
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        _STOPPED_BY[0] = "stopped (SIGTERM)"
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)  # what Ctrl-C does now: note it, raise KeyboardInterrupt
+        else:  # Ctrl-C ignored (a background job): SIGTERM still stops
+            raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, stop)
     try:
-        return _main(argv, so_far)
-    except BrokenPipeError:
-        # Python would complain again when flushing stdout at exit; point it at nothing.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return so_far.on_broken_pipe()
-    except KeyboardInterrupt:  # outside an exploration (loading files, writing them): nothing partial to show
-        print("\nexplorer: interrupted (Ctrl-C)", file=sys.stderr)
-        return 130
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 class _Status:
@@ -114,12 +149,12 @@ def _parser() -> argparse.ArgumentParser:
                           "the first to finish gives the result), bounded (at most --preemptions), "
                           "random or pct (seeded samples; 1,000 executions unless --max-executions)")
     run.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random and pct strategies")
-    run.add_argument("--preemptions", type=int, default=None, metavar="K",
+    run.add_argument("--preemptions", type=_whole(0), default=None, metavar="K",
                      help="the bound of the bounded strategy (2)")
-    run.add_argument("--depth", type=int, default=None, metavar="D", help="the bug depth pct aims at (3)")
+    run.add_argument("--depth", type=_whole(1), default=None, metavar="D", help="the bug depth pct aims at (3)")
     run.add_argument("--no-symmetry", dest="symmetry", action="store_const", const=False, default=None,
                      help="stateful: keep threads built alike apart (symmetry reduction is on by default)")
-    run.add_argument("--max-states", type=int, default=None, metavar="N",
+    run.add_argument("--max-states", type=_whole(1), default=None, metavar="N",
                      help="stateful: stop after storing this many states (the result says INCOMPLETE)")
     run.add_argument("--exact-states", action="store_const", const=True, default=None,
                      help="stateful: store whole state keys, not 64-bit fingerprints")
@@ -130,14 +165,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="where -j's workers run: processes of this machine (the default) or Ray")
     run.add_argument("--address", default=None, metavar="ADDRESS",
                      help="the Ray cluster for --backend ray ('auto', 'ray://head:10001'); none: a local one")
-    run.add_argument("--max-executions", type=int, default=None, metavar="N",
+    run.add_argument("--max-executions", type=_whole(1), default=None, metavar="N",
                      help="stop each exploration after this many executions (the result says INCOMPLETE)")
-    run.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
+    run.add_argument("--max-steps", type=_whole(1), default=DEFAULT_MAX_STEPS, metavar="N",
                      help=f"steps one execution may take before it counts as endless (default "
                           f"{DEFAULT_MAX_STEPS:,})")
-    run.add_argument("--time-limit", type=float, default=None, metavar="SECONDS", help="seconds per scenario")
-    run.add_argument("--step-timeout", type=float, default=DEFAULT_STEP_TIMEOUT, metavar="SECONDS",
-                     help="seconds one step's code may run before it counts as hung (default 10)")
+    run.add_argument("--time-limit", type=_seconds(), default=None, metavar="SECONDS", help="seconds per scenario")
+    run.add_argument("--step-timeout", type=_seconds(off=True), default=DEFAULT_STEP_TIMEOUT, metavar="SECONDS",
+                     help="seconds one step's code may run before it counts as hung (default 10; 'none': "
+                          "no watchdog, a step may run for ever)")
     run.add_argument("-q", "--quiet", action="store_true", help="one line per finding, no traces")
     run.add_argument("-v", "--verbose", action="store_true",
                      help="also print every outcome with its return values")
@@ -181,11 +217,14 @@ def _parser() -> argparse.ArgumentParser:
     given.add_argument("--schedule", metavar="A,B,...",
                        help="the schedule: the thread to run at each step, separated by commas; "
                             "NAME*N for N steps of one thread in a row (A*200,B,A)")
+    again.add_argument("--extend", action="store_true",
+                       help="finish a schedule that stops while threads can still run, without further "
+                            "preemptions (the last thread runs on while it can)")
     again.add_argument("--finding", default=None, metavar="N|KIND",
                        help="in a result file: the finding's position or kind (default: the only one)")
     again.add_argument("-k", dest="select", metavar="EXPRESSION", help="the scenario -k selects (" + _K_HELP
                        + ")")
-    again.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
+    again.add_argument("--max-steps", type=_whole(1), default=DEFAULT_MAX_STEPS, metavar="N",
                        help=f"steps the execution may take before it counts as endless, as "
                             f"'explorer run --max-steps' took it (default {DEFAULT_MAX_STEPS:,})")
     check = commands.add_parser(
@@ -197,15 +236,15 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     check.add_argument("-k", dest="select", metavar="EXPRESSION", help=_K_HELP)
-    check.add_argument("--runs", type=int, default=1000, metavar="N", help="runs per scenario (default 1000)")
-    check.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+    check.add_argument("--runs", type=_whole(1), default=1000, metavar="N", help="runs per scenario (default 1000)")
+    check.add_argument("--time-limit", type=_seconds(), default=None, metavar="SECONDS",
                        help="seconds per scenario, exploration and runs together (an exploration cut short "
                             "judges nothing it did not reach)")
-    check.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, metavar="N",
+    check.add_argument("--max-steps", type=_whole(1), default=DEFAULT_MAX_STEPS, metavar="N",
                        help=f"steps one execution may take, explored or real (default {DEFAULT_MAX_STEPS:,})")
     check.add_argument("--seed", type=int, default=0, metavar="N",
                        help="seed of the random pauses between steps")
-    check.add_argument("--timeout", type=float, default=2.0, metavar="SECONDS",
+    check.add_argument("--timeout", type=_seconds(), default=2.0, metavar="SECONDS",
                        help="seconds without progress before a run is given up (default 2)")
     check.add_argument("--json", dest="json_file", metavar="FILE",
                        help="also write the tables as JSON to FILE")
@@ -259,9 +298,9 @@ def _main(argv: list[str] | None, so_far: _Status) -> int:
     unwritten: list[str] = []  # one line per file that could not be written, said at the end
     if args.json_file == "-":  # standard output carries the JSON alone; the text goes to stderr
         with contextlib.redirect_stdout(sys.stderr):
-            status, results = _run(args, chosen, status, so_far, unwritten)
+            status, results = _run(args, chosen, status, so_far, unwritten, len(failures))
     else:
-        status, results = _run(args, chosen, status, so_far, unwritten)
+        status, results = _run(args, chosen, status, so_far, unwritten, len(failures))
     if args.json_file:
         from .json_format import result_to_dict
 
@@ -318,10 +357,13 @@ def _picked(item, named: dict[str, set[str]], matches) -> bool:
     return matches is None or matches([f"{file}::{attribute}", scenario.name])
 
 
-def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tuple[int, list]:
-    """``explorer run``: explore each scenario, print it, judge it; then the closing line."""
+def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str], unloaded: int = 0) -> tuple[int, list]:
+    """``explorer run``: explore each scenario, print it, judge it; then the closing line
+    (``unloaded``: how many files could not be loaded, said there too)."""
     paint = _painter(args.color, sys.stdout)
     results, verdicts = [], []
+    unseen = 0  # untracked shared state the plain programs' looks found: warnings of their own
+    slugs: set = set()  # the names --graph and --save-trace files took in this run
     started = time.perf_counter()
     for file, attribute, scenario in chosen:
         print(f"{file}::{attribute}")
@@ -335,15 +377,17 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tu
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
             status = so_far.status = 2
+            verdicts.append(UNUSABLE)
             continue
         finally:
             if bar is not None:
                 bar.clear()
         verdict, line = _judge(result, ignore_expect=args.ignore_expect)
-        if verdict == "failed" and so_far.status in (0, EXIT_INCOMPLETE):
-            so_far.status = 1
-        elif verdict == "incomplete" and so_far.status == 0:
-            so_far.status = EXIT_INCOMPLETE
+        if verdict == "passed" and result.complete and not result.steps and not result.findings:
+            verdict, line = EMPTY, (line + "\n" if line else "") + (
+                "  checked nothing: no thread took a step (each returned before its first yield), so no "
+                "interleaving was explored")
+        so_far.status = _worst(so_far.status, verdict)  # before the printing, which a closed pipe stops
         hint = _command_hint(file, attribute, args.max_steps)
         print(paint(render_result(result, traces=not args.quiet, hint=hint)))
         if args.verbose:
@@ -353,13 +397,20 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tu
         if line:
             print(paint(line))
         if getattr(scenario, "plain", None) is not None:
-            _show_untracked(scenario, result, full=args.untracked)
+            blind = _show_untracked(scenario, result, full=args.untracked)
+            unseen += blind
+            if blind and verdict == "passed":
+                # shared state the search never stepped on: what it proves leaves that out
+                verdict = "incomplete"
+                print(paint(f"  INCOMPLETE: {blind} untracked shared object{'' if blind == 1 else 's'} above: "
+                            f"no interleaving of {'its' if blind == 1 else 'their'} reads and writes was explored"))
+        so_far.status = _worst(so_far.status, verdict)
         results.append(result)
         verdicts.append(verdict)
-        unwritten += _write_artifacts(args, result)
+        unwritten += _write_artifacts(args, result, file, attribute, slugs)
         print()
         if result.stop_reason == "interrupted":
-            print("explorer: interrupted (Ctrl-C); the result above is partial, and no further "
+            print(f"explorer: {_STOPPED_BY[0]}; the result above is partial, and no further "
                   "scenario was explored", file=sys.stderr)
             status = so_far.status = 130
             break
@@ -370,10 +421,56 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str]) -> tu
         if not failed and args.report_file != "-":
             print(f"report: {Path(args.report_file)}")
         unwritten += failed
-    print(paint(_closing_line(results, verdicts, time.perf_counter() - started)))
-    if status == 0 and "failed" in verdicts:
-        status = 1
-    return (3 if status == 0 and "incomplete" in verdicts else status), results
+    print(paint(_closing_line(results, verdicts, time.perf_counter() - started, unseen, unloaded)))
+    for verdict in verdicts:
+        status = _worst(status, verdict)
+    return status, results
+
+
+#: The verdict of a scenario that checked nothing: its threads took no step.
+EMPTY = "checked nothing"
+#: The verdict of a scenario explore() refused (its error came first, on standard error).
+UNUSABLE = "unusable"
+
+
+def _worst(status: int, verdict: str) -> int:
+    """The exit status so far, after a scenario judged ``verdict``: a failure (1) over an
+    incomplete exploration (3) over one that checked nothing (5) over a pass (0); an
+    unusable file or scenario (2) or Ctrl-C (130) stays."""
+    rank = {0: 0, EXIT_NOTHING_COLLECTED: 1, EXIT_INCOMPLETE: 2, 1: 3}
+    wanted = {"failed": 1, "incomplete": EXIT_INCOMPLETE, EMPTY: EXIT_NOTHING_COLLECTED}.get(verdict, 0)
+    if status in rank and rank[wanted] > rank[status]:
+        return wanted
+    return status
+
+
+def _whole(least: int):
+    """An option's type: a whole number of at least ``least``."""
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < least:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {least}, got {text!r}")
+        return value
+    return whole
+
+
+def _seconds(off: bool = False):
+    """An option's type: seconds, a finite number above 0 (``off``: or 'none', no limit)."""
+    def seconds(text: str) -> float | None:
+        if off and text.lower() in ("none", "off"):
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if value is None or not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a number of seconds above 0{', or none' if off else ''}, "
+                                             f"got {text!r}")
+        return value
+    return seconds
 
 
 def _workers(text: str) -> int | str:
@@ -399,13 +496,12 @@ def _check_options(parser: argparse.ArgumentParser, args) -> None:
     for flag, (name, strategies) in owners.items():
         if getattr(args, name) is not None and args.strategy not in strategies:
             parser.error(f"{flag} is an option of --strategy {' or '.join(strategies)}, not {args.strategy}")
-    for flag, name, least in (("--max-states", "max_states", 1), ("--preemptions", "preemptions", 0),
-                              ("--depth", "depth", 1)):
-        value = getattr(args, name)
-        if value is not None and value < least:
-            parser.error(f"{flag} takes a whole number >= {least}, got {value}")
     if args.address is not None and args.backend != "ray":
         parser.error("--address names a Ray cluster: it goes with --backend ray")
+    if args.backend != "processes" and args.workers == 1:
+        parser.error(f"--backend {args.backend} runs -j's workers: give -j N (2 or more) or -j auto")
+    if args.json_file == "-" and args.report_file == "-":
+        parser.error("--json - and --report - would both write to standard output: send one to a file")
     if args.workers != 1 and args.strategy == "auto":
         parser.error("--strategy auto takes its turns in one process: with -j, choose --strategy dpor or stateful")
     why = None if args.workers == "auto" else too_many_workers(args.workers, args.backend)
@@ -419,7 +515,7 @@ QUICK_UNTRACKED_RUNS = 3
 QUICK_UNTRACKED_SECONDS = 2.0
 
 
-def _show_untracked(scenario, result, full: bool) -> None:
+def _show_untracked(scenario, result, full: bool) -> int:
     """Shared state several threads write that the exploration did not see: with
     ``--untracked`` the full check, listed under its heading; otherwise a quick look,
     shown only when it finds some, as warnings (a global counter's race is no step), or
@@ -434,13 +530,13 @@ def _show_untracked(scenario, result, full: bool) -> None:
         print("  untracked shared state: " + ("none seen" if not blind else ""))
         for entry in blind:
             print(f"    {entry}")
-        return
+        return len(blind)
     if result.stop_reason not in (None, "max_executions"):
-        return
+        return 0
     try:
         blind, stop_reason = look(scenario, QUICK_UNTRACKED_RUNS, 0, QUICK_UNTRACKED_SECONDS)
     except ExplorerError:
-        return  # the exploration above said what is wrong with the scenario
+        return 0  # the exploration above said what is wrong with the scenario
     if stop_reason == "interrupted":
         raise KeyboardInterrupt
     if not blind and stop_reason == "time_limit":
@@ -452,6 +548,7 @@ def _show_untracked(scenario, result, full: bool) -> None:
         print(f"  WARNING [untracked] {entry.kind} {name} is written by {', '.join(entry.threads)} (first at "
               f"{entry.location}) but not tracked, so no interleaving of its reads and writes was explored: "
               f"{entry.fix} (--untracked: the full check)")
+    return len(blind)
 
 
 def _stateful_options(args) -> dict:
@@ -470,21 +567,33 @@ def _judge(result, *, ignore_expect: bool) -> tuple[str, str]:
         if any(f.severity == "error" for f in result.findings):
             return "failed", ""
         return ("passed" if result.complete else "incomplete"), ""
-    problems = replace(expect, complete=False).problems(result)
+    if expect.complete and not result.complete:
+        # what a search cut short has not reached yet is no failure: it may lie past the cut
+        # (an Expect(complete=False) accepts a partial result: it must show what it names)
+        problems = expect.surprises(result)
+        if not problems:
+            unshown = expect.unshown(result)
+            later = f" (not shown yet: {', '.join(unshown)})" if unshown else ""
+            return "incomplete", f"  expect: holds so far{later}, but the exploration was INCOMPLETE"
+    else:
+        problems = expect.problems(result)
     if problems:
         return "failed", "  expect: FAILS: " + "; ".join(problems)
-    if expect.complete and not result.complete:
-        return "incomplete", "  expect: holds so far, but the exploration was INCOMPLETE"
     shown = ", ".join(sorted({f.kind for f in result.findings})) or "no finding"
     return "passed", f"  expect: holds ({shown}, as the scenario states)"
 
 
-def _closing_line(results, verdicts: list[str], seconds: float) -> str:
-    """pytest's last line: scenarios by verdict, findings by severity, time."""
-    counts = [f"{verdicts.count(v)} {v}" for v in ("failed", "passed", "incomplete") if v in verdicts]
+def _closing_line(results, verdicts: list[str], seconds: float, untracked: int = 0, unloaded: int = 0) -> str:
+    """pytest's last line: scenarios by verdict, findings by severity (``untracked``: the
+    warnings the looks for untracked shared state printed), time; and the files that could
+    not be loaded (``unloaded``), whose errors came first."""
+    counts = [f"{verdicts.count(v)} {v}" for v in ("failed", "passed", "incomplete", EMPTY, UNUSABLE)
+              if v in verdicts]
+    if unloaded:
+        counts.append(f"{unloaded} file{'' if unloaded == 1 else 's'} could not be loaded")
     findings = [f for r in results for f in r.findings]
     errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
+    warnings = len(findings) - errors + untracked
     scenarios = f"{len(verdicts)} scenario{'' if len(verdicts) == 1 else 's'}"
     text = (f"{scenarios}: {', '.join(counts) or 'none run'}; "
             f"findings: {errors} error{'' if errors == 1 else 's'}, {warnings} warning"
@@ -547,15 +656,22 @@ class _ProgressBar:
             sys.stderr.flush()
 
 
-def _write_artifacts(args, result) -> list[str]:
+def _write_artifacts(args, result, file, attribute: str, slugs: set) -> list[str]:
     """The per-scenario files --graph and --save-trace ask for; returns one line per file
-    that could not be written (the run goes on with the next scenario)."""
+    that could not be written (the run goes on with the next scenario). Files are named
+    after the scenario's title; a title another scenario of this run took (``slugs``)
+    gets its file and name added, so that no file overwrites another."""
     from .errors import GraphTooLarge
     from .export import write_graph
     from .json_format import trace_to_json
 
     failed: list[str] = []
-    slug = "".join(c if c.isalnum() else "-" for c in result.scenario.name).strip("-") or "scenario"
+    slug = _slug(result.scenario.name) or "scenario"
+    if slug in slugs:
+        slug = _slug(f"{slug}-{Path(file).stem}-{attribute}")
+        while slug in slugs:
+            slug += "-again"
+    slugs.add(slug)
     if args.graph_dir:
         folder = Path(args.graph_dir)
         written = bool(result.lock_order)  # and the states, unless their graph is too large
@@ -582,7 +698,7 @@ def _write_artifacts(args, result) -> list[str]:
     if args.trace_dir:
         for number, finding in enumerate(result.findings):
             path = Path(args.trace_dir) / f"{slug}-{number}-{finding.kind}.json"
-            text = trace_to_json(finding.trace, scenario=result.scenario) + "\n"
+            text = trace_to_json(finding.trace, scenario=result.scenario, source=f"{file}::{attribute}") + "\n"
             failure = _saved("--save-trace", path, lambda path=path, text=text: _write_text(path, text))
             if failure:
                 failed += failure
@@ -591,8 +707,13 @@ def _write_artifacts(args, result) -> list[str]:
     return failed
 
 
-def _one_result(run: dict, select: str | None, where: str) -> dict:
-    """From an ``explorer run --json`` file, the result -k names, or the only one with findings."""
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text).strip("-")
+
+
+def _one_result(run: dict, select: str | None, where: str, chosen=()) -> dict:
+    """From an ``explorer run --json`` file, the result of the one scenario ``FILE::NAME``
+    or -k picked (``chosen``), else the one -k names, else the only one with findings."""
     from .errors import InvalidArgument
 
     results = run.get("results")
@@ -606,13 +727,16 @@ def _one_result(run: dict, select: str | None, where: str) -> dict:
             raise InvalidArgument(f"{where}: field 'results[{position}].scenario.name' must be the scenario's "
                                   f"name (a string)")
         names.append(name)
-    if select:
+    picked = []
+    if len({item[2].name for item in chosen}) == 1:  # FILE::NAME, or -k on FILE::NAME, picked one
+        picked = [r for r, name in zip(results, names) if name == chosen[0][2].name]
+    if not picked and select:
         matches = keyword_matcher(select)
         picked = [r for r, name in zip(results, names) if matches([name])]
-    else:
+    elif not picked:
         picked = [r for r in results if r.get("findings")]
     if len(picked) != 1:
-        raise InvalidArgument(f"{where}: the file holds the results of {names}; name one with -k")
+        raise InvalidArgument(f"{where}: the file holds the results of {names}; name one with FILE::NAME or -k")
     return picked[0]
 
 
@@ -624,6 +748,8 @@ def _schedule_of(text: str, max_steps: int) -> tuple[str, ...] | str:
     """``--schedule``'s threads: names separated by commas, ``NAME*N`` for N in a row; or,
     for a schedule longer than ``max_steps`` (no run takes more), what is wrong with it."""
     names: list[str] = []
+    if not text.strip():
+        return ()  # no step: a run that fails before its first (a thread raises at its start)
     for item in text.split(","):
         item = item.strip()
         repeated = _REPEATED.fullmatch(item)
@@ -658,7 +784,7 @@ def _replay(args, chosen, status: int) -> int:
             return picked
         (file, attribute, scenario), trace = picked
     try:
-        execution = replay(scenario, trace, max_steps=args.max_steps)
+        execution = replay(scenario, trace, max_steps=args.max_steps, extend=args.extend)
     except ExplorerError as exc:
         print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
         return 2
@@ -688,7 +814,7 @@ def _saved_trace(args, chosen):
     try:
         recorded = read_json_file(args.trace)
         if isinstance(recorded, dict) and recorded.get("format") == "explorer-run":
-            recorded = _one_result(recorded, args.select, f"result file {args.trace!r}")
+            recorded = _one_result(recorded, args.select, f"result file {args.trace!r}", chosen)
         trace = load_trace(recorded, finding=finding)
     except (OSError, ValueError) as exc:  # ExplorerErrors are ValueErrors too
         print(f"explorer: {args.trace}: {exc}", file=sys.stderr)
@@ -696,12 +822,23 @@ def _saved_trace(args, chosen):
     name = recorded.get("scenario")
     name = name.get("name") if isinstance(name, dict) else name
     candidates = [item for item in chosen if args.select or item[2].name == name]
+    source = recorded.get("source")
+    if len(candidates) > 1 and isinstance(source, str):  # scenarios titled alike: the one it came from
+        file, _, attribute = source.rpartition("::")
+        candidates = [item for item in candidates if item[1] == attribute and _same_file(item[0], file)]
     if len(candidates) != 1:
         names = [item[2].name for item in chosen]
         print(f"explorer: the trace is of scenario {name!r}; found {len(candidates)} matching scenarios "
               f"among {names} (use -k to pick one)", file=sys.stderr)
         return 2
     return candidates[0], trace
+
+
+def _same_file(one, other: str) -> bool:
+    try:
+        return Path(one).resolve() == Path(other).resolve()
+    except OSError:
+        return str(one) == other
 
 
 def _other_steps(saved, replayed) -> str | None:

@@ -86,32 +86,63 @@ class Expect:
         problems = []
         if self.complete and not result.complete:
             problems.append(f"exploration was incomplete ({result.incomplete_reason}), so nothing is proved")
+        return problems + self._differences(result, missing=True)
+
+    def surprises(self, result: Judged) -> list[str]:
+        """What ``result`` shows that this expectation rules out (a final state or a kind of
+        finding it does not name, a deadlock where it says none): what no further
+        exploration can undo, so a failure even for a result cut short, whose missing
+        parts (:meth:`unshown`) may only lie past the cut."""
+        return self._differences(result, missing=False)
+
+    def _differences(self, result: Judged, missing: bool) -> list[str]:
+        """:meth:`problems` but for completeness; with ``missing`` False, only what was
+        shown and not expected."""
+        problems = []
         if self.outcomes is not None:
             wanted = {_text(o) for o in self.outcomes}
             got = {_text(state) for state in result.final_states}
-            if wanted != got:
-                parts = []
-                if got - wanted:
-                    parts.append(f"unexpected {', '.join(sorted(got - wanted))}")
-                if wanted - got:
-                    parts.append(f"never reached {', '.join(sorted(wanted - got))}")
+            parts = []
+            if got - wanted:
+                parts.append(f"unexpected {', '.join(sorted(got - wanted))}")
+            if wanted - got and missing:
+                parts.append(f"never reached {', '.join(sorted(wanted - got))}")
+            if parts:
                 problems.append(f"final states: {'; '.join(parts)}")
         if self.findings is not None:
             got_kinds = {f.kind for f in result.findings}
-            if got_kinds != self.findings:
-                if not self.findings:
-                    problems.append(f"findings: expected none, found {', '.join(sorted(got_kinds))}")
-                else:
-                    parts = []
-                    if got_kinds - self.findings:
-                        parts.append(f"unexpected {', '.join(sorted(got_kinds - self.findings))}")
-                    if self.findings - got_kinds:
-                        parts.append(f"missing {', '.join(sorted(self.findings - got_kinds))}")
+            if got_kinds and not self.findings:
+                problems.append(f"findings: expected none, found {', '.join(sorted(got_kinds))}")
+            else:
+                parts = []
+                if got_kinds - self.findings:
+                    parts.append(f"unexpected {', '.join(sorted(got_kinds - self.findings))}")
+                if self.findings - got_kinds and missing:
+                    parts.append(f"missing {', '.join(sorted(self.findings - got_kinds))}")
+                if parts:
                     problems.append(f"findings: {'; '.join(parts)}")
         if self.deadlock is not None and bool(result.deadlocks) != self.deadlock:
-            problems.append("expected a deadlock, but no execution deadlocks" if self.deadlock
-                            else f"expected no deadlock, but {result.deadlocked} executions deadlock")
+            if not self.deadlock:
+                problems.append(f"expected no deadlock, but {result.deadlocked} executions deadlock")
+            elif missing:
+                problems.append("expected a deadlock, but no execution deadlocks")
         return problems
+
+    def unshown(self, result: Judged) -> list[str]:
+        """What this expectation names that ``result``, cut short, has not shown yet (final
+        states, kinds of finding, a deadlock): they may lie past the cut. Empty for a
+        complete result, which :meth:`problems` judges in full."""
+        if result.complete:
+            return []
+        unshown = []
+        if self.outcomes is not None:
+            got = {_text(state) for state in result.final_states}
+            unshown += [f"final state {text}" for text in sorted({_text(o) for o in self.outcomes} - got)]
+        if self.findings is not None:
+            unshown += sorted(self.findings - {f.kind for f in result.findings})
+        if self.deadlock and not result.deadlocks and "deadlock" not in unshown:
+            unshown.append("deadlock")
+        return unshown
 
 
 def _text(state: Mapping) -> str:

@@ -414,11 +414,13 @@ def _trace(data: Any, where: str, prefix: str) -> Trace:
     )
 
 
-def trace_to_json(trace: Trace, *, scenario: Scenario | str | None = None, indent: int | None = 2) -> str:
+def trace_to_json(trace: Trace, *, scenario: Scenario | str | None = None, indent: int | None = 2,
+                  source: str | None = None) -> str:
     """A standalone trace file: ``{"format": "explorer-trace", "version": 1, "scenario": name, "trace": ...}``.
 
     ``scenario`` (a Scenario or its name) is recorded so a reader knows what the
-    trace replays; :func:`load_trace` reads the file back.
+    trace replays; ``source``, where given (``FILE::NAME``, as ``explorer run --save-trace``
+    records it), tells apart scenarios titled alike. :func:`load_trace` reads the file back.
     """
     if isinstance(scenario, Scenario):
         scenario = scenario.name
@@ -432,6 +434,8 @@ def trace_to_json(trace: Trace, *, scenario: Scenario | str | None = None, inden
         "scenario": scenario,
         "trace": trace_to_dict(trace),
     }
+    if source is not None:
+        document["source"] = source
     return _dumps(document, indent)
 
 
@@ -481,7 +485,8 @@ def _pick(findings: list, finding: int | str | None, where: str) -> int:
         if not findings:
             raise InvalidArgument(f"{where}: the result has no findings, so it holds no trace to load")
         raise InvalidArgument(f"{where}: the result has {len(findings)} findings ({listing}); "
-                              f"say which trace to load with finding=<position> or finding=<kind>")
+                              f"say which trace to load with finding=<position> or finding=<kind> "
+                              f"(--finding N or --finding KIND)")
     if type(finding) is int:
         if not 0 <= finding < len(findings):
             raise InvalidArgument(f"{where}: finding={finding} is out of range; the result has "

@@ -14,6 +14,10 @@ from .scenario import Scenario
 __all__ = ["LoadFailure", "load_scenarios", "nothing_collected"]
 
 
+class NotPython(Exception):
+    """A file named on the command line that is not Python source."""
+
+
 @dataclass(frozen=True)
 class LoadFailure:
     """A file that could not be imported, and why."""
@@ -22,6 +26,8 @@ class LoadFailure:
     error: BaseException
 
     def __str__(self) -> str:
+        if isinstance(self.error, NotPython):
+            return f"{self.path}: cannot load: {self.error}"
         line = _failing_line(self.path, self.error)
         at = f" (at {self.path}:{line})" if line is not None else ""
         return f"{self.path}: cannot load: {type(self.error).__name__}: {text_of(self.error)}{at}"
@@ -55,6 +61,9 @@ def load_scenarios(paths: list[str | Path], *, notes: list[str] | None = None,
         if not file.is_file():
             failures.append(LoadFailure(file, OSError(f"{_kind(file)}, not a regular file: not opened")))
             continue
+        if file.suffix != ".py":
+            failures.append(LoadFailure(file, NotPython("not a Python file: scenarios are loaded from .py files")))
+            continue
         try:
             module = _import(file)
         except KeyboardInterrupt:
@@ -72,10 +81,10 @@ def nothing_collected(paths: list[str | Path], found: list, failures: list, sele
     """One line saying why no scenario was collected from ``paths``, and how to fix it."""
     shown = ", ".join(map(str, paths))
     if found and select:
-        names = sorted({item[2].name for item in found})
-        listed = ", ".join(map(repr, names[:10])) + (", ..." if len(names) > 10 else "")
-        return (f"no scenario name contains {select!r}; the {len(names)} scenarios found in {shown} are "
-                f"{listed} (-k matches part of a name, ignoring case)")
+        names = [f"{file}::{attribute}" for file, attribute, _scenario in found]
+        listed = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        return (f"no scenario matches -k {select!r}; the {len(names)} scenarios found in {shown} are "
+                f"{listed} (-k matches words of FILE::NAME or of a scenario's name, ignoring case)")
     files = _python_files(paths, [])
     if not files:
         return f"nothing collected: no Python file (.py) in {shown}"
@@ -202,6 +211,8 @@ def _kind(path: Path) -> str:
 
 
 def _python_files(paths: list[str | Path], notes: list[str]) -> list[Path]:
+    """The files to load, in the order given; a file named twice (or inside a folder named
+    too) once, as pytest collects it once."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -214,7 +225,17 @@ def _python_files(paths: list[str | Path], notes: list[str]) -> list[Path]:
             files.append(path)
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
-    return files
+    seen: set = set()
+    once = []
+    for file in files:
+        try:
+            key = file.resolve()
+        except OSError:
+            key = file
+        if key not in seen:
+            seen.add(key)
+            once.append(file)
+    return once
 
 
 def _import(file: Path):

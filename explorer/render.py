@@ -181,6 +181,10 @@ def render_result(result: ExplorationResult, *, traces: bool = True, hint=replay
             lines.append("  a step's code that never yields (a loop with no step in it, a sleep, a real "
                          "lock) is a step-timeout finding, with its line, once step_timeout is shorter "
                          "than time_limit (--step-timeout SECONDS)")
+        elif result.stop_reason == "time_limit" and not result.executions:
+            # no strategy helps a search that never finished a run: more time does
+            lines.append("  the time limit came before the first execution ended: give the search more time "
+                         "(time_limit, --time-limit SECONDS)")
         elif cut and result.truncated:  # no strategy shortens a run; a smaller budget of steps does
             lines.append(f"  {result.truncated} runs went on to max_steps={result.max_steps:,} (a loop that "
                          f"polls, or one without end: see the max-steps finding); such runs cost as much "

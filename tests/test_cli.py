@@ -214,8 +214,15 @@ def test_a_polling_loops_replay_line_counts_its_repeats_and_keeps_the_runs_max_s
     (["--max-states", "5"], "--max-states is an option of --strategy stateful or auto, not dpor"),
     (["--no-symmetry", "--strategy", "bounded"], "--no-symmetry is an option of --strategy stateful or auto, not bounded"),
     (["--preemptions", "3"], "--preemptions is an option of --strategy bounded, not dpor"),
-    (["--strategy", "stateful", "--max-states", "0"], "--max-states takes a whole number >= 1, got 0"),
-    (["--strategy", "pct", "--depth", "0"], "--depth takes a whole number >= 1, got 0"),
+    (["--strategy", "stateful", "--max-states", "0"], "--max-states: expected a whole number of at least 1, got '0'"),
+    (["--strategy", "pct", "--depth", "0"], "--depth: expected a whole number of at least 1, got '0'"),
+    (["--max-executions", "0"], "--max-executions: expected a whole number of at least 1, got '0'"),
+    (["--max-steps", "-3"], "--max-steps: expected a whole number of at least 1, got '-3'"),
+    (["--time-limit", "nan"], "--time-limit: expected a number of seconds above 0, got 'nan'"),
+    (["--time-limit", "0"], "--time-limit: expected a number of seconds above 0, got '0'"),
+    (["--step-timeout", "0"], "--step-timeout: expected a number of seconds above 0, or none, got '0'"),
+    (["--backend", "ray"], "--backend ray runs -j's workers: give -j N (2 or more) or -j auto"),
+    (["--json", "-", "--report", "-"], "--json - and --report - would both write to standard output"),
 ])
 def test_a_strategy_option_that_cannot_apply_is_refused_once_by_its_flag_before_any_scenario(options, said):
     # it was refused by every scenario of the folder in turn, each time in explore()'s words

@@ -237,10 +237,13 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         stop_reason = "interrupted"
     finally:  # units still out are given up at once; otherwise the workers are let go in order
         cancel = bool(running) or stop_reason is not None
-        if cancel and hunger is not None:
-            hunger.set(True)  # units under way hand back what they have left: their workers can stop
-        backend.close(cancel=cancel)
-        _let_go(hunger, table)
+        # whole: a second Ctrl-C while stopping (a CI timeout signals the process and its
+        # group) would leave the workers and the shared files behind, and lose the result
+        with ctrl_c_held(again=stop_reason != "interrupted"):
+            if cancel and hunger is not None:
+                hunger.set(True)  # units under way hand back what they have left: their workers can stop
+            backend.close(cancel=cancel)
+            _let_go(hunger, table)
     if known is not None and knowledge(program) != known:
         raise Fallback("the coordinator met threads, variables or objects after the units were sent")
     handling = time.perf_counter()

@@ -129,11 +129,13 @@ def ctrl_c_noted(at_once: bool = True):
 
 
 @contextlib.contextmanager
-def ctrl_c_held():
+def ctrl_c_held(again: bool = True):
     """Ctrl-C held back for the time of the block, then delivered to the handler it was
     meant for: around a few quick steps that must be done whole or not at all (a file
     made, and known to whoever removes it; a worker process started and told what to
-    run), where a KeyboardInterrupt between two of them leaves something behind."""
+    run), where a KeyboardInterrupt between two of them leaves something behind. With
+    ``again`` False it is not delivered after: for the cleanup of a search that Ctrl-C
+    (or SIGTERM, which a CI job's timeout sends twice) is stopping already."""
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
         yield  # Ctrl-C lands on the main thread only; a handler set outside Python is left alone
         return
@@ -143,7 +145,7 @@ def ctrl_c_held():
         yield
     finally:
         signal.signal(signal.SIGINT, before)
-    if pressed:
+    if pressed and again:
         signal.raise_signal(signal.SIGINT)
 
 

@@ -34,8 +34,11 @@ GRACE = 0.5
 
 
 def _quiet() -> None:
-    """A worker leaves Ctrl-C to the coordinator, and ends when the coordinator does."""
+    """A worker leaves Ctrl-C and SIGTERM to the coordinator (a terminal's Ctrl-C and a CI
+    job's timeout signal the whole process group), which stops it; and it ends when the
+    coordinator does."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_end_with, args=(parent,), name="explorer: end with the coordinator",

@@ -105,15 +105,15 @@ class RayBackend:
                     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                     raise RayBackendError(
                         f"could not connect to the Ray cluster at {address!r}: {message} (check the address, "
-                        "that its head node runs, and that this machine may reach it; address=None starts a "
-                        "private Ray here)") from error
+                        "that its head node runs, and that this machine may reach it; address=None (no "
+                        "--address) starts a private Ray here)") from error
         cpus = int(ray.cluster_resources().get("CPU", 0))
         if workers is None and cpus < 1:
             self._stop_session(ray)
             where = f"at {address!r}" if address else "this process is connected to"
             raise RayBackendError(f"the Ray cluster {where} has no CPUs now, so no unit could start (each "
-                                  "takes one); pass workers=N if it adds CPU nodes on demand, add nodes with "
-                                  "CPUs, or pass address=None for a private Ray on this machine")
+                                  "takes one); pass workers=N (-j N) if it adds CPU nodes on demand, add nodes with "
+                                  "CPUs, or pass address=None (no --address) for a private Ray on this machine")
         self.workers = int(workers) if workers is not None else cpus
         self._task = ray.remote(num_cpus=1, max_retries=0)(_call)
 
@@ -124,7 +124,7 @@ class RayBackend:
             import ray
         except ImportError as error:
             raise MissingExtra("backend='ray' needs Ray, which is not installed: pip install 'explorer[ray]' "
-                               "(or use backend='processes', which needs nothing more)") from error
+                               "(or use backend='processes', the default without --backend, which needs nothing more)") from error
         return ray
 
     def __repr__(self) -> str:
@@ -207,7 +207,7 @@ def _check_reachable(address: str) -> None:
         raise RayBackendError(
             f"could not connect to the Ray cluster at {address!r}: nothing answered at {host} port {port} "
             f"({reason}) (check the address, that its head node runs, and that this machine may reach it; "
-            "address=None starts a private Ray here)") from error
+            "address=None (no --address) starts a private Ray here)") from error
 
 
 def _settle(future: concurrent.futures.Future, ray_future: concurrent.futures.Future) -> None:

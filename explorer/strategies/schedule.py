@@ -60,7 +60,7 @@ class FollowSchedule:
             raise ScheduleError(
                 f"the schedule has {len(self.schedule)} steps but threads "
                 f"{[self._name(i) for i in enabled]} can still run after it; give the whole "
-                f"schedule (finding.trace.schedule), or pass extend=True to finish it without "
+                f"schedule (finding.trace.schedule), or pass extend=True (--extend) to finish it without "
                 f"further preemptions"
             )
         self.last = thread

@@ -402,7 +402,7 @@ class Stateful(Exhaustive):
         if not self.full:
             return None
         return (f"stopped at max_states={self.max_states}: the states beyond it were not explored; "
-                f"pass a larger max_states")
+                f"pass a larger max_states (--max-states N)")
 
     @property
     def states(self) -> int:
