@@ -561,7 +561,8 @@ def _stateful_options(args) -> dict:
 def _judge(result, *, ignore_expect: bool) -> tuple[str, str]:
     """``(verdict, line)``: ``passed``, ``failed`` or ``incomplete``, and what the scenario's
     Expect says (empty without one). An incomplete exploration whose Expect otherwise holds
-    is ``incomplete``, not ``passed``: it proves nothing."""
+    is ``incomplete``, not ``passed``: it proves nothing; and what it has not shown yet is
+    no failure (it may lie past the cut), where what it shows and the Expect rules out is."""
     expect = None if ignore_expect else result.scenario.expect
     if expect is None:
         if any(f.severity == "error" for f in result.findings):
