@@ -458,7 +458,10 @@ class RealRun:
             else:
                 stable = 0
             if time.monotonic() - since > timeout:
-                return self._stop(DEADLOCKED if self.deadlocked() else HUNG)
+                # a thread that raised ends the model's run there (failed): what the others
+                # do after it, blocked for good or not seen to poll again on a loaded
+                # machine, is past that end
+                return self._stop(FAILED if self.errors else DEADLOCKED if self.deadlocked() else HUNG)
         self.over.set()
         for thread in list(self.threads):
             thread.join(1.0)

@@ -912,3 +912,20 @@ def test_an_error_that_only_follows_another_in_its_run_is_past_the_model_not_aga
     assert check.errors == Counter({(t, "RuntimeError", "release unlocked lock"): 20 for t in ("A", "B")})
     row = next(row for row in check.rows if row.label.startswith("error: A"))
     assert row.verdict == "expected, flagged" and "model stops" in row.flagged_by[0] and check.unexpected == []
+
+
+def test_a_real_run_whose_thread_raised_is_failed_even_when_the_others_are_never_seen_stuck():
+    # the model's run ends at the exception; on a loaded machine the other threads may not
+    # poll often enough to be seen deadlocked before the supervisor's timeout: still failed
+    from explorer.real_threads import RealRun
+
+    def body():
+        yield read("x")
+
+    run = RealRun(Program(Scenario("raised", variables={"x": 0}, threads={"A": body, "B": body})), max_steps=10)
+    run.active = {1}  # B never moves, and never looks stuck
+    run.errors.append((0, ValueError("A raised"), None))
+    assert run.supervise(0.05) == "failed"
+    run.errors.clear()
+    run.active = {1}
+    assert run.supervise(0.05) == "hung"
