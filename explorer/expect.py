@@ -80,6 +80,13 @@ class Expect:
                     f"finding; the kinds are {', '.join(FINDING_KINDS)} (spelt with hyphens)")
         if self.deadlock not in (None, True, False):
             raise ScenarioTypeError(f"Expect(deadlock=...) is True, False or None, got {self.deadlock!r}")
+        if self.findings is not None and self.deadlock is not None and ("deadlock" in self.findings) != self.deadlock:
+            raise ScenarioError(
+                f"Expect(findings={set(self.findings) or 'set()'}, deadlock={self.deadlock}) can never hold: a "
+                f"deadlock is a 'deadlock' finding, so name it in findings exactly when deadlock=True")
+        if not self.complete and self.outcomes is None and self.findings is None and self.deadlock is None:
+            raise ScenarioError("Expect(complete=False) with no outcomes, findings or deadlock checks nothing: "
+                                "say what the exploration must show, or leave complete=True")
 
     def problems(self, result: Judged) -> list[str]:
         """What in ``result`` differs from this expectation, one sentence each; empty if nothing."""

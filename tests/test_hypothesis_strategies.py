@@ -410,3 +410,25 @@ def test_a_timed_wait_on_the_condition_is_priced_with_its_expiry():
         scenario = Scenario("timed", variables={"x": 0}, objects={"cond": Condition()}, threads=threads)
         _result, explored = explored_schedules(scenario)
         assert max(len(schedule) for schedule in explored) == sum(_steps(body.ops) for body in threads.values())
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(st.data())
+def test_schedules_and_executions_name_the_threads_a_run_starts(data):
+    from explorer import join, replay, spawn
+    from explorer.testing.strategies import executions, schedules
+
+    def child():
+        value = yield read("x")
+        yield write("x", value + 1)
+
+    def main():
+        yield spawn("C", child)
+        value = yield read("x")
+        yield write("x", value + 1)
+        yield join("C")
+
+    spawning = Scenario("spawning", variables={"x": 0}, threads={"main": main})
+    schedule = data.draw(schedules(spawning))
+    assert set(schedule) <= {"main", "C"} and list(replay(spawning, schedule).schedule) == schedule
+    assert data.draw(executions(spawning)).status == "completed"

@@ -49,6 +49,9 @@ def assert_no_findings(scenario: Scenario, *, warnings: bool = True, **explore_o
 def assert_outcomes(scenario: Scenario, expected: Iterable[Mapping], **explore_options) -> ExplorationResult:
     """Explore completely and fail unless the final states are exactly ``expected``."""
     __tracebackhide__ = True
+    if isinstance(expected, Mapping):
+        raise InvalidArgument(f"assert_outcomes takes the final states as a list of mappings, such as "
+                              f"[{{'x': 1}}, {{'x': 2}}]; got one mapping {dict(expected)!r}: put it in a list")
     return assert_expected(scenario, Expect(outcomes=list(expected)), **explore_options)
 
 
@@ -58,11 +61,14 @@ def assert_finds(scenario: Scenario, kind: str, **explore_options) -> Exploratio
     if kind not in FINDING_KINDS:
         raise InvalidArgument(f"assert_finds: {kind!r} is not a kind of finding; the kinds are "
                               f"{', '.join(FINDING_KINDS)}")
-    result = _explored(scenario, explore_options)
-    if not any(f.kind == kind for f in result.findings):
-        kinds = sorted({f.kind for f in result.findings}) or "none"
-        raise AssertionError(_report(scenario, result, f"no {kind} finding; found {kinds}", []))
-    return result
+    result = explore(scenario, **explore_options)
+    if any(f.kind == kind for f in result.findings):
+        return result  # shown: a search cut short proves it as well as a whole one
+    if not result.complete:
+        raise AssertionError(f"scenario {scenario.name!r}: no {kind} finding in an exploration that was "
+                             f"incomplete ({result.incomplete_reason}), so its absence is not proven")
+    kinds = sorted({f.kind for f in result.findings}) or "none"
+    raise AssertionError(_report(scenario, result, f"no {kind} finding; found {kinds}", []))
 
 
 def assert_expected(scenario: Scenario, expect: Expect | None = None, **explore_options) -> ExplorationResult:
@@ -72,10 +78,17 @@ def assert_expected(scenario: Scenario, expect: Expect | None = None, **explore_
     if expect is None:
         raise AssertionError(f"scenario {scenario.name!r} states no expectation: give "
                              f"Scenario(..., expect=Expect(...)) or pass expect=")
-    result = explore(scenario, **explore_options)
+    return _expected(scenario, expect, None, explore_options)
+
+
+def _expected(scenario: Scenario, expect: Expect, hint, options: dict) -> ExplorationResult:
+    """:func:`assert_expected`, each trace's replay line made by ``hint`` (None: the Python
+    call; the pytest plugin gives the command line's)."""
+    __tracebackhide__ = True
+    result = explore(scenario, **options)
     problems = expect.problems(result)
     if problems:
-        raise AssertionError(_report(scenario, result, "; ".join(problems), result.findings))
+        raise AssertionError(_report(scenario, result, "; ".join(problems), result.findings, hint))
     return result
 
 
@@ -88,12 +101,14 @@ def _explored(scenario: Scenario, options: dict) -> ExplorationResult:
     return result
 
 
-def _report(scenario: Scenario, result: ExplorationResult, headline: str, findings) -> str:
-    """The failure message: what differs, the summary, then each finding with its trace."""
+def _report(scenario: Scenario, result: ExplorationResult, headline: str, findings, hint=None) -> str:
+    """The failure message: what differs, the summary, then each finding with its trace
+    and the line that replays it (``hint``: what makes that line; the Python call)."""
     from ..render import replay_hint
 
-    lines = [f"scenario {scenario.name!r} ({scenario.source}): {headline}", f"  {result.summary()}"]
+    hint = hint or replay_hint
+    lines = [f"{headline}: scenario {scenario.name!r} ({scenario.source})", f"  {result.summary()}"]
     for finding in findings:
         lines.append("\n".join("  " + line for line in finding.render().splitlines()))
-        lines.append("  to replay: " + replay_hint(finding.trace))
+        lines.append("  to replay: " + hint(finding.trace))
     return "\n".join(lines)

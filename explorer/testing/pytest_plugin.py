@@ -13,19 +13,29 @@ report says where.
 
 from __future__ import annotations
 
+import argparse
+import ast
 from pathlib import Path
 
 import pytest
 
-#: Text a file must contain before the plugin imports it to look for scenarios: an
-#: expectation, and a scenario (a generator one, or plain threading code's ``program(``).
+#: Text a file must contain before the plugin reads it any further: an expectation.
 _EXPECTS = "expect="
-_MAKERS = ("Scenario(", "program(")
+
+
+def _executions(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("explorer")
-    group.addoption("--explorer-max-executions", type=int, default=None,
+    group.addoption("--explorer-max-executions", type=_executions, default=None,
                     help="explorer: stop each scenario item after this many executions (it then fails, "
                          "since an incomplete exploration proves nothing unless its Expect says complete=False)")
 
@@ -34,18 +44,72 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector):
-    if file_path.suffix != ".py" or file_path.name.startswith(("test_", "conftest")):
-        return None
-    if _PACKAGE in file_path.resolve().parents:
-        return None
+def _scenario_file(file_path: Path) -> bool:
+    """Whether the plugin collects this file's scenarios: a ``.py`` file outside explorer
+    that mentions ``expect=`` and imports explorer. Only its text is read to decide: a
+    file that does not import explorer (a script that does its work at import) is never
+    run."""
+    if file_path.suffix != ".py" or _PACKAGE in file_path.resolve().parents:
+        return False
     try:
         text = file_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
+        return False
+    if _EXPECTS not in text or "explorer" not in text:
+        return False
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return True  # imported, it says what is wrong with it
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(alias.name.split(".")[0] == "explorer" for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "explorer":
+            return True
+    return False
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    # test files are pytest's modules (their scenarios: pytest_pycollect_makeitem); a file
+    # named on the command line too (pytest_pycollect_makemodule), so that none is collected twice
+    if file_path.name.startswith(("test_", "conftest")) or parent.session.isinitpath(file_path):
         return None
-    if _EXPECTS not in text or not any(maker in text for maker in _MAKERS):
+    if not _scenario_file(file_path):
         return None
     return ScenarioFile.from_parent(parent, path=file_path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    """A lesson file named on the command line is collected as a file of scenarios, not
+    also imported a second time as a module of tests."""
+    if module_path.name.startswith(("test_", "conftest")) or not _scenario_file(module_path):
+        return None
+    return ScenarioFile.from_parent(parent, path=module_path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector, name: str, obj):
+    """A scenario with an Expect in a test module is a test item too, once (an alias or
+    a scenario imported from another file is not collected again here)."""
+    from explorer.scenario import Scenario
+
+    if not isinstance(obj, Scenario) or obj.expect is None or not isinstance(collector, pytest.Module):
+        return None
+    seen = collector.__dict__.setdefault("_explorer_seen", set())
+    if id(obj) in seen or not _defined_in(obj, collector.path):
+        return []
+    seen.add(id(obj))
+    return ScenarioItem.from_parent(collector, name=name, scenario=obj)
+
+
+def _defined_in(scenario, path: Path) -> bool:
+    """Whether ``scenario`` was made in the file at ``path`` (its source is ``file:line``)."""
+    where = scenario.source.rsplit(":", 1)[0]
+    try:
+        return Path(where).resolve() == path.resolve()
+    except OSError:
+        return True
 
 
 class ScenarioFile(pytest.File):
@@ -56,9 +120,12 @@ class ScenarioFile(pytest.File):
 
         found, failures = load_scenarios([self.path])
         if failures:
-            raise self.CollectError(f"explorer could not load {self.path}: {'; '.join(map(str, failures))}")
+            raise self.CollectError("; ".join(map(str, failures)))
+        seen = set()
         for _path, attribute, scenario in found:
-            if scenario.expect is not None:
+            # once, under its first name, and only where it was made (not where it was imported)
+            if scenario.expect is not None and id(scenario) not in seen and _defined_in(scenario, self.path):
+                seen.add(id(scenario))
                 yield ScenarioItem.from_parent(self, name=attribute, scenario=scenario)
 
 
@@ -70,18 +137,35 @@ class ScenarioItem(pytest.Item):
     def __init__(self, *, scenario, **kwargs) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
+        self.extra_keyword_matches.add(scenario.name)  # -k matches its title too, as explorer run -k does
 
     def runtest(self) -> None:
-        from explorer.testing import assert_expected
+        import warnings
+
+        from explorer.cli import _command_hint
+        from explorer.testing import _expected
 
         options = {}
         limit = self.config.getoption("explorer_max_executions")
         if limit is not None:
             options["max_executions"] = limit
-        try:
-            assert_expected(self.scenario, **options)
+        try:  # each trace's line that replays it is the command, as explorer run prints it
+            result = _expected(self.scenario, self.scenario.expect, _command_hint(self.path, self.name), options)
         except AssertionError as failure:
             raise ScenarioFailed(str(failure)) from None
+        # what explorer run would not call a pass either
+        if result.complete and not result.steps and not result.findings:
+            raise ScenarioFailed(f"scenario {self.scenario.name!r} ({self.scenario.source}) checked nothing: no "
+                                 f"thread took a step (each returned before its first yield), so no "
+                                 f"interleaving was explored")
+        blind = _quick_untracked(self.scenario, result)
+        if blind:
+            raise ScenarioFailed(f"scenario {self.scenario.name!r} ({self.scenario.source}): untracked shared "
+                                 f"state, of which no interleaving was explored, so the Expect proves nothing "
+                                 f"about it: " + "; ".join(map(str, blind)))
+        if not result.complete:
+            warnings.warn(f"scenario {self.scenario.name!r}: the exploration was cut short "
+                          f"({result.incomplete_reason}), which its Expect accepts (complete=False)", stacklevel=1)
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ScenarioFailed):
@@ -93,10 +177,31 @@ class ScenarioItem(pytest.Item):
         return self.path, int(line) - 1 if line.isdigit() else None, f"scenario {self.scenario.name!r}"
 
 
+def _quick_untracked(scenario, result) -> list:
+    """For a plain program, the quick look for untracked shared state that explorer run
+    takes (none after a search that stopped short of its runs)."""
+    if getattr(scenario, "plain", None) is None or result.stop_reason not in (None, "max_executions"):
+        return []
+    from explorer.cli import QUICK_UNTRACKED_RUNS, QUICK_UNTRACKED_SECONDS
+    from explorer.errors import ExplorerError
+    from explorer.plain.untracked import look
+
+    try:
+        blind, _stop_reason = look(scenario, QUICK_UNTRACKED_RUNS, 0, QUICK_UNTRACKED_SECONDS)
+    except ExplorerError:
+        return []
+    return blind
+
+
 class _Recorder(list):
     """The results a test handed to ``explorer_results``."""
 
     def __call__(self, result):
+        from explorer.results import ExplorationResult
+
+        if not isinstance(result, ExplorationResult):
+            raise TypeError(f"explorer_results keeps what explore() returns (an ExplorationResult), got "
+                            f"{type(result).__name__}: call it with explore(...)'s result")
         self.append(result)
         return result
 
@@ -120,7 +225,10 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     recorder, folder = kept
     written = []
     for number, result in enumerate(recorder):
-        written += _save(result, folder / f"explorer-{number}-{_slug(result.scenario.name)}")
+        try:
+            written += _save(result, folder / f"explorer-{number}-{_slug(result.scenario.name)}")
+        except Exception as exc:  # noqa: BLE001 - the test's own failure is the report; never an internal error
+            written.append(f"result {number} could not be saved: {type(exc).__name__}: {exc}")
     report.sections.append(("explorer artifacts", "\n".join(str(path) for path in written)))
 
 

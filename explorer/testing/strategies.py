@@ -769,8 +769,7 @@ def schedules(scenario: Scenario, *, max_length: int | None = None) -> SearchStr
     if max_length is not None:
         _positive_int("max_length", max_length, optional=True)
     program = Program(scenario)
-    names = program.thread_names
-    alternatives = len(names) - 1  # the most threads a step can switch to
+    alternatives = len(program.thread_names) - 1  # the most threads a step can switch to
 
     @st.composite
     def schedule(draw) -> list[str]:
@@ -797,6 +796,7 @@ def schedules(scenario: Scenario, *, max_length: int | None = None) -> SearchStr
             return thread
 
         _Run(program).run(choose)
+        names = program.thread_names  # with the threads the run started (spawn, a pool's workers)
         return [names[i] for i in chosen]
 
     return schedule()
