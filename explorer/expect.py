@@ -106,6 +106,7 @@ class Expect:
         """:meth:`problems` but for completeness; with ``missing`` False, only what was
         shown and not expected."""
         problems = []
+        cut = "" if result.complete else " in the executions explored (cut short)"
         if self.outcomes is not None:
             wanted = {_text(o) for o in self.outcomes}
             got = {_text(state) for state in result.final_states}
@@ -113,7 +114,7 @@ class Expect:
             if got - wanted:
                 parts.append(f"unexpected {', '.join(sorted(got - wanted))}")
             if wanted - got and missing:
-                parts.append(f"never reached {', '.join(sorted(wanted - got))}")
+                parts.append(f"never reached {', '.join(sorted(wanted - got))}{cut}")
             if parts:
                 problems.append(f"final states: {'; '.join(parts)}")
         if self.findings is not None:
@@ -125,14 +126,14 @@ class Expect:
                 if got_kinds - self.findings:
                     parts.append(f"unexpected {', '.join(sorted(got_kinds - self.findings))}")
                 if self.findings - got_kinds and missing:
-                    parts.append(f"missing {', '.join(sorted(self.findings - got_kinds))}")
+                    parts.append(f"missing {', '.join(sorted(self.findings - got_kinds))}{cut}")
                 if parts:
                     problems.append(f"findings: {'; '.join(parts)}")
         if self.deadlock is not None and bool(result.deadlocks) != self.deadlock:
             if not self.deadlock:
                 problems.append(f"expected no deadlock, but {result.deadlocked} executions deadlock")
             elif missing:
-                problems.append("expected a deadlock, but no execution deadlocks")
+                problems.append(f"expected a deadlock, but no execution deadlocks{cut}")
         return problems
 
     def unshown(self, result: Judged) -> list[str]:

@@ -242,6 +242,14 @@ def _import(file: Path):
     name = LOADED + "." + "_".join(file.resolve().with_suffix("").parts[-3:])
     spec = importlib.util.spec_from_file_location(name, file)
     module = importlib.util.module_from_spec(spec)
+    # What pytest's default import mode gives a test module: the folder above its packages
+    # first on sys.path, so that it imports a helper beside it (``from common import inc``)
+    # or in its package (``from .common import inc``, ``from course.common import inc``)
+    base, package = _package_of(file.resolve())
+    if str(base) not in sys.path:
+        sys.path.insert(0, str(base))
+    if package:
+        module.__package__ = package
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
@@ -249,3 +257,13 @@ def _import(file: Path):
         del sys.modules[name]
         raise
     return module
+
+
+def _package_of(file: Path) -> tuple[Path, str]:
+    """The first folder above ``file`` that is no package (has no ``__init__.py``), and the
+    dotted name of the package ``file`` lies in below it ("" for none)."""
+    folder, parts = file.parent, []
+    while (folder / "__init__.py").is_file() and folder.parent != folder:
+        parts.append(folder.name)
+        folder = folder.parent
+    return folder, ".".join(reversed(parts))

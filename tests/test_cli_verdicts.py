@@ -67,7 +67,7 @@ def test_an_expect_that_accepts_a_partial_result_still_wants_what_it_names(tmp_p
     counter = Scenario("counter", variables={"x": 0}, threads={"A": increment, "B": increment})
     cut = explore(counter, strategy="exhaustive", max_executions=1)
     partial = Expect(outcomes=[{"x": 1}, {"x": 2}], complete=False)
-    assert partial.problems(cut) == ["final states: never reached {x=1}"]
+    assert partial.problems(cut) == ["final states: never reached {x=1} in the executions explored (cut short)"]
     assert partial.surprises(cut) == [] and partial.unshown(cut) == ["final state {x=1}"]
     whole = Expect(outcomes=[{"x": 1}, {"x": 2}])
     assert whole.problems(cut)[0].startswith("exploration was incomplete")
@@ -286,3 +286,32 @@ def test_a_time_limit_that_ends_before_the_first_execution_asks_for_more_time_no
     text = render_result(result)
     assert "the time limit came before the first execution ended: give the search more time" in text
     assert "try strategy=" not in text
+
+
+def test_a_lesson_imports_a_helper_beside_it_or_in_its_package(tmp_path):
+    helper = """
+        from explorer import read, write
+        def inc():
+            value = yield read("x")
+            yield write("x", value + 1)
+    """
+    write(tmp_path, "base_lesson.py", helper)
+    write(tmp_path, "uses.py", """
+        from explorer import Expect, Scenario
+        from base_lesson import inc
+        uses = Scenario("uses", variables={"x": 0}, threads={"A": inc}, expect=Expect(outcomes=[{"x": 1}]))
+    """)
+    course = tmp_path / "pkg" / "course"
+    course.mkdir(parents=True)
+    (course / "__init__.py").write_text("")
+    write(course, "common.py", helper)
+    write(course, "lesson.py", """
+        from explorer import Expect, Scenario
+        from .common import inc
+        from course.common import inc as same
+        relative = Scenario("relative", variables={"x": 0}, threads={"A": inc, "B": same},
+                            expect=Expect(outcomes=[{"x": 1}, {"x": 2}]))
+    """)
+    done = explorer("run", tmp_path / "uses.py", course / "lesson.py", "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith("== 2 scenarios: 2 passed;")
