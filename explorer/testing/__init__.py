@@ -88,8 +88,67 @@ def _expected(scenario: Scenario, expect: Expect, hint, options: dict) -> Explor
     result = explore(scenario, **options)
     problems = expect.problems(result)
     if problems:
-        raise AssertionError(_report(scenario, result, "; ".join(problems), result.findings, hint))
+        report = _report(scenario, result, "; ".join(problems), result.findings, hint)
+        raise AssertionError("\n".join([report, *_unexpected_runs(scenario, expect, result, hint)]))
     return result
+
+
+#: How many unexpected final states a failure shows a run for.
+SHOWN_STATES = 3
+
+
+def _unexpected_runs(scenario: Scenario, expect: Expect, result: ExplorationResult, hint) -> list[str]:
+    """For each final state ``expect`` does not name (a few), a run that ends in it, with
+    the line that replays it: found as the shortest path to it in the state graph (none
+    where the graph is too large to build)."""
+    from ..errors import ExplorerError
+    from ..explore import replay
+    from ..render import replay_hint
+
+    if expect.outcomes is None:
+        return []
+    wanted = [dict(outcome) for outcome in expect.outcomes]
+    unexpected = [state for state in result.final_states if dict(state) not in wanted][:SHOWN_STATES]
+    if not unexpected:
+        return []
+    try:
+        graph = result.state_graph
+    except ExplorerError:
+        return []
+    order = {name: n for n, name in enumerate(scenario.threads)}
+
+    def first(thread: str) -> tuple:  # the scenario's threads in their order, then the threads they start
+        return (order.get(thread, len(order)), thread)
+
+    # breadth first, each state's steps in thread order: the first run to reach a state is
+    # the shortest, and of those the one that runs the first thread first
+    reached = {0: []}
+    frontier = [0]
+    while frontier:
+        following = []
+        for node in frontier:
+            steps = sorted(graph.out_edges(node, data="thread"), key=lambda edge: first(edge[2]))
+            for _node, after, thread in steps:
+                if after not in reached:
+                    reached[after] = reached[node] + [thread]
+                    following.append(after)
+        frontier = following
+    lines = []
+    for state in unexpected:
+        ends = [node for node, data in graph.nodes(data=True)
+                if data["terminal"] == "completed" and data.get("outcome") is not None and node in reached
+                and data["outcome"].split(", ")[:len(state)] == str(state).split(", ")]
+        if not ends:
+            continue
+        schedule = min((reached[end] for end in ends), key=lambda path: (len(path), [first(t) for t in path]))
+        try:
+            run = replay(scenario, schedule)
+        except ExplorerError:
+            continue
+        lines.append(f"  a run that ends in {state}:")
+        lines.append("\n".join("  " + line for line in run.trace.render().splitlines()))
+        lines.append("  to replay: " + (hint or replay_hint)(run.trace))
+    return lines
 
 
 def _explored(scenario: Scenario, options: dict) -> ExplorationResult:
