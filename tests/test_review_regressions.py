@@ -243,3 +243,145 @@ def test_a_close_error_shows_wherever_another_threads_exception_ends_the_run(fir
     assert {f.kind for f in exhaustive.findings} == {"close-error", "error"}
     for strategy in ("dpor", "stateful"):
         assert {f.kind for f in explore(scenario, strategy=strategy).findings} == {"close-error", "error"}
+
+
+# ---- a review's generated plain programs (stop 55) ------------------------------------
+
+
+def _plain_agree(main, track=()):
+    import explorer
+
+    scenario = explorer.program(main.__name__, main, track=list(track))
+    results = {strategy: explore(scenario, strategy=strategy) for strategy in ("exhaustive", "dpor", "stateful")}
+    shown = {strategy: (sorted(map(str, result.outcomes)), sorted({f.kind for f in result.findings}), result.complete)
+             for strategy, result in results.items()}
+    assert shown["dpor"] == shown["exhaustive"] == shown["stateful"], shown
+    return results["exhaustive"]
+
+
+class _Shared:
+    def __init__(self):
+        self.x = 0
+
+
+def test_dpor_runs_a_daemons_locked_step_before_the_programs_end():
+    import threading
+
+    def daemon_takes_a_lock():
+        shared = _Shared()
+        lock = threading.Lock()
+
+        def work():
+            with lock:
+                shared.x = 1
+        threading.Thread(target=work, daemon=True).start()
+        return 0
+
+    assert {dict(state)["_Shared#1.x"] for state in _plain_agree(daemon_takes_a_lock, [_Shared]).final_states} == {0, 1}
+
+
+def test_dpor_tries_a_threads_blocking_acquire_on_both_sides_of_is_alive_and_a_timed_join():
+    import threading
+
+    def alive_after_start():
+        lock = threading.Lock()
+        thread = threading.Thread(target=lock.acquire)
+        thread.start()
+        alive = thread.is_alive()
+        thread.join()
+        return alive
+
+    def alive_after_timed_join():
+        lock = threading.Lock()
+        thread = threading.Thread(target=lock.acquire)
+        thread.start()
+        thread.join(timeout=0.5)
+        return thread.is_alive()
+
+    def daemon_raises_after_a_lock():
+        lock = threading.Lock()
+
+        def work():
+            with lock:
+                pass
+            raise ValueError("boom")
+        threading.Thread(target=work, daemon=True).start()
+        return 0
+
+    assert {o["main"] for o in _plain_agree(alive_after_start).outcomes} == {False, True}
+    assert {o["main"] for o in _plain_agree(alive_after_timed_join).outcomes} == {False, True}
+    assert "error" in {f.kind for f in _plain_agree(daemon_raises_after_a_lock).findings}
+
+
+def test_a_program_that_ends_with_a_daemon_and_an_unjoined_thread_about_to_write_waits_for_it():
+    import threading
+
+    def daemon_and_unjoined():
+        shared = _Shared()
+
+        def work():
+            shared.x = 1
+        threading.Thread(target=lambda: None, daemon=True).start()
+        threading.Thread(target=work).start()  # not a daemon, never joined
+        return 0
+
+    assert [dict(state) for state in _plain_agree(daemon_and_unjoined, [_Shared]).final_states] == [{"_Shared#1.x": 1}]
+
+
+def test_a_negative_queue_timeout_raises_as_queue_does():
+    import queue
+
+    def negative():
+        try:
+            queue.Queue().get(timeout=-1)
+        except ValueError as error:
+            return str(error)
+        return "no error"
+
+    assert negative() == "'timeout' must be a non-negative number"
+    assert {o["main"] for o in _plain_agree(negative).outcomes} == {negative()}
+
+
+def test_a_set_event_in_another_module_refuses_only_the_programs_that_reach_it(tmp_path, monkeypatch):
+    import importlib
+    import textwrap
+
+    import explorer
+    from explorer.errors import ScenarioError
+
+    (tmp_path / "flags_stop55.py").write_text(textwrap.dedent("""
+        import threading
+        started = threading.Event()
+        def main():
+            return started.is_set()
+    """))
+    (tmp_path / "other_stop55.py").write_text(textwrap.dedent("""
+        import threading
+        def main():
+            thread = threading.Thread(target=lambda: None)
+            thread.start()
+            thread.join()
+            return 1
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    flags, other = importlib.import_module("flags_stop55"), importlib.import_module("other_stop55")
+    flags.started.set()  # as a crosscheck's real runs leave it
+    assert [o["main"] for o in explore(explorer.program("other", other.main)).outcomes] == [1]
+    with pytest.raises(ScenarioError, match=r"global started \(flags_stop55.py:3\) is an Event made at import and set"):
+        explore(explorer.program("flags", flags.main))
+
+
+def test_a_bounded_semaphore_released_past_its_bound_at_once_changes_nothing():
+    import threading
+
+    def release_two():
+        sem = threading.BoundedSemaphore(2)
+        sem.acquire()
+        try:
+            sem.release(2)  # one past the bound: threading raises and releases nothing
+        except ValueError:
+            pass
+        return sem.acquire(blocking=False), sem.acquire(blocking=False)
+
+    assert release_two() == (True, False)
+    assert {o["main"] for o in _plain_agree(release_two).outcomes} == {(True, False)}

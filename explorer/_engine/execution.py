@@ -580,7 +580,8 @@ class Execution:
     def only_daemons_besides(self, thread: int) -> bool:
         """Whether every thread but ``thread`` has ended, is a daemon, or idles (a pool's worker)."""
         daemons, models = self.daemons, self.models
-        return all(step is None or i == thread or i in daemons or models[i].idle(i, step)
+        # (a read or a write has no model: a thread about to take one is not idle)
+        return all(step is None or i == thread or i in daemons or (models[i] is not None and models[i].idle(i, step))
                    for i, step in enumerate(self.pending))
 
     def _only_daemons_left(self) -> bool:

@@ -63,8 +63,11 @@ def plan_module_globals(modules, refuse: bool = True, reached: set | None = None
     plan = []
     for module in modules:
         for name, value in list(vars(module).items()):
-            if refuse and reached is not None and (module.__name__, name) not in reached \
-                    and isinstance(value, (_LOCAL, _threading_local.local, *_REFUSED)):
+            # refused only where the program may use it: its own modules' globals that its
+            # code reaches; another module of the user's (a set Event a crosscheck's real runs
+            # left behind) is left as it is
+            binding = refuse and (reached is None or (module.__name__, name) in reached)
+            if not binding and isinstance(value, (_LOCAL, _threading_local.local, *_REFUSED)):
                 continue  # another program's object: this one never names it
             stand_in = replacements.get(id(value))
             if stand_in is not None:
@@ -74,21 +77,25 @@ def plan_module_globals(modules, refuse: bool = True, reached: set | None = None
             if kind is _LOCK_TYPE or kind in _RLOCK_TYPES:
                 reentrant = kind is not _LOCK_TYPE
                 if _held(value):
+                    if not binding:
+                        continue
                     raise ScenarioError(
                         f"{_shown(module, name)} is a {'RLock' if reentrant else 'Lock'} made at import and "
                         f"held now; every run starts from it, so it must be free when the exploration starts")
                 plan.append((module, name, "RLock" if reentrant else "Lock"))
             elif kind is threading.Event:
                 if value.is_set():
+                    if not binding:
+                        continue
                     raise ScenarioError(f"{_shown(module, name)} is an Event made at import and set now; "
                                         f"every run starts from it, so it must be clear when the exploration starts")
                 plan.append((module, name, "Event"))
-            elif refuse and isinstance(value, (_LOCAL, _threading_local.local)):
+            elif isinstance(value, (_LOCAL, _threading_local.local)):
                 raise ScenarioError(
                     f"{_shown(module, name)} is a threading.local() made at import: threading.local is not "
                     f"modelled yet (a program's threads share one OS thread, so its values would be shared "
                     f"between them, silently); keep per-thread values in locals or arguments")
-            elif refuse and isinstance(value, _REFUSED):
+            elif isinstance(value, _REFUSED):
                 raise ScenarioError(
                     f"{_shown(module, name)} is a {kind.__name__} made at import, before the exploration: every "
                     f"run would share it and its state. Make it inside the program (in main, or in the "

@@ -54,10 +54,10 @@ def install(patches) -> None:
         return patched
 
     def put_(name, item, block=True, timeout=None):
-        step(put(name, item, block, None if timeout is None else max(timeout, 0)))
+        step(put(name, item, block, _timeout(block, timeout)))
 
     def get_(name, block=True, timeout=None):
-        return step(get(name, block, None if timeout is None else max(timeout, 0)))
+        return step(get(name, block, _timeout(block, timeout)))
 
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "put", same("put", put_))
@@ -90,7 +90,7 @@ class _PlainSimpleQueue:
     put_nowait = put
 
     def get(self, block=True, timeout=None):
-        return step(get(self.name, block, None if timeout is None else max(timeout, 0)))
+        return step(get(self.name, block, _timeout(block, timeout)))
 
     def get_nowait(self):
         return self.get(False)
@@ -113,3 +113,13 @@ def SimpleQueue():  # noqa: N802 - queue's name
     made = _PlainSimpleQueue(runtime.object_name("SimpleQueue", here, sys._getframe(1)))
     runtime.new_object(made.name, QueueDeclaration(0), made)
     return made
+
+
+def _timeout(block: bool, timeout):
+    """A queue call's timeout as the step takes it; a negative one raises, as queue's does
+    (where the call blocks: without blocking, queue ignores it)."""
+    if timeout is None:
+        return None
+    if block and timeout < 0:
+        raise ValueError("'timeout' must be a non-negative number")
+    return max(timeout, 0)

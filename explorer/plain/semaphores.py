@@ -9,7 +9,8 @@ import threading
 from ..objects import BoundedSemaphore as BoundedDeclaration
 from ..objects import Semaphore as SemaphoreDeclaration
 from ..steps import Acquire, acquire, release
-from .runtime import maker, step
+from ..objects.semaphore import TOO_MANY
+from .runtime import current, maker, step
 
 __all__ = ["install"]
 
@@ -54,6 +55,13 @@ def _install(patches, cls, declare) -> None:
             return real_release(self, n)
         if n < 1:
             raise ValueError("n must be one or more")
+        if n > 1 and cls is threading.BoundedSemaphore:
+            # threading checks the whole release first and changes nothing when it would
+            # pass the bound (the model releases one permit a step)
+            here = current()
+            model = here.runtime.run.objects.get(name) if here is not None else None
+            if model is not None and model.value + n > model.initial:
+                raise ValueError(TOO_MANY)
         for _ in range(n):
             step(release(name))
 

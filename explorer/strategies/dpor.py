@@ -322,6 +322,11 @@ class _Point:
         self.unsure: set[int] = set(unsure)
 
 
+#: The key, among the locks' names in ``acquires``, of the positions of the steps dependent
+#: with every step (``touches_everything``): a lock's name is a string.
+_EVERYTHING = ("everything",)
+
+
 class DPOR:
     """Depth first over one execution per Mazurkiewicz trace (see the module docstring).
 
@@ -526,6 +531,8 @@ class DPOR:
                 # locked() run before the other thread's acquire was never tried after it)
                 for name in self.footprint(step):
                     acquires.setdefault(name, []).append(j)
+            if step[0] != "local" and touches_everything(step):
+                acquires.setdefault(_EVERYTHING, []).append(j)  # every acquire races with it too
         self.kept = len(events)
         for j in range(fresh, len(events)):
             thread, step = events[j]
@@ -611,6 +618,18 @@ class DPOR:
                     racing.append(i)
             for i in reversed(racing):
                 self._reverse_race(events, after, i, thread, step)
+            # A step dependent with every step (another's end, is_alive, a timed join, the
+            # program's end) races with this acquire too, which the lock does not order: the
+            # classic rule, as below (found by a review: a daemon's 'with lock:' after main's
+            # end never ran before it, and dpor missed the daemon's write)
+            points = self.points
+            for i in acquires.get(_EVERYTHING, ()):
+                if i >= j:
+                    break
+                other = events[i][0]
+                if other != thread and not (alone >> i) & 1:
+                    points[i].unsure.add(other)
+                    self._fallback(i, thread)
             return
         # Any other step on an object may wait for another thread's step, so reversing a
         # race could plan a run that cannot happen. For these the classic rule (Flanagan and
