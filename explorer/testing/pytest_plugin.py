@@ -24,6 +24,9 @@ _EXPECTS = "expect="
 
 
 def _executions(text: str) -> int:
+    # the command line's whole-number type (cli._whole), written again: pytest_addoption
+    # runs in every project that has explorer installed, and importing explorer there
+    # would make projects that never use it pay for it
     try:
         value = int(text)
     except ValueError:
