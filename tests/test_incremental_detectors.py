@@ -146,9 +146,11 @@ def explored_from_scratch(scenario, strategy, **options):
 
 def shown(result):
     """What a result says, findings and their traces included (an exception a finding
-    carries compares by identity, so a finding is compared by what it shows)."""
+    carries compares by identity, so a finding is compared by what it shows; a trace by
+    its schedule and its text, since a nan it holds is unequal to itself)."""
     return (result.executions, result.outcomes, result.lock_order, result.stop_reason,
-            [(f.kind, f.severity, f.thread, f.message, f.occurrences, f.trace) for f in result.findings])
+            [(f.kind, f.severity, f.thread, f.message, f.occurrences, f.trace.schedule, f.trace.render())
+             for f in result.findings])
 
 
 @settings(QUICK, max_examples=60)
