@@ -224,6 +224,16 @@ def adds(times):
     return body
 
 
+def spawning(parent: str = "main") -> Scenario:
+    """``parent`` starts a child C; each adds one to x (a read, then a write); the parent joins C."""
+    def main():
+        yield spawn("C", adds(1))
+        value = yield read("x")
+        yield write("x", value + 1)
+        yield join("C")
+    return Scenario("spawning", variables={"x": 0}, threads={parent: main})
+
+
 HANDED = {
     "spawn an object": ({"main": _spawns_an_account, "other": adds_one}, {}, {1, 2, 3}),
     "spawn a list changed later": ({"main": _spawns_a_list_then_changes_it, "other": adds_one}, {}, {1, 2, 3}),

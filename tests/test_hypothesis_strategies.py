@@ -415,20 +415,12 @@ def test_a_timed_wait_on_the_condition_is_priced_with_its_expiry():
 @settings(max_examples=30, deadline=None, database=None)
 @given(st.data())
 def test_schedules_and_executions_name_the_threads_a_run_starts(data):
-    from explorer import join, replay, spawn
+    from explorer import replay
     from explorer.testing.strategies import executions, schedules
 
-    def child():
-        value = yield read("x")
-        yield write("x", value + 1)
+    from .helpers import spawning as make
 
-    def main():
-        yield spawn("C", child)
-        value = yield read("x")
-        yield write("x", value + 1)
-        yield join("C")
-
-    spawning = Scenario("spawning", variables={"x": 0}, threads={"main": main})
+    spawning = make()
     schedule = data.draw(schedules(spawning))
     assert set(schedule) <= {"main", "C"} and list(replay(spawning, schedule).schedule) == schedule
     assert data.draw(executions(spawning)).status == "completed"

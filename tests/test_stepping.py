@@ -102,20 +102,9 @@ def test_the_widget_buttons_drive_the_same_model():
 
 
 def test_a_thread_started_during_the_run_can_be_chosen_once_it_exists():
-    from explorer import Scenario, join, read, spawn, write
+    from .helpers import spawning
 
-    def child():
-        value = yield read("x")
-        yield write("x", value + 1)
-
-    def parent():
-        yield spawn("C", child)
-        value = yield read("x")
-        yield write("x", value + 1)
-        yield join("C")
-
-    started = Scenario("spawned", variables={"x": 0}, threads={"P": parent})
-    stepper = Stepper(started)
+    stepper = Stepper(spawning("P"))
     assert stepper.names == ("P",) and stepper.enabled == ("P",)
     stepper.step("P")
     assert stepper.names == ("P", "C") and stepper.enabled == ("P", "C")
