@@ -21,7 +21,7 @@ from typing import Protocol
 
 from ._text import shown
 from .errors import ScenarioError, ScenarioTypeError
-from .findings import FINDING_KINDS, Finding
+from .findings import FAILURE_KINDS, FINDING_KINDS, Finding
 
 __all__ = ["Expect"]
 
@@ -46,7 +46,9 @@ class Judged(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Expect:
-    """The verdicts a scenario should get; each field left ``None`` is not checked.
+    """The verdicts a scenario should get; each field left ``None`` is not checked, but
+    for executions that fail: a thread that raises, runs past a step budget, or a scenario
+    that is not deterministic fails every Expect that does not name the kind in ``findings``.
 
     ``outcomes``: the exact set of final states (mappings such as ``{"x": 2}``).
     ``findings``: the exact set of finding kinds (``set()`` for none at all).
@@ -129,6 +131,12 @@ class Expect:
                     parts.append(f"missing {', '.join(sorted(self.findings - got_kinds))}{cut}")
                 if parts:
                     problems.append(f"findings: {'; '.join(parts)}")
+        else:
+            failed = sorted({f.kind for f in result.findings if f.kind in FAILURE_KINDS})
+            if failed:
+                kinds = ", ".join(map(repr, failed))
+                problems.append(f"findings: unexpected {', '.join(failed)} (an execution fails; if that is the "
+                                f"lesson, name {kinds} in Expect(findings=...))")
         if self.deadlock is not None and bool(result.deadlocks) != self.deadlock:
             if not self.deadlock:
                 problems.append(f"expected no deadlock, but {result.deadlocked} executions deadlock")

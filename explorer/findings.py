@@ -21,7 +21,7 @@ from ._text import shown
 from .objects.event import Event as _EventDeclaration
 from .steps import Acquire, Op, Read, Release, Step, Write
 
-__all__ = ["FINDING_KINDS", "SEVERITIES", "Event", "Finding", "FindingGroup", "RawFinding", "Trace",
+__all__ = ["FAILURE_KINDS", "FINDING_KINDS", "SEVERITIES", "Event", "Finding", "FindingGroup", "RawFinding", "Trace",
            "group_findings"]
 
 SEVERITIES = ("error", "warning")
@@ -30,6 +30,10 @@ SEVERITIES = ("error", "warning")
 FINDING_KINDS = ("lost-update", "nonserializable", "invariant", "deadlock", "lock-order-cycle", "race",
                  "error", "max-steps", "step-timeout", "nondeterminism", "lock-held-at-exit",
                  "foreign-release", "close-error")
+#: The kinds that say an execution did not run as written (a thread raised or misused a
+#: step, ran past ``max_steps`` or its step timeout, or the scenario is not deterministic):
+#: an ``Expect`` rules them out unless its ``findings`` names them.
+FAILURE_KINDS = ("error", "max-steps", "step-timeout", "nondeterminism")
 
 _STEP_TYPES = {"read": Read, "write": Write, "acquire": Acquire, "release": Release}
 #: How steps on objects read in a trace, when not by their own name.

@@ -315,3 +315,48 @@ def test_a_lesson_imports_a_helper_beside_it_or_in_its_package(tmp_path):
     done = explorer("run", tmp_path / "uses.py", course / "lesson.py", "-q")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.rstrip().splitlines()[-1].startswith("== 2 scenarios: 2 passed;")
+
+
+def test_a_thread_that_raises_in_one_interleaving_fails_an_expect_that_names_only_outcomes(tmp_path):
+    lesson = write(tmp_path, "crash.py", """\
+        from explorer import Expect, Scenario, read, write
+
+        def increment():
+            value = yield read("x")
+            yield write("x", value + 1)
+
+        def add_ten():
+            value = yield read("x")
+            if value == 1:
+                raise TypeError("unsupported operand")
+            yield write("x", value + 10)
+
+        crash = Scenario("crash", variables={"x": 0}, threads={"A": increment, "B": add_ten},
+                         expect=Expect(outcomes=[{"x": 1}, {"x": 10}, {"x": 11}]))
+        named = Scenario("crash named", variables={"x": 0}, threads={"A": increment, "B": add_ten},
+                         expect=Expect(outcomes=[{"x": 1}, {"x": 10}, {"x": 11}],
+                                       findings={"error", "lost-update", "nonserializable", "race"}))
+        """)
+    done = explorer("run", lesson, "-q")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert expect_lines(done.stdout) == [
+        ("expect: FAILS: findings: unexpected error (an execution fails; if that is the lesson, name 'error' "
+         "in Expect(findings=...))"),
+        "expect: holds (error, lost-update, nonserializable, race, as the scenario states)"]
+
+
+def test_an_expect_that_names_no_findings_says_which_it_found_without_claiming_it_stated_them(tmp_path):
+    lesson = write(tmp_path, "counter.py", """\
+        from explorer import Expect, Scenario, read, write
+
+        def increment():
+            value = yield read("x")
+            yield write("x", value + 1)
+
+        counter = Scenario("counter", variables={"x": 0}, threads={"A": increment, "B": increment},
+                           expect=Expect(outcomes=[{"x": 1}, {"x": 2}]))
+        """)
+    done = explorer("run", lesson, "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert expect_lines(done.stdout) == [
+        "expect: holds (final states as the scenario states; findings not stated: lost-update, nonserializable, race)"]
