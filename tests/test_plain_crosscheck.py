@@ -3,6 +3,7 @@ and finds what the model misses."""
 
 import concurrent.futures
 import inspect
+import queue
 import threading
 import time
 
@@ -208,3 +209,67 @@ def test_main_runs_on_a_thread_named_as_exploration_names_it():
     assert {outcome["main"] for outcome in explore(scenario).outcomes} == {"MainThread"}
     check = crosscheck(scenario, runs=5)
     assert check.ok and {outcome["main"] for outcome in check.outcomes} == {"MainThread"}, check.render()
+
+
+def waits_forever(daemon):
+    def main():
+        never = threading.Event()
+        threading.Thread(target=never.wait, daemon=daemon).start()
+        return 1
+    return main
+
+
+def test_a_daemon_left_waiting_when_main_returns_ends_the_run_on_real_threads_as_in_exploration():
+    scenario = program("a daemon waits forever", waits_forever(daemon=True))
+    result = explore(scenario)
+    assert result.deadlocked == 0 and {o["main"] for o in result.outcomes} == {1}
+    check = crosscheck(scenario, runs=5, seed=1)
+    assert check.ok and check.unexpected == [] and [(o["main"], n) for o, n in check.outcomes.items()] == [(1, 5)], check.render()
+    assert check.elapsed < 1, check.render()  # no run waited out as a deadlock
+
+
+def test_a_thread_main_did_not_make_a_daemon_left_waiting_is_still_a_deadlock_on_real_threads():
+    scenario = program("a thread waits forever", waits_forever(daemon=None))
+    assert explore(scenario).deadlocked > 0
+    check = crosscheck(scenario, runs=2, seed=1)
+    assert check.unexpected == [] and [row.count for row in check.rows if "deadlock" in row.label] == [2], \
+        check.render()
+
+
+def test_daemon_workers_on_a_queue_main_joins_end_with_main_on_real_threads():
+    def main():
+        tasks = queue.Queue()
+        box = Box()
+
+        def worker():
+            while True:
+                item = tasks.get()
+                box.value = box.value + item
+                tasks.task_done()
+
+        for _ in range(2):
+            threading.Thread(target=worker, daemon=True).start()
+        for item in (1, 2):
+            tasks.put(item)
+        tasks.join()
+        return box.value
+
+    scenario = program("daemon workers", main, track=[Box])
+    result = explore(scenario)
+    assert result.deadlocked == 0 and {o["main"] for o in result.outcomes} <= {1, 2, 3}
+    check = crosscheck(scenario, runs=20, seed=1)
+    assert check.unexpected == [] and sum(check.outcomes.values()) == 20, check.render()
+
+
+def test_a_thread_that_inherits_main_daemon_flag_reads_false_as_in_exploration():
+    def main():
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(threading.current_thread().daemon))
+        thread.start()
+        thread.join()
+        return repr(seen[0])
+
+    scenario = program("daemon flag", main)
+    assert {o["main"] for o in explore(scenario).outcomes} == {"False"}
+    check = crosscheck(scenario, runs=3, seed=1)
+    assert check.unexpected == [], check.render()

@@ -26,9 +26,13 @@ For the length of a crosscheck (``with RealThreads(...)``), and undone however i
 
 ``main`` runs on a daemon thread named ``MainThread`` (the name ``current_thread()``
 gives in exploration), and the threads it starts inherit its daemon flag, so a run that
-never ends keeps nothing alive. A run ends when every thread it started has ended (a
-pool's worker waiting for a task that will never come counts as ended, as the
-interpreter's exit would end it). A run is a deadlock when its threads have not all
+never ends keeps nothing alive. What the program itself asks for is kept apart: the flag
+they inherit is a truthy stand-in for "not a daemon" (it prints as ``False``), while one
+the program sets (``daemon=True``, ``thread.daemon = True``, or inherited from a thread
+so made) is its own. A run ends when every thread it started has ended (a pool's worker
+waiting for a task that will never come counts as ended, as the interpreter's exit
+would end it), or once ``main`` has returned, when only threads the program made
+daemons are left: exploration ends such a run there, as the interpreter would. A run is a deadlock when its threads have not all
 ended within ``timeout`` seconds, or sooner, when for ``SETTLE`` seconds none of them has
 moved and none waits in a call with a timeout; its threads are left blocked (daemons,
 taken off ``concurrent.futures``' list of workers to join at exit).
@@ -39,7 +43,8 @@ its first write here, at its first read or write in exploration; ``threading`` a
 (``Thread-1 (worker)``, ``ThreadPoolExecutor-0_0``), as exploration numbers them when
 ``main`` starts them all (exploration names a thread started by thread ``T0``
 ``T0/Thread-1``; here it is named as if main had); threads that ``main`` starts are
-daemons here (``main`` runs on one) and not in exploration; an
+daemons here (``main`` runs on one) and not in exploration, so a program that tests a
+thread's ``daemon`` flag it did not set finds it true (printed, it reads ``False``); an
 instance first written inside a pool's task is named after the worker's thread, where
 exploration names it after the task's future; a thread subclass whose ``run`` returns
 a value returns ``None`` here. Such a run shows as an unexpected outcome, and its label
@@ -90,6 +95,31 @@ _DEFAULT_NAME = "Thread-"
 _RUN: RealRun | None = None
 #: The profile function ``threading`` gave new threads before the crosscheck.
 _PROFILE = None
+
+
+class _Inherited:
+    """The daemon flag the threads of a run inherit from ``main``'s runner, where the
+    program gave none: truthy, so each starts as a real daemon and a run left blocked
+    keeps nothing alive, and not ``True``, so that the supervisor tells it from a daemon
+    the program asked for (:meth:`RealThreads._wait`)."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "False"
+
+
+#: What ``threading.Thread`` copies from ``current_thread().daemon`` on a run's threads.
+_INHERITED = _Inherited()
+
+
+def _daemon_asked(thread: threading.Thread) -> bool:
+    """Whether the program made ``thread`` a daemon (not merely inherited the runner's flag)."""
+    daemonic = getattr(thread, "_daemonic", False)
+    return daemonic is not _INHERITED and bool(daemonic)
 
 
 def program_parts(scenario) -> tuple:
@@ -201,8 +231,8 @@ class RealRun:
                     state[f"{name}.{attr}"] = freeze(value, self)
         labels = self.labels()
         returns = {"main": freeze(self.returned, self)}
-        returns.update((labels[t], None) for t in self.started
-                       if t is not self.runner and t not in self.workers)
+        returns.update((labels[t], None) for t in self.started  # a daemon the run's end left running: no return
+                       if t is not self.runner and t not in self.workers and not (_daemon_asked(t) and t.is_alive()))
         self._final = Outcome(State(state), returns)
         return self._final
 
@@ -268,6 +298,7 @@ class RealThreads:
         global _RUN
         run = _RUN = RealRun(rng)
         runner = threading.Thread(target=self._main, args=(run,), name="MainThread", daemon=True)
+        runner._daemonic = _INHERITED  # a daemon to the interpreter, not one main asked for
         run.runner = runner
         run.members.add(runner)  # before it starts: its first steps are the run's
         run.started.append(runner)
@@ -316,8 +347,8 @@ class RealThreads:
                 return True
             frames = sys._current_frames()  # noqa: SLF001 - where each thread is, to see it sit still
             busy = [t for t in live if not _idle_worker(t, frames.get(t.ident))]
-            if not busy:
-                return True
+            if not busy or (not run.runner.is_alive() and all(_daemon_asked(t) for t in busy)):
+                return True  # (only daemons left: the interpreter would end them at exit)
             now = time.monotonic()
             if now > deadline:
                 return False
