@@ -273,3 +273,30 @@ def test_a_thread_that_inherits_main_daemon_flag_reads_false_as_in_exploration()
     assert {o["main"] for o in explore(scenario).outcomes} == {"False"}
     check = crosscheck(scenario, runs=3, seed=1)
     assert check.unexpected == [], check.render()
+
+
+HITS = 0
+
+
+def counts_hits():
+    global HITS
+    box = Box()
+
+    def work():
+        global HITS
+        HITS += 1  # a global: no step, and rebound by every run
+        box.value = HITS
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    return HITS
+
+
+def test_every_run_explored_or_real_starts_from_the_module_globals_the_call_found_and_leaves_them_so():
+    scenario = program("a global each run adds to", counts_hits, track=[Box])
+    first = explore(scenario, strategy="exhaustive")
+    assert HITS == 0 and {o["main"] for o in first.outcomes} == {1}
+    check = crosscheck(scenario, runs=5, seed=1)
+    assert HITS == 0 and check.unexpected == [] and [o["main"] for o in check.outcomes] == [1], check.render()
+    assert explore(scenario, strategy="exhaustive").outcomes == first.outcomes

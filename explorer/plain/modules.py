@@ -218,6 +218,29 @@ def _assigned_at(path: str, name: str) -> int | None:
     return None
 
 
+def module_bindings(modules) -> list[tuple]:
+    """``(module, its globals as bound now)`` for each module: what :func:`put_back_bindings`
+    puts back after a run, so that every run, and the code after a search, starts from the
+    globals the search started from (a run that rebinds ``hits += 1`` leaves it as it found
+    it; what a run changes inside an object, a list's items, stays changed)."""
+    return [(module, dict(vars(module))) for module in modules]
+
+
+def put_back_bindings(bindings: list[tuple]) -> None:
+    """Rebind each module's globals as :func:`module_bindings` found them, and drop the
+    ones a run added."""
+    for module, before in bindings:
+        namespace = vars(module)
+        if len(namespace) == len(before) and all(before.get(name, before) is value
+                                                 for name, value in namespace.items()):
+            continue
+        for name in [name for name in namespace if name not in before]:
+            del namespace[name]
+        for name, value in before.items():
+            if namespace.get(name, before) is not value:
+                namespace[name] = value
+
+
 def rebind_module_globals(runtime, plan: list[tuple], patches) -> None:
     """Carry out a plan for one run: fresh stand-ins for the objects made at import."""
     for module, name, action in plan:

@@ -68,6 +68,7 @@ import time
 from ..outcomes import Outcome, State
 from ..real_threads import COMPLETED, DEADLOCKED, FAILED
 from .freezing import freeze
+from .modules import module_bindings, put_back_bindings
 from .patches import Patches
 from .tracking import _DATA, _classify
 
@@ -260,6 +261,7 @@ class RealThreads:
         self._patches: Patches | None = None
         self._profile = None
         self._excepthook = None
+        self._bindings: list | None = None  # the program's globals as the crosscheck found them
 
     def __enter__(self) -> RealThreads:
         global _PROFILE
@@ -277,6 +279,8 @@ class RealThreads:
             self._excepthook = threading.excepthook
             threading.setprofile(_joined)
             threading.excepthook = _excepthook
+            # each run starts from the program's globals as they are now (its sleeps shortened), as in exploration
+            self._bindings = module_bindings(self.config.modules)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -289,6 +293,9 @@ class RealThreads:
             threading.excepthook = self._excepthook
             threading.setprofile(self._profile)
             self._excepthook = None
+        if self._bindings is not None:  # before the patches come off: they are part of it
+            put_back_bindings(self._bindings)
+            self._bindings = None
         if self._patches is not None:
             patches, self._patches = self._patches, None
             patches.restore()
@@ -315,6 +322,8 @@ class RealThreads:
         finally:
             _RUN = None
             threading._counter, _pool_threads.ThreadPoolExecutor._counter = counters
+            if self._bindings is not None:
+                put_back_bindings(self._bindings)
         labels = run.labels()
         run.errors = [(labels.get(thread, thread.name), exc) for thread, exc in run.raised]
         if run.errors:

@@ -20,7 +20,8 @@ from ..errors import NondeterminismError
 from ..objects.base import HIDDEN
 from . import barriers, clock, conditions, events, executor, locks, queues, semaphores, threads
 from .freezing import Named, ObjectName, freeze
-from .modules import filled, plan_module_globals, reached_globals, rebind_module_globals
+from .modules import (filled, module_bindings, plan_module_globals, put_back_bindings, reached_globals,
+                      rebind_module_globals)
 from .patches import Patches
 from .runtime import ThreadGreenlet
 from .threads import Handle
@@ -168,6 +169,7 @@ class PlainRuntime:
         self._held: bool | None = None  # whether this runtime holds the shared patches (below)
         self._plan: list | None = None  # what each run does to the program's modules
         self._sessions = 0  # > 0 while a search keeps them in place between its runs
+        self._bindings: list | None = None  # the program's globals as the search found them
 
     # ---- a search's brackets ----------------------------------------------------------
 
@@ -185,6 +187,7 @@ class PlainRuntime:
             self._sessions -= 1
             if self._sessions == 0:
                 self._held = None
+                self._bindings = None  # the next search starts from the globals as they are then
                 _unshare(self.config.track)
 
     # ---- a run's brackets -------------------------------------------------------------
@@ -209,6 +212,8 @@ class PlainRuntime:
             if self._held is None:  # a run on its own (a replay): patch for this run only
                 _share(self.config.track)
                 self._held = True
+            if self._bindings is None:
+                self._bindings = module_bindings(self.config.modules)
             self._patches = Patches()
             if self._plan is None:
                 own = self.config.modules
@@ -244,6 +249,10 @@ class PlainRuntime:
                 self._patches.restore()
         finally:
             self._patches = None
+            if self._bindings is not None:
+                put_back_bindings(self._bindings)
+                if self._sessions == 0:
+                    self._bindings = None
             if self._sessions == 0 and self._held is not None:
                 self._held = None
                 _unshare(self.config.track)
