@@ -48,7 +48,8 @@ def _failing_line(path: Path, error: BaseException) -> int | None:
 
 def load_scenarios(paths: list[str | Path], *, notes: list[str] | None = None,
                    ) -> tuple[list[tuple[Path, str, Scenario]], list[LoadFailure]]:
-    """Import every ``.py`` file under ``paths`` and collect its module-level scenarios.
+    """Import every ``.py`` file under ``paths`` and collect its module-level scenarios
+    (those in a module-level list, tuple or dict too: :func:`_scenarios_in`).
 
     Returns ``(found, failures)``: ``found`` holds ``(file, attribute name, scenario)``
     in file order, then definition order; a file that fails to import (whatever it
@@ -71,10 +72,29 @@ def load_scenarios(paths: list[str | Path], *, notes: list[str] | None = None,
         except BaseException as exc:  # noqa: BLE001 - sys.exit(), GeneratorExit... at import fail this file, not the CLI
             failures.append(LoadFailure(file, exc))
             continue
-        for attribute, value in vars(module).items():
-            if isinstance(value, Scenario):
-                found.append((file, attribute, value))
+        found += _scenarios_in(file, module)
     return found, failures
+
+
+def _scenarios_in(file: Path, module) -> list[tuple[Path, str, Scenario]]:
+    """A module's scenarios: each at module level under its name, and each in a list,
+    tuple or dict at module level under ``NAME[index]`` or ``NAME['key']`` (a family of
+    scenarios made in a loop), once: one also named at module level is not counted again."""
+    found = []
+    seen = set()
+    for attribute, value in vars(module).items():
+        if isinstance(value, Scenario):
+            found.append((file, attribute, value))
+            seen.add(id(value))
+    for attribute, value in vars(module).items():
+        if attribute.startswith("__") or not isinstance(value, list | tuple | dict):
+            continue
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in list(items):
+            if isinstance(item, Scenario) and id(item) not in seen:
+                seen.add(id(item))
+                found.append((file, f"{attribute}[{key!r}]", item))
+    return found
 
 
 def nothing_collected(paths: list[str | Path], found: list, failures: list, select: str | None) -> str:

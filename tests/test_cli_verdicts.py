@@ -360,3 +360,30 @@ def test_an_expect_that_names_no_findings_says_which_it_found_without_claiming_i
     assert done.returncode == 0, done.stdout + done.stderr
     assert expect_lines(done.stdout) == [
         "expect: holds (final states as the scenario states; findings not stated: lost-update, nonserializable, race)"]
+
+
+def test_scenarios_made_in_a_loop_into_a_list_or_dict_are_collected_named_by_index_and_run_in_parallel(tmp_path):
+    lessons = write(tmp_path, "family.py", """\
+        from explorer import Expect, Scenario, read, write
+
+        def adds(times):
+            def body():
+                for _ in range(times):
+                    value = yield read("x")
+                    yield write("x", value + 1)
+            return body
+
+        counters = [Scenario(f"counter 2x{n}", variables={"x": 0}, threads={"A": adds(n), "B": adds(n)},
+                             expect=Expect(findings={"lost-update", "nonserializable", "race"})) for n in (1, 2)]
+        by_name = {"solo": Scenario("solo", variables={"x": 0}, threads={"A": adds(1)},
+                                    expect=Expect(outcomes=[{"x": 1}], findings=set()))}
+        first = counters[0]
+        """)
+    listed = explorer("list", lessons)
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == [
+        f"{lessons}::first", f"{lessons}::counters[1]", f"{lessons}::by_name['solo']"], listed.stdout
+    one = explorer("run", f"{lessons}::counters[1]", "-q", "-j", "2")
+    assert one.returncode == 0 and "== 1 scenario: 1 passed;" in one.stdout, one.stdout + one.stderr
+    failing = explorer("run", f"{lessons}::counters[1]", "--ignore-expect")
+    assert failing.returncode == 1 and f"explorer replay '{lessons}::counters[1]' --schedule" in failing.stdout
+    assert explorer("run", lessons, "-k", "solo", "-q").returncode == 0
