@@ -47,8 +47,9 @@ class Judged(Protocol):
 @dataclass(frozen=True, slots=True)
 class Expect:
     """The verdicts a scenario should get; each field left ``None`` is not checked, but
-    for executions that fail: a thread that raises, runs past a step budget, or a scenario
-    that is not deterministic fails every Expect that does not name the kind in ``findings``.
+    for executions that fail: a thread that raises, runs past a step budget, a scenario
+    that is not deterministic, and a deadlock (where ``deadlock`` is ``None``) fail every
+    Expect that does not name the kind in ``findings``.
 
     ``outcomes``: the exact set of final states (mappings such as ``{"x": 2}``).
     ``findings``: the exact set of finding kinds (``set()`` for none at all).
@@ -132,11 +133,13 @@ class Expect:
                 if parts:
                     problems.append(f"findings: {'; '.join(parts)}")
         else:
-            failed = sorted({f.kind for f in result.findings if f.kind in FAILURE_KINDS})
+            unasked = FAILURE_KINDS if self.deadlock is not None else (*FAILURE_KINDS, "deadlock")
+            failed = sorted({f.kind for f in result.findings if f.kind in unasked})
             if failed:
                 kinds = ", ".join(map(repr, failed))
                 problems.append(f"findings: unexpected {', '.join(failed)} (an execution fails; if that is the "
-                                f"lesson, name {kinds} in Expect(findings=...))")
+                                f"lesson, name {kinds} in Expect(findings=...)"
+                                f"{' or say deadlock=True' if failed == ['deadlock'] else ''})")
         if self.deadlock is not None and bool(result.deadlocks) != self.deadlock:
             if not self.deadlock:
                 problems.append(f"expected no deadlock, but {result.deadlocked} executions deadlock")

@@ -387,3 +387,31 @@ def test_scenarios_made_in_a_loop_into_a_list_or_dict_are_collected_named_by_ind
     failing = explorer("run", f"{lessons}::counters[1]", "--ignore-expect")
     assert failing.returncode == 1 and f"explorer replay '{lessons}::counters[1]' --schedule" in failing.stdout
     assert explorer("run", lessons, "-k", "solo", "-q").returncode == 0
+
+
+def test_a_deadlock_in_one_interleaving_fails_an_expect_that_names_only_outcomes_unless_it_says_deadlock(tmp_path):
+    lesson = write(tmp_path, "abba.py", """\
+        from explorer import Expect, Scenario, acquire, release, write
+
+        def takes(first, second, value):
+            def body():
+                yield acquire(first)
+                yield acquire(second)
+                yield write("x", value)
+                yield release(second)
+                yield release(first)
+            return body
+
+        threads = {"A": takes("a", "b", 1), "B": takes("b", "a", 2)}
+        unsaid = Scenario("unsaid", variables={"x": 0}, locks=["a", "b"], threads=threads,
+                          expect=Expect(outcomes=[{"x": 1}, {"x": 2}]))
+        said = Scenario("said", variables={"x": 0}, locks=["a", "b"], threads=threads,
+                        expect=Expect(outcomes=[{"x": 1}, {"x": 2}], deadlock=True))
+        """)
+    done = explorer("run", lesson, "-q")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert expect_lines(done.stdout) == [
+        ("expect: FAILS: findings: unexpected deadlock (an execution fails; if that is the lesson, name 'deadlock' "
+         "in Expect(findings=...) or say deadlock=True)"),
+        ("expect: holds (final states and deadlock as the scenario states; findings not stated: deadlock, "
+         "lock-order-cycle)")]
