@@ -21,7 +21,7 @@ from .thread import THREADS
 #: What a step on a name that no declaration gives means, by the step's kind: the
 #: objects a run makes itself (threads it starts, futures its pools hand out).
 IMPLICIT = {"spawn": THREADS, "join": THREADS, "is_alive": THREADS, "end": THREADS, "result": FUTURES,
-            "finish": FUTURES, "done": FUTURES, "sleep": SLEEPS}
+            "finish": FUTURES, "done": FUTURES, "cancel": FUTURES, "cancelled": FUTURES, "sleep": SLEEPS}
 
 __all__ = [
     "IMPLICIT",

@@ -122,6 +122,9 @@ class PoolModel(Model):
             run.sync(thread, absorb=("task", future))
             task = run.objects[future]
             task.worker = run.name(thread)
+            if task.cancelled:  # its worker skips it and is idle again, as concurrent.futures' is
+                self.idle_count += 1
+                return Recorded(CANCELLED, future)
             # the log records the future's name only: the function may be a method of an object
             # made afresh in each execution, which compares unequal to the last one's
             return Recorded((future, task.fn, task.args), future)
@@ -144,15 +147,16 @@ class PoolModel(Model):
 
 
 class FutureModel(Model):
-    """One submitted task: its function, and once it ends its value or exception."""
+    """One submitted task: its function, and once it ends its value or exception; or, if
+    ``cancel`` came before a worker took it, cancelled (its task never runs)."""
 
-    __slots__ = ("args", "done", "error", "fn", "pool", "read", "submitter", "value", "worker")
-    accepts = frozenset({"result", "finish", "done"})
+    __slots__ = ("args", "cancelled", "done", "error", "fn", "pool", "read", "submitter", "value", "worker")
+    accepts = frozenset({"result", "finish", "done", "cancel", "cancelled"})
 
     def __init__(self, name: str, run, fn, args: tuple, submitter: str, pool: str) -> None:
         super().__init__(name, run)
         self.fn, self.args, self.submitter, self.pool = fn, args, submitter, pool
-        self.done = False
+        self.done = self.cancelled = False
         self.value = self.error = None
         self.read = False
         self.worker: str | None = None
@@ -168,11 +172,25 @@ class FutureModel(Model):
             run.objects[self.pool].idle_count += 1
             run.sync(thread, publish=("done", self.name))
             return None
-        if step[0] == "done":  # Future.done(): whether the task has ended
+        if step[0] == "done":  # Future.done(): whether the task has ended (or was cancelled)
             if self.done:
                 run.sync(thread, absorb=("done", self.name))
             return self.done
+        if step[0] == "cancel":  # Future.cancel(): only a task no worker has taken yet
+            if self.cancelled:
+                return True
+            if self.done or self.worker is not None:
+                return False
+            self.cancelled = self.done = True
+            run.sync(thread, publish=("done", self.name))
+            return True
+        if step[0] == "cancelled":  # Future.cancelled()
+            if self.cancelled:
+                run.sync(thread, absorb=("done", self.name))
+            return self.cancelled
         run.sync(thread, absorb=("done", self.name))
+        if self.cancelled:
+            raise Throw(concurrent.futures.CancelledError())
         if self.error is not None:
             self.read = True
             raise Throw(self.error)
@@ -185,7 +203,7 @@ class FutureModel(Model):
         error = self.error
         if error is not None:
             error = (error.__class__, error.args, tuple(sorted(getattr(error, "__dict__", {}).items())))
-        return (self.done, self.value, error, self.read, self.worker, self.fn, self.args)
+        return (self.done, self.value, error, self.read, self.worker, self.fn, self.args, self.cancelled)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         worker = self.run.index_of(self.worker) if self.worker is not None else None
@@ -271,12 +289,18 @@ class FutureTwin(Twin):
         raise error  # the task's worker failed (its error is recorded) or the run was stopped
 
 
+#: What a worker's ``take`` sends back for a task cancelled before it was taken.
+CANCELLED = "cancelled"
+
+
 def _worker(pool: str):
     """The body of a pool's worker thread: take a task, run it, store how it ended."""
     while True:
         task = yield Op("take", pool)
         if task is None:
             return HIDDEN  # a worker's end is no part of the outcome
+        if task is CANCELLED:
+            continue  # a task cancelled before this worker took it: never run
         future, fn, args = task
         try:
             out = fn(*args)
@@ -310,7 +334,10 @@ class Futures(Declaration):
     kind = "future"
 
     def footprint(self, name: str, step: tuple) -> tuple:
-        return (name, name.rpartition("#")[0] + "/idle") if step[0] == "finish" else (name,)
+        if step[0] == "finish":
+            return (name, name.rpartition("#")[0] + "/idle")
+        # a cancel reads whether a worker has taken the task from its pool
+        return (name, name.rpartition("#")[0]) if step[0] == "cancel" else (name,)
 
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "result" or step[0] == "done"

@@ -49,7 +49,7 @@ class PlainFuture:
     def exception(self, timeout=None):
         try:
             self.result(timeout)
-        except NotModelled:
+        except (NotModelled, concurrent.futures.CancelledError):
             raise
         except Exception as exc:  # noqa: BLE001 - what the task raised, handed back
             return exc
@@ -59,10 +59,10 @@ class PlainFuture:
         return step(Op("done", self.name))
 
     def cancel(self) -> bool:
-        return False  # a task that may already run is never cancelled (tasks are explored to their end)
+        return step(Op("cancel", self.name))  # True while no worker has taken the task
 
     def cancelled(self) -> bool:
-        return False
+        return step(Op("cancelled", self.name))
 
     def add_done_callback(self, fn) -> None:
         raise NotModelled("Future.add_done_callback is not modelled yet; call result() instead")

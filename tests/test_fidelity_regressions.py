@@ -1,0 +1,45 @@
+"""Differences from CPython 3.11's threading, queue and concurrent.futures found in a
+fidelity review: each test shows the model doing what real threads do."""
+
+import concurrent.futures
+import threading
+
+from explorer import explore, program
+
+
+def _outcomes(scenario, strategy="exhaustive"):
+    return {outcome["main"] for outcome in explore(scenario, strategy=strategy).outcomes}
+
+
+def test_a_future_cancelled_before_a_worker_takes_it_is_cancelled_and_its_task_never_runs():
+    # Found by a review: Future.cancel() always returned False and the task ran, where
+    # concurrent.futures cancels a task still queued (here, behind a busy worker)
+    def main():
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            go = threading.Event()
+            pool.submit(go.wait)
+            queued = pool.submit(lambda: 42)
+            cancelled = queued.cancel()
+            go.set()
+        try:
+            queued.result()
+        except concurrent.futures.CancelledError:
+            return cancelled, queued.cancelled(), queued.done(), "CancelledError"
+        return cancelled, queued.cancelled(), queued.done(), "ran"
+
+    for strategy in ("exhaustive", "dpor", "stateful"):
+        assert _outcomes(program("cancel queued", main), strategy) == {(True, True, True, "CancelledError")}
+
+
+def test_a_future_may_be_cancelled_only_until_a_worker_takes_its_task():
+    def main():
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            future = pool.submit(lambda: 1)
+            cancelled = future.cancel()
+        try:
+            return cancelled, future.exception()
+        except concurrent.futures.CancelledError:
+            return cancelled, "CancelledError"
+
+    for strategy in ("exhaustive", "dpor"):
+        assert _outcomes(program("cancel race", main), strategy) == {(True, "CancelledError"), (False, None)}
