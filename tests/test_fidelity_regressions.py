@@ -43,3 +43,16 @@ def test_a_future_may_be_cancelled_only_until_a_worker_takes_its_task():
 
     for strategy in ("exhaustive", "dpor"):
         assert _outcomes(program("cancel race", main), strategy) == {(True, "CancelledError"), (False, None)}
+
+
+def test_main_thread_is_the_programs_main_in_every_thread_of_a_run():
+    # Found by a review: threading.main_thread() was the explorer's own OS thread, so
+    # ``current_thread() is main_thread()`` was False in main
+    def main():
+        seen = []
+        worker = threading.Thread(target=lambda: seen.append(threading.current_thread() is threading.main_thread()))
+        worker.start()
+        worker.join()
+        return threading.current_thread() is threading.main_thread(), threading.main_thread().name, seen[0]
+
+    assert _outcomes(program("main thread", main)) == {(True, "MainThread", False)}

@@ -38,9 +38,11 @@ _ORIGINALS = {
     id(time.sleep): (clock, "sleep"), id(time.time): (clock, "time_"), id(time.monotonic): (clock, "monotonic"),
     id(time.perf_counter): (clock, "perf_counter"), id(threading.current_thread): (threads, "current_thread"),
     id(threading.get_ident): (threads, "get_ident"), id(queue.SimpleQueue): (queues, "SimpleQueue"),
+    id(threading.main_thread): (threads, "main_thread"),
 }
 _KEEP = (threading.Lock, threading.RLock, time.sleep, time.time, time.monotonic, time.perf_counter,
-         threading.current_thread, threading.get_ident, queue.SimpleQueue)  # their ids stay theirs
+         threading.current_thread, threading.get_ident, queue.SimpleQueue,
+         threading.main_thread)  # their ids stay theirs
 
 
 def _replacements() -> dict[int, object]:

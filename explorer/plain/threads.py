@@ -18,10 +18,11 @@ import zlib
 from ..steps import Op
 from .runtime import Call, NotModelled, current, step, wait_for_end
 
-__all__ = ["Handle", "current_thread", "install"]
+__all__ = ["Handle", "current_thread", "install", "main_thread"]
 
 _real_current_thread = threading.current_thread
 _real_get_ident = threading.get_ident
+_real_main_thread = threading.main_thread
 
 
 def ident_of(name: str) -> int:
@@ -67,6 +68,11 @@ MAIN = Handle("MainThread")
 def current_thread():
     here = current()
     return _real_current_thread() if here is None else here.handle
+
+
+def main_thread():
+    """``threading.main_thread()``: in a program's thread, its ``main``."""
+    return _real_main_thread() if current() is None else MAIN
 
 
 def get_ident() -> int:
@@ -140,5 +146,6 @@ def install(patches) -> None:
                           "its values would be shared; keep per-thread values in locals or arguments")
     patches.set(threading, "local", local)
     patches.set(threading, "current_thread", current_thread)
+    patches.set(threading, "main_thread", main_thread)
     patches.set(threading, "get_ident", get_ident)
     patches.set(threading, "currentThread", current_thread)
