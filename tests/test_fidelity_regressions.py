@@ -56,3 +56,35 @@ def test_main_thread_is_the_programs_main_in_every_thread_of_a_run():
         return threading.current_thread() is threading.main_thread(), threading.main_thread().name, seen[0]
 
     assert _outcomes(program("main thread", main)) == {(True, "MainThread", False)}
+
+
+def test_semaphore_release_of_several_permits_gives_them_all_at_once():
+    # Found by a review: release(2) was two steps, so a thread could take one permit and
+    # find none left for its next try, which threading (adding n under its lock) never shows
+    def main():
+        semaphore = threading.Semaphore(0)
+        seen = []
+
+        def taker():
+            seen.append((semaphore.acquire(blocking=False), semaphore.acquire(blocking=False)))
+
+        thread = threading.Thread(target=taker)
+        thread.start()
+        semaphore.release(2)
+        thread.join()
+        return seen[0]
+
+    for strategy in ("exhaustive", "dpor"):
+        assert _outcomes(program("release(2)", main), strategy) == {(False, False), (False, True), (True, True)}
+
+
+def test_bounded_semaphore_release_past_its_bound_changes_nothing():
+    def main():
+        semaphore = threading.BoundedSemaphore(2)
+        semaphore.acquire()
+        try:
+            semaphore.release(2)
+        except ValueError as error:
+            return str(error), semaphore.acquire(blocking=False), semaphore.acquire(blocking=False)
+
+    assert _outcomes(program("bounded release(2)", main)) == {("Semaphore released too many times", True, False)}

@@ -75,11 +75,12 @@ class SemaphoreModel(Model):
                 return False  # blocking=False, or the timeout fired
             self.value -= 1  # absorbs the semaphore's name, unrecorded (objects.base.edges)
             return True if len(step) == 3 else None
-        if self.bounded and self.value >= self.initial:
+        n = step[2] if len(step) > 2 else 1  # release(n): n permits at once, as threading gives them
+        if self.bounded and self.value + n > self.initial:
             raise Misuse(f"released BoundedSemaphore {self.name!r} past its initial value "
                          f"{self.initial}; threading raises ValueError('{TOO_MANY}') here",
                          ValueError(TOO_MANY), ("too-many-releases", self.name))
-        self.value += 1  # publishes on the semaphore's name, unrecorded (objects.base.edges)
+        self.value += n  # publishes on the semaphore's name, unrecorded (objects.base.edges)
         return None
 
     def key(self) -> object:
@@ -100,7 +101,7 @@ class SemaphoreTwin(Twin):
     def step(self, thread: int, step: tuple):
         semaphore = self.semaphore
         if step[0] == "release":
-            semaphore.release()  # a BoundedSemaphore's own ValueError past its initial value
+            semaphore.release(step[2] if len(step) > 2 else 1)  # a BoundedSemaphore's own ValueError
             return None
         timeout = None if len(step) == 2 else step[2][1] if step[2][0] else 0
         got = self.real.block(lambda s: semaphore.acquire(True, s) if s > 0 else semaphore.acquire(False),

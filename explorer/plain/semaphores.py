@@ -8,9 +8,8 @@ import threading
 
 from ..objects import BoundedSemaphore as BoundedDeclaration
 from ..objects import Semaphore as SemaphoreDeclaration
-from ..steps import Acquire, acquire, release
-from ..objects.semaphore import TOO_MANY
-from .runtime import current, maker, step
+from ..steps import Acquire, Op, acquire, release
+from .runtime import maker, step
 
 __all__ = ["install"]
 
@@ -55,15 +54,9 @@ def _install(patches, cls, declare) -> None:
             return real_release(self, n)
         if n < 1:
             raise ValueError("n must be one or more")
-        if n > 1 and cls is threading.BoundedSemaphore:
-            # threading checks the whole release first and changes nothing when it would
-            # pass the bound (the model releases one permit a step)
-            here = current()
-            model = here.runtime.run.objects.get(name) if here is not None else None
-            if model is not None and model.value + n > model.initial:
-                raise ValueError(TOO_MANY)
-        for _ in range(n):
-            step(release(name))
+        # one step for all n permits, as threading adds them under its lock: no thread sees
+        # some of them given back and not the others
+        step(release(name) if n == 1 else Op("release", name, n))
 
     def __exit__(self, *exc_info):
         release_(self)
