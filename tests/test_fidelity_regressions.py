@@ -88,3 +88,25 @@ def test_bounded_semaphore_release_past_its_bound_changes_nothing():
             return str(error), semaphore.acquire(blocking=False), semaphore.acquire(blocking=False)
 
     assert _outcomes(program("bounded release(2)", main)) == {("Semaphore released too many times", True, False)}
+
+
+def test_a_future_made_by_the_program_is_waited_on_and_set_as_concurrent_futures_does():
+    # Found by a review: concurrent.futures.Future() made a real Condition over a model RLock,
+    # so result() and set_result() raised "cannot wait/notify on un-acquired lock"
+    def main():
+        future = concurrent.futures.Future()
+        called = []
+        future.add_done_callback(lambda done: called.append(done.result()))
+        thread = threading.Thread(target=lambda: future.set_result(5))
+        thread.start()
+        try:
+            early = future.result(timeout=1)
+        except concurrent.futures.TimeoutError:
+            early = "timeout"
+        late = future.result()
+        thread.join()
+        return early, late, tuple(called)
+
+    explored = explore(program("a Future of its own", main), strategy="exhaustive")
+    assert not explored.findings
+    assert {outcome["main"] for outcome in explored.outcomes} == {(5, 5, (5,)), ("timeout", 5, (5,))}

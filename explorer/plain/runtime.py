@@ -63,12 +63,16 @@ def maker(depth: int = 2) -> ThreadGreenlet | None:
         return None
     module = sys._getframe(depth).f_globals.get("__name__", "")
     top = module.partition(".")[0]
-    if top in _STDLIB and module != "threading":
+    if top in _STDLIB and module not in _PROGRAMS_OWN:
         return None
     return here
 
 
 _STDLIB = sys.stdlib_module_names
+#: Standard modules whose objects made in a program's thread are the program's, and modelled:
+#: ``threading``'s own (a ``Timer``'s event, a ``Condition``'s lock) and a ``Future`` made with
+#: ``concurrent.futures.Future()``, whose condition its threads wait on and notify.
+_PROGRAMS_OWN = frozenset({"threading", "concurrent.futures._base"})
 
 
 def step(what: tuple, here: ThreadGreenlet | None = None):
