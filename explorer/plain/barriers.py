@@ -49,7 +49,20 @@ def install(patches) -> None:
             raise NotModelled(f"Barrier.{what}() is not modelled yet; explorer models wait() only")
         return patched
 
+    real_broken, real_waiting = cls.__dict__["broken"], cls.__dict__["n_waiting"]
+
+    def broken(self):
+        # no timeout, abort or reset is modelled, so a modelled barrier is never broken
+        return real_broken.fget(self) if self.__dict__.get(_NAME) is None else False
+
+    def n_waiting(self):
+        if self.__dict__.get(_NAME) is None:
+            return real_waiting.fget(self)
+        raise NotModelled("Barrier.n_waiting is not modelled yet; explorer models wait() only")
+
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "wait", wait)
+    patches.set(cls, "broken", property(broken))
+    patches.set(cls, "n_waiting", property(n_waiting))
     patches.set(cls, "reset", unmodelled(real_reset, "reset"))
     patches.set(cls, "abort", unmodelled(real_abort, "abort"))
