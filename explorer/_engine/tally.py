@@ -211,27 +211,37 @@ def _unhashable(run: Execution) -> RawFinding:
     names = run.program.thread_names
     scenario = run.program.scenario.name
     for var, value in run.values.items():
-        try:
-            hash(value)
-        except TypeError:
+        problem = _hash_problem(value)
+        if problem is not None:
             writer, thread, at = _writer(run, var)
             message = (f"scenario {scenario!r}: thread {writer} wrote {shown(value)} ({type(value).__name__}) to "
-                       f"{var!r} at step {at}, which is not hashable; shared values must be hashable and never "
+                       f"{var!r} at step {at}, {problem}; shared values must be hashable and never "
                        f"mutated in place (a tuple, not a list)")
             return RawFinding("error", "error", thread, ("error", thread, "unhashable", var),
                               message, {"variable": var, "position": len(run.events)})
     for i, value in enumerate(run.returns):
-        try:
-            hash(value)
-        except TypeError:
+        problem = _hash_problem(value)
+        if problem is not None:
             message = (f"scenario {scenario!r}: thread {names[i]} returned {shown(value)} ({type(value).__name__}), "
-                       f"which is not hashable; outcomes are counted by value, so return a tuple, not a list")
+                       f"{problem}; outcomes are counted by value, so return a tuple, not a list")
             return RawFinding("error", "error", i, ("error", i, "unhashable-return"),
                               message, {"position": len(run.events)})
     refused = refuses_equality(run)  # hashable, but its == raised when a dict compared it
     if refused is not None:
         return refused
     raise AssertionError("[explorer internal bug] a final state failed to hash, but no value is unhashable")
+
+
+def _hash_problem(value: object) -> str | None:
+    """Why ``value`` cannot be hashed ("which is not hashable", or what its own ``__hash__``
+    raised), or None if it can."""
+    try:
+        hash(value)
+    except TypeError:
+        return "which is not hashable"
+    except Exception as exc:  # noqa: BLE001 - a user's __hash__ may raise anything
+        return f"whose hash() raised {type(exc).__name__}: {safe_str(exc)}"
+    return None
 
 
 def identity_compared(run: Execution) -> RawFinding | None:
