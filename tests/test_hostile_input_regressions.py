@@ -38,3 +38,71 @@ def test_a_written_or_returned_value_whose_hash_raises_is_an_error_finding_not_a
         assert "whose hash() raised RuntimeError: no hash" in error.message
 
 
+@pytest.mark.parametrize("exit_with", [SystemExit(0), GeneratorExit()])
+def test_an_invariant_that_exits_is_a_finding_and_the_search_goes_on(exit_with):
+    def invariant(state):
+        raise exit_with
+
+    result = explore(_counter(invariant=invariant))
+    raised = [f for f in result.errors if f.kind == "invariant"]
+    assert len(raised) == 2 and all(f"raised {type(exit_with).__name__}" in f.message for f in raised)
+    assert result.complete and {f.kind for f in result.errors} >= {"lost-update", "invariant"}
+
+
+def test_explorer_run_never_exits_zero_when_an_invariant_calls_sys_exit(tmp_path, capsys):
+    path = tmp_path / "quits.py"
+    path.write_text(textwrap.dedent("""
+        import sys
+        from explorer import Scenario, read, write
+        def increment():
+            value = yield read("x")
+            yield write("x", value + 1)
+        quits = Scenario("quits", variables={"x": 0}, threads={"A": increment}, invariant=lambda s: sys.exit(0))
+        fine = Scenario("fine", variables={"x": 0}, threads={"A": increment})
+    """))
+    assert main(["run", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "invariant <lambda> raised SystemExit" in out and "2 scenarios" in out
+
+
+def test_an_invariant_whose_exception_or_name_cannot_be_printed_is_still_reported():
+    class Opaque(Exception):
+        def __str__(self):
+            raise RuntimeError("no str")
+
+    class Nameless:
+        def __repr__(self):
+            raise RuntimeError("no repr")
+
+        def __call__(self, state):
+            raise Opaque()
+
+    result = explore(_counter(invariant=Nameless()))
+    (first, _second) = [f for f in result.errors if f.kind == "invariant"]
+    assert "invariant <Nameless object> raised Opaque: <Opaque whose str() raised>" in first.message
+
+
+def test_an_invariant_that_never_returns_is_stopped_at_the_time_limit_and_the_result_is_incomplete():
+    def spins(state):
+        while True:
+            pass
+
+    started = time.monotonic()
+    result = explore(_counter(invariant=spins), time_limit=1, step_timeout=None)
+    assert time.monotonic() - started < 10
+    assert not result.complete and result.incomplete_reason.startswith("stopped at time_limit")
+
+
+def test_a_check_that_never_returns_is_a_finding_after_step_timeout_and_runs_no_more():
+    def spins(outcome):
+        while True:
+            pass
+
+    started = time.monotonic()
+    result = explore(_counter(check=spins), step_timeout=0.5)
+    assert time.monotonic() - started < 10
+    (hung,) = [f for f in result.errors if f.kind == "invariant"]
+    assert "check spins ran for more than step_timeout=0.5s" in hung.message
+    assert "it was not run on the other 1 outcome" in hung.message
+
+

@@ -19,6 +19,7 @@ from ..detectors import (
     race_pairs,
     witness_ranks,
 )
+from ..detectors.invariants import PredicateHung
 from ..detectors.lock_order import LockOrderEdges, with_locations
 from ..detectors.lost_update import LostUpdateKeys, lost_update_finding, lost_update_keys
 from ..detectors.races import ACCESSES as _ACCESSES
@@ -43,7 +44,7 @@ from .seats import renamed_step
 from .state_keys import StateKeys, swapping, twin_pairs
 from .tally import (MAX_EDGE_SETS, OUTCOME_ERRORS, Tally, _agreed, _note, _note_lock_order, _note_lost_updates,  # noqa: F401
                     _note_races, _Race, _unhashable, better, identity_compared, refuses_equality)
-from .watchdog import DEADLINES, Deadline, StepTimeout, TimeLimitReached, ctrl_c_flag
+from .watchdog import DEADLINES, RUNNING, Deadline, StepTimeout, TimeLimitReached, ctrl_c_flag
 
 
 def search(program: Program, strategy, strategy_name: str, settings: Settings) -> ExplorationResult:
@@ -527,12 +528,42 @@ def outcome_findings(program: Program, keys: list[tuple], max_steps: int) -> lis
             found += nonserializable_outcomes(keys, serial, program.var_names, program.thread_names)
     if scenario.invariant is not None:
         found += invariant_violations("invariant", scenario.invariant, keys,
-                                      lambda key: State._from(program.var_names, key[0]), exception_location)
+                                      lambda key: State._from(program.var_names, key[0]), exception_location,
+                                      _watched_call)
     if scenario.check is not None:
         found += invariant_violations("check", scenario.check, keys,
                                       lambda key: Outcome._of(State._from(program.var_names, key[0]),
-                                                              program.thread_names, key[1]), exception_location)
+                                                              program.thread_names, key[1]), exception_location,
+                                      _watched_call)
     return found
+
+
+class _Predicate:
+    """What the watchdog sees running while an invariant or a check runs: an execution
+    that has not ended and takes no step, so that code that never returns is interrupted
+    after ``step_timeout`` (and at the time limit) as a thread's step is."""
+
+    __slots__ = ("events", "status")
+
+    def __init__(self) -> None:
+        self.events, self.status = (), None
+
+
+def _watched_call(predicate, subject: object) -> object:
+    """``predicate(subject)``, watched (:class:`_Predicate`); one that runs past
+    ``step_timeout`` raises :class:`PredicateHung`."""
+    me = threading.get_ident()
+    outer = RUNNING.get(me)
+    RUNNING[me] = _Predicate()
+    try:
+        return predicate(subject)
+    except StepTimeout as hung:
+        raise PredicateHung(hung.seconds) from None
+    finally:
+        if outer is None:
+            RUNNING.pop(me, None)
+        else:
+            RUNNING[me] = outer
 
 
 def serial_outcomes(program: Program, max_steps: int) -> set[tuple] | None:
