@@ -11,6 +11,7 @@ Scenario('counter', variables={'x': 0}, locks={}, threads=['A', 'B'])
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, ModuleType
 
@@ -209,6 +210,19 @@ def _check_value(where: str, var: str, value: object) -> None:
             f"next, and equal states would not count as equal: use a frozen dataclass "
             f"(@dataclass(frozen=True)), a namedtuple or a tuple, and write a new value instead of "
             f"changing it in place."
+        )
+    try:
+        equal = bool(value == value)  # noqa: PLR0124 - the comparison itself is what is checked
+    except Exception as exc:  # noqa: BLE001 - a user's __eq__ (or its result's __bool__) may raise anything
+        raise ScenarioTypeError(
+            f"{where}: variable {var!r} starts as {shown(value)} (class {kind.__name__}), whose == raised "
+            f"{type(exc).__name__}. Explorer counts final states by value, so shared values must equal "
+            f"themselves and compare without raising."
+        ) from None
+    if not equal and not isinstance(value, (float, complex, Decimal)):  # NaN: one value, as in final states
+        raise ScenarioTypeError(
+            f"{where}: variable {var!r} starts as {shown(value)} (class {kind.__name__}), which is not equal "
+            f"to itself. Explorer counts final states by value, so shared values must equal themselves."
         )
 
 

@@ -106,3 +106,27 @@ def test_a_check_that_never_returns_is_a_finding_after_step_timeout_and_runs_no_
     assert "it was not run on the other 1 outcome" in hung.message
 
 
+class _EqualityRaises:
+    def __eq__(self, other):
+        raise RuntimeError("ambiguous")
+
+    def __hash__(self):
+        return 0
+
+
+class _Unequal:
+    def __eq__(self, other):
+        return False
+
+    def __hash__(self):
+        return 0
+
+
+@pytest.mark.parametrize("value, fragment", [(_EqualityRaises(), "whose == raised RuntimeError"),
+                                             (_Unequal(), "which is not equal to itself")])
+def test_an_initial_value_that_does_not_equal_itself_is_refused_where_the_scenario_is_made(value, fragment):
+    with pytest.raises(ScenarioTypeError, match=f"Scenario 'odd': variable 'x' starts as .*{fragment}"):
+        Scenario("odd", variables={"x": value}, threads={"A": _increment})
+    explore(Scenario("nan", variables={"x": float("nan")}, threads={"A": lambda: iter(())}))  # NaN is one value
+
+
