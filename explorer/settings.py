@@ -46,6 +46,10 @@ class Settings:
             if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Real)
                                       or not limit > 0):
                 raise InvalidArgument(f"{name} must be a positive number of seconds or None, got {limit!r}")
+            try:
+                limit is None or float(limit)
+            except OverflowError:  # the watchdog and the deadline count seconds in floats
+                raise InvalidArgument(f"{name} is more seconds than a float holds; give None for no limit") from None
         if self.progress is not None and not callable(self.progress):
             raise InvalidArgument(f"progress must be a function of (executions, steps, seconds), "
                                   f"got {self.progress!r}")

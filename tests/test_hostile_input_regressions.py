@@ -130,3 +130,9 @@ def test_an_initial_value_that_does_not_equal_itself_is_refused_where_the_scenar
     explore(Scenario("nan", variables={"x": float("nan")}, threads={"A": lambda: iter(())}))  # NaN is one value
 
 
+@pytest.mark.parametrize("budget", ["time_limit", "step_timeout"])
+def test_a_budget_too_large_for_a_float_is_refused_naming_it(budget):
+    with pytest.raises(InvalidArgument, match=f"{budget} is more seconds than a float holds; give None"):
+        explore(_counter(), **{budget: 10 ** 400})
+
+
