@@ -136,3 +136,48 @@ def test_a_budget_too_large_for_a_float_is_refused_naming_it(budget):
         explore(_counter(), **{budget: 10 ** 400})
 
 
+def _plain_file(tmp_path, source):
+    path = tmp_path / "plain_program.py"
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def test_a_plain_thread_that_joins_the_main_thread_is_an_error_at_once_not_a_hang(tmp_path, capsys):
+    path = _plain_file(tmp_path, """
+        import threading
+        import explorer
+        MAIN = threading.main_thread()
+        def joins_main():
+            t = threading.Thread(target=lambda: threading.main_thread().join()); t.start(); t.join()
+        def joins_global_main():
+            t = threading.Thread(target=lambda: MAIN.join()); t.start(); t.join()
+        def is_main():
+            return threading.main_thread() is threading.current_thread() is MAIN
+        a = explorer.program("joins main", joins_main)
+        b = explorer.program("joins the global main", joins_global_main)
+        c = explorer.program("is main", is_main)
+    """)
+    started = time.monotonic()
+    main(["run", str(path), "-v", "--step-timeout", "30"])
+    assert time.monotonic() - started < 20
+    out = capsys.readouterr().out
+    assert out.count("raised NotModelled: joining the main thread") == 2
+    assert "main=True" in out
+
+
+@pytest.mark.parametrize("made, used", [("threading.Thread(target=print)", "OBJ.start(); OBJ.join()"),
+                                        ("concurrent.futures.ThreadPoolExecutor(2)", "OBJ.submit(print).result()")])
+def test_a_thread_or_pool_made_at_import_is_refused_naming_it(tmp_path, capsys, made, used):
+    path = _plain_file(tmp_path, f"""
+        import concurrent.futures, threading
+        import explorer
+        OBJ = {made}
+        def uses():
+            {used}
+        p = explorer.program("made at import", uses)
+    """)
+    assert main(["run", str(path)]) == 2
+    captured = capsys.readouterr()
+    kind = made.split("(")[0].split(".")[-1]
+    assert f"global OBJ (plain_program.py:4) is a {kind} made at import" in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err

@@ -14,6 +14,7 @@ from __future__ import annotations
 import _thread
 import _threading_local
 import ast
+import concurrent.futures
 import functools
 import os
 import queue
@@ -38,11 +39,11 @@ _ORIGINALS = {
     id(time.sleep): (clock, "sleep"), id(time.time): (clock, "time_"), id(time.monotonic): (clock, "monotonic"),
     id(time.perf_counter): (clock, "perf_counter"), id(threading.current_thread): (threads, "current_thread"),
     id(threading.get_ident): (threads, "get_ident"), id(queue.SimpleQueue): (queues, "SimpleQueue"),
-    id(threading.main_thread): (threads, "main_thread"),
+    id(threading.main_thread): (threads, "main_thread"), id(threading.main_thread()): (threads, "MAIN"),
 }
 _KEEP = (threading.Lock, threading.RLock, time.sleep, time.time, time.monotonic, time.perf_counter,
          threading.current_thread, threading.get_ident, queue.SimpleQueue,
-         threading.main_thread)  # their ids stay theirs
+         threading.main_thread, threading.main_thread())  # their ids stay theirs
 
 
 def _replacements() -> dict[int, object]:
@@ -50,7 +51,8 @@ def _replacements() -> dict[int, object]:
     return {key: getattr(module, name) for key, (module, name) in _ORIGINALS.items()}
 
 
-_REFUSED = (threading.Condition, threading.Semaphore, threading.Barrier, queue.Queue)
+_REFUSED = (threading.Condition, threading.Semaphore, threading.Barrier, queue.Queue, threading.Thread,
+            concurrent.futures.ThreadPoolExecutor)
 
 
 def plan_module_globals(modules, refuse: bool = True, reached: set | None = None) -> list[tuple]:
