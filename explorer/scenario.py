@@ -249,6 +249,10 @@ def _lock_kinds(where: str, locks: object) -> dict[str, str]:
     return kinds
 
 
+def _a(what: str) -> str:
+    return f"an {what}" if what[0] in "aeiou" else f"a {what}"
+
+
 def _check_distinct(where: str, scenario: Scenario) -> None:
     seen: dict[str, str] = {}
     for what, names in (("variable", scenario.variables), ("lock", scenario.locks),
@@ -256,7 +260,7 @@ def _check_distinct(where: str, scenario: Scenario) -> None:
         for name in names:
             if name in seen:
                 raise ScenarioError(
-                    f"{where}: {name!r} names both a {seen[name]} and a {what}. Give each "
+                    f"{where}: {name!r} names both {_a(seen[name])} and {_a(what)}. Give each "
                     f"variable, lock and thread its own name: outcomes and traces list them "
                     f"side by side."
                 )

@@ -181,3 +181,19 @@ def test_a_thread_or_pool_made_at_import_is_refused_naming_it(tmp_path, capsys, 
     kind = made.split("(")[0].split(".")[-1]
     assert f"global OBJ (plain_program.py:4) is a {kind} made at import" in captured.out + captured.err
     assert "Traceback" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize("step", [lambda: __import__("explorer").wait("x"), lambda: __import__("explorer").acquire("x")])
+def test_a_step_on_a_variable_that_takes_no_such_step_says_it_is_a_variable_not_undeclared(step):
+    def body():
+        yield step()
+
+    (error,) = explore(Scenario("misnamed", variables={"x": 0}, threads={"A": body})).errors
+    assert "but 'x' is a variable, which takes read, write, update, not " in error.message
+
+
+def test_a_name_clash_with_an_object_is_worded_an_object():
+    from explorer import ScenarioError, Semaphore
+
+    with pytest.raises(ScenarioError, match="'x' names both a variable and an object"):
+        Scenario("clash", variables={"x": 0}, objects={"x": Semaphore(1)}, threads={"A": _increment})

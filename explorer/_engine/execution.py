@@ -749,6 +749,9 @@ class Execution:
             return (f"{target!r} is not a declared variable; the scenario declares variables "
                     f"{sorted(self.variables)}"), key
         model = self.objects.get(target)
+        if model is None and target in self.variables:
+            return (f"{target!r} is a variable, which takes read, write, update, not {kind}"), \
+                ("wrong-kind", kind, repr(target))
         if model is None:
             what = "lock" if kind in ("acquire", "release") else "object"
             names = sorted(n for n, m in self.objects.items()
