@@ -197,3 +197,18 @@ def test_a_name_clash_with_an_object_is_worded_an_object():
 
     with pytest.raises(ScenarioError, match="'x' names both a variable and an object"):
         Scenario("clash", variables={"x": 0}, objects={"x": Semaphore(1)}, threads={"A": _increment})
+
+
+def test_a_plain_thread_made_daemon_after_its_start_raises_as_threading_does():
+    import threading
+
+    import explorer
+
+    def daemon_after_start():
+        worker = threading.Thread(target=lambda: None)
+        worker.start()
+        worker.daemon = True
+        worker.join()
+
+    (error,) = explore(explorer.program("daemon after start", daemon_after_start)).errors
+    assert "raised RuntimeError: cannot set daemon status of active thread" in error.message

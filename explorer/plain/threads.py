@@ -133,7 +133,15 @@ def install(patches) -> None:
             return real_is_alive(self)
         return bool(started) and step(Op("is_alive", self.__dict__["_explorer_name"]))
 
+    real_daemon = cls.__dict__["daemon"]
+
+    def set_daemon(self, daemonic):
+        if self.__dict__.get("_explorer_started"):  # threading's own check reads a real Event start never sets
+            raise RuntimeError("cannot set daemon status of active thread")
+        real_daemon.fset(self, daemonic)
+
     patches.set(cls, "__init__", __init__)
+    patches.set(cls, "daemon", property(real_daemon.fget, set_daemon, doc=real_daemon.__doc__))
     patches.set(cls, "start", start)
     patches.set(cls, "join", join)
     patches.set(cls, "is_alive", is_alive)
