@@ -280,7 +280,7 @@ def _main(argv: list[str] | None, so_far: _Status) -> int:
             print(f"explorer: {file} has no scenario named {name!r}; its scenarios are {there}",
                   file=sys.stderr)
             status = 2
-    chosen = [item for item in found if _picked(item, named, matches)]
+    chosen = _once([item for item in found if _picked(item, named, matches)])
     if not chosen and not named:
         print(f"explorer: {nothing_collected(paths, found, failures, getattr(args, 'select', None))}",
               file=sys.stderr)
@@ -347,6 +347,22 @@ def _split_names(paths: list[str]) -> tuple[list[str], dict[str, set[str]]]:
         if name:
             named.setdefault(str(Path(file)), set()).add(name)
     return files, named
+
+
+def _once(chosen: list) -> list:
+    """Each scenario once, under the first name it was found by (an alias, ``c = a``, is
+    the same scenario), and where it was made: one file's scenario that another chosen
+    file imports runs in its own."""
+    files = {Path(file).resolve() for file, _attribute, _scenario in chosen}
+    seen: set[int] = set()
+    once = []
+    for item in chosen:
+        made_in = Path(item[2].source.rsplit(":", 1)[0]).resolve()
+        if id(item[2]) in seen or (made_in != Path(item[0]).resolve() and made_in in files):
+            continue
+        seen.add(id(item[2]))
+        once.append(item)
+    return once
 
 
 def _picked(item, named: dict[str, set[str]], matches) -> bool:

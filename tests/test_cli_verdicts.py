@@ -415,3 +415,20 @@ def test_a_deadlock_in_one_interleaving_fails_an_expect_that_names_only_outcomes
          "in Expect(findings=...) or say deadlock=True)"),
         ("expect: holds (final states and deadlock as the scenario states; findings not stated: deadlock, "
          "lock-order-cycle)")]
+
+
+def test_a_scenario_under_two_names_or_imported_by_another_file_runs_once(tmp_path):
+    write(tmp_path, "lessons.py", """\
+        from explorer import Scenario, read
+
+        def reads():
+            yield read("x")
+
+        solo = Scenario("solo", variables={"x": 0}, threads={"A": reads})
+        alias = solo
+        """)
+    write(tmp_path, "more.py", "from lessons import solo\n")
+    done = explorer("run", "lessons.py", "more.py", "-q", cwd=tmp_path)
+    assert done.returncode == 0 and "== 1 scenario: 1 passed;" in done.stdout, done.stdout + done.stderr
+    named = explorer("run", "lessons.py::alias", "-q", cwd=tmp_path)
+    assert named.returncode == 0 and named.stdout.startswith("lessons.py::alias"), named.stdout + named.stderr
