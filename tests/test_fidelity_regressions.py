@@ -129,3 +129,19 @@ def test_a_barriers_counters_say_what_is_modelled_instead_of_an_attributeerror()
     assert _outcomes(program("barrier counters", main)) == {
         (False, "Barrier.n_waiting is not modelled yet; explorer models wait() only")}
     assert (threading.Barrier.__dict__["broken"], threading.Barrier.__dict__["n_waiting"]) == before
+
+
+def test_listing_or_counting_threads_in_a_run_says_it_is_not_modelled_and_outside_a_run_is_the_real_one():
+    # Found by a review: threading.enumerate() and active_count() gave the explorer's own
+    # OS threads (a count of 2 where CPython gives 1)
+    def counts():
+        return threading.active_count()
+
+    def lists():
+        return len(threading.enumerate())
+
+    for main, call in ((counts, "active_count()"), (lists, "enumerate()")):
+        result = explore(program("threads alive", main))
+        assert [f.kind for f in result.findings] == ["error"]
+        assert f"threading.{call} is not modelled yet" in result.findings[0].message
+    assert threading.active_count() == len(threading.enumerate()) >= 1

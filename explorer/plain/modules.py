@@ -40,10 +40,12 @@ _ORIGINALS = {
     id(time.perf_counter): (clock, "perf_counter"), id(threading.current_thread): (threads, "current_thread"),
     id(threading.get_ident): (threads, "get_ident"), id(queue.SimpleQueue): (queues, "SimpleQueue"),
     id(threading.main_thread): (threads, "main_thread"), id(threading.main_thread()): (threads, "MAIN"),
+    id(threading.enumerate): (threads, "enumerate_threads"), id(threading.active_count): (threads, "active_count"),
 }
 _KEEP = (threading.Lock, threading.RLock, time.sleep, time.time, time.monotonic, time.perf_counter,
          threading.current_thread, threading.get_ident, queue.SimpleQueue,
-         threading.main_thread, threading.main_thread())  # their ids stay theirs
+         threading.main_thread, threading.main_thread(), threading.enumerate,
+         threading.active_count)  # their ids stay theirs
 
 
 def _replacements() -> dict[int, object]:

@@ -75,6 +75,29 @@ def main_thread():
     return _real_main_thread() if current() is None else MAIN
 
 
+_real_enumerate = threading.enumerate
+_real_active_count = threading.active_count
+
+
+def _threads_alive(call: str) -> NotModelled:
+    return NotModelled(f"threading.{call} is not modelled yet: in a run it would see the explorer's own OS "
+                       f"threads, not the program's; keep the program's Thread objects and ask each is_alive()")
+
+
+def enumerate_threads():
+    """``threading.enumerate()``: the real threads outside a run; not modelled in one."""
+    if current() is None:
+        return _real_enumerate()
+    raise _threads_alive("enumerate()")
+
+
+def active_count() -> int:
+    """``threading.active_count()``: the real count outside a run; not modelled in one."""
+    if current() is None:
+        return _real_active_count()
+    raise _threads_alive("active_count()")
+
+
 def get_ident() -> int:
     here = current()
     return _real_get_ident() if here is None else here.handle.ident
@@ -153,6 +176,9 @@ def install(patches) -> None:
         raise NotModelled("threading.local() is not modelled yet: a program's threads share one OS thread, so "
                           "its values would be shared; keep per-thread values in locals or arguments")
     patches.set(threading, "local", local)
+    patches.set(threading, "enumerate", enumerate_threads)
+    patches.set(threading, "active_count", active_count)
+    patches.set(threading, "activeCount", active_count)
     patches.set(threading, "current_thread", current_thread)
     patches.set(threading, "main_thread", main_thread)
     patches.set(threading, "get_ident", get_ident)
