@@ -1,6 +1,7 @@
 """Faults found by a hunt with hostile input: each must stay a finding or a clear error,
 never a crash, a hang, or the end of the explorer's process."""
 
+import subprocess
 import sys
 import textwrap
 import time
@@ -212,3 +213,48 @@ def test_a_plain_thread_made_daemon_after_its_start_raises_as_threading_does():
 
     (error,) = explore(explorer.program("daemon after start", daemon_after_start)).errors
     assert "raised RuntimeError: cannot set daemon status of active thread" in error.message
+
+
+def test_os_exit_in_a_plain_programs_thread_or_pool_task_is_a_finding_and_the_explorer_goes_on(tmp_path):
+    # a plain run patches threading.get_ident, and the guard asked it whether the exploring
+    # thread called os._exit: it did not recognise it, and the process ended with status 3
+    script = tmp_path / "exits.py"
+    script.write_text(textwrap.dedent("""\
+        import concurrent.futures, os, threading
+        from explorer import explore, program
+
+        def in_a_thread():
+            threading.Thread(target=os._exit, args=(3,)).start()
+
+        def in_a_task():
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                pool.submit(os._exit, 3)
+
+        for main in (in_a_thread, in_a_task):
+            result = explore(program(main.__name__, main))
+            print(main.__name__, sorted({f.kind for f in result.findings}), "os._exit(3)" in result.findings[0].message)
+        """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["in_a_thread ['error'] True", "in_a_task ['error'] True"]
+
+
+def test_sys_exit_in_a_pool_task_is_kept_by_its_future_as_concurrent_futures_keeps_it():
+    import concurrent.futures
+
+    from explorer import program
+
+    def task():
+        sys.exit(3)
+
+    def main():
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            future = pool.submit(task)
+            try:
+                future.result()
+            except SystemExit as stop:
+                return "SystemExit", stop.code
+        return "returned"
+
+    result = explore(program("sys.exit in a task", main), strategy="exhaustive")
+    assert {outcome["main"] for outcome in result.outcomes} == {("SystemExit", 3)} and not result.findings

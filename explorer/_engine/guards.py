@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from _thread import get_ident  # the real one: a plain program's runs patch threading.get_ident
 from contextlib import contextmanager
 
 from .watchdog import RUNNING
@@ -32,7 +33,7 @@ class ProcessExit(SystemExit):
 
 
 def _guarded_exit(status: int) -> None:
-    if threading.get_ident() in RUNNING:
+    if get_ident() in RUNNING:
         raise ProcessExit(status)
     _real_exit(status)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
+from _thread import get_ident  # the real one: a plain program's runs patch threading.get_ident
 from collections import Counter
 from dataclasses import replace
 from types import MappingProxyType
@@ -489,7 +489,7 @@ ASSEMBLY_GRACE = 0.5
 
 def _deadline(started: float, time_limit: float | None) -> Deadline:
     """The deadline the watchdog keeps for this thread's search (explore() registers it)."""
-    deadline = DEADLINES.get(threading.get_ident())
+    deadline = DEADLINES.get(get_ident())
     if deadline is None:  # searched without explore(): no watchdog, the clock is read between runs
         deadline = Deadline(None if time_limit is None else started + time_limit)
     return deadline
@@ -552,7 +552,7 @@ class _Predicate:
 def _watched_call(predicate, subject: object) -> object:
     """``predicate(subject)``, watched (:class:`_Predicate`); one that runs past
     ``step_timeout`` raises :class:`PredicateHung`."""
-    me = threading.get_ident()
+    me = get_ident()
     outer = RUNNING.get(me)
     RUNNING[me] = _Predicate()
     try:

@@ -29,6 +29,7 @@ import contextlib
 import signal
 import threading
 import time
+from _thread import get_ident  # the real one: a plain program's runs patch threading.get_ident
 
 from . import real_blocking
 
@@ -89,7 +90,7 @@ NO_DEADLINE = Deadline(None)
 def check_deadline() -> None:
     """Raise :class:`TimeLimitReached` if the calling thread's search is past its time limit.
     Cheap enough for a loop over a long execution's events (call it every few hundred)."""
-    deadline = DEADLINES.get(threading.get_ident())
+    deadline = DEADLINES.get(get_ident())
     if deadline is not None and deadline.passed[0]:
         raise TimeLimitReached
 
@@ -184,7 +185,7 @@ class Watchdog:
         self.fired = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._target = threading.get_ident()
+        self._target = get_ident()
         self._previous: Deadline | None = None
 
     def __enter__(self) -> Watchdog:

@@ -306,8 +306,10 @@ def _worker(pool: str):
             out = fn(*args)
             if isinstance(out, types.GeneratorType):
                 out = yield from out
-        except Exception as exc:  # noqa: BLE001 - the future holds whatever the task raised
-            yield Op("finish", future, None, exc)
+        except (Exception, SystemExit) as exc:  # the future holds whatever the task raised
+            if exc.__class__ is not SystemExit and not isinstance(exc, Exception):
+                raise  # a subclass of SystemExit is explorer's own (os._exit in a task): a finding
+            yield Op("finish", future, None, exc)  # sys.exit() too, as concurrent.futures keeps it
         else:
             yield Op("finish", future, out, None)
 
