@@ -110,7 +110,7 @@ def ctrl_c_noted(at_once: bool = True):
     own locks (a thread starting, an event's wait) and can leave one half released.
     Only on the main thread, and only over Python's own handler: a nested explore()
     shares the outer one's flag, anyone else's handler is left alone."""
-    if threading.current_thread() is not threading.main_thread() or \
+    if not _on_main_thread() or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield ctrl_c_flag()
         return
@@ -137,7 +137,7 @@ def ctrl_c_held(again: bool = True):
     run), where a KeyboardInterrupt between two of them leaves something behind. With
     ``again`` False it is not delivered after: for the cleanup of a search that Ctrl-C
     (or SIGTERM, which a CI job's timeout sends twice) is stopping already."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+    if not _on_main_thread() or signal.getsignal(signal.SIGINT) is None:
         yield  # Ctrl-C lands on the main thread only; a handler set outside Python is left alone
         return
     pressed = []
@@ -150,10 +150,19 @@ def ctrl_c_held(again: bool = True):
         signal.raise_signal(signal.SIGINT)
 
 
+#: The interpreter's main thread (a plain program's runs patch threading.main_thread).
+_MAIN = threading.main_thread().ident
+
+
+def _on_main_thread() -> bool:
+    """Whether the calling OS thread is the main one, where signals land."""
+    return get_ident() == _MAIN
+
+
 def ctrl_c_flag() -> list[bool]:
     """:data:`CTRL_C` for a search on the main thread, where Ctrl-C lands; a flag never
     raised for one on another thread, which Ctrl-C does not stop (as in Python)."""
-    return CTRL_C if threading.current_thread() is threading.main_thread() else [False]
+    return CTRL_C if _on_main_thread() else [False]
 
 
 class StepTimeout(BaseException):
