@@ -1261,17 +1261,33 @@ def _switch(axes, x, y_from, y_to, top, bottom) -> None:
 def _lock_holds(events, blocked, columns) -> list[tuple[str, str, int, int]]:
     """``(thread, lock, first column, last column)`` for every stretch a thread held a lock;
     a lock never released is held to the last column. A reentrant lock taken twice is held
-    until its last release."""
-    holds, open_since, depth = [], {}, {}
+    until its last release. An acquire that returned False (``blocking=False``, a timeout)
+    took nothing. A condition's ``wait`` lets go of its lock until the ``wake`` that takes it
+    back: the lock is the condition's own (acquired by the condition's name) or, where the
+    trace does not name it, the one lock the waiting thread holds. (A trace does not say
+    which objects are conditions: one that is woken or notified in it is; an Event's or a
+    Barrier's ``wait`` lets go of nothing.)"""
+    conditions = {e.target for e in events if e.kind in ("wake", "expire", "notify", "notify_all")}
+    holds, open_since, depth, parked = [], {}, {}, {}
     for column, event in enumerate(events):
         key = (event.thread, event.target)
-        if event.kind == "acquire":
+        if event.kind == "acquire" and event.value is not False:
             open_since.setdefault(key, column)
             depth[key] = depth.get(key, 0) + 1
         elif event.kind == "release" and key in open_since:
             depth[key] -= 1
             if depth[key] == 0:
                 holds.append((event.thread, event.target, open_since.pop(key), column))
+        elif event.kind == "wait":
+            mine = [held for held in open_since if held[0] == event.thread]
+            held = (key if key in open_since else
+                    mine[0] if len(mine) == 1 and event.target in conditions else None)
+            if held is not None:
+                holds.append((event.thread, held[1], open_since.pop(held), column))
+                parked[key] = (held, depth.pop(held))
+        elif event.kind == "wake" and key in parked:
+            held, parked_depth = parked.pop(key)
+            open_since[held], depth[held] = column, parked_depth
     for (thread, lock), start in open_since.items():
         holds.append((thread, lock, start, columns - 1))
     holds.sort(key=lambda h: (h[2], h[0], h[1]))

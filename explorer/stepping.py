@@ -38,6 +38,7 @@ from ._conveniences import provided
 from .errors import InvalidArgument, ScheduleError
 from .explore import explore, replay
 from .findings import FINDING_KINDS
+from .objects.condition import Condition as ConditionDeclaration
 
 if TYPE_CHECKING:
     from .findings import Event, Finding
@@ -156,16 +157,36 @@ class Stepper:
 
     @property
     def holders(self) -> dict[str, str]:
-        """Each held lock and the thread holding it."""
-        held: dict[str, list[str]] = {}
+        """Each held lock and the thread holding it. An acquire that returned False took
+        nothing, and a condition's ``wait`` lets go of its lock until its ``wake``."""
+        owner: dict[str, str] = {}
+        depth: dict[str, int] = {}
+        parked: dict[tuple[str, str], int] = {}
         for event in self.events:
-            if event.target not in self.scenario.locks:
+            lock = self._lock_of(event.target)
+            if lock is None:
                 continue  # a semaphore is acquired too, but nobody holds it
-            if event.kind == "acquire":
-                held.setdefault(event.target, []).append(event.thread)
-            elif event.kind == "release" and held.get(event.target):
-                held[event.target].pop()
-        return {lock: owners[-1] for lock, owners in held.items() if owners}
+            if event.kind == "acquire" and event.value is not False:
+                depth[lock] = depth.get(lock, 0) + 1 if owner.get(lock) == event.thread else 1
+                owner[lock] = event.thread
+            elif event.kind == "release" and owner.get(lock) == event.thread:
+                depth[lock] -= 1
+                if depth[lock] == 0:
+                    del owner[lock], depth[lock]
+            elif event.kind == "wait" and owner.get(lock) == event.thread:  # a condition's wait
+                parked[(event.thread, lock)] = depth.pop(lock)
+                del owner[lock]
+            elif event.kind == "wake" and (event.thread, lock) in parked:
+                owner[lock], depth[lock] = event.thread, parked.pop((event.thread, lock))
+        return dict(owner)
+
+    def _lock_of(self, target: str) -> str | None:
+        """The lock a step on ``target`` takes or gives: a declared lock's own name, a
+        condition's lock; None for anything else."""
+        if target in self.scenario.locks:
+            return target
+        declared = self.scenario.objects.get(target)
+        return declared.lock_name(target) if isinstance(declared, ConditionDeclaration) else None
 
     @property
     def threads(self) -> list[ThreadView]:

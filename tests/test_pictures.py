@@ -365,3 +365,39 @@ def test_the_docs_script_draws_every_picture_the_readme_and_the_docs_link(tmp_pa
     for name in written:
         ET.parse(tmp_path / name)  # well-formed SVG
         assert (root / "docs" / "pictures" / name).exists(), f"docs/pictures/{name} is not committed"
+
+
+def test_a_swimlane_shows_no_lock_held_after_a_failed_try_nor_during_a_condition_wait():
+    from explorer import Condition, Scenario, acquire, notify, read, release, wait, write
+    from explorer.pictures import _lock_holds
+
+    def take_and_give():
+        yield acquire("l")
+        yield release("l")
+
+    def try_once():
+        if (yield acquire("l", blocking=False)):
+            yield release("l")
+
+    tried = replay(Scenario("try", locks=["l"], threads={"A": take_and_give, "B": try_once}),
+                   ["A", "B", "A"]).trace
+    assert _lock_holds(tried.events, {}, len(tried.events)) == [("A", "l", 0, 2)]  # B's try took nothing
+
+    def producer():
+        yield acquire("lock")
+        yield write("ready", True)
+        yield notify("cond")
+        yield release("lock")
+
+    def consumer():
+        yield acquire("lock")
+        while not (yield read("ready")):
+            yield wait("cond")
+        yield release("lock")
+
+    waits = Scenario("waits", variables={"ready": False}, locks=["lock"], objects={"cond": Condition("lock")},
+                     threads={"C": consumer, "P": producer})
+    trace = replay(waits, ["C"] * 3 + ["P"] * 4, extend=True).trace
+    # the consumer lets go of the lock in wait (step 3) and takes it back when woken (step 8)
+    assert _lock_holds(trace.events, {}, len(trace.events)) == [
+        ("C", "lock", 0, 2), ("P", "lock", 3, 6), ("C", "lock", 7, 9)]

@@ -110,3 +110,37 @@ def test_a_thread_started_during_the_run_can_be_chosen_once_it_exists():
     assert stepper.names == ("P", "C") and stepper.enabled == ("P", "C")
     stepper.play(["P", "C", "C", "P"])
     assert "lost-update" in {f.kind for f in stepper.reached}
+
+
+def test_the_holders_let_go_in_a_condition_wait_and_never_count_a_failed_try():
+    from explorer import Condition, Scenario, acquire, notify, read, release, wait, write
+
+    def producer():
+        yield acquire("lock")
+        yield write("ready", True)
+        yield notify("cond")
+        yield release("lock")
+
+    def consumer():
+        yield acquire("lock")
+        while not (yield read("ready")):
+            yield wait("cond")
+        yield release("lock")
+
+    waits = Scenario("waits", variables={"ready": False}, locks=["lock"], objects={"cond": Condition("lock")},
+                     threads={"C": consumer, "P": producer})
+    stepper = Stepper(waits, ["C", "C", "C"])
+    assert stepper.holders == {} and stepper.enabled == ("P",)  # waiting, the consumer holds nothing
+    assert stepper.play(["P"]).holders == {"lock": "P"}
+    assert stepper.play(["P", "P", "P", "C"]).holders == {"lock": "C"}  # woken: it has the lock back
+
+    def try_once():
+        if (yield acquire("lock", blocking=False)):
+            yield release("lock")
+
+    def take_and_give():
+        yield acquire("lock")
+        yield release("lock")
+
+    tried = Scenario("try", locks=["lock"], threads={"A": take_and_give, "B": try_once})
+    assert Stepper(tried, ["A", "B"]).holders == {"lock": "A"}
