@@ -293,12 +293,14 @@ def check_schedule(scenario: Scenario, schedule: Sequence[str], *,
     if found is not None:
         shortest = "" if witness is None or len(witness) >= len(stepper.schedule) else (
             f" A shorter one: {', '.join(witness)} ({len(witness)} steps).")
-        message = f"Yes: after {len(stepper.schedule)} steps, {found.message}.{shortest}"
+        steps = len(stepper.schedule)
+        message = f"Yes: after {steps} step{'' if steps == 1 else 's'}, {found.message}.{shortest}"
     elif witness is None:
         message = f"No schedule reaches a {kind} finding in scenario {scenario.name!r}."
     else:
-        message = (f"Not yet: {', '.join(stepper.schedule) or 'no step'} reaches no {kind} finding. "
-                   f"One that does: {', '.join(witness)} ({len(witness)} steps).")
+        taken = (f"{', '.join(stepper.schedule)} reaches no {kind} finding" if stepper.schedule
+                 else f"no step taken yet, so no {kind} finding")
+        message = f"Not yet: {taken}. One that does: {', '.join(witness)} ({len(witness)} steps)."
     return PuzzleVerdict(kind, stepper.schedule, found is not None, found, witness, message)
 
 

@@ -64,8 +64,15 @@ def step_through(scenario: Scenario, schedule: Sequence[str] = (), *, goal: str 
         row.children = [*buttons.values(), back, reset] + ([check] if check is not None else [])
         view.value = stepper_html(stepper)
 
-    back.on_click(lambda _: (stepper.back(), show()))
-    reset.on_click(lambda _: (stepper.reset(), show()))
+    def undo(move):
+        def click(_):
+            move()
+            verdict.value = ""  # an answer about the old schedule would stay beside the new one
+            show()
+        return click
+
+    back.on_click(undo(stepper.back))
+    reset.on_click(undo(stepper.reset))
     if check is not None:
         def judge(_):
             from .report_html import _e

@@ -144,3 +144,27 @@ def test_the_holders_let_go_in_a_condition_wait_and_never_count_a_failed_try():
 
     tried = Scenario("try", locks=["lock"], threads={"A": take_and_give, "B": try_once})
     assert Stepper(tried, ["A", "B"]).holders == {"lock": "A"}
+
+
+def test_the_widget_clears_its_answer_when_the_schedule_it_judged_is_undone():
+    pytest.importorskip("ipywidgets")
+    from explorer.widget import step_through
+
+    box = step_through(lost_update, goal="lost-update")
+    controls, verdict, _ = box.children
+    buttons = {button.description: button for button in controls.children}
+    for name in ["A", "B", "B", "A"]:
+        buttons[f"run {name}"].click()
+    buttons["check: lost-update?"].click()
+    assert "Yes: after 4 steps" in verdict.value
+    buttons["step back"].click()
+    assert verdict.value == ""  # not "Yes" beside a schedule that no longer reaches it
+    buttons["check: lost-update?"].click()
+    buttons["start again"].click()
+    assert verdict.value == "" and box.stepper.schedule == ()
+
+
+def test_the_puzzle_check_of_no_step_yet_reads_as_a_sentence():
+    verdict = check_schedule(lost_update, [], kind="lost-update")
+    assert verdict.message == ("Not yet: no step taken yet, so no lost-update finding. One that does: "
+                               "A, B, B, A (4 steps).")
