@@ -879,7 +879,9 @@ def _lock_edge_label(data) -> str:
     location = data.get("location")
     if not location:
         return str(thread)
-    return f"{thread} @ {os.path.basename(str(location))}"
+    from ._text import cell_location
+
+    return f"{thread} @ {os.path.basename(cell_location(str(location)))}"
 
 
 def _outward(centre) -> tuple[float, float]:

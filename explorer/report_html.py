@@ -472,8 +472,10 @@ def _source(location: str | None) -> str:
 
     if not location:
         return '<td class="source"></td>'
-    shown_as = display_location(location)
-    short = shown_as.rsplit("/", 1)[-1]
+    # a deadlock's last row names where each blocked thread waits: "a.py:3, b.py:7"
+    places = [display_location(place) or place for place in location.split(", ")]
+    shown_as = ", ".join(places)
+    short = ", ".join(place.rsplit("/", 1)[-1] for place in places)
     return f'<td class="source" title="{_e(shown_as)}">{_e(short)}</td>'
 
 

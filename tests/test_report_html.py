@@ -301,3 +301,20 @@ def test_an_outcome_equal_under_double_equals_to_a_flagged_one_but_of_another_ty
     page = render_report([explore(one_or_true(), strategy="exhaustive")])
     assert re.search(r'<tr class="flagged"><td class="label">x=1</td>.*?nonserializable', page)
     assert re.search(r'<tr class=""><td class="label">x=True</td>', page)
+
+
+def test_a_deadlocks_last_row_names_where_each_blocked_thread_waits(page, monkeypatch):
+    row = re.search(r'<tr class="blocked">.*?</tr>', page, re.S)[0]
+    assert 'title="scenarios/abba.py:18, scenarios/abba.py:18">abba.py:18, abba.py:18</td>' in row
+    # in a notebook each place is the cell's name, not the tail of the kernel's file name
+    import explorer.render
+    from explorer.pictures import _lock_edge_label
+    from explorer.report_html import _source
+
+    cells = {"/tmp/ipykernel_7/41.py:5": "In[1]:5", "/tmp/ipykernel_7/41.py:6": "In[1]:6"}
+    monkeypatch.setattr(explorer.render, "display_location", lambda place: cells.get(place, place))
+    assert _source("/tmp/ipykernel_7/41.py:5, /tmp/ipykernel_7/41.py:6") == (
+        '<td class="source" title="In[1]:5, In[1]:6">In[1]:5, In[1]:6</td>')
+    import explorer._text
+    monkeypatch.setattr(explorer._text, "cell_location", lambda place: cells.get(place, place))
+    assert _lock_edge_label({"thread": "A", "location": "/tmp/ipykernel_7/41.py:5"}) == "A @ In[1]:5"
