@@ -212,9 +212,10 @@ figcaption { color: var(--muted); font-size: 0.9rem; text-align: center; margin-
 table.trace { width: 100%; table-layout: auto; font-size: 0.86rem; }
 table.trace th, table.trace td { padding: 3px 8px; }
 table.trace th { white-space: normal; overflow-wrap: anywhere; }
+table.trace th.num { white-space: nowrap; overflow-wrap: normal; }
 table.trace td code { white-space: pre-wrap; overflow-wrap: anywhere; }
 table.trace td.step { min-width: 14ch; }
-table.trace td.mark { color: var(--error); font-weight: 600; max-width: 18ch; overflow-wrap: anywhere; }
+table.trace td.mark { color: var(--error); font-weight: 600; min-width: 11ch; max-width: 18ch; overflow-wrap: anywhere; }
 table.trace td.source { color: var(--muted); font-size: 0.8rem; white-space: nowrap; }
 table.trace tr.marked td { background: var(--error-bg); }
 table.trace tr.blocked td { color: var(--wrong); font-weight: 600; }

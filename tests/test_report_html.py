@@ -318,3 +318,10 @@ def test_a_deadlocks_last_row_names_where_each_blocked_thread_waits(page, monkey
     import explorer._text
     monkeypatch.setattr(explorer._text, "cell_location", lambda place: cells.get(place, place))
     assert _lock_edge_label({"thread": "A", "location": "/tmp/ipykernel_7/41.py:5"}) == "A @ In[1]:5"
+
+
+def test_a_trace_tables_step_header_and_marks_stay_readable_beside_long_thread_names(page):
+    # "table.trace th" lets long thread names wrap; the step number's header must not ("st ep"),
+    # and a mark keeps room for a word or two ("<- racin g write" in a three-pool-thread trace)
+    assert "table.trace th.num { white-space: nowrap; overflow-wrap: normal; }" in page
+    assert re.search(r"table\.trace td\.mark \{[^}]*min-width: 11ch", page)
