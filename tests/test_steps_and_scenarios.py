@@ -92,3 +92,13 @@ def test_a_scenario_is_read_only_once_made():
 def test_explorer_errors_are_also_the_builtin_a_caller_would_catch():
     assert issubclass(ScenarioError, ValueError) and issubclass(ScenarioError, ExplorerError)
     assert issubclass(ScenarioTypeError, TypeError)
+
+
+def test_an_exception_with_no_message_reads_without_an_empty_colon():
+    from explorer import Queue, explore, get
+
+    def impatient():
+        return (yield get("jobs", block=False))
+
+    found = explore(Scenario("impatient", objects={"jobs": Queue()}, threads={"W": impatient})).errors[0]
+    assert "thread W raised Empty at " in found.message and "Empty: " not in found.message

@@ -677,7 +677,8 @@ class Execution:
         at = f" at {where}" if where else ""
         text = safe_str(exc)
         shared = self._shared_delegate(i)
-        message = f"{name} raised {type(exc).__name__}: {text}{at}, after step {steps}" + (f"; {shared}" if shared else "")
+        said = f": {text}" if text else ""  # queue.Empty() says nothing: "raised Empty at ...", not "Empty:  at"
+        message = f"{name} raised {type(exc).__name__}{said}{at}, after step {steps}" + (f"; {shared}" if shared else "")
         details = {"exception": exc, "location": where}
         if shared:
             details["shared"] = shared  # (a replay that fails otherwise names it: search._check_witnesses)
