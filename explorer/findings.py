@@ -218,7 +218,7 @@ class Finding:
 
     def __repr__(self) -> str:
         return (f"<Finding {self.severity} {self.kind}: {self.message[:80]}"
-                f"{'...' if len(self.message) > 80 else ''} ({len(self.trace)} steps)>")
+                f"{'...' if len(self.message) > 80 else ''} ({len(self.trace)} step{'' if len(self.trace) == 1 else 's'})>")
 
     def _repr_html_(self) -> str:
         return provided("finding_html")(self)

@@ -102,3 +102,13 @@ def test_an_exception_with_no_message_reads_without_an_empty_colon():
 
     found = explore(Scenario("impatient", objects={"jobs": Queue()}, threads={"W": impatient})).errors[0]
     assert "thread W raised Empty at " in found.message and "Empty: " not in found.message
+
+
+def test_a_findings_repr_counts_one_step_in_the_singular():
+    from explorer import Queue, explore, get
+
+    def impatient():
+        return (yield get("jobs", block=False))
+
+    found = explore(Scenario("impatient", objects={"jobs": Queue()}, threads={"W": impatient})).errors[0]
+    assert repr(found).endswith("(1 step)>")
