@@ -433,7 +433,7 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str], unloa
     if args.report_file:
         from .report_html import render_report
 
-        failed = _output("--report", args.report_file, render_report(results))
+        failed = _output("--report", args.report_file, render_report(results, expect=not args.ignore_expect))
         if not failed and args.report_file != "-":
             print(f"report: {Path(args.report_file)}")
         unwritten += failed
@@ -584,24 +584,8 @@ def _judge(result, *, ignore_expect: bool) -> tuple[str, str]:
         if any(f.severity == "error" for f in result.findings):
             return "failed", ""
         return ("passed" if result.complete else "incomplete"), ""
-    if expect.complete and not result.complete:
-        # what a search cut short has not reached yet is no failure: it may lie past the cut
-        # (an Expect(complete=False) accepts a partial result: it must show what it names)
-        problems = expect.surprises(result)
-        if not problems:
-            unshown = expect.unshown(result)
-            later = f" (not shown yet: {', '.join(unshown)})" if unshown else ""
-            return "incomplete", f"  expect: holds so far{later}, but the exploration was INCOMPLETE"
-    else:
-        problems = expect.problems(result)
-    if problems:
-        return "failed", "  expect: FAILS: " + "; ".join(problems)
-    shown = ", ".join(sorted({f.kind for f in result.findings})) or "no finding"
-    if expect.findings is not None:
-        return "passed", f"  expect: holds ({shown}, as the scenario states)"
-    stated = [name for name, value in (("final states", expect.outcomes), ("deadlock", expect.deadlock))
-              if value is not None] or ["complete"]
-    return "passed", f"  expect: holds ({' and '.join(stated)} as the scenario states; findings not stated: {shown})"
+    verdict, sentence = expect.verdict(result)
+    return verdict, "  " + sentence
 
 
 def _closing_line(results, verdicts: list[str], seconds: float, untracked: int = 0, unloaded: int = 0) -> str:

@@ -147,6 +147,28 @@ class Expect:
                 problems.append(f"expected a deadlock, but no execution deadlocks{cut}")
         return problems
 
+    def verdict(self, result: Judged) -> tuple[str, str]:
+        """``(verdict, sentence)`` as ``explorer run`` judges ``result`` by this expectation:
+        ``passed``, ``failed`` or ``incomplete``, and what it says (``expect: holds ...``).
+        A result cut short whose surprises (:meth:`surprises`) are none is ``incomplete``:
+        what it has not shown yet may lie past the cut, and it proves nothing."""
+        if self.complete and not result.complete:
+            problems = self.surprises(result)
+            if not problems:
+                unshown = self.unshown(result)
+                later = f" (not shown yet: {', '.join(unshown)})" if unshown else ""
+                return "incomplete", f"expect: holds so far{later}, but the exploration was INCOMPLETE"
+        else:
+            problems = self.problems(result)
+        if problems:
+            return "failed", "expect: FAILS: " + "; ".join(problems)
+        shown = ", ".join(sorted({f.kind for f in result.findings})) or "no finding"
+        if self.findings is not None:
+            return "passed", f"expect: holds ({shown}, as the scenario states)"
+        stated = [name for name, value in (("final states", self.outcomes), ("deadlock", self.deadlock))
+                  if value is not None] or ["complete"]
+        return "passed", f"expect: holds ({' and '.join(stated)} as the scenario states; findings not stated: {shown})"
+
     def unshown(self, result: Judged) -> list[str]:
         """What this expectation names that ``result``, cut short, has not shown yet (final
         states, kinds of finding, a deadlock): they may lie past the cut. Empty for a

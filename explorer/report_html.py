@@ -39,7 +39,8 @@ __all__ = ["render_report", "write_report"]
 
 
 def write_report(path: str | os.PathLike, results: Sequence[ExplorationResult], *,
-                 crosschecks: Sequence[CrosscheckResult] = (), title: str | None = None) -> Path:
+                 crosschecks: Sequence[CrosscheckResult] = (), title: str | None = None,
+                 expect: bool = True) -> Path:
     """Write :func:`render_report`'s page to ``path`` (UTF-8) and return it as a :class:`~pathlib.Path`.
 
     The file appears whole or not at all: it is written next to its destination and
@@ -47,15 +48,18 @@ def write_report(path: str | os.PathLike, results: Sequence[ExplorationResult], 
     """
     from ._files import write_text
 
-    return write_text(path, render_report(results, crosschecks=crosschecks, title=title))
+    return write_text(path, render_report(results, crosschecks=crosschecks, title=title, expect=expect))
 
 
 def render_report(results: Sequence[ExplorationResult], *, crosschecks: Sequence[CrosscheckResult] = (),
-                  title: str | None = None) -> str:
+                  title: str | None = None, expect: bool = True) -> str:
     """The report on ``results`` (a list of :class:`~explorer.ExplorationResult`) as one HTML page.
 
     ``crosschecks`` are :class:`~explorer.CrosscheckResult` objects; each is shown with the
     result of the scenario of the same name, and one that names no result is refused.
+    A scenario with an :class:`~explorer.Expect` shows its verdict beside its findings (a
+    lesson whose errors are what it teaches reads "expect holds"); ``expect=False`` leaves
+    the verdicts out (``explorer run --ignore-expect``).
     ``title`` defaults to "explorer report". The page is deterministic: the same results give
     the same text, except the times the results themselves carry.
 
@@ -74,10 +78,33 @@ def render_report(results: Sequence[ExplorationResult], *, crosschecks: Sequence
     elif not isinstance(title, str):
         raise InvalidArgument(f"title must be a str or None, not {type(title).__name__}")
     ids = _Ids()
-    sections = [_scenario_section(number, result, matched.get(result.scenario.name), ids)
-                for number, result in enumerate(results, 1)]
+    verdicts = [_expect_verdict(result) if expect else None for result in results]
+    sections = [_scenario_section(number, result, matched.get(result.scenario.name), ids, verdict)
+                for number, (result, verdict) in enumerate(zip(results, verdicts, strict=True), 1)]
     return "\n".join([_head(title), "<body>", "<main>", _header(title, results, matched),
-                      _contents(results, matched), *sections, _footer(), "</main>", "</body>", "</html>", ""])
+                      _contents(results, matched, verdicts), *sections, _footer(), "</main>", "</body>",
+                      "</html>", ""])
+
+
+def _expect_verdict(result: ExplorationResult) -> tuple[str, str] | None:
+    """What the scenario's Expect says of ``result`` (:meth:`Expect.verdict`); None without one."""
+    expect = result.scenario.expect
+    return None if expect is None else expect.verdict(result)
+
+
+#: An Expect's verdict as a badge: its class and its words.
+_VERDICT_BADGES = {"passed": ("clean", "expect holds"), "failed": ("wrong", "expect fails"),
+                   "incomplete": ("incomplete", "expect holds so far")}
+#: ... and as the banner above a scenario's findings.
+_VERDICT_BANNERS = {"passed": "fine", "failed": "wrong", "incomplete": "incomplete"}
+
+
+def _verdict_badge(verdict: tuple[str, str] | None) -> str:
+    if verdict is None:
+        return ""
+    css, words = _VERDICT_BADGES[verdict[0]]
+    return f'<span class="badge {css}">{words}</span>'
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,17 +290,17 @@ def _header(title: str, results, matched) -> str:
             f"the line that replays it.</p>\n</header>")
 
 
-def _contents(results, matched) -> str:
+def _contents(results, matched, verdicts) -> str:
     if not results:
         return '<p class="note">No results: nothing was explored.</p>'
     items = []
-    for number, result in enumerate(results, 1):
+    for number, (result, verdict) in enumerate(zip(results, verdicts, strict=True), 1):
         worst = _worst(result)
         errors = sum(1 for f in result.findings if f.severity == "error")
         warnings = len(result.findings) - errors
         counts = ", ".join(part for part in (_count(errors, "error") if errors else "",
                                              _count(warnings, "warning") if warnings else "") if part)
-        badges = [_badge(worst)]
+        badges = [_verdict_badge(verdict), _badge(worst)]
         if not result.complete:
             badges.append('<span class="badge incomplete">incomplete</span>')
         check = matched.get(result.scenario.name)
@@ -296,11 +323,14 @@ def _footer() -> str:
 # One scenario
 
 
-def _scenario_section(number: int, result: ExplorationResult, check: CrosscheckResult | None, ids) -> str:
+def _scenario_section(number: int, result: ExplorationResult, check: CrosscheckResult | None, ids,
+                      verdict: tuple[str, str] | None = None) -> str:
     sid = _sid(number)
     parts = [f'<section class="scenario" id="{sid}" aria-labelledby="{sid}-name">',
-             f'<h2 id="{sid}-name">{_e(result.scenario.name)} {_badge(_worst(result))}</h2>',
+             f'<h2 id="{sid}-name">{_e(result.scenario.name)} {_verdict_badge(verdict)} {_badge(_worst(result))}</h2>',
              f'<p class="summary">{_e(result.summary())}</p>']
+    if verdict is not None:
+        parts.append(f'<p class="banner {_VERDICT_BANNERS[verdict[0]]}">{_e(verdict[1][0].upper() + verdict[1][1:])}</p>')
     if not result.complete:
         parts.append(f'<div class="banner incomplete" role="alert">INCOMPLETE: {_e(result.incomplete_reason)}; '
                      f"nothing beyond this was checked, and what is missing may hold findings.</div>")

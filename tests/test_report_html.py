@@ -98,9 +98,10 @@ def test_report_shows_the_outcome_table_with_counts_and_shares(page):
     assert re.search(r'deadlocked \(no final state\)</td><td class="num">2</td>.*?33\.3%.*?deadlock', page)
 
 
-def test_table_of_contents_links_every_scenario_with_its_worst_severity(page):
+def test_table_of_contents_links_every_scenario_with_its_expect_verdict_and_worst_severity(page):
     contents = page[page.index('<nav class="contents"'):page.index("</nav>")]
-    assert re.findall(r'<a href="#(scenario-\d)">([^<]*)</a><span class="badge (\w+)">', contents) == [
+    assert re.findall(r'<a href="#(scenario-\d)">([^<]*)</a><span class="badge clean">expect holds</span>'
+                      r'<span class="badge (\w+)">', contents) == [
         ("scenario-1", "lost update", "error"), ("scenario-2", "ABBA deadlock", "error")]
     assert 'id="scenario-1"' in page and 'id="scenario-2"' in page
 
@@ -304,7 +305,7 @@ def test_an_outcome_equal_under_double_equals_to_a_flagged_one_but_of_another_ty
 
 
 def test_a_deadlocks_last_row_names_where_each_blocked_thread_waits(page, monkeypatch):
-    row = re.search(r'<tr class="blocked">.*?</tr>', page, re.S)[0]
+    row = re.search(r'<tr class="blocked">.*?</tr>', page, re.DOTALL)[0]
     assert 'title="scenarios/abba.py:18, scenarios/abba.py:18">abba.py:18, abba.py:18</td>' in row
     # in a notebook each place is the cell's name, not the tail of the kernel's file name
     import explorer.render
@@ -325,3 +326,17 @@ def test_a_trace_tables_step_header_and_marks_stay_readable_beside_long_thread_n
     # and a mark keeps room for a word or two ("<- racin g write" in a three-pool-thread trace)
     assert "table.trace th.num { white-space: nowrap; overflow-wrap: normal; }" in page
     assert re.search(r"table\.trace td\.mark \{[^}]*min-width: 11ch", page)
+
+
+def test_a_lesson_shows_whether_its_expect_holds_beside_the_errors_it_teaches_and_ignore_expect_leaves_it_out():
+    wrong = Scenario("counter said to be safe", variables={"x": 0}, threads={"A": counter.increment,
+                                                                             "B": counter.increment},
+                     expect=counter.locked_counter.expect)
+    results = [explore(counter.lost_update), explore(wrong)]
+    page = render_report(results)
+    said = re.findall(r'<p class="banner (\w+)">(Expect: [^<]*)</p>', page)
+    assert said == [("fine", "Expect: holds (lost-update, nonserializable, race, as the scenario states)"),
+                    ("wrong", "Expect: FAILS: " + "; ".join(counter.locked_counter.expect.problems(results[1])))]
+    assert page.count("expect holds</span>") == 2 and page.count("expect fails</span>") == 2  # contents, heading
+    bare = render_report(results, expect=False)
+    assert "expect holds" not in bare and "expect fails" not in bare and "Expect:" not in bare
