@@ -48,11 +48,21 @@ MAX_OPEN_ROWS = 12
 def result_html(result: ExplorationResult) -> str:
     """A result as the report shows one scenario, its findings folded but the first error."""
     from .findings import group_findings
-    from .report_html import _Ids, _badge, _e, _outcomes_table, _worst
+    from .report_html import (
+        _badge,
+        _e,
+        _expect_banner,
+        _expect_verdict,
+        _Ids,
+        _outcomes_table,
+        _verdict_badge,
+        _worst,
+    )
 
     ids = _Ids()
-    parts = [f'<p><strong>{_e(result.scenario.name)}</strong> {_badge(_worst(result))} '
-             f'<span class="summary">{_e(result.summary())}</span></p>']
+    verdict = _expect_verdict(result)  # a lesson's Expect: whether it holds, first
+    parts = [(f'<p><strong>{_e(result.scenario.name)}</strong> {_verdict_badge(verdict)} {_badge(_worst(result))} '
+              f'<span class="summary">{_e(result.summary())}</span></p>'), _expect_banner(verdict)]
     if not result.complete:
         parts.append(f'<div class="banner incomplete">INCOMPLETE: {_e(result.incomplete_reason)}; nothing '
                      f"beyond this was checked.</div>")

@@ -99,6 +99,13 @@ _VERDICT_BADGES = {"passed": ("clean", "expect holds"), "failed": ("wrong", "exp
 _VERDICT_BANNERS = {"passed": "fine", "failed": "wrong", "incomplete": "incomplete"}
 
 
+def _expect_banner(verdict: tuple[str, str] | None) -> str:
+    """The Expect's sentence as a banner (empty without an Expect)."""
+    if verdict is None:
+        return ""
+    return f'<p class="banner {_VERDICT_BANNERS[verdict[0]]}">{_e(verdict[1][0].upper() + verdict[1][1:])}</p>'
+
+
 def _verdict_badge(verdict: tuple[str, str] | None) -> str:
     if verdict is None:
         return ""
@@ -329,8 +336,7 @@ def _scenario_section(number: int, result: ExplorationResult, check: CrosscheckR
     parts = [f'<section class="scenario" id="{sid}" aria-labelledby="{sid}-name">',
              f'<h2 id="{sid}-name">{_e(result.scenario.name)} {_verdict_badge(verdict)} {_badge(_worst(result))}</h2>',
              f'<p class="summary">{_e(result.summary())}</p>']
-    if verdict is not None:
-        parts.append(f'<p class="banner {_VERDICT_BANNERS[verdict[0]]}">{_e(verdict[1][0].upper() + verdict[1][1:])}</p>')
+    parts.append(_expect_banner(verdict))
     if not result.complete:
         parts.append(f'<div class="banner incomplete" role="alert">INCOMPLETE: {_e(result.incomplete_reason)}; '
                      f"nothing beyond this was checked, and what is missing may hold findings.</div>")

@@ -30,6 +30,15 @@ def test_a_result_shows_its_counts_outcomes_and_each_finding_folded_but_the_firs
     assert f"To replay: <code>replay(scenario, [{quoted}])" in page
 
 
+def test_a_lesson_shown_in_a_notebook_says_first_whether_its_expect_holds():
+    page = explore(lost_update)._repr_html_()
+    assert '<span class="badge clean">expect holds</span>' in page
+    assert ('<p class="banner fine">Expect: holds (lost-update, nonserializable, race, as the scenario states)</p>'
+            in page)
+    cut = explore(lost_update, max_executions=1)._repr_html_()
+    assert "expect holds so far</span>" in cut and "but the exploration was INCOMPLETE" in cut
+
+
 def test_a_long_outcome_table_is_folded():
     from explorer import Scenario, read, write
 
