@@ -87,9 +87,9 @@ def explore_states(program: Program, *, max_states: int, max_steps: int) -> Stat
         if len(space.nodes) >= max_states:
             raise GraphTooLarge(
                 f"scenario {program.scenario.name!r} has more than max_states={max_states} "
-                f"reachable states; pass a larger max_states, or look at a finding's trace "
-                f"(its swimlane) instead. A thread that loops without end makes the state "
-                f"space infinite."
+                f"reachable states; explorer.graphs.state_graph(scenario, max_states=N) builds a "
+                f"larger one, or look at a finding's trace (its swimlane) instead. A thread that "
+                f"loops without end makes the state space infinite."
             )
         node = ids[key] = len(space.nodes)
         space.nodes.append(attrs)
