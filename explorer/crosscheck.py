@@ -132,8 +132,12 @@ class CrosscheckResult:
                          f"{row.explored:>8}  {verdict}")
         explored = len(self.model.outcomes)
         reached = explored - len(self.missed)
-        lines.append(f"  coverage: real threads reached {reached} of the {explored} outcomes exploration found"
-                     + ("" if self.model.complete else " (exploration was INCOMPLETE)"))
+        if explored or self.model.executions == 0:
+            lines.append(f"  coverage: real threads reached {reached} of the {explored} outcomes exploration found"
+                         + ("" if self.model.complete else " (exploration was INCOMPLETE)"))
+        else:
+            lines.append("  coverage: exploration found no outcome (no execution completed)"
+                         + ("" if self.model.complete else " (exploration was INCOMPLETE)"))
         for outcome in self.missed:
             lines.append(f"    never observed: {_label(outcome)}")
         if self.model.deadlocked and not self.deadlocked:
@@ -344,8 +348,11 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
                                 None, model.deadlocked))
     # A bad yield or a body that is not a generator is an error finding with no exception
     # in the model; on real threads it is the TypeError the runner raises for it.
-    model_errors = {(f.thread, type(f.exception).__name__ if f.exception is not None else "TypeError")
-                    for f in model.findings if f.kind == "error"}
+    model_errors: dict[tuple, int] = {}  # (thread, exception type) -> executions it ended
+    for f in model.findings:
+        if f.kind == "error":
+            error = (f.thread, type(f.exception).__name__ if f.exception is not None else "TypeError")
+            model_errors[error] = model_errors.get(error, 0) + f.occurrences
     # An execution ends at its first error; on real threads the other threads go on, so
     # an error that only ever came after another one in its run is past what the model
     # runs, and cannot contradict it.
@@ -357,7 +364,8 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
             verdict, by = FLAGGED, ("after another error, where the model stops",)
         else:
             verdict, by = absent, ()
-        rows.append(Observation("error", f"error: {thread} raised {kind}: {message}", count, verdict, by))
+        rows.append(Observation("error", f"error: {thread} raised {kind}: {message}", count, verdict, by,
+                                explored=model_errors.get((thread, kind), 0)))
     if hung:
         # exploration reports a body that never yields (or blocks for good) as a step-timeout:
         # the same fault as a real thread that makes no progress

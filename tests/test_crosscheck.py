@@ -283,6 +283,9 @@ def test_a_bad_yield_on_real_threads_is_the_error_the_model_predicted():
 
     check = crosscheck(Scenario("bad", variables={"x": 0}, threads={"A": not_a_step}), runs=10)
     assert [(row.what, row.verdict) for row in check.rows] == [("error", "expected, flagged")]
+    # the row counts the explored executions that raised it too; no execution completed
+    assert check.rows[0].explored == check.model.executions == 1
+    assert "coverage: exploration found no outcome (no execution completed)" in check.render()
 
 
 def test_what_an_incomplete_exploration_did_not_reach_is_not_explored_rather_than_a_wrong_model():
