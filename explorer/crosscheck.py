@@ -35,7 +35,7 @@ from ._conveniences import provided
 from ._engine.program import Program
 from ._engine.taken import Taken, as_taken
 from ._engine.watchdog import ctrl_c_noted
-from ._text import shown
+from ._text import cells_named, shown
 from .errors import ExplorerError, InvalidArgument
 from .objects.pool import ThreadPool
 from .outcomes import Outcome, State, outcome_key
@@ -150,7 +150,7 @@ class CrosscheckResult:
                          f"explore it completely (a larger time_limit, a smaller max_steps) to judge them")
         if not self.unexpected and not unreached:
             lines.append("  no unexpected outcome: every observation is one exploration predicted")
-        return "\n".join(lines)
+        return cells_named("\n".join(lines))
 
     def __str__(self) -> str:
         return self.render()

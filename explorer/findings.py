@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ._conveniences import provided
-from ._text import shown
+from ._text import cells_named, shown
 from .objects.event import Event as _EventDeclaration
 from .steps import Acquire, Op, Read, Release, Step, Write
 
@@ -211,14 +211,15 @@ class Finding:
         head = f"{self.severity.upper()} [{self.kind}] {self.message}"
         if self.occurrences > 1:
             head += f"\n  (in {self.occurrences} executions; the trace below {chosen_trace(self.kind)})"
-        return f"{head}\n{self.trace.render(locations=locations)}"
+        return cells_named(f"{head}\n{self.trace.render(locations=locations)}")
 
     def __str__(self) -> str:
         return self.render()
 
     def __repr__(self) -> str:
-        return (f"<Finding {self.severity} {self.kind}: {self.message[:80]}"
-                f"{'...' if len(self.message) > 80 else ''} ({len(self.trace)} step{'' if len(self.trace) == 1 else 's'})>")
+        message = cells_named(self.message)
+        return (f"<Finding {self.severity} {self.kind}: {message[:80]}"
+                f"{'...' if len(message) > 80 else ''} ({len(self.trace)} step{'' if len(self.trace) == 1 else 's'})>")
 
     def _repr_html_(self) -> str:
         return provided("finding_html")(self)

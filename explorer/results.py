@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ._conveniences import provided
+from ._text import cells_named
 from .findings import Finding, Trace
 from .outcomes import Outcome, State
 from .scenario import Scenario
@@ -47,7 +48,7 @@ class Execution:
         if self.outcome is not None:
             lines.append(f"  outcome: {self.outcome}")
         lines += [f"  {f.severity.upper()} [{f.kind}] {f.message}" for f in self.findings]
-        return "\n".join(lines)
+        return cells_named("\n".join(lines))
 
     def __str__(self) -> str:
         return self.render()
@@ -217,8 +218,9 @@ class ExplorationResult:
         return text + ("" if self.complete else ", INCOMPLETE")
 
     def render(self, *, traces: bool = True) -> str:
-        """Counts, final states and findings with their traces; see :func:`explorer.render.render_result`."""
-        return provided("render_result")(self, traces=traces)
+        """Counts, final states and findings with their traces; see :func:`explorer.render.render_result`
+        (in a notebook, a cell's hidden file is named as the cell, ``In[3]:5``)."""
+        return cells_named(provided("render_result")(self, traces=traces))
 
     def __str__(self) -> str:
         return self.render()

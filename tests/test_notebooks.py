@@ -64,6 +64,21 @@ def test_locations_in_a_notebook_name_the_cell_not_a_temporary_file(executed):
     assert "ipykernel" not in finding
 
 
+def test_printed_text_in_a_notebook_names_the_cell_too_not_the_kernels_temporary_file():
+    source = ("from explorer import Scenario, explore, read\n"
+              "def fails():\n"
+              "    value = yield read('x')\n"
+              "    raise TypeError('unsupported operand')\n"
+              "result = explore(Scenario('fails', variables={'x': 0}, threads={'A': fails}))\n"
+              "print(result)\n"
+              "result.findings[0]")
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    execute(book, ROOT)
+    printed, shown = book.cells[0].outputs
+    assert "at In[1]:4" in printed.text and "ipykernel" not in printed.text, printed.text
+    assert "at In[1]:4" in shown.data["text/plain"] and "ipykernel" not in shown.data["text/plain"]
+
+
 def test_a_picture_shows_as_svg_and_the_step_through_widget_is_a_widget(tmp_path):
     book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in [
         "from explorer.pictures import draw_swimlane\nfrom explorer import replay\n"
