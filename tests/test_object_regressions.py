@@ -54,8 +54,9 @@ def test_a_finding_whose_trace_names_a_spawned_thread_replays_to_that_finding():
 
 def test_a_schedule_naming_a_thread_no_step_has_started_is_refused_as_no_thread_of_the_scenario():
     scenario = Scenario("spawned writer", variables={"x": 0}, threads={"A": spawn_a_writer, "B": write_x})
-    with pytest.raises(ScheduleError, match="names 'A2', which is not a thread of scenario 'spawned writer'.*"
-                                            "no spawn or pool has started a thread of that name before step 2"):
+    with pytest.raises(ScheduleError, match=r"position 1 \(step 2\) names 'A2', which is not a thread of scenario "
+                                            "'spawned writer'.*no spawn or pool has started a thread of that name "
+                                            "before that step"):
         replay(scenario, ["A", "A2"])
     with pytest.raises(ScheduleError, match="names 'A1', which is not a thread of scenario"):
         replay(scenario, ["A1", "A"])

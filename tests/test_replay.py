@@ -41,7 +41,7 @@ def test_replay_returns_the_events_final_state_and_outcome_of_one_schedule():
 
 
 def test_an_unknown_thread_is_refused_with_its_position_and_the_threads():
-    with pytest.raises(ScheduleError, match=r"position 2 names 'C'.*\['A', 'B'\]"):
+    with pytest.raises(ScheduleError, match=r"position 2 \(step 3\) names 'C'.*\['A', 'B'\]"):
         replay(COUNTER, ["A", "B", "C"])
 
 

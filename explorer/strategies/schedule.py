@@ -78,10 +78,9 @@ class FollowSchedule:
         number = None if self.index is None else self.index.get(name)
         if number is None:
             raise ScheduleError(
-                f"schedule position {position} names {name!r}, which is not a thread of "
+                f"schedule position {position} (step {position + 1}) names {name!r}, which is not a thread of "
                 f"{'the scenario' if self.scenario is None else f'scenario {self.scenario!r}'}; its threads are "
-                f"{list(self.names)}, and no spawn or pool has started a thread of that name before "
-                f"step {position + 1}")
+                f"{list(self.names)}, and no spawn or pool has started a thread of that name before that step")
         if number >= len(self.names):
             self.names = tuple(sorted(self.index, key=self.index.get))
         return number
