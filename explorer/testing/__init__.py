@@ -47,7 +47,9 @@ def assert_no_findings(scenario: Scenario, *, warnings: bool = True, **explore_o
 
 
 def assert_outcomes(scenario: Scenario, expected: Iterable[Mapping], **explore_options) -> ExplorationResult:
-    """Explore completely and fail unless the final states are exactly ``expected``."""
+    """Explore completely and fail unless the final states are exactly ``expected``, and
+    no execution fails or deadlocks (as ``Expect(outcomes=expected)`` judges; where one
+    may, say so: ``assert_expected(scenario, Expect(outcomes=..., deadlock=True))``)."""
     __tracebackhide__ = True
     if isinstance(expected, Mapping):
         raise InvalidArgument(f"assert_outcomes takes the final states as a list of mappings, such as "
