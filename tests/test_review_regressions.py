@@ -385,3 +385,29 @@ def test_a_bounded_semaphore_released_past_its_bound_at_once_changes_nothing():
 
     assert release_two() == (True, False)
     assert {o["main"] for o in _plain_agree(release_two).outcomes} == {(True, False)}
+
+
+# ---- an agreement campaign's generated plain programs ------------------------------------
+
+
+def test_a_crosscheck_gives_main_thread_as_the_programs_main_as_exploration_does():
+    # Found by crosschecking generated programs: exploration says main_thread() is main's
+    # own thread, while a crosscheck ran main on a thread of its own and left main_thread()
+    # the interpreter's: every run was UNEXPECTED (MODEL IS WRONG) where the model was right
+    import threading
+
+    import explorer
+    from explorer.crosscheck import crosscheck
+
+    def main():
+        seen = []
+        worker = threading.Thread(target=lambda: seen.append(threading.main_thread().name))
+        worker.start()
+        worker.join()
+        return threading.main_thread() is threading.current_thread(), tuple(seen)
+
+    scenario = explorer.program("main_thread", main)
+    assert {o["main"] for o in explore(scenario).outcomes} == {(True, ("MainThread",))}
+    check = crosscheck(scenario, runs=5)
+    assert not check.unexpected, check.render()
+    assert threading.main_thread() is threading.current_thread()  # put back after the crosscheck

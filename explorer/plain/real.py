@@ -20,6 +20,8 @@ For the length of a crosscheck (``with RealThreads(...)``), and undone however i
   ``uniform(0, min(seconds, 2 ms))`` on a run's threads, so that runs are quick and
   their interleavings diverse (``sleep(2)`` would make every run take two seconds and
   the same order); on any other thread it is the real one;
+- ``threading.main_thread()`` (and a name bound to it in the program's modules) gives,
+  on a run's threads, the thread ``main`` runs on, as exploration gives ``main``'s;
 - ``threading.excepthook`` records an exception that ends a run's thread (and does not
   print it); ``threading.setprofile`` sets a hook that, at a new thread's first call,
   notes it as the run's and removes itself, so nothing is profiled.
@@ -37,7 +39,7 @@ ended within ``timeout`` seconds, or sooner, when for ``SETTLE`` seconds none of
 moved and none waits in a call with a timeout; its threads are left blocked (daemons,
 taken off ``concurrent.futures``' list of workers to join at exit).
 
-What is approximate, since nothing of ``threading`` is patched: an instance is named at
+What is approximate, since nothing else of ``threading`` is patched: an instance is named at
 its first write here, at its first read or write in exploration; ``threading`` and
 ``concurrent.futures`` number the threads and pools they name afresh in each run
 (``Thread-1 (worker)``, ``ThreadPoolExecutor-0_0``), as exploration numbers them when
@@ -83,6 +85,7 @@ SETTLE = 0.25
 POLL = 0.01
 
 _real_sleep = time.sleep
+_real_main_thread = threading.main_thread
 _STDLIB = (os.path.normcase(sysconfig.get_paths()["stdlib"]),
            os.path.normcase(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 _THREADING_FILES = {os.path.normcase(module.__file__)
@@ -271,10 +274,13 @@ class RealThreads:
                 if not any(other is not cls and issubclass(cls, other) for other in self.config.track):
                     _hook(cls, patches)
             patches.set(time, "sleep", _sleep)
+            patches.set(threading, "main_thread", _main_thread)
             for module in self.config.modules:
                 for name, value in list(vars(module).items()):
                     if value is _real_sleep:
                         patches.set(module, name, _sleep)
+                    elif value is _real_main_thread:
+                        patches.set(module, name, _main_thread)
             _PROFILE = self._profile = threading.getprofile()
             self._excepthook = threading.excepthook
             threading.setprofile(_joined)
@@ -412,6 +418,15 @@ def _sleep(seconds):
         return _real_sleep(seconds)
     run.moves += 1
     return _real_sleep(run.rng.uniform(0, min(seconds, MAX_SLEEP)))
+
+
+def _main_thread():
+    """``threading.main_thread()``: on a run's threads, the thread ``main`` runs on, as in
+    exploration (``current_thread() is main_thread()`` is true in ``main``)."""
+    run = _RUN
+    if run is None or run.runner is None or threading.current_thread() not in run.members:
+        return _real_main_thread()
+    return run.runner
 
 
 def _joined(frame, event, arg):
