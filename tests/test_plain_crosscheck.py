@@ -300,3 +300,28 @@ def test_every_run_explored_or_real_starts_from_the_module_globals_the_call_foun
     check = crosscheck(scenario, runs=5, seed=1)
     assert HITS == 0 and check.unexpected == [] and [o["main"] for o in check.outcomes] == [1], check.render()
     assert explore(scenario, strategy="exhaustive").outcomes == first.outcomes
+
+
+TICKS = 0
+
+
+def beats_then_waits():
+    def beat():
+        global TICKS
+        for _ in range(20):
+            TICKS += 1
+            time.sleep(0.01)
+        threading.Event().wait()
+
+    threading.Thread(target=beat, daemon=True).start()
+    return 1
+
+
+def test_a_daemon_still_running_when_main_returns_is_waited_for_until_it_blocks_so_it_never_runs_into_later_runs():
+    # found by a review: the run ended at once, and the daemon went on adding to the global
+    # during the next runs and after the crosscheck returned
+    check = crosscheck(program("a daemon beats, then waits", beats_then_waits), runs=10, seed=1)
+    assert check.unexpected == [] and sum(check.outcomes.values()) == 10, check.render()
+    assert TICKS == 0
+    time.sleep(0.1)
+    assert TICKS == 0  # no daemon of the crosscheck is still adding

@@ -234,14 +234,15 @@ def module_bindings(modules) -> list[tuple]:
 
 def put_back_bindings(bindings: list[tuple]) -> None:
     """Rebind each module's globals as :func:`module_bindings` found them, and drop the
-    ones a run added."""
+    ones a run added (but a submodule a run imported, which its package keeps)."""
     for module, before in bindings:
         namespace = vars(module)
-        if len(namespace) == len(before) and all(before.get(name, before) is value
-                                                 for name, value in namespace.items()):
+        now = list(namespace.items())  # one copy: a daemon thread left running may add a global meanwhile
+        if len(now) == len(before) and all(before.get(name, before) is value for name, value in now):
             continue
-        for name in [name for name in namespace if name not in before]:
-            del namespace[name]
+        for name, value in now:
+            if name not in before and not isinstance(value, types.ModuleType):  # a submodule imported stays the package's
+                del namespace[name]
         for name, value in before.items():
             if namespace.get(name, before) is not value:
                 namespace[name] = value

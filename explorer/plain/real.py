@@ -362,14 +362,20 @@ class RealThreads:
                 return True
             frames = sys._current_frames()  # noqa: SLF001 - where each thread is, to see it sit still
             busy = [t for t in live if not _idle_worker(t, frames.get(t.ident))]
-            if not busy or (not run.runner.is_alive() and all(_daemon_asked(t) for t in busy)):
-                return True  # (only daemons left: the interpreter would end them at exit)
+            if not busy:
+                return True
             now = time.monotonic()
             if now > deadline:
                 return False
             where = (run.moves, tuple((t.ident, _position(frames.get(t.ident))) for t in busy))
             if still is None or still[0] != where:
                 still = (where, now)
+            elif not run.runner.is_alive() and all(_daemon_asked(t) and _blocked(frames.get(t.ident)) for t in busy):
+                # only daemons the program made are left, each blocked in a wait with no timeout
+                # and none moved since the last look: the interpreter would end them at exit, and
+                # here they stay blocked (one still running would go on into the next run: the
+                # run waits for it to block, or is given up at its timeout)
+                return True
             elif now - still[1] > SETTLE and not any(_timed_wait(frames.get(t.ident)) for t in busy):
                 return False
             busy[0].join(POLL)
@@ -459,6 +465,13 @@ def _idle_worker(thread: threading.Thread, frame) -> bool:
         return False
     work_queue = frame.f_locals.get("work_queue")
     return work_queue is not None and work_queue.empty()
+
+
+def _blocked(frame) -> bool:
+    """Whether a thread waits in a ``threading`` or ``queue`` call given no timeout (an
+    event's, a condition's, a queue's): only another thread can end its wait."""
+    return (frame is not None and os.path.normcase(frame.f_code.co_filename) in _THREADING_FILES
+            and not _timed_wait(frame))
 
 
 def _timed_wait(frame) -> bool:
