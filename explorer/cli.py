@@ -353,12 +353,18 @@ def _once(chosen: list) -> list:
     """Each scenario once, under the first name it was found by (an alias, ``c = a``, is
     the same scenario), and where it was made: one file's scenario that another chosen
     file imports runs in its own."""
-    files = {Path(file).resolve() for file, _attribute, _scenario in chosen}
+    def at_home(item) -> bool:
+        return Path(item[2].source.rsplit(":", 1)[0]).resolve() == Path(item[0]).resolve()
+
+    # What is chosen in the file that made it runs only there. One imported elsewhere (the
+    # loader's copy of a file and an import of it are two modules: two objects, told apart
+    # by where and as what they were made) and chosen only there, by FILE::NAME or -k,
+    # still runs, under the name it was chosen by.
+    home = {(item[2].source, item[2].name) for item in chosen if at_home(item)}
     seen: set[int] = set()
     once = []
     for item in chosen:
-        made_in = Path(item[2].source.rsplit(":", 1)[0]).resolve()
-        if id(item[2]) in seen or (made_in != Path(item[0]).resolve() and made_in in files):
+        if id(item[2]) in seen or (not at_home(item) and (item[2].source, item[2].name) in home):
             continue
         seen.add(id(item[2]))
         once.append(item)

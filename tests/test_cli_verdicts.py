@@ -432,3 +432,23 @@ def test_a_scenario_under_two_names_or_imported_by_another_file_runs_once(tmp_pa
     assert done.returncode == 0 and "== 1 scenario: 1 passed;" in done.stdout, done.stdout + done.stderr
     named = explorer("run", "lessons.py::alias", "-q", cwd=tmp_path)
     assert named.returncode == 0 and named.stdout.startswith("lessons.py::alias"), named.stdout + named.stderr
+
+
+def test_a_scenario_imported_by_another_file_and_named_only_there_still_runs(tmp_path):
+    # only the importing file's name for it is chosen: the file that made it is loaded for
+    # another scenario, which must not make this one vanish
+    write(tmp_path, "lessons.py", """\
+        from explorer import Scenario, read
+
+        def reads():
+            yield read("x")
+
+        first = Scenario("first", variables={"x": 0}, threads={"A": reads})
+        second = Scenario("second", variables={"x": 0}, threads={"A": reads, "B": reads})
+        """)
+    write(tmp_path, "more.py", "from lessons import second\n")
+    done = explorer("run", "lessons.py::first", "more.py::second", "-q", cwd=tmp_path)
+    assert done.returncode == 0 and "== 2 scenarios: 2 passed;" in done.stdout, done.stdout + done.stderr
+    both = explorer("run", "lessons.py", "more.py", "-q", cwd=tmp_path)
+    assert both.returncode == 0 and "== 2 scenarios: 2 passed;" in both.stdout, both.stdout + both.stderr
+    assert "more.py::second" not in both.stdout, both.stdout
