@@ -411,3 +411,24 @@ def test_a_crosscheck_gives_main_thread_as_the_programs_main_as_exploration_does
     check = crosscheck(scenario, runs=5)
     assert not check.unexpected, check.render()
     assert threading.main_thread() is threading.current_thread()  # put back after the crosscheck
+
+
+import threading as _threading
+
+_MAIN_AT_IMPORT = _threading.main_thread()  # a program's global bound at import, as exploration rebinds it
+
+
+def test_a_crosscheck_gives_a_global_bound_to_main_thread_at_import_as_the_programs_main():
+    # exploration binds such a global to the program's main for each run (plain/modules.py);
+    # real runs left it the interpreter's, so 'current_thread() is MAIN' was UNEXPECTED in each
+    import explorer
+    from explorer.crosscheck import crosscheck
+
+    def main():
+        return _threading.current_thread() is _MAIN_AT_IMPORT
+
+    scenario = explorer.program("main_thread global", main)
+    assert {o["main"] for o in explore(scenario).outcomes} == {True}
+    check = crosscheck(scenario, runs=5)
+    assert not check.unexpected, check.render()
+    assert _MAIN_AT_IMPORT is _threading.main_thread()  # put back after each run

@@ -20,8 +20,9 @@ For the length of a crosscheck (``with RealThreads(...)``), and undone however i
   ``uniform(0, min(seconds, 2 ms))`` on a run's threads, so that runs are quick and
   their interleavings diverse (``sleep(2)`` would make every run take two seconds and
   the same order); on any other thread it is the real one;
-- ``threading.main_thread()`` (and a name bound to it in the program's modules) gives,
-  on a run's threads, the thread ``main`` runs on, as exploration gives ``main``'s;
+- ``threading.main_thread()`` (and a name bound to it, or to the thread it gives, in the
+  program's modules) gives, on a run's threads, the thread ``main`` runs on, as
+  exploration gives ``main``'s;
 - ``threading.excepthook`` records an exception that ends a run's thread (and does not
   print it); ``threading.setprofile`` sets a hook that, at a new thread's first call,
   notes it as the run's and removes itself, so nothing is profiled.
@@ -265,6 +266,7 @@ class RealThreads:
         self._profile = None
         self._excepthook = None
         self._bindings: list | None = None  # the program's globals as the crosscheck found them
+        self._mains: list[tuple] = []  # (module, name) of globals bound to the interpreter's main thread
 
     def __enter__(self) -> RealThreads:
         global _PROFILE
@@ -275,12 +277,15 @@ class RealThreads:
                     _hook(cls, patches)
             patches.set(time, "sleep", _sleep)
             patches.set(threading, "main_thread", _main_thread)
+            main, self._mains = _real_main_thread(), []
             for module in self.config.modules:
                 for name, value in list(vars(module).items()):
                     if value is _real_sleep:
                         patches.set(module, name, _sleep)
                     elif value is _real_main_thread:
                         patches.set(module, name, _main_thread)
+                    elif value is main:  # MAIN = threading.main_thread() at import: each run's main (run)
+                        self._mains.append((module, name))
             _PROFILE = self._profile = threading.getprofile()
             self._excepthook = threading.excepthook
             threading.setprofile(_joined)
@@ -315,6 +320,8 @@ class RealThreads:
         run.runner = runner
         run.members.add(runner)  # before it starts: its first steps are the run's
         run.started.append(runner)
+        for module, name in self._mains:  # as exploration binds them to its main (put back below)
+            setattr(module, name, runner)
         # threading and concurrent.futures number the threads and pools they name from 1 and
         # 0 in each process; each run starts them afresh, so that a name the program reads
         # (Thread-1 (worker), ThreadPoolExecutor-0_0) is the one exploration gives
