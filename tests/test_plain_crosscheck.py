@@ -279,7 +279,6 @@ HITS = 0
 
 
 def counts_hits():
-    global HITS
     box = Box()
 
     def work():
