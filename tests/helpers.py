@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from explorer import (
+    Condition,
     Queue,
     Scenario,
     ThreadPool,
@@ -11,6 +12,7 @@ from explorer import (
     explore,
     get,
     join,
+    notify,
     put,
     read,
     release,
@@ -18,6 +20,7 @@ from explorer import (
     result,
     spawn,
     submit,
+    wait,
     write,
 )
 from explorer.loading import load_scenarios
@@ -255,3 +258,22 @@ def raise_flag():
 
 #: A polls until B raises the flag: every schedule may poll up to max_steps times.
 POLLING = Scenario("polling", variables={"flag": 0}, threads={"A": poll_flag, "B": raise_flag})
+
+
+def ready_handshake() -> Scenario:
+    """A consumer C takes ``lock`` and waits on ``cond`` till ``ready``; a producer P takes
+    the lock, sets ready, notifies and lets go: C lets go of the lock while it waits."""
+    def producer():
+        yield acquire("lock")
+        yield write("ready", True)
+        yield notify("cond")
+        yield release("lock")
+
+    def consumer():
+        yield acquire("lock")
+        while not (yield read("ready")):
+            yield wait("cond")
+        yield release("lock")
+
+    return Scenario("waits", variables={"ready": False}, locks=["lock"], objects={"cond": Condition("lock")},
+                    threads={"C": consumer, "P": producer})

@@ -368,8 +368,10 @@ def test_the_docs_script_draws_every_picture_the_readme_and_the_docs_link(tmp_pa
 
 
 def test_a_swimlane_shows_no_lock_held_after_a_failed_try_nor_during_a_condition_wait():
-    from explorer import Condition, Scenario, acquire, notify, read, release, wait, write
+    from explorer import Scenario, acquire, release
     from explorer.pictures import _lock_holds
+
+    from .helpers import ready_handshake
 
     def take_and_give():
         yield acquire("l")
@@ -383,20 +385,7 @@ def test_a_swimlane_shows_no_lock_held_after_a_failed_try_nor_during_a_condition
                    ["A", "B", "A"]).trace
     assert _lock_holds(tried.events, {}, len(tried.events)) == [("A", "l", 0, 2)]  # B's try took nothing
 
-    def producer():
-        yield acquire("lock")
-        yield write("ready", True)
-        yield notify("cond")
-        yield release("lock")
-
-    def consumer():
-        yield acquire("lock")
-        while not (yield read("ready")):
-            yield wait("cond")
-        yield release("lock")
-
-    waits = Scenario("waits", variables={"ready": False}, locks=["lock"], objects={"cond": Condition("lock")},
-                     threads={"C": consumer, "P": producer})
+    waits = ready_handshake()
     trace = replay(waits, ["C"] * 3 + ["P"] * 4, extend=True).trace
     # the consumer lets go of the lock in wait (step 3) and takes it back when woken (step 8)
     assert _lock_holds(trace.events, {}, len(trace.events)) == [

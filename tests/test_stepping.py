@@ -113,22 +113,11 @@ def test_a_thread_started_during_the_run_can_be_chosen_once_it_exists():
 
 
 def test_the_holders_let_go_in_a_condition_wait_and_never_count_a_failed_try():
-    from explorer import Condition, Scenario, acquire, notify, read, release, wait, write
+    from explorer import Scenario, acquire, release
 
-    def producer():
-        yield acquire("lock")
-        yield write("ready", True)
-        yield notify("cond")
-        yield release("lock")
+    from .helpers import ready_handshake
 
-    def consumer():
-        yield acquire("lock")
-        while not (yield read("ready")):
-            yield wait("cond")
-        yield release("lock")
-
-    waits = Scenario("waits", variables={"ready": False}, locks=["lock"], objects={"cond": Condition("lock")},
-                     threads={"C": consumer, "P": producer})
+    waits = ready_handshake()
     stepper = Stepper(waits, ["C", "C", "C"])
     assert stepper.holders == {} and stepper.enabled == ("P",)  # waiting, the consumer holds nothing
     assert stepper.play(["P"]).holders == {"lock": "P"}
