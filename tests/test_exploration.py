@@ -659,6 +659,38 @@ def test_a_thread_returning_an_object_compared_by_identity_is_one_error_alike_on
             "Token compared by identity" in error.message and "frozen dataclass" in error.message
 
 
+MISSING = object()  # a sentinel: the same object in every run
+
+
+def _counts_then_returns(made):
+    seen = yield read("x")
+    yield write("x", seen + 1)
+    return made()
+
+
+def test_a_thread_returning_a_fresh_object_without_attributes_is_the_same_error_not_a_nonserializable_outcome():
+    # object(), a generator or a slotted instance made by the thread: each run's was an
+    # outcome of its own, and the serial runs' objects differ from the explored ones, so a
+    # serializable outcome was called non-serializable
+    for made in (object, lambda: (i for i in ()), lambda: (1, object())):
+        threads = {"A": partial(_counts_then_returns, made), "B": partial(_counts_then_returns, made)}
+        scenario = Scenario("fresh", variables={"x": 0}, threads=threads)
+        for strategy in ("exhaustive", "dpor", "stateful"):
+            explored = explore(scenario, strategy=strategy)
+            assert not explored.outcomes and "nonserializable" not in {f.kind for f in explored.findings}, strategy
+            (error,) = [f for f in explored.findings if f.kind == "error"]
+            assert "compared by identity, which each run makes afresh" in error.message, strategy
+
+
+def test_a_thread_returning_a_module_level_sentinel_counts_its_outcomes_by_value():
+    threads = {"A": partial(_counts_then_returns, lambda: MISSING), "B": partial(_counts_then_returns, lambda: MISSING)}
+    explored = explore(Scenario("sentinel", variables={"x": 0}, threads=threads), strategy="exhaustive")
+    assert sorted(explored.outcomes.values()) == [2, 4]
+    assert {f.kind for f in explored.findings} == {"lost-update", "nonserializable", "race"}
+    (lone,) = [f for f in explored.findings if f.kind == "nonserializable"]
+    assert "final state x=1" in lone.message  # the lost update's, not a sentinel's
+
+
 def test_an_update_that_leaves_a_list_in_a_variable_names_its_thread_and_step():
     def appends():
         yield update("log", lambda log: [*log, "A"])

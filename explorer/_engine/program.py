@@ -23,6 +23,7 @@ class Program:
         "declarations",
         "factories",
         "footprints",
+        "held",
         "initial",
         "lock_names",
         "plain",
@@ -45,6 +46,7 @@ class Program:
         self.lock_names = tuple(scenario.locks)
         self.reentrant = {lock: kind == "rlock" for lock, kind in scenario.locks.items()}
         self.declarations = dict(scenario.declarations)
+        self.held: dict | None = None  # what its thread functions hold before a run (tally._held)
         self.footprints: dict = {}  # step -> its footprint: dpor asks for every step it analyses
         # Serial orders are a baseline only when no thread can wait for another's step.
         self.serializable = all(d.serializable for d in self.declarations.values())

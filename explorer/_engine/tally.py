@@ -10,6 +10,8 @@ of the units nor a reduced search's order of runs changes which trace is shown.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
+from types import ModuleType
 
 from .._text import PLAIN as _PLAIN
 from .._text import shown
@@ -18,6 +20,7 @@ from ..detectors.lost_update import LostUpdateKeys, lost_update_finding
 from ..detectors.races import RacePairs, race_finding
 from ..findings import RawFinding
 from ..outcomes import outcome_key
+from ..plain.modules import filled
 from ..scenario import compared_by_identity
 from .execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG, TRUNCATED, Execution, safe_str
 from .linearize import Precedence
@@ -253,7 +256,7 @@ def identity_compared(run: Execution) -> RawFinding | None:
     scenario = run.program.scenario.name
     advice = "return or write a value instead: a tuple, a frozen dataclass (@dataclass(frozen=True)) or a namedtuple"
     for var, value in run.values.items():
-        odd = _by_identity(value, 0)
+        odd = _by_identity(value, 0, run.program)
         if odd is not None:
             writer, thread, at = _writer(run, var)
             return RawFinding(
@@ -262,7 +265,7 @@ def identity_compared(run: Execution) -> RawFinding | None:
                 f"of class {type(odd).__name__} compared by identity, which each run makes afresh, so final "
                 f"states cannot be counted by value; {advice}", {"variable": var, "position": len(run.events)})
     for i, value in enumerate(run.returns):
-        odd = _by_identity(value, 0)
+        odd = _by_identity(value, 0, run.program)
         if odd is not None:
             return RawFinding(
                 "error", "error", i, ("error", i, "identity-return"),
@@ -312,14 +315,51 @@ def _equality_error(value: object) -> str | None:
     return "which is not equal to itself"
 
 
-def _by_identity(value: object, depth: int) -> object | None:
-    """The first object compared by identity in ``value`` (itself, or inside its tuples)."""
+def _by_identity(value: object, depth: int, program) -> object | None:
+    """The first object compared by identity in ``value`` (itself, or inside its tuples)
+    that a run makes afresh: one whose attributes can change, or one with none (``object()``,
+    a generator) that the program does not hold before it runs (:func:`_held`)."""
     cls = value.__class__
     if cls in _PLAIN or depth > 4:
         return None
     if cls is tuple or cls is frozenset:
-        return next((odd for item in value if (odd := _by_identity(item, depth + 1)) is not None), None)
-    return value if compared_by_identity(value) else None
+        return next((odd for item in value if (odd := _by_identity(item, depth + 1, program)) is not None), None)
+    if compared_by_identity(value):
+        return value
+    if (cls.__hash__ is object.__hash__ and cls.__eq__ is object.__eq__ and not callable(value)
+            and not isinstance(value, (ModuleType, type)) and not cls.__module__.startswith("explorer.")
+            and id(value) not in _held(program)):  # (explorer's own markers: HIDDEN, for one)
+        return value
+    return None
+
+
+def _held(program) -> dict:
+    """The objects a program's thread functions hold before any run: their module's
+    globals (and one level into its classes and modules), their closures, defaults and
+    bound arguments. A sentinel such as ``MISSING = object()`` is one of them, the same in
+    every run; an ``object()`` a thread makes is not. Kept with the objects, so that no id
+    is reused while the program lives."""
+    held = program.held
+    if held is None:
+        held = {}
+
+        def hold(value, inner: bool) -> None:
+            held[id(value)] = value
+            if inner and isinstance(value, (type, ModuleType)):
+                for item in list(vars(value).values()):
+                    hold(item, False)
+
+        for factory in program.factories:
+            while isinstance(factory, partial):
+                for item in (*factory.args, *factory.keywords.values()):
+                    hold(item, True)
+                factory = factory.func
+            for item in (*getattr(factory, "__globals__", {}).values(), *(getattr(factory, "__defaults__", None) or ()),
+                         *(cell.cell_contents for cell in getattr(factory, "__closure__", None) or ()
+                           if filled(cell))):
+                hold(item, True)
+        program.held = held
+    return held
 
 
 def _agreed(run: Execution, last: list[tuple]) -> int:
