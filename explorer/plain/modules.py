@@ -24,6 +24,7 @@ import types
 
 from ..errors import ScenarioError
 from . import clock, events, locks, queues, threads
+from .locals import twin
 
 __all__ = ["filled", "plan_module_globals", "reached_globals", "rebind_module_globals"]
 
@@ -96,11 +97,8 @@ def plan_module_globals(modules, refuse: bool = True, reached: set | None = None
                     raise ScenarioError(f"{_shown(module, name)} is an Event made at import and set now; "
                                         f"every run starts from it, so it must be clear when the exploration starts")
                 plan.append((module, name, "Event"))
-            elif isinstance(value, (_LOCAL, _threading_local.local)):
-                raise ScenarioError(
-                    f"{_shown(module, name)} is a threading.local() made at import: threading.local is not "
-                    f"modelled yet (a program's threads share one OS thread, so its values would be shared "
-                    f"between them, silently); keep per-thread values in locals or arguments")
+            elif kind is _LOCAL or isinstance(value, _threading_local.local):
+                plan.append((module, name, ("local", value)))  # a subclass's instance: its class is hooked
             elif isinstance(value, _REFUSED):
                 raise ScenarioError(
                     f"{_shown(module, name)} is a {kind.__name__} made at import, before the exploration: every "
@@ -255,6 +253,8 @@ def rebind_module_globals(runtime, plan: list[tuple], patches) -> None:
             action = locks.global_lock(runtime, name, action == "RLock")
         elif action == "Event":
             action = events.global_event(runtime, name)
+        elif action.__class__ is tuple:  # ("local", the threading.local made at import)
+            action = twin(action[1], runtime)
         patches.set(module, name, action)
 
 

@@ -57,6 +57,8 @@ says the names. A thread that sits for ``SETTLE`` seconds in a C call with a tim
 
 from __future__ import annotations
 
+import _thread
+import _threading_local
 import concurrent.futures
 import concurrent.futures.thread as _pool_threads
 import itertools
@@ -225,7 +227,7 @@ class RealRun:
         if self._final is not None:
             return self._final
         state = {}
-        for obj, _thread, _kind, _n, attrs in self.instances.values():
+        for obj, _maker, _kind, _n, attrs in self.instances.values():
             name = self.name_of(obj)
             for attr in attrs:
                 try:
@@ -267,6 +269,7 @@ class RealThreads:
         self._excepthook = None
         self._bindings: list | None = None  # the program's globals as the crosscheck found them
         self._mains: list[tuple] = []  # (module, name) of globals bound to the interpreter's main thread
+        self._locals: list[tuple] = []  # (threading.local made at import, main's attributes then)
 
     def __enter__(self) -> RealThreads:
         global _PROFILE
@@ -277,9 +280,12 @@ class RealThreads:
                     _hook(cls, patches)
             patches.set(time, "sleep", _sleep)
             patches.set(threading, "main_thread", _main_thread)
-            main, self._mains = _real_main_thread(), []
+            main, self._mains, self._locals = _real_main_thread(), [], []
             for module in self.config.modules:
                 for name, value in list(vars(module).items()):
+                    if isinstance(value, (_thread._local, _threading_local.local)):
+                        # made at import: main has its attributes there, as in exploration
+                        self._locals.append((value, dict(value.__dict__)))
                     if value is _real_sleep:
                         patches.set(module, name, _sleep)
                     elif value is _real_main_thread:
@@ -352,6 +358,10 @@ class RealThreads:
 
     def _main(self, run: RealRun) -> None:
         try:
+            for local, attributes in self._locals:  # main runs on this thread, not the importing one
+                own = local.__dict__
+                own.clear()
+                own.update(attributes)
             if self.parts[0] == "main":
                 run.returned = self.parts[1]()
             else:

@@ -19,6 +19,7 @@ import time
 from ..errors import NondeterminismError
 from ..objects.base import HIDDEN
 from . import barriers, clock, conditions, events, executor, locks, queues, semaphores, threads
+from . import locals as locals_
 from .freezing import Named, ObjectName, freeze
 from .modules import (filled, module_bindings, plan_module_globals, put_back_bindings, reached_globals,
                       rebind_module_globals)
@@ -117,7 +118,8 @@ def _share(track) -> None:
         if _SHARED["users"] == 0:
             patches = Patches()
             try:
-                for module in (threads, locks, conditions, semaphores, events, barriers, queues, executor, clock):
+                for module in (threads, locals_, locks, conditions, semaphores, events, barriers, queues, executor,
+                               clock):
                     module.install(patches)
             except BaseException:
                 patches.restore()
@@ -170,6 +172,7 @@ class PlainRuntime:
         self._plan: list | None = None  # what each run does to the program's modules
         self._sessions = 0  # > 0 while a search keeps them in place between its runs
         self._bindings: list | None = None  # the program's globals as the search found them
+        self.locals: dict = {}  # id of a threading.local -> its threads' attributes this run (locals.py)
 
     # ---- a search's brackets ----------------------------------------------------------
 
@@ -245,6 +248,7 @@ class PlainRuntime:
 
     def _close(self) -> None:
         try:
+            locals_.put_back(self)
             if self._patches is not None:
                 self._patches.restore()
         finally:

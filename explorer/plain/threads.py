@@ -168,14 +168,6 @@ def install(patches) -> None:
     patches.set(cls, "start", start)
     patches.set(cls, "join", join)
     patches.set(cls, "is_alive", is_alive)
-    real_local = threading.local
-
-    def local(*args, **kwargs):
-        if current() is None:
-            return real_local(*args, **kwargs)
-        raise NotModelled("threading.local() is not modelled yet: a program's threads share one OS thread, so "
-                          "its values would be shared; keep per-thread values in locals or arguments")
-    patches.set(threading, "local", local)
     patches.set(threading, "enumerate", enumerate_threads)
     patches.set(threading, "active_count", active_count)
     patches.set(threading, "activeCount", active_count)
