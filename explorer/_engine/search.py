@@ -28,6 +28,7 @@ from ..detectors.serializability import MAX_THREADS
 from ..errors import ExplorerError
 from .._text import shown, text_of
 from ..findings import Event, Finding, RawFinding, Trace
+from ..objects.base import HIDDEN
 from ..objects.dependence import dependence
 from ..outcomes import Outcome, State, outcome_key
 from ..results import ExplorationResult
@@ -274,6 +275,31 @@ def measured_figures(strategy, groups: tuple, names: tuple[str, ...], seats: tup
         return {}
 
 
+def _pad_outcomes(program: Program, tally: Tally) -> None:
+    """One key per outcome: a run made before the search met a thread or a variable that a
+    later run started or set (plain code's, a pool's worker) has a shorter key, which the
+    thread or variable, absent, extends with ``HIDDEN`` (left out of the outcome shown);
+    its counts and witness join those of the longer key, as one outcome."""
+    k, v = len(program.thread_names), len(program.var_names)
+    counts, witnesses = tally.outcome_counts, tally.witnesses
+    if all(len(key[1]) == k and len(key[0]) == v for key in counts):
+        return
+    padded_counts: dict = {}
+    padded_witnesses: dict = {}
+    for key, count in counts.items():
+        values, returns = key[0], key[1]
+        full = outcome_key(values + (HIDDEN,) * (v - len(values)), returns + (HIDDEN,) * (k - len(returns)))
+        witness = witnesses[key]
+        kept = padded_witnesses.get(full)
+        if kept is None:
+            padded_counts[full], padded_witnesses[full] = count, witness
+        else:
+            padded_counts[full] += count
+            if better(witness[0], witness[1], kept[0], kept[1]):
+                padded_witnesses[full] = witness
+    tally.outcome_counts, tally.witnesses = padded_counts, padded_witnesses
+
+
 def assemble(program: Program, strategy_name: str, settings: Settings, tally: Tally, about: dict,
              deadline: Deadline, elapsed: float) -> ExplorationResult:
     """The result of a search from its tally: outcome findings, potential deadlocks,
@@ -289,6 +315,8 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
     # too: under a time limit or after Ctrl-C it gets ASSEMBLY_GRACE seconds, then gives up
     # what it has not done, and a result that lacks findings for it says it is incomplete.
     _grace(deadline, stop_reason)
+    _pad_outcomes(program, tally)
+    outcome_counts, witnesses = tally.outcome_counts, tally.witnesses
     groups, seats = about["groups"], about.get("seats", ())
     if seats:  # the moves checked as the walk learned the steps: its runs' images are runs
         if stop_reason is None:

@@ -7,6 +7,7 @@ protocol the engine talks to; adding a kind means adding a module here, and noth
 in the engine, the strategies or the detectors.
 """
 
+from .arbitrary import ORDERS
 from .barrier import Barrier
 from .clock import SLEEPS
 from .base import Continue, Declaration, Misuse, Model, Recorded, Throw
@@ -21,7 +22,8 @@ from .thread import THREADS
 #: What a step on a name that no declaration gives means, by the step's kind: the
 #: objects a run makes itself (threads it starts, futures its pools hand out).
 IMPLICIT = {"spawn": THREADS, "join": THREADS, "is_alive": THREADS, "end": THREADS, "result": FUTURES,
-            "finish": FUTURES, "done": FUTURES, "cancel": FUTURES, "cancelled": FUTURES, "sleep": SLEEPS}
+            "finish": FUTURES, "done": FUTURES, "cancel": FUTURES, "cancelled": FUTURES, "wait_any": FUTURES,
+            "shuffle": FUTURES, "deliver": ORDERS, "collect": ORDERS, "sleep": SLEEPS}
 
 __all__ = [
     "IMPLICIT",

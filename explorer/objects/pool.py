@@ -25,6 +25,7 @@ import types
 
 from ..errors import ScenarioError
 from ..steps import Op
+from .arbitrary import shuffle
 from .base import HIDDEN, Continue, Declaration, Misuse, Model, Recorded, Throw, Twin
 
 AFTER_SHUTDOWN = "cannot schedule new futures after shutdown"
@@ -150,8 +151,8 @@ class FutureModel(Model):
     """One submitted task: its function, and once it ends its value or exception; or, if
     ``cancel`` came before a worker took it, cancelled (its task never runs)."""
 
-    __slots__ = ("args", "cancelled", "done", "error", "fn", "pool", "read", "submitter", "value", "worker")
-    accepts = frozenset({"result", "finish", "done", "cancel", "cancelled"})
+    __slots__ = ("args", "cancelled", "done", "ended", "error", "fn", "pool", "read", "submitter", "value", "worker")
+    accepts = frozenset({"result", "finish", "done", "cancel", "cancelled", "wait_any", "shuffle"})
 
     def __init__(self, name: str, run, fn, args: tuple, submitter: str, pool: str) -> None:
         super().__init__(name, run)
@@ -160,14 +161,26 @@ class FutureModel(Model):
         self.value = self.error = None
         self.read = False
         self.worker: str | None = None
+        self.ended: int | None = None  # the how-manieth future of the run to end (wait_any's order)
 
     def enabled(self, thread: int, step: tuple) -> bool:
-        return step[0] != "result" or self.done
+        kind = step[0]
+        if kind == "result":
+            return self.done
+        if kind == "wait_any" and len(step) == 3:  # with a timeout (a fourth item) it may give up
+            objects = self.run.objects
+            return any(objects[name].done for name in step[2])
+        return True
+
+    def _end(self) -> None:
+        self.done = True
+        self.ended = 1 + max((other.ended for other in self.run.objects.values()
+                              if other.__class__ is FutureModel and other.ended is not None), default=0)
 
     def step(self, thread: int, step: tuple):
         run = self.run
         if step[0] == "finish":
-            self.done = True
+            self._end()
             self.value, self.error = step[2], step[3]
             run.objects[self.pool].idle_count += 1
             run.sync(thread, publish=("done", self.name))
@@ -181,13 +194,22 @@ class FutureModel(Model):
                 return True
             if self.done or self.worker is not None:
                 return False
-            self.cancelled = self.done = True
+            self.cancelled = True
+            self._end()
             run.sync(thread, publish=("done", self.name))
             return True
         if step[0] == "cancelled":  # Future.cancelled()
             if self.cancelled:
                 run.sync(thread, absorb=("done", self.name))
             return self.cancelled
+        if step[0] == "shuffle":  # as_completed's first batch, in any order (objects/arbitrary.py)
+            return shuffle(run, thread, step[2])
+        if step[0] == "wait_any":  # concurrent.futures.wait() and as_completed(): the futures
+            objects = run.objects   # of step[2] that have ended, in the order they ended
+            ended = sorted((name for name in step[2] if objects[name].done), key=lambda name: objects[name].ended)
+            for name in ended:
+                run.sync(thread, absorb=("done", name))
+            return tuple(ended)
         run.sync(thread, absorb=("done", self.name))
         if self.cancelled:
             raise Throw(concurrent.futures.CancelledError())
@@ -203,10 +225,12 @@ class FutureModel(Model):
         error = self.error
         if error is not None:
             error = (error.__class__, error.args, tuple(sorted(getattr(error, "__dict__", {}).items())))
-        return (self.done, self.value, error, self.read, self.worker, self.fn, self.args, self.cancelled)
+        return (self.done, self.value, error, self.read, self.worker, self.fn, self.args, self.cancelled, self.ended)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         worker = self.run.index_of(self.worker) if self.worker is not None else None
+        if step[0] == "wait_any":
+            return f"any of futures {', '.join(map(repr, step[2]))} to finish", worker
         return f"future {self.name!r} ({_call(self.fn, self.args)}) to finish", worker
 
     def at_end(self) -> None:
@@ -338,11 +362,13 @@ class Futures(Declaration):
     def footprint(self, name: str, step: tuple) -> tuple:
         if step[0] == "finish":
             return (name, name.rpartition("#")[0] + "/idle")
+        if step[0] == "wait_any":  # waits for any of its futures
+            return step[2]
         # a cancel reads whether a worker has taken the task from its pool
         return (name, name.rpartition("#")[0]) if step[0] == "cancel" else (name,)
 
     def may_block(self, name: str, step: tuple) -> bool:
-        return step[0] == "result" or step[0] == "done"
+        return step[0] == "result" or step[0] == "done" or (step[0] == "wait_any" and len(step) == 3)
 
 
 FUTURES = Futures()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import zlib
 
 from ..objects import ThreadPool
 from ..steps import Op
@@ -72,15 +73,111 @@ class PlainFuture:
 
     @property
     def _condition(self):
-        # the first thing concurrent.futures.wait() and as_completed() touch of a future
-        raise NotModelled("concurrent.futures.wait() and as_completed() are not modelled yet; "
-                          "call each future's result() in turn instead")
+        # the first thing the real concurrent.futures.wait() and as_completed() touch of a
+        # future: reached only with futures of two kinds at once (below)
+        raise NotModelled("concurrent.futures.wait() and as_completed() over a pool's futures together "
+                          "with futures made by concurrent.futures.Future() are not modelled yet")
+
+    def __hash__(self) -> int:
+        # the same in every run and process: a set of futures (what wait() returns) is
+        # iterated in one order, as the engine's replays need (ids would order it anew)
+        return zlib.crc32(self.name.encode())
 
     def __repr__(self) -> str:
         return f"<explorer Future {self.name}>"
 
 
+_real_wait = concurrent.futures.wait
+_real_as_completed = concurrent.futures.as_completed
+
+
+def _ours(fs) -> list[PlainFuture] | None:
+    """``fs`` as a pool's futures in the order they were submitted, or None where the real
+    function is called (outside a run, or with futures made by ``Future()``)."""
+    fs = list(fs)
+    if current() is None or not fs or not all(isinstance(f, PlainFuture) for f in fs):
+        return None
+    by_name = {f.name: f for f in fs}
+    return [by_name[name] for name in sorted(by_name, key=_submitted)]
+
+
+def _submitted(name: str) -> tuple:
+    pool, _, number = name.rpartition("#")
+    return (pool, int(number))
+
+
+def _ended(names, timeout: float | None):
+    """One step: those of the futures named ``names`` that have ended, in the order they
+    ended (waiting for one, or with ``timeout``, giving up at any point); the thread's
+    clock moves on as after a ``result()``."""
+    what = Op("wait_any", names[0], names) if timeout is None else Op("wait_any", names[0], names, timeout)
+    here = current()
+    ended = step(what, here)
+    times = here.runtime.ended_at
+    here.clock = max([here.clock] + [times[name] for name in ended if name in times])
+    if timeout is not None and not ended:
+        here.clock += timeout
+    return ended
+
+
+def wait(fs, timeout=None, return_when=concurrent.futures.ALL_COMPLETED):
+    """``concurrent.futures.wait`` on a pool's futures: a step each time it looks, until
+    ``return_when`` holds (or, with a timeout, at whichever step it gives up)."""
+    futures = _ours(fs)
+    if futures is None:
+        return _real_wait(fs, timeout, return_when)
+    by_name = {f.name: f for f in futures}
+    pending, done = [f.name for f in futures], []
+    while pending:
+        ended = _ended(tuple(pending), None if timeout is None else max(timeout, 0))
+        done += ended
+        pending = [name for name in pending if name not in ended]
+        if timeout is not None or (ended and return_when == concurrent.futures.FIRST_COMPLETED):
+            break
+        if return_when == concurrent.futures.FIRST_EXCEPTION and any(_raised(name) for name in ended):
+            break
+    return concurrent.futures._base.DoneAndNotDoneFutures(
+        {by_name[name] for name in done}, {by_name[name] for name in pending})
+
+
+def _raised(name: str) -> bool:
+    model = current().runtime.run.objects[name]
+    return model.error is not None and not model.cancelled
+
+
+def as_completed(fs, timeout=None):
+    """``concurrent.futures.as_completed`` on a pool's futures: each as it ends, in the order
+    they end (a step each time it waits); with a timeout, TimeoutError at any point."""
+    futures = _ours(fs)
+    if futures is None:
+        return _real_as_completed(fs, timeout)
+    return _completed(futures, timeout)
+
+
+def _completed(futures: list[PlainFuture], timeout):
+    by_name = {f.name: f for f in futures}
+    pending = [f.name for f in futures]
+    # those ended when it is called come in a set's order, by address: any order
+    ended = _ended(tuple(pending), 0.0)
+    if len(ended) > 1:
+        here = current()
+        ended = step(Op("collect", step(Op("shuffle", ended[0], ended), here)), here)
+    pending = [name for name in pending if name not in ended]
+    for name in ended:
+        yield by_name[name]
+    while pending:  # then each as it ends
+        ended = _ended(tuple(pending), None if timeout is None else max(timeout, 0))
+        if not ended:
+            raise TimeoutError(f"{len(pending)} (of {len(futures)}) futures unfinished")
+        pending = [name for name in pending if name not in ended]
+        for name in ended:
+            yield by_name[name]
+
+
 def install(patches) -> None:
+    for module in (concurrent.futures, concurrent.futures._base):
+        patches.set(module, "wait", wait)
+        patches.set(module, "as_completed", as_completed)
     cls = concurrent.futures.ThreadPoolExecutor
     real_init, real_submit, real_shutdown = cls.__init__, cls.submit, cls.shutdown
 

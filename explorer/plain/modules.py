@@ -23,7 +23,7 @@ import time
 import types
 
 from ..errors import ScenarioError
-from . import clock, events, locks, queues, threads
+from . import clock, events, executor, locks, queues, threads
 from .locals import twin
 
 __all__ = ["filled", "plan_module_globals", "reached_globals", "rebind_module_globals"]
@@ -42,11 +42,12 @@ _ORIGINALS = {
     id(threading.get_ident): (threads, "get_ident"), id(queue.SimpleQueue): (queues, "SimpleQueue"),
     id(threading.main_thread): (threads, "main_thread"), id(threading.main_thread()): (threads, "MAIN"),
     id(threading.enumerate): (threads, "enumerate_threads"), id(threading.active_count): (threads, "active_count"),
+    id(concurrent.futures.wait): (executor, "wait"), id(concurrent.futures.as_completed): (executor, "as_completed"),
 }
 _KEEP = (threading.Lock, threading.RLock, time.sleep, time.time, time.monotonic, time.perf_counter,
          threading.current_thread, threading.get_ident, queue.SimpleQueue,
          threading.main_thread, threading.main_thread(), threading.enumerate,
-         threading.active_count)  # their ids stay theirs
+         threading.active_count, concurrent.futures.wait, concurrent.futures.as_completed)  # their ids stay theirs
 
 
 def _replacements() -> dict[int, object]:
