@@ -1167,3 +1167,35 @@ def test_threads_sharing_a_closure_under_a_lock_keep_both_orders_in_the_graph_wa
     assert len(expected) == 2
     result_ = explore(scenario, strategy="stateful", **options)
     assert result_.complete and {(outcome["A"], outcome["B"]) for outcome in result_.outcomes} == expected
+
+
+def _writes_true_then_one():
+    for value in ((True,), (1,)):
+        yield acquire("l")
+        yield write("x", value)
+        yield release("l")
+
+
+def _returns_what_it_read():
+    yield acquire("l")
+    value = yield read("x")
+    yield release("l")
+    return value
+
+
+def _looks_once(replayed):
+    yield is_set("e") if replayed else read("y")  # an event's step: the graph walk stands aside
+
+
+@pytest.mark.parametrize("options", [{}, {"symmetry": False}, {"exact_states": True}])
+@pytest.mark.parametrize("replayed", [False, True], ids=["walked", "replayed"])
+def test_a_thread_that_returned_true_in_a_tuple_is_another_state_than_one_that_returned_one(replayed, options):
+    # found by a soundness campaign: a finished thread was keyed by its return value as it
+    # is, typed only at the top, and (True,) == (1,): the outcome where A returned (True,) was lost
+    scenario = Scenario("returned (True,) or (1,)", variables={"x": (1,), "y": 0}, locks=["l"],
+                        objects={"e": Event()}, threads={"W": _writes_true_then_one, "A": _returns_what_it_read,
+                                                         "C": partial(_looks_once, replayed)})
+    expected = {repr(outcome["A"]) for outcome in explore(scenario, strategy="exhaustive").outcomes}
+    assert expected == {"(1,)", "(True,)"}
+    result_ = explore(scenario, strategy="stateful", **options)
+    assert result_.complete and {repr(outcome["A"]) for outcome in result_.outcomes} == expected

@@ -226,10 +226,9 @@ class ModelGraph:
     def _local(self, thread: int, gen, step, ordinal: int, sent: tuple, returned=None) -> int:
         family = self.family[thread]
         if step is None:
-            try:
-                key = (FINISHED, returned, returned.__class__)
-                hash(key)
-            except TypeError:
+            try:  # typed inside a tuple too: (True,) and (1,) are other outcomes
+                key = (FINISHED, value_token(returned))
+            except Opaque:
                 raise Unsupported from None
         else:
             self._check(step)
@@ -461,8 +460,11 @@ class ModelGraph:
         if ordinal != other_ordinal or (step is None) != (other is None):
             raise SeatsBroken
         if step is None:
-            if returned.__class__ is not other_returned.__class__ or returned != other_returned:
-                raise SeatsBroken
+            try:  # typed inside a tuple too, as a finished thread's local state holds it
+                if value_token(returned) != value_token(other_returned):
+                    raise SeatsBroken
+            except Opaque:
+                raise SeatsBroken from None
             return
         expected = renamed_step(step, self.moves[a].names)
         if other != expected or other.__class__ is not expected.__class__ or any(

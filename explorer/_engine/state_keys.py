@@ -202,8 +202,9 @@ class _Tracker:
             elif not started[i]:
                 threads.append(UNSTARTED)
             else:
-                value = returns[i]
-                threads.append((FINISHED, value, value.__class__))
+                # held as a value written is (typed inside a tuple too: a thread that returned
+                # (True,) is another state than one that returned (1,), and outcomes differ)
+                threads.append((FINISHED, _returned(returns[i])))
         if self.opaque or self.keys.opaque_at:
             self._note_opaque(events)
         if opaque and self.opaque & (self.opaque - 1):
@@ -410,6 +411,16 @@ def held(value: object) -> object:
         return value_token(value)
     except Opaque:
         return _Unlike()
+
+
+def _returned(value: object) -> object:
+    """A finished thread's return value as a key holds it: as :func:`held` holds a value,
+    but explorer's own markers (a pool worker's ``HIDDEN``), the same object in every run,
+    as themselves."""
+    try:
+        return value_token(value)
+    except Opaque:
+        return _Same(value) if value.__class__.__module__.startswith("explorer.") else _Unlike()
 
 
 def _object_keys(run) -> tuple:
