@@ -1223,3 +1223,52 @@ def test_a_seat_move_whose_image_writes_an_equal_value_of_another_type_is_no_sea
     for options in ({}, {"exact_states": True}):
         result_ = explore(scenario, strategy="stateful", **options)
         assert result_.complete and {repr(outcome["x"]) for outcome in result_.outcomes} == expected, options
+
+
+# ---- what threads share through a module's namespace -----------------------------------
+
+_LOG: list = []
+_TOTAL = 0
+
+
+class _Tally:
+    count = 0
+
+
+def _adds_to_the_module(first, kind, replayed):
+    """Changes, under the lock, a list a global names, a global it rebinds, or a class
+    attribute; reads it back under the lock after a step on its own; returns what it read."""
+    global _TOTAL
+    digit = 1 if first else 2
+    if first:  # every run starts afresh (A's code before its first step runs first)
+        _LOG.clear()
+        _TOTAL = _Tally.count = 0
+    yield acquire("l")
+    if kind == "list":
+        _LOG.append(digit)
+    elif kind == "global":
+        _TOTAL = _TOTAL * 10 + digit
+    else:
+        _Tally.count = _Tally.count * 10 + digit
+    yield release("l")
+    yield is_set("e") if replayed else read("x")  # an event's step: the graph walk stands aside
+    yield acquire("l")
+    seen = tuple(_LOG) if kind == "list" else _TOTAL if kind == "global" else _Tally.count
+    yield release("l")
+    return seen
+
+
+@pytest.mark.parametrize("options", [{}, {"symmetry": False}, {"exact_states": True}])
+@pytest.mark.parametrize("replayed", [False, True], ids=["walked", "replayed"])
+@pytest.mark.parametrize("kind", ["list", "global", "class attribute"])
+def test_threads_sharing_a_module_global_or_a_class_attribute_under_a_lock_keep_both_orders(kind, replayed, options):
+    # found by a soundness campaign: a frame's key held its locals, not what its code reads
+    # through its module's namespace, so after A's and B's changes in either order the
+    # states were one, and each lost the outcomes of the other order
+    scenario = Scenario("module state", variables={"x": 0}, locks=["l"], objects={"e": Event()},
+                        threads={"A": partial(_adds_to_the_module, True, kind, replayed),
+                                 "B": partial(_adds_to_the_module, False, kind, replayed)})
+    expected = {(outcome["A"], outcome["B"]) for outcome in explore(scenario, strategy="exhaustive").outcomes}
+    assert len(expected) == 4
+    result_ = explore(scenario, strategy="stateful", **options)
+    assert result_.complete and {(outcome["A"], outcome["B"]) for outcome in result_.outcomes} == expected

@@ -26,6 +26,9 @@ process, so trailing Nones are left out of the key. That loses nothing: the stac
 depth at a given instruction is fixed, so the stack is its entries up to the last
 that is not None, padded with Nones to that depth.
 
+What the code reads through its module's namespace (a global another thread rebinds, a
+class attribute it sets) is in the key too: :func:`_outside`, from :mod:`.code_globals`.
+
 The key is None (the caller keeps the thread's history instead, which is always
 sound) whenever one value cannot be shown to be a value:
 
@@ -55,8 +58,11 @@ import dis
 import functools
 import gc
 import math
+import sys
 import types
 from collections.abc import Hashable
+
+from .code_globals import code_globals
 
 #: A token standing for a cell that holds nothing yet.
 _EMPTY = ("empty cell",)
@@ -75,18 +81,24 @@ def frame_key(gen: types.GeneratorType) -> tuple[Hashable, list] | None:
     thread's key holds too is part of the state (``state_keys``)."""
     cells: list = []
     _NUMBERED.append(({}, cells))
+    _EXPANDED.append(set())
     try:
         return _frame(gen, cells), cells
     except (Opaque, RecursionError):
         return None
     finally:
         _NUMBERED.pop()
+        _EXPANDED.pop()
 
 
 def unchanged(cells: list) -> bool:
     """Whether every cell still holds what it held when the key was read, and every
     iterator (:data:`MOVING`) still stands where it stood."""
     for cell, contents in cells:
+        if cell is OUTSIDE:
+            if not _still(contents):
+                return False
+            continue
         if cell is MOVING:
             iterator, made = contents
             try:
@@ -145,7 +157,7 @@ def _frame(gen: types.GeneratorType, cells: list) -> Hashable:
             stack.append(("yield from", _frame(item, cells)))
         else:
             stack.append(token(item))
-    return (code, frame.f_lasti, tuple(slots), tuple(stack))
+    return (code, frame.f_lasti, tuple(slots), tuple(stack), _outside(code, frame.f_globals, own=True))
 
 
 def _header_end(refs: list, code: types.CodeType) -> int:
@@ -275,13 +287,17 @@ def token(value: object) -> Hashable:
         try:
             return (types.FunctionType, value.__code__, token(value.__defaults__),
                     None if value.__kwdefaults__ is None else token(tuple(sorted(value.__kwdefaults__.items()))),
-                    None if value.__closure__ is None else tuple(_cell(cell) for cell in value.__closure__))
+                    None if value.__closure__ is None else tuple(_cell(cell) for cell in value.__closure__),
+                    # within a frame's key, what it reaches through its module's namespace too
+                    _outside(value.__code__, value.__globals__, own=False) if _NUMBERED else None)
         finally:
             _MAKING.discard(id(value))
     if cls is types.BuiltinFunctionType:
         owner = value.__self__
         if owner is None or owner.__class__ is types.ModuleType:
             return (types.BuiltinFunctionType, getattr(owner, "__name__", None), value.__qualname__)
+        if owner.__class__ is type:  # a class's own, as tuple.__new__ (a named tuple's)
+            return (types.BuiltinFunctionType, token(owner), value.__qualname__)
         raise Opaque
     if cls is functools.partial:
         return (functools.partial, token(value.func), token(value.args),
@@ -300,11 +316,131 @@ def token(value: object) -> Hashable:
     if cls is type:
         if "<locals>" in value.__qualname__:
             raise Opaque
-        return value
+        # within a frame's key, with its class attributes: another thread may set one
+        return _class_attributes(value) if _NUMBERED and not _trusted(value.__module__) else value
     if issubclass(cls, tuple) and "<locals>" not in cls.__qualname__ and cls.__hash__ is tuple.__hash__ \
             and cls.__eq__ is tuple.__eq__ and not getattr(value, "__dict__", None):  # no attributes set
         return (cls,) + tuple(token(item) for item in value)  # a step, a named tuple
     raise Opaque
+
+
+def _outside(code: types.CodeType, namespace: dict, *, own: bool) -> tuple:
+    """What ``code`` (a frame's, or a function's a key holds) reaches through its module's
+    namespace (:mod:`.code_globals`): each global name it uses with its value's token (a
+    module by the attributes used of it), listed with the cells as ``(OUTSIDE, (namespace,
+    name, value))``, since another thread may rebind the name between this thread's steps.
+    A list or an instance a global names makes the key None (:class:`Opaque`): every thread
+    may change it. Code that may change a namespace or an attribute, or, other than a
+    frame's ``own``, a closure's cell, is listed as ``(OUTSIDE, CHANGES)`` (the graph walk
+    cannot follow it). Met again within one key: ``("again",)``, its values being those."""
+    if _trusted(namespace.get("__name__")):  # explorer's own code (a pool's worker), the library's
+        return ()
+    used = code_globals(code)
+    cells = _NUMBERED[-1][1]
+    if (used.changes or (used.closures and not own)) and (OUTSIDE, CHANGES) not in cells:
+        cells.append((OUTSIDE, CHANGES))
+    if not used.names:
+        return ()
+    expanded = _EXPANDED[-1]
+    if (code, id(namespace)) in expanded:
+        return ("again",)
+    expanded.add((code, id(namespace)))
+    parts = []
+    for name in used.names:
+        value = namespace.get(name, _ABSENT)
+        cells.append((OUTSIDE, (namespace, name, value)))
+        if value is _ABSENT:  # a builtin (its module does not bind the name), or not bound yet
+            parts.append((name, _ABSENT))
+        elif value.__class__ is types.ModuleType:
+            if name in used.bare and not _trusted(value.__name__):
+                raise Opaque  # a module passed on: any of its attributes may be read
+            attributes = vars(value)
+            held = []
+            for attribute in used.attributes.get(name, ()):
+                item = attributes.get(attribute, _ABSENT)
+                cells.append((OUTSIDE, (attributes, attribute, item)))
+                held.append((attribute, _ABSENT if item is _ABSENT else _reached(item)))
+            parts.append((name, value.__name__, tuple(held)))
+        else:
+            parts.append((name, _reached(value)))
+    return tuple(parts)
+
+
+def _reached(value: object) -> Hashable:
+    """The token of a value reached through a namespace: a function or class of explorer's
+    or the standard library's as itself (what they hold is no thread's), any other as
+    :func:`token` holds it (a function with what it reaches, a class with its attributes)."""
+    cls = value.__class__
+    if cls is types.ModuleType:
+        if _trusted(value.__name__):
+            return (types.ModuleType, value.__name__)
+        raise Opaque  # a module of the program's own, read through another: anything in it
+    if cls is type and _trusted(value.__module__):
+        return value
+    if cls is types.FunctionType and _trusted(value.__module__) and "<locals>" not in value.__qualname__:
+        return (types.FunctionType, value.__module__, value.__qualname__)  # named alike in every process
+    return token(value)
+
+
+def _class_attributes(klass: type) -> Hashable:
+    """A class with its attributes, as a key holds it (another thread may set one, as
+    ``Config.mode = ...``): each of its and its bases' data attributes by token, and its
+    methods by what their code reaches through its module's namespace (not their code,
+    defaults or cells: a dataclass's generated ``__init__`` holds sentinels in cells).
+    Listed with the cells as ``(OUTSIDE, (class, None, its attributes then))``."""
+    cells = _NUMBERED[-1][1]
+    expanded = _EXPANDED[-1]
+    if klass in expanded:
+        return ("again", klass)
+    expanded.add(klass)
+    parts: list = [klass]
+    for base in klass.__mro__:
+        if base is object or _trusted(base.__module__):
+            continue
+        attributes = vars(base)
+        cells.append((OUTSIDE, (base, None, tuple(attributes.values()))))
+        generated = _NAMED_TUPLE if issubclass(base, tuple) and "_fields" in attributes else ()
+        for name, item in attributes.items():
+            if name in generated or name.startswith("_abc_"):
+                continue
+            kind = item.__class__
+            if kind is staticmethod or kind is classmethod:
+                item, kind = item.__func__, item.__func__.__class__
+            if kind is types.FunctionType:
+                parts.append((name, _outside(item.__code__, item.__globals__, own=False)))
+            elif kind is property:
+                parts.append((name, tuple(None if f is None else _outside(f.__code__, f.__globals__, own=False)
+                                          for f in (item.fget, item.fset, item.fdel))))
+            elif name[:2] == "__" == name[-2:] or hasattr(kind, "__get__"):
+                continue  # a name, a docstring, a slot's or a C descriptor: nothing a thread sets
+            else:
+                parts.append((name, _reached(item)))
+    return tuple(parts)
+
+
+def _still(listed: object) -> bool:
+    """Whether a namespace entry a key listed (:func:`_outside`) holds what it held then."""
+    if listed is CHANGES:
+        return True
+    namespace, name, value = listed
+    if name is None:  # a class's attributes
+        now = tuple(vars(namespace).values())
+        return len(now) == len(value) and all(a is b for a, b in zip(now, value))
+    return namespace.get(name, _ABSENT) is value
+
+
+def _trusted(module: object) -> bool:
+    """Whether a module's name (or a function's or class's ``__module__``) is explorer's or
+    the standard library's: what its functions and classes hold is no thread's state."""
+    if module.__class__ is not str:
+        return False
+    top = module.partition(".")[0]
+    return top == "explorer" or top in sys.stdlib_module_names
+
+
+#: The attributes ``collections.namedtuple`` gives a class: fixed, whatever a thread does.
+_NAMED_TUPLE = frozenset({"_fields", "_field_defaults", "_make", "_replace", "_asdict", "__getnewargs__",
+                          "__match_args__", "__new__", "__repr__", "__slots__", "__doc__", "__module__"})
 
 
 class _SetEntry(ctypes.Structure):
@@ -450,3 +586,15 @@ _NUMBERED: list[tuple[dict, list]] = []
 MOVING = object()
 #: The functions whose token is being made: one met again inside its own closure is recursive.
 _MAKING: set[int] = set()
+#: Per key being made (frame_key, a stack): the code (with its namespace's id) and classes
+#: whose reach through a namespace the key holds already.
+_EXPANDED: list[set] = []
+#: Listed among a key's cells, as ``(OUTSIDE, (namespace, name, value))``, for each name the
+#: key read from a module's namespace (or ``(OUTSIDE, (class, None, attributes))``): another
+#: thread may rebind it between this thread's steps (:func:`unchanged` compares it).
+OUTSIDE = object()
+#: Listed as ``(OUTSIDE, CHANGES)`` when the code a key reaches may change a namespace, an
+#: attribute or a closure's cell other threads read (:mod:`.code_globals`).
+CHANGES = object()
+#: A name its namespace does not bind.
+_ABSENT = ("absent",)

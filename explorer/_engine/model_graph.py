@@ -44,7 +44,7 @@ from ..steps import Acquire, Read, Release, Write
 from .driver import abandon, exception_location, location
 from .fingerprint_set import FingerprintSet
 from .fingerprints import Unstable, digest
-from .frames import MOVING, Opaque, frame_key, token, value_token
+from .frames import CHANGES, MOVING, OUTSIDE, Opaque, frame_key, token, value_token
 from .program import Program
 from .race_sites import RaceSites
 from .seats import SeatsBroken, composition, moved_epoch, renamed_step, seat_moves
@@ -279,6 +279,20 @@ class ModelGraph:
             return
         holders = self.cell_holders
         for held, contents in read[1]:
+            if held is OUTSIDE:
+                if contents is CHANGES:  # it may change what another thread reads outside its frames
+                    raise Unsupported
+                namespace, name, value = contents
+                # a name or class rebound since the walk first read it: learned on their own,
+                # the threads' steps would not see it when they should
+                first = holders.setdefault((id(namespace), name), (namespace, value))[1]
+                if name is None:  # a class's attributes
+                    if len(first) != len(value) or any(a is not b for a, b in zip(first, value)):
+                        raise Unsupported
+                elif first is not value and not (first.__class__ is value.__class__ and first.__class__ in (int, str)
+                                                 and first == value):
+                    raise Unsupported
+                continue
             if held is MOVING:
                 held, contents = contents[0], contents[1]
             known = holders.get(id(held))

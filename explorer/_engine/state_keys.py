@@ -68,7 +68,7 @@ from ..objects.thread import ThreadModel
 from ..objects.variable import VariableModel
 from ..steps import Op
 from .execution import Execution
-from .frames import MOVING, Opaque, frame_key, token, unchanged, value_token
+from .frames import MOVING, OUTSIDE, Opaque, frame_key, token, unchanged, value_token
 from .program import Program
 
 FINISHED = "finished"
@@ -535,6 +535,8 @@ def _shared(holding: list) -> tuple:
     shared = []
     for thread, cells in holding:
         for place, (cell, held) in enumerate(cells):
+            if cell is OUTSIDE:  # a module's namespace: every thread's, its values in the keys
+                continue
             target = held[0] if cell is MOVING else cell
             met = first.get(id(target))
             if met is None:
