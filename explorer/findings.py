@@ -40,7 +40,8 @@ _STEP_TYPES = {"read": Read, "write": Write, "acquire": Acquire, "release": Rele
 _WORDS = {"wake": "woken in", "pass": "pass barrier", "take": "take a task from", "finish": "finish",
           "drain": "all workers done in", "set_event": "set", "clear_event": "clear", "is_set": "is set"}
 #: A waiting step in words: the second half of a two-phase step is the call the thread is in.
-_WAITING = {"expire": "wait", "wake": "wait", "pass": "wait", "take": "take a task from", "drain": "shutdown"}
+_WAITING = {"expire": "wait", "wake": "wait", "pass": "wait", "take": "take a task from", "drain": "shutdown",
+            "wait_any": "wait for any future as", "collect": "as_completed's order in"}
 
 
 def waiting_words(kind: str, target: str) -> str:
@@ -107,6 +108,14 @@ class Event:
             return f"put {shown(value)} in {target}"
         if kind == "sleep":  # plain code's time.sleep: virtual time, a point where others may run
             return f"sleep {shown(value)} s"
+        if kind == "wait_any":  # concurrent.futures.wait() or as_completed() looks (plain code)
+            return f"futures ended -> {', '.join(value)}" if value else "futures ended -> none yet"
+        if kind == "shuffle":  # the futures as_completed found ended come in any order
+            return f"draw the order of the ended futures in {shown(value)}"
+        if kind == "deliver":
+            return f"draw {value} next in {target}"
+        if kind == "collect":
+            return f"the order drawn in {target} -> {', '.join(value)}" if value else f"the order drawn in {target}"
         if kind == "expire":  # a timed condition wait stops waiting for a notify
             return f"notified in {target}" if value else f"timeout fires in {target}"
         return f"{words} {target}"

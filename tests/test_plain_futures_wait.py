@@ -100,3 +100,6 @@ def test_the_threads_that_draw_as_completed_s_order_show_in_traces_not_in_outcom
         "check <lambda> fails on main=(9, 1, 4)", "check <lambda> fails on main=(9, 4, 1)"]
     for finding in drawn:
         assert any(name.startswith("as_completed#1:") for name in finding.trace.schedule), finding.trace.schedule
+        said = [event.describe() for event in finding.trace.events]
+        assert "draw ThreadPoolExecutor-0#3 next in as_completed#1" in said
+        assert any(line.startswith("the order drawn in as_completed#1 -> ThreadPoolExecutor-0#3, ") for line in said)

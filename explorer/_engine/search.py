@@ -922,7 +922,7 @@ def make_trace(program: Program, events: list[tuple], locations: list | None,
     public = []
     for n, (i, step, value, _enabled) in enumerate(events):
         kind = step[0]
-        if kind == "write" or kind == "put" or kind == "sleep":
+        if kind == "write" or kind == "put" or kind == "sleep" or kind == "deliver":
             value = step[2]
         elif kind == "finish":
             # an exception compares by identity, so a trace holding one would never equal its
