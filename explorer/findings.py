@@ -50,7 +50,8 @@ def waiting_words(kind: str, target: str) -> str:
 
 
 #: Steps whose event shows the value the thread got back.
-_SHOWS_VALUE = frozenset({"acquire", "wake", "wait", "pass", "get", "is_set", "result", "submit", "take"})
+_SHOWS_VALUE = frozenset({"acquire", "wake", "wait", "pass", "get", "is_set", "result", "exception", "running", "submit",
+                          "take"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""concurrent.futures.wait() and as_completed() in plain code, on a pool's futures: every
-order CPython can give, in exploration as on real threads (they said "not modelled")."""
+"""concurrent.futures.wait() and as_completed() in plain code, on a pool's futures, and a
+future's result(timeout), exception(timeout) and running(): every result CPython can give,
+in exploration as on real threads (they said "not modelled")."""
 
 import concurrent.futures
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, ThreadPoolExecutor, as_completed, wait
@@ -59,6 +60,34 @@ def with_a_timeout():
             return str(error)
 
 
+def result_with_a_timeout():
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(square, 3)
+        try:
+            return future.result(timeout=0.1)
+        except TimeoutError:
+            return "gave up"
+
+
+def exception_with_a_timeout():
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(fails, 1)
+        try:
+            seen = type(future.exception(timeout=0.1)).__name__
+        except TimeoutError:
+            seen = "gave up"
+        future.exception()  # read in the end: no unread exception
+        return seen
+
+
+def running_or_not():
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(square, 3)
+        first = future.running()
+        future.result()
+        return (first, future.running(), future.done())
+
+
 CASES = {
     # three tasks on two workers: 9 ends after 1 or 4, but those ended before the call come
     # in a set's order, so any order of the three
@@ -68,6 +97,10 @@ CASES = {
     # one worker: the failing task ends first, and wait returns at once, or sees both
     first_exception: {(1, 1), (2, 0)},
     with_a_timeout: {(1, 4), (4, 1), "1 (of 2) futures unfinished", "2 (of 2) futures unfinished"},
+    result_with_a_timeout: {9, "gave up"},
+    exception_with_a_timeout: {"ValueError", "gave up"},
+    # taken by the worker or not yet when asked; after result() it has ended
+    running_or_not: {(False, False, True), (True, False, True)},
 }
 
 
@@ -81,7 +114,8 @@ def test_every_strategy_finds_every_result_the_pool_s_waits_can_give_and_no_othe
     assert {outcome["main"] for outcome in bounded.outcomes} <= CASES[main]
 
 
-@pytest.mark.parametrize("main", [in_completion_order, first_completed, with_a_timeout],
+@pytest.mark.parametrize("main", [in_completion_order, first_completed, with_a_timeout, result_with_a_timeout,
+                                  exception_with_a_timeout, running_or_not],
                          ids=lambda main: main.__name__)
 def test_real_threads_give_only_results_exploration_predicts_for_the_waits(main):
     check = crosscheck(program(main.__name__, main), runs=150, seed=5)

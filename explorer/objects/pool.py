@@ -152,7 +152,8 @@ class FutureModel(Model):
     ``cancel`` came before a worker took it, cancelled (its task never runs)."""
 
     __slots__ = ("args", "cancelled", "done", "ended", "error", "fn", "pool", "read", "submitter", "value", "worker")
-    accepts = frozenset({"result", "finish", "done", "cancel", "cancelled", "wait_any", "shuffle"})
+    accepts = frozenset({"result", "exception", "finish", "done", "cancel", "cancelled", "running", "wait_any",
+                         "shuffle"})
 
     def __init__(self, name: str, run, fn, args: tuple, submitter: str, pool: str) -> None:
         super().__init__(name, run)
@@ -165,8 +166,8 @@ class FutureModel(Model):
 
     def enabled(self, thread: int, step: tuple) -> bool:
         kind = step[0]
-        if kind == "result":
-            return self.done
+        if kind == "result" or kind == "exception":
+            return self.done or len(step) > 2  # with a timeout (a third item) it may give up
         if kind == "wait_any" and len(step) == 3:  # with a timeout (a fourth item) it may give up
             objects = self.run.objects
             return any(objects[name].done for name in step[2])
@@ -198,6 +199,8 @@ class FutureModel(Model):
             self._end()
             run.sync(thread, publish=("done", self.name))
             return True
+        if step[0] == "running":  # Future.running(): a worker has taken it, and it has not ended
+            return self.worker is not None and not self.done
         if step[0] == "cancelled":  # Future.cancelled()
             if self.cancelled:
                 run.sync(thread, absorb=("done", self.name))
@@ -210,9 +213,14 @@ class FutureModel(Model):
             for name in ended:
                 run.sync(thread, absorb=("done", name))
             return tuple(ended)
+        if not self.done:  # result(timeout) gave up: the task runs on
+            raise Throw(TimeoutError())
         run.sync(thread, absorb=("done", self.name))
         if self.cancelled:
             raise Throw(concurrent.futures.CancelledError())
+        if step[0] == "exception":  # Future.exception(): the task's exception, handed back
+            self.read = self.read or self.error is not None
+            return self.error
         if self.error is not None:
             self.read = True
             raise Throw(self.error)
@@ -364,11 +372,16 @@ class Futures(Declaration):
             return (name, name.rpartition("#")[0] + "/idle")
         if step[0] == "wait_any":  # waits for any of its futures
             return step[2]
-        # a cancel reads whether a worker has taken the task from its pool
-        return (name, name.rpartition("#")[0]) if step[0] == "cancel" else (name,)
+        # a cancel and running() read whether a worker has taken the task from its pool
+        return (name, name.rpartition("#")[0]) if step[0] == "cancel" or step[0] == "running" else (name,)
 
     def may_block(self, name: str, step: tuple) -> bool:
-        return step[0] == "result" or step[0] == "done" or (step[0] == "wait_any" and len(step) == 3)
+        kind = step[0]
+        if kind == "result" or kind == "exception":
+            return len(step) == 2  # with a timeout it never waits: it may give up
+        if kind == "wait_any":
+            return len(step) == 3
+        return kind == "done"
 
 
 FUTURES = Futures()

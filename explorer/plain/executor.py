@@ -43,18 +43,15 @@ class PlainFuture:
         self.name = name
 
     def result(self, timeout=None):
-        if timeout is not None:
-            raise NotModelled("Future.result(timeout): a timeout on a future is not modelled yet")
-        return wait_for_end(Op("result", self.name), self.name)
+        if timeout is None:
+            return wait_for_end(Op("result", self.name), self.name)
+        # the timeout may run out at any point the task has not ended by (TimeoutError)
+        return wait_for_end(Op("result", self.name, max(timeout, 0)), self.name, max(timeout, 0))
 
     def exception(self, timeout=None):
-        try:
-            self.result(timeout)
-        except (NotModelled, concurrent.futures.CancelledError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - what the task raised, handed back
-            return exc
-        return None
+        if timeout is None:
+            return wait_for_end(Op("exception", self.name), self.name)
+        return wait_for_end(Op("exception", self.name, max(timeout, 0)), self.name, max(timeout, 0))
 
     def done(self) -> bool:
         return step(Op("done", self.name))
@@ -69,7 +66,7 @@ class PlainFuture:
         raise NotModelled("Future.add_done_callback is not modelled yet; call result() instead")
 
     def running(self) -> bool:
-        raise NotModelled("Future.running() is not modelled yet; call done() or result() instead")
+        return step(Op("running", self.name))
 
     @property
     def _condition(self):
