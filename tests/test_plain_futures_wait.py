@@ -88,6 +88,13 @@ def running_or_not():
         return (first, future.running(), future.done())
 
 
+def cancelled_at_shutdown():
+    pool = ThreadPoolExecutor(max_workers=1)
+    futures = [pool.submit(square, n) for n in (1, 2, 3)]
+    pool.shutdown(cancel_futures=True)  # what no worker took never runs
+    return tuple("cancelled" if future.cancelled() else future.result() for future in futures)
+
+
 CASES = {
     # three tasks on two workers: 9 ends after 1 or 4, but those ended before the call come
     # in a set's order, so any order of the three
@@ -101,6 +108,9 @@ CASES = {
     exception_with_a_timeout: {"ValueError", "gave up"},
     # taken by the worker or not yet when asked; after result() it has ended
     running_or_not: {(False, False, True), (True, False, True)},
+    # one worker, taking the tasks in order: it has taken none, one, two or all three
+    cancelled_at_shutdown: {("cancelled", "cancelled", "cancelled"), (1, "cancelled", "cancelled"),
+                            (1, 4, "cancelled"), (1, 4, 9)},
 }
 
 
@@ -115,7 +125,7 @@ def test_every_strategy_finds_every_result_the_pool_s_waits_can_give_and_no_othe
 
 
 @pytest.mark.parametrize("main", [in_completion_order, first_completed, with_a_timeout, result_with_a_timeout,
-                                  exception_with_a_timeout, running_or_not],
+                                  exception_with_a_timeout, running_or_not, cancelled_at_shutdown],
                          ids=lambda main: main.__name__)
 def test_real_threads_give_only_results_exploration_predicts_for_the_waits(main):
     check = crosscheck(program(main.__name__, main), runs=150, seed=5)

@@ -65,8 +65,11 @@ class ThreadPool(Declaration):
     def footprint(self, name: str, step: tuple) -> tuple:
         # A submit reads how many workers are idle (to start one or not), a task's finish
         # adds one: those touch "<pool>/idle". The queue of tasks ("<pool>") is what
-        # submit, take and shutdown touch; a take and another task's finish commute.
-        return (name, name + "/idle") if step[0] == "submit" else (name,)
+        # submit, take and shutdown touch; a take and another task's finish commute. A
+        # shutdown that cancels (a fourth item: the pool's futures) touches each future.
+        if step[0] == "submit":
+            return (name, name + "/idle")
+        return (name, name + "/idle", *step[3]) if step[0] == "shutdown" and len(step) > 3 else (name,)
 
     def twin(self, name: str, real) -> PoolTwin:
         return PoolTwin(name, real, self.max_workers)
@@ -131,6 +134,13 @@ class PoolModel(Model):
             return Recorded((future, task.fn, task.args), future)
         if kind == "shutdown":
             self.shut = True
+            if len(step) > 3:  # shutdown(cancel_futures=True): the tasks no worker has taken never run
+                for future in self.tasks:
+                    task = run.objects[future]
+                    task.cancelled = True
+                    task._end()
+                    run.sync(thread, publish=("done", future))
+                self.tasks.clear()
             # shutdown(wait=False) (a third item, False) returns at once
             return Continue(Op("drain", self.name)) if len(step) == 2 or step[2] else None
         for worker in self.workers:  # drain: every worker has ended

@@ -215,13 +215,12 @@ def install(patches) -> None:
         name = self.__dict__.get(_NAME)
         if name is None:
             return real_shutdown(self, wait, cancel_futures=cancel_futures)
-        if cancel_futures:
-            raise NotModelled("shutdown(cancel_futures=True) is not modelled yet")
+        cancel = (tuple(self.__dict__.get(_FUTURES, ())),) if cancel_futures else ()  # the futures it may cancel
         if not wait:
-            step(Op("shutdown", name, False))
+            step(Op("shutdown", name, False, *cancel))
             return
         here = current()
-        step(Op("shutdown", name), here)
+        step(Op("shutdown", name, True, *cancel) if cancel else Op("shutdown", name), here)
         ended = here.runtime.ended_at  # every task has ended: the time of the last to end
         here.clock = max([here.clock] + [ended[f] for f in self.__dict__.get(_FUTURES, ()) if f in ended])
 
