@@ -181,11 +181,12 @@ def _check_name(where: str, what: str, name: object) -> None:
 
 
 def compared_by_identity(value: object) -> bool:
-    """Whether ``value`` is an object whose class has neither ``==`` nor a hash of its own
-    and whose attributes can change: no value, since each run that makes one makes another,
-    unequal to the last (the engine and the tallies refuse such values in states too)."""
+    """Whether ``value`` is an object whose class has no ``==`` of its own (a ``__hash__`` of
+    its own does not make it a value) and whose attributes can change: no value, since each
+    run that makes one makes another, unequal to the last (the engine and the tallies refuse
+    such values in states too)."""
     kind = type(value)
-    return (kind.__hash__ is object.__hash__ and kind.__eq__ is object.__eq__ and hasattr(value, "__dict__")
+    return (kind.__eq__ is object.__eq__ and hasattr(value, "__dict__")
             and not callable(value) and not isinstance(value, ModuleType))
 
 

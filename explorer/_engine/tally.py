@@ -326,7 +326,7 @@ def _by_identity(value: object, depth: int, program) -> object | None:
         return next((odd for item in value if (odd := _by_identity(item, depth + 1, program)) is not None), None)
     if compared_by_identity(value):
         return value
-    if (cls.__hash__ is object.__hash__ and cls.__eq__ is object.__eq__ and not callable(value)
+    if (cls.__eq__ is object.__eq__ and not callable(value)
             and not isinstance(value, (ModuleType, type)) and not cls.__module__.startswith("explorer.")
             and id(value) not in _held(program)):  # (explorer's own markers: HIDDEN, for one)
         return value
