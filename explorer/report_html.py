@@ -516,13 +516,22 @@ def _source(location: str | None) -> str:
     return f'<td class="source" title="{_e(shown_as)}">{_e(short)}</td>'
 
 
+#: States the report builds a scenario's state graph to before it says the graph is too
+#: large to draw there: a larger one would be drawn only along the findings' paths, and
+#: building it replays the state space (20,000 states of a counter took minutes).
+REPORT_MAX_STATES = 1_000
+
+
 def _state_graph(result: ExplorationResult, ids) -> str:
-    from .graphs import path_of
+    from .graphs import path_of, state_graph
     from .pictures import draw_state_graph
 
     head = "<h3>State graph</h3>"
     try:
-        graph = result.state_graph
+        graph = result._cache.get("state_graph")  # built already: the whole graph
+        if graph is None:
+            graph = result._cache["state_graph"] = state_graph(  # complete, so kept
+                result.scenario, max_states=REPORT_MAX_STATES, max_steps=result.max_steps)
         paths = []
         for finding in result.findings:
             try:
