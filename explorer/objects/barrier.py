@@ -42,7 +42,8 @@ class Barrier(Declaration):
         self._frozen = True
 
     def may_block(self, name: str, step: tuple) -> bool:
-        return step[0] == "pass"
+        # a wait on a barrier with an action (a fourth item) waits while the action runs
+        return step[0] == "pass" or (step[0] == "wait" and len(step) > 3 and bool(step[3]))
 
     def model(self, name: str, run) -> BarrierModel:
         return BarrierModel(name, run, self.parties)
@@ -52,8 +53,12 @@ class Barrier(Declaration):
 
 
 class BarrierModel(Model):
-    __slots__ = ("arrived", "broken", "generation", "parties")
-    accepts = frozenset({"wait", "pass"})
+    """``releasing``: the last party has arrived and runs the barrier's action (plain code's
+    ``Barrier(parties, action=...)``, which ``threading`` runs under the barrier's lock):
+    nobody passes or arrives until its ``release`` (or, if the action raised, ``break``)."""
+
+    __slots__ = ("arrived", "broken", "generation", "parties", "releasing")
+    accepts = frozenset({"wait", "pass", "release", "break", "broken", "n_waiting"})
 
     def __init__(self, name: str, run, parties: int) -> None:
         super().__init__(name, run)
@@ -61,25 +66,45 @@ class BarrierModel(Model):
         self.arrived = 0
         self.generation = 0
         self.broken = False
+        self.releasing = False
 
     def enabled(self, thread: int, step: tuple) -> bool:
-        return step[0] != "pass" or self.generation > step[2] or self.broken or step[4] is not None
+        kind = step[0]
+        if kind == "pass":
+            return self.generation > step[2] or self.broken or step[4] is not None
+        return kind != "wait" or not self.releasing
 
     def step(self, thread: int, step: tuple):
         run = self.run
-        if step[0] == "wait":
+        kind = step[0]
+        if kind == "wait":
             if self.broken:
                 raise Throw(threading.BrokenBarrierError())
             index = self.arrived
             generation = self.generation
             run.sync(thread, publish=(self.name, generation))
             if index + 1 == self.parties:
+                if len(step) > 3 and step[3]:  # an action to run first: the thread releases after it
+                    self.releasing = True
+                    return index
                 self.arrived = 0
                 self.generation += 1
                 run.sync(thread, absorb=(self.name, generation))
                 return index
             self.arrived += 1
             return Continue(Op("pass", self.name, generation, index, step[2] if len(step) > 2 else None))
+        if kind == "release":  # the action returned: everyone passes
+            run.sync(thread, publish=(self.name, self.generation))
+            self.releasing, self.arrived = False, 0
+            self.generation += 1
+            return None
+        if kind == "break":  # the action raised: every waiter gets BrokenBarrierError
+            self.releasing, self.broken = False, True
+            return None
+        if kind == "broken":
+            return self.broken
+        if kind == "n_waiting":  # as threading counts them: the last one too while its action runs
+            return 0 if self.broken else self.arrived + self.releasing
         if self.generation > step[2]:
             run.sync(thread, absorb=(self.name, step[2]))
             return step[3]
@@ -87,7 +112,7 @@ class BarrierModel(Model):
         raise Throw(threading.BrokenBarrierError())
 
     def key(self) -> object:
-        return (self.arrived, self.generation, self.broken)
+        return (self.arrived, self.generation, self.broken, self.releasing)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         return (f"barrier {self.name!r}, where {self.arrived} of {self.parties} parties have arrived",
@@ -96,7 +121,7 @@ class BarrierModel(Model):
 
 class BarrierTwin(Twin):
     __slots__ = ("barrier",)
-    accepts = BarrierModel.accepts
+    accepts = frozenset({"wait", "pass"})
 
     def __init__(self, name: str, real, parties: int) -> None:
         super().__init__(name, real)

@@ -1,6 +1,8 @@
 """``threading.Barrier`` in plain code: the vocabulary's barrier (objects/barrier.py),
-patched in place on the class for a run. ``wait`` is modelled; an ``action``, a
-default ``timeout``, ``reset``, ``abort`` and the ``n_waiting``/``broken`` counters are
+patched in place on the class for a run. ``wait`` (its ``timeout`` and the barrier's
+default one may run out at any point before the barrier fills, and break it), the
+``action`` (run by the last party to arrive before anyone passes; if it raises, the
+barrier breaks), ``broken`` and ``n_waiting`` are modelled; ``reset`` and ``abort`` are
 not yet, and say so where the program uses them."""
 
 from __future__ import annotations
@@ -25,22 +27,31 @@ def install(patches) -> None:
         here = maker()
         if here is None:
             return real_init(self, parties, action, timeout)
-        if action is not None or timeout is not None:
-            raise NotModelled("Barrier(parties, action=..., timeout=...): explorer models a barrier's wait, "
-                              "not its action or default timeout yet; give parties only")
         runtime = here.runtime
         name = runtime.object_name("Barrier", here, sys._getframe(1))
         self.__dict__[_NAME] = name
         self.__dict__["_parties"] = parties
+        self.__dict__["_action"] = action
+        self.__dict__["_timeout"] = timeout
         runtime.new_object(name, BarrierDeclaration(parties), self)
 
     def wait(self, timeout=None):
         name = self.__dict__.get(_NAME)
         if name is None:
             return real_wait(self, timeout)
-        if timeout is not None:
-            raise NotModelled("Barrier.wait(timeout): a barrier's timeout is not modelled yet")
-        return step(Op("wait", name))
+        if timeout is None:
+            timeout = self.__dict__["_timeout"]
+        action = self.__dict__["_action"]
+        # a timeout may run out at any point before the barrier fills: it breaks the barrier
+        index = step(Op("wait", name, None if timeout is None else max(timeout, 0), action is not None))
+        if action is not None and index + 1 == self.__dict__["_parties"]:
+            try:  # the last to arrive runs the action before anyone passes, as threading does
+                action()
+            except BaseException:
+                step(Op("break", name))  # every waiter gets BrokenBarrierError; this one, the error
+                raise
+            step(Op("release", name))
+        return index
 
     def unmodelled(real, what):
         def patched(self, *args):
@@ -52,13 +63,12 @@ def install(patches) -> None:
     real_broken, real_waiting = cls.__dict__["broken"], cls.__dict__["n_waiting"]
 
     def broken(self):
-        # no timeout, abort or reset is modelled, so a modelled barrier is never broken
-        return real_broken.fget(self) if self.__dict__.get(_NAME) is None else False
+        name = self.__dict__.get(_NAME)
+        return real_broken.fget(self) if name is None else step(Op("broken", name))
 
     def n_waiting(self):
-        if self.__dict__.get(_NAME) is None:
-            return real_waiting.fget(self)
-        raise NotModelled("Barrier.n_waiting is not modelled yet; explorer models wait() only")
+        name = self.__dict__.get(_NAME)
+        return real_waiting.fget(self) if name is None else step(Op("n_waiting", name))
 
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "wait", wait)
