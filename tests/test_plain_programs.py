@@ -1032,6 +1032,38 @@ def test_a_barrier_s_timeout_may_run_out_before_it_fills_and_breaks_it_for_every
     assert check.unexpected == [], check.render()
 
 
+def _reset_or_abort(what):
+    def main():
+        barrier, seen = threading.Barrier(2), []
+
+        def work():
+            try:
+                barrier.wait()
+                seen.append("passed")
+            except threading.BrokenBarrierError:
+                seen.append("broken")
+        waiter = threading.Thread(target=work)
+        waiter.start()
+        getattr(barrier, what)()  # before or after the waiter arrives
+        if what == "abort":
+            waiter.join()
+        else:
+            waiter.join(timeout=1)  # a waiter the reset missed waits on: the join gives up
+        return (tuple(seen), barrier.broken)
+    return main
+
+
+def test_a_barrier_s_reset_breaks_its_waiters_and_leaves_it_whole_and_abort_breaks_it_for_good():
+    # they said "not modelled"
+    reset = program("barrier reset", _reset_or_abort("reset"))
+    aborted = program("barrier abort", _reset_or_abort("abort"))
+    for strategy in ("exhaustive", "dpor", "stateful"):
+        # the waiter had arrived (broken), or not yet (it waits alone, the join gives up);
+        # after an abort it is broken whenever it arrives
+        assert returns(explore(reset, strategy=strategy)).keys() == {(("broken",), False), ((), False)}, strategy
+        assert returns(explore(aborted, strategy=strategy)).keys() == {(("broken",), True)}, strategy
+
+
 # ---- queues --------------------------------------------------------------------------------------
 
 

@@ -57,8 +57,8 @@ class BarrierModel(Model):
     ``Barrier(parties, action=...)``, which ``threading`` runs under the barrier's lock):
     nobody passes or arrives until its ``release`` (or, if the action raised, ``break``)."""
 
-    __slots__ = ("arrived", "broken", "generation", "parties", "releasing")
-    accepts = frozenset({"wait", "pass", "release", "break", "broken", "n_waiting"})
+    __slots__ = ("arrived", "broken", "generation", "parties", "releasing", "reset_at")
+    accepts = frozenset({"wait", "pass", "release", "break", "reset", "broken", "n_waiting"})
 
     def __init__(self, name: str, run, parties: int) -> None:
         super().__init__(name, run)
@@ -67,6 +67,7 @@ class BarrierModel(Model):
         self.generation = 0
         self.broken = False
         self.releasing = False
+        self.reset_at: frozenset = frozenset()  # generations a reset() ended: their waiters are broken
 
     def enabled(self, thread: int, step: tuple) -> bool:
         kind = step[0]
@@ -98,21 +99,30 @@ class BarrierModel(Model):
             self.releasing, self.arrived = False, 0
             self.generation += 1
             return None
-        if kind == "break":  # the action raised: every waiter gets BrokenBarrierError
+        if kind == "break":  # the action raised, or abort(): every waiter gets BrokenBarrierError
             self.releasing, self.broken = False, True
+            return None
+        if kind == "reset":  # reset(): the waiters get BrokenBarrierError; the barrier is new again
+            if self.arrived:
+                self.reset_at |= {self.generation}
+                self.generation += 1
+                self.arrived = 0
+            self.broken = False
             return None
         if kind == "broken":
             return self.broken
         if kind == "n_waiting":  # as threading counts them: the last one too while its action runs
             return 0 if self.broken else self.arrived + self.releasing
-        if self.generation > step[2]:
+        if self.generation > step[2] and step[2] not in self.reset_at:
             run.sync(thread, absorb=(self.name, step[2]))
             return step[3]
+        if step[2] in self.reset_at:
+            raise Throw(threading.BrokenBarrierError())
         self.broken = True  # its timeout fired, or another's did
         raise Throw(threading.BrokenBarrierError())
 
     def key(self) -> object:
-        return (self.arrived, self.generation, self.broken, self.releasing)
+        return (self.arrived, self.generation, self.broken, self.releasing, self.reset_at)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         return (f"barrier {self.name!r}, where {self.arrived} of {self.parties} parties have arrived",

@@ -2,8 +2,8 @@
 patched in place on the class for a run. ``wait`` (its ``timeout`` and the barrier's
 default one may run out at any point before the barrier fills, and break it), the
 ``action`` (run by the last party to arrive before anyone passes; if it raises, the
-barrier breaks), ``broken`` and ``n_waiting`` are modelled; ``reset`` and ``abort`` are
-not yet, and say so where the program uses them."""
+barrier breaks), ``abort`` (breaks it), ``reset`` (its waiters get BrokenBarrierError, and it
+is whole again), ``broken`` and ``n_waiting`` are modelled."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import threading
 
 from ..objects import Barrier as BarrierDeclaration
 from ..steps import Op
-from .runtime import NotModelled, maker, step
+from .runtime import maker, step
 
 __all__ = ["install"]
 
@@ -53,11 +53,10 @@ def install(patches) -> None:
             step(Op("release", name))
         return index
 
-    def unmodelled(real, what):
-        def patched(self, *args):
-            if self.__dict__.get(_NAME) is None:
-                return real(self, *args)
-            raise NotModelled(f"Barrier.{what}() is not modelled yet; explorer models wait() only")
+    def stepped(real, kind):
+        def patched(self):
+            name = self.__dict__.get(_NAME)
+            return real(self) if name is None else step(Op(kind, name))
         return patched
 
     real_broken, real_waiting = cls.__dict__["broken"], cls.__dict__["n_waiting"]
@@ -74,5 +73,5 @@ def install(patches) -> None:
     patches.set(cls, "wait", wait)
     patches.set(cls, "broken", property(broken))
     patches.set(cls, "n_waiting", property(n_waiting))
-    patches.set(cls, "reset", unmodelled(real_reset, "reset"))
-    patches.set(cls, "abort", unmodelled(real_abort, "abort"))
+    patches.set(cls, "reset", stepped(real_reset, "reset"))
+    patches.set(cls, "abort", stepped(real_abort, "break"))
