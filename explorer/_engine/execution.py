@@ -561,7 +561,7 @@ class Execution:
         if kind == "update" and name in self.variables:
             model = self.objects[name] = VariableModel(name, self)
             return model
-        if kind == "join" or kind == "is_alive":
+        if kind == "join" or kind == "is_alive" or kind == "alive_threads":
             model = self.objects[name] = ThreadModel(name, self)
             return model
         if kind == "sleep":

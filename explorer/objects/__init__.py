@@ -21,9 +21,10 @@ from .thread import THREADS
 
 #: What a step on a name that no declaration gives means, by the step's kind: the
 #: objects a run makes itself (threads it starts, futures its pools hand out).
-IMPLICIT = {"spawn": THREADS, "join": THREADS, "is_alive": THREADS, "end": THREADS, "result": FUTURES,
-            "finish": FUTURES, "done": FUTURES, "cancel": FUTURES, "cancelled": FUTURES, "exception": FUTURES, "running": FUTURES, "wait_any": FUTURES,
-            "shuffle": FUTURES, "deliver": ORDERS, "collect": ORDERS, "sleep": SLEEPS}
+IMPLICIT = {"spawn": THREADS, "join": THREADS, "is_alive": THREADS, "alive_threads": THREADS, "end": THREADS,
+            "result": FUTURES, "exception": FUTURES, "finish": FUTURES, "done": FUTURES, "cancel": FUTURES,
+            "cancelled": FUTURES, "running": FUTURES, "wait_any": FUTURES, "shuffle": FUTURES,
+            "deliver": ORDERS, "collect": ORDERS, "sleep": SLEEPS}
 
 __all__ = [
     "IMPLICIT",

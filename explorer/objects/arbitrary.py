@@ -47,9 +47,13 @@ class OrderModel(Model):
         return f"the order of {', '.join(map(repr, self.items))} to be drawn", None
 
 
+#: How the order objects and their threads are named: no thread of the program's own.
+ORDER_PREFIX = "as_completed#"
+
+
 def shuffle(run, thread: int, items: tuple) -> str:
     """Make an order object for ``items`` and start its threads; its name."""
-    name = f"as_completed#{1 + sum(1 for model in run.objects.values() if model.__class__ is OrderModel)}"
+    name = f"{ORDER_PREFIX}{1 + sum(1 for model in run.objects.values() if model.__class__ is OrderModel)}"
     run.add_object(name, OrderModel(name, run, items))
     for index, item in enumerate(items):
         run.start_thread(f"{name}:{index}", lambda item=item: _deliver(name, item), thread)

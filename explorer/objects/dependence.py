@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __all__ = ["dependence", "dependent", "touches_everything"]
 
-_EVERYTHING = frozenset({"is_alive", "end"})
+_EVERYTHING = frozenset({"is_alive", "alive_threads", "end"})
 
 
 def _timed_join(step: tuple) -> bool:
@@ -19,7 +19,8 @@ def _timed_join(step: tuple) -> bool:
 
 def touches_everything(step: tuple) -> bool:
     """Whether a step is dependent with every step: what it sees is whether another thread
-    has ended (``is_alive``, a join with a timeout), or it ends the program (``end``)."""
+    has ended (``is_alive``, ``alive_threads``, a join with a timeout), or it ends the
+    program (``end``)."""
     return step[0] in _EVERYTHING or _timed_join(step)
 
 

@@ -15,6 +15,7 @@ thread's body to end.
 
 from __future__ import annotations
 
+from .arbitrary import ORDER_PREFIX
 from .base import Declaration, Misuse, Model, Twin
 
 JOIN_SELF = "cannot join current thread"
@@ -25,18 +26,25 @@ class ThreadModel(Model):
     """The handle of thread ``name``: started or not, finished or not."""
 
     __slots__ = ()
-    accepts = frozenset({"join", "is_alive"})
+    accepts = frozenset({"join", "is_alive", "alive_threads"})
 
     def _index(self) -> int | None:
         return self.run.index_of(self.name)
 
     def enabled(self, thread: int, step: tuple) -> bool:
-        if len(step) > 2 or step[0] == "is_alive":  # a join with a timeout may give up at any point
+        if len(step) > 2 or step[0] != "join":  # a join with a timeout may give up at any point
             return True
         index = self._index()
         return index is None or index == thread or not self.run.started(index) or self.run.finished(index)
 
     def step(self, thread: int, step: tuple):
+        run = self.run
+        if step[0] == "alive_threads":  # threading.enumerate(): the program's threads running now
+            alive = [i for i in run.threads if run.started(i) and not run.finished(i)]
+            for i in alive:
+                if i != thread:
+                    run.sync(thread, absorb=("thread", i))
+            return tuple(name for name in map(run.name, alive) if not name.startswith(ORDER_PREFIX))
         index = self._index()
         if step[0] == "is_alive":  # Thread.is_alive(): started and not finished
             alive = index is not None and self.run.started(index) and not self.run.finished(index)

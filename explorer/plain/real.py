@@ -89,6 +89,8 @@ POLL = 0.01
 
 _real_sleep = time.sleep
 _real_main_thread = threading.main_thread
+_real_enumerate = threading.enumerate
+_real_active_count = threading.active_count
 _STDLIB = (os.path.normcase(sysconfig.get_paths()["stdlib"]),
            os.path.normcase(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 _THREADING_FILES = {os.path.normcase(module.__file__)
@@ -280,6 +282,8 @@ class RealThreads:
                     _hook(cls, patches)
             patches.set(time, "sleep", _sleep)
             patches.set(threading, "main_thread", _main_thread)
+            patches.set(threading, "enumerate", _enumerate)
+            patches.set(threading, "active_count", _active_count)
             main, self._mains, self._locals = _real_main_thread(), [], []
             for module in self.config.modules:
                 for name, value in list(vars(module).items()):
@@ -290,6 +294,8 @@ class RealThreads:
                         patches.set(module, name, _sleep)
                     elif value is _real_main_thread:
                         patches.set(module, name, _main_thread)
+                    elif value is _real_enumerate or value is _real_active_count:
+                        patches.set(module, name, _enumerate if value is _real_enumerate else _active_count)
                     elif value is main:  # MAIN = threading.main_thread() at import: each run's main (run)
                         self._mains.append((module, name))
             _PROFILE = self._profile = threading.getprofile()
@@ -450,6 +456,22 @@ def _main_thread():
     if run is None or run.runner is None or threading.current_thread() not in run.members:
         return _real_main_thread()
     return run.runner
+
+
+def _enumerate():
+    """``threading.enumerate()``: on a run's threads, the run's threads only (its runner is
+    the program's MainThread), as in exploration, not the crosscheck's own."""
+    run = _RUN
+    if run is None or threading.current_thread() not in run.members:
+        return _real_enumerate()
+    return [thread for thread in _real_enumerate() if thread in run.members]
+
+
+def _active_count():
+    run = _RUN
+    if run is None or threading.current_thread() not in run.members:
+        return _real_active_count()
+    return len(_enumerate())
 
 
 def _joined(frame, event, arg):

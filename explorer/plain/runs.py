@@ -173,6 +173,7 @@ class PlainRuntime:
         self._sessions = 0  # > 0 while a search keeps them in place between its runs
         self._bindings: list | None = None  # the program's globals as the search found them
         self.locals: dict = {}  # id of a threading.local -> its threads' attributes this run (locals.py)
+        self.handles: dict = {}  # thread name -> the Thread object the run started under it
 
     # ---- a search's brackets ----------------------------------------------------------
 
@@ -201,6 +202,7 @@ class PlainRuntime:
         self.run = run
         self.instance_names = {}
         self.objects_named = {}
+        self.handles = {}
         self._keep = []
         self._counters = {}
         self._threads_named = {"main"}

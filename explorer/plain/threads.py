@@ -79,23 +79,23 @@ _real_enumerate = threading.enumerate
 _real_active_count = threading.active_count
 
 
-def _threads_alive(call: str) -> NotModelled:
-    return NotModelled(f"threading.{call} is not modelled yet: in a run it would see the explorer's own OS "
-                       f"threads, not the program's; keep the program's Thread objects and ask each is_alive()")
+def _alive() -> list:
+    """The program's threads running now, as ``threading.enumerate()`` lists them: one step,
+    which sees every thread's end (a pool's workers are listed by a handle of their name)."""
+    here = current()
+    handles = here.runtime.handles
+    return [MAIN if name == "main" else handles.get(name) or Handle(name)
+            for name in step(Op("alive_threads", "main"), here)]
 
 
 def enumerate_threads():
-    """``threading.enumerate()``: the real threads outside a run; not modelled in one."""
-    if current() is None:
-        return _real_enumerate()
-    raise _threads_alive("enumerate()")
+    """``threading.enumerate()``: the real threads outside a run, the program's in one."""
+    return _real_enumerate() if current() is None else _alive()
 
 
 def active_count() -> int:
-    """``threading.active_count()``: the real count outside a run; not modelled in one."""
-    if current() is None:
-        return _real_active_count()
-    raise _threads_alive("active_count()")
+    """``threading.active_count()``: the real count outside a run, the program's in one."""
+    return _real_active_count() if current() is None else len(_alive())
 
 
 def get_ident() -> int:
@@ -133,6 +133,7 @@ def install(patches) -> None:
         call = Call(runtime, self.run, (), {}, name, self, here.clock)
         self.__dict__["_explorer_started"] = True
         self._ident = self._native_id = ident_of(name)
+        runtime.handles[name] = self  # what threading.enumerate() lists for it
         step(Op("spawn", name, call, ()), here)
         if self.daemon:
             runtime.run.daemons.add(runtime.program.thread_index[name])
