@@ -113,6 +113,10 @@ class Event:
             return f"futures ended -> {', '.join(value)}" if value else "futures ended -> none yet"
         if kind == "shuffle":  # the futures as_completed found ended come in any order
             return f"draw the order of the ended futures in {shown(value)}"
+        if kind == "add_done_callback":
+            return f"add a done-callback to {target}" + (" (done: called now)" if value else "")
+        if kind == "callback_raised":
+            return f"a done-callback of {target} raised"
         if kind == "deliver":
             return f"draw {value} next in {target}"
         if kind == "collect":

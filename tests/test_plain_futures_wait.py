@@ -1,8 +1,10 @@
 """concurrent.futures.wait() and as_completed() in plain code, on a pool's futures, and a
-future's result(timeout), exception(timeout) and running(): every result CPython can give,
+future's result(timeout), exception(timeout), running() and add_done_callback(): every
+result CPython can give,
 in exploration as on real threads (they said "not modelled")."""
 
 import concurrent.futures
+import threading
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, ThreadPoolExecutor, as_completed, wait
 from itertools import permutations
 
@@ -95,6 +97,25 @@ def cancelled_at_shutdown():
     return tuple("cancelled" if future.cancelled() else future.result() for future in futures)
 
 
+def called_back():
+    seen = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(square, 3)
+        future.add_done_callback(lambda done: seen.append((done.result(), threading.current_thread().name)))
+    return tuple(seen)
+
+
+def cancelled_then_called_back():
+    seen = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(square, 1)
+        second = pool.submit(square, 2)
+        second.add_done_callback(lambda done: seen.append(
+            ("cancelled" if done.cancelled() else done.result(), threading.current_thread().name)))
+        second.cancel()
+    return tuple(seen)
+
+
 CASES = {
     # three tasks on two workers: 9 ends after 1 or 4, but those ended before the call come
     # in a set's order, so any order of the three
@@ -111,6 +132,11 @@ CASES = {
     # one worker, taking the tasks in order: it has taken none, one, two or all three
     cancelled_at_shutdown: {("cancelled", "cancelled", "cancelled"), (1, "cancelled", "cancelled"),
                             (1, 4, "cancelled"), (1, 4, 9)},
+    # the worker calls it as the task ends, or main at once when it had ended already
+    called_back: {((9, "ThreadPoolExecutor-0_0"),), ((9, "MainThread"),)},
+    # cancel() calls it, in main, while the task waits; else as above
+    cancelled_then_called_back: {(("cancelled", "MainThread"),), ((4, "MainThread"),),
+                                 ((4, "ThreadPoolExecutor-0_0"),)},
 }
 
 
@@ -125,7 +151,8 @@ def test_every_strategy_finds_every_result_the_pool_s_waits_can_give_and_no_othe
 
 
 @pytest.mark.parametrize("main", [in_completion_order, first_completed, with_a_timeout, result_with_a_timeout,
-                                  exception_with_a_timeout, running_or_not, cancelled_at_shutdown],
+                                  exception_with_a_timeout, running_or_not, cancelled_at_shutdown, called_back,
+                                  cancelled_then_called_back],
                          ids=lambda main: main.__name__)
 def test_real_threads_give_only_results_exploration_predicts_for_the_waits(main):
     check = crosscheck(program(main.__name__, main), runs=150, seed=5)
@@ -147,3 +174,23 @@ def test_the_threads_that_draw_as_completed_s_order_show_in_traces_not_in_outcom
         said = [event.describe() for event in finding.trace.events]
         assert "draw ThreadPoolExecutor-0#3 next in as_completed#1" in said
         assert any(line.startswith("the order drawn in as_completed#1 -> ThreadPoolExecutor-0#3, ") for line in said)
+
+
+def _fails_to_call_back(done):
+    raise ValueError("in the callback")
+
+
+def callback_raises():
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(square, 3)
+        future.add_done_callback(_fails_to_call_back)
+    return future.result()
+
+
+def test_a_done_callback_that_raises_is_an_error_finding_where_concurrent_futures_only_logs_it():
+    result = explore(program("callback raises", callback_raises))
+    assert {outcome["main"] for outcome in result.outcomes} == {9}  # the program goes on
+    messages = sorted(finding.message for finding in result.findings)
+    assert [finding.kind for finding in result.findings] == ["error"] * len(messages) and messages
+    assert all("a done-callback of future ThreadPoolExecutor-0#1 (square(3)) raised ValueError: in the callback"
+               in message and "concurrent.futures logs it and goes on" in message for message in messages)

@@ -1956,8 +1956,6 @@ NOT_MODELLED = {
         lambda futures: sorted(f.result() for f in concurrent.futures.as_completed([*futures, Future()])),
         "concurrent.futures.wait() and as_completed() over a pool's futures together with futures made by "
         "concurrent.futures.Future() are not modelled yet"),
-    "add_done_callback": (lambda futures: futures[0].add_done_callback(print),
-                          "Future.add_done_callback is not modelled yet"),
 }
 
 

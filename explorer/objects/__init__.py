@@ -24,6 +24,7 @@ from .thread import THREADS
 IMPLICIT = {"spawn": THREADS, "join": THREADS, "is_alive": THREADS, "alive_threads": THREADS, "end": THREADS,
             "result": FUTURES, "exception": FUTURES, "finish": FUTURES, "done": FUTURES, "cancel": FUTURES,
             "cancelled": FUTURES, "running": FUTURES, "wait_any": FUTURES, "shuffle": FUTURES,
+            "add_done_callback": FUTURES, "callback_raised": FUTURES,
             "deliver": ORDERS, "collect": ORDERS, "sleep": SLEEPS}
 
 __all__ = [

@@ -161,9 +161,10 @@ class FutureModel(Model):
     """One submitted task: its function, and once it ends its value or exception; or, if
     ``cancel`` came before a worker took it, cancelled (its task never runs)."""
 
-    __slots__ = ("args", "cancelled", "done", "ended", "error", "fn", "pool", "read", "submitter", "value", "worker")
+    __slots__ = ("args", "callbacks", "cancelled", "done", "ended", "error", "fn", "pool", "read", "submitter",
+                 "value", "worker")
     accepts = frozenset({"result", "exception", "finish", "done", "cancel", "cancelled", "running", "wait_any",
-                         "shuffle"})
+                         "shuffle", "add_done_callback", "callback_raised"})
 
     def __init__(self, name: str, run, fn, args: tuple, submitter: str, pool: str) -> None:
         super().__init__(name, run)
@@ -173,6 +174,7 @@ class FutureModel(Model):
         self.read = False
         self.worker: str | None = None
         self.ended: int | None = None  # the how-manieth future of the run to end (wait_any's order)
+        self.callbacks: tuple = ()  # add_done_callback's, till the task ends or is cancelled
 
     def enabled(self, thread: int, step: tuple) -> bool:
         kind = step[0]
@@ -195,7 +197,7 @@ class FutureModel(Model):
             self.value, self.error = step[2], step[3]
             run.objects[self.pool].idle_count += 1
             run.sync(thread, publish=("done", self.name))
-            return None
+            return self._handed_over(None)  # its worker calls them next, as concurrent.futures does
         if step[0] == "done":  # Future.done(): whether the task has ended (or was cancelled)
             if self.done:
                 run.sync(thread, absorb=("done", self.name))
@@ -208,7 +210,21 @@ class FutureModel(Model):
             self.cancelled = True
             self._end()
             run.sync(thread, publish=("done", self.name))
-            return True
+            return self._handed_over(True)  # the thread that cancelled calls them next
+        if step[0] == "add_done_callback":  # kept till the task ends; True: it has, call it now
+            if self.done:
+                run.sync(thread, absorb=("done", self.name))
+                return True
+            self.callbacks += (step[2],)
+            return False
+        if step[0] == "callback_raised":  # concurrent.futures logs it and goes on; explorer says so
+            error = step[2]
+            run.note("error", "error", thread, ("callback-raised", self.name, type(error).__name__),
+                     f"scenario {run.program.scenario.name!r}: a done-callback of future {self.name} "
+                     f"({_call(self.fn, self.args)}) raised {type(error).__name__}: {_text(error)} in "
+                     f"{run.name(thread)}; concurrent.futures logs it and goes on",
+                     {"exception": error, "future": self.name})
+            return None
         if step[0] == "running":  # Future.running(): a worker has taken it, and it has not ended
             return self.worker is not None and not self.done
         if step[0] == "cancelled":  # Future.cancelled()
@@ -236,6 +252,13 @@ class FutureModel(Model):
             raise Throw(self.error)
         return self.value
 
+    def _handed_over(self, shown):
+        """What finish and cancel send back: ``shown`` as before, or, with callbacks waiting,
+        ``(shown, callbacks)`` to the thread, which calls them (the log shows ``shown``: a
+        callback's code compares across runs, the callback itself does not)."""
+        callbacks, self.callbacks = self.callbacks, ()
+        return Recorded((shown, callbacks), shown) if callbacks else shown
+
     def key(self) -> object:
         # the task's call, which only this model holds until a worker takes it; its value and
         # exception (by type, arguments and attributes: its text may hide them); whether the
@@ -243,7 +266,9 @@ class FutureModel(Model):
         error = self.error
         if error is not None:
             error = (error.__class__, error.args, tuple(sorted(getattr(error, "__dict__", {}).items())))
-        return (self.done, self.value, error, self.read, self.worker, self.fn, self.args, self.cancelled, self.ended)
+        callbacks = tuple(getattr(callback, "__code__", callback) for callback in self.callbacks)
+        return (self.done, self.value, error, self.read, self.worker, self.fn, self.args, self.cancelled, self.ended,
+                callbacks)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         worker = self.run.index_of(self.worker) if self.worker is not None else None
@@ -351,9 +376,23 @@ def _worker(pool: str):
         except (Exception, SystemExit) as exc:  # the future holds whatever the task raised
             if exc.__class__ is not SystemExit and not isinstance(exc, Exception):
                 raise  # a subclass of SystemExit is explorer's own (os._exit in a task): a finding
-            yield Op("finish", future, None, exc)  # sys.exit() too, as concurrent.futures keeps it
+            ended = yield Op("finish", future, None, exc)  # sys.exit() too, as concurrent.futures keeps it
         else:
-            yield Op("finish", future, out, None)
+            ended = yield Op("finish", future, out, None)
+        if ended is not None:  # (None, the done-callbacks plain code added): called here, in turn
+            yield from call_back(future, ended[1])
+
+
+def call_back(future: str, callbacks: tuple):
+    """Call a future's done-callbacks (plain code's), each in turn; one that raises is
+    reported, and the rest are still called, as concurrent.futures logs it and goes on."""
+    for callback in callbacks:
+        try:
+            out = callback()
+            if isinstance(out, types.GeneratorType):
+                yield from out
+        except Exception as exc:  # noqa: BLE001 - the callback's own error: reported, not raised
+            yield Op("callback_raised", future, exc)
 
 
 def _call(fn, args: tuple) -> str:

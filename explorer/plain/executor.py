@@ -24,6 +24,7 @@ __all__ = ["PlainFuture", "install"]
 
 _NAME = "_explorer_name"
 _FUTURES = "_explorer_futures"  # the names of the futures of the tasks submitted to a pool
+_CALLED_BACK = "_explorer_called_back"  # a pool some of whose futures have done-callbacks
 
 
 class ExecutorPool(ThreadPool):
@@ -37,10 +38,11 @@ class PlainFuture:
     """The future of a task submitted in a run: ``result`` and ``exception`` wait for the
     task (a step); ``done`` asks whether it has ended (a step)."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "pool")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, pool=None) -> None:
         self.name = name
+        self.pool = pool  # the executor it came from
 
     def result(self, timeout=None):
         if timeout is None:
@@ -57,13 +59,31 @@ class PlainFuture:
         return step(Op("done", self.name))
 
     def cancel(self) -> bool:
-        return step(Op("cancel", self.name))  # True while no worker has taken the task
+        cancelled = step(Op("cancel", self.name))  # True while no worker has taken the task
+        if cancelled.__class__ is tuple:  # (True, its done-callbacks): called here, as concurrent.futures does
+            cancelled, callbacks = cancelled
+            for callback in callbacks:
+                self._call_back(callback.fn)
+        return cancelled
 
     def cancelled(self) -> bool:
         return step(Op("cancelled", self.name))
 
     def add_done_callback(self, fn) -> None:
-        raise NotModelled("Future.add_done_callback is not modelled yet; call result() instead")
+        """Kept till the task ends (its worker calls it) or is cancelled (the canceller
+        does); called now, here, if it has ended already."""
+        here = current()
+        if self.pool is not None:
+            self.pool.__dict__[_CALLED_BACK] = True
+        if step(Op("add_done_callback", self.name, Call(here.runtime, fn, (self,), {}, self.name, None, here.clock)),
+                here):
+            self._call_back(fn)
+
+    def _call_back(self, fn) -> None:
+        try:
+            fn(self)
+        except Exception as exc:  # noqa: BLE001 - logged by concurrent.futures, reported by explorer
+            step(Op("callback_raised", self.name, exc))
 
     def running(self) -> bool:
         return step(Op("running", self.name))
@@ -207,7 +227,7 @@ def install(patches) -> None:
         future = step(Op("submit", name, call, ()), here)
         self.__dict__.setdefault(_FUTURES, []).append(future)
         call.label = future  # current_thread() in the task: its worker, known when one takes it
-        made = PlainFuture(future)
+        made = PlainFuture(future, self)
         here.runtime.name_object(made, future)
         return made
 
@@ -216,6 +236,9 @@ def install(patches) -> None:
         if name is None:
             return real_shutdown(self, wait, cancel_futures=cancel_futures)
         cancel = (tuple(self.__dict__.get(_FUTURES, ())),) if cancel_futures else ()  # the futures it may cancel
+        if cancel and self.__dict__.get(_CALLED_BACK):
+            raise NotModelled("shutdown(cancel_futures=True) of a pool whose futures have done-callbacks is not "
+                              "modelled yet; cancel() them first")
         if not wait:
             step(Op("shutdown", name, False, *cancel))
             return
