@@ -391,7 +391,10 @@ class RealThreads:
             if now > deadline:
                 return False
             where = (run.moves, tuple((t.ident, _position(frames.get(t.ident))) for t in busy))
-            if still is None or still[0] != where:
+            if still is None or still[0] != where or any(frames.get(t.ident) is None for t in busy):
+                # (a thread started but not running yet, which a loaded machine may hold back
+                # past SETTLE, is on its way: Thread.start() waits for it in a wait that would
+                # look like a deadlock)
                 still = (where, now)
             elif not run.runner.is_alive() and all(_daemon_asked(t) and _blocked(frames.get(t.ident)) for t in busy):
                 # only daemons the program made are left, each blocked in a wait with no timeout
