@@ -50,8 +50,10 @@ QUEUED = 2
 
 #: What stops a search at one execution, which a serial search meets in its order: a
 #: parallel one stops there too, once every unit before it is back (the time limit and
-#: Ctrl-C stop everything at once).
-IN_ORDER = ("nondeterminism", "step_timeout")
+#: Ctrl-C stop everything at once). A worker never sees Ctrl-C (it ignores SIGINT; the
+#: coordinator stops it): a unit "interrupted" met a KeyboardInterrupt that a thread's own
+#: code raised, which stops a serial search at that execution, in its order.
+IN_ORDER = ("nondeterminism", "step_timeout", "interrupted")
 
 #: Why a stateful search whose seat moves failed their check in a unit runs serially.
 SEATS_BROKEN = ("a thread body does more with a lock's name than name it (a seat move failed its check), and "
