@@ -2,6 +2,7 @@
 interchangeable threads: never at the cost of a verdict exhaustive search gives."""
 
 import dataclasses
+import operator
 import queue
 import threading
 from functools import partial
@@ -1272,3 +1273,101 @@ def test_threads_sharing_a_module_global_or_a_class_attribute_under_a_lock_keep_
     assert len(expected) == 4
     result_ = explore(scenario, strategy="stateful", **options)
     assert result_.complete and {(outcome["A"], outcome["B"]) for outcome in result_.outcomes} == expected
+
+
+# ---- what threads share through a class's methods, descriptors and the builtins ------------
+# (found by a second soundness campaign: B changes, under the lock, only when it reads x
+# before A writes it, something A's code reads after a step of its own; the states after
+# either order had one key, and stateful search lost the outcome where B changed it)
+
+def _closure_counter():
+    level = 0
+
+    def get():
+        return level
+
+    def put(value):
+        nonlocal level
+        level = value
+
+    return get, put
+
+
+_get_level, _put_level = _closure_counter()
+
+
+class _Settings:
+    level = staticmethod(_get_level)  # a method whose closure's cell another function rebinds
+
+
+class _Counts:
+    @staticmethod
+    def count(hits=[]):  # noqa: B006 - the shared default is the point
+        hits.append(1)
+        return len(hits)
+
+
+def _raise_level():
+    _put_level(1)
+
+
+def _count_once():
+    _Counts.count()
+
+
+def _reads_after_b(read_it):
+    """A: writes x under the lock, then, after a step under the lock again, writes z as
+    ``read_it()`` gives it (its code names only the class)."""
+    yield acquire("l")
+    yield write("x", 1)
+    yield release("l")
+    yield acquire("l")
+    yield read("w")  # the states after either order meet here
+    yield write("z", read_it())
+    yield release("l")
+
+
+def _changes_before_a(reset, change):
+    """B: ``reset()`` as the run starts; ``change()`` under the lock if x is still 0."""
+    reset()
+    yield acquire("l")
+    if not (yield read("x")):
+        change()
+    yield release("l")
+
+
+def _changed_through(read_it, reset, change):
+    return Scenario("changed outside the frames", variables={"x": 0, "w": 0, "z": 0}, locks=["l"],
+                    threads={"A": partial(_reads_after_b, read_it), "B": partial(_changes_before_a, reset, change)})
+
+
+def _assert_stateful_keeps_both(scenario):
+    expected = {outcome["z"] for outcome in explore(scenario, strategy="exhaustive").outcomes}
+    assert len(expected) == 2
+    for options in ({}, {"symmetry": False}, {"exact_states": True}):
+        result_ = explore(scenario, strategy="stateful", **options)
+        assert result_.complete and {outcome["z"] for outcome in result_.outcomes} == expected, options
+
+
+def test_a_method_s_closure_cell_that_another_function_rebinds_keeps_both_orders():
+    _assert_stateful_keeps_both(_changed_through(lambda: _Settings.level(), lambda: _put_level(0), _raise_level))
+
+
+def test_a_method_s_mutable_default_that_another_thread_appends_to_keeps_both_orders():
+    _assert_stateful_keeps_both(_changed_through(
+        lambda: _Counts.count(), lambda: _Counts.count.__defaults__[0].clear(), _count_once))
+
+
+class _Attributes:
+    x = property(operator.attrgetter("_x"))  # a getter that is no function
+
+
+def _names_a_class_with_a_property_made_of_a_builtin():
+    yield write("x", _Attributes.__name__)
+
+
+def test_a_class_whose_property_getter_is_no_function_is_keyed_not_a_crash():
+    # the key read a property's getter's __code__: explore raised AttributeError
+    scenario = Scenario("attrgetter property", variables={"x": 0},
+                        threads={"A": _names_a_class_with_a_property_made_of_a_builtin})
+    assert explore(scenario, strategy="stateful").complete

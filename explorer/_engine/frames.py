@@ -385,8 +385,7 @@ def _reached(value: object) -> Hashable:
 def _class_attributes(klass: type) -> Hashable:
     """A class with its attributes, as a key holds it (another thread may set one, as
     ``Config.mode = ...``): each of its and its bases' data attributes by token, and its
-    methods by what their code reaches through its module's namespace (not their code,
-    defaults or cells: a dataclass's generated ``__init__`` holds sentinels in cells).
+    methods (:func:`_method`) with what they hold and reach.
     Listed with the cells as ``(OUTSIDE, (class, None, its attributes then))``."""
     cells = _NUMBERED[-1][1]
     expanded = _EXPANDED[-1]
@@ -400,6 +399,7 @@ def _class_attributes(klass: type) -> Hashable:
         attributes = vars(base)
         cells.append((OUTSIDE, (base, None, tuple(attributes.values()))))
         generated = _NAMED_TUPLE if issubclass(base, tuple) and "_fields" in attributes else ()
+        dataclass = "__dataclass_fields__" in attributes
         for name, item in attributes.items():
             if name in generated or name.startswith("_abc_"):
                 continue
@@ -407,15 +407,31 @@ def _class_attributes(klass: type) -> Hashable:
             if kind is staticmethod or kind is classmethod:
                 item, kind = item.__func__, item.__func__.__class__
             if kind is types.FunctionType:
-                parts.append((name, _outside(item.__code__, item.__globals__, own=False)))
+                parts.append((name, _method(item, dataclass)))
             elif kind is property:
-                parts.append((name, tuple(None if f is None else _outside(f.__code__, f.__globals__, own=False)
-                                          for f in (item.fget, item.fset, item.fdel))))
+                parts.append((name, tuple(_method(f, dataclass) for f in (item.fget, item.fset, item.fdel))))
             elif name[:2] == "__" == name[-2:] or hasattr(kind, "__get__"):
                 continue  # a name, a docstring, a slot's or a C descriptor: nothing a thread sets
             else:
                 parts.append((name, _reached(item)))
     return tuple(parts)
+
+
+def _method(function: object, dataclass: bool) -> Hashable:
+    """A class's function (a method, a static method's, a property's getter) as its class's
+    key holds it: as :func:`token` holds a function, with its defaults and cells (a mutable
+    default another thread appends to, a closure's variable a function made with it
+    rebinds, make the key None or hold their values), but one the dataclass decorator
+    wrote by what it reaches through its module only: its cells and defaults hold the
+    decorator's sentinels, fixed for the life of the class, and the fields' defaults, which
+    are the class's attributes too."""
+    if function is None:
+        return None
+    if function.__class__ is not types.FunctionType:
+        return _reached(function)  # a builtin, a partial...: as a value reached
+    if dataclass and function.__code__.co_filename.startswith("<"):
+        return _outside(function.__code__, function.__globals__, own=False)
+    return token(function)
 
 
 def _still(listed: object) -> bool:
