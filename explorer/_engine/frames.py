@@ -385,7 +385,10 @@ def _reached(value: object) -> Hashable:
 def _class_attributes(klass: type) -> Hashable:
     """A class with its attributes, as a key holds it (another thread may set one, as
     ``Config.mode = ...``): each of its and its bases' data attributes by token, and its
-    methods (:func:`_method`) with what they hold and reach.
+    methods (:func:`_method`) with what they hold and reach. A descriptor of a class of
+    the program's own (or any but functions, properties, static and class methods and the
+    C ones of slots) is held as any value is: an instance, opaque, since what its
+    ``__get__`` gives may be what another thread set in it.
     Listed with the cells as ``(OUTSIDE, (class, None, its attributes then))``."""
     cells = _NUMBERED[-1][1]
     expanded = _EXPANDED[-1]
@@ -410,7 +413,7 @@ def _class_attributes(klass: type) -> Hashable:
                 parts.append((name, _method(item, dataclass)))
             elif kind is property:
                 parts.append((name, tuple(_method(f, dataclass) for f in (item.fget, item.fset, item.fdel))))
-            elif name[:2] == "__" == name[-2:] or hasattr(kind, "__get__"):
+            elif name[:2] == "__" == name[-2:] or kind in _C_DESCRIPTORS:
                 continue  # a name, a docstring, a slot's or a C descriptor: nothing a thread sets
             else:
                 parts.append((name, _reached(item)))
@@ -432,6 +435,11 @@ def _method(function: object, dataclass: bool) -> Hashable:
     if dataclass and function.__code__.co_filename.startswith("<"):
         return _outside(function.__code__, function.__globals__, own=False)
     return token(function)
+
+
+#: The descriptors CPython makes for slots, ``__dict__`` and C methods: they hold no state.
+_C_DESCRIPTORS = frozenset({types.MemberDescriptorType, types.GetSetDescriptorType, types.MethodDescriptorType,
+                            types.WrapperDescriptorType, types.ClassMethodDescriptorType})
 
 
 def _still(listed: object) -> bool:
