@@ -1,6 +1,7 @@
 """Stateful search reads a thread's state from its generator's frames, and merges
 interchangeable threads: never at the cost of a verdict exhaustive search gives."""
 
+import builtins
 import dataclasses
 import operator
 import queue
@@ -1395,3 +1396,16 @@ def test_a_descriptor_whose_state_another_thread_sets_keeps_both_orders():
     # it was left out of the class's key with the C descriptors: A read _Mode.level
     _assert_stateful_keeps_both(_changed_through(
         lambda: _Mode.level, partial(_set_mode_level, 0), partial(_set_mode_level, 1)))
+
+
+def _set_builtin_level(value):
+    builtins._explorer_test_level = value
+
+
+_set_builtin_level(0)
+
+
+def test_a_builtin_name_another_thread_rebinds_through_builtins_keeps_both_orders():
+    # a name its module does not bind was keyed as absent, whatever the builtins bound
+    _assert_stateful_keeps_both(_changed_through(
+        lambda: _explorer_test_level, partial(_set_builtin_level, 0), partial(_set_builtin_level, 1)))  # noqa: F821

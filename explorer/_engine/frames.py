@@ -52,6 +52,7 @@ whose closure holds itself (a recursive helper) are opaque.
 
 from __future__ import annotations
 
+import builtins
 import ctypes
 import dataclasses
 import dis
@@ -349,8 +350,12 @@ def _outside(code: types.CodeType, namespace: dict, *, own: bool) -> tuple:
     for name in used.names:
         value = namespace.get(name, _ABSENT)
         cells.append((OUTSIDE, (namespace, name, value)))
-        if value is _ABSENT:  # a builtin (its module does not bind the name), or not bound yet
-            parts.append((name, _ABSENT))
+        if value is _ABSENT:  # a builtin (its module does not bind the name), or not bound yet:
+            # what the builtins bind, which a thread may change too (builtins.flag = 1)
+            builtin = _builtins(namespace)
+            value = builtin.get(name, _ABSENT)
+            cells.append((OUTSIDE, (builtin, name, value)))
+            parts.append((name, _ABSENT, _ABSENT if value is _ABSENT else _reached(value)))
         elif value.__class__ is types.ModuleType:
             if name in used.bare and not _trusted(value.__name__):
                 raise Opaque  # a module passed on: any of its attributes may be read
@@ -440,6 +445,12 @@ def _method(function: object, dataclass: bool) -> Hashable:
 #: The descriptors CPython makes for slots, ``__dict__`` and C methods: they hold no state.
 _C_DESCRIPTORS = frozenset({types.MemberDescriptorType, types.GetSetDescriptorType, types.MethodDescriptorType,
                             types.WrapperDescriptorType, types.ClassMethodDescriptorType})
+
+
+def _builtins(namespace: dict) -> dict:
+    """The builtins a module's code looks a name up in when its module does not bind it."""
+    found = namespace.get("__builtins__", builtins)
+    return vars(found) if found.__class__ is types.ModuleType else found
 
 
 def _still(listed: object) -> bool:
