@@ -1409,3 +1409,40 @@ def test_a_builtin_name_another_thread_rebinds_through_builtins_keeps_both_order
     # a name its module does not bind was keyed as absent, whatever the builtins bound
     _assert_stateful_keeps_both(_changed_through(
         lambda: _explorer_test_level, partial(_set_builtin_level, 0), partial(_set_builtin_level, 1)))  # noqa: F821
+
+
+_SHARED_LEVEL = 0
+
+
+def _set_shared_level(value):
+    global _SHARED_LEVEL
+    _SHARED_LEVEL = value
+
+
+class _Tagged(type):
+    level = 0  # read through a class of this metaclass: Tagged.level
+
+
+class _TaggedClass(metaclass=_Tagged):
+    pass
+
+
+def _set_tagged_level(value):
+    _Tagged.level = value
+
+
+def _noted(seen):
+    seen.append(_SHARED_LEVEL)
+    return seen[-1]
+
+
+@pytest.mark.parametrize("how", ["a list in its frame", "a class with a metaclass"])
+def test_a_thread_keyed_by_its_history_that_reads_a_global_another_thread_rebinds_keeps_both_orders(how):
+    # A's history key held nothing of the module; B's frame key did, until B ended: after
+    # either order the states were one (the metaclass's class is opaque too)
+    if how == "a list in its frame":
+        # A holds a list: its frame is not read by value, it is keyed by its history
+        read_it, set_it = partial(_noted, []), _set_shared_level
+    else:
+        read_it, set_it = (lambda: _TaggedClass.level), _set_tagged_level
+    _assert_stateful_keeps_both(_changed_through(read_it, partial(set_it, 0), partial(set_it, 1)))

@@ -48,7 +48,9 @@ apart from ``-0.0``); a value it cannot show by value, or that cannot be hashed,
 its state unique: it is never cached. Once the frames of two threads of a run could
 not be read by value, each thread keyed by its history is keyed by the whole run's
 history instead (:meth:`_Tracker._whole`): their frames may hold one object they both
-change. (A thread whose frame reads by value, but whose pending step holds a function,
+change. A thread whose code may rebind a global or set an attribute (:mod:`.code_globals`)
+counts as such a frame: a history key holds nothing of a module's namespace, which the
+frame keys of the others do. (A thread whose frame reads by value, but whose pending step holds a function,
 as an ``update``'s, holds nothing another thread may change: its own history serves;
 but a thread sent a value no token shows counts as unread from then on: it may have
 changed that object before its next ``yield``, even if its frame lets it go.)
@@ -68,7 +70,7 @@ from ..objects.thread import ThreadModel
 from ..objects.variable import VariableModel
 from ..steps import Op
 from .execution import Execution
-from .frames import MOVING, OUTSIDE, Opaque, frame_key, token, unchanged, value_token
+from .frames import CHANGES, MOVING, OUTSIDE, Opaque, frame_key, token, unchanged, value_token
 from .program import Program
 
 FINISHED = "finished"
@@ -306,6 +308,11 @@ class _Tracker:
             self.opaque |= 1 << i
         else:
             cells = read[1]
+            if (OUTSIDE, CHANGES) in cells:
+                # its code may rebind a global, set an attribute or a cell that another thread
+                # reads: a thread keyed by its history holds none of that, so it is keyed by
+                # the whole run's instead, as beside a second unread frame (key)
+                self.opaque |= 1 << i
             try:
                 state = (read[0], ordinal, token(step))
             except Opaque:
