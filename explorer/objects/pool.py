@@ -128,6 +128,10 @@ class PoolModel(Model):
             task.worker = run.name(thread)
             if task.cancelled:  # its worker skips it and is idle again, as concurrent.futures' is
                 self.idle_count += 1
+                # and only now do wait() and as_completed() count it as ended: CPython's worker
+                # moves it from CANCELLED to CANCELLED_AND_NOTIFIED (set_running_or_notify_cancel)
+                task.notify()
+                run.sync(thread, publish=("done", future))
                 return Recorded(CANCELLED, future)
             # the log records the future's name only: the function may be a method of an object
             # made afresh in each execution, which compares unequal to the last one's
@@ -137,8 +141,9 @@ class PoolModel(Model):
             if len(step) > 3:  # shutdown(cancel_futures=True): the tasks no worker has taken never run
                 for future in self.tasks:
                     task = run.objects[future]
-                    task.cancelled = True
-                    task._end()
+                    # cancelled as cancel() does: no worker takes it, so wait() and
+                    # as_completed() never count it ended (CPython's stays CANCELLED)
+                    task.cancelled = task.done = True
                     run.sync(thread, publish=("done", future))
                 self.tasks.clear()
             # shutdown(wait=False) (a third item, False) returns at once
@@ -182,11 +187,15 @@ class FutureModel(Model):
             return self.done or len(step) > 2  # with a timeout (a third item) it may give up
         if kind == "wait_any" and len(step) == 3:  # with a timeout (a fourth item) it may give up
             objects = self.run.objects
-            return any(objects[name].done for name in step[2])
+            return any(objects[name].ended is not None for name in step[2])
         return True
 
     def _end(self) -> None:
         self.done = True
+        self.notify()
+
+    def notify(self) -> None:
+        """Count it ended for ``wait_any``: the task's end, or, cancelled, a worker taking it."""
         self.ended = 1 + max((other.ended for other in self.run.objects.values()
                               if other.__class__ is FutureModel and other.ended is not None), default=0)
 
@@ -207,8 +216,9 @@ class FutureModel(Model):
                 return True
             if self.done or self.worker is not None:
                 return False
-            self.cancelled = True
-            self._end()
+            # done() and result() see it at once; wait() and as_completed() once a worker has
+            # taken it from the pool's queue (take), as CPython's look for CANCELLED_AND_NOTIFIED
+            self.cancelled = self.done = True
             run.sync(thread, publish=("done", self.name))
             return self._handed_over(True)  # the thread that cancelled calls them next
         if step[0] == "add_done_callback":  # kept till the task ends; True: it has, call it now
@@ -235,7 +245,8 @@ class FutureModel(Model):
             return shuffle(run, thread, step[2])
         if step[0] == "wait_any":  # concurrent.futures.wait() and as_completed(): the futures
             objects = run.objects   # of step[2] that have ended, in the order they ended
-            ended = sorted((name for name in step[2] if objects[name].done), key=lambda name: objects[name].ended)
+            ended = sorted((name for name in step[2] if objects[name].ended is not None),
+                           key=lambda name: objects[name].ended)
             for name in ended:
                 run.sync(thread, absorb=("done", name))
             return tuple(ended)
@@ -419,8 +430,9 @@ class Futures(Declaration):
     def footprint(self, name: str, step: tuple) -> tuple:
         if step[0] == "finish":
             return (name, name.rpartition("#")[0] + "/idle")
-        if step[0] == "wait_any":  # waits for any of its futures
-            return step[2]
+        if step[0] == "wait_any":  # waits for any of its futures, which a cancelled one ends
+            # by a worker's take from its pool (which task a take takes is known only then)
+            return step[2] + tuple({future.rpartition("#")[0]: None for future in step[2]})
         # a cancel and running() read whether a worker has taken the task from its pool
         return (name, name.rpartition("#")[0]) if step[0] == "cancel" or step[0] == "running" else (name,)
 
