@@ -1224,6 +1224,24 @@ def test_current_thread_is_the_thread_the_pool_worker_or_the_main_thread_by_name
         ("W", "ThreadPoolExecutor-0_0", "MainThread")}
 
 
+def test_a_run_that_renames_its_main_thread_leaves_the_next_run_s_main_named_mainthread():
+    def main():
+        tally = Tally()
+        worker = threading.Thread(target=tally.bump)
+        worker.start()
+        tally.bump()
+        worker.join()
+        here = threading.current_thread()
+        name = here.name
+        here.name = name + "!"
+        return name
+
+    # main's handle is one for every run: each run saw the last one's name, 'MainThread!!...'
+    # (outcomes of their own, which real threads never give)
+    result = explored(program("renames main", main, track=[Tally]))
+    assert returns(result).keys() == {"MainThread"}
+
+
 def test_each_thread_has_its_own_ident_as_threading_gives_it():
     def main():
         tally = Tally()

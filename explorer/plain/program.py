@@ -35,7 +35,7 @@ from ..scenario import Scenario
 from ..steps import Op
 from .runs import PlainRuntime, active
 from .runtime import Call, current, step
-from .threads import MAIN, Handle
+from .threads import Handle, fresh_main
 
 __all__ = ["ProgramScenario", "program"]
 
@@ -124,7 +124,7 @@ def program(
     modules = _modules(functions + list(track))
 
     def run_main():
-        return Call(active(), _then_end, (body,), {}, "main", MAIN, 0.0)()
+        return Call(active(), _then_end, (body,), {}, "main", fresh_main(), 0.0)()
 
     scenario = ProgramScenario.__new__(ProgramScenario)
     config = PlainConfig(track, modules, main, setup, threads, check) if main is None else \

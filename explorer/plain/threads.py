@@ -65,6 +65,14 @@ class Handle:
 MAIN = Handle("MainThread")
 
 
+def fresh_main() -> Handle:
+    """:data:`MAIN` as every run starts with it: it is one handle for every run (a module's
+    ``threading.main_thread()`` from import stands for it), so a run that renamed its main
+    thread left that name to the next run's."""
+    MAIN.name, MAIN.daemon = "MainThread", False
+    return MAIN
+
+
 def current_thread():
     here = current()
     return _real_current_thread() if here is None else here.handle
