@@ -81,6 +81,21 @@ def pool_worker_keeps_its_locals():
     return (first.result(), second.result(), hasattr(own, "count"), isinstance(own, threading.local))
 
 
+def renamed_threads_keep_their_locals():
+    own = threading.local()
+    own.tag = "main"
+    threading.current_thread().name = "renamed"
+
+    def task():
+        own.tag = "worker"
+        threading.current_thread().name = "busy"
+        return own.tag
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        got = pool.submit(task).result()
+    return (getattr(own, "tag", None), got)
+
+
 def _outcomes(main, **options):
     result = explore(program(main.__name__, main, track=[Total]), **options)
     assert not result.errors or {f.kind for f in result.errors} <= {"lost-update"}, result.errors
@@ -106,8 +121,16 @@ def test_tasks_on_one_pool_worker_share_its_locals_and_main_sees_none_of_them():
     assert _outcomes(pool_worker_keeps_its_locals, strategy="exhaustive") == [(1, 3, False, True)]
 
 
+def test_a_thread_that_renames_itself_keeps_its_locals():
+    # they were kept by the thread's name: main's was gone (None), the task's raised
+    # AttributeError once its worker was renamed
+    for strategy in ("exhaustive", "dpor", "stateful"):
+        assert _outcomes(renamed_threads_keep_their_locals, strategy=strategy) == [("main", "worker")]
+
+
 def test_real_threads_reach_only_the_outcomes_exploration_predicts_for_locals():
     # (a real run's main runs on a thread of its own: it is given main's attributes from import)
-    for main in (made_in_main, subclass_made_in_main, import_time_local, pool_worker_keeps_its_locals):
+    for main in (made_in_main, subclass_made_in_main, import_time_local, pool_worker_keeps_its_locals,
+                 renamed_threads_keep_their_locals):
         check = crosscheck(program(main.__name__, main, track=[Total]), runs=60, seed=3)
         assert check.unexpected == [], check.render()

@@ -56,11 +56,11 @@ class _Slots:
 
 
 def _key(here):
-    """The thread a greenlet runs as: a ``threading.Thread``, or by its name main and a
-    pool's worker (each task on a worker is a greenlet of its own, with a handle of its
-    own, and its locals are its worker's)."""
+    """The thread a greenlet runs as: a ``threading.Thread``, or by the name it was given
+    main and a pool's worker (each task on a worker is a greenlet of its own, with a handle
+    of its own, and its locals are its worker's; renaming the thread keeps them)."""
     handle = here.handle
-    return handle.name if handle.__class__ is Handle else handle
+    return handle.label if handle.__class__ is Handle else handle
 
 
 def _turn(local, init) -> None:

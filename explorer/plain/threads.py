@@ -33,11 +33,14 @@ def ident_of(name: str) -> int:
 class Handle:
     """What ``threading.current_thread()`` returns in the main thread or a pool's worker."""
 
-    __slots__ = ("daemon", "name")
+    __slots__ = ("daemon", "label", "name")
 
     def __init__(self, name: str, daemon: bool = False) -> None:
         self.name = name
         self.daemon = daemon
+        # the name it was given, which renaming it leaves: what its ident and its locals
+        # (plain/locals.py) follow, as the OS thread's do
+        self.label = name
 
     def is_alive(self) -> bool:
         return True
@@ -54,7 +57,7 @@ class Handle:
 
     @property
     def ident(self) -> int:
-        return ident_of(self.name)
+        return ident_of(self.label)
 
     native_id = ident
 
