@@ -1242,6 +1242,32 @@ def test_a_run_that_renames_its_main_thread_leaves_the_next_run_s_main_named_mai
     assert returns(result).keys() == {"MainThread"}
 
 
+def test_a_thread_the_program_names_as_a_pool_s_worker_is_another_thread_than_the_worker():
+    def main():
+        tally = Tally()
+
+        def who():
+            tally.bump()
+            return threading.current_thread().name
+
+        thread = threading.Thread(target=who, name="ThreadPoolExecutor-0_0")
+        thread.start()  # before the pool's worker, or after it (below)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            named = pool.submit(who).result()
+            later = threading.Thread(target=who, name="ThreadPoolExecutor-0_0")
+            later.start()
+            later.join()
+        thread.join()
+        return named
+
+    # one name was one thread to the engine: main waited for the worker's end, which never
+    # comes (a deadlock real threads never show)
+    for strategy in ("exhaustive", "dpor", "stateful"):
+        result = explored(program("named as a worker", main, track=[Tally]), strategy)
+        assert not result.deadlocked and returns(result).keys() == {"ThreadPoolExecutor-0_0"}, strategy
+        assert {dict(state)["Tally#1.count"] for state in result.final_states} >= {3}
+
+
 def test_each_thread_has_its_own_ident_as_threading_gives_it():
     def main():
         tally = Tally()

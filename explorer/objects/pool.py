@@ -76,7 +76,7 @@ class ThreadPool(Declaration):
 
 
 class PoolModel(Model):
-    __slots__ = ("idle_count", "max_workers", "separator", "shut", "submitted", "tasks", "workers")
+    __slots__ = ("idle_count", "max_workers", "separator", "shown", "shut", "submitted", "tasks", "workers")
     accepts = frozenset({"submit", "take", "shutdown", "drain"})
 
     def __init__(self, name: str, run, max_workers: int, separator: str = "-") -> None:
@@ -88,6 +88,7 @@ class PoolModel(Model):
         self.idle_count = 0
         self.shut = False
         self.submitted = 0
+        self.shown: dict[str, str] = {}  # a worker named apart from a thread of the same name -> its name
 
     def enabled(self, thread: int, step: tuple) -> bool:
         kind = step[0]
@@ -116,7 +117,11 @@ class PoolModel(Model):
             if self.idle_count > 0:
                 self.idle_count -= 1
             elif len(self.workers) < self.max_workers:
-                worker = f"{self.name}{self.separator}{len(self.workers)}"
+                worker = wanted = f"{self.name}{self.separator}{len(self.workers)}"
+                n = 1
+                while worker in run.objects:  # plain code named a thread of its own so: one
+                    n += 1                    # name was one thread to the engine
+                    worker = self.shown_as(f"{wanted}#{n}", wanted)
                 self.workers.append(run.start_thread(worker, lambda: _worker(self.name), thread))
             return future
         if kind == "take":
@@ -151,6 +156,10 @@ class PoolModel(Model):
         for worker in self.workers:  # drain: every worker has ended
             run.sync(thread, absorb=("thread", worker))
         return None
+
+    def shown_as(self, worker: str, wanted: str) -> str:
+        self.shown[worker] = wanted
+        return worker
 
     def key(self) -> object:
         return (tuple(self.tasks), len(self.workers), self.idle_count, self.shut)

@@ -305,9 +305,10 @@ class PlainRuntime:
 
     def thread_name(self, wanted: str) -> str:
         """``wanted``, or ``wanted#2``... when a thread of the run already has that name
-        (``threading`` allows two threads one name; traces need them apart)."""
+        (``threading`` allows two threads one name; traces need them apart), a pool's
+        worker among them, or an object of the run (the engine's names are one namespace)."""
         name, n = wanted, 1
-        while name in self._threads_named:
+        while name in self._threads_named or name in self.run.objects:
             n += 1
             name = f"{wanted}#{n}"
         self._threads_named.add(name)
@@ -316,7 +317,11 @@ class PlainRuntime:
     def task_handle(self, future: str) -> Handle:
         """What ``current_thread()`` returns in a pool's task: its worker."""
         model = self.run.objects.get(future)
-        return Handle(getattr(model, "worker", None) or future)
+        worker = getattr(model, "worker", None)
+        if worker is None:
+            return Handle(future)
+        pool = self.run.objects.get(model.pool)  # named as concurrent.futures names it
+        return Handle(getattr(pool, "shown", {}).get(worker, worker), label=worker)
 
     def token(self, value: object) -> object:
         """What a ``write`` of ``value`` carries: a tracked instance or a threading object by

@@ -35,12 +35,13 @@ class Handle:
 
     __slots__ = ("daemon", "label", "name")
 
-    def __init__(self, name: str, daemon: bool = False) -> None:
+    def __init__(self, name: str, daemon: bool = False, label: str | None = None) -> None:
         self.name = name
         self.daemon = daemon
-        # the name it was given, which renaming it leaves: what its ident and its locals
-        # (plain/locals.py) follow, as the OS thread's do
-        self.label = name
+        # its name in the run (the one it was given, which renaming it leaves; a worker named
+        # apart from a thread of the program's of the same name): what its ident and its
+        # locals (plain/locals.py) follow, as the OS thread's do
+        self.label = name if label is None else label
 
     def is_alive(self) -> bool:
         return True
