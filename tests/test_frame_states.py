@@ -1431,7 +1431,7 @@ def _set_tagged_level(value):
     _Tagged.level = value
 
 
-def _noted(seen):
+def _notes_the_level(seen):
     seen.append(_SHARED_LEVEL)
     return seen[-1]
 
@@ -1442,7 +1442,7 @@ def test_a_thread_keyed_by_its_history_that_reads_a_global_another_thread_rebind
     # either order the states were one (the metaclass's class is opaque too)
     if how == "a list in its frame":
         # A holds a list: its frame is not read by value, it is keyed by its history
-        read_it, set_it = partial(_noted, []), _set_shared_level
+        read_it, set_it = partial(_notes_the_level, []), _set_shared_level
     else:
         read_it, set_it = (lambda: _TaggedClass.level), _set_tagged_level
     _assert_stateful_keeps_both(_changed_through(read_it, partial(set_it, 0), partial(set_it, 1)))
