@@ -1998,8 +1998,8 @@ def _pool_of_two(use):
 NOT_MODELLED = {
     "as_completed over a pool's futures and a Future()": (
         lambda futures: sorted(f.result() for f in concurrent.futures.as_completed([*futures, Future()])),
-        "concurrent.futures.wait() and as_completed() over a pool's futures together with futures made by "
-        "concurrent.futures.Future() are not modelled yet"),
+        ("concurrent.futures.wait() and as_completed() over a pool's futures together with futures made by "
+         "concurrent.futures.Future() are not modelled yet")),
 }
 
 
