@@ -277,3 +277,14 @@ def ready_handshake() -> Scenario:
 
     return Scenario("waits", variables={"ready": False}, locks=["lock"], objects={"cond": Condition("lock")},
                     threads={"C": consumer, "P": producer})
+
+
+def counter(threads: int, increments: int) -> Scenario:
+    """``threads`` threads, each adding one to x ``increments`` times, a read then a write."""
+    def count():
+        for _ in range(increments):
+            value = yield read("x")
+            yield write("x", value + 1)
+
+    return Scenario(f"counter {threads}x{increments}", variables={"x": 0},
+                    threads={f"T{i}": count for i in range(threads)})

@@ -32,7 +32,7 @@ from explorer.json_format import result_to_dict
 from explorer.testing import strategies as xst
 from scenarios.dining_philosophers import dining
 
-from .helpers import DEEP, HANDED, library, writes
+from .helpers import DEEP, HANDED, counter, library, writes
 
 ROOT = Path(__file__).resolve().parent.parent
 SERIAL_IDENTICAL = ("exhaustive", "bounded", "random", "pct", "dpor")
@@ -143,16 +143,6 @@ def _parallel(scenario, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a fall back to serial exploration would be a warning
         return explore(scenario, workers=2, **options)
-
-
-def counter(threads: int, increments: int) -> Scenario:
-    def count():
-        for _ in range(increments):
-            value = yield read("x")
-            yield write("x", value + 1)
-
-    return Scenario(f"counter {threads}x{increments}", variables={"x": 0},
-                    threads={f"T{i}": count for i in range(threads)})
 
 
 # ---- the same result as a serial run ------------------------------------------------------------

@@ -22,6 +22,7 @@ from explorer.report_html import render_report, write_report
 from scenarios import abba, counter
 
 from .helpers import POLLING, one_or_true, overdraft
+from .helpers import counter as counting
 
 SVG_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
@@ -184,23 +185,14 @@ def test_an_incomplete_result_carries_a_banner_and_a_state_graph_too_large_says_
     assert "<svg" not in page
 
 
-def _counter(threads, increments):
-    def increment():
-        for _ in range(increments):
-            seen = yield read("x")
-            yield write("x", seen + 1)
-    return Scenario(f"counter {threads}x{increments}", variables={"x": 0},
-                    threads={f"T{i}": increment for i in range(threads)})
-
-
 def test_a_report_builds_the_state_graph_only_up_to_its_own_budget_and_draws_one_built_already():
     # counter 4x3 has tens of thousands of states: the report built 20,000 of them (minutes)
     # to say it would not draw them; it stops at REPORT_MAX_STATES now
-    result = explore(_counter(4, 3), strategy="stateful")
+    result = explore(counting(4, 3), strategy="stateful")
     page = render_report([result])
     assert "The state graph is not drawn: scenario &#x27;counter 4x3&#x27; has more than max_states=1000 " \
            "reachable states; explorer.graphs.state_graph(scenario, max_states=N) builds a larger one" in page
-    small = explore(_counter(2, 2))
+    small = explore(counting(2, 2))
     assert small.state_graph.number_of_nodes() < 1000  # built and kept by the result: drawn as it is
     assert "<h3>State graph</h3>\n<figure" in render_report([small])
 
