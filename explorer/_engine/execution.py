@@ -273,7 +273,13 @@ class Execution:
                     else:
                         shared = False
                         self.agreed = position
-                i = before[0] if position < forced else choose(enabled)
+                if position < forced:
+                    i = before[0]
+                else:
+                    i = choose(enabled)
+                    if i not in enabled:  # a work unit's start, made by a run that went otherwise
+                        self._unchosen(position, i, enabled)
+                        return DIVERGED
                 if i != last:
                     if last in enabled:
                         preempted += 1
@@ -883,6 +889,19 @@ class Execution:
                    f"{position + 1}: {detail}. Exploration assumes each thread does the same "
                    f"thing given the same values read; randomness, time, or state kept between "
                    f"runs (globals, default arguments, closures) break that.")
+        self._add("nondeterminism", "error", None, (), message, {"step": position + 1})
+
+    def _unchosen(self, position: int, thread: int, enabled: list) -> None:
+        """The schedule names ``thread`` at ``position``, where it ran in the run that made
+        the schedule (a parallel search's unit replays another process's run), and it cannot
+        run now."""
+        names = self.program.thread_names
+        name = names[thread] if 0 <= thread < len(names) else f"#{thread}"
+        message = (f"scenario {self.program.scenario.name!r} is nondeterministic: the same schedule "
+                   f"ran differently at step {position + 1}: thread {name} ran there before and cannot "
+                   f"run now (the enabled threads are {[names[t] for t in enabled]}). Exploration "
+                   f"assumes each thread does the same thing given the same values read; randomness, "
+                   f"time, or state kept between runs (globals, default arguments, closures) break that.")
         self._add("nondeterminism", "error", None, (), message, {"step": position + 1})
 
     def _ended_early(self, previous: Sequence[tuple], status: str) -> None:
