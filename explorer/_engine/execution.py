@@ -884,12 +884,7 @@ class Execution:
                 return
             detail = (f"thread {names[event[0]]} did {_describe_event(before)} before and "
                       f"{_describe_event(event)} now")
-        message = (f"scenario {self.program.scenario.name!r} is nondeterministic: the same schedule "
-                   f"ran differently at step "
-                   f"{position + 1}: {detail}. Exploration assumes each thread does the same "
-                   f"thing given the same values read; randomness, time, or state kept between "
-                   f"runs (globals, default arguments, closures) break that.")
-        self._add("nondeterminism", "error", None, (), message, {"step": position + 1})
+        self._ran_differently(position, detail)
 
     def _unchosen(self, position: int, thread: int, enabled: list) -> None:
         """The schedule names ``thread`` at ``position``, where it ran in the run that made
@@ -897,11 +892,14 @@ class Execution:
         run now."""
         names = self.program.thread_names
         name = names[thread] if 0 <= thread < len(names) else f"#{thread}"
+        self._ran_differently(position, f"thread {name} ran there before and cannot run now (the enabled "
+                                        f"threads are {[names[t] for t in enabled]})")
+
+    def _ran_differently(self, position: int, detail: str) -> None:
         message = (f"scenario {self.program.scenario.name!r} is nondeterministic: the same schedule "
-                   f"ran differently at step {position + 1}: thread {name} ran there before and cannot "
-                   f"run now (the enabled threads are {[names[t] for t in enabled]}). Exploration "
-                   f"assumes each thread does the same thing given the same values read; randomness, "
-                   f"time, or state kept between runs (globals, default arguments, closures) break that.")
+                   f"ran differently at step {position + 1}: {detail}. Exploration assumes each thread "
+                   f"does the same thing given the same values read; randomness, time, or state kept "
+                   f"between runs (globals, default arguments, closures) break that.")
         self._add("nondeterminism", "error", None, (), message, {"step": position + 1})
 
     def _ended_early(self, previous: Sequence[tuple], status: str) -> None:
