@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from explorer import InvalidArgument, Scenario, explore, read, write
 from explorer._engine import coordinator
 from explorer.json_format import result_to_dict
+from explorer.strategies.random_walk import UNIT
 from explorer.testing import strategies as xst
 from scenarios.dining_philosophers import dining
 
@@ -357,6 +358,19 @@ def test_a_scenario_that_takes_seconds_is_split_among_workers_with_the_serial_co
     assert parallel.workers == 2 and len(parallel.unit_seconds) >= 1
     assert parallel.executions == serial.executions == 12_870
     assert parallel.final_states == serial.final_states
+
+
+@pytest.mark.parametrize("strategy", ["random", "pct"])
+def test_a_long_sample_goes_to_the_workers_in_runs_of_several_seeds_with_the_serial_counts(strategy):
+    budget = 30 * UNIT + 17  # 31 seeds' runs of executions, the last one short
+    scenario = counter(3, 2)
+    serial = explore(scenario, strategy=strategy, max_executions=budget)
+    parallel = _parallel(scenario, strategy=strategy, max_executions=budget)
+    assert parallel.workers == 2
+    # the coordinator ran the first seed's; the workers' units each ran several, fewer at the end
+    assert 1 <= len(parallel.unit_seconds) < 30
+    assert parallel.executions == serial.executions == budget
+    assert _without_timing(parallel) == _without_timing(serial)
 
 
 def test_a_small_scenario_is_explored_by_the_coordinator_alone():

@@ -4,8 +4,9 @@ It runs the strategy itself first, for :data:`FIRST_SLICE` seconds: a small scen
 is done by then, serially, and never starts a worker. Otherwise the strategy hands
 back what it has left (``split()``) as starts of units, which the backend runs; a unit
 that runs past its slice hands back what it has left in turn, so every worker stays
-busy until the end. Sampling strategies (random, pct) need no splitting: their units
-are numbered runs of :data:`.random_walk.UNIT` executions, each from its own seed.
+busy until the end. Sampling strategies (random, pct) need no splitting: their
+executions come in numbered runs of :data:`.random_walk.UNIT`, each from its own seed,
+and a unit is as many consecutive runs as take about :data:`SAMPLE_SECONDS`.
 
 Each unit has a key, its place in exploration order, and its executions come in that
 order; so the tallies, merged by key (:meth:`.tally.Tally.merge`), are those of one
@@ -46,6 +47,11 @@ FIRST_SLICE = 0.25
 SLICE = 2.0
 #: Units kept queued per worker, so that none waits for the coordinator between two.
 QUEUED = 2
+#: Seconds a sampling search's work unit runs (random, pct): several units of executions.
+SAMPLE_SECONDS = 0.4
+#: Towards a sampling budget's end, a work unit takes at most 1 / (TAIL_SHARE x workers)
+#: of what is left, so that the workers finish together.
+TAIL_SHARE = 3
 
 
 #: What stops a search at one execution, which a serial search meets in its order: a
@@ -98,20 +104,19 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     drawn = iter(())  # a sampling search's units, made as they are handed out
     if name in SAMPLING:
         about = {"covered": strategy.incomplete_reason, "reduced": False, "groups": (), "figures": {}}
-        drawn = _sampling_units(settings.max_executions)
         # the first unit, here: the threads, variables and objects its executions meet (a
         # pool's threads, as many as its draws start) are numbered as a serial search
         # numbers them, and each worker numbers them alike (Job.names)
-        unit = next(drawn)
-        drive(program, strategy_for(name, options, unit.start), _per_step(settings), tally, deadline, started)
+        budget = settings.max_executions
+        first_start = (0, UNIT if budget is None else min(UNIT, budget))
+        drive(program, strategy_for(name, options, first_start), _per_step(settings), tally, deadline, started)
         first = tally.first
-        pieces[unit.key + (0,)] = Piece.of(unit.key + (0,), tally, [], {}, seconds=time.monotonic() - started)
-        after = next(drawn, None)
-        if after is None or tally.stop_reason is not None:  # the whole search, or where it stops
-            if tally.stop_reason is None and settings.max_executions is not None:
+        first_seconds = time.monotonic() - started
+        pieces[(0, 0)] = Piece.of((0, 0), tally, [], {}, seconds=first_seconds)
+        if (budget is not None and budget <= UNIT) or tally.stop_reason is not None:  # all of it, or its end
+            if tally.stop_reason is None and budget is not None:
                 tally.stop_reason = "max_executions"  # a sample always has more to draw
             return assemble(program, name, settings, tally, about, deadline, time.monotonic() - started), 1, (), 0.0, 0.0
-        drawn = itertools.chain([after], drawn)
     else:
         splits = callable(getattr(strategy, "split", None))  # one that cannot split runs here, to its end
         try:
@@ -148,6 +153,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                   if sites is not None and sites.strict else None, names(program))
         known = knowledge(program)
         backend = make_backend()
+        if name in SAMPLING:
+            drawn = _sampling_units(settings.max_executions, first_seconds, backend.workers)
     except KeyboardInterrupt:
         # Ctrl-C before the workers start, or while they do (a cluster connects): what was
         # explored here is kept, and the search says it was interrupted
@@ -280,15 +287,22 @@ class _NoWorkers:
         pass
 
 
-def _sampling_units(max_executions: int | None) -> Iterator[Unit]:
-    """The numbered units of a sampling search, made one by one: as many as the budget
-    needs, or, with only a time limit, as many as it lets run."""
-    if max_executions is None:
-        for n in itertools.count():
-            yield Unit((n,), (n, UNIT), seconds=1e9)
-        return
-    for n in range(-(-max_executions // UNIT)):
-        yield Unit((n,), (n, min(UNIT, max_executions - n * UNIT)), seconds=1e9)
+def _sampling_units(max_executions: int | None, first_seconds: float, workers: int) -> Iterator[Unit]:
+    """The work units of a sampling search after its first unit (which the coordinator
+    ran, in ``first_seconds``), made one by one as they are handed out: as many as the
+    budget needs, or, with only a time limit, as many as it lets run. Each runs whole
+    units (:data:`.random_walk.UNIT` executions from a seed of their own) from its
+    first on, as many as take about :data:`SAMPLE_SECONDS`, fewer towards the budget's
+    end, so that the last ones share out evenly among the ``workers``."""
+    per_unit = max(first_seconds, 1e-4)
+    most = max(1, int(SAMPLE_SECONDS / per_unit))
+    units = None if max_executions is None else -(-max_executions // UNIT)
+    n = 1
+    while units is None or n < units:
+        many = most if units is None else max(1, min(most, (units - n) // (TAIL_SHARE * workers)))
+        executions = many * UNIT if max_executions is None else min(many * UNIT, max_executions - n * UNIT)
+        yield Unit((n,), (n, executions), seconds=1e9)
+        n += many
 
 
 def _per_step(settings: Settings) -> Settings:

@@ -12,38 +12,34 @@ probability at least 1 / (n * k^(d-1)); k is the longest execution seen so far i
 
 from __future__ import annotations
 
-from .random_walk import UNIT, unit_random
+from .random_walk import UNIT, SeedUnits
 
 
 class PCT:
     """Seeded PCT executions; ``depth`` is the bug depth aimed at (1 = no priority change)."""
 
-    __slots__ = ("change_points", "depth", "left", "length", "only", "position", "priority", "rng", "seed", "unit")
+    __slots__ = ("change_points", "depth", "length", "position", "priority", "units")
 
     incomplete_reason = "a PCT sample of schedules, not all of them"
 
     def __init__(self, seed: int, depth: int = 3, unit: int | None = None, executions: int = UNIT) -> None:
-        self.seed = seed
         self.depth = depth
-        self.only = unit is not None  # a work unit of a parallel search: that unit only
-        self.unit = 0 if unit is None else unit
-        self.rng = unit_random(seed, self.unit)
-        self.left = executions
+        self.units = SeedUnits(seed, unit, executions)  # with unit: a work unit of a parallel search
         self.length = 1  # steps per execution: the longest seen so far in this unit
         self.priority: dict[int, float] = {}
         self.change_points: dict[int, int] = {}
         self.position = 0
 
     def begin(self) -> bool:
-        if not self.left:
-            if self.only:
-                return False
-            self.unit += 1
-            self.rng, self.left, self.length = unit_random(self.seed, self.unit), UNIT, 1
-        self.left -= 1
+        units = self.units
+        drawn_from = units.unit
+        if not units.take():
+            return False
+        if units.unit != drawn_from:
+            self.length = 1  # k is the longest execution seen in this unit
         self.position = 0
         self.priority = {}
-        points = self.rng.sample(range(1, self.length + 1), min(self.depth - 1, self.length))
+        points = units.rng.sample(range(1, self.length + 1), min(self.depth - 1, self.length))
         # each change point lowers the running thread below every priority so far: the first to
         # depth - 1, the next to depth - 2, ..., all below the initial ones (depth and above)
         self.change_points = {point: self.depth - 1 - rank for rank, point in enumerate(sorted(points))}
@@ -54,7 +50,7 @@ class PCT:
         priority = self.priority
         for thread in enabled:
             if thread not in priority:
-                priority[thread] = self.depth + self.rng.random()  # initial priorities exceed every change
+                priority[thread] = self.depth + self.units.rng.random()  # initial priorities exceed every change
         chosen = max(enabled, key=priority.__getitem__)
         lowered = self.change_points.get(self.position)
         if lowered is not None:
