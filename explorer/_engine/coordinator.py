@@ -37,7 +37,7 @@ from .race_sites import SitesGrew
 from .search import assemble, drive, measured_figures
 from .seats import SeatsBroken
 from .shared_visited import SharedVisited
-from .tally import Tally
+from .tally import Tally, race_bars
 from .units import Job, Piece, Unit, dumps, knowledge, names, run_unit, signature, strategy_for
 from .watchdog import Deadline, ctrl_c_flag, ctrl_c_held
 
@@ -150,7 +150,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         job = Job(uuid.uuid4().hex, shipped, name, options, settings.max_steps, settings.step_timeout,
                   None if table is None else table.handle, hunger.path, signature(first),
                   {place: frozenset(known) for place, known in sites.sites.items()}
-                  if sites is not None and sites.strict else None, names(program))
+                  if sites is not None and sites.strict else None, names(program), race_bars(tally))
         known = knowledge(program)
         backend = make_backend()
         if name in SAMPLING:

@@ -81,6 +81,9 @@ class Tally:
         for key, (raw, events, occurrences, score) in later.found.items():
             entry = found.get(key)
             if entry is None:
+                if events is None:
+                    raise AssertionError(f"[explorer internal bug] a unit counted {key} against a witness that was "
+                                         f"not merged before it (bar_races)")
                 found[key] = [raw, events, occurrences, score]
             else:
                 entry[2] += occurrences
@@ -102,6 +105,27 @@ class Tally:
                 if better(score, events, entry[0], entry[1]):
                     entry[0], entry[1] = score, events
 
+    def bar_races(self, bars: dict) -> None:
+        """Start from what another tally, merged before this one, shows of some racing pairs:
+        ``bars`` maps a pair's key to the fewest preemptions of a run that shows it
+        interleaved there (:func:`race_bars`). A run of this tally's with more preemptions
+        ranks below that witness whatever the rest of its rank, so it only counts the pair
+        (:func:`_note_races`), as a serial search that had seen that witness would: a work
+        unit would otherwise rank every pair again until it had a witness of its own (a
+        bounded search cut into 36 units ranked 12 times as many). Each such pair's entry
+        has no witness of its own until a run of this tally's ranks at least as well, and
+        a score just below the bar's, so that it never wins a merge; :meth:`unbar_races`
+        drops those no run here met."""
+        found = self.found
+        for key, preemptions in bars.items():
+            found[key] = [None, None, 0, (False, preemptions, _SERIAL)]
+
+    def unbar_races(self) -> None:
+        """Drop the entries :meth:`bar_races` made that no run met."""
+        found = self.found
+        for key in [key for key, entry in found.items() if not entry[2] and entry[1] is None]:
+            del found[key]
+
     def compact(self) -> None:
         """Let the kept witnesses share equal events, and equal steps and lists of enabled
         threads within them (an event is ``(thread, step, value, enabled)``): a work unit's
@@ -112,7 +136,7 @@ class Tally:
         once, before it sends the tally; nothing reads the identity of events, steps or lists."""
         seen: set[int] = set()
         runs = [events for _score, events in self.witnesses.values()]
-        runs += [entry[1] for entry in self.found.values()]
+        runs += [entry[1] for entry in self.found.values() if entry[1] is not None]  # None: barred (bar_races)
         runs += [events for _score, events in self.edge_witness.values()]
         runs += [entry[1] for entry in self.edge_sets.values()]
         steps: dict = {}  # id of a step -> (it, the one kept for its equals): it stays alive
@@ -144,6 +168,13 @@ class Tally:
                     events[position] = kept
                 elif mine is not step or last_kept is not enabled:
                     events[position] = (thread, mine, value, last_kept)
+
+
+def race_bars(tally: Tally) -> dict:
+    """What :meth:`Tally.bar_races` takes from ``tally``: for each racing pair it shows
+    interleaved, the preemptions of its witness."""
+    return {key: entry[3][1] for key, entry in tally.found.items()
+            if entry[0].__class__ is _Race and entry[1] is not None and not entry[3][0]}
 
 
 def _one_of(step, equal_steps: dict):

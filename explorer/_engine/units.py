@@ -57,6 +57,7 @@ class Job:
     first: tuple = ()  # the coordinator's first execution, as signature() gives it
     sites: dict | None = None  # stateful, where the coordinator let epochs go: the sites it learned (race_sites)
     names: tuple = ()  # the threads, variables and objects the coordinator met, in its order (names())
+    bars: dict | None = None  # racing pairs the coordinator saw interleaved: key -> fewest preemptions (race_bars())
 
 
 @dataclass(slots=True)
@@ -257,6 +258,8 @@ def run_unit(job: Job, unit: Unit) -> bytes:
                         step_timeout=job.step_timeout)
     deadline = Deadline(None if unit.time_left is None else started + _time_left(unit))
     tally = Tally(edge_cap=1 << 62)  # the coordinator caps the merged edge sets, in order
+    if job.bars:
+        tally.bar_races(job.bars)
     with Watchdog(settings.step_limit, deadline):
         try:
             about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + unit.seconds,
@@ -267,6 +270,7 @@ def run_unit(job: Job, unit: Unit) -> bytes:
     # each start pickled here, once: the coordinator only passes it on to the unit that runs it
     starts = [dumps(start) for start in strategy.split()] if about["sliced"] else []
     counters = strategy.counters() if hasattr(strategy, "counters") else {}
+    tally.unbar_races()
     tally.compact()
     piece = Piece.of(unit.key + (0,), tally, starts, counters, learned=knowledge(program) != compiled.known,
                      seconds=time.monotonic() - started, peak_mib=peak_mib(),
