@@ -102,6 +102,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     starts: dict[tuple, object] = {}  # unit key -> its start, to run a unit again up to the budget
     queue: list[Unit] = []
     drawn = iter(())  # a sampling search's units, made as they are handed out
+    sampled = [0.0, 0]  # a sampling search's seconds and executions so far: what sizes its next units
     if name in SAMPLING:
         about = {"covered": strategy.incomplete_reason, "reduced": False, "groups": (), "figures": {}}
         # the first unit, here: the threads, variables and objects its executions meet (a
@@ -113,6 +114,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         first = tally.first
         first_seconds = time.monotonic() - started
         pieces[(0, 0)] = Piece.of((0, 0), tally, [], {}, seconds=first_seconds)
+        sampled[:] = first_seconds, tally.executions
         if (budget is not None and budget <= UNIT) or tally.stop_reason is not None:  # all of it, or its end
             if tally.stop_reason is None and budget is not None:
                 tally.stop_reason = "max_executions"  # a sample always has more to draw
@@ -154,7 +156,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         known = knowledge(program)
         backend = make_backend()
         if name in SAMPLING:
-            drawn = _sampling_units(settings.max_executions, first_seconds, backend.workers)
+            drawn = _sampling_units(settings.max_executions, sampled, backend.workers)
     except KeyboardInterrupt:
         # Ctrl-C before the workers start, or while they do (a cluster connects): what was
         # explored here is kept, and the search says it was interrupted
@@ -216,6 +218,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                     raise Fallback("a unit met threads, variables or objects the first execution did not")
                 pieces[piece.key] = piece
                 unread.append(piece)
+                sampled[0] += piece.seconds
+                sampled[1] += piece.executions
                 unit_seconds.append(piece.seconds)
                 peak = max(peak, piece.peak_mib)
                 later = piece.starts + (strategy.escaped(piece.escaped) if piece.escaped else [])
@@ -287,18 +291,19 @@ class _NoWorkers:
         pass
 
 
-def _sampling_units(max_executions: int | None, first_seconds: float, workers: int) -> Iterator[Unit]:
+def _sampling_units(max_executions: int | None, sampled: list, workers: int) -> Iterator[Unit]:
     """The work units of a sampling search after its first unit (which the coordinator
-    ran, in ``first_seconds``), made one by one as they are handed out: as many as the
-    budget needs, or, with only a time limit, as many as it lets run. Each runs whole
-    units (:data:`.random_walk.UNIT` executions from a seed of their own) from its
-    first on, as many as take about :data:`SAMPLE_SECONDS`, fewer towards the budget's
-    end, so that the last ones share out evenly among the ``workers``."""
-    per_unit = max(first_seconds, 1e-4)
-    most = max(1, int(SAMPLE_SECONDS / per_unit))
+    ran), made one by one as they are handed out: as many as the budget needs, or, with
+    only a time limit, as many as it lets run. Each runs whole units
+    (:data:`.random_walk.UNIT` executions from a seed of their own) from its first on, as
+    many as take about :data:`SAMPLE_SECONDS` at the pace of the units back so far
+    (``sampled``: their seconds and executions, which the coordinator adds to), fewer
+    towards the budget's end, so that the last ones share out evenly among the ``workers``."""
     units = None if max_executions is None else -(-max_executions // UNIT)
     n = 1
     while units is None or n < units:
+        seconds, executions = sampled
+        most = max(1, int(SAMPLE_SECONDS * executions / (max(seconds, 1e-4) * UNIT)))
         many = most if units is None else max(1, min(most, (units - n) // (TAIL_SHARE * workers)))
         executions = many * UNIT if max_executions is None else min(many * UNIT, max_executions - n * UNIT)
         yield Unit((n,), (n, executions), seconds=1e9)
