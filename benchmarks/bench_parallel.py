@@ -6,6 +6,7 @@ executions, and a scaling model past this machine's cores.
     python benchmarks/bench_parallel.py --simulate      # also the makespan at 8 to 1,024 workers
     python benchmarks/bench_parallel.py --rows exhaustive,dpor --workers 2 --json FILE
     python benchmarks/bench_parallel.py --rows stateful --row-capacity  # the machine's capacity for that row's work
+    python benchmarks/bench_parallel.py --inline --rows bounded,dpor  # what splitting costs, with no second core
 
 Each row explores one scenario three times, each in its own fresh subprocess (this file with
 --child): serially (``workers=1``, today's behaviour), then on ``--workers`` worker processes
@@ -41,6 +42,15 @@ work is cut finer as workers are added: the model keeps the total work and split
 the measured slice, at least W of them. It prints the makespan and the coordinator's busy share
 at 8, 32, 128 and 1,024 workers, and the number of workers at which the coordinator would be busy
 all the time (slice / coordinator seconds per unit): past it, more workers wait for it.
+
+--inline measures what cutting a search into units costs, free of what the cores give:
+each row runs serially, then cut into units of --slice seconds (default 0.3, about the
+median unit of a two-worker run) that run one after another in this process, as a
+backend would run them (the coordinator's pickling and merging included). Columns: both
+times, the units, their ratio (the work the split adds), the racing pairs ranked
+(a witness's rank, worked out for each pair a run shows until a better one is known:
+tally._note_races) serially and in the units, and whether the results are the same.
+Under load both times move together, so the ratio and the counts are what to read.
 
 The load average is printed at the start and at the end: the machines are shared. So is what
 the cores give: before the rows, the same serial search (exhaustive on counter 2x4, in fresh
@@ -285,6 +295,77 @@ def simulate(measured: dict, overhead: float) -> list[dict]:
     return [{"row": measured["row"], "per_unit": per_unit, "slice": slice_seconds, "limit": limit, "at": rows}]
 
 
+class _Inline:
+    """A backend that runs each unit at once, in this process (--inline)."""
+
+    name = "inline"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def submit(self, fn, /, *args):
+        from concurrent.futures import Future
+
+        from explorer._engine.units import let_go
+
+        future = Future()
+        future.set_result(fn(*args))
+        self.let_go = let_go
+        return future
+
+    def close(self, *, cancel: bool = False) -> None:
+        let_go = getattr(self, "let_go", None)
+        if let_go is not None:
+            let_go()  # the patches a unit's compiled scenario put on this process come off
+
+
+def inline(rows: list[str], quick: bool, workers: int, slice_seconds: float) -> list[dict]:
+    """Each row serially, then cut into units of ``slice_seconds`` run one after another here."""
+    from explorer.detectors.races import RacePairs
+
+    explore_module = sys.modules["explorer.explore"]
+    ranked = [0]
+    rank = RacePairs.rank
+
+    def counted(self, *args):
+        ranked[0] += 1
+        return rank(self, *args)
+
+    saved = explore_module.prepare, RacePairs.rank, coordinator.SLICE, coordinator.FIRST_SLICE
+    explore_module.prepare = lambda name, count, address: (lambda: _Inline(workers))
+    RacePairs.rank, coordinator.SLICE = counted, slice_seconds
+    if quick:  # small rows still split into units
+        coordinator.FIRST_SLICE, coordinator.SLICE = 0.0, 0.02
+    print(f"{'row':<11} {'scenario':<22} {'serial s':>9} {'inline s':>9} {'units':>6} {'work':>6} "
+          f"{'ranked serially':>16} {'in units':>10}  same")
+    measured = []
+    try:
+        for row in rows:
+            _scenario, strategy, options = (QUICK if quick else ROWS)[row]
+            scenario = scenario_of(row, quick)
+            runs = []
+            for count in (1, workers, 1):  # serial again after: the faster serial run counts
+                ranked[0] = 0
+                started = time.perf_counter()
+                result = explore(scenario, strategy=strategy, workers=count, **options)
+                runs.append((time.perf_counter() - started, ranked[0], result))
+            (serial, serial_ranks, one), (cut, cut_ranks, other) = min(runs[0], runs[2], key=lambda run: run[0]), runs[1]
+            data = [result_to_dict(result) for result in (one, other)]
+            for entry in data:
+                entry.pop("elapsed")
+                if strategy in ("dpor", "stateful"):
+                    entry.pop("pruned", None)
+            same = data[0] == data[1] if strategy != "stateful" else \
+                (data[0]["final_states"], data[0]["outcomes"]) == (data[1]["final_states"], data[1]["outcomes"])
+            print(f"{row:<11} {scenario.name:<22} {serial:>9.2f} {cut:>9.2f} {len(other.unit_seconds):>6} "
+                  f"{cut / serial:>6.2f} {serial_ranks:>16,} {cut_ranks:>10,}  {'yes' if same else 'NO'}", flush=True)
+            measured.append({"row": row, "serial": serial, "inline": cut, "units": len(other.unit_seconds),
+                             "ranked": (serial_ranks, cut_ranks), "same": same})
+    finally:
+        explore_module.prepare, RacePairs.rank, coordinator.SLICE, coordinator.FIRST_SLICE = saved
+    return measured
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -295,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--row-capacity", action="store_true",
                         help="also run each row's serial search on --workers processes at once: the capacity "
                              "for that row's own work")
+    parser.add_argument("--inline", action="store_true",
+                        help="run each row's units one after another in this process: what splitting costs")
+    parser.add_argument("--slice", type=float, default=0.3, help="--inline: seconds per unit")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -306,6 +390,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = args.rows.split(",") if args.rows else [row for row in ROWS if row != "stateful-seats"]
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; cores: {os.cpu_count()}")
+    if args.inline:
+        measured = inline(rows, args.quick, args.workers, args.slice)
+        print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if args.json_file:
+            Path(args.json_file).write_text(json.dumps(measured, indent=1))
+        return 0 if all(figures["same"] for figures in measured) else 1
     most, alone, together = capacity(args.workers, args.quick)
     print(f"capacity: {args.workers} processes at once ran {most:.2f} times as fast as one (a serial search "
           f"{alone:.2f} s alone, the mean of a run before and one after; {', '.join(f'{t:.2f}' for t in together)} s side by side)")

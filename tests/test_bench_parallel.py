@@ -50,3 +50,17 @@ def test_the_quick_run_of_a_row_says_the_parallel_result_is_the_serial_one(tmp_p
     exhaustive = next(row for row in written["rows"] if row["row"] == "exhaustive")
     assert exhaustive["unit_seconds"] and exhaustive["steal"] >= 0
     assert abs(exhaustive["work"] - sum(exhaustive["unit_seconds"]) / exhaustive["serial"]) < 1e-9
+
+
+def test_the_inline_run_cuts_each_row_into_units_in_one_process_and_counts_the_races_ranked(tmp_path):
+    figures = tmp_path / "inline.json"
+    done = subprocess.run([sys.executable, str(SCRIPT), "--inline", "--quick", "--rows", "exhaustive,random",
+                           "--json", str(figures)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    written = {row["row"]: row for row in json.loads(figures.read_text())}
+    assert written["exhaustive"]["units"] >= 2 and written["random"]["units"] >= 2  # really cut
+    assert all(row["same"] for row in written.values())
+    # counter 2x3's pairs, ranked serially until each has its witness, and at least as often in units
+    assert 0 < written["exhaustive"]["ranked"][0] <= written["exhaustive"]["ranked"][1]
+    row = next(line for line in done.stdout.splitlines() if line.startswith("exhaustive"))
+    assert row.endswith("yes") and f"{written['exhaustive']['ranked'][0]:,}" in row
