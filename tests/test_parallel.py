@@ -474,6 +474,32 @@ def test_a_unit_told_the_races_the_coordinator_saw_interleaved_ranks_fewer_runs_
         Tally().merge(below)
 
 
+def test_units_handed_out_start_from_the_races_of_the_pieces_that_sort_before_every_unit_still_out():
+    """coordinator.Bars: a piece counts once nothing still to run sorts before it, so a
+    unit's bars only ever stand for witnesses merged before its own tally."""
+    from types import SimpleNamespace
+
+    from explorer._engine.tally import Tally, _Race
+
+    def piece(key, *races):
+        tally = Tally()
+        for name, preemptions, serial in races:
+            tally.found[("race", name)] = [_Race(("race", name), 0, 1), [], 1, (serial, preemptions)]
+        return SimpleNamespace(key=key, tally=tally)
+
+    bars = coordinator.Bars({("race", "x"): 3})
+    first = bars.known
+    bars.back(piece((2, 0), ("x", 1, False), ("y", 2, False)))
+    bars.back(piece((1, 0), ("x", 2, False), ("z", 0, True)))  # z: shown serially only, no bar
+    bars.settle([(1,), (2, 1)])  # unit (1,) is still out: neither piece counts yet
+    assert bars.known is first and bars.known == {("race", "x"): 3}
+    bars.settle([(1, 1), (2, 1)])  # (1, 0) sorts before both, (2, 0) before (2, 1) only
+    assert bars.known == {("race", "x"): 2}
+    assert first == {("race", "x"): 3}  # a unit handed out before keeps what it was given
+    bars.settle([])  # nothing left out: every piece counts
+    assert bars.known == {("race", "x"): 1, ("race", "y"): 2}
+
+
 def test_a_units_tally_shares_equal_events_across_witnesses_but_keeps_one_and_true_apart():
     """Tally.compact shares equal events between the witnesses (pickle then writes each once),
     comparing values with their types: a write of 1 and one of True stay what they were."""

@@ -17,6 +17,7 @@ crosses it is run again, in the coordinator, up to it.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import pickle
 import sys
@@ -103,6 +104,7 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
     queue: list[Unit] = []
     drawn = iter(())  # a sampling search's units, made as they are handed out
     sampled = [0.0, 0]  # a sampling search's seconds and executions so far: what sizes its next units
+    bars = Bars({})
     if name in SAMPLING:
         about = {"covered": strategy.incomplete_reason, "reduced": False, "groups": (), "figures": {}}
         # the first unit, here: the threads, variables and objects its executions meet (a
@@ -152,7 +154,8 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
         job = Job(uuid.uuid4().hex, shipped, name, options, settings.max_steps, settings.step_timeout,
                   None if table is None else table.handle, hunger.path, signature(first),
                   {place: frozenset(known) for place, known in sites.sites.items()}
-                  if sites is not None and sites.strict else None, names(program), race_bars(tally))
+                  if sites is not None and sites.strict else None, names(program))
+        bars = Bars(race_bars(tally))  # the first slice's: its key comes before every unit's
         known = knowledge(program)
         backend = make_backend()
         if name in SAMPLING:
@@ -186,13 +189,14 @@ def parallel_search(program: Program, name: str, options: dict, settings: Settin
                 # worker's starts come pickled already, and go on as they came
                 start = starts[unit.key] = unit.start if isinstance(unit.start, bytes) else dumps(unit.start)
                 shipped = Unit(unit.key, start, unit.seconds, unit.max_executions, unit.time_left,
-                               None if unit.time_left is None else time.time())
+                               None if unit.time_left is None else time.time(), bars.known)
                 running[backend.submit(run_unit, job, shipped)] = unit
             hunger.set(not queue and len(running) < backend.workers)  # a worker is idle: split a unit
             # the tallies that came back last, read now that their starts are out (Piece)
             handling = time.perf_counter()
             while unread:
-                _read(unread.pop())
+                bars.back(_read(unread.pop()))
+            bars.settle([unit.key for unit in queue] + [unit.key for unit in running.values()])
             coordinating += time.perf_counter() - handling
             timeout = None if deadline.at is None else max(deadline.at - time.monotonic(), 0) + 1.0
             done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
@@ -322,10 +326,40 @@ def _counters(strategy) -> dict:
     return strategy.counters() if hasattr(strategy, "counters") else {}
 
 
-def _read(piece: Piece) -> None:
+class Bars:
+    """The racing pairs shown interleaved by the pieces that come, in exploration order,
+    before every unit still out, with the fewest preemptions of such a run
+    (:meth:`.tally.Tally.bar_races`): what a unit handed out now starts from. A piece's
+    tally counts only once nothing left to run sorts before it, so that whenever a unit's
+    tally is merged (a budget or a stop merges only the first pieces in order), the
+    witnesses its bars stand for were merged before it."""
+
+    def __init__(self, first: dict) -> None:
+        self.known = first  # replaced, never changed: units handed out keep the one they got
+        self.waiting: list = []  # heap of (key, piece) of pieces read, not yet counted
+
+    def back(self, piece: Piece) -> None:
+        heapq.heappush(self.waiting, (piece.key, id(piece), piece))
+
+    def settle(self, out: list[tuple]) -> None:
+        """Count the pieces that sort before every key in ``out`` (the units queued or running)."""
+        frontier = min(out, default=None)
+        waiting = self.waiting
+        if not waiting or (frontier is not None and waiting[0][0] >= frontier):
+            return
+        known = dict(self.known)
+        while waiting and (frontier is None or waiting[0][0] < frontier):
+            for key, preemptions in race_bars(heapq.heappop(waiting)[2].tally).items():
+                if preemptions < known.get(key, preemptions + 1):
+                    known[key] = preemptions
+        self.known = known
+
+
+def _read(piece: Piece) -> Piece:
     """Unpickle a piece's tally, which a worker sent on its own (:class:`.units.Piece`)."""
     try:
         piece.read()
+        return piece
     except Exception as error:  # noqa: BLE001 - as for the piece itself, in the loop
         raise Fallback(f"a worker's tally would not unpickle ({type(error).__name__}: {error})") from error
 

@@ -57,7 +57,6 @@ class Job:
     first: tuple = ()  # the coordinator's first execution, as signature() gives it
     sites: dict | None = None  # stateful, where the coordinator let epochs go: the sites it learned (race_sites)
     names: tuple = ()  # the threads, variables and objects the coordinator met, in its order (names())
-    bars: dict | None = None  # racing pairs the coordinator saw interleaved: key -> fewest preemptions (race_bars())
 
 
 @dataclass(slots=True)
@@ -70,6 +69,7 @@ class Unit:
     max_executions: int | None = None
     time_left: float | None = None  # seconds to the exploration's time limit when it was sent
     sent_at: float | None = None  # when it was sent (time.time(): a worker on another machine reads it too)
+    bars: dict | None = None  # racing pairs shown interleaved before it: key -> fewest preemptions (coordinator.Bars)
 
 
 @dataclass(slots=True)
@@ -258,8 +258,8 @@ def run_unit(job: Job, unit: Unit) -> bytes:
                         step_timeout=job.step_timeout)
     deadline = Deadline(None if unit.time_left is None else started + _time_left(unit))
     tally = Tally(edge_cap=1 << 62)  # the coordinator caps the merged edge sets, in order
-    if job.bars:
-        tally.bar_races(job.bars)
+    if unit.bars:
+        tally.bar_races(unit.bars)
     with Watchdog(settings.step_limit, deadline):
         try:
             about = drive(program, strategy, settings, tally, deadline, started, slice_end=started + unit.seconds,
