@@ -1179,6 +1179,24 @@ def test_threads_are_named_as_threading_names_them():
                                                 "Thread-2 (increment)"}
 
 
+def test_a_thread_whose_target_is_a_threading_method_is_named_after_threadings_own_method():
+    # Found while crosschecking an Event made at import: Thread(target=done.set) was
+    # "Thread-1 (set_)" in exploration, the patched method's name, and "Thread-1 (set)" on
+    # real threads, so every real outcome was UNEXPECTED
+    def main():
+        done, sem, q, barrier = threading.Event(), threading.Semaphore(0), queue.Queue(), threading.Barrier(1)
+        threads = [threading.Thread(target=done.set), threading.Thread(target=sem.release),
+                   threading.Thread(target=q.put, args=(1,)), threading.Thread(target=barrier.reset)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return [thread.name for thread in threads]
+
+    (names,) = returns(explored(program("targets", main)))
+    assert list(names) == ["Thread-1 (set)", "Thread-2 (release)", "Thread-3 (put)", "Thread-4 (reset)"]
+
+
 class Incrementer(threading.Thread):
     """A Thread subclass that overrides run()."""
 

@@ -57,6 +57,7 @@ def install(patches) -> None:
         def patched(self):
             name = self.__dict__.get(_NAME)
             return real(self) if name is None else step(Op(kind, name))
+        patched.__name__ = real.__name__  # threading's: a thread's target names it
         return patched
 
     real_broken, real_waiting = cls.__dict__["broken"], cls.__dict__["n_waiting"]

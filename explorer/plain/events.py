@@ -47,6 +47,7 @@ def install(patches) -> None:
             return real["wait"](self, timeout)
         return clock.wait(name, timeout)
 
+    set_.__name__ = "set"  # threading's name: Thread(target=event.set) is "Thread-1 (set)"
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "is_set", is_set)
     patches.set(cls, "isSet", is_set)

@@ -51,6 +51,7 @@ def install(patches) -> None:
         def patched(self, *args, **kwargs):
             name = self.__dict__.get(_NAME)
             return original(self, *args, **kwargs) if name is None else model(name, *args, **kwargs)
+        patched.__name__ = attr  # queue's: a thread's target names it (Thread-1 (put))
         return patched
 
     def put_(name, item, block=True, timeout=None):

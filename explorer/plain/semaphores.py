@@ -61,6 +61,7 @@ def _install(patches, cls, declare) -> None:
     def __exit__(self, *exc_info):
         release_(self)
 
+    acquire_.__name__, release_.__name__ = "acquire", "release"  # threading's: a thread's target names it
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "acquire", acquire_)
     patches.set(cls, "__enter__", acquire_)
