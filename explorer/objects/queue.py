@@ -76,6 +76,15 @@ class QueueModel(Model):
         self.sequence = 0
         self.unfinished = 0
 
+    def holding(self, items: tuple, unfinished: int) -> None:
+        """Start with ``items`` in it and ``unfinished`` tasks not done: plain code's queue
+        made at import and filled since. ``items`` are in the order ``queue.Queue`` keeps
+        them (a priority queue's heap as it is, so that ties leave it as they would)."""
+        entry = _Entry if self.order == "priority" else tuple
+        self.items = [entry((item, n)) for n, item in enumerate(items)]
+        self.sequence = len(items)
+        self.unfinished = unfinished
+
     def full(self) -> bool:
         return 0 < self.maxsize <= len(self.items)
 

@@ -65,6 +65,12 @@ class SemaphoreModel(Model):
         self.value = self.initial = value
         self.bounded = bounded
 
+    def taken(self, value: int) -> None:
+        """Start at ``value`` permits, fewer than the initial ones: plain code's bounded
+        semaphore made at import and acquired since, which keeps its bound."""
+        assert 0 <= value <= self.initial, f"[explorer internal bug] {value} permits of {self.initial}"
+        self.value = value
+
     def enabled(self, thread: int, step: tuple) -> bool:
         return self.value > 0 or len(step) == 3 or step[0] == "release"
 
