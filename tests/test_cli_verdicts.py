@@ -222,13 +222,12 @@ def test_a_threading_object_made_at_import_is_refused_only_for_the_program_that_
         import threading
         import explorer
 
-        cond = threading.Condition()
-        sem = threading.Semaphore(1)
+        cond = threading.Condition(); cond.acquire()  # held from import on: no fresh one starts so
+        started = threading.Thread(target=print); started.start()  # a thread runs once
 
         class Base:
             def go(self):
-                with sem:
-                    pass
+                started.join()
 
         class Box(Base):
             def __init__(self):
@@ -264,9 +263,12 @@ def test_a_threading_object_made_at_import_is_refused_only_for_the_program_that_
         apart = explorer.program("apart", plain)
     """)
     done = explorer("run", path, "-q")
-    # Box's base takes sem (line 6), waits() holds cond (line 5) as a default; plain() neither
-    assert f"{path}::inherits: global sem (two_programs.py:6) is a Semaphore made at import" in done.stderr
-    assert f"{path}::waiter: global cond (two_programs.py:5) is a Condition made at import" in done.stderr
+    # Box's base joins started (line 6), waits() holds cond (line 5) as a default; plain() neither
+    # (a free condition, or a thread not started, would be explored afresh in every run)
+    assert f"{path}::inherits: global started (two_programs.py:6) is a Thread made at import and started" \
+        in done.stderr
+    assert f"{path}::waiter: global cond (two_programs.py:5) is a Condition made at import and its lock is held" \
+        in done.stderr
     assert "explorer_scenarios" not in done.stderr
     assert "scenario 'apart': " in done.stdout
     assert done.returncode == 2 and "2 unusable" in done.stdout

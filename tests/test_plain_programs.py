@@ -1956,18 +1956,21 @@ def test_a_lock_a_library_made_at_import_and_held_across_a_step_is_handled_or_re
     assert handled or refused, done.stdout
 
 
-def test_a_module_global_condition_is_refused_with_a_message_that_names_it_and_restores_everything():
+def test_a_module_global_condition_held_at_import_is_refused_with_a_message_that_names_it_and_restores_everything():
+    # (a free one is explored afresh in every run: tests/test_plain_module_globals.py)
     module = module_of("plain_global_condition", """
         import threading
 
         READY = threading.Condition()
+        READY.acquire()  # and never released: no fresh condition starts so
 
         def main():
             with READY:
                 READY.notify_all()
     """)
     before = patched_things()
-    with pytest.raises(ScenarioError, match=r"plain_global_condition\.READY is a Condition made at import"):
+    with pytest.raises(ScenarioError, match=r"plain_global_condition\.READY is a Condition made at import and its "
+                                            r"lock is held now; every run starts from it, so the lock must be free"):
         explore(program("global condition", module.main))
     assert_restored(before)
 

@@ -3,7 +3,9 @@ patched in place on the class for a run. ``wait`` (its ``timeout`` and the barri
 default one may run out at any point before the barrier fills, and break it), the
 ``action`` (run by the last party to arrive before anyone passes; if it raises, the
 barrier breaks), ``abort`` (breaks it), ``reset`` (its waiters get BrokenBarrierError, and it
-is whole again), ``broken`` and ``n_waiting`` are modelled."""
+is whole again), ``broken`` and ``n_waiting`` are modelled. A barrier made at import
+stands in fresh for each run, with its parties, action and timeout, while it is whole
+and nobody waits at it."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ import threading
 
 from ..objects import Barrier as BarrierDeclaration
 from ..steps import Op
+from .locks import waiters
 from .runtime import maker, step
 
-__all__ = ["install"]
+__all__ = ["afresh", "at_import", "install", "stand_in"]
 
 _NAME = "_explorer_name"
 
@@ -28,12 +31,7 @@ def install(patches) -> None:
         if here is None:
             return real_init(self, parties, action, timeout)
         runtime = here.runtime
-        name = runtime.object_name("Barrier", here, sys._getframe(1))
-        self.__dict__[_NAME] = name
-        self.__dict__["_parties"] = parties
-        self.__dict__["_action"] = action
-        self.__dict__["_timeout"] = timeout
-        runtime.new_object(name, BarrierDeclaration(parties), self)
+        _model(self, runtime, runtime.object_name("Barrier", here, sys._getframe(1)), parties, action, timeout)
 
     def wait(self, timeout=None):
         name = self.__dict__.get(_NAME)
@@ -76,3 +74,39 @@ def install(patches) -> None:
     patches.set(cls, "n_waiting", property(n_waiting))
     patches.set(cls, "reset", stepped(real_reset, "reset"))
     patches.set(cls, "abort", stepped(real_abort, "break"))
+
+
+def _model(barrier, runtime, name: str, parties: int, action, timeout) -> None:
+    """Make ``barrier`` the stand-in of the model ``name`` (what its patched methods read)."""
+    barrier.__dict__[_NAME] = name
+    barrier.__dict__["_parties"] = parties
+    barrier.__dict__["_action"] = action
+    barrier.__dict__["_timeout"] = timeout
+    runtime.new_object(name, BarrierDeclaration(parties), barrier)
+
+
+# ---- made at import (modules.py) ------------------------------------------------------------
+
+_FILLING, _BROKEN = 0, -2  # threading.Barrier's _state
+
+
+def at_import(barrier) -> tuple | str:
+    """``(parties, action, timeout)``, or why no fresh one can be in its state."""
+    state, count = barrier._state, barrier._count  # threading's own state, read once per search
+    if state == _BROKEN:
+        return ("and broken now (by abort(), or a wait that timed out); every run starts from it, so it "
+                "must be whole when the exploration starts")
+    if count or state != _FILLING:
+        return (f"and {waiters(max(count, 1))} at it now; every run starts from it, so none may wait "
+                f"when the exploration starts")
+    return (barrier._parties, barrier._action, barrier._timeout)
+
+
+def stand_in(runtime, name: str, state: tuple, twin):
+    made = threading.Barrier.__new__(threading.Barrier)
+    _model(made, runtime, name, *state)
+    return made
+
+
+def afresh(name: str, state: tuple, twin) -> threading.Barrier:
+    return threading.Barrier(*state)

@@ -4,6 +4,10 @@ Patched in place on the class for the length of a run, so ``from threading impor
 Condition`` works too; a condition made outside a program's threads keeps threading's
 own code. ``Condition()`` has its own RLock; ``Condition(lock)`` shares a lock the
 program made. ``wait_for`` is threading's own loop over the patched ``wait``.
+
+A condition made at import stands in fresh for each run: over the very stand-in of its
+lock where that lock is a module global too (so ``with lock:`` and ``with cond:`` exclude
+each other), else over a fresh lock of its own of the same kind.
 """
 
 from __future__ import annotations
@@ -11,14 +15,15 @@ from __future__ import annotations
 import sys
 import threading
 
+from .._text import shown
 from ..errors import ScenarioError
 from ..objects import Condition as ConditionDeclaration
 from ..steps import Acquire, Op, acquire, release
 from . import clock
-from .locks import PlainLock
+from .locks import LOCK_TYPES, PlainLock, global_lock, held, waiters
 from .runtime import maker, step
 
-__all__ = ["install"]
+__all__ = ["afresh", "at_import", "install", "stand_in"]
 
 _NAME = "_explorer_name"
 
@@ -99,3 +104,40 @@ def _acquire(name: str, blocking: bool = True, timeout: float = -1) -> bool:
         return step(Acquire(name, True, timeout))
     step(acquire(name))
     return True
+
+
+# ---- made at import (modules.py) ------------------------------------------------------------
+
+
+def at_import(condition) -> tuple | str:
+    """``(its lock, whether that is an RLock)``, or why no fresh one can be in its state."""
+    lock = condition._lock  # threading's own state, read once per search
+    if type(lock) not in LOCK_TYPES:
+        return (f"over {shown(lock)}, which is no threading Lock or RLock; make the condition inside the program "
+                f"(in main, or in the __init__ of a tracked class)")
+    if held(lock):
+        return ("and its lock is held now; every run starts from it, so the lock must be free when the "
+                "exploration starts")
+    if condition._waiters:
+        return (f"and {waiters(len(condition._waiters))} on it now; every run starts from it, so "
+                f"none may wait when the exploration starts")
+    return (lock, type(lock) is not LOCK_TYPES[0])
+
+
+def stand_in(runtime, name: str, state: tuple, twin):
+    lock, reentrant = state
+    shared = twin(lock)  # the lock's stand-in, where the lock is a module global too
+    if shared is None and not reentrant:
+        shared = global_lock(runtime, f"{name}._lock", False)  # a Lock of its own, named as threading keeps it
+    made = threading.Condition.__new__(threading.Condition)
+    made.__dict__[_NAME] = name
+    runtime.new_object(name, ConditionDeclaration(None if shared is None else shared.name), made)
+    return made
+
+
+def afresh(name: str, state: tuple, twin) -> threading.Condition:
+    lock, reentrant = state
+    shared = twin(lock)
+    if shared is None:
+        shared = threading.RLock() if reentrant else threading.Lock()
+    return threading.Condition(shared)

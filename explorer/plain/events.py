@@ -11,7 +11,7 @@ from ..steps import Op
 from . import clock
 from .runtime import maker, step
 
-__all__ = ["global_event", "install"]
+__all__ = ["afresh", "at_import", "global_event", "install", "stand_in"]
 
 _NAME = "_explorer_name"
 
@@ -62,3 +62,20 @@ def global_event(runtime, name: str):
     event.__dict__[_NAME] = name
     runtime.new_object(name, EventDeclaration(), event)
     return event
+
+
+# ---- made at import (modules.py) ------------------------------------------------------------
+
+
+def at_import(event) -> tuple | str:
+    if event.is_set():
+        return "and set now; every run starts from it, so it must be clear when the exploration starts"
+    return ()
+
+
+def stand_in(runtime, name: str, state: tuple, twin):
+    return global_event(runtime, name)
+
+
+def afresh(name: str, state: tuple, twin) -> threading.Event:
+    return threading.Event()

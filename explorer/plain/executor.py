@@ -7,20 +7,23 @@ over them. A pool is named as ``concurrent.futures`` names it (``ThreadPoolExecu
 counted per creating thread; or its ``thread_name_prefix``), its workers
 ``ThreadPoolExecutor-0_0``, ``_1``..., its futures ``ThreadPoolExecutor-0#1``, ``#2``...
 A task's exception that nobody reads is an ``error`` finding: the notebook's executor
-swallowed a ``TypeError`` and printed 0; explorer names it.
+swallowed a ``TypeError`` and printed 0; explorer names it. A pool made at import stands
+in fresh for each run while it has run nothing: named after its ``thread_name_prefix``,
+or, given none, after the global that holds it (its workers ``executor_0``...).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import os
+import re
 import zlib
 
 from ..objects import ThreadPool
 from ..steps import Op
 from .runtime import Call, NotModelled, current, maker, step, wait_for_end
 
-__all__ = ["PlainFuture", "install"]
+__all__ = ["PlainFuture", "afresh", "at_import", "install", "stand_in"]
 
 _NAME = "_explorer_name"
 _FUTURES = "_explorer_futures"  # the names of the futures of the tasks submitted to a pool
@@ -214,9 +217,7 @@ def install(patches) -> None:
         else:
             n = runtime.count("ThreadPoolExecutor", here.label, start=0)
             name = f"ThreadPoolExecutor-{n}" if here.label == "main" else f"ThreadPoolExecutor-{n}@{here.label}"
-        self.__dict__[_NAME] = name
-        self._max_workers = max_workers
-        runtime.new_object(name, ExecutorPool(max_workers), self)
+        _model(self, runtime, name, max_workers)
 
     def submit(self, fn, /, *args, **kwargs):
         name = self.__dict__.get(_NAME)
@@ -250,3 +251,44 @@ def install(patches) -> None:
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "submit", submit)
     patches.set(cls, "shutdown", shutdown)
+
+
+def _model(pool, runtime, name: str, max_workers: int) -> None:
+    """Make ``pool`` the stand-in of the model ``name`` (what its patched methods read)."""
+    pool.__dict__[_NAME] = name
+    pool._max_workers = max_workers
+    runtime.new_object(name, ExecutorPool(max_workers), pool)
+
+
+# ---- made at import (modules.py) ------------------------------------------------------------
+
+_NUMBERED = re.compile(r"ThreadPoolExecutor-\d+")  # the prefix concurrent.futures gives a pool given none
+
+
+def at_import(pool) -> tuple | str:
+    """``(max_workers, its thread_name_prefix or None)``, or why no fresh one can be in its state."""
+    if pool._initializer is not None:  # concurrent.futures' own state, read once per search
+        return ("with initializer=..., which plain code does not model yet (nor in a pool the program "
+                "makes)")
+    if pool._shutdown:
+        return ("and shut down now; every run starts from it, so it must be open when the exploration starts: "
+                "make it inside the program (in main)")
+    if pool._threads or pool._broken:
+        return ("and its worker threads started before the exploration (it was given a task); every run starts "
+                "from it, so it must have run nothing when the exploration starts: submit to it only inside "
+                "the program, or make it there")
+    prefix = pool._thread_name_prefix
+    return (pool._max_workers, None if _NUMBERED.fullmatch(prefix) else prefix)
+
+
+def stand_in(runtime, name: str, state: tuple, twin):
+    max_workers, prefix = state
+    made = concurrent.futures.ThreadPoolExecutor.__new__(concurrent.futures.ThreadPoolExecutor)
+    _model(made, runtime, prefix or name, max_workers)
+    return made
+
+
+def afresh(name: str, state: tuple, twin) -> concurrent.futures.ThreadPoolExecutor:
+    max_workers, prefix = state
+    # its workers named as exploration names them (executor_0), not by a process-wide count
+    return concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix=prefix or name)

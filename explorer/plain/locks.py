@@ -4,7 +4,8 @@ vocabulary's locks (explorer/objects/lock.py) under a name (``FakeDatabase#1._lo
 
 ``threading.Lock`` is a C function, so it is replaced on the ``threading`` module (and
 wherever a module imported it by name, modules.py) for the length of a run; outside a
-program's threads it still makes a real lock.
+program's threads it still makes a real lock. A lock made at import (a module global)
+stands in fresh, and free, for each run (:func:`at_import`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from ..objects import LockDeclaration
 from ..steps import Acquire, Op, acquire, release
 from .runtime import maker, step
 
-__all__ = ["Lock", "PlainLock", "RLock", "global_lock", "install"]
+__all__ = ["LOCK_TYPES", "Lock", "PlainLock", "RLock", "afresh", "at_import", "global_lock", "held", "install",
+           "stand_in", "waiters"]
 
 _real_lock = threading.Lock
 _real_rlock = threading.RLock
+_LOCK_TYPE = type(_real_lock())
+#: The types of a real Lock and RLock (both of RLock's kinds, C and Python).
+LOCK_TYPES = (_LOCK_TYPE, *{type(_real_rlock()), threading._PyRLock})  # both RLock kinds
 
 
 class PlainLock:
@@ -91,6 +96,42 @@ def global_lock(runtime, name: str, reentrant: bool) -> PlainLock:
     made = (PlainRLock if reentrant else PlainLock)(name)
     runtime.new_object(name, LockDeclaration(reentrant), made)
     return made
+
+
+# ---- made at import (modules.py) ------------------------------------------------------------
+
+
+def held(lock) -> bool:
+    """Whether a real Lock or RLock is taken now, by any thread: this one too (an RLock it
+    holds would let it take it again)."""
+    owned = getattr(lock, "_is_owned", None)
+    if owned is not None and owned():
+        return True
+    if lock.acquire(blocking=False):
+        lock.release()
+        return False
+    return True
+
+
+def waiters(n: int) -> str:
+    """``n`` threads waiting on an object made at import, in words (threads that started
+    before the exploration: a run's own threads are greenlets)."""
+    return f"{'a thread' if n == 1 else f'{n} threads'} started before the exploration {'waits' if n == 1 else 'wait'}"
+
+
+def at_import(lock) -> tuple | str:
+    """Whether it is an RLock, or why no fresh lock can stand in for it."""
+    if held(lock):
+        return "and held now; every run starts from it, so it must be free when the exploration starts"
+    return (type(lock) is not _LOCK_TYPE,)
+
+
+def stand_in(runtime, name: str, state: tuple, twin) -> PlainLock:
+    return global_lock(runtime, name, state[0])
+
+
+def afresh(name: str, state: tuple, twin):
+    return _real_rlock() if state[0] else _real_lock()
 
 
 def install(patches) -> None:

@@ -8,15 +8,21 @@ gevent's ``monkey`` taught the rules: patch explicitly, say per module what is t
 from __future__ import annotations
 
 _ABSENT = object()
+_CALL = object()
 
 
 class Patches:
-    """The changes made so far, each with what it replaced."""
+    """The changes made so far, each with what it replaced (or, for a change that knows
+    better how to undo itself, the function that does: :meth:`then`)."""
 
     __slots__ = ("undo",)
 
     def __init__(self) -> None:
         self.undo: list[tuple[object, str, object]] = []
+
+    def then(self, undo) -> None:
+        """Call ``undo()`` when restoring, in its turn."""
+        self.undo.append((undo, "", _CALL))
 
     def set(self, owner: object, attr: str, value: object) -> None:
         """``owner.attr = value`` for now; a class's own entry is told from an inherited one."""
@@ -33,7 +39,9 @@ class Patches:
         while self.undo:
             owner, attr, before = self.undo.pop()
             try:
-                if before is _ABSENT:
+                if before is _CALL:
+                    owner()
+                elif before is _ABSENT:
                     delattr(owner, attr)
                 else:
                     setattr(owner, attr, before)

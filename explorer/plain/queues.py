@@ -6,7 +6,10 @@ the class: ``LifoQueue`` last in first out, ``PriorityQueue`` smallest first).
 ``put``, ``get``, ``task_done`` and ``join`` are steps, ``put_nowait``/``get_nowait``
 their non-blocking forms, ``qsize``/``empty``/``full`` one step that reads the size.
 ``SimpleQueue`` is a C class: ``queue.SimpleQueue`` makes an unbounded FIFO model
-instead, for the length of a run.
+instead, for the length of a run. A ``Queue``, ``LifoQueue`` or ``PriorityQueue`` made at
+import stands in fresh for each run, holding the items it holds now, in its order, with
+as many tasks not done; a ``SimpleQueue`` made at import, while it is empty (its items
+cannot be read without taking them).
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ import sys
 
 from ..objects import Queue as QueueDeclaration
 from ..steps import Op, get, put
+from .locks import held, waiters
 from .runtime import maker, step
 
-__all__ = ["SimpleQueue", "install"]
+__all__ = ["SimpleQueue", "afresh", "at_import", "install", "stand_in"]
 
 _NAME = "_explorer_name"
 _real_simple = queue.SimpleQueue
@@ -124,3 +128,49 @@ def _timeout(block: bool, timeout):
     if block and timeout < 0:
         raise ValueError("'timeout' must be a non-negative number")
     return max(timeout, 0)
+
+
+# ---- made at import (modules.py) ------------------------------------------------------------
+
+
+def at_import(made) -> tuple | str:
+    """``(class, maxsize, items in its order, tasks not done)``, or why no fresh one can be
+    in its state. Tasks not done count items put and not ``task_done``: a queue filled at
+    import has as many as it holds, one whose items were taken and not marked done more."""
+    if type(made) is _real_simple:
+        if made.qsize():
+            return ("and holding items now, which explorer cannot read without taking them; every run starts "
+                    "from it, so it must be empty when the exploration starts: put them in inside the program")
+        return (_real_simple,)
+    waiting = sum(len(condition._waiters) for condition in  # threading's own state
+                  (made.not_empty, made.not_full, made.all_tasks_done))
+    if waiting:
+        return (f"and {waiters(waiting)} in its get, put or join now; every run starts from it, so none "
+                f"may wait when the exploration starts")
+    if held(made.mutex):
+        return ("and in the middle of a call now (another thread holds its lock); every run starts from it, "
+                "so nothing may use it when the exploration starts")
+    return (type(made), made.maxsize, tuple(made.queue), made.unfinished_tasks)
+
+
+def stand_in(runtime, name: str, state: tuple, twin):
+    if state[0] is _real_simple:
+        made = _PlainSimpleQueue(name)
+        runtime.new_object(name, QueueDeclaration(0), made)
+        return made
+    cls, maxsize, items, unfinished = state
+    made = cls.__new__(cls)
+    made.__dict__[_NAME] = name
+    made.maxsize = maxsize
+    runtime.new_object(name, QueueDeclaration(maxsize, _order(cls)), made).holding(items, unfinished)
+    return made
+
+
+def afresh(name: str, state: tuple, twin) -> queue.Queue:
+    if state[0] is _real_simple:
+        return _real_simple()
+    cls, maxsize, items, unfinished = state
+    made = cls(maxsize)
+    made.queue.extend(items)  # a priority queue's heap as it was: a heap still
+    made.unfinished_tasks = unfinished
+    return made

@@ -25,7 +25,12 @@ For the length of a crosscheck (``with RealThreads(...)``), and undone however i
   exploration gives ``main``'s;
 - ``threading.excepthook`` records an exception that ends a run's thread (and does not
   print it); ``threading.setprofile`` sets a hook that, at a new thread's first call,
-  notes it as the run's and removes itself, so nothing is profiled.
+  notes it as the run's and removes itself, so nothing is profiled;
+- each threading object made at import that exploration makes afresh for each run
+  (modules.py: a free ``Lock``, a ``Semaphore``, a ``Queue`` and its items, a ``Thread``
+  not started...) is made afresh, as a real one in the same state, for each run here too,
+  under its global's name in the module: otherwise a run would start from what the last
+  one left in it (an ``Event`` set, a lock a deadlocked run holds).
 
 ``main`` runs on a daemon thread named ``MainThread`` (the name ``current_thread()``
 gives in exploration), and the threads it starts inherit its daemon flag, so a run that
@@ -73,7 +78,7 @@ import time
 from ..outcomes import Outcome, State
 from ..real_threads import COMPLETED, DEADLOCKED, FAILED
 from .freezing import freeze
-from .modules import module_bindings, put_back_bindings
+from .modules import bind_afresh, module_bindings, plan_module_globals, put_back_bindings, user_modules
 from .patches import Patches
 from .tracking import _DATA, _classify
 
@@ -153,6 +158,7 @@ class RealRun:
         self.before = frozenset(threading.enumerate())
         self.runner: threading.Thread | None = None
         self.started: list[threading.Thread] = []  # in the order they started (the runner first)
+        self.twins: list[threading.Thread] = []  # threads made at import, made afresh before main starts
         self.members: set[threading.Thread] = set()
         self.workers: set[threading.Thread] = set()
         self.instances: dict[int, tuple] = {}  # id -> (object, thread, class name, n, attributes written)
@@ -195,8 +201,10 @@ class RealRun:
         if self._labels:
             return self._labels
         labels = {self.runner: "main"}
-        numbered = sorted((t for t in self.started if t not in self.workers and _number(t) is not None),
-                          key=_number)
+        # a thread made at import counts whether it starts or not: exploration numbers main's
+        # threads after it (Thread-2 (worker)) in either case
+        numbered = sorted((t for t in dict.fromkeys([*self.twins, *self.started])
+                           if t not in self.workers and _number(t) is not None), key=_number)
         renumbered = {t: f"Thread-{n}{t.name[len(_DEFAULT_NAME) + len(str(_number(t))):]}"
                       for n, t in enumerate(numbered, 1)}
         taken = {"main"}
@@ -272,6 +280,7 @@ class RealThreads:
         self._bindings: list | None = None  # the program's globals as the crosscheck found them
         self._mains: list[tuple] = []  # (module, name) of globals bound to the interpreter's main thread
         self._locals: list[tuple] = []  # (threading.local made at import, main's attributes then)
+        self._plan = None  # the threading objects made at import that each run makes afresh (modules.Plan)
 
     def __enter__(self) -> RealThreads:
         global _PROFILE
@@ -304,6 +313,8 @@ class RealThreads:
             threading.excepthook = _excepthook
             # each run starts from the program's globals as they are now (its sleeps shortened), as in exploration
             self._bindings = module_bindings(self.config.modules)
+            own = self.config.modules
+            self._plan = plan_module_globals(own, others=user_modules(own), refuse=False)  # exploration refuses
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -340,13 +351,16 @@ class RealThreads:
         counters = threading._counter, _pool_threads.ThreadPoolExecutor._counter
         threading._counter = itertools.count(1).__next__
         _pool_threads.ThreadPoolExecutor._counter = itertools.count().__next__
+        twins = Patches()
         started = time.monotonic()
         try:
+            self._make_afresh(run, twins)
             runner.start()
             ended = self._wait(run, started)
         finally:
             _RUN = None
             threading._counter, _pool_threads.ThreadPoolExecutor._counter = counters
+            twins.restore()
             if self._bindings is not None:
                 put_back_bindings(self._bindings)
         labels = run.labels()
@@ -361,6 +375,16 @@ class RealThreads:
             run.stuck = tuple(sorted(_waits(run, labels)))
             _forget(run)
         return run
+
+    def _make_afresh(self, run: RealRun, twins: Patches) -> None:
+        """Bind each global made at import that a run makes afresh to a fresh real one: a
+        thread among them is numbered before main's threads, as in exploration, and, not
+        made a daemon by the program, inherits the runner's flag as main's threads do."""
+        for made in bind_afresh(self._plan, twins):
+            if isinstance(made, threading.Thread):
+                run.twins.append(made)
+                if not made._daemonic:
+                    made._daemonic = _INHERITED
 
     def _main(self, run: RealRun) -> None:
         try:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 import linecache
-import os
 import re
-import sys
 import threading
 import time
 
@@ -22,7 +20,7 @@ from . import barriers, clock, conditions, events, executor, locks, queues, sema
 from . import locals as locals_
 from .freezing import Named, ObjectName, freeze
 from .modules import (filled, module_bindings, plan_module_globals, put_back_bindings, reached_globals,
-                      rebind_module_globals)
+                      rebind_module_globals, user_modules)
 from .patches import Patches
 from .runtime import ThreadGreenlet
 from .threads import Handle
@@ -59,28 +57,6 @@ def _reachable_instances(config, tracked: tuple) -> dict[int, object]:
                 if isinstance(item, tracked):
                     found[id(item)] = item
     return found
-
-
-def _user_modules(modules) -> list:
-    """The program's modules, and every other module of the user's loaded now (not the
-    standard library's, not an installed package's, not explorer's): a lock one of them
-    made at import and holds across a step would otherwise stop the exploring thread."""
-    own = {id(module) for module in modules}
-    installed = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix, _OWN_DIR})
-    found = []
-    for name, module in list(sys.modules.items()):
-        if id(module) in own or name.partition(".")[0] in _SYSTEM:
-            continue
-        path = getattr(module, "__file__", None)
-        if path is None or not os.path.abspath(path).startswith(installed):
-            found.append(module)
-    return found
-
-
-_SYSTEM = frozenset(sys.builtin_module_names) | frozenset(sys.stdlib_module_names) | {"explorer"}
-
-
-_OWN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _own(obj: object, attr: str) -> bool:
@@ -169,7 +145,7 @@ class PlainRuntime:
         self.ended_at: dict[str, float] = {}
         self._patches: Patches | None = None  # the patches of the run under way (module globals)
         self._held: bool | None = None  # whether this runtime holds the shared patches (below)
-        self._plan: list | None = None  # what each run does to the program's modules
+        self._plan = None  # what each run does to the program's modules (modules.Plan)
         self._sessions = 0  # > 0 while a search keeps them in place between its runs
         self._bindings: list | None = None  # the program's globals as the search found them
         self.locals: dict = {}  # id of a threading.local -> its threads' attributes this run (locals.py)
@@ -224,8 +200,7 @@ class PlainRuntime:
                 own = self.config.modules
                 config = self.config
                 roots = (config.main, config.setup, *(config.threads or {}).values(), config.check, *config.track)
-                self._plan = (plan_module_globals(own, reached=reached_globals(roots, own))
-                              + plan_module_globals(_user_modules(own), refuse=False))
+                self._plan = plan_module_globals(own, reached=reached_globals(roots, own), others=user_modules(own))
             rebind_module_globals(self, self._plan, self._patches)
         except BaseException:
             self._close()
@@ -343,8 +318,9 @@ class PlainRuntime:
         self.program.register_variable(var)
         self.run.values.setdefault(var, HIDDEN)
 
-    def new_object(self, name: str, declaration, obj: object) -> None:
-        """Declare and make the model of a threading object the program made now."""
+    def new_object(self, name: str, declaration, obj: object):
+        """Declare and make the model of a threading object the program made now (or made
+        at import, modules.py); returns the model."""
         known = self.program.declarations.get(name)
         if known is not None and known != declaration:
             raise NondeterminismError(
@@ -352,8 +328,10 @@ class PlainRuntime:
                 f"{known!r} in an earlier one; exploration assumes each thread makes the same objects "
                 f"given the same values read")
         self.program.register_object(name, declaration)
-        self.run.add_object(name, declaration.model(name, self.run))
+        model = declaration.model(name, self.run)
+        self.run.add_object(name, model)
         self.name_object(obj, name)
+        return model
 
     def name_object(self, obj: object, name: str) -> None:
         self.objects_named[id(obj)] = name

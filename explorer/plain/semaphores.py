@@ -1,5 +1,7 @@
 """``threading.Semaphore`` and ``BoundedSemaphore`` in plain code: the vocabulary's
-semaphores (objects/semaphore.py), patched in place on the classes for a run."""
+semaphores (objects/semaphore.py), patched in place on the classes for a run. One made
+at import stands in fresh for each run, with the permits it has now (a bounded one keeps
+its initial value as its bound)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ import threading
 from ..objects import BoundedSemaphore as BoundedDeclaration
 from ..objects import Semaphore as SemaphoreDeclaration
 from ..steps import Acquire, Op, acquire, release
+from .locks import held, waiters
 from .runtime import maker, step
 
-__all__ = ["install"]
+__all__ = ["afresh", "at_import", "install", "stand_in"]
 
 _NAME = "_explorer_name"
 
@@ -67,3 +70,39 @@ def _install(patches, cls, declare) -> None:
     patches.set(cls, "__enter__", acquire_)
     patches.set(cls, "release", release_)
     patches.set(cls, "__exit__", __exit__)
+
+
+# ---- made at import (modules.py) ------------------------------------------------------------
+
+
+def at_import(semaphore) -> tuple | str:
+    """``(class, permits now, bound or None)``, or why no fresh one can be in its state."""
+    inner = semaphore._cond  # threading's own state, read once per search
+    if inner._waiters:
+        return (f"and {waiters(len(inner._waiters))} for a permit now; every run starts from it, so "
+                f"none may wait when the exploration starts")
+    if held(inner._lock):
+        return ("and in the middle of an acquire or a release now (another thread holds its lock); "
+                "every run starts from it, so nothing may use it when the exploration starts")
+    bounded = type(semaphore) is threading.BoundedSemaphore
+    return (type(semaphore), semaphore._value, semaphore._initial_value if bounded else None)
+
+
+def stand_in(runtime, name: str, state: tuple, twin):
+    cls, value, bound = state
+    made = cls.__new__(cls)
+    made.__dict__[_NAME] = name
+    if bound is None:
+        runtime.new_object(name, SemaphoreDeclaration(value), made)
+    else:
+        runtime.new_object(name, BoundedDeclaration(bound), made).taken(value)
+    return made
+
+
+def afresh(name: str, state: tuple, twin) -> threading.Semaphore:
+    _cls, value, bound = state
+    if bound is None:
+        return threading.Semaphore(value)
+    made = threading.BoundedSemaphore(bound)
+    made._value = value  # its permits taken, as the original's are
+    return made

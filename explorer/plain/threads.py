@@ -8,21 +8,26 @@ creating thread), ``start`` is the vocabulary's ``spawn``, ``join`` its ``join``
 thread does not keep the program alive: once every other thread has ended, the run
 ends (as the interpreter's exit ends daemon threads). An exception that ends a thread
 is an ``error`` finding (threading would print it and go on; explorer never hides it).
+A ``Thread`` made at import and not started stands in fresh, unstarted, for each run,
+with its target, arguments, daemon flag and the name it was given (or, given none, the
+name ``threading`` gives the first thread a fresh interpreter makes, ``Thread-1 (worker)``).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import zlib
 
 from ..steps import Op
 from .runtime import Call, NotModelled, current, step, wait_for_end
 
-__all__ = ["Handle", "current_thread", "install", "main_thread"]
+__all__ = ["Handle", "afresh", "at_import", "current_thread", "install", "main_thread", "stand_in"]
 
 _real_current_thread = threading.current_thread
 _real_get_ident = threading.get_ident
 _real_main_thread = threading.main_thread
+_real_init = threading.Thread.__init__
 
 
 def ident_of(name: str) -> int:
@@ -115,6 +120,13 @@ def get_ident() -> int:
     return _real_get_ident() if here is None else here.handle.ident
 
 
+def _numbered(runtime, label: str, target) -> str:
+    """The name ``threading`` gives a thread made with none, counted per making thread."""
+    n = runtime.count("Thread", label)
+    suffix = f" ({target.__name__})" if getattr(target, "__name__", None) else ""
+    return f"Thread-{n}{suffix}" if label == "main" else f"{label}/Thread-{n}{suffix}"
+
+
 def install(patches) -> None:
     cls = threading.Thread
     real_init, real_start, real_join, real_is_alive = cls.__init__, cls.start, cls.join, cls.is_alive
@@ -129,9 +141,7 @@ def install(patches) -> None:
         finally:
             here.internal -= 1
         if name is None:
-            n = here.runtime.count("Thread", here.label)
-            suffix = f" ({target.__name__})" if getattr(target, "__name__", None) else ""
-            self._name = f"Thread-{n}{suffix}" if here.label == "main" else f"{here.label}/Thread-{n}{suffix}"
+            self._name = _numbered(here.runtime, here.label, target)
         self.__dict__["_explorer_started"] = False
 
     def start(self):
@@ -188,3 +198,33 @@ def install(patches) -> None:
     patches.set(threading, "main_thread", main_thread)
     patches.set(threading, "get_ident", get_ident)
     patches.set(threading, "currentThread", current_thread)
+
+
+# ---- made at import (modules.py) ------------------------------------------------------------
+
+_NUMBERED = re.compile(r"Thread-\d+( \(.*\))?")  # the name threading gives a thread given none
+
+
+def at_import(thread) -> tuple | str:
+    """``(target, args, kwargs, the name it was given or None, daemon)``, or why no fresh
+    one can be in its state."""
+    if thread._started.is_set():  # threading's own state, read once per search
+        return ("and started before the exploration; a thread runs once, and every run needs its own: make it "
+                "inside the program (in main), and start it there")
+    given = None if _NUMBERED.fullmatch(thread._name) else thread._name
+    return (thread._target, thread._args, thread._kwargs, given, thread._daemonic)
+
+
+def stand_in(runtime, name: str, state: tuple, twin) -> threading.Thread:
+    target, args, kwargs, given, daemon = state
+    made = threading.Thread.__new__(threading.Thread)
+    _real_init(made, None, target, given, args, kwargs, daemon=daemon)  # threading's own parts, real ones
+    if given is None:  # made before any thread of main's, as at import: Thread-1 (worker)
+        made._name = _numbered(runtime, "main", target)
+    made.__dict__["_explorer_started"] = False
+    return made
+
+
+def afresh(name: str, state: tuple, twin) -> threading.Thread:
+    target, args, kwargs, given, daemon = state
+    return threading.Thread(target=target, name=given, args=args, kwargs=kwargs, daemon=daemon)
