@@ -207,3 +207,32 @@ def test_a_done_callback_that_raises_is_an_error_finding_where_concurrent_future
     assert [finding.kind for finding in result.findings] == ["error"] * len(messages) and messages
     assert all("a done-callback of future ThreadPoolExecutor-0#1 (square(3)) raised ValueError: in the callback"
                in message and "concurrent.futures logs it and goes on" in message for message in messages)
+
+
+def cancelled_by_a_shutdown_asked_for_first():
+    pool = ThreadPoolExecutor(max_workers=1)
+    seen = []
+
+    def submitter():
+        try:
+            future = pool.submit(square, 2)
+        except RuntimeError:
+            seen.append("refused")
+        else:
+            seen.append(future.cancelled())
+
+    thread = threading.Thread(target=submitter)
+    thread.start()  # main asks for the shutdown before the thread's submit runs
+    pool.shutdown(cancel_futures=True)
+    thread.join()
+    return seen[0]
+
+
+def test_a_shutdown_that_cancels_cancels_a_future_submitted_after_it_was_asked_for_under_every_strategy():
+    # the shutdown's step named the futures submitted when main came to it (none): dpor took
+    # it for independent of the thread's cancelled() and never saw True, the task cancelled
+    scenario = program("cancelled by a shutdown asked for first", cancelled_by_a_shutdown_asked_for_first)
+    for strategy in ("exhaustive", "dpor", "stateful", "bounded"):
+        result = explore(scenario, strategy=strategy, preemptions=40 if strategy == "bounded" else None)
+        assert result.complete, strategy
+        assert {outcome["main"] for outcome in result.outcomes} == {False, True, "refused"}, strategy

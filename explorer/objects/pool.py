@@ -30,6 +30,11 @@ from .base import HIDDEN, Continue, Declaration, Misuse, Model, Recorded, Throw,
 
 AFTER_SHUTDOWN = "cannot schedule new futures after shutdown"
 
+#: What a pool's name is followed by in the footprints of a cancelling shutdown and of the
+#: steps on its futures that see it (ThreadPool.footprint).
+CANCELS = "/cancel"
+_SEES_CANCEL = frozenset({"done", "cancelled", "result", "exception", "add_done_callback"})
+
 
 class ThreadPool(Declaration):
     """``ThreadPool(max_workers)``, as ``ThreadPoolExecutor(max_workers)``.
@@ -66,10 +71,12 @@ class ThreadPool(Declaration):
         # A submit reads how many workers are idle (to start one or not), a task's finish
         # adds one: those touch "<pool>/idle". The queue of tasks ("<pool>") is what
         # submit, take and shutdown touch; a take and another task's finish commute. A
-        # shutdown that cancels (a fourth item: the pool's futures) touches each future.
+        # shutdown that cancels (a fourth item) cancels the futures queued when it runs,
+        # which may have been submitted after the step was asked for: it touches
+        # "<pool>/cancel", which every step that sees whether a future was cancelled touches.
         if step[0] == "submit":
             return (name, name + "/idle")
-        return (name, name + "/idle", *step[3]) if step[0] == "shutdown" and len(step) > 3 else (name,)
+        return (name, name + "/idle", name + CANCELS) if step[0] == "shutdown" and len(step) > 3 else (name,)
 
     def twin(self, name: str, real) -> PoolTwin:
         return PoolTwin(name, real, self.max_workers)
@@ -437,13 +444,17 @@ class Futures(Declaration):
     kind = "future"
 
     def footprint(self, name: str, step: tuple) -> tuple:
-        if step[0] == "finish":
+        kind = step[0]
+        if kind == "finish":
             return (name, name.rpartition("#")[0] + "/idle")
-        if step[0] == "wait_any":  # waits for any of its futures, which a cancelled one ends
+        if kind == "wait_any":  # waits for any of its futures, which a cancelled one ends
             # by a worker's take from its pool (which task a take takes is known only then)
             return step[2] + tuple({future.rpartition("#")[0]: None for future in step[2]})
         # a cancel and running() read whether a worker has taken the task from its pool
-        return (name, name.rpartition("#")[0]) if step[0] == "cancel" or step[0] == "running" else (name,)
+        if kind == "cancel" or kind == "running":
+            return (name, name.rpartition("#")[0])
+        # what these see, a shutdown(cancel_futures=True) of its pool changes (ThreadPool.footprint)
+        return (name, name.rpartition("#")[0] + CANCELS) if kind in _SEES_CANCEL else (name,)
 
     def may_block(self, name: str, step: tuple) -> bool:
         kind = step[0]

@@ -236,7 +236,7 @@ def install(patches) -> None:
         name = self.__dict__.get(_NAME)
         if name is None:
             return real_shutdown(self, wait, cancel_futures=cancel_futures)
-        cancel = (tuple(self.__dict__.get(_FUTURES, ())),) if cancel_futures else ()  # the futures it may cancel
+        cancel = ("cancel_futures",) if cancel_futures else ()  # those queued when it runs: any thread's
         if cancel and self.__dict__.get(_CALLED_BACK):
             raise NotModelled("shutdown(cancel_futures=True) of a pool whose futures have done-callbacks is not "
                               "modelled yet; cancel() them first")
