@@ -1,16 +1,23 @@
 """``threading.Barrier(parties)``: threads wait until ``parties`` of them have arrived.
 
-``wait`` is two steps: the arrival (which takes the next arrival index; the last party
-to arrive releases everyone and passes at once), and, for the others, the departure
-(``pass``), enabled once their generation is complete, which sends back the arrival
-index as ``Barrier.wait`` returns it. A timeout that fires breaks the barrier:
-``threading.BrokenBarrierError`` is thrown into that thread and every other waiter.
-Happens-before: every arrival publishes on the generation; every departure absorbs it.
-Twin: a real ``threading.Barrier`` whose inner condition is a :class:`WaitingCondition`.
-A thread that arrives for the next generation while the last one is still leaving
-waits inside ``threading.Barrier`` until it has left, where the model lets it arrive at
-once: turn runs of such schedules (a barrier used again before every party passed) do
-not follow the model there.
+The model is ``threading.Barrier``'s own state machine: its state (filling, draining,
+resetting, broken) and ``count``, the threads inside ``wait``. ``wait`` is two steps: the
+arrival (which takes the next arrival index; the last party to arrive releases
+everyone and passes at once), and, for the others, the departure (``pass``), enabled
+once the barrier is no longer filling, which sends back the arrival index as
+``Barrier.wait`` returns it, or throws ``threading.BrokenBarrierError`` if the barrier
+was broken or reset before the thread left: an ``abort()`` just after the last arrival
+breaks the threads that have not left yet, as in ``threading``. A timeout that fires
+while the barrier fills breaks it for every waiter. An arrival waits while the last
+generation drains (its threads have not all left) or a reset's waiters leave. Plain
+code's barrier ``action`` runs in the last thread to arrive, between its arrival and a
+``release`` step (a ``break`` if the action raised), with the barrier's lock held:
+nobody else arrives, leaves, resets or aborts meanwhile. ``reset``, ``abort``,
+``broken`` and ``n_waiting`` are plain code's.
+Happens-before: every arrival publishes on the generation, and the last absorbs it (it
+runs the action knowing what every party did); the action's end publishes again, and
+every departure absorbs it. Twin: a real ``threading.Barrier`` whose inner condition is a
+:class:`WaitingCondition`.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from ..errors import ScenarioError
 from ..steps import Op
 from .base import Continue, Declaration, Model, Throw, Twin
 from .condition import WaitingCondition
+
+_MAY_BLOCK = frozenset({"wait", "pass", "reset", "abort"})
 
 
 class Barrier(Declaration):
@@ -42,8 +51,9 @@ class Barrier(Declaration):
         self._frozen = True
 
     def may_block(self, name: str, step: tuple) -> bool:
-        # a wait on a barrier with an action (a fourth item) waits while the action runs
-        return step[0] == "pass" or (step[0] == "wait" and len(step) > 3 and bool(step[3]))
+        # an arrival waits while the last generation drains or another's action runs, and a
+        # reset or an abort while an action runs
+        return step[0] in _MAY_BLOCK
 
     def model(self, name: str, run) -> BarrierModel:
         return BarrierModel(name, run, self.parties)
@@ -52,80 +62,111 @@ class Barrier(Declaration):
         return BarrierTwin(name, real, self.parties)
 
 
-class BarrierModel(Model):
-    """``releasing``: the last party has arrived and runs the barrier's action (plain code's
-    ``Barrier(parties, action=...)``, which ``threading`` runs under the barrier's lock):
-    nobody passes or arrives until its ``release`` (or, if the action raised, ``break``)."""
+#: ``threading.Barrier``'s states (its ``_state``).
+FILLING, DRAINING, RESETTING, BROKEN = 0, 1, -1, -2
 
-    __slots__ = ("arrived", "broken", "generation", "parties", "releasing", "reset_at")
-    accepts = frozenset({"wait", "pass", "release", "break", "reset", "broken", "n_waiting"})
+
+class BarrierModel(Model):
+    """``state`` and ``count`` as ``threading.Barrier`` keeps them (``_state``, ``_count``);
+    ``generation``, how many times it released (a departure names its own); ``releasing``,
+    the last party while it runs the barrier's action (plain code's ``Barrier(parties,
+    action=...)``, which ``threading`` runs under the barrier's lock), or None."""
+
+    __slots__ = ("count", "generation", "parties", "releasing", "state")
+    accepts = frozenset({"wait", "pass", "release", "break", "abort", "reset", "broken", "n_waiting"})
 
     def __init__(self, name: str, run, parties: int) -> None:
         super().__init__(name, run)
         self.parties = parties
-        self.arrived = 0
+        self.state = FILLING
+        self.count = 0
         self.generation = 0
-        self.broken = False
-        self.releasing = False
-        self.reset_at: frozenset = frozenset()  # generations a reset() ended: their waiters are broken
+        self.releasing: int | None = None
 
     def enabled(self, thread: int, step: tuple) -> bool:
         kind = step[0]
-        if kind == "pass":
-            return self.generation > step[2] or self.broken or step[4] is not None
-        return kind != "wait" or not self.releasing
+        if kind == "broken" or kind == "n_waiting":  # properties that take no lock
+            return True
+        if self.releasing is not None:  # the action runs under the lock: only its thread goes on
+            return kind == "release" or kind == "break"
+        if kind == "wait":  # Barrier._enter: an arrival waits while the last generation drains
+            return self.state != DRAINING and self.state != RESETTING
+        if kind == "pass":  # wait_for(lambda: state != filling, timeout): a timeout may fire
+            return self.state != FILLING or step[4] is not None
+        return True
 
     def step(self, thread: int, step: tuple):
         run = self.run
         kind = step[0]
         if kind == "wait":
-            if self.broken:
+            if self.state == BROKEN:
                 raise Throw(threading.BrokenBarrierError())
-            index = self.arrived
-            generation = self.generation
-            run.sync(thread, publish=(self.name, generation))
-            if index + 1 == self.parties:
-                if len(step) > 3 and step[3]:  # an action to run first: the thread releases after it
-                    self.releasing = True
-                    return index
-                self.arrived = 0
-                self.generation += 1
-                run.sync(thread, absorb=(self.name, generation))
-                return index
-            self.arrived += 1
-            return Continue(Op("pass", self.name, generation, index, step[2] if len(step) > 2 else None))
-        if kind == "release":  # the action returned: everyone passes
+            index = self.count
+            self.count += 1
             run.sync(thread, publish=(self.name, self.generation))
-            self.releasing, self.arrived = False, 0
-            self.generation += 1
+            if index + 1 < self.parties:
+                return Continue(Op("pass", self.name, self.generation, index, step[2] if len(step) > 2 else None))
+            run.sync(thread, absorb=(self.name, self.generation))  # the last knows what all did
+            if len(step) > 3 and step[3]:  # an action to run first: the thread releases after it
+                self.releasing = thread
+                return index
+            self._release()
+            return index
+        if kind == "release":  # the action returned: everyone passes, knowing what it did
+            self.releasing = None
+            run.sync(thread, publish=(self.name, self.generation))
+            self._release()
             return None
-        if kind == "break":  # the action raised, or abort(): every waiter gets BrokenBarrierError
-            self.releasing, self.broken = False, True
+        if kind == "break":  # the action raised: every waiter gets BrokenBarrierError
+            self.releasing = None
+            self.state = BROKEN
+            self._leave()
             return None
-        if kind == "reset":  # reset(): the waiters get BrokenBarrierError; the barrier is new again
-            if self.arrived:
-                self.reset_at |= {self.generation}
-                self.generation += 1
-                self.arrived = 0
-            self.broken = False
+        if kind == "abort":  # abort(): every waiter that has not left gets BrokenBarrierError
+            self.state = BROKEN
+            return None
+        if kind == "reset":  # its waiters get BrokenBarrierError; it fills anew once they have left
+            if self.count == 0:
+                self.state = FILLING
+            elif self.state == FILLING or self.state == BROKEN:
+                self.state = RESETTING
             return None
         if kind == "broken":
-            return self.broken
+            return self.state == BROKEN
         if kind == "n_waiting":  # as threading counts them: the last one too while its action runs
-            return 0 if self.broken else self.arrived + self.releasing
-        if self.generation > step[2] and step[2] not in self.reset_at:
-            run.sync(thread, absorb=(self.name, step[2]))
-            return step[3]
-        if step[2] in self.reset_at:
+            return self.count if self.state == FILLING else 0
+        # pass: the waiter leaves
+        if self.state == FILLING:  # its timeout fired: it breaks the barrier, as threading does
+            self.state = BROKEN
+        state = self.state
+        self._leave()
+        if state != DRAINING:
             raise Throw(threading.BrokenBarrierError())
-        self.broken = True  # its timeout fired, or another's did
-        raise Throw(threading.BrokenBarrierError())
+        run.sync(thread, absorb=(self.name, step[2]))
+        return step[3]
+
+    def _release(self) -> None:
+        """The last party lets everyone pass (Barrier._release), and leaves."""
+        self.generation += 1
+        self.state = DRAINING
+        self._leave()
+
+    def _leave(self) -> None:
+        """A thread leaves ``wait`` (Barrier._exit): the last to leave a draining or reset
+        barrier lets it fill again."""
+        self.count -= 1
+        if self.count == 0 and (self.state == DRAINING or self.state == RESETTING):
+            self.state = FILLING
 
     def key(self) -> object:
-        return (self.arrived, self.generation, self.broken, self.releasing, self.reset_at)
+        return (self.state, self.count, self.generation, self.releasing)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
-        return (f"barrier {self.name!r}, where {self.arrived} of {self.parties} parties have arrived",
+        if self.releasing is not None:
+            return f"barrier {self.name!r}, whose action runs", self.releasing
+        if step[0] == "wait":
+            return f"barrier {self.name!r}, whose last {self.count} parties have not left", None
+        return (f"barrier {self.name!r}, where {self.count} of {self.parties} parties have arrived",
                 None)
 
 

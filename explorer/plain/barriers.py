@@ -73,7 +73,7 @@ def install(patches) -> None:
     patches.set(cls, "broken", property(broken))
     patches.set(cls, "n_waiting", property(n_waiting))
     patches.set(cls, "reset", stepped(real_reset, "reset"))
-    patches.set(cls, "abort", stepped(real_abort, "break"))
+    patches.set(cls, "abort", stepped(real_abort, "abort"))
 
 
 def _model(barrier, runtime, name: str, parties: int, action, timeout) -> None:
