@@ -38,7 +38,8 @@ FAILURE_KINDS = ("error", "max-steps", "step-timeout", "nondeterminism")
 _STEP_TYPES = {"read": Read, "write": Write, "acquire": Acquire, "release": Release}
 #: How steps on objects read in a trace, when not by their own name.
 _WORDS = {"wake": "woken in", "pass": "pass barrier", "take": "take a task from", "finish": "finish",
-          "drain": "all workers done in", "set_event": "set", "clear_event": "clear", "is_set": "is set"}
+          "drain": "all workers done in", "set_event": "set", "clear_event": "clear", "is_set": "is set",
+          "cancel_next": "shutdown takes the next queued task of"}
 #: A waiting step in words: the second half of a two-phase step is the call the thread is in.
 _WAITING = {"expire": "wait", "wake": "wait", "pass": "wait", "take": "take a task from", "drain": "shutdown",
             "wait_any": "wait for any future as", "collect": "as_completed's order in"}
@@ -103,6 +104,8 @@ class Event:
                 return f"update {target}: {shown(value[0])} -> {shown(value[1])}"
             return f"update {target}"
         words = _WORDS.get(kind, kind)
+        if kind == "cancel_next" or (kind == "shutdown" and value is not None):  # cancel_futures=True
+            return f"{words} {target}: " + ("none left" if value is None else f"cancel {value}")
         if kind in _SHOWS_VALUE and (value is not None or kind == "get" or kind == "result"):
             return f"{words} {target} -> {shown(value)}"
         if kind == "put":

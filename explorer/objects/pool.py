@@ -76,7 +76,8 @@ class ThreadPool(Declaration):
         # "<pool>/cancel", which every step that sees whether a future was cancelled touches.
         if step[0] == "submit":
             return (name, name + "/idle")
-        return (name, name + "/idle", name + CANCELS) if step[0] == "shutdown" and len(step) > 3 else (name,)
+        cancels = step[0] == "cancel_next" or (step[0] == "shutdown" and len(step) > 3)
+        return (name, name + "/idle", name + CANCELS) if cancels else (name,)
 
     def twin(self, name: str, real) -> PoolTwin:
         return PoolTwin(name, real, self.max_workers)
@@ -84,7 +85,7 @@ class ThreadPool(Declaration):
 
 class PoolModel(Model):
     __slots__ = ("idle_count", "max_workers", "separator", "shown", "shut", "submitted", "tasks", "workers")
-    accepts = frozenset({"submit", "take", "shutdown", "drain"})
+    accepts = frozenset({"submit", "take", "shutdown", "cancel_next", "drain"})
 
     def __init__(self, name: str, run, max_workers: int, separator: str = "-") -> None:
         super().__init__(name, run)
@@ -148,18 +149,25 @@ class PoolModel(Model):
             # the log records the future's name only: the function may be a method of an object
             # made afresh in each execution, which compares unequal to the last one's
             return Recorded((future, task.fn, task.args), future)
-        if kind == "shutdown":
-            self.shut = True
-            if len(step) > 3:  # shutdown(cancel_futures=True): the tasks no worker has taken never run
-                for future in self.tasks:
-                    task = run.objects[future]
-                    # cancelled as cancel() does: no worker takes it, so wait() and
-                    # as_completed() never count it ended (CPython's stays CANCELLED)
-                    task.cancelled = task.done = True
-                    run.sync(thread, publish=("done", future))
-                self.tasks.clear()
+        if kind == "shutdown" or kind == "cancel_next":
             # shutdown(wait=False) (a third item, False) returns at once
-            return Continue(Op("drain", self.name)) if len(step) == 2 or step[2] else None
+            wait = step[2] if kind == "cancel_next" else len(step) == 2 or step[2]
+            if kind == "shutdown":
+                self.shut = True
+            if (kind == "cancel_next" or len(step) > 3) and self.tasks:
+                # shutdown(cancel_futures=True): CPython takes the tasks no worker has taken
+                # from the queue one at a time, and cancels each; a worker may take the next
+                # one meanwhile, and runs it
+                future = self.tasks.pop(0)
+                task = run.objects[future]
+                # cancelled as cancel() does: no worker takes it, so wait() and
+                # as_completed() never count it ended (CPython's stays CANCELLED)
+                task.cancelled = task.done = True
+                run.sync(thread, publish=("done", future))
+                if self.tasks:  # the trace shows which one it cancelled
+                    return Continue(Op("cancel_next", self.name, wait), future)
+                return Continue(Op("drain", self.name), future) if wait else Recorded(future, None)
+            return Continue(Op("drain", self.name)) if wait else None
         for worker in self.workers:  # drain: every worker has ended
             run.sync(thread, absorb=("thread", worker))
         return None
