@@ -111,8 +111,8 @@ class Tally:
         interleaved there (:func:`race_bars`). A run of this tally's with more preemptions
         ranks below that witness whatever the rest of its rank, so it only counts the pair
         (:func:`_note_races`), as a serial search that had seen that witness would: a work
-        unit would otherwise rank every pair again until it had a witness of its own (a
-        bounded search cut into 36 units ranked 12 times as many). Each such pair's entry
+        unit would otherwise rank every pair again until it had a witness of its own
+        (``benchmarks/bench_parallel.py --inline`` counts both). Each such pair's entry
         has no witness of its own until a run of this tally's ranks at least as well, and
         a score just below the bar's, so that it never wins a merge; :meth:`unbar_races`
         drops those no run here met."""
