@@ -2233,6 +2233,28 @@ def test_program_refuses_a_generator_main_a_builtin_class_to_track_and_a_short_f
         program("both", two_increments, setup=Pair, threads={"T0": lambda p: p.add(1)})
 
 
+
+@pytest.mark.parametrize("cls, attr", [(queue.Queue, "queue"), (queue.LifoQueue, "mutex"),
+                                       (queue.PriorityQueue, "unfinished_tasks"), (queue.Queue, "not_empty")])
+def test_reading_a_queues_internals_says_they_are_not_modelled_at_the_programs_own_line(cls, attr):
+    # they died of "AttributeError: 'Queue' object has no attribute 'queue'", which reads
+    # as the program's own mistake
+    def main():
+        items = cls()
+        items.put(1)
+        return getattr(items, attr)
+
+    before = patched_things()
+    (error,) = [f for f in explore(program("peek", main)).findings if f.kind == "error"]
+    assert f"thread main raised NotModelled: {cls.__name__}.{attr} is not modelled" in error.message
+    assert "test_plain_programs.py:" in error.message
+    assert_restored(before)
+    real = cls()  # outside a run, a queue is threading's own, internals and all
+    assert hasattr(real, attr) and not hasattr(queue.Queue, "__getattr__")
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        real.nothing  # noqa: B018 - the lookup is what is checked
+
+
 # ---- the seed notebook ---------------------------------------------------------------------------------
 
 NOTEBOOK = {name: value for name, value in vars(seed_notebook).items()

@@ -20,7 +20,7 @@ import sys
 from ..objects import Queue as QueueDeclaration
 from ..steps import Op, get, put
 from .locks import held, waiters
-from .runtime import maker, step
+from .runtime import NotModelled, maker, step
 
 __all__ = ["SimpleQueue", "afresh", "at_import", "install", "stand_in"]
 
@@ -78,7 +78,19 @@ def install(patches) -> None:
             return real["full"](self)
         return 0 < self.maxsize <= step(Op("qsize", name))
     patches.set(cls, "full", full)
+
+    def __getattr__(self, attr):  # only for what the instance lacks: a model has no internals
+        if attr in _INTERNALS and self.__dict__.get(_NAME) is not None:
+            raise NotModelled(f"{type(self).__name__}.{attr} is not modelled (a queue's internals): explorer "
+                              f"models put, get, their _nowait forms, task_done, join, qsize, empty and full")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+    patches.set(cls, "__getattr__", __getattr__)
     patches.set(queue, "SimpleQueue", SimpleQueue)
+
+
+#: What ``queue.Queue`` keeps for itself, which a program may still read: its deque, its
+#: lock and conditions, its count of tasks not done. A model holds none of them.
+_INTERNALS = frozenset({"queue", "mutex", "not_empty", "not_full", "all_tasks_done", "unfinished_tasks"})
 
 
 class _PlainSimpleQueue:
