@@ -1260,6 +1260,32 @@ def test_a_thread_whose_target_is_a_threading_method_is_named_after_threadings_o
     assert list(names) == ["Thread-1 (set)", "Thread-2 (release)", "Thread-3 (put)", "Thread-4 (reset)"]
 
 
+def test_the_deprecated_isSet_and_notifyAll_are_threadings_own_names_and_warn_as_threading_does():
+    # they were the new names under the old ones: Thread(target=event.isSet) was
+    # "Thread-1 (is_set)", and neither warned
+    def main():
+        event, condition = threading.Event(), threading.Condition()
+        thread = threading.Thread(target=event.isSet)
+        thread.start()
+        thread.join()
+        with condition:
+            condition.notifyAll()
+        return thread.name, event.isSet()
+
+    def unlocked():
+        thread = threading.Thread(target=threading.Condition().notifyAll)
+        thread.start()
+        thread.join()
+
+    with pytest.warns(DeprecationWarning) as warned:
+        result = explored(program("deprecated", main))
+    assert {str(warning.message).split("(")[0] for warning in warned} == {"isSet", "notifyAll"}
+    assert returns(result).keys() == {("Thread-1 (isSet)", False)}
+    with pytest.warns(DeprecationWarning):
+        (error,) = [f for f in explored(program("unlocked", unlocked)).findings if f.kind == "error"]
+    assert "thread Thread-1 (notifyAll)" in error.message and "un-acquired lock" in error.message
+
+
 class Incrementer(threading.Thread):
     """A Thread subclass that overrides run()."""
 

@@ -91,7 +91,6 @@ def install(patches) -> None:
 
     for method in (__init__, __enter__, __exit__, wait, notify, notify_all, __repr__):
         patches.set(cls, method.__name__, method)
-    patches.set(cls, "notifyAll", notify_all)
     acquire_.__name__, release_.__name__ = "acquire", "release"  # threading's: a thread's target names it
     patches.set(cls, "acquire", acquire_)
     patches.set(cls, "release", release_)

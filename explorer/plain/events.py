@@ -50,7 +50,6 @@ def install(patches) -> None:
     set_.__name__ = "set"  # threading's name: Thread(target=event.set) is "Thread-1 (set)"
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "is_set", is_set)
-    patches.set(cls, "isSet", is_set)
     patches.set(cls, "set", set_)
     patches.set(cls, "clear", clear)
     patches.set(cls, "wait", wait)
