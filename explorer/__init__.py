@@ -13,7 +13,7 @@
 (6, 4)
 """
 
-from ._version import __version__
+from ._version import __version__ as __version__
 from .crosscheck import CrosscheckResult, crosscheck, replay_on_threads
 from .errors import (
     ExplorerError,

@@ -14,7 +14,6 @@ pair of source lines into one finding per pair of lines.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
 from dataclasses import replace
 from operator import itemgetter
 from types import MappingProxyType

@@ -25,7 +25,7 @@ from ..objects.base import HIDDEN
 from ..steps import Write, read
 from .runtime import ThreadGreenlet, step
 
-__all__ = ["install_tracking"]
+__all__ = ["hook", "roots"]
 
 _DATA, _CLASS_LEVEL = 0, 1
 
