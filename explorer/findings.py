@@ -106,6 +106,11 @@ class Event:
         words = _WORDS.get(kind, kind)
         if kind == "cancel_next" or (kind == "shutdown" and value is not None):  # cancel_futures=True
             return f"{words} {target}: " + ("none left" if value is None else f"cancel {value}")
+        if kind == "broken" or kind == "break_next":  # a worker's initializer raised (plain code)
+            head = f"initializer raised: {target} is broken" if kind == "broken" else f"broken {target}"
+            if value == "wake-up":  # a shutdown's (objects/pool.py: WAKE_UP_SHOWN)
+                return f"{head}: take a shutdown's wake-up from the queue, which no worker will see"
+            return f"{head}: " + ("no task queued" if value is None else f"fail {value} with BrokenThreadPool")
         if kind in _SHOWS_VALUE and (value is not None or kind == "get" or kind == "result"):
             return f"{words} {target} -> {shown(value)}"
         if kind == "put":

@@ -590,8 +590,8 @@ REFUSED = {
         OBJ = concurrent.futures.ThreadPoolExecutor(2, initializer=print)
         def main():
             OBJ.submit(print).result()
-        """, None, ("is a ThreadPoolExecutor made at import with initializer=..., which plain code does not model "
-                    "yet")),
+        """, None, ("is a ThreadPoolExecutor made at import with initializer=..., which plain code models only "
+                    "in a pool the program makes")),
     "a thread started": ("""
         import threading
         OBJ = threading.Thread(target=print)

@@ -7,8 +7,13 @@ exist. A worker is a thread of its own, so which worker takes which task, and wh
 explored: its steps ``take`` (a task from the pool, blocking while there is none) and
 ``finish`` (the task's end, storing its value or exception in the future) show in
 traces. ``result(future)`` blocks until the task ends, then sends back its value or
-throws its exception into the caller. ``shutdown(pool)`` refuses further tasks and
-waits until every worker is done. A worker waiting for a task when everything else has
+throws its exception into the caller. ``shutdown(pool)`` refuses further tasks, puts
+a wake-up after them in the queue, as ``concurrent.futures`` puts None, and waits until
+every worker is done (each worker that takes the wake-up puts it back and ends). A
+plain program's pool may have an ``initializer``, which each worker calls first; if it
+raises, that worker fails the tasks queued (and throws away a wake-up it meets, as
+CPython's does: a shutdown then waits for ever) and ends, and ``submit`` raises
+``BrokenThreadPool``. A worker waiting for a task when everything else has
 finished is no deadlock (the interpreter's exit shuts the pool down); a task whose
 exception nobody read is an ``error`` finding, since ``concurrent.futures`` keeps it
 silently. Happens-before: ``submit`` before the task, the task's end before ``result``.
@@ -20,6 +25,7 @@ standing for ``pool-0``, ...) running each task as the run runs a thread body
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.thread
 import threading
 import types
 
@@ -29,11 +35,23 @@ from .arbitrary import shuffle
 from .base import HIDDEN, Continue, Declaration, Misuse, Model, Recorded, Throw, Twin
 
 AFTER_SHUTDOWN = "cannot schedule new futures after shutdown"
+#: What a pool whose worker's initializer raised says, as concurrent.futures' does.
+BROKEN = "A thread initializer failed, the thread pool is not usable anymore"
+#: What shutdown puts in a pool's queue after the tasks, as concurrent.futures puts None:
+#: a worker that takes it puts it back for the next and ends. Whatever else takes it
+#: from the queue (a broken pool failing the tasks queued) leaves a worker waiting for
+#: a task for ever, and a shutdown that waits for the workers with it: a deadlock that
+#: CPython has too.
+WAKE_UP = None
+#: How a trace shows it.
+WAKE_UP_SHOWN = "wake-up"
 
 #: What a pool's name is followed by in the footprints of a cancelling shutdown and of the
 #: steps on its futures that see it (ThreadPool.footprint).
 CANCELS = "/cancel"
 _SEES_CANCEL = frozenset({"done", "cancelled", "result", "exception", "add_done_callback"})
+#: The pool's steps that end futures still queued (shutdown(cancel_futures=True) too).
+_ENDS_QUEUED = frozenset({"cancel_next", "broken", "break_next"})
 
 
 class ThreadPool(Declaration):
@@ -76,7 +94,8 @@ class ThreadPool(Declaration):
         # "<pool>/cancel", which every step that sees whether a future was cancelled touches.
         if step[0] == "submit":
             return (name, name + "/idle")
-        cancels = step[0] == "cancel_next" or (step[0] == "shutdown" and len(step) > 3)
+        # A broken pool's worker failing the queued tasks ends futures as a cancel does.
+        cancels = step[0] in _ENDS_QUEUED or (step[0] == "shutdown" and len(step) > 3)
         return (name, name + "/idle", name + CANCELS) if cancels else (name,)
 
     def twin(self, name: str, real) -> PoolTwin:
@@ -84,8 +103,9 @@ class ThreadPool(Declaration):
 
 
 class PoolModel(Model):
-    __slots__ = ("idle_count", "max_workers", "separator", "shown", "shut", "submitted", "tasks", "workers")
-    accepts = frozenset({"submit", "take", "shutdown", "cancel_next", "drain"})
+    __slots__ = ("broken", "draining", "idle_count", "initializer", "max_workers", "separator", "shown", "shut",
+                 "submitted", "tasks", "workers")
+    accepts = frozenset({"submit", "take", "shutdown", "cancel_next", "drain", "broken", "break_next"})
 
     def __init__(self, name: str, run, max_workers: int, separator: str = "-") -> None:
         super().__init__(name, run)
@@ -97,14 +117,22 @@ class PoolModel(Model):
         self.shut = False
         self.submitted = 0
         self.shown: dict[str, str] = {}  # a worker named apart from a thread of the same name -> its name
+        # plain code's ThreadPoolExecutor(initializer=...): (worker, its name shown, the clock
+        # of the submit that starts it) -> the call each worker makes first (plain/executor.py)
+        self.initializer = None
+        self.broken = False  # an initializer raised: submit raises BrokenThreadPool
+        # the worker whose initializer raised fails the tasks queued, one at a time, holding
+        # the pool's shutdown lock: submit and shutdown wait meanwhile, as in concurrent.futures
+        self.draining = False
 
     def enabled(self, thread: int, step: tuple) -> bool:
         kind = step[0]
         if kind == "take":
-            return bool(self.tasks) or self.shut
+            return bool(self.tasks)
         if kind == "drain":
             return all(self.run.finished(worker) for worker in self.workers)
-        return True
+        # while a broken pool's worker fails the tasks queued, under the shutdown lock
+        return not (self.draining and (kind == "submit" or kind == "shutdown" or kind == "cancel_next"))
 
     def idle(self, thread: int, step: tuple) -> bool:
         return step[0] == "take" and not self.tasks and not self.shut
@@ -113,6 +141,8 @@ class PoolModel(Model):
         kind = step[0]
         run = self.run
         if kind == "submit":
+            if self.broken:  # concurrent.futures looks at this first
+                raise Throw(concurrent.futures.thread.BrokenThreadPool(BROKEN))
             if self.shut:
                 raise Misuse(f"submitted a task to pool {self.name!r} after its shutdown; "
                              f"ThreadPoolExecutor raises RuntimeError('{AFTER_SHUTDOWN}') here",
@@ -130,12 +160,36 @@ class PoolModel(Model):
                 while worker in run.objects:  # plain code named a thread of its own so: one
                     n += 1                    # name was one thread to the engine
                     worker = self.shown_as(f"{wanted}#{n}", wanted)
-                self.workers.append(run.start_thread(worker, lambda: _worker(self.name), thread))
+                first = None if self.initializer is None else \
+                    self.initializer(worker, self.shown.get(worker, worker), getattr(step[2], "start_clock", 0.0))
+                self.workers.append(run.start_thread(worker, lambda: _worker(self.name, first), thread))
             return future
-        if kind == "take":
+        if kind == "broken" or kind == "break_next":
+            # a worker's initializer raised (the exception, a third item): concurrent.futures
+            # logs it, marks the pool broken and, under its shutdown lock, fails each task
+            # still queued with BrokenThreadPool, calling its done-callbacks, while the other
+            # workers may take the next; the worker hands back (future, callbacks) to call
+            if kind == "broken":
+                self.broken = self.draining = True
+                self._initializer_raised(thread, step[2])
             if not self.tasks:
-                return None  # shut down: the worker ends
+                self.draining = False
+                return None
             future = self.tasks.pop(0)
+            if future is WAKE_UP:  # a shutdown's, thrown away as CPython's worker does
+                return Recorded((None, ()), WAKE_UP_SHOWN)
+            task = run.objects[future]
+            task.error = concurrent.futures.thread.BrokenThreadPool(BROKEN)
+            task.worker = run.name(thread)  # its done-callbacks run there, as that thread
+            task._end()
+            run.sync(thread, publish=("done", future))
+            callbacks, task.callbacks = task.callbacks, ()
+            return Recorded((future, callbacks), future)
+        if kind == "take":
+            future = self.tasks.pop(0)
+            if future is WAKE_UP:  # shut down: put back for the next worker, and end
+                self.tasks.append(WAKE_UP)
+                return None
             run.sync(thread, absorb=("task", future))
             task = run.objects[future]
             task.worker = run.name(thread)
@@ -159,14 +213,17 @@ class PoolModel(Model):
                 # from the queue one at a time, and cancels each; a worker may take the next
                 # one meanwhile, and runs it
                 future = self.tasks.pop(0)
-                task = run.objects[future]
-                # cancelled as cancel() does: no worker takes it, so wait() and
-                # as_completed() never count it ended (CPython's stays CANCELLED)
-                task.cancelled = task.done = True
-                run.sync(thread, publish=("done", future))
+                if future is not WAKE_UP:  # (an earlier shutdown's: thrown away)
+                    task = run.objects[future]
+                    # cancelled as cancel() does: no worker takes it, so wait() and
+                    # as_completed() never count it ended (CPython's stays CANCELLED)
+                    task.cancelled = task.done = True
+                    run.sync(thread, publish=("done", future))
                 if self.tasks:  # the trace shows which one it cancelled
                     return Continue(Op("cancel_next", self.name, wait), future)
+                self.tasks.append(WAKE_UP)  # then, still under its lock, the wake-up
                 return Continue(Op("drain", self.name), future) if wait else Recorded(future, None)
+            self.tasks.append(WAKE_UP)
             return Continue(Op("drain", self.name)) if wait else None
         for worker in self.workers:  # drain: every worker has ended
             run.sync(thread, absorb=("thread", worker))
@@ -176,12 +233,22 @@ class PoolModel(Model):
         self.shown[worker] = wanted
         return worker
 
+    def _initializer_raised(self, thread: int, error: BaseException) -> None:
+        run = self.run
+        run.note("error", "error", thread, ("initializer-raised", self.name, type(error).__name__),
+                 f"scenario {run.program.scenario.name!r}: the initializer of pool {self.name} raised "
+                 f"{type(error).__name__}: {_text(error)} in worker {run.name(thread)}; concurrent.futures logs "
+                 f"it and the pool is broken: every task still queued fails with BrokenThreadPool, and so "
+                 f"does every submit", {"exception": error})
+
     def key(self) -> object:
-        return (tuple(self.tasks), len(self.workers), self.idle_count, self.shut)
+        return (tuple(self.tasks), len(self.workers), self.idle_count, self.shut, self.broken, self.draining)
 
     def waiting(self, thread: int, step: tuple) -> tuple[str, int | None]:
         if step[0] == "take":
             return f"a task from pool {self.name!r}", None
+        if step[0] != "drain":  # submit or shutdown while a worker fails the queued tasks
+            return f"the shutdown lock of pool {self.name!r}", None
         running = [w for w in self.workers if not self.run.finished(w)]
         return f"the workers of pool {self.name!r} to finish", running[0] if running else None
 
@@ -395,8 +462,24 @@ class FutureTwin(Twin):
 CANCELLED = "cancelled"
 
 
-def _worker(pool: str):
-    """The body of a pool's worker thread: take a task, run it, store how it ended."""
+def _worker(pool: str, initializer=None):
+    """The body of a pool's worker thread: take a task, run it, store how it ended; first,
+    given one, call the pool's ``initializer`` (plain code's); if it raises, the pool is
+    broken: fail the tasks queued, calling their done-callbacks, and end."""
+    if initializer is not None:
+        try:
+            out = initializer()
+            if isinstance(out, types.GeneratorType):
+                yield from out
+        except (Exception, SystemExit) as exc:  # concurrent.futures catches BaseException here
+            if exc.__class__ is not SystemExit and not isinstance(exc, Exception):
+                raise  # explorer's own (os._exit): a finding
+            failed = yield Op("broken", pool, exc)
+            while failed is not None:
+                future, callbacks = failed
+                yield from call_back(future, callbacks)
+                failed = yield Op("break_next", pool)
+            return HIDDEN
     while True:
         task = yield Op("take", pool)
         if task is None:

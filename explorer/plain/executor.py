@@ -22,6 +22,7 @@ import zlib
 from ..objects import ThreadPool
 from ..steps import Op
 from .runtime import Call, NotModelled, current, maker, step, wait_for_end
+from .threads import Handle
 
 __all__ = ["PlainFuture", "afresh", "at_import", "install", "stand_in"]
 
@@ -31,10 +32,21 @@ _CALLED_BACK = "_explorer_called_back"  # a pool some of whose futures have done
 
 
 class ExecutorPool(ThreadPool):
-    """The vocabulary's pool, its workers named as ``concurrent.futures`` names them."""
+    """The vocabulary's pool, its workers named as ``concurrent.futures`` names them;
+    ``initialized``: with an ``initializer``, whose failure breaks the pool, and then
+    ``submit`` and ``shutdown`` wait while a worker fails the tasks queued."""
 
-    __slots__ = ()
+    __slots__ = ("initialized",)
+    _fields = ("max_workers", "initialized")
     separator = "_"
+
+    def __init__(self, max_workers: int, initialized: bool = False) -> None:
+        self.initialized = initialized
+        super().__init__(max_workers)
+
+    def may_block(self, name: str, step: tuple) -> bool:
+        return super().may_block(name, step) or (self.initialized and step[0] in ("submit", "shutdown",
+                                                                                    "cancel_next"))
 
 
 class PlainFuture:
@@ -209,15 +221,19 @@ def install(patches) -> None:
             max_workers = min(32, (os.cpu_count() or 1) + 4)  # as concurrent.futures chooses
         if max_workers <= 0:
             raise ValueError("max_workers must be greater than 0")
-        if initializer is not None:
-            raise NotModelled("ThreadPoolExecutor(initializer=...) is not modelled yet")
+        if initializer is not None and not callable(initializer):
+            raise TypeError("initializer must be a callable")
         runtime = here.runtime
         if thread_name_prefix:
             name = thread_name_prefix
         else:
             n = runtime.count("ThreadPoolExecutor", here.label, start=0)
             name = f"ThreadPoolExecutor-{n}" if here.label == "main" else f"ThreadPoolExecutor-{n}@{here.label}"
-        _model(self, runtime, name, max_workers)
+        model = _model(self, runtime, name, max_workers, initializer is not None)
+        if initializer is not None:  # each worker calls it first, as itself
+            initargs = tuple(initargs)
+            model.initializer = lambda worker, shown, clock: Call(runtime, initializer, initargs, {}, worker,
+                                                                  Handle(shown, label=worker), clock)
 
     def submit(self, fn, /, *args, **kwargs):
         name = self.__dict__.get(_NAME)
@@ -253,11 +269,12 @@ def install(patches) -> None:
     patches.set(cls, "shutdown", shutdown)
 
 
-def _model(pool, runtime, name: str, max_workers: int) -> None:
-    """Make ``pool`` the stand-in of the model ``name`` (what its patched methods read)."""
+def _model(pool, runtime, name: str, max_workers: int, initialized: bool = False):
+    """Make ``pool`` the stand-in of the model ``name`` (what its patched methods read);
+    returns the model."""
     pool.__dict__[_NAME] = name
     pool._max_workers = max_workers
-    runtime.new_object(name, ExecutorPool(max_workers), pool)
+    return runtime.new_object(name, ExecutorPool(max_workers, initialized), pool)
 
 
 # ---- made at import (modules.py) ------------------------------------------------------------
@@ -268,8 +285,8 @@ _NUMBERED = re.compile(r"ThreadPoolExecutor-\d+")  # the prefix concurrent.futur
 def at_import(pool) -> tuple | str:
     """``(max_workers, its thread_name_prefix or None)``, or why no fresh one can be in its state."""
     if pool._initializer is not None:  # concurrent.futures' own state, read once per search
-        return ("with initializer=..., which plain code does not model yet (nor in a pool the program "
-                "makes)")
+        return ("with initializer=..., which plain code models only in a pool the program makes: make it "
+                "inside the program (in main)")
     if pool._shutdown:
         return ("and shut down now; every run starts from it, so it must be open when the exploration starts: "
                 "make it inside the program (in main)")
