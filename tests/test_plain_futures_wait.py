@@ -253,3 +253,32 @@ def test_a_shutdown_cancels_queued_tasks_one_at_a_time_while_the_worker_takes_th
     cancelled = said.index("shutdown ThreadPoolExecutor-0: cancel ThreadPoolExecutor-0#2")
     assert any(line.startswith("take a task from ThreadPoolExecutor-0 -> 'ThreadPoolExecutor-0#3'")
                for line in said[cancelled:])
+
+
+
+def set_or_not_in_time(setter=True):
+    future = concurrent.futures.Future()
+    thread = threading.Thread(target=future.set_result, args=(1,))
+    if setter:
+        thread.start()
+    try:
+        seen = [done.result() for done in as_completed([future], timeout=0.01)]
+    except TimeoutError:
+        seen = "gave up"
+    if setter:
+        thread.join()
+    return seen
+
+
+@pytest.mark.parametrize("setter, results", [(False, {"gave up"}), (True, {"[1]", "gave up"})])
+def test_as_completed_with_a_timeout_on_a_future_nobody_sets_in_time_gives_up_as_on_real_threads(setter, results):
+    # found by a generated program: CPython's as_completed waits end_time - monotonic() and
+    # gives up once that is below zero; the model's timed-out wait left the clock on the
+    # deadline, so it waited 0 s again and again until max_steps, where real threads give up
+    scenario = program("set or not in time", lambda: set_or_not_in_time(setter))
+    for strategy in STRATEGIES:
+        result = explore(scenario, strategy=strategy, max_steps=200)
+        assert result.complete and not result.findings, (strategy, result.findings)
+        assert {str(outcome["main"]) for outcome in result.outcomes} == results, strategy
+    check = crosscheck(scenario, runs=50, seed=5)
+    assert check.unexpected == [], check.render()

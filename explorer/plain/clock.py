@@ -12,6 +12,7 @@ run stays reproducible). Outside a program's threads the real functions answer.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -56,14 +57,17 @@ def _ns(seconds) -> int:
 
 def wait(name: str, timeout: float | None):
     """A condition's or an event's ``wait(timeout)``: the step, and, when the timeout fired,
-    the whole timeout gone by on the thread's clock (``wait_for`` loops read it)."""
+    the whole timeout gone by on the thread's clock (``wait_for`` loops read it), and a
+    tick more: a real wait that times out ends after its deadline, never on it, so a loop
+    that waits ``deadline - monotonic()`` and stops once that is below zero (CPython's
+    ``as_completed``) stops, where a clock that stood still made it wait 0 s for ever."""
     if timeout is None:
         return step(Op("wait", name))
     here = current()
     timeout = max(timeout, 0)
     woken = step(Op("wait", name, timeout), here)
     if not woken:
-        here.clock += timeout
+        here.clock = math.nextafter(here.clock + timeout, math.inf)
     return woken
 
 
