@@ -2439,3 +2439,488 @@ def test_dpor_agrees_with_exhaustive_enumeration_on_many_more_generated_plain_pr
 def test_stateful_search_agrees_with_exhaustive_enumeration_on_generated_plain_programs(first, second):
     scenario = generated(first, second)
     assert verdicts(explored(scenario, "stateful")) == verdicts(explored(scenario))
+
+
+
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(thread_operations(), thread_operations())
+def test_bounded_and_stateful_search_without_symmetry_agree_with_exhaustive_enumeration_on_generated_plain_programs(
+        first, second):
+    scenario = generated(first, second)
+    result = explored(scenario)
+    for strategy, options in (("bounded", {}), ("stateful", {"symmetry": False})):
+        assert verdicts(explored(scenario, strategy, **options)) == verdicts(result), strategy
+    if not {"write a", "increment a"} & {*first, *second}:  # every write of a is under the lock
+        assert {state["Shared#1.a"] for state in result.final_states} <= {(first + second).count("locked increment a")}
+
+# ---- generated programs of every other kind ---------------------------------------------------------
+#
+# A second table, for the kinds the first leaves out: each operation is a function of the
+# objects (a Kit) and the thread's own record (a Mine), registered with the most steps it
+# takes, the objects it needs (main makes only those: each object's set-up and clean-up
+# are steps) and how it may hold a run up: "blocks" (it may wait for ever: a real run
+# then sits out the cross-check's settling time) or "times out" (a wait of 10 ms, which
+# real threads do sit out).
+
+class Counts:
+    def __init__(self):
+        self.a = 0
+        self.b = 0
+
+
+class Kit:
+    """The objects a generated program uses, made by its main before the threads start."""
+
+    def __init__(self, uses: set):
+        self.counts = Counts()
+        makers = {
+            "lock": threading.Lock, "rlock": threading.RLock, "event": threading.Event,
+            "condition": threading.Condition, "bounded": lambda: threading.BoundedSemaphore(1),
+            "lifo": queue.LifoQueue, "priority": queue.PriorityQueue, "simple": queue.SimpleQueue,
+            "tasks": queue.Queue, "barrier": lambda: threading.Barrier(2, action=self.bump_b),
+            "local": threading.local, "pool": lambda: concurrent.futures.ThreadPoolExecutor(max_workers=1),
+            "future": Future,
+        }
+        for name in uses:
+            setattr(self, name, makers[name]())
+        self.uses = uses
+
+    def bump_b(self):
+        self.counts.b = self.counts.b + 1
+
+    def left(self) -> tuple:
+        """What the objects hold once every thread has ended: a queue's items in the order
+        it hands them out, a bounded semaphore's free permits, a future's state."""
+        if "pool" in self.uses:
+            self.pool.shutdown()
+        left = []
+        for name in ("lifo", "priority", "simple", "tasks"):
+            if name in self.uses:
+                items = getattr(self, name)
+                drained = []
+                while not items.empty():
+                    drained.append(items.get())
+                left.append((name, tuple(drained)))
+        if "bounded" in self.uses:
+            left.append(("bounded", self.bounded.acquire(blocking=False)))
+        if "future" in self.uses:
+            left.append(("future", self.future.done()))
+        return tuple(left)
+
+
+class Mine:
+    """One thread's own: its number, what it saw, its futures and its timer."""
+
+    def __init__(self, number: int):
+        self.number = number
+        self.seen: list = []
+        self.futures: list = []
+        self.timer = None
+
+
+#: operation -> (the most steps it takes, the objects it uses, "blocks" / "times out" / "")
+KINDS: dict[str, tuple] = {}
+TIMEOUT = 0.01  # every timeout of the table's waits: short, for the real runs
+
+
+def kind(name: str, steps: int, *uses: str, holds: str = ""):
+    def register(run):
+        KINDS[name] = (steps, frozenset(uses), holds, run)
+        return run
+    return register
+
+
+def caught(call, *errors):
+    """What ``call()`` returns, or the name of the exception of ``errors`` it raised."""
+    try:
+        return call()
+    except errors as error:
+        return type(error).__name__
+
+
+@kind("bounded acquire", 1, "bounded")
+def _(kit, mine):
+    mine.seen.append(kit.bounded.acquire(blocking=False))
+
+
+@kind("bounded release", 1, "bounded")
+def _(kit, mine):
+    mine.seen.append(caught(kit.bounded.release, ValueError))
+
+
+for _name in ("lifo", "priority", "simple", "tasks"):
+    @kind(f"{_name} put", 2, _name)
+    def _(kit, mine, name=_name):
+        getattr(kit, name).put(mine.number)
+
+    @kind(f"{_name} get", 1, _name)
+    def _(kit, mine, name=_name):
+        mine.seen.append(caught(getattr(kit, name).get_nowait, queue.Empty))
+
+
+@kind("simple get 10ms", 2, "simple", holds="times out")
+def _(kit, mine):
+    mine.seen.append(caught(lambda: kit.simple.get(timeout=TIMEOUT), queue.Empty))
+
+
+@kind("task done", 1, "tasks")
+def _(kit, mine):
+    mine.seen.append(caught(kit.tasks.task_done, ValueError))
+
+
+@kind("tasks join", 1, "tasks", holds="blocks")
+def _(kit, mine):
+    kit.tasks.join()
+
+
+@kind("barrier", 3, "barrier", holds="blocks")
+def _(kit, mine):
+    mine.seen.append(caught(kit.barrier.wait, threading.BrokenBarrierError))
+
+
+@kind("barrier 10ms", 3, "barrier", holds="times out")
+def _(kit, mine):
+    mine.seen.append(caught(lambda: kit.barrier.wait(timeout=TIMEOUT), threading.BrokenBarrierError))
+
+
+@kind("barrier abort", 1, "barrier")
+def _(kit, mine):
+    kit.barrier.abort()
+
+
+@kind("barrier reset", 1, "barrier")
+def _(kit, mine):
+    kit.barrier.reset()
+
+
+@kind("local set", 0, "local")
+def _(kit, mine):
+    kit.local.x = mine.number
+
+
+@kind("local get", 0, "local")
+def _(kit, mine):
+    mine.seen.append(getattr(kit.local, "x", None))
+
+
+@kind("submit", 5, "pool")
+def _(kit, mine):
+    future = caught(lambda: kit.pool.submit(square, mine.number), RuntimeError)
+    if not isinstance(future, str):
+        mine.futures.append(future)
+    mine.seen.append(future if isinstance(future, str) else "submitted")
+
+
+@kind("result", 1, "pool")
+def _(kit, mine):
+    if mine.futures:
+        mine.seen.append(caught(mine.futures[-1].result, concurrent.futures.CancelledError))
+
+
+@kind("done", 1, "pool")
+def _(kit, mine):
+    if mine.futures:
+        mine.seen.append(mine.futures[-1].done())
+
+
+@kind("cancel", 1, "pool")
+def _(kit, mine):
+    if mine.futures:
+        mine.seen.append(mine.futures[-1].cancel())
+
+
+@kind("shutdown", 3, "pool")
+def _(kit, mine):
+    kit.pool.shutdown()
+
+
+@kind("shutdown cancelling", 3, "pool")
+def _(kit, mine):
+    kit.pool.shutdown(cancel_futures=True)
+
+
+@kind("map", 10, "pool")
+def _(kit, mine):
+    mine.seen.append(caught(lambda: tuple(kit.pool.map(square, (2, 3))), RuntimeError))
+
+
+@kind("wait", 2, "pool")
+def _(kit, mine):
+    if mine.futures:
+        done, _ = concurrent.futures.wait(mine.futures)
+        mine.seen.append(len(done))
+
+
+@kind("as completed", 2, "pool")
+def _(kit, mine):
+    if mine.futures:
+        mine.seen.append(sorted(caught(future.result, concurrent.futures.CancelledError)
+                                for future in concurrent.futures.as_completed(mine.futures)).__len__())
+
+
+@kind("set future", 4, "future")
+def _(kit, mine):
+    mine.seen.append(caught(lambda: kit.future.set_result(mine.number), concurrent.futures.InvalidStateError))
+
+
+@kind("future result", 3, "future", holds="blocks")
+def _(kit, mine):
+    mine.seen.append(kit.future.result())
+
+
+@kind("future result 10ms", 6, "future", holds="times out")
+def _(kit, mine):
+    mine.seen.append(caught(lambda: kit.future.result(timeout=TIMEOUT), TimeoutError))
+
+
+@kind("future wait 10ms", 7, "future", holds="times out")
+def _(kit, mine):
+    mine.seen.append(len(concurrent.futures.wait([kit.future], timeout=TIMEOUT).done))
+
+
+@kind("future as completed 10ms", 10, "future", holds="times out")
+def _(kit, mine):
+    mine.seen.append(caught(lambda: [f.result() for f in concurrent.futures.as_completed([kit.future], timeout=TIMEOUT)],
+                            TimeoutError))
+
+
+@kind("start and join", 5)
+def _(kit, mine):
+    child = threading.Thread(target=kit.bump_b)
+    child.start()
+    child.join()
+
+
+@kind("timer", 10)
+def _(kit, mine):
+    mine.timer = threading.Timer(TIMEOUT, kit.bump_b)
+    mine.timer.start()
+
+
+@kind("timer cancel", 1)
+def _(kit, mine):
+    if mine.timer is not None:
+        mine.timer.cancel()
+
+
+@kind("active count", 1)
+def _(kit, mine):
+    mine.seen.append(threading.active_count())
+
+
+@kind("name", 0)
+def _(kit, mine):
+    mine.seen.append(threading.current_thread().name)
+
+
+@kind("notify all", 3, "condition")
+def _(kit, mine):
+    with kit.condition:
+        kit.condition.notify_all()
+
+
+@kind("wait for b 10ms", 6, "condition", holds="times out")
+def _(kit, mine):
+    with kit.condition:
+        mine.seen.append(kit.condition.wait_for(lambda: kit.counts.b > 0, timeout=TIMEOUT))
+
+
+@kind("rlock twice bump b", 6, "rlock")
+def _(kit, mine):
+    with kit.rlock, kit.rlock:  # its holder takes it again
+        kit.bump_b()
+
+
+@kind("locked bump a", 4, "lock")
+def _(kit, mine):
+    with kit.lock:
+        kit.counts.a = kit.counts.a + 1
+
+
+@kind("release unheld", 1, "lock")
+def _(kit, mine):
+    mine.seen.append(caught(kit.lock.release, RuntimeError))
+
+
+@kind("event set", 1, "event")
+def _(kit, mine):
+    kit.event.set()
+
+
+@kind("event wait", 1, "event", holds="blocks")
+def _(kit, mine):
+    kit.event.wait()
+
+
+@kind("event wait 10ms", 2, "event", holds="times out")
+def _(kit, mine):
+    mine.seen.append(kit.event.wait(timeout=TIMEOUT))
+
+
+def run_kinds(operations, kit: Kit, number: int, seen: list) -> None:
+    mine = Mine(number)
+    for operation in operations:
+        KINDS[operation][-1](kit, mine)
+    seen[number] = tuple(mine.seen)
+
+
+def kinds_program(plan: tuple) -> explorer.Scenario:
+    """main makes the objects ``plan`` (a tuple of each thread's operations) uses, runs
+    each thread's operations on a thread ``T0``, ``T1``... of its own, joins them and
+    returns what each saw and what the objects hold at the end."""
+    uses = set().union(*(KINDS[operation][1] for operations in plan for operation in operations))
+
+    def main():
+        kit = Kit(uses)
+        seen = [None] * len(plan)
+        threads = [threading.Thread(target=run_kinds, args=(operations, kit, number, seen), name=f"T{number}")
+                   for number, operations in enumerate(plan)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return tuple(seen), kit.left()
+
+    return program(" | ".join(", ".join(operations) for operations in plan), main, track=[Counts])
+
+
+#: the steps main takes for an object at the end (Kit.left)
+LEFT = {"lifo": 1, "priority": 1, "simple": 1, "tasks": 1, "bounded": 1, "future": 1, "pool": 2}
+
+
+def kinds_cost(plan: tuple) -> int:
+    """The most steps a generated program takes: its operations', and main's start, join
+    and look at what is left."""
+    uses = set().union(*(KINDS[operation][1] for operations in plan for operation in operations))
+    return (sum(KINDS[operation][0] for operations in plan for operation in operations) + 3 * len(plan)
+            + sum(LEFT.get(name, 0) for name in uses))
+
+
+def kinds_plans(holds=("", "blocks", "times out"), cost: int = 16):
+    """Two or three threads of one to three operations of KINDS whose ``holds`` is one of
+    ``holds``, of at most ``cost`` (kinds_cost)."""
+    names = sorted(name for name, (_, _, hold, _) in KINDS.items() if hold in holds)
+    thread = st.lists(st.sampled_from(names), min_size=1, max_size=3).map(tuple)
+    return st.lists(thread, min_size=2, max_size=3).map(tuple).filter(lambda plan: kinds_cost(plan) <= cost)
+
+
+def counted(plan: tuple, outcome) -> None:
+    """What counting ``plan``'s operations says of one outcome of its program: a thread's
+    locals are its own, its name is its own, a task's result is its square, a queue ends
+    holding its puts less its gets (a priority queue's smallest first), a bounded
+    semaphore its one permit less the acquires plus the releases it let through, a future
+    is set once, by one thread, and every locked increment of ``a`` counts."""
+    seen, left = outcome["main"]
+    left = dict(left)
+    puts, gets, permits, setters, results = Counter(), Counter(), 1, [], []
+    threads = 1 + len(plan) + ("pool" in left) + sum(ops.count("timer") + ops.count("start and join") for ops in plan)
+    for number, operations in enumerate(plan):
+        if seen[number] is None:  # the thread raised (a lock released under its holder): its error says so
+            continue
+        said, futures = iter(seen[number]), 0
+        for operation in operations:
+            if operation in ("result", "done", "cancel", "wait", "as completed") and not futures:
+                continue
+            name, _, verb = operation.partition(" ")
+            if verb == "put":
+                puts[name] += 1
+            value = next(said) if _appends(operation) else None
+            if operation == "submit":
+                futures += value == "submitted"
+            elif operation == "local get":
+                assert value == (number if "local set" in operations[:operations.index("local get")] else None)
+            elif operation == "name":
+                assert value == f"T{number}"
+            elif operation == "active count":
+                assert 2 <= value <= threads
+            elif operation == "result":
+                assert value in (number * number, "CancelledError")
+            elif operation == "map":
+                assert value in ((4, 9), "RuntimeError")
+            elif verb in ("get", "get 10ms") and value != "Empty":
+                gets[name] += 1
+            elif operation == "bounded acquire":
+                permits -= value
+            elif operation == "bounded release":
+                permits += value is None
+            elif operation == "set future":
+                setters += [number] if value is None else []
+            elif operation in ("future result", "future result 10ms"):
+                results.append(value)
+        assert next(said, "none left") == "none left"
+    for name in ("lifo", "priority", "simple", "tasks"):
+        if name in left:
+            assert len(left[name]) == puts[name] - gets[name], name
+    if "priority" in left:
+        assert list(left["priority"]) == sorted(left["priority"])
+    if "bounded" in left:
+        assert 0 <= permits <= 1 and left["bounded"] == (permits == 1)
+    if "future" in left:
+        assert len(setters) == (1 if any("set future" in ops for ops in plan) else 0)
+        assert left["future"] == bool(setters)
+        assert set(results) <= set(setters) | {"TimeoutError"}
+    if not any("release unheld" in ops for ops in plan):
+        assert outcome["Counts#1.a"] == sum(ops.count("locked bump a") for ops in plan)
+
+
+def _appends(operation: str) -> bool:
+    """Whether ``operation`` adds what it saw to its thread's record."""
+    return operation not in ("tasks join", "barrier abort", "barrier reset", "local set", "shutdown",
+                             "shutdown cancelling", "start and join", "timer", "timer cancel", "notify all",
+                             "rlock twice bump b", "locked bump a", "event set", "event wait") \
+        and not operation.endswith(" put")
+
+
+def assert_complete_strategies_agree(plan: tuple) -> None:
+    scenario = kinds_program(plan)
+    expected = verdicts(explored(scenario))
+    for strategy, options in (("dpor", {}), ("stateful", {}), ("stateful", {"symmetry": False}), ("bounded", {})):
+        assert verdicts(explored(scenario, strategy, **options)) == expected, (strategy, options)
+
+
+def assert_counted(plan: tuple) -> None:
+    result = explored(kinds_program(plan))
+    for outcome in result.outcomes:
+        counted(plan, outcome)
+
+
+@pytest.mark.parametrize("operation", sorted(KINDS))
+def test_every_operation_of_every_kind_alone_twice_gives_every_complete_strategy_exhaustive_verdicts(operation):
+    plan = ((operation,), (operation,)) if kinds_cost(((operation,), (operation,))) <= 16 else ((operation,), ("name",))
+    assert_complete_strategies_agree(plan)
+    assert_counted(plan)
+
+
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds_plans())
+def test_every_complete_strategy_gives_exhaustive_verdicts_on_generated_programs_of_every_kind(plan):
+    assert_complete_strategies_agree(plan)
+
+
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds_plans())
+def test_generated_programs_of_every_kind_end_as_counting_their_operations_says(plan):
+    assert_counted(plan)
+
+
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds_plans(holds=("", "times out"), cost=13))
+def test_real_threads_give_only_outcomes_exploration_found_for_generated_programs_of_every_kind(plan):
+    check = crosscheck(kinds_program(plan), runs=20, seed=7)
+    assert check.unexpected == [], check.render()
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds_plans())
+def test_every_complete_strategy_gives_exhaustive_verdicts_on_many_more_generated_programs_of_every_kind(plan):
+    assert_complete_strategies_agree(plan)
+    assert_counted(plan)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds_plans(holds=("", "times out"), cost=13))
+def test_real_threads_give_only_outcomes_exploration_found_for_many_more_generated_programs_of_every_kind(plan):
+    check = crosscheck(kinds_program(plan), runs=50, seed=7)
+    assert check.unexpected == [], check.render()
