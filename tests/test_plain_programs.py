@@ -2884,6 +2884,14 @@ def assert_counted(plan: tuple) -> None:
         counted(plan, outcome)
 
 
+
+def real_plans():
+    """Plans quick on real threads (no wait without a timeout), without active_count(): real
+    threads may count a thread that takes no step, which the model ends at its start
+    (test_active_count_may_count_a_thread_that_has_started_and_not_yet_ended_though_it_takes_no_step)."""
+    return kinds_plans(holds=("", "times out"), cost=13).filter(
+        lambda plan: not any("active count" in operations for operations in plan))
+
 @pytest.mark.parametrize("operation", sorted(KINDS))
 def test_every_operation_of_every_kind_alone_twice_gives_every_complete_strategy_exhaustive_verdicts(operation):
     plan = ((operation,), (operation,)) if kinds_cost(((operation,), (operation,))) <= 16 else ((operation,), ("name",))
@@ -2904,7 +2912,7 @@ def test_generated_programs_of_every_kind_end_as_counting_their_operations_says(
 
 
 @settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kinds_plans(holds=("", "times out"), cost=13))
+@given(real_plans())
 def test_real_threads_give_only_outcomes_exploration_found_for_generated_programs_of_every_kind(plan):
     check = crosscheck(kinds_program(plan), runs=20, seed=7)
     assert check.unexpected == [], check.render()
@@ -2920,7 +2928,7 @@ def test_every_complete_strategy_gives_exhaustive_verdicts_on_many_more_generate
 
 @pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kinds_plans(holds=("", "times out"), cost=13))
+@given(real_plans())
 def test_real_threads_give_only_outcomes_exploration_found_for_many_more_generated_programs_of_every_kind(plan):
     check = crosscheck(kinds_program(plan), runs=50, seed=7)
     assert check.unexpected == [], check.render()
