@@ -48,9 +48,10 @@ taken off ``concurrent.futures``' list of workers to join at exit).
 What is approximate, since nothing else of ``threading`` is patched: an instance is named at
 its first write here, at its first read or write in exploration; ``threading`` and
 ``concurrent.futures`` number the threads and pools they name afresh in each run
-(``Thread-1 (worker)``, ``ThreadPoolExecutor-0_0``), as exploration numbers them when
-``main`` starts them all (exploration names a thread started by thread ``T0``
-``T0/Thread-1``; here it is named as if main had); threads that ``main`` starts are
+(``Thread-1 (worker)``, ``ThreadPoolExecutor-0_0``), as exploration numbers them, each
+thread's apart (a thread that thread ``T0`` makes is ``T0/Thread-1`` in both; one a
+pool's task makes is named after the task's future in exploration, and here after the
+worker's thread); threads that ``main`` starts are
 daemons here (``main`` runs on one) and not in exploration, so a program that tests a
 thread's ``daemon`` flag it did not set finds it true (printed, it reads ``False``); an
 instance first written inside a pool's task is named after the worker's thread, where
@@ -172,6 +173,9 @@ class RealRun:
         self.errors: list[tuple[str, BaseException]] = []
         self._labels: dict[threading.Thread, str] = {}
         self._final: Outcome | None = None
+        # N of each name threading gave (Thread-N) -> the thread that made it: exploration
+        # numbers a thread's threads apart from main's (T0/Thread-1)
+        self.makers: dict[int, threading.Thread] = {}
 
     # ---- what the hooks tell it ---------------------------------------------------------
 
@@ -205,13 +209,20 @@ class RealRun:
         # threads after it (Thread-2 (worker)) in either case
         numbered = sorted((t for t in dict.fromkeys([*self.twins, *self.started])
                            if t not in self.workers and _number(t) is not None), key=_number)
-        renumbered = {t: f"Thread-{n}{t.name[len(_DEFAULT_NAME) + len(str(_number(t))):]}"
-                      for n, t in enumerate(numbered, 1)}
+        by_maker: dict[threading.Thread | None, list[threading.Thread]] = {}
+        for thread in numbered:  # main's, made at import, or made by one of the run's threads
+            maker = self.makers.get(_number(thread))
+            by_maker.setdefault(maker if maker in self.members and maker is not self.runner else None,
+                                []).append(thread)
+        renumbered = {t: (maker, f"Thread-{n}{t.name[len(_DEFAULT_NAME) + len(str(_number(t))):]}")
+                      for maker, made in by_maker.items() for n, t in enumerate(made, 1)}
         taken = {"main"}
-        for thread in self.started:
+        for thread in self.started:  # a thread's maker started before it, and is labelled first
             if thread is self.runner:
                 continue
-            wanted = renumbered.get(thread, thread.name)
+            maker, wanted = renumbered.get(thread, (None, thread.name))
+            if maker is not None:
+                wanted = f"{labels.get(maker, maker.name)}/{wanted}"
             name, n = wanted, 1
             while name in taken:
                 n += 1
@@ -252,6 +263,17 @@ class RealRun:
                        if t is not self.runner and t not in self.workers and not (_daemon_asked(t) and t.is_alive()))
         self._final = Outcome(State(state), returns)
         return self._final
+
+
+def _counting(run: RealRun):
+    """``threading._counter`` for one run: from 1, noting which thread each number went to."""
+    count = itertools.count(1).__next__
+
+    def counter() -> int:
+        n = count()
+        run.makers[n] = threading.current_thread()
+        return n
+    return counter
 
 
 def _number(thread: threading.Thread) -> int | None:
@@ -349,7 +371,7 @@ class RealThreads:
         # 0 in each process; each run starts them afresh, so that a name the program reads
         # (Thread-1 (worker), ThreadPoolExecutor-0_0) is the one exploration gives
         counters = threading._counter, _pool_threads.ThreadPoolExecutor._counter
-        threading._counter = itertools.count(1).__next__
+        threading._counter = _counting(run)
         _pool_threads.ThreadPoolExecutor._counter = itertools.count().__next__
         twins = Patches()
         started = time.monotonic()
