@@ -2813,7 +2813,8 @@ def counted(plan: tuple, outcome) -> None:
     seen, left = outcome["main"]
     left = dict(left)
     puts, gets, permits, setters, results = Counter(), Counter(), 1, [], []
-    threads = 1 + len(plan) + ("pool" in left) + sum(ops.count("timer") + ops.count("start and join") for ops in plan)
+    uses = set().union(*(KINDS[operation][1] for operations in plan for operation in operations))
+    threads = 1 + len(plan) + ("pool" in uses) + sum(ops.count("timer") + ops.count("start and join") for ops in plan)
     for number, operations in enumerate(plan):
         if seen[number] is None:  # the thread raised (a lock released under its holder): its error says so
             continue

@@ -195,7 +195,7 @@ def _as_found(module) -> dict:
     """A module's globals, each object made at import as itself: not the stand-in that a
     run under way (of a search on another OS thread) may have bound it to now."""
     with _BOUND_LOCK:  # (a stand-in is bound and unbound under it)
-        return {name: _STANDING.get(id(value), value) for name, value in list(vars(module).items())}
+        return {name: _STANDING.get(id(value), (value,))[0] for name, value in list(vars(module).items())}
 
 
 def _a(kind: str) -> str:
@@ -211,14 +211,21 @@ def rebind_module_globals(runtime, plan: Plan, patches) -> None:
             continue
         if action.__class__ is tuple:  # ("local", the threading.local made at import)
             action = twin(action[1], runtime)
-        patches.set(module, name, action)
+        # (main_thread() and the functions patched for a run too: a search on another OS
+        # thread that finds the global so takes it for what it stands in for, and puts that
+        # back, not this run's stand-in, which would outlive every run)
+        with _BOUND_LOCK:
+            found = vars(module).get(name)
+            original = _STANDING.get(id(found), (found,))[0]
+        _bind(module, name, action, original, patches)
 
 
 #: ``(id of a module, global name)`` -> ``[runs under way that bound it, the stand-ins they
 #: bound it to]``: runs of searches on other OS threads too, the last bound held now.
 _BOUND: dict[tuple[int, str], list] = {}
-#: id of a stand-in in ``_BOUND`` -> the object made at import it stands in for.
-_STANDING: dict[int, object] = {}
+#: id of a stand-in in ``_BOUND`` -> (the object made at import it stands in for, how many
+#: bindings hold it: one stand-in, main_thread()'s, may stand in several globals at once).
+_STANDING: dict[int, tuple[object, int]] = {}
 _BOUND_LOCK = threading.Lock()
 
 
@@ -231,7 +238,8 @@ def _bind(module, name: str, stand_in: object, original: object, patches) -> Non
         entry = _BOUND.setdefault(key, [0, []])
         entry[0] += 1
         entry[1].append(stand_in)
-        _STANDING[id(stand_in)] = original
+        held = _STANDING.get(id(stand_in))
+        _STANDING[id(stand_in)] = (original, 1 if held is None else held[1] + 1)
         setattr(module, name, stand_in)
 
     def unbind() -> None:
@@ -241,7 +249,9 @@ def _bind(module, name: str, stand_in: object, original: object, patches) -> Non
                 del _BOUND[key]
                 setattr(module, name, original)
                 for ended in entry[1]:
-                    _STANDING.pop(id(ended), None)
+                    original_, held = _STANDING.pop(id(ended), (None, 1))
+                    if held > 1:
+                        _STANDING[id(ended)] = (original_, held - 1)
     patches.then(unbind)
 
 
