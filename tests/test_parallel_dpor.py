@@ -2,15 +2,20 @@
 findings (by kind and key) and deadlocks; only the counts of runs may grow, a little.
 
 Slices of no time make even tiny scenarios split into a unit per execution, so that races
-escape units at every depth. Most examples run the real coordinator with its units run
+escape units at every depth; a clock that ticks per reading (``split_after``) makes units
+split after a few executions instead, at places the same on every machine. Most examples run the real coordinator with its units run
 in this process, one after the other, taken back in no fixed order (``InProcess``); a few
 run on worker processes, as users do, which costs about 0.3 s per exploration.
 """
 
+import itertools
+import time
+import types
 from concurrent.futures import Future
 
 import pytest
 from hypothesis import HealthCheck, example, given, reject, settings
+from hypothesis import strategies as st
 
 from explorer import Scenario, explore, read, spawn, update, write
 from explorer._engine import coordinator, search, units
@@ -19,6 +24,7 @@ from explorer._engine.watchdog import Deadline
 from explorer.detectors.races import _site as site
 from explorer.settings import Settings
 from explorer.testing import strategies as xst
+from scenarios.lastzero import lastzero
 
 from .helpers import library, too_many
 from .test_properties import lock_kinds, programs, scenario_of
@@ -32,6 +38,25 @@ def no_slices(monkeypatch):
     """Every unit runs one execution, then hands back what it has left."""
     monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.0)
     monkeypatch.setattr(coordinator, "SLICE", 0.0)
+
+
+@pytest.fixture
+def split_after(monkeypatch):
+    """``split_after(ticks)``: every unit, the coordinator's first slice too, splits once its
+    clock has been read ``ticks`` times (about once a run, and once per unit). The real
+    slices are seconds, so where a unit splits depends on the machine; this clock makes it
+    the same on every machine, and lets a test try many places, not only after every run."""
+
+    def set_ticks(ticks: int) -> None:
+        clock = itertools.count()
+        fake = types.SimpleNamespace(monotonic=lambda: float(next(clock)), time=time.time,
+                                     perf_counter=time.perf_counter)
+        for module in (coordinator, search, units):
+            monkeypatch.setattr(module, "time", fake)
+        monkeypatch.setattr(coordinator, "FIRST_SLICE", ticks)
+        monkeypatch.setattr(coordinator, "SLICE", ticks)
+
+    return set_ticks
 
 
 @pytest.fixture
@@ -197,6 +222,31 @@ def test_dpor_split_into_a_unit_per_execution_gives_the_serial_verdicts_with_eve
 @settings(QUICK, max_examples=300)
 @given(scenario=xst.scenarios(objects="all", max_steps_per_thread=7, max_steps=12))
 def test_dpor_split_agrees_with_serial_dpor_on_larger_programs_of_every_kind(scenario, keys):
+    assert_split_dpor_agrees(scenario, keys)
+
+
+@pytest.mark.parametrize("n", [4, 5])
+def test_dpor_split_after_a_few_runs_each_runs_every_trace_of_lastzero(n, split_after, keys):
+    """Units that run several executions before they split, at 20 places. A thread asleep
+    since the top of the tree (lastzero's reader) covered, in a unit, a reversal whose
+    trace the serial search reaches only through the branch of another unit: lastzero(4)
+    split after 8 ticks ran 27 of its 28 traces and lost the outcome reader=1 with every
+    writer's 1 (and lastzero(7) 14 of its outcomes)."""
+    scenario = lastzero(n)
+    traces = (n + 3) * 2 ** (n - 2)  # lastzero's count of Mazurkiewicz traces (scenarios/lastzero.py)
+    for ticks in range(2, 62, 3):
+        split_after(ticks)
+        serial, split = assert_split_dpor_agrees(scenario, keys, exhaustive=False)
+        assert serial.executions == split.executions == traces, ticks
+        assert split.outcomes == serial.outcomes, ticks  # counted per trace: every trace once
+
+
+@QUICK
+@given(scenario=xst.scenarios(objects="all", max_steps_per_thread=6, max_steps=10),
+       ticks=st.integers(min_value=2, max_value=40))
+def test_dpor_split_after_any_number_of_runs_gives_the_serial_verdicts_with_every_kind_of_object(
+        scenario, ticks, split_after, keys):
+    split_after(ticks)
     assert_split_dpor_agrees(scenario, keys)
 
 

@@ -21,8 +21,9 @@ race reversed inside the later branch when a thread asleep there (explored by an
 branch) is a weak initial of the reversal. In a unit, those threads are *foreign*
 (``DPOR._explored``): at a frozen point, the threads of the branches other units explore
 side by side with this one (not those explored there before the point was frozen: their
-races were planted already), and the threads asleep because of those, there and below
-the root (:meth:`SplitDPOR._inherited`). A foreign thread
+races were planted already), and the threads asleep because of those there; below the
+root, every thread asleep on entering the subtree, wherever it ran
+(:meth:`SplitDPOR._inherited`). A foreign thread
 covers a reversal only when the reversal starts with a step of it, so the unit plans the
 rest itself. What it plans beyond the serial search's plans ends in threads that all
 sleep and is abandoned (counted as pruned); sleep sets are untouched, so the units
@@ -97,15 +98,22 @@ class SplitDPOR(DPOR):
         _plant(nodes, v, dependent, None)
 
     def _inherited(self, position: int) -> frozenset:
-        """The threads asleep at ``position`` (below the root) because they ran at a frozen
-        point: other units explore those branches, and the races they find there that the
-        serial search would plan in this subtree are not sent here, so they do not cover
-        a race reversed here. Kept per point until the search backtracks past it."""
+        """The threads asleep at ``position`` (below the root) that were asleep on entering
+        the subtree: each ran at a frozen point, or above it. They do not cover a race
+        reversed here. A thread asleep serially covers a reversal because the runs of its
+        branch, and of the branches explored after it, plant what it does not run itself;
+        some of those branches are other units' (foreign), whose races that the serial
+        search would plan in this subtree are not sent here. Not only the foreign threads:
+        a thread that ran at the top, before any split, leans on them too (lastzero(4),
+        split after a few runs: the reader, asleep since the first point, covered a
+        reversal whose trace serially came from the branch of the writer W1 at the third
+        point, another unit's; an outcome was lost). Kept per point until the search
+        backtracks past it."""
         known, points, base = self.inherited, self.points, self.root + 1
         if base == 0:
             return frozenset()
         if not known:
-            known.append(points[base].sleep & self.foreign_at[self.root])
+            known.append(points[base].sleep)
         while len(known) <= position - base:
             known.append(known[-1] & points[base + len(known)].sleep)
         return known[position - base]
