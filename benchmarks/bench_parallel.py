@@ -309,7 +309,10 @@ class _Inline:
         from explorer._engine.units import let_go
 
         future = Future()
-        future.set_result(fn(*args))
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # as a pool hands back what a task raised (a walk that must restart)
+            future.set_exception(exc)
         self.let_go = let_go
         return future
 
