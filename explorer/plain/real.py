@@ -498,6 +498,9 @@ def _sleep(seconds):
     return _real_sleep(run.rng.uniform(0, min(seconds, MAX_SLEEP)))
 
 
+_sleep.__name__ = "sleep"  # time's: Thread(target=time.sleep) is "Thread-1 (sleep)", as exploration names it
+
+
 def _main_thread():
     """``threading.main_thread()``: on a run's threads, the thread ``main`` runs on, as in
     exploration (``current_thread() is main_thread()`` is true in ``main``)."""
