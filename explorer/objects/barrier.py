@@ -70,9 +70,12 @@ class BarrierModel(Model):
     """``state`` and ``count`` as ``threading.Barrier`` keeps them (``_state``, ``_count``);
     ``generation``, how many times it released (a departure names its own); ``releasing``,
     the last party while it runs the barrier's action (plain code's ``Barrier(parties,
-    action=...)``, which ``threading`` runs under the barrier's lock), or None."""
+    action=...)``, which ``threading`` runs under the barrier's lock), or None;
+    ``timed_out_at``, the position of the last step at which a waiter's own timeout broke
+    it, or None (plain code moves that waiter's clock past its deadline; no other step
+    reads it, so it is no part of the key)."""
 
-    __slots__ = ("count", "generation", "parties", "releasing", "state")
+    __slots__ = ("count", "generation", "parties", "releasing", "state", "timed_out_at")
     accepts = frozenset({"wait", "pass", "release", "break", "abort", "reset", "broken", "n_waiting"})
 
     def __init__(self, name: str, run, parties: int) -> None:
@@ -82,6 +85,7 @@ class BarrierModel(Model):
         self.count = 0
         self.generation = 0
         self.releasing: int | None = None
+        self.timed_out_at: int | None = None
 
     def enabled(self, thread: int, step: tuple) -> bool:
         kind = step[0]
@@ -138,6 +142,7 @@ class BarrierModel(Model):
         # pass: the waiter leaves
         if self.state == FILLING:  # its timeout fired: it breaks the barrier, as threading does
             self.state = BROKEN
+            self.timed_out_at = run.position
         state = self.state
         self._leave()
         if state != DRAINING:

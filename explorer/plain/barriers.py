@@ -14,8 +14,9 @@ import threading
 
 from ..objects import Barrier as BarrierDeclaration
 from ..steps import Op
+from . import clock
 from .locks import waiters
-from .runtime import maker, step
+from .runtime import maker, step, taking
 
 __all__ = ["afresh", "at_import", "install", "stand_in"]
 
@@ -40,8 +41,18 @@ def install(patches) -> None:
         if timeout is None:
             timeout = self.__dict__["_timeout"]
         action = self.__dict__["_action"]
-        # a timeout may run out at any point before the barrier fills: it breaks the barrier
-        index = step(Op("wait", name, None if timeout is None else max(timeout, 0), action is not None))
+        if timeout is not None:
+            timeout = max(timeout, 0)
+        arrive = Op("wait", name, timeout, action is not None)
+        here = taking(arrive)
+        start = here.clock
+        try:  # a timeout may run out at any point before the barrier fills: it breaks the barrier
+            index = step(arrive, here)
+        except threading.BrokenBarrierError:
+            run = here.runtime.run  # its own timeout broke it, at the step just taken:
+            if timeout is not None and run.objects[name].timed_out_at == run.position - 1:
+                clock.timed_out(here, start, timeout)
+            raise
         if action is not None and index + 1 == self.__dict__["_parties"]:
             try:  # the last to arrive runs the action before anyone passes, as threading does
                 action()

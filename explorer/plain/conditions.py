@@ -100,7 +100,7 @@ def _acquire(name: str, blocking: bool = True, timeout: float = -1) -> bool:
     if not blocking:
         return step(Acquire(name, False))
     if timeout is not None and timeout >= 0:
-        return step(Acquire(name, True, timeout))
+        return clock.timed(Acquire(name, True, timeout), timeout)
     step(acquire(name))
     return True
 

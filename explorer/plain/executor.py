@@ -21,7 +21,9 @@ import zlib
 
 from ..objects import ThreadPool
 from ..steps import Op
-from .runtime import Call, NotModelled, current, maker, step, wait_for_end
+from . import clock
+from .clock import wait_for_end
+from .runtime import Call, NotModelled, current, maker, step
 from .threads import Handle
 
 __all__ = ["PlainFuture", "afresh", "at_import", "install", "stand_in"]
@@ -60,15 +62,17 @@ class PlainFuture:
         self.pool = pool  # the executor it came from
 
     def result(self, timeout=None):
-        if timeout is None:
-            return wait_for_end(Op("result", self.name), self.name)
-        # the timeout may run out at any point the task has not ended by (TimeoutError)
-        return wait_for_end(Op("result", self.name, max(timeout, 0)), self.name, max(timeout, 0))
+        return self._wait("result", timeout)
 
     def exception(self, timeout=None):
+        return self._wait("exception", timeout)
+
+    def _wait(self, kind: str, timeout):
         if timeout is None:
-            return wait_for_end(Op("exception", self.name), self.name)
-        return wait_for_end(Op("exception", self.name, max(timeout, 0)), self.name, max(timeout, 0))
+            return wait_for_end(Op(kind, self.name), self.name)
+        # the timeout may run out at any point the task has not ended by (TimeoutError)
+        timeout = max(timeout, 0)
+        return wait_for_end(Op(kind, self.name, timeout), self.name, timeout)
 
     def done(self) -> bool:
         return step(Op("done", self.name))
@@ -141,14 +145,12 @@ def _submitted(name: str) -> tuple:
 def _ended(names, timeout: float | None):
     """One step: those of the futures named ``names`` that have ended, in the order they
     ended (waiting for one, or with ``timeout``, giving up at any point); the thread's
-    clock moves on as after a ``result()``."""
+    clock moves on as after a ``result()`` (what a timeout adds, the caller knows)."""
     what = Op("wait_any", names[0], names) if timeout is None else Op("wait_any", names[0], names, timeout)
     here = current()
     ended = step(what, here)
     times = here.runtime.ended_at
     here.clock = max([here.clock] + [times[name] for name in ended if name in times])
-    if timeout is not None and not ended:
-        here.clock += timeout
     return ended
 
 
@@ -160,16 +162,31 @@ def wait(fs, timeout=None, return_when=concurrent.futures.ALL_COMPLETED):
         return _real_wait(fs, timeout, return_when)
     by_name = {f.name: f for f in futures}
     pending, done = [f.name for f in futures], []
+    start = current().clock
     while pending:
         ended = _ended(tuple(pending), None if timeout is None else max(timeout, 0))
         done += ended
         pending = [name for name in pending if name not in ended]
-        if timeout is not None or (ended and return_when == concurrent.futures.FIRST_COMPLETED):
+        if timeout is not None:
+            if not _returns_early(return_when, done, pending):  # it waited its timeout out
+                clock.timed_out(current(), start, max(timeout, 0))
+            break
+        if ended and return_when == concurrent.futures.FIRST_COMPLETED:
             break
         if return_when == concurrent.futures.FIRST_EXCEPTION and any(_raised(name) for name in ended):
             break
     return concurrent.futures._base.DoneAndNotDoneFutures(
         {by_name[name] for name in done}, {by_name[name] for name in pending})
+
+
+def _returns_early(return_when: str, done: list, pending: list) -> bool:
+    """Whether ``concurrent.futures.wait`` with a timeout returns before it, ``done`` having
+    ended: what it waits for has happened."""
+    if not pending:
+        return True
+    if return_when == concurrent.futures.FIRST_COMPLETED:
+        return bool(done)
+    return return_when == concurrent.futures.FIRST_EXCEPTION and any(_raised(name) for name in done)
 
 
 def _raised(name: str) -> bool:
@@ -189,6 +206,7 @@ def as_completed(fs, timeout=None):
 def _completed(futures: list[PlainFuture], timeout):
     by_name = {f.name: f for f in futures}
     pending = [f.name for f in futures]
+    start = current().clock  # CPython's end_time is timeout + monotonic() at the first next()
     # those ended when it is called come in a set's order, by address: any order
     ended = _ended(tuple(pending), 0.0)
     if len(ended) > 1:
@@ -199,7 +217,8 @@ def _completed(futures: list[PlainFuture], timeout):
         yield by_name[name]
     while pending:  # then each as it ends
         ended = _ended(tuple(pending), None if timeout is None else max(timeout, 0))
-        if not ended:
+        if not ended:  # it waited what was left till end_time, and past it
+            clock.timed_out(current(), start, timeout)
             raise TimeoutError(f"{len(pending)} (of {len(futures)}) futures unfinished")
         pending = [name for name in pending if name not in ended]
         for name in ended:

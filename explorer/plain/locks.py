@@ -15,6 +15,7 @@ import threading
 
 from ..objects import LockDeclaration
 from ..steps import Acquire, Op, acquire, release
+from . import clock
 from .runtime import maker, step
 
 __all__ = ["LOCK_TYPES", "Lock", "PlainLock", "RLock", "afresh", "at_import", "global_lock", "held", "install",
@@ -42,7 +43,7 @@ class PlainLock:
                 raise ValueError("can't specify a timeout for a non-blocking call")
             if timeout < 0:
                 raise ValueError("timeout value must be a non-negative number")
-            return step(Acquire(self.name, True, timeout))
+            return clock.timed(Acquire(self.name, True, timeout), timeout)
         if not blocking:
             return step(Acquire(self.name, False))
         step(acquire(self.name))

@@ -19,6 +19,7 @@ import sys
 
 from ..objects import Queue as QueueDeclaration
 from ..steps import Op, get, put
+from . import clock
 from .locks import held, waiters
 from .runtime import NotModelled, maker, step
 
@@ -59,10 +60,11 @@ def install(patches) -> None:
         return patched
 
     def put_(name, item, block=True, timeout=None):
-        step(put(name, item, block, _timeout(block, timeout)))
+        timeout = _timeout(block, timeout)
+        clock.timed(put(name, item, block, timeout), timeout if block else None, queue.Full)
 
     def get_(name, block=True, timeout=None):
-        return step(get(name, block, _timeout(block, timeout)))
+        return _get(name, block, timeout)
 
     patches.set(cls, "__init__", __init__)
     patches.set(cls, "put", same("put", put_))
@@ -107,7 +109,7 @@ class _PlainSimpleQueue:
     put_nowait = put
 
     def get(self, block=True, timeout=None):
-        return step(get(self.name, block, _timeout(block, timeout)))
+        return _get(self.name, block, timeout)
 
     def get_nowait(self):
         return self.get(False)
@@ -130,6 +132,12 @@ def SimpleQueue():  # noqa: N802 - queue's name
     made = _PlainSimpleQueue(runtime.object_name("SimpleQueue", here, sys._getframe(1)))
     runtime.new_object(made.name, QueueDeclaration(0), made)
     return made
+
+
+def _get(name: str, block: bool, timeout):
+    """A queue's ``get``: with ``block`` and a ``timeout``, one that raises ``Empty`` waited it out."""
+    timeout = _timeout(block, timeout)
+    return clock.timed(get(name, block, timeout), timeout if block else None, queue.Empty)
 
 
 def _timeout(block: bool, timeout):

@@ -19,7 +19,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from .._text import shown
 from ..errors import ScenarioError
 
-__all__ = ["Call", "NotModelled", "ThreadGreenlet", "current", "maker", "outside", "step"]
+__all__ = ["Call", "NotModelled", "ThreadGreenlet", "current", "maker", "outside", "step", "taking"]
 
 
 class NotModelled(ScenarioError):
@@ -87,24 +87,13 @@ def step(what: tuple, here: ThreadGreenlet | None = None):
     return here.parent.switch(what)
 
 
-def wait_for_end(what: tuple, label: str, timeout: float | None = None):
-    """``step(what)``, a join or a future's result: the thread then reads on its clock at
-    least the time of the thread or task ``label`` when it ended (three threads that each
-    sleep a second, joined, took a second), or, if that has not ended, the timeout gone by."""
+def taking(what: tuple) -> ThreadGreenlet:
+    """The program's thread about to take step ``what``: the one running now; outside one,
+    the error :func:`step` raises."""
     here = getcurrent()
     if here.__class__ is not ThreadGreenlet:
         raise outside(what)
-    try:
-        return step(what, here)
-    finally:
-        ended = here.runtime.ended_at.get(label)
-        if ended is not None:
-            ended = max(here.clock, ended)
-            # a timed join ends by the timeout at the latest (time does not order the steps:
-            # exploration lets the thread end first, however long it sleeps)
-            here.clock = ended if timeout is None else min(ended, here.clock + timeout)
-        elif timeout is not None:
-            here.clock += timeout
+    return here
 
 
 def outside(what: tuple) -> ScenarioError:

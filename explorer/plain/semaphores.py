@@ -11,6 +11,7 @@ import threading
 from ..objects import BoundedSemaphore as BoundedDeclaration
 from ..objects import Semaphore as SemaphoreDeclaration
 from ..steps import Acquire, Op, acquire, release
+from . import clock
 from .locks import held, waiters
 from .runtime import maker, step
 
@@ -47,7 +48,8 @@ def _install(patches, cls, declare) -> None:
                 raise ValueError("can't specify timeout for non-blocking acquire")
             return step(Acquire(name, False))
         if timeout is not None:
-            return step(Acquire(name, True, max(timeout, 0)))
+            timeout = max(timeout, 0)
+            return clock.timed(Acquire(name, True, timeout), timeout)
         step(acquire(name))
         return True
 

@@ -20,7 +20,8 @@ import threading
 import zlib
 
 from ..steps import Op
-from .runtime import Call, NotModelled, current, step, wait_for_end
+from .clock import wait_for_end
+from .runtime import Call, NotModelled, current, step
 
 __all__ = ["Handle", "afresh", "at_import", "current_thread", "install", "main_thread", "stand_in"]
 
