@@ -19,6 +19,7 @@ from typing import Any
 from ._conveniences import provided
 from ._text import cells_named, shown
 from .objects.event import Event as _EventDeclaration
+from .objects.pool import WAKE_UP_SHOWN
 from .steps import Acquire, Op, Read, Release, Step, Write
 
 __all__ = ["FAILURE_KINDS", "FINDING_KINDS", "SEVERITIES", "Event", "Finding", "FindingGroup", "RawFinding", "Trace",
@@ -108,7 +109,7 @@ class Event:
             return f"{words} {target}: " + ("none left" if value is None else f"cancel {value}")
         if kind == "broken" or kind == "break_next":  # a worker's initializer raised (plain code)
             head = f"initializer raised: {target} is broken" if kind == "broken" else f"broken {target}"
-            if value == "wake-up":  # a shutdown's (objects/pool.py: WAKE_UP_SHOWN)
+            if value == WAKE_UP_SHOWN:  # a shutdown's
                 return f"{head}: take a shutdown's wake-up from the queue, which no worker will see"
             return f"{head}: " + ("no task queued" if value is None else f"fail {value} with BrokenThreadPool")
         if kind in _SHOWS_VALUE and (value is not None or kind == "get" or kind == "result"):
