@@ -20,7 +20,7 @@ from ._files import write_text as _write_text
 from ._keyword import keyword_matcher
 from .backends import too_many_workers
 from .errors import ExplorerError
-from .explore import explore
+from .explore import FAIR, explore
 from .loading import load_scenarios, nothing_collected
 from .render import render_result
 from .settings import DEFAULT_MAX_STEPS, DEFAULT_STEP_TIMEOUT
@@ -143,12 +143,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="+", metavar="PATH",
                      help="scenario files or folders; FILE::NAME picks one scenario of a file")
     run.add_argument("-k", dest="select", metavar="EXPRESSION", help=_K_HELP)
-    run.add_argument("--strategy", default="dpor", choices=sorted([*STRATEGIES, "auto"]),
-                     help="dpor (one schedule per Mazurkiewicz trace, the default), exhaustive (every "
+    run.add_argument("--strategy", default=None, choices=sorted([*STRATEGIES, "auto"]),
+                     help="dpor (one schedule per Mazurkiewicz trace, the default; exhaustive with --fair), "
+                          "exhaustive (every "
                           "schedule: counts of interleavings), stateful, auto (dpor and stateful in turns: "
                           "the first to finish gives the result), bounded (at most --preemptions), "
                           "random or pct (seeded samples; 1,000 executions unless --max-executions)")
     run.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random and pct strategies")
+    run.add_argument("--fair", action="store_true",
+                     help="explore fair schedules only: a thread that sleeps or times out lets every thread "
+                          "that could run take a step first, so polling loops end (exhaustive, bounded, "
+                          "random, pct)")
     run.add_argument("--preemptions", type=_whole(0), default=None, metavar="K",
                      help="the bound of the bounded strategy (2)")
     run.add_argument("--depth", type=_whole(1), default=None, metavar="D", help="the bug depth pct aims at (3)")
@@ -227,6 +232,8 @@ def _parser() -> argparse.ArgumentParser:
     again.add_argument("--max-steps", type=_whole(1), default=DEFAULT_MAX_STEPS, metavar="N",
                        help=f"steps the execution may take before it counts as endless, as "
                             f"'explorer run --max-steps' took it (default {DEFAULT_MAX_STEPS:,})")
+    again.add_argument("--fair", action="store_true",
+                       help="keep to fair schedules, as 'explorer run --fair' did (its traces replay so)")
     check = commands.add_parser(
         "crosscheck", help="run scenarios on real threads many times and compare with exploration",
         description="Run each scenario's threads on real threading.Thread objects many times and "
@@ -242,6 +249,8 @@ def _parser() -> argparse.ArgumentParser:
                             "judges nothing it did not reach)")
     check.add_argument("--max-steps", type=_whole(1), default=DEFAULT_MAX_STEPS, metavar="N",
                        help=f"steps one execution may take, explored or real (default {DEFAULT_MAX_STEPS:,})")
+    check.add_argument("--fair", action="store_true",
+                       help="explore fair schedules only, as 'explorer run --fair' (polling loops end)")
     check.add_argument("--seed", type=int, default=0, metavar="N",
                        help="seed of the random pauses between steps")
     check.add_argument("--timeout", type=_seconds(), default=2.0, metavar="SECONDS",
@@ -395,7 +404,7 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str], unloa
                              max_steps=args.max_steps, time_limit=args.time_limit, step_timeout=args.step_timeout, progress=bar,
                              seed=args.seed, preemptions=args.preemptions, depth=args.depth,
                              workers=args.workers, backend=args.backend, address=args.address,
-                             **_stateful_options(args))
+                             fair=args.fair, **_stateful_options(args))
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
             status = so_far.status = 2
@@ -410,7 +419,7 @@ def _run(args, chosen, status: int, so_far: _Status, unwritten: list[str], unloa
                 "  checked nothing: no thread took a step (each returned before its first yield), so no "
                 "interleaving was explored")
         so_far.status = _worst(so_far.status, verdict)  # before the printing, which a closed pipe stops
-        hint = _command_hint(file, attribute, args.max_steps)
+        hint = _command_hint(file, attribute, args.max_steps, args.fair)
         print(paint(render_result(result, traces=not args.quiet, hint=hint)))
         if args.verbose:
             print("  outcomes (final state and return values):")
@@ -511,6 +520,11 @@ def _workers(text: str) -> int | str:
 def _check_options(parser: argparse.ArgumentParser, args) -> None:
     """Once, before any scenario: the strategies' options, and those -j goes with, as the
     command line names them (explore() would refuse them for every scenario alike)."""
+    if args.strategy is None:
+        args.strategy = "exhaustive" if args.fair else "dpor"
+    if args.fair and args.strategy not in FAIR:
+        parser.error(f"--fair goes with --strategy {', '.join(FAIR)}; --strategy {args.strategy} "
+                     f"does not support it yet (its reduction assumes steps on different objects commute)")
     owners = {"--no-symmetry": ("symmetry", ("stateful", "auto")),
               "--max-states": ("max_states", ("stateful", "auto")),
               "--exact-states": ("exact_states", ("stateful", "auto")),
@@ -612,9 +626,10 @@ def _closing_line(results, verdicts: list[str], seconds: float, untracked: int =
     return f"== {text} =="
 
 
-def _command_hint(file, attribute: str, max_steps: int = DEFAULT_MAX_STEPS):
+def _command_hint(file, attribute: str, max_steps: int = DEFAULT_MAX_STEPS, fair: bool = False):
     """The command that replays a trace of this scenario, as ``explorer replay`` takes it
-    (with the run's ``--max-steps``, so that a trace cut short there is cut short again)."""
+    (with the run's ``--max-steps``, so that a trace cut short there is cut short again,
+    and ``--fair``, so that its steps see the enabled threads the search saw)."""
     from .render import FOLD_AT, replay_hint, runs
 
     def hint(trace) -> str:
@@ -625,7 +640,7 @@ def _command_hint(file, attribute: str, max_steps: int = DEFAULT_MAX_STEPS):
         else:
             schedule = ",".join(f"{name}*{count}" if count >= FOLD_AT else ",".join([name] * count)
                                 for name, count in runs(trace.schedule))
-        steps = "" if max_steps == DEFAULT_MAX_STEPS else f" --max-steps {max_steps}"
+        steps = ("" if max_steps == DEFAULT_MAX_STEPS else f" --max-steps {max_steps}") + (" --fair" if fair else "")
         return (f"explorer replay {shlex.quote(f'{file}::{attribute}')} --schedule {shlex.quote(schedule)}"
                 f"{steps}")
 
@@ -795,7 +810,7 @@ def _replay(args, chosen, status: int) -> int:
             return picked
         (file, attribute, scenario), trace = picked
     try:
-        execution = replay(scenario, trace, max_steps=args.max_steps, extend=args.extend)
+        execution = replay(scenario, trace, max_steps=args.max_steps, extend=args.extend, fair=args.fair)
     except ExplorerError as exc:
         print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
         return 2
@@ -873,7 +888,7 @@ def _crosscheck(args, chosen, status: int, so_far: _Status) -> int:
         print(f"{file}::{attribute}")
         try:
             check = crosscheck(scenario, runs=args.runs, seed=args.seed, timeout=args.timeout,
-                               max_steps=args.max_steps, time_limit=args.time_limit)
+                               max_steps=args.max_steps, time_limit=args.time_limit, fair=args.fair)
         except ExplorerError as exc:
             print(f"explorer: {file}::{attribute}: {exc}", file=sys.stderr)
             status = so_far.status = 2

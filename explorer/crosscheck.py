@@ -195,7 +195,8 @@ class CrosscheckResult:
 
 def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: float = 2.0,
                switch_probability: float = 0.5, model: ExplorationResult | None = None,
-               max_steps: int = DEFAULT_MAX_STEPS, time_limit: float | None = None) -> CrosscheckResult:
+               max_steps: int = DEFAULT_MAX_STEPS, time_limit: float | None = None,
+               fair: bool = False) -> CrosscheckResult:
     """Run ``scenario`` on real threads ``runs`` times and classify what happens.
 
     Each run starts fresh threads at a barrier, uses the real ``threading``,
@@ -223,7 +224,9 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     daemons, left blocked. Its default model is ``explore(scenario)``'s (dpor): a
     program's runs take many steps, and exhaustive search of a pool of three sleepers
     takes minutes. An exception that ends a thread (``threading.excepthook``) or main
-    is an error, as a thread body's is.
+    is an error, as a thread body's is. ``fair=True`` makes the default model
+    ``explore(scenario, fair=True)`` (exhaustive over fair schedules), for a program that
+    polls: its real threads are fair, as a sleep or a timeout is long next to a step.
     """
     from .explore import _check_scenario, explore
 
@@ -237,8 +240,8 @@ def crosscheck(scenario: Scenario, *, runs: int = 1000, seed: int = 0, timeout: 
     began = time.monotonic()
     if model is None:  # within half the time limit: a polling loop's exhaustive search has no end
         half = None if time_limit is None else time_limit / 2
-        model = explore(scenario, max_steps=max_steps, time_limit=half) if plain else \
-            explore(scenario, strategy="exhaustive", max_steps=max_steps, time_limit=half)
+        model = explore(scenario, max_steps=max_steps, time_limit=half, fair=fair) if plain else \
+            explore(scenario, strategy="exhaustive", max_steps=max_steps, time_limit=half, fair=fair)
     rng = random.Random(seed)
     observed: Counter = Counter()
     outcomes: Counter = Counter()

@@ -36,12 +36,16 @@ __all__ = ["explore", "replay"]
 AUTO = "auto"
 #: Executions a sampling strategy runs when no budget is given.
 DEFAULT_SAMPLES = 1_000
+#: The strategies that keep to fair schedules (``fair=True``). dpor's and stateful search's
+#: reductions take steps on different objects to commute, which fairness breaks: a step
+#: that enables a thread another owes holds that other back (docs/strategies.md).
+FAIR = ("exhaustive", "bounded", "random", "pct")
 
 
 def explore(
     scenario: Scenario,
     *,
-    strategy: str = "dpor",
+    strategy: str | None = None,
     max_executions: int | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
     time_limit: float | None = None,
@@ -56,6 +60,7 @@ def explore(
     workers: int | str = 1,
     backend: str = "processes",
     address: str | None = None,
+    fair: bool = False,
 ) -> ExplorationResult:
     """Run ``scenario`` under every schedule the strategy covers and report what happened.
 
@@ -71,7 +76,7 @@ def explore(
     >>> every.executions, sorted((dict(s)["x"], n) for s, n in every.final_states.items())
     (6, [(1, 4), (2, 2)])
 
-    ``strategy`` is ``"dpor"`` (the default: one schedule per Mazurkiewicz trace, the
+    ``strategy`` is ``"dpor"`` (the default, ``"exhaustive"`` with ``fair=True``: one schedule per Mazurkiewicz trace, the
     fastest complete search), ``"exhaustive"`` (every schedule: counts are counts of
     interleavings), ``"stateful"`` (every schedule, cut at states already visited),
     ``"bounded"`` (every schedule with at most ``preemptions`` preemptions, default 2),
@@ -108,8 +113,22 @@ def explore(
     ``"ray"`` (``pip install 'explorer[ray]'``; ``address`` names an existing Ray
     cluster, none starts one here). A scenario small enough to finish in a quarter of
     a second is explored serially. ``result.workers`` says how many took part.
+
+    ``fair=True`` keeps to fair schedules (CHESS's): a thread that sleeps, or whose timeout
+    fires, lets every thread that could run meanwhile take a step before it goes on, so a
+    polling loop (``while not stop.is_set(): q.get(timeout=...)``) ends, as on real threads.
+    Strategies ``"exhaustive"`` (its default then), ``"bounded"``, ``"random"`` and ``"pct"``
+    support it; ``result.fair`` says it was assumed.
     """
     _check_scenario(scenario)
+    if not isinstance(fair, bool):
+        raise InvalidArgument(f"fair must be True or False, got {fair!r}")
+    if strategy is None:
+        strategy = "exhaustive" if fair else "dpor"
+    if fair and strategy not in FAIR:
+        raise InvalidArgument(f"strategy {strategy!r} does not support fair=True (its reduction assumes steps on "
+                              f"different objects commute, and fairness orders them); use strategy='exhaustive', "
+                              f"or 'bounded', 'random' or 'pct'")
     if not (isinstance(strategy, str) and (strategy in STRATEGIES or strategy == AUTO)):
         raise InvalidArgument(f"unknown strategy {strategy!r}; the strategies are {sorted([*STRATEGIES, AUTO])}")
     for name, value, least in (("seed", seed, None), ("preemptions", preemptions, 0), ("depth", depth, 1)):
@@ -137,7 +156,7 @@ def explore(
                               "'stateful' (a serial run with strategy='auto' names the one that finishes first)")
     options = {"seed": seed, "preemptions": 2 if preemptions is None else preemptions,
                "depth": 3 if depth is None else depth, "symmetry": symmetry is not False,
-               "exact": bool(exact_states), "max_states": max_states, "max_steps": max_steps}
+               "exact": bool(exact_states), "max_states": max_states, "max_steps": max_steps, "fair": fair}
     if strategy in SAMPLING and max_executions is None and time_limit is None:
         max_executions = DEFAULT_SAMPLES
     settings = Settings(max_executions=max_executions, max_steps=max_steps, time_limit=time_limit,
@@ -147,7 +166,7 @@ def explore(
         # stateful search shares its visited states in this machine's memory: on Ray it runs here
         if count != 1 and not (strategy == "stateful" and backend != "processes"):
             make_backend = prepare(backend, count, address)
-            program = Program(scenario)
+            program = Program(scenario, fair=fair)
             with program.session():
                 try:
                     result, used, seconds, coordinating, peak = parallel_search(
@@ -158,7 +177,7 @@ def explore(
                 else:
                     return dataclasses.replace(result, workers=used, unit_seconds=seconds,
                                                coordinator_seconds=coordinating, worker_peak_mib=peak)
-        program = Program(scenario)
+        program = Program(scenario, fair=fair)
         with program.session():  # plain code: patched once for the whole search
             if strategy == AUTO:
                 return race(program, options, settings, deadline)
@@ -190,6 +209,7 @@ def replay(
     extend: bool = False,
     check_determinism: bool = True,
     step_timeout: float | None = DEFAULT_STEP_TIMEOUT,
+    fair: bool = False,
 ) -> Execution:
     """Run exactly one schedule (thread names, one per step) and return that execution.
 
@@ -208,10 +228,14 @@ def replay(
     With ``check_determinism`` the schedule runs twice and any difference raises
     :class:`NondeterminismError` naming the step. A step that runs past ``step_timeout``
     seconds ends the execution with status ``hung`` and a ``step-timeout`` finding.
+    With ``fair=True`` the run keeps to fair schedules, as ``explore(..., fair=True)``
+    did (a trace it found replays only so).
     """
     _check_scenario(scenario)
+    if not isinstance(fair, bool):
+        raise InvalidArgument(f"fair must be True or False, got {fair!r}")
     settings = Settings(max_steps=max_steps, step_timeout=step_timeout)
-    program = Program(scenario)
+    program = Program(scenario, fair=fair)
     indices = _schedule_indices(program, schedule)
     with Watchdog(settings.step_limit), no_process_exit():
         run = _follow(program, indices, max_steps, extend, ())

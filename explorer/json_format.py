@@ -684,6 +684,8 @@ def result_to_dict(result: ExplorationResult) -> dict[str, Any]:
             "symmetric": [list(group) for group in result.symmetric],
             "collision_probability": result.collision_probability,
         }
+    if result.fair:  # explore(fair=True): only fair schedules were explored
+        data["fair"] = True
     if result.contenders:  # strategy="auto": which strategies took turns (their seconds vary: left out)
         data["contenders"] = [{"strategy": name, "executions": executions}
                               for name, executions, _seconds in result.contenders]

@@ -122,6 +122,9 @@ class ExplorationResult:
     #: code, between two of its steps (``"thread A's code after step 1, at file.py:6"``): a
     #: step that did not yield in time. None when the search stopped between steps.
     stopped_in: str | None = None
+    #: Whether the search kept to fair schedules (``explore(fair=True)``): a thread that
+    #: slept or timed out let every thread that could run meanwhile take a step first.
+    fair: bool = False
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -210,6 +213,8 @@ class ExplorationResult:
                 text += f", P(fingerprint collision) {self.collision_probability:.1e}"
         text += f", {self.steps} steps, {len(self.final_states)} distinct final states"
         text += f", {self.elapsed:.2f}s, {self.strategy}"
+        if self.fair:
+            text += " over fair schedules"
         if self.contenders:  # strategy="auto": the first to finish, and what the others got
             others = "; ".join(f"{name} {executions} executions in {seconds:.2f}s" if seconds else
                                f"{name} needed no turn" for name, executions, seconds in self.contenders[1:])

@@ -40,6 +40,7 @@ from .driver import (
     location,
     start,
 )
+from .fairness import Fairness
 from .program import Program
 from .taken import Taken, as_taken, step_as_taken
 from .watchdog import DEADLINES, NO_DEADLINE, RUNNING, StepTimeout, TimeLimitReached
@@ -75,6 +76,7 @@ class Execution:
         "ended_at",
         "enders",
         "events",
+        "fairness",
         "findings",
         "gens",
         "live",
@@ -87,6 +89,7 @@ class Execution:
         "preemptions",
         "program",
         "returns",
+        "sleeper",
         "spawner",
         "status",
         "stopped_in",
@@ -95,6 +98,7 @@ class Execution:
         "values",
         "variables",
         "where",
+        "yielded",
     )
 
     def __init__(self, program: Program) -> None:
@@ -110,6 +114,8 @@ class Execution:
         self.compared: Sequence[tuple] = ()  # the previous execution's events, checked against
         self.agreed = 0  # how many leading events are known equal to those (the detectors resume there)
         self.stopped_in: str | None = None  # the thread's code the time limit or Ctrl-C stopped (_stopped)
+        self.fairness: Fairness | None = None  # fair schedules only (fairness.py)
+        self.yielded = False  # the step being executed let time pass for its thread (gave_up)
 
     def run(self, choose: Callable[[list[int]], int], max_steps: int = UNLIMITED,
             previous: Sequence[tuple] = (), locate: bool = False, repeat: int = 0) -> str:
@@ -172,6 +178,7 @@ class Execution:
         for name, declaration in program.scenario.declarations.items():
             objects[name] = declaration.model(name, self)
         self.spawner = None
+        self.sleeper = None
         self.misused: dict[int, tuple] = {}  # thread -> its last refused step: (Misuse, message, location)
         self.daemons: set[int] = set()  # threads the program's end does not wait for
         self.ended_at: dict[int, int] = {}  # thread -> the number of steps when it returned
@@ -218,7 +225,9 @@ class Execution:
         # step on an object, a thread that ends, a value that differs) takes the general
         # path, which checks it against the previous run.
         forced = min(repeat, n_previous)
-        quick = 0 if locate or taking else forced
+        # fair schedules: a read or a write changes who owes whom, and so the schedulable set
+        fair = self.fairness = Fairness(k) if program.fair else None
+        quick = 0 if locate or taking or fair is not None else forced
         verified = False  # the short path ran the last position and left the enabled set as it was
         passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed  # the watchdog sets it at the time limit
         while True:
@@ -264,6 +273,8 @@ class Execution:
                 ]
                 if not enabled:
                     break
+                if fair is not None:
+                    enabled = fair.schedulable(enabled)
                 if shared:
                     if position < n_previous:
                         before = previous[position]
@@ -352,6 +363,9 @@ class Execution:
                             # share their common prefixes (1 and True are equal, not alike)
                             event = before
             append(event)
+            if fair is not None:
+                fair.stepped(enabled, i, self.yielded)
+                self.yielded = False
             if locate:
                 self.locations.append(where[i])
             position += 1
@@ -452,6 +466,11 @@ class Execution:
         if absorb is not None:
             entry.append((False, absorb))
 
+    def gave_up(self, thread: int) -> None:
+        """The step being executed let time pass for ``thread``: a sleep, or a timeout that
+        fired. Under fair schedules that is a yield (fairness.py); otherwise nothing."""
+        self.yielded = True
+
     def note(self, kind: str, severity: str, thread: int | None, key: tuple, message: str,
              details: dict) -> None:
         """A finding that does not end the run."""
@@ -502,6 +521,8 @@ class Execution:
             self.counts.extend([0] * grow)
             self.threads.extend(range(len(self.threads), len(self.threads) + grow))
             self.live.extend([False] * grow)
+        if self.fairness is not None:
+            self.fairness.grow(len(self.threads), index)
         self.live[index] = True
         self.returns[index] = None
         self.objects[name] = ThreadModel(name, self)
@@ -571,7 +592,9 @@ class Execution:
             model = self.objects[name] = ThreadModel(name, self)
             return model
         if kind == "sleep":
-            return _SLEEP
+            if self.sleeper is None:
+                self.sleeper = SleepModel("time", self)
+            return self.sleeper
         if kind == "end":
             return ProgramEnd("end", self)
         return None
@@ -802,12 +825,21 @@ class Execution:
             if not any(pending is not None for j, pending in enumerate(self.pending) if j != i):
                 why = (f"an endless loop: for its last {steps:,} steps it repeated {said}, and no other "
                        f"thread is left to change what it reads")
+            elif self.fairness is not None:
+                why = (f"for its last {steps:,} steps it repeated {said} while no other thread ran: a "
+                       f"loop that polls for a change only another thread can make, without sleeping or "
+                       f"a timeout, so even a fair schedule may run it alone (fair schedules let the others "
+                       f"run only after a sleep or a timeout that fired); wait on an Event, a Condition or "
+                       f"a join instead, or sleep in the loop")
             else:
                 why = (f"for its last {steps:,} steps it repeated {said} while no other thread ran: a "
                        f"loop that polls for a change only another thread can make. Schedules need not "
                        f"be fair (one that never runs the others again is a schedule like any other), so "
                        f"every strategy finds this one; wait on an Event, a Condition or a join instead "
-                       f"of polling, or keep max_steps small (a polling loop's schedules grow with it)")
+                       f"of polling, or keep max_steps small (a polling loop's schedules grow with it). "
+                       f"If the loop sleeps or waits with a timeout, --fair (explore(fair=True)) assumes "
+                       f"fair schedules, where a thread that slept or timed out lets the others run "
+                       f"first, and such loops end")
         message = (f"{self._who(i)} did not finish within max_steps={max_steps} steps ({self._when()}"
                    f"{f', at {where}' if where else ''}): {why}")
         self._add("max-steps", "error", i, (), message, {"max_steps": max_steps})
@@ -960,7 +992,6 @@ class _Failed(Exception):
 
 
 _STEP_CLASSES = (Acquire, Release, Op)
-_SLEEP = SleepModel("time", None)  # stateless: one for every run
 
 
 def _differs(before: tuple, event: tuple) -> bool:

@@ -22,6 +22,7 @@ class Program:
     __slots__ = (
         "declarations",
         "factories",
+        "fair",
         "footprints",
         "held",
         "initial",
@@ -36,8 +37,9 @@ class Program:
         "var_names",
     )
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, fair: bool = False) -> None:
         self.scenario = scenario
+        self.fair = fair  # every run keeps to fair schedules (fairness.py)
         self.thread_names = tuple(scenario.threads)
         self.thread_index = {name: i for i, name in enumerate(self.thread_names)}
         self.factories = tuple(scenario.threads.values())

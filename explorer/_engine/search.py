@@ -402,6 +402,7 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
         strategy_reason=about["covered"],
         pruned=tally.pruned,
         stopped_in=tally.stopped_in if stop_reason in ("time_limit", "interrupted") else None,
+        fair=program.fair,
         **about["figures"],
     )
 
@@ -601,21 +602,25 @@ def serial_outcomes(program: Program, max_steps: int) -> set[tuple] | None:
     from itertools import permutations
 
     serial = set()
-    for order in permutations(range(len(program.thread_names))):
-        strategy = Serial(order)
-        strategy.begin()
-        run = Execution(program)
-        try:
-            status = run.run(strategy.choose, max_steps)
-        except Unordered:  # it starts threads the search never met: no baseline
-            return None
-        if status is HUNG:
-            return None
-        if status is COMPLETED:
+    fair, program.fair = program.fair, False  # a serial order runs each thread to its end: never fair
+    try:
+        for order in permutations(range(len(program.thread_names))):
+            strategy = Serial(order)
+            strategy.begin()
+            run = Execution(program)
             try:
-                serial.add(outcome_key(tuple(run.values.values()), tuple(run.returns)))
-            except Exception:  # noqa: BLE001, S110 - unhashable, or an == that raised: the search reports it
-                pass
+                status = run.run(strategy.choose, max_steps)
+            except Unordered:  # it starts threads the search never met: no baseline
+                return None
+            if status is HUNG:
+                return None
+            if status is COMPLETED:
+                try:
+                    serial.add(outcome_key(tuple(run.values.values()), tuple(run.returns)))
+                except Exception:  # noqa: BLE001, S110 - unhashable, or an == that raised: the search reports it
+                    pass
+    finally:
+        program.fair = fair
     return serial
 
 

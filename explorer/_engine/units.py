@@ -144,7 +144,7 @@ class _Compiled:
         from .search import drive
 
         scenario = _scenario(job.scenario)
-        self.program = Program(scenario)
+        self.program = Program(scenario, fair=job.options.get("fair", False))
         self.stack = ExitStack()
         self.stack.enter_context(no_process_exit())
         self.stack.enter_context(self.program.session())

@@ -26,7 +26,7 @@ import threading
 
 from ..errors import ScenarioError
 from ..steps import Op
-from .base import Continue, Declaration, Model, Throw, Twin
+from .base import Continue, Declaration, Model, Throw, Twin, timed_out
 from .condition import WaitingCondition
 
 _MAY_BLOCK = frozenset({"wait", "pass", "reset", "abort"})
@@ -143,6 +143,7 @@ class BarrierModel(Model):
         if self.state == FILLING:  # its timeout fired: it breaks the barrier, as threading does
             self.state = BROKEN
             self.timed_out_at = run.position
+            timed_out(run, thread, step[4])
         state = self.state
         self._leave()
         if state != DRAINING:

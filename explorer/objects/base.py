@@ -30,7 +30,7 @@ detector reads those annotations and never learns what a kind is.
 from __future__ import annotations
 
 __all__ = ["ACQUIRE", "HIDDEN", "REACQUIRE", "RELEASE", "RELEASE_ALL", "Continue", "Declaration", "Misuse", "Model",
-           "Raised", "Recorded", "Throw", "Twin", "edges"]
+           "Raised", "Recorded", "Throw", "Twin", "edges", "timed_out"]
 
 #: A step's part in a lock's life (``Declaration.lock_role``): it takes the lock, gives it
 #: back once, gives it up entirely (a condition's wait), or takes it back at the depth it
@@ -65,6 +65,15 @@ def edges(syncs: dict | None, position: int, step: tuple):
             found = _PUBLISH[step[1]] = ((True, step[1]),)
         return found
     return ()
+
+
+def timed_out(run, thread: int, timeout: object) -> None:
+    """A step of ``thread`` gave up waiting after ``timeout`` seconds (None or 0: it never
+    waited): time passed for the thread, which fair schedules count as a yield
+    (``run.gave_up``; explorer/_engine/fairness.py). Every model whose steps take a timeout
+    says so here, and nowhere else."""
+    if timeout:
+        run.gave_up(thread)
 
 
 class _Hidden:

@@ -15,7 +15,7 @@ class SleepModel(Model):
     accepts = frozenset({"sleep"})
 
     def step(self, thread: int, step: tuple):
-        return None
+        self.run.gave_up(thread)  # time passed (sends back None): a yield, under fair schedules
 
 
 class Sleeps(Declaration):
@@ -26,6 +26,5 @@ class Sleeps(Declaration):
 
     def footprint(self, name: str, step: tuple) -> tuple:
         return ()
-
 
 SLEEPS = Sleeps()

@@ -27,7 +27,18 @@ from _thread import allocate_lock
 
 from ..errors import ScenarioError
 from ..steps import Op
-from .base import ACQUIRE, REACQUIRE, RELEASE, RELEASE_ALL, Continue, Declaration, Misuse, Model, Twin
+from .base import (
+    ACQUIRE,
+    REACQUIRE,
+    RELEASE,
+    RELEASE_ALL,
+    Continue,
+    Declaration,
+    Misuse,
+    Model,
+    Twin,
+    timed_out,
+)
 from .lock import LockDeclaration, LockModel, LockTwin
 
 _ROLES = {"acquire": ACQUIRE, "release": RELEASE, "wait": RELEASE_ALL, "wake": REACQUIRE}
@@ -134,6 +145,8 @@ class ConditionModel(Model):
         lock = self.lock
         if kind == "acquire":
             if not lock.free_for(thread):
+                if step[2][0]:
+                    timed_out(self.run, thread, step[2][1])
                 return False  # blocking=False, or the timeout fired
             lock.take(thread)
             return True if len(step) == 3 else None
@@ -154,6 +167,8 @@ class ConditionModel(Model):
             return True
         if kind == "expire":
             notified = self._notified(thread)
+            if not notified:
+                timed_out(self.run, thread, step[3])
             return Continue(_wake(self.name, step[2], None if notified else EXPIRED), notified)
         if lock.owner != thread:
             error = WAIT_UNOWNED if kind == "wait" else NOTIFY_UNOWNED

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 
 from ..steps import Op
-from .base import Continue, Declaration, Model, Twin
+from .base import Continue, Declaration, Model, Twin, timed_out
 from .condition import WaitingCondition
 
 
@@ -74,6 +74,8 @@ class EventModel(Model):
         woken = self.waiters.pop(thread, True)
         if woken:
             run.sync(thread, absorb=self.name)
+        else:
+            timed_out(run, thread, step[2])
         return woken
 
     def key(self) -> object:

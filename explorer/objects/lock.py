@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from .base import ACQUIRE, RELEASE, Declaration, Misuse, Model, Twin
+from .base import ACQUIRE, RELEASE, Declaration, Misuse, Model, Twin, timed_out
 
 RELEASE_UNLOCKED = "release unlocked lock"
 RELEASE_UNOWNED = "cannot release un-acquired lock"
@@ -77,6 +77,8 @@ class LockModel(Model):
         if step[0] == "acquire":
             if not self.free_for(thread):
                 self.run.sync(thread)  # gave up: no edge at all
+                if step[2][0]:
+                    timed_out(self.run, thread, step[2][1])
                 return False  # blocking=False, or the timeout fired while it waited
             self.take(thread, record=False)
             return True if len(step) == 3 else None

@@ -32,7 +32,7 @@ import types
 from ..errors import ScenarioError
 from ..steps import Op
 from .arbitrary import shuffle
-from .base import HIDDEN, Continue, Declaration, Misuse, Model, Recorded, Throw, Twin
+from .base import HIDDEN, Continue, Declaration, Misuse, Model, Recorded, Throw, Twin, timed_out
 
 AFTER_SHUTDOWN = "cannot schedule new futures after shutdown"
 #: What a pool whose worker's initializer raised says, as concurrent.futures' does.
@@ -340,8 +340,11 @@ class FutureModel(Model):
                            key=lambda name: objects[name].ended)
             for name in ended:
                 run.sync(thread, absorb=("done", name))
+            if not ended and len(step) > 3:
+                timed_out(run, thread, step[3])
             return tuple(ended)
         if not self.done:  # result(timeout) gave up: the task runs on
+            timed_out(run, thread, step[2])
             raise Throw(TimeoutError())
         run.sync(thread, absorb=("done", self.name))
         if self.cancelled:

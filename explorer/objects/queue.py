@@ -16,7 +16,7 @@ import heapq
 import queue
 
 from ..errors import ScenarioError
-from .base import Declaration, Misuse, Model, Throw, Twin
+from .base import Declaration, Misuse, Model, Throw, Twin, timed_out
 
 TOO_MANY = "task_done() called too many times"
 ORDERS = ("fifo", "lifo", "priority")
@@ -103,6 +103,8 @@ class QueueModel(Model):
         run = self.run
         if kind == "put":
             if self.full():
+                if len(step) == 4 and step[3][0]:
+                    timed_out(run, thread, step[3][1])
                 raise Throw(queue.Full())
             if self.order == "priority":
                 try:  # queue.PriorityQueue's own heap: ties come out as heapq leaves them
@@ -117,6 +119,8 @@ class QueueModel(Model):
             return None
         if kind == "get":
             if not self.items:
+                if len(step) == 3 and step[2][0]:
+                    timed_out(run, thread, step[2][1])
                 raise Throw(queue.Empty())
             if self.order == "priority":
                 try:

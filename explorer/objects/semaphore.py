@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 
 from ..errors import ScenarioError
-from .base import Declaration, Misuse, Model, Twin
+from .base import Declaration, Misuse, Model, Twin, timed_out
 
 TOO_MANY = "Semaphore released too many times"
 
@@ -78,6 +78,8 @@ class SemaphoreModel(Model):
         if step[0] == "acquire":
             if self.value == 0:
                 self.run.sync(thread)  # gave up: no edge at all
+                if step[2][0]:
+                    timed_out(self.run, thread, step[2][1])
                 return False  # blocking=False, or the timeout fired
             self.value -= 1  # absorbs the semaphore's name, unrecorded (objects.base.edges)
             return True if len(step) == 3 else None

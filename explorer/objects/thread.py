@@ -16,7 +16,7 @@ thread's body to end.
 from __future__ import annotations
 
 from .arbitrary import ORDER_PREFIX
-from .base import Declaration, Misuse, Model, Twin
+from .base import Declaration, Misuse, Model, Twin, timed_out
 
 JOIN_SELF = "cannot join current thread"
 JOIN_UNSTARTED = "cannot join thread before it is started"
@@ -59,6 +59,7 @@ class ThreadModel(Model):
                          f"threading raises RuntimeError('{JOIN_UNSTARTED}') here",
                          RuntimeError(JOIN_UNSTARTED), ("join-unstarted", self.name))
         if len(step) > 2 and not self.run.finished(index):
+            timed_out(self.run, thread, step[2])
             return None  # join(timeout) gave up: the thread runs on
         self.run.sync(thread, absorb=("thread", index))
         return None
