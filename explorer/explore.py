@@ -76,9 +76,9 @@ def explore(
     >>> every.executions, sorted((dict(s)["x"], n) for s, n in every.final_states.items())
     (6, [(1, 4), (2, 2)])
 
-    ``strategy`` is ``"dpor"`` (the default, ``"exhaustive"`` with ``fair=True``: one schedule per Mazurkiewicz trace, the
+    ``strategy`` is ``"dpor"`` (the default: one schedule per Mazurkiewicz trace, the
     fastest complete search), ``"exhaustive"`` (every schedule: counts are counts of
-    interleavings), ``"stateful"`` (every schedule, cut at states already visited),
+    interleavings; the default with ``fair=True``), ``"stateful"`` (every schedule, cut at states already visited),
     ``"bounded"`` (every schedule with at most ``preemptions`` preemptions, default 2),
     ``"random"`` or ``"pct"`` (seeded samples; PCT aims at bugs of ``depth`` ordering
     constraints, default 3; without a budget they stop after 1,000 executions), or

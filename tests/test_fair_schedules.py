@@ -401,3 +401,25 @@ def test_every_strategy_that_supports_fair_schedules_gives_exhaustive_verdicts_w
         sampled = explore(scenario, strategy=strategy, fair=True, max_steps=60, max_executions=30)
         assert set(sampled.outcomes) <= set(every.outcomes), strategy
         assert {f.kind for f in sampled.findings} <= {f.kind for f in every.findings}, strategy
+
+
+def test_dpor_as_it_stands_would_miss_an_outcome_of_fair_schedules_which_is_why_it_refuses_them():
+    # Found by running dpor's strategy on a fair program directly (explore() refuses it). C
+    # has owed nothing; B's sleep owes A and C while they could run. A run where A holds l
+    # and C waits for it: A's release lets C run, and B, which owes C, waits for C's step,
+    # though A's release and B's acquire of l are ordered by l and B's steps touch nothing
+    # of C's... dpor's reversals count on commuting steps, so it ran only the schedules
+    # where A's writes come before B's, and never B's x=2 overwritten by A's x=1.
+    from explorer._engine.program import Program
+    from explorer._engine.search import search
+    from explorer.settings import Settings
+    from explorer.strategies.dpor_split import SplitDPOR
+
+    programs = {"A": [("acq",), ("w", "x", 1), ("w", "x", 1), ("rel",)],
+                "B": [("sleep",), ("acq",), ("w", "x", 1), ("w", "x", 2), ("rel",)],
+                "C": [("acq",), ("rel",)]}
+    every = _matches_brute_force(programs)
+    program = Program(_scenario(programs), fair=True)
+    reduced = search(program, SplitDPOR(), "dpor", Settings())
+    assert {s["x"] for s in every.final_states} == {1, 2}
+    assert {s["x"] for s in reduced.final_states} == {2}

@@ -115,7 +115,9 @@ class Execution:
         self.agreed = 0  # how many leading events are known equal to those (the detectors resume there)
         self.stopped_in: str | None = None  # the thread's code the time limit or Ctrl-C stopped (_stopped)
         self.fairness: Fairness | None = None  # fair schedules only (fairness.py)
-        self.yielded = False  # the step being executed let time pass for its thread (gave_up)
+        # a step let time pass for its thread (gave_up): reset after each step under fair
+        # schedules; otherwise it stays set, and says some step of the run slept or timed out
+        self.yielded = False
 
     def run(self, choose: Callable[[list[int]], int], max_steps: int = UNLIMITED,
             previous: Sequence[tuple] = (), locate: bool = False, repeat: int = 0) -> str:
@@ -836,10 +838,11 @@ class Execution:
                        f"loop that polls for a change only another thread can make. Schedules need not "
                        f"be fair (one that never runs the others again is a schedule like any other), so "
                        f"every strategy finds this one; wait on an Event, a Condition or a join instead "
-                       f"of polling, or keep max_steps small (a polling loop's schedules grow with it). "
-                       f"If the loop sleeps or waits with a timeout, --fair (explore(fair=True)) assumes "
-                       f"fair schedules, where a thread that slept or timed out lets the others run "
-                       f"first, and such loops end")
+                       f"of polling, or keep max_steps small (a polling loop's schedules grow with it)")
+                if self.yielded:  # a step of this run slept or timed out (unfair runs never reset it)
+                    why += (". Its loop sleeps or waits with a timeout: --fair (explore(fair=True)) "
+                            "assumes fair schedules, where a thread that slept or timed out lets the others "
+                            "run first, and such loops end")
         message = (f"{self._who(i)} did not finish within max_steps={max_steps} steps ({self._when()}"
                    f"{f', at {where}' if where else ''}): {why}")
         self._add("max-steps", "error", i, (), message, {"max_steps": max_steps})
