@@ -152,8 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random and pct strategies")
     run.add_argument("--fair", action="store_true",
                      help="explore fair schedules only: a thread that sleeps or times out lets every thread "
-                          "that could run take a step first, so polling loops end (exhaustive, bounded, "
-                          "random, pct)")
+                          "that could run take a step first, so polling loops end (exhaustive, the default "
+                          "then, dpor, bounded, random, pct)")
     run.add_argument("--preemptions", type=_whole(0), default=None, metavar="K",
                      help="the bound of the bounded strategy (2)")
     run.add_argument("--depth", type=_whole(1), default=None, metavar="D", help="the bug depth pct aims at (3)")
@@ -524,7 +524,7 @@ def _check_options(parser: argparse.ArgumentParser, args) -> None:
         args.strategy = "exhaustive" if args.fair else "dpor"
     if args.fair and args.strategy not in FAIR:
         parser.error(f"--fair goes with --strategy {', '.join(FAIR)}; --strategy {args.strategy} "
-                     f"does not support it yet (its reduction assumes steps on different objects commute)")
+                     f"does not support it yet (its states and sleep sets know nothing of who owes whom)")
     owners = {"--no-symmetry": ("symmetry", ("stateful", "auto")),
               "--max-states": ("max_states", ("stateful", "auto")),
               "--exact-states": ("exact_states", ("stateful", "auto")),

@@ -36,10 +36,10 @@ __all__ = ["explore", "replay"]
 AUTO = "auto"
 #: Executions a sampling strategy runs when no budget is given.
 DEFAULT_SAMPLES = 1_000
-#: The strategies that keep to fair schedules (``fair=True``). dpor's and stateful search's
-#: reductions take steps on different objects to commute, which fairness breaks: a step
-#: that enables a thread another owes holds that other back (docs/strategies.md).
-FAIR = ("exhaustive", "bounded", "random", "pct")
+#: The strategies that keep to fair schedules (``fair=True``; dpor with every step that may
+#: yield dependent with every step). Stateful search's keys and sleep sets know nothing of
+#: who owes whom (docs/architecture.md, Fair schedules).
+FAIR = ("exhaustive", "dpor", "bounded", "random", "pct")
 
 
 def explore(
@@ -117,8 +117,8 @@ def explore(
     ``fair=True`` keeps to fair schedules (CHESS's): a thread that sleeps, or whose timeout
     fires, lets every thread that could run meanwhile take a step before it goes on, so a
     polling loop (``while not stop.is_set(): q.get(timeout=...)``) ends, as on real threads.
-    Strategies ``"exhaustive"`` (its default then), ``"bounded"``, ``"random"`` and ``"pct"``
-    support it; ``result.fair`` says it was assumed.
+    Strategies ``"exhaustive"`` (its default then), ``"dpor"``, ``"bounded"``, ``"random"`` and
+    ``"pct"`` support it; ``result.fair`` says it was assumed.
     """
     _check_scenario(scenario)
     if not isinstance(fair, bool):
@@ -126,9 +126,9 @@ def explore(
     if strategy is None:
         strategy = "exhaustive" if fair else "dpor"
     if fair and strategy not in FAIR:
-        raise InvalidArgument(f"strategy {strategy!r} does not support fair=True (its reduction assumes steps on "
-                              f"different objects commute, and fairness orders them); use strategy='exhaustive', "
-                              f"or 'bounded', 'random' or 'pct'")
+        raise InvalidArgument(f"strategy {strategy!r} does not support fair=True (its states and sleep sets know "
+                              f"nothing of who owes whom); use strategy='exhaustive' or 'dpor' (or 'bounded', "
+                              f"'random', 'pct')")
     if not (isinstance(strategy, str) and (strategy in STRATEGIES or strategy == AUTO)):
         raise InvalidArgument(f"unknown strategy {strategy!r}; the strategies are {sorted([*STRATEGIES, AUTO])}")
     for name, value, least in (("seed", seed, None), ("preemptions", preemptions, 0), ("depth", depth, 1)):

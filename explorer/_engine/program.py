@@ -6,6 +6,7 @@ from contextlib import nullcontext
 
 from ..objects import IMPLICIT, LockDeclaration
 from ..objects.base import HIDDEN
+from ..objects.dependence import touches_everything
 from ..scenario import Scenario
 from ..steps import Acquire, Read, Release, Write
 
@@ -106,6 +107,16 @@ class Program:
         """Whether a step can wait for another thread's (a read or write never does)."""
         declaration = self._declaration(step)
         return declaration is not None and declaration.may_block(step[1], step)
+
+    def may_yield(self, step: tuple) -> bool:
+        """Whether a step may let time pass for its thread (a sleep, a wait with a timeout)."""
+        declaration = self._declaration(step)
+        return declaration is not None and declaration.may_yield(step[1], step)
+
+    def touches_everything(self, step: tuple) -> bool:
+        """Whether a step is dependent with every step: ``objects.dependence``'s, and under
+        fair schedules every step that may yield, since it decides whom its thread owes."""
+        return touches_everything(step) or (self.fair and self.may_yield(step))
 
     def footprint(self, step: tuple) -> tuple:
         """The shared objects a step touches, by name (DPOR's dependence)."""

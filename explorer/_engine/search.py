@@ -120,7 +120,9 @@ def drive_in_turns(program: Program, strategy, settings: Settings, tally: Tally,
         state_keys.note_lost([key for key in found
                               if key.__class__ is tuple and len(key) == 4 and key[0] == "lost-update"])
     # a reduced search's run stands for every schedule of its trace: its races are ranked by the best
+    # (under fair schedules another order of a trace's steps may be no fair schedule: none is assumed)
     reorder = ((dependence(program.footprint), program.thread_index) if getattr(strategy, "reduced", False)
+               and not program.fair
                else None)
     pruned = 0
     sliced = False
@@ -332,7 +334,7 @@ def assemble(program: Program, strategy_name: str, settings: Settings, tally: Ta
             found[raw.key] = [raw, events, occurrences, score]
     except KeyboardInterrupt as stop:  # the time limit too
         stop_reason = _cut_short(deadline, stop, stop_reason)
-    if about["reduced"] and stop_reason in (None, "max_executions"):
+    if about["reduced"] and stop_reason in (None, "max_executions") and not program.fair:
         try:
             _shorten_witnesses(program, max_steps, found, deadline.at)
             _interleave_races(program, max_steps, found, deadline.at)

@@ -55,6 +55,9 @@ class Barrier(Declaration):
         # reset or an abort while an action runs
         return step[0] in _MAY_BLOCK
 
+    def may_yield(self, name: str, step: tuple) -> bool:
+        return step[0] == "pass" and bool(step[4])
+
     def model(self, name: str, run) -> BarrierModel:
         return BarrierModel(name, run, self.parties)
 

@@ -30,7 +30,7 @@ detector reads those annotations and never learns what a kind is.
 from __future__ import annotations
 
 __all__ = ["ACQUIRE", "HIDDEN", "REACQUIRE", "RELEASE", "RELEASE_ALL", "Continue", "Declaration", "Misuse", "Model",
-           "Raised", "Recorded", "Throw", "Twin", "edges", "timed_out"]
+           "Raised", "Recorded", "Throw", "Twin", "edges", "timed", "timed_out"]
 
 #: A step's part in a lock's life (``Declaration.lock_role``): it takes the lock, gives it
 #: back once, gives it up entirely (a condition's wait), or takes it back at the depth it
@@ -65,6 +65,11 @@ def edges(syncs: dict | None, position: int, step: tuple):
             found = _PUBLISH[step[1]] = ((True, step[1]),)
         return found
     return ()
+
+
+def timed(options: tuple) -> bool:
+    """Whether a step's ``(blocking, timeout)`` options wait a positive time."""
+    return bool(options[0] and options[1])
 
 
 def timed_out(run, thread: int, timeout: object) -> None:
@@ -184,6 +189,12 @@ class Declaration:
     def may_block(self, name: str, step: tuple) -> bool:
         """Whether ``step`` can wait for another thread's step (DPOR reverses races of such
         steps with care: the reversal could plan a run that cannot happen)."""
+        return False
+
+    def may_yield(self, name: str, step: tuple) -> bool:
+        """Whether ``step`` may let time pass for its thread: a sleep, or a wait with a positive
+        timeout (:func:`timed_out`). Under fair schedules such a step may be a yield, which
+        decides whom its thread owes; dpor then takes it as dependent with every step."""
         return False
 
     def lock_role(self, name: str, step: tuple) -> tuple | None:

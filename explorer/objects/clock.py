@@ -27,4 +27,7 @@ class Sleeps(Declaration):
     def footprint(self, name: str, step: tuple) -> tuple:
         return ()
 
+    def may_yield(self, name: str, step: tuple) -> bool:
+        return True
+
 SLEEPS = Sleeps()

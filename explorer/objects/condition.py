@@ -37,6 +37,7 @@ from .base import (
     Misuse,
     Model,
     Twin,
+    timed,
     timed_out,
 )
 from .lock import LockDeclaration, LockModel, LockTwin
@@ -88,6 +89,10 @@ class Condition(Declaration):
 
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "wake" or (step[0] == "acquire" and len(step) == 2)
+
+    def may_yield(self, name: str, step: tuple) -> bool:
+        kind = step[0]
+        return (kind == "expire" and bool(step[3])) or (kind == "acquire" and len(step) == 3 and timed(step[2]))
 
     def lock_role(self, name: str, step: tuple) -> tuple | None:
         role = _ROLES.get(step[0])

@@ -56,9 +56,11 @@ def dependent(a: tuple, b: tuple, footprint=None) -> bool:
     return any(name in touched for name in ((a[1],) if access_a else footprint(a)))
 
 
-def dependence(footprint):
+def dependence(footprint, everything=None):
     """:func:`dependent` for one program (its steps' ``footprint``), as one function of two
-    steps: reads and writes decided inline, the hot case of every search."""
+    steps: reads and writes decided inline, the hot case of every search. ``everything``,
+    given, says of more steps that they are dependent with every step (under fair
+    schedules, those that may yield: ``Program.touches_everything``)."""
 
     def dependent_here(a: tuple, b: tuple) -> bool:
         kind_a, kind_b = a[0], b[0]
@@ -66,4 +68,10 @@ def dependence(footprint):
             return a[1] == b[1] and (kind_a == "write" or kind_b == "write")
         return dependent(a, b, footprint)
 
-    return dependent_here
+    if everything is None:
+        return dependent_here
+
+    def dependent_fairly(a: tuple, b: tuple) -> bool:
+        return everything(a) or everything(b) or dependent_here(a, b)
+
+    return dependent_fairly

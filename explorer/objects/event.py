@@ -30,6 +30,9 @@ class Event(Declaration):
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "wake"
 
+    def may_yield(self, name: str, step: tuple) -> bool:
+        return step[0] == "wake" and bool(step[2])
+
     def model(self, name: str, run) -> EventModel:
         return EventModel(name, run)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from .base import ACQUIRE, RELEASE, Declaration, Misuse, Model, Twin, timed_out
+from .base import ACQUIRE, RELEASE, Declaration, Misuse, Model, Twin, timed, timed_out
 
 RELEASE_UNLOCKED = "release unlocked lock"
 RELEASE_UNOWNED = "cannot release un-acquired lock"
@@ -36,6 +36,9 @@ class LockDeclaration(Declaration):
 
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "acquire" and len(step) == 2
+
+    def may_yield(self, name: str, step: tuple) -> bool:
+        return step[0] == "acquire" and len(step) == 3 and timed(step[2])
 
     def lock_role(self, name: str, step: tuple) -> tuple | None:
         if step[0] == "acquire":

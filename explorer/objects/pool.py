@@ -558,5 +558,10 @@ class Futures(Declaration):
             return len(step) == 3
         return kind == "done"
 
+    def may_yield(self, name: str, step: tuple) -> bool:
+        kind = step[0]
+        return ((kind == "result" or kind == "exception") and len(step) > 2 and bool(step[2])) or (
+            kind == "wait_any" and len(step) > 3 and bool(step[3]))
+
 
 FUTURES = Futures()

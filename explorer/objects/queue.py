@@ -16,7 +16,7 @@ import heapq
 import queue
 
 from ..errors import ScenarioError
-from .base import Declaration, Misuse, Model, Throw, Twin, timed_out
+from .base import Declaration, Misuse, Model, Throw, Twin, timed, timed_out
 
 TOO_MANY = "task_done() called too many times"
 ORDERS = ("fifo", "lifo", "priority")
@@ -55,6 +55,11 @@ class Queue(Declaration):
         # a put waits only on a bounded queue
         return (kind == "get" and len(step) == 2) or (kind == "put" and len(step) == 3 and self.maxsize > 0) \
             or kind == "join"
+
+    def may_yield(self, name: str, step: tuple) -> bool:
+        kind = step[0]
+        return (kind == "get" and len(step) == 3 and timed(step[2])) or (kind == "put" and len(step) == 4
+                                                                          and timed(step[3]))
 
     def model(self, name: str, run) -> QueueModel:
         return QueueModel(name, run, self.maxsize, self.order)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 
 from ..errors import ScenarioError
-from .base import Declaration, Misuse, Model, Twin, timed_out
+from .base import Declaration, Misuse, Model, Twin, timed, timed_out
 
 TOO_MANY = "Semaphore released too many times"
 
@@ -39,6 +39,9 @@ class Semaphore(Declaration):
 
     def may_block(self, name: str, step: tuple) -> bool:
         return step[0] == "acquire" and len(step) == 2
+
+    def may_yield(self, name: str, step: tuple) -> bool:
+        return step[0] == "acquire" and len(step) == 3 and timed(step[2])
 
     def model(self, name: str, run) -> SemaphoreModel:
         return SemaphoreModel(name, run, self.value, self.bounded)

@@ -116,6 +116,9 @@ class ThreadHandles(Declaration):
         # end waits for its threads that are no daemons
         return (step[0] == "join" and len(step) == 2) or step[0] == "end"
 
+    def may_yield(self, name: str, step: tuple) -> bool:
+        return step[0] == "join" and len(step) > 2 and bool(step[2])
+
 
 THREADS = ThreadHandles()
 

@@ -170,10 +170,11 @@ class _Order:
     joined thread's last step (what enables each).
     """
 
-    __slots__ = ("after", "footprint", "index", "last_global", "last_of", "last_use", "last_write", "previous",
-                 "reads", "spawned", "undo")
+    __slots__ = ("after", "everything", "footprint", "index", "last_global", "last_of", "last_use", "last_write",
+                 "previous", "reads", "spawned", "undo")
 
-    def __init__(self, after: list[int], footprint, index: dict, spawned: dict) -> None:
+    def __init__(self, after: list[int], footprint, index: dict, spawned: dict,
+                 everything=touches_everything) -> None:
         self.after = after  # per step, the bitmask of the steps that happen before it
         self.last_of: dict[int, int] = {}
         self.previous: list[int | None] = []  # per step, its thread's step before it
@@ -184,6 +185,7 @@ class _Order:
         self.index = index  # thread name -> number
         self.spawned = spawned  # thread -> the step that started it
         self.last_global: int | None = None  # the last step dependent with every step
+        self.everything = everything  # which steps are dependent with every step
         self.undo: list[tuple] = []  # per step, what ``add`` replaced: ``rewind`` puts it back
 
     def before(self, thread: int, step: tuple) -> int:
@@ -198,7 +200,7 @@ class _Order:
         last_global = self.last_global
         if last_global is not None:
             mask |= after[last_global] | (1 << last_global)
-        if touches_everything(step):
+        if self.everything(step):
             for last in self.last_of.values():
                 mask |= after[last] | (1 << last)
             return mask
@@ -227,7 +229,7 @@ class _Order:
         previous = self.last_of.get(thread)
         self.previous.append(self.spawned.get(thread) if previous is None else previous)
         self.last_of[thread] = j
-        if touches_everything(step):
+        if self.everything(step):
             self.undo.append((thread, previous, self.last_global))
             self.last_global = j
             return
@@ -363,6 +365,7 @@ class DPOR:
         self.reentrant: dict[str, bool] | None = None  # lock -> whether an RLock (None: every lock plain)
         self.thread_index: dict[str, int] = {}
         self.dependent = dependent
+        self.everything = touches_everything
         self.infeasible = 0  # planned runs whose next thread could not run (counted as pruned)
         self.unrun = False  # the last run stopped before its new branch's first step
         self.cut = False  # the last run's last step ended it (a failure): nothing runs after it
@@ -375,7 +378,10 @@ class DPOR:
         self.footprint, self.role, self.may_block = footprint, program.lock_role, program.may_block
         self.reentrant = program.reentrant
         self.thread_index = program.thread_index
-        self.dependent = dependence(footprint)
+        # fair schedules: a step that may yield decides whom its thread owes, which every
+        # other step's place before or after it changes (docs/architecture.md, Fair schedules)
+        self.everything = program.touches_everything if program.fair else touches_everything
+        self.dependent = dependence(footprint, self.everything if program.fair else None)
 
     def begin(self) -> bool:
         self.position = 0
@@ -500,7 +506,7 @@ class DPOR:
         locks, order, acquires = self.locks, self.order, self.acquires
         if locks is None:
             locks = self.locks = _Locks(self.role, self.reentrant)
-            order = self.order = _Order(self.after, self.footprint, self.thread_index, {})
+            order = self.order = _Order(self.after, self.footprint, self.thread_index, {}, self.everything)
         locks.rewind(kept)
         for point in points[kept:]:
             chosen = point.chosen
@@ -531,7 +537,7 @@ class DPOR:
                 # locked() run before the other thread's acquire was never tried after it)
                 for name in self.footprint(step):
                     acquires.setdefault(name, []).append(j)
-            if step[0] != "local" and touches_everything(step):
+            if step[0] != "local" and self.everything(step):
                 acquires.setdefault(_EVERYTHING, []).append(j)  # every acquire races with it too
         self.kept = len(events)
         for j in range(fresh, len(events)):
