@@ -634,7 +634,7 @@ def _command_hint(file, attribute: str, max_steps: int = DEFAULT_MAX_STEPS, fair
 
     def hint(trace) -> str:
         if any("," in name or not name.strip() or name != name.strip() for name in trace.schedule):
-            return replay_hint(trace)  # thread names a comma list cannot carry
+            return replay_hint(trace, fair=fair)  # thread names a comma list cannot carry
         if any(_REPEATED.fullmatch(name) for name in trace.schedule):
             schedule = ",".join(trace.schedule)  # a name that reads as a repeat: spelled out
         else:

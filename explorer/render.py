@@ -106,11 +106,12 @@ def _line(cells: list[str], widths: list[int], tail: str) -> str:
     return text.rstrip()
 
 
-def replay_hint(trace: Trace, max_steps: int | None = None) -> str:
+def replay_hint(trace: Trace, max_steps: int | None = None, fair: bool = False) -> str:
     """The line that replays a trace; a thread that runs :data:`FOLD_AT` or more steps in
     a row is written ``['A'] * 9996``, so a polling loop's schedule stays one short line.
     With ``max_steps`` (the run's, where it is not the default), the call passes it on, so
-    that a trace cut short there is cut short again."""
+    that a trace cut short there is cut short again; with ``fair``, ``fair=True``, so that
+    its steps see the threads a fair search saw."""
     parts, loose = [], []
     for name, count in runs(trace.schedule):
         if count >= FOLD_AT:
@@ -122,7 +123,7 @@ def replay_hint(trace: Trace, max_steps: int | None = None) -> str:
             loose += [name] * count
     if loose or not parts:
         parts.append(repr(loose))
-    steps = "" if max_steps is None else f", max_steps={max_steps}"
+    steps = ("" if max_steps is None else f", max_steps={max_steps}") + (", fair=True" if fair else "")
     return f"replay(scenario, {' + '.join(parts)}{steps})"
 
 
@@ -170,8 +171,9 @@ def render_result(result: ExplorationResult, *, traces: bool = True, hint=replay
     Percentages are of every execution, so deadlocked, failed and cut-short runs
     have rows of their own. ``hint`` makes the line that replays a trace (the CLI
     gives the command; the default gives the Python call)."""
-    if hint is replay_hint and result.max_steps != DEFAULT_MAX_STEPS:
-        hint = partial(replay_hint, max_steps=result.max_steps)
+    if hint is replay_hint and (result.max_steps != DEFAULT_MAX_STEPS or result.fair):
+        hint = partial(replay_hint, max_steps=None if result.max_steps == DEFAULT_MAX_STEPS else result.max_steps,
+                       fair=result.fair)
     lines = [f"scenario {result.scenario.name!r}: {result.summary()}"]
     if not result.complete:
         lines.append(f"  INCOMPLETE: {result.incomplete_reason}; nothing beyond this was checked")

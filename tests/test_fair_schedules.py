@@ -176,6 +176,7 @@ def test_a_fair_trace_replays_with_fair_and_the_summary_and_json_say_the_search_
     again = replay(SLEEP_POLLER, race.trace, fair=True)
     assert [(e.thread, e.kind) for e in again.trace.events] == [(e.thread, e.kind) for e in race.trace.events]
     assert "exhaustive over fair schedules" in result.render().splitlines()[0]
+    assert "fair=True)" in result.render()  # the line that replays each finding's trace
     assert json.loads(result.to_json())["fair"] is True
     assert "fair" not in json.loads(explore(_scenario({"A": [("w", "x", 1)]})).to_json())
 
@@ -432,3 +433,15 @@ def test_dpor_tries_a_sleep_on_both_sides_of_every_step_since_where_it_sleeps_de
     reduced = explore(_scenario(programs), strategy="dpor", fair=True)
     assert {s["x"] for s in every.final_states} == {1, 2}
     assert {s["x"] for s in reduced.final_states} == {1, 2}
+
+
+@pytest.mark.slow
+@settings(QUICK, max_examples=examples(600))
+@given(xst.scenarios(threads=range(1, 4), objects="all", max_steps=10))
+def test_dpor_gives_exhaustive_verdicts_under_fair_schedules_on_larger_generated_scenarios(scenario):
+    scenario = _with_a_sleeper(scenario)
+    every = explore(scenario, strategy="exhaustive", fair=True, max_steps=60, max_executions=5000)
+    assume(every.complete)
+    reduced = explore(scenario, strategy="dpor", fair=True, max_steps=60)
+    assert reduced.complete and _verdicts(reduced) == _verdicts(every)
+    assert reduced.executions <= every.executions
