@@ -810,23 +810,40 @@ class ModelGraph:
         """What is left of the walk, in the order the walk would take it, as starts for
         :meth:`restart`, and stop: first the walk itself, on from here but without the
         untried branches of its shallowest point that has some; then each of those as a
-        start of its own. Between two paths handed out only."""
+        start of its own. Between two paths handed out only.
+
+        When a worker is idle (``hungry``), the walk keeps only its deepest point's
+        untried branches, and hands out those of every point above it, deepest first (the
+        order the walk would take them in). A walk near the end of a search splits so
+        when another worker runs dry: its shallowest branches mostly lead into states
+        visited already, so handing out those alone fed the idle worker a unit it ended at
+        once, and the search's last second ran on one worker (counter 5x3: 0.9 s of 5.4)."""
         stack, path = self.stack, self.path
         if not stack:
             return []
         tried = tuple(frame[2] for frame in stack)
-        cut = next((depth for depth, frame in enumerate(stack) if frame[2] < len(frame[1])), None)
+        cuts = [depth for depth, frame in enumerate(stack) if frame[2] < len(frame[1])]
+        cut = cuts[0] if cuts else None
+        if len(cuts) > 1 and self.hungry is not None and self.hungry[0]:
+            cuts.pop()  # the walk goes on with the deepest one's: the rest are handed out
+            tried = tuple(len(frame[1]) if depth in cuts else frame[2] for depth, frame in enumerate(stack))
+            cut = None  # (no point left with branches both kept and handed out)
+            cuts.reverse()
+            walk_on = True
+        else:
+            cuts = cuts[:1]
+            walk_on = cut is not None
         # the walk goes on with each point's sleep set and threads tried, as it has them
         sleeps = tuple((frame[3], frame[4]) for frame in stack)
-        starts = [] if cut is None and not self.owed else [(tuple(path), tried, cut, self.owed, sleeps)]
-        if cut is not None:  # (a thread asleep there was explored elsewhere: no start of its own)
-            prefix = tuple(path[:cut])
-            _state, enabled, _tried, asleep, done = stack[cut]
+        starts = [(tuple(path), tried, cut, self.owed, sleeps)] if walk_on or self.owed else []
+        for at in cuts:  # (a thread asleep there was explored elsewhere: no start of its own)
+            prefix = tuple(path[:at])
+            _state, enabled, tried_there, asleep, done = stack[at]
             # each start's step is taken as the walk would take it there: with the threads
             # asleep there and those tried before it (here, or in the starts before it) as
             # the candidates for the sleep set below it
             sleepers = asleep | done
-            for thread in enabled[tried[cut]:]:
+            for thread in enabled[tried_there:]:
                 if not asleep >> thread & 1:
                     starts.append((prefix + (thread,), None, None, False, sleepers))
                     sleepers |= 1 << thread
