@@ -48,6 +48,7 @@ MAX_OPEN_ROWS = 12
 def result_html(result: ExplorationResult) -> str:
     """A result as the report shows one scenario, its findings folded but the first error."""
     from .findings import group_findings
+    from .render import replay_for
     from .report_html import (
         _badge,
         _e,
@@ -71,9 +72,10 @@ def result_html(result: ExplorationResult) -> str:
     parts.append(table if rows <= MAX_OPEN_ROWS else _fold(f"outcomes ({rows})", table))
     groups = group_findings(result.findings)
     first_error = next((n for n, g in enumerate(groups) if g[0].severity == "error"), None)
+    hint = replay_for(result)  # a fair search's line replays fairly
     for number, group in enumerate(groups):
         parts.append(_finding_details(group, ids, open_=number == first_error,
-                                      picture=number < MAX_PICTURES))
+                                      picture=number < MAX_PICTURES, hint=hint))
     if not result.findings:
         parts.append('<p class="banner fine">No findings' + ("" if result.complete else
                                                             " in the part that was explored") + ".</p>")
@@ -180,8 +182,9 @@ def stepper_html(stepper: Stepper) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _finding_details(group: FindingGroup, ids, *, open_: bool, picture: bool) -> str:
-    """A group of findings (one, or one kind about one subject) as a folded card."""
+def _finding_details(group: FindingGroup, ids, *, open_: bool, picture: bool, hint=None) -> str:
+    """A group of findings (one, or one kind about one subject) as a folded card; ``hint``
+    makes its replay line (:func:`.render.replay_for` the result's)."""
     from .render import render_group, replay_hint
     from .report_html import _badge, _e, _swimlane, _trace_table
 
@@ -190,9 +193,9 @@ def _finding_details(group: FindingGroup, ids, *, open_: bool, picture: bool) ->
     summary = headline[0].split("] ", 1)[-1]
     severity = "error" if first.severity == "error" else "warning"
     body = [f'<pre class="message">{_e(chr(10).join(headline[1:]))}</pre>' if len(headline) > 1 else "",
-            _swimlane(first.trace, ids, f"the {first.kind} finding") if picture else "",
+            _swimlane(first.trace, ids, f"the {first.kind} finding", hint) if picture else "",
             _trace_table(first.trace),
-            f'<p class="replay">To replay: <code>{_e(replay_hint(first.trace))}</code></p>']
+            f'<p class="replay">To replay: <code>{_e((hint or replay_hint)(first.trace))}</code></p>']
     return (f'<details class="finding {severity}"{" open" if open_ else ""}><summary>{_badge(severity)} '
             f'<span class="kind">{_e(first.kind)}</span> {_e(summary)}</summary>\n'
             + "\n".join(part for part in body if part) + "\n</details>")

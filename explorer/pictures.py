@@ -198,11 +198,13 @@ def draw_happens_before(graph: nx.DiGraph, *, title: str | None = None) -> Figur
         return _draw_happens_before(graph, title)
 
 
-def draw_swimlane(trace: Trace, *, title: str | None = None) -> Figure:
+def draw_swimlane(trace: Trace, *, title: str | None = None, replay: str | None = None) -> Figure:
     """A trace as swimlanes: one row per thread, one box per step left to right, the
     finding's marked steps highlighted, locks held drawn as bars under the holder's steps,
     and threads still blocked at the end shown as ``BLOCKED acquire l``. Long traces wrap
-    onto several bands.
+    onto several bands. Under the title, a trace of 40 steps or fewer shows the line that
+    replays it: ``replay`` (a search's with its settings, ``explorer.render.replay_for(result)(trace)``),
+    else ``replay(scenario, [...])``.
 
     >>> from explorer import replay
     >>> from scenarios.abba import abba_deadlock
@@ -220,7 +222,7 @@ def draw_swimlane(trace: Trace, *, title: str | None = None) -> Figure:
                               f"(at most {MAX_SWIMLANE_STEPS:,} steps, {MAX_SWIMLANE_STEPS // 12} bands); its "
                               f"text, trace.render(), shows a polling loop's repeated steps as one row")
     with _style():
-        return _draw_swimlane(trace, title)
+        return _draw_swimlane(trace, title, replay)
 
 
 #: The longest trace :func:`draw_swimlane` draws: a band holds about a dozen steps, and a
@@ -1050,7 +1052,7 @@ _BAR_HEIGHT = 0.16
 _BAR_COLOUR = "#555555"
 
 
-def _draw_swimlane(trace, title) -> Figure:
+def _draw_swimlane(trace, title, replay=None) -> Figure:
     threads = [str(t) for t in trace.threads]
     threads += sorted({e.thread for e in trace.events} - set(threads))
     colours = _thread_colours(threads)
@@ -1089,7 +1091,8 @@ def _draw_swimlane(trace, title) -> Figure:
                 f"preemption{'s' if trace.preemptions != 1 else ''}")
     if blocked:
         subtitle += "\nends in deadlock: " + ", ".join(f"{t} waits for {lock}" for t, lock in blocked.items())
-    subtitle += f"\nreplay(scenario, {list(trace.schedule)!r})" if len(trace.schedule) <= 40 else ""
+    if len(trace.schedule) <= 40:
+        subtitle += "\n" + (replay or f"replay(scenario, {list(trace.schedule)!r})")
     legend = []
     if marks:
         legend.append((Patch(facecolor="white", edgecolor=HIGHLIGHT, linewidth=2.5), "step of the finding"))

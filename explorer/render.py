@@ -127,6 +127,16 @@ def replay_hint(trace: Trace, max_steps: int | None = None, fair: bool = False) 
     return f"replay(scenario, {' + '.join(parts)}{steps})"
 
 
+def replay_for(result: ExplorationResult):
+    """What makes the line that replays one of ``result``'s traces: :func:`replay_hint`,
+    passing on the search's ``max_steps`` (where it is not the default) and ``fair=True``
+    (a fair search's), without which the line would replay another run."""
+    if result.max_steps == DEFAULT_MAX_STEPS and not result.fair:
+        return replay_hint
+    return partial(replay_hint, max_steps=None if result.max_steps == DEFAULT_MAX_STEPS else result.max_steps,
+                   fair=result.fair)
+
+
 def runs(schedule) -> list[tuple[str, int]]:
     """A schedule as (thread, how many steps in a row) pairs."""
     out: list[list] = []
@@ -171,9 +181,8 @@ def render_result(result: ExplorationResult, *, traces: bool = True, hint=replay
     Percentages are of every execution, so deadlocked, failed and cut-short runs
     have rows of their own. ``hint`` makes the line that replays a trace (the CLI
     gives the command; the default gives the Python call)."""
-    if hint is replay_hint and (result.max_steps != DEFAULT_MAX_STEPS or result.fair):
-        hint = partial(replay_hint, max_steps=None if result.max_steps == DEFAULT_MAX_STEPS else result.max_steps,
-                       fair=result.fair)
+    if hint is replay_hint:
+        hint = replay_for(result)
     lines = [f"scenario {result.scenario.name!r}: {result.summary()}"]
     if not result.complete:
         lines.append(f"  INCOMPLETE: {result.incomplete_reason}; nothing beyond this was checked")

@@ -344,8 +344,11 @@ def _scenario_section(number: int, result: ExplorationResult, check: CrosscheckR
     parts.append(f"<h3>Findings ({len(result.findings)})</h3>")
     if result.findings:
         from .findings import group_findings
+        from .render import replay_for
 
-        parts += [_group(f"{sid}-f{n}", group, ids) for n, group in enumerate(group_findings(result.findings), 1)]
+        hint = replay_for(result)
+        parts += [_group(f"{sid}-f{n}", group, ids, hint)
+                  for n, group in enumerate(group_findings(result.findings), 1)]
     else:
         parts.append('<p class="banner fine">No findings'
                      + ("" if result.complete else " in the part that was explored") + ".</p>")
@@ -412,21 +415,21 @@ def _outcome_flags(result: ExplorationResult) -> dict:
     return flags
 
 
-def _finding(fid: str, finding: Finding, ids) -> str:
+def _finding(fid: str, finding: Finding, ids, hint=None) -> str:
     """One finding as a card: what went wrong, its swimlane, its trace, the replay line."""
     from .findings import chosen_trace
 
     times = finding.occurrences
     occurrences = f"in {_count(times, 'execution')}" + (f"; the trace {chosen_trace(finding.kind)}" if times > 1
                                                          else "")
-    return _card(fid, finding, occurrences, [f'<p class="message">{_e(finding.message)}</p>'], ids)
+    return _card(fid, finding, occurrences, [f'<p class="message">{_e(finding.message)}</p>'], ids, hint)
 
 
-def _group(fid: str, group: FindingGroup, ids) -> str:
+def _group(fid: str, group: FindingGroup, ids, hint=None) -> str:
     """Findings of one kind about one subject as one card: an invariant broken by several
     outcomes lists each with its count, then shows the first one's trace."""
     if len(group) == 1:
-        return _finding(fid, group[0], ids)
+        return _finding(fid, group[0], ids, hint)
     rows = "\n".join(f'<tr><td class="label">{_e(outcome)}</td><td class="num">{runs}</td></tr>'
                      for outcome, runs in group.outcomes)
     head = '<tr><th scope="col">outcome</th><th class="num" scope="col">executions</th></tr>'
@@ -437,16 +440,16 @@ def _group(fid: str, group: FindingGroup, ids) -> str:
         parts.append(f'<p class="message">Serial outcomes: {_e(group.serial)}</p>')
     parts.append(f'<p class="muted">The first, {_e(group.outcomes[0][0])}, step by step:</p>')
     times = sum(finding.occurrences for finding in group)
-    return _card(fid, group[0], f"in {_count(times, 'execution')}", parts, ids)
+    return _card(fid, group[0], f"in {_count(times, 'execution')}", parts, ids, hint)
 
 
-def _card(fid: str, finding: Finding, occurrences: str, said: list[str], ids) -> str:
+def _card(fid: str, finding: Finding, occurrences: str, said: list[str], ids, hint=None) -> str:
     """A finding's card: its heading, what is ``said`` about it, then its trace's swimlane,
-    table and replay line."""
+    table and replay line (``hint`` makes it: :func:`.render.replay_for` the result's)."""
     from .render import replay_hint
 
     severity = "error" if finding.severity == "error" else "warning"
-    picture = _swimlane(finding.trace, ids, f"the {finding.kind} finding")
+    picture = _swimlane(finding.trace, ids, f"the {finding.kind} finding", hint)
     return "\n".join([
         f'<article class="finding {severity}" id="{fid}">',
         (f'<h4>{_badge(severity)} <span class="kind">{_e(finding.kind)}</span>'
@@ -454,17 +457,19 @@ def _card(fid: str, finding: Finding, occurrences: str, said: list[str], ids) ->
         *said,
         picture,
         _trace_table(finding.trace),
-        f'<p class="replay">To replay: <code>{_e(replay_hint(finding.trace))}</code></p>',
+        f'<p class="replay">To replay: <code>{_e((hint or replay_hint)(finding.trace))}</code></p>',
         "</article>",
     ])
 
 
-def _swimlane(trace: Trace, ids, what: str) -> str:
-    """The trace's swimlane as a figure, or a note saying why it is not drawn."""
+def _swimlane(trace: Trace, ids, what: str, hint=None) -> str:
+    """The trace's swimlane as a figure (``hint`` makes its replay line), or a note saying
+    why it is not drawn."""
     from .pictures import draw_swimlane
 
     try:
-        return _figure(_svg(draw_swimlane(trace), ids, f"swimlane of {what}"))
+        return _figure(_svg(draw_swimlane(trace, replay=None if hint is None else hint(trace)), ids,
+                            f"swimlane of {what}"))
     except ExplorerError as error:
         return f'<p class="note">swimlane not drawn: {_e(str(error))}</p>'
 

@@ -181,6 +181,29 @@ def test_a_fair_trace_replays_with_fair_and_the_summary_and_json_say_the_search_
     assert "fair" not in json.loads(explore(_scenario({"A": [("w", "x", 1)]})).to_json())
 
 
+def test_every_replay_line_of_a_fair_search_says_fair_and_replays_the_finding_it_is_shown_with():
+    import html
+    import re
+
+    from explorer.notebook import result_html
+    from explorer.report_html import render_report
+    from explorer.testing import assert_no_findings
+
+    result = explore(SLEEP_POLLER, fair=True)
+    assert result.findings
+    with pytest.raises(AssertionError) as failed:
+        assert_no_findings(SLEEP_POLLER, fair=True)
+    pages = {"text": result.render(), "report": html.unescape(render_report([result])),
+             "notebook": html.unescape(result_html(result)), "assertion": str(failed.value)}
+    for where, page in pages.items():
+        lines = re.findall(r"replay\(scenario, .*?\)(?=<|$)", page, flags=re.M)
+        assert len(lines) >= len(result.findings), where  # a line for each finding (a group's: one)
+        for line in lines:
+            assert line.endswith(", fair=True)"), (where, line)
+            again = eval(line, {"replay": replay, "scenario": SLEEP_POLLER})
+            assert again.trace.schedule in [f.trace.schedule for f in result.findings], (where, line)
+
+
 @pytest.mark.parametrize("strategy", ["exhaustive", "dpor"])
 def test_fair_schedules_on_two_workers_give_the_serial_result(strategy, monkeypatch):
     monkeypatch.setattr(coordinator, "FIRST_SLICE", 0.0)

@@ -76,13 +76,17 @@ def keys(monkeypatch):
 
 class InProcess:
     """A backend that runs each unit at once, here: the coordinator takes the pieces back
-    as a set, in no fixed order."""
+    as a set, in no fixed order. What a unit raises goes back in its future, as a pool's
+    does, for the coordinator to handle as it handles a worker's."""
 
     workers = 2
 
     def submit(self, function, *args):
         future = Future()
-        future.set_result(function(*args))
+        try:
+            future.set_result(function(*args))
+        except Exception as exc:  # noqa: BLE001 - handed back, as a worker process hands it
+            future.set_exception(exc)
         return future
 
     def close(self, cancel: bool) -> None:

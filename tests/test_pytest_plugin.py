@@ -224,3 +224,49 @@ def test_assert_finds_accepts_a_finding_shown_before_a_budget_and_says_what_a_cu
     assert assert_finds(abba, "deadlock", strategy="exhaustive", max_executions=3).complete is False
     with pytest.raises(AssertionError, match="no race finding in an exploration that was incomplete"):
         assert_finds(abba, "race", max_executions=1)
+
+
+POLLING_LESSON = '''
+import threading
+import time
+
+import explorer
+from explorer import Expect
+
+
+class Flag:
+    def __init__(self):
+        self.ready = False
+
+
+def sleep_poller():
+    flag = Flag()
+
+    def waiter():
+        while not flag.ready:
+            time.sleep(0.01)
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    flag.ready = True
+    t.join()
+    return "done"
+
+
+polls = explorer.program("sleep poller", sleep_poller, track=[Flag],
+                         expect=Expect(outcomes=[{"Flag#1.ready": True}], deadlock=False))
+wrongly_polls = explorer.program("sleep poller, expected wrongly", sleep_poller, track=[Flag],
+                                 expect=Expect(outcomes=[{"Flag#1.ready": False}]))
+'''
+
+
+def test_explorer_fair_explores_a_polling_lesson_to_its_end_and_its_replay_commands_say_fair(pytester):
+    # (without it the waiter may poll forever: its runs go on to max_steps, slowly, and the
+    # lesson fails on the max-steps finding; test_fair_schedules shows that)
+    pytester.makepyfile(polling=POLLING_LESSON)
+    fair = pytester.runpytest("-p", "no:cacheprovider", "--explorer-fair")
+    fair.assert_outcomes(passed=1, failed=1)
+    fair.stdout.fnmatch_lines(["*final states: unexpected*",
+                               "*to replay: explorer replay *polling.py::wrongly_polls --schedule * --fair",
+                               "*no run is shown for each unexpected final state*"])
+    assert "replay(scenario" not in fair.stdout.str()

@@ -41,6 +41,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--explorer-max-executions", type=_executions, default=None,
                     help="explorer: stop each scenario item after this many executions (it then fails, "
                          "since an incomplete exploration proves nothing unless its Expect says complete=False)")
+    group.addoption("--explorer-fair", action="store_true", default=False,
+                    help="explorer: explore fair schedules only, as 'explorer run --fair' does (a thread that "
+                         "sleeps or times out lets the others run first, so polling loops end); each "
+                         "failure's replay command says --fair")
 
 
 #: explorer's own modules mention ``Scenario(`` and ``expect=`` in their docs; never collect them.
@@ -152,8 +156,12 @@ class ScenarioItem(pytest.Item):
         limit = self.config.getoption("explorer_max_executions")
         if limit is not None:
             options["max_executions"] = limit
+        fair = self.config.getoption("explorer_fair")
+        if fair:
+            options["fair"] = True
         try:  # each trace's line that replays it is the command, as explorer run prints it
-            result = _expected(self.scenario, self.scenario.expect, _command_hint(self.path, self.name), options)
+            result = _expected(self.scenario, self.scenario.expect,
+                               _command_hint(self.path, self.name, fair=fair), options)
         except AssertionError as failure:
             raise ScenarioFailed(str(failure)) from None
         # what explorer run would not call a pass either
