@@ -111,7 +111,9 @@ class ExplorationResult:
     unit_seconds: tuple = ()
     #: Parallel exploration: the coordinator's seconds on what the units sent back (merging).
     coordinator_seconds: float = 0.0
-    #: Parallel exploration: the largest peak resident memory of a worker process, in MiB.
+    #: Parallel exploration: the largest peak resident memory of a worker process, in MiB,
+    #: less the shared memory it maps (stateful search's table of visited states, stored
+    #: once for every worker: 64 MiB in ``/dev/shm``).
     worker_peak_mib: float = 0.0
     #: ``strategy="auto"``: ``(strategy, executions, seconds)`` of each strategy that took
     #: turns, the one that finished first (``strategy``, whose result this is) first; () otherwise.

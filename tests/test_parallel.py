@@ -1025,3 +1025,34 @@ def test_a_unit_that_waited_in_the_queue_has_that_much_less_time_before_the_limi
     assert _time_left(Unit((1,), b"", 1.0, None, 1.0, sent - 5.0)) == 0.001  # past it: at once
     assert _time_left(Unit((1,), b"", 1.0, None, 1.0, sent + 5.0)) == 1.0  # a clock ahead: never more
     assert _time_left(Unit((1,), b"", 1.0, None, 1.0)) == 1.0  # as a unit was sent before
+
+
+@pytest.mark.skipif(not (os.path.exists("/proc/self/status") and os.path.isdir("/dev/shm")),
+                    reason="Linux reports resident memory in /proc, shared memory apart")
+def test_a_workers_reported_memory_leaves_out_the_shared_memory_it_maps():
+    # a stateful worker maps the 64 MiB table of visited states and touches all its pages:
+    # it is stored once for every worker, so a worker's peak leaves it out. Run in a fresh
+    # process, whose high-water mark is its own.
+    code = textwrap.dedent("""
+        from explorer._engine import shm
+        from explorer._engine.units import peak_mib
+
+        def hwm():
+            with open("/proc/self/status") as status:
+                return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+        before, whole = peak_mib(), hwm()
+        path, memory = shm.create("explorer-test-", 48 << 20)
+        try:
+            for page in range(0, 48 << 20, 4096):
+                memory[page] = 1
+            print(before, peak_mib(), whole, hwm())
+        finally:
+            memory.close()
+            shm.remove(path)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parent.parent).stdout
+    before, after, whole_before, whole_after = map(float, out.split())
+    assert whole_after - whole_before >= 40  # the pages touched count in the resident high-water mark
+    assert after - before < 8  # but not in the worker's own peak

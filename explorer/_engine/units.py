@@ -314,14 +314,18 @@ def _shown(steps: tuple, at: int) -> str:
 
 def peak_mib() -> float:
     """This process's peak resident memory, MiB: its own program's high-water mark where
-    Linux tells it (``VmHWM``). ``ru_maxrss`` also counts the process it was started from
-    before ``exec`` (a benchmark's driver holding large results), so it is the fallback."""
+    Linux tells it (``VmHWM``), less the shared memory it maps now (``RssShmem``: a
+    stateful search's table of visited states, one for every worker, whose pages the
+    walks touch all over, 64 MiB in each worker's resident count though it is stored once;
+    it only grows, so what is left is the worker's own memory at its peak). ``ru_maxrss``
+    also counts the process it was started from before ``exec`` (a benchmark's driver
+    holding large results), so it is the fallback."""
     try:
         with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
+            fields = dict(line.split(":", 1) for line in status if line.startswith(("VmHWM:", "RssShmem:")))
+        if "VmHWM" in fields:
+            return (int(fields["VmHWM"].split()[0]) - int(fields.get("RssShmem", "0 kB").split()[0])) / 1024
+    except (OSError, ValueError):
         pass
     try:
         import resource
