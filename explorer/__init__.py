@@ -46,6 +46,7 @@ from .steps import (
     result,
     set_event,
     shutdown,
+    sleep,
     spawn,
     submit,
     task_done,
@@ -91,6 +92,7 @@ __all__ = [
     "submit",
     "result",
     "shutdown",
+    "sleep",
     # running it
     "explore",
     "replay",

@@ -50,6 +50,7 @@ import types
 from ._engine.driver import ALREADY_RAN, NOT_A_GENERATOR, RAISED, RETURNED, abandon, exception_location, start
 from ._engine.program import Program
 from .objects.base import Raised, Recorded, Throw
+from .objects.clock import SleepTwin
 from .objects.thread import SpawnTwin, ThreadTwin
 from .objects.variable import VariableTwin
 from .outcomes import Outcome, State
@@ -96,6 +97,7 @@ class RealRun:
         for name, declaration in program.declarations.items():
             self.objects[name] = declaration.twin(name, self)
         self.spawner = SpawnTwin("spawn", self)
+        self.sleeper = SleepTwin("time", self)
         self.threads: list[threading.Thread] = []
         self.thread_done: dict[int, threading.Event] = {}
         self.participants: list[int] = []
@@ -370,8 +372,11 @@ class RealRun:
         if kind == "spawn" and step.__class__ is Op:
             return self.spawner
         twin = self.objects.get(step[1])
-        if twin is None and kind == "join" and step.__class__ is Op:
-            twin = ThreadTwin(step[1], self)  # not started (yet): join says so
+        if twin is None and step.__class__ is Op:
+            if kind == "join":
+                twin = ThreadTwin(step[1], self)  # not started (yet): join says so
+            elif kind == "sleep":
+                twin = self.sleeper  # as the model's, where no object of that name is declared
         return twin
 
     def _checked(self, step: object) -> tuple:

@@ -30,7 +30,7 @@ import inspect
 __all__ = [
     "Acquire", "Op", "Read", "Release", "Step", "Write",
     "acquire", "clear_event", "get", "is_set", "join", "notify", "notify_all", "put", "read", "release",
-    "result", "set_event", "shutdown", "spawn", "submit", "task_done", "update", "wait", "write",
+    "result", "set_event", "shutdown", "sleep", "spawn", "submit", "task_done", "update", "wait", "write",
 ]
 
 
@@ -342,6 +342,19 @@ def shutdown(pool: str) -> Op:
     """``ThreadPoolExecutor.shutdown(wait=True)``: blocks until every submitted task ends."""
     _check_names("shutdown", "thread pool", pool)
     return Op("shutdown", pool)
+
+
+def sleep(seconds: float) -> Op:
+    """``time.sleep(seconds)``: a point where the other threads may run, as every step is,
+    and nothing else (time is not modelled, so how long does not matter to a search).
+    Under fair schedules (``explore(fair=True)``) a thread that sleeps lets every thread
+    that can run take a step first, so a loop that polls and sleeps ends. On real
+    threads (``crosscheck``) the thread sleeps that long.
+    """
+    if (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+            or not 0 <= seconds < float("inf")):
+        raise ValueError(f"sleep() takes a number of seconds >= 0, got {seconds!r}")
+    return Op("sleep", "time", seconds)
 
 
 def update(var: str, fn: object) -> Op:

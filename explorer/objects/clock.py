@@ -1,13 +1,17 @@
-"""``time.sleep`` in plain code: a point where another thread may run, and nothing else.
+"""``time.sleep`` in plain code, and the ``sleep`` step: a point where another thread may
+run, and nothing else.
 
 Time is virtual (explorer/plain/clock.py keeps each thread's clock): a ``sleep`` step
 takes no time, touches no shared object, and so is independent of every other step;
-it only lets the scheduler switch threads there, as a real sleep lets the OS.
+it only lets the scheduler switch threads there, as a real sleep lets the OS. On real
+threads (:class:`SleepTwin`) the thread sleeps.
 """
 
 from __future__ import annotations
 
-from .base import Declaration, Model
+import time
+
+from .base import Declaration, Model, Twin
 
 
 class SleepModel(Model):
@@ -31,3 +35,19 @@ class Sleeps(Declaration):
         return True
 
 SLEEPS = Sleeps()
+
+
+class SleepTwin(Twin):
+    """A ``sleep`` step on real threads: the thread sleeps as long as the step says, a
+    twentieth of a second at a time, so that a run that is stopped does not wait for it."""
+
+    __slots__ = ()
+    accepts = SleepModel.accepts
+
+    def step(self, thread: int, step: tuple):
+        end = time.monotonic() + step[2]
+        while not self.real.aborted:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, 0.05))

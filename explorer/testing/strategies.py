@@ -42,7 +42,7 @@ from ..objects import Barrier, BoundedSemaphore, Condition, Event, Queue, Semaph
 from ..scenario import LOCK_KINDS, Scenario
 from ..steps import (
     acquire, clear_event, get, is_set, join, notify, notify_all, put, read, release, result, set_event,
-    shutdown, spawn, submit, task_done, update, wait, write,
+    shutdown, sleep, spawn, submit, task_done, update, wait, write,
 )
 
 __all__ = ["OBJECT_KINDS", "TYPED_VALUES", "GeneratedError", "StraightLine", "executions", "scenarios", "schedules"]
@@ -118,7 +118,8 @@ class StraightLine:
       lock held: without it, an ``error``), an event or a barrier; a broken barrier
       loads -1.
     - ``("notify", cond, n)``, ``("notify_all", cond)``, ``("set", event)``,
-      ``("clear", event)``, ``("is_set", event)``.
+      ``("clear", event)``, ``("is_set", event)``, and with an event ``("sleep",)``
+      (``sleep(0)``: a thread that polls gives way there under fair schedules).
     - ``("await", cond, var, tries, timed)``: the ``while`` loop of a consumer, at most
       ``tries`` waits: take the condition's lock, wait while ``var`` reads 0 (a timed
       wait that returns False ends the loop), release; loads the value read last.
@@ -234,8 +235,8 @@ def _text(op: tuple) -> str:
         return f"{kind} {op[1]}{{{op[2]}}}"
     if kind == "result":
         return f"result f{op[1]}"
-    if kind == "raise":
-        return "raise"
+    if kind in ("raise", "sleep"):
+        return kind
     return f"{kind} {op[1]}"  # notify_all, set, clear, is_set, task_done, join, shutdown
 
 
@@ -263,6 +264,8 @@ def _other(op: tuple, register: int, futures: list):
         yield clear_event(op[1])
     elif kind == "is_set":
         return int((yield is_set(op[1])))
+    elif kind == "sleep":
+        yield sleep(0)
     elif kind == "await":
         _kind, cond, var, tries, timed = op
         yield acquire(cond)
@@ -548,7 +551,7 @@ class _Menu:
         elif self.event or self.barrier:
             kinds.append("wait")
         if self.event:
-            kinds += ["set", "clear", "is_set"]
+            kinds += ["set", "clear", "is_set", "sleep"]
         if self.queue:
             kinds += ["put", "get", "task_done", "join"]
         if top and self.spawns:
@@ -678,6 +681,8 @@ def _object_ops(draw, budget: int, menu: _Menu, thread: str, *, top: bool = True
                         _constant(draw, menu.values), draw(st.booleans())))
         elif kind in ("set", "clear", "is_set"):
             ops.append((kind, menu.event))
+        elif kind == "sleep":
+            ops.append(("sleep",))
         elif kind == "put":
             ops.append(("put", menu.queue, _constant(draw, menu.values), draw(_BLOCKING)))
         elif kind == "get":
