@@ -349,7 +349,8 @@ def sleep(seconds: float) -> Op:
     and nothing else (time is not modelled, so how long does not matter to a search).
     Under fair schedules (``explore(fair=True)``) a thread that sleeps lets every thread
     that can run take a step first, so a loop that polls and sleeps ends. On real
-    threads (``crosscheck``) the thread sleeps that long.
+    threads (``crosscheck``) the thread sleeps that long, at most 2 ms (as plain code's
+    ``time.sleep`` there).
     """
     if (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
             or not 0 <= seconds < float("inf")):

@@ -314,3 +314,22 @@ def test_a_crosschecks_time_limit_caps_its_exploration_of_a_polling_loop_too(tmp
                          capture_output=True, text=True, timeout=60, check=False)
     assert cli.returncode == 3, cli.stdout + cli.stderr  # incomplete: exit 3, never 0 and never 1
     assert "cross-check of 'polling' on real threads" in cli.stdout
+
+
+def test_a_lone_condition_waiter_that_only_a_spurious_wakeup_would_end_waits_on_real_threads_as_exploration_allows():
+    # found by the generated-programs cross-check ('A: acq cond, r x, wait cond' with
+    # spurious wakeups): exploration lets a spurious wakeup end the wait, CPython never does
+    from explorer import Condition, acquire, crosscheck, wait
+
+    def waiter():
+        yield acquire("cond")
+        return int((yield wait("cond")))
+
+    spurious = Scenario("lone waiter", objects={"cond": Condition()}, threads={"A": waiter}, spurious_wakeups=True)
+    assert explore(spurious).deadlocked == 0  # the wait may always end spuriously
+    check = crosscheck(spurious, runs=5)
+    assert check.ok and check.deadlocked == 5
+    assert "expected (only a spurious wakeup would end it)" in check.render()
+    strict = Scenario("lone waiter", objects={"cond": Condition()}, threads={"A": waiter})
+    assert explore(strict).deadlocked == 1  # without spurious wakeups exploration finds the deadlock
+    assert crosscheck(strict, runs=5).ok

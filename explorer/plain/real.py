@@ -76,6 +76,7 @@ import sysconfig
 import threading
 import time
 
+from ..objects.clock import MAX_REAL_SLEEP
 from ..outcomes import Outcome, State
 from ..real_threads import COMPLETED, DEADLOCKED, FAILED
 from .freezing import freeze
@@ -86,7 +87,7 @@ from .tracking import _DATA, _classify
 __all__ = ["MAX_SLEEP", "SETTLE", "RealThreads", "RealRun", "program_parts"]
 
 #: The longest a ``time.sleep`` of the program sleeps on a run's thread.
-MAX_SLEEP = 0.002
+MAX_SLEEP = MAX_REAL_SLEEP
 #: How long a run's threads must all sit still, none in a wait with a timeout, for the
 #: run to be a deadlock before its timeout.
 SETTLE = 0.25
