@@ -346,8 +346,10 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
         rows.append(Observation("outcome", _label(outcome), count, verdict, tuple(kinds), outcome,
                                 model.outcomes.get(outcome, 0)))
     scenario = model.scenario
-    conditions = {name for name, declared in (getattr(scenario, "objects", None) or {}).items()
-                  if isinstance(declared, Condition)} if getattr(scenario, "spurious_wakeups", False) else set()
+    conditions = set()  # the conditions a thread may wake from spuriously in exploration
+    if getattr(scenario, "spurious_wakeups", False):
+        conditions = {name for name, declared in (getattr(scenario, "objects", None) or {}).items()
+                      if isinstance(declared, Condition)}
     for waits, count in sorted(deadlocks.items(), key=lambda item: -item[1]):
         text = "deadlock: " + ", ".join(f"{t} waits for {lock}" for t, lock, _holder in waits)
         verdict, kinds = (FLAGGED, ("deadlock",)) if model.deadlocked else (absent, ())

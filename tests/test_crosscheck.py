@@ -316,7 +316,7 @@ def test_a_crosschecks_time_limit_caps_its_exploration_of_a_polling_loop_too(tmp
     assert "cross-check of 'polling' on real threads" in cli.stdout
 
 
-def test_a_lone_condition_waiter_that_only_a_spurious_wakeup_would_end_waits_on_real_threads_as_exploration_allows():
+def test_a_condition_waiter_only_a_spurious_wakeup_would_end_waits_on_real_threads_as_exploration_allows():
     # found by the generated-programs cross-check ('A: acq cond, r x, wait cond' with
     # spurious wakeups): exploration lets a spurious wakeup end the wait, CPython never does
     from explorer import Condition, acquire, crosscheck, wait
@@ -325,7 +325,8 @@ def test_a_lone_condition_waiter_that_only_a_spurious_wakeup_would_end_waits_on_
         yield acquire("cond")
         return int((yield wait("cond")))
 
-    spurious = Scenario("lone waiter", objects={"cond": Condition()}, threads={"A": waiter}, spurious_wakeups=True)
+    spurious = Scenario("lone waiter", objects={"cond": Condition()}, threads={"A": waiter},
+                        spurious_wakeups=True)
     assert explore(spurious).deadlocked == 0  # the wait may always end spuriously
     check = crosscheck(spurious, runs=5)
     assert check.ok and check.deadlocked == 5

@@ -42,8 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="explorer: stop each scenario item after this many executions (it then fails, "
                          "since an incomplete exploration proves nothing unless its Expect says complete=False)")
     group.addoption("--explorer-fair", action="store_true", default=False,
-                    help="explorer: explore fair schedules only, as 'explorer run --fair' does (a thread that "
-                         "sleeps or times out lets the others run first, so polling loops end); each "
+                    help="explorer: explore fair schedules only, as 'explorer run --fair' does (a thread "
+                         "that sleeps or times out lets the others run first, so polling loops end); each "
                          "failure's replay command says --fair")
 
 
