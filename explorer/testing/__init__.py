@@ -146,8 +146,8 @@ def _unexpected_runs(scenario: Scenario, expect: Expect, result: ExplorationResu
         if not ends:
             continue
         schedule = min((reached[end] for end in ends), key=lambda path: (len(path), [first(t) for t in path]))
-        try:  # with the search's settings: a fair search's run is replayed fairly
-            run = replay(scenario, schedule, max_steps=result.max_steps, fair=result.fair)
+        try:  # with the search's max_steps (a fair search returned above)
+            run = replay(scenario, schedule, max_steps=result.max_steps)
         except ExplorerError:
             continue
         lines.append(f"  a run that ends in {state}:")
