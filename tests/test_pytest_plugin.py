@@ -5,6 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+# pytester runs pytest in this process and, after each run, drops the modules the run
+# imported: were networkx first imported in one run, a graph made by explorer's modules
+# (imported before) would not be an instance of the next run's networkx.Graph
+import networkx  # noqa: F401
+
+import explorer.graphs  # noqa: F401
+
 ROOT = Path(__file__).parent.parent
 
 LESSONS = '''
