@@ -37,7 +37,6 @@ from ._engine.taken import Taken, as_taken
 from ._engine.watchdog import ctrl_c_noted
 from ._text import cells_named, shown
 from .errors import ExplorerError, InvalidArgument
-from .objects.condition import Condition
 from .objects.pool import ThreadPool
 from .outcomes import Outcome, State, outcome_key
 from .real_threads import COMPLETED, DEADLOCKED, FAILED, HUNG, stress_run, turn_run
@@ -345,21 +344,12 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
             verdict = FLAGGED if kinds else EXPECTED
         rows.append(Observation("outcome", _label(outcome), count, verdict, tuple(kinds), outcome,
                                 model.outcomes.get(outcome, 0)))
-    scenario = model.scenario
-    conditions = set()  # the conditions a thread may wake from spuriously in exploration
-    if getattr(scenario, "spurious_wakeups", False):
-        conditions = {name for name, declared in (getattr(scenario, "objects", None) or {}).items()
-                      if isinstance(declared, Condition)}
+    # with spurious_wakeups=True, a run in which only a spurious wakeup would end a wait goes
+    # on in exploration, which reports the deadlock it is on real threads as a finding
+    found = model.deadlocked or any(finding.kind == "deadlock" for finding in model.findings)
     for waits, count in sorted(deadlocks.items(), key=lambda item: -item[1]):
         text = "deadlock: " + ", ".join(f"{t} waits for {lock}" for t, lock, _holder in waits)
-        verdict, kinds = (FLAGGED, ("deadlock",)) if model.deadlocked else (absent, ())
-        if not model.deadlocked and conditions and all(lock in conditions and holder is None
-                                                       for _t, lock, holder in waits):
-            # with spurious_wakeups=True a thread parked in a condition's wait (its lock held
-            # by no one) may always wake in exploration, so a wait that nothing else ends is
-            # no deadlock there; CPython never wakes one spuriously, so on real threads it
-            # waits on: what exploration allows (a wakeup that may come has not yet)
-            verdict, kinds = EXPECTED, ("only a spurious wakeup would end it",)
+        verdict, kinds = (FLAGGED, ("deadlock",)) if found else (absent, ())
         rows.append(Observation("deadlock", text, count, verdict, kinds, None, model.deadlocked))
     # A bad yield or a body that is not a generator is an error finding with no exception
     # in the model; on real threads it is the TypeError the runner raises for it.

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from types import MappingProxyType
 
 from ._engine.coordinator import Fallback, parallel_search
-from ._engine.execution import COMPLETED, DIVERGED, FAILED, HUNG
+from ._engine.execution import COMPLETED, DEADLOCKED, DIVERGED, FAILED, HUNG
 from ._engine.execution import Execution as _Run
 from ._engine.guards import no_process_exit
 from ._engine.portfolio import race
@@ -268,7 +268,8 @@ def replay(
             None if raw.thread is None else program.thread_names[raw.thread],
             1, MappingProxyType(dict(raw.details)))))
     findings = merge_races(findings)
-    deadlock = next((raw for raw in raws if raw.kind == "deadlock"), None)
+    # (a deadlock only spurious wakeups end shows in a run that went on with one: not blocked at its end)
+    deadlock = next((raw for raw in raws if raw.kind == "deadlock"), None) if run.status == DEADLOCKED else None
     trace = make_trace(program, run.events, run.locations, deadlock)
     if run.status == COMPLETED:
         final_state = State._from(program.var_names, tuple(run.values.values()))
@@ -282,6 +283,7 @@ def _check_same(scenario: Scenario, program: Program, run: _Run, max_steps: int)
     strategy = FollowSchedule(chosen, program.thread_names, extend=True)
     strategy.begin()
     again = _Run(program)
+    again.hang_ends_at = run.hang_ends_at
     again.run(strategy.choose, max_steps, run.events)
     if again.status == DIVERGED:
         raise NondeterminismError(again.findings[-1].message)  # it names the scenario and the step
@@ -323,6 +325,8 @@ def _follow(program: Program, schedule: list[int], max_steps: int, extend: bool,
                               scenario=program.scenario.name)
     strategy.begin()
     run = _Run(program)
+    if not extend:  # a deadlock that only spurious wakeups would end, where the schedule ends
+        run.hang_ends_at = len(schedule)
     run.run(strategy.choose, max_steps, previous, locate=True)
     if run.status != DIVERGED:
         strategy.end()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 
@@ -276,6 +277,49 @@ def test_an_if_around_a_wait_is_caught_with_one_consumer_when_spurious_wakeups_a
     assert {o["C"] for o in explore(scenario(False)).outcomes} == {1}
     for strategy in ("exhaustive", "dpor", "stateful"):
         assert {o["C"] for o in explore(scenario(True), strategy=strategy).outcomes} == {1, None}
+
+
+def test_a_wait_only_a_spurious_wakeup_would_end_is_a_deadlock_in_every_strategy():
+    # With spurious_wakeups=True the run goes on with a spurious wakeup, which CPython never
+    # makes: the state where nothing else was left is the deadlock real threads stop in
+    def waiter():
+        yield acquire("lock")
+        if not (yield read("ready")):
+            yield wait("cond")
+        yield release("lock")
+
+    def setter(write_first):
+        if write_first:
+            yield write("ready", True)
+        yield acquire("lock")
+        yield notify("cond")
+        yield release("lock")
+        if not write_first:  # the flag set after the notify, outside the lock: a lost wakeup
+            yield write("ready", True)
+
+    def scenario(write_first):
+        return Scenario("spurious", variables={"ready": False}, locks={"lock": "lock"},
+                        objects={"cond": Condition("lock")},
+                        threads={"W": waiter, "S": partial(setter, write_first)}, spurious_wakeups=True)
+
+    lost = scenario(False)
+    exhaustive = explore(lost, strategy="exhaustive")
+    assert exhaustive.deadlocked == 0 and exhaustive.completed == exhaustive.executions  # every run goes on
+    [deadlock] = exhaustive.deadlocks
+    assert deadlock.details["spurious_only"] and "Only a spurious wakeup would end it" in deadlock.message
+    assert deadlock.trace.blocked == {"W": "cond"} and deadlock.trace.events[-1].thread == "S"
+    assert deadlock.trace.schedule == ("S", "S", "S", "W", "W", "W", "S")  # it ends where W hangs
+    for strategy, workers in (("dpor", 1), ("dpor", 2), ("stateful", 1), ("bounded", 1), ("pct", 1)):
+        found = explore(lost, strategy=strategy, workers=workers)
+        assert [f.details.get("spurious_only") for f in found.deadlocks] == [True], strategy
+    again = replay(lost, deadlock.trace.schedule)  # the run stops where real threads would
+    assert again.status == "deadlocked" and [f.message for f in again.findings if f.kind == "deadlock"] == [
+        deadlock.message]
+    saved = json.loads(exhaustive.to_json())
+    [kept] = [f for f in saved["findings"] if f["kind"] == "deadlock"]
+    assert kept["details"]["spurious_only"] is True and load_trace(exhaustive.to_json(), finding="deadlock") == \
+        deadlock.trace
+    assert not explore(scenario(True), strategy="exhaustive").deadlocks  # the flag set first: no lost wakeup
 
 
 def test_a_bounded_semaphore_released_too_often_is_threadings_value_error():

@@ -25,6 +25,7 @@ from .._text import shown
 from ..findings import RawFinding, waiting_words
 from ..objects.base import HIDDEN, Continue, Misuse, Model, Raised, Recorded, Throw
 from ..objects.clock import SleepModel
+from ..objects.condition import ConditionModel
 from ..objects.thread import ProgramEnd, Spawner, ThreadModel
 from ..objects.variable import VariableModel
 from ..scenario import compared_by_identity
@@ -79,6 +80,7 @@ class Execution:
         "fairness",
         "findings",
         "gens",
+        "hang_ends_at",
         "live",
         "locate",
         "locations",
@@ -118,6 +120,9 @@ class Execution:
         # a step let time pass for its thread (gave_up): reset after each step under fair
         # schedules; otherwise it stays set, and says some step of the run slept or timed out
         self.yielded = False
+        # a replay of a deadlock that only spurious wakeups end (_hangs): the run ends there,
+        # as on real threads, once it has taken this many steps (a schedule's end)
+        self.hang_ends_at: float = float("inf")
 
     def run(self, choose: Callable[[list[int]], int], max_steps: int = UNLIMITED,
             previous: Sequence[tuple] = (), locate: bool = False, repeat: int = 0) -> str:
@@ -229,6 +234,7 @@ class Execution:
         forced = min(repeat, n_previous)
         # fair schedules: a read or a write changes who owes whom, and so the schedulable set
         fair = self.fairness = Fairness(k) if program.fair else None
+        spurious = program.spurious  # a wait no notify can end may still end: see _hangs
         quick = 0 if locate or taking or fair is not None else forced
         verified = False  # the short path ran the last position and left the enabled set as it was
         passed = DEADLINES.get(get_ident(), NO_DEADLINE).passed  # the watchdog sets it at the time limit
@@ -275,6 +281,9 @@ class Execution:
                 ]
                 if not enabled:
                     break
+                if spurious and models[enabled[0]].__class__ is ConditionModel and self._hangs(enabled) \
+                        and position >= self.hang_ends_at:
+                    return DEADLOCKED
                 if fair is not None:
                     enabled = fair.schedulable(enabled)
                 if shared:
@@ -847,7 +856,36 @@ class Execution:
                    f"{f', at {where}' if where else ''}): {why}")
         self._add("max-steps", "error", i, (), message, {"max_steps": max_steps})
 
-    def _deadlocked(self) -> None:
+    def _hangs(self, enabled: list[int]) -> bool:
+        """With spurious wakeups: where the only steps left are condition wake-ups that no
+        notify allows, the run goes on with one (a spurious wakeup is allowed), but a run
+        on real threads, where CPython never wakes a waiter so, stops here for good: the
+        deadlock it is shows here (unless only idle threads and daemons are left, as at a
+        run's end). A reduced search reaches this state: such a wake-up is dependent with
+        every step (``Program.touches_everything``). Whether the state is one."""
+        pending, models = self.pending, self.models
+        wakes_spuriously = self.program.wakes_spuriously
+        for i in enabled:
+            model = models[i]
+            if model.__class__ is not ConditionModel or not wakes_spuriously(pending[i]) or model.notified(i):
+                return False
+        daemons = self.daemons
+        if all(step is None or i in daemons or models[i].idle(i, step) for i, step in enumerate(pending)):
+            return False
+        conditions = [model for model in self.objects.values() if model.__class__ is ConditionModel]
+        for model in conditions:  # worded as the waits are without spurious wakeups
+            model.spurious = False
+        try:
+            self._deadlocked(" Only a spurious wakeup would end it, and CPython makes none: a run on real "
+                             "threads stops here for good (exploration goes on with one)")
+        finally:
+            for model in conditions:
+                model.spurious = True
+        return True
+
+    def _deadlocked(self, hang: str = "") -> None:
+        """The run's deadlock: every thread left waits. ``hang``: the words said of a
+        state where only spurious wakeups are left (:meth:`_hangs`); the run goes on."""
         names = self.program.thread_names
         waits = []
         waits_on: dict[int, int | None] = {}
@@ -884,10 +922,15 @@ class Execution:
             message += ". Cycle: " + " -> ".join(names[i] for i in cycle)
         lost = any("lost wakeup" in part for part in parts)
         marks.update(self._holding_marks(waits_on))
-        self._add("deadlock", "error", None, tuple(sorted(waits, key=repr)), message,
+        key = tuple(sorted(waits, key=repr))
+        if any(finding.kind == "deadlock" and finding.key[2:] == key for finding in self.findings):
+            return  # a state of this run showed it already (_hangs)
+        if hang:
+            message += "." + hang
+        self._add("deadlock", "error", None, key, message,
                   {"waits": waits, "cycle": [names[i] for i in cycle], "blocked_at": blocked_at,
                    "marks": marks, "lost_wakeup": lost, "waiting_for": waiting_for,
-                   "waiting_in": waiting_in})
+                   "waiting_in": waiting_in, "spurious_only": bool(hang)})
 
     def _holding_marks(self, waits_on: dict[int, int | None]) -> dict[int, str]:
         """Each acquisition a blocked thread waits on: the holder's last acquire of that lock."""

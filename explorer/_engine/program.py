@@ -6,6 +6,7 @@ from contextlib import nullcontext
 
 from ..objects import IMPLICIT, LockDeclaration
 from ..objects.base import HIDDEN
+from ..objects.condition import Condition
 from ..objects.dependence import touches_everything
 from ..scenario import Scenario
 from ..steps import Acquire, Read, Release, Write
@@ -32,6 +33,7 @@ class Program:
         "reentrant",
         "scenario",
         "serializable",
+        "spurious",
         "targets",
         "thread_index",
         "thread_names",
@@ -41,6 +43,8 @@ class Program:
     def __init__(self, scenario: Scenario, fair: bool = False) -> None:
         self.scenario = scenario
         self.fair = fair  # every run keeps to fair schedules (fairness.py)
+        # a condition's wait may return without a notify (once per thread, condition and run)
+        self.spurious = bool(getattr(scenario, "spurious_wakeups", False))
         self.thread_names = tuple(scenario.threads)
         self.thread_index = {name: i for i, name in enumerate(self.thread_names)}
         self.factories = tuple(scenario.threads.values())
@@ -114,9 +118,18 @@ class Program:
         return declaration is not None and declaration.may_yield(step[1], step)
 
     def touches_everything(self, step: tuple) -> bool:
-        """Whether a step is dependent with every step: ``objects.dependence``'s, and under
-        fair schedules every step that may yield, since it decides whom its thread owes."""
-        return touches_everything(step) or (self.fair and self.may_yield(step))
+        """Whether a step is dependent with every step: ``objects.dependence``'s; under
+        fair schedules every step that may yield, since it decides whom its thread owes;
+        with spurious wakeups a condition's wake-up, which may end a wait no notify can
+        reach any more: a reduced search must reach the state where every other thread
+        has stopped before it, where the run's deadlock shows (``Execution._hangs``)."""
+        return touches_everything(step) or (self.fair and self.may_yield(step)) or (
+            self.spurious and self.wakes_spuriously(step))
+
+    def wakes_spuriously(self, step: tuple) -> bool:
+        """Whether ``step`` is a condition's wake-up that may come without a notify."""
+        return (step[0] == "wake" and len(step) > 3 and step[3] is None
+                and self._declaration(step).__class__ is Condition)
 
     def footprint(self, step: tuple) -> tuple:
         """The shared objects a step touches, by name (DPOR's dependence)."""

@@ -736,8 +736,14 @@ def _public_findings(program: Program, found: dict, locate: _Locator) -> list[Fi
 #: Said of a race whose witness was not replayed for its source lines (:func:`_sites`).
 def _public(program: Program, raw: RawFinding, events: list[tuple], locations: list | None, occurrences: int,
             score: tuple) -> Finding:
-    """The finding the user sees: ``raw`` with its witness's trace."""
-    trace = make_trace(program, events, locations, raw, _preempted(raw, score))
+    """The finding the user sees: ``raw`` with its witness's trace (for a deadlock a run
+    goes on from with a spurious wakeup, up to the state it shows: ``Execution._hangs``)."""
+    preempted = _preempted(raw, score)
+    if raw.kind == "deadlock" and raw.details.get("spurious_only"):
+        end = raw.details["position"]
+        events, preempted = events[:end], None
+        locations = None if locations is None else locations[:end]
+    trace = make_trace(program, events, locations, raw, preempted)
     thread = None if raw.thread is None else program.thread_names[raw.thread]
     return with_locations(Finding(raw.kind, raw.severity, raw.message, trace, thread, occurrences,
                                   MappingProxyType(dict(raw.details))))

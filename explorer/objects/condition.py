@@ -139,6 +139,10 @@ class ConditionModel(Model):
         return (step[3] is not None or self._notified(thread)
                 or (self.spurious and thread not in self.woke_spuriously))
 
+    def notified(self, thread: int) -> bool:
+        """Whether a notify reached the parked thread (its wake-up needs no spurious one)."""
+        return self._notified(thread)
+
     def _notified(self, thread: int) -> bool:
         for waiter in self.waiters:
             if waiter[0] == thread:

@@ -380,8 +380,10 @@ class DPOR:
         self.thread_index = program.thread_index
         # fair schedules: a step that may yield decides whom its thread owes, which every
         # other step's place before or after it changes (docs/architecture.md, Fair schedules)
-        self.everything = program.touches_everything if program.fair else touches_everything
-        self.dependent = dependence(footprint, self.everything if program.fair else None)
+        # (and a wake-up that may be spurious: Program.touches_everything)
+        special = program.fair or program.spurious
+        self.everything = program.touches_everything if special else touches_everything
+        self.dependent = dependence(footprint, self.everything if special else None)
 
     def begin(self) -> bool:
         self.position = 0

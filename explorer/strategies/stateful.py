@@ -107,7 +107,7 @@ class Stateful(Exhaustive):
         self.dependent = dependent  # bind() gives the program's own
 
     def bind(self, program) -> None:
-        self.dependent = dependence(program.footprint)
+        self.dependent = dependence(program.footprint, program.touches_everything if program.spurious else None)
         self.graph = None
         keep, start = self.keep if self.keep is not None else {}, self.start
         kept = None
