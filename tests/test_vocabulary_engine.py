@@ -11,6 +11,7 @@ from explorer import (
     Barrier,
     Condition,
     Event,
+    Expect,
     Queue,
     Scenario,
     Semaphore,
@@ -320,6 +321,8 @@ def test_a_wait_only_a_spurious_wakeup_would_end_is_a_deadlock_in_every_strategy
     assert kept["details"]["spurious_only"] is True and load_trace(exhaustive.to_json(), finding="deadlock") == \
         deadlock.trace
     assert not explore(scenario(True), strategy="exhaustive").deadlocks  # the flag set first: no lost wakeup
+    assert Expect(deadlock=False).problems(exhaustive) == [
+        "expected no deadlock, but 2 executions pass a deadlock that only a spurious wakeup would end"]
 
 
 def test_a_bounded_semaphore_released_too_often_is_threadings_value_error():
