@@ -142,6 +142,10 @@ class CrosscheckResult:
             lines.append(f"    never observed: {_label(outcome)}")
         if self.model.deadlocked and not self.deadlocked:
             lines.append(f"    never observed: the deadlock exploration found in {self.model.deadlocked} executions")
+        elif self.model.deadlocks and not self.deadlocked:  # runs that went on with a spurious wakeup
+            passed = sum(finding.occurrences for finding in self.model.deadlocks)
+            lines.append(f"    never observed: the deadlock only a spurious wakeup would end, passed in {passed} "
+                         f"executions")
         if self.unexpected:
             lines.append(f"  MODEL IS WRONG: {len(self.unexpected)} observation(s) exploration never produced")
         unreached = sum(1 for row in self.rows if row.verdict == NOT_EXPLORED)
