@@ -353,3 +353,19 @@ def test_items_a_priority_queue_cannot_compare_raise_typeerror_in_the_putting_th
         assert explored.complete and error.kind == "error", strategy
         assert "thread A raised TypeError: '<' not supported between instances of 'dict' and 'dict'" in error.message
         assert "after step 2" in error.message
+
+
+def test_dpor_runs_a_reentrant_acquire_before_a_wake_up_only_a_spurious_wakeup_allows():
+    # found by a review of spurious-wakeup deadlocks: B's second acquire of its RLock is a
+    # step on nothing, which never raced, so dpor never ran all of B before A's wake-up and
+    # missed the state where only that wake-up was left (a deadlock on real threads)
+    from explorer import Condition
+
+    scenario = Scenario("spurious, rlock", variables={"x": 0, "y": 0}, locks={"l": "lock", "m": "rlock"},
+                        objects={"cond": Condition()}, spurious_wakeups=True, threads={
+                            "A": xst.StraightLine([("await", "cond", "y", 1, False)]),
+                            "B": xst.StraightLine([("acquire", "m", None), ("acquire", "m", None),
+                                                   ("acquire", "l", "nowait")]),
+                            "C": xst.StraightLine([("write", "x", -2)])})
+    assert_complete_strategies_agree(scenario)
+    assert [f.details["spurious_only"] for f in explore(scenario, strategy="dpor").deadlocks] == [True]

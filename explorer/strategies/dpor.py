@@ -584,10 +584,16 @@ class DPOR:
         """Reverse every race of event ``j`` (or of a step left pending, at ``j == len(events)``);
         ``previous`` is the thread's step before it."""
         kind = step[0]
-        if kind == "local":
-            return
-        if kind == "read" or kind == "write" or not self.may_block(step):
-            # A step that never waits races with the dependent steps just before it.
+        local = kind == "local"
+        if local and self.everything is touches_everything:
+            return  # a step on nothing (an RLock taken again) commutes with every step
+        if local or kind == "read" or kind == "write" or not self.may_block(step):
+            # A step that never waits races with the dependent steps just before it. A step
+            # on nothing races only with a step dependent with every step of the program's
+            # own (Program.touches_everything): under fair schedules, or a wake-up that may
+            # be spurious, whose deadlock shows only once every other thread has moved on,
+            # this step too (found by a review: 'A: await cond y (1) | B: acq m, acq m, acq? l
+            # | C: w x=-2', m an RLock, never ran B's second acquire before A's wake-up)
             covered = 0  # what happens before the events before this one: not immediate
             rest = before
             while rest:  # from the latest down, passing over what a later one covers: one per thread at most
@@ -595,7 +601,7 @@ class DPOR:
                 covered |= after[top]
                 rest &= ~(after[top] | (1 << top))
             immediate = before & ~covered
-            dependent = self.dependent
+            dependent = self.dependent if not local else self._global_first
             while immediate:
                 low = immediate & -immediate
                 immediate ^= low
@@ -656,6 +662,10 @@ class DPOR:
             if other != thread and not (alone >> i) & 1 and dependent(earlier, step):
                 points[i].unsure.add(other)
                 self._fallback(i, thread)
+
+    def _global_first(self, earlier: tuple, _step: tuple) -> bool:
+        """Whether a step on nothing is dependent with ``earlier``: one dependent with every step."""
+        return earlier[0] != "local" and self.everything(earlier)
 
     def _fallback(self, position: int, thread: int) -> None:
         # A backtracking set, as Flanagan and Godefroid have it: the thread starts a branch
