@@ -354,7 +354,8 @@ def _classify(model: ExplorationResult, outcomes: Counter, deadlocks: Counter, e
     for waits, count in sorted(deadlocks.items(), key=lambda item: -item[1]):
         text = "deadlock: " + ", ".join(f"{t} waits for {lock}" for t, lock, _holder in waits)
         verdict, kinds = (FLAGGED, ("deadlock",)) if found else (absent, ())
-        rows.append(Observation("deadlock", text, count, verdict, kinds, None, model.deadlocked))
+        explored = model.deadlocked or sum(finding.occurrences for finding in model.deadlocks)
+        rows.append(Observation("deadlock", text, count, verdict, kinds, None, explored))
     # A bad yield or a body that is not a generator is an error finding with no exception
     # in the model; on real threads it is the TypeError the runner raises for it.
     model_errors: dict[tuple, int] = {}  # (thread, exception type) -> executions it ended

@@ -268,8 +268,10 @@ def replay(
             None if raw.thread is None else program.thread_names[raw.thread],
             1, MappingProxyType(dict(raw.details)))))
     findings = merge_races(findings)
-    # (a deadlock only spurious wakeups end shows in a run that went on with one: not blocked at its end)
-    deadlock = next((raw for raw in raws if raw.kind == "deadlock"), None) if run.status == DEADLOCKED else None
+    # the deadlock the run ends in: one only spurious wakeups would end shows in a run that
+    # went on with one, and is no thread's state at its end unless the replay stopped there
+    deadlock = next((raw for raw in raws if raw.kind == "deadlock" and raw.details["position"] == len(run.events)),
+                    None) if run.status == DEADLOCKED else None
     trace = make_trace(program, run.events, run.locations, deadlock)
     if run.status == COMPLETED:
         final_state = State._from(program.var_names, tuple(run.values.values()))

@@ -369,3 +369,60 @@ def test_dpor_runs_a_reentrant_acquire_before_a_wake_up_only_a_spurious_wakeup_a
                             "C": xst.StraightLine([("write", "x", -2)])})
     assert_complete_strategies_agree(scenario)
     assert [f.details["spurious_only"] for f in explore(scenario, strategy="dpor").deadlocks] == [True]
+
+
+def test_dpor_runs_a_reentrant_acquire_before_a_spurious_only_wake_up_and_before_is_alive():
+    # found by the same review: the step on nothing in the middle of a thread, and a plain
+    # program's is_alive after a thread's re-entrant acquire (dpor never saw it False)
+    from explorer import Condition, program
+
+    def parked():
+        yield acquire("cond")
+        yield from wait_on("cond")
+        yield release("cond")
+
+    def twice():
+        yield acquire("m")
+        yield acquire("m")
+
+    scenario = Scenario("rlock twice beside a parked waiter", variables={"x": 0}, locks={"m": "rlock"},
+                        objects={"cond": Condition()}, spurious_wakeups=True,
+                        threads={"A": parked, "B": twice, "C": write_x})
+    assert_complete_strategies_agree(scenario)
+    assert len(explore(scenario, strategy="dpor").deadlocks) == 1
+
+    alive = program("is_alive after a re-entrant acquire", _is_alive_beside_a_reentrant_acquire, track=[_Box])
+    assert {o["main"] for o in explore(alive, strategy="dpor").outcomes} == {True, False}
+    assert_complete_strategies_agree(alive)
+
+
+def wait_on(name):
+    from explorer import wait
+
+    yield wait(name)
+
+
+class _Box:
+    def __init__(self):
+        self.x = 0
+
+
+def _is_alive_beside_a_reentrant_acquire():
+    import threading
+
+    box = _Box()
+    lock = threading.RLock()
+
+    def worker():
+        lock.acquire()
+        lock.acquire()
+
+    def writer():
+        box.x = 1
+
+    thread, other = threading.Thread(target=worker), threading.Thread(target=writer)
+    thread.start()
+    other.start()
+    alive = thread.is_alive()
+    other.join()
+    return alive

@@ -2916,7 +2916,10 @@ def test_generated_programs_of_every_kind_end_as_counting_their_operations_says(
     assert_counted(plan)
 
 
-@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# real_plans() keeps plans cheap (a cost of 13 at most) and without active_count(): a run
+# may draw many it filters out (CI once drew 50 against 7 kept), no fault of those it keeps
+@settings(max_examples=examples(8), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(real_plans())
 def test_real_threads_give_only_outcomes_exploration_found_for_generated_programs_of_every_kind(plan):
     check = crosscheck(kinds_program(plan), runs=20, seed=7)
@@ -2932,7 +2935,7 @@ def test_every_complete_strategy_gives_exhaustive_verdicts_on_many_more_generate
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(real_plans())
 def test_real_threads_give_only_outcomes_exploration_found_for_many_more_generated_programs_of_every_kind(plan):
     check = crosscheck(kinds_program(plan), runs=50, seed=7)

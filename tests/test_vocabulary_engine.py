@@ -325,6 +325,42 @@ def test_a_wait_only_a_spurious_wakeup_would_end_is_a_deadlock_in_every_strategy
         "expected no deadlock, but 2 executions pass a deadlock that only a spurious wakeup would end"]
 
 
+def test_a_replay_through_two_spurious_only_deadlocks_shows_the_threads_blocked_at_its_end():
+    # found by a review: the trace showed the first deadlock's threads blocked at the end
+    def waiter():
+        yield acquire("l")
+        yield wait("c")
+        yield release("l")
+
+    scenario = Scenario("two hangs", locks={"l": "lock"}, objects={"c": Condition("l")},
+                        threads={"A": waiter, "B": waiter}, spurious_wakeups=True)
+    execution = replay(scenario, ["A", "A", "B", "B", "A", "A"])  # A wakes spuriously and ends; B hangs
+    assert execution.status == "deadlocked" and dict(execution.trace.blocked) == {"B": "c"}
+
+
+def test_a_run_that_ends_in_a_deadlock_it_passed_before_reports_it_as_one_with_no_way_out():
+    # found by a review: the run ends deadlocked, but the finding kept said a spurious wakeup
+    # would end it, or not, as the threads were declared in one order or the other
+    def waiter():
+        yield acquire("l")
+        while not (yield read("flag")):
+            yield wait("c")
+        yield release("l")
+
+    def writer():
+        yield write("x", 1)
+        yield write("x", 2)
+
+    for threads in ({"A": waiter, "B": writer}, {"B": writer, "A": waiter}):
+        scenario = Scenario("while wait", variables={"x": 0, "flag": False}, locks={"l": "lock"},
+                            objects={"c": Condition("l")}, threads=threads, spurious_wakeups=True)
+        for strategy in ("exhaustive", "dpor"):
+            result = explore(scenario, strategy=strategy)
+            assert result.deadlocked == result.executions
+            assert [f.details["spurious_only"] for f in result.deadlocks] == [False]
+            assert "spurious" not in result.deadlocks[0].message
+
+
 def test_a_bounded_semaphore_released_too_often_is_threadings_value_error():
     from explorer import BoundedSemaphore
 

@@ -923,8 +923,12 @@ class Execution:
         lost = any("lost wakeup" in part for part in parts)
         marks.update(self._holding_marks(waits_on))
         key = tuple(sorted(waits, key=repr))
-        if any(finding.kind == "deadlock" and finding.key[2:] == key for finding in self.findings):
-            return  # a state of this run showed it already (_hangs)
+        for n, finding in enumerate(self.findings):
+            if finding.kind == "deadlock" and finding.key[2:] == key:  # a state of this run showed it (_hangs)
+                if hang or not finding.details["spurious_only"]:
+                    return
+                del self.findings[n]  # the run ends in it: said as a deadlock with no way out
+                break
         if hang:
             message += "." + hang
         self._add("deadlock", "error", None, key, message,

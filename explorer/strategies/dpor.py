@@ -585,15 +585,14 @@ class DPOR:
         ``previous`` is the thread's step before it."""
         kind = step[0]
         local = kind == "local"
-        if local and self.everything is touches_everything:
-            return  # a step on nothing (an RLock taken again) commutes with every step
         if local or kind == "read" or kind == "write" or not self.may_block(step):
             # A step that never waits races with the dependent steps just before it. A step
-            # on nothing races only with a step dependent with every step of the program's
-            # own (Program.touches_everything): under fair schedules, or a wake-up that may
-            # be spurious, whose deadlock shows only once every other thread has moved on,
-            # this step too (found by a review: 'A: await cond y (1) | B: acq m, acq m, acq? l
-            # | C: w x=-2', m an RLock, never ran B's second acquire before A's wake-up)
+            # on nothing (an RLock taken again or let go once of several) races only with a
+            # step dependent with every step: whether its thread has ended, or a wake-up
+            # that may be spurious, whose deadlock shows only once every other thread has
+            # moved on, depends on this step too (found by a review: 'A: await cond y (1) |
+            # B: acq m, acq m, acq? l | C: w x=-2', m an RLock, never ran B's second acquire
+            # before A's wake-up; and is_alive never ran after a thread's re-entrant acquire)
             covered = 0  # what happens before the events before this one: not immediate
             rest = before
             while rest:  # from the latest down, passing over what a later one covers: one per thread at most
