@@ -625,10 +625,12 @@ class Execution:
                    for i, step in enumerate(self.pending))
 
     def _only_daemons_left(self) -> bool:
-        """Whether every thread still running is a daemon: the program has ended, and the
-        interpreter's exit ends them where they are (threading's daemon threads)."""
-        daemons = self.daemons
-        return all(step is None or i in daemons for i, step in enumerate(self.pending))
+        """Whether every thread still running is a daemon or a pool's idle worker: the
+        program has ended, and the interpreter's exit ends them where they are (threading's
+        daemon threads; the pools' workers, which it shuts down). Idle workers left running
+        let a daemon run on after the end (found by a review: a daemon's write after main's
+        end, beside a ThreadPoolExecutor, was never left undone)."""
+        return self.only_daemons_besides(-1)
 
     def _close_idle(self) -> None:
         """Threads idle at the end (a pool's workers with no task) end as the interpreter
