@@ -38,6 +38,7 @@ def outcome_key(values: tuple, returns: tuple) -> tuple:
 _NAN = float("nan")
 _NEGATIVE_NAN = -_NAN
 _OTHER_NANS: dict[tuple, object] = {}  # (complex or Decimal, repr) -> the one NaN of that repr
+_NAN_HOLDERS: dict[tuple, object] = {}  # (frozen dataclass, its fields' values) -> the one such value
 
 
 def _one_nan(value: object) -> object:
@@ -75,9 +76,16 @@ def _one_nan(value: object) -> object:
                 changed[name] = shared
         if changed:
             try:
-                return dataclasses.replace(value, **changed)
+                shared = dataclasses.replace(value, **changed)
             except Exception:  # noqa: BLE001 - an __init__ or __post_init__ that refuses
                 return value
+            # One object for each such value: from 3.13 a dataclass's ``==`` compares its
+            # fields one by one (NaN == NaN is False), not as tuples do, by identity first;
+            # it still says True for the object itself.
+            try:
+                return _NAN_HOLDERS.setdefault((cls, *(getattr(shared, name) for name in fields)), shared)
+            except TypeError:  # a field that cannot be hashed: the value stays its own
+                return shared
     return value
 
 

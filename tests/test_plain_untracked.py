@@ -198,3 +198,32 @@ def test_ctrl_c_during_the_quick_look_stops_explorer_run_with_130(tmp_path):
     assert done.returncode == 130, done.stdout + done.stderr
     assert "interrupted (Ctrl-C)" in done.stderr
     assert "scenario 'next'" not in done.stdout  # nothing after it was explored
+
+
+class Flag:
+    def __init__(self):
+        self.state = "off"
+
+
+def switch_on(flag):
+    flag.state = "on"  # one call in the whole look: its code runs nowhere else
+
+
+def switch_off(flag):
+    value = "off"
+    flag.state = value  # a local and the target loaded together (3.13: LOAD_FAST_LOAD_FAST)
+
+
+def switched_by_two_functions():
+    flag = Flag()
+    workers = [threading.Thread(target=switch_on, args=(flag,)), threading.Thread(target=switch_off, args=(flag,))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
+def test_a_write_in_code_that_runs_once_is_seen_on_its_first_call():
+    found = explorer.untracked(explorer.program("flag", switched_by_two_functions), executions=1)
+    assert [(entry.kind, entry.owner, entry.name, sorted(entry.threads)) for entry in found] == [
+        ("attribute", "Flag", "state", ["Thread-1 (switch_on)", "Thread-2 (switch_off)", "main"])]

@@ -26,7 +26,11 @@ __all__ = ["Untracked", "untracked"]
 
 _OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
-_LOADS = {"LOAD_FAST": "local", "LOAD_DEREF": "cell", "LOAD_GLOBAL": "global", "LOAD_NAME": "global"}
+# the instructions that load a store's target, by what they load from; a pair of loads in
+# one instruction (3.13's LOAD_FAST_LOAD_FAST) names two locals, the second the target
+_LOADS = {"LOAD_FAST": "local", "LOAD_FAST_CHECK": "local", "LOAD_FAST_BORROW": "local",
+          "LOAD_FAST_LOAD_FAST": "local", "LOAD_FAST_BORROW_LOAD_FAST_BORROW": "local",
+          "LOAD_DEREF": "cell", "LOAD_GLOBAL": "global", "LOAD_NAME": "global"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ def look(scenario, executions: int, seed: int, time_limit: float | None) -> tupl
     own = {module.__name__ for module in plain.modules}
     seen: dict[tuple, list] = {}  # (kind, owner, name) -> [threads, first location, class or None]
     stores = _StoreTable()
+    primed: set | None = set() if sys.version_info >= (3, 12) else None  # codes the trace was set again for
 
     def tracer(frame, event, arg):
         code = frame.f_code
@@ -75,6 +80,13 @@ def look(scenario, executions: int, seed: int, time_limit: float | None) -> tupl
         if name.startswith(_OWN) or name.startswith(_STDLIB) or current() is None:
             return None
         frame.f_trace_opcodes = True
+        if primed is not None and code not in primed:
+            # From 3.12 the trace runs on sys.monitoring, which sends opcode events to a
+            # frame that asks for them only once the trace is set again: for the first
+            # frame of each code, or its stores would go unseen on that code's first call
+            primed.add(code)
+            frame.f_trace = opcode
+            sys.settrace(tracer)
         return opcode
 
     def opcode(frame, event, arg):
@@ -150,7 +162,8 @@ def _stores(code) -> dict:
         if op in ("STORE_ATTR", "DELETE_ATTR"):
             load = None
             if previous is not None and previous.opname in _LOADS:
-                load = (_LOADS[previous.opname], previous.argval)
+                target = previous.argval
+                load = (_LOADS[previous.opname], target[-1] if isinstance(target, tuple) else target)
             table[instruction.offset] = ("attribute", instruction.argval, load)
         elif op in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             table[instruction.offset] = ("global", instruction.argval, None)
